@@ -1,0 +1,56 @@
+# Every target creates .venv itself when needed; only Python 3.11+ is assumed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= data/reconstructed_cohort.csv
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test test-fast lab notebooks validate reconstruct benchmark lock clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv with the pinned packages
+
+run: $(STAMP) ## Run every notebook on the shipped cohort (DATA=file to use another)
+	$(BIN)/python -m helpers run --data $(DATA) --force
+
+test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --nbval --nbval-current-env
+
+test-fast: $(STAMP) ## Unit tests only (no notebooks, no pipeline runs)
+	$(BIN)/python -m pytest tests -m "not slow" -n 2
+
+lab: $(STAMP) ## Open the notebooks in JupyterLab, in the project's environment
+	cd notebooks && ../$(BIN)/jupyter lab
+
+notebooks: $(STAMP) ## Re-execute the notebooks in place to refresh their stored outputs
+	$(BIN)/python -m helpers refresh-notebooks
+
+validate: $(STAMP) ## Check a cohort file against the data contract (DATA=file)
+	$(BIN)/python -m helpers validate $(DATA)
+
+reconstruct: $(STAMP) ## Regenerate data/reconstructed_cohort.csv from the published figures
+	$(BIN)/python -m helpers reconstruct
+
+benchmark: $(STAMP) ## Time the pipeline at several cohort sizes and print ratios
+	$(BIN)/python -m benchmarks
+
+lock: ## Re-resolve requirements.lock from pyproject.toml (needs network)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	( echo '# Exact versions of every package in the environment (pip constraints file).'; \
+	  echo '# Regenerate with `make lock` after changing pyproject.toml.'; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | sort -f ) > requirements.lock
+	rm -rf .lock-venv
+
+clean: ## Remove .venv and run outputs
+	rm -rf $(VENV) outputs/*/ .pytest_cache

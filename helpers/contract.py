@@ -1,0 +1,182 @@
+"""The patient-level data contract, as data.
+
+This module transcribes ``shared/design/data-dictionary.md`` (the fixed contract
+between an analyst's file and every notebook). It is the single source of truth
+for column names, types, allowed codes, missingness and the display labels used
+in tables, so validation and table labels cannot drift apart.
+
+Nothing here reads files or does work on import; it only defines constants and
+small lookup functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Column kinds used below: ``text`` (free text), ``code`` (one of ``codes``),
+#: ``integer``, ``number`` (float) and ``boolean`` (yes/no).
+KINDS = ("text", "code", "integer", "number", "boolean")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the cohort file.
+
+    Attributes
+    ----------
+    name : str
+        Exact column name (lower-case snake_case).
+    kind : str
+        One of :data:`KINDS`.
+    label : str
+        Display label for tables and figures.
+    nullable : bool
+        Whether a blank cell is allowed.
+    codes : tuple of str
+        Allowed codes for ``kind == "code"``, in display order.
+    code_labels : dict
+        Display label for each code.
+    minimum, maximum : float or None
+        Inclusive bounds for ``integer`` and ``number`` columns.
+    unique : bool
+        Whether values must be unique (``patient_id``).
+    meaning : str
+        The data dictionary's description.
+    """
+
+    name: str
+    kind: str
+    label: str
+    nullable: bool
+    codes: tuple[str, ...] = ()
+    code_labels: dict[str, str] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
+    unique: bool = False
+    meaning: str = ""
+
+    def allowed(self) -> str:
+        """Describe the allowed values in words, for error messages."""
+        if self.kind == "code":
+            text = "one of " + ", ".join(repr(c) for c in self.codes)
+        elif self.kind == "boolean":
+            text = "yes or no (also true/false, 1/0)"
+        elif self.kind in ("integer", "number"):
+            what = "a whole number" if self.kind == "integer" else "a number"
+            text = f"{what} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
+        elif self.unique:
+            text = "a unique, non-empty text"
+        else:
+            text = "non-empty text" if not self.nullable else "any text"
+        if self.nullable and self.kind != "text":
+            text += ", or blank"
+        return text
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+YES_NO = {"yes": "Yes", "no": "No"}
+
+COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "text", "Patient", nullable=False, unique=True,
+           meaning="pseudonymous identifier; never a name or hospital number"),
+    Column("center", "text", "Centre", nullable=True, meaning="treating centre code"),
+    Column("source", "code", "Programme", nullable=True,
+           codes=("neuf", "paap", "observational"),
+           code_labels={"neuf": "NEUF expanded-access study",
+                        "paap": "Post-approval access programme",
+                        "observational": "Observational study"},
+           meaning="programme the patient was treated in"),
+    Column("sex", "code", "Sex", nullable=False, codes=("male", "female"),
+           code_labels={"male": "Male", "female": "Female"}),
+    Column("age_years", "integer", "Age (years)", nullable=False, minimum=18, maximum=100,
+           meaning="age at blinatumomab start"),
+    Column("disease_status", "code", "Disease status", nullable=False,
+           codes=("relapsed", "refractory"),
+           code_labels={"relapsed": "Relapsed", "refractory": "Refractory"}),
+    Column("prior_lines", "integer", "Previous treatment lines", nullable=False,
+           minimum=1, maximum=15, meaning="lines of treatment before debulking"),
+    Column("prior_hsct", "boolean", "Prior HSCT", nullable=False, code_labels=YES_NO,
+           meaning="allogeneic HSCT before blinatumomab"),
+    Column("ph_status", "code", "Ph status", nullable=False, codes=("positive", "negative"),
+           code_labels={"positive": "Positive", "negative": "Negative"},
+           meaning="Philadelphia chromosome"),
+    Column("bmb_baseline_pct", "number", "Bone marrow blasts before debulking (%)",
+           nullable=True, minimum=0, maximum=100,
+           meaning="bone-marrow blasts (%) before debulking"),
+    Column("debulking_category", "code", "Debulking therapy", nullable=False,
+           codes=("steroids", "low_intensity_chemo", "polychemotherapy", "tki"),
+           code_labels={"steroids": "Steroids",
+                        "low_intensity_chemo": "Low-intensity chemotherapy ± steroids",
+                        "polychemotherapy": "Polychemotherapy",
+                        "tki": "TKI ± steroids or chemotherapy"},
+           meaning="the paper's four groups (a-d in its section 2.1)"),
+    Column("debulking_regimen", "text", "Regimen", nullable=False,
+           meaning="the regimen as given"),
+    Column("debulking_to_blina_days", "integer", "Days from debulking start to blinatumomab",
+           nullable=True, minimum=0, maximum=365),
+    Column("bmb_post_debulking_pct", "number", "Bone marrow blasts after debulking (%)",
+           nullable=True, minimum=0, maximum=100,
+           meaning="bone-marrow blasts (%) after debulking, before blinatumomab"),
+    Column("blina_dose", "code", "Blinatumomab dose", nullable=False,
+           codes=("full", "full_interrupted", "reduced"),
+           code_labels={"full": "Full dose",
+                        "full_interrupted": "Full dose, interrupted > 72 h",
+                        "reduced": "Reduced dose"}),
+    Column("blina_cycles", "integer", "Blinatumomab cycles", nullable=False,
+           minimum=1, maximum=10),
+    Column("response", "code", "Best response within 2 cycles", nullable=False,
+           codes=("cr", "crp", "cri", "none"),
+           code_labels={"cr": "CR (full recovery)", "crp": "CRp (partial recovery)",
+                        "cri": "CRi (incomplete recovery)", "none": "No CR"}),
+    Column("mrd_status", "code", "MRD", nullable=True, codes=("negative", "positive"),
+           code_labels={"negative": "Complete MRD response", "positive": "MRD positive"},
+           meaning="complete MRD response (negative) or not; blank = not assessed"),
+    Column("crs", "boolean", "Cytokine release syndrome", nullable=True, code_labels=YES_NO,
+           meaning="clinically significant CRS; blank = not recorded"),
+    Column("crs_grade", "integer", "CRS grade (CTCAE v5)", nullable=True, minimum=1, maximum=5),
+    Column("hsct_after_blina", "boolean", "HSCT after blinatumomab", nullable=False,
+           code_labels=YES_NO),
+)
+
+#: Response codes that count as complete remission (any count recovery).
+CR_CODES: tuple[str, ...] = ("cr", "crp", "cri")
+
+#: Derived groupings added by the loader (never stored in the file), with labels.
+DERIVED_LABELS: dict[str, str] = {
+    "age_group": "Age (years)",
+    "bmb_baseline_group": "Bone marrow blasts before debulking",
+    "high_burden": "High tumour burden (blasts before debulking)",
+    "bmb_post_group": "Bone marrow blasts after debulking",
+    "lines_group": "Previous treatment lines",
+    "lines_group3": "Previous treatment lines",
+    "any_cr": "CR within 2 cycles (CR, CRp or CRi)",
+    "mrd_negative": "Complete MRD response (among evaluable CR)",
+}
+
+BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+
+def column(name: str) -> Column:
+    """Return the contract entry for ``name`` (KeyError if not a contract column)."""
+    return BY_NAME[name]
+
+
+def label(name: str) -> str:
+    """Display label of a contract column or derived grouping."""
+    if name in BY_NAME:
+        return BY_NAME[name].label
+    return DERIVED_LABELS.get(name, name)
+
+
+def code_label(name: str, code: object) -> str:
+    """Display label of one value of a column (codes, booleans); other values as text."""
+    col = BY_NAME.get(name)
+    if isinstance(code, bool):
+        code = "yes" if code else "no"
+    if col is not None and str(code) in col.code_labels:
+        return col.code_labels[str(code)]
+    return str(code)
