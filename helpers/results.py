@@ -66,10 +66,11 @@ def result_frame(rows: Iterable[Mapping[str, object]], notebook: str) -> pd.Data
     must identify one statistic.
     """
     frame = pd.DataFrame(list(rows))
+    notebooks = frame["notebook"] if "notebook" in frame.columns else pd.Series(None, index=frame.index)
+    frame["notebook"] = [nb if isinstance(nb, str) else notebook for nb in notebooks]
     for col in RESULT_COLUMNS:
         if col not in frame.columns:
             frame[col] = math.nan
-    frame["notebook"] = frame["notebook"].fillna(notebook) if len(frame) else frame["notebook"]
     frame = frame.loc[:, list(RESULT_COLUMNS)]
     dup = frame["key"][frame["key"].duplicated()]
     if len(dup):

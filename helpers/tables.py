@@ -1,0 +1,285 @@
+"""Descriptive tables (the paper's Tables 1 and 2) and how tables are saved and shown.
+
+Tables are built as a readable chain of small steps over a loaded cohort
+(:func:`helpers.loading.load_cohort`). Labels come from the data contract
+(:mod:`helpers.contract`), so a renamed code changes every table at once.
+Saved tables are deterministic: CSV with ``\\n`` line endings, XLSX with fixed
+timestamps, so two runs on the same input give identical bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import contract
+from helpers.results import RESULT_COLUMNS, rate_key
+
+#: Table 1 blocks, in the paper's order: (cohort column, row label).
+TABLE1_VARIABLES: tuple[str, ...] = (
+    "sex", "age_group", "disease_status", "lines_group3", "prior_hsct",
+    "bmb_baseline_group", "ph_status",
+)
+#: Continuous characteristics summarised as median (range) under Table 1.
+TABLE1_SUMMARIES: tuple[str, ...] = ("age_years", "prior_lines", "bmb_baseline_pct")
+#: Level shown instead of the code ``missing``.
+NOT_AVAILABLE = "Not available"
+_FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def level_label(column: str, level: object) -> str:
+    """Display label for one level of a contract column or derived grouping."""
+    if str(level) == "missing":
+        return NOT_AVAILABLE
+    return contract.code_label(column, level)
+
+
+# --- counts and summaries ------------------------------------------------------------
+
+def count_rows(cohort: pd.DataFrame, variables: Sequence[str] = TABLE1_VARIABLES, *,
+               where: dict | None = None) -> pd.DataFrame:
+    """Count and share of every level of each variable, missing shown as its own level.
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        A loaded cohort (contract columns plus derived groupings).
+    variables : sequence of str
+        Columns to tabulate, in display order.
+    where : dict, optional
+        Restrict the population first (equality filters, e.g. ``{"high_burden": True}``);
+        the filters become part of each key (``n[high_burden=True&var=level]``).
+
+    Returns
+    -------
+    DataFrame
+        One row per level with ``key`` (``n[var=level]``), ``characteristic``,
+        ``level`` (display label), ``numerator``, ``denominator`` (all patients),
+        ``estimate`` (share, 0-1) and exact 95 % CI bounds. Missing values are a
+        level (``Not available``), never dropped.
+    """
+    from helpers.subgroups import count_by
+
+    blocks = []
+    for var in variables:
+        block = count_by(cohort, var, where=where)
+        block = block.assign(characteristic=contract.label(var), variable=var,
+                             level=[level_label(var, lv) for lv in block["level"]])
+        blocks.append(block)
+    return pd.concat(blocks, ignore_index=True)
+
+
+def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES,
+                 by: str | None = None) -> pd.DataFrame:
+    """Median and range of numeric columns, overall or within each level of ``by``.
+
+    Missing values are left out of the median and counted in ``n_missing``.
+    Returns one row per (column, level) with ``key`` (``col.median[...]``),
+    ``characteristic``, ``level``, ``n``, ``n_missing``, ``median``, ``minimum``,
+    ``maximum`` and ``summary`` text ("45 (range 20-75)").
+    """
+    from helpers.stats import median_range
+
+    groups = [("all", cohort)] if by is None else [
+        (level, cohort[cohort[by] == level]) for level in _levels(cohort[by])]
+    rows = []
+    for col in columns:
+        for level, part in groups:
+            mr = median_range(part[col])
+            filters = None if by is None else {by: level}
+            rows.append({
+                "key": rate_key(f"{col}.median", filters),
+                "column": col,
+                "characteristic": contract.label(col),
+                "level": "All" if by is None else level_label(by, level),
+                "filters": filters,
+                "n": mr.n, "n_missing": mr.n_missing, "median": mr.median,
+                "minimum": mr.minimum, "maximum": mr.maximum, "summary": mr.format(),
+            })
+    return pd.DataFrame(rows)
+
+
+def _levels(series: pd.Series) -> list:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return list(series.cat.categories)
+    return sorted(series.dropna().unique(), key=str)
+
+
+def availability(cohort: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Patients with a recorded value of ``column``, as one count row (``{column}.available[all]``)."""
+    from helpers.stats import proportion
+
+    p = proportion(int(cohort[column].notna().sum()), int(len(cohort)))
+    return pd.DataFrame([{
+        "key": rate_key(f"{column}.available"), "characteristic": contract.label(column),
+        "variable": column, "level": "recorded", "numerator": p.numerator,
+        "denominator": p.denominator, "estimate": p.estimate, "ci_low": p.ci_low,
+        "ci_high": p.ci_high,
+    }])
+
+
+def share_at_least(cohort: pd.DataFrame, column: str, threshold: float, key: str) -> pd.DataFrame:
+    """Patients with ``column >= threshold`` among those with a value, as one count row.
+
+    Used for "79% had received 2 or more prior therapies" (``prior_lines_ge2[all]``).
+    """
+    from helpers.stats import proportion
+
+    values = cohort[column].dropna()
+    p = proportion(int((values >= threshold).sum()), int(len(values)))
+    return pd.DataFrame([{
+        "key": key, "characteristic": contract.label(column), "variable": column,
+        "level": f">= {threshold:g}", "numerator": p.numerator, "denominator": p.denominator,
+        "estimate": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high,
+    }])
+
+
+# --- display tables ------------------------------------------------------------------
+
+def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 1: n (%) per level, then median (range) lines.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        From :func:`count_rows`.
+    summaries : DataFrame
+        From :func:`summary_rows` (overall).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``Characteristic``, ``Level``, ``N=<n> n (%)``; the characteristic
+        is printed on its first row only, as in the paper.
+    """
+    n_total = int(counts["denominator"].max()) if len(counts) else 0
+    header = f"N={n_total} n (%)"
+    body = counts.assign(value=[f"{n} ({_pct(n, d)})" for n, d in
+                                zip(counts["numerator"], counts["denominator"])])
+    tail = summaries.assign(level="Median (range)", value=summaries["summary"],
+                            characteristic=summaries["characteristic"])
+    table = pd.concat([body[["characteristic", "level", "value"]],
+                       tail[["characteristic", "level", "value"]]], ignore_index=True)
+    table["characteristic"] = table["characteristic"].where(
+        table["characteristic"] != table["characteristic"].shift(), "")
+    return table.rename(columns={"characteristic": "Characteristic", "level": "Level",
+                                 "value": header})
+
+
+def table2(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 2: patients per regimen within each debulking category.
+
+    Regimens are listed in order of frequency within their category (ties by
+    name). Returns columns ``Debulking therapy``, ``Regimen``, ``N`` and
+    ``Total, n/N (%)`` (on the category's first row), plus hidden-in-display
+    ``category``/``regimen`` codes for lookups.
+    """
+    total = len(cohort)
+    rows = []
+    col = contract.column("debulking_category")
+    for category in col.codes:
+        part = cohort[cohort["debulking_category"] == category]
+        counts = part["debulking_regimen"].value_counts()
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        for i, (regimen, n) in enumerate(ordered):
+            rows.append({
+                "Debulking therapy": col.code_labels[category] if i == 0 else "",
+                "Regimen": regimen,
+                "N": int(n),
+                "Total, n/N (%)": (f"{len(part)}/{total} ({_pct(len(part), total)})"
+                                   if i == 0 else ""),
+                "category": category,
+            })
+    return pd.DataFrame(rows)
+
+
+def _pct(n: int, d: int) -> str:
+    from helpers.narrative import pct
+
+    return pct(n, d)
+
+
+def display_rates(rates: pd.DataFrame, group_label: str | None = None) -> pd.DataFrame:
+    """A readable view of a rate table: level, n/N, %, exact 95 % CI (one line each)."""
+    var = rates["group_var"].iloc[0] if len(rates) else ""
+    view = pd.DataFrame({
+        group_label or contract.label(var): [level_label(var, lv) for lv in rates["level"]],
+        "n/N": [f"{n}/{d}" for n, d in zip(rates["numerator"], rates["denominator"])],
+        "%": [_pct(n, d) for n, d in zip(rates["numerator"], rates["denominator"])],
+        "95% CI (exact)": [("–" if pd.isna(lo) else f"{100 * lo:.1f}–{100 * hi:.1f}")
+                           for lo, hi in zip(rates["ci_low"], rates["ci_high"])],
+    })
+    return view
+
+
+# --- results rows --------------------------------------------------------------------
+
+def count_results(counts: pd.DataFrame, label_prefix: str = "") -> pd.DataFrame:
+    """Result rows (``results.csv`` schema) for count rows from :func:`count_rows`."""
+    return pd.DataFrame({
+        "key": counts["key"],
+        "label": [f"{label_prefix}{c}: {lv}" for c, lv in zip(counts["characteristic"], counts["level"])],
+        "numerator": counts["numerator"], "denominator": counts["denominator"],
+        "estimate": counts["estimate"], "ci_low": counts["ci_low"], "ci_high": counts["ci_high"],
+        "method": "count; Clopper-Pearson exact 95% CI", "unit": "proportion",
+    })
+
+
+def summary_results(summaries: pd.DataFrame) -> pd.DataFrame:
+    """Result rows for median, minimum and maximum from :func:`summary_rows`."""
+    rows = []
+    for row in summaries.itertuples(index=False):
+        for stat, value in (("median", row.median), ("min", row.minimum), ("max", row.maximum)):
+            rows.append({
+                "key": rate_key(f"{row.column}.{stat}", row.filters),
+                "label": f"{row.characteristic}, {stat} ({row.level}; n={row.n}, "
+                         f"{row.n_missing} missing)",
+                "denominator": row.n, "estimate": value, "method": stat, "unit": row.column,
+            })
+    return pd.DataFrame(rows, columns=[c for c in RESULT_COLUMNS if c != "notebook"])
+
+
+# --- saving and showing ----------------------------------------------------------------
+
+def save_table(table: pd.DataFrame, name: str, output_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``tables/<name>.csv`` and ``tables/<name>.xlsx`` under ``output_dir``.
+
+    Both are byte-for-byte reproducible: CSV uses ``\\n`` line endings; the XLSX
+    has fixed document timestamps and zip entry times.
+    """
+    folder = Path(output_dir) / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
+    table.to_csv(csv_path, index=False, lineterminator="\n")
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, index=False, sheet_name=name[:31])
+    xlsx_path.write_bytes(_fixed_time_xlsx(buffer.getvalue()))
+    return csv_path, xlsx_path
+
+
+def _fixed_time_xlsx(data: bytes) -> bytes:
+    """Re-pack an XLSX with fixed zip entry times and document timestamps."""
+    import re
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                content = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2000-01-01T00:00:00Z", content)
+            info = zipfile.ZipInfo(item.filename, date_time=_FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, content)
+    return out.getvalue()
+
+
+def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
+    """Print a table as plain text (stable in stored notebook outputs, unlike HTML)."""
+    view = table if columns is None else table.loc[:, list(columns)]
+    print(view.to_string(index=False, na_rep=""))

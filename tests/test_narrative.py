@@ -1,0 +1,43 @@
+"""Prose built from results: percentages, intervals, p-values and placeholders."""
+
+import pandas as pd
+import pytest
+
+from helpers import narrative
+
+
+@pytest.mark.parametrize("k, n, expected", [
+    (23, 34, "67.6%"),   # paper, abstract
+    (6, 34, "17.6%"),    # 17.647 -> 17.6 (the paper prints 17.7)
+    (15, 28, "53.6%"),   # 53.571 -> 53.6 (the paper prints 53.5, truncated)
+    (1, 8, "12.5%"),     # exact half stays 12.5
+    (1, 16, "6.3%"),     # 6.25 rounds half away from zero, not to even
+    (0, 0, "–"),
+])
+def test_pct_rounds_half_away_from_zero_to_one_decimal(k, n, expected):
+    assert narrative.pct(k, n) == expected
+
+
+@pytest.mark.parametrize("p, expected", [
+    (0.0213, "p = 0.021"), (0.5, "p = 0.500"), (0.0049, "p = 0.0049"), (0.0004, "p < 0.001"),
+])
+def test_p_text_keeps_three_decimals_or_two_significant_digits_below_one_percent(p, expected):
+    assert narrative.p_text(p) == expected
+
+
+def test_fill_replaces_each_placeholder_with_the_formatted_result():
+    results = pd.DataFrame([
+        {"key": "any_cr[all]", "numerator": 23, "denominator": 34, "estimate": 23 / 34,
+         "ci_low": 0.495, "ci_high": 0.826, "p_value": float("nan")},
+        {"key": "age_years.median[all]", "numerator": float("nan"), "denominator": 34,
+         "estimate": 45.0, "ci_low": float("nan"), "ci_high": float("nan"), "p_value": float("nan")},
+        {"key": "any_cr[lines_group]~fisher", "p_value": 0.0213},
+    ])
+    text = narrative.fill("CR [[any_cr[all]:n_of]] ([[any_cr[all]:ci]]); age [[age_years.median[all]:value]];"
+                          " [[any_cr[lines_group]~fisher:p]]", results)
+    assert text == "CR 23/34 (67.6%) (95% CI 49.5–82.6%); age 45; p = 0.021"
+
+
+def test_fill_names_a_placeholder_key_that_has_no_result():
+    with pytest.raises(KeyError, match="no result with key 'any_cr\\[nope\\]'"):
+        narrative.fill("[[any_cr[nope]:n]]", pd.DataFrame({"key": ["any_cr[all]"]}))

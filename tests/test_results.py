@@ -1,0 +1,38 @@
+"""Result rows: schema, key grammar, duplicate keys, atomic writes."""
+
+import pandas as pd
+import pytest
+
+from helpers import results
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("any_cr",), "any_cr[all]"),
+    (("any_cr", {"high_burden": True}), "any_cr[high_burden=True]"),
+    (("n", {"high_burden": True, "debulking_category": "tki"}), "n[high_burden=True&debulking_category=tki]"),
+])
+def test_rate_key_follows_the_documented_grammar(args, expected):
+    assert results.rate_key(*args) == expected
+
+
+def test_test_key_puts_the_population_filter_after_a_bar():
+    assert results.test_key("any_cr", "lines_group", "fisher") == "any_cr[lines_group]~fisher"
+    assert results.test_key("crs", "debulking_category", "fisher", {"crs_recorded": True}) == \
+        "crs[debulking_category|crs_recorded=True]~fisher"
+
+
+def test_result_frame_has_exactly_the_schema_columns_and_rejects_duplicate_keys():
+    frame = results.result_frame([{"key": "a", "estimate": 1.0}], "01_x")
+    assert tuple(frame.columns) == results.RESULT_COLUMNS
+    assert frame.loc[0, "notebook"] == "01_x"
+    with pytest.raises(ValueError, match="duplicate result keys in 01_x: \\['a'\\]"):
+        results.result_frame([{"key": "a"}, {"key": "a"}], "01_x")
+
+
+def test_written_results_read_back_in_notebook_order(tmp_path):
+    results.write_results(pd.DataFrame([{"key": "b", "estimate": 2.0}]), "02_y", tmp_path)
+    results.write_results(pd.DataFrame([{"key": "a", "estimate": 1.0}]), "01_x", tmp_path)
+    back = results.read_results(tmp_path)
+    assert back["notebook"].tolist() == ["01_x", "02_y"]
+    assert back["estimate"].tolist() == [1.0, 2.0]
+    assert not list((tmp_path / "results").glob("*.part"))
