@@ -175,8 +175,8 @@ def label(name: str) -> str:
 def code_label(name: str, code: object) -> str:
     """Display label of one value of a column (codes, booleans); other values as text."""
     col = BY_NAME.get(name)
-    if isinstance(code, bool):
-        code = "yes" if code else "no"
+    if isinstance(code, bool) or str(code) in ("True", "False"):
+        code = "yes" if str(code) == "True" else "no"
     if col is not None and str(code) in col.code_labels:
         return col.code_labels[str(code)]
     return str(code)

@@ -45,11 +45,12 @@ def new_figure(width: float = 7.0, height: float = 4.5, nrows: int = 1, ncols: i
 
 
 def save_figure(fig: Figure, name: str, output_dir: str | Path, *, show: bool = True,
-                dpi: int = 150) -> tuple[Path, Path]:
+                dpi: int = 150) -> None:
     """Write ``figures/<name>.png`` and ``.svg`` under ``output_dir`` and show the PNG.
 
     Both files are byte-for-byte reproducible for the same data and package
     versions. The notebook output is a single ``image/png`` (nbval skips images).
+    Returns nothing, so a notebook cell ending with it prints no repr.
     """
     folder = Path(output_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -63,7 +64,6 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, show: bool = 
         from IPython.display import display
 
         display({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")}, raw=True)
-    return png, svg
 
 
 def category_label(code: str) -> str:

@@ -26,6 +26,9 @@ TABLE1_VARIABLES: tuple[str, ...] = (
 )
 #: Continuous characteristics summarised as median (range) under Table 1.
 TABLE1_SUMMARIES: tuple[str, ...] = ("age_years", "prior_lines", "bmb_baseline_pct")
+#: Which Table 1 block each median (range) line belongs under.
+SUMMARY_UNDER: dict[str, str] = {"age_years": "age_group", "prior_lines": "lines_group3",
+                                 "bmb_baseline_pct": "bmb_baseline_group"}
 #: Level shown instead of the code ``missing``.
 NOT_AVAILABLE = "Not available"
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -98,7 +101,8 @@ def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES
                 "level": "All" if by is None else level_label(by, level),
                 "filters": filters,
                 "n": mr.n, "n_missing": mr.n_missing, "median": mr.median,
-                "minimum": mr.minimum, "maximum": mr.maximum, "summary": mr.format(),
+                "minimum": mr.minimum, "maximum": mr.maximum,
+                "summary": mr.format() if mr.n else "not recorded",
             })
     return pd.DataFrame(rows)
 
@@ -141,14 +145,16 @@ def share_at_least(cohort: pd.DataFrame, column: str, threshold: float, key: str
 # --- display tables ------------------------------------------------------------------
 
 def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
-    """The paper's Table 1: n (%) per level, then median (range) lines.
+    """The paper's Table 1: n (%) per level, with median (range) under its block.
 
     Parameters
     ----------
     counts : DataFrame
         From :func:`count_rows`.
     summaries : DataFrame
-        From :func:`summary_rows` (overall).
+        From :func:`summary_rows` (overall). A summary is placed at the end of the
+        block of its grouping (:data:`SUMMARY_UNDER`, e.g. median age under the age
+        groups); others follow at the end.
 
     Returns
     -------
@@ -160,10 +166,20 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     header = f"N={n_total} n (%)"
     body = counts.assign(value=[f"{n} ({_pct(n, d)})" for n, d in
                                 zip(counts["numerator"], counts["denominator"])])
-    tail = summaries.assign(level="Median (range)", value=summaries["summary"],
-                            characteristic=summaries["characteristic"])
-    table = pd.concat([body[["characteristic", "level", "value"]],
-                       tail[["characteristic", "level", "value"]]], ignore_index=True)
+    rows = []
+    placed = set()
+    for variable, block in body.groupby("variable", sort=False):
+        rows += block[["characteristic", "level", "value"]].to_dict("records")
+        for summary in summaries.itertuples(index=False):
+            if SUMMARY_UNDER.get(summary.column) == variable:
+                rows.append({"characteristic": block["characteristic"].iloc[0],
+                             "level": "Median (range)", "value": summary.summary})
+                placed.add(summary.column)
+    for summary in summaries.itertuples(index=False):
+        if summary.column not in placed:
+            rows.append({"characteristic": summary.characteristic, "level": "Median (range)",
+                         "value": summary.summary})
+    table = pd.DataFrame(rows, columns=["characteristic", "level", "value"])
     table["characteristic"] = table["characteristic"].where(
         table["characteristic"] != table["characteristic"].shift(), "")
     return table.rename(columns={"characteristic": "Characteristic", "level": "Level",

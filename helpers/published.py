@@ -1,0 +1,95 @@
+"""The paper's printed figures, as data (``data/published_figures.csv``).
+
+Each row is one number the paper prints (or implies, ``derived == "yes"``), with
+the population and condition that recompute it from a cohort file as pandas
+``DataFrame.query`` strings over the raw contract columns, and the
+``results.csv`` key (grammar in :mod:`helpers.results`) that a notebook emits for
+it. Nothing happens on import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+#: Default location of the figures file, relative to the repository.
+DEFAULT_PATH: Path = Path(__file__).resolve().parents[1] / "data" / "published_figures.csv"
+
+#: Columns of the figures file, in order.
+FIGURE_COLUMNS: tuple[str, ...] = (
+    "id", "location", "description", "kind", "numerator", "denominator", "printed",
+    "value", "population", "condition", "result_key", "derived", "note",
+)
+
+#: Allowed values of ``kind``.
+KINDS: tuple[str, ...] = ("count", "proportion", "median", "min", "max", "p_value", "external")
+
+_TEXT = tuple(c for c in FIGURE_COLUMNS if c not in ("numerator", "denominator", "value"))
+
+
+def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
+    """Read and check the published-figures file.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV file; defaults to ``data/published_figures.csv`` in the repository.
+
+    Returns
+    -------
+    DataFrame
+        One row per figure with :data:`FIGURE_COLUMNS`. Text columns are strings
+        with blanks as ``""``; ``numerator`` and ``denominator`` are nullable
+        integers (``Int64``, ``<NA>`` when blank); ``value`` is float (NaN when
+        blank, e.g. a figure printed as a fraction only). Percentages are stored
+        as percent (67.6), p-values as probabilities (0.02).
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing, an ``id`` is blank or repeated, a
+        ``kind`` or ``derived`` value is unknown, a numerator exceeds its
+        denominator, or a count or proportion row has no numerator.
+    """
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+    missing = [c for c in FIGURE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    frame = raw.loc[:, list(FIGURE_COLUMNS)].copy()
+    for col in _TEXT:
+        frame[col] = frame[col].astype(str).str.strip()
+    for col in ("numerator", "denominator"):
+        frame[col] = pd.to_numeric(frame[col].replace("", None)).astype("Int64")
+    frame["value"] = pd.to_numeric(frame["value"].replace("", None)).astype(float)
+
+    problems = []
+    if (frame["id"] == "").any():
+        problems.append("blank id")
+    dup = frame["id"][frame["id"].duplicated()]
+    if len(dup):
+        problems.append(f"repeated ids {sorted(set(dup))}")
+    bad_kind = frame.loc[~frame["kind"].isin(KINDS), "id"]
+    if len(bad_kind):
+        problems.append(f"unknown kind in {list(bad_kind)}")
+    bad_derived = frame.loc[~frame["derived"].isin(("yes", "no")), "id"]
+    if len(bad_derived):
+        problems.append(f"derived must be yes/no in {list(bad_derived)}")
+    both = frame["numerator"].notna() & frame["denominator"].notna()
+    over = frame.loc[both & (frame["numerator"] > frame["denominator"]).fillna(False), "id"]
+    if len(over):
+        problems.append(f"numerator > denominator in {list(over)}")
+    needs_num = frame["kind"].isin(("count", "proportion")) & frame["numerator"].isna()
+    if needs_num.any():
+        problems.append(f"no numerator in {list(frame.loc[needs_num, 'id'])}")
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems))
+    return frame
+
+
+def figure(figures: pd.DataFrame, figure_id: str) -> pd.Series:
+    """Return the row of ``figure_id`` (KeyError naming the id if absent)."""
+    hit = figures.loc[figures["id"] == figure_id]
+    if hit.empty:
+        raise KeyError(f"no published figure with id {figure_id!r}")
+    return hit.iloc[0]

@@ -1,0 +1,500 @@
+"""Exact intervals and tests for small cohorts.
+
+Proportions get exact Clopper-Pearson intervals (Wilson score on request);
+contingency tables get Fisher's exact test, exact for any r x c table by
+enumerating every table with the observed margins, plus Pearson chi-square and,
+for 2 x 2 tables, Barnard's and Boschloo's unconditional exact tests.
+
+Table orientation used throughout: **rows are the groups compared** (e.g. the
+levels of a grouping variable) and **columns are the outcome** (e.g. event,
+no event). Fisher's and Pearson's tests do not depend on the orientation;
+Barnard's and Boschloo's tests do (they treat the row totals as the fixed
+sample sizes of two independent binomials).
+
+Why not ``scipy.stats.fisher_exact`` for r x c tables: in scipy 1.17 it
+computes the p-value of a non-2 x 2 table by Monte Carlo
+(``scipy.stats.MonteCarloMethod`` is the default), so it is random and not
+exact. It is used here only for 2 x 2 tables, where it is exact
+(hypergeometric sums).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+#: Relative tolerance R's ``fisher.test`` uses when collecting tables "as or
+#: less probable" than the observed one (``relErr <- 1 + 10^(-7)``).
+FISHER_RELATIVE_TOLERANCE = 1e-7
+
+#: Work limits of the exact r x c enumeration (units of :func:`_enumeration_work`,
+#: about a second per million): above the first bound the enumeration is not
+#: tried; the second is the budget actually spent before giving up. Past
+#: either, Fisher's test falls back to Pearson chi-square and says so.
+FISHER_MAX_WORK_BOUND = 1e10
+FISHER_WORK_BUDGET = 2e6
+
+_CI_METHOD_LABELS = {"clopper-pearson": "Clopper-Pearson exact", "wilson": "Wilson score"}
+
+
+# ---------------------------------------------------------------- proportions
+
+@dataclass(frozen=True)
+class Proportion:
+    """A proportion ``numerator / denominator`` with its confidence interval.
+
+    ``estimate``, ``ci_low`` and ``ci_high`` are fractions in [0, 1] (NaN when
+    the denominator is 0). ``method`` is ``"clopper-pearson"`` or ``"wilson"``.
+    """
+
+    numerator: int
+    denominator: int
+    estimate: float
+    ci_low: float
+    ci_high: float
+    method: str
+    confidence: float = 0.95
+
+    def format(self, digits: int = 1) -> str:
+        """Text such as ``"23/34 (67.6%; 95% CI 49.5-82.6)"``; ``"0/0 (NA)"`` when empty."""
+        if self.denominator == 0:
+            return f"{self.numerator}/{self.denominator} (NA)"
+        level = f"{100 * self.confidence:g}%"
+        return (f"{self.numerator}/{self.denominator} ({100 * self.estimate:.{digits}f}%; "
+                f"{level} CI {100 * self.ci_low:.{digits}f}-{100 * self.ci_high:.{digits}f})")
+
+
+def _check_counts(k: int, n: int) -> None:
+    if n < 0 or k < 0 or k > n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+
+
+def exact_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson exact confidence interval for a binomial proportion.
+
+    Computed from beta quantiles: lower ``Beta(a/2; k, n-k+1)``, upper
+    ``Beta(1-a/2; k+1, n-k)`` with ``a = 1 - confidence`` (as R's
+    ``binom.test``). The lower limit is 0 when ``k == 0`` and the upper 1 when
+    ``k == n``. Returns ``(nan, nan)`` when ``n == 0``.
+    """
+    _check_counts(k, n)
+    if n == 0:
+        return (math.nan, math.nan)
+    alpha = 1.0 - confidence
+    low = 0.0 if k == 0 else float(sps.beta.ppf(alpha / 2, k, n - k + 1))
+    high = 1.0 if k == n else float(sps.beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return (low, high)
+
+
+def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval (no continuity correction; Newcombe 1998 method 3).
+
+    Returns ``(nan, nan)`` when ``n == 0``.
+    """
+    _check_counts(k, n)
+    if n == 0:
+        return (math.nan, math.nan)
+    z = float(sps.norm.ppf(1 - (1 - confidence) / 2))
+    p = k / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denom = 1 + z * z / n
+    return (max(0.0, (centre - half) / denom), min(1.0, (centre + half) / denom))
+
+
+def proportion(k: int, n: int, *, method: str = "clopper-pearson",
+               confidence: float = 0.95) -> Proportion:
+    """Proportion ``k/n`` with a ``"clopper-pearson"`` (default) or ``"wilson"`` interval.
+
+    ``n == 0`` gives estimate and limits NaN.
+    """
+    if method == "clopper-pearson":
+        low, high = exact_ci(k, n, confidence)
+    elif method == "wilson":
+        low, high = wilson_ci(k, n, confidence)
+    else:
+        raise ValueError(f"unknown interval method {method!r}; use 'clopper-pearson' or 'wilson'")
+    estimate = k / n if n else math.nan
+    return Proportion(int(k), int(n), estimate, low, high, method, confidence)
+
+
+def ci_method_label(method: str, confidence: float = 0.95) -> str:
+    """Words for an interval method, e.g. ``"Clopper-Pearson exact 95% CI"``."""
+    return f"{_CI_METHOD_LABELS[method]} {100 * confidence:g}% CI"
+
+
+# ---------------------------------------------------------------- tests
+
+@dataclass(frozen=True)
+class TestResult:
+    """Result of one test on one contingency table.
+
+    ``method`` says in words what was computed; ``short`` is the stable name
+    used in result keys (``fisher``, ``chi2``, ``chi2_yates``, ``barnard``,
+    ``boschloo``, ``binomial``). ``statistic`` is None when the test has none
+    (Fisher r x c) or the table is degenerate. ``table`` is the table as given.
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    method: str
+    short: str
+    statistic: float | None
+    p_value: float
+    table: tuple[tuple[int, ...], ...]
+
+
+def _as_table(table) -> np.ndarray:
+    arr = np.asarray(table)
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError("a contingency table must be a non-empty 2-D array")
+    if not np.all(np.equal(np.mod(arr, 1), 0)) or np.any(arr < 0):
+        raise ValueError("a contingency table must hold non-negative integers")
+    return arr.astype(np.int64)
+
+
+def _as_tuple(arr: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(v) for v in row) for row in arr)
+
+
+def _drop_empty(arr: np.ndarray) -> np.ndarray:
+    """Drop all-zero rows and columns (they carry no information)."""
+    arr = arr[arr.sum(axis=1) > 0]
+    return arr[:, arr.sum(axis=0) > 0]
+
+
+def _is_degenerate(reduced: np.ndarray) -> bool:
+    return reduced.shape[0] < 2 or reduced.shape[1] < 2
+
+
+def _column_min_log_factorial(col_sum: int, caps: Sequence[int]) -> float:
+    """Smallest sum of log(v_i!) over integer v with sum(v) = col_sum, 0 <= v_i <= caps[i].
+
+    Log-factorial is convex, so the minimum spreads the column as evenly as the
+    caps allow (water-filling).
+    """
+    remaining, total = col_sum, 0.0
+    ordered = sorted(caps)
+    for idx, cap in enumerate(ordered):
+        left = len(ordered) - idx
+        if cap * left <= remaining:  # every other cap is at least as large
+            total += math.lgamma(cap + 1)
+            remaining -= cap
+            continue
+        q, r = divmod(remaining, left)
+        total += r * math.lgamma(q + 2) + (left - r) * math.lgamma(q + 1)
+        return total
+    return total
+
+
+def _column_max_log_factorial(col_sum: int, caps: Sequence[int]) -> float:
+    """Largest sum of log(v_i!) over the same set: fill the largest caps first.
+
+    The greedy vector majorises every feasible vector, and a sum of a convex
+    function is Schur-convex, so this is the exact maximum.
+    """
+    remaining, total = col_sum, 0.0
+    for cap in sorted(caps, reverse=True):
+        take = min(cap, remaining)
+        total += math.lgamma(take + 1)
+        remaining -= take
+        if remaining == 0:
+            break
+    return total
+
+
+def _composition_array(total: int, caps: Sequence[int]) -> np.ndarray:
+    """Every integer vector v with sum(v) == total and 0 <= v_i <= caps[i], one per row."""
+    caps = np.asarray(caps, dtype=np.int64)
+    rows = np.zeros((1, 0), dtype=np.int64)
+    remaining = np.array([total], dtype=np.int64)
+    for i in range(len(caps) - 1):
+        rest = int(caps[i + 1:].sum())
+        lo = np.maximum(0, remaining - rest)
+        hi = np.minimum(caps[i], remaining)
+        lengths = np.maximum(hi - lo + 1, 0)
+        parent = np.repeat(np.arange(len(remaining)), lengths)
+        offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        values = lo[parent] + offset
+        rows = np.column_stack([rows[parent], values])
+        remaining = remaining[parent] - values
+    return np.column_stack([rows, remaining])  # last part fits its cap by construction
+
+
+class _EnumerationTooLarge(Exception):
+    """Raised when the exact r x c enumeration exceeds its work budget."""
+
+
+def _enumeration_work(row_sums: Sequence[int], col_sums: Sequence[int]) -> float:
+    """Upper bound on the enumeration's work (columns in processing order).
+
+    Python-level partial tables over all columns but the last two, plus the
+    numpy-evaluated splits of the second-to-last column (weighted 1/50, as
+    vectorised work is that much cheaper); merging and pruning ignored.
+    """
+    r = len(row_sums)
+    paths = 1.0
+    for c in col_sums[:-2]:
+        paths *= math.comb(int(c) + r - 1, r - 1)
+        if paths > 1e300:
+            return math.inf
+    return paths + paths * math.comb(int(col_sums[-2]) + r - 1, r - 1) / 50
+
+
+def _fisher_oriented(arr: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The orientation (table or its transpose) with less enumeration work, and
+    its column sums in processing order (smallest first)."""
+    options = [(a, sorted(int(v) for v in a.sum(axis=0))) for a in (arr, arr.T)]
+    return min(options, key=lambda o: _enumeration_work(o[0].sum(axis=1), o[1]))
+
+
+def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
+    """Exact Fisher p-value for an r x c table (not 2 x 2) with positive margins.
+
+    Network-style enumeration (after Mehta & Patel 1983) over columns, smallest
+    column first: a partial table is summarised by its remaining row sums
+    (sorted, since rows are exchangeable for the rest of the table) and by
+    ``past``, the sum of log(n_ij!) over the cells filled so far; partial
+    tables sharing both are merged with a count. A node is closed early when
+    every completion is at least as extreme as the observed table (its total
+    probability is added in closed form) or when none can be (it is dropped),
+    using exact per-column bounds on the remaining sum of log-factorials. The
+    last two columns are enumerated together with numpy. The p-value is the
+    sum of the probabilities of all tables with probability <= observed *
+    (1 + 1e-7), R's ``fisher.test`` rule. Raises ``_EnumerationTooLarge``
+    once the work done (as counted by :func:`_enumeration_work`) passes ``budget``.
+    """
+    from scipy.special import gammaln
+
+    arr, col_sums = _fisher_oriented(arr)
+    row_sums = [int(v) for v in arr.sum(axis=1)]
+    total = sum(row_sums)
+    log_fact = gammaln(np.arange(total + 1, dtype=float) + 1.0)
+    # log P(table) = const - sum log(n_ij!)
+    const = float(log_fact[row_sums].sum() + log_fact[col_sums].sum() - log_fact[total])
+    threshold = float(log_fact[arr].sum()) - math.log1p(FISHER_RELATIVE_TOLERANCE)
+    slack = 1e-9  # keeps the early closes conservative against rounding
+
+    n_cols = len(col_sums)
+    p_value = 0.0
+    work = 0.0
+    # node: sorted remaining row sums -> {rounded past: [past, count]}
+    nodes: dict[tuple[int, ...], dict[float, list[float]]] = {
+        tuple(sorted(row_sums)): {0.0: [0.0, 1.0]}}
+
+    for stage in range(n_cols - 2):
+        col, rest = col_sums[stage], col_sums[stage:]
+        next_nodes: dict[tuple[int, ...], dict[float, list[float]]] = {}
+        for state, pasts in nodes.items():
+            low = sum(_column_min_log_factorial(c, state) for c in rest)
+            high = sum(_column_max_log_factorial(c, state) for c in rest)
+            # log of the sum over completions of prod 1/n_ij! = S!/(prod s_i! prod c_j!)
+            log_mass = float(log_fact[sum(state)] - log_fact[list(state)].sum()
+                             - log_fact[rest].sum())
+            live = []
+            for past, count in pasts.values():
+                if past + low >= threshold + slack:
+                    p_value += count * math.exp(const - past + log_mass)
+                elif past + high >= threshold - slack:
+                    live.append((past, count))
+            if not live:
+                continue
+            cells = _composition_array(col, state)
+            work += len(cells) * len(live)
+            if work > budget:
+                raise _EnumerationTooLarge
+            new_states = np.sort(np.asarray(state) - cells, axis=1)
+            steps = log_fact[cells].sum(axis=1).tolist()
+            for row, step in zip(new_states.tolist(), steps):
+                bucket = next_nodes.setdefault(tuple(row), {})
+                for past, count in live:
+                    new_past = past + step
+                    key = round(new_past, 9)
+                    if key in bucket:
+                        bucket[key][1] += count
+                    else:
+                        bucket[key] = [new_past, count]
+        nodes = next_nodes
+
+    # last two columns: enumerate the first; the second is what is left
+    col = col_sums[n_cols - 2]
+    for state, pasts in nodes.items():
+        cells = _composition_array(col, state)
+        work += len(cells) / 50
+        if work > budget:
+            raise _EnumerationTooLarge
+        left = np.asarray(state) - cells
+        future = np.sort(log_fact[cells].sum(axis=1) + log_fact[left].sum(axis=1))
+        # tail[j] = log sum_{k >= j} exp(-future[k]); tail[len] = -inf
+        tail = np.append(np.logaddexp.accumulate((-future)[::-1])[::-1], -np.inf)
+        past_values = np.array([v[0] for v in pasts.values()])
+        counts = np.array([v[1] for v in pasts.values()])
+        start = np.searchsorted(future, threshold - past_values, side="left")
+        with np.errstate(under="ignore"):
+            p_value += float(np.sum(counts * np.exp(const - past_values + tail[start])))
+    return min(1.0, p_value)
+
+
+def fisher_exact(table) -> TestResult:
+    """Fisher's exact test of independence, two-sided, for any r x c table.
+
+    All-zero rows and columns are dropped first; a table left with a single
+    row or column gives p = 1. A 2 x 2 table uses ``scipy.stats.fisher_exact``
+    (exact hypergeometric sums; ``statistic`` is the sample odds ratio).
+    Larger tables are enumerated exactly (see :func:`_fisher_rxc_p_value`),
+    with R's rule: p = total probability of tables with probability <=
+    observed * (1 + 1e-7).
+
+    When the enumeration would be infeasible (its work bound exceeds
+    :data:`FISHER_MAX_WORK_BOUND` or the run passes :data:`FISHER_WORK_BUDGET`,
+    e.g. large cohorts with many levels) the
+    p-value is Pearson chi-square's instead, ``short`` stays ``"fisher"`` so
+    result keys are stable, and ``method`` says so.
+
+    Hypotheses: margins fixed, H0 rows and columns independent.
+    """
+    arr = _as_table(table)
+    reduced = _drop_empty(arr)
+    if _is_degenerate(reduced):
+        return TestResult("Fisher's exact test (single non-empty row or column, p = 1)",
+                          "fisher", None, 1.0, _as_tuple(arr))
+    r, c = reduced.shape
+    if (r, c) == (2, 2):
+        res = sps.fisher_exact(reduced)
+        return TestResult("Fisher's exact test (2x2, two-sided)", "fisher",
+                          float(res.statistic), float(res.pvalue), _as_tuple(arr))
+    oriented, col_sums = _fisher_oriented(reduced)
+    try:
+        if _enumeration_work(oriented.sum(axis=1), col_sums) > FISHER_MAX_WORK_BOUND:
+            raise _EnumerationTooLarge
+        p = _fisher_rxc_p_value(reduced, budget=FISHER_WORK_BUDGET)
+    except _EnumerationTooLarge:
+        chi = chi_square(reduced)
+        return TestResult(f"Pearson chi-square in place of Fisher's exact test ({r}x{c}, "
+                          "asymptotic; exact enumeration infeasible)", "fisher",
+                          chi.statistic, chi.p_value, _as_tuple(arr))
+    return TestResult(f"Fisher's exact test ({r}x{c}, exact network/enumeration, two-sided)",
+                      "fisher", None, p, _as_tuple(arr))
+
+
+def chi_square(table, *, yates: bool = False) -> TestResult:
+    """Pearson chi-square test of independence (asymptotic).
+
+    All-zero rows and columns are dropped first; a degenerate table gives
+    p = 1 with no statistic. ``yates=True`` applies Yates' continuity
+    correction and is allowed only for (reduced) 2 x 2 tables. Caveat: the
+    chi-square approximation is poor when expected counts are small (< 5).
+    """
+    arr = _as_table(table)
+    reduced = _drop_empty(arr)
+    name = "Pearson chi-square with Yates' correction" if yates else "Pearson chi-square"
+    short = "chi2_yates" if yates else "chi2"
+    if yates and not _is_degenerate(reduced) and reduced.shape != (2, 2):
+        raise ValueError("Yates' correction applies to 2x2 tables only")
+    if _is_degenerate(reduced):
+        return TestResult(name + " (single non-empty row or column, p = 1)", short,
+                          None, 1.0, _as_tuple(arr))
+    res = sps.chi2_contingency(reduced, correction=yates)
+    return TestResult(name, short, float(res.statistic), float(res.pvalue), _as_tuple(arr))
+
+
+def _unconditional(table, which: str) -> TestResult:
+    arr = _as_table(table)
+    if arr.shape != (2, 2):
+        raise ValueError(f"{which} test needs a 2x2 table, got shape {arr.shape}")
+    name = {"barnard": "Barnard's exact test", "boschloo": "Boschloo's exact test"}[which]
+    reduced = _drop_empty(arr)
+    if _is_degenerate(reduced):
+        return TestResult(name + " (single non-empty row or column, p = 1)", which,
+                          None, 1.0, _as_tuple(arr))
+    # scipy treats the columns as the two samples; ours are the rows.
+    func = sps.barnard_exact if which == "barnard" else sps.boschloo_exact
+    res = func(arr.T, alternative="two-sided")
+    return TestResult(name, which, float(res.statistic), float(res.pvalue), _as_tuple(arr))
+
+
+def barnard_exact(table) -> TestResult:
+    """Barnard's unconditional exact test for a 2 x 2 table, two-sided.
+
+    Rows are two independent binomial samples (row totals fixed), columns the
+    outcome. Uses ``scipy.stats.barnard_exact`` (Wald statistic with pooled
+    variance; p-value maximised over the nuisance common proportion). A table
+    with an empty row or column gives p = 1.
+    """
+    return _unconditional(table, "barnard")
+
+
+def boschloo_exact(table) -> TestResult:
+    """Boschloo's unconditional exact test for a 2 x 2 table, two-sided.
+
+    Rows are two independent binomial samples. Uses
+    ``scipy.stats.boschloo_exact``, whose two-sided p-value is twice the
+    smaller one-sided p-value (capped at 1). A table with an empty row or
+    column gives p = 1.
+    """
+    return _unconditional(table, "boschloo")
+
+
+def all_tests(table) -> tuple[TestResult, ...]:
+    """Every applicable test of a table: Fisher and chi-square always; Yates,
+    Barnard and Boschloo too when the table is 2 x 2."""
+    arr = _as_table(table)
+    results = [fisher_exact(arr), chi_square(arr)]
+    if arr.shape == (2, 2):
+        results += [chi_square(arr, yates=True), barnard_exact(arr), boschloo_exact(arr)]
+    return tuple(results)
+
+
+# ---------------------------------------------------------------- summaries
+
+def _format_number(value: float, digits: int) -> str:
+    if math.isnan(value):
+        return "NA"
+    text = f"{value:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+@dataclass(frozen=True)
+class MedianRange:
+    """Median and range of the non-missing values; ``n_missing`` NaN/None were ignored."""
+
+    n: int
+    n_missing: int
+    median: float
+    minimum: float
+    maximum: float
+
+    def format(self, digits: int = 1) -> str:
+        """Text such as ``"45 (range 20-75)"`` (trailing zeros dropped)."""
+        if self.n == 0:
+            return "NA"
+        f = lambda v: _format_number(v, digits)  # noqa: E731
+        return f"{f(self.median)} (range {f(self.minimum)}-{f(self.maximum)})"
+
+
+def median_range(values: Iterable[float]) -> MedianRange:
+    """Median, minimum and maximum of ``values``, ignoring (and counting) missing ones.
+
+    Missing means NaN, None or pandas NA. All missing (or empty) gives NaNs.
+    """
+    raw = list(values)
+    present = np.array([float(v) for v in raw if v is not None and not _is_na(v)], dtype=float)
+    n_missing = len(raw) - present.size
+    if present.size == 0:
+        return MedianRange(0, n_missing, math.nan, math.nan, math.nan)
+    return MedianRange(int(present.size), int(n_missing), float(np.median(present)),
+                       float(present.min()), float(present.max()))
+
+
+def _is_na(value) -> bool:
+    try:
+        import pandas as pd
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

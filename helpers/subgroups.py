@@ -1,0 +1,217 @@
+"""Response rates by subgroup, with exact intervals and tests (issue 4).
+
+``rate_by`` tabulates a boolean outcome across the levels of a grouping
+column; ``rate_table_results`` turns that table into result rows
+(:mod:`helpers.results` schema); ``count_by`` counts patients per level.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from helpers import results
+from helpers.stats import (TestResult, barnard_exact, boschloo_exact, chi_square,
+                           ci_method_label, fisher_exact, proportion)
+
+#: Label of the level holding rows whose grouping value is missing.
+MISSING_LEVEL = "missing"
+
+_TESTS = {
+    "fisher": fisher_exact,
+    "chi2": chi_square,
+    "chi2_yates": lambda t: chi_square(t, yates=True),
+    "barnard": barnard_exact,
+    "boschloo": boschloo_exact,
+}
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Rates of ``outcome`` by ``by`` (None: overall), with the tests across levels.
+
+    ``where`` is the population filter that was applied (None when none);
+    ``method`` and ``confidence`` describe the intervals.
+    """
+
+    outcome: str
+    by: str | None
+    rates: pd.DataFrame
+    tests: tuple[TestResult, ...]
+    where: Mapping[str, object] | None = None
+    method: str = "clopper-pearson"
+    confidence: float = 0.95
+
+
+def _filter(cohort: pd.DataFrame, where: Mapping[str, object] | None) -> pd.DataFrame:
+    """Rows where every ``column == value`` of ``where`` holds (missing never matches)."""
+    if not where:
+        return cohort
+    keep = pd.Series(True, index=cohort.index)
+    for column, value in where.items():
+        keep &= (cohort[column] == value).fillna(False).astype(bool)
+    return cohort.loc[keep]
+
+
+def _levels(values: pd.Series) -> list[object]:
+    """Levels in display order: categories, then [False, True] for booleans, else sorted."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return list(values.cat.categories)
+    present = values.dropna().unique().tolist()
+    if set(present) <= {True, False}:
+        return [False, True]
+    return sorted(present, key=str)
+
+
+def _display(k: int, n: int, estimate: float, low: float, high: float) -> str:
+    if n == 0:
+        return f"{k}/{n} (NA)"
+    return f"{k}/{n} ({100 * estimate:.1f}%) [{100 * low:.1f}-{100 * high:.1f}]"
+
+
+def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
+            where: Mapping[str, object] | None = None, tests: tuple[str, ...] = ("fisher",),
+            method: str = "clopper-pearson", confidence: float = 0.95) -> RateTable:
+    """Proportion of ``outcome`` True within each level of ``by``, with exact CIs and tests.
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        One row per patient; not modified.
+    outcome : str
+        Boolean (possibly nullable) column. Missing = not evaluable: excluded
+        from numerator and denominator.
+    by : str or None
+        Grouping column (categorical, boolean or text). None gives one overall
+        row (``group_var`` and ``level`` ``"all"``). Levels: category order for
+        categoricals (empty categories kept, with denominator 0 and NaN
+        estimate), ``[False, True]`` for booleans, sorted text otherwise.
+        Rows with a missing value of ``by`` (or the level ``"missing"``) form
+        their own ``"missing"`` row, which is **excluded from the tests**.
+    where : dict, optional
+        Population filter applied first: ``column == value`` for each item.
+    tests : tuple of str
+        Any of ``fisher``, ``chi2``, ``chi2_yates``, ``barnard``, ``boschloo``,
+        run on the levels x (True, False) table without the missing row and
+        without levels of denominator 0; tests that do not apply to the table
+        shape (Yates, Barnard, Boschloo need 2 x 2) are skipped.
+    method, confidence
+        Interval method (``clopper-pearson`` or ``wilson``) and level.
+
+    Returns
+    -------
+    RateTable
+        ``rates`` has columns measure, group_var, level (str), numerator,
+        denominator, estimate, ci_low, ci_high (fractions) and display
+        (e.g. ``"12/13 (92.3%) [64.0-99.8]"``).
+    """
+    unknown = set(tests) - set(_TESTS)
+    if unknown:
+        raise ValueError(f"unknown tests {sorted(unknown)}; choose from {sorted(_TESTS)}")
+    population = _filter(cohort, where)
+    evaluable = population.loc[population[outcome].notna()]
+    event = evaluable[outcome].astype(bool)
+
+    groups: list[tuple[str, str, pd.Series]] = []
+    if by is None:
+        groups.append(("all", "all", event))
+    else:
+        values = evaluable[by]
+        is_missing = values.isna() | (values.astype(object) == MISSING_LEVEL)
+        for level in _levels(population[by]):
+            if level == MISSING_LEVEL:
+                continue
+            groups.append((by, str(level), event[(values == level).fillna(False) & ~is_missing]))
+        # shown whenever the population has missing groups, even if none is evaluable
+        all_values = population[by]
+        if (all_values.isna() | (all_values.astype(object) == MISSING_LEVEL)).any():
+            groups.append((by, MISSING_LEVEL, event[is_missing]))
+
+    rows = []
+    for group_var, level, flags in groups:
+        k, n = int(flags.sum()), int(flags.size)
+        prop = proportion(k, n, method=method, confidence=confidence)
+        rows.append({"measure": outcome, "group_var": group_var, "level": level,
+                     "numerator": k, "denominator": n, "estimate": prop.estimate,
+                     "ci_low": prop.ci_low, "ci_high": prop.ci_high,
+                     "display": _display(k, n, prop.estimate, prop.ci_low, prop.ci_high)})
+    rates = pd.DataFrame(rows)
+
+    test_results: tuple[TestResult, ...] = ()
+    if by is not None:
+        tested = rates[(rates["level"] != MISSING_LEVEL) & (rates["denominator"] > 0)]
+        table = [[int(r.numerator), int(r.denominator - r.numerator)]
+                 for r in tested.itertuples()]
+        if table:
+            shape_2x2 = len(table) == 2
+            test_results = tuple(_TESTS[name](table) for name in tests
+                                 if name in ("fisher", "chi2") or shape_2x2)
+    return RateTable(outcome, by, rates, test_results, dict(where) if where else None,
+                     method, confidence)
+
+
+def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFrame:
+    """Result rows (:mod:`helpers.results` schema, without ``notebook``) for a RateTable.
+
+    One row per level, key ``{outcome}[{where&}{by}={level}]`` (or
+    ``{outcome}[all]``/``{outcome}[{where}]`` overall), unit ``proportion``,
+    method e.g. ``"Clopper-Pearson exact 95% CI"``; and one row per test,
+    key ``{outcome}[{by}|{where}]~{test}``, with the p-value.
+    """
+    where = dict(rt.where or {})
+    text = label or rt.outcome
+    rows = []
+    for r in rt.rates.itertuples():
+        filters = dict(where)
+        if r.group_var != "all":
+            filters[r.group_var] = r.level
+        rows.append({
+            "key": results.rate_key(rt.outcome, filters), "label": f"{text}, {r.group_var}={r.level}"
+            if r.group_var != "all" else text,
+            "numerator": r.numerator, "denominator": r.denominator, "estimate": r.estimate,
+            "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": math.nan,
+            "method": ci_method_label(rt.method, rt.confidence), "unit": "proportion"})
+    for test in rt.tests:
+        rows.append({
+            "key": results.test_key(rt.outcome, rt.by, test.short, where or None),
+            "label": f"{text} by {rt.by}", "numerator": math.nan, "denominator": math.nan,
+            "estimate": test.statistic if test.statistic is not None else math.nan,
+            "ci_low": math.nan, "ci_high": math.nan, "p_value": test.p_value,
+            "method": test.method, "unit": "p-value"})
+    columns = [c for c in results.RESULT_COLUMNS if c != "notebook"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def count_by(cohort: pd.DataFrame, column: str, *,
+             where: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Number and share (exact 95% CI) of each level of ``column`` in the population.
+
+    Levels as in :func:`rate_by`; missing values are counted as their own
+    ``"missing"`` level, never dropped, and are part of the denominator.
+    Returns rows in the :mod:`helpers.results` schema (without ``notebook``),
+    keys ``n[{where&}{column}={level}]``, unit ``count``, plus the raw ``level``.
+    """
+    population = _filter(cohort, where)
+    values = population[column]
+    is_missing = values.isna() | (values.astype(object) == MISSING_LEVEL)
+    total = int(values.size)
+    levels = [(str(lv), (values == lv).fillna(False) & ~is_missing)
+              for lv in _levels(values) if lv != MISSING_LEVEL]
+    if is_missing.any():
+        levels.append((MISSING_LEVEL, is_missing))
+    rows = []
+    for level, mask in levels:
+        k = int(mask.sum())
+        prop = proportion(k, total)
+        filters = dict(where or {})
+        filters[column] = level
+        rows.append({"key": results.rate_key("n", filters), "label": f"{column}={level}",
+                     "numerator": k, "denominator": total, "estimate": prop.estimate,
+                     "ci_low": prop.ci_low, "ci_high": prop.ci_high, "p_value": math.nan,
+                     "method": "count; share with " + ci_method_label("clopper-pearson"),
+                     "unit": "count", "level": level})
+    columns = [c for c in results.RESULT_COLUMNS if c != "notebook"] + ["level"]
+    return pd.DataFrame(rows, columns=columns)

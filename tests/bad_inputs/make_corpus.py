@@ -1,0 +1,205 @@
+"""Regenerate the bad-input corpus and its index ``cases.csv`` (deterministic).
+
+Most files are ``tests/fixtures/valid_small.csv`` with one defect. Run from
+anywhere: ``python tests/bad_inputs/make_corpus.py``. The 10 MB junk file is
+not stored; tests generate it in a temporary folder.
+
+In ``cases.csv`` the fragments (separated by ``|``) must all appear in the
+error message of an invalid file; line numbers count the header as line 1
+(P01 is on line 2, P08 on line 9).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VALID = HERE.parent / "fixtures" / "valid_small.csv"
+
+
+def table() -> list[list[str]]:
+    """The valid fixture as rows of cells (header first)."""
+    return [row for row in csv.reader(io.StringIO(VALID.read_text(encoding="utf-8"), newline=""))]
+
+
+def to_csv(rows: list[list[str]], delimiter: str = ",") -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def with_cell(patient: str, column: str, value: str, rows: list[list[str]] | None = None) -> list[list[str]]:
+    """A copy of the table with one cell replaced."""
+    rows = [list(r) for r in (rows or table())]
+    col = rows[0].index(column)
+    for row in rows[1:]:
+        if row[0] == patient:
+            row[col] = value
+    return rows
+
+
+def with_cells(changes: list[tuple[str, str, str]]) -> list[list[str]]:
+    """A copy of the table with several cells replaced (patient, column, value)."""
+    rows = table()
+    for patient, column, value in changes:
+        rows = with_cell(patient, column, value, rows)
+    return rows
+
+
+def without_column(column: str) -> list[list[str]]:
+    rows = table()
+    col = rows[0].index(column)
+    return [r[:col] + r[col + 1:] for r in rows]
+
+
+def write_xlsx(path: Path, rows: list[list[object]]) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "cohort"
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    # Fixed zip timestamps would need more work; tests never compare xlsx bytes across runs.
+
+
+def typed_cells(rows: list[list[str]]) -> list[list[object]]:
+    """Numbers as numbers, as a spreadsheet would store them."""
+    out = [rows[0]]
+    for row in rows[1:]:
+        cells: list[object] = []
+        for cell in row:
+            try:
+                number = float(cell)
+                cells.append(int(number) if number.is_integer() else number)
+            except ValueError:
+                cells.append(cell if cell else None)
+        out.append(cells)
+    return out
+
+
+def cases() -> list[tuple[str, bytes | None, str, str, str]]:
+    """(file, content or None for xlsx, accepted, what is wrong, fragments)."""
+    valid = VALID.read_bytes()
+    text = valid.decode("utf-8")
+    lines = text.splitlines(keepends=True)
+    rng = random.Random(20220401)
+    several = with_cells([("P02", "age_years", ">50"), ("P05", "sex", "M"), ("P07", "crs_grade", ""),
+                          ("P08", "patient_id", "P01")])
+    return [
+        ("missing_column.csv", to_csv(without_column("sex")).encode(), "no",
+         "column sex removed", "required column is missing|column sex"),
+        ("unknown_code.csv", to_csv(with_cell("P03", "response", "partial")).encode(), "no",
+         "response 'partial' is not a code",
+         "line 4 (patient P03), column response|'partial' is not allowed|one of 'cr', 'crp', 'cri', 'none'"),
+        ("age_101.csv", to_csv(with_cell("P02", "age_years", "101")).encode(), "no",
+         "age above 100", "line 3 (patient P02), column age_years|'101'|a whole number from 18 to 100|above the maximum 100"),
+        ("gt50_in_numeric.csv", to_csv(with_cell("P01", "bmb_baseline_pct", ">50")).encode(), "no",
+         "'>50' in a number column",
+         "line 2 (patient P01), column bmb_baseline_pct|'>50' is not allowed|a number from 0 to 100, or blank|not a number"),
+        ("duplicate_patient_id.csv", to_csv(with_cell("P05", "patient_id", "P02")).encode(), "no",
+         "P02 twice", "column patient_id|'P02'|lines 3 and 6|unique"),
+        ("empty.csv", b"", "no", "0 bytes", "empty"),
+        ("header_only.csv", lines[0].encode(), "no", "header but no rows", "header but no patients"),
+        ("mrd_for_non_cr.csv", to_csv(with_cell("P03", "mrd_status", "negative")).encode(), "no",
+         "MRD given for a patient without CR",
+         "line 4 (patient P03), column mrd_status|'negative' is given but response is 'none'|only for patients in CR"),
+        ("crs_grade_without_crs.csv", to_csv(with_cell("P02", "crs_grade", "2")).encode(), "no",
+         "CRS grade with crs no", "line 3 (patient P02), column crs_grade|'2' is given but crs is 'no'|crs_grade only when crs is yes"),
+        ("crs_yes_without_grade.csv", to_csv(with_cell("P01", "crs_grade", "")).encode(), "no",
+         "crs yes, grade blank", "line 2 (patient P01), column crs_grade|blank, but crs is 'yes'|whenever crs is yes"),
+        ("hsct_without_cr.csv", to_csv(with_cell("P05", "hsct_after_blina", "yes")).encode(), "no",
+         "HSCT after blina without CR",
+         "line 6 (patient P05), column hsct_after_blina|'yes' but response is 'none'|yes only for patients in CR"),
+        ("semicolon.csv", to_csv(table(), ";").encode(), "no", "';' delimiter",
+         "looks like ';'-separated|requires commas"),
+        ("tab.csv", to_csv(table(), "\t").encode(), "no", "tab delimiter", "looks like tab-separated|requires commas"),
+        ("latin1.csv", to_csv(with_cell("P04", "debulking_regimen", "étoposide")).encode("latin-1"), "no",
+         "Latin-1 encoded 'é'", "not UTF-8|0xE9|line 5|'é'|re-save the file as UTF-8"),
+        ("blank_lines.csv", ("\n" + lines[0] + "\n" + "".join(l + "\n" for l in lines[1:]) + "\n ,,\n").encode(),
+         "yes", "blank lines (accepted)", ""),
+        ("blank_lines_with_error.csv",
+         ("\n".join(to_csv(with_cell("P03", "sex", "x")).splitlines()[:3]) + "\n\n\n"
+          + "\n".join(to_csv(with_cell("P03", "sex", "x")).splitlines()[3:]) + "\n").encode(), "no",
+         "blank lines before a bad row: line numbers follow the file", "line 6 (patient P03), column sex|'x'"),
+        ("bom.csv", b"\xef\xbb\xbf" + valid, "yes", "UTF-8 byte-order mark (accepted)", ""),
+        ("title_row.xlsx", None, "no", "xlsx with a title and a blank row above the header",
+         "header must be on row 1|row 3"),
+        ("valid.xlsx", None, "yes", "the valid fixture as a workbook (accepted)", ""),
+        ("all_empty_column.csv", to_csv([r[:5] + ([""] if i else [r[5]]) + r[6:]
+                                         for i, r in enumerate(table())]).encode(), "no",
+         "disease_status blank in every row", "column disease_status|empty in every row"),
+        ("pct_over_100.csv", to_csv(with_cell("P01", "bmb_post_debulking_pct", "120")).encode(), "no",
+         "blasts 120 %", "line 2 (patient P01), column bmb_post_debulking_pct|'120'|above the maximum 100"),
+        ("pct_sign.csv", to_csv(with_cell("P02", "bmb_baseline_pct", "12%")).encode(), "no",
+         "'12%' with a percent sign", "line 3 (patient P02), column bmb_baseline_pct|'12%'|without '%'"),
+        ("negative_days.csv", to_csv(with_cell("P02", "debulking_to_blina_days", "-3")).encode(), "no",
+         "negative days", "line 3 (patient P02), column debulking_to_blina_days|'-3'|below the minimum 0"),
+        ("age_17.csv", to_csv(with_cell("P05", "age_years", "17")).encode(), "no", "age 17",
+         "line 6 (patient P05), column age_years|'17'|a whole number from 18 to 100"),
+        ("mixed_case_padded.csv", to_csv(with_cells([
+            ("P01", "response", " CR "), ("P01", "sex", "Male"), ("P02", "prior_hsct", "YES"),
+            ("P03", "hsct_after_blina", "False"), ("P04", "crs", "1"), ("P05", "age_years", "18.0"),
+            ("P06", "source", " PAAP"), ("P07", "crs", "TRUE")])).encode(), "yes",
+         "upper/mixed case, padded codes, true/1, '18.0' (accepted)", ""),
+        ("renamed_age_column.csv", to_csv([["Age (years)" if c == "age_years" else c for c in table()[0]]]
+                                          + table()[1:]).encode(), "no",
+         "age_years written as its label", "column age_years|required column is missing|'Age (years)'|rename it to 'age_years'"),
+        ("spreadsheet_renamed_column.csv", to_csv([["Prior_Lines_1" if c == "prior_lines" else c
+                                                    for c in table()[0]]] + table()[1:]).encode(), "no",
+         "prior_lines renamed by a spreadsheet", "column prior_lines|'Prior_Lines_1'|rename it to 'prior_lines'"),
+        ("date_in_integer.csv", to_csv(with_cell("P03", "debulking_to_blina_days", "2020-03-01")).encode(), "no",
+         "a date where days belong",
+         "line 4 (patient P03), column debulking_to_blina_days|'2020-03-01'|whole number from 0 to 365|looks like a date"),
+        ("binary_junk.csv", rng.randbytes(4096), "no", "random bytes", "does not look like a table|binary"),
+        ("random_text.csv", ("Minutes of the meeting\nWe discussed the debulking results; all agreed.\n"
+                             "Next meeting: Tuesday\n").encode(), "no", "prose, not a table",
+         "does not look like a cohort table|column names"),
+        ("really_csv.xlsx", valid, "no", "CSV text named .xlsx", "not an Excel workbook|CSV text|rename it to .csv"),
+        ("workbook_named_csv.csv", None, "no", "an .xlsx workbook named .csv", "Excel workbook|rename it to .xlsx"),
+        ("duplicate_header.csv", to_csv([r + [r[18]] for r in table()]).encode(), "no",
+         "crs appears twice in the header", "duplicate column name 'crs'|columns 19 and 22"),
+        ("ragged_row.csv", (text.replace("P04,C01,neuf", "P04,C01,x,neuf")).encode(), "no",
+         "an extra cell on one line", "line 5 (patient P04)|22 cells but the header has 21"),
+        ("empty_patient_id.csv", to_csv(with_cell("P04", "patient_id", "")).encode(), "no", "blank patient_id",
+         "line 5, column patient_id|blank, but a value is required"),
+        ("prior_lines_0.csv", to_csv(with_cell("P01", "prior_lines", "0")).encode(), "no", "prior_lines 0",
+         "line 2 (patient P01), column prior_lines|'0'|a whole number from 1 to 15"),
+        ("crs_grade_6.csv", to_csv(with_cell("P07", "crs_grade", "6")).encode(), "no", "CRS grade 6",
+         "line 8 (patient P07), column crs_grade|'6'|a whole number from 1 to 5"),
+        ("blina_cycles_0.csv", to_csv(with_cell("P03", "blina_cycles", "0")).encode(), "no", "0 cycles",
+         "line 4 (patient P03), column blina_cycles|'0'|a whole number from 1 to 10"),
+        ("boolean_maybe.csv", to_csv(with_cell("P06", "prior_hsct", "maybe")).encode(), "no", "boolean 'maybe'",
+         "line 7 (patient P06), column prior_hsct|'maybe'|yes or no"),
+        ("half_integer.csv", to_csv(with_cell("P06", "prior_lines", "2.5")).encode(), "no", "2.5 lines",
+         "line 7 (patient P06), column prior_lines|'2.5'|not a whole number"),
+        ("tki_ph_negative_warning.csv", to_csv(with_cell("P05", "ph_status", "negative")).encode(), "yes",
+         "tki with Ph negative: accepted with a warning", ""),
+        ("several_problems.csv", to_csv(several).encode(), "no", "four defects in one file",
+         "4 problems in 8 rows|line 3 (patient P02), column age_years|line 6 (patient P05), column sex|'M'"
+         "|line 8 (patient P07), column crs_grade|'P01'|lines 2 and 9"),
+    ]
+
+
+def main() -> None:
+    index = [["file", "accepted", "what_is_wrong", "fragments"]]
+    for name, content, accepted, what, fragments in cases():
+        path = HERE / name
+        if name == "title_row.xlsx":
+            write_xlsx(path, [["Cohort export, 2022"], [], *typed_cells(table())])
+        elif name == "valid.xlsx":
+            write_xlsx(path, typed_cells(table()))
+        elif name == "workbook_named_csv.csv":
+            write_xlsx(path, typed_cells(table()))
+        else:
+            path.write_bytes(content)
+        index.append([name, accepted, what, fragments])
+    (HERE / "cases.csv").write_text(to_csv(index), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

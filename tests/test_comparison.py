@@ -1,0 +1,97 @@
+"""Tests of helpers.comparison against published values, closed forms,
+Monte Carlo and brute force."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers import comparison
+
+
+@pytest.mark.parametrize("k1, n1, k2, n2, low, high", [
+    # Newcombe RG, Stat Med 1998;17:873-890, Table II, method 10 (score, no CC):
+    (56, 70, 48, 80, 0.0524, 0.3339),   # example (a)
+    (9, 10, 3, 10, 0.1705, 0.8090),     # example (b)
+    (5, 56, 0, 29, -0.0381, 0.1926),    # example (d)
+])
+def test_risk_difference_ci_matches_newcombe_1998_method_10(k1, n1, k2, n2, low, high):
+    res = comparison.compare_with_counts(k1, n1, k2, n2)
+    assert res.risk_difference == pytest.approx(k1 / n1 - k2 / n2)
+    assert (round(res.rd_ci_low, 4), round(res.rd_ci_high, 4)) == (low, high)
+
+
+def test_posterior_probability_matches_monte_carlo():
+    res = comparison.compare_with_counts(23, 34, 119, 271)
+    rng = np.random.default_rng(20220101)
+    draws1 = rng.beta(1 + 23, 1 + 11, 200_000)
+    draws2 = rng.beta(1 + 119, 1 + 152, 200_000)
+    assert res.prob_cohort_higher == pytest.approx(np.mean(draws1 > draws2), abs=0.01)
+
+
+def test_posterior_probability_matches_closed_form():
+    # X1 ~ Beta(2, 1), X2 ~ Beta(1, 1): P(X1 > X2) = int_0^1 2x * x dx = 2/3
+    assert comparison.prob_beta_greater(2, 1, 1, 1) == pytest.approx(2 / 3, abs=1e-10)
+    # 1/1 vs 0/1 under uniform priors: Beta(2, 1) vs Beta(1, 2): int 2x (1 - (1-x)^2) dx = 5/6
+    res = comparison.compare_with_counts(1, 1, 0, 1)
+    assert res.prob_cohort_higher == pytest.approx(5 / 6, abs=1e-10)
+
+
+def test_two_sample_tests_are_fisher_and_boschloo_on_the_counts():
+    res = comparison.compare_with_counts(3, 4, 1, 4)
+    # R ?fisher.test TeaTasting: p = 0.4857
+    assert res.fisher.p_value == pytest.approx(0.4857, abs=5e-5)
+    assert res.fisher.table == ((3, 1), (1, 3))
+    assert res.boschloo.short == "boschloo"
+
+
+def test_binomial_test_matches_r_binom_test_documentation_example():
+    # R ?binom.test: binom.test(682, 925, p = 0.75) -> p-value = 0.3825
+    res = comparison.compare_with_rate(682, 925, 0.75)
+    assert res.binomial.p_value == pytest.approx(0.3825, abs=5e-5)
+
+
+def test_one_sample_posterior_matches_closed_form():
+    # n/n successes, uniform prior: posterior Beta(n + 1, 1), P(p > p0) = 1 - p0^(n + 1)
+    res = comparison.compare_with_rate(5, 5, 0.6)
+    assert res.prob_cohort_higher == pytest.approx(1 - 0.6**6, abs=1e-12)
+
+
+def _brute_force_power(n, p0, p1, alpha):
+    """Power of the two-sided exact binomial test, from explicit sums (R binom.test rule)."""
+    pmf0 = [math.comb(n, x) * p0**x * (1 - p0) ** (n - x) for x in range(n + 1)]
+    power = 0.0
+    for x in range(n + 1):
+        p_value = sum(q for q in pmf0 if q <= pmf0[x] * (1 + 1e-7))
+        if p_value <= alpha:
+            power += math.comb(n, x) * p1**x * (1 - p1) ** (n - x)
+    return power
+
+
+@pytest.mark.parametrize("p0, p1", [(0.5, 0.8), (0.36, 0.6)])
+def test_exact_sample_size_matches_brute_force_power_loop(p0, p1):
+    res = comparison.exact_sample_size(p0, p1)
+    powers = {n: _brute_force_power(n, p0, p1, 0.05) for n in range(1, res.n_stable + 21)}
+    first = min(n for n, pw in powers.items() if pw >= 0.8)
+    stable = min(n for n in powers if n + 20 in powers
+                 and all(powers[m] >= 0.8 for m in range(n, n + 21)))
+    assert (res.n, res.n_stable) == (first, stable)
+    assert res.achieved_power == pytest.approx(powers[first], abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [10, 20, 37])
+def test_exact_binomial_power_matches_brute_force(n):
+    assert comparison.exact_binomial_power(n, 0.45, 0.7) == pytest.approx(
+        _brute_force_power(n, 0.45, 0.7, 0.05), abs=1e-12)
+
+
+def test_exact_sample_size_sanity_for_half_versus_eighty_percent():
+    # Normal approximation gives about 20 for p0 = 0.5, p1 = 0.8 (two-sided 5%, 80%);
+    # the exact test at n = 20 rejects x <= 5 or x >= 15 (size 0.041).
+    res = comparison.exact_sample_size(0.5, 0.8)
+    assert res.n == 20
+    assert (res.critical_low, res.critical_high) == (5, 15)
+    assert res.achieved_alpha <= 0.05
+    assert res.n_stable >= res.n

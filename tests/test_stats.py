@@ -1,0 +1,327 @@
+"""Tests of helpers.stats against independent references (R documentation
+examples, published values, hand formulas and brute-force enumeration)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import stats
+
+
+# ---------------------------------------------------------------- references
+
+def _binom_cdf(k: int, n: int, p: float) -> float:
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+
+
+def _bisect(f, lo: float, hi: float) -> float:
+    """Root of a monotone f on [lo, hi] by bisection."""
+    flo = f(lo)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if (f(mid) > 0) == (flo > 0):
+            lo, flo = mid, f(mid)
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _clopper_pearson_by_bisection(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Exact limits from their definition: P(X >= k | low) = a/2, P(X <= k | high) = a/2."""
+    low = 0.0 if k == 0 else _bisect(lambda p: (1 - _binom_cdf(k - 1, n, p)) - alpha / 2, 0, 1)
+    high = 1.0 if k == n else _bisect(lambda p: _binom_cdf(k, n, p) - alpha / 2, 0, 1)
+    return low, high
+
+
+def _table_log_prob(table) -> float:
+    rows = [sum(r) for r in table]
+    cols = [sum(c) for c in zip(*table)]
+    n = sum(rows)
+    lf = lambda v: math.lgamma(v + 1)  # noqa: E731
+    return (sum(map(lf, rows)) + sum(map(lf, cols)) - lf(n)
+            - sum(lf(v) for r in table for v in r))
+
+
+def _tables_with_margins(rows, cols):
+    """Every table with the given margins, by brute force over all cells but the last row/col."""
+    r, c = len(rows), len(cols)
+    ranges = [range(min(rows[i], cols[j]) + 1) for i in range(r - 1) for j in range(c - 1)]
+    for cells in itertools.product(*ranges):
+        inner = [list(cells[i * (c - 1):(i + 1) * (c - 1)]) for i in range(r - 1)]
+        table = []
+        for i in range(r - 1):
+            last = rows[i] - sum(inner[i])
+            if last < 0:
+                break
+            table.append(inner[i] + [last])
+        else:
+            bottom = [cols[j] - sum(table[i][j] for i in range(r - 1)) for j in range(c)]
+            if min(bottom) >= 0 and sum(bottom) == rows[-1]:
+                yield table + [bottom]
+
+
+def _fisher_brute_force(table) -> float:
+    """R's rule: total probability of same-margin tables with P <= P_obs * (1 + 1e-7)."""
+    arr = np.asarray(table)
+    arr = arr[arr.sum(axis=1) > 0]
+    arr = arr[:, arr.sum(axis=0) > 0]
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        return 1.0
+    observed = math.exp(_table_log_prob(arr.tolist()))
+    total = 0.0
+    for t in _tables_with_margins(arr.sum(axis=1).tolist(), arr.sum(axis=0).tolist()):
+        p = math.exp(_table_log_prob(t))
+        if p <= observed * (1 + 1e-7):
+            total += p
+    return min(1.0, total)
+
+
+# ---------------------------------------------------------------- intervals
+
+def test_exact_ci_matches_r_binom_test_documentation_example():
+    # R ?binom.test: binom.test(682, 925, p = 0.75) -> 95% CI 0.7076683 0.7654066
+    low, high = stats.exact_ci(682, 925)
+    assert low == pytest.approx(0.7076683, abs=1e-7)
+    assert high == pytest.approx(0.7654066, abs=1e-7)
+
+
+@pytest.mark.parametrize("k, n", [(23, 34), (12, 13), (0, 7), (7, 7), (1, 2)])
+def test_exact_ci_matches_bisection_on_binomial_cdf(k, n):
+    # Independent method: solve the Clopper-Pearson tail equations directly
+    # with exact binomial sums (math.comb), not beta quantiles.
+    assert stats.exact_ci(k, n) == pytest.approx(_clopper_pearson_by_bisection(k, n), abs=1e-9)
+
+
+def test_exact_ci_upper_limit_for_zero_events_is_closed_form():
+    # For k = 0 the upper limit solves (1-p)^n = a/2: p = 1 - 0.025**(1/n).
+    low, high = stats.exact_ci(0, 10)
+    assert low == 0.0
+    assert high == pytest.approx(1 - 0.025 ** (1 / 10), abs=1e-12)
+
+
+def test_exact_ci_of_empty_denominator_is_nan():
+    assert all(math.isnan(v) for v in stats.exact_ci(0, 0))
+    assert math.isnan(stats.proportion(0, 0).estimate)
+
+
+def test_wilson_ci_matches_newcombe_1998_published_example():
+    # Newcombe RG, Stat Med 1998;17:857-872, Table I: 81/263 Wilson score 0.2553 to 0.3662.
+    low, high = stats.wilson_ci(81, 263)
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+
+
+def test_wilson_ci_matches_hand_formula():
+    # Wilson (1927): (p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n), z = 1.959964
+    k, n, z = 15, 148, 1.959963984540054
+    p = k / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    expected = ((centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n))
+    assert stats.wilson_ci(k, n) == pytest.approx(expected, abs=1e-12)
+
+
+def test_proportion_format_shows_count_percent_and_interval():
+    # 23/34 = 67.6%; R binom.test(23, 34) gives 95% CI 0.4946 to 0.8262.
+    assert stats.proportion(23, 34).format() == "23/34 (67.6%; 95% CI 49.5-82.6)"
+
+
+def test_proportion_rejects_unknown_method():
+    with pytest.raises(ValueError):
+        stats.proportion(1, 2, method="wald")
+
+
+# ---------------------------------------------------------------- Fisher
+
+def test_fisher_exact_matches_r_fisher_test_on_tea_tasting_table():
+    # R ?fisher.test: TeaTasting matrix(c(3, 1, 1, 3)) -> p-value = 0.4857
+    res = stats.fisher_exact([[3, 1], [1, 3]])
+    assert res.p_value == pytest.approx(0.4857, abs=5e-5)
+    assert res.short == "fisher"
+
+
+def test_fisher_exact_matches_r_fisher_test_on_job_satisfaction_table():
+    # R ?fisher.test: Job <- matrix(c(1,2,1,0, 3,3,6,1, 10,10,14,9, 6,7,12,11), 4, 4)
+    # fisher.test(Job) -> p-value = 0.7827
+    job = np.array([1, 2, 1, 0, 3, 3, 6, 1, 10, 10, 14, 9, 6, 7, 12, 11]).reshape(4, 4).T
+    res = stats.fisher_exact(job)
+    assert res.p_value == pytest.approx(0.7827, abs=5e-5)
+    assert "exact" in res.method and "asymptotic" not in res.method
+
+
+def test_fisher_exact_on_paper_post_debulking_blast_table_matches_brute_force():
+    # Paper 3.3.3: CR 14/18 (<20% blasts), 2/2 (20-49%), 0/2 (>=50%).
+    table = [[14, 4], [2, 0], [0, 2]]
+    res = stats.fisher_exact(table)
+    assert res.p_value == pytest.approx(_fisher_brute_force(table), rel=1e-9)
+    assert res.method.startswith("Fisher's exact test (3x2")
+
+
+# shapes with at most 4 free cells keep the brute force fast
+SMALL_TABLES = st.sampled_from([(2, 3), (3, 2), (3, 3), (2, 4), (4, 2), (2, 5)]).flatmap(
+    lambda shape: st.lists(st.lists(st.integers(0, 6), min_size=shape[1], max_size=shape[1]),
+                           min_size=shape[0], max_size=shape[0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(SMALL_TABLES)
+def test_fisher_exact_rxc_matches_brute_force_enumeration(table):
+    assert stats.fisher_exact(table).p_value == pytest.approx(_fisher_brute_force(table),
+                                                              rel=1e-8, abs=1e-12)
+
+
+@pytest.mark.parametrize("table", [[[5, 0], [3, 0]], [[0, 0, 0], [4, 2, 1]], [[0, 0], [0, 0]]])
+def test_fisher_exact_with_a_single_non_empty_row_or_column_gives_p_one(table):
+    assert stats.fisher_exact(table).p_value == 1.0
+
+
+def test_fisher_exact_drops_empty_rows_before_testing():
+    # Same table as TeaTasting with an all-zero row added: same p-value.
+    assert stats.fisher_exact([[3, 1], [0, 0], [1, 3]]).p_value == pytest.approx(
+        0.4857142857, abs=1e-9)
+
+
+def test_fisher_exact_falls_back_to_chi_square_for_huge_tables_and_says_so():
+    table = [[12615, 4984], [12462, 9989], [12552, 14887], [12371, 20140]]
+    start = time.perf_counter()
+    res = stats.fisher_exact(table)
+    assert time.perf_counter() - start < 5
+    assert "asymptotic; exact enumeration infeasible" in res.method
+    assert res.p_value == stats.chi_square(table).p_value
+
+
+# ---------------------------------------------------------------- chi-square
+
+def _chi_square_by_hand(table, yates):
+    rows = [sum(r) for r in table]
+    cols = [sum(c) for c in zip(*table)]
+    n = sum(rows)
+    x = 0.0
+    for i, row in enumerate(table):
+        for j, obs in enumerate(row):
+            exp = rows[i] * cols[j] / n
+            diff = abs(obs - exp) - (0.5 if yates else 0.0)
+            x += diff * diff / exp
+    return x
+
+
+@pytest.mark.parametrize("yates", [False, True])
+def test_chi_square_2x2_matches_hand_computation(yates):
+    table = [[12, 1], [10, 10]]
+    x = _chi_square_by_hand(table, yates)
+    res = stats.chi_square(table, yates=yates)
+    assert res.statistic == pytest.approx(x, rel=1e-12)
+    # df = 1: P(chi2_1 > x) = erfc(sqrt(x / 2))
+    assert res.p_value == pytest.approx(math.erfc(math.sqrt(x / 2)), rel=1e-10)
+
+
+def test_chi_square_3x2_matches_hand_computation():
+    table = [[14, 4], [2, 0], [0, 2]]
+    x = _chi_square_by_hand(table, False)
+    res = stats.chi_square(table)
+    assert res.statistic == pytest.approx(x, rel=1e-12)
+    assert res.p_value == pytest.approx(math.exp(-x / 2), rel=1e-10)  # df = 2: P = e^(-x/2)
+
+
+def test_chi_square_refuses_yates_correction_beyond_2x2():
+    with pytest.raises(ValueError):
+        stats.chi_square([[14, 4], [2, 1], [0, 2]], yates=True)
+
+
+# ---------------------------------------------------------------- Barnard / Boschloo
+
+def _binom_pmf(n, p):
+    return np.array([math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(n + 1)])
+
+
+def _max_over_nuisance(extreme: np.ndarray, n1: int, n2: int) -> float:
+    """sup over pi of P(extreme tables), rows = two Binomial(n_i, pi) samples (grid + refine)."""
+    def p_at(pi):
+        return float((np.outer(_binom_pmf(n1, pi), _binom_pmf(n2, pi)) * extreme).sum())
+    grid = np.linspace(1e-6, 1 - 1e-6, 1001)
+    values = [p_at(pi) for pi in grid]
+    best = int(np.argmax(values))
+    fine = np.linspace(grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)], 401)
+    return max(p_at(pi) for pi in fine)
+
+
+def _barnard_brute_force(x1, n1, x2, n2) -> float:
+    """Two-sided Barnard test with the pooled Wald statistic (Barnard 1947)."""
+    def wald(a, b):
+        p1, p2, p = a / n1, b / n2, (a + b) / (n1 + n2)
+        var = p * (1 - p) * (1 / n1 + 1 / n2)
+        return 0.0 if p1 == p2 else (p1 - p2) / math.sqrt(var)
+    obs = abs(wald(x1, x2))
+    extreme = np.array([[abs(wald(a, b)) >= obs - 1e-12 for b in range(n2 + 1)]
+                        for a in range(n1 + 1)])
+    return _max_over_nuisance(extreme, n1, n2)
+
+
+def _boschloo_brute_force(x1, n1, x2, n2) -> float:
+    """Boschloo (1970): Fisher's one-sided p as statistic; two-sided = 2 x smaller side."""
+    def fisher_less(a, b):  # P(X1 <= a) under the hypergeometric with margins of (a, b)
+        m = a + b
+        num = [math.comb(n1, i) * math.comb(n2, m - i) for i in range(0, a + 1) if m - i <= n2]
+        return sum(num) / math.comb(n1 + n2, m)
+
+    def fisher_greater(a, b):
+        m = a + b
+        num = [math.comb(n1, i) * math.comb(n2, m - i) for i in range(a, min(n1, m) + 1)]
+        return sum(num) / math.comb(n1 + n2, m)
+
+    sides = []
+    for stat in (fisher_less, fisher_greater):
+        obs = stat(x1, x2)
+        extreme = np.array([[stat(a, b) <= obs * (1 + 1e-13) for b in range(n2 + 1)]
+                            for a in range(n1 + 1)])
+        sides.append(_max_over_nuisance(extreme, n1, n2))
+    return min(1.0, 2 * min(sides))
+
+
+# Tables from the scipy docs' examples (vaccine trial, Chan 1998; job satisfaction,
+# Saari 2004), with rows as the two samples, and the paper's lines-of-therapy table.
+UNCONDITIONAL_CASES = [(7, 15, 12, 15), (74, 117, 31, 63), (17, 20, 6, 14)]
+
+
+@pytest.mark.parametrize("x1, n1, x2, n2", UNCONDITIONAL_CASES)
+def test_barnard_exact_matches_brute_force_maximisation_over_nuisance(x1, n1, x2, n2):
+    res = stats.barnard_exact([[x1, n1 - x1], [x2, n2 - x2]])
+    assert res.p_value == pytest.approx(_barnard_brute_force(x1, n1, x2, n2), abs=2e-4)
+
+
+@pytest.mark.parametrize("x1, n1, x2, n2", UNCONDITIONAL_CASES)
+def test_boschloo_exact_matches_brute_force_maximisation_over_nuisance(x1, n1, x2, n2):
+    res = stats.boschloo_exact([[x1, n1 - x1], [x2, n2 - x2]])
+    assert res.p_value == pytest.approx(_boschloo_brute_force(x1, n1, x2, n2), abs=2e-4)
+
+
+def test_unconditional_tests_refuse_tables_that_are_not_2x2():
+    with pytest.raises(ValueError):
+        stats.barnard_exact([[1, 2], [3, 4], [5, 6]])
+
+
+def test_all_tests_lists_every_test_applicable_to_the_shape():
+    assert [t.short for t in stats.all_tests([[12, 1], [10, 10]])] == [
+        "fisher", "chi2", "chi2_yates", "barnard", "boschloo"]
+    assert [t.short for t in stats.all_tests([[14, 4], [2, 0], [0, 2]])] == ["fisher", "chi2"]
+
+
+# ---------------------------------------------------------------- median / range
+
+def test_median_range_ignores_and_counts_missing_values():
+    values = [20, 45, float("nan"), 75, None, 50]
+    res = stats.median_range(values)
+    present = [20, 45, 75, 50]
+    assert (res.n, res.n_missing) == (4, 2)
+    assert (res.median, res.minimum, res.maximum) == (statistics.median(present), 20, 75)
+    assert res.format() == "47.5 (range 20-75)"
+
+
+def test_median_range_format_drops_trailing_zeros():
+    assert stats.median_range([20, 45, 75]).format() == "45 (range 20-75)"
