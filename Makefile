@@ -24,7 +24,9 @@ run: $(STAMP) ## Run every notebook on the shipped cohort (DATA=file to use anot
 	$(BIN)/python -m helpers run --data $(DATA) --force
 
 test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --nbval --nbval-current-env
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile
+	@# In order, in one process: notebook 06 reads what 01-05 wrote to outputs/interactive.
+	$(BIN)/python -m pytest --nbval --nbval-current-env notebooks
 
 test-fast: $(STAMP) ## Unit tests only (no notebooks, no pipeline runs)
 	$(BIN)/python -m pytest tests -m "not slow" -n 2

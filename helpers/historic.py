@@ -1,0 +1,672 @@
+"""The cohort against historic blinatumomab studies (notebook 05, issue 5).
+
+Three data inputs, no numbers in code:
+
+* ``data/historic_comparators.csv`` -- one row per published comparator figure
+  (study, reference, endpoint and its exact wording, counts where published,
+  percentage and CI as printed, ``status`` seen / derived / percent_only);
+* ``data/historic_pairings.csv`` -- which cohort endpoint, in which cohort
+  population, is set against which comparator figure, and why;
+* the loaded cohort (:func:`helpers.loading.load_cohort`).
+
+The cohort endpoints are defined once, in :data:`COHORT_ENDPOINTS`, from the
+data contract's response codes. The statistics themselves come from
+:mod:`helpers.comparison` (exact two-sample or one-sample comparisons, Beta
+posteriors, exact sample size); this module matches, tabulates and words them.
+
+Caveat for every comparison here: the cohort is a retrospective selection of
+34 patients who could be debulked, and the comparators are trials or pooled
+analyses with other populations, windows and definitions. Differences
+measure more than the effect of debulking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import comparison, contract
+from helpers.results import RESULT_COLUMNS
+from helpers.stats import ci_method_label, exact_ci
+from helpers.subgroups import rate_by
+
+#: Columns of the comparator file, in order.
+COMPARATOR_COLUMNS: tuple[str, ...] = (
+    "id", "study", "reference", "population", "arm", "endpoint", "endpoint_definition",
+    "numerator", "denominator", "percent", "ci_low", "ci_high", "status", "note",
+)
+#: Where a comparator's numbers come from: counts printed, counts derived from a
+#: printed percentage and n, or only a rate.
+STATUSES: tuple[str, ...] = ("seen", "derived", "percent_only")
+#: Columns of the pairings file, in order.
+PAIRING_COLUMNS: tuple[str, ...] = (
+    "pairing_id", "comparator_id", "cohort_endpoint", "cohort_population", "rationale",
+)
+_REQUIRED_TEXT = ("id", "study", "reference", "population", "arm", "endpoint",
+                  "endpoint_definition", "status")
+_NUMBERS = ("numerator", "denominator", "percent", "ci_low", "ci_high")
+_RESULT_FIELDS = [c for c in RESULT_COLUMNS if c != "notebook"]
+
+
+@dataclass(frozen=True)
+class CohortEndpoint:
+    """One cohort endpoint, in the words of the focal paper and the data contract.
+
+    ``response_codes``: patients whose ``response`` is one of these count as
+    events, all patients are evaluable. ``column``: an existing boolean cohort
+    column used as is (missing = not evaluable). Exactly one of the two is set.
+    """
+
+    code: str
+    label: str
+    definition: str
+    response_codes: tuple[str, ...] | None = None
+    column: str | None = None
+
+
+#: The cohort endpoints that can be paired (codes as in the comparator file).
+COHORT_ENDPOINTS: dict[str, CohortEndpoint] = {e.code: e for e in (
+    CohortEndpoint("cr_crh_cri", "CR/CRh/CRi",
+                   "CR, CRp or CRi within 2 cycles (the paper's CRp has TOWER's CRh thresholds)",
+                   response_codes=tuple(contract.CR_CODES)),
+    CohortEndpoint("cr_crh", "CR/CRh", "CR or CRp within 2 cycles (CRi not counted)",
+                   response_codes=("cr", "crp")),
+    CohortEndpoint("cr_full", "CR with full recovery",
+                   "CR with full count recovery within 2 cycles", response_codes=("cr",)),
+    CohortEndpoint("mrd_among_responders", "MRD response among responders",
+                   "complete MRD response among CR/CRp/CRi patients with an MRD result",
+                   column="mrd_negative"),
+)}
+
+
+# --- reading and checking the data files ---------------------------------------------
+
+def _read_csv(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    if tuple(frame.columns) != columns:
+        raise ValueError(f"{Path(path).name}: expected columns {', '.join(columns)}; "
+                         f"found {', '.join(frame.columns)}")
+    return frame
+
+
+def comparator_problems(raw: pd.DataFrame) -> list[str]:
+    """Problems of a comparator table read as text (empty list when it is well formed).
+
+    Checks: ids unique and non-empty; required text present; numbers parse and
+    are non-negative; numerator <= denominator; status one of :data:`STATUSES`;
+    ``seen``/``derived`` rows have both counts; ``percent_only`` rows have a
+    percentage and no numerator; a CI has both limits around the percentage.
+    """
+    problems = []
+    duplicated = raw["id"][raw["id"].duplicated()]
+    if len(duplicated):
+        problems.append(f"duplicate ids: {', '.join(sorted(set(duplicated)))}")
+    for line, row in enumerate(raw.to_dict("records"), start=2):
+        where = f"line {line} ({row['id'] or 'no id'})"
+        for col in _REQUIRED_TEXT:
+            if not row[col].strip():
+                problems.append(f"{where}: {col} is empty")
+        values = {}
+        for col in _NUMBERS:
+            text = row[col].strip()
+            try:
+                values[col] = float(text) if text else math.nan
+            except ValueError:
+                problems.append(f"{where}: {col} {text!r} is not a number")
+                values[col] = math.nan
+            if values[col] < 0:
+                problems.append(f"{where}: {col} is negative")
+        k, n = values["numerator"], values["denominator"]
+        if not math.isnan(k) and not math.isnan(n) and k > n:
+            problems.append(f"{where}: numerator {k:g} exceeds denominator {n:g}")
+        status = row["status"]
+        if status not in STATUSES:
+            problems.append(f"{where}: status {status!r} not one of {', '.join(STATUSES)}")
+        elif status in ("seen", "derived") and (math.isnan(k) or math.isnan(n)):
+            problems.append(f"{where}: status {status} needs numerator and denominator")
+        elif status == "percent_only" and (math.isnan(values["percent"]) or not math.isnan(k)):
+            problems.append(f"{where}: percent_only needs a percent and no numerator")
+        low, high, pct = values["ci_low"], values["ci_high"], values["percent"]
+        if math.isnan(low) != math.isnan(high):
+            problems.append(f"{where}: a CI needs both limits")
+        elif not math.isnan(low) and not (low <= high and (math.isnan(pct) or low <= pct <= high)):
+            problems.append(f"{where}: CI {low:g}-{high:g} does not enclose {pct:g}")
+    return problems
+
+
+def load_comparators(path: str | Path) -> pd.DataFrame:
+    """Read and check ``historic_comparators.csv``.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COMPARATOR_COLUMNS`; counts as ``Int64`` (missing =
+        not published), ``percent``/``ci_low``/``ci_high`` as floats in
+        percentage points, exactly as printed (NaN = not published).
+
+    Raises
+    ------
+    ValueError
+        Listing every problem found by :func:`comparator_problems`.
+    """
+    raw = _read_csv(path, COMPARATOR_COLUMNS)
+    problems = comparator_problems(raw)
+    if problems:
+        raise ValueError(f"{Path(path).name}: " + "; ".join(problems))
+    frame = raw.copy()
+    for col in ("numerator", "denominator"):
+        frame[col] = pd.to_numeric(frame[col].replace("", None)).astype("Int64")
+    for col in ("percent", "ci_low", "ci_high"):
+        frame[col] = pd.to_numeric(frame[col].replace("", None)).astype(float)
+    return frame
+
+
+def parse_population(text: str) -> dict[str, object]:
+    """``"all"`` -> ``{}``; ``"ph_status=positive&high_burden=True"`` -> a filter dict.
+
+    ``True``/``False`` become booleans; other values stay text (contract codes).
+    """
+    text = text.strip()
+    if text in ("", "all"):
+        return {}
+    out: dict[str, object] = {}
+    for part in text.split("&"):
+        column, sep, value = part.partition("=")
+        if not sep or not column.strip():
+            raise ValueError(f"population {text!r}: expected column=value joined by &")
+        value = value.strip()
+        out[column.strip()] = {"True": True, "False": False}.get(value, value)
+    return out
+
+
+def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
+                     cohort_columns: tuple[str, ...] | None = None) -> list[str]:
+    """Problems of a pairings table (empty list when every pairing resolves).
+
+    Each pairing id is unique; its comparator id exists; its cohort endpoint is
+    one of :data:`COHORT_ENDPOINTS`; its population parses and (when
+    ``cohort_columns`` is given) names existing cohort columns.
+    """
+    problems = []
+    duplicated = pairings["pairing_id"][pairings["pairing_id"].duplicated()]
+    if len(duplicated):
+        problems.append(f"duplicate pairing ids: {', '.join(sorted(set(duplicated)))}")
+    known = set(comparators["id"])
+    for row in pairings.to_dict("records"):
+        pid = row["pairing_id"]
+        if row["comparator_id"] not in known:
+            problems.append(f"{pid}: unknown comparator {row['comparator_id']!r}")
+        if row["cohort_endpoint"] not in COHORT_ENDPOINTS:
+            problems.append(f"{pid}: unknown cohort endpoint {row['cohort_endpoint']!r}; "
+                            f"choose from {', '.join(COHORT_ENDPOINTS)}")
+        try:
+            filters = parse_population(row["cohort_population"])
+        except ValueError as err:
+            problems.append(f"{pid}: {err}")
+            continue
+        if cohort_columns is not None:
+            missing = [c for c in filters if c not in cohort_columns]
+            if missing:
+                problems.append(f"{pid}: population names unknown columns {', '.join(missing)}")
+        if not row["rationale"].strip():
+            problems.append(f"{pid}: no rationale")
+    return problems
+
+
+def load_pairings(path: str | Path, comparators: pd.DataFrame) -> pd.DataFrame:
+    """Read ``historic_pairings.csv`` and check that every pairing resolves.
+
+    Raises ``ValueError`` listing the problems of :func:`pairing_problems`.
+    """
+    frame = _read_csv(path, PAIRING_COLUMNS)
+    problems = pairing_problems(frame, comparators)
+    if problems:
+        raise ValueError(f"{Path(path).name}: " + "; ".join(problems))
+    return frame
+
+
+# --- the cohort side ---------------------------------------------------------------
+
+def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the cohort with one boolean column ``endpoint.<code>`` per cohort endpoint.
+
+    Response-based endpoints are defined for every patient; the MRD endpoint
+    keeps the cohort's missing values (not evaluable). The input is not changed.
+    """
+    out = cohort.copy()
+    for endpoint in COHORT_ENDPOINTS.values():
+        if endpoint.response_codes is not None:
+            flags = out["response"].astype(object).isin(endpoint.response_codes)
+            out[f"endpoint.{endpoint.code}"] = flags.astype("boolean")
+        else:
+            out[f"endpoint.{endpoint.code}"] = out[endpoint.column].astype("boolean")
+    return out
+
+
+def endpoint_key(code: str, population: str) -> str:
+    """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise."""
+    population = population.strip()
+    return f"endpoint[{code}]" if population in ("", "all") else f"endpoint[{code}|{population}]"
+
+
+def population_label(population: str) -> str:
+    """Readable cohort population, e.g. ``"Ph+ patients"``, ``"baseline blasts >= cut-off"``."""
+    filters = parse_population(population)
+    if not filters:
+        return "all patients"
+    words = []
+    for column, value in filters.items():
+        if column == "high_burden":
+            words.append("high tumour burden" if value else "low tumour burden")
+        elif column == "ph_status":
+            words.append({"positive": "Ph+", "negative": "Ph−"}.get(str(value), str(value)))
+        else:
+            words.append(f"{contract.label(column)} = {contract.code_label(column, value)}")
+    return ", ".join(words) + " patients"
+
+
+def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame, *,
+                          method: str = "clopper-pearson") -> pd.DataFrame:
+    """The cohort's rate for every (endpoint, population) named in the pairings.
+
+    Computed with :func:`helpers.subgroups.rate_by` on :func:`with_endpoint_columns`;
+    patients with a missing endpoint (MRD not assessed) or a missing filter
+    value are left out of the denominator.
+
+    Returns
+    -------
+    DataFrame
+        Result rows (:mod:`helpers.results` schema without ``notebook``, key from
+        :func:`endpoint_key`) plus ``cohort_endpoint`` and ``cohort_population``,
+        one per distinct pair in order of first appearance.
+    """
+    marked = with_endpoint_columns(cohort)
+    rows = []
+    seen = set()
+    for row in pairings.to_dict("records"):
+        code, population = row["cohort_endpoint"], row["cohort_population"].strip() or "all"
+        if (code, population) in seen:
+            continue
+        seen.add((code, population))
+        rt = rate_by(marked, f"endpoint.{code}", where=parse_population(population) or None,
+                     tests=(), method=method)
+        r = rt.rates.iloc[0]
+        endpoint = COHORT_ENDPOINTS[code]
+        rows.append({
+            "key": endpoint_key(code, population),
+            "label": f"This cohort, {endpoint.definition}; {population_label(population)}",
+            "numerator": int(r["numerator"]), "denominator": int(r["denominator"]),
+            "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+            "p_value": math.nan, "method": ci_method_label(method), "unit": "proportion",
+            "cohort_endpoint": code, "cohort_population": population,
+        })
+    return pd.DataFrame(rows, columns=[*_RESULT_FIELDS, "cohort_endpoint", "cohort_population"])
+
+
+# --- the comparator side -----------------------------------------------------------
+
+def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
+    """Each comparator's rate as a fraction, with the best interval available.
+
+    With counts (seen or derived): ``k/n`` and its exact Clopper-Pearson 95% CI
+    (``ci_source`` says so). Without: the printed percentage / 100 and the
+    printed CI when one was published (otherwise NaN limits). Returns the
+    comparator columns plus ``has_counts``, ``estimate``, ``est_low``,
+    ``est_high`` and ``ci_source``.
+    """
+    out = comparators.copy()
+    has_counts = out["numerator"].notna() & out["denominator"].notna()
+    estimate, low, high, source = [], [], [], []
+    for row, counted in zip(out.to_dict("records"), has_counts):
+        if counted:
+            k, n = int(row["numerator"]), int(row["denominator"])
+            lo, hi = exact_ci(k, n)
+            estimate.append(k / n)
+            low.append(lo)
+            high.append(hi)
+            source.append(f"Clopper-Pearson exact 95% CI from {row['status']} counts")
+        else:
+            estimate.append(row["percent"] / 100)
+            low.append(row["ci_low"] / 100)
+            high.append(row["ci_high"] / 100)
+            source.append("published 95% CI" if not math.isnan(row["ci_low"])
+                          else "no CI published")
+    return out.assign(has_counts=has_counts.to_numpy(dtype=bool), estimate=estimate,
+                      est_low=low, est_high=high, ci_source=source)
+
+
+def comparator_label(row: Mapping[str, object]) -> str:
+    """Short text for a comparator, e.g. ``"TOWER, blinatumomab: 119/271"`` or ``"... 33% (rate only)"``."""
+    head = f"{row['study']}, {row['arm']}"
+    if pd.notna(row["numerator"]) and pd.notna(row["denominator"]):
+        return f"{head}: {int(row['numerator'])}/{int(row['denominator'])}"
+    return f"{head}: {row['percent']:g}% (rate only)"
+
+
+def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
+                     pairings: pd.DataFrame) -> pd.DataFrame:
+    """One row per pairing: the cohort rate, the comparator figure and why they are paired.
+
+    Returns
+    -------
+    DataFrame
+        ``pairing_id``, ``cohort_endpoint``, ``endpoint_label``, ``cohort_population``,
+        ``population_label``, ``rationale``; the cohort side ``cohort_key``,
+        ``cohort_k``, ``cohort_n``, ``cohort_rate``, ``cohort_low``, ``cohort_high``;
+        the comparator side ``comparator_id``, ``study``, ``arm``, ``reference``,
+        ``comparator_definition``, ``comparator_k``, ``comparator_n``,
+        ``comparator_rate``, ``comparator_low``, ``comparator_high``,
+        ``ci_source``, ``status``, ``note``, ``comparator_label``; and
+        ``design``: ``two-sample`` when the comparator has counts, else
+        ``one-sample`` (its rate taken as fixed).
+    """
+    rates = comparator_rates(comparators).set_index("id")
+    cohort = cohort_rates.set_index(["cohort_endpoint", "cohort_population"])
+    rows = []
+    for p in pairings.to_dict("records"):
+        population = p["cohort_population"].strip() or "all"
+        c = cohort.loc[(p["cohort_endpoint"], population)]
+        h = rates.loc[p["comparator_id"]]
+        endpoint = COHORT_ENDPOINTS[p["cohort_endpoint"]]
+        rows.append({
+            "pairing_id": p["pairing_id"], "cohort_endpoint": endpoint.code,
+            "endpoint_label": endpoint.label, "cohort_population": population,
+            "population_label": population_label(population), "rationale": p["rationale"],
+            "cohort_key": c["key"], "cohort_k": int(c["numerator"]), "cohort_n": int(c["denominator"]),
+            "cohort_rate": c["estimate"], "cohort_low": c["ci_low"], "cohort_high": c["ci_high"],
+            "comparator_id": p["comparator_id"], "study": h["study"], "arm": h["arm"],
+            "reference": h["reference"], "comparator_definition": h["endpoint_definition"],
+            "comparator_k": h["numerator"], "comparator_n": h["denominator"],
+            "comparator_rate": h["estimate"], "comparator_low": h["est_low"],
+            "comparator_high": h["est_high"], "ci_source": h["ci_source"], "status": h["status"],
+            "note": h["note"], "comparator_label": comparator_label({**h, "id": p["comparator_id"]}),
+            "design": "two-sample" if h["has_counts"] else "one-sample",
+        })
+    frame = pd.DataFrame(rows)
+    for col in ("comparator_k", "comparator_n"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+# --- comparisons -------------------------------------------------------------------
+
+def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0, 1.0)) -> pd.DataFrame:
+    """Run the exact comparison of every matched pairing.
+
+    Two-sample pairings (comparator counts known): Fisher's and Boschloo's
+    exact tests (two-sided), the risk difference with Newcombe's interval and
+    P(cohort rate > comparator rate) under independent Beta(``prior``) priors,
+    so the comparator's own uncertainty is carried through
+    (:func:`helpers.comparison.compare_with_counts`). One-sample pairings
+    (rate only): the exact binomial test against the published rate and
+    P(cohort rate > that fixed rate) (:func:`helpers.comparison.compare_with_rate`).
+    A pairing whose cohort population is empty is kept with NaN statistics.
+
+    Returns the matched columns plus ``test`` (``fisher`` or ``binomial``),
+    ``test_method``, ``p_value``, ``boschloo_p``, ``risk_difference``,
+    ``rd_low``, ``rd_high``, ``rd_method``, ``prob_cohort_higher`` and
+    ``posterior_method``.
+    """
+    a, b = prior
+    added = []
+    for row in matched.to_dict("records"):
+        k, n = row["cohort_k"], row["cohort_n"]
+        stats = {"test": "fisher" if row["design"] == "two-sample" else "binomial",
+                 "test_method": "", "p_value": math.nan, "boschloo_p": math.nan,
+                 "risk_difference": math.nan, "rd_low": math.nan, "rd_high": math.nan,
+                 "rd_method": "", "prob_cohort_higher": math.nan, "posterior_method": ""}
+        if n == 0:
+            stats["test_method"] = "not computed: no evaluable cohort patients"
+        elif row["design"] == "two-sample":
+            res = comparison.compare_with_counts(k, n, int(row["comparator_k"]),
+                                                 int(row["comparator_n"]), prior=(a, b))
+            stats.update(test_method=res.fisher.method, p_value=res.fisher.p_value,
+                         boschloo_p=res.boschloo.p_value, risk_difference=res.risk_difference,
+                         rd_low=res.rd_ci_low, rd_high=res.rd_ci_high, rd_method=res.rd_method,
+                         prob_cohort_higher=res.prob_cohort_higher,
+                         posterior_method=(f"P(cohort > comparator), independent Beta({a:g}, {b:g}) "
+                                           "priors updated by both groups' counts"))
+        else:
+            res = comparison.compare_with_rate(k, n, float(row["comparator_rate"]), prior=(a, b))
+            stats.update(test_method=f"{res.binomial.method} against the published rate",
+                         p_value=res.binomial.p_value,
+                         risk_difference=k / n - float(row["comparator_rate"]),
+                         prob_cohort_higher=res.prob_cohort_higher,
+                         posterior_method=(f"P(cohort > fixed published rate), Beta({a:g}, {b:g}) "
+                                           "prior updated by the cohort's counts"))
+        added.append(stats)
+    return pd.concat([matched.reset_index(drop=True), pd.DataFrame(added)], axis=1)
+
+
+def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
+    """Result rows ``comparator[<id>]`` for the given comparator ids, in that order.
+
+    Estimate and interval as in :func:`comparator_rates` (exact CI from counts,
+    else the printed CI or none); ``method`` says which, and the status when the
+    counts are derived or absent.
+    """
+    rates = comparator_rates(comparators).set_index("id")
+    rows = []
+    for cid in ids:
+        r = rates.loc[cid]
+        rows.append({
+            "key": f"comparator[{cid}]",
+            "label": f"{r['study']}, {r['arm']}: {r['endpoint_definition']}",
+            "numerator": r["numerator"], "denominator": r["denominator"],
+            "estimate": r["estimate"], "ci_low": r["est_low"], "ci_high": r["est_high"],
+            "p_value": math.nan,
+            "method": r["ci_source"] + (f" ({r['status']})" if r["status"] != "seen" else ""),
+            "unit": "proportion"})
+    frame = pd.DataFrame(rows, columns=_RESULT_FIELDS)
+    for col in ("numerator", "denominator"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
+    """Result rows for every comparison (comparator rates: :func:`comparator_results`).
+
+    Keys: ``cmp[<pairing>]~fisher`` and ``~boschloo`` (two-sample) or
+    ``~binomial`` (one-sample), with the cohort's k/n as numerator/denominator;
+    ``cmp[<pairing>].risk_difference`` (cohort minus comparator, fraction;
+    Newcombe CI for two-sample pairings, none for one-sample);
+    ``cmp[<pairing>].prob_cohort_higher`` (posterior probability).
+    """
+    rows = []
+    for r in compared.to_dict("records"):
+        pid = r["pairing_id"]
+        what = f"{r['endpoint_label']}, {r['population_label']} vs {r['comparator_label']}"
+        if r["design"] == "two-sample":
+            tests = [("fisher", r["p_value"], r["test_method"]),
+                     ("boschloo", r["boschloo_p"], "Boschloo's exact test (two-sided)")]
+        else:
+            tests = [("binomial", r["p_value"], r["test_method"])]
+        for short, p, method in tests:
+            rows.append({"key": f"cmp[{pid}]~{short}", "label": what,
+                         "numerator": r["cohort_k"], "denominator": r["cohort_n"],
+                         "p_value": p, "method": method, "unit": "p-value"})
+        rows.append({"key": f"cmp[{pid}].risk_difference", "label": f"{what}: cohort minus comparator",
+                     "estimate": r["risk_difference"], "ci_low": r["rd_low"], "ci_high": r["rd_high"],
+                     "method": r["rd_method"] or "difference from a fixed rate (no interval)",
+                     "unit": "difference in proportions"})
+        rows.append({"key": f"cmp[{pid}].prob_cohort_higher", "label": what,
+                     "estimate": r["prob_cohort_higher"], "method": r["posterior_method"],
+                     "unit": "probability"})
+    return pd.DataFrame(rows, columns=_RESULT_FIELDS)
+
+
+# --- display -----------------------------------------------------------------------
+
+def _rate_text(k, n, rate: float, low: float, high: float) -> str:
+    head = f"{int(k)}/{int(n)} " if pd.notna(k) and pd.notna(n) else ""
+    if math.isnan(rate):
+        return head + "(NA)"
+    ci = "" if math.isnan(low) else f"; {100 * low:.1f}–{100 * high:.1f}"
+    return f"{head}({100 * rate:.1f}%{ci})"
+
+
+def _p_text(p: float) -> str:
+    if math.isnan(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
+    """What is compared with what, and why (one line per pairing)."""
+    return pd.DataFrame({
+        "Pairing": matched["pairing_id"],
+        "Cohort endpoint": matched["endpoint_label"] + ", " + matched["population_label"],
+        "Comparator": matched["comparator_label"],
+        "Comparator definition": matched["comparator_definition"],
+        "Design": matched["design"],
+        "Why": matched["rationale"],
+    })
+
+
+def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table saved with the notebook (rates in %, exact 95% CIs, p-values).
+
+    Columns: pairing, cohort endpoint and population, cohort n/N (% ; CI),
+    comparator study and arm, comparator definition, comparator n/N (% ; CI),
+    CI source, status, design, test, p, Boschloo p, risk difference (95% CI,
+    percentage points), P(cohort higher), comparator note.
+    """
+    rd = []
+    for r in compared.itertuples():
+        if math.isnan(r.risk_difference):
+            rd.append("–")
+        elif math.isnan(r.rd_low):
+            rd.append(f"{100 * r.risk_difference:+.1f}")
+        else:
+            rd.append(f"{100 * r.risk_difference:+.1f} ({100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})")
+    return pd.DataFrame({
+        "Pairing": compared["pairing_id"],
+        "Endpoint": compared["endpoint_label"],
+        "Cohort population": compared["population_label"],
+        "Cohort n/N (%; 95% CI)": [_rate_text(*v) for v in zip(
+            compared["cohort_k"], compared["cohort_n"], compared["cohort_rate"],
+            compared["cohort_low"], compared["cohort_high"])],
+        "Comparator": compared["study"] + ", " + compared["arm"],
+        "Comparator definition": compared["comparator_definition"],
+        "Comparator n/N (%; 95% CI)": [_rate_text(*v) for v in zip(
+            compared["comparator_k"], compared["comparator_n"], compared["comparator_rate"],
+            compared["comparator_low"], compared["comparator_high"])],
+        "Comparator CI": compared["ci_source"],
+        "Status": compared["status"],
+        "Test": compared["test"],
+        "p": [_p_text(p) for p in compared["p_value"]],
+        "Boschloo p": [_p_text(p) for p in compared["boschloo_p"]],
+        "Difference, points (95% CI)": rd,
+        "P(cohort higher)": ["–" if math.isnan(p) else f"{p:.3f}" for p in compared["prob_cohort_higher"]],
+        "Comparator note": compared["note"],
+    })
+
+
+def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
+    """Rows for :func:`helpers.figures.plot_forest`: per cohort endpoint and population,
+    the cohort's rate then each paired comparator's, with their intervals.
+
+    Comparators without counts show their printed CI, or a point only.
+    """
+    rows = []
+    order = compared.drop_duplicates(["cohort_endpoint", "cohort_population"])
+    for g in order.itertuples():
+        part = compared[(compared["cohort_endpoint"] == g.cohort_endpoint)
+                        & (compared["cohort_population"] == g.cohort_population)]
+        group = f"{g.endpoint_label} — {g.population_label}"
+        rows.append({"group": group, "label": f"This cohort: {g.cohort_k}/{g.cohort_n}",
+                     "estimate": g.cohort_rate, "ci_low": g.cohort_low, "ci_high": g.cohort_high})
+        for r in part.itertuples():
+            counts = (f"{int(r.comparator_k)}/{int(r.comparator_n)}" if pd.notna(r.comparator_k)
+                      and pd.notna(r.comparator_n) else f"{100 * r.comparator_rate:g}%, rate only")
+            suffix = {"published 95% CI": "; published CI",
+                      "no CI published": "; no CI"}.get(r.ci_source, "")
+            rows.append({"group": group, "label": f"{r.study}: {counts}{suffix}",
+                         "estimate": r.comparator_rate, "ci_low": r.comparator_low,
+                         "ci_high": r.comparator_high})
+    return pd.DataFrame(rows)
+
+
+def summary_markdown(compared: pd.DataFrame) -> str:
+    """One Markdown bullet per pairing, worded from the computed values.
+
+    The wording for the posterior follows the number only (``P(cohort higher)``);
+    "consistent with chance" is said when the two-sided p is >= 0.05.
+    """
+    lines = []
+    for r in compared.itertuples():
+        if r.cohort_n == 0:
+            lines.append(f"- **{r.pairing_id}**: no evaluable cohort patients "
+                         f"({r.population_label}); not compared.")
+            continue
+        cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high)
+        other = _rate_text(r.comparator_k, r.comparator_n, r.comparator_rate,
+                           r.comparator_low, r.comparator_high)
+        test = "Fisher" if r.test == "fisher" else "exact binomial vs the published rate"
+        p = "p < 0.001" if r.p_value < 0.001 else f"p = {r.p_value:.3f}"
+        verdict = ("a difference of this size is compatible with chance" if r.p_value >= 0.05
+                   else "unlikely under equal rates")
+        rd = f"{100 * r.risk_difference:+.1f} points"
+        if not math.isnan(r.rd_low):
+            rd += f" (95% CI {100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})"
+        lines.append(
+            f"- **{r.endpoint_label}, {r.population_label}** {cohort} vs "
+            f"**{r.comparator_label.split(':')[0]}** {other}: difference {rd}; {test} {p} "
+            f"({verdict}); posterior P(cohort higher) = {r.prob_cohort_higher:.3f}.")
+    return "\n".join(lines)
+
+
+# --- small-sample view -------------------------------------------------------------
+
+def sample_size_results(k: int, n: int, reference_rate: float, *, alpha: float = 0.05,
+                        power: float = 0.80, endpoint: str = "cr_crh_cri") -> pd.DataFrame:
+    """How many patients a single-arm study needs to show the observed rate k/n against a reference.
+
+    Uses :func:`helpers.comparison.exact_sample_size` (exact two-sided
+    binomial test of H0: p = ``reference_rate``, alternative p = k/n): the
+    first n reaching ``power`` and the saw-tooth-stable n; and the exact power
+    of the same test with the cohort's own n. Caveat: the alternative is the
+    observed rate, so the power at the cohort's n is "observed power", a
+    re-expression of the observed p-value rather than new evidence.
+
+    Returns result rows with keys ``sample_size[<endpoint>].n``, ``.n_stable``,
+    ``.achieved_power`` and ``.power_at_cohort_n``.
+    """
+    p1 = k / n
+    plan = comparison.exact_sample_size(reference_rate, p1, alpha=alpha, power=power)
+    at_n = comparison.exact_binomial_power(n, reference_rate, p1, alpha=alpha)
+    what = (f"exact two-sided binomial test, H0 p = {reference_rate:g} vs p = {k}/{n}, "
+            f"alpha {alpha:g}")
+    base = f"sample_size[{endpoint}]"
+    rows = [
+        {"key": f"{base}.n", "label": f"patients needed for power {power:g}",
+         "estimate": plan.n, "method": what + "; first n reaching the power", "unit": "patients"},
+        {"key": f"{base}.n_stable", "label": f"patients needed for power {power:g}, saw-tooth-stable",
+         "estimate": plan.n_stable,
+         "method": what + "; first n from which the next 20 sizes all reach the power",
+         "unit": "patients"},
+        {"key": f"{base}.achieved_power", "label": f"exact power at n = {plan.n}",
+         "estimate": plan.achieved_power, "method": what, "unit": "probability"},
+        {"key": f"{base}.power_at_cohort_n", "label": f"exact power with the cohort's {n} patients",
+         "denominator": n, "estimate": at_n, "method": what + " (observed power)",
+         "unit": "probability"},
+    ]
+    return pd.DataFrame(rows, columns=_RESULT_FIELDS)
+
+
+def sample_size_markdown(rows: pd.DataFrame, reference_rate: float, power: float) -> str:
+    """Two sentences on the single-arm study size, from :func:`sample_size_results` rows."""
+    by_key = {k.split("].", 1)[1]: v for k, v in zip(rows["key"], rows["estimate"])}
+    cohort_n = int(rows["denominator"].dropna().iloc[0])
+    return (f"To show the observed rate against {100 * reference_rate:g}% with "
+            f"{100 * power:g}% power, an exact single-arm test needs **{int(by_key['n'])} patients** "
+            f"(exact power there {100 * by_key['achieved_power']:.1f}%); because exact power "
+            f"rises in a saw-tooth, **{int(by_key['n_stable'])} patients** is the smallest size from "
+            f"which every larger one (checked over the next 20) keeps at least that power. With the "
+            f"cohort's {cohort_n} patients the exact power, if the true rate were the observed one, is "
+            f"{100 * by_key['power_at_cohort_n']:.1f}% — an \"observed power\", which restates the "
+            "p-value rather than adding evidence.")

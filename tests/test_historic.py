@@ -1,0 +1,252 @@
+"""Tests for the historic comparator data and helpers (notebook 05, issue 5).
+
+References used instead of the code under test:
+
+* the comparator figures as printed in the sources (shared/reference/historic-comparators.md),
+  re-read here from the CSV text so the printed precision is known;
+* the focal paper's section 3.3 counts (23/34 CR/CRp/CRi, 19 CR + 2 CRp, 17/21 MRD,
+  10/20 with >= 50% blasts), for the shipped reconstructed cohort;
+* brute force: Fisher's two-sided p as a sum of hypergeometric probabilities written
+  with ``math.comb``; the one-sample binomial p the same way; the posterior
+  P(p1 > p2) by Monte Carlo with a fixed seed; exact power by running
+  ``scipy.stats.binomtest`` on every possible outcome.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from helpers import historic, loading
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPARATOR_FILE = ROOT / "data" / "historic_comparators.csv"
+PAIRINGS_FILE = ROOT / "data" / "historic_pairings.csv"
+SHIPPED = ROOT / "data" / "reconstructed_cohort.csv"
+FIXTURE = ROOT / "tests" / "fixtures" / "valid_small.csv"
+
+
+def raw_rows() -> list[dict[str, str]]:
+    with COMPARATOR_FILE.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def half_unit(text: str) -> float:
+    """Half a unit of the last printed digit: the rounding slack of a printed number."""
+    return 0.5 * 10 ** -decimals(text)
+
+
+COUNTED = [r for r in raw_rows() if r["numerator"] and r["denominator"]]
+
+
+@pytest.fixture(scope="module")
+def comparators() -> pd.DataFrame:
+    return historic.load_comparators(COMPARATOR_FILE)
+
+
+@pytest.fixture(scope="module")
+def pairings(comparators) -> pd.DataFrame:
+    return historic.load_pairings(PAIRINGS_FILE, comparators)
+
+
+# --- the comparator file ---------------------------------------------------------------
+
+def test_comparator_file_has_unique_ids_and_passes_its_own_checks():
+    rows = raw_rows()
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    assert historic.comparator_problems(pd.read_csv(COMPARATOR_FILE, dtype=str,
+                                                    keep_default_na=False)) == []
+
+
+@pytest.mark.parametrize("row", COUNTED, ids=[r["id"] for r in COUNTED])
+def test_numerator_never_exceeds_denominator(row):
+    assert 0 <= int(row["numerator"]) <= int(row["denominator"])
+
+
+@pytest.mark.parametrize("row", [r for r in COUNTED if r["percent"]],
+                         ids=[r["id"] for r in COUNTED if r["percent"]])
+def test_printed_percent_agrees_with_counts_to_its_printed_precision(row):
+    exact = 100 * int(row["numerator"]) / int(row["denominator"])
+    assert abs(exact - float(row["percent"])) <= half_unit(row["percent"]) + 1e-9
+
+
+CI_ROWS = [r for r in COUNTED if r["ci_low"]]
+
+
+@pytest.mark.parametrize("row", CI_ROWS, ids=[r["id"] for r in CI_ROWS])
+def test_published_ci_matches_the_exact_ci_of_the_counts_within_0_2_points(row):
+    # Clopper-Pearson limits from beta quantiles (Clopper & Pearson 1934), written out
+    # here rather than taken from helpers.stats. Allowed gap: the printed rounding plus
+    # 0.2 points (Topp 2015's 60/73, printed 72-90, is exactly 71.5-90.2).
+    k, n = int(row["numerator"]), int(row["denominator"])
+    low = 0.0 if k == 0 else 100 * sps.beta.ppf(0.025, k, n - k + 1)
+    high = 100.0 if k == n else 100 * sps.beta.ppf(0.975, k + 1, n - k)
+    assert abs(low - float(row["ci_low"])) <= half_unit(row["ci_low"]) + 0.2
+    assert abs(high - float(row["ci_high"])) <= half_unit(row["ci_high"]) + 0.2
+
+
+DERIVED = [r for r in raw_rows() if r["status"] == "derived"]
+
+
+@pytest.mark.parametrize("row", DERIVED, ids=[r["id"] for r in DERIVED])
+def test_derived_numerator_is_the_only_count_that_prints_as_the_published_percent(row):
+    n, printed = int(row["denominator"]), row["percent"]
+    fits = [k for k in range(n + 1)
+            if abs(100 * k / n - float(printed)) <= half_unit(printed) + 1e-9]
+    assert fits == [int(row["numerator"])]
+
+
+@pytest.mark.parametrize("row", [r for r in raw_rows() if r["status"] == "percent_only"],
+                         ids=[r["id"] for r in raw_rows() if r["status"] == "percent_only"])
+def test_rate_only_rows_carry_no_guessed_numerator(row):
+    assert row["numerator"] == "" and row["percent"] != ""
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("id", "tower_blina_cr_crh_cri", "duplicate ids"),
+    ("numerator", "300", "exceeds denominator"),
+    ("status", "guessed", "not one of"),
+    ("ci_low", "45", "does not enclose"),
+])
+def test_comparator_checks_reject_a_broken_row(column, value, message):
+    raw = pd.read_csv(COMPARATOR_FILE, dtype=str, keep_default_na=False)
+    broken = raw.copy()
+    broken.loc[broken["id"] == "tower_blina_cr_full", column] = value
+    assert any(message in p for p in historic.comparator_problems(broken))
+
+
+# --- pairings --------------------------------------------------------------------------
+
+def test_every_pairing_resolves_to_a_comparator_an_endpoint_and_cohort_columns(comparators, pairings):
+    cohort = loading.load_cohort(FIXTURE)
+    assert historic.pairing_problems(pairings, comparators, tuple(cohort.columns)) == []
+    assert set(pairings["comparator_id"]) <= set(comparators["id"])
+
+
+@pytest.mark.parametrize("population, expected", [
+    ("all", {}),
+    ("ph_status=positive", {"ph_status": "positive"}),
+    ("high_burden=True&ph_status=negative", {"high_burden": True, "ph_status": "negative"}),
+])
+def test_population_text_parses_to_filters(population, expected):
+    assert historic.parse_population(population) == expected
+
+
+def test_unknown_comparator_or_endpoint_is_reported(comparators, pairings):
+    broken = pairings.copy()
+    broken.loc[0, "comparator_id"] = "tower_typo"
+    broken.loc[1, "cohort_endpoint"] = "cr_anything"
+    problems = historic.pairing_problems(broken, comparators)
+    assert any("unknown comparator" in p for p in problems)
+    assert any("unknown cohort endpoint" in p for p in problems)
+
+
+def test_endpoint_columns_leave_the_cohort_untouched_and_keep_mrd_missing():
+    cohort = loading.load_cohort(FIXTURE)
+    before = cohort.copy()
+    marked = historic.with_endpoint_columns(cohort)
+    pd.testing.assert_frame_equal(cohort, before)
+    assert marked["endpoint.mrd_among_responders"].isna().sum() == cohort["mrd_negative"].isna().sum()
+    assert list(marked["endpoint.cr_full"]) == list(cohort["response"].astype(object) == "cr")
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="shipped cohort not generated yet")
+@pytest.mark.parametrize("key, numerator, denominator", [
+    ("endpoint[cr_crh_cri]", 23, 34),   # "Twenty-three of the 34 patients (67.6%)"
+    ("endpoint[cr_full]", 19, 34),      # "CR with full recovery in 19 patients"
+    ("endpoint[cr_crh]", 21, 34),       # 19 CR + 2 CRp
+    ("endpoint[mrd_among_responders]", 17, 21),  # "81% (17/21)"
+    ("endpoint[cr_crh_cri|high_burden=True]", 10, 20),  # ">=50% at baseline was 50% (10/20)"
+])
+def test_cohort_endpoints_on_the_shipped_cohort_match_the_paper(pairings, key, numerator, denominator):
+    rates = historic.cohort_endpoint_rates(loading.load_cohort(SHIPPED), pairings).set_index("key")
+    assert (rates.loc[key, "numerator"], rates.loc[key, "denominator"]) == (numerator, denominator)
+
+
+# --- comparisons against brute force ----------------------------------------------------
+
+def fisher_two_sided_brute_force(a: int, n1: int, c: int, n2: int) -> float:
+    """Sum of hypergeometric P(table) over tables with the same margins that are no
+    more probable than the observed one (R fisher.test's rule, tolerance 1e-7)."""
+    total, successes = n1 + n2, a + c
+    def prob(x: int) -> float:
+        return math.comb(n1, x) * math.comb(n2, successes - x) / math.comb(total, successes)
+    observed = prob(a)
+    lo, hi = max(0, successes - n2), min(n1, successes)
+    return sum(p for x in range(lo, hi + 1) if (p := prob(x)) <= observed * (1 + 1e-7))
+
+
+def binomial_two_sided_brute_force(k: int, n: int, p0: float) -> float:
+    pmf = [math.comb(n, x) * p0 ** x * (1 - p0) ** (n - x) for x in range(n + 1)]
+    return sum(p for p in pmf if p <= pmf[k] * (1 + 1e-7))
+
+
+def compared_pairing(comparators, pairings, pairing_id: str, k: int, n: int) -> dict:
+    """Run compare_pairings on one pairing with the cohort side set to k/n."""
+    pair = pairings[pairings["pairing_id"] == pairing_id]
+    cohort_rates = pd.DataFrame([{
+        "key": "x", "numerator": k, "denominator": n, "estimate": k / n, "ci_low": 0.0,
+        "ci_high": 1.0, "cohort_endpoint": pair["cohort_endpoint"].iloc[0],
+        "cohort_population": pair["cohort_population"].iloc[0]}])
+    matched = historic.matched_pairings(cohort_rates, comparators, pair)
+    return historic.compare_pairings(matched, prior=(1.0, 1.0)).iloc[0].to_dict()
+
+
+def test_fisher_p_for_23_of_34_vs_tower_119_of_271_equals_the_hypergeometric_sum(comparators, pairings):
+    row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)
+    assert row["design"] == "two-sample" and row["test"] == "fisher"
+    assert row["p_value"] == pytest.approx(fisher_two_sided_brute_force(23, 34, 119, 271), rel=1e-9)
+    assert row["risk_difference"] == pytest.approx(23 / 34 - 119 / 271, abs=1e-12)
+
+
+def test_posterior_probability_cohort_higher_agrees_with_monte_carlo(comparators, pairings):
+    row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)
+    rng = np.random.default_rng(20220105)
+    draws = 400_000
+    cohort = rng.beta(1 + 23, 1 + 34 - 23, draws)
+    tower = rng.beta(1 + 119, 1 + 271 - 119, draws)
+    assert row["prob_cohort_higher"] == pytest.approx(float(np.mean(cohort > tower)), abs=0.01)
+
+
+def test_rate_only_pairing_uses_the_exact_one_sample_binomial_test(comparators, pairings):
+    row = compared_pairing(comparators, pairings, "yu_cr_high_burden", 10, 20)
+    assert row["design"] == "one-sample" and row["test"] == "binomial"
+    assert row["p_value"] == pytest.approx(binomial_two_sided_brute_force(10, 20, 0.33), rel=1e-9)
+    # Beta(11, 11) posterior against the fixed 33%, by Monte Carlo
+    rng = np.random.default_rng(7)
+    assert row["prob_cohort_higher"] == pytest.approx(float(np.mean(rng.beta(11, 11, 400_000) > 0.33)),
+                                                      abs=0.01)
+
+
+def test_empty_cohort_population_gives_no_statistics(comparators, pairings):
+    pair = pairings[pairings["pairing_id"] == "alcantara_cr_crh_phpos"]
+    cohort_rates = pd.DataFrame([{
+        "key": "x", "numerator": 0, "denominator": 0, "estimate": math.nan, "ci_low": math.nan,
+        "ci_high": math.nan, "cohort_endpoint": "cr_crh", "cohort_population": "ph_status=positive"}])
+    row = historic.compare_pairings(historic.matched_pairings(cohort_rates, comparators, pair)).iloc[0]
+    assert math.isnan(row["p_value"]) and math.isnan(row["prob_cohort_higher"])
+
+
+def test_power_with_the_cohort_size_matches_binomtest_on_every_outcome():
+    # Exact power = P(reject) under p1, with the rejection set found by running
+    # scipy's two-sided binomtest on every x = 0..n.
+    n, p0, p1 = 34, 0.44, 23 / 34
+    reject = [x for x in range(n + 1) if sps.binomtest(x, n, p0).pvalue <= 0.05]
+    power = sum(sps.binom.pmf(x, n, p1) for x in reject)
+    rows = historic.sample_size_results(23, 34, p0, alpha=0.05, power=0.80).set_index("key")
+    assert rows.loc["sample_size[cr_crh_cri].power_at_cohort_n", "estimate"] == pytest.approx(power, abs=1e-9)
+    needed = int(rows.loc["sample_size[cr_crh_cri].n", "estimate"])
+    below = [m for m in range(1, needed) if sum(
+        sps.binom.pmf(x, m, p1) for x in range(m + 1) if sps.binomtest(x, m, p0).pvalue <= 0.05) >= 0.80]
+    assert below == []
