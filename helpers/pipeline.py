@@ -87,6 +87,16 @@ def declared_parameters(notebook: str | Path) -> dict[str, dict]:
     import papermill
 
     found = papermill.inspect_notebook(str(notebook))
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            for number, line in enumerate(cell.source.splitlines(), start=1):
+                match = re.match(r"^([A-Za-z_]\w*)\s*(:[^=]*)?=", line)
+                if match and match.group(1) not in found:
+                    raise PipelineError(
+                        f"{Path(notebook).name}: papermill cannot read line {number} of the "
+                        f"parameters cell ({line.strip()!r}); keep '=' out of the comment",
+                        exit_status=2)
     return {
         name: {"type": info.get("inferred_type_name", "None"),
                "default": info.get("default"), "help": info.get("help", "")}
@@ -152,6 +162,42 @@ def _convert(name: str, text: str, type_name: str) -> object:
 
 # --- running -----------------------------------------------------------------------
 
+def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, dict],
+                        overrides: Mapping[str, object]) -> dict[str, Path]:
+    """The files a run reads: the cohort and every ``*_file`` parameter.
+
+    A ``*_file`` default (e.g. ``"../data/historic_comparators.csv"``) is resolved
+    against the notebooks folder, as when the notebook is opened in JupyterLab; a
+    value given with ``-p`` against the current directory. Each is copied into the
+    run's ``input/`` folder so a run directory records everything it used.
+
+    Raises
+    ------
+    PipelineError
+        If a file does not exist or two different files share a name (exit status 2).
+    """
+    import ast
+
+    files: dict[str, Path] = {"data_path": data}
+    for params in declared.values():
+        for name, info in params.items():
+            if not name.endswith("_file") or name in files:
+                continue
+            if name in overrides:
+                files[name] = Path(str(overrides[name]))
+            else:
+                files[name] = Path(notebooks_dir) / ast.literal_eval(info["default"])
+    by_name: dict[str, Path] = {}
+    for name, path in files.items():
+        if not path.is_file():
+            raise PipelineError(f"{name}: no such file {path}", exit_status=2)
+        other = by_name.setdefault(path.name, path)
+        if other.resolve() != path.resolve():
+            raise PipelineError(f"two input files share the name {path.name}: {other} and {path}",
+                                exit_status=2)
+    return files
+
+
 def default_run_dir(data: str | Path) -> Path:
     """``outputs/<data file stem>`` under the repository."""
     return REPO_ROOT / "outputs" / Path(data).stem
@@ -197,6 +243,7 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
     report = validate_file(data)
     if not report.ok:
         raise PipelineError(report.format(), exit_status=2)
+    inputs = resolve_input_files(data, Path(notebooks_dir), declared, overrides)
 
     staging = out.with_name(out.name + ".partial")
     failed = out.with_name(out.name + ".failed")
@@ -204,10 +251,10 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
         if leftover.exists():
             shutil.rmtree(leftover)
     try:
-        durations = _execute_all(data, staging, notebooks, declared, overrides, progress)
+        durations = _execute_all(inputs, staging, notebooks, declared, overrides, progress)
         results = _collect_results(staging)
         render_report(staging)
-        write_manifest(staging, data, notebooks, declared, overrides, durations)
+        write_manifest(staging, inputs, notebooks, declared, overrides, durations)
     except PipelineError:
         if staging.exists():
             staging.rename(failed)
@@ -219,7 +266,7 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
     return RunSummary(out, tuple(nb.stem for nb in notebooks), durations, len(results))
 
 
-def _execute_all(data: Path, staging: Path, notebooks: list[Path],
+def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path],
                  declared: Mapping[str, dict], overrides: Mapping[str, object],
                  progress: bool) -> dict[str, float]:
     import papermill
@@ -228,14 +275,16 @@ def _execute_all(data: Path, staging: Path, notebooks: list[Path],
 
     (staging / "input").mkdir(parents=True)
     (staging / "notebooks").mkdir()
-    shutil.copy2(data, staging / "input" / data.name)
-    base = {"data_path": f"input/{data.name}", "output_dir": "."}
+    base: dict[str, object] = {"output_dir": "."}
+    for name, path in inputs.items():
+        shutil.copy2(path, staging / "input" / path.name)
+        base[name] = f"input/{path.name}"
     durations: dict[str, float] = {}
     bar = tqdm(notebooks, desc="notebooks", unit="nb", disable=not progress,
                file=sys.stderr, leave=True)
     for nb in bar:
         bar.set_postfix_str(nb.stem)
-        params = {k: v for k, v in {**base, **overrides}.items() if k in declared[nb.stem]}
+        params = {k: v for k, v in {**overrides, **base}.items() if k in declared[nb.stem]}
         target = staging / "notebooks" / nb.name
         started = time.perf_counter()
         try:
@@ -366,16 +415,21 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(run_dir: str | Path, data: Path, notebooks: Sequence[Path],
+def write_manifest(run_dir: str | Path, inputs: Mapping[str, Path], notebooks: Sequence[Path],
                    declared: Mapping[str, dict], overrides: Mapping[str, object],
                    durations: Mapping[str, float]) -> Path:
-    """Write ``manifest.json``: input name and SHA-256, parameters, versions, commit, durations."""
+    """Write ``manifest.json``: input names and SHA-256, parameters, versions, commit, durations.
+
+    Parameter values are recorded as the Python literals the notebooks received.
+    """
     run_dir = Path(run_dir)
+    data = inputs["data_path"]
     params = {}
     for nb in notebooks:
         effective = {name: info["default"] for name, info in declared[nb.stem].items()}
         effective.update({k: repr(v) for k, v in overrides.items() if k in effective})
-        effective.update({"data_path": repr(f"input/{data.name}"), "output_dir": repr(".")})
+        effective.update({k: repr(f"input/{p.name}") for k, p in inputs.items() if k in effective})
+        effective["output_dir"] = repr(".")
         params[nb.stem] = {k: effective[k] for k in sorted(effective)}
     versions = {}
     for pkg in MANIFEST_PACKAGES:
@@ -385,6 +439,8 @@ def write_manifest(run_dir: str | Path, data: Path, notebooks: Sequence[Path],
             versions[pkg] = None
     manifest = {
         "input": {"file": data.name, "sha256": file_sha256(data), "bytes": data.stat().st_size},
+        "reference_inputs": {name: {"file": p.name, "sha256": file_sha256(p)}
+                             for name, p in inputs.items() if name != "data_path"},
         "parameters": params,
         "python": sys.version.split()[0],
         "packages": versions,
@@ -456,6 +512,7 @@ def run_from_cli(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     rel = os.path.relpath(summary.run_dir)
+    rel = str(summary.run_dir) if rel.startswith("..") else rel
     print(f"run complete: {rel} ({len(summary.notebooks)} notebooks, "
           f"{summary.n_results} statistics); open {rel}/report/index.html")
     return 0
