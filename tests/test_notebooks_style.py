@@ -1,0 +1,87 @@
+"""The notebooks keep the house rules that make them re-runnable and diffable."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.pipeline import declared_parameters, list_notebooks
+
+NOTEBOOKS = list_notebooks(Path(__file__).resolve().parents[1] / "notebooks")
+IDS = [p.stem for p in NOTEBOOKS]
+PARAMETER_LINE = re.compile(r"^(\w+): (int|float|str|bool) = (.+?)  # \S.*$")
+VOLATILE = [re.compile(p) for p in (r"/work/|/tmp/|/home/|/root/|[A-Z]:\\\\",
+                                    r"<Figure size", r"object at 0x[0-9a-f]+",
+                                    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")]
+
+
+def read(path: Path):
+    return nbformat.read(str(path), as_version=4)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_opens_with_a_title_and_a_purpose_naming_inputs_and_outputs(path):
+    first = read(path).cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert "Input" in first.source and "Output" in first.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_parameters_cell_holds_only_typed_commented_literals_papermill_can_read(path):
+    cells = [c for c in read(path).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    lines = [ln for ln in cells[0].source.splitlines() if ln.strip()]
+    declared = declared_parameters(path)
+    for line in lines:
+        match = PARAMETER_LINE.match(line)
+        assert match, f"not 'name: type = literal  # comment': {line!r}"
+        ast.literal_eval(match.group(3))
+        assert match.group(1) in declared
+    assert len(declared) == len(lines)
+
+
+def test_shared_parameters_have_the_same_default_in_every_notebook():
+    defaults: dict[str, set[str]] = {}
+    for path in NOTEBOOKS:
+        for name, info in declared_parameters(path).items():
+            defaults.setdefault(name, set()).add(info["default"])
+    assert {k: v for k, v in defaults.items() if len(v) > 1} == {}
+    assert defaults["data_path"] == {'"../data/reconstructed_cohort.csv"'}
+    assert defaults["output_dir"] == {'"../outputs/interactive"'}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_defines_no_functions_or_classes(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            tree = ast.parse(cell.source)
+            defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef,
+                                                                  ast.AsyncFunctionDef, ast.Lambda))]
+            assert not defs, f"definition in a notebook cell: {cell.source[:80]!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stored_outputs_are_complete_and_carry_nothing_volatile(path):
+    counts = []
+    for cell in read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        counts.append(cell.execution_count)
+        for output in cell.outputs:
+            assert output.output_type != "error", f"stored error in {path.name}"
+            text = output.get("text", "") + "".join(
+                v for k, v in output.get("data", {}).items() if k.startswith("text/"))
+            for pattern in VOLATILE:
+                assert not pattern.search(text), f"{pattern.pattern!r} in {path.name}: {text[:200]!r}"
+            assert "text/html" not in output.get("data", {}), "HTML output churns; print text"
+    assert counts == list(range(1, len(counts) + 1)), "run top to bottom once before storing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_notebook_shows_where_its_data_came_from_first(path):
+    code = [c for c in read(path).cells if c.cell_type == "code"]
+    assert "data_provenance(data_path)" in code[1].source
