@@ -9,8 +9,9 @@ Key grammar (stable, so ``data/published_figures.csv`` can point at keys):
 
 * ``{measure}[{filter}]`` -- a count, proportion or summary. ``measure`` is
   ``n`` (count and share of patients), an outcome column (``any_cr``,
-  ``mrd_negative``, ``crs``, ``response=cr``...), or ``{column}.median`` /
-  ``{column}.min`` / ``{column}.max``. ``filter`` is ``all`` or
+  ``mrd_negative``, ``crs``, ``response=cr``...), ``{column}.median`` /
+  ``{column}.min`` / ``{column}.max``, or ``{column}.available`` /
+  ``{column}.missing`` (patients with / without a value). ``filter`` is ``all`` or
   ``var=level`` joined by ``&`` (e.g. ``high_burden=True&debulking_category=tki``).
 * ``{measure}[{var}]~{test}`` -- a test of ``measure`` across the levels of
   ``var`` (``fisher``, ``chi2``, ``chi2_yates``, ``barnard``, ``boschloo``);

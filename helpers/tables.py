@@ -114,16 +114,24 @@ def _levels(series: pd.Series) -> list:
 
 
 def availability(cohort: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Patients with a recorded value of ``column``, as one count row (``{column}.available[all]``)."""
+    """Patients with and without a recorded ``column``, as two count rows.
+
+    Keys ``{column}.available[all]`` and ``{column}.missing[all]``; the denominator
+    is every patient.
+    """
     from helpers.stats import proportion
 
-    p = proportion(int(cohort[column].notna().sum()), int(len(cohort)))
-    return pd.DataFrame([{
-        "key": rate_key(f"{column}.available"), "characteristic": contract.label(column),
-        "variable": column, "level": "recorded", "numerator": p.numerator,
-        "denominator": p.denominator, "estimate": p.estimate, "ci_low": p.ci_low,
-        "ci_high": p.ci_high,
-    }])
+    recorded = int(cohort[column].notna().sum())
+    rows = []
+    for what, k in (("available", recorded), ("missing", len(cohort) - recorded)):
+        p = proportion(k, int(len(cohort)))
+        rows.append({
+            "key": rate_key(f"{column}.{what}"), "characteristic": contract.label(column),
+            "variable": column, "level": "recorded" if what == "available" else NOT_AVAILABLE,
+            "numerator": p.numerator, "denominator": p.denominator, "estimate": p.estimate,
+            "ci_low": p.ci_low, "ci_high": p.ci_high,
+        })
+    return pd.DataFrame(rows)
 
 
 def share_at_least(cohort: pd.DataFrame, column: str, threshold: float, key: str) -> pd.DataFrame:

@@ -22,7 +22,7 @@ COHORT = pd.read_csv(ROOT / "data" / "reconstructed_cohort.csv")
 KEY_VARIABLES = set(NAMES) | set(DERIVED_LABELS) | {"crs_recorded", "mrd_negative"}
 TESTS = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
 _FILTER = r"(all|[a-z_0-9]+=[^\]&]+(&[a-z_0-9]+=[^\]&]+)*)"
-RATE_KEY = re.compile(r"^(?P<measure>[a-z_0-9]+(=[a-z_0-9]+)?|[a-z_0-9]+\.(median|min|max))\[" + _FILTER + r"\]$")
+RATE_KEY = re.compile(r"^(?P<measure>[a-z_0-9]+(=[a-z_0-9]+)?|[a-z_0-9]+\.(median|min|max|available|missing))\[" + _FILTER + r"\]$")
 TEST_KEY = re.compile(r"^(?P<measure>[a-z_0-9]+)\[(?P<by>[a-z_0-9]+)(\|" + _FILTER[1:-1] + r")?\]~(?P<test>[a-z_0-9]+)$")
 
 

@@ -1,0 +1,196 @@
+"""CRS builders (helpers.crs), notebook 04.
+
+References: counts typed from the paper's section 3.3.1 (5 CRS of 34 = 14.7%, one grade 3,
+60/0/20/20% of CRS patients and 53.5/21.4/14.2/10.7% of patients without CRS by
+debulking category, "all but one" CRS patient with >=50% blasts before and <20% after),
+hand counts on small constructed cohorts, the binomial definition of the Clopper-Pearson
+limits, and a brute-force Fisher enumeration written here.
+"""
+
+import itertools
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from helpers import crs, loading, published, subgroups
+
+ROOT = Path(__file__).resolve().parents[1]
+COHORT = ROOT / "data" / "reconstructed_cohort.csv"
+
+_DEFAULTS = {
+    "center": "C01", "source": "neuf", "sex": "male", "age_years": "40",
+    "disease_status": "relapsed", "prior_lines": "2", "prior_hsct": "no", "ph_status": "negative",
+    "bmb_baseline_pct": "60", "debulking_category": "steroids", "debulking_regimen": "dexamethasone",
+    "debulking_to_blina_days": "7", "bmb_post_debulking_pct": "10", "blina_dose": "full",
+    "blina_cycles": "2", "response": "none", "mrd_status": "", "crs": "no", "crs_grade": "",
+    "hsct_after_blina": "no",
+}
+
+
+def make_cohort(tmp_path: Path, rows: list[dict]) -> pd.DataFrame:
+    """Write a contract-valid CSV from partial rows (defaults above) and load it."""
+    records = [{"patient_id": f"T{i:02d}", **_DEFAULTS, **row} for i, row in enumerate(rows, 1)]
+    path = tmp_path / "cohort.csv"
+    pd.DataFrame(records).to_csv(path, index=False)
+    return loading.load_cohort(path)
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    return loading.load_cohort(COHORT)
+
+
+@pytest.fixture
+def small(tmp_path) -> pd.DataFrame:
+    # hand-counted: CRS T01 (grade 1, low-intensity), T02 (grade 3, tki);
+    # no CRS T03 (steroids), T04 (low-intensity); not recorded T05 (steroids)
+    return make_cohort(tmp_path, [
+        {"crs": "yes", "crs_grade": "1", "debulking_category": "low_intensity_chemo",
+         "debulking_regimen": "vincristine", "bmb_baseline_pct": "70", "bmb_post_debulking_pct": "5"},
+        {"crs": "yes", "crs_grade": "3", "debulking_category": "tki", "ph_status": "positive",
+         "debulking_regimen": "ponatinib", "bmb_baseline_pct": "80", "bmb_post_debulking_pct": ""},
+        {"crs": "no", "bmb_baseline_pct": "", "bmb_post_debulking_pct": "5"},
+        {"crs": "no", "debulking_category": "low_intensity_chemo", "debulking_regimen": "vincristine",
+         "bmb_baseline_pct": "50", "bmb_post_debulking_pct": "19.9"},
+        {"crs": ""},
+    ])
+
+
+def test_crs_status_has_three_states(small):
+    assert crs.crs_status(small).astype(str).tolist() == ["CRS", "CRS", "No CRS", "No CRS", "Not recorded"]
+
+
+def test_crs_incidence_gives_both_readings_of_a_missing_record(small):
+    rows = crs.crs_incidence(small).set_index("key")
+    assert rows.loc["crs[all]", ["numerator", "denominator"]].tolist() == [2, 5]
+    assert rows.loc["crs[crs_recorded=True]", ["numerator", "denominator"]].tolist() == [2, 4]
+    assert rows.loc["n[crs_recorded=True]", ["numerator", "denominator"]].tolist() == [4, 5]
+
+
+def test_crs_incidence_of_the_shipped_cohort_is_the_papers_5_of_34(cohort):
+    rows = crs.crs_incidence(cohort).set_index("key")
+    assert rows.loc["crs[all]", ["numerator", "denominator"]].tolist() == [5, 34]  # "14.7% (5 cases)"
+    assert round(100 * rows.loc["crs[all]", "estimate"], 1) == 14.7
+    assert rows.loc["crs[crs_recorded=True]", ["numerator", "denominator"]].tolist() == [5, 33]
+
+
+def test_crs_incidence_interval_has_the_clopper_pearson_tail_probabilities(cohort):
+    # definition: P(X >= 5 | p_low) = 0.025 and P(X <= 5 | p_high) = 0.025, X ~ Bin(34, p)
+    row = crs.crs_incidence(cohort).set_index("key").loc["crs[all]"]
+    assert sps.binom.sf(4, 34, row["ci_low"]) == pytest.approx(0.025, abs=1e-9)
+    assert sps.binom.cdf(5, 34, row["ci_high"]) == pytest.approx(0.025, abs=1e-9)
+
+
+def test_crs_grades_count_a_hand_built_cohort(small):
+    rows = crs.crs_grades(small).set_index("key")
+    assert rows.loc["n[crs=True&crs_grade=1]", ["numerator", "denominator"]].tolist() == [1, 2]
+    assert rows.loc["n[crs=True&crs_grade=2]", "numerator"] == 0
+    assert rows.loc["n[crs_grade=3]", ["numerator", "denominator"]].tolist() == [1, 5]
+    assert rows.loc["crs_grade_ge3[crs=True]", ["numerator", "denominator"]].tolist() == [1, 2]
+    assert "n[crs_grade=2]" not in rows.index  # only grades present among all patients
+
+
+def test_crs_grades_of_the_shipped_cohort_have_one_grade_3(cohort):
+    rows = crs.crs_grades(cohort).set_index("key")
+    assert rows.loc["n[crs_grade=3]", "numerator"] == 1                  # "Only one patient ... grade 3"
+    assert rows.loc["crs_grade_ge3[crs=True]", ["numerator", "denominator"]].tolist() == [1, 5]
+
+
+def test_crs_by_category_counts_a_hand_built_cohort(small):
+    table = crs.crs_by_category(small).set_index("category")
+    assert table.loc["low_intensity_chemo", ["CRS", "No CRS", "Not recorded"]].tolist() == [1, 1, 0]
+    assert table.loc["steroids", ["CRS", "No CRS", "Not recorded"]].tolist() == [0, 1, 1]
+    assert table.loc["steroids", "% of no CRS, recorded"] == pytest.approx(50.0)          # 1/2
+    assert table.loc["steroids", "% of no CRS, not recorded = no"] == pytest.approx(200 / 3)  # 2/3
+    assert table.loc["total", ["CRS", "No CRS", "Not recorded"]].tolist() == [2, 2, 1]
+
+
+@pytest.mark.parametrize("category, n_crs, n_no", [
+    ("low_intensity_chemo", 3, 15), ("steroids", 0, 6), ("polychemotherapy", 1, 4), ("tki", 1, 3),
+])
+def test_crs_by_category_results_rebuild_the_papers_counts(cohort, category, n_crs, n_no):
+    # paper: 60/0/20/20% of 5 CRS; 53.5/21.4/14.2/10.7% of patients without CRS -> x/28
+    rows = crs.crs_by_category_results(cohort).set_index("key")[["numerator", "denominator"]]
+    assert rows.loc[f"n[crs=True&debulking_category={category}]"].tolist() == [n_crs, 5]
+    assert rows.loc[f"n[crs=False&debulking_category={category}]"].tolist() == [n_no, 28]
+
+
+@pytest.mark.parametrize("figure, printed_as", [
+    ("s331_nocrs_low_intensity_chemo", "truncated"),  # 15/28 = 53.57 printed 53.5
+    ("s331_nocrs_polychemotherapy", "truncated"),     # 4/28 = 14.29 printed 14.2
+    ("s331_nocrs_steroids", "either"),                # 6/28 = 21.43 printed 21.4
+    ("s331_nocrs_tki", "either"),                     # 3/28 = 10.71 printed 10.7
+    ("s331_crs_low_intensity_chemo", "either"),       # 3/5 = 60 printed 60
+])
+def test_printed_percentages_check_flags_truncation(cohort, figure, printed_as):
+    check = crs.printed_percentages_check(cohort, published.load_published_figures()).set_index("figure")
+    assert check.loc[figure, "printed as"] == printed_as
+
+
+def test_printed_percentages_do_not_fit_29_patients_without_crs(cohort):
+    check = crs.printed_percentages_check(cohort, published.load_published_figures())
+    no_crs = check[check["group"] == "No CRS"]
+    assert set(no_crs["N"]) == {28} and set(no_crs["N if not recorded = no"]) == {29}
+    assert not no_crs["fits printed if not recorded = no"].any()
+
+
+def test_printed_percentages_check_reads_a_constructed_published_table(small):
+    figures = pd.DataFrame({
+        "id": ["a", "b"],
+        "result_key": ["n[crs=True&debulking_category=low_intensity_chemo]",
+                       "n[crs=False&debulking_category=steroids]"],
+        "printed": ["50%", "66.6%"],
+    })
+    check = crs.printed_percentages_check(small, figures).set_index("figure")
+    assert check.loc["a", "printed as"] == "either"          # 1/2 = 50
+    assert check.loc["b", "printed as"] == "neither"         # 1/2 = 50.0, not 66.6
+    assert bool(check.loc["b", "fits printed if not recorded = no"])  # 2/3 = 66.67 truncates to 66.6
+
+
+def test_crs_blasts_never_count_a_missing_value_as_meeting_a_cutoff(small):
+    table = crs.crs_blasts(small).set_index("CRS status")
+    # CRS: T01 70 -> 5 (both), T02 80 -> missing; no CRS: T03 missing -> 5, T04 50 -> 19.9 (both)
+    counted = ["Before >= 50%", "After < 20%", "Both", "Before not available", "After not available"]
+    assert table.loc["CRS", counted].tolist() == [2, 1, 1, 0, 1]
+    assert table.loc["No CRS", counted].tolist() == [1, 2, 1, 1, 0]
+
+
+def test_crs_blasts_of_the_shipped_cohort_have_all_but_one_crs_high_then_low(cohort):
+    row = crs.crs_blasts_results(cohort).set_index("key").loc["n[crs=True&high_burden=True&bmb_post_group=<20]"]
+    assert [row["numerator"], row["denominator"]] == [4, 5]
+
+
+def brute_force_fisher(table) -> float:
+    """Two-sided Fisher p for an r x 2 table by enumerating all tables with its margins."""
+    rows = [a + b for a, b in table]
+    first, total = sum(a for a, _ in table), sum(rows)
+
+    def log_p(cells):
+        lf = math.lgamma
+        return (sum(lf(r + 1) for r in rows) + lf(first + 1) + lf(total - first + 1) - lf(total + 1)
+                - sum(lf(a + 1) + lf(r - a + 1) for a, r in zip(cells, rows)))
+
+    observed = log_p([a for a, _ in table])
+    return sum(math.exp(log_p(c)) for c in itertools.product(*(range(r + 1) for r in rows))
+               if sum(c) == first and log_p(c) <= observed + math.log1p(1e-7))
+
+
+def test_fisher_test_of_crs_by_category_among_recorded_equals_brute_force(cohort):
+    rt = subgroups.rate_by(cohort, "crs", "debulking_category", where={"crs_recorded": True})
+    rows = subgroups.rate_table_results(rt).set_index("key")
+    # CRS / no CRS per category, from the paper's counts: steroids 0/6, low 3/15, poly 1/4, tki 1/3
+    expected = brute_force_fisher([[0, 6], [3, 15], [1, 4], [1, 3]])
+    p_value = rows.loc["crs[debulking_category|crs_recorded=True]~fisher", "p_value"]
+    assert p_value == pytest.approx(expected, rel=1e-9)
+
+
+def test_crs_builders_do_not_modify_the_cohort(cohort):
+    before = cohort.copy()
+    crs.crs_incidence(cohort)
+    crs.crs_by_category(cohort)
+    crs.crs_blasts(cohort)
+    crs.crs_patients(cohort)
+    pd.testing.assert_frame_equal(cohort, before)

@@ -1,0 +1,333 @@
+"""Tests of helpers.reproduction: verdicts on the paper's printed figures.
+
+Every case is constructed by hand; expected values were worked out on paper
+(the arithmetic is written next to each case), never taken from the code.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+
+from helpers import reproduction as rp
+
+
+def figure(kind="proportion", printed="", numerator=None, denominator=None, value=math.nan,
+           result_key="k[all]", note="", fid="f", location="Section 1"):
+    return {"id": fid, "location": location, "description": fid, "kind": kind,
+            "numerator": numerator, "denominator": denominator, "printed": printed,
+            "value": value, "result_key": result_key, "note": note}
+
+
+def result(numerator=None, denominator=None, estimate=math.nan, p_value=math.nan, key="k[all]"):
+    return {"key": key, "numerator": numerator, "denominator": denominator,
+            "estimate": estimate, "p_value": p_value, "method": ""}
+
+
+# --- rounding rules ------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, decimals, rule, expected", [
+    (Fraction(1, 8) * 100, 0, "half_up", Fraction(13)),        # 12.5 -> 13
+    (Fraction(1, 8) * 100, 0, "half_even", Fraction(12)),      # 12.5 -> 12 (12 is even)
+    (Fraction(3, 8) * 100, 0, "half_even", Fraction(38)),      # 37.5 -> 38 (38 is even)
+    (Fraction(15, 28) * 100, 1, "truncated", Fraction(535, 10)),   # 53.571 -> 53.5
+    (Fraction(15, 28) * 100, 1, "half_up", Fraction(536, 10)),     # 53.571 -> 53.6
+    (Fraction(6, 34) * 100, 1, "half_up", Fraction(176, 10)),      # 17.647 -> 17.6
+    (Fraction(6, 34) * 100, 1, "double_rounded", Fraction(177, 10)),  # 17.647 -> 17.65 -> 17.7
+    (Fraction(13, 16) * 100, 1, "half_up", Fraction(813, 10)),     # 81.25 -> 81.3
+    (Fraction(13, 16) * 100, 1, "half_even", Fraction(812, 10)),   # 81.25 -> 81.2
+])
+def test_round_by_rule_gives_the_hand_rounded_value(value, decimals, rule, expected):
+    assert rp.round_by_rule(value, decimals, rule) == expected
+
+
+def test_round_by_rule_rejects_an_unknown_rule():
+    with pytest.raises(ValueError, match="unknown rounding rule"):
+        rp.round_by_rule(Fraction(1), 0, "banker")
+
+
+# --- counts and percentages ------------------------------------------------------------
+
+def test_equal_count_is_reproduced_exactly():
+    v = rp.judge(figure("count", "n=7", 7, value=7), result(7, 34))
+    assert (v.verdict, v.how, v.reason) == (rp.REPRODUCED, "exact", "")
+
+
+def test_percentage_equal_to_the_fraction_is_reproduced_exactly():
+    # 17/34 = 50% exactly
+    v = rp.judge(figure(printed="17 (50%)", numerator=17, denominator=34, value=50), result(17, 34))
+    assert v.verdict == rp.REPRODUCED and v.how == "exact"
+    assert v.recomputed_text == "17/34 = 50.00%"
+
+
+def test_percentage_rounded_both_ways_is_reproduced_up_to_rounding():
+    # 2/34 = 5.882%: half-up and half-even give 5.9, truncation 5.8
+    v = rp.judge(figure(printed="2 patients (5.9%)", numerator=2, denominator=34, value=5.9),
+                 result(2, 34))
+    assert v.verdict == rp.UP_TO_ROUNDING
+    assert set(v.rules) == {"half_up", "half_even", "double_rounded"}
+    assert v.how == "rounded to 1 decimal"
+
+
+def test_tie_printed_half_up_is_named_half_up():
+    # 13/16 = 81.25% exactly; printed 81.3 only under half-up (half-even gives 81.2)
+    v = rp.judge(figure(printed="81.3%", numerator=13, denominator=16, value=81.3), result(13, 16))
+    assert v.verdict == rp.UP_TO_ROUNDING
+    assert "half_up" in v.rules and "half_even" not in v.rules
+    assert "half-up" in v.how and "81.2" in v.how
+
+
+def test_tie_printed_half_to_even_is_named_half_to_even():
+    # 1/8 = 12.5%; printed 12%: half-even (12 is even) and truncation give 12, half-up 13
+    v = rp.judge(figure(printed="12%", numerator=1, denominator=8, value=12), result(1, 8))
+    assert v.verdict == rp.UP_TO_ROUNDING
+    assert set(v.rules) == {"half_even", "truncated"}
+    assert "half-to-even" in v.how and "13" in v.how
+
+
+def test_truncated_percentage_is_reproduced_up_to_rounding_as_truncated():
+    # 15/28 = 53.571%: truncated 53.5, rounded 53.6
+    v = rp.judge(figure(printed="53.5%", numerator=15, denominator=28, value=53.5), result(15, 28))
+    assert v.verdict == rp.UP_TO_ROUNDING
+    assert v.rules == ("truncated",)
+    assert v.how.startswith("truncated") and "53.6" in v.how
+
+
+def test_double_rounded_percentage_is_named_rounded_twice():
+    # 6/34 = 17.647% -> 17.65 -> 17.7; rounding once gives 17.6
+    v = rp.judge(figure(printed="6 (17.7%)", numerator=6, denominator=34, value=17.7), result(6, 34))
+    assert v.verdict == rp.UP_TO_ROUNDING and v.rules == ("double_rounded",)
+    assert "17.65" in v.how and "17.6" in v.how
+
+
+def test_different_count_is_not_reproduced_and_says_which_count():
+    v = rp.judge(figure(printed="67.6%", numerator=23, denominator=34, value=67.6), result(22, 34))
+    assert v.verdict == rp.NOT_REPRODUCED
+    assert v.reason == "count differs: paper 23, data 22"
+
+
+def test_different_denominator_is_not_reproduced():
+    # CRS: 5 of 34 printed, 5 of 33 recorded in the data
+    v = rp.judge(figure(printed="14.7% (5 cases)", numerator=5, denominator=34, value=14.7),
+                 result(5, 33))
+    assert v.verdict == rp.NOT_REPRODUCED and "denominator differs" in v.reason
+    assert "5/34" in v.reason and "5/33" in v.reason
+
+
+def test_percentage_beyond_rounding_is_not_reproduced():
+    # 5/34 = 14.706%: every rule gives 14.7, none 14.9
+    v = rp.judge(figure(printed="14.9%", numerator=5, denominator=34, value=14.9), result(5, 34))
+    assert v.verdict == rp.NOT_REPRODUCED
+    assert "beyond rounding" in v.reason and "14.706" in v.reason
+
+
+def test_fraction_without_a_printed_percentage_is_judged_on_counts():
+    v = rp.judge(figure(printed="7 of 23", numerator=7, denominator=23), result(7, 23))
+    assert v.verdict == rp.REPRODUCED
+
+
+# --- summaries ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("printed, estimate, verdict, rules", [
+    ("45", 45.0, rp.REPRODUCED, ()),
+    ("45", 45.5, rp.UP_TO_ROUNDING, ("truncated",)),             # half-up and half-even give 46
+    ("8%", 8.4, rp.UP_TO_ROUNDING, ("half_up", "half_even", "truncated", "double_rounded")),
+    ("69%", 70.0, rp.NOT_REPRODUCED, ()),
+])
+def test_median_is_compared_with_the_estimate_at_printed_precision(printed, estimate, verdict, rules):
+    v = rp.judge(figure("median", printed, value=float(printed.rstrip("%"))), result(estimate=estimate))
+    assert v.verdict == verdict and v.rules == rules
+
+
+# --- p-values ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("printed, p, verdict", [
+    ("p=0.02", 0.0213, rp.UP_TO_ROUNDING),   # 0.0213 -> 0.02
+    ("p=0.03", 0.026, rp.UP_TO_ROUNDING),    # 0.026 -> 0.03
+    ("p=0.02", 0.04, rp.NOT_REPRODUCED),     # 0.04 -> 0.04
+    ("p=0.02", 0.026, rp.NOT_REPRODUCED),    # would need truncation, not granted to p-values
+    ("p<0.05", 0.01, rp.UP_TO_ROUNDING),     # below the printed bound
+    ("p<0.05", 0.07, rp.NOT_REPRODUCED),
+])
+def test_p_value_is_reproduced_only_when_it_rounds_to_the_printed_value(printed, p, verdict):
+    v = rp.judge(figure("p_value", printed, value=0.02, result_key="y[g]~fisher"),
+                 result(p_value=p, key="y[g]~fisher"))
+    assert v.verdict == verdict
+
+
+def test_unmatched_p_value_names_the_recorded_tests_that_match_instead():
+    recorded = pd.DataFrame([result(p_value=0.128, key="y[g]~fisher"),
+                             result(p_value=0.0431, key="y[g]~chi2")])
+    cands = rp.p_value_candidates("p=0.03", recorded, "y", "g")
+    v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"),
+                 recorded.iloc[0].to_dict(), alternatives=cands)
+    assert v.verdict == rp.NOT_REPRODUCED and "no other recorded test matches" in v.reason
+    recorded.loc[1, "p_value"] = 0.0298  # rounds to 0.03
+    cands = rp.p_value_candidates("p=0.03", recorded, "y", "g")
+    v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"),
+                 recorded.iloc[0].to_dict(), alternatives=cands)
+    assert "matching instead: y[g]~chi2 (0.0298)" in v.reason
+
+
+def test_p_value_candidates_list_missing_tests_as_not_recorded_without_computing():
+    recorded = pd.DataFrame([result(p_value=0.0216, key="any_cr[high_burden]~fisher"),
+                             result(p_value=0.5, key="any_cr[lines_group]~fisher"),
+                             result(p_value=0.07, key="any_cr[high_burden_alt|x=1]~chi2")])
+    cands = rp.p_value_candidates("p=0.02", recorded, "any_cr", "high_burden")
+    assert set(cands["grouping"]) == {"high_burden", "high_burden_alt|x=1"}
+    main = cands[cands["grouping"] == "high_burden"].set_index("test")
+    assert main.loc["fisher", "status"] == "recorded" and bool(main.loc["fisher", "matches"])
+    assert (main.drop(index="fisher")["status"] == "not recorded").all()
+    assert main.drop(index="fisher")["p_value"].isna().all()
+    assert len(cands) == 2 * len(rp.TESTS)
+
+
+def test_p_value_without_a_recorded_value_is_not_recomputed():
+    v = rp.judge(figure("p_value", "p=0.02", result_key="y[g]~fisher"),
+                 result(key="y[g]~fisher"))
+    assert v.verdict == rp.NOT_RECOMPUTED and "not recorded" in v.reason
+
+
+# --- figures that cannot be recomputed -----------------------------------------------
+
+def test_external_figure_is_not_recomputed():
+    v = rp.judge(figure("external", "36%", value=36, result_key="", note="historic rate"), None)
+    assert v.verdict == rp.NOT_RECOMPUTED and v.reason.startswith("external figure")
+    assert "historic rate" in v.reason
+
+
+def test_figure_without_result_key_is_not_recomputed():
+    v = rp.judge(figure("count", "n=23", 23, value=23, result_key="", note="no single key"), None)
+    assert v.verdict == rp.NOT_RECOMPUTED and "no result key" in v.reason
+
+
+def test_figure_whose_key_no_notebook_recorded_is_not_recomputed():
+    v = rp.judge(figure("count", "7", 7, value=7, result_key="n[x=1]"), None)
+    assert v.verdict == rp.NOT_RECOMPUTED and v.reason == "no notebook recorded n[x=1]"
+
+
+# --- all figures, summary, replication ---------------------------------------------------
+
+PUBLISHED = pd.DataFrame([
+    figure("count", "34", 34, value=34, result_key="n[all]", fid="a", location="Abstract"),
+    figure("proportion", "67.6%", 23, 34, 67.6, "any_cr[all]", fid="b", location="Abstract"),
+    figure("proportion", "53.5%", 15, 28, 53.5, "n[c=1]", fid="c", location="Results"),
+    figure("p_value", "p=0.02", value=0.02, result_key="y[g]~fisher", fid="d", location="Results"),
+    figure("external", "36%", value=36, result_key="", fid="e", location="Discussion"),
+])
+RESULTS = pd.DataFrame([
+    result(34, 34, key="n[all]"), result(22, 34, key="any_cr[all]"),
+    result(15, 28, key="n[c=1]"), result(p_value=0.0216, key="y[g]~fisher"),
+])
+
+
+def test_judge_all_gives_one_row_per_figure_with_hand_derived_verdicts():
+    before = PUBLISHED.copy()
+    v = rp.judge_all(PUBLISHED, RESULTS)
+    pd.testing.assert_frame_equal(PUBLISHED, before)  # input untouched
+    assert list(v.columns) == list(rp.VERDICT_COLUMNS)
+    assert list(v["verdict"]) == [rp.REPRODUCED, rp.NOT_REPRODUCED, rp.UP_TO_ROUNDING,
+                                  rp.UP_TO_ROUNDING, rp.NOT_RECOMPUTED]
+    assert list(v["basis"]) == [
+        "by construction (solver constraint)",
+        "genuine finding (a constrained figure the analysis defines differently)",
+        "counts by construction; printed rounding a genuine check",
+        "genuine check (not a solver constraint)", "not checked"]
+
+
+def test_summary_counts_verdicts_by_location_and_in_total():
+    s = rp.summary(rp.judge_all(PUBLISHED, RESULTS)).set_index("location")
+    assert list(s.index) == ["Abstract", "Results", "Discussion", "All figures"]
+    assert s.loc["Abstract", rp.REPRODUCED] == 1 and s.loc["Abstract", rp.NOT_REPRODUCED] == 1
+    assert s.loc["Results", rp.UP_TO_ROUNDING] == 2
+    assert s.loc["All figures"].to_dict() == {"figures": 5, rp.REPRODUCED: 1, rp.UP_TO_ROUNDING: 2,
+                                              rp.NOT_REPRODUCED: 1, rp.NOT_RECOMPUTED: 1}
+
+
+def test_summary_results_record_each_verdict_count_with_all_figures_as_denominator():
+    rows = rp.summary_results(rp.judge_all(PUBLISHED, RESULTS)).set_index("key")
+    assert rows.loc["figures[all]", "numerator"] == 5
+    assert rows.loc[f"figures[verdict={rp.UP_TO_ROUNDING}]", "numerator"] == 2
+    assert rows.loc[f"figures[verdict={rp.UP_TO_ROUNDING}]", "estimate"] == pytest.approx(0.4)
+
+
+def test_other_data_get_a_replication_view_not_failures():
+    v = rp.judge_all(PUBLISHED, RESULTS, reconstructed=False)
+    assert list(v["verdict"]) == ["same as the paper", "differs from the paper",
+                                  "same as the paper up to rounding",
+                                  "same as the paper up to rounding", "not recomputed"]
+    assert set(v["basis"]) == {"your data vs the paper", "not checked"}
+    assert not v["verdict"].str.contains("not reproduced").any()
+    s = rp.summary(v).set_index("location")
+    assert s.loc["All figures", "differs from the paper"] == 1
+
+
+def test_rounding_evidence_keeps_only_figures_that_discriminate_between_rules():
+    pub = pd.DataFrame([
+        figure(printed="53.5%", numerator=15, denominator=28, result_key="n[a=1]", fid="trunc"),
+        figure(printed="78%", numerator=14, denominator=18, result_key="n[a=2]", fid="round"),  # 77.8
+        figure(printed="67.6%", numerator=23, denominator=34, result_key="n[a=3]", fid="any"),  # 67.65
+        figure(printed="81.3%", numerator=13, denominator=16, result_key="n[a=4]", fid="tie"),
+    ])
+    res = pd.DataFrame([result(15, 28, key="n[a=1]"), result(14, 18, key="n[a=2]"),
+                        result(23, 34, key="n[a=3]"), result(13, 16, key="n[a=4]")])
+    ev = rp.rounding_evidence(rp.judge_all(pub, res)).set_index("id")["evidence"].to_dict()
+    assert ev == {"trunc": "truncation only", "round": "rounding only (truncation would differ)",
+                  "tie": "tie broken half-up"}
+
+
+# --- the CRS denominators ----------------------------------------------------------------
+
+def test_only_28_fits_the_four_non_crs_percentages():
+    # 15/28 = 53.57 (53.5 truncated), 6/28 = 21.43, 4/28 = 14.29 (14.2 truncated),
+    # 3/28 = 10.71; 15 + 6 + 4 + 3 = 28. For 29: 53.5% of 29 = 15.5, no integer near.
+    printed = {"low": "53.5%", "ster": "21.4%", "poly": "14.2%", "tki": "10.7%"}
+    table = rp.denominators_fitting(printed, range(20, 35)).set_index("denominator")
+    assert list(table.index[table["fits_all"]]) == [28]
+    assert table.loc[28, ["low", "ster", "poly", "tki"]].tolist() == ["15", "6", "4", "3"]
+    assert bool(table.loc[28, "sums_to_denominator"])
+    assert table.loc[29, "low"] == ""
+
+
+def test_constrained_kinds_match_the_reconstruction_solver():
+    reconstruct = pytest.importorskip("helpers.reconstruct")
+    assert rp.CONSTRAINED_KINDS == reconstruct._CONSTRAINED_KINDS
+
+
+def test_two_by_two_only_tests_are_not_applicable_to_a_three_level_grouping():
+    recorded = pd.DataFrame([
+        result(14, 18, key="any_cr[g=<20]"), result(2, 2, key="any_cr[g=20-49]"),
+        result(0, 2, key="any_cr[g=>=50]"), result(7, 12, key="any_cr[g=missing]"),
+        result(p_value=0.128, key="any_cr[g]~fisher"), result(p_value=0.043, key="any_cr[g]~chi2")])
+    cands = rp.p_value_candidates("p=0.03", recorded, "any_cr", "g").set_index("test")
+    assert cands.loc["barnard", "status"] == "not applicable (3x2 table)"
+    assert cands.loc["chi2_yates", "status"] == "not applicable (3x2 table)"
+    assert not cands["matches"].any()  # 0.128 -> 0.13, 0.043 -> 0.04
+
+
+def test_upstream_results_missing_raise_an_error_telling_to_run_01_to_05(tmp_path):
+    (tmp_path / "results").mkdir()
+    from helpers.results import result_frame
+
+    result_frame([{"key": "n[all]"}], "01_x").to_csv(tmp_path / "results" / "01_x.csv", index=False)
+    with pytest.raises(FileNotFoundError, match="02, 03, 04, 05.*run notebooks 01-05 first"):
+        rp.read_upstream_results(tmp_path)
+    assert len(rp.read_upstream_results(tmp_path, required=("01",))) == 1
+
+
+def test_summary_results_cite_every_verdict_even_when_none_has_it():
+    rows = rp.summary_results(rp.judge_all(PUBLISHED.iloc[:1], RESULTS)).set_index("key")
+    assert rows.loc[f"figures[verdict={rp.NOT_REPRODUCED}]", "numerator"] == 0
+
+
+def test_describe_evidence_names_each_class_with_its_figures_and_locations():
+    ev = pd.DataFrame([{"id": "a", "location": "S1", "printed": "53.5%", "recomputed": "", "detail": "",
+                        "evidence": "truncation only"},
+                       {"id": "b", "location": "S2", "printed": "78%", "recomputed": "", "detail": "",
+                        "evidence": "rounding only (truncation would differ)"}])
+    text = rp.describe_evidence(ev)
+    assert "**truncation only** — 1 figure in S1: `a` (53.5%)" in text
+    assert "**rounding only (truncation would differ)** — 1 figure in S2: `b` (78%)" in text

@@ -1,0 +1,310 @@
+"""Response builders (helpers.response, helpers.response_figures), notebook 03.
+
+References: counts typed from the paper (Bonifacio et al. 2022, sections 3.3.1-3.3.5 and
+the Figure 1 note) or counted by hand on small constructed cohorts; Fisher p-values
+checked against a brute-force enumeration of every table with the observed margins
+written below (independent of helpers.stats), and against the two-sided Fisher values
+noted in data/published_figures.csv (R fisher.test: 0.0216 and 0.0230).
+"""
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import loading, published, response, response_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+COHORT = ROOT / "data" / "reconstructed_cohort.csv"
+
+_DEFAULTS = {
+    "center": "C01", "source": "neuf", "sex": "male", "age_years": "40",
+    "disease_status": "relapsed", "prior_lines": "2", "prior_hsct": "no", "ph_status": "negative",
+    "bmb_baseline_pct": "60", "debulking_category": "steroids", "debulking_regimen": "dexamethasone",
+    "debulking_to_blina_days": "7", "bmb_post_debulking_pct": "10", "blina_dose": "full",
+    "blina_cycles": "2", "response": "none", "mrd_status": "", "crs": "no", "crs_grade": "",
+    "hsct_after_blina": "no",
+}
+
+
+def make_cohort(tmp_path: Path, rows: list[dict]) -> pd.DataFrame:
+    """Write a contract-valid CSV from partial rows (defaults above) and load it."""
+    records = [{"patient_id": f"T{i:02d}", **_DEFAULTS, **row} for i, row in enumerate(rows, 1)]
+    path = tmp_path / "cohort.csv"
+    pd.DataFrame(records).to_csv(path, index=False)
+    return loading.load_cohort(path)
+
+
+def brute_force_fisher(table) -> float:
+    """Two-sided Fisher p for an r x 2 table: enumerate every table with the same margins.
+
+    P(table) = prod(row sums!) prod(col sums!) / (N! prod(cells!)); p = sum of P over
+    tables with P <= P(observed) (1e-7 relative tolerance, as R's fisher.test).
+    """
+    rows = [a + b for a, b in table]
+    first = sum(a for a, _ in table)
+    total = sum(rows)
+    lf = math.lgamma
+
+    def log_p(cells):
+        return (sum(lf(r + 1) for r in rows) + lf(first + 1) + lf(total - first + 1) - lf(total + 1)
+                - sum(lf(a + 1) + lf(r - a + 1) for a, r in zip(cells, rows)))
+
+    observed = log_p([a for a, _ in table])
+    p = 0.0
+    for cells in itertools.product(*(range(r + 1) for r in rows)):
+        if sum(cells) == first:
+            lp = log_p(cells)
+            if lp <= observed + math.log1p(1e-7):
+                p += math.exp(lp)
+    return p
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    return response.with_post_debulking_split(loading.load_cohort(COHORT))
+
+
+@pytest.fixture
+def small(tmp_path) -> pd.DataFrame:
+    # hand-counted: 6 treated; 4 with 2 cycles, 2 with 1; CR: T01 (MRD-, HSCT), T02 (MRD+),
+    # T03 (no MRD); T04 no CR after 2 cycles; T05, T06 one cycle without CR.
+    return make_cohort(tmp_path, [
+        {"response": "cr", "mrd_status": "negative", "hsct_after_blina": "yes", "bmb_baseline_pct": "30"},
+        {"response": "crp", "mrd_status": "positive", "prior_hsct": "yes", "bmb_baseline_pct": "80"},
+        {"response": "cri", "bmb_baseline_pct": ""},
+        {"response": "none", "bmb_baseline_pct": "90", "bmb_post_debulking_pct": "55"},
+        {"response": "none", "blina_cycles": "1", "bmb_post_debulking_pct": "20"},
+        {"response": "none", "blina_cycles": "1", "bmb_post_debulking_pct": ""},
+    ])
+
+
+# --- patient flow -------------------------------------------------------------------------
+
+def test_patient_flow_counts_each_step_of_a_hand_built_cohort(small):
+    assert response.patient_flow(small) == response.PatientFlow(
+        treated=6, two_cycles=4, one_cycle=2, one_cycle_without_cr=2, cr=3, mrd_evaluable=2,
+        mrd_negative=1, hsct_after=1)
+
+
+@pytest.mark.parametrize("field, paper", [
+    ("treated", 34), ("two_cycles", 25), ("one_cycle", 9), ("one_cycle_without_cr", 9),
+    ("cr", 23), ("mrd_evaluable", 21), ("mrd_negative", 17), ("hsct_after", 7),
+])
+def test_patient_flow_of_the_shipped_cohort_matches_section_3_3(cohort, field, paper):
+    assert getattr(response.patient_flow(cohort), field) == paper
+
+
+def test_flow_results_give_cr_among_two_cycle_patients_and_no_cr_after_one_cycle(cohort):
+    rows = response.flow_results(response.patient_flow(cohort)).set_index("key")
+    # paper: 23 CR, all in the 25 patients with 2 cycles; the 9 others progressed
+    assert rows.loc["any_cr[blina_cycles=2]", ["numerator", "denominator"]].tolist() == [23, 25]
+    assert rows.loc["response=none[blina_cycles=1]", ["numerator", "denominator"]].tolist() == [9, 9]
+    assert rows.loc["n[any_cr=True&mrd_evaluable=True]", ["numerator", "denominator"]].tolist() == [21, 23]
+
+
+def test_patient_flow_diagram_prints_every_count_of_the_flow(cohort):
+    fig = response_figures.plot_patient_flow(response.patient_flow(cohort))
+    counts = sorted(int(t.get_text().split("n = ")[1]) for t in fig.axes[0].texts if "n = " in t.get_text())
+    # paper: 34 -> 25 / 9 -> 23 CR (2 without) -> 21 MRD assessed (2 not) -> 17 negative (4 positive); 7 HSCT
+    assert counts == sorted([34, 25, 9, 23, 2, 21, 2, 17, 4, 7])
+
+
+# --- treatment delivery, response codes, HSCT ------------------------------------------
+
+@pytest.mark.parametrize("key, n", [
+    ("n[blina_dose=full]", 30), ("n[blina_dose=full_interrupted]", 3), ("n[blina_dose=reduced]", 1),
+    ("n[blina_cycles=2]", 25), ("n[blina_cycles=1]", 9),
+])
+def test_treatment_delivery_counts_match_section_3_3_1(cohort, key, n):
+    rows = response.treatment_delivery(cohort).set_index("key")
+    assert rows.loc[key, ["numerator", "denominator"]].tolist() == [n, 34]
+
+
+@pytest.mark.parametrize("code, n", [("cr", 19), ("crp", 2), ("cri", 2), ("none", 11)])
+def test_response_counts_match_section_3_3_1(cohort, code, n):
+    rows = response.response_counts(cohort).set_index("key")
+    assert rows.loc[f"n[response={code}]", "numerator"] == n
+
+
+@pytest.mark.parametrize("key, n, d", [
+    ("n[any_cr=True&hsct_after_blina=True]", 7, 23),          # "7/23 patients underwent a HSCT"
+    ("n[any_cr=True&hsct_after_blina=False]", 16, 23),        # "the remaining 16 patients"
+    ("n[any_cr=True&hsct_after_blina=False&prior_hsct=True]", 8, 16),   # "8 had received a previous transplant"
+    ("n[any_cr=True&hsct_after_blina=False&prior_hsct=False]", 8, 16),  # "8 did not undergo HSCT"
+    ("n[hsct_after_blina=True]", 7, 34),
+])
+def test_hsct_after_cr_matches_section_3_3_2(cohort, key, n, d):
+    rows = response.hsct_after_cr(cohort).set_index("key")
+    assert rows.loc[key, ["numerator", "denominator"]].tolist() == [n, d]
+
+
+def test_hsct_after_cr_counts_a_hand_built_cohort(small):
+    rows = response.hsct_after_cr(small).set_index("key")
+    assert rows.loc["n[any_cr=True&hsct_after_blina=True]", ["numerator", "denominator"]].tolist() == [1, 3]
+    # not transplanted: T02 (prior HSCT) and T03 (none)
+    assert rows.loc["n[any_cr=True&hsct_after_blina=False&prior_hsct=True]", "numerator"] == 1
+    assert rows.loc["n[any_cr=True&hsct_after_blina=False&prior_hsct=False]", "numerator"] == 1
+
+
+# --- groupings ------------------------------------------------------------------------------
+
+def test_post_debulking_split_puts_the_cutoff_in_the_upper_group_and_keeps_missing(small):
+    out = response.with_post_debulking_split(small, 20)
+    # post values: 10, 10, 10, 55, 20, missing
+    assert out[response.POST_SPLIT_COLUMN].astype(str).tolist() == [
+        "<20", "<20", "<20", ">=20", ">=20", "missing"]
+    assert response.POST_SPLIT_COLUMN not in small.columns  # input not modified
+
+
+@pytest.mark.parametrize("level, label", [
+    (True, ">=50%"), ("True", ">=50%"), (False, "<50%"), ("False", "<50%"), ("missing", "Not available"),
+])
+def test_burden_label_names_the_high_burden_levels_by_the_cutoff(level, label):
+    assert response.burden_label(level, 50) == label
+
+
+# --- rates by subgroup -------------------------------------------------------------------------
+
+SUBGROUPS = ["debulking_category", "high_burden", "bmb_baseline_group", "bmb_post_group",
+             "bmb_post_group2", "age_group", "lines_group"]
+PUBLISHED_TESTS = ["high_burden", "bmb_post_group", "bmb_post_group2", "lines_group"]
+
+
+@pytest.fixture(scope="module")
+def cr_tables(cohort):
+    return response.subgroup_rates(cohort, "any_cr", SUBGROUPS, all_tests_for=PUBLISHED_TESTS)
+
+
+@pytest.fixture(scope="module")
+def mrd_tables(cohort):
+    return response.subgroup_rates(cohort, "mrd_negative", SUBGROUPS)
+
+
+@pytest.mark.parametrize("key, n, d", [
+    ("any_cr[debulking_category=polychemotherapy]", 5, 5),     # 3.3.2
+    ("any_cr[debulking_category=low_intensity_chemo]", 11, 18),
+    ("any_cr[debulking_category=steroids]", 3, 7),
+    ("any_cr[high_burden=False]", 12, 13),                     # 3.3.3
+    ("any_cr[high_burden=True]", 10, 20),
+    ("any_cr[bmb_post_group=<20]", 14, 18),
+    ("any_cr[bmb_post_group=20-49]", 2, 2),
+    ("any_cr[bmb_post_group=>=50]", 0, 2),
+    ("any_cr[bmb_post_group2=>=20]", 2, 4),                    # 2 + 0 of 2 + 2
+    ("any_cr[age_group=<50]", 13, 19),                         # 3.3.4
+    ("any_cr[age_group=>=50]", 10, 15),
+    ("any_cr[lines_group=<=2]", 17, 20),                       # 3.3.5
+    ("any_cr[lines_group=>2]", 6, 14),
+    ("mrd_negative[debulking_category=polychemotherapy]", 4, 5),
+    ("mrd_negative[debulking_category=low_intensity_chemo]", 7, 9),
+    ("mrd_negative[debulking_category=steroids]", 3, 3),
+    ("mrd_negative[high_burden=False]", 8, 11),                # 73%
+    ("mrd_negative[high_burden=True]", 8, 9),                  # 89%
+    ("mrd_negative[bmb_post_group=<20]", 10, 12),
+    ("mrd_negative[bmb_post_group=20-49]", 2, 2),
+    ("mrd_negative[age_group=<50]", 10, 11),
+    ("mrd_negative[age_group=>=50]", 7, 10),
+    ("mrd_negative[lines_group=<=2]", 13, 16),                 # 81.3%
+    ("mrd_negative[lines_group=>2]", 4, 5),                    # 80%
+])
+def test_subgroup_rates_match_the_paper(cr_tables, mrd_tables, key, n, d):
+    rows = response.rate_results([*cr_tables, *mrd_tables]).set_index("key")
+    assert rows.loc[key, ["numerator", "denominator"]].tolist() == [n, d]
+
+
+@pytest.mark.parametrize("table", [
+    [[14, 4], [2, 0], [0, 2]],   # the paper's post-debulking 3x2 table
+    [[12, 1], [10, 10]],          # baseline <50 vs >=50
+    [[17, 3], [6, 8]],            # <=2 vs >2 lines
+])
+def test_fisher_p_of_the_published_comparisons_equals_brute_force_enumeration(cr_tables, table):
+    by_table = {tuple(map(tuple, t.tests[0].table)): t.tests[0] for t in cr_tables}
+    result = by_table[tuple(map(tuple, table))]
+    assert result.short == "fisher"
+    assert result.p_value == pytest.approx(brute_force_fisher(table), rel=1e-9)
+
+
+@pytest.mark.parametrize("column, r_fisher", [("high_burden", 0.0216), ("lines_group", 0.0230)])
+def test_fisher_p_of_the_2x2_comparisons_agrees_with_r_fisher_test(cr_tables, column, r_fisher):
+    # reference values: R fisher.test on 12/13 vs 10/20 and 17/20 vs 6/14 (published_figures.csv notes)
+    p = response.p_values_by_test(cr_tables, [column]).iloc[0]["fisher"]
+    assert round(p, 4) == r_fisher
+
+
+def test_p_values_by_test_runs_2x2_tests_only_on_2x2_tables_and_shows_the_printed_value(cr_tables):
+    table = response.p_values_by_test(cr_tables, PUBLISHED_TESTS,
+                                      published=published.load_published_figures()).set_index("key")
+    assert table.loc["any_cr[high_burden]", "Paper"] == "p=0.02"
+    assert table.loc["any_cr[bmb_post_group]", "Paper"] == "p=0.03"
+    assert table.loc["any_cr[bmb_post_group]", "Table"] == "<20: 14/18 vs 20-49: 2/2 vs >=50: 0/2"
+    assert np.isnan(table.loc["any_cr[bmb_post_group]", "boschloo"])
+    assert not table.loc["any_cr[lines_group]", ["fisher", "chi2", "chi2_yates", "barnard", "boschloo"]].isna().any()
+
+
+def test_chi_square_of_the_post_debulking_table_matches_a_hand_computation(cr_tables):
+    # expected counts: rows 18, 2, 2 x columns 16/22, 6/22; X2 by hand from [[14,4],[2,0],[0,2]]
+    obs = np.array([[14, 4], [2, 0], [0, 2]], dtype=float)
+    exp = np.outer(obs.sum(1), obs.sum(0)) / obs.sum()
+    x2 = ((obs - exp) ** 2 / exp).sum()
+    p_hand = math.exp(-x2 / 2)  # chi-square with 2 df: survival function exp(-x/2)
+    p = response.p_values_by_test(cr_tables, ["bmb_post_group"]).iloc[0]["chi2"]
+    assert p == pytest.approx(p_hand, rel=1e-9)
+
+
+def test_response_table_pairs_cr_and_mrd_and_prints_p_once_per_block(tmp_path):
+    frame = make_cohort(tmp_path, [
+        {"response": "cr", "mrd_status": "negative", "age_years": "30"},
+        {"response": "cr", "mrd_status": "positive", "age_years": "30"},
+        {"response": "none", "age_years": "30"},
+        {"response": "cr", "age_years": "60"},
+        {"response": "none", "age_years": "60"},
+    ])
+    cr = response.subgroup_rates(frame, "any_cr", ["age_group"])
+    mrd = response.subgroup_rates(frame, "mrd_negative", ["age_group"])
+    table = response.response_table(cr, mrd)
+    # <50: CR 2/3, MRD- 1/2; >=50: CR 1/2, MRD 0/0 (the CR patient has no MRD result)
+    assert table["CR n/N"].tolist() == ["2/3", "1/2"]
+    assert table["MRD- n/N"].tolist() == ["1/2", "0/0"]
+    assert table["CR %"].tolist() == ["66.7%", "50.0%"]
+    # Fisher on [[2,1],[1,1]]: every table with these margins is as or less likely -> p = 1
+    assert table["CR p"].tolist() == ["p = 1.000", ""]
+
+
+def test_forest_rows_leave_out_missing_levels_unless_asked(cr_tables):
+    rows = response.forest_rows(cr_tables, ["high_burden", "bmb_post_group"])
+    assert rows["label"].tolist() == ["<50% (12/13)", ">=50% (10/20)", "<20 (14/18)", "20-49 (2/2)",
+                                      ">=50 (0/2)"]
+    with_missing = response.forest_rows(cr_tables, ["high_burden"], include_missing=True)
+    assert with_missing["label"].tolist()[-1] == "Not available (1/1)"
+
+
+# --- Figure 1 -------------------------------------------------------------------------------
+
+def test_baseline_coverage_gives_the_figure_1_note(cohort):
+    # paper: "BMB prior to debulking not available for 1 patient"; "MRD ... 20 out of 22"
+    assert response.baseline_coverage(cohort) == response.BaselineCoverage(1, 22, 20)
+
+
+def test_baseline_coverage_counts_a_hand_built_cohort(small):
+    # T03 has no baseline; CR with baseline: T01, T02, both MRD-evaluable
+    assert response.baseline_coverage(small) == response.BaselineCoverage(1, 2, 2)
+
+
+def test_figure_1_bars_are_the_cr_and_mrd_percentages_by_baseline_blasts(cr_tables, mrd_tables):
+    fig = response_figures.plot_cr_mrd_by_burden(response.table_for(cr_tables, "high_burden").rates,
+                                                 response.table_for(mrd_tables, "high_burden").rates)
+    heights = sorted(round(p.get_height(), 1) for p in fig.axes[0].patches if p.get_height() > 0)
+    # 12/13, 10/20 (CR); 8/11, 8/9 (MRD)
+    assert heights == sorted([92.3, 50.0, 72.7, 88.9])
+
+
+def test_builders_do_not_modify_the_cohort(cohort):
+    before = cohort.copy()
+    response.patient_flow(cohort)
+    response.hsct_after_cr(cohort)
+    response.with_post_debulking_split(cohort, 20)
+    response.baseline_coverage(cohort)
+    pd.testing.assert_frame_equal(cohort, before)
