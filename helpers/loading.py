@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -282,14 +283,16 @@ def _quote_free_frame(text: str) -> tuple[pd.DataFrame, list[Problem]] | None:
         lines.pop()  # the line break ending the last line
     if not lines or max(map(len, lines)) > csv.field_size_limit():
         return None
-    numbers = [n for n, line in enumerate(lines, start=1) if line.replace(",", "").strip()]
+    # Non-blank: some character is neither whitespace nor a comma (a leading
+    # letter or digit settles it without building the comma-free copy).
+    numbers = [n for n, line in enumerate(lines, start=1) if line[:1].isalnum() or line.replace(",", "").strip()]
     if not numbers:
         return None
     header = [h.strip() for h in lines[numbers[0] - 1].split(",")]
     width = len(header)
     body = [lines[n - 1] for n in numbers[1:]]
     del lines
-    if header[-1] == "" or any(line.count(",") != width - 1 for line in body):
+    if header[-1] == "" or set(map(str.count, body, itertools.repeat(","))) - {width - 1}:
         return None
     problems, keep = _header_problems(numbers[0], header)
     cells = ",".join(body).split(",") if body else []
@@ -465,7 +468,7 @@ def _text_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
     :func:`_stripped_frame`) is used as it is, without hashing its cells again.
     """
     if isinstance(raw.dtype, pd.CategoricalDtype):
-        codes, distinct = raw.cat.codes.to_numpy(), list(raw.cat.categories)
+        codes, distinct = raw.array.codes, list(raw.array.categories)  # no Series built
     else:
         codes, distinct = pd.factorize(raw.to_numpy(dtype=object))
         distinct = list(distinct)
@@ -490,12 +493,6 @@ def _stripped_frame(raw: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         out[name] = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object)),
                               index=raw.index)
     return pd.DataFrame(out, index=raw.index, copy=False)
-
-
-def _stripped(raw: pd.Series) -> list[str]:
-    """Cells as stripped Python strings ("" for blank or missing)."""
-    codes, texts = _text_codes(raw)
-    return np.array(texts, dtype=object)[codes].tolist()
 
 
 def _blank(raw: pd.Series) -> pd.Series:
@@ -540,34 +537,52 @@ def parse_column(raw: pd.Series, column: contract.Column) -> tuple[pd.Series, pd
     """
     codes, texts = _text_codes(raw)
     index = raw.index
+    parsed, valid = _parse_texts(texts, column)
+    if column.kind == "code":
+        typed = pd.Series(pd.Categorical.from_codes(parsed[codes], categories=list(column.codes), ordered=True),
+                          index=index)
+    elif column.kind == "boolean":
+        typed = pd.Series(pd.arrays.BooleanArray((parsed == 1)[codes], (parsed < 0)[codes]), index=index)
+    elif column.kind in ("integer", "number"):
+        typed = pd.Series(parsed[codes], index=index)
+        if column.kind == "integer":
+            typed = typed.round().astype("Int64")
+    else:
+        typed = pd.Series(parsed[codes], index=index, dtype="str")
+    return typed.rename(raw.name), pd.Series(valid[codes], index=index, dtype=bool)
+
+
+def _valid(raw: pd.Series, column: contract.Column) -> pd.Series:
+    """The ``valid`` result of :func:`parse_column` alone (the schema's check), without typing."""
+    codes, texts = _text_codes(raw)
+    return pd.Series(_parse_texts(texts, column)[1][codes], index=raw.index, dtype=bool)
+
+
+def _parse_texts(texts: list[str], column: contract.Column) -> tuple[np.ndarray, np.ndarray]:
+    """Parse distinct stripped texts by the column's kind: (parsed, valid), one entry per text.
+
+    ``parsed``: code -> position in ``column.codes`` (-1 if none); boolean ->
+    1 yes, 0 no, -1 none; integer/number -> float (NaN unless valid and
+    non-blank); text -> the text, None if blank. ``valid`` is True for
+    blank texts and allowed values.
+    """
     blank = np.array([t == "" for t in texts], dtype=bool)
     if column.kind == "code":
         position = {code: i for i, code in enumerate(column.codes)}
-        found = np.array([position.get(t.lower(), -1) for t in texts], dtype=np.int64)
-        valid = blank | (found >= 0)
-        typed = pd.Series(pd.Categorical.from_codes(found[codes], categories=list(column.codes), ordered=True),
-                          index=index)
-    elif column.kind == "boolean":
-        mapped = [_BOOLEAN_WORDS.get(t.lower()) for t in texts]
-        valid = blank | np.array([m is not None for m in mapped], dtype=bool)
-        values = np.array([m is True for m in mapped], dtype=bool)
-        missing = np.array([m is None for m in mapped], dtype=bool)
-        typed = pd.Series(pd.arrays.BooleanArray(values[codes], missing[codes]), index=index)
-    elif column.kind in ("integer", "number"):
+        parsed = np.array([position.get(t.lower(), -1) for t in texts], dtype=np.int64)
+        return parsed, blank | (parsed >= 0)
+    if column.kind == "boolean":
+        words = {word: int(flag) for word, flag in _BOOLEAN_WORDS.items()}
+        parsed = np.array([words.get(t.lower(), -1) for t in texts], dtype=np.int64)
+        return parsed, blank | (parsed >= 0)
+    if column.kind in ("integer", "number"):
         numbers = np.array([float(t) if _NUMBER.match(t) else np.nan for t in texts], dtype="float64")
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(numbers) & (numbers >= column.minimum) & (numbers <= column.maximum)
             if column.kind == "integer":
                 ok &= numbers == np.floor(numbers)
-        valid = blank | ok
-        typed = pd.Series(np.where(ok, numbers, np.nan)[codes], index=index)
-        if column.kind == "integer":
-            typed = typed.round().astype("Int64")
-    else:
-        valid = np.ones(len(texts), dtype=bool)
-        text = np.array([None if t == "" else t for t in texts], dtype=object)
-        typed = pd.Series(text[codes], index=index, dtype="str")
-    return typed.rename(raw.name), pd.Series(valid[codes], index=index, dtype=bool)
+        return np.where(ok, numbers, np.nan), blank | ok
+    return np.array([None if t == "" else t for t in texts], dtype=object), np.ones(len(texts), dtype=bool)
 
 
 def _reason(value: str, column: contract.Column) -> str:
@@ -679,7 +694,7 @@ def cohort_schema() -> pa.DataFrameSchema:
         if not col.nullable:
             checks.append(pa.Check(lambda s: ~_blank(s), name="required"))
         if col.kind != "text":
-            checks.append(pa.Check(lambda s, col=col: parse_column(s, col)[1], name="valid"))
+            checks.append(pa.Check(lambda s, col=col: _valid(s, col), name="valid"))
         if col.unique:
             checks.append(pa.Check(lambda s: ~_duplicated(s), name="unique"))
         columns[col.name] = pa.Column(checks=checks, required=True, nullable=True)
@@ -746,7 +761,7 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str])
         return problems
     # `stripped` has exactly the texts in use as categories: stop at the first non-blank one.
     all_blank = {c.name for c in contract.COLUMNS if c.name in stripped.columns and not c.nullable
-                 and all(t == "" for t in stripped[c.name].cat.categories)}
+                 and all(t == "" for t in stripped[c.name].array.categories)}
     for name in all_blank:
         col = contract.column(name)
         problems.append(Problem(None, None, name, "", col.allowed(),
@@ -898,8 +913,9 @@ def group_labels(low: float, high: float) -> tuple[str, str, str]:
 
 def _blast_group(values: pd.Series, low: float, high: float) -> pd.Series:
     labels = list(group_labels(low, high)) + ["missing"]
-    group = np.select([values < low, values < high, values >= high], labels[:3], default="missing")
-    return pd.Series(pd.Categorical(group, categories=labels, ordered=True), index=values.index)
+    # Codes rather than label strings: no per-row label lookup on large cohorts.
+    group = np.select([values < low, values < high, values >= high], [0, 1, 2], default=3)
+    return pd.Series(pd.Categorical.from_codes(group, categories=labels, ordered=True), index=values.index)
 
 
 def add_groupings(cohort: pd.DataFrame, *, age_cutoff=50, bmb_high_cutoff=50, bmb_low_cutoff=20,
@@ -931,9 +947,8 @@ def add_groupings(cohort: pd.DataFrame, *, age_cutoff=50, bmb_high_cutoff=50, bm
     out = cohort.copy()
     age = out["age_years"].astype("Float64").astype("float64")
     age_labels = [f"<{age_cutoff:g}", f">={age_cutoff:g}"]
-    age_group = np.where(age < age_cutoff, age_labels[0], age_labels[1])
-    out["age_group"] = pd.Categorical(np.where(np.isnan(age), None, age_group), categories=age_labels,
-                                      ordered=True)
+    age_group = np.where(np.isnan(age), -1, np.where(age < age_cutoff, 0, 1))  # codes into age_labels
+    out["age_group"] = pd.Categorical.from_codes(age_group, categories=age_labels, ordered=True)
     baseline = out["bmb_baseline_pct"].astype("float64")
     out["bmb_baseline_group"] = _blast_group(baseline, bmb_low_cutoff, bmb_high_cutoff)
     out["high_burden"] = pd.Series(baseline >= bmb_high_cutoff, index=out.index).astype("boolean").where(
@@ -942,12 +957,10 @@ def add_groupings(cohort: pd.DataFrame, *, age_cutoff=50, bmb_high_cutoff=50, bm
                                          bmb_low_cutoff, bmb_high_cutoff)
     lines = out["prior_lines"].astype("Float64").astype("float64")
     line_labels = [f"<={lines_cutoff:g}", f">{lines_cutoff:g}"]
-    out["lines_group"] = pd.Categorical(
-        np.where(np.isnan(lines), None, np.where(lines <= lines_cutoff, *line_labels)),
-        categories=line_labels, ordered=True)
-    three = np.select([lines == 1, lines == 2, lines >= 3], ["1", "2", ">=3"], default="")
-    out["lines_group3"] = pd.Categorical(np.where(three == "", None, three), categories=["1", "2", ">=3"],
-                                         ordered=True)
+    out["lines_group"] = pd.Categorical.from_codes(
+        np.where(np.isnan(lines), -1, np.where(lines <= lines_cutoff, 0, 1)), categories=line_labels, ordered=True)
+    three = np.select([lines == 1, lines == 2, lines >= 3], [0, 1, 2], default=-1)
+    out["lines_group3"] = pd.Categorical.from_codes(three, categories=["1", "2", ">=3"], ordered=True)
     any_cr = out["response"].isin(contract.CR_CODES).to_numpy(dtype=bool)
     out["any_cr"] = any_cr
     evaluable = any_cr & out["mrd_status"].notna().to_numpy(dtype=bool)

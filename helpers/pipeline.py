@@ -253,7 +253,7 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
     try:
         durations = _execute_all(inputs, staging, notebooks, declared, overrides, progress)
         results = _collect_results(staging)
-        render_report(staging)
+        render_report(staging, cohort_file=inputs["data_path"].name)
         write_manifest(staging, inputs, notebooks, declared, overrides, durations)
     except PipelineError:
         if staging.exists():
@@ -317,7 +317,30 @@ def strip_volatile_metadata(path: str | Path) -> None:
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill gives it a random id
+    coalesce_streams(nb)
     nbformat.write(nb, str(path))
+
+
+def coalesce_streams(nb) -> None:
+    """Merge consecutive stdout/stderr chunks of each cell, in place.
+
+    How a cell's printed text is split into chunks depends on timing; merged,
+    the same output is stored the same way on every run.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.outputs:
+            previous = merged[-1] if merged else None
+            if (output.output_type == "stream" and previous is not None
+                    and previous.output_type == "stream" and previous.name == output.name):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        cell.outputs = merged
 
 
 def _collect_results(staging: Path):
@@ -340,11 +363,12 @@ def _swap_into_place(staging: Path, out: Path) -> None:
 
 # --- report and manifest -----------------------------------------------------------
 
-def render_report(run_dir: str | Path) -> Path:
+def render_report(run_dir: str | Path, cohort_file: str | None = None) -> Path:
     """Render each executed notebook to HTML (code hidden) and write ``report/index.html``.
 
     The index opens with the reproduction summary when notebook 06 wrote
     ``tables/reproduction_summary.csv``, then links every notebook, table and figure.
+    ``cohort_file`` names the analysed cohort in ``input/``, for the data banner.
     """
     import html
 
@@ -370,12 +394,11 @@ def render_report(run_dir: str | Path) -> Path:
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}"
              "</style></head><body>",
              "<h1>Debulking before blinatumomab: analysis report</h1>"]
-    banner = run_dir / "input"
-    inputs = sorted(banner.glob("*")) if banner.is_dir() else []
-    if inputs:
+    if cohort_file is not None:
         from helpers.narrative import data_provenance
 
-        parts.append(f"<p><strong>{html.escape(data_provenance(inputs[0]).headline)}</strong></p>")
+        headline = data_provenance(run_dir / "input" / cohort_file).headline
+        parts.append(f"<p><strong>{html.escape(headline)}</strong></p>")
     summary = run_dir / "tables" / "reproduction_summary.csv"
     if summary.exists():
         parts.append("<h2>Reproduction summary</h2>")
@@ -485,6 +508,7 @@ def refresh_notebook(path: str | Path, timeout: int = 600) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     nb.metadata.pop("papermill", None)
+    coalesce_streams(nb)
     tmp = path.with_suffix(".ipynb.part")
     nbformat.write(nb, str(tmp))
     tmp.replace(path)

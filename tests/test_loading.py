@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import random
 import time
 from pathlib import Path
@@ -294,3 +295,130 @@ def test_problem_and_report_read_as_documented():
     error = CohortValidationError(report)
     assert isinstance(error, ValueError) and error.report is report
     assert str(problem) in str(error)
+
+
+# --------------------------------------------------------------------------- large-file paths
+# The loader splits quote-free CSV column-wise and parses each distinct value
+# once. These tests check those paths against independent references: the
+# csv module for reading, and a cell-by-cell parser written here from the
+# data dictionary for parsing.
+
+def _fixture_rows_without_quotes() -> list[list[str]]:
+    """valid_small.csv as rows, with the one comma inside a cell replaced so no quoting is needed."""
+    rows = list(csv.reader(VALID.open(encoding="utf-8", newline="")))
+    return [[cell.replace(",", ";") for cell in row] for row in rows]
+
+
+@pytest.mark.parametrize(("ending", "layout", "expected_lines"), [
+    # layout: "plain" = header then 8 rows; "gaps" = blank, whitespace-only and
+    # comma-only lines after rows 2, 4 and 6; "open" = no line break at the end.
+    ("\n", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
+    ("\r\n", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
+    ("\r", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
+    ("\n", "gaps", [2, 3, 5, 6, 8, 9, 11, 12]),
+    ("\r\n", "gaps", [2, 3, 5, 6, 8, 9, 11, 12]),
+    ("\n", "open", [2, 3, 4, 5, 6, 7, 8, 9]),
+])
+def test_quote_free_csv_reads_the_same_cells_as_the_csv_module_with_the_file_line_numbers(
+        tmp_path, ending, layout, expected_lines):
+    rows = _fixture_rows_without_quotes()
+    lines = [",".join(row) for row in rows]
+    if layout == "gaps":
+        for at, filler in ((7, " , ,"), (5, "   "), (3, "")):  # insert from the end so positions hold
+            lines.insert(at, filler)
+    text = ending.join(lines) + ("" if layout == "open" else ending)
+    path = tmp_path / "cohort.csv"
+    path.write_bytes(text.encode("utf-8"))
+    raw = read_cohort_file(path)
+    # Reference: the csv module, blank rows dropped by hand.
+    reference = [r for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)]
+    assert raw["_line"].tolist() == expected_lines
+    assert list(raw.columns[:-1]) == reference[0]
+    assert raw.drop(columns="_line").values.tolist() == reference[1:]
+    pd.testing.assert_frame_equal(load_cohort(path).drop(columns="debulking_regimen"),
+                                  load_cohort(VALID).drop(columns="debulking_regimen"))
+
+
+def test_a_quoted_cell_spanning_two_lines_shifts_the_line_numbers_of_later_rows(tmp_path):
+    rows = _fixture_rows_without_quotes()
+    rows[2][11] = "line one\nline two"  # P02's regimen spans file lines 3 and 4
+    path = tmp_path / "cohort.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    raw = read_cohort_file(path)
+    assert raw["_line"].tolist() == [2, 3, 5, 6, 7, 8, 9, 10]
+    assert raw.loc[1, "debulking_regimen"] == "line one\nline two"
+
+
+def _reference_parse(cell, column):
+    """One cell, parsed by the data dictionary's rules without the loader's code: (typed, valid)."""
+    text = cell.strip() if isinstance(cell, str) else ""
+    if text == "":
+        return None, True
+    if column.kind == "code":
+        return (text.lower(), True) if text.lower() in column.codes else (None, False)
+    if column.kind == "boolean":
+        words = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
+        return (words[text.lower()], True) if text.lower() in words else (None, False)
+    if column.kind in ("integer", "number"):
+        try:
+            number = float(text)
+        except ValueError:
+            return None, False
+        if text.lower().lstrip("+-") in ("inf", "infinity", "nan") or "_" in text:
+            return None, False  # float() accepts these; the contract wants plain decimals
+        ok = column.minimum <= number <= column.maximum and (column.kind == "number" or number.is_integer())
+        return (number if ok else None), ok
+    return text, True
+
+
+CELLS = ["45", " 45 ", "45.0", "45.5", "1e1", "+3", ".5", "-0", "0", "100", "100.5", "17", "x", "inf", "nan",
+         "1_0", "50%", "4,5", "", "  ", None, np.nan, "yes", " NO", "True", "0", "maybe", "cr", " CRp ",
+         "Male", "female ", "full_interrupted", "\u00a0positive\u2003", "negative", "tki", "P01", " P01"]
+
+
+@pytest.mark.parametrize("name", contract.NAMES)
+def test_parse_column_matches_a_cell_by_cell_reference_parser(name):
+    from helpers.loading import parse_column
+
+    column = contract.column(name)
+    rng = random.Random(name)
+    cells = [rng.choice(CELLS) for _ in range(400)]  # repeats on purpose: values are parsed once each
+    raw = pd.Series(cells, dtype=object, index=range(100, 500), name=name)
+    for series in (raw, raw.astype("category")):
+        typed, valid = parse_column(series, column)
+        expected = [_reference_parse(c, column) for c in cells]
+        assert valid.tolist() == [ok for _, ok in expected]
+        assert list(valid.index) == list(raw.index) and typed.name == name
+        got = [None if pd.isna(v) else v for v in typed]
+        assert got == [v for v, _ in expected]
+
+
+def test_every_repeated_patient_id_is_one_problem_listing_all_its_lines_padding_ignored(tmp_path):
+    rows = _fixture_rows_without_quotes()
+    rows[4][0] = " P01"   # line 5
+    rows[6][0] = "P01 "   # line 7
+    rows[8][0] = "P03"    # line 9; P03 is also on line 4
+    path = tmp_path / "cohort.csv"
+    path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    report = validate_file(path)
+    duplicates = [p for p in report.problems if p.column == "patient_id"]
+    assert [(p.line, p.patient_id) for p in duplicates] == [(2, "P01"), (4, "P03")]
+    assert "the same patient_id is on lines 2, 5 and 7" in duplicates[0].message
+    assert "the same patient_id is on lines 4 and 9" in duplicates[1].message
+
+
+def test_one_bad_cell_in_a_large_cohort_is_the_only_problem_and_names_its_line(tmp_path):
+    from helpers.synth import write_synthetic
+
+    path = write_synthetic(20_000, 3, tmp_path / "large.csv")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    cells = lines[12_345 - 1].split(",")
+    age_at = lines[0].split(",").index("age_years")
+    cells[age_at] = "17"
+    lines[12_345 - 1] = ",".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    report = validate_file(path)
+    assert [(p.line, p.patient_id, p.column, p.value) for p in report.problems] == [
+        (12_345, cells[0], "age_years", "17")]
+    assert "it is below the minimum 18" in report.problems[0].message
