@@ -86,7 +86,9 @@ def compare_with_counts(k1: int, n1: int, k2: int, n2: int, *,
     difference with Newcombe's hybrid score interval, and the posterior
     P(p1 > p2) with independent ``Beta(*prior)`` priors updated by each
     group's counts. Hypothesis for the tests: two independent binomial
-    samples with a common rate under H0.
+    samples with a common rate under H0. For large samples Boschloo's test
+    becomes the asymptotic pooled z-test and its ``method`` says so
+    (:data:`helpers.stats.UNCONDITIONAL_MAX_TABLES`).
     """
     table = [[k1, n1 - k1], [k2, n2 - k2]]
     d, low, high = newcombe_difference_ci(k1, n1, k2, n2, confidence)

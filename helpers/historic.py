@@ -407,7 +407,9 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
     A pairing whose cohort population is empty is kept with NaN statistics.
 
     Returns the matched columns plus ``test`` (``fisher`` or ``binomial``),
-    ``test_method``, ``p_value``, ``boschloo_p``, ``risk_difference``,
+    ``test_method``, ``p_value``, ``boschloo_p``, ``boschloo_method`` (which
+    switches to an asymptotic test for large samples, see
+    :data:`helpers.stats.UNCONDITIONAL_MAX_TABLES`), ``risk_difference``,
     ``rd_low``, ``rd_high``, ``rd_method``, ``prob_cohort_higher`` and
     ``posterior_method``.
     """
@@ -417,6 +419,7 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
         k, n = row["cohort_k"], row["cohort_n"]
         stats = {"test": "fisher" if row["design"] == "two-sample" else "binomial",
                  "test_method": "", "p_value": math.nan, "boschloo_p": math.nan,
+                 "boschloo_method": "",
                  "risk_difference": math.nan, "rd_low": math.nan, "rd_high": math.nan,
                  "rd_method": "", "prob_cohort_higher": math.nan, "posterior_method": ""}
         if n == 0:
@@ -425,7 +428,8 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
             res = comparison.compare_with_counts(k, n, int(row["comparator_k"]),
                                                  int(row["comparator_n"]), prior=(a, b))
             stats.update(test_method=res.fisher.method, p_value=res.fisher.p_value,
-                         boschloo_p=res.boschloo.p_value, risk_difference=res.risk_difference,
+                         boschloo_p=res.boschloo.p_value, boschloo_method=res.boschloo.method,
+                         risk_difference=res.risk_difference,
                          rd_low=res.rd_ci_low, rd_high=res.rd_ci_high, rd_method=res.rd_method,
                          prob_cohort_higher=res.prob_cohort_higher,
                          posterior_method=(f"P(cohort > comparator), independent Beta({a:g}, {b:g}) "
@@ -467,6 +471,14 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
     return frame
 
 
+def _boschloo_method_text(method: str) -> str:
+    """Method words for a Boschloo row: the exact test's, or the asymptotic fallback's own text
+    (:func:`helpers.stats.boschloo_exact` switches for large samples and says so)."""
+    if isinstance(method, str) and "asymptotic" in method:
+        return method
+    return "Boschloo's exact test (two-sided)"
+
+
 def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
     """Result rows for every comparison (comparator rates: :func:`comparator_results`).
 
@@ -482,7 +494,7 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
         what = f"{r['endpoint_label']}, {r['population_label']} vs {r['comparator_label']}"
         if r["design"] == "two-sample":
             tests = [("fisher", r["p_value"], r["test_method"]),
-                     ("boschloo", r["boschloo_p"], "Boschloo's exact test (two-sided)")]
+                     ("boschloo", r["boschloo_p"], _boschloo_method_text(r.get("boschloo_method", "")))]
         else:
             tests = [("binomial", r["p_value"], r["test_method"])]
         for short, p, method in tests:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 
 from helpers.results import rate_key
@@ -696,16 +697,94 @@ def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
     return f"{printed} is reproduced by {names} ({listing}).{tail}"
 
 
+#: Fitting numerators are listed one by one up to this many; a longer run (large
+#: denominators, where many numerators print alike) is written as ``"lo–hi"``.
+LISTED_NUMERATORS_MAX = 3
+
+
+def _ceil_div(x, y):
+    """Ceiling of x / y for integers (Python ints or numpy integer arrays), y > 0."""
+    return -(-x // y)
+
+
+def _rule_bounds(scaled: int, hundred_units: int, d, rule: str):
+    """Inclusive bounds ``(lo, hi)`` of the numerators k with ``100 k / d`` printing as
+    ``scaled / 10**decimals`` under ``rule`` (``"exact"``: equal without rounding).
+
+    ``hundred_units`` is ``100 * 10**decimals``; with V = hundred_units * k / d the
+    printed value in units of the last decimal, each rule is an interval of V
+    (half-up ``[a - 1/2, a + 1/2)``, truncated ``[a, a + 1)``, rounded twice
+    ``[a - 0.55, a + 0.45)``, half-even ``a ± 1/2`` with the ties going to an even
+    ``a``), solved for k in integer arithmetic. ``d`` may be an int or an int array;
+    an empty set has ``lo > hi``.
+    """
+    a, n = scaled, hundred_units
+    if rule == "exact":
+        return _ceil_div(a * d, n), (a * d) // n
+    if rule == "half_up":
+        return _ceil_div((2 * a - 1) * d, 2 * n), _ceil_div((2 * a + 1) * d, 2 * n) - 1
+    if rule == "half_even":
+        if a % 2 == 0:  # both ties round to a
+            return _ceil_div((2 * a - 1) * d, 2 * n), ((2 * a + 1) * d) // (2 * n)
+        return ((2 * a - 1) * d) // (2 * n) + 1, _ceil_div((2 * a + 1) * d, 2 * n) - 1
+    if rule == "truncated":
+        return _ceil_div(a * d, n), _ceil_div((a + 1) * d, n) - 1
+    if rule == "double_rounded":
+        return _ceil_div((20 * a - 11) * d, 20 * n), _ceil_div((20 * a + 9) * d, 20 * n) - 1
+    raise ValueError(f"unknown rounding rule {rule!r}; use one of {', '.join(RULES)}")
+
+
+def _fitting_bounds(printed_pct: str, denominators: np.ndarray,
+                    rules: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Inclusive bounds of the fitting numerators for every denominator (lo > hi: none).
+
+    The numerators that print as a value under any set of rules form one run:
+    each rule's interval of values contains the printed value itself, so their
+    union is an interval, and ``100 k / d`` increases with k. None when the
+    printed value has more digits than its decimals (then no closed form).
+    """
+    shown = printed_percent(printed_pct) or _number(printed_pct.strip())
+    scaled = shown.value * 10 ** shown.decimals
+    if scaled.denominator != 1:
+        return None
+    a, n = int(scaled), 100 * 10 ** shown.decimals
+    d = denominators
+    lo, hi = _rule_bounds(a, n, d, "exact")
+    lo, hi = np.maximum(lo, 0), np.minimum(hi, d)
+    for rule in rules:
+        r_lo, r_hi = _rule_bounds(a, n, d, rule)
+        r_lo, r_hi = np.maximum(r_lo, 0), np.minimum(r_hi, d)
+        has = r_lo <= r_hi
+        lo_empty, hi_empty = lo > hi, lo > hi
+        lo = np.where(has, np.where(lo_empty, r_lo, np.minimum(lo, r_lo)), lo)
+        hi = np.where(has, np.where(hi_empty, r_hi, np.maximum(hi, r_hi)), hi)
+    return lo, hi
+
+
 def fitting_numerators(printed_pct: str, denominator: int,
                        rules: Sequence[str] = RULES) -> tuple[int, ...]:
     """Numerators ``k`` (0..denominator) for which ``100 k / denominator`` prints as ``printed_pct``.
 
     ``printed_pct`` is the paper's text (``"53.5%"``); decimals come from it.
+    Solved in exact integer arithmetic (:func:`_rule_bounds`), so the cost does
+    not grow with the denominator beyond the size of the answer.
     """
-    shown = printed_percent(printed_pct) or _number(printed_pct.strip())
-    return tuple(k for k in range(denominator + 1)
-                 if Fraction(100 * k, denominator) == shown.value
-                 or matching_rules(Fraction(100 * k, denominator), shown.value, shown.decimals, rules))
+    if denominator <= 0:
+        raise ValueError(f"need a positive denominator, got {denominator}")
+    bounds = _fitting_bounds(printed_pct, np.array([denominator], dtype=np.int64), rules)
+    if bounds is None:  # no closed form: test every numerator
+        shown = printed_percent(printed_pct) or _number(printed_pct.strip())
+        return tuple(k for k in range(denominator + 1)
+                     if Fraction(100 * k, denominator) == shown.value
+                     or matching_rules(Fraction(100 * k, denominator), shown.value,
+                                       shown.decimals, rules))
+    return tuple(range(int(bounds[0][0]), int(bounds[1][0]) + 1))
+
+
+def _numerators_text(lo: int, hi: int) -> str:
+    if hi - lo + 1 <= LISTED_NUMERATORS_MAX:
+        return "/".join(map(str, range(lo, hi + 1)))
+    return f"{lo}–{hi}"
 
 
 def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]) -> pd.DataFrame:
@@ -717,27 +796,48 @@ def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]
         Figure id -> printed percentage, for shares of one group that partition it
         (e.g. the four debulking categories among patients without CRS).
     denominators : iterable of int
-        Candidate group sizes.
+        Candidate group sizes (positive).
 
     Returns
     -------
     DataFrame
         One row per denominator: one column per figure id (fitting numerators
-        joined by ``/``, blank when none), ``fits_all`` (every percentage has a
-        numerator) and ``sums_to_denominator`` (some choice of numerators adds
-        up to the denominator, as a partition must).
+        joined by ``/``, or ``"lo–hi"`` for a run longer than
+        :data:`LISTED_NUMERATORS_MAX`; blank when none), ``fits_all`` (every
+        percentage has a numerator) and ``sums_to_denominator`` (some choice of
+        numerators adds up to the denominator, as a partition must: each figure's
+        numerators are one run, so the reachable sums are every integer between
+        the sums of the smallest and of the largest).
+
+    Notes
+    -----
+    Vectorised over the denominators in integer arithmetic; the cost is linear
+    in their number (a million candidates take about a second).
     """
-    rows = []
-    for d in denominators:
-        fits = {fid: fitting_numerators(text, d) for fid, text in printed.items()}
-        totals = {0}
-        for ks in fits.values():
-            totals = {t + k for t in totals for k in ks}
-        rows.append({"denominator": d,
-                     **{fid: "/".join(map(str, ks)) for fid, ks in fits.items()},
-                     "fits_all": all(fits.values()),
-                     "sums_to_denominator": all(fits.values()) and d in totals})
-    return pd.DataFrame(rows)
+    d = np.fromiter((int(v) for v in denominators), dtype=np.int64)
+    if (d <= 0).any():
+        raise ValueError("candidate denominators must be positive")
+    columns: dict[str, list[str]] = {}
+    fits_all = np.ones(len(d), dtype=bool)
+    low_sum = np.zeros(len(d), dtype=np.int64)
+    high_sum = np.zeros(len(d), dtype=np.int64)
+    for fid, text in printed.items():
+        bounds = _fitting_bounds(text, d, RULES)
+        if bounds is None:
+            runs = [fitting_numerators(text, int(v)) for v in d]
+            lo = np.array([r[0] if r else 1 for r in runs], dtype=np.int64)
+            hi = np.array([r[-1] if r else 0 for r in runs], dtype=np.int64)
+        else:
+            lo, hi = bounds
+        has = lo <= hi
+        fits_all &= has
+        low_sum += np.where(has, lo, 0)
+        high_sum += np.where(has, hi, 0)
+        columns[fid] = [_numerators_text(a, b) if ok else ""
+                        for a, b, ok in zip(lo.tolist(), hi.tolist(), has.tolist())]
+    sums = fits_all & (low_sum <= d) & (d <= high_sum)
+    return pd.DataFrame({"denominator": d.tolist(), **columns,
+                         "fits_all": fits_all.tolist(), "sums_to_denominator": sums.tolist()})
 
 
 def describe_evidence(evidence: pd.DataFrame) -> str:

@@ -250,3 +250,22 @@ def test_power_with_the_cohort_size_matches_binomtest_on_every_outcome():
     below = [m for m in range(1, needed) if sum(
         sps.binom.pmf(x, m, p1) for x in range(m + 1) if sps.binomtest(x, m, p0).pvalue <= 0.05) >= 0.80]
     assert below == []
+
+
+def test_boschloo_row_says_asymptotic_when_the_cohort_is_too_large_for_the_exact_test(comparators, pairings):
+    # 600/1000 vs TOWER 119/271: 1001 x 272 tables, past helpers.stats.UNCONDITIONAL_MAX_TABLES
+    row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 600, 1000)
+    rows = historic.comparison_results(pd.DataFrame([row])).set_index("key")
+    method = rows.loc["cmp[tower_cr_crh_cri]~boschloo", "method"]
+    assert "asymptotic; exact infeasible at n=1000+271" in method
+    # pooled z-test by hand: two-sided normal p of (p1 - p2) / pooled SE
+    p = (600 + 119) / 1271
+    z = (600 / 1000 - 119 / 271) / math.sqrt(p * (1 - p) * (1 / 1000 + 1 / 271))
+    assert rows.loc["cmp[tower_cr_crh_cri]~boschloo", "p_value"] == pytest.approx(
+        math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+
+
+def test_boschloo_row_keeps_the_exact_wording_at_the_papers_size(comparators, pairings):
+    row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)
+    rows = historic.comparison_results(pd.DataFrame([row])).set_index("key")
+    assert rows.loc["cmp[tower_cr_crh_cri]~boschloo", "method"] == "Boschloo's exact test (two-sided)"

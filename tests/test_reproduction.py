@@ -6,7 +6,9 @@ Every case is constructed by hand; expected values were worked out on paper
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
 from fractions import Fraction
 
 import pandas as pd
@@ -331,3 +333,46 @@ def test_describe_evidence_names_each_class_with_its_figures_and_locations():
     text = rp.describe_evidence(ev)
     assert "**truncation only** — 1 figure in S1: `a` (53.5%)" in text
     assert "**rounding only (truncation would differ)** — 1 figure in S2: `b` (78%)" in text
+
+
+# --- fitting numerators in closed form vs brute force ------------------------------------
+
+def _fitting_by_brute_force(text: str, d: int, rules=rp.RULES) -> tuple[int, ...]:
+    """Every k in 0..d whose exact 100 k / d prints as ``text`` under a rule (Fraction arithmetic)."""
+    shown = rp.printed_percent(text)
+    return tuple(k for k in range(d + 1)
+                 if Fraction(100 * k, d) == shown.value
+                 or rp.matching_rules(Fraction(100 * k, d), shown.value, shown.decimals, rules))
+
+
+@pytest.mark.parametrize("text", ["53.5%", "21.4%", "14.2%", "10.7%", "81.3%", "17.7%", "0%",
+                                  "100%", "0.0%", "100.0%", "12.5%", "33%", "2.25%", "99.9%"])
+@pytest.mark.parametrize("rules", [rp.RULES, ("half_up",), ("half_even",), ("truncated",),
+                                   ("double_rounded",), ()])
+def test_fitting_numerators_equal_a_brute_force_scan_of_every_numerator(text, rules):
+    for d in range(1, 70):
+        assert rp.fitting_numerators(text, d, rules) == _fitting_by_brute_force(text, d, rules), d
+
+
+def test_fitting_numerators_for_a_large_denominator_equal_a_brute_force_scan():
+    assert rp.fitting_numerators("53.5%", 20_000) == _fitting_by_brute_force("53.5%", 20_000)
+
+
+def test_denominators_fitting_sums_agree_with_enumerating_every_choice_of_numerators():
+    printed = {"low": "53.5%", "ster": "21.4%", "poly": "14.2%", "tki": "10.7%"}
+    table = rp.denominators_fitting(printed, range(1, 150)).set_index("denominator")
+    for d in range(1, 150):
+        fits = [_fitting_by_brute_force(t, d) for t in printed.values()]
+        totals = {sum(choice) for choice in itertools.product(*fits)}
+        assert bool(table.loc[d, "fits_all"]) == all(fits), d
+        assert bool(table.loc[d, "sums_to_denominator"]) == (d in totals), d
+
+
+def test_denominators_fitting_scales_to_a_hundred_thousand_candidates_and_writes_long_runs_as_ranges():
+    printed = {"low": "53.5%", "ster": "21.4%"}
+    start = time.perf_counter()
+    table = rp.denominators_fitting(printed, range(1, 100_001)).set_index("denominator")
+    assert time.perf_counter() - start < 5
+    run = _fitting_by_brute_force("53.5%", 20_000)
+    assert len(run) > rp.LISTED_NUMERATORS_MAX
+    assert table.loc[20_000, "low"] == f"{run[0]}–{run[-1]}"

@@ -194,6 +194,7 @@ def test_fisher_exact_falls_back_to_chi_square_for_huge_tables_and_says_so():
     assert time.perf_counter() - start < 5
     assert "asymptotic; exact enumeration infeasible" in res.method
     assert res.p_value == stats.chi_square(table).p_value
+    assert f"at n={sum(map(sum, table))}" in res.method
 
 
 # ---------------------------------------------------------------- chi-square
@@ -299,6 +300,57 @@ def test_barnard_exact_matches_brute_force_maximisation_over_nuisance(x1, n1, x2
 def test_boschloo_exact_matches_brute_force_maximisation_over_nuisance(x1, n1, x2, n2):
     res = stats.boschloo_exact([[x1, n1 - x1], [x2, n2 - x2]])
     assert res.p_value == pytest.approx(_boschloo_brute_force(x1, n1, x2, n2), abs=2e-4)
+
+
+def _pooled_wald_by_hand(x1, n1, x2, n2) -> float:
+    """Barnard's statistic (Barnard 1947): difference in proportions over its pooled SE."""
+    p = (x1 + x2) / (n1 + n2)
+    return (x1 / n1 - x2 / n2) / math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+
+
+# (x1, n1, x2, n2): the paper's largest two-sample table (cohort 23/34 vs TOWER
+# 119/271) and the docs' examples stay exact; cohorts of 1,000 and 100,000 do not.
+@pytest.mark.parametrize("x1, n1, x2, n2", [*UNCONDITIONAL_CASES, (23, 34, 119, 271)])
+@pytest.mark.parametrize("test, name", [(stats.barnard_exact, "Barnard's exact test"),
+                                        (stats.boschloo_exact, "Boschloo's exact test")])
+def test_unconditional_tests_stay_exact_at_the_papers_sizes(test, name, x1, n1, x2, n2):
+    assert stats.unconditional_is_feasible(n1, n2)
+    assert test([[x1, n1 - x1], [x2, n2 - x2]]).method == name
+
+
+@pytest.mark.parametrize("x1, n1, x2, n2", [(300, 500, 250, 500), (600, 1000, 119, 271),
+                                            (30000, 50000, 29500, 50000)])
+@pytest.mark.parametrize("test, name", [(stats.barnard_exact, "Barnard's exact test"),
+                                        (stats.boschloo_exact, "Boschloo's exact test")])
+def test_unconditional_tests_on_large_tables_are_asymptotic_pooled_z_and_say_so(test, name, x1, n1,
+                                                                                x2, n2):
+    table = [[x1, n1 - x1], [x2, n2 - x2]]
+    start = time.perf_counter()
+    res = test(table)
+    assert time.perf_counter() - start < 1
+    assert not stats.unconditional_is_feasible(n1, n2)
+    assert f"in place of {name}" in res.method
+    assert f"asymptotic; exact infeasible at n={n1}+{n2}" in res.method
+    z = _pooled_wald_by_hand(x1, n1, x2, n2)
+    assert res.statistic == pytest.approx(z, rel=1e-12)
+    # two-sided normal p of the pooled z = uncorrected Pearson chi-square p (z^2 = X^2)
+    assert z * z == pytest.approx(_chi_square_by_hand(table, yates=False), rel=1e-9)
+    assert res.p_value == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+
+
+def test_unconditional_switch_happens_just_past_the_sample_space_bound():
+    root = math.isqrt(stats.UNCONDITIONAL_MAX_TABLES)
+    # (root)^2 <= bound < (root + 1)^2 tables, i.e. rows of root - 1 and root patients
+    assert stats.unconditional_is_feasible(root - 1, root - 1)
+    assert not stats.unconditional_is_feasible(root, root)
+    assert stats.barnard_exact([[5, root - 6], [9, root - 10]]).method == "Barnard's exact test"
+
+
+def test_exact_barnard_statistic_is_the_pooled_wald_statistic_of_row_one_minus_row_two():
+    # same sign convention on both sides of the switch
+    for x1, n1, x2, n2 in UNCONDITIONAL_CASES:
+        res = stats.barnard_exact([[x1, n1 - x1], [x2, n2 - x2]])
+        assert res.statistic == pytest.approx(_pooled_wald_by_hand(x1, n1, x2, n2), rel=1e-9)
 
 
 def test_unconditional_tests_refuse_tables_that_are_not_2x2():
