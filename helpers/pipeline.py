@@ -47,6 +47,19 @@ MANIFEST_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "paper
 KERNEL_NAME = "python3"
 
 
+def kernel_config():
+    """Kernel-manager settings for every notebook run: local IPC sockets, not TCP.
+
+    The kernel then has no network ports, and ipykernel does not print its
+    "running over TCP without encryption" warning into the progress bar.
+    """
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    return config
+
+
 class PipelineError(Exception):
     """A run could not complete; ``str()`` is a short message for the analyst.
 
@@ -291,7 +304,7 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
             papermill.execute_notebook(
                 str(nb), str(target), parameters=params, cwd=str(staging),
                 kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False)
+                request_save_on_cell_execute=False, config=kernel_config())
         except PapermillExecutionError as err:
             raise PipelineError(
                 f"notebook {nb.name} failed in cell {err.cell_index} "
@@ -503,7 +516,7 @@ def refresh_notebook(path: str | Path, timeout: int = 600) -> None:
     nb = nbformat.read(str(path), as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME,
                             resources={"metadata": {"path": str(path.parent)}},
-                            record_timing=False)
+                            record_timing=False, config=kernel_config())
     client.execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)

@@ -20,34 +20,16 @@ from helpers import crs, loading, published, subgroups
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
-_DEFAULTS = {
-    "center": "C01", "source": "neuf", "sex": "male", "age_years": "40",
-    "disease_status": "relapsed", "prior_lines": "2", "prior_hsct": "no", "ph_status": "negative",
-    "bmb_baseline_pct": "60", "debulking_category": "steroids", "debulking_regimen": "dexamethasone",
-    "debulking_to_blina_days": "7", "bmb_post_debulking_pct": "10", "blina_dose": "full",
-    "blina_cycles": "2", "response": "none", "mrd_status": "", "crs": "no", "crs_grade": "",
-    "hsct_after_blina": "no",
-}
-
-
-def make_cohort(tmp_path: Path, rows: list[dict]) -> pd.DataFrame:
-    """Write a contract-valid CSV from partial rows (defaults above) and load it."""
-    records = [{"patient_id": f"T{i:02d}", **_DEFAULTS, **row} for i, row in enumerate(rows, 1)]
-    path = tmp_path / "cohort.csv"
-    pd.DataFrame(records).to_csv(path, index=False)
-    return loading.load_cohort(path)
-
-
 @pytest.fixture(scope="module")
 def cohort() -> pd.DataFrame:
     return loading.load_cohort(COHORT)
 
 
 @pytest.fixture
-def small(tmp_path) -> pd.DataFrame:
+def small(make_cohort) -> pd.DataFrame:
     # hand-counted: CRS T01 (grade 1, low-intensity), T02 (grade 3, tki);
     # no CRS T03 (steroids), T04 (low-intensity); not recorded T05 (steroids)
-    return make_cohort(tmp_path, [
+    return make_cohort([
         {"crs": "yes", "crs_grade": "1", "debulking_category": "low_intensity_chemo",
          "debulking_regimen": "vincristine", "bmb_baseline_pct": "70", "bmb_post_debulking_pct": "5"},
         {"crs": "yes", "crs_grade": "3", "debulking_category": "tki", "ph_status": "positive",

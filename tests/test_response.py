@@ -20,24 +20,6 @@ from helpers import loading, published, response, response_figures
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
-_DEFAULTS = {
-    "center": "C01", "source": "neuf", "sex": "male", "age_years": "40",
-    "disease_status": "relapsed", "prior_lines": "2", "prior_hsct": "no", "ph_status": "negative",
-    "bmb_baseline_pct": "60", "debulking_category": "steroids", "debulking_regimen": "dexamethasone",
-    "debulking_to_blina_days": "7", "bmb_post_debulking_pct": "10", "blina_dose": "full",
-    "blina_cycles": "2", "response": "none", "mrd_status": "", "crs": "no", "crs_grade": "",
-    "hsct_after_blina": "no",
-}
-
-
-def make_cohort(tmp_path: Path, rows: list[dict]) -> pd.DataFrame:
-    """Write a contract-valid CSV from partial rows (defaults above) and load it."""
-    records = [{"patient_id": f"T{i:02d}", **_DEFAULTS, **row} for i, row in enumerate(rows, 1)]
-    path = tmp_path / "cohort.csv"
-    pd.DataFrame(records).to_csv(path, index=False)
-    return loading.load_cohort(path)
-
-
 def brute_force_fisher(table) -> float:
     """Two-sided Fisher p for an r x 2 table: enumerate every table with the same margins.
 
@@ -69,10 +51,10 @@ def cohort() -> pd.DataFrame:
 
 
 @pytest.fixture
-def small(tmp_path) -> pd.DataFrame:
+def small(make_cohort) -> pd.DataFrame:
     # hand-counted: 6 treated; 4 with 2 cycles, 2 with 1; CR: T01 (MRD-, HSCT), T02 (MRD+),
     # T03 (no MRD); T04 no CR after 2 cycles; T05, T06 one cycle without CR.
-    return make_cohort(tmp_path, [
+    return make_cohort([
         {"response": "cr", "mrd_status": "negative", "hsct_after_blina": "yes", "bmb_baseline_pct": "30"},
         {"response": "crp", "mrd_status": "positive", "prior_hsct": "yes", "bmb_baseline_pct": "80"},
         {"response": "cri", "bmb_baseline_pct": ""},
@@ -254,8 +236,8 @@ def test_chi_square_of_the_post_debulking_table_matches_a_hand_computation(cr_ta
     assert p == pytest.approx(p_hand, rel=1e-9)
 
 
-def test_response_table_pairs_cr_and_mrd_and_prints_p_once_per_block(tmp_path):
-    frame = make_cohort(tmp_path, [
+def test_response_table_pairs_cr_and_mrd_and_prints_p_once_per_block(make_cohort):
+    frame = make_cohort([
         {"response": "cr", "mrd_status": "negative", "age_years": "30"},
         {"response": "cr", "mrd_status": "positive", "age_years": "30"},
         {"response": "none", "age_years": "30"},
