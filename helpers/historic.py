@@ -100,6 +100,16 @@ def comparator_problems(raw: pd.DataFrame) -> list[str]:
     are non-negative; numerator <= denominator; status one of :data:`STATUSES`;
     ``seen``/``derived`` rows have both counts; ``percent_only`` rows have a
     percentage and no numerator; a CI has both limits around the percentage.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The comparator file read as text (every column ``str``, blanks ``""``).
+
+    Returns
+    -------
+    list of str
+        One message per problem, naming the line and id.
     """
     problems = []
     duplicated = raw["id"][raw["id"].duplicated()]
@@ -152,6 +162,11 @@ def load_comparators(path: str | Path) -> pd.DataFrame:
     ------
     ValueError
         Listing every problem found by :func:`comparator_problems`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The comparator CSV (columns :data:`COMPARATOR_COLUMNS`, UTF-8).
     """
     raw = _read_csv(path, COMPARATOR_COLUMNS)
     problems = comparator_problems(raw)
@@ -169,6 +184,16 @@ def parse_population(text: str) -> dict[str, object]:
     """``"all"`` -> ``{}``; ``"ph_status=positive&high_burden=True"`` -> a filter dict.
 
     ``True``/``False`` become booleans; other values stay text (contract codes).
+
+    Parameters
+    ----------
+    text : str
+        ``all`` (or blank), or ``column=value`` joined by ``&``.
+
+    Returns
+    -------
+    dict
+        Column -> value.
     """
     text = text.strip()
     if text in ("", "all"):
@@ -190,6 +215,20 @@ def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
     Each pairing id is unique; its comparator id exists; its cohort endpoint is
     one of :data:`COHORT_ENDPOINTS`; its population parses and (when
     ``cohort_columns`` is given) names existing cohort columns.
+
+    Parameters
+    ----------
+    pairings : DataFrame
+        The pairings file read as text.
+    comparators : DataFrame
+        :func:`load_comparators` output.
+    cohort_columns : tuple of str, optional
+        Cohort columns a population may name; None skips that check.
+
+    Returns
+    -------
+    list of str
+        One message per problem, naming the pairing.
     """
     problems = []
     duplicated = pairings["pairing_id"][pairings["pairing_id"].duplicated()]
@@ -221,6 +260,18 @@ def load_pairings(path: str | Path, comparators: pd.DataFrame) -> pd.DataFrame:
     """Read ``historic_pairings.csv`` and check that every pairing resolves.
 
     Raises ``ValueError`` listing the problems of :func:`pairing_problems`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The pairings CSV (columns :data:`PAIRING_COLUMNS`).
+    comparators : DataFrame
+        :func:`load_comparators` output.
+
+    Returns
+    -------
+    DataFrame
+        The pairings as text, one row per pairing.
     """
     frame = _read_csv(path, PAIRING_COLUMNS)
     problems = pairing_problems(frame, comparators)
@@ -236,6 +287,16 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
 
     Response-based endpoints are defined for every patient; the MRD endpoint
     keeps the cohort's missing values (not evaluable). The input is not changed.
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        :func:`helpers.loading.load_cohort` output.
+
+    Returns
+    -------
+    DataFrame
+        A copy with the added nullable boolean columns.
     """
     out = cohort.copy()
     for endpoint in COHORT_ENDPOINTS.values():
@@ -248,13 +309,37 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
 
 
 def endpoint_key(code: str, population: str) -> str:
-    """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise."""
+    """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise.
+
+    Parameters
+    ----------
+    code : str
+        A :data:`COHORT_ENDPOINTS` code.
+    population : str
+        ``all`` or a population text (:func:`parse_population`).
+
+    Returns
+    -------
+    str
+        The results key.
+    """
     population = population.strip()
     return f"endpoint[{code}]" if population in ("", "all") else f"endpoint[{code}|{population}]"
 
 
 def population_label(population: str) -> str:
-    """Readable cohort population, e.g. ``"Ph+ patients"``, ``"baseline blasts >= cut-off"``."""
+    """Readable cohort population, e.g. ``"Ph+ patients"``, ``"baseline blasts >= cut-off"``.
+
+    Parameters
+    ----------
+    population : str
+        ``all`` or a population text (:func:`parse_population`).
+
+    Returns
+    -------
+    str
+        Words ending in "patients".
+    """
     filters = parse_population(population)
     if not filters:
         return "all patients"
@@ -283,6 +368,15 @@ def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame, *,
         Result rows (:mod:`helpers.results` schema without ``notebook``, key from
         :func:`endpoint_key`) plus ``cohort_endpoint`` and ``cohort_population``,
         one per distinct pair in order of first appearance.
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        :func:`helpers.loading.load_cohort` output (not modified).
+    pairings : DataFrame
+        :func:`load_pairings` output.
+    method : str
+        Interval method for :func:`helpers.subgroups.rate_by`.
     """
     marked = with_endpoint_columns(cohort)
     rows = []
@@ -317,6 +411,11 @@ def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
     printed CI when one was published (otherwise NaN limits). Returns the
     comparator columns plus ``has_counts``, ``estimate``, ``est_low``,
     ``est_high`` and ``ci_source``.
+
+    Parameters
+    ----------
+    comparators : DataFrame
+        :func:`load_comparators` output (not modified).
     """
     out = comparators.copy()
     has_counts = out["numerator"].notna() & out["denominator"].notna()
@@ -340,7 +439,18 @@ def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparator_label(row: Mapping[str, object]) -> str:
-    """Short text for a comparator, e.g. ``"TOWER, blinatumomab: 119/271"`` or ``"... 33% (rate only)"``."""
+    """Short text for a comparator, e.g. ``"TOWER, blinatumomab: 119/271"`` or ``"... 33% (rate only)"``.
+
+    Parameters
+    ----------
+    row : mapping
+        A comparator row (``study``, ``arm``, ``numerator``, ``denominator``, ``percent``).
+
+    Returns
+    -------
+    str
+        The label.
+    """
     head = f"{row['study']}, {row['arm']}"
     if pd.notna(row["numerator"]) and pd.notna(row["denominator"]):
         return f"{head}: {int(row['numerator'])}/{int(row['denominator'])}"
@@ -363,6 +473,15 @@ def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
         ``ci_source``, ``status``, ``note``, ``comparator_label``; and
         ``design``: ``two-sample`` when the comparator has counts, else
         ``one-sample`` (its rate taken as fixed).
+
+    Parameters
+    ----------
+    cohort_rates : DataFrame
+        :func:`cohort_endpoint_rates` output.
+    comparators : DataFrame
+        :func:`load_comparators` output.
+    pairings : DataFrame
+        :func:`load_pairings` output.
     """
     rates = comparator_rates(comparators).set_index("id")
     cohort = cohort_rates.set_index(["cohort_endpoint", "cohort_population"])
@@ -412,6 +531,13 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
     :data:`helpers.stats.UNCONDITIONAL_MAX_TABLES`), ``risk_difference``,
     ``rd_low``, ``rd_high``, ``rd_method``, ``prob_cohort_higher`` and
     ``posterior_method``.
+
+    Parameters
+    ----------
+    matched : DataFrame
+        :func:`matched_pairings` output (not modified).
+    prior : tuple of float
+        Beta(a, b) prior for every rate.
     """
     a, b = prior
     added = []
@@ -452,6 +578,19 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
     Estimate and interval as in :func:`comparator_rates` (exact CI from counts,
     else the printed CI or none); ``method`` says which, and the status when the
     counts are derived or absent.
+
+    Parameters
+    ----------
+    comparators : DataFrame
+        :func:`load_comparators` output.
+    ids : iterable of str
+        Comparator ids, all present in ``comparators``.
+
+    Returns
+    -------
+    DataFrame
+        Result rows (:mod:`helpers.results` schema without ``notebook``); counts
+        ``Int64`` (missing when not published).
     """
     rates = comparator_rates(comparators).set_index("id")
     rows = []
@@ -487,6 +626,16 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
     ``cmp[<pairing>].risk_difference`` (cohort minus comparator, fraction;
     Newcombe CI for two-sample pairings, none for one-sample);
     ``cmp[<pairing>].prob_cohort_higher`` (posterior probability).
+
+    Parameters
+    ----------
+    compared : DataFrame
+        :func:`compare_pairings` output.
+
+    Returns
+    -------
+    DataFrame
+        Result rows (:mod:`helpers.results` schema without ``notebook``).
     """
     rows = []
     for r in compared.to_dict("records"):
@@ -528,7 +677,18 @@ def _p_text(p: float) -> str:
 
 
 def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
-    """What is compared with what, and why (one line per pairing)."""
+    """What is compared with what, and why (one line per pairing).
+
+    Parameters
+    ----------
+    matched : DataFrame
+        :func:`matched_pairings` output.
+
+    Returns
+    -------
+    DataFrame
+        Columns Pairing, Cohort endpoint, Comparator, Comparator definition, Design, Why.
+    """
     return pd.DataFrame({
         "Pairing": matched["pairing_id"],
         "Cohort endpoint": matched["endpoint_label"] + ", " + matched["population_label"],
@@ -546,6 +706,16 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     comparator study and arm, comparator definition, comparator n/N (% ; CI),
     CI source, status, design, test, p, Boschloo p, risk difference (95% CI,
     percentage points), P(cohort higher), comparator note.
+
+    Parameters
+    ----------
+    compared : DataFrame
+        :func:`compare_pairings` output.
+
+    Returns
+    -------
+    DataFrame
+        Display strings, one row per pairing ("–" where not computed).
     """
     rd = []
     for r in compared.itertuples():
@@ -583,6 +753,16 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
     the cohort's rate then each paired comparator's, with their intervals.
 
     Comparators without counts show their printed CI, or a point only.
+
+    Parameters
+    ----------
+    compared : DataFrame
+        :func:`compare_pairings` output.
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``label``, ``estimate``, ``ci_low``, ``ci_high`` (fractions).
     """
     rows = []
     order = compared.drop_duplicates(["cohort_endpoint", "cohort_population"])
@@ -603,13 +783,65 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summary_markdown(compared: pd.DataFrame) -> str:
-    """One Markdown bullet per pairing, worded from the computed values.
+def _side(p: float, alpha: float) -> str:
+    return (f"below {alpha:g}, unlikely under equal rates" if p < alpha
+            else f"not below {alpha:g}, compatible with chance")
 
-    The wording for the posterior follows the number only (``P(cohort higher)``);
-    "consistent with chance" is said when the two-sided p is >= 0.05.
+
+def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``.
+
+    Parameters
+    ----------
+    compared : DataFrame
+        :func:`compare_pairings` output.
+    alpha : float
+        Two-sided significance level.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``compared`` (same columns) whose ``p_value`` (Fisher) and
+        ``boschloo_p`` are both computed and lie on different sides of ``alpha``;
+        one-sample pairings (no Boschloo) are never included.
     """
-    lines = []
+    both = compared["p_value"].notna() & compared["boschloo_p"].notna()
+    split = (compared["p_value"] < alpha) != (compared["boschloo_p"] < alpha)
+    return compared.loc[both & split]
+
+
+def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
+    """Markdown: the primary test named up front, then one bullet per pairing, worded from the values.
+
+    Parameters
+    ----------
+    compared : DataFrame
+        :func:`compare_pairings` output.
+    alpha : float
+        Two-sided level used for the words "below"/"not below" (default 0.05).
+
+    Returns
+    -------
+    str
+        A lead sentence naming Fisher's exact test as the primary (pre-specified)
+        test with Boschloo's reported alongside, and how many pairings the two
+        put on different sides of ``alpha``; then per pairing: both rates with
+        exact CIs, the difference (Newcombe CI), the primary p with its side of
+        ``alpha``, Boschloo's p with its side (flagged when it differs from
+        Fisher's), and the posterior P(cohort higher). One-sample pairings name
+        the exact binomial test as their only test. Pairings without evaluable
+        cohort patients say so.
+    """
+    split = tests_disagree(compared, alpha)
+    names = ", ".join(f"`{pid}`" for pid in split["pairing_id"])
+    lead = (f"Primary test: Fisher's exact test (two-sided, pre-specified) for pairings with "
+            f"comparator counts, the exact binomial test for rate-only comparators; Boschloo's "
+            f"exact test is reported alongside. "
+            + (f"The two tests fall on different sides of {alpha:g} in {len(split)} pairing"
+               f"{'s' if len(split) != 1 else ''} ({names}); the primary test's reading is the "
+               "one stated." if len(split) else
+               f"Fisher and Boschloo fall on the same side of {alpha:g} in every pairing."))
+    lines = [lead, ""]
     for r in compared.itertuples():
         if r.cohort_n == 0:
             lines.append(f"- **{r.pairing_id}**: no evaluable cohort patients "
@@ -618,18 +850,105 @@ def summary_markdown(compared: pd.DataFrame) -> str:
         cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high)
         other = _rate_text(r.comparator_k, r.comparator_n, r.comparator_rate,
                            r.comparator_low, r.comparator_high)
-        test = "Fisher" if r.test == "fisher" else "exact binomial vs the published rate"
-        p = "p < 0.001" if r.p_value < 0.001 else f"p = {r.p_value:.3f}"
-        verdict = ("a difference of this size is compatible with chance" if r.p_value >= 0.05
-                   else "unlikely under equal rates")
         rd = f"{100 * r.risk_difference:+.1f} points"
         if not math.isnan(r.rd_low):
             rd += f" (95% CI {100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})"
+        if r.test == "fisher":
+            tests = f"Fisher (primary) {_p_words(r.p_value)} ({_side(r.p_value, alpha)})"
+            if not math.isnan(r.boschloo_p):
+                differs = (r.p_value < alpha) != (r.boschloo_p < alpha)
+                tests += (f"; Boschloo {_p_words(r.boschloo_p)}"
+                          + (f" (below {alpha:g}: the tests disagree)" if differs and r.boschloo_p < alpha
+                             else f" (not below {alpha:g}: the tests disagree)" if differs else ""))
+        else:
+            tests = (f"exact binomial vs the published rate {_p_words(r.p_value)} "
+                     f"({_side(r.p_value, alpha)})")
         lines.append(
             f"- **{r.endpoint_label}, {r.population_label}** {cohort} vs "
-            f"**{r.comparator_label.split(':')[0]}** {other}: difference {rd}; {test} {p} "
-            f"({verdict}); posterior P(cohort higher) = {r.prob_cohort_higher:.3f}.")
+            f"**{r.comparator_label.split(':')[0]}** {other}: difference {rd}; {tests}; "
+            f"posterior P(cohort higher) = {r.prob_cohort_higher:.3f}.")
     return "\n".join(lines)
+
+
+def _p_words(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+@dataclass(frozen=True)
+class ReferenceRate:
+    """A comparator's rate used as the null value of a single-arm test.
+
+    Attributes
+    ----------
+    comparator_id : str
+        Row of the comparator file.
+    rate : float
+        ``numerator / denominator`` when counts are published, else the printed
+        percentage / 100 (a fraction in (0, 1)).
+    label : str
+        ``"TOWER, blinatumomab: 119/271 (43.9%)"``.
+    """
+
+    comparator_id: str
+    rate: float
+    label: str
+
+
+def reference_rate(comparators: pd.DataFrame, comparator_id: str) -> ReferenceRate:
+    """The rate of one comparator row, for the sample-size calculation.
+
+    Parameters
+    ----------
+    comparators : DataFrame
+        :func:`load_comparators` output.
+    comparator_id : str
+        The row's ``id``.
+
+    Returns
+    -------
+    ReferenceRate
+        Rate as in :func:`comparator_rates` (exact ``k/n`` from counts, else the
+        printed percentage).
+
+    Raises
+    ------
+    KeyError
+        Naming the id when the comparator file has no such row.
+    """
+    rates = comparator_rates(comparators).set_index("id")
+    if comparator_id not in rates.index:
+        raise KeyError(f"no comparator {comparator_id!r} in the comparator file")
+    row = rates.loc[comparator_id]
+    label = f"{comparator_label({**row, 'id': comparator_id})} ({100 * row['estimate']:.1f}%)"
+    return ReferenceRate(comparator_id, float(row["estimate"]), label)
+
+
+def data_caveat(reconstructed: bool) -> str:
+    """The caveat bullet on the data themselves, true for the data analysed.
+
+    Parameters
+    ----------
+    reconstructed : bool
+        Whether the data are the shipped reconstruction
+        (:attr:`helpers.narrative.Provenance.reconstructed`).
+
+    Returns
+    -------
+    str
+        One Markdown bullet: for the reconstruction, that published counts match
+        by construction and unpublished cross-tabulations (such as responses
+        within Ph subgroups) are properties of the reconstruction; otherwise,
+        that nothing was constrained to match the paper.
+    """
+    if reconstructed:
+        return ("- **Reconstructed data.** The shipped cohort is rebuilt from the paper's "
+                "aggregates: the overall and published subgroup counts match the paper by "
+                "construction, but cross-tabulations the paper did not print (e.g. responses "
+                "within Ph+ or Ph− patients) are properties of the reconstruction, not of the "
+                "real patients.")
+    return ("- **Your data.** These are not the shipped reconstruction: nothing was constrained "
+            "to match the paper, so every rate here, including those within Ph+ or Ph− "
+            "patients, is a property of these data.")
 
 
 # --- small-sample view -------------------------------------------------------------
@@ -647,6 +966,17 @@ def sample_size_results(k: int, n: int, reference_rate: float, *, alpha: float =
 
     Returns result rows with keys ``sample_size[<endpoint>].n``, ``.n_stable``,
     ``.achieved_power`` and ``.power_at_cohort_n``.
+
+    Parameters
+    ----------
+    k, n : int
+        The cohort's events and patients (n > 0).
+    reference_rate : float
+        Null rate, a fraction in (0, 1) (:func:`reference_rate`).
+    alpha, power : float
+        Two-sided level and target power.
+    endpoint : str
+        Endpoint code used in the keys.
     """
     p1 = k / n
     plan = comparison.exact_sample_size(reference_rate, p1, alpha=alpha, power=power)
@@ -659,7 +989,7 @@ def sample_size_results(k: int, n: int, reference_rate: float, *, alpha: float =
          "estimate": plan.n, "method": what + "; first n reaching the power", "unit": "patients"},
         {"key": f"{base}.n_stable", "label": f"patients needed for power {power:g}, saw-tooth-stable",
          "estimate": plan.n_stable,
-         "method": what + "; first n from which the next 20 sizes all reach the power",
+         "method": what + f"; first n from which the next {comparison.STABLE_WINDOW} sizes all reach the power",
          "unit": "patients"},
         {"key": f"{base}.achieved_power", "label": f"exact power at n = {plan.n}",
          "estimate": plan.achieved_power, "method": what, "unit": "probability"},
@@ -670,15 +1000,36 @@ def sample_size_results(k: int, n: int, reference_rate: float, *, alpha: float =
     return pd.DataFrame(rows, columns=_RESULT_FIELDS)
 
 
-def sample_size_markdown(rows: pd.DataFrame, reference_rate: float, power: float) -> str:
-    """Two sentences on the single-arm study size, from :func:`sample_size_results` rows."""
+def sample_size_markdown(rows: pd.DataFrame, reference_rate: float, power: float,
+                         reference_label: str | None = None) -> str:
+    """Two sentences on the single-arm study size, from :func:`sample_size_results` rows.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        :func:`sample_size_results` output.
+    reference_rate : float
+        The null rate tested against (fraction).
+    power : float
+        Target power (fraction).
+    reference_label : str, optional
+        Words for the reference (``"TOWER, blinatumomab: 119/271 (43.9%)"``);
+        default: the rate in percent.
+
+    Returns
+    -------
+    str
+        Markdown naming the first size reaching the power, its exact power, the
+        saw-tooth-stable size and the (observed) power at the cohort's size.
+    """
     by_key = {k.split("].", 1)[1]: v for k, v in zip(rows["key"], rows["estimate"])}
     cohort_n = int(rows["denominator"].dropna().iloc[0])
-    return (f"To show the observed rate against {100 * reference_rate:g}% with "
+    against = reference_label or f"{100 * reference_rate:.1f}%"
+    return (f"To show the observed rate against {against} with "
             f"{100 * power:g}% power, an exact single-arm test needs **{int(by_key['n'])} patients** "
             f"(exact power there {100 * by_key['achieved_power']:.1f}%); because exact power "
             f"rises in a saw-tooth, **{int(by_key['n_stable'])} patients** is the smallest size from "
-            f"which every larger one (checked over the next 20) keeps at least that power. With the "
+            f"which every larger one (checked over the next {comparison.STABLE_WINDOW}) keeps at least that power. With the "
             f"cohort's {cohort_n} patients the exact power, if the true rate were the observed one, is "
             f"{100 * by_key['power_at_cohort_n']:.1f}% — an \"observed power\", which restates the "
             "p-value rather than adding evidence.")

@@ -4,7 +4,9 @@ Each row is one number the paper prints (or implies, ``derived == "yes"``), with
 the population and condition that recompute it from a cohort file as pandas
 ``DataFrame.query`` strings over the raw contract columns, and the
 ``results.csv`` key (grammar in :mod:`helpers.results`) that a notebook emits for
-it. Nothing happens on import.
+it. An external figure that quotes a historic study names the row of
+``data/historic_comparators.csv`` it quotes in ``comparator_id``, so it can be
+checked against that source. Nothing happens on import.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ DEFAULT_PATH: Path = Path(__file__).resolve().parents[1] / "data" / "published_f
 #: Columns of the figures file, in order.
 FIGURE_COLUMNS: tuple[str, ...] = (
     "id", "location", "description", "kind", "numerator", "denominator", "printed",
-    "value", "population", "condition", "result_key", "derived", "note",
+    "value", "population", "condition", "result_key", "derived", "note", "comparator_id",
 )
 
 #: Allowed values of ``kind``.
@@ -50,7 +52,8 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     ValueError
         If a required column is missing, an ``id`` is blank or repeated, a
         ``kind`` or ``derived`` value is unknown, a numerator exceeds its
-        denominator, or a count or proportion row has no numerator.
+        denominator, a count or proportion row has no numerator, or a
+        ``comparator_id`` is given on a figure that is not ``external``.
     """
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
     missing = [c for c in FIGURE_COLUMNS if c not in raw.columns]
@@ -82,13 +85,34 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     needs_num = frame["kind"].isin(("count", "proportion")) & frame["numerator"].isna()
     if needs_num.any():
         problems.append(f"no numerator in {list(frame.loc[needs_num, 'id'])}")
+    linked = frame.loc[(frame["comparator_id"] != "") & (frame["kind"] != "external"), "id"]
+    if len(linked):
+        problems.append(f"comparator_id on a non-external figure in {list(linked)}")
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     return frame
 
 
 def figure(figures: pd.DataFrame, figure_id: str) -> pd.Series:
-    """Return the row of ``figure_id`` (KeyError naming the id if absent)."""
+    """Return the row of one figure.
+
+    Parameters
+    ----------
+    figures : DataFrame
+        :func:`load_published_figures` output.
+    figure_id : str
+        The figure's ``id``.
+
+    Returns
+    -------
+    Series
+        The figure's row (first one, ids being unique).
+
+    Raises
+    ------
+    KeyError
+        Naming the id when no figure has it.
+    """
     hit = figures.loc[figures["id"] == figure_id]
     if hit.empty:
         raise KeyError(f"no published figure with id {figure_id!r}")

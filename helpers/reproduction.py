@@ -12,12 +12,25 @@ Each comparison gives a :class:`Verdict`:
 * ``not reproduced`` -- a count, a denominator, a summary value or a p-value
   differs beyond rounding; ``reason`` says which, and for p-values which other
   recorded tests match the printed value instead;
-* ``not recomputed`` -- an external figure (historic rates, protocol doses), a
-  figure with no result key, or a key no notebook produced; ``reason`` says why.
+* ``not recomputed`` -- an external figure with no comparator row (protocol
+  doses, definitions), a figure with no result key, or a key no notebook
+  produced; ``reason`` says why.
+
+External figures linked to a row of ``data/historic_comparators.csv`` (column
+``comparator_id``) are judged against that row's counts or printed rate, the
+same way as cohort figures (:func:`judge_against_comparator`).
+
+On data other than the shipped reconstruction the comparison is a
+*replication* (:func:`judge_replication`): the paper's rate is set against the
+data's rate and its exact Clopper-Pearson 95% interval, a p-value by whether
+significance (at :data:`SIGNIFICANCE_LEVEL`) and the direction of the
+difference agree, and a summary by its value; counts of different cohorts are
+never compared as counts.
 
 All arithmetic on printed values is exact (``fractions.Fraction``), so
 ``13/16 = 81.25`` really is a tie for the half-up and half-even rules.
-Nothing here computes a statistical test: p-values come from the results rows.
+Nothing here computes a statistical test: p-values come from the results rows
+(replication intervals are exact Clopper-Pearson limits of recorded counts).
 Nothing happens on import.
 """
 
@@ -34,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.results import rate_key
+from helpers.stats import exact_ci
 
 # --- verdicts ---------------------------------------------------------------------------
 
@@ -46,12 +60,16 @@ VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_REC
 
 #: Wording when the data are not the shipped reconstruction: the comparison is a
 #: replication ("your data vs the paper"), and a difference is not a failure.
+#: A rate is "consistent" when the paper's rate lies inside the data's exact 95%
+#: interval; a p-value when significance and direction agree (see :func:`judge_replication`).
 REPLICATION_LABELS: dict[str, str] = {
-    REPRODUCED: "same as the paper",
-    UP_TO_ROUNDING: "same as the paper up to rounding",
+    REPRODUCED: "consistent with the paper",
+    UP_TO_ROUNDING: "consistent with the paper up to rounding",
     NOT_REPRODUCED: "differs from the paper",
     NOT_RECOMPUTED: "not recomputed",
 }
+#: Two-sided level at which a replication compares the significance of p-values.
+SIGNIFICANCE_LEVEL: float = 0.05
 
 #: Rounding rules tried, in order of preference, for percentages and summaries.
 #: ``double_rounded`` is half-up to one more decimal, then half-up again
@@ -67,11 +85,21 @@ RULE_WORDS: dict[str, str] = {
 
 #: Tests a p-value investigation expects in the results (key suffix ``~test``).
 TESTS: tuple[str, ...] = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
+#: :data:`TESTS` plus Fisher's mid-p, for a p-value no standard test reproduces.
+TESTS_WITH_MIDP: tuple[str, ...] = (*TESTS, "fisher_midp")
 #: Tests defined for 2 x 2 tables only.
 TWO_BY_TWO_ONLY: frozenset[str] = frozenset({"chi2_yates", "barnard", "boschloo"})
+#: The two-sided exact tests whose size never exceeds alpha.
+EXACT_TESTS: frozenset[str] = frozenset({"fisher", "barnard", "boschloo"})
 TEST_WORDS: dict[str, str] = {
     "fisher": "Fisher exact", "chi2": "chi-square", "chi2_yates": "chi-square with Yates",
-    "barnard": "Barnard exact", "boschloo": "Boschloo exact",
+    "barnard": "Barnard exact", "boschloo": "Boschloo exact", "fisher_midp": "Fisher mid-p",
+}
+#: What each test is, for labelling a candidate that prints as the paper's value.
+TEST_KINDS: dict[str, str] = {
+    "fisher": "exact", "barnard": "exact", "boschloo": "exact",
+    "chi2": "asymptotic", "chi2_yates": "asymptotic (continuity-corrected)",
+    "fisher_midp": "mid-p (not exact: its size can exceed alpha)",
 }
 
 #: Figure kinds the reconstruction solver was constrained to match
@@ -120,6 +148,20 @@ def round_by_rule(value: Fraction, decimals: int, rule: str) -> Fraction:
     53.5
     >>> float(round_by_rule(Fraction(6, 34) * 100, 1, "double_rounded"))
     17.7
+
+    Parameters
+    ----------
+    value : Fraction
+        Exact non-negative value (e.g. a percentage).
+    decimals : int
+        Decimals kept.
+    rule : str
+        One of :data:`RULES`.
+
+    Returns
+    -------
+    Fraction
+        The rounded value, exact.
     """
     scale = Fraction(10) ** decimals
     if rule == "half_up":
@@ -135,7 +177,24 @@ def round_by_rule(value: Fraction, decimals: int, rule: str) -> Fraction:
 
 def matching_rules(value: Fraction, printed: Fraction, decimals: int,
                    rules: Sequence[str] = RULES) -> tuple[str, ...]:
-    """The rules under which ``value`` prints as ``printed`` with ``decimals`` decimals."""
+    """The rules under which ``value`` prints as ``printed`` with ``decimals`` decimals.
+
+    Parameters
+    ----------
+    value : Fraction
+        Exact recomputed value.
+    printed : Fraction
+        The printed value.
+    decimals : int
+        Decimals printed.
+    rules : sequence of str
+        Rules tried (default :data:`RULES`).
+
+    Returns
+    -------
+    tuple of str
+        The matching rules, in the order of ``rules`` (empty if none).
+    """
     return tuple(r for r in rules if round_by_rule(value, decimals, r) == printed)
 
 
@@ -144,7 +203,22 @@ def _fmt(value: Fraction, decimals: int) -> str:
 
 
 def describe_rules(rules: Sequence[str], value: Fraction, decimals: int) -> str:
-    """Words for a set of matching rules, naming what the rounding rule would give when it differs."""
+    """Words for a set of matching rules, naming what the rounding rule would give when it differs.
+
+    Parameters
+    ----------
+    rules : sequence of str
+        Matching rules (:func:`matching_rules`).
+    value : Fraction
+        The exact value.
+    decimals : int
+        Decimals printed.
+
+    Returns
+    -------
+    str
+        Words such as ``"rounded to 1 decimal"``; blank when ``rules`` is empty.
+    """
     rounds = [r for r in rules if r in ("half_up", "half_even")]
     places = "a whole number" if decimals == 0 else f"{decimals} decimal{'s' if decimals > 1 else ''}"
     if len(rounds) == 2:
@@ -195,13 +269,37 @@ def _from_value(value: float) -> PrintedNumber | None:
 
 
 def printed_percent(printed: str) -> PrintedNumber | None:
-    """The first percentage in the printed text (``"13 (38.2%)"`` -> 38.2, 1 decimal); None if none."""
+    """The first percentage in the printed text (``"13 (38.2%)"`` -> 38.2, 1 decimal); None if none.
+
+    Parameters
+    ----------
+    printed : str
+        The paper's text.
+
+    Returns
+    -------
+    PrintedNumber or None
+        The first percentage, or None.
+    """
     hit = _PERCENT.search(printed or "")
     return _number(hit.group(1)) if hit else None
 
 
 def printed_p_value(printed: str, value: float = math.nan) -> PrintedNumber | None:
-    """``"p=0.02"`` -> 0.02 with 2 decimals; ``"p<0.05"`` keeps the ``<``. Falls back to ``value``."""
+    """``"p=0.02"`` -> 0.02 with 2 decimals; ``"p<0.05"`` keeps the ``<``. Falls back to ``value``.
+
+    Parameters
+    ----------
+    printed : str
+        The paper's text.
+    value : float
+        Fallback stored value (NaN: none).
+
+    Returns
+    -------
+    PrintedNumber or None
+        The p-value with its relation, or None.
+    """
     hit = _P.search(printed or "")
     if hit:
         relation = {"≤": "<"}.get(hit.group(1), hit.group(1))
@@ -210,7 +308,20 @@ def printed_p_value(printed: str, value: float = math.nan) -> PrintedNumber | No
 
 
 def printed_summary(printed: str, value: float = math.nan) -> PrintedNumber | None:
-    """The first number in the printed text (``"21 days"``, ``"69%"``), else ``value``."""
+    """The first number in the printed text (``"21 days"``, ``"69%"``), else ``value``.
+
+    Parameters
+    ----------
+    printed : str
+        The paper's text.
+    value : float
+        Fallback stored value (NaN: none).
+
+    Returns
+    -------
+    PrintedNumber or None
+        The first number, or None.
+    """
     hit = _NUMBER.search(printed or "")
     return _number(hit.group(1)) if hit else _from_value(value)
 
@@ -244,14 +355,16 @@ def _not_recomputed(figure: Mapping, reason: str) -> Verdict:
 
 
 def judge(figure: Mapping, result: Mapping | None, *,
-          alternatives: pd.DataFrame | None = None) -> Verdict:
+          alternatives: pd.DataFrame | None = None,
+          comparator: Mapping | None = None) -> Verdict:
     """Compare one published figure with its recomputed result row.
 
     Parameters
     ----------
     figure : mapping
         A row of :func:`helpers.published.load_published_figures` (``kind``,
-        ``printed``, ``value``, ``numerator``, ``denominator``, ``result_key``, ``note``).
+        ``printed``, ``value``, ``numerator``, ``denominator``, ``result_key``,
+        ``comparator_id``, ``note``).
     result : mapping or None
         The results row whose ``key`` is the figure's ``result_key``
         (``numerator``, ``denominator``, ``estimate``, ``p_value``); None when
@@ -260,6 +373,10 @@ def judge(figure: Mapping, result: Mapping | None, *,
         For p-values: other recorded test rows of the same comparison
         (:func:`p_value_candidates`), named in the reason when the figure is not
         reproduced.
+    comparator : mapping, optional
+        For an external figure with a ``comparator_id``: that row of the
+        comparator file (:func:`helpers.historic.load_comparators`); judged by
+        :func:`judge_against_comparator`. None leaves such a figure not recomputed.
 
     Returns
     -------
@@ -271,10 +388,14 @@ def judge(figure: Mapping, result: Mapping | None, *,
         result (blank p-value, blank estimate) give ``not recomputed``.
     """
     kind = _text(figure.get("kind"))
-    printed = _text(figure.get("printed"))
     key = _text(figure.get("result_key"))
     note = _text(figure.get("note"))
     if kind == "external":
+        cid = _text(figure.get("comparator_id"))
+        if cid:
+            if comparator is None:
+                return _not_recomputed(figure, f"comparator {cid} not given (no comparator file)")
+            return judge_against_comparator(figure, comparator)
         return _not_recomputed(figure, "external figure, no cohort counterpart"
                                + (f" ({note})" if note else ""))
     if not key:
@@ -287,6 +408,70 @@ def judge(figure: Mapping, result: Mapping | None, *,
     if kind in ("median", "min", "max"):
         return _judge_summary(figure, result)
     return _judge_counts(figure, result)
+
+
+def _judge_percentage(printed: str, shown: PrintedNumber, k: int, n: int, recomputed: str,
+                      source: str) -> Verdict:
+    """A printed percentage against ``100 k / n``: exact, up to a rounding rule, or not."""
+    exact = Fraction(100 * k, n)
+    if exact == shown.value:
+        return Verdict(REPRODUCED, "exact", "", printed, recomputed)
+    rules = matching_rules(exact, shown.value, shown.decimals)
+    if rules:
+        return Verdict(UP_TO_ROUNDING, describe_rules(rules, exact, shown.decimals), "",
+                       printed, recomputed, rules)
+    return Verdict(NOT_REPRODUCED, "", f"percentage differs beyond rounding: printed "
+                   f"{shown.text}%, {source} {k}/{n} = {_fmt(exact, 3)}% prints "
+                   f"{_fmt(exact, shown.decimals)}%", printed, recomputed)
+
+
+def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
+    """Judge an external figure (a historic rate the paper quotes) against its source row.
+
+    Parameters
+    ----------
+    figure : mapping
+        A published-figures row of kind ``external`` whose ``printed`` text holds
+        a percentage (``"34%"``).
+    comparator : mapping
+        The row of ``data/historic_comparators.csv`` it quotes (``id``,
+        ``numerator``, ``denominator``, ``percent``; counts may be blank).
+
+    Returns
+    -------
+    Verdict
+        With counts in the comparator row: the printed percentage against
+        ``100 * numerator / denominator`` (exact, up to a rounding rule, or not
+        reproduced), as for cohort figures. With a rate only: the printed
+        percentage against the source's printed percentage, compared at the
+        coarser of the two precisions (equal: ``reproduced``; equal after
+        rounding the finer one: ``reproduced up to rounding``). No percentage on
+        either side gives ``not recomputed``.
+    """
+    printed = _text(figure.get("printed"))
+    shown = printed_percent(printed)
+    cid = _text(comparator.get("id"))
+    if shown is None:
+        return _not_recomputed(figure, f"no printed percentage to compare with {cid}")
+    k, n = _int(comparator.get("numerator")), _int(comparator.get("denominator"))
+    if k is not None and n:
+        recomputed = f"{cid}: {k}/{n} = {_fmt(Fraction(100 * k, n), 2)}%"
+        return _judge_percentage(printed, shown, k, n, recomputed, cid)
+    pct = comparator.get("percent")
+    if _is_blank(pct):
+        return _not_recomputed(figure, f"{cid} has neither counts nor a printed rate")
+    source = _number(format(float(pct), "g"))
+    recomputed = f"{cid}: {source.text}% (rate only, as printed by the source)"
+    if source.value == shown.value:
+        return Verdict(REPRODUCED, "exact (same printed rate as the source)", "", printed, recomputed)
+    if source.decimals > shown.decimals:
+        rules = matching_rules(source.value, shown.value, shown.decimals)
+        if rules:
+            return Verdict(UP_TO_ROUNDING, "source's " + source.text + "% "
+                           + describe_rules(rules, source.value, shown.decimals), "",
+                           printed, recomputed, rules)
+    return Verdict(NOT_REPRODUCED, "", f"rate differs from the source: printed {shown.text}%, "
+                   f"{cid} prints {source.text}%", printed, recomputed)
 
 
 def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
@@ -309,16 +494,7 @@ def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
                        f"data {r_num}/{r_den}", printed, recomputed)
     if shown is None or not r_den:
         return Verdict(REPRODUCED, "exact", "", printed, recomputed)
-    exact = Fraction(100 * r_num, r_den)
-    if exact == shown.value:
-        return Verdict(REPRODUCED, "exact", "", printed, recomputed)
-    rules = matching_rules(exact, shown.value, shown.decimals)
-    if rules:
-        return Verdict(UP_TO_ROUNDING, describe_rules(rules, exact, shown.decimals), "",
-                       printed, recomputed, rules)
-    return Verdict(NOT_REPRODUCED, "", f"percentage differs beyond rounding: printed "
-                   f"{shown.text}%, {r_num}/{r_den} = {_fmt(exact, 3)}% prints "
-                   f"{_fmt(exact, shown.decimals)}%", printed, recomputed)
+    return _judge_percentage(printed, shown, r_num, r_den, recomputed, "data")
 
 
 def _judge_summary(figure: Mapping, result: Mapping) -> Verdict:
@@ -365,11 +541,196 @@ def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame 
     return Verdict(NOT_REPRODUCED, "", reason, printed, recomputed)
 
 
+# --- replication: someone else's data against the paper -------------------------------
+
+def _ci_words(k: int, n: int) -> tuple[float, float, str]:
+    low, high = exact_ci(k, n)
+    return low, high, f"{k}/{n} = {_fmt(Fraction(100 * k, n), 1)}% (95% CI {100 * low:.1f}–{100 * high:.1f}%)"
+
+
+def judge_replication(figure: Mapping, result: Mapping | None, *,
+                      paper_total: int | None = None, data_total: int | None = None,
+                      paper_groups: Mapping[str, tuple[int, int]] | None = None,
+                      data_groups: Mapping[str, tuple[int, int]] | None = None,
+                      alpha: float = SIGNIFICANCE_LEVEL,
+                      comparator: Mapping | None = None) -> Verdict:
+    """Compare one published figure with another cohort's result: rates, not counts.
+
+    Parameters
+    ----------
+    figure : mapping
+        A row of :func:`helpers.published.load_published_figures`.
+    result : mapping or None
+        The data's results row for the figure's ``result_key`` (None: not recorded).
+    paper_total, data_total : int, optional
+        Patients in the paper's cohort and in the data (the ``n[all]`` figure and
+        result). A count printed without a denominator is compared as a share of
+        the whole cohort only when the data's denominator for it is the whole
+        cohort; otherwise, or when a total is missing, it is not compared.
+    paper_groups, data_groups : mapping, optional
+        For p-values: ``level -> (k, n)`` of the compared measure in each
+        non-missing group, from the paper's figures and from the data (see
+        :func:`group_rates`); used for the direction of a two-group difference.
+    alpha : float
+        Two-sided level at which significance is compared (default
+        :data:`SIGNIFICANCE_LEVEL`).
+    comparator : mapping, optional
+        For an external figure with a ``comparator_id``: judged against the
+        comparator file as on the reconstruction (the data play no part).
+
+    Returns
+    -------
+    Verdict
+        In the canonical verdicts (:data:`VERDICTS`; :func:`judge_all` relabels
+        them with :data:`REPLICATION_LABELS`):
+
+        * counts and proportions: ``reproduced`` (consistent) when the paper's
+          rate ``numerator / denominator`` lies inside the exact Clopper-Pearson
+          95% interval of the data's rate, ``not reproduced`` (differs) when it
+          lies outside; a data denominator of 0 gives ``not recomputed``;
+        * p-values: consistent when both are below ``alpha`` or both are not
+          and, for two groups, the higher rate is in the same group; a printed
+          bound (``p<0.05``) counts as below ``alpha`` when the bound is at most
+          ``alpha``; more than two groups: significance only;
+        * medians and ranges: their value at the paper's printed precision, as
+          on the reconstruction (no interval is recorded for them);
+        * missing results or figures without a key: ``not recomputed``.
+    """
+    kind = _text(figure.get("kind"))
+    if kind == "external" or not _text(figure.get("result_key")) or result is None:
+        return judge(figure, result, comparator=comparator)
+    if kind in ("median", "min", "max"):
+        return _judge_summary(figure, result)
+    if kind == "p_value":
+        return _replicate_p_value(figure, result, paper_groups or {}, data_groups or {}, alpha)
+    return _replicate_rate(figure, result, paper_total, data_total)
+
+
+def _replicate_rate(figure: Mapping, result: Mapping, paper_total: int | None,
+                    data_total: int | None) -> Verdict:
+    printed = _text(figure.get("printed"))
+    num, den = _int(figure.get("numerator")), _int(figure.get("denominator"))
+    r_num, r_den = _int(result.get("numerator")), _int(result.get("denominator"))
+    if num is None or r_num is None:
+        return _not_recomputed(figure, f"{result.get('key')} has no count")
+    if den is None:
+        if r_den is None or paper_total is None or data_total is None or r_den != data_total:
+            return _not_recomputed(figure, "a count without the paper's denominator; counts of "
+                                   "cohorts of different sizes are not compared")
+        den = paper_total
+    if not r_den:
+        return _not_recomputed(figure, f"no patients in the data's denominator of {result.get('key')}")
+    low, high, data_text = _ci_words(r_num, r_den)
+    paper = Fraction(num, den)
+    paper_text = f"{num}/{den} = {_fmt(100 * paper, 1)}%"
+    if low <= paper <= high:
+        return Verdict(REPRODUCED, f"paper's {paper_text} inside the data's 95% CI", "",
+                       printed, data_text)
+    side = "below" if paper < low else "above"
+    return Verdict(NOT_REPRODUCED, "", f"paper's {paper_text} {side} the data's 95% CI",
+                   printed, data_text)
+
+
+def _paper_significant(shown: PrintedNumber, alpha: float) -> bool | None:
+    if shown.relation == "<":
+        return True if shown.value <= Fraction(alpha) else None
+    if shown.relation == ">":
+        return False if shown.value >= Fraction(alpha) else None
+    return shown.value < Fraction(alpha)
+
+
+def _higher_group(groups: Mapping[str, tuple[int, int]]) -> str | None:
+    """The group with the higher rate when there are exactly two (None on a tie or otherwise)."""
+    usable = {g: Fraction(k, n) for g, (k, n) in groups.items() if n}
+    if len(usable) != 2:
+        return None
+    (g1, r1), (g2, r2) = usable.items()
+    return None if r1 == r2 else (g1 if r1 > r2 else g2)
+
+
+def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
+                       data_groups: Mapping, alpha: float) -> Verdict:
+    printed = _text(figure.get("printed"))
+    shown = printed_p_value(printed, _figure_value(figure))
+    p = result.get("p_value")
+    if _is_blank(p) or shown is None:
+        return _not_recomputed(figure, f"{result.get('key')} has no p-value, or nothing is printed")
+    p = float(p)
+    recomputed = f"{p:.4f}"
+    paper_sig = _paper_significant(shown, alpha)
+    if paper_sig is None:
+        return _not_recomputed(figure, f"printed {shown.text} does not say whether p < {alpha:g}")
+    data_sig = p < alpha
+    word = {True: f"below {alpha:g}", False: f"not below {alpha:g}"}
+    parts = [f"paper {shown.text} ({word[paper_sig]}), data {recomputed} ({word[data_sig]})"]
+    differs = [] if paper_sig == data_sig else ["significance"]
+    by = (split_test_key(_text(result.get("key"))) or {}).get("by", "group")
+    if len(paper_groups) == 2 and len(data_groups) == 2:
+        hp, hd = _higher_group(paper_groups), _higher_group(data_groups)
+        if hp is None or hd is None:
+            parts.append("direction not compared (equal rates on one side)")
+        else:
+            if hp != hd:
+                differs.append("direction")
+            parts.append(f"higher rate with {by}={hp} in the paper, with {by}={hd} in the data")
+    else:
+        parts.append("direction not compared (not two groups)")
+    text = "; ".join(parts)
+    if not differs:
+        return Verdict(REPRODUCED, "same conclusion: " + text, "", printed, recomputed)
+    return Verdict(NOT_REPRODUCED, "", " and ".join(differs) + " differ" + ("s" if len(differs) == 1 else "")
+                   + ": " + text, printed, recomputed)
+
+
+def group_rates(counts: Mapping[str, tuple[int, int]], test_key: str) -> dict[str, tuple[int, int]]:
+    """The per-group ``(k, n)`` behind a test key, read from rate keys.
+
+    Parameters
+    ----------
+    counts : mapping
+        Rate key (``any_cr[high_burden=True]``) -> ``(numerator, denominator)``,
+        from results rows or from the paper's figures.
+    test_key : str
+        A test key such as ``any_cr[high_burden]~fisher`` or
+        ``crs[debulking_category|crs_recorded=True]~fisher``.
+
+    Returns
+    -------
+    dict
+        Group level -> ``(k, n)`` for every key ``{measure}[{where&}{by}=level]``
+        found, in the order of ``counts``; the ``missing`` level is left out.
+        Empty when ``test_key`` is not a test key.
+    """
+    parts = split_test_key(test_key)
+    if not parts:
+        return {}
+    prefix = f"{parts['measure']}[" + (f"{parts['where']}&" if parts["where"] else "") + f"{parts['by']}="
+    out = {}
+    for key, kn in counts.items():
+        if key.startswith(prefix) and key.endswith("]"):
+            level = key[len(prefix):-1]
+            if level != "missing" and "&" not in level:
+                out[level] = kn
+    return out
+
+
 def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[str, ...]]:
     """Whether a computed p-value prints as ``shown``: (match, how, rules).
 
     ``p < bound`` matches any smaller p; ``p = x`` matches when ``p`` equals
     ``x`` or rounds to it under :data:`P_VALUE_RULES`. NaN never matches.
+
+    Parameters
+    ----------
+    p : float
+        Recomputed p-value (NaN: not computed).
+    shown : PrintedNumber
+        The printed p-value (:func:`printed_p_value`).
+
+    Returns
+    -------
+    tuple
+        ``(match, how, rules)``: bool, words, and the matching rules.
     """
     if math.isnan(p):
         return False, "", ()
@@ -394,22 +755,64 @@ _TEST_KEY = re.compile(r"^(?P<measure>[^\[]+)\[(?P<by>[^\]|]+)(?:\|(?P<where>[^\
 
 
 def split_test_key(key: str) -> dict | None:
-    """``"any_cr[lines_group]~fisher"`` -> measure, by, where, test; None if not a test key."""
+    """``"any_cr[lines_group]~fisher"`` -> measure, by, where, test; None if not a test key.
+
+    Parameters
+    ----------
+    key : str
+        A results key.
+
+    Returns
+    -------
+    dict or None
+        ``measure``, ``by``, ``where`` (blank when none) and ``test``.
+    """
     hit = _TEST_KEY.match(key or "")
     return None if hit is None else {k: (v or "") for k, v in hit.groupdict().items()}
 
 
-def _levels_recorded(results: pd.DataFrame, measure: str, grouping: str) -> int:
-    """Levels of ``grouping`` with a rate row of ``measure`` (``missing`` and empty levels left out)."""
+def _level_rows(results: pd.DataFrame, measure: str, grouping: str) -> pd.DataFrame:
+    """Rate rows of ``measure`` for each non-missing level of ``grouping`` (``by`` or ``by|where``)."""
     by, _, where = grouping.partition("|")
     prefix = f"{measure}[" + (f"{where}&" if where else "") + f"{by}="
     keys = results["key"].astype(str)
-    rows = results[keys.str.startswith(prefix) & ~keys.str.endswith("=missing]")]
+    rows = results[keys.str.startswith(prefix) & ~keys.str.endswith("=missing]")
+                   & ~keys.str.contains("~", regex=False)]
+    return rows.assign(level=rows["key"].astype(str).str[len(prefix):-1])
+
+
+def _levels_recorded(results: pd.DataFrame, measure: str, grouping: str) -> int:
+    """Levels of ``grouping`` with a rate row of ``measure`` (``missing`` and empty levels left out)."""
+    rows = _level_rows(results, measure, grouping)
     return int((pd.to_numeric(rows["denominator"], errors="coerce") > 0).sum())
 
 
+def split_text(results: pd.DataFrame, measure: str, grouping: str) -> str:
+    """The groups a test compares, from the recorded rate rows: ``"<50: 16/20 · >=50: 0/2"``.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Results rows.
+    measure, grouping : str
+        As in a test key ``{measure}[{grouping}]~test``.
+
+    Returns
+    -------
+    str
+        One ``level: k/n`` per non-missing level with a positive denominator, in
+        recorded order; ``"groups not recorded"`` when there are none.
+    """
+    rows = _level_rows(results, measure, grouping)
+    parts = [f"{lvl}: {_int(k)}/{_int(n)}" for lvl, k, n in
+             zip(rows["level"], rows["numerator"], rows["denominator"])
+             if _int(n) and _int(k) is not None]
+    return " · ".join(parts) if parts else "groups not recorded"
+
+
 def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_prefix: str,
-                       expected: Sequence[str] = TESTS) -> pd.DataFrame:
+                       expected: Sequence[str] = TESTS,
+                       groupings: Sequence[str] = ()) -> pd.DataFrame:
     """Every recorded test of ``measure`` across a grouping starting with ``by_prefix``, vs a printed p.
 
     Parameters
@@ -420,25 +823,31 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
         The run's results rows (:func:`helpers.results.read_results`).
     measure, by_prefix : str
         Select test keys ``{measure}[{by}...]~{test}`` whose ``by`` starts with
-        ``by_prefix`` (so ``bmb_post`` finds both ``bmb_post_group`` (3x2) and
-        a 2x2 grouping such as ``bmb_post_ge50``).
+        ``by_prefix`` (so ``bmb_post`` finds ``bmb_post_group`` (3x2) and the
+        2x2 groupings ``bmb_post_group2`` and ``bmb_post_high``).
     expected : sequence of str
         Tests every selected grouping should have; a missing one is listed as
         ``not recorded`` (with NaN p-value), never computed here.
+    groupings : sequence of str, optional
+        Groupings expected even when no test of theirs is recorded yet (each
+        is then listed with every expected test ``not recorded``).
 
     Returns
     -------
     DataFrame
         One row per (grouping, test): ``key``, ``grouping`` (``by`` plus any
-        ``|filter``), ``test``, ``test_name``, ``method``, ``p_value``,
-        ``status`` (``recorded``, ``not recorded``, or ``not applicable (3x2
-        table)`` for a 2 x 2-only test when the results hold more than two
-        non-missing levels of the grouping), ``matches`` (bool: prints as the
-        paper's p) and ``how``.
+        ``|filter``), ``split`` (:func:`split_text`), ``test``, ``test_name``,
+        ``test_kind`` (:data:`TEST_KINDS`), ``method``, ``p_value``, ``status``
+        (``recorded``, ``not recorded``, or ``not applicable (3x2 table)`` for
+        a 2 x 2-only test when the results hold more than two non-missing
+        levels), ``matches`` (bool: prints as the paper's p under the strict
+        rounding rules :data:`P_VALUE_RULES`), ``truncation_only`` (bool: prints
+        as the paper's p only if truncated), ``rounded`` (the p-value rounded
+        half-up to the printed decimals, blank when not recorded) and ``how``.
     """
     shown = printed_p_value(printed)
     rows = []
-    seen: dict[str, set] = {}
+    seen: dict[str, set] = {g: set() for g in groupings}
     for rec in results.to_dict("records"):
         parts = split_test_key(_text(rec.get("key")))
         if not parts or parts["measure"] != measure or not parts["by"].startswith(by_prefix):
@@ -447,10 +856,17 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
         seen.setdefault(grouping, set()).add(parts["test"])
         p = math.nan if _is_blank(rec.get("p_value")) else float(rec["p_value"])
         ok, how, _ = p_value_matches(p, shown) if shown else (False, "", ())
+        truncated = bool(shown and not ok and shown.relation == "=" and not math.isnan(p)
+                         and matching_rules(Fraction(p), shown.value, shown.decimals, ("truncated",)))
+        if truncated:
+            how = (f"{p:.4f} truncated to {shown.decimals} decimals (rounding gives "
+                   f"{_fmt(Fraction(p), shown.decimals)})")
         rows.append({"key": rec["key"], "grouping": grouping, "test": parts["test"],
                      "test_name": TEST_WORDS.get(parts["test"], parts["test"]),
                      "method": _text(rec.get("method")), "p_value": p,
-                     "status": "recorded", "matches": ok, "how": how})
+                     "status": "recorded", "matches": ok, "truncation_only": truncated,
+                     "rounded": "" if math.isnan(p) or shown is None
+                     else _fmt(Fraction(p), shown.decimals), "how": how})
     for grouping in (seen or {by_prefix: set()}):
         levels = _levels_recorded(results, measure, grouping)
         for test in expected:
@@ -460,12 +876,20 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
                     status = f"not applicable ({levels}x2 table)"
                 rows.append({"key": f"{measure}[{grouping}]~{test}", "grouping": grouping,
                              "test": test, "test_name": TEST_WORDS.get(test, test), "method": "",
-                             "p_value": math.nan, "status": status, "matches": False, "how": ""})
-    cols = ["key", "grouping", "test", "test_name", "method", "p_value", "status", "matches", "how"]
-    frame = pd.DataFrame(rows, columns=cols)
+                             "p_value": math.nan, "status": status, "matches": False,
+                             "truncation_only": False, "rounded": "", "how": ""})
+    cols = ["key", "grouping", "split", "test", "test_name", "test_kind", "method", "p_value",
+            "status", "matches", "truncation_only", "rounded", "how"]
+    frame = pd.DataFrame(rows, columns=[c for c in cols if c not in ("split", "test_kind")])
+    frame["split"] = frame["grouping"].map(lambda g: split_text(results, measure, g))
+    frame["test_kind"] = frame["test"].map(lambda t: TEST_KINDS.get(t, "other"))
+    frame = frame.loc[:, cols]
     order = {t: i for i, t in enumerate(expected)}
+    groups = {g: i for i, g in enumerate(seen)}
+    frame["_g"] = frame["grouping"].map(lambda g: groups.get(g, len(groups)))
     frame["_o"] = frame["test"].map(lambda t: order.get(t, len(order)))
-    return frame.sort_values(["grouping", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    return (frame.sort_values(["_g", "_o"], kind="stable").drop(columns=["_g", "_o"])
+            .reset_index(drop=True))
 
 
 # --- judging all figures --------------------------------------------------------------
@@ -476,16 +900,42 @@ VERDICT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def basis_of(kind: str, verdict: str, has_printed_percent: bool, reconstructed: bool) -> str:
+#: Basis of a figure judged against the comparator file rather than the cohort.
+COMPARATOR_BASIS = "genuine check (against the comparator file)"
+
+
+def basis_of(kind: str, verdict: str, has_printed_percent: bool, reconstructed: bool,
+             against_comparator: bool = False) -> str:
     """What a verdict can tell, given whether the data are the shipped reconstruction.
 
-    On the reconstruction, counts, proportions' counts, medians and ranges were
-    solver constraints, so their agreement is guaranteed by construction; the
-    rounding of a printed percentage, p-values and any mismatch are genuine checks.
-    On other data the comparison is a replication: "your data vs the paper".
+    Parameters
+    ----------
+    kind : str
+        The figure's kind (:data:`helpers.published.KINDS`).
+    verdict : str
+        Its canonical verdict (:data:`VERDICTS`).
+    has_printed_percent : bool
+        Whether a proportion is printed with a percentage (whose rounding is checkable).
+    reconstructed : bool
+        Whether the data are the shipped reconstruction.
+    against_comparator : bool
+        Whether the figure was judged against the comparator file (a historic
+        rate the paper quotes); such a check never involves the cohort.
+
+    Returns
+    -------
+    str
+        On the reconstruction, counts, proportions' counts, medians and ranges
+        were solver constraints, so their agreement is guaranteed by
+        construction; the rounding of a printed percentage, p-values, any
+        mismatch and comparator checks are genuine checks. On other data the
+        comparison is a replication: "your data vs the paper". ``"not checked"``
+        for figures not recomputed.
     """
     if verdict == NOT_RECOMPUTED:
         return "not checked"
+    if against_comparator:
+        return COMPARATOR_BASIS
     if not reconstructed:
         return "your data vs the paper"
     if kind not in CONSTRAINED_KINDS:
@@ -497,8 +947,20 @@ def basis_of(kind: str, verdict: str, has_printed_percent: bool, reconstructed: 
     return "by construction (solver constraint)"
 
 
+def _counts_by_key(frame: pd.DataFrame, key_column: str) -> dict[str, tuple[int, int]]:
+    """Key -> (numerator, denominator) for the rows with both counts (first row per key)."""
+    out: dict[str, tuple[int, int]] = {}
+    for rec in frame.to_dict("records"):
+        k, n = _int(rec.get("numerator")), _int(rec.get("denominator"))
+        key = _text(rec.get(key_column))
+        if key and k is not None and n is not None:
+            out.setdefault(key, (k, n))
+    return out
+
+
 def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
-              reconstructed: bool = True) -> pd.DataFrame:
+              reconstructed: bool = True, comparators: pd.DataFrame | None = None,
+              alpha: float = SIGNIFICANCE_LEVEL) -> pd.DataFrame:
     """One verdict row per published figure.
 
     Parameters
@@ -509,8 +971,16 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         The run's results rows (:func:`helpers.results.read_results`); when a
         key occurs twice (two notebooks), the first occurrence is used.
     reconstructed : bool
-        True when the data are the shipped reconstruction; False relabels the
-        verdicts with :data:`REPLICATION_LABELS` (a difference is reported, not failed).
+        True when the data are the shipped reconstruction (:func:`judge`);
+        False judges a replication (:func:`judge_replication`: rates against
+        exact intervals, p-values by significance and direction) and relabels
+        the verdicts with :data:`REPLICATION_LABELS`.
+    comparators : DataFrame, optional
+        :func:`helpers.historic.load_comparators` output; external figures with
+        a ``comparator_id`` are judged against it. Without it they are not
+        recomputed.
+    alpha : float
+        Significance level for replicated p-values.
 
     Returns
     -------
@@ -522,30 +992,58 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
     by_key = {}
     for rec in results.to_dict("records"):
         by_key.setdefault(_text(rec.get("key")), rec)
+    by_comparator = ({} if comparators is None else
+                     {_text(r["id"]): r for r in comparators.to_dict("records")})
+    paper_counts = _counts_by_key(published[published["kind"] == "proportion"], "result_key")
+    data_counts = _counts_by_key(results, "key")
+    paper_total = next((_int(f.get("numerator")) for f in published.to_dict("records")
+                        if _text(f.get("result_key")) == rate_key("n")), None)
+    data_total = _int(by_key[rate_key("n")].get("numerator")) if rate_key("n") in by_key else None
     rows = []
     for fig in published.to_dict("records"):
         key = _text(fig.get("result_key"))
-        alternatives = None
-        if fig.get("kind") == "p_value" and key in by_key:
-            parts = split_test_key(key)
-            if parts:
-                alternatives = p_value_candidates(_text(fig.get("printed")), results,
-                                                  parts["measure"], parts["by"])
-        v = judge(fig, by_key.get(key), alternatives=alternatives)
+        cid = _text(fig.get("comparator_id"))
+        comparator = by_comparator.get(cid) if cid else None
+        if reconstructed:
+            alternatives = None
+            if fig.get("kind") == "p_value" and key in by_key:
+                parts = split_test_key(key)
+                if parts:
+                    alternatives = p_value_candidates(_text(fig.get("printed")), results,
+                                                      parts["measure"], parts["by"])
+            v = judge(fig, by_key.get(key), alternatives=alternatives, comparator=comparator)
+        else:
+            v = judge_replication(fig, by_key.get(key), paper_total=paper_total,
+                                  data_total=data_total,
+                                  paper_groups=group_rates(paper_counts, key),
+                                  data_groups=group_rates(data_counts, key), alpha=alpha,
+                                  comparator=comparator)
         has_pct = fig.get("kind") == "proportion" and printed_percent(v.printed) is not None
         label = v.verdict if reconstructed else REPLICATION_LABELS[v.verdict]
         rows.append({
             "id": fig["id"], "location": fig["location"], "description": fig["description"],
-            "kind": fig["kind"], "result_key": key, "printed": v.printed,
-            "recomputed": v.recomputed_text, "verdict": label,
+            "kind": fig["kind"], "result_key": key or (f"comparator[{cid}]" if cid else ""),
+            "printed": v.printed, "recomputed": v.recomputed_text, "verdict": label,
             "detail": v.how or v.reason, "rules": ";".join(v.rules),
-            "basis": basis_of(_text(fig.get("kind")), v.verdict, has_pct, reconstructed),
+            "basis": basis_of(_text(fig.get("kind")), v.verdict, has_pct, reconstructed,
+                              against_comparator=comparator is not None),
         })
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
 def verdict_order(reconstructed: bool = True) -> tuple[str, ...]:
-    """The verdict labels in display order (replication wording when not reconstructed)."""
+    """The verdict labels in display order (replication wording when not reconstructed).
+
+    Parameters
+    ----------
+    reconstructed : bool
+        Whether the data are the shipped reconstruction.
+
+    Returns
+    -------
+    tuple of str
+        :data:`VERDICTS` or their :data:`REPLICATION_LABELS`.
+    """
     return VERDICTS if reconstructed else tuple(REPLICATION_LABELS[v] for v in VERDICTS)
 
 
@@ -574,6 +1072,18 @@ def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd
     Keys: ``figures[all]`` (total), ``figures[verdict=<label>]`` for every label
     of :func:`verdict_order` (0 when unused, so prose can always cite it) and
     ``figures[basis=<basis>]``; numerator = count, denominator = all figures.
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        :func:`judge_all` output.
+    reconstructed : bool
+        Wording of the verdict keys (:func:`verdict_order`).
+
+    Returns
+    -------
+    DataFrame
+        Result rows (:mod:`helpers.results` schema, without ``notebook``).
     """
     total = len(verdicts)
     rows = [{"key": rate_key("figures"), "label": "Published figures judged",
@@ -594,9 +1104,23 @@ def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd
 
 
 def basis_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Figures by basis (by construction / genuine check / ...) and verdict, as counts."""
+    """Figures by basis and verdict, as counts.
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        :func:`judge_all` output.
+
+    Returns
+    -------
+    DataFrame
+        One row per ``basis`` (by construction / genuine check / your data vs
+        the paper / not checked), one column per verdict label present, in
+        display order (:func:`verdict_order` of the wording used).
+    """
     table = pd.crosstab(verdicts["basis"], verdicts["verdict"])
-    labels = [v for v in dict.fromkeys((*VERDICTS, *REPLICATION_LABELS.values())) if v in table.columns]
+    replication = bool(set(table.columns) & (set(REPLICATION_LABELS.values()) - set(VERDICTS)))
+    labels = [v for v in verdict_order(not replication) if v in table.columns]
     return table.loc[:, labels].reset_index().rename_axis(columns=None)
 
 
@@ -612,6 +1136,18 @@ def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOO
     FileNotFoundError
         Naming the notebooks whose ``results/NN_*.csv`` is missing, and how to
         produce them: nothing is recomputed here.
+
+    Parameters
+    ----------
+    output_dir : str or Path
+        Run folder holding ``results/``.
+    required : sequence of str
+        Notebook prefixes that must be present.
+
+    Returns
+    -------
+    DataFrame
+        The rows of the required notebooks, in notebook order.
     """
     from pathlib import Path
 
@@ -630,7 +1166,20 @@ def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOO
 
 
 def result_row(results: pd.DataFrame, key: str) -> pd.Series:
-    """The first results row with ``key`` (KeyError naming the key and the notebooks to run if absent)."""
+    """The first results row with ``key`` (KeyError naming the key and the notebooks to run if absent).
+
+    Parameters
+    ----------
+    results : DataFrame
+        Results rows.
+    key : str
+        The key looked up.
+
+    Returns
+    -------
+    Series
+        The first row with that key.
+    """
     hit = results.loc[results["key"] == key]
     if hit.empty:
         raise KeyError(f"no result with key {key!r}: run notebooks 01-05 first, or check the key")
@@ -672,7 +1221,19 @@ def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 
 def evidence_by_location(evidence: pd.DataFrame) -> pd.DataFrame:
-    """Counts of :func:`rounding_evidence` classes per location (locations in order of appearance)."""
+    """Counts of :func:`rounding_evidence` classes per location (locations in order of appearance).
+
+    Parameters
+    ----------
+    evidence : DataFrame
+        :func:`rounding_evidence` output.
+
+    Returns
+    -------
+    DataFrame
+        One row per location, one count column per evidence class (empty frame
+        with a ``location`` column when there is no evidence).
+    """
     if evidence.empty:
         return pd.DataFrame(columns=["location"])
     table = pd.crosstab(evidence["location"], evidence["evidence"])
@@ -680,21 +1241,58 @@ def evidence_by_location(evidence: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index().rename_axis(columns=None)
 
 
+def _name(rec: Mapping) -> str:
+    return f"{rec['test_name']} on `{rec['grouping']}` ({rec['split']}) p = {rec['p_value']:.4f}"
+
+
 def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
-    """One Markdown sentence: which recorded tests print as the paper's p-value, and what the others give."""
+    """Markdown: which recorded tests print as the paper's p-value, and under which printing rule.
+
+    Parameters
+    ----------
+    printed : str
+        The paper's text (``"p=0.03"``).
+    candidates : DataFrame
+        :func:`p_value_candidates` output.
+
+    Returns
+    -------
+    str
+        Bullets, each computed from the candidates: tests that print as the
+        paper's value when rounded (the strict rule) split into exact tests and
+        other tests (each labelled with its kind); tests that print as it only
+        when truncated (a possibility, not accepted: truncation makes a
+        p-value look smaller); whether any exact test reproduces it; every
+        recorded p-value; and the tests not recorded. One sentence when no
+        test is recorded.
+    """
     recorded = candidates[candidates["status"] == "recorded"]
     if recorded.empty:
         return f"No test of this comparison is recorded by notebooks 01-05, so {printed} is not checked."
-    hits = recorded[recorded["matches"]]
-    listing = "; ".join(f"{t} on `{g}` p = {p:.4f}" for t, g, p in
-                        zip(recorded["test_name"], recorded["grouping"], recorded["p_value"]))
+    recs = recorded.to_dict("records")
+    exact_hits = [r for r in recs if r["matches"] and r["test"] in EXACT_TESTS]
+    other_hits = [r for r in recs if r["matches"] and r["test"] not in EXACT_TESTS]
+    truncated = [r for r in recs if r["truncation_only"]]
+    lines = []
+    if exact_hits:
+        lines.append(f"- **Rounded (strict rule), exact test:** {printed} is printed by "
+                     + "; ".join(_name(r) for r in exact_hits) + ".")
+    else:
+        lines.append(f"- **Rounded (strict rule), exact test:** no recorded two-sided exact "
+                     f"test (Fisher, Barnard, Boschloo) on any grouping prints as {printed}.")
+    for r in other_hits:
+        lines.append(f"- **Possibility, rounded, {r['test_kind']}:** {_name(r)} prints as {printed}.")
+    for r in truncated:
+        lines.append(f"- **Possibility, only if truncated ({r['test_kind']}):** {_name(r)} — {r['how']}.")
+    if not other_hits and not truncated and not exact_hits:
+        lines.append(f"- No other recorded test prints as {printed}, rounded or truncated.")
+    lines.append("- Every recorded value: " + "; ".join(
+        f"{r['test_name']} on `{r['grouping']}` {r['p_value']:.4f}" for r in recs) + ".")
     missing = candidates[candidates["status"] == "not recorded"]
-    tail = (f" Not recorded: {', '.join(f'{t} on `{g}`' for t, g in zip(missing['test_name'], missing['grouping']))}."
-            if len(missing) else "")
-    if hits.empty:
-        return f"No recorded test gives {printed} ({listing}).{tail}"
-    names = ", ".join(f"{t} on `{g}`" for t, g in zip(hits["test_name"], hits["grouping"]))
-    return f"{printed} is reproduced by {names} ({listing}).{tail}"
+    if len(missing):
+        lines.append("- Not recorded (not computed here): " + ", ".join(
+            f"{t} on `{g}`" for t, g in zip(missing["test_name"], missing["grouping"])) + ".")
+    return "\n".join(lines)
 
 
 #: Fitting numerators are listed one by one up to this many; a longer run (large
@@ -768,6 +1366,20 @@ def fitting_numerators(printed_pct: str, denominator: int,
     ``printed_pct`` is the paper's text (``"53.5%"``); decimals come from it.
     Solved in exact integer arithmetic (:func:`_rule_bounds`), so the cost does
     not grow with the denominator beyond the size of the answer.
+
+    Parameters
+    ----------
+    printed_pct : str
+        The printed percentage.
+    denominator : int
+        Group size (positive).
+    rules : sequence of str
+        Rounding rules allowed.
+
+    Returns
+    -------
+    tuple of int
+        The fitting numerators, increasing (empty when none fits).
     """
     if denominator <= 0:
         raise ValueError(f"need a positive denominator, got {denominator}")
@@ -841,7 +1453,18 @@ def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]
 
 
 def describe_evidence(evidence: pd.DataFrame) -> str:
-    """Markdown: each rounding-evidence class with its figures and where they are printed."""
+    """Markdown: each rounding-evidence class with its figures and where they are printed.
+
+    Parameters
+    ----------
+    evidence : DataFrame
+        :func:`rounding_evidence` output.
+
+    Returns
+    -------
+    str
+        One bullet per class, or a sentence when nothing discriminates.
+    """
     if evidence.empty:
         return "No printed percentage distinguishes one rounding rule from another."
     lines = []
@@ -850,3 +1473,116 @@ def describe_evidence(evidence: pd.DataFrame) -> str:
         ids = ", ".join(f"`{i}` ({p})" for i, p in zip(part["id"], part["printed"]))
         lines.append(f"- **{cls}** — {len(part)} figure{'s' if len(part) != 1 else ''} in {where}: {ids}")
     return "\n".join(lines)
+
+
+def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:
+    """The report's closing paragraph, worded for the data actually analysed.
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        :func:`judge_all` output for the same data.
+    reconstructed : bool
+        Whether the data are the shipped reconstruction
+        (:attr:`helpers.narrative.Provenance.reconstructed`).
+
+    Returns
+    -------
+    str
+        Markdown. On the reconstruction: agreement of constrained figures is by
+        construction, the informative verdicts are the genuine checks (counted
+        from ``basis``) and the disagreements. On other data: every verdict is a
+        replication, what "consistent" means, and that a difference is a finding
+        about two cohorts, not a failure. Counts come from ``verdicts``.
+    """
+    basis = verdicts["basis"]
+    n_comparator = int((basis == COMPARATOR_BASIS).sum())
+    comparator = (f" The {n_comparator} historic rate{'s' if n_comparator != 1 else ''} the paper "
+                  "quotes are checked against the comparator file, whatever the data."
+                  if n_comparator else "")
+    if reconstructed:
+        n_construct = int(basis.str.startswith("by construction").sum())
+        n_genuine = int(basis.str.contains("genuine").sum())
+        n_bad = int((verdicts["verdict"] == NOT_REPRODUCED).sum())
+        bad = ("none is not reproduced" if n_bad == 0 else
+               f"{n_bad} {'is' if n_bad == 1 else 'are'} not reproduced and listed above with the arithmetic")
+        return (f"**What it means.** On the shipped reconstruction, {n_construct} figures agree "
+                "because the solver was constrained to make them agree; that proves the solver "
+                f"worked, not the paper. The {n_genuine} genuine checks — the rounding of printed "
+                "percentages, the p-values, comparator rates and figures the analysis defines "
+                f"differently — are the informative part: of the figures compared, {bad}."
+                + comparator)
+    consistent = REPLICATION_LABELS[REPRODUCED]
+    compared = verdicts[basis == "your data vs the paper"]
+    n_ok = int(compared["verdict"].isin([consistent, REPLICATION_LABELS[UP_TO_ROUNDING]]).sum())
+    n_diff = int((compared["verdict"] == REPLICATION_LABELS[NOT_REPRODUCED]).sum())
+    return (f"**What it means.** These data are not the shipped reconstruction, so each of the "
+            f"{len(compared)} figures compared is a replication: {n_ok} {consistent} and {n_diff} "
+            "different. *Consistent* means the paper's rate lies inside the data's exact 95% "
+            "interval (or, for a p-value, the same significance and direction) — not that the "
+            "two cohorts are equal; wide intervals make consistency easy to reach and hard to "
+            "interpret. A difference is a finding about two cohorts, not a failure of the analysis."
+            + comparator)
+
+
+@dataclass(frozen=True)
+class PartitionCheck:
+    """Which group sizes fit a set of printed shares of the patients *without* an event.
+
+    Attributes
+    ----------
+    total : int
+        Patients in the paper's denominator of the event (e.g. 34 for CRS).
+    events : int
+        Patients with the event, as printed.
+    complement : int
+        ``total - events``: the group size the text implies.
+    printed : str
+        The event figure as printed (``"14.7% (5 cases)"``).
+    fitting : DataFrame
+        :func:`denominators_fitting` for sizes 1..``total``.
+    fits : tuple of int
+        Sizes whose printed shares have numerators that add up to the size.
+    """
+
+    total: int
+    events: int
+    complement: int
+    printed: str
+    fitting: pd.DataFrame
+    fits: tuple[int, ...]
+
+    @property
+    def complement_fits(self) -> bool:
+        """Whether the size the text implies is among :attr:`fits`."""
+        return self.complement in self.fits
+
+
+def complement_partition_check(figures: pd.DataFrame, event_id: str,
+                               population: str) -> PartitionCheck:
+    """Check the paper's shares of a complement group against the size its text implies.
+
+    Parameters
+    ----------
+    figures : DataFrame
+        :func:`helpers.published.load_published_figures` output.
+    event_id : str
+        Figure of the event with its numerator and denominator (``"s331_crs"``).
+    population : str
+        The ``population`` query of the figures that split the complement
+        (``"crs == 'no'"``); their printed percentages are tested.
+
+    Returns
+    -------
+    PartitionCheck
+        Every number is read from ``figures`` (the paper), never from data.
+    """
+    hit = figures.loc[figures["id"] == event_id]
+    if hit.empty:
+        raise KeyError(f"no published figure with id {event_id!r}")
+    event = hit.iloc[0]
+    total, events = int(event["denominator"]), int(event["numerator"])
+    shares = figures[figures["population"] == population]
+    fitting = denominators_fitting(dict(zip(shares["id"], shares["printed"])), range(1, total + 1))
+    fits = tuple(int(d) for d in fitting.loc[fitting["sums_to_denominator"], "denominator"])
+    return PartitionCheck(total, events, total - events, _text(event["printed"]), fitting, fits)

@@ -39,12 +39,49 @@ def test_posterior_probability_matches_closed_form():
     assert res.prob_cohort_higher == pytest.approx(5 / 6, abs=1e-10)
 
 
+def _boschloo_brute_force(k1, n1, k2, n2, grid=4001):
+    """Boschloo's two-sided p by enumeration: twice the smaller one-sided p, each the sup over a
+    grid of the common rate of P(Fisher's one-sided p <= observed), Fisher's p from math.comb."""
+    def hyper_tail(x1, x2, upper):
+        m, total = x1 + x2, n1 + n2
+        probs = {a: math.comb(n1, a) * math.comb(n2, m - a) / math.comb(total, m)
+                 for a in range(max(0, m - n2), min(n1, m) + 1)}
+        return sum(q for a, q in probs.items() if (a >= x1 if upper else a <= x1))
+
+    x1s, x2s = np.meshgrid(np.arange(n1 + 1), np.arange(n2 + 1), indexing="ij")
+    rates = np.linspace(0, 1, grid)
+    b1 = np.array([[math.comb(n1, x) * r**x * (1 - r) ** (n1 - x) for x in range(n1 + 1)] for r in rates])
+    b2 = np.array([[math.comb(n2, x) * r**x * (1 - r) ** (n2 - x) for x in range(n2 + 1)] for r in rates])
+    sides = []
+    for upper in (True, False):
+        stat = np.vectorize(lambda a, b: hyper_tail(a, b, upper))(x1s, x2s)
+        region = stat <= hyper_tail(k1, k2, upper) * (1 + 1e-7)
+        sides.append(max(float(b1[i] @ region @ b2[i]) for i in range(grid)))
+    return min(1.0, 2 * min(sides))
+
+
 def test_two_sample_tests_are_fisher_and_boschloo_on_the_counts():
     res = comparison.compare_with_counts(3, 4, 1, 4)
     # R ?fisher.test TeaTasting: p = 0.4857
     assert res.fisher.p_value == pytest.approx(0.4857, abs=5e-5)
     assert res.fisher.table == ((3, 1), (1, 3))
     assert res.boschloo.short == "boschloo"
+    # Boschloo by brute-force enumeration of all 5 x 5 outcomes (grid over the common rate)
+    assert res.boschloo.p_value == pytest.approx(_boschloo_brute_force(3, 4, 1, 4), abs=1e-4)
+
+
+@pytest.mark.parametrize("k1, n1, k2, n2, fisher, boschloo", [
+    # auditor's independent values (3 decimals) for two pairings of notebook 05, where the
+    # two tests fall on different sides of 0.05: Ph- cohort vs TOWER, cohort CR/CRh vs Topp 2015
+    (14, 21, 119, 271, 0.067, 0.047),
+    (21, 34, 81, 189, 0.060, 0.044),
+])
+def test_fisher_and_boschloo_match_independent_values_where_they_straddle_five_percent(
+        k1, n1, k2, n2, fisher, boschloo):
+    res = comparison.compare_with_counts(k1, n1, k2, n2)
+    assert res.fisher.p_value == pytest.approx(fisher, abs=5e-4)
+    assert res.boschloo.p_value == pytest.approx(boschloo, abs=5e-4)
+    assert res.fisher.p_value > 0.05 > res.boschloo.p_value
 
 
 def test_binomial_test_matches_r_binom_test_documentation_example():

@@ -238,18 +238,66 @@ def test_empty_cohort_population_gives_no_statistics(comparators, pairings):
     assert math.isnan(row["p_value"]) and math.isnan(row["prob_cohort_higher"])
 
 
+def _binomtest_power(m: int, p0: float, p1: float) -> float:
+    """Exact power by running scipy's two-sided binomtest on every outcome x = 0..m."""
+    return sum(sps.binom.pmf(x, m, p1) for x in range(m + 1) if sps.binomtest(x, m, p0).pvalue <= 0.05)
+
+
 def test_power_with_the_cohort_size_matches_binomtest_on_every_outcome():
-    # Exact power = P(reject) under p1, with the rejection set found by running
-    # scipy's two-sided binomtest on every x = 0..n.
     n, p0, p1 = 34, 0.44, 23 / 34
-    reject = [x for x in range(n + 1) if sps.binomtest(x, n, p0).pvalue <= 0.05]
-    power = sum(sps.binom.pmf(x, n, p1) for x in reject)
     rows = historic.sample_size_results(23, 34, p0, alpha=0.05, power=0.80).set_index("key")
-    assert rows.loc["sample_size[cr_crh_cri].power_at_cohort_n", "estimate"] == pytest.approx(power, abs=1e-9)
-    needed = int(rows.loc["sample_size[cr_crh_cri].n", "estimate"])
-    below = [m for m in range(1, needed) if sum(
-        sps.binom.pmf(x, m, p1) for x in range(m + 1) if sps.binomtest(x, m, p0).pvalue <= 0.05) >= 0.80]
-    assert below == []
+    assert rows.loc["sample_size[cr_crh_cri].power_at_cohort_n", "estimate"] == pytest.approx(
+        _binomtest_power(n, p0, p1), abs=1e-9)
+
+
+def test_sample_size_for_23_of_34_against_44_percent_is_34_and_stable_from_36():
+    # Brute force with binomtest on every outcome of every size; an auditor's independent
+    # loop gave n = 34 (power 0.8212) and n_stable = 36, pinned here too.
+    p0, p1 = 0.44, 23 / 34
+    powers = {m: _binomtest_power(m, p0, p1) for m in range(1, 60)}
+    first = min(m for m, pw in powers.items() if pw >= 0.80)
+    stable = min(m for m in range(1, 39) if all(powers[j] >= 0.80 for j in range(m, m + 21)))
+    assert (first, stable) == (34, 36)
+    assert round(powers[34], 4) == 0.8212
+    rows = historic.sample_size_results(23, 34, p0, alpha=0.05, power=0.80).set_index("key")["estimate"]
+    assert int(rows["sample_size[cr_crh_cri].n"]) == first
+    assert int(rows["sample_size[cr_crh_cri].n_stable"]) == stable
+    assert rows["sample_size[cr_crh_cri].achieved_power"] == pytest.approx(powers[34], abs=1e-9)
+    assert rows["sample_size[cr_crh_cri].achieved_power"] >= 0.80
+
+
+def test_reference_rate_is_read_from_the_comparator_file_as_its_counts(comparators):
+    ref = historic.reference_rate(comparators, "tower_blina_cr_crh_cri")
+    assert ref.rate == 119 / 271  # TOWER CR/CRh/CRi, counts printed in the source
+    assert "119/271" in ref.label and "43.9%" in ref.label
+    rate_only = historic.reference_rate(comparators, "yu2019_cr_high_burden")
+    assert rate_only.rate == pytest.approx(0.33)
+    with pytest.raises(KeyError, match="no comparator"):
+        historic.reference_rate(comparators, "tower_typo")
+
+
+def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disagrees(comparators, pairings):
+    # Fisher 0.067 vs Boschloo 0.047 for 14/21 vs TOWER 119/271 (auditor's values, and
+    # test_comparison's brute force); 23/34 vs TOWER: both below 0.05 (Fisher 0.010).
+    split = pd.DataFrame([compared_pairing(comparators, pairings, "tower_cr_crh_cri_phneg", 14, 21)])
+    agree = pd.DataFrame([compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)])
+    both = pd.concat([split, agree], ignore_index=True)
+    assert list(historic.tests_disagree(both)["pairing_id"]) == ["tower_cr_crh_cri_phneg"]
+    text = historic.summary_markdown(both)
+    assert text.startswith("Primary test: Fisher's exact test (two-sided, pre-specified)")
+    assert "different sides of 0.05 in 1 pairing (`tower_cr_crh_cri_phneg`)" in text
+    phneg, allp = text.split("\n")[2:4]
+    assert "Fisher (primary) p = 0.067 (not below 0.05" in phneg
+    assert "Boschloo p = 0.047 (below 0.05: the tests disagree)" in phneg
+    assert "the tests disagree" not in allp and "Fisher (primary) p = 0.010 (below 0.05" in allp
+    # at alpha 0.10 both Ph- p-values (0.067, 0.047) are below it: no disagreement
+    assert historic.tests_disagree(both, alpha=0.10).empty
+
+
+def test_data_caveat_speaks_of_the_reconstruction_only_for_the_shipped_cohort():
+    assert "Reconstructed data" in historic.data_caveat(True)
+    assert "reconstruction" not in historic.data_caveat(False).replace("not the shipped reconstruction", "")
+    assert "nothing was constrained" in historic.data_caveat(False)
 
 
 def test_boschloo_row_says_asymptotic_when_the_cohort_is_too_large_for_the_exact_test(comparators, pairings):

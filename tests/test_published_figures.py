@@ -7,6 +7,7 @@ Reference for the numbers: the paper's Table 1 and Table 2 (Bonifacio et al.
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -140,6 +141,8 @@ def test_non_crs_percentages_imply_28_patients_not_29():
     (lambda f: f.assign(numerator=f["numerator"].where(f["id"] != "abs_cr_overall", "99")), "numerator > denominator"),
     (lambda f: f.drop(columns=["population"]), "missing columns"),
     (lambda f: f.assign(derived=f["derived"].where(f.index != 0, "maybe")), "derived must be yes/no"),
+    (lambda f: f.assign(comparator_id=f["comparator_id"].where(f["id"] != "abs_cr_overall", "tower_blina_cr_full")),
+     "comparator_id on a non-external figure"),
 ])
 def test_loader_rejects_malformed_figure_files(tmp_path, mutation, message):
     raw = pd.read_csv(ROOT / "data" / "published_figures.csv", dtype=str, keep_default_na=False)
@@ -156,3 +159,28 @@ def test_loader_types_numbers_and_keeps_blanks_as_empty_text():
     assert figure(FIGURES, "abs_n_patients")["population"] == ""
     with pytest.raises(KeyError, match="no_such_figure"):
         figure(FIGURES, "no_such_figure")
+
+
+def test_comparator_links_name_existing_comparator_rows_whose_rate_prints_as_the_paper_quotes_it():
+    # Hand check of each link (comparator file counts or printed rate, paper's printed %):
+    # 91/271 = 33.6 -> 34; 119/271 = 43.9 -> 44; 16/45 = 35.56 -> 35.6 and 36; 14/16 = 87.5;
+    # rate-only rows quoted as printed (16, 25, 76, 45, 33).
+    comparators = pd.read_csv(ROOT / "data" / "historic_comparators.csv", dtype=str,
+                              keep_default_na=False).set_index("id")
+    linked = FIGURES[FIGURES["comparator_id"] != ""]
+    assert (linked["kind"] == "external").all()
+    assert set(linked["comparator_id"]) <= set(comparators.index)
+    expected = {"intro_tower_chr_blina": "34", "intro_tower_chr_chemo": "16",
+                "intro_tower_orr_blina": "44", "intro_tower_orr_chemo": "25",
+                "intro_tower_mrd_blina": "76", "intro_alcantara_cr": "35.6",
+                "intro_alcantara_mrd": "87.5", "disc_historic_cr_low": "36",
+                "disc_historic_cr_high": "45", "disc_meta_cr_high_burden": "33"}
+    assert dict(zip(linked["id"], linked["printed"].str.rstrip("%"))) == expected
+    for fid, cid in zip(linked["id"], linked["comparator_id"]):
+        row = comparators.loc[cid]
+        shown = Decimal(expected[fid])
+        if row["numerator"]:
+            exact = Decimal(100) * int(row["numerator"]) / int(row["denominator"])
+            assert exact.quantize(Decimal(1).scaleb(shown.as_tuple().exponent), ROUND_HALF_UP) == shown, fid
+        else:
+            assert Decimal(row["percent"]) == shown, fid

@@ -256,14 +256,155 @@ def test_summary_results_record_each_verdict_count_with_all_figures_as_denominat
 
 
 def test_other_data_get_a_replication_view_not_failures():
+    # a: 34 of 34 as a share of the whole cohort; b: paper 23/34 = 67.6% lies inside the exact
+    # CI of 22/34 (R binom.test: 0.4653-0.8032); c: equal counts; d: both p below 0.05.
     v = rp.judge_all(PUBLISHED, RESULTS, reconstructed=False)
-    assert list(v["verdict"]) == ["same as the paper", "differs from the paper",
-                                  "same as the paper up to rounding",
-                                  "same as the paper up to rounding", "not recomputed"]
+    assert list(v["verdict"]) == ["consistent with the paper"] * 4 + ["not recomputed"]
     assert set(v["basis"]) == {"your data vs the paper", "not checked"}
     assert not v["verdict"].str.contains("not reproduced").any()
     s = rp.summary(v).set_index("location")
-    assert s.loc["All figures", "differs from the paper"] == 1
+    assert s.loc["All figures", "consistent with the paper"] == 4
+
+
+def test_replication_compares_rates_by_whether_the_papers_rate_is_inside_the_datas_exact_ci():
+    # R binom.test(10, 100)$conf.int = 0.0490-0.1762: the paper's 23/34 = 67.6% is above it
+    fig = figure(printed="67.6%", numerator=23, denominator=34, value=67.6)
+    v = rp.judge_replication(fig, result(10, 100))
+    assert v.verdict == rp.NOT_REPRODUCED and "above the data's 95% CI" in v.reason
+    assert v.recomputed_text == "10/100 = 10.0% (95% CI 4.9–17.6%)"
+    # R binom.test(65, 100)$conf.int = 0.5482-0.7427: 67.6% inside, though the counts differ
+    v = rp.judge_replication(fig, result(65, 100))
+    assert v.verdict == rp.REPRODUCED and "inside the data's 95% CI" in v.how
+    assert "count differs" not in v.how + v.reason
+
+
+def test_replication_compares_a_bare_count_as_a_share_of_the_whole_cohort_only():
+    # paper 14 of its 34 patients = 41.2%; data 36/100, R binom.test CI 0.2664-0.4621: inside
+    fig = figure("count", "14", 14, value=14, result_key="n[source=neuf]")
+    v = rp.judge_replication(fig, result(36, 100, key="n[source=neuf]"), paper_total=34, data_total=100)
+    assert v.verdict == rp.REPRODUCED and "14/34" in v.how
+    # the data's denominator is a subgroup (40 of 100): no paper denominator to compare with
+    v = rp.judge_replication(fig, result(36, 40, key="n[source=neuf]"), paper_total=34, data_total=100)
+    assert v.verdict == rp.NOT_RECOMPUTED and "not compared" in v.reason
+
+
+def test_replication_of_a_p_value_compares_significance_and_direction():
+    fig = figure("p_value", "p=0.02", value=0.02, result_key="y[g]~fisher")
+    paper = {"a": (12, 13), "b": (10, 20)}  # higher rate in a
+    same = rp.judge_replication(fig, result(p_value=0.03, key="y[g]~fisher"),
+                                paper_groups=paper, data_groups={"a": (30, 36), "b": (38, 63)})
+    assert same.verdict == rp.REPRODUCED and "higher rate with g=a in the paper, with g=a" in same.how
+    weaker = rp.judge_replication(fig, result(p_value=0.08, key="y[g]~fisher"),
+                                  paper_groups=paper, data_groups={"a": (30, 36), "b": (38, 63)})
+    assert weaker.verdict == rp.NOT_REPRODUCED and weaker.reason.startswith("significance differs")
+    flipped = rp.judge_replication(fig, result(p_value=0.01, key="y[g]~fisher"),
+                                   paper_groups=paper, data_groups={"a": (5, 20), "b": (15, 20)})
+    assert flipped.verdict == rp.NOT_REPRODUCED and flipped.reason.startswith("direction differs")
+    three = rp.judge_replication(fig, result(p_value=0.01, key="y[g]~fisher"),
+                                 paper_groups={**paper, "c": (0, 2)}, data_groups={**paper, "c": (0, 2)})
+    assert three.verdict == rp.REPRODUCED and "not two groups" in three.how
+
+
+def test_group_rates_reads_the_levels_behind_a_test_key_without_missing():
+    counts = {"any_cr[g=<50]": (16, 20), "any_cr[g=>=50]": (0, 2), "any_cr[g=missing]": (7, 12),
+              "any_cr[g2=x]": (1, 1), "any_cr[all]": (23, 34)}
+    assert rp.group_rates(counts, "any_cr[g]~fisher") == {"<50": (16, 20), ">=50": (0, 2)}
+    assert rp.group_rates(counts, "not a test key") == {}
+
+
+COMPARATORS = pd.DataFrame([
+    {"id": "tower_full", "numerator": 91, "denominator": 271, "percent": 33.6},
+    {"id": "alcantara", "numerator": 16, "denominator": 45, "percent": 35.6},
+    {"id": "alcantara_mrd", "numerator": 14, "denominator": 16, "percent": 88.0},
+    {"id": "tower_chemo", "numerator": None, "denominator": 134, "percent": 16.0},
+])
+
+
+@pytest.mark.parametrize("printed, cid, verdict, rules", [
+    # 91/271 = 33.58 -> 34 rounded (33.6 -> 34 rounded twice); truncation would give 33
+    ("34%", "tower_full", rp.UP_TO_ROUNDING, ("half_up", "half_even", "double_rounded")),
+    ("35.6%", "alcantara", rp.UP_TO_ROUNDING, ("half_up", "half_even", "double_rounded")),  # 35.556
+    ("87.5%", "alcantara_mrd", rp.REPRODUCED, ()),                          # 14/16 = 87.5 exactly
+    ("16%", "tower_chemo", rp.REPRODUCED, ()),                              # rate only: 16 as printed
+    ("35.7%", "alcantara", rp.NOT_REPRODUCED, ()),         # 35.556: 35.6 rounded, 35.5 truncated
+    ("15%", "tower_chemo", rp.NOT_REPRODUCED, ()),
+])
+def test_historic_rates_the_paper_quotes_are_judged_against_the_comparator_file(printed, cid, verdict, rules):
+    fig = {**figure("external", printed, result_key=""), "comparator_id": cid}
+    row = COMPARATORS.set_index("id").loc[cid].to_dict() | {"id": cid}
+    v = rp.judge(fig, None, comparator=row)
+    assert v.verdict == verdict and v.rules == rules
+
+
+def test_comparator_checks_are_genuine_in_both_views_and_unlinked_externals_stay_unchecked():
+    pub = pd.DataFrame([{**figure("external", "34%", result_key="", fid="t"), "comparator_id": "tower_full"},
+                        {**figure("external", "48%", result_key="", fid="u"), "comparator_id": ""}])
+    for reconstructed in (True, False):
+        v = rp.judge_all(pub, RESULTS, reconstructed=reconstructed, comparators=COMPARATORS)
+        assert list(v["basis"]) == [rp.COMPARATOR_BASIS, "not checked"]
+        assert v.loc[0, "result_key"] == "comparator[tower_full]"
+    # without the comparator file the linked figure is not recomputed, and says why
+    v = rp.judge_all(pub, RESULTS)
+    assert v.loc[0, "verdict"] == rp.NOT_RECOMPUTED and "no comparator file" in v.loc[0, "detail"]
+
+
+def test_closing_paragraph_depends_on_whether_the_data_are_the_reconstruction():
+    on_reconstruction = rp.what_it_means(rp.judge_all(PUBLISHED, RESULTS), True)
+    assert "solver" in on_reconstruction and "replication" not in on_reconstruction
+    elsewhere = rp.what_it_means(rp.judge_all(PUBLISHED, RESULTS, reconstructed=False), False)
+    assert "not the shipped reconstruction" in elsewhere and "solver" not in elsewhere
+    assert "4 figures compared is a replication: 4 consistent with the paper and 0 different" in elsewhere
+
+
+# --- the p = 0.03 candidates ----------------------------------------------------------------
+
+# Auditor's independent values for CR by post-debulking blasts <50% (16/20) vs >=50% (0/2).
+AUDITOR_HIGH_SPLIT = {"fisher": 0.0649, "chi2": 0.0154, "chi2_yates": 0.112, "barnard": 0.0366,
+                      "boschloo": 0.0527, "fisher_midp": 0.0325}
+
+
+def post_results():
+    rows = [result(14, 18, key="any_cr[bmb_post_group=<20]"), result(2, 2, key="any_cr[bmb_post_group=20-49]"),
+            result(0, 2, key="any_cr[bmb_post_group=>=50]"), result(7, 12, key="any_cr[bmb_post_group=missing]"),
+            result(p_value=0.128, key="any_cr[bmb_post_group]~fisher"),
+            result(16, 20, key="any_cr[bmb_post_high=<50]"), result(0, 2, key="any_cr[bmb_post_high=>=50]")]
+    rows += [result(p_value=p, key=f"any_cr[bmb_post_high]~{t}") for t, p in AUDITOR_HIGH_SPLIT.items()]
+    return pd.DataFrame(rows)
+
+
+def test_p_candidates_separate_rounding_matches_from_truncation_only_matches():
+    cands = rp.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post",
+                                  expected=rp.TESTS_WITH_MIDP,
+                                  groupings=("bmb_post_group", "bmb_post_group2", "bmb_post_high"))
+    high = cands[cands["grouping"] == "bmb_post_high"].set_index("test")
+    # rounded half-up to 2 decimals: 0.06, 0.02, 0.11, 0.04, 0.05, 0.03 -> only mid-p prints 0.03
+    assert list(high.index[high["matches"]]) == ["fisher_midp"]
+    # truncated: 0.0366 -> 0.03 (Barnard) is the only truncation-only match
+    assert list(high.index[high["truncation_only"]]) == ["barnard"]
+    assert high.loc["barnard", "rounded"] == "0.04"
+    assert high["split"].iloc[0] == "<50: 16/20 · >=50: 0/2"
+    # a grouping with nothing recorded yet is still listed, every test "not recorded"
+    two = cands[cands["grouping"] == "bmb_post_group2"]
+    assert len(two) == len(rp.TESTS_WITH_MIDP) and set(two["status"]) == {"not recorded"}
+    text = rp.describe_candidates("p=0.03", cands)
+    assert "no recorded two-sided exact test (Fisher, Barnard, Boschloo) on any grouping prints as p=0.03" in text
+    assert "**Possibility, rounded, mid-p" in text and "Fisher mid-p on `bmb_post_high`" in text
+    assert "**Possibility, only if truncated (exact):** Barnard exact on `bmb_post_high`" in text
+
+
+def test_p_candidates_for_a_three_group_table_mark_two_by_two_tests_not_applicable():
+    cands = rp.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post_group")
+    assert set(cands.loc[cands["test"].isin(["barnard", "boschloo", "chi2_yates"]), "status"]) == {
+        "not applicable (3x2 table)"}
+
+
+def test_complement_partition_check_reads_the_papers_figures_not_the_data():
+    from helpers.published import load_published_figures
+
+    check = rp.complement_partition_check(load_published_figures(), "s331_crs", "crs == 'no'")
+    # the paper: CRS in 5 of 34 -> 29 without; the four non-CRS percentages fit only 28
+    assert (check.total, check.events, check.complement) == (34, 5, 29)
+    assert check.fits == (28,) and not check.complement_fits
 
 
 def test_rounding_evidence_keeps_only_figures_that_discriminate_between_rules():

@@ -1,0 +1,70 @@
+"""helpers.contract transcribes docs/data-contract.md; these tests read the document itself.
+
+The markdown table is parsed here with plain string handling, independently of
+helpers.contract, so a change to either side without the other fails.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import contract
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENT = ROOT / "docs" / "data-contract.md"
+
+
+def _document_rows() -> dict[str, dict[str, str]]:
+    """The rows of the document's '## Columns' table, keyed by column name."""
+    text = DOCUMENT.read_text(encoding="utf-8")
+    section = text.split("## Columns", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or cells[0] in ("column", "") or set(cells[0]) <= {"-"}:
+            continue
+        name, kind, allowed, missing, meaning = cells
+        rows[name] = {"kind": kind, "allowed": allowed, "missing": missing, "meaning": meaning}
+    return rows
+
+
+DOCUMENT_ROWS = _document_rows()
+
+
+def test_the_document_and_the_module_list_the_same_columns_in_the_same_order():
+    assert list(DOCUMENT_ROWS) == list(contract.NAMES)
+    assert len(contract.NAMES) == 21
+
+
+@pytest.mark.parametrize("name", list(DOCUMENT_ROWS))
+def test_each_column_has_the_documented_missingness(name):
+    assert contract.column(name).nullable == (DOCUMENT_ROWS[name]["missing"] == "yes")
+
+
+@pytest.mark.parametrize("name", list(DOCUMENT_ROWS))
+def test_each_column_has_the_documented_kind(name):
+    documented = DOCUMENT_ROWS[name]["kind"]
+    assert contract.column(name).kind == {"text": "text", "code": "code", "integer": "integer",
+                                          "number": "number", "boolean": "boolean"}[documented]
+
+
+@pytest.mark.parametrize("name", [n for n, r in DOCUMENT_ROWS.items() if r["kind"] == "code"])
+def test_each_coded_column_allows_exactly_the_documented_codes(name):
+    documented = tuple(re.findall(r"`([a-z_]+)`", DOCUMENT_ROWS[name]["allowed"]))
+    assert contract.column(name).codes == documented
+
+
+@pytest.mark.parametrize("name", [n for n, r in DOCUMENT_ROWS.items()
+                                  if r["kind"] in ("integer", "number")])
+def test_each_numeric_column_has_the_documented_range(name):
+    low, high = re.fullmatch(r"(\d+) to (\d+)", DOCUMENT_ROWS[name]["allowed"]).groups()
+    col = contract.column(name)
+    assert (col.minimum, col.maximum) == (float(low), float(high))
+
+
+def test_only_patient_id_must_be_unique():
+    assert [c.name for c in contract.COLUMNS if c.unique] == ["patient_id"]
+    assert "unique" in DOCUMENT_ROWS["patient_id"]["allowed"]
