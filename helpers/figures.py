@@ -28,17 +28,43 @@ _PNG_METADATA = {"Software": None}
 _SVG_METADATA = {"Date": None, "Creator": None}
 #: One colour per debulking category, stable across figures.
 CATEGORY_PALETTE = dict(zip(contract.column("debulking_category").codes, sns.color_palette("colorblind", 4)))
+#: Most patients :func:`plot_blasts_before_after` draws one line each for; above it
+#: the figure shows each category's median and interquartile range instead
+#: (thousands of overlapping lines are unreadable and take minutes to draw).
+MAX_PATIENT_LINES = 500
 
 
 @contextmanager
 def house_style() -> Iterator[None]:
-    """Seaborn's whitegrid style and notebook context, for the duration of a block only."""
+    """Seaborn's whitegrid style and notebook context, for the duration of a block only.
+
+    Returns
+    -------
+    context manager
+        Restores the previous style on exit; nothing is changed globally.
+    """
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
         yield
 
 
 def new_figure(width: float = 7.0, height: float = 4.5, nrows: int = 1, ncols: int = 1, **kwargs):
-    """A pyplot-free figure and its axes (inches)."""
+    """A pyplot-free figure and its axes.
+
+    Parameters
+    ----------
+    width, height : float
+        Figure size in inches.
+    nrows, ncols : int
+        Grid of axes.
+    **kwargs
+        Passed to :meth:`matplotlib.figure.Figure.subplots` (e.g. ``sharey=True``).
+
+    Returns
+    -------
+    tuple
+        The :class:`~matplotlib.figure.Figure` (constrained layout) and its axes
+        (one ``Axes`` or an array of them, as ``subplots`` returns).
+    """
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows, ncols, **kwargs)
     return fig, axes
@@ -50,7 +76,24 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, show: bool = 
 
     Both files are byte-for-byte reproducible for the same data and package
     versions. The notebook output is a single ``image/png`` (nbval skips images).
-    Returns nothing, so a notebook cell ending with it prints no repr.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure to save.
+    name : str
+        File stem.
+    output_dir : str or Path
+        Run folder; ``figures/`` is created under it if needed.
+    show : bool, default True
+        Display the PNG in the notebook.
+    dpi : int, default 150
+        Resolution of the PNG (dots per inch).
+
+    Returns
+    -------
+    None
+        Nothing, so a notebook cell ending with it prints no repr.
     """
     folder = Path(output_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,31 +110,64 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, show: bool = 
 
 
 def category_label(code: str) -> str:
-    """Display label of a debulking category code."""
+    """Display label of a debulking category code.
+
+    Parameters
+    ----------
+    code : str
+        A ``debulking_category`` code, e.g. ``"steroids"``.
+
+    Returns
+    -------
+    str
+        Its label from the data contract.
+    """
     return contract.code_label("debulking_category", code)
 
 
 def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
-                             low_cutoff: float = 20) -> Figure:
-    """Each patient's bone-marrow blasts before and after debulking, by category.
+                             low_cutoff: float = 20, *,
+                             max_lines: int = MAX_PATIENT_LINES) -> Figure:
+    """Bone-marrow blasts before and after debulking, by category.
 
-    One panel per debulking category, one line per patient with both values;
-    patients missing either value are left out (the title says how many).
-    Dashed lines mark the blast cut-offs.
+    One panel per debulking category. Up to ``max_lines`` patients with both
+    values, one line per patient; above that, each category's median with its
+    interquartile range (25th-75th percentile, linear interpolation) before and
+    after, joined by a line, and the figure title says so. Patients missing
+    either value are left out (the title says how many). Dashed lines mark the
+    blast cut-offs.
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        A loaded cohort with ``patient_id``, ``debulking_category``,
+        ``bmb_baseline_pct`` and ``bmb_post_debulking_pct`` (% blasts).
+    high_cutoff, low_cutoff : float
+        Blast cut-offs (%) drawn as dashed reference lines.
+    max_lines : int, default :data:`MAX_PATIENT_LINES`
+        Most patients drawn as individual lines.
+
+    Returns
+    -------
+    Figure
+        The figure (pyplot-free; save it with :func:`save_figure`).
     """
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
     long = both.melt(id_vars=["patient_id", "debulking_category"],
                      value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
                      var_name="time", value_name="blasts")
     long["time"] = long["time"].map({"bmb_baseline_pct": "Before", "bmb_post_debulking_pct": "After"})
+    per_patient = len(both) <= max_lines
     categories = list(contract.column("debulking_category").codes)
     with house_style():
         fig, axes = new_figure(10, 3.6, ncols=len(categories), sharey=True)
         for ax, category in zip(axes, categories):
             part = long[long["debulking_category"] == category]
-            if len(part):
+            if len(part) and per_patient:
                 sns.lineplot(data=part, x="time", y="blasts", units="patient_id", estimator=None,
                              marker="o", color=CATEGORY_PALETTE[category], ax=ax, sort=False)
+            elif len(part):
+                _draw_median_iqr(ax, part, CATEGORY_PALETTE[category])
             n = part["patient_id"].nunique()
             ax.set_title(f"{category_label(category)}\n(n={n})", fontsize=9)
             ax.set_xlabel("")
@@ -102,10 +178,42 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
         left_out = len(cohort) - len(both)
-        fig.suptitle(f"Blasts before and after debulking ({len(both)} patients with both "
-                     f"values; {left_out} without a post-debulking or baseline value left out)",
+        what = ("Blasts before and after debulking " if per_patient else
+                "Blasts before and after debulking: median and interquartile range per category, "
+                f"not one line per patient (more than {max_lines} patients)\n")
+        fig.suptitle(f"{what}({len(both)} patients with both values; {left_out} without a "
+                     "post-debulking or baseline value left out)",
                      fontsize=10)
     return fig
+
+
+def blasts_median_iqr(long: pd.DataFrame) -> pd.DataFrame:
+    """Median and interquartile range of blasts at each time point.
+
+    Parameters
+    ----------
+    long : DataFrame
+        One row per patient and time point with ``time`` ("Before"/"After") and
+        ``blasts`` (%, no missing values).
+
+    Returns
+    -------
+    DataFrame
+        Rows ``Before`` then ``After`` (time points without data are left out)
+        with ``median``, ``q1`` and ``q3`` (25th and 75th percentiles, linear
+        interpolation), in % blasts.
+    """
+    grouped = long.groupby("time", sort=False)["blasts"]
+    summary = pd.DataFrame({"median": grouped.median(), "q1": grouped.quantile(0.25),
+                            "q3": grouped.quantile(0.75)})
+    return summary.reindex([t for t in ("Before", "After") if t in summary.index])
+
+
+def _draw_median_iqr(ax, part: pd.DataFrame, colour) -> None:
+    summary = blasts_median_iqr(part)
+    x = [0 if t == "Before" else 1 for t in summary.index]
+    ax.vlines(x, summary["q1"], summary["q3"], color=colour, linewidth=2.5, alpha=0.6)
+    ax.plot(x, summary["median"], marker="o", color=colour)
 
 
 def plot_forest(rows: pd.DataFrame, *, group: str = "group", label: str = "label",
@@ -120,8 +228,19 @@ def plot_forest(rows: pd.DataFrame, *, group: str = "group", label: str = "label
         in [0, 1]), a row ``label`` and a ``group`` (rows are drawn top to bottom in
         the order given; a group's name heads its block). Rows whose estimate is
         missing (empty groups) are drawn as a label only.
+    group, label : str
+        Column names of the group and of the row label.
     reference : float, optional
         A vertical reference line (proportion), e.g. the overall rate.
+    reference_label : str, default ""
+        Text under the reference line.
+    xlabel, title : str
+        Axis label and title (no title when empty).
+
+    Returns
+    -------
+    Figure
+        The figure (pyplot-free; save it with :func:`save_figure`).
     """
     rows = rows.reset_index(drop=True)
     positions, ticks, tick_labels, headers, y = [], [], [], [], 0.0

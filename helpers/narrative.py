@@ -45,7 +45,19 @@ class Provenance:
 
 
 def data_provenance(path: str | Path) -> Provenance:
-    """Identify a cohort file: its name, hash, and whether it is the shipped reconstruction."""
+    """Identify a cohort file: its name, hash, and whether it is the shipped reconstruction.
+
+    Parameters
+    ----------
+    path : str or Path
+        The cohort file (read as bytes; must exist).
+
+    Returns
+    -------
+    Provenance
+        File name without folders, SHA-256 of its bytes, and whether those bytes
+        equal the shipped ``data/reconstructed_cohort.csv``.
+    """
     from helpers.pipeline import file_sha256
 
     path = Path(path)
@@ -55,14 +67,39 @@ def data_provenance(path: str | Path) -> Provenance:
 
 
 def show_markdown(text: str) -> None:
-    """Display Markdown in a notebook as a single ``text/markdown`` output (no object repr)."""
+    """Display Markdown in a notebook as a single ``text/markdown`` output (no object repr).
+
+    Parameters
+    ----------
+    text : str
+        Markdown source.
+
+    Returns
+    -------
+    None
+        The text is displayed, not returned, so a cell ending with this call
+        stores exactly one output.
+    """
     from IPython.display import display
 
     display({"text/markdown": text}, raw=True)
 
 
 def pct(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0. Rounds half away from zero."""
+    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0. Rounds half away from zero.
+
+    Parameters
+    ----------
+    numerator, denominator : int
+        Counts (patients).
+    digits : int, default 1
+        Decimals of the percentage.
+
+    Returns
+    -------
+    str
+        The percentage with a ``%`` sign, or ``"–"`` for a zero denominator.
+    """
     if not denominator:
         return "–"
     value = 100 * numerator / denominator
@@ -72,19 +109,56 @@ def pct(numerator: int, denominator: int, digits: int = 1) -> str:
 
 
 def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"23/34 (67.6%)"``."""
+    """``"23/34 (67.6%)"``.
+
+    Parameters
+    ----------
+    numerator, denominator : int
+        Counts (patients).
+    digits : int, default 1
+        Decimals of the percentage (see :func:`pct`).
+
+    Returns
+    -------
+    str
+        ``"n/N (p%)"``; the percentage is ``"–"`` when ``denominator`` is 0.
+    """
     return f"{numerator}/{denominator} ({pct(numerator, denominator, digits)})"
 
 
 def ci_text(low: float, high: float, digits: int = 1) -> str:
-    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1]."""
+    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1].
+
+    Parameters
+    ----------
+    low, high : float
+        Interval bounds as proportions in [0, 1]; NaN when not estimable.
+    digits : int, default 1
+        Decimals of the percentages.
+
+    Returns
+    -------
+    str
+        The interval in percent, or ``"95% CI not estimable"`` if either bound is NaN.
+    """
     if any(map(math.isnan, (low, high))):
         return "95% CI not estimable"
     return f"95% CI {100 * low:.{digits}f}–{100 * high:.{digits}f}%"
 
 
 def p_text(p: float) -> str:
-    """``"p = 0.021"``, ``"p < 0.001"``; three decimals, two significant below 0.01."""
+    """``"p = 0.021"``, ``"p < 0.001"``; three decimals, two significant below 0.01.
+
+    Parameters
+    ----------
+    p : float
+        A p-value in [0, 1]; NaN when no test was computed.
+
+    Returns
+    -------
+    str
+        ``"p = ..."``, ``"p < 0.001"`` or ``"p not computed"`` for NaN.
+    """
     if math.isnan(p):
         return "p not computed"
     if p < 0.001:
@@ -94,18 +168,96 @@ def p_text(p: float) -> str:
     return f"p = {p:.3f}"
 
 
+def share_word(numerator: int, denominator: int) -> str:
+    """A number-free word for a share that stays literally true on any data.
+
+    Parameters
+    ----------
+    numerator, denominator : int
+        Counts (patients), ``0 <= numerator <= denominator``.
+
+    Returns
+    -------
+    str
+        ``"all"`` (n = N > 0), ``"more than half"``, ``"half"`` (2n = N),
+        ``"fewer than half"``, ``"none"`` (n = 0 < N), or ``"none (no patients)"``
+        when the denominator is 0. Written to be followed by "of the patients".
+    """
+    numerator, denominator = int(numerator), int(denominator)
+    if not 0 <= numerator <= denominator:
+        raise ValueError(f"share {numerator}/{denominator} is not a count out of a total")
+    if denominator == 0:
+        return "none (no patients)"
+    if numerator == denominator:
+        return "all"
+    if numerator == 0:
+        return "none"
+    if 2 * numerator == denominator:
+        return "half"
+    return "more than half" if 2 * numerator > denominator else "fewer than half"
+
+
+def most_frequent(counts, *, label: str = "level") -> str:
+    """The most frequent level of a count table, with its count, as prose.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Count rows of one variable (e.g. from :func:`helpers.tables.count_rows`)
+        with ``numerator``, ``denominator`` and a display column ``label``.
+    label : str, default "level"
+        Column holding the level names to print.
+
+    Returns
+    -------
+    str
+        ``"Low-intensity chemotherapy ± steroids, 14/20 (70.0%)"``; tied levels
+        are all named, joined by "and", in table order (``"A and B, each 3/20
+        (15.0%)"``); ``"none (no patients)"`` when the table is empty or every
+        count is 0.
+    """
+    if not len(counts) or int(counts["numerator"].max()) == 0:
+        return "none (no patients)"
+    top = counts[counts["numerator"] == counts["numerator"].max()]
+    names = [str(v) for v in top[label]]
+    share = n_of(int(top["numerator"].iloc[0]), int(top["denominator"].iloc[0]))
+    if len(names) == 1:
+        return f"{names[0]}, {share}"
+    return f"{', '.join(names[:-1])} and {names[-1]}, each {share}"
+
+
 # --- prose with computed numbers ------------------------------------------------------
 
-_FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int")
+_FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share")
 
 
 def format_result(row, fmt: str) -> str:
     """Format one ``results.csv`` row for prose.
 
-    ``fmt`` is one of ``n`` (numerator), ``N`` (denominator), ``pct`` (estimate
-    as a percentage, one decimal), ``n_pct`` ("21 (61.8%)"), ``n_of``
-    ("23/34 (67.6%)"), ``ci`` ("95% CI 49.5–82.6%"), ``p`` ("p = 0.021"),
-    ``value`` (the estimate, whole numbers without decimals) or ``int``.
+    Parameters
+    ----------
+    row : mapping
+        One result row (``key``, ``numerator``, ``denominator``, ``estimate``,
+        ``ci_low``, ``ci_high``, ``p_value`` as the format needs).
+    fmt : str
+        One of ``n`` (numerator), ``N`` (denominator), ``pct`` (numerator over
+        denominator as a percentage, one decimal), ``n_pct`` ("21 (61.8%)"),
+        ``n_of`` ("23/34 (67.6%)"), ``ci`` ("95% CI 49.5–82.6%"), ``p``
+        ("p = 0.021"), ``value`` (the estimate, whole numbers without decimals),
+        ``int`` (the estimate rounded) or ``share`` (a number-free word from
+        :func:`share_word`: "all", "more than half", "half", "fewer than half",
+        "none").
+
+    Returns
+    -------
+    str
+        The formatted value. Missing intervals and p-values are worded as not
+        estimable/computed (see :func:`ci_text`, :func:`p_text`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``fmt``.
     """
     if fmt == "n":
         return str(int(row["numerator"]))
@@ -123,6 +275,8 @@ def format_result(row, fmt: str) -> str:
         return p_text(float(row["p_value"]))
     if fmt == "int":
         return str(int(round(float(row["estimate"]))))
+    if fmt == "share":
+        return share_word(int(row["numerator"]), int(row["denominator"]))
     if fmt == "value":
         value = float(row["estimate"])
         return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
@@ -139,6 +293,12 @@ def fill(template: str, results) -> str:
         grammar of :mod:`helpers.results`; see :func:`format_result` for ``fmt``.
     results : DataFrame
         Rows with at least ``key`` and the fields the formats need.
+
+    Returns
+    -------
+    str
+        The template with every placeholder replaced; text outside placeholders
+        is kept as is.
 
     Raises
     ------
@@ -159,5 +319,18 @@ def fill(template: str, results) -> str:
 
 
 def show_filled(template: str, results) -> None:
-    """Display :func:`fill` output as Markdown."""
+    """Display :func:`fill` output as Markdown.
+
+    Parameters
+    ----------
+    template : str
+        Prose with ``[[key:fmt]]`` placeholders (see :func:`fill`).
+    results : DataFrame
+        Result rows the placeholders refer to.
+
+    Returns
+    -------
+    None
+        The filled text is displayed as one ``text/markdown`` output.
+    """
     show_markdown(fill(template, results))

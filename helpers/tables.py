@@ -32,10 +32,29 @@ SUMMARY_UNDER: dict[str, str] = {"age_years": "age_group", "prior_lines": "lines
 #: Level shown instead of the code ``missing``.
 NOT_AVAILABLE = "Not available"
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+#: Drug names and abbreviations printed with fixed capitals in the paper's Table 2
+#: (matched case-insensitively as whole words in a regimen).
+REGIMEN_SPELLINGS: dict[str, str] = {
+    "hu": "HU", "6-mp": "6-MP", "hyper-cvad": "Hyper-CVAD", "fla-ida": "FLA-Ida",
+    "peg-asparaginase": "PEG-asparaginase", "tki": "TKI",
+}
 
 
 def level_label(column: str, level: object) -> str:
-    """Display label for one level of a contract column or derived grouping."""
+    """Display label for one level of a contract column or derived grouping.
+
+    Parameters
+    ----------
+    column : str
+        Contract column or derived grouping (e.g. ``"bmb_baseline_group"``).
+    level : object
+        A code of that column; ``"missing"`` stands for a missing value.
+
+    Returns
+    -------
+    str
+        The contract's label for the code, or ``"Not available"`` for ``"missing"``.
+    """
     if str(level) == "missing":
         return NOT_AVAILABLE
     return contract.code_label(column, level)
@@ -76,14 +95,51 @@ def count_rows(cohort: pd.DataFrame, variables: Sequence[str] = TABLE1_VARIABLES
     return pd.concat(blocks, ignore_index=True)
 
 
+def without_empty_missing(counts: pd.DataFrame) -> pd.DataFrame:
+    """Count rows for display: the ``Not available`` level left out when its count is 0.
+
+    :func:`count_rows` always has a missing level, so that its result key exists
+    on any data; a table that shows ``Not available 0`` on every block hides the
+    one block where values are missing. Only display tables drop it; result rows
+    keep it.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        From :func:`count_rows` (``level`` display labels and ``numerator``).
+
+    Returns
+    -------
+    DataFrame
+        A new frame without the zero-count ``Not available`` rows (index reset);
+        every other row, and a ``Not available`` row with patients, is kept.
+    """
+    empty_missing = (counts["level"] == NOT_AVAILABLE) & (counts["numerator"] == 0)
+    return counts.loc[~empty_missing].reset_index(drop=True)
+
+
 def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES,
                  by: str | None = None) -> pd.DataFrame:
     """Median and range of numeric columns, overall or within each level of ``by``.
 
-    Missing values are left out of the median and counted in ``n_missing``.
-    Returns one row per (column, level) with ``key`` (``col.median[...]``),
-    ``characteristic``, ``level``, ``n``, ``n_missing``, ``median``, ``minimum``,
-    ``maximum`` and ``summary`` text ("45 (range 20-75)").
+    Parameters
+    ----------
+    cohort : DataFrame
+        A loaded cohort.
+    columns : sequence of str
+        Numeric columns to summarise (in their own units: years, lines, % blasts, days).
+    by : str, optional
+        A grouping column; one row per level (all categories of a categorical,
+        empty ones included). ``None`` summarises all patients together.
+
+    Returns
+    -------
+    DataFrame
+        One row per (column, level) with ``key`` (``col.median[...]``), ``column``,
+        ``characteristic``, ``level``, ``filters``, ``n`` (patients with a value),
+        ``n_missing``, ``median``, ``minimum``, ``maximum`` (NaN when ``n`` is 0) and
+        ``summary`` text ("45 (range 20-75)", or "not recorded"). Missing values
+        are left out of the median and counted in ``n_missing``.
     """
     from helpers.stats import median_range
 
@@ -116,8 +172,19 @@ def _levels(series: pd.Series) -> list:
 def availability(cohort: pd.DataFrame, column: str) -> pd.DataFrame:
     """Patients with and without a recorded ``column``, as two count rows.
 
-    Keys ``{column}.available[all]`` and ``{column}.missing[all]``; the denominator
-    is every patient.
+    Parameters
+    ----------
+    cohort : DataFrame
+        A loaded cohort.
+    column : str
+        The column whose availability is counted (NaN/NA means not recorded).
+
+    Returns
+    -------
+    DataFrame
+        Two rows, keys ``{column}.available[all]`` and ``{column}.missing[all]``,
+        with ``numerator``, ``denominator`` (every patient), ``estimate`` and exact
+        95 % CI bounds.
     """
     from helpers.stats import proportion
 
@@ -138,6 +205,24 @@ def share_at_least(cohort: pd.DataFrame, column: str, threshold: float, key: str
     """Patients with ``column >= threshold`` among those with a value, as one count row.
 
     Used for "79% had received 2 or more prior therapies" (``prior_lines_ge2[all]``).
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        A loaded cohort.
+    column : str
+        A numeric column.
+    threshold : float
+        Inclusive lower bound, in the column's unit.
+    key : str
+        The result key of the row.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``key``, ``characteristic``, ``variable``, ``level`` (">= 2"),
+        ``numerator``, ``denominator`` (patients with a value; missing values are
+        left out), ``estimate`` and exact 95 % CI bounds.
     """
     from helpers.stats import proportion
 
@@ -158,7 +243,9 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     counts : DataFrame
-        From :func:`count_rows`.
+        From :func:`count_rows`. A ``Not available`` level is shown only where
+        patients have a missing value (:func:`without_empty_missing`), as in the
+        paper's Table 1.
     summaries : DataFrame
         From :func:`summary_rows` (overall). A summary is placed at the end of the
         block of its grouping (:data:`SUMMARY_UNDER`, e.g. median age under the age
@@ -172,6 +259,7 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     """
     n_total = int(counts["denominator"].max()) if len(counts) else 0
     header = f"N={n_total} n (%)"
+    counts = without_empty_missing(counts)
     body = counts.assign(value=[f"{n} ({_pct(n, d)})" for n, d in
                                 zip(counts["numerator"], counts["denominator"])])
     rows = []
@@ -194,13 +282,48 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
                                  "value": header})
 
 
+def regimen_display(regimen: str) -> str:
+    """A regimen as the paper prints it: first letter capital, abbreviations in capitals.
+
+    Parameters
+    ----------
+    regimen : str
+        The regimen as recorded (``debulking_regimen``), e.g. ``"steroids + hu + 6-mp"``.
+
+    Returns
+    -------
+    str
+        E.g. ``"Steroids + HU + 6-MP"``: each whole word of :data:`REGIMEN_SPELLINGS`
+        (any case) takes its fixed spelling, then the first character is capitalised;
+        everything else is kept as recorded. The data are not changed.
+    """
+    import re
+
+    text = str(regimen)
+    for word, spelling in REGIMEN_SPELLINGS.items():
+        text = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", spelling, text, flags=re.IGNORECASE)
+    return text[:1].upper() + text[1:]
+
+
 def table2(cohort: pd.DataFrame) -> pd.DataFrame:
     """The paper's Table 2: patients per regimen within each debulking category.
 
-    Regimens are listed in order of frequency within their category (ties by
-    name). Returns columns ``Debulking therapy``, ``Regimen``, ``N`` and
-    ``Total, n/N (%)`` (on the category's first row), plus hidden-in-display
-    ``category``/``regimen`` codes for lookups.
+    Parameters
+    ----------
+    cohort : DataFrame
+        A loaded cohort (``debulking_category`` and ``debulking_regimen`` are never
+        missing under the contract).
+
+    Returns
+    -------
+    DataFrame
+        One row per regimen given to at least one patient, categories in contract
+        order and regimens by frequency within their category (ties by recorded
+        name). Columns ``Debulking therapy`` (on the category's first row),
+        ``Regimen`` (display spelling, :func:`regimen_display`), ``N`` and
+        ``Total, n/N (%)`` (on the category's first row; N is all patients), plus
+        the ``category`` and ``regimen`` codes as recorded, for lookups (drop them
+        for display). A category with no patients has no row.
     """
     total = len(cohort)
     rows = []
@@ -212,13 +335,15 @@ def table2(cohort: pd.DataFrame) -> pd.DataFrame:
         for i, (regimen, n) in enumerate(ordered):
             rows.append({
                 "Debulking therapy": col.code_labels[category] if i == 0 else "",
-                "Regimen": regimen,
+                "Regimen": regimen_display(regimen),
                 "N": int(n),
                 "Total, n/N (%)": (f"{len(part)}/{total} ({_pct(len(part), total)})"
                                    if i == 0 else ""),
                 "category": category,
+                "regimen": regimen,
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["Debulking therapy", "Regimen", "N", "Total, n/N (%)",
+                                       "category", "regimen"])
 
 
 def _pct(n: int, d: int) -> str:
@@ -228,7 +353,22 @@ def _pct(n: int, d: int) -> str:
 
 
 def display_rates(rates: pd.DataFrame, group_label: str | None = None) -> pd.DataFrame:
-    """A readable view of a rate table: level, n/N, %, exact 95 % CI (one line each)."""
+    """A readable view of a rate table: level, n/N, %, exact 95 % CI (one line each).
+
+    Parameters
+    ----------
+    rates : DataFrame
+        Rate rows with ``group_var``, ``level``, ``numerator``, ``denominator``,
+        ``ci_low`` and ``ci_high`` (proportions).
+    group_label : str, optional
+        Header of the level column; defaults to the contract label of ``group_var``.
+
+    Returns
+    -------
+    DataFrame
+        Text columns: level label, ``n/N``, ``%`` and ``95% CI (exact)`` in
+        percent ("–" when the interval is missing, e.g. an empty group).
+    """
     var = rates["group_var"].iloc[0] if len(rates) else ""
     view = pd.DataFrame({
         group_label or contract.label(var): [level_label(var, lv) for lv in rates["level"]],
@@ -243,7 +383,21 @@ def display_rates(rates: pd.DataFrame, group_label: str | None = None) -> pd.Dat
 # --- results rows --------------------------------------------------------------------
 
 def count_results(counts: pd.DataFrame, label_prefix: str = "") -> pd.DataFrame:
-    """Result rows (``results.csv`` schema) for count rows from :func:`count_rows`."""
+    """Result rows (``results.csv`` schema) for count rows from :func:`count_rows`.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        From :func:`count_rows`, :func:`availability` or :func:`share_at_least`.
+    label_prefix : str, default ""
+        Put before each label (e.g. the population: ``"Ph+ — "``).
+
+    Returns
+    -------
+    DataFrame
+        ``key``, ``label``, ``numerator``, ``denominator``, ``estimate`` (share,
+        0-1), ``ci_low``, ``ci_high``, ``method`` and ``unit`` ("proportion").
+    """
     return pd.DataFrame({
         "key": counts["key"],
         "label": [f"{label_prefix}{c}: {lv}" for c, lv in zip(counts["characteristic"], counts["level"])],
@@ -254,7 +408,21 @@ def count_results(counts: pd.DataFrame, label_prefix: str = "") -> pd.DataFrame:
 
 
 def summary_results(summaries: pd.DataFrame) -> pd.DataFrame:
-    """Result rows for median, minimum and maximum from :func:`summary_rows`."""
+    """Result rows for median, minimum and maximum from :func:`summary_rows`.
+
+    Parameters
+    ----------
+    summaries : DataFrame
+        From :func:`summary_rows`.
+
+    Returns
+    -------
+    DataFrame
+        Three rows per summary (keys ``col.median[...]``, ``col.min[...]``,
+        ``col.max[...]``) in the results schema without ``notebook``;
+        ``denominator`` is the number of patients with a value, ``estimate`` the
+        statistic (NaN when no patient has a value), ``unit`` the column name.
+    """
     rows = []
     for row in summaries.itertuples(index=False):
         for stat, value in (("median", row.median), ("min", row.minimum), ("max", row.maximum)):
@@ -274,6 +442,20 @@ def save_table(table: pd.DataFrame, name: str, output_dir: str | Path) -> tuple[
 
     Both are byte-for-byte reproducible: CSV uses ``\\n`` line endings; the XLSX
     has fixed document timestamps and zip entry times.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Written as is, without its index (missing values as empty cells).
+    name : str
+        File stem; the XLSX sheet takes its first 31 characters.
+    output_dir : str or Path
+        Run folder; ``tables/`` is created under it if needed.
+
+    Returns
+    -------
+    tuple of Path
+        The CSV and XLSX paths written.
     """
     folder = Path(output_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
@@ -284,6 +466,37 @@ def save_table(table: pd.DataFrame, name: str, output_dir: str | Path) -> tuple[
         table.to_excel(writer, index=False, sheet_name=name[:31])
     xlsx_path.write_bytes(_fixed_time_xlsx(buffer.getvalue()))
     return csv_path, xlsx_path
+
+
+#: Columns :func:`save_and_show_counts` prints by default.
+COUNT_COLUMNS: tuple[str, ...] = ("level", "numerator", "denominator", "estimate", "ci_low", "ci_high")
+
+
+def save_and_show_counts(counts: pd.DataFrame, name: str, output_dir: str | Path,
+                         columns: Sequence[str] = COUNT_COLUMNS) -> None:
+    """Save count rows as ``tables/<name>`` (CSV and XLSX) and print them.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        From :func:`count_rows` or :func:`share_at_least`. An empty ``Not available``
+        level is left out of both (:func:`without_empty_missing`); the internal
+        ``variable`` column is not saved. The input is not modified.
+    name : str
+        File stem (see :func:`save_table`).
+    output_dir : str or Path
+        Run folder.
+    columns : sequence of str, default :data:`COUNT_COLUMNS`
+        Columns printed (the files keep every column: keys, labels, CIs, method).
+
+    Returns
+    -------
+    None
+        The files are written and the table printed.
+    """
+    shown = without_empty_missing(counts).drop(columns="variable", errors="ignore")
+    save_table(shown, name, output_dir)
+    show_table(shown, columns)
 
 
 def _fixed_time_xlsx(data: bytes) -> bytes:
@@ -304,6 +517,19 @@ def _fixed_time_xlsx(data: bytes) -> bytes:
 
 
 def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
-    """Print a table as plain text (stable in stored notebook outputs, unlike HTML)."""
+    """Print a table as plain text (stable in stored notebook outputs, unlike HTML).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The table; its index is not printed and missing values print as blanks.
+    columns : sequence of str, optional
+        Columns to show, in order; all by default.
+
+    Returns
+    -------
+    None
+        The table is printed.
+    """
     view = table if columns is None else table.loc[:, list(columns)]
     print(view.to_string(index=False, na_rep=""))

@@ -41,3 +41,37 @@ def test_fill_replaces_each_placeholder_with_the_formatted_result():
 def test_fill_names_a_placeholder_key_that_has_no_result():
     with pytest.raises(KeyError, match="no result with key 'any_cr\\[nope\\]'"):
         narrative.fill("[[any_cr[nope]:n]]", pd.DataFrame({"key": ["any_cr[all]"]}))
+
+
+@pytest.mark.parametrize("k, n, expected", [
+    (34, 34, "all"), (27, 34, "more than half"), (17, 34, "half"), (12, 34, "fewer than half"),
+    (0, 34, "none"), (0, 0, "none (no patients)"), (1, 1, "all"), (1, 3, "fewer than half"),
+])
+def test_share_word_names_a_share_without_a_number_that_stays_true(k, n, expected):
+    assert narrative.share_word(k, n) == expected
+
+
+def test_share_word_refuses_a_count_larger_than_its_total():
+    with pytest.raises(ValueError):
+        narrative.share_word(5, 4)
+
+
+def test_fill_writes_a_share_as_a_word():
+    results = pd.DataFrame([{"key": "n[prior_hsct=True]", "numerator": 17, "denominator": 34}])
+    assert narrative.fill("[[n[prior_hsct=True]:share]] of the patients", results) == "half of the patients"
+
+
+def test_most_frequent_names_the_top_level_with_its_count():
+    counts = pd.DataFrame({"level": ["Steroids", "Low-intensity", "Polychemotherapy", "Not available"],
+                           "numerator": [3, 14, 2, 0], "denominator": [20] * 4})
+    assert narrative.most_frequent(counts) == "Low-intensity, 14/20 (70.0%)"
+
+
+def test_most_frequent_names_every_tied_level_in_table_order():
+    counts = pd.DataFrame({"level": ["A", "B", "C"], "numerator": [4, 1, 4], "denominator": [9] * 3})
+    assert narrative.most_frequent(counts) == "A and C, each 4/9 (44.4%)"
+
+
+def test_most_frequent_says_none_when_nobody_is_counted():
+    empty = pd.DataFrame({"level": ["A"], "numerator": [0], "denominator": [0]})
+    assert narrative.most_frequent(empty) == "none (no patients)"

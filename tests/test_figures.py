@@ -1,0 +1,79 @@
+"""The blasts-before-after figure: one line per patient, or a summary for large cohorts.
+
+Expected values are worked out by hand from the small cohorts built here.
+"""
+
+import pandas as pd
+import pytest
+
+from helpers import figures
+
+
+def blasts(before, after, category="steroids"):
+    """A minimal cohort: one patient per (before, after) pair, all in ``category``."""
+    return pd.DataFrame({
+        "patient_id": [f"P{i:04d}" for i in range(len(before))],
+        "debulking_category": category,
+        "bmb_baseline_pct": [float(v) for v in before],
+        "bmb_post_debulking_pct": [float("nan") if v is None else float(v) for v in after],
+    })
+
+
+def solid_lines(ax):
+    """Data lines of a panel (the blast cut-offs are the dashed lines)."""
+    return [line for line in ax.get_lines() if line.get_linestyle() != "--"]
+
+
+def test_a_small_cohort_draws_each_patient_with_both_values_as_its_own_line():
+    cohort = blasts([10, 20, 30, 40], [0, 4, 8, None])
+    fig = figures.plot_blasts_before_after(cohort)
+    lines = solid_lines(fig.axes[0])
+    assert sorted(tuple(line.get_ydata()) for line in lines) == [(10, 0), (20, 4), (30, 8)]
+    assert "median" not in fig.get_suptitle()
+    assert "3 patients with both values; 1 without" in fig.get_suptitle()
+
+
+def test_above_the_line_limit_each_category_shows_its_median_and_interquartile_range():
+    # Before 10, 20, 30, 40: median 25; quartiles (linear) 10 + 0.75*10 = 17.5 and 30 + 0.25*10 = 32.5.
+    # After 0, 4, 8, 100: median 6; quartiles 0 + 0.75*4 = 3 and 8 + 0.25*92 = 31.
+    cohort = blasts([10, 20, 30, 40], [0, 4, 8, 100])
+    fig = figures.plot_blasts_before_after(cohort, max_lines=3)
+    ax = fig.axes[0]
+    [medians] = solid_lines(ax)
+    assert list(medians.get_xdata()) == [0, 1]
+    assert list(medians.get_ydata()) == pytest.approx([25, 6])
+    [iqr] = ax.collections
+    assert [tuple(seg[:, 1]) for seg in iqr.get_segments()] == [
+        pytest.approx((17.5, 32.5)), pytest.approx((3, 31))]
+    assert "median and interquartile range per category" in fig.get_suptitle()
+    assert "more than 3 patients" in fig.get_suptitle()
+
+
+def test_the_default_limit_switches_to_the_summary_just_above_max_patient_lines():
+    n = figures.MAX_PATIENT_LINES
+    at_limit = figures.plot_blasts_before_after(blasts([60] * n, [10] * n))
+    above = figures.plot_blasts_before_after(blasts([60] * (n + 1), [10] * (n + 1)))
+    assert len(solid_lines(at_limit.axes[0])) == n
+    assert len(solid_lines(above.axes[0])) == 1
+    assert "median" not in at_limit.get_suptitle()
+    assert f"more than {n} patients" in above.get_suptitle()
+
+
+def test_a_category_without_patients_gets_an_empty_panel_in_both_modes():
+    cohort = blasts([50, 70], [5, 15], category="tki")
+    for max_lines in (10, 1):
+        fig = figures.plot_blasts_before_after(cohort, max_lines=max_lines)
+        assert solid_lines(fig.axes[0]) == []
+        assert fig.axes[0].get_title().endswith("(n=0)")
+        assert fig.axes[3].get_title().endswith("(n=2)")
+
+
+def test_median_iqr_summary_lists_before_then_after_and_leaves_the_input_unchanged():
+    long = pd.DataFrame({"time": ["After", "Before", "After", "Before"],
+                         "blasts": [2.0, 90.0, 4.0, 70.0]})
+    copy = long.copy()
+    summary = figures.blasts_median_iqr(long)
+    assert list(summary.index) == ["Before", "After"]
+    assert summary.loc["Before", "median"] == 80 and summary.loc["After", "median"] == 3
+    assert summary.loc["Before", "q1"] == 75 and summary.loc["Before", "q3"] == 85
+    pd.testing.assert_frame_equal(long, copy)
