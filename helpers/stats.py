@@ -3,7 +3,8 @@
 Proportions get exact Clopper-Pearson intervals (Wilson score on request);
 contingency tables get Fisher's exact test, exact for any r x c table by
 enumerating every table with the observed margins, plus Pearson chi-square and,
-for 2 x 2 tables, Barnard's and Boschloo's unconditional exact tests.
+for 2 x 2 tables, Barnard's and Boschloo's unconditional exact tests and
+Lancaster's mid-p version of Fisher's test.
 
 Table orientation used throughout: **rows are the groups compared** (e.g. the
 levels of a grouping variable) and **columns are the outcome** (e.g. event,
@@ -31,11 +32,13 @@ from scipy import stats as sps
 #: less probable" than the observed one (``relErr <- 1 + 10^(-7)``).
 FISHER_RELATIVE_TOLERANCE = 1e-7
 
-#: Work limits of the exact r x c enumeration (units of :func:`_enumeration_work`,
-#: about a second per million): above the first bound the enumeration is not
-#: tried; the second is the budget actually spent before giving up. Past
-#: either, Fisher's test falls back to Pearson chi-square and says so.
-FISHER_MAX_WORK_BOUND = 1e10
+#: Work limit of the exact r x c enumeration, in cell vectors (one candidate
+#: column of a partial table) materialised, counted with
+#: :func:`_composition_count` *before* anything is allocated: about a second and
+#: at most a few hundred MB per 2 million. Past it, Fisher's test falls back to
+#: Pearson chi-square and says so. The same unit and limit serve the up-front
+#: estimate (:func:`_enumeration_work`, used to choose the orientation) and the
+#: run itself.
 FISHER_WORK_BUDGET = 2e6
 
 #: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, for which Barnard's and
@@ -69,7 +72,19 @@ class Proportion:
     confidence: float = 0.95
 
     def format(self, digits: int = 1) -> str:
-        """Text such as ``"23/34 (67.6%; 95% CI 49.5-82.6)"``; ``"0/0 (NA)"`` when empty."""
+        """The proportion as text.
+
+        Parameters
+        ----------
+        digits : int, default 1
+            Decimals of the percentages.
+
+        Returns
+        -------
+        str
+            E.g. ``"23/34 (67.6%; 95% CI 49.5-82.6)"``; ``"0/0 (NA)"`` when the
+            denominator is 0.
+        """
         if self.denominator == 0:
             return f"{self.numerator}/{self.denominator} (NA)"
         level = f"{100 * self.confidence:g}%"
@@ -88,7 +103,24 @@ def exact_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     Computed from beta quantiles: lower ``Beta(a/2; k, n-k+1)``, upper
     ``Beta(1-a/2; k+1, n-k)`` with ``a = 1 - confidence`` (as R's
     ``binom.test``). The lower limit is 0 when ``k == 0`` and the upper 1 when
-    ``k == n``. Returns ``(nan, nan)`` when ``n == 0``.
+    ``k == n``.
+
+    Parameters
+    ----------
+    k, n : int
+        Events and trials (patients), ``0 <= k <= n``.
+    confidence : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` as fractions in [0, 1]; ``(nan, nan)`` when ``n == 0``.
+
+    Raises
+    ------
+    ValueError
+        When the counts are not ``0 <= k <= n``.
     """
     _check_counts(k, n)
     if n == 0:
@@ -102,7 +134,17 @@ def exact_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
 def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval (no continuity correction; Newcombe 1998 method 3).
 
-    Returns ``(nan, nan)`` when ``n == 0``.
+    Parameters
+    ----------
+    k, n : int
+        Events and trials (patients), ``0 <= k <= n``.
+    confidence : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` as fractions in [0, 1]; ``(nan, nan)`` when ``n == 0``.
     """
     _check_counts(k, n)
     if n == 0:
@@ -119,7 +161,19 @@ def proportion(k: int, n: int, *, method: str = "clopper-pearson",
                confidence: float = 0.95) -> Proportion:
     """Proportion ``k/n`` with a ``"clopper-pearson"`` (default) or ``"wilson"`` interval.
 
-    ``n == 0`` gives estimate and limits NaN.
+    Parameters
+    ----------
+    k, n : int
+        Events and trials (patients), ``0 <= k <= n``.
+    method : {"clopper-pearson", "wilson"}
+        Interval method.
+    confidence : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    Proportion
+        Estimate and limits as fractions; all NaN when ``n == 0``.
     """
     if method == "clopper-pearson":
         low, high = exact_ci(k, n, confidence)
@@ -132,7 +186,20 @@ def proportion(k: int, n: int, *, method: str = "clopper-pearson",
 
 
 def ci_method_label(method: str, confidence: float = 0.95) -> str:
-    """Words for an interval method, e.g. ``"Clopper-Pearson exact 95% CI"``."""
+    """Words for an interval method.
+
+    Parameters
+    ----------
+    method : {"clopper-pearson", "wilson"}
+        Interval method.
+    confidence : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    str
+        E.g. ``"Clopper-Pearson exact 95% CI"``.
+    """
     return f"{_CI_METHOD_LABELS[method]} {100 * confidence:g}% CI"
 
 
@@ -142,10 +209,25 @@ def ci_method_label(method: str, confidence: float = 0.95) -> str:
 class TestResult:
     """Result of one test on one contingency table.
 
-    ``method`` says in words what was computed; ``short`` is the stable name
-    used in result keys (``fisher``, ``chi2``, ``chi2_yates``, ``barnard``,
-    ``boschloo``, ``binomial``). ``statistic`` is None when the test has none
-    (Fisher r x c) or the table is degenerate. ``table`` is the table as given.
+    Attributes
+    ----------
+    method : str
+        What was computed, in words.
+    short : str
+        Stable name used in result keys (``fisher``, ``fisher_midp``, ``chi2``,
+        ``chi2_yates``, ``barnard``, ``boschloo``, ``binomial``).
+    statistic : float or None
+        The test's statistic, None when it has none (Fisher r x c, mid-p) or
+        the table is degenerate. Not always a test statistic in the usual
+        sense: ``statistic_name`` says what it is.
+    p_value : float
+        Two-sided p-value.
+    table : tuple of tuple of int
+        The table as given.
+    statistic_name : str or None
+        What ``statistic`` holds, e.g. ``"sample odds ratio"`` (Fisher 2 x 2)
+        or ``"one-sided Fisher p-value (Boschloo's statistic)"``; None when
+        there is no statistic.
     """
 
     __test__ = False  # not a pytest test class despite the name
@@ -155,6 +237,7 @@ class TestResult:
     statistic: float | None
     p_value: float
     table: tuple[tuple[int, ...], ...]
+    statistic_name: str | None = None
 
 
 def _as_table(table) -> np.ndarray:
@@ -238,12 +321,60 @@ class _EnumerationTooLarge(Exception):
     """Raised when the exact r x c enumeration exceeds its work budget."""
 
 
+def _composition_count(total: int, caps: Sequence[int]) -> float:
+    """Number of integer vectors v with sum(v) == total and 0 <= v_i <= caps[i].
+
+    The row count of :func:`_composition_array` for the same arguments,
+    computed without building it: a dynamic programme over the parts (counts
+    of each partial sum, extended one capped part at a time with cumulative
+    sums), in floating point (exact below 2**53, ample for a budget check).
+    O(r * total) time and memory for the count vector only.
+    """
+    total = int(total)
+    if total < 0 or total > sum(int(c) for c in caps):
+        return 0.0
+    counts = np.zeros(total + 1, dtype=float)
+    counts[:min(int(caps[0]), total) + 1] = 1.0
+    for cap in caps[1:]:
+        cap = int(cap)
+        cum = np.cumsum(counts)
+        shifted = np.zeros_like(cum)
+        if cap + 1 <= total:
+            shifted[cap + 1:] = cum[:total - cap]
+        counts = cum - shifted
+    return float(counts[total])
+
+
+def _budgeted_compositions(total: int, caps: Sequence[int], weight: float, work: float,
+                           budget: float) -> tuple[np.ndarray, float]:
+    """:func:`_composition_array` for ``(total, caps)`` and the work counted with it.
+
+    Adds ``weight`` (the number of partial tables sharing these vectors) times
+    the number of vectors to ``work`` and raises ``_EnumerationTooLarge`` if
+    that passes ``budget`` -- *before* allocating whenever the allocation could
+    be large: the vectors are built first only when the uncapped count
+    ``comb(total + r - 1, r - 1)`` is small (at most 10,000); otherwise they
+    are counted exactly (:func:`_composition_count`) first.
+    """
+    r = len(caps)
+    if math.comb(int(total) + r - 1, r - 1) > 10_000:
+        if work + weight * _composition_count(total, caps) > budget:
+            raise _EnumerationTooLarge
+    cells = _composition_array(total, caps)
+    work += weight * len(cells)
+    if work > budget:
+        raise _EnumerationTooLarge
+    return cells, work
+
+
 def _enumeration_work(row_sums: Sequence[int], col_sums: Sequence[int]) -> float:
     """Upper bound on the enumeration's work (columns in processing order).
 
-    Python-level partial tables over all columns but the last two, plus the
-    numpy-evaluated splits of the second-to-last column (weighted 1/50, as
-    vectorised work is that much cheaper); merging and pruning ignored.
+    Same unit as :data:`FISHER_WORK_BUDGET` (cell vectors materialised): the
+    partial tables over all columns but the last two, plus the splits of the
+    second-to-last column under each of them; merging, pruning and the row
+    caps are ignored, so the real work is usually far smaller. Used to choose
+    the cheaper orientation; the budget itself is enforced during the run.
     """
     r = len(row_sums)
     paths = 1.0
@@ -251,7 +382,7 @@ def _enumeration_work(row_sums: Sequence[int], col_sums: Sequence[int]) -> float
         paths *= math.comb(int(c) + r - 1, r - 1)
         if paths > 1e300:
             return math.inf
-    return paths + paths * math.comb(int(col_sums[-2]) + r - 1, r - 1) / 50
+    return paths + paths * math.comb(int(col_sums[-2]) + r - 1, r - 1)
 
 
 def _fisher_oriented(arr: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -275,7 +406,9 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
     last two columns are enumerated together with numpy. The p-value is the
     sum of the probabilities of all tables with probability <= observed *
     (1 + 1e-7), R's ``fisher.test`` rule. Raises ``_EnumerationTooLarge``
-    once the work done (as counted by :func:`_enumeration_work`) passes ``budget``.
+    as soon as the work (cell vectors materialised, counted *before* each
+    allocation by :func:`_budgeted_compositions`) would pass ``budget``, so memory
+    stays bounded by the budget whatever the cohort size.
     """
     from scipy.special import gammaln
 
@@ -312,10 +445,8 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
                     live.append((past, count))
             if not live:
                 continue
-            cells = _composition_array(col, state)
-            work += len(cells) * len(live)
-            if work > budget:
-                raise _EnumerationTooLarge
+            # counted before allocating: an oversized column is never built
+            cells, work = _budgeted_compositions(col, state, len(live), work, budget)
             new_states = np.sort(np.asarray(state) - cells, axis=1)
             steps = log_fact[cells].sum(axis=1).tolist()
             for row, step in zip(new_states.tolist(), steps):
@@ -332,10 +463,7 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
     # last two columns: enumerate the first; the second is what is left
     col = col_sums[n_cols - 2]
     for state, pasts in nodes.items():
-        cells = _composition_array(col, state)
-        work += len(cells) / 50
-        if work > budget:
-            raise _EnumerationTooLarge
+        cells, work = _budgeted_compositions(col, state, 1, work, budget)
         left = np.asarray(state) - cells
         future = np.sort(log_fact[cells].sum(axis=1) + log_fact[left].sum(axis=1))
         # tail[j] = log sum_{k >= j} exp(-future[k]); tail[len] = -inf
@@ -353,18 +481,34 @@ def fisher_exact(table) -> TestResult:
 
     All-zero rows and columns are dropped first; a table left with a single
     row or column gives p = 1. A 2 x 2 table uses ``scipy.stats.fisher_exact``
-    (exact hypergeometric sums; ``statistic`` is the sample odds ratio).
-    Larger tables are enumerated exactly (see :func:`_fisher_rxc_p_value`),
-    with R's rule: p = total probability of tables with probability <=
-    observed * (1 + 1e-7).
+    (exact hypergeometric sums; ``statistic`` is the sample odds ratio, not a
+    test statistic). Larger tables are enumerated exactly (see
+    :func:`_fisher_rxc_p_value`), with R's rule: p = total probability of
+    tables with probability <= observed * (1 + 1e-7).
 
-    When the enumeration would be infeasible (its work bound exceeds
-    :data:`FISHER_MAX_WORK_BOUND` or the run passes :data:`FISHER_WORK_BUDGET`,
-    e.g. large cohorts with many levels) the
+    When the enumeration would be infeasible (its work, counted before each
+    allocation, would pass :data:`FISHER_WORK_BUDGET`, e.g. large cohorts) the
     p-value is Pearson chi-square's instead, ``short`` stays ``"fisher"`` so
     result keys are stable, and ``method`` says so.
 
     Hypotheses: margins fixed, H0 rows and columns independent.
+
+    Parameters
+    ----------
+    table : array-like of int
+        Counts, rows the groups compared, columns the outcome (non-negative
+        integers; no missing values allowed).
+
+    Returns
+    -------
+    TestResult
+        ``short`` ``"fisher"``; ``statistic`` the sample odds ratio for 2 x 2,
+        the chi-square statistic on the asymptotic fallback, else None.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` is not a 2-D table of non-negative integers.
     """
     arr = _as_table(table)
     reduced = _drop_empty(arr)
@@ -375,29 +519,101 @@ def fisher_exact(table) -> TestResult:
     if (r, c) == (2, 2):
         res = sps.fisher_exact(reduced)
         return TestResult("Fisher's exact test (2x2, two-sided)", "fisher",
-                          float(res.statistic), float(res.pvalue), _as_tuple(arr))
-    oriented, col_sums = _fisher_oriented(reduced)
+                          float(res.statistic), float(res.pvalue), _as_tuple(arr),
+                          "sample odds ratio")
     try:
-        if _enumeration_work(oriented.sum(axis=1), col_sums) > FISHER_MAX_WORK_BOUND:
-            raise _EnumerationTooLarge
         p = _fisher_rxc_p_value(reduced, budget=FISHER_WORK_BUDGET)
     except _EnumerationTooLarge:
         chi = chi_square(reduced)
         return TestResult(f"Pearson chi-square in place of Fisher's exact test ({r}x{c}, "
                           f"asymptotic; exact enumeration infeasible at n={int(reduced.sum())})",
-                          "fisher",
-                          chi.statistic, chi.p_value, _as_tuple(arr))
+                          "fisher", chi.statistic, chi.p_value, _as_tuple(arr),
+                          "chi-square statistic")
     return TestResult(f"Fisher's exact test ({r}x{c}, exact network/enumeration, two-sided)",
                       "fisher", None, p, _as_tuple(arr))
+
+
+def _hypergeometric_log_probs(arr: np.ndarray) -> tuple[np.ndarray, int]:
+    """Log-probabilities of every 2 x 2 table with the margins of ``arr`` (top-left cell
+    from its minimum to its maximum), and the index of the observed table."""
+    from scipy.special import gammaln
+
+    (a, b), (c, d) = (int(v) for v in arr[0]), (int(v) for v in arr[1])
+    r1, c1, n = a + b, a + c, a + b + c + d
+    lo, hi = max(0, r1 + c1 - n), min(r1, c1)
+    x = np.arange(lo, hi + 1)
+    lf = lambda v: gammaln(np.asarray(v, dtype=float) + 1.0)  # noqa: E731
+    logp = (lf(r1) + lf(n - r1) + lf(c1) + lf(n - c1) - lf(n)
+            - lf(x) - lf(r1 - x) - lf(c1 - x) - lf(n - r1 - c1 + x))
+    return logp, a - lo
+
+
+def fisher_midp(table) -> TestResult:
+    """Lancaster's mid-p version of Fisher's exact test for a 2 x 2 table, two-sided.
+
+    The two-sided mid-p is Fisher's two-sided p-value (total probability of
+    the tables, margins fixed, as or less probable than the observed one,
+    R's rule with relative tolerance :data:`FISHER_RELATIVE_TOLERANCE`) minus
+    half the probability of the observed table (Lancaster 1961). It is *not*
+    an exact-size test: its size can exceed the nominal level; it is often
+    closer to the unconditional tests than Fisher's p is.
+
+    Parameters
+    ----------
+    table : array-like of int
+        A 2 x 2 table of counts (rows the groups compared, columns the outcome).
+
+    Returns
+    -------
+    TestResult
+        ``short`` ``"fisher_midp"``, ``statistic`` None, ``method`` naming it a
+        mid-p. A table with an empty row or column gives p = 1.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` is not 2 x 2.
+    """
+    arr = _as_table(table)
+    if arr.shape != (2, 2):
+        raise ValueError(f"the mid-p test needs a 2x2 table, got shape {arr.shape}")
+    name = "Fisher's exact test, mid-p (Lancaster 1961; 2x2, two-sided; not an exact-size test)"
+    if _is_degenerate(_drop_empty(arr)):
+        return TestResult(name + " (single non-empty row or column, p = 1)", "fisher_midp",
+                          None, 1.0, _as_tuple(arr))
+    logp, observed = _hypergeometric_log_probs(arr)
+    probs = np.exp(logp)
+    cutoff = logp[observed] + math.log1p(FISHER_RELATIVE_TOLERANCE)
+    p_fisher = float(probs[logp <= cutoff].sum())
+    p = min(1.0, p_fisher - 0.5 * float(probs[observed]))
+    return TestResult(name, "fisher_midp", None, p, _as_tuple(arr))
 
 
 def chi_square(table, *, yates: bool = False) -> TestResult:
     """Pearson chi-square test of independence (asymptotic).
 
     All-zero rows and columns are dropped first; a degenerate table gives
-    p = 1 with no statistic. ``yates=True`` applies Yates' continuity
-    correction and is allowed only for (reduced) 2 x 2 tables. Caveat: the
-    chi-square approximation is poor when expected counts are small (< 5).
+    p = 1 with no statistic. Caveat: the chi-square approximation is poor
+    when expected counts are small (< 5).
+
+    Parameters
+    ----------
+    table : array-like of int
+        Counts (non-negative integers).
+    yates : bool, default False
+        Apply Yates' continuity correction; allowed only for (reduced) 2 x 2
+        tables.
+
+    Returns
+    -------
+    TestResult
+        ``short`` ``"chi2"`` or ``"chi2_yates"``; ``statistic`` the chi-square
+        statistic (df = (r - 1)(c - 1)).
+
+    Raises
+    ------
+    ValueError
+        When ``yates`` is asked for a table larger than 2 x 2.
     """
     arr = _as_table(table)
     reduced = _drop_empty(arr)
@@ -409,14 +625,23 @@ def chi_square(table, *, yates: bool = False) -> TestResult:
         return TestResult(name + " (single non-empty row or column, p = 1)", short,
                           None, 1.0, _as_tuple(arr))
     res = sps.chi2_contingency(reduced, correction=yates)
-    return TestResult(name, short, float(res.statistic), float(res.pvalue), _as_tuple(arr))
+    return TestResult(name, short, float(res.statistic), float(res.pvalue), _as_tuple(arr),
+                      "chi-square statistic")
 
 
 def unconditional_is_feasible(n1: int, n2: int) -> bool:
     """Whether Barnard's/Boschloo's exact test is run for row totals ``n1``, ``n2``.
 
-    True when the sample space, ``(n1 + 1) * (n2 + 1)`` tables, is at most
-    :data:`UNCONDITIONAL_MAX_TABLES`.
+    Parameters
+    ----------
+    n1, n2 : int
+        Row totals (patients per group).
+
+    Returns
+    -------
+    bool
+        True when the sample space, ``(n1 + 1) * (n2 + 1)`` tables, is at most
+        :data:`UNCONDITIONAL_MAX_TABLES`.
     """
     return (n1 + 1) * (n2 + 1) <= UNCONDITIONAL_MAX_TABLES
 
@@ -427,6 +652,10 @@ def _pooled_z(arr: np.ndarray) -> float:
     n1, n2 = a + b, c + d
     pooled = (a + c) / (n1 + n2)
     return (a / n1 - c / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+
+
+_STATISTIC_NAMES = {"barnard": "Wald z with pooled variance (Barnard's statistic)",
+                    "boschloo": "one-sided Fisher p-value (Boschloo's statistic)"}
 
 
 def _unconditional(table, which: str) -> TestResult:
@@ -446,11 +675,12 @@ def _unconditional(table, which: str) -> TestResult:
         return TestResult(f"pooled z-test (Pearson chi-square) in place of {name} (2x2, two-sided, "
                           f"asymptotic; exact infeasible at n={n1}+{n2}: "
                           f"{(n1 + 1) * (n2 + 1):,} tables > {UNCONDITIONAL_MAX_TABLES:,})",
-                          which, z, p, _as_tuple(arr))
+                          which, z, p, _as_tuple(arr), "Wald z with pooled variance")
     # scipy treats the columns as the two samples; ours are the rows.
     func = sps.barnard_exact if which == "barnard" else sps.boschloo_exact
     res = func(arr.T, alternative="two-sided")
-    return TestResult(name, which, float(res.statistic), float(res.pvalue), _as_tuple(arr))
+    return TestResult(name, which, float(res.statistic), float(res.pvalue), _as_tuple(arr),
+                      _STATISTIC_NAMES[which])
 
 
 def barnard_exact(table) -> TestResult:
@@ -458,13 +688,28 @@ def barnard_exact(table) -> TestResult:
 
     Rows are two independent binomial samples (row totals fixed), columns the
     outcome. Uses ``scipy.stats.barnard_exact`` (Wald statistic with pooled
-    variance; p-value maximised over the nuisance common proportion). A table
-    with an empty row or column gives p = 1.
+    variance; p-value maximised over the nuisance common proportion).
 
     When the sample space exceeds :data:`UNCONDITIONAL_MAX_TABLES` (see
     :func:`unconditional_is_feasible`) the p-value is the asymptotic pooled
     z-test's (two-sided normal; the same statistic), ``short`` stays
     ``"barnard"`` and ``method`` says "asymptotic; exact infeasible at n=...".
+
+    Parameters
+    ----------
+    table : array-like of int
+        A 2 x 2 table of counts.
+
+    Returns
+    -------
+    TestResult
+        ``short`` ``"barnard"``; ``statistic`` the pooled Wald z of row 1
+        minus row 2. A table with an empty row or column gives p = 1.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` is not 2 x 2.
     """
     return _unconditional(table, "barnard")
 
@@ -474,24 +719,52 @@ def boschloo_exact(table) -> TestResult:
 
     Rows are two independent binomial samples. Uses
     ``scipy.stats.boschloo_exact``, whose two-sided p-value is twice the
-    smaller one-sided p-value (capped at 1). A table with an empty row or
-    column gives p = 1.
+    smaller one-sided p-value (capped at 1).
 
     When the sample space exceeds :data:`UNCONDITIONAL_MAX_TABLES` the p-value
     is the asymptotic pooled z-test's (Boschloo's test converges to it),
     ``statistic`` is that z, ``short`` stays ``"boschloo"`` and ``method`` says
     "asymptotic; exact infeasible at n=...".
+
+    Parameters
+    ----------
+    table : array-like of int
+        A 2 x 2 table of counts.
+
+    Returns
+    -------
+    TestResult
+        ``short`` ``"boschloo"``; ``statistic`` is scipy's: a one-sided
+        Fisher p-value, not a two-sided p (``statistic_name`` says so). A
+        table with an empty row or column gives p = 1.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` is not 2 x 2.
     """
     return _unconditional(table, "boschloo")
 
 
 def all_tests(table) -> tuple[TestResult, ...]:
-    """Every applicable test of a table: Fisher and chi-square always; Yates,
-    Barnard and Boschloo too when the table is 2 x 2."""
+    """Every applicable test of a table.
+
+    Parameters
+    ----------
+    table : array-like of int
+        Counts.
+
+    Returns
+    -------
+    tuple of TestResult
+        Fisher and chi-square always; for 2 x 2 tables also Yates, Barnard,
+        Boschloo and Fisher's mid-p.
+    """
     arr = _as_table(table)
     results = [fisher_exact(arr), chi_square(arr)]
     if arr.shape == (2, 2):
-        results += [chi_square(arr, yates=True), barnard_exact(arr), boschloo_exact(arr)]
+        results += [chi_square(arr, yates=True), barnard_exact(arr), boschloo_exact(arr),
+                    fisher_midp(arr)]
     return tuple(results)
 
 
@@ -517,7 +790,18 @@ class MedianRange:
     maximum: float
 
     def format(self, digits: int = 1) -> str:
-        """Text such as ``"45 (range 20-75)"`` (trailing zeros dropped)."""
+        """The summary as text.
+
+        Parameters
+        ----------
+        digits : int, default 1
+            Maximum decimals (trailing zeros dropped).
+
+        Returns
+        -------
+        str
+            E.g. ``"45 (range 20-75)"``; ``"NA"`` when no value is present.
+        """
         if self.n == 0:
             return "NA"
         f = lambda v: _format_number(v, digits)  # noqa: E731
@@ -527,7 +811,17 @@ class MedianRange:
 def median_range(values: Iterable[float]) -> MedianRange:
     """Median, minimum and maximum of ``values``, ignoring (and counting) missing ones.
 
-    Missing means NaN, None or pandas NA. All missing (or empty) gives NaNs.
+    Parameters
+    ----------
+    values : iterable of float
+        Values in their own unit (years, %, days...). Missing means NaN, None
+        or pandas NA.
+
+    Returns
+    -------
+    MedianRange
+        ``n`` values present and ``n_missing`` ignored; median, minimum and
+        maximum NaN when all are missing (or there are none).
     """
     raw = list(values)
     present = np.array([float(v) for v in raw if v is not None and not _is_na(v)], dtype=float)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers import results
 from helpers.stats import (TestResult, barnard_exact, boschloo_exact, chi_square,
-                           ci_method_label, fisher_exact, proportion)
+                           ci_method_label, fisher_exact, fisher_midp, proportion)
 
 #: Label of the level holding rows whose grouping value is missing.
 MISSING_LEVEL = "missing"
@@ -26,15 +26,31 @@ _TESTS = {
     "chi2_yates": lambda t: chi_square(t, yates=True),
     "barnard": barnard_exact,
     "boschloo": boschloo_exact,
+    "fisher_midp": fisher_midp,
 }
+
+#: Tests that apply to any r x 2 table; the others need a 2 x 2 table.
+_ANY_SHAPE = ("fisher", "chi2")
 
 
 @dataclass(frozen=True)
 class RateTable:
     """Rates of ``outcome`` by ``by`` (None: overall), with the tests across levels.
 
-    ``where`` is the population filter that was applied (None when none);
-    ``method`` and ``confidence`` describe the intervals.
+    Attributes
+    ----------
+    outcome : str
+        The boolean outcome column.
+    by : str or None
+        The grouping column (None: one overall row).
+    rates : DataFrame
+        One row per level (see :func:`rate_by`).
+    tests : tuple of TestResult
+        The tests run across the non-missing levels.
+    where : mapping or None
+        The population filter that was applied (None when none).
+    method, confidence
+        Interval method and level.
     """
 
     outcome: str
@@ -95,9 +111,10 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
         Population filter applied first: ``column == value`` for each item.
     tests : tuple of str
         Any of ``fisher``, ``chi2``, ``chi2_yates``, ``barnard``, ``boschloo``,
-        run on the levels x (True, False) table without the missing row and
-        without levels of denominator 0; tests that do not apply to the table
-        shape (Yates, Barnard, Boschloo need 2 x 2) are skipped.
+        ``fisher_midp``, run on the levels x (True, False) table without the
+        missing row and without levels of denominator 0; tests that do not
+        apply to the table shape (all but ``fisher`` and ``chi2`` need 2 x 2)
+        are skipped.
     method, confidence
         Interval method (``clopper-pearson`` or ``wilson``) and level.
 
@@ -148,7 +165,7 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
         if table:
             shape_2x2 = len(table) == 2
             test_results = tuple(_TESTS[name](table) for name in tests
-                                 if name in ("fisher", "chi2") or shape_2x2)
+                                 if name in _ANY_SHAPE or shape_2x2)
     return RateTable(outcome, by, rates, test_results, dict(where) if where else None,
                      method, confidence)
 
@@ -156,10 +173,25 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
 def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFrame:
     """Result rows (:mod:`helpers.results` schema, without ``notebook``) for a RateTable.
 
-    One row per level, key ``{outcome}[{where&}{by}={level}]`` (or
-    ``{outcome}[all]``/``{outcome}[{where}]`` overall), unit ``proportion``,
-    method e.g. ``"Clopper-Pearson exact 95% CI"``; and one row per test,
-    key ``{outcome}[{by}|{where}]~{test}``, with the p-value.
+    Parameters
+    ----------
+    rt : RateTable
+        From :func:`rate_by`.
+    label : str, optional
+        Text for the labels (default: the outcome column name).
+
+    Returns
+    -------
+    DataFrame
+        One row per level, key ``{outcome}[{where&}{by}={level}]`` (or
+        ``{outcome}[all]``/``{outcome}[{where}]`` overall), unit
+        ``proportion``, method e.g. ``"Clopper-Pearson exact 95% CI"``; and
+        one row per test, key ``{outcome}[{by}|{where}]~{test}``, unit
+        ``p-value``, with the p-value in ``p_value``. A test row's
+        ``estimate`` holds the test's ``statistic`` and its ``method`` says
+        what that is (e.g. "estimate = sample odds ratio" for Fisher 2 x 2,
+        "estimate = one-sided Fisher p-value (Boschloo's statistic)"); it is
+        blank when the test has no statistic.
     """
     where = dict(rt.where or {})
     text = label or rt.outcome
@@ -180,19 +212,42 @@ def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFra
             "label": f"{text} by {rt.by}", "numerator": math.nan, "denominator": math.nan,
             "estimate": test.statistic if test.statistic is not None else math.nan,
             "ci_low": math.nan, "ci_high": math.nan, "p_value": test.p_value,
-            "method": test.method, "unit": "p-value"})
+            "method": _test_method(test), "unit": "p-value"})
     columns = [c for c in results.RESULT_COLUMNS if c != "notebook"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _test_method(test: TestResult) -> str:
+    """The test's method text, saying what the ``estimate`` column holds."""
+    if test.statistic is None:
+        return test.method + "; estimate: none (p-value row)"
+    return f"{test.method}; estimate = {test.statistic_name or 'test statistic'}"
 
 
 def count_by(cohort: pd.DataFrame, column: str, *,
              where: Mapping[str, object] | None = None) -> pd.DataFrame:
     """Number and share (exact 95% CI) of each level of ``column`` in the population.
 
-    Levels as in :func:`rate_by`; missing values are counted as their own
-    ``"missing"`` level, never dropped, and are part of the denominator.
-    Returns rows in the :mod:`helpers.results` schema (without ``notebook``),
-    keys ``n[{where&}{column}={level}]``, unit ``count``, plus the raw ``level``.
+    Parameters
+    ----------
+    cohort : DataFrame
+        One row per patient; not modified.
+    column : str
+        Column to count (categorical, boolean or text). Levels as in
+        :func:`rate_by` (empty categories kept with count 0).
+    where : dict, optional
+        Population filter applied first: ``column == value`` for each item
+        (a missing value never matches).
+
+    Returns
+    -------
+    DataFrame
+        Rows in the :mod:`helpers.results` schema (without ``notebook``), keys
+        ``n[{where&}{column}={level}]``, unit ``count``, plus the raw
+        ``level``. Missing values (NaN or the level ``"missing"``) are counted
+        as their own ``"missing"`` level, which is **always** present (count 0
+        when nothing is missing, so its key exists on any data) and part of
+        the denominator (all patients of the population).
     """
     population = _filter(cohort, where)
     values = population[column]
@@ -200,8 +255,7 @@ def count_by(cohort: pd.DataFrame, column: str, *,
     total = int(values.size)
     levels = [(str(lv), (values == lv).fillna(False) & ~is_missing)
               for lv in _levels(values) if lv != MISSING_LEVEL]
-    if is_missing.any():
-        levels.append((MISSING_LEVEL, is_missing))
+    levels.append((MISSING_LEVEL, is_missing))
     rows = []
     for level, mask in levels:
         k = int(mask.sum())

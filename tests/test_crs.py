@@ -176,3 +176,68 @@ def test_crs_builders_do_not_modify_the_cohort(cohort):
     crs.crs_blasts(cohort)
     crs.crs_patients(cohort)
     pd.testing.assert_frame_equal(cohort, before)
+
+
+def test_missing_as_no_shares_are_over_all_patients_without_crs(cohort):
+    # paper counts: no CRS recorded 6/15/4/3 of 28, plus the unrecorded patient (steroids) -> x/29
+    rows = crs.crs_by_category_results(cohort).set_index("key")[["numerator", "denominator"]]
+    for category, n in (("steroids", 7), ("low_intensity_chemo", 15), ("polychemotherapy", 4), ("tki", 3)):
+        assert rows.loc[f"n[crs_missing_as_no=False&debulking_category={category}]"].tolist() == [n, 29]
+
+
+def test_fisher_test_with_a_missing_record_read_as_no_crs_equals_brute_force(cohort):
+    # 34-patient reading: polychemotherapy 0/7... in category order of the table below
+    rt = subgroups.rate_by(crs.with_crs_missing_as_no(cohort), crs.CRS_MISSING_AS_NO, "debulking_category")
+    p_value = subgroups.rate_table_results(rt).set_index("key").loc[
+        "crs_missing_as_no[debulking_category]~fisher", "p_value"]
+    # steroids 0/7 (6 + the unrecorded), low 3/18, poly 1/5, tki 1/4 -> [[0,7],[3,15],[1,4],[1,3]]
+    assert p_value == pytest.approx(brute_force_fisher([[0, 7], [3, 15], [1, 4], [1, 3]]), rel=1e-9)
+    assert p_value == pytest.approx(0.5997, abs=5e-5)
+
+
+@pytest.mark.parametrize("key, n, d", [
+    # hand counts of the small cohort (see crs_blasts test above): CRS 2, no CRS 2, not recorded 1
+    # (T05 has the conftest defaults: 60% before, 10% after)
+    ("n[crs=True&high_burden=True]", 2, 2), ("n[crs=True&bmb_post_group=<20]", 1, 2),
+    ("n[crs=True&bmb_baseline_available=False]", 0, 2), ("n[crs=True&bmb_post_available=False]", 1, 2),
+    ("n[crs=False&high_burden=True]", 1, 2), ("n[crs=False&bmb_post_group=<20]", 2, 2),
+    ("n[crs=False&bmb_baseline_available=False]", 1, 2),
+    ("n[crs_recorded=False&bmb_post_available=False]", 0, 1),
+    ("n[crs_recorded=False&high_burden=True&bmb_post_group=<20]", 1, 1),
+])
+def test_crs_blasts_results_record_every_column_of_the_table(small, key, n, d):
+    rows = crs.crs_blasts_results(small).set_index("key")
+    assert rows.loc[key, ["numerator", "denominator"]].tolist() == [n, d]
+
+
+def test_crs_blasts_of_the_shipped_cohort_match_the_table_counts(cohort):
+    # before >= 50%: 5 of 5 CRS, 14 of 28 without; after < 20%: 4 of 5 and 14 of 28
+    rows = crs.crs_blasts_results(cohort).set_index("key")
+    assert rows.loc["n[crs=True&high_burden=True]", ["numerator", "denominator"]].tolist() == [5, 5]
+    assert rows.loc["n[crs=False&high_burden=True]", ["numerator", "denominator"]].tolist() == [14, 28]
+    assert rows.loc["n[crs=True&bmb_post_group=<20]", ["numerator", "denominator"]].tolist() == [4, 5]
+    assert rows.loc["n[crs=False&bmb_post_group=<20]", ["numerator", "denominator"]].tolist() == [14, 28]
+
+
+def test_crs_prose_is_computed_and_pluralised(small):
+    from helpers import results
+
+    rt = subgroups.rate_by(small, "crs", "debulking_category", where={"crs_recorded": True})
+    rt_all = subgroups.rate_by(crs.with_crs_missing_as_no(small), crs.CRS_MISSING_AS_NO, "debulking_category")
+    res = results.result_frame(
+        [*crs.crs_incidence(small).drop(columns="reading").to_dict("records"),
+         *crs.crs_grades(small).drop(columns=["population", "grade"]).to_dict("records"),
+         *crs.crs_by_category_results(small).to_dict("records"),
+         *subgroups.rate_table_results(rt).to_dict("records"),
+         *subgroups.rate_table_results(rt_all).to_dict("records"),
+         *crs.crs_blasts_results(small).to_dict("records")], notebook="04")
+    text = crs.summary_text(res, crs.crs_by_category(small), pd.DataFrame(), severe_grade=3,
+                            high_cutoff=50, low_cutoff=20)
+    # hand counts: 2 CRS of 5; one (T02) grade 3; the unrecorded patient T05 had steroids
+    assert "**2/5 (40.0%)**" in text and "1 patient had CRS of grade 3" in text
+    assert "The 1 patient without a record had been debulked with: steroids (1)" in text
+    assert "(s)" not in text
+    meaning = crs.interpretation(res, pd.DataFrame(), severe_grade=3)
+    # half of the 2 CRS cases were grade 3; post-debulking blasts missing for T02 only: 1/5
+    assert "half of it was below grade 3" in meaning
+    assert "missing for 1/5 (20.0%) patients" in meaning

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import loading, published, response, response_figures
+from helpers import loading, published, response, response_figures, results, subgroups
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -152,8 +152,8 @@ def test_burden_label_names_the_high_burden_levels_by_the_cutoff(level, label):
 # --- rates by subgroup -------------------------------------------------------------------------
 
 SUBGROUPS = ["debulking_category", "high_burden", "bmb_baseline_group", "bmb_post_group",
-             "bmb_post_group2", "age_group", "lines_group"]
-PUBLISHED_TESTS = ["high_burden", "bmb_post_group", "bmb_post_group2", "lines_group"]
+             "bmb_post_group2", "bmb_post_high", "age_group", "lines_group"]
+PUBLISHED_TESTS = ["high_burden", "bmb_post_group", "bmb_post_group2", "bmb_post_high", "lines_group"]
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +176,9 @@ def mrd_tables(cohort):
     ("any_cr[bmb_post_group=20-49]", 2, 2),
     ("any_cr[bmb_post_group=>=50]", 0, 2),
     ("any_cr[bmb_post_group2=>=20]", 2, 4),                    # 2 + 0 of 2 + 2
+    ("any_cr[bmb_post_high=<50]", 16, 20),                     # 14 + 2 of 18 + 2
+    ("any_cr[bmb_post_high=>=50]", 0, 2),
+    ("any_cr[bmb_post_high=missing]", 7, 12),                  # 23 - 16 of 34 - 22
     ("any_cr[age_group=<50]", 13, 19),                         # 3.3.4
     ("any_cr[age_group=>=50]", 10, 15),
     ("any_cr[lines_group=<=2]", 17, 20),                       # 3.3.5
@@ -221,9 +224,36 @@ def test_p_values_by_test_runs_2x2_tests_only_on_2x2_tables_and_shows_the_printe
                                       published=published.load_published_figures()).set_index("key")
     assert table.loc["any_cr[high_burden]", "Paper"] == "p=0.02"
     assert table.loc["any_cr[bmb_post_group]", "Paper"] == "p=0.03"
-    assert table.loc["any_cr[bmb_post_group]", "Table"] == "<20: 14/18 vs 20-49: 2/2 vs >=50: 0/2"
+    assert table.loc["any_cr[bmb_post_group]", "Table"] == "<20%: 14/18 vs 20-49%: 2/2 vs >=50%: 0/2"
     assert np.isnan(table.loc["any_cr[bmb_post_group]", "boschloo"])
     assert not table.loc["any_cr[lines_group]", ["fisher", "chi2", "chi2_yates", "barnard", "boschloo"]].isna().any()
+
+
+@pytest.mark.parametrize("test, reference", [
+    # independent references for 16/20 vs 0/2 computed by an auditor (see the brief of issue 2);
+    # mid-p by hand: C(22,6) = 74613, P(obs) = C(20,16)/74613 = 0.0649350, the least likely
+    # table, so mid-p = 0.0649350 / 2 = 0.0324675
+    ("fisher", 0.0649), ("chi2", 0.0154), ("chi2_yates", 0.112), ("barnard", 0.0366),
+    ("boschloo", 0.0527), ("fisher_midp", 0.0325),
+])
+def test_every_standard_test_is_recorded_for_the_split_at_the_high_cut_off(cr_tables, test, reference):
+    rows = response.rate_results(cr_tables).set_index("key")
+    assert rows.loc[f"any_cr[bmb_post_high]~{test}", "p_value"] == pytest.approx(reference, abs=6e-4)
+
+
+def test_mid_p_of_the_split_at_the_low_cut_off_matches_a_hand_computation(cr_tables):
+    # 14/18 vs 2/4: tables x 74613 = 153, 3264, 18360 (observed), 34272, 18564
+    # mid-p = (153 + 3264 + 18360 / 2) / 74613
+    rows = response.rate_results(cr_tables).set_index("key")
+    assert rows.loc["any_cr[bmb_post_group2]~fisher_midp", "p_value"] == pytest.approx(12597 / 74613, rel=1e-9)
+    assert "mid-p" in rows.loc["any_cr[bmb_post_group2]~fisher_midp", "method"]
+
+
+def test_post_debulking_splits_follow_the_cut_offs(make_cohort):
+    frame = make_cohort([{"bmb_post_debulking_pct": v} for v in ("5", "15", "45", "")])
+    out = response.with_post_debulking_split(frame, 10, 40)
+    assert out[response.POST_SPLIT_COLUMN].astype(str).tolist() == ["<10", ">=10", ">=10", "missing"]
+    assert out[response.POST_HIGH_SPLIT_COLUMN].astype(str).tolist() == ["<40", "<40", ">=40", "missing"]
 
 
 def test_chi_square_of_the_post_debulking_table_matches_a_hand_computation(cr_tables):
@@ -257,8 +287,8 @@ def test_response_table_pairs_cr_and_mrd_and_prints_p_once_per_block(make_cohort
 
 def test_forest_rows_leave_out_missing_levels_unless_asked(cr_tables):
     rows = response.forest_rows(cr_tables, ["high_burden", "bmb_post_group"])
-    assert rows["label"].tolist() == ["<50% (12/13)", ">=50% (10/20)", "<20 (14/18)", "20-49 (2/2)",
-                                      ">=50 (0/2)"]
+    assert rows["label"].tolist() == ["<50% (12/13)", ">=50% (10/20)", "<20% (14/18)", "20-49% (2/2)",
+                                      ">=50% (0/2)"]
     with_missing = response.forest_rows(cr_tables, ["high_burden"], include_missing=True)
     assert with_missing["label"].tolist()[-1] == "Not available (1/1)"
 
@@ -290,3 +320,46 @@ def test_builders_do_not_modify_the_cohort(cohort):
     response.with_post_debulking_split(cohort, 20)
     response.baseline_coverage(cohort)
     pd.testing.assert_frame_equal(cohort, before)
+
+
+# --- prose ---------------------------------------------------------------------------------------
+
+def _notebook_results(cohort, cr, mrd):
+    from helpers import tables
+
+    delivery, codes, hsct = (response.treatment_delivery(cohort), response.response_counts(cohort),
+                             response.hsct_after_cr(cohort))
+    return results.result_frame(
+        [*tables.count_results(delivery).to_dict("records"), *tables.count_results(codes).to_dict("records"),
+         *tables.count_results(hsct).to_dict("records"),
+         *response.flow_results(response.patient_flow(cohort)).to_dict("records"),
+         *response.rate_results([subgroups.rate_by(cohort, "any_cr"), subgroups.rate_by(cohort, "mrd_negative"),
+                                 *cr, *mrd]).to_dict("records")], notebook="03")
+
+
+def test_summary_text_pluralises_and_follows_other_cut_offs():
+    # auditor's re-run: lines_cutoff=1, blast cut-offs 10/40, age_cutoff=60
+    cohort = response.with_post_debulking_split(
+        loading.load_cohort(COHORT, age_cutoff=60, bmb_high_cutoff=40, bmb_low_cutoff=10, lines_cutoff=1), 10, 40)
+    cr = response.subgroup_rates(cohort, "any_cr", SUBGROUPS, all_tests_for=PUBLISHED_TESTS)
+    mrd = response.subgroup_rates(cohort, "mrd_negative", SUBGROUPS)
+    res = _notebook_results(cohort, cr, mrd)
+    text = response.summary_text(res, age_cutoff=60, lines_cutoff=1, low_cutoff=10, high_cutoff=40)
+    assert "after at most 1 line and" in text
+    assert "(s)" not in text and "1 lines" not in text
+    # 9 patients had one cycle, none of them reached CR (paper 3.3.1; unchanged by cut-offs)
+    assert "9 patients stopped after the first cycle (all of them without CR)" in text
+    meaning = response.interpretation(cr, mrd, res, lines_cutoff=1, high_cutoff=40)
+    # with at most 1 line 4/7 reached CR, with more 19/27: more CR after more lines here
+    assert "after more than 1 prior line was higher" in meaning
+    assert "Two thirds" not in meaning
+
+
+def test_hsct_text_counts_and_says_planned_transplants_are_not_in_the_data(small):
+    from helpers import tables
+
+    text = response.hsct_text(tables.count_results(response.hsct_after_cr(small)))
+    # hand counts: CR T01 (HSCT after), T02 (prior HSCT), T03 (neither) -> 1/3; of 2 not, 1 and 1
+    assert text.startswith("1/3 (33.3%) CR patients were transplanted")
+    assert "Of the 2 CR patients not transplanted, 1 had already had a transplant before and 1 had not" in text
+    assert "no column for a *planned* transplant" in text

@@ -194,6 +194,101 @@ def test_fisher_exact_falls_back_to_chi_square_for_huge_tables_and_says_so():
     assert f"at n={sum(map(sum, table))}" in res.method
 
 
+def test_fisher_exact_on_a_large_4x2_table_falls_back_before_allocating_its_tables(monkeypatch):
+    # 61,995 patients: the exact enumeration would need ~2.85e11 tables (about 2 TiB of
+    # cell vectors); the budget must stop it before any such array is built.
+    table = [[10516, 2448], [26229, 6342], [7308, 1743], [5982, 1427]]
+    built = []
+    original = stats._composition_array
+    monkeypatch.setattr(stats, "_composition_array",
+                        lambda total, caps: built.append(len(original(total, caps))) or original(total, caps))
+    res = stats.fisher_exact(table)
+    assert "asymptotic" in res.method
+    assert res.p_value == stats.chi_square(table).p_value
+    assert all(n <= stats.FISHER_WORK_BUDGET for n in built)
+
+
+@pytest.mark.parametrize("total, caps, expected", [
+    # by hand: v1 + v2 + v3 = 4 with v_i <= 2: (2,2,0) x3 perms, (2,1,1) x3, -> 6
+    (4, [2, 2, 2], 6),
+    # uncapped stars and bars: C(5 + 2, 2) = 21
+    (5, [5, 5, 5], 21),
+    # nothing fits: 7 > 2 + 3
+    (7, [2, 3], 0),
+    # a single part takes everything if its cap allows
+    (3, [3], 1),
+])
+def test_composition_count_matches_hand_counts(total, caps, expected):
+    assert stats._composition_count(total, caps) == expected
+    assert len(stats._composition_array(total, caps)) == expected if expected else True
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 7), min_size=1, max_size=5), st.integers(0, 30))
+def test_composition_count_equals_the_number_of_vectors_by_brute_force(caps, total):
+    brute = sum(1 for v in itertools.product(*(range(c + 1) for c in caps)) if sum(v) == total)
+    assert stats._composition_count(total, caps) == brute
+
+
+def _hypergeometric_2x2(table):
+    """P(top-left = x) for every x with the margins of ``table`` (math.comb, by hand)."""
+    (a, b), (c, d) = table
+    r1, r2, c1 = a + b, c + d, a + c
+    denom = math.comb(r1 + r2, c1)
+    return {x: math.comb(r1, x) * math.comb(r2, c1 - x) / denom
+            for x in range(max(0, c1 - r2), min(r1, c1) + 1)}
+
+
+@pytest.mark.parametrize("table, expected", [
+    # Paper 3.3.3, split at 50%: 16/20 vs 0/2. Margins 20, 2 | 16, 6; C(22,6) = 74613.
+    # P(obs) = C(20,16)/74613 = 4845/74613 = 0.064935; it is the least likely table, so
+    # Fisher p = 0.064935 and mid-p = 0.064935 / 2 = 0.032468.
+    ([[16, 4], [0, 2]], 4845 / 74613 / 2),
+    # Split at 20%: 14/18 vs 2/4. Table probabilities (x 74613) 153, 3264, 18360, 34272, 18564;
+    # observed 18360 -> Fisher (153 + 3264 + 18360) / 74613, mid-p (153 + 3264 + 9180) / 74613.
+    ([[14, 4], [2, 2]], 12597 / 74613),
+])
+def test_fisher_midp_is_fisher_p_minus_half_the_observed_table_probability(table, expected):
+    res = stats.fisher_midp(table)
+    assert res.p_value == pytest.approx(expected, rel=1e-9)
+    assert res.short == "fisher_midp" and "mid-p" in res.method and res.statistic is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=4, max_size=4))
+def test_fisher_midp_matches_hand_hypergeometric_sums(cells):
+    table = [cells[:2], cells[2:]]
+    if min(sum(cells[:2]), sum(cells[2:]), cells[0] + cells[2], cells[1] + cells[3]) == 0:
+        assert stats.fisher_midp(table).p_value == 1.0
+        return
+    probs = _hypergeometric_2x2(table)
+    observed = probs[cells[0]]
+    fisher = sum(p for p in probs.values() if p <= observed * (1 + 1e-7))
+    assert stats.fisher_midp(table).p_value == pytest.approx(fisher - observed / 2, rel=1e-9, abs=1e-12)
+
+
+def test_fisher_midp_refuses_tables_that_are_not_2x2():
+    with pytest.raises(ValueError):
+        stats.fisher_midp([[1, 2], [3, 4], [5, 6]])
+
+
+@pytest.mark.parametrize("func, expected", [
+    # independent references for 16/20 vs 0/2 computed by an auditor
+    (stats.fisher_exact, 0.0649), (lambda t: stats.chi_square(t), 0.0154),
+    (lambda t: stats.chi_square(t, yates=True), 0.112), (stats.barnard_exact, 0.0366),
+    (stats.boschloo_exact, 0.0527),
+])
+def test_standard_tests_on_the_high_post_debulking_split_match_audit_references(func, expected):
+    assert func([[16, 4], [0, 2]]).p_value == pytest.approx(expected, abs=6e-4)
+
+
+def test_every_test_with_a_statistic_names_what_the_statistic_is():
+    for res in stats.all_tests([[16, 4], [0, 2]]):
+        assert (res.statistic is None) == (res.statistic_name is None), res.short
+    assert stats.fisher_exact([[16, 4], [0, 2]]).statistic_name == "sample odds ratio"
+    assert "one-sided" in stats.boschloo_exact([[16, 4], [0, 2]]).statistic_name
+
+
 # ---------------------------------------------------------------- chi-square
 
 def _chi_square_by_hand(table, yates):
@@ -355,7 +450,7 @@ def test_unconditional_tests_refuse_tables_that_are_not_2x2():
 
 def test_all_tests_lists_every_test_applicable_to_the_shape():
     assert [t.short for t in stats.all_tests([[12, 1], [10, 10]])] == [
-        "fisher", "chi2", "chi2_yates", "barnard", "boschloo"]
+        "fisher", "chi2", "chi2_yates", "barnard", "boschloo", "fisher_midp"]
     assert [t.short for t in stats.all_tests([[14, 4], [2, 0], [0, 2]])] == ["fisher", "chi2"]
 
 

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from helpers import results, stats, subgroups
+from helpers import results, subgroups
 
 
 @pytest.fixture
@@ -88,8 +88,11 @@ def test_rate_table_results_without_filter_uses_plain_keys(cohort):
     rows = subgroups.rate_table_results(subgroups.rate_by(cohort, "any_cr", "grp"))
     assert rows["key"].iloc[0] == "any_cr[grp=<20]"
     assert rows["key"].iloc[-1] == "any_cr[grp]~fisher"
-    assert rows["p_value"].iloc[-1] == pytest.approx(stats.fisher_exact(
-        [[2, 1], [1, 0], [0, 1]]).p_value)
+    # Fisher by hand for [[2, 1], [1, 0], [0, 1]] (rows 3, 1, 1; columns 3, 2; n = 5):
+    # P(table) = 3! 1! 1! 3! 2! / (5! prod cells!) = 0.6 / prod cells!. The four tables
+    # with these margins have CR splits (3,0,0) -> 0.1, (2,1,0) -> 0.3 (observed),
+    # (2,0,1) -> 0.3, (1,1,1) -> 0.3; all are <= 0.3, so p = 1.
+    assert rows["p_value"].iloc[-1] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_rate_by_rejects_unknown_test_names(cohort):
@@ -108,7 +111,30 @@ def test_count_by_keeps_missing_as_its_own_level(cohort):
 def test_count_by_puts_filters_into_keys(cohort):
     rows = subgroups.count_by(cohort, "grp", where={"crs_recorded": True})
     assert rows["key"].iloc[0] == "n[crs_recorded=True&grp=<20]"
-    assert rows["numerator"].tolist() == [3, 1, 2, 0]
+    assert rows["numerator"].tolist() == [3, 1, 2, 0, 0]
+    assert rows["key"].iloc[-1] == "n[crs_recorded=True&grp=missing]"
+
+
+def test_count_by_writes_a_zero_missing_row_when_nothing_is_missing():
+    frame = pd.DataFrame({"high_burden": pd.array([True, False, True], dtype="boolean")})
+    rows = subgroups.count_by(frame, "high_burden").set_index("key")
+    assert rows.loc["n[high_burden=missing]", "numerator"] == 0
+    assert rows.loc["n[high_burden=missing]", "denominator"] == 3
+    assert rows.loc["n[high_burden=True]", "numerator"] == 2
+
+
+def test_rate_table_results_say_what_the_estimate_of_a_test_row_holds():
+    # 2/3 vs 0/2: odds ratio with a zero cell is infinite; Boschloo's statistic is a one-sided p
+    frame = pd.DataFrame({"any_cr": pd.array([True, True, False, False, False], dtype="boolean"),
+                          "g": ["a", "a", "a", "b", "b"]})
+    rt = subgroups.rate_by(frame, "any_cr", "g", tests=("fisher", "boschloo", "fisher_midp"))
+    rows = subgroups.rate_table_results(rt).set_index("key")
+    assert "estimate = sample odds ratio" in rows.loc["any_cr[g]~fisher", "method"]
+    assert "one-sided" in rows.loc["any_cr[g]~boschloo", "method"]
+    assert math.isnan(rows.loc["any_cr[g]~fisher_midp", "estimate"])
+    # mid-p by hand: margins 3, 2 | 2, 3, C(5,2) = 10; P(top-left = 0, 1, 2) = 0.1, 0.6, 0.3;
+    # observed 2 -> Fisher 0.1 + 0.3 = 0.4, mid-p 0.4 - 0.15 = 0.25
+    assert rows.loc["any_cr[g]~fisher_midp", "p_value"] == pytest.approx(0.25, abs=1e-12)
 
 
 def test_rate_by_does_not_modify_the_cohort(cohort):
