@@ -215,12 +215,35 @@ def write_floor_notebooks(notebook_dir: str | Path, out_dir: str | Path) -> list
 def measure(cmd: Sequence[str], cwd: str | Path, log: str | Path) -> Measurement:
     """Run ``cmd`` once in a fresh wrapper process and return its time and peak memory.
 
-    Output of the command goes to ``log``. Raises :class:`BenchmarkError` when
-    the command exits non-zero.
+    Parameters
+    ----------
+    cmd : sequence of str
+        The command to time.
+    cwd : str or Path
+        Its working directory.
+    log : str or Path
+        File receiving the command's stdout and stderr.
+
+    Returns
+    -------
+    Measurement
+        Wall seconds and peak memory (MiB).
+
+    Raises
+    ------
+    BenchmarkError
+        When the command exits non-zero, or the wrapper itself fails (its
+        stderr is in the message).
     """
-    done = subprocess.run([sys.executable, "-c", _MEASURE_WRAPPER, json.dumps(list(cmd)),
-                           str(cwd), str(log)], capture_output=True, text=True, check=True)
-    raw = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        done = subprocess.run([sys.executable, "-c", _MEASURE_WRAPPER, json.dumps(list(cmd)),
+                               str(cwd), str(log)], capture_output=True, text=True, check=True)
+        raw = json.loads(done.stdout.strip().splitlines()[-1])
+    except subprocess.CalledProcessError as err:
+        raise BenchmarkError(f"the measuring wrapper exited {err.returncode}:\n"
+                             f"{(err.stderr or '')[-3000:]}") from None
+    except (ValueError, IndexError) as err:
+        raise BenchmarkError(f"the measuring wrapper printed no result ({err})") from None
     if raw["returncode"] != 0:
         tail = Path(log).read_text(errors="replace")[-3000:]
         raise BenchmarkError(f"{' '.join(cmd)} exited {raw['returncode']}:\n{tail}")
@@ -326,61 +349,152 @@ def _best_time(fn, repeat: int) -> float:
 
 def run_benchmark(sizes: Sequence[int], repeat: int, seed: int = 0,
                   notebooks: Path = REPO_ROOT / "notebooks", table1_size: int = TABLE1_SIZE,
-                  log=sys.stderr) -> dict:
-    """Measure the floor and the pipeline at each size; return a JSON-able result dict."""
+                  log=sys.stderr, json_path: Path | None = None) -> dict:
+    """Measure the floor and the pipeline at each size; return a JSON-able result dict.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Cohort sizes; 34 is the shipped cohort, others synthetic.
+    repeat : int
+        Repetitions per size (median seconds, maximum peak memory).
+    seed : int
+        Seed of the synthetic cohorts.
+    notebooks : Path
+        Folder of the pipeline's notebooks.
+    table1_size : int
+        Cohort size of the Table 1 vs tableone comparison.
+    log : file
+        Progress messages.
+    json_path : Path, optional
+        When given, the result so far is written there after every
+        measurement, so an interrupted or failing benchmark keeps what it
+        measured.
+
+    Returns
+    -------
+    dict
+        ``floor``, ``pipeline`` (one row per size; a size whose run failed has
+        ``failed: True`` and ``reason``, and no times), ``table1_vs_tableone``
+        and ``targets`` (a target depending on a failed size is not measured).
+
+    Raises
+    ------
+    BenchmarkError
+        Only when there are no notebooks to run.
+    """
+    result = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count()},
+        "repeat": repeat, "seed": seed, "notebooks": None, "complete": False,
+        "floor": None, "pipeline": [], "table1_vs_tableone": {"available": False,
+                                                               "reason": "not run yet"},
+    }
+
+    def save() -> None:
+        result["targets"] = check_targets(result)
+        if json_path is not None:
+            _write_json(json_path, result)
+
     with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
         tmp = Path(tmp)
         floor_dir = tmp / "floor_notebooks"
         n_notebooks = len(write_floor_notebooks(notebooks, floor_dir))
         if n_notebooks == 0:
             raise BenchmarkError(f"no notebooks in {notebooks}")
+        result["notebooks"] = n_notebooks
 
         base_data, _ = cohort_file(34, tmp, seed)
         print(f"floor: {n_notebooks} import-only notebooks x {repeat}", file=log, flush=True)
-        floor_runs = []
-        for i in range(repeat):
-            workdir = tmp / f"floor_run_{i}"
-            (workdir / "input").mkdir(parents=True)
-            floor_runs.append(measure(floor_command(floor_dir, base_data, workdir), tmp,
-                                      tmp / "floor.log"))
-        floor = summarise(floor_runs)
+        try:
+            floor_runs = []
+            for i in range(repeat):
+                workdir = tmp / f"floor_run_{i}"
+                (workdir / "input").mkdir(parents=True)
+                floor_runs.append(measure(floor_command(floor_dir, base_data, workdir), tmp,
+                                          tmp / "floor.log"))
+            result["floor"] = summarise(floor_runs)
+        except BenchmarkError as err:
+            result["floor"] = {"failed": True, "reason": str(err)}
+            print(f"  floor FAILED: {_first_line(err)}", file=log, flush=True)
+        save()
+        floor_seconds = None if result["floor"].get("failed") else result["floor"]["seconds"]
 
-        rows = []
         for n in sizes:
-            data, origin = cohort_file(n, tmp, seed)
+            try:
+                data, origin = cohort_file(n, tmp, seed)
+            except Exception as err:  # e.g. an invalid size: record it, go on
+                result["pipeline"].append({"n": n, "data": None, "failed": True,
+                                           "reason": f"{type(err).__name__}: {err}"})
+                save()
+                continue
             print(f"pipeline n={n:,} ({origin}) x {repeat}", file=log, flush=True)
             runs, per_notebook = [], []
-            for i in range(repeat):
-                out = tmp / f"run_{n}_{i}"
-                runs.append(measure(pipeline_command(data, out, notebooks), REPO_ROOT,
-                                    tmp / f"run_{n}.log"))
-                per_notebook.append(notebook_durations(out))
-                shutil.rmtree(out, ignore_errors=True)  # keep the temp folder small
-            rows.append({"n": n, "data": origin, **summarise(runs),
-                         "ratio_to_floor": statistics.median(r.seconds for r in runs)
-                         / floor["seconds"],
-                         "notebook_seconds": per_notebook})
+            try:
+                for i in range(repeat):
+                    out = tmp / f"run_{n}_{i}"
+                    runs.append(measure(pipeline_command(data, out, notebooks), REPO_ROOT,
+                                        tmp / f"run_{n}.log"))
+                    per_notebook.append(notebook_durations(out))
+                    shutil.rmtree(out, ignore_errors=True)  # keep the temp folder small
+            except BenchmarkError as err:
+                print(f"  n={n:,} FAILED: {_first_line(err)}", file=log, flush=True)
+                result["pipeline"].append({"n": n, "data": origin, "failed": True,
+                                           "reason": str(err), "completed_runs": len(runs)})
+                save()
+                continue
+            median = statistics.median(r.seconds for r in runs)
+            result["pipeline"].append({
+                "n": n, "data": origin, **summarise(runs),
+                "ratio_to_floor": median / floor_seconds if floor_seconds else None,
+                "notebook_seconds": per_notebook})
+            save()
 
         print(f"table 1 builder vs tableone at n={table1_size:,}", file=log, flush=True)
-        t1_data, _ = cohort_file(table1_size, tmp, seed)
-        table1 = table1_comparison(t1_data, repeat)
-
-    result = {
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
-        "repeat": repeat, "seed": seed, "notebooks": n_notebooks,
-        "floor": floor, "pipeline": rows, "table1_vs_tableone": table1,
-    }
-    result["targets"] = check_targets(result)
+        try:
+            t1_data, _ = cohort_file(table1_size, tmp, seed)
+            result["table1_vs_tableone"] = table1_comparison(t1_data, repeat)
+        except Exception as err:  # report, do not lose the pipeline measurements
+            result["table1_vs_tableone"] = {"available": False,
+                                            "reason": f"{type(err).__name__}: {err}"}
+    result["complete"] = True
+    save()
     return result
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _write_json(path: Path, result: dict) -> None:
+    """Write ``result`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
 def check_targets(result: dict) -> list[dict]:
-    """Evaluate :data:`TARGETS`; a target whose size was not measured is ``None`` (not measured)."""
-    by_n = {row["n"]: row for row in result["pipeline"]}
+    """Evaluate :data:`TARGETS` against a result.
+
+    Parameters
+    ----------
+    result : dict
+        As from :func:`run_benchmark` (only ``pipeline`` is read: rows with
+        ``n``, ``seconds``, ``peak_mib``, ``ratio_to_floor``; failed rows are ignored).
+
+    Returns
+    -------
+    list of dict
+        ``key``, ``target``, ``value`` and ``met`` per target; ``met`` is None
+        (not measured) when a size it needs was not run, failed, or the floor failed.
+    """
+    by_n = {row["n"]: row for row in result["pipeline"] if not row.get("failed")}
     values = {
-        "overhead_at_34": by_n[34]["ratio_to_floor"] if 34 in by_n else None,
+        "overhead_at_34": by_n[34].get("ratio_to_floor") if 34 in by_n else None,
         "scaling_100000_over_34": (by_n[100_000]["seconds"] / by_n[34]["seconds"]
                                    if 34 in by_n and 100_000 in by_n else None),
         "peak_mib_at_100000": by_n[100_000]["peak_mib"] if 100_000 in by_n else None,
@@ -396,19 +510,26 @@ def check_targets(result: dict) -> list[dict]:
 def format_report(result: dict) -> str:
     """The plain-text table printed at the end of a benchmark."""
     floor = result["floor"]
-    lines = [f"{'n':>9}  {'seconds':>8}  {'peak MiB':>8}  {'pipeline/floor':>14}  data",
-             f"{'floor':>9}  {floor['seconds']:8.2f}  {floor['peak_mib']:8.0f}  {'1.00':>14}  "
-             f"{result['notebooks']} import-only notebooks"]
+    lines = [f"{'n':>9}  {'seconds':>8}  {'peak MiB':>8}  {'pipeline/floor':>14}  data"]
+    if floor.get("failed"):
+        lines.append(f"{'floor':>9}  FAILED: {_first_line(floor['reason'])}")
+    else:
+        lines.append(f"{'floor':>9}  {floor['seconds']:8.2f}  {floor['peak_mib']:8.0f}  {'1.00':>14}  "
+                     f"{result['notebooks']} import-only notebooks")
     for row in result["pipeline"]:
+        if row.get("failed"):
+            lines.append(f"{row['n']:>9,}  FAILED: {_first_line(row['reason'])}")
+            continue
+        ratio = "-" if row["ratio_to_floor"] is None else f"{row['ratio_to_floor']:.2f}"
         lines.append(f"{row['n']:>9,}  {row['seconds']:8.2f}  {row['peak_mib']:8.0f}  "
-                     f"{row['ratio_to_floor']:14.2f}  {row['data']}")
+                     f"{ratio:>14}  {row['data']}")
     for row in result["pipeline"]:
         durations = row.get("notebook_seconds") or [{}]
         if durations[0]:
             slowest = sorted(durations[0].items(), key=lambda kv: -kv[1])[:2]
             lines.append(f"  n={row['n']:,} slowest notebooks: "
                          + ", ".join(f"{name} {sec:.1f} s" for name, sec in slowest))
-    by_n = {row["n"]: row for row in result["pipeline"]}
+    by_n = {row["n"]: row for row in result["pipeline"] if not row.get("failed")}
     if 34 in by_n and 100_000 in by_n:
         lines.append(f"time(100,000) / time(34) = "
                      f"{by_n[100_000]['seconds'] / by_n[34]['seconds']:.2f}")
@@ -446,13 +567,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeat = args.repeat or (1 if args.quick else 3)
     try:
         table1_size = max(sizes) if args.quick else TABLE1_SIZE
-        result = run_benchmark(sizes, repeat, args.seed, args.notebooks, table1_size)
+        result = run_benchmark(sizes, repeat, args.seed, args.notebooks, table1_size,
+                               json_path=args.json)
     except BenchmarkError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     result["quick"] = args.quick
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    _write_json(args.json, result)
     print(format_report(result))
     print(f"results written to {os.path.relpath(args.json)}")
+    failed = [row["n"] for row in result["pipeline"] if row.get("failed")]
+    if failed or result["floor"].get("failed"):
+        print("some measurements failed (see above and the JSON for the reasons)", file=sys.stderr)
+        return 1
     return 0

@@ -6,8 +6,47 @@ import argparse
 import sys
 
 
+def _patient_count(text: str) -> int:
+    """argparse type of ``synth --n``: a whole number >= 1 (a cohort needs a patient)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (a cohort file needs a patient), got {n}")
+    return n
+
+
+def _worker_count(text: str) -> int:
+    """argparse type of ``run --workers``: a whole number >= 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _positive_seconds(text: str) -> float:
+    """argparse type of ``run --cell-timeout``: a number of seconds > 0."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every sub-command."""
+    """The argument parser for every sub-command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Sub-commands validate, run, synth, reconstruct and refresh-notebooks.
+    """
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -15,15 +54,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="cohort file (.csv or .xlsx)")
 
     p = sub.add_parser("run", help="run every notebook with papermill into one run directory")
-    p.add_argument("--data", default="data/reconstructed_cohort.csv", help="cohort file")
-    p.add_argument("--out", default=None, help="run directory (default outputs/<data file stem>)")
+    p.add_argument("--data", default=None,
+                   help="cohort file, relative to the current directory "
+                        "(default: the repository's data/reconstructed_cohort.csv)")
+    p.add_argument("--out", default=None,
+                   help="run directory, relative to the current directory "
+                        "(default: outputs/<data file stem> in the repository)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="notebook parameter (repeatable)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
-    p.add_argument("--notebooks", default="notebooks", help="folder of notebooks to run")
+    p.add_argument("--notebooks", default=None,
+                   help="folder of notebooks to run (default: the repository's notebooks/)")
+    p.add_argument("--workers", type=_worker_count, default=None, metavar="N",
+                   help="notebooks executed at the same time, each with its own kernel "
+                        "(default 2 for cohorts under 10,000 patients, else 1; "
+                        "the run directory is the same)")
+    p.add_argument("--cell-timeout", type=_positive_seconds, default=None, metavar="SECONDS",
+                   help="fail the run when one cell runs longer than this (default: no limit)")
 
     p = sub.add_parser("synth", help="write a synthetic cohort of any size under the contract")
-    p.add_argument("--n", type=int, required=True, help="number of patients")
+    p.add_argument("--n", type=_patient_count, required=True, help="number of patients (>= 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--out", default=None, help="output CSV (default stdout)")
 
@@ -36,7 +86,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the sub-command; returns the exit status."""
+    """Dispatch to the sub-command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments after ``python -m helpers``; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 success, 1 failure, 2 bad input, 130 interrupted.
+    """
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        # An interrupt outside a run (while importing, validating, ...): no traceback.
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(argv: list[str] | None) -> int:
+    from helpers.pipeline import install_interrupt_handlers
+
+    install_interrupt_handlers()
     args = build_parser().parse_args(argv)
     if args.command == "validate":
         from helpers.loading import validate_file

@@ -56,7 +56,14 @@ class Column:
     meaning: str = ""
 
     def allowed(self) -> str:
-        """Describe the allowed values in words, for error messages."""
+        """Describe the allowed values in words, for error messages.
+
+        Returns
+        -------
+        str
+            E.g. ``"one of 'cr', 'crp', 'cri', 'none'"`` or ``"a whole number
+            from 18 to 100"``, with ``", or blank"`` when blanks are allowed.
+        """
         if self.kind == "code":
             text = "one of " + ", ".join(repr(c) for c in self.codes)
         elif self.kind == "boolean":
@@ -161,19 +168,60 @@ NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 
 
 def column(name: str) -> Column:
-    """Return the contract entry for ``name`` (KeyError if not a contract column)."""
+    """Return the contract entry for a column.
+
+    Parameters
+    ----------
+    name : str
+        Exact column name.
+
+    Returns
+    -------
+    Column
+        Its contract entry.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not a contract column.
+    """
     return BY_NAME[name]
 
 
 def label(name: str) -> str:
-    """Display label of a contract column or derived grouping."""
+    """Display label of a contract column or derived grouping.
+
+    Parameters
+    ----------
+    name : str
+        Column or derived grouping name.
+
+    Returns
+    -------
+    str
+        Its label; ``name`` itself when it has none.
+    """
     if name in BY_NAME:
         return BY_NAME[name].label
     return DERIVED_LABELS.get(name, name)
 
 
 def code_label(name: str, code: object) -> str:
-    """Display label of one value of a column (codes, booleans); other values as text."""
+    """Display label of one value of a column.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    code : object
+        A code, a boolean (``True``/``"True"`` read as ``yes``), or any value.
+
+    Returns
+    -------
+    str
+        The code's label for code and boolean columns; other values (missing
+        ones included) as ``str(code)``.
+    """
     col = BY_NAME.get(name)
     if isinstance(code, bool) or str(code) in ("True", "False"):
         code = "yes" if str(code) == "True" else "no"

@@ -102,7 +102,15 @@ class ValidationReport:
     n_rows: int
 
     def format(self) -> str:
-        """A human-readable report; the first line names the file and the verdict."""
+        """A human-readable report.
+
+        Returns
+        -------
+        str
+            First line: the file and the verdict (``valid (N patients)`` or
+            ``N problems in M rows``, with warning counts); then one ``  - ``
+            line per problem, warning and note.
+        """
         warn = _plural(len(self.warnings), "warning")
         if self.ok:
             head = f"{self.path}: valid ({_plural(self.n_rows, 'patient')}"
@@ -687,6 +695,11 @@ def cohort_schema() -> pa.DataFrameSchema:
     Every check is vectorised (one boolean Series per column or frame) and
     accepts text or Categorical-of-text columns; validation passes
     Categoricals so that each check parses only a column's distinct values.
+
+    Returns
+    -------
+    pandera.DataFrameSchema
+        Lazy validation of it reports every failing cell and rule.
     """
     columns = {}
     for col in contract.COLUMNS:
@@ -729,7 +742,10 @@ def _validate(path) -> tuple[ValidationReport, pd.DataFrame | None]:
     if raw is None:
         return _report(path, problems, notes, 0), None
     stripped = _stripped_frame(raw, [c for c in raw.columns if c != _LINE])
-    problems = problems + _validate_frame(raw, stripped, notes)
+    # A row with the wrong number of cells (a structural problem on its line) has
+    # its cells shifted: judging them would add one false problem per column.
+    structural = {p.line for p in problems if p.column is None and p.line is not None}
+    problems = problems + _validate_frame(raw, stripped, notes, skip_lines=structural)
     if raw.empty and not any(p.severity == "error" for p in problems):
         problems.append(Problem(None, None, None, None, "one row per patient",
                                 "the file has a header but no patients"))
@@ -742,10 +758,13 @@ def _report(path, problems, notes, n_rows) -> ValidationReport:
     return ValidationReport(str(path), not errors, errors, warnings, tuple(notes), n_rows)
 
 
-def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str]) -> list[Problem]:
+def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
+                    skip_lines: set[int] = frozenset()) -> list[Problem]:
     """Run the schema on ``stripped`` (:func:`_stripped_frame` of ``raw``); failures become Problems.
 
-    Only failing cells are visited one by one; messages quote ``raw``.
+    Only failing cells are visited one by one; messages quote ``raw``. Cell
+    and cross-column failures on a line in ``skip_lines`` (rows already
+    reported as ragged) are not reported; ``notes`` is appended to.
     """
     problems: list[Problem] = []
     header_line = 1
@@ -803,6 +822,8 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str])
             continue  # missing columns are reported above, with suggestions
         row = int(index)
         line = int(file_lines[row])
+        if line in skip_lines:
+            continue
         patient = pid_texts[pid_codes[row]] or None
         if check in rules:
             if (check, row) in seen_rows:
@@ -898,9 +919,22 @@ def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
 def group_labels(low: float, high: float) -> tuple[str, str, str]:
     """Labels of the three blast groups for cut-offs ``low`` < ``high`` (in %).
 
-    ``(20, 50)`` gives ``("<20", "20-49", ">=50")``. For whole-number
-    cut-offs the middle group is written ``low-(high-1)`` as in the paper;
-    otherwise ``low-<high`` (e.g. ``"20.5-<50"``).
+    Parameters
+    ----------
+    low, high : float
+        Cut-offs in % blasts, ``low < high``.
+
+    Returns
+    -------
+    tuple of str
+        ``(20, 50)`` gives ``("<20", "20-49", ">=50")``. For whole-number
+        cut-offs the middle group is written ``low-(high-1)`` as in the paper;
+        otherwise ``low-<high`` (e.g. ``"20.5-<50"``).
+
+    Raises
+    ------
+    ValueError
+        If ``low`` is not below ``high``.
     """
     if not low < high:
         raise ValueError(f"the low cut-off ({low}) must be below the high cut-off ({high})")

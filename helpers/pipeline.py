@@ -13,8 +13,22 @@ A run directory holds::
 
 It is built under ``<out>.partial`` and renamed to ``<out>`` only when every
 notebook has run and the report is written, so a directory with the final name
-is always complete. A failed run is left as ``<out>.failed`` for inspection; an
-interrupted one (Ctrl-C, SIGTERM) is removed.
+is always complete. A failed run (a failing cell, a kernel that dies, a cell
+past ``--cell-timeout``, an error writing the report or manifest) is left as
+``<out>.failed`` for inspection, with a short message naming the notebook; an
+interrupted one (Ctrl-C, SIGTERM) is removed. Replacing a run (``--force``)
+holds interrupts back during the two renames, and a run killed between them
+(SIGKILL) is repaired at the start of the next run.
+
+Notebooks run in forked worker processes, each with its own kernel (no state is
+shared between notebooks), up to :data:`DEFAULT_WORKERS` at a time for cohorts
+under :data:`CONCURRENT_BELOW_ROWS` rows (one at a time above, where memory per
+kernel matters more than start-up time); a notebook
+in :data:`RUNS_AFTER_THE_OTHERS` (the reproduction report, which reads the
+others' results) starts only when all notebooks before it have finished. The
+first failure stops the other workers and shuts their kernels down. The run
+directory is byte-for-byte the same as with ``workers=1`` (only the durations
+in ``manifest.json`` differ).
 """
 
 from __future__ import annotations
@@ -41,22 +55,49 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 #: Parameters the pipeline sets itself; a user cannot override them with -p.
 RESERVED_PARAMETERS = ("data_path", "output_dir")
+#: Notebooks that read what the other notebooks wrote (results/, tables/): each runs
+#: alone, after every notebook before it has finished.
+RUNS_AFTER_THE_OTHERS = ("06_reproduction_report",)
+#: Notebooks executed at the same time (each in its own process and kernel) by default...
+DEFAULT_WORKERS = 2
+#: ...for cohorts with fewer rows than this; larger cohorts run one notebook at a
+#: time, since then memory (one cohort copy per kernel) matters more than start-up time.
+CONCURRENT_BELOW_ROWS = 10_000
 #: Packages whose versions go into the manifest.
 MANIFEST_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "papermill",
                      "nbconvert", "pandera", "ortools", "openpyxl")
 KERNEL_NAME = "python3"
 
 
-def kernel_config():
+def kernel_config(ipc_prefix: str | None = None):
     """Kernel-manager settings for every notebook run: local IPC sockets, not TCP.
 
     The kernel then has no network ports, and ipykernel does not print its
-    "running over TCP without encryption" warning into the progress bar.
+    "running over TCP without encryption" warning into the progress bar. The
+    kernel's own log is limited to critical messages: jupyter_client interrupts
+    every kernel as it shuts it down, which ipykernel logs as an error
+    ("KeyboardInterrupt caught in kernel") at random. Cell errors are not
+    affected; they reach the notebook and the pipeline's message.
+
+    Parameters
+    ----------
+    ipc_prefix : str, optional
+        Path prefix of the kernel's socket files. Default ``kernel-ipc`` in the
+        working directory; kernels started at the same time in one folder
+        need distinct prefixes (the socket numbers are picked by looking for
+        free file names, which races).
+
+    Returns
+    -------
+    traitlets.config.Config
     """
     from traitlets.config import Config
 
     config = Config()
     config.KernelManager.transport = "ipc"
+    config.NotebookClient.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
+    if ipc_prefix is not None:
+        config.KernelManager.ip = ipc_prefix
     return config
 
 
@@ -74,18 +115,49 @@ class PipelineError(Exception):
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a finished run produced."""
+    """What a finished run produced.
+
+    Attributes
+    ----------
+    run_dir : Path
+        The complete run directory (absolute).
+    notebooks : tuple of str
+        Stems of the notebooks executed, in order.
+    durations : mapping
+        Seconds each notebook took (also in ``manifest.json``).
+    n_results : int
+        Rows (statistics) in ``results.csv``.
+    warnings : tuple of str
+        Warnings of the data validation (the run went ahead), as printed by
+        ``validate``; empty when there were none.
+    """
 
     run_dir: Path
     notebooks: tuple[str, ...]
     durations: Mapping[str, float]
     n_results: int
+    warnings: tuple[str, ...] = ()
 
 
 # --- discovering notebooks and parameters -----------------------------------------
 
 def list_notebooks(folder: str | Path) -> list[Path]:
-    """Notebooks named ``NN_noun_phrase.ipynb`` in ``folder``, in name order."""
+    """Notebooks named ``NN_noun_phrase.ipynb`` in ``folder``, in name order.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder to look in (not recursive).
+
+    Returns
+    -------
+    list of Path
+
+    Raises
+    ------
+    PipelineError
+        When there are none (exit status 2).
+    """
     paths = sorted(p for p in Path(folder).glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
     if not paths:
         raise PipelineError(f"no notebooks named NN_name.ipynb in {folder}", exit_status=2)
@@ -128,6 +200,11 @@ def coerce_parameters(pairs: Sequence[tuple[str, str]],
         to papermill, which writes it as an escaped literal, never as code.
     declared : mapping
         ``{notebook name: declared_parameters(...)}``.
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` typed as the first notebook declaring the name declares it.
 
     Raises
     ------
@@ -184,6 +261,22 @@ def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, 
     value given with ``-p`` against the current directory. Each is copied into the
     run's ``input/`` folder so a run directory records everything it used.
 
+    Parameters
+    ----------
+    data : Path
+        The cohort file.
+    notebooks_dir : Path
+        Folder of the notebooks (base of relative defaults).
+    declared : mapping
+        ``{notebook stem: declared_parameters(...)}``.
+    overrides : mapping
+        Typed ``-p`` values (:func:`coerce_parameters`).
+
+    Returns
+    -------
+    dict
+        ``{parameter name: path}``, ``data_path`` first.
+
     Raises
     ------
     PipelineError
@@ -212,51 +305,87 @@ def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, 
 
 
 def default_run_dir(data: str | Path) -> Path:
-    """``outputs/<data file stem>`` under the repository."""
+    """The default run directory for a cohort file.
+
+    Parameters
+    ----------
+    data : str or Path
+        The cohort file.
+
+    Returns
+    -------
+    Path
+        ``outputs/<data file stem>`` under the repository, whatever the current directory.
+    """
     return REPO_ROOT / "outputs" / Path(data).stem
 
 
 def run_analysis(data: str | Path, out: str | Path | None = None, *,
                  parameters: Sequence[tuple[str, str]] = (), force: bool = False,
                  notebooks_dir: str | Path = REPO_ROOT / "notebooks",
-                 progress: bool = True) -> RunSummary:
+                 progress: bool = True, cell_timeout: float | None = None,
+                 workers: int | None = None) -> RunSummary:
     """Validate the cohort, execute every notebook and write a complete run directory.
 
     Parameters
     ----------
-    data : path
+    data : str or Path
         Cohort file (CSV or .xlsx) under the data contract. Never written to.
-    out : path, optional
-        Run directory; default ``outputs/<data stem>``.
+        A relative path is taken relative to the current directory.
+    out : str or Path, optional
+        Run directory, relative to the current directory when relative;
+        default ``outputs/<data stem>`` under the repository.
     parameters : sequence of (name, text)
         Notebook parameters; unknown names are an error.
     force : bool
         Replace an existing run directory (only once the new run is complete).
-    notebooks_dir : path
+    notebooks_dir : str or Path
         Folder of ``NN_name.ipynb`` notebooks.
     progress : bool
         Show a progress bar on stderr.
+    cell_timeout : float, optional
+        Seconds any one cell may run before the run fails; None (default) for no limit.
+    workers : int, optional
+        Notebooks executed at the same time, each in its own process and
+        kernel (see :func:`execution_waves`); 1 runs them one by one. The
+        run directory is the same either way. None (default):
+        :data:`DEFAULT_WORKERS` for cohorts under :data:`CONCURRENT_BELOW_ROWS`
+        rows, else 1.
+
+    Returns
+    -------
+    RunSummary
+        The final run directory (absolute), the notebooks run, their durations
+        in seconds, and the number of statistics in ``results.csv``.
 
     Raises
     ------
     PipelineError
-        Bad data or parameters (before anything is executed), or a failing cell.
+        Bad data or parameters (exit status 2, before anything is executed and
+        before any directory is created), or a notebook, the report or the
+        manifest failing (exit status 1; the partial run is kept as
+        ``<out>.failed``).
+    KeyboardInterrupt
+        On Ctrl-C or SIGTERM (see :func:`run_from_cli`); the partial run is removed.
     """
     from helpers.loading import validate_file
 
-    data = Path(data)
-    out = Path(out) if out is not None else default_run_dir(data)
-    notebooks = list_notebooks(notebooks_dir)
-    declared = {nb.stem: declared_parameters(nb) for nb in notebooks}
-    overrides = coerce_parameters(parameters, declared)
-
+    given = data  # reports name the file as the user wrote it, as `validate` does
+    data = Path(os.path.abspath(data))
+    out = Path(os.path.abspath(out)) if out is not None else default_run_dir(data)
+    recover_interrupted_swap(out)
     if out.exists() and not force:
         raise PipelineError(f"{out} already exists; pass --force to replace it or --out "
                             "to write elsewhere", exit_status=2)
-    report = validate_file(data)
+    report = validate_file(given)
     if not report.ok:
         raise PipelineError(report.format(), exit_status=2)
+    notebooks = list_notebooks(notebooks_dir)
+    declared = {nb.stem: declared_parameters(nb) for nb in notebooks}
+    overrides = coerce_parameters(parameters, declared)
     inputs = resolve_input_files(data, Path(notebooks_dir), declared, overrides)
+    if workers is None:
+        workers = DEFAULT_WORKERS if report.n_rows < CONCURRENT_BELOW_ROWS else 1
 
     staging = out.with_name(out.name + ".partial")
     failed = out.with_name(out.name + ".failed")
@@ -264,10 +393,19 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
         if leftover.exists():
             shutil.rmtree(leftover)
     try:
-        durations = _execute_all(inputs, staging, notebooks, declared, overrides, progress)
-        results = _collect_results(staging)
-        render_report(staging, cohort_file=inputs["data_path"].name)
-        write_manifest(staging, inputs, notebooks, declared, overrides, durations)
+        durations = _execute_all(inputs, staging, notebooks, declared, overrides, progress,
+                                 cell_timeout, workers)
+        step = "collecting results.csv"
+        try:
+            results = _collect_results(staging)
+            step = "rendering the HTML report"
+            render_report(staging, cohort_file=inputs["data_path"].name)
+            step = "writing manifest.json"
+            write_manifest(staging, inputs, notebooks, declared, overrides, durations)
+        except Exception as err:
+            raise PipelineError(f"every notebook ran, but {step} failed: "
+                                f"{type(err).__name__}: {err}\n"
+                                f"The partial run is kept for inspection as {failed}") from None
     except PipelineError:
         if staging.exists():
             staging.rename(failed)
@@ -276,14 +414,96 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap_into_place(staging, out)
-    return RunSummary(out, tuple(nb.stem for nb in notebooks), durations, len(results))
+    return RunSummary(out, tuple(nb.stem for nb in notebooks), durations, len(results),
+                      tuple(str(w) for w in report.warnings))
+
+
+def _failure_message(nb: Path, err: BaseException, failed: Path, cell_timeout) -> str:
+    """A short, traceback-free description of why executing ``nb`` failed."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    keep = f"\nThe partial run is kept for inspection as {failed}"
+    if isinstance(err, PapermillExecutionError):
+        number, total = _source_cell_number(nb, err.cell_index)
+        first = next((line.strip() for line in (err.source or "").splitlines() if line.strip()), "")
+        return (f"notebook {nb.name} failed in cell {number} of {total} (cells counted from 1, "
+                f"markdown included, as in the notebook file; In [{err.exec_count}] in the "
+                f"executed copy), which begins {first[:80]!r}:\n{err.ename}: {err.evalue}"
+                + keep + f"/notebooks/{nb.name}")
+    if isinstance(err, CellTimeoutError):
+        preview = str(err).split("Here is a preview of the cell contents:", 1)[-1]
+        lines = [line.strip() for line in preview.splitlines()
+                 if line.strip() and not set(line.strip()) <= {"-"}]
+        first = f", in the cell that begins {lines[0][:80]!r}" if lines else ""
+        return (f"notebook {nb.name} timed out: a cell ran longer than {cell_timeout:g} s"
+                f"{first}" + keep)
+    if isinstance(err, DeadKernelError):
+        return (f"notebook {nb.name} failed: its kernel died while a cell was running "
+                f"({err}); the Python process was ended from inside (os._exit, a crash in "
+                "compiled code, or out of memory)" + keep)
+    return f"notebook {nb.name} could not be executed: {type(err).__name__}: {err}" + keep
+
+
+def _source_cell_number(nb: Path, executed_index: int) -> tuple[int, int]:
+    """1-based number, in the notebook file, of the cell at ``executed_index`` of the executed copy.
+
+    Papermill inserts one injected-parameters cell after the ``parameters``
+    cell (at the top when there is none); cells after it shift by one.
+    """
+    cells = nbformat.read(str(nb), as_version=4).cells
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    injected = tagged[0] + 1 if tagged else 0
+    index = executed_index - 1 if executed_index > injected else executed_index
+    return index + 1, len(cells)
+
+
+def execution_waves(notebooks: Sequence[Path]) -> list[list[Path]]:
+    """Split the notebooks into groups run one after the other.
+
+    Parameters
+    ----------
+    notebooks : sequence of Path
+        In name order.
+
+    Returns
+    -------
+    list of list of Path
+        Consecutive notebooks not in :data:`RUNS_AFTER_THE_OTHERS` form one
+        group, whose members may run at the same time; each notebook in
+        :data:`RUNS_AFTER_THE_OTHERS` is a group of its own, so it starts only
+        when every notebook before it has finished.
+    """
+    waves: list[list[Path]] = []
+    current: list[Path] = []
+    for nb in notebooks:
+        if nb.stem in RUNS_AFTER_THE_OTHERS:
+            if current:
+                waves.append(current)
+            waves.append([nb])
+            current = []
+        else:
+            current.append(nb)
+    if current:
+        waves.append(current)
+    return waves
 
 
 def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path],
                  declared: Mapping[str, dict], overrides: Mapping[str, object],
-                 progress: bool) -> dict[str, float]:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+                 progress: bool, cell_timeout: float | None = None,
+                 workers: int = DEFAULT_WORKERS) -> dict[str, float]:
+    """Execute every notebook into ``staging/notebooks``; returns seconds per notebook.
+
+    Each notebook runs in a forked worker process with its own kernel, at most
+    ``workers`` at a time within a group of :func:`execution_waves`. The first
+    failure stops the others (their kernels are shut down) and raises
+    :class:`PipelineError`; an interrupt does the same and re-raises.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    import papermill  # noqa: F401  (imported once here; the forked workers share it)
     from tqdm.auto import tqdm
 
     (staging / "input").mkdir(parents=True)
@@ -292,35 +512,118 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
     for name, path in inputs.items():
         shutil.copy2(path, staging / "input" / path.name)
         base[name] = f"input/{path.name}"
+    failed = staging.with_name(staging.name[:-len(".partial")] + ".failed")
+    context = multiprocessing.get_context("fork")
     durations: dict[str, float] = {}
-    bar = tqdm(notebooks, desc="notebooks", unit="nb", disable=not progress,
+    running: dict[object, tuple[Path, object]] = {}  # connection -> (notebook, process)
+    bar = tqdm(total=len(notebooks), desc="notebooks", unit="nb", disable=not progress,
                file=sys.stderr, leave=True)
-    for nb in bar:
-        bar.set_postfix_str(nb.stem)
-        params = {k: v for k, v in {**overrides, **base}.items() if k in declared[nb.stem]}
-        target = staging / "notebooks" / nb.name
+    try:
+        for wave in execution_waves(notebooks):
+            pending = list(wave)
+            while pending or running:
+                while pending and len(running) < max(1, workers):
+                    nb = pending.pop(0)
+                    params = {k: v for k, v in {**overrides, **base}.items()
+                              if k in declared[nb.stem]}
+                    receive, send = context.Pipe(duplex=False)
+                    proc = context.Process(target=_notebook_worker, daemon=True,
+                                           args=(send, nb, staging, params, cell_timeout, failed))
+                    proc.start()
+                    send.close()
+                    running[receive] = (nb, proc)
+                bar.set_postfix_str(", ".join(nb.stem for nb, _ in running.values()))
+                for conn in wait(list(running)):
+                    nb, proc = running.pop(conn)
+                    try:
+                        status, value = conn.recv()
+                    except EOFError:
+                        status, value = "failed", (f"notebook {nb.name} could not be executed: its "
+                                                   "worker process ended without a result\nThe "
+                                                   f"partial run is kept for inspection as {failed}")
+                    conn.close()
+                    proc.join()
+                    if status == "ok":
+                        durations[nb.stem] = value
+                        bar.update(1)
+                    elif status == "interrupted":
+                        raise KeyboardInterrupt(f"notebook {nb.name} was interrupted")
+                    else:
+                        raise PipelineError(value)
+    finally:
+        _stop_workers(running)
+        bar.close()
+    return {nb.stem: durations[nb.stem] for nb in notebooks}
+
+
+def _notebook_worker(conn, nb: Path, staging: Path, params: Mapping[str, object],
+                     cell_timeout: float | None, failed: Path) -> None:
+    """Body of a worker process: execute one notebook, send ``(status, value)`` back.
+
+    ``status`` is ``"ok"`` (value: seconds), ``"failed"`` (value: the message
+    for :class:`PipelineError`) or ``"interrupted"``. Nothing is raised, so no
+    traceback reaches the terminal.
+    """
+    import tempfile
+
+    import papermill
+
+    ipc_dir = tempfile.mkdtemp(prefix="nbk-")  # short: a socket path has ~100 characters
+    target = staging / "notebooks" / nb.name
+    try:
         started = time.perf_counter()
-        try:
-            papermill.execute_notebook(
-                str(nb), str(target), parameters=params, cwd=str(staging),
-                kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False, config=kernel_config())
-        except PapermillExecutionError as err:
-            raise PipelineError(
-                f"notebook {nb.name} failed in cell {err.cell_index} "
-                f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
-                f"The partial run is kept for inspection as {staging.name[:-8]}.failed/"
-                f"notebooks/{nb.name}") from None
-        durations[nb.stem] = round(time.perf_counter() - started, 3)
+        papermill.execute_notebook(
+            str(nb), str(target), parameters=dict(params), cwd=str(staging),
+            kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+            request_save_on_cell_execute=False, execution_timeout=cell_timeout,
+            config=kernel_config(os.path.join(ipc_dir, "kernel-ipc")))
+        seconds = round(time.perf_counter() - started, 3)
         strip_volatile_metadata(target)
-    bar.close()
-    return durations
+        result = ("ok", seconds)
+    except KeyboardInterrupt:
+        result = ("interrupted", "")
+    except BaseException as err:  # every failure of one notebook becomes a short message
+        try:
+            result = ("failed", _failure_message(nb, err, failed, cell_timeout))
+        except BaseException:
+            result = ("failed", f"notebook {nb.name} failed: {type(err).__name__}")
+    finally:
+        shutil.rmtree(ipc_dir, ignore_errors=True)
+    try:
+        conn.send(result)
+        conn.close()
+    except BaseException:
+        pass
+
+
+def _stop_workers(running: Mapping[object, tuple[Path, object]]) -> None:
+    """Stop still-running workers: SIGTERM (each shuts its kernel down), then wait for them."""
+    for _, proc in running.values():
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + 30
+    for conn, (_, proc) in running.items():
+        while proc.is_alive():
+            try:
+                proc.join(max(0.0, deadline - time.monotonic()))
+                break
+            except KeyboardInterrupt:  # a second Ctrl-C: keep waiting for the kernels
+                continue
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        conn.close()
 
 
 def strip_volatile_metadata(path: str | Path) -> None:
     """Remove timings and absolute paths papermill stores, so two runs give equal files.
 
     The durations are kept in ``manifest.json`` instead.
+
+    Parameters
+    ----------
+    path : str or Path
+        An executed notebook; rewritten in place.
     """
     nb = nbformat.read(str(path), as_version=4)
     pm = nb.metadata.get("papermill", {})
@@ -341,6 +644,12 @@ def coalesce_streams(nb) -> None:
 
     How a cell's printed text is split into chunks depends on timing; merged,
     the same output is stored the same way on every run.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        Modified in place (the one exception to "never mutate": it is the
+        notebook about to be written).
     """
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -364,14 +673,56 @@ def _collect_results(staging: Path):
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:
-    if out.exists():
-        old = out.with_name(out.name + ".old")
+    """Rename the complete ``staging`` to ``out``, replacing an existing ``out``.
+
+    SIGINT and SIGTERM are held back while the two renames run, so an
+    interrupt cannot fall between them; one that arrives meanwhile is raised
+    (as :class:`InterruptedAfterCompletion`) once ``out`` is complete. A
+    SIGKILL between the renames leaves ``<out>.old`` without ``<out>``, which
+    :func:`recover_interrupted_swap` puts back at the start of the next run.
+    """
+    old = out.with_name(out.name + ".old")
+    blockable = {signal.SIGINT, signal.SIGTERM}
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, blockable)
+    try:
         shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
+        if out.exists():
+            out.rename(old)
         staging.rename(out)
-        shutil.rmtree(old)
-    else:
-        staging.rename(out)
+    finally:
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        except KeyboardInterrupt:
+            shutil.rmtree(old, ignore_errors=True)
+            raise InterruptedAfterCompletion(out) from None
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class InterruptedAfterCompletion(KeyboardInterrupt):
+    """An interrupt that arrived while the complete run was being moved into place."""
+
+
+def recover_interrupted_swap(out: str | Path) -> None:
+    """Repair what a run killed while replacing ``out`` (``--force``) may have left.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run directory about to be written.
+
+    Returns
+    -------
+    None
+        If ``<out>.old`` exists without ``<out>``, the previous complete run is
+        renamed back to ``<out>``; if both exist, ``<out>.old`` is removed.
+    """
+    out = Path(out)
+    old = out.with_name(out.name + ".old")
+    if old.is_dir():
+        if out.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(out)
 
 
 # --- report and manifest -----------------------------------------------------------
@@ -381,7 +732,18 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None) -> Path:
 
     The index opens with the reproduction summary when notebook 06 wrote
     ``tables/reproduction_summary.csv``, then links every notebook, table and figure.
-    ``cohort_file`` names the analysed cohort in ``input/``, for the data banner.
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run directory with executed ``notebooks/``.
+    cohort_file : str, optional
+        Name of the analysed cohort in ``input/``, for the data-provenance
+        banner; None leaves the banner out.
+
+    Returns
+    -------
+    Path
+        ``report/index.html``.
     """
     import html
 
@@ -443,7 +805,18 @@ def _notebook_title(nb) -> str | None:
 
 
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
+    """SHA-256 hex digest of a file's bytes.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (read in 1 MiB chunks).
+
+    Returns
+    -------
+    str
+        64 lower-case hex digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -457,6 +830,26 @@ def write_manifest(run_dir: str | Path, inputs: Mapping[str, Path], notebooks: S
     """Write ``manifest.json``: input names and SHA-256, parameters, versions, commit, durations.
 
     Parameter values are recorded as the Python literals the notebooks received.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run directory.
+    inputs : mapping
+        ``{parameter name: file}`` as from :func:`resolve_input_files`.
+    notebooks : sequence of Path
+        The notebooks run.
+    declared : mapping
+        ``{notebook stem: declared_parameters(...)}``.
+    overrides : mapping
+        Typed ``-p`` values.
+    durations : mapping
+        Seconds per notebook stem.
+
+    Returns
+    -------
+    Path
+        ``manifest.json``.
     """
     run_dir = Path(run_dir)
     data = inputs["data_path"]
@@ -509,15 +902,26 @@ def refresh_notebook(path: str | Path, timeout: int = 600) -> None:
 
     Runs in the notebook's folder with the same kernel, drops timing metadata, and
     writes the notebook back only if every cell succeeded.
+
+    Parameters
+    ----------
+    path : str or Path
+        The notebook.
+    timeout : int
+        Seconds any one cell may run.
     """
     from nbclient import NotebookClient
 
+    import tempfile
+
     path = Path(path)
     nb = nbformat.read(str(path), as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME,
-                            resources={"metadata": {"path": str(path.parent)}},
-                            record_timing=False, config=kernel_config())
-    client.execute()
+    with tempfile.TemporaryDirectory(prefix="nbk-") as ipc_dir:  # private socket folder
+        client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME,
+                                resources={"metadata": {"path": str(path.parent)}},
+                                record_timing=False,
+                                config=kernel_config(os.path.join(ipc_dir, "kernel-ipc")))
+        client.execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     nb.metadata.pop("papermill", None)
@@ -533,21 +937,57 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def install_interrupt_handlers() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C (SIGINT) does.
+
+    Called first thing by ``python -m helpers`` so that an interrupt at any
+    moment of a run takes the same clean path (partial run removed, kernel
+    shut down, exit status 130).
+
+    Returns
+    -------
+    None
+    """
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run_from_cli(args) -> int:
-    """``python -m helpers run``: returns 0, 1 (a notebook failed), 2 (bad input) or 130."""
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    """``python -m helpers run``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``data``, ``out`` (None for the default), ``parameter`` (list of
+        [name, value]), ``force``, ``notebooks``, ``workers`` (None: chosen
+        by :func:`run_analysis`) and ``cell_timeout`` (seconds or None). Relative paths are taken relative to the current directory.
+
+    Returns
+    -------
+    int
+        0 (complete), 1 (a notebook, the report or the manifest failed),
+        2 (bad input or parameters) or 130 (interrupted).
+    """
+    install_interrupt_handlers()
+    data = args.data if args.data is not None else REPO_ROOT / "data" / "reconstructed_cohort.csv"
+    notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"
     try:
-        summary = run_analysis(args.data, args.out, parameters=[tuple(p) for p in args.parameter],
-                               force=args.force, notebooks_dir=args.notebooks,
-                               progress=True)
+        summary = run_analysis(data, args.out, parameters=[tuple(p) for p in args.parameter],
+                               force=args.force, notebooks_dir=notebooks, progress=True,
+                               cell_timeout=getattr(args, "cell_timeout", None),
+                               workers=getattr(args, "workers", None))
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_status
+    except InterruptedAfterCompletion as err:
+        print(f"interrupted after the run was complete: {err.args[0]} holds the finished run",
+              file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("interrupted: the partial run directory was removed", file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    for warning in summary.warnings:
+        print(f"warning (the run went ahead): {warning}", file=sys.stderr)
     rel = os.path.relpath(summary.run_dir)
     rel = str(summary.run_dir) if rel.startswith("..") else rel
     print(f"run complete: {rel} ({len(summary.notebooks)} notebooks, "
@@ -556,7 +996,18 @@ def run_from_cli(args) -> int:
 
 
 def refresh_notebooks_from_cli(args) -> int:
-    """``python -m helpers refresh-notebooks``: re-execute notebooks in place."""
+    """``python -m helpers refresh-notebooks``: re-execute notebooks in place.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``notebooks``: paths, or empty for every notebook in ``notebooks/``.
+
+    Returns
+    -------
+    int
+        0 (a failing cell raises).
+    """
     from tqdm.auto import tqdm
 
     paths = [Path(p) for p in args.notebooks] or list_notebooks(REPO_ROOT / "notebooks")

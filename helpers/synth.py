@@ -210,9 +210,29 @@ def synthesize_cohort(n: int, seed: int = 0) -> pd.DataFrame:
 def write_synthetic(n: int, seed: int, path: str | Path) -> Path:
     """Write :func:`synthesize_cohort` ``(n, seed)`` as a CSV file.
 
-    UTF-8, comma-separated, ``\\n`` line endings, no index, blanks for missing;
-    the bytes depend only on ``(n, seed)``. Returns the path written.
+    Parameters
+    ----------
+    n : int
+        Number of patients, at least 1 (a cohort file without patients is
+        invalid under the contract).
+    seed : int
+        Random seed (see :func:`synthesize_cohort`).
+    path : str or Path
+        File to write (replaced if it exists).
+
+    Returns
+    -------
+    Path
+        The path written: UTF-8, comma-separated, ``\\n`` line endings, no
+        index, blanks for missing; the bytes depend only on ``(n, seed)``.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``.
     """
+    if n < 1:
+        raise ValueError(f"a cohort file needs at least 1 patient, got n={n}")
     path = Path(path)
     synthesize_cohort(n, seed).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
     return path
@@ -221,14 +241,35 @@ def write_synthetic(n: int, seed: int, path: str | Path) -> Path:
 def synth_from_cli(args) -> int:
     """Entry point of ``python -m helpers synth --n N --seed S [--out FILE]``.
 
-    ``args.out`` of ``None`` writes the CSV to standard output. Returns 0.
-    """
-    if args.out is None:
-        import sys
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``n`` (>= 1, checked by the argument parser), ``seed`` and ``out``
+        (a file, or None for standard output).
 
-        synthesize_cohort(args.n, args.seed).to_csv(sys.stdout, index=False, lineterminator="\n")
-    else:
+    Returns
+    -------
+    int
+        0 when the whole CSV was written; 1, silently, when the reader of
+        standard output closed it early (``synth ... | head``), as Python's
+        documentation recommends for a broken pipe.
+    """
+    if args.out is not None:
         write_synthetic(args.n, args.seed, args.out)
+        return 0
+    import os
+    import sys
+
+    if args.n < 1:
+        raise ValueError(f"a cohort file needs at least 1 patient, got n={args.n}")
+    try:
+        synthesize_cohort(args.n, args.seed).to_csv(sys.stdout, index=False, lineterminator="\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return 0
 
 

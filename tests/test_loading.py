@@ -80,6 +80,33 @@ def test_validate_file_never_raises_for_bad_content_and_never_changes_the_file(c
     assert sha256(path) == before
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_validate_reports_exactly_the_planted_number_of_problems_and_warnings(case):
+    # cases.csv counts are by construction of make_corpus.py (one defect per file
+    # unless listed in its COUNTS), not read back from the validator.
+    report = validate_file(CORPUS / case["file"])
+    assert (len(report.problems), len(report.warnings)) == (int(case["problems"]), int(case["warnings"]))
+
+
+def test_a_ragged_row_is_one_structural_problem_not_one_per_shifted_cell():
+    # ragged_row.csv: an extra 'x' after P04's center shifts its 21 values one
+    # column right; only the line's cell count is wrong, so only that is reported.
+    report = validate_file(CORPUS / "ragged_row.csv")
+    assert [(p.line, p.patient_id, p.column) for p in report.problems] == [(5, "P04", None)]
+    assert "22 cells but the header has 21" in report.problems[0].message
+
+
+def test_cr_after_one_cycle_is_a_warning_that_does_not_block_loading():
+    # make_corpus.py sets P03 (line 4, blina_cycles 1) to response 'cr'.
+    path = CORPUS / "cr_after_one_cycle_warning.csv"
+    report = validate_file(path)
+    assert report.ok and not report.problems
+    assert [str(w) for w in report.warnings] == [
+        "line 4 (patient P03), column response: 'cr' with blina_cycles '1': the paper's CR "
+        "patients all received 2 cycles; expected usually response none when blina_cycles is 1"]
+    assert len(load_cohort(path)) == 8
+
+
 @pytest.mark.parametrize("name", SAME_AS_VALID)
 def test_accepted_variant_loads_to_the_same_frame_as_the_clean_fixture(name):
     path = CORPUS / name

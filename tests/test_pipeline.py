@@ -143,9 +143,98 @@ def test_a_failing_cell_names_notebook_cell_and_exception_and_leaves_no_complete
     done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks))
     assert done.returncode == 1
     assert "01_tiny.ipynb" in done.stderr and "ValueError: boom in the analysis" in done.stderr
-    assert "cell" in done.stderr and "Traceback" not in done.stderr
+    # tiny_notebooks writes markdown, parameters, body: the body is cell 3 of 3 in the
+    # file; in the executed copy the injected parameters cell ran as In [2], the body In [3].
+    assert "cell 3 of 3" in done.stderr and "In [3]" in done.stderr
+    assert "begins 'raise ValueError(\"boom in the analysis\")'" in done.stderr
+    assert "Traceback" not in done.stderr
     assert not out.exists() and not (tmp_path / "run.partial").exists()
     assert (tmp_path / "run.failed" / "notebooks" / "01_tiny.ipynb").exists()
+
+
+def test_a_kernel_that_dies_is_a_short_error_naming_the_notebook_and_keeps_the_failed_run(tmp_path):
+    notebooks = tiny_notebooks(tmp_path / "nbs", "import os\nos._exit(1)")
+    out = tmp_path / "run"
+    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks))
+    assert done.returncode == 1, done.stderr
+    assert "\nerror: notebook 01_tiny.ipynb failed: its kernel died" in done.stderr
+    assert "Traceback" not in done.stderr and "DeadKernelError" not in done.stderr
+    assert not out.exists() and not (tmp_path / "run.partial").exists()
+    assert (tmp_path / "run.failed" / "input" / COHORT.name).exists()
+
+
+def test_a_cell_running_past_the_timeout_is_a_short_error_naming_notebook_and_cell(tmp_path):
+    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)")
+    out = tmp_path / "run"
+    started = time.monotonic()
+    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks),
+                   "--cell-timeout", "3")
+    assert done.returncode == 1, done.stderr
+    assert "notebook 01_tiny.ipynb timed out: a cell ran longer than 3 s" in done.stderr
+    assert "begins 'import time'" in done.stderr
+    # The pipeline's own report is short (ipykernel may log its shutdown above it).
+    assert "CellTimeoutError" not in done.stderr and "helpers/pipeline.py" not in done.stderr
+    assert done.stderr.splitlines()[-2].startswith("error: notebook 01_tiny.ipynb timed out")
+    assert time.monotonic() - started < 110  # stopped by the timeout, not by the sleep ending
+    assert not out.exists() and (tmp_path / "run.failed").is_dir()
+
+
+@pytest.mark.parametrize(("step", "words"), [("render_report", "rendering the HTML report"),
+                                             ("write_manifest", "writing manifest.json")])
+def test_a_failure_writing_the_report_or_manifest_is_a_pipeline_error_and_keeps_the_failed_run(
+        tmp_path, monkeypatch, step, words):
+    import helpers.pipeline as pipeline
+
+    def broken(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(pipeline, step, broken)
+    notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
+    out = tmp_path / "run"
+    with pytest.raises(PipelineError) as caught:
+        pipeline.run_analysis(COHORT, out, notebooks_dir=notebooks, progress=False)
+    assert caught.value.exit_status == 1
+    assert f"{words} failed: OSError: No space left on device" in str(caught.value)
+    assert not out.exists() and not (tmp_path / "run.partial").exists()
+    assert (tmp_path / "run.failed" / "notebooks" / "01_tiny.ipynb").exists()
+
+
+def test_the_command_line_works_from_any_folder_with_out_relative_to_that_folder(tmp_path):
+    notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-m", "helpers", "run", "--notebooks", str(notebooks),
+                           "--out", "relative_run"], cwd=elsewhere, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    # Default --data is the repository's shipped cohort, whichever the folder.
+    assert (elsewhere / "relative_run" / "input" / COHORT.name).read_bytes() == COHORT.read_bytes()
+    assert "run complete: relative_run " in done.stdout
+
+
+def test_a_bad_file_named_relative_to_another_folder_gets_the_validate_report_not_a_notebook_error(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "helpers", "run", "--data", "ragged_row.csv",
+                          "--out", str(tmp_path / "run")], cwd=BAD_INPUTS, capture_output=True,
+                         text=True, timeout=120, env=env)
+    validate = subprocess.run([sys.executable, "-m", "helpers", "validate", "ragged_row.csv"],
+                              cwd=BAD_INPUTS, capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 2 and validate.returncode == 2
+    assert run.stderr == "error: " + validate.stdout
+    assert validate.stdout.startswith("ragged_row.csv: 1 problem in 8 rows")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_with_only_warnings_runs_and_the_warning_is_printed(tmp_path):
+    warned = BAD_INPUTS / "cr_after_one_cycle_warning.csv"
+    before = sha(warned)
+    notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
+    out = tmp_path / "run"
+    done = run_cli("run", "--data", str(warned), "--out", str(out), "--notebooks", str(notebooks))
+    assert done.returncode == 0, done.stderr
+    assert ("warning (the run went ahead): line 4 (patient P03), column response: 'cr' with "
+            "blina_cycles '1': the paper's CR patients all received 2 cycles") in done.stderr
+    assert (out / "notebooks" / "01_tiny.ipynb").exists() and sha(warned) == before
 
 
 def test_a_string_parameter_is_passed_as_data_and_never_executed(tmp_path):
@@ -171,15 +260,19 @@ def _descendants(pid: int) -> list[int]:
         return []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig):
+@pytest.mark.parametrize(("sig", "whole_group"), [(signal.SIGINT, False), (signal.SIGTERM, False),
+                                                  (signal.SIGINT, True)],
+                         ids=["SIGINT", "SIGTERM", "SIGINT-to-process-group-as-Ctrl-C"])
+def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig, whole_group):
     import psutil
 
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(60)")
     out = tmp_path / "run"
+    # Own session: the process group a terminal's Ctrl-C signals, without the test runner in it.
     proc = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
                              "--out", str(out), "--notebooks", str(notebooks)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=whole_group)
     deadline = time.monotonic() + 60
     kernels: list[int] = []
     while time.monotonic() < deadline and not kernels:
@@ -188,7 +281,10 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig)
                    if "ipykernel" in " ".join(psutil.Process(p).cmdline())]
     assert kernels, "the kernel never started"
     time.sleep(2)  # let the sleeping cell start
-    proc.send_signal(sig)
+    if whole_group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr
@@ -224,3 +320,82 @@ def test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_d
     assert sha(variant) == before
     index = (out / "report" / "index.html").read_text()
     assert "RECONSTRUCTED DATA" not in index and "supplied by the analyst" in index
+
+
+def test_an_interrupt_between_the_two_renames_of_a_forced_replace_waits_until_the_swap_is_done(
+        tmp_path, monkeypatch):
+    import pathlib
+
+    from helpers.pipeline import InterruptedAfterCompletion, _swap_into_place
+
+    out, staging = tmp_path / "run", tmp_path / "run.partial"
+    out.mkdir()
+    (out / "old.txt").write_text("previous run")
+    staging.mkdir()
+    (staging / "new.txt").write_text("new run")
+    real_rename = pathlib.Path.rename
+
+    def rename_then_interrupt(self, target):
+        result = real_rename(self, target)
+        if self == out:  # the first rename: out -> out.old
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(pathlib.Path, "rename", rename_then_interrupt)
+    with pytest.raises(InterruptedAfterCompletion):
+        _swap_into_place(staging, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert (out / "new.txt").read_text() == "new run"
+
+
+def test_a_previous_run_left_as_old_by_a_killed_swap_is_restored_before_the_next_run(tmp_path):
+    from helpers.pipeline import recover_interrupted_swap
+
+    old = tmp_path / "run.old"
+    old.mkdir()
+    (old / "results.csv").write_text("x\n")
+    recover_interrupted_swap(tmp_path / "run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert (tmp_path / "run" / "results.csv").read_text() == "x\n"
+    # Both present (killed after the second rename): the stale .old is removed.
+    old.mkdir()
+    recover_interrupted_swap(tmp_path / "run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_kernel(tmp_path):
+    import psutil
+
+    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(8)\n"
+                               "raise RuntimeError('first notebook fails')")
+    slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
+    slow.cells[-1] = new_code_cell("import time\ntime.sleep(300)")
+    nbformat.write(slow, notebooks / "02_slow.ipynb")
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
+                             "--out", str(out), "--notebooks", str(notebooks), "--workers", "2"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    kernels: set[int] = set()
+    while proc.poll() is None:
+        kernels |= {p for p in _descendants(proc.pid)
+                    if "ipykernel" in " ".join(psutil.Process(p).cmdline())}
+        time.sleep(0.5)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    assert "notebook 01_tiny.ipynb failed in cell 3 of 3" in stderr
+    assert "RuntimeError: first notebook fails" in stderr and "02_slow" not in stderr.splitlines()[-2]
+    assert len(kernels) == 2  # both ran at the same time
+    time.sleep(1)
+    assert not [p for p in kernels if psutil.pid_exists(p)
+                and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not out.exists() and (tmp_path / "run.failed" / "notebooks" / "01_tiny.ipynb").exists()
+    assert not (tmp_path / "run.failed" / "notebooks" / "02_slow.ipynb").exists()
+
+
+def test_notebooks_run_in_groups_with_the_reproduction_report_alone_after_the_others():
+    from helpers.pipeline import execution_waves
+
+    names = ["01_a", "02_b", "03_c", "06_reproduction_report", "07_after"]
+    waves = execution_waves([Path(f"{n}.ipynb") for n in names])
+    assert [[p.stem for p in wave] for wave in waves] == [
+        ["01_a", "02_b", "03_c"], ["06_reproduction_report"], ["07_after"]]

@@ -12,6 +12,9 @@ are about 4-5 binomial standard errors at n = 20,000 (sd of a share near 0.5 is
 
 from __future__ import annotations
 
+import io
+import json
+import subprocess
 import sys
 from argparse import Namespace
 from pathlib import Path
@@ -235,3 +238,79 @@ def test_benchmark_targets_for_sizes_not_run_are_not_measured():
     benchmarks = _benchmarks()
     result = {"pipeline": [{"n": 1000, "seconds": 5.0, "peak_mib": 1.0, "ratio_to_floor": 1.0}]}
     assert [t["met"] for t in benchmarks.check_targets(result)] == [None, None, None]
+
+
+def test_benchmark_keeps_every_measured_size_when_one_size_fails_and_writes_json_as_it_goes(
+        tmp_path, monkeypatch):
+    benchmarks = _benchmarks()
+    seconds = {"floor": 10.0, 34: 15.0}  # hand-chosen: 34 is 15 / 10 = 1.5 x the floor
+    snapshots = []
+
+    def fake_measure(cmd, cwd, log):
+        if "run" not in cmd:
+            return benchmarks.Measurement(seconds["floor"], 100.0, 100.0, None)
+        data = Path(cmd[cmd.index("--data") + 1])
+        if data.name == "synthetic_1000.csv":
+            raise benchmarks.BenchmarkError("python -m helpers run exited 1:\nMemoryError")
+        snapshots.append(json.loads(json_path.read_text()))  # what was saved before this size
+        return benchmarks.Measurement(seconds[34], 200.0, 200.0, None)
+
+    def fake_cohort_file(n, folder, seed):
+        return folder / f"synthetic_{n}.csv", "fake"
+
+    json_path = tmp_path / "latest.json"
+    monkeypatch.setattr(benchmarks, "measure", fake_measure)
+    monkeypatch.setattr(benchmarks, "cohort_file", fake_cohort_file)
+    monkeypatch.setattr(benchmarks, "table1_comparison",
+                        lambda data, repeat: {"available": False, "reason": "skipped in test"})
+    result = benchmarks.run_benchmark([1000, 34], repeat=1, notebooks=REPO_ROOT / "notebooks",
+                                      log=io.StringIO(), json_path=json_path)
+
+    failed, ok = result["pipeline"]
+    assert failed["n"] == 1000 and failed["failed"] and "MemoryError" in failed["reason"]
+    assert ok["n"] == 34 and ok["seconds"] == 15.0 and ok["ratio_to_floor"] == 1.5
+    # The failed size was on disk before n = 34 was measured.
+    assert [row["n"] for row in snapshots[0]["pipeline"]] == [1000]
+    saved = json.loads(json_path.read_text())
+    assert saved["complete"] and [row["n"] for row in saved["pipeline"]] == [1000, 34]
+    assert [t["met"] for t in saved["targets"]] == [True, None, None]
+    report = benchmarks.format_report(result)
+    assert "FAILED: python -m helpers run exited 1:" in report
+
+
+def test_benchmark_measure_turns_a_failing_wrapper_into_a_benchmark_error(tmp_path, monkeypatch):
+    benchmarks = _benchmarks()
+
+    def failing_run(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, args[0], output="", stderr="wrapper crashed")
+
+    monkeypatch.setattr(benchmarks.subprocess, "run", failing_run)
+    with pytest.raises(benchmarks.BenchmarkError, match="wrapper exited 1:\nwrapper crashed"):
+        benchmarks.measure(["true"], tmp_path, tmp_path / "log")
+
+
+@pytest.mark.parametrize("n", ["0", "-5"])
+def test_synth_command_rejects_fewer_than_one_patient_with_a_usage_error(n):
+    done = subprocess.run([sys.executable, "-m", "helpers", "synth", "--n", n], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"argument --n: must be at least 1 (a cohort file needs a patient), got {int(n)}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_write_synthetic_refuses_a_file_without_patients(tmp_path):
+    with pytest.raises(ValueError, match="at least 1 patient"):
+        write_synthetic(0, 0, tmp_path / "empty.csv")
+    assert not (tmp_path / "empty.csv").exists()
+
+
+def test_synth_to_a_pipe_closed_early_ends_quietly():
+    # `synth --n 100000 | head -1`: the reader stops after one line.
+    proc = subprocess.Popen([sys.executable, "-m", "helpers", "synth", "--n", "100000"], cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert first.startswith(b"patient_id,center,")
+    assert stderr == "" and proc.returncode == 1

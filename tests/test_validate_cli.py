@@ -54,3 +54,17 @@ def test_validate_command_accepts_the_shipped_reconstructed_cohort():
     result = run_validate(SHIPPED)
     assert result.returncode == 0, result.stdout
     assert sha256(SHIPPED) == before
+
+
+def test_an_interrupt_before_any_sub_command_starts_exits_130_without_a_traceback(monkeypatch, capsys):
+    import helpers.__main__ as cli
+    import helpers.pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    # Keep the test process's own signal handlers; interrupt right after they would be set.
+    monkeypatch.setattr(helpers.pipeline, "install_interrupt_handlers", lambda: None)
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["validate", str(VALID)]) == 130
+    assert capsys.readouterr().err == "interrupted\n"

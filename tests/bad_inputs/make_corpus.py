@@ -179,14 +179,38 @@ def cases() -> list[tuple[str, bytes | None, str, str, str]]:
          "line 7 (patient P06), column prior_lines|'2.5'|not a whole number"),
         ("tki_ph_negative_warning.csv", to_csv(with_cell("P05", "ph_status", "negative")).encode(), "yes",
          "tki with Ph negative: accepted with a warning", ""),
+        ("cr_after_one_cycle_warning.csv", to_csv(with_cell("P03", "response", "cr")).encode(), "yes",
+         "CR after one cycle: accepted with a warning", ""),
         ("several_problems.csv", to_csv(several).encode(), "no", "four defects in one file",
          "4 problems in 8 rows|line 3 (patient P02), column age_years|line 6 (patient P05), column sex|'M'"
          "|line 8 (patient P07), column crs_grade|'P01'|lines 2 and 9"),
     ]
 
 
+#: (problems, warnings) validate must report, where not (1, 0) for an invalid file
+#: or (0, 0) for an accepted one: each file has one planted defect, except these.
+COUNTS = {
+    "several_problems.csv": (4, 0),  # four planted defects
+    "tki_ph_negative_warning.csv": (0, 1),  # one warning-level rule broken
+    "cr_after_one_cycle_warning.csv": (0, 1),  # one warning-level rule broken
+}
+
+
+def expected_counts(name: str, accepted: str) -> tuple[int, int]:
+    """(problems, warnings) for a corpus file: by construction, see :data:`COUNTS`."""
+    return COUNTS.get(name, (1, 0) if accepted == "no" else (0, 0))
+
+
+def index_rows() -> list[list[str]]:
+    """The rows of ``cases.csv``, header first."""
+    rows = [["file", "accepted", "what_is_wrong", "fragments", "problems", "warnings"]]
+    for name, _, accepted, what, fragments in cases():
+        problems, warnings = expected_counts(name, accepted)
+        rows.append([name, accepted, what, fragments, str(problems), str(warnings)])
+    return rows
+
+
 def main() -> None:
-    index = [["file", "accepted", "what_is_wrong", "fragments"]]
     for name, content, accepted, what, fragments in cases():
         path = HERE / name
         if name == "title_row.xlsx":
@@ -197,8 +221,7 @@ def main() -> None:
             write_xlsx(path, typed_cells(table()))
         else:
             path.write_bytes(content)
-        index.append([name, accepted, what, fragments])
-    (HERE / "cases.csv").write_text(to_csv(index), encoding="utf-8")
+    (HERE / "cases.csv").write_text(to_csv(index_rows()), encoding="utf-8")
 
 
 if __name__ == "__main__":
