@@ -1,6 +1,6 @@
 """The patient-level data contract, as data.
 
-This module transcribes ``shared/design/data-dictionary.md`` (the fixed contract
+This module transcribes ``docs/data-contract.md`` (the fixed contract
 between an analyst's file and every notebook). It is the single source of truth
 for column names, types, allowed codes, missingness and the display labels used
 in tables, so validation and table labels cannot drift apart.

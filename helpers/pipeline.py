@@ -677,25 +677,32 @@ def _swap_into_place(staging: Path, out: Path) -> None:
 
     SIGINT and SIGTERM are held back while the two renames run, so an
     interrupt cannot fall between them; one that arrives meanwhile is raised
-    (as :class:`InterruptedAfterCompletion`) once ``out`` is complete. A
-    SIGKILL between the renames leaves ``<out>.old`` without ``<out>``, which
-    :func:`recover_interrupted_swap` puts back at the start of the next run.
+    (as :class:`InterruptedAfterCompletion`) once ``out`` is complete. They are
+    held back by Python-level handlers, not a signal mask: a mask covers only
+    the calling thread, and the native threads numerical libraries start
+    would still take the signal. A SIGKILL between the renames leaves
+    ``<out>.old`` without ``<out>``, which :func:`recover_interrupted_swap`
+    puts back at the start of the next run.
     """
+    import threading
+
     old = out.with_name(out.name + ".old")
-    blockable = {signal.SIGINT, signal.SIGTERM}
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, blockable)
+    arrived: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # handlers can only be set there
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: arrived.append(signum))
     try:
         shutil.rmtree(old, ignore_errors=True)
         if out.exists():
             out.rename(old)
         staging.rename(out)
     finally:
-        try:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        except KeyboardInterrupt:
-            shutil.rmtree(old, ignore_errors=True)
-            raise InterruptedAfterCompletion(out) from None
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     shutil.rmtree(old, ignore_errors=True)
+    if arrived:
+        raise InterruptedAfterCompletion(out)
 
 
 class InterruptedAfterCompletion(KeyboardInterrupt):

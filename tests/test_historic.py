@@ -2,7 +2,7 @@
 
 References used instead of the code under test:
 
-* the comparator figures as printed in the sources (shared/reference/historic-comparators.md),
+* the comparator figures as printed in the sources (docs/historic-comparators.md),
   re-read here from the CSV text so the printed precision is known;
 * the focal paper's section 3.3 counts (23/34 CR/CRp/CRi, 19 CR + 2 CRp, 17/21 MRD,
   10/20 with >= 50% blasts), for the shipped reconstructed cohort;

@@ -251,21 +251,38 @@ def test_a_string_parameter_is_passed_as_data_and_never_executed(tmp_path):
     assert not (out / "pwned").exists() and not (ROOT / "pwned").exists()
 
 
-def _descendants(pid: int) -> list[int]:
+def _kernels_below(pid: int) -> list[int]:
+    """Process ids of the live ipykernel processes started under ``pid``."""
     import psutil
 
     try:
-        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+    kernels = []
+    for child in children:
+        try:  # a child may exit, or be a zombie, between listing and reading it
+            if "ipykernel" in " ".join(child.cmdline()):
+                kernels.append(child.pid)
+        except psutil.Error:
+            pass
+    return kernels
+
+
+def _is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie awaiting its parent)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 @pytest.mark.parametrize(("sig", "whole_group"), [(signal.SIGINT, False), (signal.SIGTERM, False),
                                                   (signal.SIGINT, True)],
                          ids=["SIGINT", "SIGTERM", "SIGINT-to-process-group-as-Ctrl-C"])
 def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig, whole_group):
-    import psutil
-
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(60)")
     out = tmp_path / "run"
     # Own session: the process group a terminal's Ctrl-C signals, without the test runner in it.
@@ -277,8 +294,7 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig,
     kernels: list[int] = []
     while time.monotonic() < deadline and not kernels:
         time.sleep(0.5)
-        kernels = [p for p in _descendants(proc.pid)
-                   if "ipykernel" in " ".join(psutil.Process(p).cmdline())]
+        kernels = _kernels_below(proc.pid)
     assert kernels, "the kernel never started"
     time.sleep(2)  # let the sleeping cell start
     if whole_group:
@@ -290,8 +306,7 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig,
     assert "interrupted" in stderr
     assert not out.exists() and not (tmp_path / "run.partial").exists()
     time.sleep(1)
-    assert not [p for p in kernels if psutil.pid_exists(p)
-                and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not [p for p in kernels if _is_running(p)]
 
 
 def test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times(shipped_run, tmp_path):
@@ -322,28 +337,38 @@ def test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_d
     assert "RECONSTRUCTED DATA" not in index and "supplied by the analyst" in index
 
 
+_SWAP_WITH_AN_INTERRUPT = """
+import os, pathlib, signal, sys
+from helpers.pipeline import InterruptedAfterCompletion, _swap_into_place
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a test runner may pass it on ignored
+tmp = pathlib.Path(sys.argv[1])
+out, staging = tmp / "run", tmp / "run.partial"
+real_rename = pathlib.Path.rename
+def rename_then_interrupt(self, target):
+    result = real_rename(self, target)
+    if self == out:  # the first rename: out -> out.old
+        os.kill(os.getpid(), signal.SIGINT)
+    return result
+pathlib.Path.rename = rename_then_interrupt
+try:
+    _swap_into_place(staging, out)
+except InterruptedAfterCompletion:
+    print("interrupted after completion")
+"""
+
+
 def test_an_interrupt_between_the_two_renames_of_a_forced_replace_waits_until_the_swap_is_done(
-        tmp_path, monkeypatch):
-    import pathlib
-
-    from helpers.pipeline import InterruptedAfterCompletion, _swap_into_place
-
+        tmp_path):
+    # In a process of its own: signal masks are per thread, and a test runner's worker
+    # (pytest-xdist) may run tests outside the main thread, where the signal would land.
     out, staging = tmp_path / "run", tmp_path / "run.partial"
     out.mkdir()
     (out / "old.txt").write_text("previous run")
     staging.mkdir()
     (staging / "new.txt").write_text("new run")
-    real_rename = pathlib.Path.rename
-
-    def rename_then_interrupt(self, target):
-        result = real_rename(self, target)
-        if self == out:  # the first rename: out -> out.old
-            os.kill(os.getpid(), signal.SIGINT)
-        return result
-
-    monkeypatch.setattr(pathlib.Path, "rename", rename_then_interrupt)
-    with pytest.raises(InterruptedAfterCompletion):
-        _swap_into_place(staging, out)
+    done = subprocess.run([sys.executable, "-c", _SWAP_WITH_AN_INTERRUPT, str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "interrupted after completion", done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert (out / "new.txt").read_text() == "new run"
 
@@ -364,8 +389,6 @@ def test_a_previous_run_left_as_old_by_a_killed_swap_is_restored_before_the_next
 
 
 def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_kernel(tmp_path):
-    import psutil
-
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(8)\n"
                                "raise RuntimeError('first notebook fails')")
     slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
@@ -377,8 +400,7 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     kernels: set[int] = set()
     while proc.poll() is None:
-        kernels |= {p for p in _descendants(proc.pid)
-                    if "ipykernel" in " ".join(psutil.Process(p).cmdline())}
+        kernels |= set(_kernels_below(proc.pid))
         time.sleep(0.5)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 1, stderr
@@ -386,8 +408,7 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
     assert "RuntimeError: first notebook fails" in stderr and "02_slow" not in stderr.splitlines()[-2]
     assert len(kernels) == 2  # both ran at the same time
     time.sleep(1)
-    assert not [p for p in kernels if psutil.pid_exists(p)
-                and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not [p for p in kernels if _is_running(p)]
     assert not out.exists() and (tmp_path / "run.failed" / "notebooks" / "01_tiny.ipynb").exists()
     assert not (tmp_path / "run.failed" / "notebooks" / "02_slow.ipynb").exists()
 
