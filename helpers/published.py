@@ -6,7 +6,9 @@ the population and condition that recompute it from a cohort file as pandas
 ``results.csv`` key (grammar in :mod:`helpers.results`) that a notebook emits for
 it. An external figure that quotes a historic study names the row of
 ``data/historic_comparators.csv`` it quotes in ``comparator_id``, so it can be
-checked against that source. Nothing happens on import.
+checked against that source; every external figure says in ``external_type``
+what kind of figure it is (:data:`EXTERNAL_TYPES`), which is why it has no
+cohort counterpart. Nothing happens on import.
 """
 
 from __future__ import annotations
@@ -22,7 +24,19 @@ DEFAULT_PATH: Path = Path(__file__).resolve().parents[1] / "data" / "published_f
 FIGURE_COLUMNS: tuple[str, ...] = (
     "id", "location", "description", "kind", "numerator", "denominator", "printed",
     "value", "population", "condition", "result_key", "derived", "note", "comparator_id",
+    "external_type",
 )
+#: Columns that may be absent from an older figures file (read as blank).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("external_type",)
+
+#: ``external_type`` codes of external figures and the words a report gives for them.
+EXTERNAL_TYPES: dict[str, str] = {
+    "protocol": "dosing schedule, not a column of the data contract",
+    "definition": "definition or cut-off, an input of the analysis rather than a result",
+    "assay": "assay property, not a column of the data contract",
+    "not_in_contract": "event not representable in the data contract",
+    "literature": "literature figure",
+}
 
 #: Allowed values of ``kind``.
 KINDS: tuple[str, ...] = ("count", "proportion", "median", "min", "max", "p_value", "external")
@@ -45,7 +59,8 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
         with blanks as ``""``; ``numerator`` and ``denominator`` are nullable
         integers (``Int64``, ``<NA>`` when blank); ``value`` is float (NaN when
         blank, e.g. a figure printed as a fraction only). Percentages are stored
-        as percent (67.6), p-values as probabilities (0.02).
+        as percent (67.6), p-values as probabilities (0.02). A file without
+        an optional column (:data:`OPTIONAL_COLUMNS`) gets it blank.
 
     Raises
     ------
@@ -53,9 +68,11 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
         If a required column is missing, an ``id`` is blank or repeated, a
         ``kind`` or ``derived`` value is unknown, a numerator exceeds its
         denominator, a count or proportion row has no numerator, or a
-        ``comparator_id`` is given on a figure that is not ``external``.
+        ``comparator_id`` is given on a figure that is not ``external``, or an
+        ``external_type`` is unknown or given on a figure that is not external.
     """
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+    raw = raw.assign(**{c: "" for c in OPTIONAL_COLUMNS if c not in raw.columns})
     missing = [c for c in FIGURE_COLUMNS if c not in raw.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}")
@@ -88,6 +105,14 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     linked = frame.loc[(frame["comparator_id"] != "") & (frame["kind"] != "external"), "id"]
     if len(linked):
         problems.append(f"comparator_id on a non-external figure in {list(linked)}")
+    ext = frame["kind"] == "external"
+    typed = frame["external_type"] != ""
+    bad_type = frame.loc[typed & ~frame["external_type"].isin(list(EXTERNAL_TYPES)), "id"]
+    if len(bad_type):
+        problems.append(f"unknown external_type in {list(bad_type)}")
+    stray = frame.loc[typed & ~ext, "id"]
+    if len(stray):
+        problems.append(f"external_type on a non-external figure in {list(stray)}")
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     return frame

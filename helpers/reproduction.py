@@ -16,6 +16,14 @@ Each comparison gives a :class:`Verdict`:
   doses, definitions), a figure with no result key, or a key no notebook
   produced; ``reason`` says why.
 
+A ``result_key`` may add up several keys (``"n[a=1] + n[a=2]"``, see
+:func:`sum_parts`): the figure is then judged against the sum of their counts.
+An external figure without a comparator says why from its ``external_type``
+(:func:`external_reason`). A p-value that is not reproduced names, in its
+detail, every recorded test of the same family that prints as it when rounded
+or only when truncated (:func:`classify_candidates`, shared with the report's
+hard cases).
+
 External figures linked to a row of ``data/historic_comparators.csv`` (column
 ``comparator_id``) are judged against that row's counts or printed rate, the
 same way as cohort figures (:func:`judge_against_comparator`).
@@ -89,6 +97,9 @@ TESTS: tuple[str, ...] = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
 TESTS_WITH_MIDP: tuple[str, ...] = (*TESTS, "fisher_midp")
 #: Tests defined for 2 x 2 tables only.
 TWO_BY_TWO_ONLY: frozenset[str] = frozenset({"chi2_yates", "barnard", "boschloo"})
+#: Tests the notebooks compute for 2 x 2 tables only (defined more widely, but
+#: not computed here for r x c tables): listed as not computed, not as missing.
+COMPUTED_FOR_TWO_BY_TWO_ONLY: frozenset[str] = frozenset({"fisher_midp"})
 #: The two-sided exact tests whose size never exceeds alpha.
 EXACT_TESTS: frozenset[str] = frozenset({"fisher", "barnard", "boschloo"})
 TEST_WORDS: dict[str, str] = {
@@ -354,6 +365,104 @@ def _not_recomputed(figure: Mapping, reason: str) -> Verdict:
     return Verdict(NOT_RECOMPUTED, "", reason, _text(figure.get("printed")), "")
 
 
+def external_reason(figure: Mapping) -> str:
+    """Why an external figure without a comparator row is not recomputed, from its row.
+
+    Parameters
+    ----------
+    figure : mapping
+        A published-figures row of kind ``external`` (``external_type``,
+        ``comparator_id``, ``note``; a missing or blank field is read as blank).
+
+    Returns
+    -------
+    str
+        ``"external: "`` and the words of its ``external_type``
+        (:data:`helpers.published.EXTERNAL_TYPES`; ``"no cohort counterpart"``
+        when blank or unknown), ``"no comparator row"`` for a literature figure
+        not linked to the comparator file, then the ``note`` in brackets.
+    """
+    from helpers.published import EXTERNAL_TYPES
+
+    etype = _text(figure.get("external_type"))
+    words = EXTERNAL_TYPES.get(etype, "no cohort counterpart")
+    if etype == "literature" and not _text(figure.get("comparator_id")):
+        words += ", no comparator row"
+    note = _text(figure.get("note"))
+    return f"external: {words}" + (f" ({note})" if note else "")
+
+
+# --- figures that are sums of recorded counts ------------------------------------------
+
+def sum_parts(key: str) -> tuple[str, ...]:
+    """The result keys a ``result_key`` adds up: ``"a[x=1] + a[x=2]"`` -> both keys.
+
+    Only a ``+`` outside square brackets separates keys, so a level holding
+    ``" + "`` (``n[debulking_regimen=vincristine + 6-mp]``) stays one key.
+
+    >>> sum_parts("n[r=a + b] + n[r=c]")
+    ('n[r=a + b]', 'n[r=c]')
+
+    Parameters
+    ----------
+    key : str
+        A figure's ``result_key`` (blank gives an empty tuple).
+
+    Returns
+    -------
+    tuple of str
+        The stripped keys, in order; one key for an ordinary ``result_key``.
+    """
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(key or ""):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "+" and depth == 0:
+            parts.append(key[start:i])
+            start = i + 1
+    parts.append((key or "")[start:])
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def lookup_result(by_key: Mapping[str, Mapping], key: str) -> tuple[dict | None, tuple[str, ...]]:
+    """The result row for a ``result_key``, adding up the rows of a sum key.
+
+    Parameters
+    ----------
+    by_key : mapping
+        Result key -> results row (``numerator``, ``denominator``, ...).
+    key : str
+        A figure's ``result_key``: one key, or several joined by ``" + "``
+        (:func:`sum_parts`).
+
+    Returns
+    -------
+    tuple
+        ``(row, missing)``. For one key: its row (None when absent). For a sum:
+        a new row whose ``numerator`` is the sum of the parts' numerators (None
+        when a part has no count), ``denominator`` their common denominator
+        (None when they differ or one is blank: the parts are then not shares
+        of one population), ``terms`` the parts' numerators; None when a part
+        is absent. ``missing`` lists the absent keys. Rows are not modified.
+    """
+    parts = sum_parts(key)
+    missing = tuple(k for k in parts if k not in by_key)
+    if len(parts) <= 1:
+        return (dict(by_key[key]) if key in by_key else None), missing
+    if missing:
+        return None, missing
+    rows = [by_key[k] for k in parts]
+    nums = [_int(r.get("numerator")) for r in rows]
+    dens = {_int(r.get("denominator")) for r in rows}
+    den = dens.pop() if len(dens) == 1 else None
+    total = None if any(n is None for n in nums) else sum(nums)
+    return ({"key": key, "numerator": total, "denominator": den, "estimate": math.nan,
+             "p_value": math.nan, "method": "sum of " + " and ".join(parts),
+             "terms": tuple(nums)}, ())
+
+
 def judge(figure: Mapping, result: Mapping | None, *,
           alternatives: pd.DataFrame | None = None,
           comparator: Mapping | None = None) -> Verdict:
@@ -396,8 +505,7 @@ def judge(figure: Mapping, result: Mapping | None, *,
             if comparator is None:
                 return _not_recomputed(figure, f"comparator {cid} not given (no comparator file)")
             return judge_against_comparator(figure, comparator)
-        return _not_recomputed(figure, "external figure, no cohort counterpart"
-                               + (f" ({note})" if note else ""))
+        return _not_recomputed(figure, external_reason(figure))
     if not key:
         return _not_recomputed(figure, "no result key for this figure"
                                + (f" ({note})" if note else ""))
@@ -482,9 +590,12 @@ def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
         num = _int(_figure_value(figure)) if not math.isnan(_figure_value(figure)) else None
     if r_num is None:
         return _not_recomputed(figure, f"{result.get('key')} has no count")
-    recomputed = f"{r_num}"
+    terms = result.get("terms") or ()
+    summed = " + ".join(map(str, terms))
+    recomputed = f"{summed} = {r_num}" if terms else f"{r_num}"
     if r_den and (den is not None or printed_percent(printed) is not None):
-        recomputed = f"{r_num}/{r_den} = {_fmt(Fraction(100 * r_num, r_den), 2)}%"
+        top = f"({summed})" if terms else f"{r_num}"
+        recomputed = f"{top}/{r_den} = {_fmt(Fraction(100 * r_num, r_den), 2)}%"
     shown = printed_percent(printed) if den is not None else None
     if num is not None and r_num != num:
         return Verdict(NOT_REPRODUCED, "", f"count differs: paper {num}, data {r_num}",
@@ -532,13 +643,31 @@ def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame 
         return Verdict(verdict, how, "", printed, recomputed, rules)
     reason = f"p-value differs: printed {shown.text}, {result.get('key')} gives {recomputed}"
     if alternatives is not None and len(alternatives):
-        others = alternatives[alternatives["matches"] & (alternatives["key"] != result.get("key"))]
-        if len(others):
-            reason += "; matching instead: " + ", ".join(
-                f"{k} ({v:.4f})" for k, v in zip(others["key"], others["p_value"]))
-        else:
-            reason += "; no other recorded test matches"
+        reason += "; " + _candidate_clause(shown.text, classify_candidates(alternatives))
     return Verdict(NOT_REPRODUCED, "", reason, printed, recomputed)
+
+
+def _short(rec: Mapping) -> str:
+    return f"{rec['test_name']} on {rec['grouping']} {rec['p_value']:.4f}"
+
+
+def _candidate_clause(printed: str, classes: CandidateClasses) -> str:
+    """One clause for a verdict's detail, with the classes :func:`describe_candidates` lists."""
+    if not classes.recorded:
+        return "no other test of this comparison is recorded"
+    parts = []
+    if classes.exact_hits:
+        parts.append(f"rounded, an exact test prints as {printed}: "
+                     + ", ".join(_short(r) for r in classes.exact_hits))
+    else:
+        parts.append(f"no recorded two-sided exact test prints as {printed}")
+    possible = [f"{_short(r)} when rounded [{r['test_kind']}]" for r in classes.other_hits]
+    possible += [f"{_short(r)} only if truncated [{r['test_kind']}]" for r in classes.truncated]
+    if possible:
+        parts.append("possibilities, not accepted: " + "; ".join(possible))
+    elif not classes.exact_hits:
+        parts.append("no other recorded test prints as it, rounded or truncated")
+    return "; ".join(parts)
 
 
 # --- replication: someone else's data against the paper -------------------------------
@@ -613,6 +742,9 @@ def _replicate_rate(figure: Mapping, result: Mapping, paper_total: int | None,
     r_num, r_den = _int(result.get("numerator")), _int(result.get("denominator"))
     if num is None or r_num is None:
         return _not_recomputed(figure, f"{result.get('key')} has no count")
+    if den is None and r_den is None:
+        return _not_recomputed(figure, f"{result.get('key')} is not a share of patients (no "
+                               "denominator), so another cohort's count is not compared with it")
     if den is None:
         if r_den is None or paper_total is None or data_total is None or r_den != data_total:
             return _not_recomputed(figure, "a count without the paper's denominator; counts of "
@@ -838,9 +970,10 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
         One row per (grouping, test): ``key``, ``grouping`` (``by`` plus any
         ``|filter``), ``split`` (:func:`split_text`), ``test``, ``test_name``,
         ``test_kind`` (:data:`TEST_KINDS`), ``method``, ``p_value``, ``status``
-        (``recorded``, ``not recorded``, or ``not applicable (3x2 table)`` for
+        (``recorded``, ``not recorded``, ``not applicable (3x2 table)`` for
         a 2 x 2-only test when the results hold more than two non-missing
-        levels), ``matches`` (bool: prints as the paper's p under the strict
+        levels, or ``not computed (3x2 table; computed for 2x2 tables only)``
+        for a test of :data:`COMPUTED_FOR_TWO_BY_TWO_ONLY` there), ``matches`` (bool: prints as the paper's p under the strict
         rounding rules :data:`P_VALUE_RULES`), ``truncation_only`` (bool: prints
         as the paper's p only if truncated), ``rounded`` (the p-value rounded
         half-up to the printed decimals, blank when not recorded) and ``how``.
@@ -874,6 +1007,8 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
                 status = "not recorded"
                 if test in TWO_BY_TWO_ONLY and levels > 2:
                     status = f"not applicable ({levels}x2 table)"
+                elif test in COMPUTED_FOR_TWO_BY_TWO_ONLY and levels > 2:
+                    status = f"not computed ({levels}x2 table; computed for 2x2 tables only)"
                 rows.append({"key": f"{measure}[{grouping}]~{test}", "grouping": grouping,
                              "test": test, "test_name": TEST_WORDS.get(test, test), "method": "",
                              "p_value": math.nan, "status": status, "matches": False,
@@ -890,6 +1025,118 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
     frame["_o"] = frame["test"].map(lambda t: order.get(t, len(order)))
     return (frame.sort_values(["_g", "_o"], kind="stable").drop(columns=["_g", "_o"])
             .reset_index(drop=True))
+
+
+_FAMILY_SUFFIX = re.compile(r"_group\d*$")
+
+
+def grouping_family(by: str) -> str:
+    """The prefix shared by every grouping of the same measurement: ``bmb_post_group`` -> ``bmb_post``.
+
+    A trailing ``_group`` (with any digits) is dropped, so the candidates of a
+    printed p-value include the other splits of the same variable
+    (``bmb_post_group2``, ``bmb_post_high``); a grouping without that suffix
+    (``high_burden``) is its own family.
+
+    Parameters
+    ----------
+    by : str
+        The ``by`` part of a test key.
+
+    Returns
+    -------
+    str
+        The prefix passed to :func:`p_value_candidates`.
+    """
+    return _FAMILY_SUFFIX.sub("", by)
+
+
+def figure_candidates(figure: Mapping, results: pd.DataFrame,
+                      expected: Sequence[str] = TESTS_WITH_MIDP,
+                      groupings: Sequence[str] = ()) -> pd.DataFrame | None:
+    """Every recorded test that could be behind a printed p-value (:func:`p_value_candidates`).
+
+    Used both by :func:`judge_all` (the verdict's detail) and by the report's
+    hard cases, so the two always list the same possibilities.
+
+    Parameters
+    ----------
+    figure : mapping
+        A published-figures row of kind ``p_value`` whose ``result_key`` is a test key.
+    results : DataFrame
+        The run's results rows.
+    expected : sequence of str
+        Tests every grouping should have (default :data:`TESTS_WITH_MIDP`).
+    groupings : sequence of str, optional
+        Groupings listed even when nothing of theirs is recorded.
+
+    Returns
+    -------
+    DataFrame or None
+        The candidates of the figure's measure across every grouping of its
+        family (:func:`grouping_family`); None when the key is not a test key.
+    """
+    parts = split_test_key(_text(figure.get("result_key")))
+    if not parts:
+        return None
+    return p_value_candidates(_text(figure.get("printed")), results, parts["measure"],
+                              grouping_family(parts["by"]), expected=expected, groupings=groupings)
+
+
+@dataclass(frozen=True)
+class CandidateClasses:
+    """Recorded tests sorted by how they relate to a printed p-value (records of :func:`p_value_candidates`).
+
+    Attributes
+    ----------
+    exact_hits : tuple of dict
+        Two-sided exact tests (:data:`EXACT_TESTS`) that print as the value when rounded.
+    other_hits : tuple of dict
+        Other tests (asymptotic, mid-p) that print as it when rounded: possibilities.
+    truncated : tuple of dict
+        Tests that print as it only if truncated: possibilities, never accepted.
+    recorded : tuple of dict
+        Every recorded test.
+    not_recorded : tuple of dict
+        Expected tests no notebook recorded.
+    not_applicable : tuple of dict
+        Tests not defined or not computed for the grouping's table (status
+        starting ``not applicable`` or ``not computed``).
+    """
+
+    exact_hits: tuple
+    other_hits: tuple
+    truncated: tuple
+    recorded: tuple
+    not_recorded: tuple
+    not_applicable: tuple
+
+
+def classify_candidates(candidates: pd.DataFrame) -> CandidateClasses:
+    """Sort :func:`p_value_candidates` rows into the classes the report names.
+
+    Parameters
+    ----------
+    candidates : DataFrame
+        :func:`p_value_candidates` output (not modified).
+
+    Returns
+    -------
+    CandidateClasses
+        Rows as dicts, in the candidates' order. A test with a blank p-value
+        is never a hit.
+    """
+    recs = candidates.to_dict("records")
+    recorded = tuple(r for r in recs if r["status"] == "recorded")
+    return CandidateClasses(
+        exact_hits=tuple(r for r in recorded if r["matches"] and r["test"] in EXACT_TESTS),
+        other_hits=tuple(r for r in recorded if r["matches"] and r["test"] not in EXACT_TESTS),
+        truncated=tuple(r for r in recorded if r["truncation_only"]),
+        recorded=recorded,
+        not_recorded=tuple(r for r in recs if r["status"] == "not recorded"),
+        not_applicable=tuple(r for r in recs if str(r["status"]).startswith(("not applicable",
+                                                                               "not computed"))),
+    )
 
 
 # --- judging all figures --------------------------------------------------------------
@@ -969,7 +1216,11 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         :func:`helpers.published.load_published_figures` output.
     results : DataFrame
         The run's results rows (:func:`helpers.results.read_results`); when a
-        key occurs twice (two notebooks), the first occurrence is used.
+        key occurs twice (two notebooks), the first occurrence is used. A
+        ``result_key`` of several keys joined by ``" + "`` is judged against the
+        sum of their counts (:func:`lookup_result`); a p-value's detail names
+        every recorded test of the same family that could print as it
+        (:func:`figure_candidates`, :func:`classify_candidates`).
     reconstructed : bool
         True when the data are the shipped reconstruction (:func:`judge`);
         False judges a replication (:func:`judge_replication`: rates against
@@ -1004,20 +1255,20 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         key = _text(fig.get("result_key"))
         cid = _text(fig.get("comparator_id"))
         comparator = by_comparator.get(cid) if cid else None
+        found, missing = lookup_result(by_key, key)
         if reconstructed:
             alternatives = None
-            if fig.get("kind") == "p_value" and key in by_key:
-                parts = split_test_key(key)
-                if parts:
-                    alternatives = p_value_candidates(_text(fig.get("printed")), results,
-                                                      parts["measure"], parts["by"])
-            v = judge(fig, by_key.get(key), alternatives=alternatives, comparator=comparator)
+            if fig.get("kind") == "p_value" and found is not None:
+                alternatives = figure_candidates(fig, results)
+            v = judge(fig, found, alternatives=alternatives, comparator=comparator)
         else:
-            v = judge_replication(fig, by_key.get(key), paper_total=paper_total,
+            v = judge_replication(fig, found, paper_total=paper_total,
                                   data_total=data_total,
                                   paper_groups=group_rates(paper_counts, key),
                                   data_groups=group_rates(data_counts, key), alpha=alpha,
                                   comparator=comparator)
+        if len(sum_parts(key)) > 1 and missing:
+            v = _not_recomputed(fig, f"no notebook recorded {', '.join(missing)} (part of {key})")
         has_pct = fig.get("kind") == "proportion" and printed_percent(v.printed) is not None
         label = v.verdict if reconstructed else REPLICATION_LABELS[v.verdict]
         rows.append({
@@ -1263,16 +1514,17 @@ def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
         other tests (each labelled with its kind); tests that print as it only
         when truncated (a possibility, not accepted: truncation makes a
         p-value look smaller); whether any exact test reproduces it; every
-        recorded p-value; and the tests not recorded. One sentence when no
-        test is recorded.
+        recorded p-value; the tests not recorded; and the tests not defined
+        (Barnard, Boschloo, Yates) or not computed (mid-p) for a table larger
+        than 2 x 2, said as such rather than as missing. The classes are
+        :func:`classify_candidates`, as in a verdict's detail. One sentence
+        when no test is recorded.
     """
-    recorded = candidates[candidates["status"] == "recorded"]
-    if recorded.empty:
+    classes = classify_candidates(candidates)
+    if not classes.recorded:
         return f"No test of this comparison is recorded by notebooks 01-05, so {printed} is not checked."
-    recs = recorded.to_dict("records")
-    exact_hits = [r for r in recs if r["matches"] and r["test"] in EXACT_TESTS]
-    other_hits = [r for r in recs if r["matches"] and r["test"] not in EXACT_TESTS]
-    truncated = [r for r in recs if r["truncation_only"]]
+    recs = classes.recorded
+    exact_hits, other_hits, truncated = classes.exact_hits, classes.other_hits, classes.truncated
     lines = []
     if exact_hits:
         lines.append(f"- **Rounded (strict rule), exact test:** {printed} is printed by "
@@ -1288,10 +1540,18 @@ def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
         lines.append(f"- No other recorded test prints as {printed}, rounded or truncated.")
     lines.append("- Every recorded value: " + "; ".join(
         f"{r['test_name']} on `{r['grouping']}` {r['p_value']:.4f}" for r in recs) + ".")
-    missing = candidates[candidates["status"] == "not recorded"]
-    if len(missing):
+    if classes.not_recorded:
         lines.append("- Not recorded (not computed here): " + ", ".join(
-            f"{t} on `{g}`" for t, g in zip(missing["test_name"], missing["grouping"])) + ".")
+            f"{r['test_name']} on `{r['grouping']}`" for r in classes.not_recorded) + ".")
+    undefined = [r for r in classes.not_applicable if r["test"] in TWO_BY_TWO_ONLY]
+    uncomputed = [r for r in classes.not_applicable if r["test"] not in TWO_BY_TWO_ONLY]
+    if undefined:
+        lines.append("- Not applicable (defined for 2 x 2 tables only): " + ", ".join(
+            f"{r['test_name']} on `{r['grouping']}`" for r in undefined) + ".")
+    if uncomputed:
+        lines.append("- Computed for 2 x 2 tables only, so not for: " + ", ".join(
+            f"{r['test_name']} on `{r['grouping']}` ({r['status'].split('(')[1].split(';')[0]})"
+            for r in uncomputed) + ".")
     return "\n".join(lines)
 
 

@@ -235,6 +235,41 @@ def share_at_least(cohort: pd.DataFrame, column: str, threshold: float, key: str
     }])
 
 
+def distinct_codes(cohort: pd.DataFrame, column: str) -> pd.DataFrame:
+    """How many distinct codes a text column holds, and how many patients have none.
+
+    Used for "patients from 7 Italian centres" (``center.distinct[all]``).
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        A loaded cohort; not modified.
+    column : str
+        A text column of codes (e.g. ``"center"``).
+
+    Returns
+    -------
+    DataFrame
+        Result rows (``results.csv`` schema, without ``notebook``):
+        ``{column}.distinct[all]`` -- ``numerator`` and ``estimate`` the number
+        of distinct non-missing codes (codes are compared as given, after the
+        loader's normalisation), ``denominator`` blank (codes are not a share of
+        patients); then ``{column}.available[all]`` and ``{column}.missing[all]``
+        (:func:`availability`: patients with and without a code, of all
+        patients). A patient without a code is counted in the second pair and
+        adds no code to the first.
+    """
+    codes = cohort[column].dropna().astype(str)
+    n_codes = int(codes.nunique())
+    distinct = pd.DataFrame([{
+        "key": rate_key(f"{column}.distinct"),
+        "label": f"{contract.label(column)}: distinct codes (missing codes not counted)",
+        "numerator": n_codes, "estimate": float(n_codes),
+        "method": "count of distinct non-missing codes", "unit": "codes",
+    }])
+    return pd.concat([distinct, count_results(availability(cohort, column))], ignore_index=True)
+
+
 # --- display tables ------------------------------------------------------------------
 
 def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:

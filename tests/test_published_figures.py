@@ -14,16 +14,18 @@ import pandas as pd
 import pytest
 
 from helpers.contract import DERIVED_LABELS, NAMES
-from helpers.published import FIGURE_COLUMNS, KINDS, figure, load_published_figures
+from helpers.published import EXTERNAL_TYPES, FIGURE_COLUMNS, KINDS, figure, load_published_figures
+from helpers.reproduction import sum_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = load_published_figures()
 COHORT = pd.read_csv(ROOT / "data" / "reconstructed_cohort.csv")
 
-KEY_VARIABLES = set(NAMES) | set(DERIVED_LABELS) | {"crs_recorded", "mrd_negative"}
+# filters the notebooks add besides the contract's columns and derived groupings
+KEY_VARIABLES = set(NAMES) | set(DERIVED_LABELS) | {"crs_recorded", "mrd_negative", "bmb_baseline_available"}
 TESTS = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
 _FILTER = r"(all|[a-z_0-9]+=[^\]&]+(&[a-z_0-9]+=[^\]&]+)*)"
-RATE_KEY = re.compile(r"^(?P<measure>[a-z_0-9]+(=[a-z_0-9]+)?|[a-z_0-9]+\.(median|min|max|available|missing))\[" + _FILTER + r"\]$")
+RATE_KEY = re.compile(r"^(?P<measure>[a-z_0-9]+(=[a-z_0-9]+)?|[a-z_0-9]+\.(median|min|max|available|missing|distinct))\[" + _FILTER + r"\]$")
 TEST_KEY = re.compile(r"^(?P<measure>[a-z_0-9]+)\[(?P<by>[a-z_0-9]+)(\|" + _FILTER[1:-1] + r")?\]~(?P<test>[a-z_0-9]+)$")
 
 
@@ -75,7 +77,7 @@ def test_summary_rows_name_their_column_in_the_key():
         assert fig["condition"] == ""
 
 
-@pytest.mark.parametrize("key", sorted(set(FIGURES["result_key"]) - {""}))
+@pytest.mark.parametrize("key", sorted({k for key in FIGURES["result_key"] for k in sum_parts(key)}))
 def test_result_keys_follow_the_results_grammar(key):
     rate, test = RATE_KEY.match(key), TEST_KEY.match(key)
     assert rate or test, key
@@ -184,3 +186,69 @@ def test_comparator_links_name_existing_comparator_rows_whose_rate_prints_as_the
             assert exact.quantize(Decimal(1).scaleb(shown.as_tuple().exponent), ROUND_HALF_UP) == shown, fid
         else:
             assert Decimal(row["percent"]) == shown, fid
+
+
+def test_every_cohort_figure_has_a_result_key_so_only_external_figures_go_unrecomputed():
+    cohort_figures = FIGURES[FIGURES["kind"] != "external"]
+    assert list(cohort_figures.loc[cohort_figures["result_key"] == "", "id"]) == []
+
+
+def test_every_external_figure_says_what_kind_of_figure_it_is():
+    ext = FIGURES["kind"] == "external"
+    assert set(FIGURES.loc[ext, "external_type"]) <= set(EXTERNAL_TYPES)
+    assert (FIGURES.loc[~ext, "external_type"] == "").all()
+    # the paper's section 2.1 dosing schedule: 9 and 28 mcg/day, 4 weeks on, 2 weeks off
+    types = FIGURES.set_index("id")["external_type"]
+    assert {types[f] for f in ("s21_blina_dose_first_week_mcg_day", "s21_blina_dose_after_mcg_day",
+                               "s21_cycle_infusion_weeks", "s21_cycle_washout_weeks")} == {"protocol"}
+    intro = FIGURES[ext & (FIGURES["location"] == "Introduction")]
+    assert len(intro) and (intro["external_type"] == "literature").all()
+
+
+# Hand-derived from the paper: Abstract n=23 = Table 2's 18 low-intensity + 5 polychemotherapy;
+# section 3.2's "2 in combination with chemotherapy" = Table 2's vincristine + ponatinib +
+# prednisone (1) and steroids + FLA-Ida + ponatinib (1).
+SUM_FIGURES = {"abs_debulk_chemo": [18, 5], "s32_tki_with_chemo": [1, 1]}
+
+
+@pytest.mark.parametrize("fig_id, counts", SUM_FIGURES.items())
+def test_a_sum_key_adds_up_the_papers_own_counts_of_its_parts(fig_id, counts):
+    fig = figure(FIGURES, fig_id)
+    parts = sum_parts(fig["result_key"])
+    printed_parts = [int(FIGURES.loc[FIGURES["result_key"] == k, "numerator"].iloc[0]) for k in parts]
+    assert printed_parts == counts and sum(counts) == fig["numerator"]
+
+
+def test_crs_grade_1_2_is_the_sum_of_grades_1_and_2_among_crs():
+    # Section 3.3.1: 5 CRS, "only one patient experienced a grade 3 CRS": 5 - 1 = 4 of 5 are grade 1-2
+    fig = figure(FIGURES, "s331_crs_grade_1_2")
+    assert sum_parts(fig["result_key"]) == ("n[crs=True&crs_grade=1]", "n[crs=True&crs_grade=2]")
+    assert (fig["numerator"], fig["denominator"]) == (5 - 1, 5)
+
+
+def test_centre_count_is_keyed_to_distinct_centre_codes():
+    # Section 2.1: "shared among 7 Italian centers"
+    fig = figure(FIGURES, "abs_n_centres")
+    assert (fig["result_key"], fig["numerator"]) == ("center.distinct[all]", 7)
+
+
+@pytest.mark.parametrize("mutation, message", [
+    (lambda f: f.assign(external_type=f["external_type"].where(f["id"] != "intro_tower_n", "rumour")),
+     "unknown external_type"),
+    (lambda f: f.assign(external_type=f["external_type"].where(f["id"] != "abs_cr_overall", "literature")),
+     "external_type on a non-external figure"),
+])
+def test_loader_rejects_a_bad_external_type(tmp_path, mutation, message):
+    raw = pd.read_csv(ROOT / "data" / "published_figures.csv", dtype=str, keep_default_na=False)
+    bad = tmp_path / "bad.csv"
+    mutation(raw).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match=message):
+        load_published_figures(bad)
+
+
+def test_loader_reads_a_file_without_the_optional_external_type_as_blank(tmp_path):
+    raw = pd.read_csv(ROOT / "data" / "published_figures.csv", dtype=str, keep_default_na=False)
+    old = tmp_path / "old.csv"
+    raw.drop(columns=["external_type"]).to_csv(old, index=False)
+    frame = load_published_figures(old)
+    assert tuple(frame.columns) == FIGURE_COLUMNS and (frame["external_type"] == "").all()

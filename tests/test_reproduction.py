@@ -159,18 +159,74 @@ def test_p_value_is_reproduced_only_when_it_rounds_to_the_printed_value(printed,
     assert v.verdict == verdict
 
 
-def test_unmatched_p_value_names_the_recorded_tests_that_match_instead():
+def test_unmatched_p_value_says_when_no_recorded_test_prints_as_the_paper_value():
+    # 0.128 -> 0.13 and 0.0431 -> 0.04 rounded, 0.12 and 0.04 truncated: none prints 0.03
     recorded = pd.DataFrame([result(p_value=0.128, key="y[g]~fisher"),
                              result(p_value=0.0431, key="y[g]~chi2")])
     cands = rp.p_value_candidates("p=0.03", recorded, "y", "g")
     v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"),
                  recorded.iloc[0].to_dict(), alternatives=cands)
-    assert v.verdict == rp.NOT_REPRODUCED and "no other recorded test matches" in v.reason
-    recorded.loc[1, "p_value"] = 0.0298  # rounds to 0.03
+    assert v.verdict == rp.NOT_REPRODUCED
+    assert v.reason == ("p-value differs: printed 0.03, y[g]~fisher gives 0.1280; no recorded two-sided "
+                        "exact test prints as 0.03; no other recorded test prints as it, rounded or truncated")
+
+
+def test_unmatched_p_value_names_a_rounding_match_of_a_non_exact_test_as_a_possibility_only():
+    # chi-square 0.0298 rounds to 0.03, but it is asymptotic: named, not accepted
+    recorded = pd.DataFrame([result(p_value=0.128, key="y[g]~fisher"),
+                             result(p_value=0.0298, key="y[g]~chi2")])
     cands = rp.p_value_candidates("p=0.03", recorded, "y", "g")
     v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"),
                  recorded.iloc[0].to_dict(), alternatives=cands)
-    assert "matching instead: y[g]~chi2 (0.0298)" in v.reason
+    assert v.verdict == rp.NOT_REPRODUCED
+    assert "no recorded two-sided exact test prints as 0.03" in v.reason
+    assert "possibilities, not accepted: chi-square on g 0.0298 when rounded [asymptotic]" in v.reason
+
+
+def test_unmatched_p_value_names_an_exact_test_of_another_grouping_that_rounds_to_it():
+    # Barnard on the other grouping h: 0.0298 -> 0.03 rounded; the figure's own test stays unmatched
+    recorded = pd.DataFrame([result(p_value=0.128, key="y[g_group]~fisher"),
+                             result(p_value=0.0298, key="y[g_group2]~barnard")])
+    fig = figure("p_value", "p=0.03", result_key="y[g_group]~fisher")
+    v = rp.judge(fig, recorded.iloc[0].to_dict(), alternatives=rp.figure_candidates(fig, recorded))
+    assert v.verdict == rp.NOT_REPRODUCED
+    assert "rounded, an exact test prints as 0.03: Barnard exact on g_group2 0.0298" in v.reason
+
+
+def test_p_value_verdict_detail_names_the_same_possibilities_as_the_hard_case_section():
+    # The p = 0.03 case with the auditor's values: rounded half-up only mid-p 0.0325 gives 0.03;
+    # truncated, Barnard 0.0366 gives 0.03 too (rounding gives 0.04); no exact test rounds to 0.03.
+    pub = pd.DataFrame([figure("p_value", "p=0.03", value=0.03, result_key="any_cr[bmb_post_group]~fisher",
+                               fid="post")])
+    v = rp.judge_all(pub, post_results()).iloc[0]
+    assert v["verdict"] == rp.NOT_REPRODUCED
+    assert v["detail"] == (
+        "p-value differs: printed 0.03, any_cr[bmb_post_group]~fisher gives 0.1280; no recorded two-sided "
+        "exact test prints as 0.03; possibilities, not accepted: Fisher mid-p on bmb_post_high 0.0325 when "
+        "rounded [mid-p (not exact: its size can exceed alpha)]; Barnard exact on bmb_post_high 0.0366 "
+        "only if truncated [exact]")
+    text = rp.describe_candidates("p=0.03", rp.figure_candidates(pub.iloc[0], post_results()))
+    assert "Fisher mid-p on `bmb_post_high`" in text and "Barnard exact on `bmb_post_high`" in text
+
+
+@pytest.mark.parametrize("by, family", [
+    ("bmb_post_group", "bmb_post"), ("bmb_post_group2", "bmb_post"), ("bmb_post_high", "bmb_post_high"),
+    ("high_burden", "high_burden"), ("lines_group", "lines"), ("lines_group3", "lines"),
+])
+def test_grouping_family_drops_only_a_trailing_group_suffix(by, family):
+    assert rp.grouping_family(by) == family
+
+
+def test_candidate_classes_sort_recorded_tests_by_how_they_print():
+    # 0.0298 rounds to 0.03 (Fisher: exact hit; chi2: other hit); 0.0366 truncates to 0.03 only
+    recorded = pd.DataFrame([result(p_value=0.0298, key="y[g]~fisher"), result(p_value=0.0298, key="y[g]~chi2"),
+                             result(p_value=0.0366, key="y[g]~boschloo")])
+    classes = rp.classify_candidates(rp.p_value_candidates("p=0.03", recorded, "y", "g"))
+    assert [r["test"] for r in classes.exact_hits] == ["fisher"]
+    assert [r["test"] for r in classes.other_hits] == ["chi2"]
+    assert [r["test"] for r in classes.truncated] == ["boschloo"]
+    assert len(classes.recorded) == 3
+    assert sorted(r["test"] for r in classes.not_recorded) == ["barnard", "chi2_yates"]
 
 
 def test_p_value_candidates_list_missing_tests_as_not_recorded_without_computing():
@@ -194,10 +250,71 @@ def test_p_value_without_a_recorded_value_is_not_recomputed():
 
 # --- figures that cannot be recomputed -----------------------------------------------
 
-def test_external_figure_is_not_recomputed():
+def test_external_figure_without_a_type_is_not_recomputed_with_its_note():
     v = rp.judge(figure("external", "36%", value=36, result_key="", note="historic rate"), None)
-    assert v.verdict == rp.NOT_RECOMPUTED and v.reason.startswith("external figure")
-    assert "historic rate" in v.reason
+    assert v.verdict == rp.NOT_RECOMPUTED
+    assert v.reason == "external: no cohort counterpart (historic rate)"
+
+
+@pytest.mark.parametrize("etype, cid, reason", [
+    ("protocol", "", "external: dosing schedule, not a column of the data contract"),
+    ("literature", "", "external: literature figure, no comparator row"),
+    ("assay", "", "external: assay property, not a column of the data contract"),
+    ("definition", "", "external: definition or cut-off, an input of the analysis rather than a result"),
+])
+def test_external_figure_reason_comes_from_its_external_type(etype, cid, reason):
+    fig = {**figure("external", "9 mcg/day", value=9, result_key=""), "external_type": etype,
+           "comparator_id": cid}
+    v = rp.judge(fig, None)
+    assert (v.verdict, v.reason) == (rp.NOT_RECOMPUTED, reason)
+
+
+# --- figures that are sums of recorded counts ------------------------------------------
+
+def test_sum_parts_split_only_at_a_plus_outside_brackets():
+    assert rp.sum_parts("n[r=a + b] + n[r=c]") == ("n[r=a + b]", "n[r=c]")
+    assert rp.sum_parts("n[r=a + b]") == ("n[r=a + b]",)
+    assert rp.sum_parts("") == ()
+
+
+SUM_RESULTS = pd.DataFrame([
+    result(18, 34, key="n[cat=low]"), result(5, 34, key="n[cat=poly]"),
+    result(1, 34, key="n[reg=v + p]"), result(1, 34, key="n[reg=s + p]"),
+    result(4, 5, key="n[crs=True&g=1]"), result(0, 5, key="n[crs=True&g=2]"),
+    result(3, 28, key="n[other=1]"),
+])
+
+
+@pytest.mark.parametrize("fig, verdict, recomputed", [
+    # Abstract: n=23 debulked with chemotherapy = 18 low-intensity + 5 polychemotherapy
+    (figure("count", "n=23", 23, value=23, result_key="n[cat=low] + n[cat=poly]"), rp.REPRODUCED, "18 + 5 = 23"),
+    # Section 3.2: 2 TKI regimens with chemotherapy, 1 patient each; a level with " + " stays one key
+    (figure("count", "2", 2, value=2, result_key="n[reg=v + p] + n[reg=s + p]"), rp.REPRODUCED, "1 + 1 = 2"),
+    # Section 3.3.1: grade 1-2 among the 5 CRS = 4 + 0 of 5 (80%)
+    (figure("proportion", "", 4, 5, result_key="n[crs=True&g=1] + n[crs=True&g=2]"), rp.REPRODUCED,
+     "(4 + 0)/5 = 80.00%"),
+    # a paper count of 22 against 18 + 5 = 23
+    (figure("count", "n=22", 22, value=22, result_key="n[cat=low] + n[cat=poly]"), rp.NOT_REPRODUCED,
+     "18 + 5 = 23"),
+])
+def test_a_figure_keyed_by_a_sum_is_judged_against_the_summed_counts(fig, verdict, recomputed):
+    v = rp.judge_all(pd.DataFrame([fig]), SUM_RESULTS).iloc[0]
+    assert (v["verdict"], v["recomputed"]) == (verdict, recomputed)
+
+
+def test_a_sum_with_a_missing_part_is_not_recomputed_and_names_the_part():
+    fig = figure("count", "n=23", 23, value=23, result_key="n[cat=low] + n[cat=none]")
+    v = rp.judge_all(pd.DataFrame([fig]), SUM_RESULTS).iloc[0]
+    assert v["verdict"] == rp.NOT_RECOMPUTED
+    assert v["detail"] == "no notebook recorded n[cat=none] (part of n[cat=low] + n[cat=none])"
+
+
+def test_a_sum_of_counts_with_different_denominators_has_no_denominator():
+    by_key = {r["key"]: r for r in SUM_RESULTS.to_dict("records")}
+    row, missing = rp.lookup_result(by_key, "n[cat=low] + n[other=1]")
+    assert (row["numerator"], row["denominator"], missing) == (21, None, ())
+    row, _ = rp.lookup_result(by_key, "n[cat=low] + n[cat=poly]")
+    assert (row["numerator"], row["denominator"], row["terms"]) == (23, 34, (18, 5))
 
 
 def test_figure_without_result_key_is_not_recomputed():
@@ -398,6 +515,20 @@ def test_p_candidates_for_a_three_group_table_mark_two_by_two_tests_not_applicab
         "not applicable (3x2 table)"}
 
 
+def test_mid_p_of_a_three_group_table_is_said_to_be_computed_for_2x2_only_not_missing():
+    # post_results(): bmb_post_group has 3 non-missing levels (<20, 20-49, >=50) and no mid-p row
+    cands = rp.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post",
+                                  expected=rp.TESTS_WITH_MIDP)
+    three = cands[cands["grouping"] == "bmb_post_group"].set_index("test")
+    assert three.loc["fisher_midp", "status"] == "not computed (3x2 table; computed for 2x2 tables only)"
+    text = rp.describe_candidates("p=0.03", cands)
+    missing_line = next(ln for ln in text.splitlines() if ln.startswith("- Not recorded"))
+    assert missing_line == "- Not recorded (not computed here): chi-square on `bmb_post_group`."
+    assert "- Computed for 2 x 2 tables only, so not for: Fisher mid-p on `bmb_post_group` (3x2 table)." in text
+    assert ("- Not applicable (defined for 2 x 2 tables only): chi-square with Yates on `bmb_post_group`, "
+            "Barnard exact on `bmb_post_group`, Boschloo exact on `bmb_post_group`.") in text
+
+
 def test_complement_partition_check_reads_the_papers_figures_not_the_data():
     from helpers.published import load_published_figures
 
@@ -514,3 +645,10 @@ def test_denominators_fitting_handles_a_hundred_thousand_candidates_and_writes_l
     run = _fitting_by_brute_force("53.5%", 20_000)
     assert len(run) > rp.LISTED_NUMERATORS_MAX
     assert table.loc[20_000, "low"] == f"{run[0]}–{run[-1]}"
+
+
+def test_a_count_that_is_not_a_share_of_patients_is_not_replicated():
+    # 7 centres in the paper, 5 distinct codes in other data: not a rate, nothing to compare
+    v = rp.judge_replication(figure("count", "7", 7, value=7, result_key="center.distinct[all]"),
+                             result(5, None, key="center.distinct[all]"), paper_total=34, data_total=120)
+    assert v.verdict == rp.NOT_RECOMPUTED and "not a share of patients" in v.reason

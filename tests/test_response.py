@@ -300,6 +300,15 @@ def test_baseline_coverage_gives_the_figure_1_note(cohort):
     assert response.baseline_coverage(cohort) == response.BaselineCoverage(1, 22, 20)
 
 
+def test_coverage_result_records_the_figure_1_note_as_20_of_22(cohort):
+    # Figure 1 note: "MRD response was available for 20 out of 22 patients with CR and available
+    # BMB data prior to debulking"; the key is data/published_figures.csv's result_key for it.
+    row = response.coverage_results(response.baseline_coverage(cohort)).iloc[0]
+    assert row["key"] == published.figure(published.load_published_figures(),
+                                          "f1_mrd_available_cr_baseline_known")["result_key"]
+    assert (row["numerator"], row["denominator"]) == (20, 22)
+
+
 def test_baseline_coverage_counts_a_hand_built_cohort(small):
     # T03 has no baseline; CR with baseline: T01, T02, both MRD-evaluable
     assert response.baseline_coverage(small) == response.BaselineCoverage(1, 2, 2)

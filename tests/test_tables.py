@@ -253,3 +253,24 @@ def test_saved_and_shown_counts_leave_out_an_empty_not_available_level(cohort, t
         assert saved.set_index("level").loc["Low-intensity chemotherapy ± steroids", "numerator"] == 14
     assert "Not available" not in capsys.readouterr().out
     pd.testing.assert_frame_equal(mix, before)
+
+
+# --- centres (Abstract and section 2.1: "7 Italian centers") ------------------------------------
+
+def test_the_reconstructed_cohort_comes_from_the_papers_seven_centres(cohort):
+    # Section 2.1: "shared among 7 Italian centers"; the reconstruction encodes centre codes C1-C7
+    rows = tables.distinct_codes(cohort, "center").set_index("key")
+    assert rows.loc["center.distinct[all]", "numerator"] == 7
+    assert (rows.loc["center.available[all]", "numerator"], rows.loc["center.missing[all]", "numerator"]) == (34, 0)
+
+
+def test_distinct_codes_leave_missing_codes_out_of_the_count_and_report_them(make_cohort):
+    # hand count: codes A, B, A, (none), B -> 2 distinct codes; 4 patients with a code, 1 without
+    cohort = make_cohort([{"center": c} for c in ("A", "B", "A", "", "B")])
+    before = cohort.copy()
+    rows = tables.distinct_codes(cohort, "center").set_index("key")
+    assert rows.loc["center.distinct[all]", "numerator"] == 2
+    assert pd.isna(rows.loc["center.distinct[all]", "denominator"])
+    assert rows.loc["center.available[all]", ["numerator", "denominator"]].tolist() == [4, 5]
+    assert rows.loc["center.missing[all]", ["numerator", "denominator"]].tolist() == [1, 5]
+    pd.testing.assert_frame_equal(cohort, before)
