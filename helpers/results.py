@@ -11,11 +11,16 @@ Key grammar (stable, so ``data/published_figures.csv`` can point at keys):
   ``n`` (count and share of patients), an outcome column (``any_cr``,
   ``mrd_negative``, ``crs``, ``response=cr``...), ``{column}.median`` /
   ``{column}.min`` / ``{column}.max``, or ``{column}.available`` /
-  ``{column}.missing`` (patients with / without a value). ``filter`` is ``all`` or
+  ``{column}.missing`` (patients with / without a value), or ``{column}.distinct``
+  (distinct non-missing codes, e.g. centres). ``filter`` is ``all`` or
   ``var=level`` joined by ``&`` (e.g. ``high_burden=True&debulking_category=tki``).
 * ``{measure}[{var}]~{test}`` -- a test of ``measure`` across the levels of
-  ``var`` (``fisher``, ``chi2``, ``chi2_yates``, ``barnard``, ``boschloo``);
-  ``{measure}[{var}|{filter}]~{test}`` restricts the population first.
+  ``var`` (``fisher``, ``chi2``, ``chi2_yates``, ``barnard``, ``boschloo``,
+  ``fisher_midp``); ``{measure}[{var}|{filter}]~{test}`` restricts the population first.
+
+A published figure's ``result_key`` may join several count keys with `` + `` (a
+figure the paper states as a sum, e.g. chemotherapy = low-intensity +
+polychemotherapy); see :mod:`helpers.reproduction`.
 """
 
 from __future__ import annotations
