@@ -130,8 +130,17 @@ def plot_crs(cohort: pd.DataFrame, status: pd.Series, *, high_cutoff: float = 50
 
     Left: patients per category, one bar per CRS state (including "Not
     recorded"). Right: one point per patient with both blast values; patients
-    missing either are left out (counted in the panel title). Dashed lines mark
-    the cut-offs.
+    missing either are left out (counted in the panel title). Patients with the
+    same blasts before, after and CRS state would draw the same marker on top of
+    each other, so each such point is drawn once, at the place in the drawing
+    order of its last patient (what shows on top is unchanged, and large
+    cohorts, where many patients share values, leave far fewer points to draw
+    and save). Dashed lines mark the cut-offs.
+
+    Returns
+    -------
+    Figure
+        The figure (pyplot-free; save it with :func:`helpers.figures.save_figure`).
     """
     codes = list(contract.column("debulking_category").codes)
     labels = {c: textwrap.fill(contract.code_label("debulking_category", c), 18) for c in codes}
@@ -144,6 +153,7 @@ def plot_crs(cohort: pd.DataFrame, status: pd.Series, *, high_cutoff: float = 50
                                                                              na_value=float("nan")),
     })
     both = frame.dropna(subset=["before", "after"])
+    points = both.drop_duplicates(subset=["before", "after", "CRS"], keep="last")
     with house_style():
         fig, (left, right) = new_figure(10.5, 4.4, ncols=2, width_ratios=(1.1, 1))
         sns.countplot(data=frame, y="Debulking", hue="CRS", palette=CRS_PALETTE, ax=left,
@@ -154,7 +164,7 @@ def plot_crs(cohort: pd.DataFrame, status: pd.Series, *, high_cutoff: float = 50
         left.set_ylabel("")
         left.legend(title="", fontsize=8, loc="lower right")
         left.set_title("CRS by debulking category", fontsize=10)
-        sns.scatterplot(data=both, x="before", y="after", hue="CRS", style="CRS", palette=CRS_PALETTE,
+        sns.scatterplot(data=points, x="before", y="after", hue="CRS", style="CRS", palette=CRS_PALETTE,
                         hue_order=list(CRS_PALETTE), s=55, ax=right)
         right.axvline(high_cutoff, color="grey", linestyle="--", linewidth=0.8)
         right.axhline(low_cutoff, color="grey", linestyle="--", linewidth=0.8)

@@ -21,6 +21,7 @@ exact. It is used here only for 2 x 2 tables, where it is exact
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,9 +37,11 @@ FISHER_RELATIVE_TOLERANCE = 1e-7
 #: column of a partial table) materialised, counted with
 #: :func:`_composition_count` *before* anything is allocated: about a second and
 #: at most a few hundred MB per 2 million. Past it, Fisher's test falls back to
-#: Pearson chi-square and says so. The same unit and limit serve the up-front
-#: estimate (:func:`_enumeration_work`, used to choose the orientation) and the
-#: run itself.
+#: Pearson chi-square and says so. Each stage is charged whole before it is
+#: expanded (and the last step as soon as its nodes are known), so a table that
+#: cannot finish gives up after counting, in milliseconds, instead of after
+#: spending the budget. The same unit and limit serve the up-front estimate
+#: (:func:`_enumeration_work`, used to choose the orientation) and the run itself.
 FISHER_WORK_BUDGET = 2e6
 
 #: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, for which Barnard's and
@@ -49,6 +52,10 @@ FISHER_WORK_BUDGET = 2e6
 #: = 9,520, cohort vs TOWER) stay well inside it. Above it the tests use the
 #: asymptotic pooled z-test (to which both converge) and ``method`` says so.
 UNCONDITIONAL_MAX_TABLES = 50_000
+
+#: Most parts (rows) for which :func:`_composition_count` counts by
+#: inclusion-exclusion (2**r terms) rather than by dynamic programming.
+_INCLUSION_EXCLUSION_PARTS = 6
 
 _CI_METHOD_LABELS = {"clopper-pearson": "Clopper-Pearson exact", "wilson": "Wilson score"}
 
@@ -325,18 +332,31 @@ def _composition_count(total: int, caps: Sequence[int]) -> float:
     """Number of integer vectors v with sum(v) == total and 0 <= v_i <= caps[i].
 
     The row count of :func:`_composition_array` for the same arguments,
-    computed without building it: a dynamic programme over the parts (counts
-    of each partial sum, extended one capped part at a time with cumulative
-    sums), in floating point (exact below 2**53, ample for a budget check).
-    O(r * total) time and memory for the count vector only.
+    computed without building it. With at most :data:`_INCLUSION_EXCLUSION_PARTS`
+    parts, by inclusion-exclusion over the parts pushed past their caps,
+    ``sum_S (-1)^|S| comb(total - sum_{i in S}(caps[i] + 1) + r - 1, r - 1)``,
+    in exact integers (a few ``math.comb`` calls: cheap enough to count every
+    node of the enumeration before expanding it); with more parts, a dynamic
+    programme over the parts (counts of each partial sum, extended one capped
+    part at a time with cumulative sums), O(r * total). Returned as a float
+    (exact below 2**53, ample for a budget check).
     """
     total = int(total)
-    if total < 0 or total > sum(int(c) for c in caps):
+    caps = [int(c) for c in caps]
+    if total < 0 or total > sum(caps):
         return 0.0
+    r = len(caps)
+    if r <= _INCLUSION_EXCLUSION_PARTS:
+        count = 0
+        for size in range(r + 1):
+            for subset in itertools.combinations(caps, size):
+                rest = total - sum(subset) - size
+                if rest >= 0:
+                    count += (-1) ** size * math.comb(rest + r - 1, r - 1)
+        return float(count)
     counts = np.zeros(total + 1, dtype=float)
-    counts[:min(int(caps[0]), total) + 1] = 1.0
+    counts[:min(caps[0], total) + 1] = 1.0
     for cap in caps[1:]:
-        cap = int(cap)
         cum = np.cumsum(counts)
         shifted = np.zeros_like(cum)
         if cap + 1 <= total:
@@ -345,26 +365,30 @@ def _composition_count(total: int, caps: Sequence[int]) -> float:
     return float(counts[total])
 
 
-def _budgeted_compositions(total: int, caps: Sequence[int], weight: float, work: float,
-                           budget: float) -> tuple[np.ndarray, float]:
-    """:func:`_composition_array` for ``(total, caps)`` and the work counted with it.
+def _charge(work: float, weight: float, total: int, caps: Sequence[int], budget: float) -> float:
+    """``work`` plus ``weight`` times the number of vectors of ``(total, caps)``.
 
-    Adds ``weight`` (the number of partial tables sharing these vectors) times
-    the number of vectors to ``work`` and raises ``_EnumerationTooLarge`` if
-    that passes ``budget`` -- *before* allocating whenever the allocation could
-    be large: the vectors are built first only when the uncapped count
-    ``comb(total + r - 1, r - 1)`` is small (at most 10,000); otherwise they
-    are counted exactly (:func:`_composition_count`) first.
+    The count comes from :func:`_composition_count`, so nothing is allocated;
+    raises ``_EnumerationTooLarge`` when the sum passes ``budget``.
     """
-    r = len(caps)
-    if math.comb(int(total) + r - 1, r - 1) > 10_000:
-        if work + weight * _composition_count(total, caps) > budget:
-            raise _EnumerationTooLarge
-    cells = _composition_array(total, caps)
-    work += weight * len(cells)
+    work += weight * _composition_count(total, caps)
     if work > budget:
         raise _EnumerationTooLarge
-    return cells, work
+    return work
+
+
+def _unique_rows(rows: np.ndarray) -> np.ndarray:
+    """The distinct rows of a 2-D array of non-negative integers (in no particular order).
+
+    Rows are packed into one int64 each (mixed radix) when that cannot
+    overflow, which is much faster than ``np.unique(rows, axis=0)``; otherwise
+    that is used.
+    """
+    base = int(rows.max(initial=0)) + 1
+    if rows.shape[1] * math.log2(base) < 62:
+        keys = rows @ (base ** np.arange(rows.shape[1] - 1, -1, -1, dtype=np.int64))
+        return rows[np.unique(keys, return_index=True)[1]]
+    return np.unique(rows, axis=0)
 
 
 def _enumeration_work(row_sums: Sequence[int], col_sums: Sequence[int]) -> float:
@@ -406,9 +430,13 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
     last two columns are enumerated together with numpy. The p-value is the
     sum of the probabilities of all tables with probability <= observed *
     (1 + 1e-7), R's ``fisher.test`` rule. Raises ``_EnumerationTooLarge``
-    as soon as the work (cell vectors materialised, counted *before* each
-    allocation by :func:`_budgeted_compositions`) would pass ``budget``, so memory
-    stays bounded by the budget whatever the cohort size.
+    as soon as the work (cell vectors materialised) would pass ``budget``. The
+    work of each stage (every live node's vectors, counted exactly with
+    :func:`_composition_count`) is charged before any node of that stage is
+    expanded, so an infeasible table gives up after counting, not after
+    building up to a budget's worth of vectors, and memory stays bounded by the
+    budget whatever the cohort size. The decision is the same as charging node
+    by node while expanding: the budget is only passed earlier.
     """
     from scipy.special import gammaln
 
@@ -430,7 +458,11 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
 
     for stage in range(n_cols - 2):
         col, rest = col_sums[stage], col_sums[stage:]
-        next_nodes: dict[tuple[int, ...], dict[float, list[float]]] = {}
+        # First close what can be closed and charge the whole stage's expansions
+        # to the budget, all before building anything: an infeasible table gives up
+        # here, at the cost of counting (the same decision a node-by-node charge
+        # would reach later, after building up to a budget's worth of vectors).
+        expand = []
         for state, pasts in nodes.items():
             low = sum(_column_min_log_factorial(c, state) for c in rest)
             high = sum(_column_max_log_factorial(c, state) for c in rest)
@@ -443,10 +475,23 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
                     p_value += count * math.exp(const - past + log_mass)
                 elif past + high >= threshold - slack:
                     live.append((past, count))
-            if not live:
-                continue
-            # counted before allocating: an oversized column is never built
-            cells, work = _budgeted_compositions(col, state, len(live), work, budget)
+            if live:
+                work = _charge(work, len(live), col, state, budget)
+                expand.append((state, live))
+        if stage == n_cols - 3 and expand:
+            # The next step is the last one, which expands every node it gets, live
+            # or not: its charge is known as soon as the next nodes' states are, so
+            # charge it (on a copy of the tally) before merging anything.
+            following = _unique_rows(np.concatenate(
+                [np.sort(np.asarray(state) - _composition_array(col, state), axis=1)
+                 for state, _ in expand]))
+            ahead = work
+            for row in following.tolist():
+                ahead = _charge(ahead, 1, col_sums[n_cols - 2], row, budget)
+            del following
+        next_nodes: dict[tuple[int, ...], dict[float, list[float]]] = {}
+        for state, live in expand:
+            cells = _composition_array(col, state)
             new_states = np.sort(np.asarray(state) - cells, axis=1)
             steps = log_fact[cells].sum(axis=1).tolist()
             for row, step in zip(new_states.tolist(), steps):
@@ -462,8 +507,10 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
 
     # last two columns: enumerate the first; the second is what is left
     col = col_sums[n_cols - 2]
+    for state in nodes:
+        work = _charge(work, 1, col, state, budget)
     for state, pasts in nodes.items():
-        cells, work = _budgeted_compositions(col, state, 1, work, budget)
+        cells = _composition_array(col, state)
         left = np.asarray(state) - cells
         future = np.sort(log_fact[cells].sum(axis=1) + log_fact[left].sum(axis=1))
         # tail[j] = log sum_{k >= j} exp(-future[k]); tail[len] = -inf

@@ -1,8 +1,9 @@
-"""The blasts-before-after figure: one line per patient, or a summary for large cohorts.
+"""Figures: blasts before-after (one line per patient, or a summary for large cohorts), CRS scatter.
 
 Expected values are worked out by hand from the small cohorts built here.
 """
 
+import matplotlib.colors
 import pandas as pd
 import pytest
 
@@ -77,3 +78,27 @@ def test_median_iqr_summary_lists_before_then_after_and_leaves_the_input_unchang
     assert summary.loc["Before", "median"] == 80 and summary.loc["After", "median"] == 3
     assert summary.loc["Before", "q1"] == 75 and summary.loc["Before", "q3"] == 85
     pd.testing.assert_frame_equal(long, copy)
+
+
+def crs_cohort(before, after):
+    """Patients in one category with the given blasts (%) before and after debulking."""
+    return pd.DataFrame({"debulking_category": "steroids",
+                         "bmb_baseline_pct": [float(v) for v in before],
+                         "bmb_post_debulking_pct": [float(v) for v in after]})
+
+
+def test_crs_scatter_draws_patients_sharing_blasts_and_crs_state_as_one_point_and_counts_them_all():
+    from helpers import response_figures
+
+    # Patients 0, 1 and 3 share (60, 10, CRS): one point, placed where patient 3 is
+    # drawn (after patient 2); patient 2 (60, 10, No CRS) is a different marker.
+    cohort = crs_cohort([60, 60, 60, 60, 80], [10, 10, 10, 10, 5])
+    status = pd.Series(["CRS", "CRS", "No CRS", "CRS", "CRS"])
+    fig = response_figures.plot_crs(cohort, status)
+    right = fig.axes[1]
+    [points] = right.collections
+    assert [tuple(xy) for xy in points.get_offsets()] == [(60, 10), (60, 10), (80, 5)]
+    colours = [tuple(c) for c in points.get_facecolors()]
+    crs, no_crs = (matplotlib.colors.to_rgba(response_figures.CRS_PALETTE[k]) for k in ("CRS", "No CRS"))
+    assert colours == [pytest.approx(no_crs), pytest.approx(crs), pytest.approx(crs)]
+    assert "5 patients with both values; 0 left out" in right.get_title()

@@ -208,6 +208,70 @@ def test_fisher_exact_on_a_large_4x2_table_falls_back_before_allocating_its_tabl
     assert all(n <= stats.FISHER_WORK_BUDGET for n in built)
 
 
+def test_an_infeasible_table_gives_up_after_building_only_its_first_column(monkeypatch):
+    # CR by debulking category in a 100,000-patient synthetic cohort. Processed as
+    # 2 rows (CR 68,049, no CR 31,951) x 4 columns, smallest column first: the first
+    # column (11,990 patients) has 11,991 splits (0..11,990 with CR; both caps are
+    # larger). Each of them would need 14,759 splits of the next column, so the
+    # second stage alone (~1.8e8 vectors) is past the budget and must be refused
+    # before any of it is built.
+    table = [[14212, 6628], [35752, 16660], [9954, 4804], [8131, 3859]]
+    built = []
+    original = stats._composition_array
+    monkeypatch.setattr(stats, "_composition_array",
+                        lambda total, caps: built.append(len(original(total, caps))) or original(total, caps))
+    res = stats.fisher_exact(table)
+    assert "asymptotic; exact enumeration infeasible" in res.method
+    assert res.p_value == stats.chi_square(table).p_value
+    assert built == [11991]
+
+
+def _total_work(table, monkeypatch):
+    """Work the enumeration charges for ``table`` with no budget: its final tally."""
+    tallies = []
+    original = stats._charge
+    monkeypatch.setattr(stats, "_charge", lambda work, *args: tallies.append(original(work, *args))
+                        or tallies[-1])
+    p = stats._fisher_rxc_p_value(np.asarray(table))
+    monkeypatch.setattr(stats, "_charge", original)
+    return max(tallies), p
+
+
+@pytest.mark.parametrize("table", [[[14, 4], [2, 0], [0, 2]], [[3, 5, 2], [4, 1, 6], [2, 2, 3]],
+                                   [[40, 12], [31, 20], [9, 17], [22, 30]], [[6, 2, 9, 1], [3, 8, 2, 7]]])
+def test_the_enumeration_gives_up_exactly_when_its_work_passes_the_budget(table, monkeypatch):
+    # Charging ahead (a whole stage, or the last step's nodes) must only move the
+    # decision earlier: with the budget equal to the total work the p-value is the
+    # unbudgeted one; one vector less and it gives up.
+    work, p = _total_work(table, monkeypatch)
+    assert stats._fisher_rxc_p_value(np.asarray(table), budget=work) == p
+    with pytest.raises(stats._EnumerationTooLarge):
+        stats._fisher_rxc_p_value(np.asarray(table), budget=work - 1)
+
+
+def test_a_10000_patient_table_falls_back_without_merging_the_stage_before_the_last(monkeypatch):
+    # 2 x 4 when processed (CR 6,877 / no CR 3,123; columns 1,220, 1,464, 2,082, 5,234):
+    # the second stage fits the budget (at most 1,221 x 1,465 ~ 1.79e6 vectors) but the
+    # last step (every state left x up to 2,083 splits) does not, so the second stage's
+    # partial tables must never be merged (that merge is what took seconds).
+    table = [[1414, 668], [3620, 1614], [974, 490], [869, 351]]
+    merged = []
+    monkeypatch.setattr(stats, "round", lambda x, d: merged.append(x) or round(x, d), raising=False)
+    res = stats.fisher_exact(table)
+    assert "asymptotic; exact enumeration infeasible" in res.method
+    assert len(merged) == 1221  # the first column's splits only: 0..1,220 with CR
+
+
+@pytest.mark.parametrize("parts_by_inclusion_exclusion", [0, 6])
+@pytest.mark.parametrize("total, caps", [(5, [1, 2, 3, 1, 2, 0, 3, 1]), (9, [3] * 7), (0, [2] * 7),
+                                         (4, [2, 2, 2])])
+def test_composition_count_by_either_method_equals_brute_force(monkeypatch, parts_by_inclusion_exclusion,
+                                                               total, caps):
+    monkeypatch.setattr(stats, "_INCLUSION_EXCLUSION_PARTS", parts_by_inclusion_exclusion)
+    brute = sum(1 for v in itertools.product(*(range(c + 1) for c in caps)) if sum(v) == total)
+    assert stats._composition_count(total, caps) == brute
+
+
 @pytest.mark.parametrize("total, caps, expected", [
     # by hand: v1 + v2 + v3 = 4 with v_i <= 2: (2,2,0) x3 perms, (2,1,1) x3, -> 6
     (4, [2, 2, 2], 6),
