@@ -84,8 +84,11 @@ def newcombe_difference_ci(k1: int, n1: int, k2: int, n2: int,
 def prob_beta_greater(a1: float, b1: float, a2: float, b2: float) -> float:
     """P(X1 > X2) for independent X1 ~ Beta(a1, b1), X2 ~ Beta(a2, b2).
 
-    Numerical integration of ``pdf1(x) * cdf2(x)`` over [0, 1] (adaptive
-    quadrature, not Monte Carlo).
+    Numerical integration of ``pdf1(x) * cdf2(x)`` (adaptive quadrature, not
+    Monte Carlo) over the central ``1 - 2e-15`` of X1's distribution, split at
+    the means of both: with large counts the posteriors are narrow spikes that
+    quadrature over all of [0, 1] can step over (it returned 0 for a
+    certainty at n = 100,000).
 
     Parameters
     ----------
@@ -97,8 +100,11 @@ def prob_beta_greater(a1: float, b1: float, a2: float, b2: float) -> float:
     float
         The probability, clipped to [0, 1].
     """
+    low, high = sps.beta.ppf(1e-15, a1, b1), sps.beta.isf(1e-15, a1, b1)
+    inside = [m for m in (a1 / (a1 + b1), a2 / (a2 + b2)) if low < m < high]
     value, _ = integrate.quad(lambda x: sps.beta.pdf(x, a1, b1) * sps.beta.cdf(x, a2, b2),
-                              0.0, 1.0, epsabs=1e-12, epsrel=1e-10, limit=200)
+                              low, high, points=sorted(inside) or None,
+                              epsabs=1e-12, epsrel=1e-10, limit=200)
     return float(min(1.0, max(0.0, value)))
 
 

@@ -39,6 +39,29 @@ def test_posterior_probability_matches_closed_form():
     assert res.prob_cohort_higher == pytest.approx(5 / 6, abs=1e-10)
 
 
+def _prob_beta_greater_by_miller_sum(a1: int, b1: int, a2: int, b2: int) -> float:
+    """P(X1 > X2) for integer a1 by the finite sum in E. Miller, "Formulas for Bayesian
+    A/B testing" (2015): sum over i < a1 of B(a2 + i, b2 + b1) / ((b1 + i) B(1 + i, b1) B(a2, b2)),
+    evaluated in logs."""
+    from scipy.special import betaln
+
+    i = np.arange(a1, dtype=float)
+    terms = (betaln(a2 + i, b2 + b1) - np.log(b1 + i) - betaln(1 + i, b1) - betaln(a2, b2))
+    return float(np.exp(terms).sum())
+
+
+@pytest.mark.parametrize("a1, b1, a2, b2", [
+    (24, 12, 120, 153),            # the cohort's 23/34 vs TOWER 119/271, uniform priors
+    (1 + 6230, 1 + 3770, 34, 45),  # 62.3% of 10,000 vs Topp 2015 33/77
+    (1 + 62300, 1 + 37700, 34, 45),     # the same rate in 100,000: a spike quadrature can miss
+    (34, 45, 1 + 62300, 1 + 37700),     # and the other way round
+    (1 + 50_000, 1 + 50_000, 1 + 500, 1 + 500),  # equal rates, very different sizes
+])
+def test_posterior_probability_matches_millers_closed_sum_at_every_size(a1, b1, a2, b2):
+    expected = _prob_beta_greater_by_miller_sum(a1, b1, a2, b2)
+    assert comparison.prob_beta_greater(a1, b1, a2, b2) == pytest.approx(expected, abs=1e-8)
+
+
 def _boschloo_brute_force(k1, n1, k2, n2, grid=4001):
     """Boschloo's two-sided p by enumeration: twice the smaller one-sided p, each the sup over a
     grid of the common rate of P(Fisher's one-sided p <= observed), Fisher's p from math.comb."""
