@@ -551,7 +551,8 @@ def _fixed_time_xlsx(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
+def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
+               max_rows: int | None = None) -> None:
     """Print a table as plain text (stable in stored notebook outputs, unlike HTML).
 
     Parameters
@@ -560,6 +561,10 @@ def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None) -> Non
         The table; its index is not printed and missing values print as blanks.
     columns : sequence of str, optional
         Columns to show, in order; all by default.
+    max_rows : int, optional
+        Print at most this many rows, then a line saying how many were left
+        out (for per-patient listings, which grow with the cohort). All rows
+        by default.
 
     Returns
     -------
@@ -567,4 +572,8 @@ def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None) -> Non
         The table is printed.
     """
     view = table if columns is None else table.loc[:, list(columns)]
+    if max_rows is not None and len(view) > max_rows:
+        print(view.head(max_rows).to_string(index=False, na_rep=""))
+        print(f"... and {len(view) - max_rows:,} more rows (first {max_rows} shown)")
+        return
     print(view.to_string(index=False, na_rep=""))

@@ -274,3 +274,14 @@ def test_distinct_codes_leave_missing_codes_out_of_the_count_and_report_them(mak
     assert rows.loc["center.available[all]", ["numerator", "denominator"]].tolist() == [4, 5]
     assert rows.loc["center.missing[all]", ["numerator", "denominator"]].tolist() == [1, 5]
     pd.testing.assert_frame_equal(cohort, before)
+
+
+def test_show_table_prints_at_most_max_rows_and_says_how_many_were_left_out(capsys):
+    table = pd.DataFrame({"patient": [f"P{i}" for i in range(25)], "blasts": range(25)})
+    tables.show_table(table, max_rows=20)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + 20 + 1  # header, 20 rows, the note
+    assert lines[20].split() == ["P19", "19"]
+    assert lines[-1] == "... and 5 more rows (first 20 shown)"
+    tables.show_table(table.head(20), max_rows=20)
+    assert len(capsys.readouterr().out.splitlines()) == 21
