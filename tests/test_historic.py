@@ -161,7 +161,6 @@ def test_endpoint_columns_leave_the_cohort_untouched_and_keep_mrd_missing():
     assert list(marked["endpoint.cr_full"]) == list(cohort["response"].astype(object) == "cr")
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="shipped cohort not generated yet")
 @pytest.mark.parametrize("key, numerator, denominator", [
     ("endpoint[cr_crh_cri]", 23, 34),   # "Twenty-three of the 34 patients (67.6%)"
     ("endpoint[cr_full]", 19, 34),      # "CR with full recovery in 19 patients"

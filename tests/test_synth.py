@@ -165,7 +165,8 @@ def test_cr_is_less_likely_with_high_burden_or_many_lines(large, name, lower_gro
 
 
 def test_synthetic_file_is_valid_under_the_loader(tmp_path):
-    loading = pytest.importorskip("helpers.loading")
+    from helpers import loading
+
     path = write_synthetic(300, 5, tmp_path / "synthetic.csv")
     report = loading.validate_file(path)
     assert report.ok, report.format()
