@@ -6,26 +6,22 @@ import argparse
 import sys
 
 
-def _patient_count(text: str) -> int:
-    """argparse type of ``synth --n``: a whole number >= 1 (a cohort needs a patient)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (a cohort file needs a patient), got {n}")
-    return n
+def _whole_number_at_least_one(why: str = ""):
+    """An argparse type: a whole number >= 1; ``why`` is added to the message for 0 or less."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1{why}, got {n}")
+        return n
+    return parse
 
 
-def _worker_count(text: str) -> int:
-    """argparse type of ``run --workers``: a whole number >= 1."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
+#: ``synth --n`` and ``run --workers``.
+_patient_count = _whole_number_at_least_one(" (a cohort file needs a patient)")
+_worker_count = _whole_number_at_least_one()
 
 
 def _positive_seconds(text: str) -> float:
