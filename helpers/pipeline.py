@@ -33,6 +33,7 @@ in ``manifest.json`` differ).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -69,36 +70,34 @@ MANIFEST_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "paper
 KERNEL_NAME = "python3"
 
 
-def kernel_config(ipc_prefix: str | None = None):
-    """Kernel-manager settings for every notebook run: local IPC sockets, not TCP.
+@contextlib.contextmanager
+def kernel_config():
+    """Kernel-manager settings for one notebook run: local IPC sockets in a private folder.
 
     The kernel then has no network ports, and ipykernel does not print its
     "running over TCP without encryption" warning into the progress bar. The
-    kernel's own log is limited to critical messages: jupyter_client interrupts
-    every kernel as it shuts it down, which ipykernel logs as an error
+    socket files go to a fresh temporary folder, removed afterwards: kernels
+    sharing a folder would race for the same socket names. The kernel's own
+    log is limited to critical messages: jupyter_client interrupts every
+    kernel as it shuts it down, which ipykernel logs as an error
     ("KeyboardInterrupt caught in kernel") at random. Cell errors are not
     affected; they reach the notebook and the pipeline's message.
 
-    Parameters
-    ----------
-    ipc_prefix : str, optional
-        Path prefix of the kernel's socket files. Default ``kernel-ipc`` in the
-        working directory; kernels started at the same time in one folder
-        need distinct prefixes (the socket numbers are picked by looking for
-        free file names, which races).
-
-    Returns
-    -------
+    Yields
+    ------
     traitlets.config.Config
+        To pass as ``config=`` to papermill or nbclient.
     """
+    import tempfile
+
     from traitlets.config import Config
 
-    config = Config()
-    config.KernelManager.transport = "ipc"
-    config.NotebookClient.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
-    if ipc_prefix is not None:
-        config.KernelManager.ip = ipc_prefix
-    return config
+    with tempfile.TemporaryDirectory(prefix="nbk-") as sockets:  # short: socket paths ~100 chars
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(sockets, "kernel-ipc")
+        config.NotebookClient.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
+        yield config
 
 
 class PipelineError(Exception):
@@ -564,19 +563,17 @@ def _notebook_worker(conn, nb: Path, staging: Path, params: Mapping[str, object]
     for :class:`PipelineError`) or ``"interrupted"``. Nothing is raised, so no
     traceback reaches the terminal.
     """
-    import tempfile
-
     import papermill
 
-    ipc_dir = tempfile.mkdtemp(prefix="nbk-")  # short: a socket path has ~100 characters
     target = staging / "notebooks" / nb.name
     try:
         started = time.perf_counter()
-        papermill.execute_notebook(
-            str(nb), str(target), parameters=dict(params), cwd=str(staging),
-            kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-            request_save_on_cell_execute=False, execution_timeout=cell_timeout,
-            config=kernel_config(os.path.join(ipc_dir, "kernel-ipc")))
+        with kernel_config() as config:
+            papermill.execute_notebook(
+                str(nb), str(target), parameters=dict(params), cwd=str(staging),
+                kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+                request_save_on_cell_execute=False, execution_timeout=cell_timeout,
+                config=config)
         seconds = round(time.perf_counter() - started, 3)
         strip_volatile_metadata(target)
         result = ("ok", seconds)
@@ -587,8 +584,6 @@ def _notebook_worker(conn, nb: Path, staging: Path, params: Mapping[str, object]
             result = ("failed", _failure_message(nb, err, failed, cell_timeout))
         except BaseException:
             result = ("failed", f"notebook {nb.name} failed: {type(err).__name__}")
-    finally:
-        shutil.rmtree(ipc_dir, ignore_errors=True)
     try:
         conn.send(result)
         conn.close()
@@ -739,6 +734,7 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None) -> Path:
 
     The index opens with the reproduction summary when notebook 06 wrote
     ``tables/reproduction_summary.csv``, then links every notebook, table and figure.
+
     Parameters
     ----------
     run_dir : str or Path
@@ -919,15 +915,12 @@ def refresh_notebook(path: str | Path, timeout: int = 600) -> None:
     """
     from nbclient import NotebookClient
 
-    import tempfile
-
     path = Path(path)
     nb = nbformat.read(str(path), as_version=4)
-    with tempfile.TemporaryDirectory(prefix="nbk-") as ipc_dir:  # private socket folder
+    with kernel_config() as config:
         client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME,
                                 resources={"metadata": {"path": str(path.parent)}},
-                                record_timing=False,
-                                config=kernel_config(os.path.join(ipc_dir, "kernel-ipc")))
+                                record_timing=False, config=config)
         client.execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
