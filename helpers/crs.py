@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import contract
+from helpers.narrative import fill, n_of, p_text, plural, result_of
 from helpers.results import rate_key
 from helpers.stats import proportion
 
@@ -421,17 +422,6 @@ def crs_patients(cohort: pd.DataFrame) -> pd.DataFrame:
 
 # --- prose -----------------------------------------------------------------------------
 
-def _plural(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
-
-
-def _get(res: pd.DataFrame, key: str) -> dict:
-    hit = res[res["key"] == key]
-    if not len(hit):
-        raise KeyError(f"no result with key {key!r} for the narrative")
-    return hit.iloc[0].to_dict()
-
-
 def _denominator_fit(printed_check: pd.DataFrame) -> dict:
     """How the paper's no-CRS percentages fit the two denominators (counts of figures)."""
     no = printed_check[printed_check["group"] == "No CRS"] if len(printed_check) else printed_check
@@ -448,7 +438,7 @@ def _fit_sentence(fit: dict) -> str:
         return ""
     trunc = (f"; {fit['truncated']} of them only when truncated rather than rounded"
              if fit["truncated"] else "")
-    return (f"Of the paper's {_plural(fit['m'], 'no-CRS percentage')}, {fit['fit']} fit the denominator "
+    return (f"Of the paper's {plural(fit['m'], 'no-CRS percentage')}, {fit['fit']} fit the denominator "
             f"of patients *recorded* without CRS (N = {fit['N']}{trunc}) and {fit['fit_alt']} fit the one "
             f"with unrecorded patients counted as no CRS (N = {fit['N_alt']}).")
 
@@ -475,16 +465,14 @@ def summary_text(res: pd.DataFrame, by_category: pd.DataFrame, printed_check: pd
     str
         Markdown. Raises ``KeyError`` naming any result key that is missing.
     """
-    from helpers.narrative import fill
-
-    severe = int(_get(res, f"crs_grade_ge{severe_grade}[crs=True]")["numerator"])
+    severe = int(result_of(res, f"crs_grade_ge{severe_grade}[crs=True]")["numerator"])
     cats = by_category[by_category["category"] != "total"]
     unrecorded = cats[cats["Not recorded"] > 0]
     n_unrecorded = int(cats["Not recorded"].sum())
     if n_unrecorded:
         where = ", ".join(f"{lab.lower() if not lab.isupper() else lab} ({int(k)})"
                           for lab, k in zip(unrecorded["Debulking"], unrecorded["Not recorded"]))
-        missing_text = (f"The {_plural(n_unrecorded, 'patient')} without a record had been debulked with: "
+        missing_text = (f"The {plural(n_unrecorded, 'patient')} without a record had been debulked with: "
                         f"{where}.")
     else:
         missing_text = "Every patient has a CRS record."
@@ -493,7 +481,7 @@ def summary_text(res: pd.DataFrame, by_category: pd.DataFrame, printed_check: pd
 Clinically significant CRS occurred in **[[crs[all]:n_of]]** patients when a missing CRS record is
 counted as no CRS ([[crs[all]:ci]]), or [[crs[crs_recorded=True]:n_of]] of the
 [[n[crs_recorded=True]:n]] patients with a record ([[crs[crs_recorded=True]:ci]]).
-{_plural(severe, 'patient')} had CRS of grade {severe_grade} or higher.
+{plural(severe, 'patient')} had CRS of grade {severe_grade} or higher.
 
 Among patients with CRS, [[n[crs=True&debulking_category=low_intensity_chemo]:n_of]] had received
 low-intensity chemotherapy, [[n[crs=True&debulking_category=steroids]:n_of]] steroids alone,
@@ -539,11 +527,9 @@ def interpretation(res: pd.DataFrame, printed_check: pd.DataFrame, *, severe_gra
     str
         Markdown starting with "**What it means.**"; every number computed.
     """
-    from helpers.narrative import n_of, p_text
-
-    crs_all = _get(res, "crs[all]")
+    crs_all = result_of(res, "crs[all]")
     k, n = int(crs_all["numerator"]), int(crs_all["denominator"])
-    severe = int(_get(res, f"crs_grade_ge{severe_grade}[crs=True]")["numerator"])
+    severe = int(result_of(res, f"crs_grade_ge{severe_grade}[crs=True]")["numerator"])
     if k == 0:
         parts = ["**What it means.** No patient had CRS recorded, so nothing can be said about its "
                  "relation to debulking or blasts."]
@@ -552,18 +538,18 @@ def interpretation(res: pd.DataFrame, printed_check: pd.DataFrame, *, severe_gra
                 else "half of it" if 2 * severe == k else "a minority of it")
         parts = [f"**What it means.** CRS occurred in {n_of(k, n)} patients; {mild} was below grade "
                  f"{severe_grade} ({severe} of {k} at grade {severe_grade} or higher)."]
-        p_rec = float(_get(res, "crs[debulking_category|crs_recorded=True]~fisher")["p_value"])
-        p_all = float(_get(res, f"{CRS_MISSING_AS_NO}[debulking_category]~fisher")["p_value"])
+        p_rec = float(result_of(res, "crs[debulking_category|crs_recorded=True]~fisher")["p_value"])
+        p_all = float(result_of(res, f"{CRS_MISSING_AS_NO}[debulking_category]~fisher")["p_value"])
         both_high = p_rec >= alpha and p_all >= alpha
         parts.append(f"Fisher's test of CRS against the debulking category gives {p_text(p_rec)} among "
                      f"recorded patients and {p_text(p_all)} with unrecorded patients counted as no CRS"
                      + (f"; neither is below {alpha:g}" if both_high else "")
-                     + (f", and with only {_plural(k, 'CRS event')} such a test has little power to show "
+                     + (f", and with only {plural(k, 'CRS event')} such a test has little power to show "
                         "a difference." if both_high and k < 10 else "."))
     fit = _denominator_fit(printed_check)
     if fit["m"]:
         parts.append(_fit_sentence(fit))
-    missing_post = sum(int(_get(res, rate_key("n", {**state, "bmb_post_available": False}))["numerator"])
+    missing_post = sum(int(result_of(res, rate_key("n", {**state, "bmb_post_available": False}))["numerator"])
                        for state in _STATUS_FILTERS.values())
     parts.append("The blast profile of CRS patients is descriptive only: compare it with the patients "
                  f"without CRS above, and note that blasts after debulking are missing for "

@@ -283,6 +283,50 @@ def format_result(row, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(_FORMATS)}")
 
 
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """A count with its noun in the right number: ``"1 patient"``, ``"2 patients"``.
+
+    Parameters
+    ----------
+    n : int
+        The count.
+    singular : str
+        The noun for one.
+    plural_form : str, optional
+        The noun for any other count; default ``singular + "s"``.
+
+    Returns
+    -------
+    str
+    """
+    return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
+
+
+def result_of(results, key: str) -> dict:
+    """The first result row with ``key``, as a dict, for prose built from results.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Result rows (``results.csv`` schema, at least ``key``).
+    key : str
+        The key looked up.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    KeyError
+        Naming the key, when no row has it.
+    """
+    hit = results[results["key"] == key]
+    if not len(hit):
+        raise KeyError(f"no result with key {key!r} for the narrative")
+    return hit.iloc[0].to_dict()
+
+
 def fill(template: str, results) -> str:
     """Replace ``[[key:fmt]]`` placeholders with values from result rows.
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import contract
+from helpers.narrative import fill, n_of, p_text, pct, plural, result_of
 from helpers.results import rate_key
 from helpers.stats import proportion
 
@@ -465,8 +466,6 @@ def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: fl
         across the levels (as computed by ``rate_by``; missing levels are
         shown but are not part of the test), printed on the block's first row.
     """
-    from helpers.narrative import p_text, pct
-
     rows = []
     for cr, mrd in zip(cr_tables, mrd_tables, strict=True):
         if cr.by != mrd.by:
@@ -605,18 +604,6 @@ def coverage_results(coverage: BaselineCoverage) -> pd.DataFrame:
 
 # --- prose -----------------------------------------------------------------------------
 
-def _plural(n: int, singular: str, plural: str | None = None) -> str:
-    """``"1 patient"``, ``"2 patients"``."""
-    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
-
-
-def _row(res: pd.DataFrame, key: str) -> dict:
-    hit = res[res["key"] == key]
-    if not len(hit):
-        raise KeyError(f"no result with key {key!r} for the narrative")
-    return hit.iloc[0].to_dict()
-
-
 def _direction(low_row: dict, high_row: dict) -> str:
     """"lower", "higher" or "the same": the second group's rate against the first's."""
     a = low_row["numerator"] / low_row["denominator"] if low_row["denominator"] else np.nan
@@ -651,21 +638,19 @@ def summary_text(res: pd.DataFrame, *, age_cutoff: float, lines_cutoff: float,
         Markdown. Raises ``KeyError`` naming any result key that is missing.
     """
     from helpers.loading import group_labels
-    from helpers.narrative import fill
-
     lo, mid, hi = group_labels(low_cutoff, high_cutoff)
-    one = _row(res, "n[blina_cycles=1]")
-    no_cr_one = _row(res, "response=none[blina_cycles=1]")
+    one = result_of(res, "n[blina_cycles=1]")
+    no_cr_one = result_of(res, "response=none[blina_cycles=1]")
     n_one, k_one = int(one["numerator"]), int(no_cr_one["numerator"])
     if n_one == 0:
         one_cycle = "none stopped after the first cycle"
     else:
         without = ("all of them" if k_one == n_one else "none of them" if k_one == 0
                    else f"{k_one} of them")
-        one_cycle = f"{_plural(n_one, 'patient')} stopped after the first cycle ({without} without CR)"
+        one_cycle = f"{plural(n_one, 'patient')} stopped after the first cycle ({without} without CR)"
     n_lines = int(lines_cutoff)
     lines_word = "line" if lines_cutoff == 1 else "lines"
-    hsct_no = int(_row(res, "n[any_cr=True&hsct_after_blina=False]")["numerator"])
+    hsct_no = int(result_of(res, "n[any_cr=True&hsct_after_blina=False]")["numerator"])
     template = f"""
 [[n[blina_dose=full]:n_pct]] patients received the full dose without prolonged interruption,
 [[n[blina_dose=full_interrupted]:n]] the full dose with an interruption over 72 h and
@@ -676,7 +661,7 @@ def summary_text(res: pd.DataFrame, *, age_cutoff: float, lines_cutoff: float,
 recovery [[n[response=cr]:n_pct]], CRp [[n[response=crp]:n_pct]], CRi [[n[response=cri]:n_pct]].
 A complete MRD response was seen in [[mrd_negative[all]:n_of]] MRD-evaluable CR patients
 ([[mrd_negative[all]:ci]]). [[n[any_cr=True&hsct_after_blina=True]:n_of]] CR patients were
-transplanted afterwards; of the {_plural(hsct_no, 'CR patient')} who were not,
+transplanted afterwards; of the {plural(hsct_no, 'CR patient')} who were not,
 [[n[any_cr=True&hsct_after_blina=False&prior_hsct=True]:n]] had already had a transplant before
 blinatumomab and [[n[any_cr=True&hsct_after_blina=False&prior_hsct=False]:n]] had not.
 
@@ -733,9 +718,7 @@ def interpretation(cr_tables: Sequence, mrd_tables: Sequence, res: pd.DataFrame,
     str
         Markdown starting with "**What it means.**".
     """
-    from helpers.narrative import n_of, p_text
-
-    cr_all, mrd_all = _row(res, "any_cr[all]"), _row(res, "mrd_negative[all]")
+    cr_all, mrd_all = result_of(res, "any_cr[all]"), result_of(res, "mrd_negative[all]")
     k, n = int(cr_all["numerator"]), int(cr_all["denominator"])
     mk, mn = int(mrd_all["numerator"]), int(mrd_all["denominator"])
     mrd_share = ("most" if 2 * mk > mn else "half" if 2 * mk == mn else "a minority") if mn else "none"
@@ -745,10 +728,10 @@ def interpretation(cr_tables: Sequence, mrd_tables: Sequence, res: pd.DataFrame,
     for key_by, low_level, high_level, words in (
             ("high_burden", "False", "True", f"with blasts at or above {high_cutoff:g}% before debulking"),
             ("lines_group", f"<={n_lines}", f">{n_lines}",
-             f"after more than {_plural(n_lines, 'prior line')}")):
-        a = _row(res, f"any_cr[{key_by}={low_level}]")
-        b = _row(res, f"any_cr[{key_by}={high_level}]")
-        p = float(_row(res, f"any_cr[{key_by}]~fisher")["p_value"])
+             f"after more than {plural(n_lines, 'prior line')}")):
+        a = result_of(res, f"any_cr[{key_by}={low_level}]")
+        b = result_of(res, f"any_cr[{key_by}={high_level}]")
+        p = float(result_of(res, f"any_cr[{key_by}]~fisher")["p_value"])
         parts.append(f"The CR rate {words} was {_direction(a, b)} "
                      f"({n_of(int(b['numerator']), int(b['denominator']))} against "
                      f"{n_of(int(a['numerator']), int(a['denominator']))}; Fisher {p_text(p)}, "
@@ -799,14 +782,12 @@ def hsct_text(res: pd.DataFrame) -> str:
     str
         Markdown.
     """
-    from helpers.narrative import n_of
-
-    yes = _row(res, "n[any_cr=True&hsct_after_blina=True]")
-    no = int(_row(res, "n[any_cr=True&hsct_after_blina=False]")["numerator"])
-    prior = int(_row(res, "n[any_cr=True&hsct_after_blina=False&prior_hsct=True]")["numerator"])
-    never = int(_row(res, "n[any_cr=True&hsct_after_blina=False&prior_hsct=False]")["numerator"])
+    yes = result_of(res, "n[any_cr=True&hsct_after_blina=True]")
+    no = int(result_of(res, "n[any_cr=True&hsct_after_blina=False]")["numerator"])
+    prior = int(result_of(res, "n[any_cr=True&hsct_after_blina=False&prior_hsct=True]")["numerator"])
+    never = int(result_of(res, "n[any_cr=True&hsct_after_blina=False&prior_hsct=False]")["numerator"])
     unknown = no - prior - never
-    tail = f", and for {_plural(unknown, 'patient')} prior HSCT is not recorded" if unknown else ""
+    tail = f", and for {plural(unknown, 'patient')} prior HSCT is not recorded" if unknown else ""
     return (f"{n_of(int(yes['numerator']), int(yes['denominator']))} CR patients were transplanted after "
-            f"blinatumomab. Of the {_plural(no, 'CR patient')} not transplanted, {prior} had already had "
+            f"blinatumomab. Of the {plural(no, 'CR patient')} not transplanted, {prior} had already had "
             f"a transplant before and {never} had not{tail}. " + HSCT_NOT_IN_DATA)

@@ -75,3 +75,18 @@ def test_most_frequent_names_every_tied_level_in_table_order():
 def test_most_frequent_says_none_when_nobody_is_counted():
     empty = pd.DataFrame({"level": ["A"], "numerator": [0], "denominator": [0]})
     assert narrative.most_frequent(empty) == "none (no patients)"
+
+
+@pytest.mark.parametrize("n, singular, plural_form, expected", [
+    (1, "patient", None, "1 patient"), (0, "patient", None, "0 patients"),
+    (2, "CRS event", None, "2 CRS events"), (3, "analysis", "analyses", "3 analyses"),
+])
+def test_plural_puts_the_noun_in_the_number_of_the_count(n, singular, plural_form, expected):
+    assert narrative.plural(n, singular, plural_form) == expected
+
+
+def test_result_of_returns_the_first_row_with_the_key_and_names_a_missing_key():
+    res = pd.DataFrame({"key": ["n[all]", "crs[all]", "crs[all]"], "numerator": [34, 5, 6]})
+    assert narrative.result_of(res, "crs[all]")["numerator"] == 5
+    with pytest.raises(KeyError, match=r"no result with key 'any_cr\[all\]'"):
+        narrative.result_of(res, "any_cr[all]")
