@@ -166,6 +166,9 @@ DERIVED_LABELS: dict[str, str] = {
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 
+#: Columns a file may leave out altogether (then blank for every patient, which the contract allows).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("center", "source")
+
 
 def column(name: str) -> Column:
     """Return the contract entry for a column.

@@ -1,10 +1,12 @@
-"""Read, validate and normalise a cohort file against the data contract.
+"""Validate and normalise a cohort file against the data contract.
 
 The contract (columns, kinds, codes, bounds) lives in :mod:`helpers.contract`;
 this module turns it into a pandera schema plus a small table of cross-column
-rules, so every check is derived from one place. Validation never stops at the
-first problem: it collects every one and reports them together, each naming
-the line of the file (as a person sees it, header = line 1), the patient, the
+rules, so every check is derived from one place. Reading the file into text
+cells is :mod:`helpers.reading` (CSV) and :mod:`helpers.workbook` (.xlsx);
+parsing cells is :mod:`helpers.cells`. Validation never stops at the first
+problem: it collects every one and reports them together, each naming the
+line of the file (as a person sees it, header = line 1), the patient, the
 column, the value as written and what is allowed.
 
 Reading never writes to the file. Typical use::
@@ -15,84 +17,36 @@ Reading never writes to the file. Typical use::
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import itertools
-import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from helpers import contract
+from helpers.cells import (blank, duplicated, id_codes, parse_column, reason, stripped_frame, text_codes,
+                           valid_cells)
+from helpers.reading import (LINE, MAX_FILE_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED_BYTES, Problem, and_join,
+                             normalise_name, read_raw)
 
-#: Files larger than this are refused before parsing (a cohort is small).
-MAX_FILE_BYTES = 100_000_000
-#: How far into a file to look for the header row.
-HEADER_SEARCH_LINES = 20
-#: Bytes inspected to tell text from binary content.
-SNIFF_BYTES = 65_536
+__all__ = ["MAX_FILE_BYTES", "MAX_ROWS", "MAX_XLSX_UNPACKED_BYTES", "CROSS_RULES", "CohortValidationError",
+           "CrossRule", "Problem", "ValidationReport", "add_groupings", "cohort_schema", "group_labels",
+           "load_cohort", "normalise_cohort", "parse_column", "read_cohort_file", "validate_file"]
 
-_LINE = "_line"
-_BOOLEAN_WORDS = {"yes": True, "no": False, "true": True, "false": False, "1": True, "0": False}
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
-_DELIMITERS = {",": "comma", ";": "';'", "\t": "tab", "|": "'|'"}
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-_UTF8_BOM = b"\xef\xbb\xbf"
+#: Problems (and warnings) listed one by one in a report; the rest are counted by column.
+MAX_LISTED = 200
+#: Lines listed for one repeated patient_id; the rest are counted.
+MAX_LINES_LISTED = 10
 
 
 # --------------------------------------------------------------------------- results
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding about a cohort file.
-
-    Attributes
-    ----------
-    line : int or None
-        1-based line number as a person sees the file (header = line 1; for
-        .xlsx the sheet row number); None for whole-file problems.
-    patient_id : str or None
-        The row's patient_id, when it has one.
-    column : str or None
-        The column concerned.
-    value : str or None
-        The offending value as written in the file.
-    allowed : str
-        What is allowed (from :meth:`helpers.contract.Column.allowed`).
-    message : str
-        What is wrong, in words.
-    severity : str
-        ``"error"`` or ``"warning"``.
-    """
-
-    line: int | None
-    patient_id: str | None
-    column: str | None
-    value: str | None
-    allowed: str
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line is not None else ""
-        if self.patient_id:
-            where += (" " if where else "") + f"(patient {self.patient_id})"
-        if self.column:
-            where += (", " if where else "") + f"column {self.column}"
-        return f"{where}: {self.message}" if where else self.message
-
-
 @dataclass(frozen=True)
 class ValidationReport:
-    """Outcome of validating one file: problems (errors), warnings and notes."""
+    """Outcome of validating one file: problems (errors), warnings, notes and the workbook sheet read."""
 
     path: str
     ok: bool
@@ -100,6 +54,7 @@ class ValidationReport:
     warnings: tuple[Problem, ...]
     notes: tuple[str, ...]
     n_rows: int
+    sheet: str | None = None
 
     def format(self) -> str:
         """A human-readable report.
@@ -107,23 +62,36 @@ class ValidationReport:
         Returns
         -------
         str
-            First line: the file and the verdict (``valid (N patients)`` or
-            ``N problems in M rows``, with warning counts); then one ``  - ``
-            line per problem, warning and note.
+            First line: the file (and sheet) and the verdict (``valid (N
+            patients)`` or ``N problems in M rows``, with warning counts);
+            then one ``  - `` line per problem, warning and note; past
+            :data:`MAX_LISTED` problems (or warnings) one line counts the rest.
         """
         warn = _plural(len(self.warnings), "warning")
+        where = self.path + (f", sheet {self.sheet!r}" if self.sheet is not None else "")
         if self.ok:
-            head = f"{self.path}: valid ({_plural(self.n_rows, 'patient')}"
+            head = f"{where}: valid ({_plural(self.n_rows, 'patient')}"
             head += f", {warn})" if self.warnings else ")"
         else:
-            head = f"{self.path}: {_plural(len(self.problems), 'problem')}"
+            head = f"{where}: {_plural(len(self.problems), 'problem')}"
             head += f" in {_plural(self.n_rows, 'row')}" if self.n_rows else ""
             head += f" (and {warn})" if self.warnings else ""
         lines = [head]
-        lines += [f"  - {p}" for p in self.problems]
-        lines += [f"  - warning: {p}" for p in self.warnings]
+        lines += _listed(self.problems, "", "problem")
+        lines += _listed(self.warnings, "warning: ", "warning")
         lines += [f"  - note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def _listed(found: tuple[Problem, ...], prefix: str, word: str) -> list[str]:
+    """Report lines of the first :data:`MAX_LISTED` findings and one line counting the rest by column."""
+    lines = [f"  - {prefix}{p}" for p in found[:MAX_LISTED]]
+    rest = found[MAX_LISTED:]
+    if rest:
+        kinds = Counter(f"column {p.column}" if p.column else "the file's structure" for p in rest)
+        detail = ", ".join(f"{n:,} in {kind}" for kind, n in kinds.most_common())
+        lines.append(f"  - {prefix}... and {len(rest):,} more {word}s of the same kinds ({detail})")
+    return lines
 
 
 class CohortValidationError(ValueError):
@@ -135,29 +103,23 @@ class CohortValidationError(ValueError):
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-class _FileProblem(Exception):
-    """Internal: a whole-file problem that stops reading."""
-
-    def __init__(self, message: str, line: int | None = None, value: str | None = None):
-        super().__init__(message)
-        self.problem = Problem(line, None, None, value, "a UTF-8, comma-separated CSV or .xlsx "
-                               "table with the contract's column names on line 1", message)
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def read_cohort_file(path) -> pd.DataFrame:
+def read_cohort_file(path, sheet: str | None = None) -> pd.DataFrame:
     """Read a cohort file into raw text cells, without judging the values.
 
     Parameters
     ----------
     path : str or Path
         A CSV file (UTF-8, comma-separated; a UTF-8 byte-order mark is
-        accepted) or an .xlsx workbook (first sheet). The file is only read.
+        accepted) or an .xlsx workbook. The file is only read.
+    sheet : str, optional
+        Workbook sheet to read; default the only visible sheet with the
+        contract's column names.
 
     Returns
     -------
@@ -173,450 +135,11 @@ def read_cohort_file(path) -> pd.DataFrame:
         For problems with the file as a whole (missing, empty, not UTF-8,
         wrong delimiter, header not on line 1, not a table, ...).
     """
-    raw, problems, notes = _read_raw(path)
-    if raw is None or any(p.severity == "error" for p in problems):
-        raise CohortValidationError(_report(path, problems, notes, 0 if raw is None else len(raw)))
-    return raw
-
-
-def _read_raw(path) -> tuple[pd.DataFrame | None, list[Problem], list[str]]:
-    """Read the file; structural problems are returned, not raised."""
-    path = Path(path)
-    try:
-        if not path.exists():
-            raise _FileProblem(f"file not found: {path}")
-        if not path.is_file():
-            raise _FileProblem(f"not a file: {path}")
-        size = path.stat().st_size
-        if size == 0:
-            raise _FileProblem("the file is empty (0 bytes); expected a header line and one row per patient")
-        if size > MAX_FILE_BYTES:
-            raise _FileProblem(f"the file is {size / 1e6:.0f} MB, larger than any cohort table "
-                               f"(limit {MAX_FILE_BYTES / 1e6:.0f} MB); is it the right file?")
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-        is_xlsx_name = path.suffix.lower() in (".xlsx", ".xlsm")
-        if head.startswith(_OLE_MAGIC):
-            raise _FileProblem("this is an old-style Excel (.xls) or other OLE file; save it as .xlsx "
-                               "or as 'CSV UTF-8'")
-        if head.startswith(_ZIP_MAGIC):
-            if not is_xlsx_name:
-                raise _FileProblem(f"the file is named '{path.name}' but it is an Excel workbook "
-                                   "(zip) rather than CSV text; rename it to .xlsx or save it as 'CSV UTF-8'")
-            rows, notes = _xlsx_rows(path)
-            raw, problems = _rows_to_frame(rows)
-        else:
-            if is_xlsx_name:
-                kind = "CSV text" if _looks_like_text(head) else "not a workbook at all"
-                raise _FileProblem(f"the file is named '{path.name}' but it is not an Excel workbook "
-                                   f"({kind}); rename it to .csv or re-save it as .xlsx")
-            text, notes = _csv_text(path.read_bytes())
-            fast = _quote_free_frame(text)
-            raw, problems = fast if fast is not None else _rows_to_frame(_csv_rows(text))
-        return raw, problems, notes
-    except _FileProblem as stop:
-        return None, [stop.problem], []
-    except OSError as exc:
-        return None, [_FileProblem(f"cannot read the file: {exc}").problem], []
-
-
-def _looks_like_text(sample: bytes) -> bool:
-    """Whether a byte sample is text: no NUL bytes and few control characters."""
-    if not sample:
-        return True
-    if b"\x00" in sample:
-        return False
-    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
-    return control / len(sample) < 0.02
-
-
-def _csv_text(data: bytes) -> tuple[str, list[str]]:
-    """Decode CSV bytes and check that line 1 is a comma-separated contract header."""
-    notes = []
-    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
-        raise _FileProblem("the file is UTF-16 text (Excel 'Unicode text'); re-save it as 'CSV UTF-8'")
-    offset = 0
-    if data.startswith(_UTF8_BOM):
-        offset = len(_UTF8_BOM)
-        notes.append("a UTF-8 byte-order mark at the start of the file was ignored")
-    if not _looks_like_text(data[:SNIFF_BYTES]):
-        raise _FileProblem("the file does not look like a table: it holds binary content, not text; "
-                           "expected a UTF-8 CSV or an .xlsx workbook")
-    try:
-        text = data[offset:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        at = exc.start + offset
-        line = data.count(b"\n", 0, at) + 1
-        bad = data[at:at + 1]
-        guess = bad.decode("cp1252", errors="replace")
-        raise _FileProblem(
-            f"the file is not UTF-8 text: byte 0x{bad.hex().upper()} at byte offset {at} (line {line}) "
-            f"cannot be decoded (in Latin-1/Windows-1252 it would be {guess!r}); "
-            "re-save the file as UTF-8 (in Excel: 'CSV UTF-8')", line=line) from None
-    if not text.strip():
-        raise _FileProblem("the file holds only blank lines; expected a header line and one row per patient")
-    _check_header_position(_split_candidates(text))
-    return text, notes
-
-
-def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
-    """Split CSV text into (line number, cells) rows, header first."""
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        rows, last = [], 0
-        for cells in reader:
-            rows.append((last + 1, cells))
-            last = reader.line_num
-    except csv.Error as exc:
-        raise _FileProblem(f"the file cannot be parsed as CSV near line {last + 1}: {exc}",
-                           line=last + 1) from None
-    return rows
-
-
-def _quote_free_frame(text: str) -> tuple[pd.DataFrame, list[Problem]] | None:
-    """The raw frame of a CSV without quotes whose rows all match the header; else None.
-
-    Gives what ``_rows_to_frame(_csv_rows(text))`` gives for such text (without
-    quotes a cell never spans lines, so a line is split at its commas) but
-    splits column-wise: no per-row lists, whose allocation and garbage
-    collection dominate reading a large cohort. Other files (quotes, NUL,
-    ragged rows, a trailing unnamed column, huge lines) return None and take
-    the general path.
-    """
-    if '"' in text or "\x00" in text:
-        return None
-    # The csv module ends a line at \r\n, \r or \n (io.StringIO, newline="").
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if lines[-1] == "":
-        lines.pop()  # the line break ending the last line
-    if not lines or max(map(len, lines)) > csv.field_size_limit():
-        return None
-    # Non-blank: some character is neither whitespace nor a comma (a leading
-    # letter or digit settles it without building the comma-free copy).
-    numbers = [n for n, line in enumerate(lines, start=1) if line[:1].isalnum() or line.replace(",", "").strip()]
-    if not numbers:
-        return None
-    header = [h.strip() for h in lines[numbers[0] - 1].split(",")]
-    width = len(header)
-    body = [lines[n - 1] for n in numbers[1:]]
-    del lines
-    if header[-1] == "" or set(map(str.count, body, itertools.repeat(","))) - {width - 1}:
-        return None
-    problems, keep = _header_problems(numbers[0], header)
-    cells = ",".join(body).split(",") if body else []
-    del body
-    raw = pd.DataFrame({header[i]: pd.Series(cells[i::width], dtype="str") for i in keep},
-                       index=pd.RangeIndex(len(numbers) - 1), copy=False)
-    raw[_LINE] = pd.Series(numbers[1:], dtype="int64")
-    return raw, problems
-
-
-def _split_candidates(text: str) -> list[tuple[int, dict[str, list[str]]]]:
-    """The first non-blank lines, each split by every candidate delimiter."""
-    out = []
-    for number, line in enumerate(text[:1_000_000].split("\n")[:200], start=1):
-        if line.strip():
-            out.append((number, {d: line.rstrip("\r").split(d) for d in _DELIMITERS}))
-        if len(out) >= HEADER_SEARCH_LINES:
-            break
-    return out
-
-
-def _check_header_position(candidates: list[tuple[int, dict[str, list[str]]]]) -> None:
-    """Stop unless the first non-blank line is a comma-separated header of contract names."""
-    best = (0, 0, ",")  # (recognised names, line, delimiter)
-    for number, splits in candidates:
-        for delim, cells in splits.items():
-            score = sum(_recognised(c) for c in cells)
-            if score > best[0]:
-                best = (score, number, delim)
-    score, number, delim = best
-    if score == 0:
-        first = candidates[0][1][","][0] if candidates else ""
-        raise _FileProblem(
-            "the file does not look like a cohort table: none of the first lines holds the contract's "
-            f"column names (line 1 starts {first[:60]!r}); expected a header such as "
-            f"'{','.join(contract.NAMES[:4])},...' on line 1")
-    if delim != ",":
-        raise _FileProblem(f"the file looks like {_DELIMITERS[delim]}-separated; "
-                           "the contract requires commas between columns. Re-save it as comma-separated "
-                           "CSV (in Excel: 'CSV UTF-8 (comma delimited)')", line=number)
-    first_line = candidates[0][0]
-    if number != first_line and score >= 3:
-        raise _FileProblem(f"the header must be on line 1, but the column names were found on line {number} "
-                           f"(line {first_line} holds {','.join(candidates[0][1][',']).rstrip(',')[:60]!r}); "
-                           "delete the rows above the header", line=number)
-
-
-def _xlsx_rows(path: Path) -> tuple[list[tuple[int, list[str]]], list[str]]:
-    """Read the first sheet of a workbook into (sheet row, text cells) rows."""
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise _FileProblem(f"the file cannot be read as an .xlsx workbook: {exc}") from None
-    notes = []
-    try:
-        sheet = workbook.worksheets[0]
-        if len(workbook.worksheets) > 1:
-            notes.append(f"read the first sheet '{sheet.title}' of {len(workbook.worksheets)}")
-        rows = [(number, [_cell_text(c) for c in row])
-                for number, row in enumerate(sheet.iter_rows(min_row=1), start=1)]
-    finally:
-        workbook.close()
-    candidates = [(n, {d: cells for d in _DELIMITERS}) for n, cells in rows
-                  if any(c.strip() for c in cells)][:HEADER_SEARCH_LINES]
-    if not candidates:
-        raise _FileProblem("the workbook's first sheet is empty; expected a header row and one row per patient")
-    try:
-        _check_header_position(candidates)
-    except _FileProblem as stop:
-        # Same wording as for CSV, but a spreadsheet user thinks in rows.
-        raise _FileProblem(stop.problem.message.replace("line", "row"), line=stop.problem.line) from None
-    return rows, notes
-
-
-def _cell_text(cell) -> str:
-    """A workbook cell as the text a person sees (percent-formatted cells keep their '%')."""
-    value = getattr(cell, "value", None)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        if "%" in (getattr(cell, "number_format", "") or ""):
-            return f"{value * 100:g}%"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return repr(value) if isinstance(value, float) else str(value)
-    if hasattr(value, "isoformat"):
-        text = value.isoformat()
-        return text[:10] if text.endswith("T00:00:00") else text
-    return str(value)
-
-
-def _rows_to_frame(rows: list[tuple[int, list[str]]]) -> tuple[pd.DataFrame, list[Problem]]:
-    """Header + data rows -> raw frame; reports header and ragged-row problems."""
-    # A row is blank when its joined cells are (whitespace is judged per character).
-    rows = [row for row in rows if "".join(row[1]).strip()]
-    if not rows:
-        raise _FileProblem("the file holds no header line; expected a header line and one row per patient")
-    header_line, header = rows[0]
-    header = [h.strip() for h in header]
-    lines = [number for number, _ in rows[1:]]
-    body = [cells for _, cells in rows[1:]]
-    del rows
-    # Trailing unnamed, empty columns are a spreadsheet artefact, not data.
-    while header and header[-1] == "" and all(len(c) < len(header) or not c[len(header) - 1].strip()
-                                               for c in body):
-        header.pop()
-    problems, keep = _header_problems(header_line, header)
-    pid_at = header.index("patient_id") if "patient_id" in header else None
-    width = len(header)
-    for row in [r for r, cells in enumerate(body) if len(cells) != width]:
-        cells = body[row]
-        pid = cells[pid_at].strip() if pid_at is not None and pid_at < len(cells) else None
-        problems.append(Problem(lines[row], pid or None, None, None, f"{width} cells per line",
-                                f"the line has {len(cells)} cells but the header has {width} "
-                                "columns (a stray or missing comma, or an unquoted comma in a value?)"))
-        body[row] = (cells + [""] * width)[:width]
-    # Transpose rows to columns in one C-level pass (every row now has `width` cells).
-    columns = list(zip(*body)) if body else [()] * width
-    del body
-    raw = pd.DataFrame({header[i]: pd.Series(columns[i], dtype="str") for i in keep},
-                       index=pd.RangeIndex(len(lines)), copy=False)
-    raw[_LINE] = pd.Series(lines, dtype="int64")
-    return raw, problems
-
-
-def _header_problems(header_line: int, header: list[str]) -> tuple[list[Problem], list[int]]:
-    """Problems with the header's names, and the positions of the columns to keep (first of each name)."""
-    problems: list[Problem] = []
-    seen: dict[str, list[int]] = {}
-    for i, name in enumerate(header):
-        seen.setdefault(name, []).append(i)
-    for name, positions in seen.items():
-        if name == "":
-            for i in positions:
-                problems.append(Problem(header_line, None, None, "", "a column name",
-                                        f"column {i + 1} has no name in the header"))
-        elif len(positions) > 1:
-            where = _and_join(i + 1 for i in positions)
-            problems.append(Problem(header_line, None, name, name, "each column name once",
-                                    f"duplicate column name {name!r}: it appears {len(positions)} times "
-                                    f"in the header (columns {where}); each column must appear once"))
-    keep = sorted(positions[0] for name, positions in seen.items() if name != "")
-    return problems, keep
-
-
-def _normalise_name(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
-
-
-_RECOGNISED = {c.name for c in contract.COLUMNS} | {_normalise_name(c.label) for c in contract.COLUMNS}
-
-
-def _recognised(cell: str) -> bool:
-    return _normalise_name(cell.strip().lstrip("\ufeff")) in _RECOGNISED
-
-
-# --------------------------------------------------------------------------- parsing cells
-
-
-def _text_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Cells as codes into a list of distinct stripped texts.
-
-    ``texts[codes[i]]`` is cell ``i`` stripped of surrounding whitespace
-    (``""`` for blank, missing or non-text cells), and equal stripped texts
-    share one code, so per-value work (parsing, lookups) runs once per
-    distinct value instead of once per cell. A Categorical (as built by
-    :func:`_stripped_frame`) is used as it is, without hashing its cells again.
-    """
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        codes, distinct = raw.array.codes, list(raw.array.categories)  # no Series built
-    else:
-        codes, distinct = pd.factorize(raw.to_numpy(dtype=object))
-        distinct = list(distinct)
-    texts = [v.strip() if v.__class__ is str else "" for v in distinct]
-    if texts == distinct and (len(codes) == 0 or codes.min() >= 0):
-        return codes, texts  # already distinct stripped texts, nothing missing (as from _stripped_frame)
-    texts.append("")  # the code of missing cells (-1 from factorize)
-    codes = np.where(codes < 0, len(distinct), codes)
-    merged, texts = pd.factorize(np.array(texts, dtype=object))  # " a" and "a" are one text
-    return merged[codes], list(texts)
-
-
-def _stripped_frame(raw: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Columns ``names`` of ``raw`` as Categoricals of stripped text (categories = distinct texts).
-
-    What the schema's checks see: each check then parses the few distinct
-    values of a column rather than every cell.
-    """
-    out = {}
-    for name in names:
-        codes, texts = _text_codes(raw[name])
-        out[name] = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object)),
-                              index=raw.index)
-    return pd.DataFrame(out, index=raw.index, copy=False)
-
-
-def _blank(raw: pd.Series) -> pd.Series:
-    codes, texts = _text_codes(raw)
-    return pd.Series(np.array([t == "" for t in texts], dtype=bool)[codes], index=raw.index)
-
-
-def _duplicated(raw: pd.Series) -> pd.Series:
-    """True on non-blank cells whose stripped text is also in another cell."""
-    codes, texts = _text_codes(raw)
-    repeated = np.bincount(codes, minlength=len(texts)) > 1
-    blank = np.array([t == "" for t in texts], dtype=bool)
-    return pd.Series((repeated & ~blank)[codes], index=raw.index)
-
-
-def parse_column(raw: pd.Series, column: contract.Column) -> tuple[pd.Series, pd.Series]:
-    """Parse one raw text column by its contract kind.
-
-    Parameters
-    ----------
-    raw : Series of str
-        Cells as written ("" = blank). Missing or non-text cells count as
-        blank. A Categorical of text is accepted too.
-    column : helpers.contract.Column
-        The contract entry.
-
-    Returns
-    -------
-    typed : Series
-        Typed values (see :func:`normalise_cohort`); blanks and invalid
-        cells are missing.
-    valid : Series of bool
-        False where a non-blank cell is not allowed (unknown code, not a
-        number, out of range). Blank cells count as valid here; whether they
-        are allowed is the separate "required" check.
-
-    Notes
-    -----
-    Each distinct stripped text is parsed once and the results are spread
-    to the cells by code, so the cost is one hashing pass over the cells
-    plus Python work per distinct value.
-    """
-    codes, texts = _text_codes(raw)
-    index = raw.index
-    parsed, valid = _parse_texts(texts, column)
-    if column.kind == "code":
-        typed = pd.Series(pd.Categorical.from_codes(parsed[codes], categories=list(column.codes), ordered=True),
-                          index=index)
-    elif column.kind == "boolean":
-        typed = pd.Series(pd.arrays.BooleanArray((parsed == 1)[codes], (parsed < 0)[codes]), index=index)
-    elif column.kind in ("integer", "number"):
-        typed = pd.Series(parsed[codes], index=index)
-        if column.kind == "integer":
-            typed = typed.round().astype("Int64")
-    else:
-        typed = pd.Series(parsed[codes], index=index, dtype="str")
-    return typed.rename(raw.name), pd.Series(valid[codes], index=index, dtype=bool)
-
-
-def _valid(raw: pd.Series, column: contract.Column) -> pd.Series:
-    """The ``valid`` result of :func:`parse_column` alone (the schema's check), without typing."""
-    codes, texts = _text_codes(raw)
-    return pd.Series(_parse_texts(texts, column)[1][codes], index=raw.index, dtype=bool)
-
-
-def _parse_texts(texts: list[str], column: contract.Column) -> tuple[np.ndarray, np.ndarray]:
-    """Parse distinct stripped texts by the column's kind: (parsed, valid), one entry per text.
-
-    ``parsed``: code -> position in ``column.codes`` (-1 if none); boolean ->
-    1 yes, 0 no, -1 none; integer/number -> float (NaN unless valid and
-    non-blank); text -> the text, None if blank. ``valid`` is True for
-    blank texts and allowed values.
-    """
-    blank = np.array([t == "" for t in texts], dtype=bool)
-    if column.kind == "code":
-        position = {code: i for i, code in enumerate(column.codes)}
-        parsed = np.array([position.get(t.lower(), -1) for t in texts], dtype=np.int64)
-        return parsed, blank | (parsed >= 0)
-    if column.kind == "boolean":
-        words = {word: int(flag) for word, flag in _BOOLEAN_WORDS.items()}
-        parsed = np.array([words.get(t.lower(), -1) for t in texts], dtype=np.int64)
-        return parsed, blank | (parsed >= 0)
-    if column.kind in ("integer", "number"):
-        numbers = np.array([float(t) if _NUMBER.match(t) else np.nan for t in texts], dtype="float64")
-        with np.errstate(invalid="ignore"):
-            ok = np.isfinite(numbers) & (numbers >= column.minimum) & (numbers <= column.maximum)
-            if column.kind == "integer":
-                ok &= numbers == np.floor(numbers)
-        return np.where(ok, numbers, np.nan), blank | ok
-    return np.array([None if t == "" else t for t in texts], dtype=object), np.ones(len(texts), dtype=bool)
-
-
-def _reason(value: str, column: contract.Column) -> str:
-    """A short hint why a non-blank value is not allowed."""
-    text = value.strip()
-    if column.kind in ("integer", "number"):
-        if _DATE.match(text):
-            return "it looks like a date"
-        if "%" in text:
-            return "write the number without '%'"
-        if "," in text and _NUMBER.match(text.replace(",", ".")):
-            return "use a dot as the decimal separator"
-        if not _NUMBER.match(text):
-            return "it is not a number"
-        number = float(text)
-        if column.kind == "integer" and number != np.floor(number):
-            return "it is not a whole number"
-        if number < column.minimum:
-            return f"it is below the minimum {column.minimum:g}"
-        if number > column.maximum:
-            return f"it is above the maximum {column.maximum:g}"
-    if column.kind == "code":
-        close = difflib.get_close_matches(text.lower(), column.codes, n=1)
-        if close:
-            return f"did you mean {close[0]!r}?"
-    return ""
+    read = read_raw(path, sheet)
+    if read.frame is None or any(p.severity == "error" for p in read.problems):
+        n_rows = 0 if read.frame is None else len(read.frame)
+        raise CohortValidationError(_report(path, read.problems, read.notes, n_rows, read.sheet))
+    return read.frame
 
 
 # --------------------------------------------------------------------------- rules and schema
@@ -633,10 +156,6 @@ class CrossRule:
     message: Callable[[dict[str, str]], str]
     allowed: str
     severity: str = "error"
-
-
-def _is_cr(t: dict[str, pd.Series]) -> pd.Series:
-    return t["response"].isin(contract.CR_CODES) & t["response"].notna()
 
 
 CROSS_RULES: tuple[CrossRule, ...] = (
@@ -705,11 +224,11 @@ def cohort_schema() -> pa.DataFrameSchema:
     for col in contract.COLUMNS:
         checks = []
         if not col.nullable:
-            checks.append(pa.Check(lambda s: ~_blank(s), name="required"))
+            checks.append(pa.Check(lambda s: ~blank(s), name="required"))
         if col.kind != "text":
-            checks.append(pa.Check(lambda s, col=col: _valid(s, col), name="valid"))
+            checks.append(pa.Check(lambda s, col=col: valid_cells(s, col), name="valid"))
         if col.unique:
-            checks.append(pa.Check(lambda s: ~_duplicated(s), name="unique"))
+            checks.append(pa.Check(lambda s: ~duplicated(s), name="unique"))
         columns[col.name] = pa.Column(checks=checks, required=True, nullable=True)
     return pa.DataFrameSchema(columns, checks=[_rule_check(r) for r in CROSS_RULES], strict=False)
 
@@ -717,13 +236,16 @@ def cohort_schema() -> pa.DataFrameSchema:
 # --------------------------------------------------------------------------- validation
 
 
-def validate_file(path) -> ValidationReport:
+def validate_file(path, sheet: str | None = None) -> ValidationReport:
     """Validate a cohort file against the contract; never raises for bad content.
 
     Parameters
     ----------
     path : str or Path
         CSV or .xlsx file. It is only read, never changed.
+    sheet : str, optional
+        Workbook sheet to read; default the only visible sheet with the
+        contract's column names (the report names the sheet read).
 
     Returns
     -------
@@ -731,36 +253,45 @@ def validate_file(path) -> ValidationReport:
         Every problem found (errors and warnings), with line numbers as in
         the file. Accepted variants (surrounding spaces, upper case codes,
         yes/no/true/false/1/0 booleans, integers written ``45.0``, a UTF-8
-        byte-order mark, blank lines) are not problems.
+        byte-order mark, blank lines, a trailing empty column, no
+        ``center`` or ``source`` column) are not problems.
     """
-    return _validate(path)[0]
+    return _validate(path, sheet)[0]
 
 
-def _validate(path) -> tuple[ValidationReport, pd.DataFrame | None]:
-    """The report and the file's cells as :func:`_stripped_frame` (None when unreadable)."""
-    raw, problems, notes = _read_raw(path)
+def _validate(path, sheet: str | None = None) -> tuple[ValidationReport, pd.DataFrame | None]:
+    """The report and the file's cells as :func:`helpers.cells.stripped_frame` (None when unreadable)."""
+    read = read_raw(path, sheet)
+    raw, problems, notes = read.frame, read.problems, read.notes
     if raw is None:
-        return _report(path, problems, notes, 0), None
-    stripped = _stripped_frame(raw, [c for c in raw.columns if c != _LINE])
-    # A row with the wrong number of cells (a structural problem on its line) has
-    # its cells shifted: judging them would add one false problem per column.
-    structural = {p.line for p in problems if p.column is None and p.line is not None}
+        return _report(path, problems, notes, 0, read.sheet), None
+    extras = [c for c in raw.columns if c != LINE and c not in contract.BY_NAME]
+    for name in contract.OPTIONAL_COLUMNS:
+        if name not in raw.columns and not _suggest(name, extras):
+            raw[name] = ""
+            notes.append(f"there is no {name} column: {name} is blank for every patient "
+                         "(the contract allows it blank)")
+    stripped = stripped_frame(raw, [c for c in raw.columns if c != LINE])
+    # A row with a structural problem (the wrong number of cells, so shifted cells; an
+    # unreadable workbook cell) would get false or repeated problems if judged cell by cell.
+    structural = {p.line for p in problems if p.line is not None}
     problems = problems + _validate_frame(raw, stripped, notes, skip_lines=structural)
     if raw.empty and not any(p.severity == "error" for p in problems):
         problems.append(Problem(None, None, None, None, "one row per patient",
-                                "the file has a header but no patients"))
-    return _report(path, problems, notes, len(raw)), stripped
+                                "the file has a header but no patients: add one row per patient "
+                                "below the header"))
+    return _report(path, problems, notes, len(raw), read.sheet), stripped
 
 
-def _report(path, problems, notes, n_rows) -> ValidationReport:
+def _report(path, problems, notes, n_rows, sheet=None) -> ValidationReport:
     errors = tuple(p for p in problems if p.severity == "error")
     warnings = tuple(p for p in problems if p.severity != "error")
-    return ValidationReport(str(path), not errors, errors, warnings, tuple(notes), n_rows)
+    return ValidationReport(str(path), not errors, errors, warnings, tuple(notes), n_rows, sheet)
 
 
 def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
                     skip_lines: set[int] = frozenset()) -> list[Problem]:
-    """Run the schema on ``stripped`` (:func:`_stripped_frame` of ``raw``); failures become Problems.
+    """Run the schema on ``stripped`` (:func:`helpers.cells.stripped_frame` of ``raw``); failures become Problems.
 
     Only failing cells are visited one by one; messages quote ``raw``. Cell
     and cross-column failures on a line in ``skip_lines`` (rows already
@@ -768,7 +299,7 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
     """
     problems: list[Problem] = []
     header_line = 1
-    present = [c for c in raw.columns if c != _LINE]
+    present = [c for c in raw.columns if c != LINE]
     extras = [c for c in present if c not in contract.BY_NAME]
     missing = [c for c in contract.NAMES if c not in raw.columns]
     for name in missing:
@@ -791,10 +322,12 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases
     if "patient_id" in stripped.columns:
-        pid_codes, pid_texts = _text_codes(stripped["patient_id"])
+        pid_codes, pid_texts = text_codes(stripped["patient_id"])
+        key_codes = id_codes(stripped["patient_id"])[0]
     else:
         pid_codes, pid_texts = np.zeros(len(raw), dtype=np.int64), [""]
-    file_lines = raw[_LINE].to_numpy()
+        key_codes = pid_codes
+    file_lines = raw[LINE].to_numpy()
     cells = {}  # column -> its raw cells as an object array, taken when first needed
     same_pid: dict[int, np.ndarray] = {}
     reasons: dict[tuple[str, str], str] = {}
@@ -807,15 +340,15 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
 
     def rows_with_pid(code: int) -> np.ndarray:
         if not same_pid:  # group every repeated id once, not one scan per id
-            repeated = np.flatnonzero(np.bincount(pid_codes)[pid_codes] > 1)
-            repeated = repeated[np.argsort(pid_codes[repeated], kind="stable")]
-            starts = np.flatnonzero(np.diff(pid_codes[repeated])) + 1
-            same_pid.update((int(pid_codes[g[0]]), g) for g in np.split(repeated, starts))
+            repeated = np.flatnonzero(np.bincount(key_codes)[key_codes] > 1)
+            repeated = repeated[np.argsort(key_codes[repeated], kind="stable")]
+            starts = np.flatnonzero(np.diff(key_codes[repeated])) + 1
+            same_pid.update((int(key_codes[g[0]]), g) for g in np.split(repeated, starts))
         return same_pid[code]
 
     found = []
     seen_rows: set[tuple[str, int]] = set()
-    duplicates_done: set[str] = set()
+    duplicates_done: set[int] = set()
     for failure in failures.itertuples(index=False):
         check, name, index = failure.check, failure.column, failure.index
         if check == "column_in_dataframe" or index is None or pd.isna(index):
@@ -843,20 +376,23 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
                                  f"blank, but a value is required; expected {col.allowed()}"))
         elif check == "valid":
             if (name, value) not in reasons:
-                reasons[name, value] = _reason(value, col)
-            reason = reasons[name, value]
+                reasons[name, value] = reason(value, col)
+            why = reasons[name, value]
             found.append(Problem(line, patient, name, value, col.allowed(),
                                  f"{value!r} is not allowed; expected {col.allowed()}"
-                                 + (f" ({reason})" if reason else "")))
+                                 + (f" ({why})" if why else "")))
         elif check == "unique":
-            key = value.strip()
-            if key in duplicates_done:
+            if key_codes[row] in duplicates_done:
                 continue
-            duplicates_done.add(key)
-            lines = [int(file_lines[r]) for r in rows_with_pid(int(pid_codes[row]))]
-            found.append(Problem(lines[0], key, name, value, col.allowed(),
-                                 f"{key!r} is not allowed: the same patient_id is on lines "
-                                 f"{_and_join(lines)}; expected {col.allowed()}"))
+            duplicates_done.add(key_codes[row])
+            rows = rows_with_pid(int(key_codes[row]))
+            first = pid_texts[pid_codes[rows[0]]]
+            written = dict.fromkeys(pid_texts[pid_codes[r]] for r in rows[:MAX_LINES_LISTED])
+            spelling = (f" (written {and_join(map(repr, written))}; identifiers are compared ignoring "
+                        "case, character width and invisible characters)" if len(written) > 1 else "")
+            found.append(Problem(int(file_lines[rows[0]]), first, name, first, col.allowed(),
+                                 f"{first!r} is not allowed: the same patient_id is on lines "
+                                 f"{_lines_text(file_lines[rows])}{spelling}; expected {col.allowed()}"))
         else:  # a check this module does not know: report it as pandera words it
             found.append(Problem(line, patient, name, str(failure.failure_case), "",
                                  f"failed check {check!r}"))
@@ -865,18 +401,21 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
     return problems + found
 
 
-def _and_join(items) -> str:
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def _lines_text(lines: np.ndarray) -> str:
+    """``"2 and 6"``, or the first :data:`MAX_LINES_LISTED` lines and a count of the rest."""
+    shown = [f"{int(n):,}" for n in lines[:MAX_LINES_LISTED]]
+    if len(lines) <= MAX_LINES_LISTED:
+        return and_join(shown)
+    return f"{', '.join(shown)} and {len(lines) - MAX_LINES_LISTED:,} more lines"
 
 
 def _suggest(name: str, extras: list[str]) -> str:
     """'; the file has a column X — rename it to name' when an extra column looks like ``name``."""
     col = contract.column(name)
-    targets = {name, _normalise_name(col.label)}
-    exact = [e for e in extras if _normalise_name(e) in targets]
+    targets = {name, normalise_name(col.label)}
+    exact = [e for e in extras if normalise_name(e) in targets]
     close = exact or [e for e in extras
-                      if difflib.get_close_matches(_normalise_name(e), list(targets), n=1, cutoff=0.75)]
+                      if difflib.get_close_matches(normalise_name(e), list(targets), n=1, cutoff=0.75)]
     if not close:
         return ""
     return f"; the file has a column {close[0]!r} that looks like it — rename it to {name!r}"
@@ -911,7 +450,7 @@ def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
             out[col.name] = parse_column(raw[col.name], col)[0].reset_index(drop=True)
     as_text = contract.Column("", "text", "", nullable=True)
     for name in raw.columns:
-        if name not in contract.BY_NAME and name != _LINE:
+        if name not in contract.BY_NAME and name != LINE:
             out[name] = parse_column(raw[name], as_text)[0].reset_index(drop=True)
     return pd.DataFrame(out, index=pd.RangeIndex(len(raw)), copy=False)
 

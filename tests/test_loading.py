@@ -76,7 +76,8 @@ def test_validate_file_never_raises_for_bad_content_and_never_changes_the_file(c
     before = sha256(path)
     report = validate_file(path)
     assert report.ok == (case["accepted"] == "yes")
-    assert report.format().startswith(f"{path}: ")
+    where = f"{path}, sheet {report.sheet!r}" if report.sheet is not None else str(path)
+    assert report.format().startswith(f"{where}: ")
     assert sha256(path) == before
 
 
