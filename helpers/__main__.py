@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check a cohort file against the data contract")
-    p.add_argument("file", help="cohort file (.csv or .xlsx)")
+    p.add_argument("file", nargs="?", help="cohort file (.csv or .xlsx)")
+    p.add_argument("--sheet", default=None, metavar="NAME",
+                   help="workbook sheet to read (default: the only visible sheet with the contract's columns)")
+    p.add_argument("--template", default=None, metavar="DIR",
+                   help="instead of validating, write an empty template.csv and template.xlsx into DIR")
 
     p = sub.add_parser("run", help="run every notebook with papermill into one run directory")
     p.add_argument("--data", default=None,
@@ -58,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: outputs/<data file stem> in the repository)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="notebook parameter (repeatable)")
+    p.add_argument("--sheet", default=None, metavar="NAME",
+                   help="workbook sheet to read (default: the only visible sheet with the contract's columns)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.add_argument("--notebooks", default=None,
                    help="folder of notebooks to run (default: the repository's notebooks/)")
@@ -102,17 +108,31 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _validate_from_cli(args) -> int:
+    """``python -m helpers validate [--sheet NAME] FILE`` or ``validate --template DIR``."""
+    if args.template is not None:
+        from helpers.template import write_template
+
+        for path in write_template(args.template):
+            print(f"wrote {path}")
+        return 0
+    if args.file is None:
+        print("error: validate needs a cohort FILE (or --template DIR)", file=sys.stderr)
+        return 2
+    from helpers.loading import validate_file
+
+    report = validate_file(args.file, sheet=args.sheet)
+    print(report.format())
+    return 0 if report.ok else 2
+
+
 def _dispatch(argv: list[str] | None) -> int:
     from helpers.pipeline import install_interrupt_handlers
 
     install_interrupt_handlers()
     args = build_parser().parse_args(argv)
     if args.command == "validate":
-        from helpers.loading import validate_file
-
-        report = validate_file(args.file)
-        print(report.format())
-        return 0 if report.ok else 2
+        return _validate_from_cli(args)
     if args.command == "run":
         from helpers.pipeline import run_from_cli
 

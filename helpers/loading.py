@@ -545,7 +545,7 @@ def add_groupings(cohort: pd.DataFrame, *, age_cutoff=50, bmb_high_cutoff=50, bm
 
 
 def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_low_cutoff: float = 20,
-                lines_cutoff: int = 2) -> pd.DataFrame:
+                lines_cutoff: int = 2, sheet: str | None = None) -> pd.DataFrame:
     """Read, validate, normalise a cohort file and add the derived groupings.
 
     Parameters
@@ -554,6 +554,8 @@ def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_
         CSV or .xlsx cohort file (only read).
     age_cutoff, bmb_high_cutoff, bmb_low_cutoff, lines_cutoff
         Cut-offs for :func:`add_groupings`.
+    sheet : str, optional
+        Workbook sheet to read (see :func:`validate_file`).
 
     Returns
     -------
@@ -566,7 +568,7 @@ def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_
     CohortValidationError
         Listing every problem in the file, when it breaks the contract.
     """
-    report, cells = _validate(path)
+    report, cells = _validate(path, sheet)
     if not report.ok:
         raise CohortValidationError(report)
     cohort = add_groupings(normalise_cohort(cells), age_cutoff=age_cutoff, bmb_high_cutoff=bmb_high_cutoff,

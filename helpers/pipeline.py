@@ -129,6 +129,8 @@ class RunSummary:
     warnings : tuple of str
         Warnings of the data validation (the run went ahead), as printed by
         ``validate``; empty when there were none.
+    sheet : str or None
+        The workbook sheet analysed (None for a CSV).
     """
 
     run_dir: Path
@@ -136,6 +138,7 @@ class RunSummary:
     durations: Mapping[str, float]
     n_results: int
     warnings: tuple[str, ...] = ()
+    sheet: str | None = None
 
 
 # --- discovering notebooks and parameters -----------------------------------------
@@ -323,7 +326,7 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
                  parameters: Sequence[tuple[str, str]] = (), force: bool = False,
                  notebooks_dir: str | Path = REPO_ROOT / "notebooks",
                  progress: bool = True, cell_timeout: float | None = None,
-                 workers: int | None = None) -> RunSummary:
+                 workers: int | None = None, sheet: str | None = None) -> RunSummary:
     """Validate the cohort, execute every notebook and write a complete run directory.
 
     Parameters
@@ -350,6 +353,9 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
         run directory is the same either way. None (default):
         :data:`DEFAULT_WORKERS` for cohorts under :data:`CONCURRENT_BELOW_ROWS`
         rows, else 1.
+    sheet : str, optional
+        Workbook sheet to analyse, passed to the notebooks as ``data_sheet``
+        (every notebook must declare it); default: the sheet the loader chooses.
 
     Returns
     -------
@@ -376,12 +382,20 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
     if out.exists() and not force:
         raise PipelineError(f"{out} already exists; pass --force to replace it or --out "
                             "to write elsewhere", exit_status=2)
-    report = validate_file(given)
+    report = validate_file(given, sheet=sheet)
     if not report.ok:
         raise PipelineError(report.format(), exit_status=2)
     notebooks = list_notebooks(notebooks_dir)
     declared = {nb.stem: declared_parameters(nb) for nb in notebooks}
     overrides = coerce_parameters(parameters, declared)
+    if sheet is not None:
+        # A notebook without the parameter would read the workbook's default sheet.
+        unable = [nb.name for nb in notebooks if "data_sheet" not in declared[nb.stem]]
+        if unable:
+            raise PipelineError(f"--sheet {sheet!r}: the notebooks {', '.join(unable)} take no data_sheet "
+                                "parameter, so they would read the workbook's default sheet; save the sheet "
+                                "as its own file (or as the only visible sheet) instead", exit_status=2)
+        overrides = {**overrides, "data_sheet": sheet}
     inputs = resolve_input_files(data, Path(notebooks_dir), declared, overrides)
     if workers is None:
         workers = DEFAULT_WORKERS if report.n_rows < CONCURRENT_BELOW_ROWS else 1
@@ -414,7 +428,7 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
         raise
     _swap_into_place(staging, out)
     return RunSummary(out, tuple(nb.stem for nb in notebooks), durations, len(results),
-                      tuple(str(w) for w in report.warnings))
+                      tuple(str(w) for w in report.warnings), report.sheet)
 
 
 def _failure_message(nb: Path, err: BaseException, failed: Path, cell_timeout) -> str:
@@ -975,7 +989,7 @@ def run_from_cli(args) -> int:
         summary = run_analysis(data, args.out, parameters=[tuple(p) for p in args.parameter],
                                force=args.force, notebooks_dir=notebooks, progress=True,
                                cell_timeout=getattr(args, "cell_timeout", None),
-                               workers=getattr(args, "workers", None))
+                               workers=getattr(args, "workers", None), sheet=getattr(args, "sheet", None))
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_status
@@ -990,7 +1004,8 @@ def run_from_cli(args) -> int:
         print(f"warning (the run went ahead): {warning}", file=sys.stderr)
     rel = os.path.relpath(summary.run_dir)
     rel = str(summary.run_dir) if rel.startswith("..") else rel
-    print(f"run complete: {rel} ({len(summary.notebooks)} notebooks, "
+    sheet = f"sheet {summary.sheet!r} of the workbook, " if summary.sheet is not None else ""
+    print(f"run complete: {rel} ({sheet}{len(summary.notebooks)} notebooks, "
           f"{summary.n_results} statistics); open {rel}/report/index.html")
     return 0
 

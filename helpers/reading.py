@@ -237,6 +237,8 @@ def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         for cells in reader:
+            if cells and any("\n" in c or "\r" in c for c in cells):
+                _check_spanning_cell(text, rows, last + 1, reader.line_num, cells)
             rows.append((last + 1, cells))
             last = reader.line_num
             filled += bool(cells)
@@ -245,20 +247,35 @@ def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
     except csv.Error as exc:
         raise UnreadableFile(f"the file cannot be parsed as CSV near line {last + 1}: {exc}",
                              line=last + 1) from None
-    if rows and _open_quote_at_end(text, rows[-1][1]):
-        start, cells = rows[-1]
-        opened = start + sum(c.count("\n") for c in cells[:-1])
-        raise UnreadableFile(
-            f'line {opened}: a quote (") opens a cell that is never closed, so everything from there '
-            f"to the end of the file (line {last}) would be one cell; close the quote or remove it",
-            line=opened)
     return rows
 
 
-def _open_quote_at_end(text: str, last_cells: list[str]) -> bool:
+def _check_spanning_cell(text: str, rows: list[tuple[int, list[str]]], start: int, end: int,
+                         cells: list[str]) -> None:
+    """Stop when a cell spanning lines is an unbalanced quote, not a quoted line break.
+
+    It is one when the cell runs to the end of the file without a closing
+    quote, or when its row does not have the header's number of cells (the
+    quote then closed at the next quote in the file, lines later).
+    """
+    header = next((c for _, c in rows if "".join(c).strip()), None)
+    reaches_end = end >= text.count("\n") + (not text.endswith("\n"))
+    at_end = reaches_end and _open_quote_at_end(text)
+    if not at_end and (header is None or len(cells) == len(header)):
+        return
+    spanning = next(i for i, c in enumerate(cells) if "\n" in c or "\r" in c)
+    opened = start + sum(c.count("\n") for c in cells[:spanning])
+    if at_end:
+        why = f"never closed, so everything from there to the end of the file (line {end}) would be one cell"
+    else:
+        why = (f"not closed on that line but on line {end}, so lines {opened} to {end} would be one cell "
+               f"(the row would have {len(cells)} cells instead of {len(header)})")
+    raise UnreadableFile(f'a quote (") opens a cell that is {why}; close the quote where the '
+                         "cell ends or remove it", line=opened)
+
+
+def _open_quote_at_end(text: str) -> bool:
     """Whether the file ends inside a quoted cell (the csv module then returns the rest as one cell)."""
-    if not last_cells or "\n" not in last_cells[-1] and "\r" not in last_cells[-1]:
-        return False
     try:
         for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
             pass

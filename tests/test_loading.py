@@ -43,7 +43,8 @@ CASES = list(csv.DictReader((CORPUS / "cases.csv").open(encoding="utf-8", newlin
 INVALID = [c for c in CASES if c["accepted"] == "no"]
 ACCEPTED = [c for c in CASES if c["accepted"] == "yes"]
 # Accepted variants that must normalise to exactly the clean fixture.
-SAME_AS_VALID = ["blank_lines.csv", "bom.csv", "mixed_case_padded.csv", "valid.xlsx"]
+SAME_AS_VALID = ["blank_lines.csv", "bom.csv", "mixed_case_padded.csv", "valid.xlsx", "trailing_comma.csv",
+                 "hidden_first_sheet.xlsx", "readme_then_cohort.xlsx"]
 
 
 def sha256(path: Path) -> str:
@@ -447,3 +448,266 @@ def test_one_bad_cell_in_a_large_cohort_is_the_only_problem_and_names_its_line(t
     assert [(p.line, p.patient_id, p.column, p.value) for p in report.problems] == [
         (12_345, cells[0], "age_years", "17")]
     assert "it is below the minimum 18" in report.problems[0].message
+
+
+# --------------------------------------------------------------------------- bounded input
+# A cohort is small: files past the row cap, workbooks that unpack past the size
+# cap and reports with more problems than anyone reads are cut short.
+
+def _write_lines(path: Path, header: list[str], rows) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_csv_with_more_rows_than_the_cap_is_refused_with_one_problem(tmp_path, monkeypatch, quoted):
+    from helpers import reading
+
+    monkeypatch.setattr(reading, "MAX_ROWS", 5)
+    rows = _fixture_rows_without_quotes()
+    if quoted:
+        rows[1][11] = "a, b"  # a quoted cell: the csv module's path
+    path = _write_lines(tmp_path / "big.csv", rows[0], rows[1:])
+    report = validate_file(path)
+    assert [p.message for p in report.problems] == [
+        "the file has more than 5 rows below the header, more than a cohort table may have; "
+        "is it the right file?"]
+
+
+def test_a_workbook_with_more_rows_than_the_cap_is_refused_before_its_rows_are_read(tmp_path, monkeypatch):
+    from helpers import reading
+
+    monkeypatch.setattr(reading, "MAX_ROWS", 5)
+    report = validate_file(CORPUS / "valid.xlsx")
+    assert not report.ok
+    assert "sheet 'cohort' has 9 rows, more than the 5 a cohort table may have" in report.problems[0].message
+
+
+def _zip_bomb(path: Path, n_rows: int) -> Path:
+    """A minimal .xlsx whose one sheet repeats a valid row ``n_rows`` times (tiny compressed, large unpacked)."""
+    import zipfile
+
+    header, row = _fixture_rows_without_quotes()[:2]
+
+    def cells(values):
+        return "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in values)
+
+    body = f"<row>{cells(header)}</row>" + f"<row>{cells(row)}</row>" * n_rows
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        "_rels/.rels": (f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+                        "</Relationships>"),
+        "xl/workbook.xml": (f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+                            '<sheet name="cohort" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{body}</sheetData></worksheet>',
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_a_small_workbook_that_unpacks_past_the_cap_is_refused_before_openpyxl_parses_it(tmp_path, monkeypatch):
+    import zipfile
+
+    import openpyxl
+    import openpyxl.reader.excel
+
+    bomb = _zip_bomb(tmp_path / "bomb.xlsx", 200_000)
+    assert bomb.stat().st_size < 2_000_000  # small on disk ...
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the workbook was parsed")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", refuse)
+    monkeypatch.setattr(openpyxl.reader.excel, "load_workbook", refuse)
+    with zipfile.ZipFile(bomb) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    assert unpacked > 100_000_000  # ... but large unpacked
+    before = sha256(bomb)
+    report = validate_file(bomb)
+    assert [p.message.split(",")[0] for p in report.problems] == [
+        f"the workbook unpacks to {unpacked / 1e6:.0f} MB"]
+    assert "(limit 100 MB uncompressed)" in report.problems[0].message
+    assert len(report.format()) < 400
+    assert sha256(bomb) == before
+
+
+def test_a_workbook_under_the_cap_is_read_with_the_same_cells_as_a_csv(tmp_path):
+    bomb = _zip_bomb(tmp_path / "small.xlsx", 3)
+    raw = read_cohort_file(bomb)
+    rows = _fixture_rows_without_quotes()
+    assert list(raw.columns[:-1]) == rows[0]
+    assert raw.drop(columns="_line").values.tolist() == [rows[1]] * 3
+
+
+def test_a_report_lists_the_first_200_problems_and_counts_the_rest_by_column(tmp_path):
+    rows = _fixture_rows_without_quotes()
+    sex, age = rows[0].index("sex"), rows[0].index("age_years")
+    body = []
+    for i in range(1000):
+        row = list(rows[1 + i % 8])
+        row[0] = f"R{i:04d}"
+        row[sex] = "x"
+        if i < 300:
+            row[age] = "17"
+        body.append(row)
+    report = validate_file(_write_lines(tmp_path / "many.csv", rows[0], body))
+    assert len(report.problems) == 1300
+    lines = report.format().splitlines()
+    assert lines[0].endswith(": 1,300 problems in 1,000 rows")
+    assert len(lines) == 1 + 200 + 1
+    # listed in file order: the first 200 problems are the 2 per line of the first 100 rows
+    assert lines[-1] == ("  - ... and 1,100 more problems of the same kinds "
+                         "(900 in column sex, 200 in column age_years)")
+
+
+def test_a_patient_id_repeated_on_many_lines_lists_ten_and_counts_the_rest(tmp_path):
+    rows = _fixture_rows_without_quotes()
+    body = [[("P01" if i else "P01")] + rows[1 + i % 8][1:] for i in range(5000)]
+    report = validate_file(_write_lines(tmp_path / "same.csv", rows[0], body))
+    duplicates = [p for p in report.problems if p.column == "patient_id"]
+    assert len(duplicates) == 1
+    assert ("the same patient_id is on lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 4,990 more lines"
+            in duplicates[0].message)
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+def test_the_report_names_the_sheet_read_and_a_hidden_sheet_is_not_read():
+    report = validate_file(CORPUS / "hidden_first_sheet.xlsx")
+    assert report.ok and report.n_rows == 8 and report.sheet == "cohort"
+    assert report.format().splitlines()[0] == f"{CORPUS / 'hidden_first_sheet.xlsx'}, sheet 'cohort': valid (8 patients)"
+    assert any("'old' (hidden)" in n for n in report.notes)
+
+
+def test_a_named_sheet_is_read_even_when_hidden_with_a_note():
+    report = validate_file(CORPUS / "hidden_first_sheet.xlsx", sheet="old")
+    assert report.ok and report.n_rows == 3 and report.sheet == "old"
+    assert any("'old' is hidden" in n for n in report.notes)
+    assert load_cohort(CORPUS / "hidden_first_sheet.xlsx", sheet="old")["patient_id"].tolist() == [
+        "P01", "P02", "P03"]
+
+
+def test_two_visible_cohort_sheets_are_refused_until_one_is_named():
+    assert validate_file(CORPUS / "two_cohort_sheets.xlsx", sheet="cohort 2").n_rows == 4
+    assert validate_file(CORPUS / "two_cohort_sheets.xlsx", sheet="cohort").n_rows == 8
+
+
+@pytest.mark.parametrize(("name", "sheet", "fragment"), [
+    ("valid.xlsx", "Cohort", "the workbook has no sheet named 'Cohort'; its sheets are 'cohort'"),
+    ("valid_small.csv", "cohort", "a sheet ('cohort') was named, but the file is CSV text"),
+])
+def test_naming_a_sheet_that_is_not_there_is_one_problem(name, sheet, fragment):
+    path = CORPUS / name if (CORPUS / name).exists() else VALID
+    report = validate_file(path, sheet=sheet)
+    assert len(report.problems) == 1 and fragment in report.problems[0].message
+
+
+def test_a_workbook_without_a_cohort_sheet_says_which_sheets_it_has(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["notes"])
+    book.create_sheet("old").append(list(contract.NAMES))
+    book["old"].sheet_state = "hidden"
+    book.create_sheet("other").append(["x"])
+    book.save(tmp_path / "book.xlsx")
+    message = validate_file(tmp_path / "book.xlsx").problems[0].message
+    assert message == ("no visible sheet has the contract's column names in its first rows (sheets: "
+                       "'Sheet', 'old' (hidden), 'other'); the hidden sheet 'old' has them: unhide it or "
+                       "name it with --sheet NAME")
+
+
+def test_the_validate_command_takes_a_sheet_and_prints_it(capsys):
+    from helpers.__main__ import main
+
+    assert main(["validate", "--sheet", "cohort 2", str(CORPUS / "two_cohort_sheets.xlsx")]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{CORPUS / 'two_cohort_sheets.xlsx'}, sheet 'cohort 2': valid (4 patients)")
+
+
+# --------------------------------------------------------------------------- identifiers and columns
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("R01", "r01"), ("R01", "R01\u200b"), ("R01", "\ufeffR01"), ("R01", "\uff32\uff10\uff11"),
+    ("Straße", "STRASSE"), ("R01", " R01\u2060 ")])
+def test_patient_ids_differing_only_in_case_width_or_invisible_characters_are_duplicates(tmp_path, first, second):
+    rows = _fixture_rows_without_quotes()
+    rows[1][0], rows[4][0] = first, second
+    report = validate_file(_write_lines(tmp_path / "ids.csv", rows[0], rows[1:]))
+    assert [(p.line, p.column) for p in report.problems] == [(2, "patient_id")]
+    assert "the same patient_id is on lines 2 and 5" in report.problems[0].message
+
+
+def test_distinct_patient_ids_stay_distinct_after_normalisation():
+    from helpers.cells import id_key
+
+    keys = [id_key(t) for t in ["R01", "R1", "R01a", "R-01", "R 01", "RO1", "R\u00d801"]]
+    assert len(set(keys)) == len(keys)
+
+
+def test_a_file_without_center_and_source_loads_with_both_blank_and_a_note():
+    path = CORPUS / "no_center_no_source.csv"
+    cohort = load_cohort(path)
+    expected = load_cohort(VALID)
+    assert list(cohort.columns) == list(expected.columns)
+    assert cohort["center"].isna().all() and cohort["source"].isna().all()
+    assert list(cohort["source"].cat.categories) == list(contract.column("source").codes)
+    pd.testing.assert_frame_equal(cohort.drop(columns=["center", "source"]),
+                                  expected.drop(columns=["center", "source"]))
+    assert "there is no center column" in cohort.attrs["validation"]
+
+
+def test_a_missing_column_that_looks_renamed_is_still_an_error_even_if_it_may_be_blank(tmp_path):
+    rows = table_with_header({"center": "Centre"})
+    report = validate_file(_write_lines(tmp_path / "centre.csv", rows[0], rows[1:]))
+    assert [p.column for p in report.problems] == ["center"]
+    assert "rename it to 'center'" in report.problems[0].message
+
+
+def table_with_header(renames: dict[str, str]) -> list[list[str]]:
+    rows = _fixture_rows_without_quotes()
+    return [[renames.get(c, c) for c in rows[0]]] + rows[1:]
+
+
+def test_every_line_ending_in_a_comma_is_accepted_with_a_note_but_one_such_line_is_not(tmp_path):
+    report = validate_file(CORPUS / "trailing_comma.csv")
+    assert report.ok and report.notes == (
+        "the lines end with an empty, unnamed column (a trailing comma); it was ignored",)
+    rows = _fixture_rows_without_quotes()
+    rows[3] = rows[3] + [""]
+    report = validate_file(_write_lines(tmp_path / "one.csv", rows[0], rows[1:]))
+    assert [p.line for p in report.problems] == [4]
+    assert "22 cells but the header has 21" in report.problems[0].message
+
+
+def test_an_unterminated_quote_at_the_end_is_one_short_problem_naming_the_line_it_opened(tmp_path):
+    rows = _fixture_rows_without_quotes()
+    lines = [",".join(r) for r in rows]
+    lines[5] = lines[5].replace(",", ',"', 3)[:-1] if False else lines[5].replace(rows[5][11], '"' + rows[5][11])
+    path = tmp_path / "open.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = validate_file(path)
+    assert len(report.problems) == 1 and report.problems[0].line == 6
+    assert report.problems[0].message.startswith(
+        'a quote (") opens a cell that is never closed, so everything from there to the end of the file '
+        "(line 9) would be one cell")
+    assert rows[8][0] not in report.format()  # the rest of the file is not echoed

@@ -55,16 +55,29 @@ def without_column(column: str) -> list[list[str]]:
     return [r[:col] + r[col + 1:] for r in rows]
 
 
-def write_xlsx(path: Path, rows: list[list[object]]) -> None:
+def write_xlsx(path: Path, rows: list[list[object]], *, more_sheets: tuple = (), first: tuple = (),
+               merge: str | None = None) -> None:
+    """A workbook whose sheet 'cohort' holds ``rows``.
+
+    ``first`` and ``more_sheets``: (title, rows, state) of sheets placed
+    before and after it (state "visible" or "hidden"); ``merge``: a cell
+    range of 'cohort' to merge. Saved with fixed timestamps (same bytes each time).
+    """
     from openpyxl import Workbook
 
+    from helpers.template import save_workbook
+
     workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "cohort"
-    for row in rows:
-        sheet.append(row)
-    workbook.save(path)
-    # Fixed zip timestamps would need more work; tests never compare xlsx bytes across runs.
+    workbook.remove(workbook.active)
+    for title, sheet_rows, state in (*first, ("cohort", rows, "visible"), *more_sheets):
+        sheet = workbook.create_sheet(title)
+        sheet.sheet_state = state
+        for row in sheet_rows:
+            sheet.append(row)
+        if title == "cohort" and merge:
+            sheet.merge_cells(merge)
+    workbook.active = [s.title for s in workbook.worksheets].index("cohort")
+    save_workbook(workbook, path)
 
 
 def typed_cells(rows: list[list[str]]) -> list[list[object]]:
@@ -80,6 +93,35 @@ def typed_cells(rows: list[list[str]]) -> list[list[object]]:
                 cells.append(cell if cell else None)
         out.append(cells)
     return out
+
+
+def without_columns(*columns: str) -> list[list[str]]:
+    rows = table()
+    for column in columns:
+        col = rows[0].index(column)
+        rows = [r[:col] + r[col + 1:] for r in rows]
+    return rows
+
+
+def typed_rows(rows: list[list[str]] | None = None) -> list[list[object]]:
+    return typed_cells(rows or table())
+
+
+#: Workbooks of the corpus: file -> how make_corpus writes it (see :func:`write_xlsx`).
+WORKBOOKS = {
+    "title_row.xlsx": lambda path: write_xlsx(path, [["Cohort export, 2022"], [], *typed_rows()]),
+    "valid.xlsx": lambda path: write_xlsx(path, typed_rows()),
+    "workbook_named_csv.csv": lambda path: write_xlsx(path, typed_rows()),
+    "hidden_first_sheet.xlsx": lambda path: write_xlsx(
+        path, typed_rows(), first=(("old", typed_rows()[:4], "hidden"),)),
+    "readme_then_cohort.xlsx": lambda path: write_xlsx(
+        path, typed_rows(), first=(("README", [["Cohort of 8 patients"], ["see the data contract"]], "visible"),)),
+    "two_cohort_sheets.xlsx": lambda path: write_xlsx(
+        path, typed_rows(), more_sheets=(("cohort 2", typed_rows()[:5], "visible"),)),
+    "formula_without_value.xlsx": lambda path: write_xlsx(
+        path, typed_rows(with_cell("P06", "age_years", "=40+10"))),
+    "merged_cells.xlsx": lambda path: write_xlsx(path, typed_rows(), merge="M3:M4"),
+}
 
 
 def cases() -> list[tuple[str, bytes | None, str, str, str]]:
@@ -181,6 +223,28 @@ def cases() -> list[tuple[str, bytes | None, str, str, str]]:
          "tki with Ph negative: accepted with a warning", ""),
         ("cr_after_one_cycle_warning.csv", to_csv(with_cell("P03", "response", "cr")).encode(), "yes",
          "CR after one cycle: accepted with a warning", ""),
+        ("trailing_comma.csv", "".join(line.rstrip("\n") + ",\n" for line in lines).encode(), "yes",
+         "every line ends with a comma: an empty unnamed column (accepted with a note)", ""),
+        ("no_center_no_source.csv", to_csv(without_columns("center", "source")).encode(), "yes",
+         "no center and no source column, both allowed blank (accepted with a note)", ""),
+        ("unterminated_quote.csv", text.replace("P04,C01,neuf", 'P04,"C01,neuf').encode(), "no",
+         "a quote opened on line 5 is never closed",
+         'line 5: a quote (") opens a cell|not closed on that line but on line 9|lines 5 to 9'),
+        ("id_case_duplicate.csv", to_csv(with_cell("P05", "patient_id", "p02")).encode(), "no",
+         "P02 and p02: one patient_id in two cases",
+         "column patient_id|'P02' is not allowed|lines 3 and 6|written 'P02' and 'p02'"),
+        ("id_zero_width_duplicate.csv", to_csv(with_cell("P05", "patient_id", "P02\u200b")).encode(), "no",
+         "P02 and P02 with a zero-width space",
+         "column patient_id|lines 3 and 6|'P02\\u200b'|invisible characters"),
+        ("hidden_first_sheet.xlsx", None, "yes", "a hidden first sheet of 3 patients before the visible "
+         "cohort (accepted: the visible sheet is read)", ""),
+        ("readme_then_cohort.xlsx", None, "yes", "a README sheet before the cohort sheet (accepted)", ""),
+        ("two_cohort_sheets.xlsx", None, "no", "two visible sheets with the contract's columns",
+         "2 visible sheets hold the contract's column names|'cohort', 'cohort 2'|--sheet NAME"),
+        ("formula_without_value.xlsx", None, "no", "a formula cell =40+10 with no stored value",
+         "line 7, column age_years|sheet 'cohort', cell E7: formula =40+10 has no stored value"),
+        ("merged_cells.xlsx", None, "no", "two merged cells",
+         "line 3, column debulking_to_blina_days|sheet 'cohort', cells M3:M4: merged cells"),
         ("several_problems.csv", to_csv(several).encode(), "no", "four defects in one file",
          "4 problems in 8 rows|line 3 (patient P02), column age_years|line 6 (patient P05), column sex|'M'"
          "|line 8 (patient P07), column crs_grade|'P01'|lines 2 and 9"),
@@ -213,12 +277,8 @@ def index_rows() -> list[list[str]]:
 def main() -> None:
     for name, content, accepted, what, fragments in cases():
         path = HERE / name
-        if name == "title_row.xlsx":
-            write_xlsx(path, [["Cohort export, 2022"], [], *typed_cells(table())])
-        elif name == "valid.xlsx":
-            write_xlsx(path, typed_cells(table()))
-        elif name == "workbook_named_csv.csv":
-            write_xlsx(path, typed_cells(table()))
+        if name in WORKBOOKS:
+            WORKBOOKS[name](path)
         else:
             path.write_bytes(content)
     (HERE / "cases.csv").write_text(to_csv(index_rows()), encoding="utf-8")
