@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/reconstructed_cohort.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lab notebooks validate reconstruct benchmark lock clean
+.PHONY: help setup run test test-fast lab notebooks validate template reconstruct benchmark lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ notebooks: $(STAMP) ## Re-execute the notebooks in place to refresh their stored
 
 validate: $(STAMP) ## Check a cohort file against the data contract (DATA=file)
 	$(BIN)/python -m helpers validate $(DATA)
+
+template: $(STAMP) ## Write the empty cohort template data/template.csv and data/template.xlsx from the contract
+	$(BIN)/python -m helpers validate --template data
 
 reconstruct: $(STAMP) ## Regenerate data/reconstructed_cohort.csv from the published figures
 	$(BIN)/python -m helpers reconstruct

@@ -1,0 +1,98 @@
+"""Tests of helpers.template: the empty cohort template written from the data contract.
+
+The template must be what the loader accepts: header-only it is refused only
+for having no patients, and with the valid fixture's rows typed in it loads
+as that cohort. The shipped data/template.* must be what the writer makes now.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import contract
+from helpers.loading import load_cohort, validate_file
+from helpers.template import COHORT_SHEET, README_SHEET, write_template
+
+ROOT = Path(__file__).resolve().parents[1]
+VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> tuple[Path, Path]:
+    return write_template(tmp_path_factory.mktemp("template"))
+
+
+def valid_rows() -> list[list[str]]:
+    return list(csv.reader(VALID.open(encoding="utf-8", newline="")))[1:]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_the_header_only_template_is_refused_only_for_having_no_patients(template, kind):
+    path = template[0] if kind == "csv" else template[1]
+    report = validate_file(path)
+    assert [p.message for p in report.problems] == [
+        "the file has a header but no patients: add one row per patient below the header"]
+    assert report.sheet == (COHORT_SHEET if kind == "xlsx" else None)
+
+
+def test_the_csv_template_filled_in_loads_as_the_cohort_typed_in(template, tmp_path):
+    filled = tmp_path / "filled.csv"
+    shutil.copy(template[0], filled)
+    with filled.open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(valid_rows())
+    pd.testing.assert_frame_equal(load_cohort(filled), load_cohort(VALID))
+
+
+def test_the_xlsx_template_filled_in_loads_as_the_cohort_typed_in(template, tmp_path):
+    from openpyxl import load_workbook
+
+    book = load_workbook(template[1])
+    sheet = book[COHORT_SHEET]
+    for row in valid_rows():
+        # typed as a person would: numbers as numbers, blanks left empty
+        sheet.append([float(c) if c.replace(".", "", 1).isdigit() else (c or None) for c in row])
+    book.save(tmp_path / "filled.xlsx")
+    report = validate_file(tmp_path / "filled.xlsx")
+    assert report.ok and report.n_rows == 8 and report.sheet == COHORT_SHEET
+    pd.testing.assert_frame_equal(load_cohort(tmp_path / "filled.xlsx"), load_cohort(VALID))
+
+
+def test_the_xlsx_template_has_the_header_a_readme_and_drop_downs_for_coded_columns(template):
+    from openpyxl import load_workbook
+
+    book = load_workbook(template[1])
+    assert book.sheetnames == [COHORT_SHEET, README_SHEET]
+    sheet = book[COHORT_SHEET]
+    assert [c.value for c in sheet[1]] == list(contract.NAMES)
+    readme = [[c.value or "" for c in row] for row in book[README_SHEET].iter_rows()]
+    assert [r[0] for r in readme[1:]] == list(contract.NAMES)
+    for row, col in zip(readme[1:], contract.COLUMNS):
+        assert row[4] == col.allowed()
+        for code in col.codes:
+            assert f"{code} = {col.code_labels[code]}" in row[5]
+    lists = {}
+    for rule in sheet.data_validations.dataValidation:
+        column = sheet.cell(row=2, column=next(iter(rule.sqref.ranges)).min_col).column
+        lists[contract.NAMES[column - 1]] = rule.formula1.strip('"').split(",")
+    expected = {c.name: list(c.codes) if c.kind == "code" else ["yes", "no"]
+                for c in contract.COLUMNS if c.kind in ("code", "boolean")}
+    assert lists == expected
+
+
+def test_the_shipped_template_files_are_what_the_writer_makes_now(template):
+    for made in template:
+        assert (ROOT / "data" / made.name).read_bytes() == made.read_bytes(), (
+            f"data/{made.name} is stale: run `make template`")
+
+
+def test_the_validate_command_writes_the_template(tmp_path, capsys):
+    from helpers.__main__ import main
+
+    assert main(["validate", "--template", str(tmp_path / "t")]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"wrote {tmp_path / 't' / 'template.csv'}",
+                                                    f"wrote {tmp_path / 't' / 'template.xlsx'}"]
