@@ -23,8 +23,9 @@ from helpers import contract
 
 #: Files larger than this are refused before parsing (a cohort is small).
 MAX_FILE_BYTES = 100_000_000
-#: Workbooks whose zip members unpack to more than this are refused before parsing.
-MAX_XLSX_UNPACKED_BYTES = 100_000_000
+#: Workbooks whose zip members unpack to more than this are refused before parsing
+#: (about 60,000 rows of the contract's columns; openpyxl reads them in about a minute).
+MAX_XLSX_UNPACKED_BYTES = 50_000_000
 #: Data rows (patients) a file may hold; more are refused.
 MAX_ROWS = 1_000_000
 #: How far into a file to look for the header row.

@@ -538,12 +538,12 @@ def test_a_small_workbook_that_unpacks_past_the_cap_is_refused_before_openpyxl_p
     monkeypatch.setattr(openpyxl.reader.excel, "load_workbook", refuse)
     with zipfile.ZipFile(bomb) as archive:
         unpacked = sum(info.file_size for info in archive.infolist())
-    assert unpacked > 100_000_000  # ... but large unpacked
+    assert unpacked > 100_000_000  # ... but large unpacked (twice the cap)
     before = sha256(bomb)
     report = validate_file(bomb)
     assert [p.message.split(",")[0] for p in report.problems] == [
         f"the workbook unpacks to {unpacked / 1e6:.0f} MB"]
-    assert "(limit 100 MB uncompressed)" in report.problems[0].message
+    assert "(limit 50 MB uncompressed)" in report.problems[0].message
     assert len(report.format()) < 400
     assert sha256(bomb) == before
 
@@ -676,16 +676,16 @@ def test_a_file_without_center_and_source_loads_with_both_blank_and_a_note():
     assert "there is no center column" in cohort.attrs["validation"]
 
 
+def table_with_header(renames: dict[str, str]) -> list[list[str]]:
+    rows = _fixture_rows_without_quotes()
+    return [[renames.get(c, c) for c in rows[0]]] + rows[1:]
+
+
 def test_a_missing_column_that_looks_renamed_is_still_an_error_even_if_it_may_be_blank(tmp_path):
     rows = table_with_header({"center": "Centre"})
     report = validate_file(_write_lines(tmp_path / "centre.csv", rows[0], rows[1:]))
     assert [p.column for p in report.problems] == ["center"]
     assert "rename it to 'center'" in report.problems[0].message
-
-
-def table_with_header(renames: dict[str, str]) -> list[list[str]]:
-    rows = _fixture_rows_without_quotes()
-    return [[renames.get(c, c) for c in rows[0]]] + rows[1:]
 
 
 def test_every_line_ending_in_a_comma_is_accepted_with_a_note_but_one_such_line_is_not(tmp_path):
@@ -702,7 +702,7 @@ def test_every_line_ending_in_a_comma_is_accepted_with_a_note_but_one_such_line_
 def test_an_unterminated_quote_at_the_end_is_one_short_problem_naming_the_line_it_opened(tmp_path):
     rows = _fixture_rows_without_quotes()
     lines = [",".join(r) for r in rows]
-    lines[5] = lines[5].replace(",", ',"', 3)[:-1] if False else lines[5].replace(rows[5][11], '"' + rows[5][11])
+    lines[5] = lines[5].replace(rows[5][11], '"' + rows[5][11])  # P05's regimen, file line 6
     path = tmp_path / "open.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = validate_file(path)
@@ -711,3 +711,34 @@ def test_an_unterminated_quote_at_the_end_is_one_short_problem_naming_the_line_i
         'a quote (") opens a cell that is never closed, so everything from there to the end of the file '
         "(line 9) would be one cell")
     assert rows[8][0] not in report.format()  # the rest of the file is not echoed
+
+
+# --------------------------------------------------------------------------- the run command and sheets
+
+
+def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_cannot_take_it(tmp_path):
+    from helpers.pipeline import PipelineError, run_analysis
+
+    with pytest.raises(PipelineError) as caught:
+        run_analysis(CORPUS / "two_cohort_sheets.xlsx", tmp_path / "run", sheet="cohort 2", progress=False)
+    assert caught.value.exit_status == 2
+    assert "--sheet 'cohort 2'" in str(caught.value) and "take no data_sheet parameter" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(tmp_path, monkeypatch, capsys):
+    import helpers.pipeline as pipeline
+    from helpers.__main__ import build_parser
+
+    seen = {}
+
+    def fake_run(data, out, **kwargs):
+        seen.update(kwargs)
+        return pipeline.RunSummary(tmp_path / "run", ("01_x",), {}, 5, (), "Cohort")
+
+    monkeypatch.setattr(pipeline, "run_analysis", fake_run)
+    monkeypatch.setattr(pipeline, "install_interrupt_handlers", lambda: None)
+    args = build_parser().parse_args(["run", "--data", "x.xlsx", "--sheet", "Cohort", "--out", str(tmp_path / "run")])
+    assert pipeline.run_from_cli(args) == 0
+    assert seen["sheet"] == "Cohort"
+    assert f"run complete: {tmp_path / 'run'} (sheet 'Cohort' of the workbook, 1 notebooks" in capsys.readouterr().out
