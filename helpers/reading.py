@@ -234,12 +234,15 @@ def _too_many_rows() -> UnreadableFile:
 
 def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
     """Split CSV text into (line number, cells) rows, header first."""
-    rows, last, filled = [], 0, 0
+    rows, last, filled, width = [], 0, 0, None
+    file_lines = text.count("\n") + (not text.endswith("\n"))
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         for cells in reader:
             if cells and any("\n" in c or "\r" in c for c in cells):
-                _check_spanning_cell(text, rows, last + 1, reader.line_num, cells)
+                _check_spanning_cell(text, width, last + 1, reader.line_num, file_lines, cells)
+            if width is None and "".join(cells).strip():
+                width = len(cells)
             rows.append((last + 1, cells))
             last = reader.line_num
             filled += bool(cells)
@@ -251,18 +254,16 @@ def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def _check_spanning_cell(text: str, rows: list[tuple[int, list[str]]], start: int, end: int,
+def _check_spanning_cell(text: str, width: int | None, start: int, end: int, file_lines: int,
                          cells: list[str]) -> None:
     """Stop when a cell spanning lines is an unbalanced quote, not a quoted line break.
 
     It is one when the cell runs to the end of the file without a closing
-    quote, or when its row does not have the header's number of cells (the
+    quote, or when its row does not have the header's ``width`` cells (the
     quote then closed at the next quote in the file, lines later).
     """
-    header = next((c for _, c in rows if "".join(c).strip()), None)
-    reaches_end = end >= text.count("\n") + (not text.endswith("\n"))
-    at_end = reaches_end and _open_quote_at_end(text)
-    if not at_end and (header is None or len(cells) == len(header)):
+    at_end = end >= file_lines and _open_quote_at_end(text)
+    if not at_end and (width is None or len(cells) == width):
         return
     spanning = next(i for i, c in enumerate(cells) if "\n" in c or "\r" in c)
     opened = start + sum(c.count("\n") for c in cells[:spanning])
@@ -270,7 +271,7 @@ def _check_spanning_cell(text: str, rows: list[tuple[int, list[str]]], start: in
         why = f"never closed, so everything from there to the end of the file (line {end}) would be one cell"
     else:
         why = (f"not closed on that line but on line {end}, so lines {opened} to {end} would be one cell "
-               f"(the row would have {len(cells)} cells instead of {len(header)})")
+               f"(the row would have {len(cells)} cells instead of {width})")
     raise UnreadableFile(f'a quote (") opens a cell that is {why}; close the quote where the '
                          "cell ends or remove it", line=opened)
 
