@@ -34,7 +34,9 @@ def id_key(text: str) -> str:
 def id_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Cells as codes into their distinct :func:`id_key` keys (``""`` for blank cells)."""
     codes, texts = text_codes(raw)
-    merged, keys = pd.factorize(np.array([id_key(t) for t in texts] or [""], dtype=object))
+    # Stripped ASCII text is its own NFKC form: only case folding is left to do.
+    keys = [t.lower() if t.isascii() else id_key(t) for t in texts]
+    merged, keys = pd.factorize(np.array(keys or [""], dtype=object))
     return merged[codes], list(keys)
 
 
