@@ -3,7 +3,11 @@
 Small modules by concern; nothing happens on import:
 
 - :mod:`helpers.contract`   -- the data contract (columns, codes, labels)
-- :mod:`helpers.loading`    -- read, validate and normalise a cohort file
+- :mod:`helpers.loading`    -- validate and normalise a cohort file
+- :mod:`helpers.reading`    -- read a CSV or workbook into raw text cells
+- :mod:`helpers.workbook`   -- choose and read the cohort sheet of an .xlsx
+- :mod:`helpers.cells`      -- parse text cells by contract kind; identifier keys
+- :mod:`helpers.template`   -- the empty cohort template, written from the contract
 - :mod:`helpers.stats`      -- exact intervals and tests
 - :mod:`helpers.tables`     -- Table 1 / Table 2 and cross-tabulations
 - :mod:`helpers.figures`    -- seaborn figures, saved deterministically
