@@ -113,7 +113,13 @@ def _validate_from_cli(args) -> int:
     if args.template is not None:
         from helpers.template import write_template
 
-        for path in write_template(args.template):
+        try:
+            written = write_template(args.template)
+        except OSError as exc:
+            print(f"error: cannot write the template into {args.template}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 1
+        for path in written:
             print(f"wrote {path}")
         return 0
     if args.file is None:

@@ -65,9 +65,10 @@ def read_sheet(path: Path, sheet: str | None, looks_like_header: Callable[[list[
     path : Path
         An .xlsx file (only read).
     sheet : str or None
-        The sheet to read (hidden ones included). None: the only visible
-        sheet whose first rows pass ``looks_like_header``; the only visible
-        sheet when none does.
+        The sheet to read (hidden ones included). None: the visible sheet
+        whose first rows pass ``looks_like_header`` (the active one when
+        several do; refused when the active one is not among them); the only
+        visible sheet when none does.
     looks_like_header : callable
         Given a row's cell texts, whether it is the table's header.
     max_rows : int
@@ -153,9 +154,17 @@ def _choose(book, sheets: list[_SheetEntry], wanted: str | None,
     visible = [s for s in sheets if not s.hidden]
     shown = [s for s in visible if s.title in tables]
     hidden = [s for s in sheets if s.hidden and s.title in tables]
+    active = getattr(book.active, "title", None)
     if len(shown) > 1:
-        raise WorkbookError(f"{len(shown)} visible sheets hold the contract's column names "
-                            f"({_describe(shown)}); name the one to read with --sheet NAME")
+        chosen = next((s for s in shown if s.title == active), None)
+        if chosen is None:
+            raise WorkbookError(f"{len(shown)} visible sheets hold the contract's column names "
+                                f"({_describe(shown)}) and neither is the active one; name the one to read "
+                                "with --sheet NAME")
+        others = ", ".join(repr(s.title) for s in shown if s is not chosen)
+        notes.append(f"read the active sheet {chosen.title!r}; the workbook also has {others} with the "
+                     "contract's columns (name it with --sheet NAME to read it instead)")
+        return chosen, notes
     if shown:
         chosen = shown[0]
     elif len(visible) == 1 and not hidden:

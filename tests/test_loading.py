@@ -605,9 +605,14 @@ def test_a_named_sheet_is_read_even_when_hidden_with_a_note():
         "P01", "P02", "P03"]
 
 
-def test_two_visible_cohort_sheets_are_refused_until_one_is_named():
+def test_two_visible_cohort_sheets_are_refused_until_one_is_named_unless_one_is_active():
+    assert not validate_file(CORPUS / "two_cohort_sheets.xlsx").ok
     assert validate_file(CORPUS / "two_cohort_sheets.xlsx", sheet="cohort 2").n_rows == 4
     assert validate_file(CORPUS / "two_cohort_sheets.xlsx", sheet="cohort").n_rows == 8
+    report = validate_file(CORPUS / "two_cohort_sheets_second_active.xlsx")
+    assert report.ok and report.sheet == "cohort 2" and report.n_rows == 8  # 'cohort' has 4
+    assert report.notes == ("read the active sheet 'cohort 2'; the workbook also has 'cohort' with the "
+                            "contract's columns (name it with --sheet NAME to read it instead)",)
 
 
 @pytest.mark.parametrize(("name", "sheet", "fragment"), [

@@ -96,3 +96,16 @@ def test_the_validate_command_writes_the_template(tmp_path, capsys):
     assert main(["validate", "--template", str(tmp_path / "t")]) == 0
     assert capsys.readouterr().out.splitlines() == [f"wrote {tmp_path / 't' / 'template.csv'}",
                                                     f"wrote {tmp_path / 't' / 'template.xlsx'}"]
+
+
+def test_the_validate_command_without_a_file_or_template_and_into_a_file_fails_in_one_line(tmp_path, capsys):
+    from helpers.__main__ import main
+
+    assert main(["validate"]) == 2
+    assert capsys.readouterr().err == "error: validate needs a cohort FILE (or --template DIR)\n"
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert main(["validate", "--template", str(blocker)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write the template into {blocker}: ") and err.count("\n") == 1
+    assert blocker.read_text(encoding="utf-8") == "not a folder"

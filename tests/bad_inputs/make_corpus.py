@@ -56,12 +56,13 @@ def without_column(column: str) -> list[list[str]]:
 
 
 def write_xlsx(path: Path, rows: list[list[object]], *, more_sheets: tuple = (), first: tuple = (),
-               merge: str | None = None) -> None:
+               merge: str | None = None, active: str = "cohort") -> None:
     """A workbook whose sheet 'cohort' holds ``rows``.
 
     ``first`` and ``more_sheets``: (title, rows, state) of sheets placed
     before and after it (state "visible" or "hidden"); ``merge``: a cell
-    range of 'cohort' to merge. Saved with fixed timestamps (same bytes each time).
+    range of 'cohort' to merge; ``active``: the sheet selected when the file
+    opens. Saved with fixed timestamps (same bytes each time).
     """
     from openpyxl import Workbook
 
@@ -76,7 +77,7 @@ def write_xlsx(path: Path, rows: list[list[object]], *, more_sheets: tuple = (),
             sheet.append(row)
         if title == "cohort" and merge:
             sheet.merge_cells(merge)
-    workbook.active = [s.title for s in workbook.worksheets].index("cohort")
+    workbook.active = [s.title for s in workbook.worksheets].index(active)
     save_workbook(workbook, path)
 
 
@@ -117,7 +118,10 @@ WORKBOOKS = {
     "readme_then_cohort.xlsx": lambda path: write_xlsx(
         path, typed_rows(), first=(("README", [["Cohort of 8 patients"], ["see the data contract"]], "visible"),)),
     "two_cohort_sheets.xlsx": lambda path: write_xlsx(
-        path, typed_rows(), more_sheets=(("cohort 2", typed_rows()[:5], "visible"),)),
+        path, typed_rows(), first=(("README", [["two cohorts"]], "visible"),),
+        more_sheets=(("cohort 2", typed_rows()[:5], "visible"),), active="README"),
+    "two_cohort_sheets_second_active.xlsx": lambda path: write_xlsx(
+        path, typed_rows()[:5], more_sheets=(("cohort 2", typed_rows(), "visible"),), active="cohort 2"),
     "formula_without_value.xlsx": lambda path: write_xlsx(
         path, typed_rows(with_cell("P06", "age_years", "=40+10"))),
     "merged_cells.xlsx": lambda path: write_xlsx(path, typed_rows(), merge="M3:M4"),
@@ -239,8 +243,10 @@ def cases() -> list[tuple[str, bytes | None, str, str, str]]:
         ("hidden_first_sheet.xlsx", None, "yes", "a hidden first sheet of 3 patients before the visible "
          "cohort (accepted: the visible sheet is read)", ""),
         ("readme_then_cohort.xlsx", None, "yes", "a README sheet before the cohort sheet (accepted)", ""),
-        ("two_cohort_sheets.xlsx", None, "no", "two visible sheets with the contract's columns",
+        ("two_cohort_sheets.xlsx", None, "no", "two visible sheets with the contract's columns, a README active",
          "2 visible sheets hold the contract's column names|'cohort', 'cohort 2'|--sheet NAME"),
+        ("two_cohort_sheets_second_active.xlsx", None, "yes",
+         "two visible sheets with the contract's columns, the second active (accepted: it is read)", ""),
         ("formula_without_value.xlsx", None, "no", "a formula cell =40+10 with no stored value",
          "line 7, column age_years|sheet 'cohort', cell E7: formula =40+10 has no stored value"),
         ("merged_cells.xlsx", None, "no", "two merged cells",
