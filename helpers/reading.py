@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import contract
+from helpers import contract, workbook
 
 #: Files larger than this are refused before parsing (a cohort is small).
 MAX_FILE_BYTES = 100_000_000
@@ -162,13 +162,19 @@ def read_raw(path, sheet: str | None = None) -> RawFile:
 
 
 def _read_workbook(path: Path, sheet: str | None) -> RawFile:
-    from helpers import workbook
-
     try:
         found = workbook.read_sheet(path, sheet, looks_like_header, max_rows=MAX_ROWS,
                                     max_bytes=MAX_XLSX_UNPACKED_BYTES)
     except workbook.WorkbookError as exc:
         raise UnreadableFile(str(exc), line=exc.row) from None
+    try:
+        return _sheet_frame(found)
+    except UnreadableFile as stop:
+        return RawFile(None, [stop.problem], list(found.notes), found.title)
+
+
+def _sheet_frame(found: workbook.Sheet) -> RawFile:
+    """The raw frame of a sheet's rows, with its unreadable cells as problems."""
     rows, notes = found.rows, list(found.notes)
     candidates = [(n, {d: cells for d in _DELIMITERS}) for n, cells in rows
                   if any(c.strip() for c in cells)][:HEADER_SEARCH_LINES]
@@ -181,9 +187,11 @@ def _read_workbook(path: Path, sheet: str | None) -> RawFile:
         raise UnreadableFile(stop.problem.message.replace("line", "row"), line=stop.problem.line) from None
     raw, problems = _rows_to_frame(rows, notes)
     header = next(cells for _, cells in rows if "".join(cells).strip())
+    patients = (dict(zip(raw[LINE], raw["patient_id"].str.strip())) if "patient_id" in raw.columns
+                and found.issues else {})
     for issue in found.issues:
         name = header[issue.column].strip() if issue.column < len(header) else None
-        problems.append(Problem(issue.row, None, name or None, None,
+        problems.append(Problem(issue.row, patients.get(issue.row) or None, name or None, None,
                                 "a typed value in every cell", issue.message))
     return RawFile(raw, problems, notes, found.title)
 

@@ -248,9 +248,9 @@ def cases() -> list[tuple[str, bytes | None, str, str, str]]:
         ("two_cohort_sheets_second_active.xlsx", None, "yes",
          "two visible sheets with the contract's columns, the second active (accepted: it is read)", ""),
         ("formula_without_value.xlsx", None, "no", "a formula cell =40+10 with no stored value",
-         "line 7, column age_years|sheet 'cohort', cell E7: formula =40+10 has no stored value"),
+         "line 7 (patient P06), column age_years|sheet 'cohort', cell E7: formula =40+10 has no stored value"),
         ("merged_cells.xlsx", None, "no", "two merged cells",
-         "line 3, column debulking_to_blina_days|sheet 'cohort', cells M3:M4: merged cells"),
+         "line 3 (patient P02), column debulking_to_blina_days|sheet 'cohort', cells M3:M4: merged cells"),
         ("several_problems.csv", to_csv(several).encode(), "no", "four defects in one file",
          "4 problems in 8 rows|line 3 (patient P02), column age_years|line 6 (patient P05), column sex|'M'"
          "|line 8 (patient P07), column crs_grade|'P01'|lines 2 and 9"),
