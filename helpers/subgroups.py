@@ -1,37 +1,23 @@
-"""Response rates by subgroup, with exact intervals and tests (issue 4).
+"""Rates of a boolean outcome by the levels of a grouping, with exact intervals, as result rows.
 
-``rate_by`` tabulates a boolean outcome across the levels of a grouping
-column; ``rate_table_results`` turns that table into result rows
+``rate_by`` tabulates the rates and attaches the tests the caller ran on the
+same table; ``rate_table_results`` turns that into result rows
 (:mod:`helpers.results` schema); ``count_by`` counts patients per level.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from helpers import results
-from helpers.stats import (TestResult, barnard_exact, boschloo_exact, chi_square,
-                           ci_method_label, fisher_exact, fisher_midp, proportion)
+from helpers.stats import TestResult, ci_method_label, proportion
 
 #: Label of the level holding rows whose grouping value is missing.
 MISSING_LEVEL = "missing"
-
-_TESTS = {
-    "fisher": fisher_exact,
-    "chi2": chi_square,
-    "chi2_yates": lambda t: chi_square(t, yates=True),
-    "barnard": barnard_exact,
-    "boschloo": boschloo_exact,
-    "fisher_midp": fisher_midp,
-}
-
-#: Tests that apply to any r x 2 table; the others need a 2 x 2 table.
-_ANY_SHAPE = ("fisher", "chi2")
-
 
 @dataclass(frozen=True)
 class RateTable:
@@ -89,45 +75,20 @@ def _display(k: int, n: int, estimate: float, low: float, high: float) -> str:
 
 
 def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
-            where: Mapping[str, object] | None = None, tests: tuple[str, ...] = ("fisher",),
+            where: Mapping[str, object] | None = None, tests: Sequence[TestResult] = (),
             method: str = "clopper-pearson", confidence: float = 0.95) -> RateTable:
-    """Proportion of ``outcome`` True within each level of ``by``, with exact CIs and tests.
+    """Proportion of ``outcome`` True within each level of ``by``, with exact CIs, and the given tests.
 
-    Parameters
-    ----------
-    cohort : DataFrame
-        One row per patient; not modified.
-    outcome : str
-        Boolean (possibly nullable) column. Missing = not evaluable: excluded
-        from numerator and denominator.
-    by : str or None
-        Grouping column (categorical, boolean or text). None gives one overall
-        row (``group_var`` and ``level`` ``"all"``). Levels: category order for
-        categoricals (empty categories kept, with denominator 0 and NaN
-        estimate), ``[False, True]`` for booleans, sorted text otherwise.
-        Rows with a missing value of ``by`` (or the level ``"missing"``) form
-        their own ``"missing"`` row, which is **excluded from the tests**.
-    where : dict, optional
-        Population filter applied first: ``column == value`` for each item.
-    tests : tuple of str
-        Any of ``fisher``, ``chi2``, ``chi2_yates``, ``barnard``, ``boschloo``,
-        ``fisher_midp``, run on the levels x (True, False) table without the
-        missing row and without levels of denominator 0; tests that do not
-        apply to the table shape (all but ``fisher`` and ``chi2`` need 2 x 2)
-        are skipped.
-    method, confidence
-        Interval method (``clopper-pearson`` or ``wilson``) and level.
-
-    Returns
-    -------
-    RateTable
-        ``rates`` has columns measure, group_var, level (str), numerator,
-        denominator, estimate, ci_low, ci_high (fractions) and display
-        (e.g. ``"12/13 (92.3%) [64.0-99.8]"``).
+    A missing outcome is not evaluable (left out of numerator and denominator).
+    Levels: category order (empty categories kept, denominator 0), ``[False,
+    True]`` for booleans, else sorted text; ``by`` None gives one row ``all``.
+    Rows with ``by`` missing (or the level ``missing``) form a ``missing`` row.
+    ``where`` filters first (``column == value``). ``tests`` must have been
+    run on the tested table: levels without the missing row and without empty
+    levels, columns (events, non-events); ``ValueError`` otherwise.
+    ``rates`` columns: measure, group_var, level (str), numerator,
+    denominator, estimate, ci_low, ci_high (fractions), display.
     """
-    unknown = set(tests) - set(_TESTS)
-    if unknown:
-        raise ValueError(f"unknown tests {sorted(unknown)}; choose from {sorted(_TESTS)}")
     population = _filter(cohort, where)
     evaluable = population.loc[population[outcome].notna()]
     event = evaluable[outcome].astype(bool)
@@ -156,17 +117,13 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
                      "ci_low": prop.ci_low, "ci_high": prop.ci_high,
                      "display": _display(k, n, prop.estimate, prop.ci_low, prop.ci_high)})
     rates = pd.DataFrame(rows)
-
-    test_results: tuple[TestResult, ...] = ()
-    if by is not None:
-        tested = rates[(rates["level"] != MISSING_LEVEL) & (rates["denominator"] > 0)]
-        table = [[int(r.numerator), int(r.denominator - r.numerator)]
-                 for r in tested.itertuples()]
-        if table:
-            shape_2x2 = len(table) == 2
-            test_results = tuple(_TESTS[name](table) for name in tests
-                                 if name in _ANY_SHAPE or shape_2x2)
-    return RateTable(outcome, by, rates, test_results, dict(where) if where else None,
+    tested = rates[(rates["level"] != MISSING_LEVEL) & (rates["denominator"] > 0)] if by else rates.iloc[:0]
+    table = tuple((int(r.numerator), int(r.denominator - r.numerator)) for r in tested.itertuples())
+    for test in tests:
+        if tuple(map(tuple, test.table)) != table:
+            raise ValueError(f"{test.short} was run on {test.table}, not on the {outcome} by {by} "
+                             f"table {table}")
+    return RateTable(outcome, by, rates, tuple(tests), dict(where) if where else None,
                      method, confidence)
 
 
