@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers import contract
+from helpers import contract, subgroups
 from helpers.narrative import p_text, pct
 from helpers.results import rate_key
-from helpers.stats import proportion
 
 #: Groupings whose level labels are blast percentages (shown with "%").
 _BLAST_GROUPINGS = ("bmb_baseline_group", "bmb_post_group", "bmb_post_split_low", "bmb_post_split_high")
@@ -68,23 +67,15 @@ def patient_flow(cohort: pd.DataFrame) -> PatientFlow:
     )
 
 
-def count_row(key: str, label: str, numerator: int, denominator: int) -> dict:
-    """One result row (``results.csv`` schema): a count with its share and exact 95 % CI."""
-    p = proportion(int(numerator), int(denominator))
-    return {"key": key, "label": label, "numerator": p.numerator, "denominator": p.denominator,
-            "estimate": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high,
-            "method": "count; Clopper-Pearson exact 95% CI", "unit": "proportion"}
-
-
 def flow_results(flow: PatientFlow) -> pd.DataFrame:
     """Result rows for the flow steps not recorded elsewhere (treated, cycles by CR, MRD-evaluable)."""
     return pd.DataFrame([
-        count_row("n[all]", "Patients treated with blinatumomab", flow.treated, flow.treated),
-        count_row("response=none[blina_cycles=1]", "No CR among patients with one cycle",
+        subgroups.count_row("n[all]", "Patients treated with blinatumomab", flow.treated, flow.treated),
+        subgroups.count_row("response=none[blina_cycles=1]", "No CR among patients with one cycle",
                   flow.one_cycle_without_cr, flow.one_cycle),
-        count_row("any_cr[blina_cycles=2]", "CR among patients with two cycles",
+        subgroups.count_row("any_cr[blina_cycles=2]", "CR among patients with two cycles",
                   flow.cr_after_two_cycles, flow.two_cycles),
-        count_row(rate_key("n", {"any_cr": True, "mrd_evaluable": True}),
+        subgroups.count_row(rate_key("n", {"any_cr": True, "mrd_evaluable": True}),
                   "MRD-evaluable among CR patients", flow.mrd_evaluable, flow.cr),
     ])
 

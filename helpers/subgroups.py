@@ -226,3 +226,12 @@ def count_by(cohort: pd.DataFrame, column: str, *,
                      "unit": "count", "level": level})
     columns = [c for c in results.RESULT_COLUMNS if c != "notebook"] + ["level"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def count_row(key: str, label: str, numerator: int, denominator: int,
+              method: str = "count; Clopper-Pearson exact 95% CI") -> dict:
+    """One result row (:mod:`helpers.results` schema): a count with its share and exact 95 % CI."""
+    p = proportion(int(numerator), int(denominator))
+    return {"key": key, "label": label, "numerator": p.numerator, "denominator": p.denominator,
+            "estimate": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high, "p_value": math.nan,
+            "method": method, "unit": "proportion"}
