@@ -18,11 +18,15 @@ from helpers.results import rate_key
 
 
 def _truncate(value: float, digits: int = 1) -> float:
+    if math.isnan(value):
+        return math.nan
     factor = 10 ** digits
     return math.floor(value * factor + 1e-9) / factor
 
 
 def _round_half_up(value: float, digits: int = 1) -> float:
+    if math.isnan(value):
+        return math.nan
     factor = 10 ** digits
     return math.floor(value * factor + 0.5 + 1e-9) / factor
 

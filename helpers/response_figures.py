@@ -30,14 +30,14 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         rates[rates["level"].astype(str) != "missing"].assign(outcome=name)
         for name, rates in outcomes.items()], ignore_index=True)
     long["group"] = [f"Blasts before debulking {burden_label(lv, high_cutoff)}" for lv in long["level"]]
-    long["pct"] = 100 * long["estimate"].astype(float)
+    long["pct"] = (100 * long["estimate"].astype(float)).fillna(0)  # an empty group draws no bar
     with house_style():
         fig, ax = new_figure(6.5, 4.6)
         sns.barplot(data=long, x="group", y="pct", hue="outcome", palette="colorblind", ax=ax,
                     errorbar=None, hue_order=list(outcomes))
         for container, name in zip(ax.containers, outcomes):
             part = long[long["outcome"] == name]
-            ax.bar_label(container, labels=[f"{n}/{d}\n({p:.0f}%)" for n, d, p in
+            ax.bar_label(container, labels=[f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}" for n, d, p in
                                             zip(part["numerator"], part["denominator"], part["pct"])],
                          fontsize=8, padding=2)
         ax.set_ylim(0, 125)
@@ -127,15 +127,19 @@ def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float
         left.set_ylabel("")
         left.legend(title="", fontsize=8, loc="lower right")
         left.set_title("CRS by debulking category", fontsize=10)
-        sns.scatterplot(data=points, x="before", y="after", hue="CRS", style="CRS", palette=CRS_PALETTE,
-                        hue_order=list(CRS_PALETTE), s=55, ax=right)
+        if points.empty:  # nothing to plot: say so in the panel
+            right.text(0.5, 0.5, "No patient has blasts both before and after debulking",
+                       ha="center", va="center", fontsize=9, transform=right.transAxes)
+        else:
+            sns.scatterplot(data=points, x="before", y="after", hue="CRS", style="CRS", palette=CRS_PALETTE,
+                            hue_order=list(CRS_PALETTE), s=55, ax=right)
+            right.legend(title="", fontsize=8, loc="upper left")
         right.axvline(high_cutoff, color="grey", linestyle="--", linewidth=0.8)
         right.axhline(low_cutoff, color="grey", linestyle="--", linewidth=0.8)
         right.set_xlim(-3, 103)
         right.set_ylim(-3, 103)
         right.set_xlabel("Blasts before debulking (%)")
         right.set_ylabel("Blasts after debulking (%)")
-        right.legend(title="", fontsize=8, loc="upper left")
         right.set_title(f"Blasts before vs after debulking\n({len(both)} patients with both values; "
                         f"{len(frame) - len(both)} left out)", fontsize=10)
     return fig
