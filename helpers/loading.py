@@ -29,7 +29,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from helpers import contract
-from helpers.derived import add_derived
+from helpers.derived import add_derived, group_labels  # noqa: F401 - group_labels: the blast-group labels, for notebooks
 
 #: Files larger than this are refused before parsing (a cohort is small).
 MAX_FILE_BYTES = 100_000_000
