@@ -19,25 +19,10 @@ from helpers.stats import TestResult, ci_method_label, proportion
 #: Label of the level holding rows whose grouping value is missing.
 MISSING_LEVEL = "missing"
 
+
 @dataclass(frozen=True)
 class RateTable:
-    """Rates of ``outcome`` by ``by`` (None: overall), with the tests across levels.
-
-    Attributes
-    ----------
-    outcome : str
-        The boolean outcome column.
-    by : str or None
-        The grouping column (None: one overall row).
-    rates : DataFrame
-        One row per level (see :func:`rate_by`).
-    tests : tuple of TestResult
-        The tests run across the non-missing levels.
-    where : mapping or None
-        The population filter that was applied (None when none).
-    method, confidence
-        Interval method and level.
-    """
+    """Rates of ``outcome`` by ``by`` (None: overall) after the filter ``where``, with the tests run on them."""
 
     outcome: str
     by: str | None
@@ -128,27 +113,11 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
 
 
 def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFrame:
-    """Result rows (:mod:`helpers.results` schema, without ``notebook``) for a RateTable.
+    """Result rows (:mod:`helpers.results` schema, no ``notebook``) of a RateTable.
 
-    Parameters
-    ----------
-    rt : RateTable
-        From :func:`rate_by`.
-    label : str, optional
-        Text for the labels (default: the outcome column name).
-
-    Returns
-    -------
-    DataFrame
-        One row per level, key ``{outcome}[{where&}{by}={level}]`` (or
-        ``{outcome}[all]``/``{outcome}[{where}]`` overall), unit
-        ``proportion``, method e.g. ``"Clopper-Pearson exact 95% CI"``; and
-        one row per test, key ``{outcome}[{by}|{where}]~{test}``, unit
-        ``p-value``, with the p-value in ``p_value``. A test row's
-        ``estimate`` holds the test's ``statistic`` and its ``method`` says
-        what that is (e.g. "estimate = sample odds ratio" for Fisher 2 x 2,
-        "estimate = one-sided Fisher p-value (Boschloo's statistic)"); it is
-        blank when the test has no statistic.
+    Rates keyed ``{outcome}[{where&}{by}={level}]`` (``[all]`` overall); tests
+    keyed ``{outcome}[{by}|{where}]~{test}``, whose ``estimate`` holds the
+    test's statistic and ``method`` says what it is.
     """
     where = dict(rt.where or {})
     text = label or rt.outcome
@@ -183,28 +152,11 @@ def _test_method(test: TestResult) -> str:
 
 def count_by(cohort: pd.DataFrame, column: str, *,
              where: Mapping[str, object] | None = None) -> pd.DataFrame:
-    """Number and share (exact 95% CI) of each level of ``column`` in the population.
+    """Count and share (exact 95 % CI) of each level of ``column``, keys ``n[{where&}{column}={level}]``.
 
-    Parameters
-    ----------
-    cohort : DataFrame
-        One row per patient; not modified.
-    column : str
-        Column to count (categorical, boolean or text). Levels as in
-        :func:`rate_by` (empty categories kept with count 0).
-    where : dict, optional
-        Population filter applied first: ``column == value`` for each item
-        (a missing value never matches).
-
-    Returns
-    -------
-    DataFrame
-        Rows in the :mod:`helpers.results` schema (without ``notebook``), keys
-        ``n[{where&}{column}={level}]``, unit ``count``, plus the raw
-        ``level``. Missing values (NaN or the level ``"missing"``) are counted
-        as their own ``"missing"`` level, which is **always** present (count 0
-        when nothing is missing, so its key exists on any data) and part of
-        the denominator (all patients of the population).
+    Levels as in :func:`rate_by`; missing values (NaN or ``missing``) are a
+    ``missing`` level that is always present (count 0 when none) and part of
+    the denominator. Rows in the :mod:`helpers.results` schema plus ``level``.
     """
     population = _filter(cohort, where)
     values = population[column]
