@@ -919,7 +919,7 @@ def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
 
 def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_low_cutoff: float = 20,
                 lines_cutoff: int = 2) -> pd.DataFrame:
-    """Read, validate, normalise a cohort file and add the derived groupings.
+    """Read, validate, normalise a cohort file and add the derived variables.
 
     Parameters
     ----------
