@@ -158,7 +158,7 @@ DERIVED_LABELS: dict[str, str] = {
     "high_burden": "High tumour burden (blasts before debulking)",
     "bmb_post_group": "Bone marrow blasts after debulking",
     "lines_group": "Previous treatment lines",
-    "lines_group3": "Previous treatment lines",
+    "lines_1_2_3plus": "Previous treatment lines",
     "any_cr": "CR within 2 cycles (CR, CRp or CRi)",
     "mrd_negative": "Complete MRD response (among evaluable CR)",
 }

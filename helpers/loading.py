@@ -29,11 +29,12 @@ import pandera.pandas as pa
 from helpers import contract
 from helpers.cells import (blank, duplicated, id_codes, parse_column, reason, stripped_frame, text_codes,
                            valid_cells)
+from helpers.derived import add_derived, group_labels  # noqa: F401 - group_labels: the blast-group labels, for notebooks
 from helpers.reading import (LINE, MAX_FILE_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED_BYTES, Problem, and_join,
                              normalise_name, read_raw)
 
 __all__ = ["MAX_FILE_BYTES", "MAX_ROWS", "MAX_XLSX_UNPACKED_BYTES", "CROSS_RULES", "CohortValidationError",
-           "CrossRule", "Problem", "ValidationReport", "add_groupings", "cohort_schema", "group_labels",
+           "CrossRule", "Problem", "ValidationReport", "cohort_schema", "group_labels",
            "load_cohort", "normalise_cohort", "parse_column", "read_cohort_file", "validate_file"]
 
 #: Problems (and warnings) listed one by one in a report; the rest are counted by column.
@@ -455,112 +456,24 @@ def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(raw)), copy=False)
 
 
-def group_labels(low: float, high: float) -> tuple[str, str, str]:
-    """Labels of the three blast groups for cut-offs ``low`` < ``high`` (in %).
-
-    Parameters
-    ----------
-    low, high : float
-        Cut-offs in % blasts, ``low < high``.
-
-    Returns
-    -------
-    tuple of str
-        ``(20, 50)`` gives ``("<20", "20-49", ">=50")``. For whole-number
-        cut-offs the middle group is written ``low-(high-1)`` as in the paper;
-        otherwise ``low-<high`` (e.g. ``"20.5-<50"``).
-
-    Raises
-    ------
-    ValueError
-        If ``low`` is not below ``high``.
-    """
-    if not low < high:
-        raise ValueError(f"the low cut-off ({low}) must be below the high cut-off ({high})")
-    if float(low).is_integer() and float(high).is_integer():
-        middle = f"{low:g}-{high - 1:g}"
-    else:
-        middle = f"{low:g}-<{high:g}"
-    return (f"<{low:g}", middle, f">={high:g}")
-
-
-def _blast_group(values: pd.Series, low: float, high: float) -> pd.Series:
-    labels = list(group_labels(low, high)) + ["missing"]
-    # Codes rather than label strings: no per-row label lookup on large cohorts.
-    group = np.select([values < low, values < high, values >= high], [0, 1, 2], default=3)
-    return pd.Series(pd.Categorical.from_codes(group, categories=labels, ordered=True), index=values.index)
-
-
-def add_groupings(cohort: pd.DataFrame, *, age_cutoff=50, bmb_high_cutoff=50, bmb_low_cutoff=20,
-                  lines_cutoff=2) -> pd.DataFrame:
-    """Add the derived groupings of the data dictionary; returns a new frame.
-
-    Parameters
-    ----------
-    cohort : DataFrame
-        Typed cohort (:func:`normalise_cohort`). Not modified.
-    age_cutoff : int
-        Age (years) splitting ``<cutoff`` from ``>=cutoff``.
-    bmb_high_cutoff, bmb_low_cutoff : float
-        Bone-marrow blast cut-offs (%): groups ``<low``, ``low-(high-1)``,
-        ``>=high``; ``high_burden`` is blasts ``>= high``.
-    lines_cutoff : int
-        Previous lines splitting ``<=cutoff`` from ``>cutoff``.
-
-    Returns
-    -------
-    DataFrame
-        ``cohort`` plus: age_group, bmb_baseline_group, high_burden,
-        bmb_post_group, lines_group, lines_group3 (``1``, ``2``, ``>=3``),
-        any_cr, mrd_negative, mrd_evaluable, crs_recorded. Missing blasts
-        fall in the ``missing`` group and give ``high_burden`` NA;
-        ``mrd_negative`` is NA unless the patient is in CR with an MRD
-        result; ``any_cr`` counts cr, crp and cri.
-    """
-    out = cohort.copy()
-    age = out["age_years"].astype("Float64").astype("float64")
-    age_labels = [f"<{age_cutoff:g}", f">={age_cutoff:g}"]
-    age_group = np.where(np.isnan(age), -1, np.where(age < age_cutoff, 0, 1))  # codes into age_labels
-    out["age_group"] = pd.Categorical.from_codes(age_group, categories=age_labels, ordered=True)
-    baseline = out["bmb_baseline_pct"].astype("float64")
-    out["bmb_baseline_group"] = _blast_group(baseline, bmb_low_cutoff, bmb_high_cutoff)
-    out["high_burden"] = pd.Series(baseline >= bmb_high_cutoff, index=out.index).astype("boolean").where(
-        baseline.notna())
-    out["bmb_post_group"] = _blast_group(out["bmb_post_debulking_pct"].astype("float64"),
-                                         bmb_low_cutoff, bmb_high_cutoff)
-    lines = out["prior_lines"].astype("Float64").astype("float64")
-    line_labels = [f"<={lines_cutoff:g}", f">{lines_cutoff:g}"]
-    out["lines_group"] = pd.Categorical.from_codes(
-        np.where(np.isnan(lines), -1, np.where(lines <= lines_cutoff, 0, 1)), categories=line_labels, ordered=True)
-    three = np.select([lines == 1, lines == 2, lines >= 3], [0, 1, 2], default=-1)
-    out["lines_group3"] = pd.Categorical.from_codes(three, categories=["1", "2", ">=3"], ordered=True)
-    any_cr = out["response"].isin(contract.CR_CODES).to_numpy(dtype=bool)
-    out["any_cr"] = any_cr
-    evaluable = any_cr & out["mrd_status"].notna().to_numpy(dtype=bool)
-    out["mrd_negative"] = pd.Series(out["mrd_status"] == "negative", index=out.index).astype(
-        "boolean").where(evaluable)
-    out["mrd_evaluable"] = evaluable
-    out["crs_recorded"] = out["crs"].notna().to_numpy(dtype=bool)
-    return out
-
-
 def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_low_cutoff: float = 20,
                 lines_cutoff: int = 2, sheet: str | None = None) -> pd.DataFrame:
-    """Read, validate, normalise a cohort file and add the derived groupings.
+    """Read, validate, normalise a cohort file and add the derived variables.
 
     Parameters
     ----------
     path : str or Path
         CSV or .xlsx cohort file (only read).
     age_cutoff, bmb_high_cutoff, bmb_low_cutoff, lines_cutoff
-        Cut-offs for :func:`add_groupings`.
+        Cut-offs for :func:`helpers.derived.add_derived`.
     sheet : str, optional
         Workbook sheet to read (see :func:`validate_file`).
 
     Returns
     -------
     DataFrame
-        Typed cohort (see :func:`normalise_cohort`) with derived groupings.
+        Typed cohort (see :func:`normalise_cohort`) with the derived variables
+        of :data:`helpers.derived.DERIVED`.
         ``attrs["validation"]`` holds the formatted report (warnings, notes).
 
     Raises
@@ -571,7 +484,7 @@ def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_
     report, cells = _validate(path, sheet)
     if not report.ok:
         raise CohortValidationError(report)
-    cohort = add_groupings(normalise_cohort(cells), age_cutoff=age_cutoff, bmb_high_cutoff=bmb_high_cutoff,
-                           bmb_low_cutoff=bmb_low_cutoff, lines_cutoff=lines_cutoff)
+    cohort = add_derived(normalise_cohort(cells), age_cutoff=age_cutoff, bmb_high_cutoff=bmb_high_cutoff,
+                         bmb_low_cutoff=bmb_low_cutoff, lines_cutoff=lines_cutoff)
     cohort.attrs["validation"] = report.format()
     return cohort

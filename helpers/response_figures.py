@@ -1,9 +1,4 @@
-"""Figures of the response and CRS analyses (notebooks 03 and 04).
-
-Seaborn on pyplot-free figures (:func:`helpers.figures.new_figure`) in the house
-style; saving and showing go through :func:`helpers.figures.save_figure`. The
-functions only draw: every number shown comes from the frames or counts passed in.
-"""
+"""Figures of the response and CRS analyses (notebooks 03 and 04): they draw, every number comes from the data passed in."""
 
 from __future__ import annotations
 
@@ -16,43 +11,33 @@ from matplotlib.patches import FancyBboxPatch
 
 from helpers import contract
 from helpers.figures import house_style, new_figure
+from helpers.derived import CRS_STATES
 from helpers.response import PatientFlow, burden_label
 
 #: Colours of the CRS record states (CRS, no CRS, not recorded).
-CRS_PALETTE = {"CRS": "#d55e00", "No CRS": "#0072b2", "Not recorded": "#999999"}
+CRS_PALETTE = dict(zip(CRS_STATES, ("#d55e00", "#0072b2", "#999999")))
 
 
 def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, high_cutoff: float = 50,
                           note: str = "") -> Figure:
     """The paper's Figure 1: CR and complete MRD response by baseline blasts (< / >= cut-off).
 
-    Parameters
-    ----------
-    cr_rates, mrd_rates : DataFrame
-        ``rates`` of :func:`helpers.subgroups.rate_by` by ``high_burden`` for
-        ``any_cr`` and ``mrd_negative`` (levels ``"False"``, ``"True"``; a
-        ``missing`` level is left out of the bars).
-    high_cutoff : float
-        The blast cut-off, for the group labels.
-    note : str
-        Printed under the plot (e.g. patients left out).
-
-    Bars show the percentage; the label above each bar is n/N (MRD among
-    MRD-evaluable CR patients).
+    ``cr_rates``, ``mrd_rates``: ``rates`` of RateTables by ``high_burden`` (the
+    ``missing`` level is left out); bars show %, labels n/N; ``note`` under the plot.
     """
     outcomes = {"CR (CR, CRp, CRi)": cr_rates, "Complete MRD response (of evaluable CR)": mrd_rates}
     long = pd.concat([
         rates[rates["level"].astype(str) != "missing"].assign(outcome=name)
         for name, rates in outcomes.items()], ignore_index=True)
     long["group"] = [f"Blasts before debulking {burden_label(lv, high_cutoff)}" for lv in long["level"]]
-    long["pct"] = 100 * long["estimate"].astype(float)
+    long["pct"] = (100 * long["estimate"].astype(float)).fillna(0)  # an empty group draws no bar
     with house_style():
         fig, ax = new_figure(6.5, 4.6)
         sns.barplot(data=long, x="group", y="pct", hue="outcome", palette="colorblind", ax=ax,
                     errorbar=None, hue_order=list(outcomes))
         for container, name in zip(ax.containers, outcomes):
             part = long[long["outcome"] == name]
-            ax.bar_label(container, labels=[f"{n}/{d}\n({p:.0f}%)" for n, d, p in
+            ax.bar_label(container, labels=[f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}" for n, d, p in
                                             zip(part["numerator"], part["denominator"], part["pct"])],
                          fontsize=8, padding=2)
         ax.set_ylim(0, 125)
@@ -84,11 +69,7 @@ def _arrow(ax, start: tuple[float, float], end: tuple[float, float]) -> None:
 
 
 def plot_patient_flow(flow: PatientFlow) -> Figure:
-    """Patient-flow diagram: treated -> cycles -> CR -> MRD assessed -> MRD response; HSCT.
-
-    Boxes and arrows drawn with matplotlib patches; every count comes from
-    ``flow`` (side boxes are differences of its counts).
-    """
+    """Patient-flow diagram (treated -> cycles -> CR -> MRD assessed -> MRD response; HSCT) from ``flow``."""
     main, side, stop = "#dbe9f6", "#fde0c5", "#eeeeee"
     steps = {
         "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {flow.treated}", main),
@@ -117,37 +98,19 @@ def plot_patient_flow(flow: PatientFlow) -> Figure:
     return fig
 
 
-def plot_crs(cohort: pd.DataFrame, status: pd.Series, *, high_cutoff: float = 50,
-             low_cutoff: float = 20) -> Figure:
-    """CRS by debulking category (left) and blasts before vs after debulking by CRS (right).
+def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float = 20) -> Figure:
+    """CRS by debulking category (left) and blasts before vs after debulking by CRS state (right).
 
-    Parameters
-    ----------
-    cohort : DataFrame
-        Loaded cohort (not modified).
-    status : Series
-        Each patient's CRS record (:func:`helpers.crs.crs_status`), aligned with ``cohort``.
-
-    Left: patients per category, one bar per CRS state (including "Not
-    recorded"). Right: one point per patient with both blast values; patients
-    missing either are left out (counted in the panel title). Patients with the
-    same blasts before, after and CRS state would draw the same marker on top of
-    each other, so each such point is drawn once, at the place in the drawing
-    order of its last patient (what shows on top is unchanged, and large
-    cohorts, where many patients share values, leave far fewer points to draw
-    and save). Dashed lines mark the cut-offs.
-
-    Returns
-    -------
-    Figure
-        The figure (pyplot-free; save it with :func:`helpers.figures.save_figure`).
+    Uses the derived ``crs_status``. Right: one point per patient with both
+    blast values (others counted in the title); patients with identical values
+    and state are drawn once. Dashed lines mark the cut-offs.
     """
     codes = list(contract.column("debulking_category").codes)
     labels = {c: textwrap.fill(contract.code_label("debulking_category", c), 18) for c in codes}
     frame = pd.DataFrame({
         "Debulking": pd.Categorical([labels[c] for c in cohort["debulking_category"].astype(str)],
                                     categories=[labels[c] for c in codes], ordered=True),
-        "CRS": status.to_numpy(),
+        "CRS": cohort["crs_status"].to_numpy(),
         "before": cohort["bmb_baseline_pct"].astype("Float64").to_numpy(dtype=float, na_value=float("nan")),
         "after": cohort["bmb_post_debulking_pct"].astype("Float64").to_numpy(dtype=float,
                                                                              na_value=float("nan")),
@@ -164,15 +127,19 @@ def plot_crs(cohort: pd.DataFrame, status: pd.Series, *, high_cutoff: float = 50
         left.set_ylabel("")
         left.legend(title="", fontsize=8, loc="lower right")
         left.set_title("CRS by debulking category", fontsize=10)
-        sns.scatterplot(data=points, x="before", y="after", hue="CRS", style="CRS", palette=CRS_PALETTE,
-                        hue_order=list(CRS_PALETTE), s=55, ax=right)
+        if points.empty:  # nothing to plot: say so in the panel
+            right.text(0.5, 0.5, "No patient has blasts both before and after debulking",
+                       ha="center", va="center", fontsize=9, transform=right.transAxes)
+        else:
+            sns.scatterplot(data=points, x="before", y="after", hue="CRS", style="CRS", palette=CRS_PALETTE,
+                            hue_order=list(CRS_PALETTE), s=55, ax=right)
+            right.legend(title="", fontsize=8, loc="upper left")
         right.axvline(high_cutoff, color="grey", linestyle="--", linewidth=0.8)
         right.axhline(low_cutoff, color="grey", linestyle="--", linewidth=0.8)
         right.set_xlim(-3, 103)
         right.set_ylim(-3, 103)
         right.set_xlabel("Blasts before debulking (%)")
         right.set_ylabel("Blasts after debulking (%)")
-        right.legend(title="", fontsize=8, loc="upper left")
         right.set_title(f"Blasts before vs after debulking\n({len(both)} patients with both values; "
                         f"{len(frame) - len(both)} left out)", fontsize=10)
     return fig

@@ -1,57 +1,28 @@
-"""Response rates by subgroup, with exact intervals and tests (issue 4).
+"""Rates of a boolean outcome by the levels of a grouping, with exact intervals, as result rows.
 
-``rate_by`` tabulates a boolean outcome across the levels of a grouping
-column; ``rate_table_results`` turns that table into result rows
+``rate_by`` tabulates the rates and attaches the tests the caller ran on the
+same table; ``rate_table_results`` turns that into result rows
 (:mod:`helpers.results` schema); ``count_by`` counts patients per level.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from helpers import results
-from helpers.stats import (TestResult, barnard_exact, boschloo_exact, chi_square,
-                           ci_method_label, fisher_exact, fisher_midp, proportion)
+from helpers.stats import TestResult, ci_method_label, proportion
 
 #: Label of the level holding rows whose grouping value is missing.
 MISSING_LEVEL = "missing"
 
-_TESTS = {
-    "fisher": fisher_exact,
-    "chi2": chi_square,
-    "chi2_yates": lambda t: chi_square(t, yates=True),
-    "barnard": barnard_exact,
-    "boschloo": boschloo_exact,
-    "fisher_midp": fisher_midp,
-}
-
-#: Tests that apply to any r x 2 table; the others need a 2 x 2 table.
-_ANY_SHAPE = ("fisher", "chi2")
-
 
 @dataclass(frozen=True)
 class RateTable:
-    """Rates of ``outcome`` by ``by`` (None: overall), with the tests across levels.
-
-    Attributes
-    ----------
-    outcome : str
-        The boolean outcome column.
-    by : str or None
-        The grouping column (None: one overall row).
-    rates : DataFrame
-        One row per level (see :func:`rate_by`).
-    tests : tuple of TestResult
-        The tests run across the non-missing levels.
-    where : mapping or None
-        The population filter that was applied (None when none).
-    method, confidence
-        Interval method and level.
-    """
+    """Rates of ``outcome`` by ``by`` (None: overall) after the filter ``where``, with the tests run on them."""
 
     outcome: str
     by: str | None
@@ -89,45 +60,20 @@ def _display(k: int, n: int, estimate: float, low: float, high: float) -> str:
 
 
 def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
-            where: Mapping[str, object] | None = None, tests: tuple[str, ...] = ("fisher",),
+            where: Mapping[str, object] | None = None, tests: Sequence[TestResult] = (),
             method: str = "clopper-pearson", confidence: float = 0.95) -> RateTable:
-    """Proportion of ``outcome`` True within each level of ``by``, with exact CIs and tests.
+    """Proportion of ``outcome`` True within each level of ``by``, with exact CIs, and the given tests.
 
-    Parameters
-    ----------
-    cohort : DataFrame
-        One row per patient; not modified.
-    outcome : str
-        Boolean (possibly nullable) column. Missing = not evaluable: excluded
-        from numerator and denominator.
-    by : str or None
-        Grouping column (categorical, boolean or text). None gives one overall
-        row (``group_var`` and ``level`` ``"all"``). Levels: category order for
-        categoricals (empty categories kept, with denominator 0 and NaN
-        estimate), ``[False, True]`` for booleans, sorted text otherwise.
-        Rows with a missing value of ``by`` (or the level ``"missing"``) form
-        their own ``"missing"`` row, which is **excluded from the tests**.
-    where : dict, optional
-        Population filter applied first: ``column == value`` for each item.
-    tests : tuple of str
-        Any of ``fisher``, ``chi2``, ``chi2_yates``, ``barnard``, ``boschloo``,
-        ``fisher_midp``, run on the levels x (True, False) table without the
-        missing row and without levels of denominator 0; tests that do not
-        apply to the table shape (all but ``fisher`` and ``chi2`` need 2 x 2)
-        are skipped.
-    method, confidence
-        Interval method (``clopper-pearson`` or ``wilson``) and level.
-
-    Returns
-    -------
-    RateTable
-        ``rates`` has columns measure, group_var, level (str), numerator,
-        denominator, estimate, ci_low, ci_high (fractions) and display
-        (e.g. ``"12/13 (92.3%) [64.0-99.8]"``).
+    A missing outcome is not evaluable (left out of numerator and denominator).
+    Levels: category order (empty categories kept, denominator 0), ``[False,
+    True]`` for booleans, else sorted text; ``by`` None gives one row ``all``.
+    Rows with ``by`` missing (or the level ``missing``) form a ``missing`` row.
+    ``where`` filters first (``column == value``). ``tests`` must have been
+    run on the tested table: levels without the missing row and without empty
+    levels, columns (events, non-events); ``ValueError`` otherwise.
+    ``rates`` columns: measure, group_var, level (str), numerator,
+    denominator, estimate, ci_low, ci_high (fractions), display.
     """
-    unknown = set(tests) - set(_TESTS)
-    if unknown:
-        raise ValueError(f"unknown tests {sorted(unknown)}; choose from {sorted(_TESTS)}")
     population = _filter(cohort, where)
     evaluable = population.loc[population[outcome].notna()]
     event = evaluable[outcome].astype(bool)
@@ -156,42 +102,22 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
                      "ci_low": prop.ci_low, "ci_high": prop.ci_high,
                      "display": _display(k, n, prop.estimate, prop.ci_low, prop.ci_high)})
     rates = pd.DataFrame(rows)
-
-    test_results: tuple[TestResult, ...] = ()
-    if by is not None:
-        tested = rates[(rates["level"] != MISSING_LEVEL) & (rates["denominator"] > 0)]
-        table = [[int(r.numerator), int(r.denominator - r.numerator)]
-                 for r in tested.itertuples()]
-        if table:
-            shape_2x2 = len(table) == 2
-            test_results = tuple(_TESTS[name](table) for name in tests
-                                 if name in _ANY_SHAPE or shape_2x2)
-    return RateTable(outcome, by, rates, test_results, dict(where) if where else None,
+    tested = rates[(rates["level"] != MISSING_LEVEL) & (rates["denominator"] > 0)] if by else rates.iloc[:0]
+    table = tuple((int(r.numerator), int(r.denominator - r.numerator)) for r in tested.itertuples())
+    for test in tests:
+        if tuple(map(tuple, test.table)) != table:
+            raise ValueError(f"{test.short} was run on {test.table}, not on the {outcome} by {by} "
+                             f"table {table}")
+    return RateTable(outcome, by, rates, tuple(tests), dict(where) if where else None,
                      method, confidence)
 
 
 def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFrame:
-    """Result rows (:mod:`helpers.results` schema, without ``notebook``) for a RateTable.
+    """Result rows (:mod:`helpers.results` schema, no ``notebook``) of a RateTable.
 
-    Parameters
-    ----------
-    rt : RateTable
-        From :func:`rate_by`.
-    label : str, optional
-        Text for the labels (default: the outcome column name).
-
-    Returns
-    -------
-    DataFrame
-        One row per level, key ``{outcome}[{where&}{by}={level}]`` (or
-        ``{outcome}[all]``/``{outcome}[{where}]`` overall), unit
-        ``proportion``, method e.g. ``"Clopper-Pearson exact 95% CI"``; and
-        one row per test, key ``{outcome}[{by}|{where}]~{test}``, unit
-        ``p-value``, with the p-value in ``p_value``. A test row's
-        ``estimate`` holds the test's ``statistic`` and its ``method`` says
-        what that is (e.g. "estimate = sample odds ratio" for Fisher 2 x 2,
-        "estimate = one-sided Fisher p-value (Boschloo's statistic)"); it is
-        blank when the test has no statistic.
+    Rates keyed ``{outcome}[{where&}{by}={level}]`` (``[all]`` overall); tests
+    keyed ``{outcome}[{by}|{where}]~{test}``, whose ``estimate`` holds the
+    test's statistic and ``method`` says what it is.
     """
     where = dict(rt.where or {})
     text = label or rt.outcome
@@ -226,28 +152,11 @@ def _test_method(test: TestResult) -> str:
 
 def count_by(cohort: pd.DataFrame, column: str, *,
              where: Mapping[str, object] | None = None) -> pd.DataFrame:
-    """Number and share (exact 95% CI) of each level of ``column`` in the population.
+    """Count and share (exact 95 % CI) of each level of ``column``, keys ``n[{where&}{column}={level}]``.
 
-    Parameters
-    ----------
-    cohort : DataFrame
-        One row per patient; not modified.
-    column : str
-        Column to count (categorical, boolean or text). Levels as in
-        :func:`rate_by` (empty categories kept with count 0).
-    where : dict, optional
-        Population filter applied first: ``column == value`` for each item
-        (a missing value never matches).
-
-    Returns
-    -------
-    DataFrame
-        Rows in the :mod:`helpers.results` schema (without ``notebook``), keys
-        ``n[{where&}{column}={level}]``, unit ``count``, plus the raw
-        ``level``. Missing values (NaN or the level ``"missing"``) are counted
-        as their own ``"missing"`` level, which is **always** present (count 0
-        when nothing is missing, so its key exists on any data) and part of
-        the denominator (all patients of the population).
+    Levels as in :func:`rate_by`; missing values (NaN or ``missing``) are a
+    ``missing`` level that is always present (count 0 when none) and part of
+    the denominator. Rows in the :mod:`helpers.results` schema plus ``level``.
     """
     population = _filter(cohort, where)
     values = population[column]
@@ -269,3 +178,12 @@ def count_by(cohort: pd.DataFrame, column: str, *,
                      "unit": "count", "level": level})
     columns = [c for c in results.RESULT_COLUMNS if c != "notebook"] + ["level"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def count_row(key: str, label: str, numerator: int, denominator: int,
+              method: str = "count; Clopper-Pearson exact 95% CI") -> dict:
+    """One result row (:mod:`helpers.results` schema): a count with its share and exact 95 % CI."""
+    p = proportion(int(numerator), int(denominator))
+    return {"key": key, "label": label, "numerator": p.numerator, "denominator": p.denominator,
+            "estimate": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high, "p_value": math.nan,
+            "method": method, "unit": "proportion"}

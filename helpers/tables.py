@@ -21,13 +21,13 @@ from helpers.results import RESULT_COLUMNS, rate_key
 
 #: Table 1 blocks, in the paper's order: (cohort column, row label).
 TABLE1_VARIABLES: tuple[str, ...] = (
-    "sex", "age_group", "disease_status", "lines_group3", "prior_hsct",
+    "sex", "age_group", "disease_status", "lines_1_2_3plus", "prior_hsct",
     "bmb_baseline_group", "ph_status",
 )
 #: Continuous characteristics summarised as median (range) under Table 1.
 TABLE1_SUMMARIES: tuple[str, ...] = ("age_years", "prior_lines", "bmb_baseline_pct")
 #: Which Table 1 block each median (range) line belongs under.
-SUMMARY_UNDER: dict[str, str] = {"age_years": "age_group", "prior_lines": "lines_group3",
+SUMMARY_UNDER: dict[str, str] = {"age_years": "age_group", "prior_lines": "lines_1_2_3plus",
                                  "bmb_baseline_pct": "bmb_baseline_group"}
 #: Level shown instead of the code ``missing``.
 NOT_AVAILABLE = "Not available"

@@ -94,7 +94,7 @@ def test_crs_scatter_draws_patients_sharing_blasts_and_crs_state_as_one_point_an
     # drawn (after patient 2); patient 2 (60, 10, No CRS) is a different marker.
     cohort = crs_cohort([60, 60, 60, 60, 80], [10, 10, 10, 10, 5])
     status = pd.Series(["CRS", "CRS", "No CRS", "CRS", "CRS"])
-    fig = response_figures.plot_crs(cohort, status)
+    fig = response_figures.plot_crs(cohort.assign(crs_status=status))
     right = fig.axes[1]
     [points] = right.collections
     assert [tuple(xy) for xy in points.get_offsets()] == [(60, 10), (60, 10), (80, 5)]

@@ -1,4 +1,4 @@
-"""Response builders (helpers.response, helpers.response_figures), notebook 03.
+"""Response machinery of notebook 03 (helpers.response, helpers.response_figures) on its data steps.
 
 References: counts typed from the paper (Bonifacio et al. 2022, sections 3.3.1-3.3.5 and
 the Figure 1 note) or counted by hand on small constructed cohorts; Fisher p-values
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import loading, published, response, response_figures, results, subgroups
+from helpers import loading, published, response, response_figures, stats, subgroups, tables
+from run_inprocess import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -47,7 +48,7 @@ def brute_force_fisher(table) -> float:
 
 @pytest.fixture(scope="module")
 def cohort() -> pd.DataFrame:
-    return response.with_post_debulking_split(loading.load_cohort(COHORT))
+    return loading.load_cohort(COHORT)
 
 
 @pytest.fixture
@@ -99,47 +100,27 @@ def test_patient_flow_diagram_prints_every_count_of_the_flow(cohort):
 
 @pytest.mark.parametrize("key, n", [
     ("n[blina_dose=full]", 30), ("n[blina_dose=full_interrupted]", 3), ("n[blina_dose=reduced]", 1),
-    ("n[blina_cycles=2]", 25), ("n[blina_cycles=1]", 9),
+    ("n[blina_cycles=2]", 25), ("n[blina_cycles=1]", 9), ("n[response=cr]", 19), ("n[response=crp]", 2),
+    ("n[response=cri]", 2), ("n[response=none]", 11),
 ])
-def test_treatment_delivery_counts_match_section_3_3_1(cohort, key, n):
-    rows = response.treatment_delivery(cohort).set_index("key")
+def test_treatment_delivery_and_response_counts_match_section_3_3_1(cohort, key, n):
+    rows = tables.count_rows(cohort, ("blina_dose", "blina_cycles", "response")).set_index("key")
     assert rows.loc[key, ["numerator", "denominator"]].tolist() == [n, 34]
 
 
-@pytest.mark.parametrize("code, n", [("cr", 19), ("crp", 2), ("cri", 2), ("none", 11)])
-def test_response_counts_match_section_3_3_1(cohort, code, n):
-    rows = response.response_counts(cohort).set_index("key")
-    assert rows.loc[f"n[response={code}]", "numerator"] == n
-
-
-@pytest.mark.parametrize("key, n, d", [
-    ("n[any_cr=True&hsct_after_blina=True]", 7, 23),          # "7/23 patients underwent a HSCT"
-    ("n[any_cr=True&hsct_after_blina=False]", 16, 23),        # "the remaining 16 patients"
-    ("n[any_cr=True&hsct_after_blina=False&prior_hsct=True]", 8, 16),   # "8 had received a previous transplant"
-    ("n[any_cr=True&hsct_after_blina=False&prior_hsct=False]", 8, 16),  # "8 did not undergo HSCT"
-    ("n[hsct_after_blina=True]", 7, 34),
+@pytest.mark.parametrize("where, variable, level, n, d", [
+    ({"any_cr": True}, "hsct_after_blina", "True", 7, 23),     # "7/23 patients underwent a HSCT"
+    ({"any_cr": True}, "hsct_after_blina", "False", 16, 23),   # "the remaining 16 patients"
+    ({"any_cr": True, "hsct_after_blina": False}, "prior_hsct", "True", 8, 16),   # "8 had received a previous transplant"
+    ({"any_cr": True, "hsct_after_blina": False}, "prior_hsct", "False", 8, 16),  # "8 did not undergo HSCT"
 ])
-def test_hsct_after_cr_matches_section_3_3_2(cohort, key, n, d):
-    rows = response.hsct_after_cr(cohort).set_index("key")
-    assert rows.loc[key, ["numerator", "denominator"]].tolist() == [n, d]
-
-
-def test_hsct_after_cr_counts_a_hand_built_cohort(small):
-    rows = response.hsct_after_cr(small).set_index("key")
-    assert rows.loc["n[any_cr=True&hsct_after_blina=True]", ["numerator", "denominator"]].tolist() == [1, 3]
-    # not transplanted: T02 (prior HSCT) and T03 (none)
-    assert rows.loc["n[any_cr=True&hsct_after_blina=False&prior_hsct=True]", "numerator"] == 1
-    assert rows.loc["n[any_cr=True&hsct_after_blina=False&prior_hsct=False]", "numerator"] == 1
-
-
-# --- groupings ------------------------------------------------------------------------------
-
-def test_post_debulking_split_puts_the_cutoff_in_the_upper_group_and_keeps_missing(small):
-    out = response.with_post_debulking_split(small, 20)
-    # post values: 10, 10, 10, 55, 20, missing
-    assert out[response.POST_SPLIT_COLUMN].astype(str).tolist() == [
-        "<20", "<20", "<20", ">=20", ">=20", "missing"]
-    assert response.POST_SPLIT_COLUMN not in small.columns  # input not modified
+def test_hsct_after_cr_matches_section_3_3_2(cohort, where, variable, level, n, d):
+    rows = tables.count_rows(cohort, (variable,), where=where)
+    row = rows[rows["key"].str.endswith(f"{variable}={level}]")].iloc[0]
+    assert [row["numerator"], row["denominator"]] == [n, d]
+    # the same count in plain pandas
+    population = cohort[(cohort[list(where)] == pd.Series(where)).all(axis=1)]
+    assert (population[variable].astype(str) == level).sum() == n and len(population) == d
 
 
 @pytest.mark.parametrize("level, label", [
@@ -152,18 +133,37 @@ def test_burden_label_names_the_high_burden_levels_by_the_cutoff(level, label):
 # --- rates by subgroup -------------------------------------------------------------------------
 
 SUBGROUPS = ["debulking_category", "high_burden", "bmb_baseline_group", "bmb_post_group",
-             "bmb_post_group2", "bmb_post_high", "age_group", "lines_group"]
-PUBLISHED_TESTS = ["high_burden", "bmb_post_group", "bmb_post_group2", "bmb_post_high", "lines_group"]
+             "bmb_post_split_low", "bmb_post_split_high", "age_group", "lines_group"]
+PUBLISHED_TESTS = ["high_burden", "bmb_post_group", "bmb_post_split_low", "bmb_post_split_high", "lines_group"]
+
+
+def crosstab_for_test(cohort, outcome, by) -> pd.DataFrame:
+    """Notebook 03's data step: levels x (outcome, not outcome), without the missing group."""
+    table = pd.crosstab(cohort[by], cohort[outcome]).reindex(columns=[True, False], fill_value=0)
+    return table.drop(index="missing", errors="ignore")
+
+
+def rate_tables(cohort, outcome, all_tests_for=()):
+    out = []
+    for by in SUBGROUPS:
+        table = crosstab_for_test(cohort, outcome, by)
+        tests = stats.all_tests(table) if by in all_tests_for else (stats.fisher_exact(table),)
+        out.append(subgroups.rate_by(cohort, outcome, by, tests=tests))
+    return out
+
+
+def result_rows(rts) -> pd.DataFrame:
+    return pd.concat([subgroups.rate_table_results(rt) for rt in rts]).set_index("key")
 
 
 @pytest.fixture(scope="module")
 def cr_tables(cohort):
-    return response.subgroup_rates(cohort, "any_cr", SUBGROUPS, all_tests_for=PUBLISHED_TESTS)
+    return rate_tables(cohort, "any_cr", PUBLISHED_TESTS)
 
 
 @pytest.fixture(scope="module")
 def mrd_tables(cohort):
-    return response.subgroup_rates(cohort, "mrd_negative", SUBGROUPS)
+    return rate_tables(cohort, "mrd_negative")
 
 
 @pytest.mark.parametrize("key, n, d", [
@@ -175,10 +175,10 @@ def mrd_tables(cohort):
     ("any_cr[bmb_post_group=<20]", 14, 18),
     ("any_cr[bmb_post_group=20-49]", 2, 2),
     ("any_cr[bmb_post_group=>=50]", 0, 2),
-    ("any_cr[bmb_post_group2=>=20]", 2, 4),                    # 2 + 0 of 2 + 2
-    ("any_cr[bmb_post_high=<50]", 16, 20),                     # 14 + 2 of 18 + 2
-    ("any_cr[bmb_post_high=>=50]", 0, 2),
-    ("any_cr[bmb_post_high=missing]", 7, 12),                  # 23 - 16 of 34 - 22
+    ("any_cr[bmb_post_split_low=>=20]", 2, 4),                 # 2 + 0 of 2 + 2
+    ("any_cr[bmb_post_split_high=<50]", 16, 20),               # 14 + 2 of 18 + 2
+    ("any_cr[bmb_post_split_high=>=50]", 0, 2),
+    ("any_cr[bmb_post_split_high=missing]", 7, 12),            # 23 - 16 of 34 - 22
     ("any_cr[age_group=<50]", 13, 19),                         # 3.3.4
     ("any_cr[age_group=>=50]", 10, 15),
     ("any_cr[lines_group=<=2]", 17, 20),                       # 3.3.5
@@ -196,7 +196,7 @@ def mrd_tables(cohort):
     ("mrd_negative[lines_group=>2]", 4, 5),                    # 80%
 ])
 def test_subgroup_rates_match_the_paper(cr_tables, mrd_tables, key, n, d):
-    rows = response.rate_results([*cr_tables, *mrd_tables]).set_index("key")
+    rows = result_rows([*cr_tables, *mrd_tables])
     assert rows.loc[key, ["numerator", "denominator"]].tolist() == [n, d]
 
 
@@ -215,45 +215,40 @@ def test_fisher_p_of_the_published_comparisons_equals_brute_force_enumeration(cr
 @pytest.mark.parametrize("column, r_fisher", [("high_burden", 0.0216), ("lines_group", 0.0230)])
 def test_fisher_p_of_the_2x2_comparisons_agrees_with_r_fisher_test(cr_tables, column, r_fisher):
     # reference values: R fisher.test on 12/13 vs 10/20 and 17/20 vs 6/14 (published_figures.csv notes)
-    p = response.p_values_by_test(cr_tables, [column]).iloc[0]["fisher"]
+    p = result_rows(cr_tables).loc[f"any_cr[{column}]~fisher", "p_value"]
     assert round(p, 4) == r_fisher
 
 
-def test_p_values_by_test_runs_2x2_tests_only_on_2x2_tables_and_shows_the_printed_value(cr_tables):
-    table = response.p_values_by_test(cr_tables, PUBLISHED_TESTS,
-                                      published=published.load_published_figures()).set_index("key")
-    assert table.loc["any_cr[high_burden]", "Paper"] == "p=0.02"
-    assert table.loc["any_cr[bmb_post_group]", "Paper"] == "p=0.03"
-    assert table.loc["any_cr[bmb_post_group]", "Table"] == "<20%: 14/18 vs 20-49%: 2/2 vs >=50%: 0/2"
-    assert np.isnan(table.loc["any_cr[bmb_post_group]", "boschloo"])
-    assert not table.loc["any_cr[lines_group]", ["fisher", "chi2", "chi2_yates", "barnard", "boschloo"]].isna().any()
+def test_2x2_only_tests_run_on_2x2_tables_and_not_on_the_3x2_post_debulking_table(cr_tables):
+    rows = result_rows(cr_tables)
+    assert "any_cr[bmb_post_group]~chi2" in rows.index and "any_cr[bmb_post_group]~boschloo" not in rows.index
+    assert {f"any_cr[lines_group]~{t}" for t in ("fisher", "chi2", "chi2_yates", "barnard", "boschloo",
+                                                 "fisher_midp")} <= set(rows.index)
+
+
+def test_rate_by_refuses_a_test_run_on_another_table(cohort):
+    with pytest.raises(ValueError, match="not on the any_cr by high_burden table"):
+        subgroups.rate_by(cohort, "any_cr", "high_burden", tests=[stats.fisher_exact([[1, 2], [3, 4]])])
 
 
 @pytest.mark.parametrize("test, reference", [
-    # independent references for 16/20 vs 0/2 computed by an auditor (see the brief of issue 2);
+    # references for 16/20 vs 0/2 recomputed outside this project by an independent audit;
     # mid-p by hand: C(22,6) = 74613, P(obs) = C(20,16)/74613 = 0.0649350, the least likely
     # table, so mid-p = 0.0649350 / 2 = 0.0324675
     ("fisher", 0.0649), ("chi2", 0.0154), ("chi2_yates", 0.112), ("barnard", 0.0366),
     ("boschloo", 0.0527), ("fisher_midp", 0.0325),
 ])
 def test_every_standard_test_is_recorded_for_the_split_at_the_high_cut_off(cr_tables, test, reference):
-    rows = response.rate_results(cr_tables).set_index("key")
-    assert rows.loc[f"any_cr[bmb_post_high]~{test}", "p_value"] == pytest.approx(reference, abs=6e-4)
+    rows = result_rows(cr_tables)
+    assert rows.loc[f"any_cr[bmb_post_split_high]~{test}", "p_value"] == pytest.approx(reference, abs=6e-4)
 
 
 def test_mid_p_of_the_split_at_the_low_cut_off_matches_a_hand_computation(cr_tables):
     # 14/18 vs 2/4: tables x 74613 = 153, 3264, 18360 (observed), 34272, 18564
     # mid-p = (153 + 3264 + 18360 / 2) / 74613
-    rows = response.rate_results(cr_tables).set_index("key")
-    assert rows.loc["any_cr[bmb_post_group2]~fisher_midp", "p_value"] == pytest.approx(12597 / 74613, rel=1e-9)
-    assert "mid-p" in rows.loc["any_cr[bmb_post_group2]~fisher_midp", "method"]
-
-
-def test_post_debulking_splits_follow_the_cut_offs(make_cohort):
-    frame = make_cohort([{"bmb_post_debulking_pct": v} for v in ("5", "15", "45", "")])
-    out = response.with_post_debulking_split(frame, 10, 40)
-    assert out[response.POST_SPLIT_COLUMN].astype(str).tolist() == ["<10", ">=10", ">=10", "missing"]
-    assert out[response.POST_HIGH_SPLIT_COLUMN].astype(str).tolist() == ["<40", "<40", ">=40", "missing"]
+    rows = result_rows(cr_tables)
+    assert rows.loc["any_cr[bmb_post_split_low]~fisher_midp", "p_value"] == pytest.approx(12597 / 74613, rel=1e-9)
+    assert "mid-p" in rows.loc["any_cr[bmb_post_split_low]~fisher_midp", "method"]
 
 
 def test_chi_square_of_the_post_debulking_table_matches_a_hand_computation(cr_tables):
@@ -262,7 +257,7 @@ def test_chi_square_of_the_post_debulking_table_matches_a_hand_computation(cr_ta
     exp = np.outer(obs.sum(1), obs.sum(0)) / obs.sum()
     x2 = ((obs - exp) ** 2 / exp).sum()
     p_hand = math.exp(-x2 / 2)  # chi-square with 2 df: survival function exp(-x/2)
-    p = response.p_values_by_test(cr_tables, ["bmb_post_group"]).iloc[0]["chi2"]
+    p = result_rows(cr_tables).loc["any_cr[bmb_post_group]~chi2", "p_value"]
     assert p == pytest.approx(p_hand, rel=1e-9)
 
 
@@ -274,8 +269,9 @@ def test_response_table_pairs_cr_and_mrd_and_prints_p_once_per_block(make_cohort
         {"response": "cr", "age_years": "60"},
         {"response": "none", "age_years": "60"},
     ])
-    cr = response.subgroup_rates(frame, "any_cr", ["age_group"])
-    mrd = response.subgroup_rates(frame, "mrd_negative", ["age_group"])
+    cr = [subgroups.rate_by(frame, "any_cr", "age_group",
+                            tests=[stats.fisher_exact(crosstab_for_test(frame, "any_cr", "age_group"))])]
+    mrd = [subgroups.rate_by(frame, "mrd_negative", "age_group")]
     table = response.response_table(cr, mrd)
     # <50: CR 2/3, MRD- 1/2; >=50: CR 1/2, MRD 0/0 (the CR patient has no MRD result)
     assert table["CR n/N"].tolist() == ["2/3", "1/2"]
@@ -286,89 +282,102 @@ def test_response_table_pairs_cr_and_mrd_and_prints_p_once_per_block(make_cohort
 
 
 def test_forest_rows_leave_out_missing_levels_unless_asked(cr_tables):
-    rows = response.forest_rows(cr_tables, ["high_burden", "bmb_post_group"])
+    rows = response.forest_rows([cr_tables[1], cr_tables[3]])  # high_burden, bmb_post_group
     assert rows["label"].tolist() == ["<50% (12/13)", ">=50% (10/20)", "<20% (14/18)", "20-49% (2/2)",
                                       ">=50% (0/2)"]
-    with_missing = response.forest_rows(cr_tables, ["high_burden"], include_missing=True)
+    with_missing = response.forest_rows([cr_tables[1]], include_missing=True)
     assert with_missing["label"].tolist()[-1] == "Not available (1/1)"
 
 
 # --- Figure 1 -------------------------------------------------------------------------------
 
-def test_baseline_coverage_gives_the_figure_1_note(cohort):
-    # paper: "BMB prior to debulking not available for 1 patient"; "MRD ... 20 out of 22"
-    assert response.baseline_coverage(cohort) == response.BaselineCoverage(1, 22, 20)
-
-
-def test_coverage_result_records_the_figure_1_note_as_20_of_22(cohort):
-    # Figure 1 note: "MRD response was available for 20 out of 22 patients with CR and available
-    # BMB data prior to debulking"; the key is data/published_figures.csv's result_key for it.
-    row = response.coverage_results(response.baseline_coverage(cohort)).iloc[0]
-    assert row["key"] == published.figure(published.load_published_figures(),
-                                          "f1_mrd_available_cr_baseline_known")["result_key"]
-    assert (row["numerator"], row["denominator"]) == (20, 22)
-
-
-def test_baseline_coverage_counts_a_hand_built_cohort(small):
-    # T03 has no baseline; CR with baseline: T01, T02, both MRD-evaluable
-    assert response.baseline_coverage(small) == response.BaselineCoverage(1, 2, 2)
-
-
 def test_figure_1_bars_are_the_cr_and_mrd_percentages_by_baseline_blasts(cr_tables, mrd_tables):
-    fig = response_figures.plot_cr_mrd_by_burden(response.table_for(cr_tables, "high_burden").rates,
-                                                 response.table_for(mrd_tables, "high_burden").rates)
+    fig = response_figures.plot_cr_mrd_by_burden(cr_tables[1].rates, mrd_tables[1].rates)
     heights = sorted(round(p.get_height(), 1) for p in fig.axes[0].patches if p.get_height() > 0)
     # 12/13, 10/20 (CR); 8/11, 8/9 (MRD)
     assert heights == sorted([92.3, 50.0, 72.7, 88.9])
 
 
-def test_builders_do_not_modify_the_cohort(cohort):
+def test_figure_1_draws_an_empty_group_without_a_bar(make_cohort):
+    frame = make_cohort([{"bmb_baseline_pct": "10", "response": "none"}])
+    cr = subgroups.rate_by(frame, "any_cr", "high_burden")
+    mrd = subgroups.rate_by(frame, "mrd_negative", "high_burden")
+    fig = response_figures.plot_cr_mrd_by_burden(cr.rates, mrd.rates)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert "0/0" in labels and "0/1\n(0%)" in labels
+
+
+def test_the_patient_flow_does_not_modify_the_cohort(cohort):
     before = cohort.copy()
     response.patient_flow(cohort)
-    response.hsct_after_cr(cohort)
-    response.with_post_debulking_split(cohort, 20)
-    response.baseline_coverage(cohort)
     pd.testing.assert_frame_equal(cohort, before)
 
 
-# --- prose ---------------------------------------------------------------------------------------
+# --- notebook 03 run in-process -------------------------------------------------------------------
 
-def _notebook_results(cohort, cr, mrd):
-    from helpers import tables
-
-    delivery, codes, hsct = (response.treatment_delivery(cohort), response.response_counts(cohort),
-                             response.hsct_after_cr(cohort))
-    return results.result_frame(
-        [*tables.count_results(delivery).to_dict("records"), *tables.count_results(codes).to_dict("records"),
-         *tables.count_results(hsct).to_dict("records"),
-         *response.flow_results(response.patient_flow(cohort)).to_dict("records"),
-         *response.rate_results([subgroups.rate_by(cohort, "any_cr"), subgroups.rate_by(cohort, "mrd_negative"),
-                                 *cr, *mrd]).to_dict("records")], notebook="03")
+@pytest.fixture(scope="module")
+def notebook_run(tmp_path_factory) -> dict:
+    return execute("03_response_by_subgroup", data_path=COHORT, output_dir=tmp_path_factory.mktemp("nb03"))
 
 
-def test_summary_text_pluralises_and_follows_other_cut_offs():
-    # auditor's re-run: lines_cutoff=1, blast cut-offs 10/40, age_cutoff=60
-    cohort = response.with_post_debulking_split(
-        loading.load_cohort(COHORT, age_cutoff=60, bmb_high_cutoff=40, bmb_low_cutoff=10, lines_cutoff=1), 10, 40)
-    cr = response.subgroup_rates(cohort, "any_cr", SUBGROUPS, all_tests_for=PUBLISHED_TESTS)
-    mrd = response.subgroup_rates(cohort, "mrd_negative", SUBGROUPS)
-    res = _notebook_results(cohort, cr, mrd)
-    text = response.summary_text(res, age_cutoff=60, lines_cutoff=1, low_cutoff=10, high_cutoff=40)
-    assert "after at most 1 line and" in text
-    assert "(s)" not in text and "1 lines" not in text
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, written out: sort, multiply by (m - rank), running maximum."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values: p * m / rank, running minimum from the largest down."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i], reverse=True)
+    adjusted, running = [0.0] * m, 1.0
+    for k, i in enumerate(order):
+        running = min(running, p_values[i] * m / (m - k))
+        adjusted[i] = running
+    return adjusted
+
+
+def test_notebook_03_adjusts_the_sixteen_subgroup_fisher_tests_by_holm_and_benjamini_hochberg(notebook_run):
+    rows = notebook_run["res"].set_index("key")
+    fisher = rows[rows.index.str.endswith("~fisher") & ~rows.index.str.contains(r"\[all\]|\|")]
+    assert len(fisher) == 16  # 8 groupings x (CR, complete MRD response)
+    raw = fisher["p_value"].tolist()
+    for suffix, reference in ((".holm", holm(raw)), (".bh", benjamini_hochberg(raw))):
+        adjusted = rows.loc[[k + suffix for k in fisher.index], "p_value"].tolist()
+        assert adjusted == pytest.approx(reference, rel=1e-12)
+    # Holm for the two printed findings (p = 0.0216 and 0.0230): 16 x 0.0216 and the running maximum
+    assert rows.loc["any_cr[high_burden]~fisher.holm", "p_value"] == pytest.approx(0.345, abs=5e-4)
+    assert rows.loc["any_cr[lines_group]~fisher.holm", "p_value"] == pytest.approx(0.345, abs=5e-4)
+    text = " ".join(notebook_run["_markdown"])
+    assert "16 subgroup tests were run" in text and "exploratory" in text
+
+
+def test_notebook_03_records_the_figure_1_note_as_20_of_22(notebook_run):
+    # Figure 1 note: "MRD response was available for 20 out of 22 patients with CR and available BMB data"
+    rows = notebook_run["res"].set_index("key")
+    key = published.figure(published.load_published_figures(), "f1_mrd_available_cr_baseline_known")["result_key"]
+    assert rows.loc[key, ["numerator", "denominator"]].tolist() == [20, 22]
+
+
+def test_notebook_03_prose_follows_other_cut_offs(tmp_path):
+    # lines_cutoff=1, blast cut-offs 10/40, age_cutoff=60
+    run = execute("03_response_by_subgroup", data_path=COHORT, output_dir=tmp_path, age_cutoff=60,
+                  bmb_high_cutoff=40, bmb_low_cutoff=10, lines_cutoff=1)
+    text = " ".join(run["_markdown"])
+    # with at most 1 line 4/7 reached CR, with more 19/27
+    assert "CR 4/7 (57.1%) after at most 1 and 19/27 (70.4%) after more" in text
+    assert "under 60" in text and "below 40% blasts" in text
     # 9 patients had one cycle, none of them reached CR (paper 3.3.1; unchanged by cut-offs)
-    assert "9 patients stopped after the first cycle (all of them without CR)" in text
-    meaning = response.interpretation(cr, mrd, res, lines_cutoff=1, high_cutoff=40)
-    # with at most 1 line 4/7 reached CR, with more 19/27: more CR after more lines here
-    assert "after more than 1 prior line was higher" in meaning
-    assert "Two thirds" not in meaning
+    assert "9 stopped after the first (9 of them without CR)" in text
 
 
-def test_hsct_text_counts_and_says_planned_transplants_are_not_in_the_data(small):
-    from helpers import tables
-
-    text = response.hsct_text(tables.count_results(response.hsct_after_cr(small)))
-    # hand counts: CR T01 (HSCT after), T02 (prior HSCT), T03 (neither) -> 1/3; of 2 not, 1 and 1
-    assert text.startswith("1/3 (33.3%) CR patients were transplanted")
-    assert "Of the 2 CR patients not transplanted, 1 had already had a transplant before and 1 had not" in text
+def test_notebook_03_counts_hsct_after_cr_and_says_planned_transplants_are_not_in_the_data(notebook_run):
+    text = " ".join(notebook_run["_markdown"])
+    assert "7/23 (30.4%) CR patients were transplanted after blinatumomab" in text
+    assert "Of the 16 not transplanted, 8 had already had a transplant before and 8 had not" in text
     assert "no column for a *planned* transplant" in text

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from helpers import results, subgroups
+from helpers import results, stats, subgroups
 
 
 @pytest.fixture
@@ -42,16 +42,18 @@ def test_rate_by_display_shows_count_percent_and_exact_interval(cohort):
     assert rates["display"].iloc[0] == "2/3 (66.7%) [9.4-99.2]"
 
 
-def test_rate_by_tests_exclude_missing_row_and_empty_levels(cohort):
-    rt = subgroups.rate_by(cohort, "any_cr", "grp", tests=("fisher", "chi2", "barnard"))
-    # tested table: <20 (2, 1), 20-49 (1, 0), >=50 (0, 1); Barnard skipped (not 2x2)
+def test_rate_by_accepts_only_tests_of_its_table_without_the_missing_row_and_empty_levels(cohort):
+    # tested table: <20 (2, 1), 20-49 (1, 0), >=50 (0, 1); "x" is empty, the missing row is left out
+    table = [[2, 1], [1, 0], [0, 1]]
+    rt = subgroups.rate_by(cohort, "any_cr", "grp", tests=stats.all_tests(table))
     assert [t.short for t in rt.tests] == ["fisher", "chi2"]
-    assert rt.tests[0].table == ((2, 1), (1, 0), (0, 1))
+    with pytest.raises(ValueError):
+        subgroups.rate_by(cohort, "any_cr", "grp", tests=[stats.fisher_exact([*table, [1, 1]])])
 
 
 def test_rate_by_orders_boolean_levels_false_then_true_and_applies_where(cohort):
     rt = subgroups.rate_by(cohort, "any_cr", "high_burden", where={"crs_recorded": True},
-                           tests=("fisher",))
+                           tests=[stats.fisher_exact([[2, 0], [1, 1]])])
     rates = rt.rates
     # crs_recorded rows 0-5: high_burden False -> rows 1, 3 (True, True) = 2/2;
     # True -> rows 0, 2, 4 (True, False, NA) = 1/2; missing -> row 5 (False) = 0/1
@@ -71,7 +73,8 @@ def test_rate_by_without_grouping_gives_one_overall_row(cohort):
 
 
 def test_rate_table_results_builds_keys_from_filters(cohort):
-    rt = subgroups.rate_by(cohort, "any_cr", "high_burden", where={"crs_recorded": True})
+    rt = subgroups.rate_by(cohort, "any_cr", "high_burden", where={"crs_recorded": True},
+                           tests=[stats.fisher_exact([[2, 0], [1, 1]])])
     rows = subgroups.rate_table_results(rt)
     assert rows["key"].tolist() == [
         "any_cr[crs_recorded=True&high_burden=False]",
@@ -85,7 +88,8 @@ def test_rate_table_results_builds_keys_from_filters(cohort):
 
 
 def test_rate_table_results_without_filter_uses_plain_keys(cohort):
-    rows = subgroups.rate_table_results(subgroups.rate_by(cohort, "any_cr", "grp"))
+    table = [[2, 1], [1, 0], [0, 1]]
+    rows = subgroups.rate_table_results(subgroups.rate_by(cohort, "any_cr", "grp", tests=[stats.fisher_exact(table)]))
     assert rows["key"].iloc[0] == "any_cr[grp=<20]"
     assert rows["key"].iloc[-1] == "any_cr[grp]~fisher"
     # Fisher by hand for [[2, 1], [1, 0], [0, 1]] (rows 3, 1, 1; columns 3, 2; n = 5):
@@ -95,9 +99,11 @@ def test_rate_table_results_without_filter_uses_plain_keys(cohort):
     assert rows["p_value"].iloc[-1] == pytest.approx(1.0, abs=1e-12)
 
 
-def test_rate_by_rejects_unknown_test_names(cohort):
-    with pytest.raises(ValueError):
-        subgroups.rate_by(cohort, "any_cr", "grp", tests=("t-test",))
+def test_count_row_gives_the_share_with_its_exact_interval():
+    row = subgroups.count_row("n[x=1]", "x", 2, 3)
+    # R binom.test(2, 3)$conf.int: 0.09429932 0.99159624
+    assert (row["numerator"], row["denominator"]) == (2, 3)
+    assert (round(row["ci_low"], 6), round(row["ci_high"], 6)) == (0.094299, 0.991596)
 
 
 def test_count_by_keeps_missing_as_its_own_level(cohort):
@@ -127,7 +133,9 @@ def test_rate_table_results_say_what_the_estimate_of_a_test_row_holds():
     # 2/3 vs 0/2: odds ratio with a zero cell is infinite; Boschloo's statistic is a one-sided p
     frame = pd.DataFrame({"any_cr": pd.array([True, True, False, False, False], dtype="boolean"),
                           "g": ["a", "a", "a", "b", "b"]})
-    rt = subgroups.rate_by(frame, "any_cr", "g", tests=("fisher", "boschloo", "fisher_midp"))
+    table = [[2, 1], [0, 2]]
+    rt = subgroups.rate_by(frame, "any_cr", "g", tests=[stats.fisher_exact(table), stats.boschloo_exact(table),
+                                                       stats.fisher_midp(table)])
     rows = subgroups.rate_table_results(rt).set_index("key")
     assert "estimate = sample odds ratio" in rows.loc["any_cr[g]~fisher", "method"]
     assert "one-sided" in rows.loc["any_cr[g]~boschloo", "method"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import loading, tables
+from helpers import derived, loading, tables
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -216,7 +216,7 @@ def test_79_percent_had_two_or_more_prior_lines(cohort):
 
 
 def test_a_missing_value_is_its_own_level_and_is_never_dropped():
-    frame = loading.add_groupings(pd.DataFrame({
+    frame = derived.add_derived(pd.DataFrame({
         "age_years": pd.array([30, 60, 70], dtype="Int64"),
         "bmb_baseline_pct": [10.0, float("nan"), 80.0],
         "bmb_post_debulking_pct": [float("nan")] * 3,
