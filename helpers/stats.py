@@ -789,26 +789,25 @@ def boschloo_exact(table) -> TestResult:
     return _unconditional(table, "boschloo")
 
 
+#: Every test by its result-key name, in display order.
+TESTS = {
+    "fisher": fisher_exact, "chi2": chi_square,
+    "chi2_yates": lambda table: chi_square(table, yates=True),
+    "barnard": barnard_exact, "boschloo": boschloo_exact, "fisher_midp": fisher_midp,
+}
+#: Tests computed for 2 x 2 tables only.
+TWO_BY_TWO_ONLY: frozenset[str] = frozenset({"chi2_yates", "barnard", "boschloo", "fisher_midp"})
+
+
+def applicable_tests(table) -> tuple[str, ...]:
+    """Names of the tests of :data:`TESTS` that apply to the table's shape."""
+    two_by_two = _as_table(table).shape == (2, 2)
+    return tuple(name for name in TESTS if two_by_two or name not in TWO_BY_TWO_ONLY)
+
+
 def all_tests(table) -> tuple[TestResult, ...]:
-    """Every applicable test of a table.
-
-    Parameters
-    ----------
-    table : array-like of int
-        Counts.
-
-    Returns
-    -------
-    tuple of TestResult
-        Fisher and chi-square always; for 2 x 2 tables also Yates, Barnard,
-        Boschloo and Fisher's mid-p.
-    """
-    arr = _as_table(table)
-    results = [fisher_exact(arr), chi_square(arr)]
-    if arr.shape == (2, 2):
-        results += [chi_square(arr, yates=True), barnard_exact(arr), boschloo_exact(arr),
-                    fisher_midp(arr)]
-    return tuple(results)
+    """Every applicable test of a table (:func:`applicable_tests`)."""
+    return tuple(TESTS[name](table) for name in applicable_tests(table))
 
 
 # ---------------------------------------------------------------- summaries
