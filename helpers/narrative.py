@@ -85,87 +85,61 @@ def show_markdown(text: str) -> None:
     display({"text/markdown": text}, raw=True)
 
 
-def pct(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0. Rounds half away from zero.
+def _missing(value) -> bool:
+    """None, NaN or pandas NA."""
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True
 
-    Parameters
-    ----------
-    numerator, denominator : int
-        Counts (patients).
-    digits : int, default 1
-        Decimals of the percentage.
 
-    Returns
-    -------
-    str
-        The percentage with a ``%`` sign, or ``"–"`` for a zero denominator.
-    """
-    if not denominator:
-        return "–"
-    value = 100 * numerator / denominator
+def number(value: float, digits: int = 1) -> str:
+    """``12.5``, ``"12"`` for 12.0: at most ``digits`` decimals, trailing zeros dropped; ``"NA"`` for NaN."""
+    if _missing(value):
+        return "NA"
+    text = f"{float(value):.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def percent(fraction: float, digits: int = 1) -> str:
+    """``"67.6%"`` for 0.6765: a fraction in percent, rounded half away from zero."""
     factor = 10 ** digits
-    rounded = math.floor(value * factor + 0.5) / factor
+    rounded = math.floor(100 * fraction * factor + 0.5) / factor
     return f"{rounded:.{digits}f}%"
 
 
+def pct(numerator: int, denominator: int, digits: int = 1) -> str:
+    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0."""
+    return percent(numerator / denominator, digits) if denominator else "–"
+
+
 def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"23/34 (67.6%)"``.
-
-    Parameters
-    ----------
-    numerator, denominator : int
-        Counts (patients).
-    digits : int, default 1
-        Decimals of the percentage (see :func:`pct`).
-
-    Returns
-    -------
-    str
-        ``"n/N (p%)"``; the percentage is ``"–"`` when ``denominator`` is 0.
-    """
+    """``"23/34 (67.6%)"``."""
     return f"{numerator}/{denominator} ({pct(numerator, denominator, digits)})"
 
 
-def ci_text(low: float, high: float, digits: int = 1) -> str:
-    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1].
+def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ") -> str:
+    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1]; ``label=""`` gives ``"49.5–82.6%"``.
 
-    Parameters
-    ----------
-    low, high : float
-        Interval bounds as proportions in [0, 1]; NaN when not estimable.
-    digits : int, default 1
-        Decimals of the percentages.
-
-    Returns
-    -------
-    str
-        The interval in percent, or ``"95% CI not estimable"`` if either bound is NaN.
+    ``"95% CI not estimable"`` (``"–"`` without a label) when a bound is NaN.
     """
-    if any(map(math.isnan, (low, high))):
-        return "95% CI not estimable"
-    return f"95% CI {100 * low:.{digits}f}–{100 * high:.{digits}f}%"
+    if _missing(low) or _missing(high):
+        return f"{label}not estimable" if label else "–"
+    return f"{label}{percent(low, digits)[:-1]}–{percent(high, digits)}"
 
 
-def p_text(p: float) -> str:
-    """``"p = 0.021"``, ``"p < 0.001"``; three decimals, two significant below 0.01.
+def p_text(p: float, bare: bool = False) -> str:
+    """``"p = 0.021"``, ``"p = 0.0023"``, ``"p < 0.001"``: three decimals, two significant below 0.01.
 
-    Parameters
-    ----------
-    p : float
-        A p-value in [0, 1]; NaN when no test was computed.
-
-    Returns
-    -------
-    str
-        ``"p = ..."``, ``"p < 0.001"`` or ``"p not computed"`` for NaN.
+    ``bare=True`` drops the ``"p = "`` (``"0.021"``, ``"< 0.001"``) for table cells.
+    NaN: ``"p not computed"`` (``"–"`` when bare).
     """
-    if math.isnan(p):
-        return "p not computed"
-    if p < 0.001:
-        return "p < 0.001"
-    if p < 0.01:
-        return f"p = {p:.2g}" if p >= 0.001 else "p < 0.001"
-    return f"p = {p:.3f}"
+    if _missing(p):
+        return "–" if bare else "p not computed"
+    text = "< 0.001" if p < 0.001 else f"= {p:.2g}" if p < 0.01 else f"= {p:.3f}"
+    if bare:
+        return text.removeprefix("= ")
+    return f"p {text}"
 
 
 def share_word(numerator: int, denominator: int) -> str:
@@ -278,8 +252,7 @@ def format_result(row, fmt: str) -> str:
     if fmt == "share":
         return share_word(int(row["numerator"]), int(row["denominator"]))
     if fmt == "value":
-        value = float(row["estimate"])
-        return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+        return number(float(row["estimate"]))
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(_FORMATS)}")
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -808,75 +808,3 @@ def applicable_tests(table) -> tuple[str, ...]:
 def all_tests(table) -> tuple[TestResult, ...]:
     """Every applicable test of a table (:func:`applicable_tests`)."""
     return tuple(TESTS[name](table) for name in applicable_tests(table))
-
-
-# ---------------------------------------------------------------- summaries
-
-def _format_number(value: float, digits: int) -> str:
-    if math.isnan(value):
-        return "NA"
-    text = f"{value:.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-@dataclass(frozen=True)
-class MedianRange:
-    """Median and range of the non-missing values; ``n_missing`` NaN/None were ignored."""
-
-    n: int
-    n_missing: int
-    median: float
-    minimum: float
-    maximum: float
-
-    def format(self, digits: int = 1) -> str:
-        """The summary as text.
-
-        Parameters
-        ----------
-        digits : int, default 1
-            Maximum decimals (trailing zeros dropped).
-
-        Returns
-        -------
-        str
-            E.g. ``"45 (range 20-75)"``; ``"NA"`` when no value is present.
-        """
-        if self.n == 0:
-            return "NA"
-        f = lambda v: _format_number(v, digits)  # noqa: E731
-        return f"{f(self.median)} (range {f(self.minimum)}-{f(self.maximum)})"
-
-
-def median_range(values: Iterable[float]) -> MedianRange:
-    """Median, minimum and maximum of ``values``, ignoring (and counting) missing ones.
-
-    Parameters
-    ----------
-    values : iterable of float
-        Values in their own unit (years, %, days...). Missing means NaN, None
-        or pandas NA.
-
-    Returns
-    -------
-    MedianRange
-        ``n`` values present and ``n_missing`` ignored; median, minimum and
-        maximum NaN when all are missing (or there are none).
-    """
-    raw = list(values)
-    present = np.array([float(v) for v in raw if v is not None and not _is_na(v)], dtype=float)
-    n_missing = len(raw) - present.size
-    if present.size == 0:
-        return MedianRange(0, n_missing, math.nan, math.nan, math.nan)
-    return MedianRange(int(present.size), int(n_missing), float(np.median(present)),
-                       float(present.min()), float(present.max()))
-
-
-def _is_na(value) -> bool:
-    try:
-        import pandas as pd
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False

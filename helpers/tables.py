@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import contract
+from helpers.narrative import ci_text, number, pct
 from helpers.results import RESULT_COLUMNS, rate_key
 
 #: Table 1 blocks, in the paper's order: (cohort column, row label).
@@ -141,14 +142,14 @@ def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES
         ``summary`` text ("45 (range 20-75)", or "not recorded"). Missing values
         are left out of the median and counted in ``n_missing``.
     """
-    from helpers.stats import median_range
-
     groups = [("all", cohort)] if by is None else [
         (level, cohort[cohort[by] == level]) for level in _levels(cohort[by])]
     rows = []
     for col in columns:
         for level, part in groups:
-            mr = median_range(part[col])
+            values = pd.to_numeric(part[col], errors="coerce").astype(float)
+            present = values.dropna()
+            median, low, high = present.median(), present.min(), present.max()
             filters = None if by is None else {by: level}
             rows.append({
                 "key": rate_key(f"{col}.median", filters),
@@ -156,9 +157,10 @@ def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES
                 "characteristic": contract.label(col),
                 "level": "All" if by is None else level_label(by, level),
                 "filters": filters,
-                "n": mr.n, "n_missing": mr.n_missing, "median": mr.median,
-                "minimum": mr.minimum, "maximum": mr.maximum,
-                "summary": mr.format() if mr.n else "not recorded",
+                "n": len(present), "n_missing": len(values) - len(present), "median": median,
+                "minimum": low, "maximum": high,
+                "summary": (f"{number(median)} (range {number(low)}-{number(high)})" if len(present)
+                            else "not recorded"),
             })
     return pd.DataFrame(rows)
 
@@ -295,7 +297,7 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     n_total = int(counts["denominator"].max()) if len(counts) else 0
     header = f"N={n_total} n (%)"
     counts = without_empty_missing(counts)
-    body = counts.assign(value=[f"{n} ({_pct(n, d)})" for n, d in
+    body = counts.assign(value=[f"{n} ({pct(n, d)})" for n, d in
                                 zip(counts["numerator"], counts["denominator"])])
     rows = []
     placed = set()
@@ -372,19 +374,13 @@ def table2(cohort: pd.DataFrame) -> pd.DataFrame:
                 "Debulking therapy": col.code_labels[category] if i == 0 else "",
                 "Regimen": regimen_display(regimen),
                 "N": int(n),
-                "Total, n/N (%)": (f"{len(part)}/{total} ({_pct(len(part), total)})"
+                "Total, n/N (%)": (f"{len(part)}/{total} ({pct(len(part), total)})"
                                    if i == 0 else ""),
                 "category": category,
                 "regimen": regimen,
             })
     return pd.DataFrame(rows, columns=["Debulking therapy", "Regimen", "N", "Total, n/N (%)",
                                        "category", "regimen"])
-
-
-def _pct(n: int, d: int) -> str:
-    from helpers.narrative import pct
-
-    return pct(n, d)
 
 
 def display_rates(rates: pd.DataFrame, group_label: str | None = None) -> pd.DataFrame:
@@ -408,9 +404,8 @@ def display_rates(rates: pd.DataFrame, group_label: str | None = None) -> pd.Dat
     view = pd.DataFrame({
         group_label or contract.label(var): [level_label(var, lv) for lv in rates["level"]],
         "n/N": [f"{n}/{d}" for n, d in zip(rates["numerator"], rates["denominator"])],
-        "%": [_pct(n, d) for n, d in zip(rates["numerator"], rates["denominator"])],
-        "95% CI (exact)": [("–" if pd.isna(lo) else f"{100 * lo:.1f}–{100 * hi:.1f}")
-                           for lo, hi in zip(rates["ci_low"], rates["ci_high"])],
+        "%": [pct(n, d) for n, d in zip(rates["numerator"], rates["denominator"])],
+        "95% CI (exact)": [ci_text(lo, hi, label="") for lo, hi in zip(rates["ci_low"], rates["ci_high"])],
     })
     return view
 

@@ -1,4 +1,4 @@
-"""Tests for the historic comparator data and helpers (notebook 05, issue 5).
+"""Tests of the historic comparator data, pairings and comparison (notebook 05).
 
 References used instead of the code under test:
 
@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from helpers import historic, loading
+from helpers import historic, historic_display, loading
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARATOR_FILE = ROOT / "data" / "historic_comparators.csv"
@@ -281,8 +281,8 @@ def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disag
     split = pd.DataFrame([compared_pairing(comparators, pairings, "tower_cr_crh_cri_phneg", 14, 21)])
     agree = pd.DataFrame([compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)])
     both = pd.concat([split, agree], ignore_index=True)
-    assert list(historic.tests_disagree(both)["pairing_id"]) == ["tower_cr_crh_cri_phneg"]
-    text = historic.summary_markdown(both)
+    assert list(historic_display.tests_disagree(both)["pairing_id"]) == ["tower_cr_crh_cri_phneg"]
+    text = historic_display.summary_markdown(both)
     assert text.startswith("Primary test: Fisher's exact test (two-sided, pre-specified)")
     assert "different sides of 0.05 in 1 pairing (`tower_cr_crh_cri_phneg`)" in text
     phneg, allp = text.split("\n")[2:4]
@@ -290,13 +290,7 @@ def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disag
     assert "Boschloo p = 0.047 (below 0.05: the tests disagree)" in phneg
     assert "the tests disagree" not in allp and "Fisher (primary) p = 0.010 (below 0.05" in allp
     # at alpha 0.10 both Ph- p-values (0.067, 0.047) are below it: no disagreement
-    assert historic.tests_disagree(both, alpha=0.10).empty
-
-
-def test_data_caveat_speaks_of_the_reconstruction_only_for_the_shipped_cohort():
-    assert "Reconstructed data" in historic.data_caveat(True)
-    assert "reconstruction" not in historic.data_caveat(False).replace("not the shipped reconstruction", "")
-    assert "nothing was constrained" in historic.data_caveat(False)
+    assert historic_display.tests_disagree(both, alpha=0.10).empty
 
 
 def test_boschloo_row_says_asymptotic_when_the_cohort_is_too_large_for_the_exact_test(comparators, pairings):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
 
 import numpy as np
 import pytest
@@ -516,18 +515,3 @@ def test_all_tests_lists_every_test_applicable_to_the_shape():
     assert [t.short for t in stats.all_tests([[12, 1], [10, 10]])] == [
         "fisher", "chi2", "chi2_yates", "barnard", "boschloo", "fisher_midp"]
     assert [t.short for t in stats.all_tests([[14, 4], [2, 0], [0, 2]])] == ["fisher", "chi2"]
-
-
-# ---------------------------------------------------------------- median / range
-
-def test_median_range_ignores_and_counts_missing_values():
-    values = [20, 45, float("nan"), 75, None, 50]
-    res = stats.median_range(values)
-    present = [20, 45, 75, 50]
-    assert (res.n, res.n_missing) == (4, 2)
-    assert (res.median, res.minimum, res.maximum) == (statistics.median(present), 20, 75)
-    assert res.format() == "47.5 (range 20-75)"
-
-
-def test_median_range_format_drops_trailing_zeros():
-    assert stats.median_range([20, 45, 75]).format() == "45 (range 20-75)"

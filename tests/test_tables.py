@@ -4,6 +4,7 @@ The expected strings are typed from the paper (Bonifacio et al. 2022, Tables 1-2
 not produced by the code under test.
 """
 
+import statistics
 from pathlib import Path
 
 import pandas as pd
@@ -285,3 +286,17 @@ def test_show_table_prints_at_most_max_rows_and_says_how_many_were_left_out(caps
     assert lines[-1] == "... and 5 more rows (first 20 shown)"
     tables.show_table(table.head(20), max_rows=20)
     assert len(capsys.readouterr().out.splitlines()) == 21
+
+
+def test_summary_rows_leave_out_and_count_missing_values():
+    cohort = pd.DataFrame({"age_years": [20, 45, float("nan"), 75, None, 50]})
+    row = tables.summary_rows(cohort, ["age_years"]).iloc[0]
+    present = [20, 45, 75, 50]
+    assert (row["n"], row["n_missing"]) == (4, 2)
+    assert (row["median"], row["minimum"], row["maximum"]) == (statistics.median(present), 20, 75)
+    assert row["summary"] == "47.5 (range 20-75)"
+
+
+def test_summary_rows_say_not_recorded_when_no_value_is_present():
+    row = tables.summary_rows(pd.DataFrame({"age_years": [None, None]}), ["age_years"]).iloc[0]
+    assert (row["n"], row["n_missing"], row["summary"]) == (0, 2, "not recorded")
