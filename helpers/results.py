@@ -90,6 +90,14 @@ def test_key(measure: str, by: str, test: str, filters: Mapping[str, object] | N
     return f"{measure}[{by}{where}]~{test}"
 
 
+def proportion_row(key: str, label: str, proportion, method: str | None = None) -> dict:
+    """A result row for a :class:`helpers.stats.Proportion` (method: "count; <interval method>")."""
+    return {"key": key, "label": label, "numerator": proportion.numerator,
+            "denominator": proportion.denominator, "estimate": proportion.estimate,
+            "ci_low": proportion.ci_low, "ci_high": proportion.ci_high,
+            "method": method or f"count; {proportion.method_label}", "unit": "proportion"}
+
+
 def result_frame(rows: Iterable[Mapping[str, object]], notebook: str) -> pd.DataFrame:
     """Turn result rows (dicts) into a frame with exactly :data:`RESULT_COLUMNS`.
 

@@ -78,25 +78,10 @@ class Proportion:
     method: str
     confidence: float = 0.95
 
-    def format(self, digits: int = 1) -> str:
-        """The proportion as text.
-
-        Parameters
-        ----------
-        digits : int, default 1
-            Decimals of the percentages.
-
-        Returns
-        -------
-        str
-            E.g. ``"23/34 (67.6%; 95% CI 49.5-82.6)"``; ``"0/0 (NA)"`` when the
-            denominator is 0.
-        """
-        if self.denominator == 0:
-            return f"{self.numerator}/{self.denominator} (NA)"
-        level = f"{100 * self.confidence:g}%"
-        return (f"{self.numerator}/{self.denominator} ({100 * self.estimate:.{digits}f}%; "
-                f"{level} CI {100 * self.ci_low:.{digits}f}-{100 * self.ci_high:.{digits}f})")
+    @property
+    def method_label(self) -> str:
+        """``"Clopper-Pearson exact 95% CI"``."""
+        return ci_method_label(self.method, self.confidence)
 
 
 def _check_counts(k: int, n: int) -> None:

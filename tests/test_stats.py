@@ -125,9 +125,12 @@ def test_wilson_ci_matches_hand_formula():
     assert stats.wilson_ci(k, n) == pytest.approx(expected, abs=1e-12)
 
 
-def test_proportion_format_shows_count_percent_and_interval():
-    # 23/34 = 67.6%; R binom.test(23, 34) gives 95% CI 0.4946 to 0.8262.
-    assert stats.proportion(23, 34).format() == "23/34 (67.6%; 95% CI 49.5-82.6)"
+def test_proportion_holds_the_share_and_the_exact_interval_of_r_binom_test():
+    # R: binom.test(23, 34)$conf.int -> 0.4947347 0.8261166
+    p = stats.proportion(23, 34)
+    assert (p.numerator, p.denominator, p.estimate) == (23, 34, 23 / 34)
+    assert (p.ci_low, p.ci_high) == pytest.approx((0.4947347, 0.8261166), abs=5e-8)
+    assert p.method_label == "Clopper-Pearson exact 95% CI"
 
 
 def test_proportion_rejects_unknown_method():

@@ -208,14 +208,6 @@ def test_four_of_the_13_ph_positive_patients_were_debulked_with_a_tki(cohort):
     assert (row["numerator"], row["denominator"]) == (4, 13)
 
 
-def test_79_percent_had_two_or_more_prior_lines(cohort):
-    # Section 3.1: "79% of patients had received 2 or more prior therapies";
-    # Table 1: 13 with 2 lines + 14 with >= 3 = 27 of 34 (79.4%).
-    row = tables.share_at_least(cohort, "prior_lines", 2, key="prior_lines_ge2[all]").iloc[0]
-    assert (row["numerator"], row["denominator"]) == (27, 34)
-    assert round(100 * row["estimate"]) == 79
-
-
 def test_a_missing_value_is_its_own_level_and_is_never_dropped():
     frame = loading.add_groupings(pd.DataFrame({
         "age_years": pd.array([30, 60, 70], dtype="Int64"),
@@ -256,22 +248,11 @@ def test_saved_and_shown_counts_leave_out_an_empty_not_available_level(cohort, t
     pd.testing.assert_frame_equal(mix, before)
 
 
-# --- centres (Abstract and section 2.1: "7 Italian centers") ------------------------------------
-
-def test_the_reconstructed_cohort_comes_from_the_papers_seven_centres(cohort):
-    # Section 2.1: "shared among 7 Italian centers"; the reconstruction encodes centre codes C1-C7
-    rows = tables.distinct_codes(cohort, "center").set_index("key")
-    assert rows.loc["center.distinct[all]", "numerator"] == 7
-    assert (rows.loc["center.available[all]", "numerator"], rows.loc["center.missing[all]", "numerator"]) == (34, 0)
-
-
-def test_distinct_codes_leave_missing_codes_out_of_the_count_and_report_them(make_cohort):
-    # hand count: codes A, B, A, (none), B -> 2 distinct codes; 4 patients with a code, 1 without
+def test_availability_counts_patients_with_and_without_a_code_among_all_patients(make_cohort):
+    # hand count: codes A, B, A, (none), B -> 4 patients with a code, 1 without, of 5
     cohort = make_cohort([{"center": c} for c in ("A", "B", "A", "", "B")])
     before = cohort.copy()
-    rows = tables.distinct_codes(cohort, "center").set_index("key")
-    assert rows.loc["center.distinct[all]", "numerator"] == 2
-    assert pd.isna(rows.loc["center.distinct[all]", "denominator"])
+    rows = tables.availability(cohort, "center").set_index("key")
     assert rows.loc["center.available[all]", ["numerator", "denominator"]].tolist() == [4, 5]
     assert rows.loc["center.missing[all]", ["numerator", "denominator"]].tolist() == [1, 5]
     pd.testing.assert_frame_equal(cohort, before)
