@@ -94,18 +94,21 @@ def _missing(value) -> bool:
 
 
 def number(value: float, digits: int = 1) -> str:
-    """``12.5``, ``"12"`` for 12.0: at most ``digits`` decimals, trailing zeros dropped; ``"NA"`` for NaN."""
+    """``"12.5"``, ``"12"`` for 12.0: at most ``digits`` decimals (half up), trailing zeros dropped; ``"NA"`` for NaN."""
     if _missing(value):
         return "NA"
-    text = f"{float(value):.{digits}f}"
+    text = f"{_half_up(float(value), digits):.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def percent(fraction: float, digits: int = 1) -> str:
-    """``"67.6%"`` for 0.6765: a fraction in percent, rounded half away from zero."""
+def _half_up(value: float, digits: int) -> float:
     factor = 10 ** digits
-    rounded = math.floor(100 * fraction * factor + 0.5) / factor
-    return f"{rounded:.{digits}f}%"
+    return math.floor(value * factor + 0.5) / factor
+
+
+def percent(fraction: float, digits: int = 1) -> str:
+    """``"67.6%"`` for 0.6765: a fraction in percent, rounded half up."""
+    return f"{_half_up(100 * fraction, digits):.{digits}f}%"
 
 
 def pct(numerator: int, denominator: int, digits: int = 1) -> str:
@@ -169,35 +172,6 @@ def share_word(numerator: int, denominator: int) -> str:
     if 2 * numerator == denominator:
         return "half"
     return "more than half" if 2 * numerator > denominator else "fewer than half"
-
-
-def most_frequent(counts, *, label: str = "level") -> str:
-    """The most frequent level of a count table, with its count, as prose.
-
-    Parameters
-    ----------
-    counts : DataFrame
-        Count rows of one variable (e.g. from :func:`helpers.tables.count_rows`)
-        with ``numerator``, ``denominator`` and a display column ``label``.
-    label : str, default "level"
-        Column holding the level names to print.
-
-    Returns
-    -------
-    str
-        ``"Low-intensity chemotherapy ± steroids, 14/20 (70.0%)"``; tied levels
-        are all named, joined by "and", in table order (``"A and B, each 3/20
-        (15.0%)"``); ``"none (no patients)"`` when the table is empty or every
-        count is 0.
-    """
-    if not len(counts) or int(counts["numerator"].max()) == 0:
-        return "none (no patients)"
-    top = counts[counts["numerator"] == counts["numerator"].max()]
-    names = [str(v) for v in top[label]]
-    share = n_of(int(top["numerator"].iloc[0]), int(top["denominator"].iloc[0]))
-    if len(names) == 1:
-        return f"{names[0]}, {share}"
-    return f"{', '.join(names[:-1])} and {names[-1]}, each {share}"
 
 
 # --- prose with computed numbers ------------------------------------------------------
