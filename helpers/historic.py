@@ -32,8 +32,7 @@ import pandas as pd
 from helpers import comparison, contract
 from helpers.narrative import percent
 from helpers.results import RESULT_COLUMNS
-from helpers.stats import ci_method_label, exact_ci
-from helpers.subgroups import rate_by
+from helpers.stats import exact_ci, proportion
 
 #: Columns of the comparator file, in order.
 COMPARATOR_COLUMNS: tuple[str, ...] = (
@@ -355,49 +354,29 @@ def population_label(population: str) -> str:
     return ", ".join(words) + " patients"
 
 
-def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame, *,
-                          method: str = "clopper-pearson") -> pd.DataFrame:
-    """The cohort's rate for every (endpoint, population) named in the pairings.
+def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame) -> pd.DataFrame:
+    """The cohort's rate and exact 95% CI for every (endpoint, population) named in the pairings.
 
-    Computed with :func:`helpers.subgroups.rate_by` on :func:`with_endpoint_columns`;
-    patients with a missing endpoint (MRD not assessed) or a missing filter
-    value are left out of the denominator.
-
-    Returns
-    -------
-    DataFrame
-        Result rows (:mod:`helpers.results` schema without ``notebook``, key from
-        :func:`endpoint_key`) plus ``cohort_endpoint`` and ``cohort_population``,
-        one per distinct pair in order of first appearance.
-
-    Parameters
-    ----------
-    cohort : DataFrame
-        :func:`helpers.loading.load_cohort` output (not modified).
-    pairings : DataFrame
-        :func:`load_pairings` output.
-    method : str
-        Interval method for :func:`helpers.subgroups.rate_by`.
+    Patients outside the population (a missing filter value never matches) or with a
+    missing endpoint (MRD not assessed) are left out of the denominator. Result rows
+    (key from :func:`endpoint_key`) plus ``cohort_endpoint`` and ``cohort_population``,
+    one per distinct pair in order of first appearance.
     """
     marked = with_endpoint_columns(cohort)
     rows = []
-    seen = set()
-    for row in pairings.to_dict("records"):
-        code, population = row["cohort_endpoint"], row["cohort_population"].strip() or "all"
-        if (code, population) in seen:
-            continue
-        seen.add((code, population))
-        rt = rate_by(marked, f"endpoint.{code}", where=parse_population(population) or None,
-                     tests=(), method=method)
-        r = rt.rates.iloc[0]
-        endpoint = COHORT_ENDPOINTS[code]
+    for code, population in dict.fromkeys(
+            (r["cohort_endpoint"], r["cohort_population"].strip() or "all") for r in pairings.to_dict("records")):
+        part = marked
+        for column, value in parse_population(population).items():
+            part = part[(part[column] == value).fillna(False)]
+        outcome = part[f"endpoint.{code}"].dropna()
+        p = proportion(int(outcome.sum()), len(outcome))
         rows.append({
             "key": endpoint_key(code, population),
-            "label": f"This cohort, {endpoint.definition}; {population_label(population)}",
-            "numerator": int(r["numerator"]), "denominator": int(r["denominator"]),
-            "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-            "p_value": math.nan, "method": ci_method_label(method), "unit": "proportion",
-            "cohort_endpoint": code, "cohort_population": population,
+            "label": f"This cohort, {COHORT_ENDPOINTS[code].definition}; {population_label(population)}",
+            "numerator": p.numerator, "denominator": p.denominator, "estimate": p.estimate,
+            "ci_low": p.ci_low, "ci_high": p.ci_high, "p_value": math.nan, "method": p.method_label,
+            "unit": "proportion", "cohort_endpoint": code, "cohort_population": population,
         })
     return pd.DataFrame(rows, columns=[*_RESULT_FIELDS, "cohort_endpoint", "cohort_population"])
 
@@ -715,50 +694,31 @@ def reference_rate(comparators: pd.DataFrame, comparator_id: str) -> ReferenceRa
 
 # --- small-sample view -------------------------------------------------------------
 
-def sample_size_results(k: int, n: int, reference_rate: float, *, alpha: float = 0.05,
-                        power: float = 0.80, endpoint: str = "cr_crh_cri") -> pd.DataFrame:
-    """How many patients a single-arm study needs to show the observed rate k/n against a reference.
+def sample_size_results(plan: comparison.SampleSize | None, power_at_cohort_n: float, k: int, n: int,
+                        reference_rate: float, *, alpha: float = 0.05, power: float = 0.80,
+                        endpoint: str = "cr_crh_cri") -> pd.DataFrame:
+    """Result rows ``sample_size[<endpoint>].n``, ``.n_stable``, ``.achieved_power``, ``.power_at_cohort_n``.
 
-    Uses :func:`helpers.comparison.exact_sample_size` (exact two-sided
-    binomial test of H0: p = ``reference_rate``, alternative p = k/n): the
-    first n reaching ``power`` and the saw-tooth-stable n; and the exact power
-    of the same test with the cohort's own n. Caveat: the alternative is the
-    observed rate, so the power at the cohort's n is "observed power", a
-    re-expression of the observed p-value rather than new evidence.
-
-    Returns result rows with keys ``sample_size[<endpoint>].n``, ``.n_stable``,
-    ``.achieved_power`` and ``.power_at_cohort_n``.
-
-    Parameters
-    ----------
-    k, n : int
-        The cohort's events and patients (n > 0).
-    reference_rate : float
-        Null rate, a fraction in (0, 1) (:func:`reference_rate`).
-    alpha, power : float
-        Two-sided level and target power.
-    endpoint : str
-        Endpoint code used in the keys.
+    ``plan`` is :func:`helpers.comparison.exact_sample_size` for the observed rate k/n
+    against ``reference_rate`` (None when not computable: estimates NaN).
     """
-    p1 = k / n
-    plan = comparison.exact_sample_size(reference_rate, p1, alpha=alpha, power=power)
-    at_n = comparison.exact_binomial_power(n, reference_rate, p1, alpha=alpha)
     what = (f"exact two-sided binomial test, H0 p = {reference_rate:g} vs p = {k}/{n}, "
             f"alpha {alpha:g}")
     base = f"sample_size[{endpoint}]"
+    missing = plan is None
     rows = [
         {"key": f"{base}.n", "label": f"patients needed for power {power:g}",
-         "estimate": plan.n, "method": what + "; first n reaching the power", "unit": "patients"},
+         "estimate": math.nan if missing else plan.n, "method": what + "; first n reaching the power",
+         "unit": "patients"},
         {"key": f"{base}.n_stable", "label": f"patients needed for power {power:g}, saw-tooth-stable",
-         "estimate": plan.n_stable,
+         "estimate": math.nan if missing else plan.n_stable,
          "method": what + f"; first n from which the next {comparison.STABLE_WINDOW} sizes all reach the power",
          "unit": "patients"},
-        {"key": f"{base}.achieved_power", "label": f"exact power at n = {plan.n}",
-         "estimate": plan.achieved_power, "method": what, "unit": "probability"},
+        {"key": f"{base}.achieved_power",
+         "label": "exact power at n = " + ("NA" if missing else f"{plan.n}"),
+         "estimate": math.nan if missing else plan.achieved_power, "method": what, "unit": "probability"},
         {"key": f"{base}.power_at_cohort_n", "label": f"exact power with the cohort's {n} patients",
-         "denominator": n, "estimate": at_n, "method": what + " (observed power)",
+         "denominator": n, "estimate": power_at_cohort_n, "method": what + " (observed power)",
          "unit": "probability"},
     ]
     return pd.DataFrame(rows, columns=_RESULT_FIELDS)
-
-

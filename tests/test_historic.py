@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from helpers import historic, historic_display, loading
+from helpers import comparison, historic, historic_display, loading
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARATOR_FILE = ROOT / "data" / "historic_comparators.csv"
@@ -244,8 +244,7 @@ def _binomtest_power(m: int, p0: float, p1: float) -> float:
 
 def test_power_with_the_cohort_size_matches_binomtest_on_every_outcome():
     n, p0, p1 = 34, 0.44, 23 / 34
-    rows = historic.sample_size_results(23, 34, p0, alpha=0.05, power=0.80).set_index("key")
-    assert rows.loc["sample_size[cr_crh_cri].power_at_cohort_n", "estimate"] == pytest.approx(
+    assert comparison.exact_binomial_power(n, p0, p1, alpha=0.05) == pytest.approx(
         _binomtest_power(n, p0, p1), abs=1e-9)
 
 
@@ -258,11 +257,20 @@ def test_sample_size_for_23_of_34_against_44_percent_is_34_and_stable_from_36():
     stable = min(m for m in range(1, 39) if all(powers[j] >= 0.80 for j in range(m, m + 21)))
     assert (first, stable) == (34, 36)
     assert round(powers[34], 4) == 0.8212
-    rows = historic.sample_size_results(23, 34, p0, alpha=0.05, power=0.80).set_index("key")["estimate"]
+    plan = comparison.exact_sample_size(p0, p1, alpha=0.05, power=0.80)
+    rows = historic.sample_size_results(plan, 0.5, 23, 34, p0).set_index("key")["estimate"]
     assert int(rows["sample_size[cr_crh_cri].n"]) == first
     assert int(rows["sample_size[cr_crh_cri].n_stable"]) == stable
     assert rows["sample_size[cr_crh_cri].achieved_power"] == pytest.approx(powers[34], abs=1e-9)
     assert rows["sample_size[cr_crh_cri].achieved_power"] >= 0.80
+
+
+def test_sample_size_rows_exist_with_blank_estimates_when_no_size_is_computable():
+    # no CR at all: 0/5 against 44% gives no alternative rate inside (0, 1) to plan for
+    with pytest.raises(ValueError):
+        comparison.exact_sample_size(0.44, 0 / 5)
+    rows = historic.sample_size_results(None, 0.1, 0, 5, 0.44).set_index("key")["estimate"]
+    assert rows.isna().tolist() == [True, True, True, False]
 
 
 def test_reference_rate_is_read_from_the_comparator_file_as_its_counts(comparators):
