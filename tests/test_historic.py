@@ -6,8 +6,8 @@ References used instead of the code under test:
   re-read here from the CSV text so the printed precision is known;
 * the focal paper's section 3.3 counts (23/34 CR/CRp/CRi, 19 CR + 2 CRp, 17/21 MRD,
   10/20 with >= 50% blasts), for the shipped reconstructed cohort;
-* brute force: Fisher's two-sided p as a sum of hypergeometric probabilities written
-  with ``math.comb``; the one-sample binomial p the same way; the posterior
+* brute force (tests/reference_exact.py): Fisher's two-sided p and the one-sample
+  binomial p from their definitions; the posterior
   P(p1 > p2) by Monte Carlo with a fixed seed; exact power by running
   ``scipy.stats.binomtest`` on every possible outcome.
 """
@@ -24,6 +24,8 @@ import pytest
 from scipy import stats as sps
 
 from helpers import comparison, historic, historic_display, loading
+
+import reference_exact
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARATOR_FILE = ROOT / "data" / "historic_comparators.csv"
@@ -175,22 +177,6 @@ def test_cohort_endpoints_on_the_shipped_cohort_match_the_paper(pairings, key, n
 
 # --- comparisons against brute force ----------------------------------------------------
 
-def fisher_two_sided_brute_force(a: int, n1: int, c: int, n2: int) -> float:
-    """Sum of hypergeometric P(table) over tables with the same margins that are no
-    more probable than the observed one (R fisher.test's rule, tolerance 1e-7)."""
-    total, successes = n1 + n2, a + c
-    def prob(x: int) -> float:
-        return math.comb(n1, x) * math.comb(n2, successes - x) / math.comb(total, successes)
-    observed = prob(a)
-    lo, hi = max(0, successes - n2), min(n1, successes)
-    return sum(p for x in range(lo, hi + 1) if (p := prob(x)) <= observed * (1 + 1e-7))
-
-
-def binomial_two_sided_brute_force(k: int, n: int, p0: float) -> float:
-    pmf = [math.comb(n, x) * p0 ** x * (1 - p0) ** (n - x) for x in range(n + 1)]
-    return sum(p for p in pmf if p <= pmf[k] * (1 + 1e-7))
-
-
 def compared_pairing(comparators, pairings, pairing_id: str, k: int, n: int) -> dict:
     """Run compare_pairings on one pairing with the cohort side set to k/n."""
     pair = pairings[pairings["pairing_id"] == pairing_id]
@@ -205,7 +191,7 @@ def compared_pairing(comparators, pairings, pairing_id: str, k: int, n: int) -> 
 def test_fisher_p_for_23_of_34_vs_tower_119_of_271_equals_the_hypergeometric_sum(comparators, pairings):
     row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)
     assert row["design"] == "two-sample" and row["test"] == "fisher"
-    assert row["p_value"] == pytest.approx(fisher_two_sided_brute_force(23, 34, 119, 271), rel=1e-9)
+    assert row["p_value"] == pytest.approx(reference_exact.fisher_p([[23, 34 - 23], [119, 271 - 119]]), rel=1e-9)
     assert row["risk_difference"] == pytest.approx(23 / 34 - 119 / 271, abs=1e-12)
 
 
@@ -221,7 +207,7 @@ def test_posterior_probability_cohort_higher_agrees_with_monte_carlo(comparators
 def test_rate_only_pairing_uses_the_exact_one_sample_binomial_test(comparators, pairings):
     row = compared_pairing(comparators, pairings, "yu_cr_high_burden", 10, 20)
     assert row["design"] == "one-sample" and row["test"] == "binomial"
-    assert row["p_value"] == pytest.approx(binomial_two_sided_brute_force(10, 20, 0.33), rel=1e-9)
+    assert row["p_value"] == pytest.approx(reference_exact.binomial_p(10, 20, 0.33), rel=1e-9)
     # Beta(11, 11) posterior against the fixed 33%, by Monte Carlo
     rng = np.random.default_rng(7)
     assert row["prob_cohort_higher"] == pytest.approx(float(np.mean(rng.beta(11, 11, 400_000) > 0.33)),

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from helpers import stats
 
+import reference_exact
+
 
 # ---------------------------------------------------------------- references
 
@@ -39,49 +41,6 @@ def _clopper_pearson_by_bisection(k: int, n: int, alpha: float = 0.05) -> tuple[
     return low, high
 
 
-def _table_log_prob(table) -> float:
-    rows = [sum(r) for r in table]
-    cols = [sum(c) for c in zip(*table)]
-    n = sum(rows)
-    lf = lambda v: math.lgamma(v + 1)  # noqa: E731
-    return (sum(map(lf, rows)) + sum(map(lf, cols)) - lf(n)
-            - sum(lf(v) for r in table for v in r))
-
-
-def _tables_with_margins(rows, cols):
-    """Every table with the given margins, by brute force over all cells but the last row/col."""
-    r, c = len(rows), len(cols)
-    ranges = [range(min(rows[i], cols[j]) + 1) for i in range(r - 1) for j in range(c - 1)]
-    for cells in itertools.product(*ranges):
-        inner = [list(cells[i * (c - 1):(i + 1) * (c - 1)]) for i in range(r - 1)]
-        table = []
-        for i in range(r - 1):
-            last = rows[i] - sum(inner[i])
-            if last < 0:
-                break
-            table.append(inner[i] + [last])
-        else:
-            bottom = [cols[j] - sum(table[i][j] for i in range(r - 1)) for j in range(c)]
-            if min(bottom) >= 0 and sum(bottom) == rows[-1]:
-                yield table + [bottom]
-
-
-def _fisher_brute_force(table) -> float:
-    """R's rule: total probability of same-margin tables with P <= P_obs * (1 + 1e-7)."""
-    arr = np.asarray(table)
-    arr = arr[arr.sum(axis=1) > 0]
-    arr = arr[:, arr.sum(axis=0) > 0]
-    if arr.shape[0] < 2 or arr.shape[1] < 2:
-        return 1.0
-    observed = math.exp(_table_log_prob(arr.tolist()))
-    total = 0.0
-    for t in _tables_with_margins(arr.sum(axis=1).tolist(), arr.sum(axis=0).tolist()):
-        p = math.exp(_table_log_prob(t))
-        if p <= observed * (1 + 1e-7):
-            total += p
-    return min(1.0, total)
-
-
 # ---------------------------------------------------------------- intervals
 
 def test_exact_ci_matches_r_binom_test_documentation_example():
@@ -96,6 +55,11 @@ def test_exact_ci_matches_bisection_on_binomial_cdf(k, n):
     # Independent method: solve the Clopper-Pearson tail equations directly
     # with exact binomial sums (math.comb), not beta quantiles.
     assert stats.exact_ci(k, n) == pytest.approx(_clopper_pearson_by_bisection(k, n), abs=1e-9)
+
+
+@pytest.mark.parametrize("k, n", [(0, 5), (1, 1), (5, 5), (3, 34), (23, 34), (119, 271)])
+def test_exact_ci_equals_the_beta_quantiles_of_the_shared_reference(k, n):
+    assert stats.exact_ci(k, n) == pytest.approx(reference_exact.clopper_pearson(k, n), abs=1e-12)
 
 
 def test_exact_ci_upper_limit_for_zero_events_is_closed_form():
@@ -160,7 +124,7 @@ def test_fisher_exact_on_paper_post_debulking_blast_table_matches_brute_force():
     # Paper 3.3.3: CR 14/18 (<20% blasts), 2/2 (20-49%), 0/2 (>=50%).
     table = [[14, 4], [2, 0], [0, 2]]
     res = stats.fisher_exact(table)
-    assert res.p_value == pytest.approx(_fisher_brute_force(table), rel=1e-9)
+    assert res.p_value == pytest.approx(reference_exact.fisher_p(table), rel=1e-9)
     assert res.method.startswith("Fisher's exact test (3x2")
 
 
@@ -173,7 +137,7 @@ SMALL_TABLES = st.sampled_from([(2, 3), (3, 2), (3, 3), (2, 4), (4, 2), (2, 5)])
 @settings(max_examples=40, deadline=None)
 @given(SMALL_TABLES)
 def test_fisher_exact_rxc_matches_brute_force_enumeration(table):
-    assert stats.fisher_exact(table).p_value == pytest.approx(_fisher_brute_force(table),
+    assert stats.fisher_exact(table).p_value == pytest.approx(reference_exact.fisher_p(table),
                                                               rel=1e-8, abs=1e-12)
 
 
