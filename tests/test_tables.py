@@ -281,3 +281,21 @@ def test_summary_rows_leave_out_and_count_missing_values():
 def test_summary_rows_say_not_recorded_when_no_value_is_present():
     row = tables.summary_rows(pd.DataFrame({"age_years": [None, None]}), ["age_years"]).iloc[0]
     assert (row["n"], row["n_missing"], row["summary"]) == (0, 2, "not recorded")
+
+
+def test_table1_counts_equal_those_of_tableone_on_the_shipped_cohort(cohort):
+    # tableone (an independent Table 1 library) counts each level, and missing values as "None".
+    from tableone import TableOne
+
+    variables = list(tables.TABLE1_VARIABLES)
+    raw = cohort[variables].astype(object)
+    raw = raw.where(raw.notna() & (raw != "missing")).astype(str).replace("nan", None)
+    reference = TableOne(raw, columns=variables, categorical=variables, pval=False)
+    ref = reference.cat_table
+    counts = tables.count_rows(cohort)
+    for var in variables:
+        mine = {key.split("=", 1)[1][:-1]: n for key, n in zip(counts["key"], counts["numerator"])
+                if key.startswith(f"n[{var}=")}
+        theirs = {("missing" if str(level) == "None" else str(level)): int(text.split(" ")[0])
+                  for (name, level), text in ref["Overall"].items() if name == var}
+        assert {k: v for k, v in mine.items() if v} == theirs, var
