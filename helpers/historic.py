@@ -1,23 +1,10 @@
-"""The cohort against historic blinatumomab studies (notebook 05, issue 5).
+"""Historic comparator figures, their pairing with cohort endpoints, and the exact comparisons.
 
-Three data inputs, no numbers in code:
-
-* ``data/historic_comparators.csv`` -- one row per published comparator figure
-  (study, reference, endpoint and its exact wording, counts where published,
-  percentage and CI as printed, ``status`` seen / derived / percent_only);
-* ``data/historic_pairings.csv`` -- which cohort endpoint, in which cohort
-  population, is set against which comparator figure, and why;
-* the loaded cohort (:func:`helpers.loading.load_cohort`).
-
-The cohort endpoints are defined once, in :data:`COHORT_ENDPOINTS`, from the
-data contract's response codes. The statistics themselves come from
-:mod:`helpers.comparison` (exact two-sample or one-sample comparisons, Beta
-posteriors, exact sample size); this module matches, tabulates and words them.
-
-Caveat for every comparison here: the cohort is a retrospective selection of
-34 patients who could be debulked, and the comparators are trials or pooled
-analyses with other populations, windows and definitions. Differences
-measure more than the effect of debulking.
+Inputs: ``data/historic_comparators.csv`` (one row per published figure, with its
+exact wording, counts where published and a status seen / derived / percent_only),
+``data/historic_pairings.csv`` (which cohort endpoint and population meets which
+comparator, and why) and the loaded cohort. Cohort endpoints are defined once, in
+:data:`COHORT_ENDPOINTS`. Display: :mod:`helpers.historic_display`.
 """
 
 from __future__ import annotations
@@ -100,16 +87,6 @@ def comparator_problems(raw: pd.DataFrame) -> list[str]:
     are non-negative; numerator <= denominator; status one of :data:`STATUSES`;
     ``seen``/``derived`` rows have both counts; ``percent_only`` rows have a
     percentage and no numerator; a CI has both limits around the percentage.
-
-    Parameters
-    ----------
-    raw : DataFrame
-        The comparator file read as text (every column ``str``, blanks ``""``).
-
-    Returns
-    -------
-    list of str
-        One message per problem, naming the line and id.
     """
     problems = []
     duplicated = raw["id"][raw["id"].duplicated()]
@@ -149,25 +126,7 @@ def comparator_problems(raw: pd.DataFrame) -> list[str]:
 
 
 def load_comparators(path: str | Path) -> pd.DataFrame:
-    """Read and check ``historic_comparators.csv``.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`COMPARATOR_COLUMNS`; counts as ``Int64`` (missing =
-        not published), ``percent``/``ci_low``/``ci_high`` as floats in
-        percentage points, exactly as printed (NaN = not published).
-
-    Raises
-    ------
-    ValueError
-        Listing every problem found by :func:`comparator_problems`.
-
-    Parameters
-    ----------
-    path : str or Path
-        The comparator CSV (columns :data:`COMPARATOR_COLUMNS`, UTF-8).
-    """
+    """Read and check ``historic_comparators.csv``."""
     raw = _read_csv(path, COMPARATOR_COLUMNS)
     problems = comparator_problems(raw)
     if problems:
@@ -184,16 +143,6 @@ def parse_population(text: str) -> dict[str, object]:
     """``"all"`` -> ``{}``; ``"ph_status=positive&high_burden=True"`` -> a filter dict.
 
     ``True``/``False`` become booleans; other values stay text (contract codes).
-
-    Parameters
-    ----------
-    text : str
-        ``all`` (or blank), or ``column=value`` joined by ``&``.
-
-    Returns
-    -------
-    dict
-        Column -> value.
     """
     text = text.strip()
     if text in ("", "all"):
@@ -215,20 +164,6 @@ def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
     Each pairing id is unique; its comparator id exists; its cohort endpoint is
     one of :data:`COHORT_ENDPOINTS`; its population parses and (when
     ``cohort_columns`` is given) names existing cohort columns.
-
-    Parameters
-    ----------
-    pairings : DataFrame
-        The pairings file read as text.
-    comparators : DataFrame
-        :func:`load_comparators` output.
-    cohort_columns : tuple of str, optional
-        Cohort columns a population may name; None skips that check.
-
-    Returns
-    -------
-    list of str
-        One message per problem, naming the pairing.
     """
     problems = []
     duplicated = pairings["pairing_id"][pairings["pairing_id"].duplicated()]
@@ -260,18 +195,6 @@ def load_pairings(path: str | Path, comparators: pd.DataFrame) -> pd.DataFrame:
     """Read ``historic_pairings.csv`` and check that every pairing resolves.
 
     Raises ``ValueError`` listing the problems of :func:`pairing_problems`.
-
-    Parameters
-    ----------
-    path : str or Path
-        The pairings CSV (columns :data:`PAIRING_COLUMNS`).
-    comparators : DataFrame
-        :func:`load_comparators` output.
-
-    Returns
-    -------
-    DataFrame
-        The pairings as text, one row per pairing.
     """
     frame = _read_csv(path, PAIRING_COLUMNS)
     problems = pairing_problems(frame, comparators)
@@ -287,16 +210,6 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
 
     Response-based endpoints are defined for every patient; the MRD endpoint
     keeps the cohort's missing values (not evaluable). The input is not changed.
-
-    Parameters
-    ----------
-    cohort : DataFrame
-        :func:`helpers.loading.load_cohort` output.
-
-    Returns
-    -------
-    DataFrame
-        A copy with the added nullable boolean columns.
     """
     out = cohort.copy()
     for endpoint in COHORT_ENDPOINTS.values():
@@ -309,37 +222,13 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
 
 
 def endpoint_key(code: str, population: str) -> str:
-    """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise.
-
-    Parameters
-    ----------
-    code : str
-        A :data:`COHORT_ENDPOINTS` code.
-    population : str
-        ``all`` or a population text (:func:`parse_population`).
-
-    Returns
-    -------
-    str
-        The results key.
-    """
+    """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise."""
     population = population.strip()
     return f"endpoint[{code}]" if population in ("", "all") else f"endpoint[{code}|{population}]"
 
 
 def population_label(population: str) -> str:
-    """Readable cohort population, e.g. ``"Ph+ patients"``, ``"baseline blasts >= cut-off"``.
-
-    Parameters
-    ----------
-    population : str
-        ``all`` or a population text (:func:`parse_population`).
-
-    Returns
-    -------
-    str
-        Words ending in "patients".
-    """
+    """Readable cohort population, e.g. ``"Ph+ patients"``, ``"baseline blasts >= cut-off"``."""
     filters = parse_population(population)
     if not filters:
         return "all patients"
@@ -391,11 +280,6 @@ def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
     printed CI when one was published (otherwise NaN limits). Returns the
     comparator columns plus ``has_counts``, ``estimate``, ``est_low``,
     ``est_high`` and ``ci_source``.
-
-    Parameters
-    ----------
-    comparators : DataFrame
-        :func:`load_comparators` output (not modified).
     """
     out = comparators.copy()
     has_counts = out["numerator"].notna() & out["denominator"].notna()
@@ -419,18 +303,7 @@ def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparator_label(row: Mapping[str, object]) -> str:
-    """Short text for a comparator, e.g. ``"TOWER, blinatumomab: 119/271"`` or ``"... 33% (rate only)"``.
-
-    Parameters
-    ----------
-    row : mapping
-        A comparator row (``study``, ``arm``, ``numerator``, ``denominator``, ``percent``).
-
-    Returns
-    -------
-    str
-        The label.
-    """
+    """Short text for a comparator, e.g. ``"TOWER, blinatumomab: 119/271"`` or ``"... 33% (rate only)"``."""
     head = f"{row['study']}, {row['arm']}"
     if pd.notna(row["numerator"]) and pd.notna(row["denominator"]):
         return f"{head}: {int(row['numerator'])}/{int(row['denominator'])}"
@@ -439,30 +312,7 @@ def comparator_label(row: Mapping[str, object]) -> str:
 
 def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
                      pairings: pd.DataFrame) -> pd.DataFrame:
-    """One row per pairing: the cohort rate, the comparator figure and why they are paired.
-
-    Returns
-    -------
-    DataFrame
-        ``pairing_id``, ``cohort_endpoint``, ``endpoint_label``, ``cohort_population``,
-        ``population_label``, ``rationale``; the cohort side ``cohort_key``,
-        ``cohort_k``, ``cohort_n``, ``cohort_rate``, ``cohort_low``, ``cohort_high``;
-        the comparator side ``comparator_id``, ``study``, ``arm``, ``reference``,
-        ``comparator_definition``, ``comparator_k``, ``comparator_n``,
-        ``comparator_rate``, ``comparator_low``, ``comparator_high``,
-        ``ci_source``, ``status``, ``note``, ``comparator_label``; and
-        ``design``: ``two-sample`` when the comparator has counts, else
-        ``one-sample`` (its rate taken as fixed).
-
-    Parameters
-    ----------
-    cohort_rates : DataFrame
-        :func:`cohort_endpoint_rates` output.
-    comparators : DataFrame
-        :func:`load_comparators` output.
-    pairings : DataFrame
-        :func:`load_pairings` output.
-    """
+    """One row per pairing: the cohort rate, the comparator figure and why they are paired."""
     rates = comparator_rates(comparators).set_index("id")
     cohort = cohort_rates.set_index(["cohort_endpoint", "cohort_population"])
     rows = []
@@ -511,13 +361,6 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
     :data:`helpers.stats.UNCONDITIONAL_MAX_TABLES`), ``risk_difference``,
     ``rd_low``, ``rd_high``, ``rd_method``, ``prob_cohort_higher`` and
     ``posterior_method``.
-
-    Parameters
-    ----------
-    matched : DataFrame
-        :func:`matched_pairings` output (not modified).
-    prior : tuple of float
-        Beta(a, b) prior for every rate.
     """
     a, b = prior
     added = []
@@ -558,19 +401,6 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
     Estimate and interval as in :func:`comparator_rates` (exact CI from counts,
     else the printed CI or none); ``method`` says which, and the status when the
     counts are derived or absent.
-
-    Parameters
-    ----------
-    comparators : DataFrame
-        :func:`load_comparators` output.
-    ids : iterable of str
-        Comparator ids, all present in ``comparators``.
-
-    Returns
-    -------
-    DataFrame
-        Result rows (:mod:`helpers.results` schema without ``notebook``); counts
-        ``Int64`` (missing when not published).
     """
     rates = comparator_rates(comparators).set_index("id")
     rows = []
@@ -606,16 +436,6 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
     ``cmp[<pairing>].risk_difference`` (cohort minus comparator, fraction;
     Newcombe CI for two-sample pairings, none for one-sample);
     ``cmp[<pairing>].prob_cohort_higher`` (posterior probability).
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-
-    Returns
-    -------
-    DataFrame
-        Result rows (:mod:`helpers.results` schema without ``notebook``).
     """
     rows = []
     for r in compared.to_dict("records"):
@@ -645,18 +465,7 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ReferenceRate:
-    """A comparator's rate used as the null value of a single-arm test.
-
-    Attributes
-    ----------
-    comparator_id : str
-        Row of the comparator file.
-    rate : float
-        ``numerator / denominator`` when counts are published, else the printed
-        percentage / 100 (a fraction in (0, 1)).
-    label : str
-        ``"TOWER, blinatumomab: 119/271 (43.9%)"``.
-    """
+    """A comparator's rate used as the null value of a single-arm test."""
 
     comparator_id: str
     rate: float
@@ -664,26 +473,7 @@ class ReferenceRate:
 
 
 def reference_rate(comparators: pd.DataFrame, comparator_id: str) -> ReferenceRate:
-    """The rate of one comparator row, for the sample-size calculation.
-
-    Parameters
-    ----------
-    comparators : DataFrame
-        :func:`load_comparators` output.
-    comparator_id : str
-        The row's ``id``.
-
-    Returns
-    -------
-    ReferenceRate
-        Rate as in :func:`comparator_rates` (exact ``k/n`` from counts, else the
-        printed percentage).
-
-    Raises
-    ------
-    KeyError
-        Naming the id when the comparator file has no such row.
-    """
+    """The rate of one comparator row, for the sample-size calculation."""
     rates = comparator_rates(comparators).set_index("id")
     if comparator_id not in rates.index:
         raise KeyError(f"no comparator {comparator_id!r} in the comparator file")

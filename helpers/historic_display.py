@@ -20,18 +20,7 @@ def _rate_text(k, n, rate: float, low: float, high: float) -> str:
 
 
 def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
-    """What is compared with what, and why (one line per pairing).
-
-    Parameters
-    ----------
-    matched : DataFrame
-        :func:`matched_pairings` output.
-
-    Returns
-    -------
-    DataFrame
-        Columns Pairing, Cohort endpoint, Comparator, Comparator definition, Design, Why.
-    """
+    """What is compared with what, and why (one line per pairing)."""
     return pd.DataFrame({
         "Pairing": matched["pairing_id"],
         "Cohort endpoint": matched["endpoint_label"] + ", " + matched["population_label"],
@@ -50,16 +39,6 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     comparator study and arm, comparator definition, comparator n/N (% ; CI),
     CI source, status, design, test, p, Boschloo p, risk difference (95% CI,
     percentage points), P(cohort higher), comparator note.
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-
-    Returns
-    -------
-    DataFrame
-        Display strings, one row per pairing ("–" where not computed).
     """
     rd = []
     for r in compared.itertuples():
@@ -98,16 +77,6 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
     the cohort's rate then each paired comparator's, with their intervals.
 
     Comparators without counts show their printed CI, or a point only.
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-
-    Returns
-    -------
-    DataFrame
-        ``group``, ``label``, ``estimate``, ``ci_low``, ``ci_high`` (fractions).
     """
     rows = []
     order = compared.drop_duplicates(["cohort_endpoint", "cohort_population"])
@@ -136,22 +105,7 @@ def _side(p: float, alpha: float) -> str:
 
 
 def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``.
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-    alpha : float
-        Two-sided significance level.
-
-    Returns
-    -------
-    DataFrame
-        The rows of ``compared`` (same columns) whose ``p_value`` (Fisher) and
-        ``boschloo_p`` are both computed and lie on different sides of ``alpha``;
-        one-sample pairings (no Boschloo) are never included.
-    """
+    """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``."""
     both = compared["p_value"].notna() & compared["boschloo_p"].notna()
     split = (compared["p_value"] < alpha) != (compared["boschloo_p"] < alpha)
     return compared.loc[both & split]
@@ -159,27 +113,7 @@ def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
-    """Markdown: the primary test named up front, then one bullet per pairing, worded from the values.
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-    alpha : float
-        Two-sided level used for the words "below"/"not below" (default 0.05).
-
-    Returns
-    -------
-    str
-        A lead sentence naming Fisher's exact test as the primary (pre-specified)
-        test with Boschloo's reported alongside, and how many pairings the two
-        put on different sides of ``alpha``; then per pairing: both rates with
-        exact CIs, the difference (Newcombe CI), the primary p with its side of
-        ``alpha``, Boschloo's p with its side (flagged when it differs from
-        Fisher's), and the posterior P(cohort higher). One-sample pairings name
-        the exact binomial test as their only test. Pairings without evaluable
-        cohort patients say so.
-    """
+    """Markdown: the primary test named up front, then one bullet per pairing, worded from the values."""
     split = tests_disagree(compared, alpha)
     names = ", ".join(f"`{pid}`" for pid in split["pairing_id"])
     lead = ("Primary test: Fisher's exact test (two-sided, pre-specified) for pairings with "

@@ -146,20 +146,8 @@ def p_text(p: float, bare: bool = False) -> str:
 
 
 def share_word(numerator: int, denominator: int) -> str:
-    """A number-free word for a share that stays literally true on any data.
-
-    Parameters
-    ----------
-    numerator, denominator : int
-        Counts (patients), ``0 <= numerator <= denominator``.
-
-    Returns
-    -------
-    str
-        ``"all"`` (n = N > 0), ``"more than half"``, ``"half"`` (2n = N),
-        ``"fewer than half"``, ``"none"`` (n = 0 < N), or ``"none (no patients)"``
-        when the denominator is 0. Written to be followed by "of the patients".
-    """
+    """A number-free word for a share that stays true on any data: ``"all"``, ``"more than half"``,
+    ``"half"``, ``"fewer than half"``, ``"none"``, or ``"none (no patients)"`` for 0/0."""
     numerator, denominator = int(numerator), int(denominator)
     if not 0 <= numerator <= denominator:
         raise ValueError(f"share {numerator}/{denominator} is not a count out of a total")
@@ -180,33 +168,7 @@ _FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share"
 
 
 def format_result(row, fmt: str) -> str:
-    """Format one ``results.csv`` row for prose.
-
-    Parameters
-    ----------
-    row : mapping
-        One result row (``key``, ``numerator``, ``denominator``, ``estimate``,
-        ``ci_low``, ``ci_high``, ``p_value`` as the format needs).
-    fmt : str
-        One of ``n`` (numerator), ``N`` (denominator), ``pct`` (numerator over
-        denominator as a percentage, one decimal), ``n_pct`` ("21 (61.8%)"),
-        ``n_of`` ("23/34 (67.6%)"), ``ci`` ("95% CI 49.5–82.6%"), ``p``
-        ("p = 0.021"), ``value`` (the estimate, whole numbers without decimals),
-        ``int`` (the estimate rounded) or ``share`` (a number-free word from
-        :func:`share_word`: "all", "more than half", "half", "fewer than half",
-        "none").
-
-    Returns
-    -------
-    str
-        The formatted value. Missing intervals and p-values are worded as not
-        estimable/computed (see :func:`ci_text`, :func:`p_text`).
-
-    Raises
-    ------
-    ValueError
-        For an unknown ``fmt``.
-    """
+    """Format one ``results.csv`` row for prose."""
     if fmt == "n":
         return str(int(row["numerator"]))
     if fmt == "N":
@@ -231,43 +193,12 @@ def format_result(row, fmt: str) -> str:
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
-    """A count with its noun in the right number: ``"1 patient"``, ``"2 patients"``.
-
-    Parameters
-    ----------
-    n : int
-        The count.
-    singular : str
-        The noun for one.
-    plural_form : str, optional
-        The noun for any other count; default ``singular + "s"``.
-
-    Returns
-    -------
-    str
-    """
+    """A count with its noun in the right number: ``"1 patient"``, ``"2 patients"``."""
     return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
 def result_of(results, key: str) -> dict:
-    """The first result row with ``key``, as a dict, for prose built from results.
-
-    Parameters
-    ----------
-    results : DataFrame
-        Result rows (``results.csv`` schema, at least ``key``).
-    key : str
-        The key looked up.
-
-    Returns
-    -------
-    dict
-
-    Raises
-    ------
-    KeyError
-        Naming the key, when no row has it.
-    """
+    """The first result row with ``key``, as a dict, for prose built from results."""
     hit = results[results["key"] == key]
     if not len(hit):
         raise KeyError(f"no result with key {key!r} for the narrative")
@@ -275,27 +206,7 @@ def result_of(results, key: str) -> dict:
 
 
 def fill(template: str, results) -> str:
-    """Replace ``[[key:fmt]]`` placeholders with values from result rows.
-
-    Parameters
-    ----------
-    template : str
-        Prose with placeholders such as ``[[any_cr[all]:n_of]]``; keys follow the
-        grammar of :mod:`helpers.results`; see :func:`format_result` for ``fmt``.
-    results : DataFrame
-        Rows with at least ``key`` and the fields the formats need.
-
-    Returns
-    -------
-    str
-        The template with every placeholder replaced; text outside placeholders
-        is kept as is.
-
-    Raises
-    ------
-    KeyError
-        Naming any placeholder key that is not among the results.
-    """
+    """Replace ``[[key:fmt]]`` placeholders with values from result rows."""
     import re
 
     by_key = {row["key"]: row for row in results.to_dict("records")}
@@ -310,18 +221,5 @@ def fill(template: str, results) -> str:
 
 
 def show_filled(template: str, results) -> None:
-    """Display :func:`fill` output as Markdown.
-
-    Parameters
-    ----------
-    template : str
-        Prose with ``[[key:fmt]]`` placeholders (see :func:`fill`).
-    results : DataFrame
-        Result rows the placeholders refer to.
-
-    Returns
-    -------
-    None
-        The filled text is displayed as one ``text/markdown`` output.
-    """
+    """Display :func:`fill` output as Markdown."""
     show_markdown(fill(template, results))

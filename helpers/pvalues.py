@@ -68,24 +68,7 @@ def candidate_clause(printed: str, classes: CandidateClasses) -> str:
 
 
 def group_rates(counts: Mapping[str, tuple[int, int]], test_key: str) -> dict[str, tuple[int, int]]:
-    """The per-group ``(k, n)`` behind a test key, read from rate keys.
-
-    Parameters
-    ----------
-    counts : mapping
-        Rate key (``any_cr[high_burden=True]``) -> ``(numerator, denominator)``,
-        from results rows or from the paper's figures.
-    test_key : str
-        A test key such as ``any_cr[high_burden]~fisher`` or
-        ``crs[debulking_category|crs_recorded=True]~fisher``.
-
-    Returns
-    -------
-    dict
-        Group level -> ``(k, n)`` for every key ``{measure}[{where&}{by}=level]``
-        found, in the order of ``counts``; the ``missing`` level is left out.
-        Empty when ``test_key`` is not a test key.
-    """
+    """The per-group ``(k, n)`` behind a test key, read from rate keys."""
     parts = split_test_key(test_key)
     if not parts:
         return {}
@@ -103,18 +86,7 @@ _TEST_KEY = re.compile(r"^(?P<measure>[^\[]+)\[(?P<by>[^\]|]+)(?:\|(?P<where>[^\
 
 
 def split_test_key(key: str) -> dict | None:
-    """``"any_cr[lines_group]~fisher"`` -> measure, by, where, test; None if not a test key.
-
-    Parameters
-    ----------
-    key : str
-        A results key.
-
-    Returns
-    -------
-    dict or None
-        ``measure``, ``by``, ``where`` (blank when none) and ``test``.
-    """
+    """``"any_cr[lines_group]~fisher"`` -> measure, by, where, test; None if not a test key."""
     hit = _TEST_KEY.match(key or "")
     return None if hit is None else {k: (v or "") for k, v in hit.groupdict().items()}
 
@@ -136,21 +108,7 @@ def _levels_recorded(results: pd.DataFrame, measure: str, grouping: str) -> int:
 
 
 def split_text(results: pd.DataFrame, measure: str, grouping: str) -> str:
-    """The groups a test compares, from the recorded rate rows: ``"<50: 16/20 · >=50: 0/2"``.
-
-    Parameters
-    ----------
-    results : DataFrame
-        Results rows.
-    measure, grouping : str
-        As in a test key ``{measure}[{grouping}]~test``.
-
-    Returns
-    -------
-    str
-        One ``level: k/n`` per non-missing level with a positive denominator, in
-        recorded order; ``"groups not recorded"`` when there are none.
-    """
+    """The groups a test compares, from the recorded rate rows: ``"<50: 16/20 · >=50: 0/2"``."""
     rows = _level_rows(results, measure, grouping)
     parts = [f"{lvl}: {int_or_none(k)}/{int_or_none(n)}" for lvl, k, n in
              zip(rows["level"], rows["numerator"], rows["denominator"])
@@ -161,37 +119,7 @@ def split_text(results: pd.DataFrame, measure: str, grouping: str) -> str:
 def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_prefix: str,
                        expected: Sequence[str] = TESTS,
                        groupings: Sequence[str] = ()) -> pd.DataFrame:
-    """Every recorded test of ``measure`` across a grouping starting with ``by_prefix``, vs a printed p.
-
-    Parameters
-    ----------
-    printed : str
-        The paper's text, e.g. ``"p=0.03"``.
-    results : DataFrame
-        The run's results rows (:func:`helpers.results.read_results`).
-    measure, by_prefix : str
-        Select test keys ``{measure}[{by}...]~{test}`` whose ``by`` starts with
-        ``by_prefix`` (so ``bmb_post`` finds ``bmb_post_group`` (3x2) and the
-        2x2 groupings ``bmb_post_group2`` and ``bmb_post_high``).
-    expected : sequence of str
-        Tests every selected grouping should have; a missing one is listed as
-        ``not recorded`` (with NaN p-value), never computed here.
-    groupings : sequence of str, optional
-        Groupings expected even when no test of theirs is recorded yet (each
-        is then listed with every expected test ``not recorded``).
-
-    Returns
-    -------
-    DataFrame
-        One row per (grouping, test): ``key``, ``grouping`` (``by`` plus any
-        ``|filter``), ``split`` (:func:`split_text`), ``test``, ``test_name``,
-        ``test_kind`` (:data:`TEST_KINDS`), ``method``, ``p_value``, ``status``
-        (``recorded``, ``not recorded``, or ``not applicable (3x2 table)`` for a
-        test of :data:`helpers.stats.TWO_BY_TWO_ONLY` on more than two levels),
-        ``matches`` (bool: prints as the paper's p under the strict rounding rules :data:`P_VALUE_RULES`), ``truncation_only`` (bool: prints
-        as the paper's p only if truncated), ``rounded`` (the p-value rounded
-        half-up to the printed decimals, blank when not recorded) and ``how``.
-    """
+    """Every recorded test of ``measure`` across a grouping starting with ``by_prefix``, vs a printed p."""
     shown = printed_p_value(printed)
     rows = []
     seen: dict[str, set] = {g: set() for g in groupings}
@@ -249,16 +177,6 @@ def grouping_family(by: str) -> str:
     printed p-value include the other splits of the same variable
     (``bmb_post_group2``, ``bmb_post_high``); a grouping without that suffix
     (``high_burden``) is its own family.
-
-    Parameters
-    ----------
-    by : str
-        The ``by`` part of a test key.
-
-    Returns
-    -------
-    str
-        The prefix passed to :func:`p_value_candidates`.
     """
     return _FAMILY_SUFFIX.sub("", by)
 
@@ -270,23 +188,6 @@ def figure_candidates(figure: Mapping, results: pd.DataFrame,
 
     Used both by :func:`judge_all` (the verdict's detail) and by the report's
     hard cases, so the two always list the same possibilities.
-
-    Parameters
-    ----------
-    figure : mapping
-        A published-figures row of kind ``p_value`` whose ``result_key`` is a test key.
-    results : DataFrame
-        The run's results rows.
-    expected : sequence of str
-        Tests every grouping should have (default :data:`TESTS_WITH_MIDP`).
-    groupings : sequence of str, optional
-        Groupings listed even when nothing of theirs is recorded.
-
-    Returns
-    -------
-    DataFrame or None
-        The candidates of the figure's measure across every grouping of its
-        family (:func:`grouping_family`); None when the key is not a test key.
     """
     parts = split_test_key(text_of(figure.get("result_key")))
     if not parts:
@@ -297,24 +198,7 @@ def figure_candidates(figure: Mapping, results: pd.DataFrame,
 
 @dataclass(frozen=True)
 class CandidateClasses:
-    """Recorded tests sorted by how they relate to a printed p-value (records of :func:`p_value_candidates`).
-
-    Attributes
-    ----------
-    exact_hits : tuple of dict
-        Two-sided exact tests (:data:`EXACT_TESTS`) that print as the value when rounded.
-    other_hits : tuple of dict
-        Other tests (asymptotic, mid-p) that print as it when rounded: possibilities.
-    truncated : tuple of dict
-        Tests that print as it only if truncated: possibilities, never accepted.
-    recorded : tuple of dict
-        Every recorded test.
-    not_recorded : tuple of dict
-        Expected tests no notebook recorded.
-    not_applicable : tuple of dict
-        Tests not defined or not computed for the grouping's table (status
-        starting ``not applicable`` or ``not computed``).
-    """
+    """Recorded tests sorted by how they relate to a printed p-value (records of :func:`p_value_candidates`)."""
 
     exact_hits: tuple
     other_hits: tuple
@@ -325,19 +209,7 @@ class CandidateClasses:
 
 
 def classify_candidates(candidates: pd.DataFrame) -> CandidateClasses:
-    """Sort :func:`p_value_candidates` rows into the classes the report names.
-
-    Parameters
-    ----------
-    candidates : DataFrame
-        :func:`p_value_candidates` output (not modified).
-
-    Returns
-    -------
-    CandidateClasses
-        Rows as dicts, in the candidates' order. A test with a blank p-value
-        is never a hit.
-    """
+    """Sort :func:`p_value_candidates` rows into the classes the report names."""
     recs = candidates.to_dict("records")
     recorded = tuple(r for r in recs if r["status"] == "recorded")
     return CandidateClasses(
@@ -355,29 +227,7 @@ def _name(rec: Mapping) -> str:
 
 
 def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
-    """Markdown: which recorded tests print as the paper's p-value, and under which printing rule.
-
-    Parameters
-    ----------
-    printed : str
-        The paper's text (``"p=0.03"``).
-    candidates : DataFrame
-        :func:`p_value_candidates` output.
-
-    Returns
-    -------
-    str
-        Bullets, each computed from the candidates: tests that print as the
-        paper's value when rounded (the strict rule) split into exact tests and
-        other tests (each labelled with its kind); tests that print as it only
-        when truncated (a possibility, not accepted: truncation makes a
-        p-value look smaller); whether any exact test reproduces it; every
-        recorded p-value; the tests not recorded; and the tests not defined
-        (Barnard, Boschloo, Yates) or not computed (mid-p) for a table larger
-        than 2 x 2, said as such rather than as missing. The classes are
-        :func:`classify_candidates`, as in a verdict's detail. One sentence
-        when no test is recorded.
-    """
+    """Markdown: which recorded tests print as the paper's p-value, and under which printing rule."""
     classes = classify_candidates(candidates)
     if not classes.recorded:
         return f"No test of this comparison is recorded by notebooks 01-05, so {printed} is not checked."

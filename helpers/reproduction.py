@@ -1,45 +1,13 @@
-"""Judge every figure the paper prints against the run's recomputed results.
+"""Verdicts: every figure the paper prints, judged against the run's ``results.csv``.
 
-A published figure (a row of ``data/published_figures.csv``, see
-:mod:`helpers.published`) is compared with the ``results.csv`` row its
-``result_key`` names (written by notebooks 01-05, see :mod:`helpers.results`).
-Each comparison gives a :class:`Verdict`:
-
-* ``reproduced`` -- counts equal and the printed value equals the recomputed one;
-* ``reproduced up to rounding`` -- counts equal and the printed value is the
-  recomputed one rounded to the printed decimals by a recognised rule (see
-  :data:`RULES`); ``how`` names the rule(s);
-* ``not reproduced`` -- a count, a denominator, a summary value or a p-value
-  differs beyond rounding; ``reason`` says which, and for p-values which other
-  recorded tests match the printed value instead;
-* ``not recomputed`` -- an external figure with no comparator row (protocol
-  doses, definitions), a figure with no result key, or a key no notebook
-  produced; ``reason`` says why.
-
-A ``result_key`` may add up several keys (``"n[a=1] + n[a=2]"``, see
-:func:`sum_parts`): the figure is then judged against the sum of their counts.
-An external figure without a comparator says why from its ``external_type``
-(:func:`external_reason`). A p-value that is not reproduced names, in its
-detail, every recorded test of the same family that prints as it when rounded
-or only when truncated (:func:`classify_candidates`, shared with the report's
-hard cases).
-
-External figures linked to a row of ``data/historic_comparators.csv`` (column
-``comparator_id``) are judged against that row's counts or printed rate, the
-same way as cohort figures (:func:`judge_against_comparator`).
-
-On data other than the shipped reconstruction the comparison is a
-*replication* (:func:`judge_replication`): the paper's rate is set against the
-data's rate and its exact Clopper-Pearson 95% interval, a p-value by whether
-significance (at :data:`SIGNIFICANCE_LEVEL`) and the direction of the
-difference agree, and a summary by its value; counts of different cohorts are
-never compared as counts.
-
-All arithmetic on printed values is exact (``fractions.Fraction``), so
-``13/16 = 81.25`` really is a tie for the half-up and half-even rules.
-Nothing here computes a statistical test: p-values come from the results rows
-(replication intervals are exact Clopper-Pearson limits of recorded counts).
-Nothing happens on import.
+Each figure of ``data/published_figures.csv`` is compared with the result row its
+``result_key`` names and gets a :class:`Verdict`: ``reproduced``, ``reproduced up to
+rounding`` (rules in :mod:`helpers.rounding`), ``not reproduced`` (with the reason and,
+for a p-value, the recorded tests that could print as it: :mod:`helpers.pvalues`) or
+``not recomputed`` (with why). Historic rates the paper quotes are judged against the
+comparator file. On data other than the shipped reconstruction the comparison is a
+replication: the paper's rate against the data's exact 95% interval, a p-value by
+significance and direction. Nothing here computes a statistical test.
 """
 
 from __future__ import annotations
@@ -88,27 +56,7 @@ CONSTRAINED_KINDS: tuple[str, ...] = ("count", "proportion", "median", "min", "m
 
 @dataclass(frozen=True)
 class Verdict:
-    """Outcome of comparing one printed figure with its recomputed value.
-
-    Attributes
-    ----------
-    verdict : str
-        One of :data:`VERDICTS`.
-    how : str
-        For reproduced figures: ``"exact"`` or the rounding rule(s) that give
-        the printed value; blank otherwise.
-    reason : str
-        For not reproduced / not recomputed figures: what differs or why no
-        comparison was made; blank otherwise.
-    printed : str
-        The paper's text for the figure.
-    recomputed_text : str
-        The recomputed figure in the paper's style (``"23/34 = 67.65%"``), blank
-        when nothing was recomputed.
-    rules : tuple of str
-        Every rule of :data:`RULES` under which the recomputed value prints as
-        the paper's (empty for exact matches and mismatches).
-    """
+    """Outcome of comparing one printed figure with its recomputed value."""
 
     verdict: str
     how: str
@@ -137,22 +85,7 @@ def _not_recomputed(figure: Mapping, reason: str) -> Verdict:
 
 
 def external_reason(figure: Mapping) -> str:
-    """Why an external figure without a comparator row is not recomputed, from its row.
-
-    Parameters
-    ----------
-    figure : mapping
-        A published-figures row of kind ``external`` (``external_type``,
-        ``comparator_id``, ``note``; a missing or blank field is read as blank).
-
-    Returns
-    -------
-    str
-        ``"external: "`` and the words of its ``external_type``
-        (:data:`helpers.published.EXTERNAL_TYPES`; ``"no cohort counterpart"``
-        when blank or unknown), ``"no comparator row"`` for a literature figure
-        not linked to the comparator file, then the ``note`` in brackets.
-    """
+    """Why an external figure without a comparator row is not recomputed, from its row."""
     from helpers.published import EXTERNAL_TYPES
 
     etype = text_of(figure.get("external_type"))
@@ -167,26 +100,7 @@ def external_reason(figure: Mapping) -> str:
 
 
 def lookup_result(by_key: Mapping[str, Mapping], key: str) -> tuple[dict | None, tuple[str, ...]]:
-    """The result row for a ``result_key``, adding up the rows of a sum key.
-
-    Parameters
-    ----------
-    by_key : mapping
-        Result key -> results row (``numerator``, ``denominator``, ...).
-    key : str
-        A figure's ``result_key``: one key, or several joined by ``" + "``
-        (:func:`sum_parts`).
-
-    Returns
-    -------
-    tuple
-        ``(row, missing)``. For one key: its row (None when absent). For a sum:
-        a new row whose ``numerator`` is the sum of the parts' numerators (None
-        when a part has no count), ``denominator`` their common denominator
-        (None when they differ or one is blank: the parts are then not shares
-        of one population), ``terms`` the parts' numerators; None when a part
-        is absent. ``missing`` lists the absent keys. Rows are not modified.
-    """
+    """The result row for a ``result_key``, adding up the rows of a sum key."""
     parts = sum_parts(key)
     missing = tuple(k for k in parts if k not in by_key)
     if len(parts) <= 1:
@@ -206,36 +120,7 @@ def lookup_result(by_key: Mapping[str, Mapping], key: str) -> tuple[dict | None,
 def judge(figure: Mapping, result: Mapping | None, *,
           alternatives: pd.DataFrame | None = None,
           comparator: Mapping | None = None) -> Verdict:
-    """Compare one published figure with its recomputed result row.
-
-    Parameters
-    ----------
-    figure : mapping
-        A row of :func:`helpers.published.load_published_figures` (``kind``,
-        ``printed``, ``value``, ``numerator``, ``denominator``, ``result_key``,
-        ``comparator_id``, ``note``).
-    result : mapping or None
-        The results row whose ``key`` is the figure's ``result_key``
-        (``numerator``, ``denominator``, ``estimate``, ``p_value``); None when
-        no notebook produced it.
-    alternatives : DataFrame, optional
-        For p-values: other recorded test rows of the same comparison
-        (:func:`p_value_candidates`), named in the reason when the figure is not
-        reproduced.
-    comparator : mapping, optional
-        For an external figure with a ``comparator_id``: that row of the
-        comparator file (:func:`helpers.historic.load_comparators`); judged by
-        :func:`judge_against_comparator`. None leaves such a figure not recomputed.
-
-    Returns
-    -------
-    Verdict
-        Counts are compared exactly; a printed percentage is compared with
-        ``100 * numerator / denominator`` of the *result's* counts; summaries
-        (median, min, max) with the result's ``estimate``; p-values with the
-        result's ``p_value`` under :data:`P_VALUE_RULES`. Missing values in the
-        result (blank p-value, blank estimate) give ``not recomputed``.
-    """
+    """Compare one published figure with its recomputed result row."""
     kind = text_of(figure.get("kind"))
     key = text_of(figure.get("result_key"))
     note = text_of(figure.get("note"))
@@ -274,28 +159,7 @@ def _judge_percentage(printed: str, shown: PrintedNumber, k: int, n: int, recomp
 
 
 def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
-    """Judge an external figure (a historic rate the paper quotes) against its source row.
-
-    Parameters
-    ----------
-    figure : mapping
-        A published-figures row of kind ``external`` whose ``printed`` text holds
-        a percentage (``"34%"``).
-    comparator : mapping
-        The row of ``data/historic_comparators.csv`` it quotes (``id``,
-        ``numerator``, ``denominator``, ``percent``; counts may be blank).
-
-    Returns
-    -------
-    Verdict
-        With counts in the comparator row: the printed percentage against
-        ``100 * numerator / denominator`` (exact, up to a rounding rule, or not
-        reproduced), as for cohort figures. With a rate only: the printed
-        percentage against the source's printed percentage, compared at the
-        coarser of the two precisions (equal: ``reproduced``; equal after
-        rounding the finer one: ``reproduced up to rounding``). No percentage on
-        either side gives ``not recomputed``.
-    """
+    """Judge an external figure (a historic rate the paper quotes) against its source row."""
     printed = text_of(figure.get("printed"))
     shown = printed_percent(printed)
     cid = text_of(comparator.get("id"))
@@ -400,48 +264,7 @@ def judge_replication(figure: Mapping, result: Mapping | None, *,
                       data_groups: Mapping[str, tuple[int, int]] | None = None,
                       alpha: float = SIGNIFICANCE_LEVEL,
                       comparator: Mapping | None = None) -> Verdict:
-    """Compare one published figure with another cohort's result: rates, not counts.
-
-    Parameters
-    ----------
-    figure : mapping
-        A row of :func:`helpers.published.load_published_figures`.
-    result : mapping or None
-        The data's results row for the figure's ``result_key`` (None: not recorded).
-    paper_total, data_total : int, optional
-        Patients in the paper's cohort and in the data (the ``n[all]`` figure and
-        result). A count printed without a denominator is compared as a share of
-        the whole cohort only when the data's denominator for it is the whole
-        cohort; otherwise, or when a total is missing, it is not compared.
-    paper_groups, data_groups : mapping, optional
-        For p-values: ``level -> (k, n)`` of the compared measure in each
-        non-missing group, from the paper's figures and from the data (see
-        :func:`group_rates`); used for the direction of a two-group difference.
-    alpha : float
-        Two-sided level at which significance is compared (default
-        :data:`SIGNIFICANCE_LEVEL`).
-    comparator : mapping, optional
-        For an external figure with a ``comparator_id``: judged against the
-        comparator file as on the reconstruction (the data play no part).
-
-    Returns
-    -------
-    Verdict
-        In the canonical verdicts (:data:`VERDICTS`; :func:`judge_all` relabels
-        them with :data:`REPLICATION_LABELS`):
-
-        * counts and proportions: ``reproduced`` (consistent) when the paper's
-          rate ``numerator / denominator`` lies inside the exact Clopper-Pearson
-          95% interval of the data's rate, ``not reproduced`` (differs) when it
-          lies outside; a data denominator of 0 gives ``not recomputed``;
-        * p-values: consistent when both are below ``alpha`` or both are not
-          and, for two groups, the higher rate is in the same group; a printed
-          bound (``p<0.05``) counts as below ``alpha`` when the bound is at most
-          ``alpha``; more than two groups: significance only;
-        * medians and ranges: their value at the paper's printed precision, as
-          on the reconstruction (no interval is recorded for them);
-        * missing results or figures without a key: ``not recomputed``.
-    """
+    """Compare one published figure with another cohort's result: rates, not counts."""
     kind = text_of(figure.get("kind"))
     if kind == "external" or not text_of(figure.get("result_key")) or result is None:
         return judge(figure, result, comparator=comparator)
@@ -548,32 +371,7 @@ COMPARATOR_BASIS = "genuine check (against the comparator file)"
 
 def basis_of(kind: str, verdict: str, has_printed_percent: bool, reconstructed: bool,
              against_comparator: bool = False) -> str:
-    """What a verdict can tell, given whether the data are the shipped reconstruction.
-
-    Parameters
-    ----------
-    kind : str
-        The figure's kind (:data:`helpers.published.KINDS`).
-    verdict : str
-        Its canonical verdict (:data:`VERDICTS`).
-    has_printed_percent : bool
-        Whether a proportion is printed with a percentage (whose rounding is checkable).
-    reconstructed : bool
-        Whether the data are the shipped reconstruction.
-    against_comparator : bool
-        Whether the figure was judged against the comparator file (a historic
-        rate the paper quotes); such a check never involves the cohort.
-
-    Returns
-    -------
-    str
-        On the reconstruction, counts, proportions' counts, medians and ranges
-        were solver constraints, so their agreement is guaranteed by
-        construction; the rounding of a printed percentage, p-values, any
-        mismatch and comparator checks are genuine checks. On other data the
-        comparison is a replication: "your data vs the paper". ``"not checked"``
-        for figures not recomputed.
-    """
+    """What a verdict can tell, given whether the data are the shipped reconstruction."""
     if verdict == NOT_RECOMPUTED:
         return "not checked"
     if against_comparator:
@@ -603,38 +401,7 @@ def _counts_by_key(frame: pd.DataFrame, key_column: str) -> dict[str, tuple[int,
 def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
               reconstructed: bool = True, comparators: pd.DataFrame | None = None,
               alpha: float = SIGNIFICANCE_LEVEL) -> pd.DataFrame:
-    """One verdict row per published figure.
-
-    Parameters
-    ----------
-    published : DataFrame
-        :func:`helpers.published.load_published_figures` output.
-    results : DataFrame
-        The run's results rows (:func:`helpers.results.read_results`); when a
-        key occurs twice (two notebooks), the first occurrence is used. A
-        ``result_key`` of several keys joined by ``" + "`` is judged against the
-        sum of their counts (:func:`lookup_result`); a p-value's detail names
-        every recorded test of the same family that could print as it
-        (:func:`figure_candidates`, :func:`classify_candidates`).
-    reconstructed : bool
-        True when the data are the shipped reconstruction (:func:`judge`);
-        False judges a replication (:func:`judge_replication`: rates against
-        exact intervals, p-values by significance and direction) and relabels
-        the verdicts with :data:`REPLICATION_LABELS`.
-    comparators : DataFrame, optional
-        :func:`helpers.historic.load_comparators` output; external figures with
-        a ``comparator_id`` are judged against it. Without it they are not
-        recomputed.
-    alpha : float
-        Significance level for replicated p-values.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`VERDICT_COLUMNS`: ``detail`` is the verdict's ``how`` or
-        ``reason``; ``rules`` the matching rounding rules joined by ``;``;
-        ``basis`` from :func:`basis_of`. Inputs are not modified.
-    """
+    """One verdict row per published figure."""
     by_key = {}
     for rec in results.to_dict("records"):
         by_key.setdefault(text_of(rec.get("key")), rec)
@@ -678,18 +445,7 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
 
 
 def verdict_order(reconstructed: bool = True) -> tuple[str, ...]:
-    """The verdict labels in display order (replication wording when not reconstructed).
-
-    Parameters
-    ----------
-    reconstructed : bool
-        Whether the data are the shipped reconstruction.
-
-    Returns
-    -------
-    tuple of str
-        :data:`VERDICTS` or their :data:`REPLICATION_LABELS`.
-    """
+    """The verdict labels in display order (replication wording when not reconstructed)."""
     return VERDICTS if reconstructed else tuple(REPLICATION_LABELS[v] for v in VERDICTS)
 
 
@@ -718,18 +474,6 @@ def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd
     Keys: ``figures[all]`` (total), ``figures[verdict=<label>]`` for every label
     of :func:`verdict_order` (0 when unused, so prose can always cite it) and
     ``figures[basis=<basis>]``; numerator = count, denominator = all figures.
-
-    Parameters
-    ----------
-    verdicts : DataFrame
-        :func:`judge_all` output.
-    reconstructed : bool
-        Wording of the verdict keys (:func:`verdict_order`).
-
-    Returns
-    -------
-    DataFrame
-        Result rows (:mod:`helpers.results` schema, without ``notebook``).
     """
     total = len(verdicts)
     rows = [{"key": rate_key("figures"), "label": "Published figures judged",
@@ -750,20 +494,7 @@ def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd
 
 
 def basis_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Figures by basis and verdict, as counts.
-
-    Parameters
-    ----------
-    verdicts : DataFrame
-        :func:`judge_all` output.
-
-    Returns
-    -------
-    DataFrame
-        One row per ``basis`` (by construction / genuine check / your data vs
-        the paper / not checked), one column per verdict label present, in
-        display order (:func:`verdict_order` of the wording used).
-    """
+    """Figures by basis and verdict, as counts."""
     table = pd.crosstab(verdicts["basis"], verdicts["verdict"])
     replication = bool(set(table.columns) & (set(REPLICATION_LABELS.values()) - set(VERDICTS)))
     labels = [v for v in verdict_order(not replication) if v in table.columns]
@@ -775,26 +506,7 @@ UPSTREAM_NOTEBOOKS: tuple[str, ...] = ("01", "02", "03", "04", "05")
 
 
 def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOOKS) -> pd.DataFrame:
-    """The results rows of notebooks 01-05 under ``{output_dir}/results/``.
-
-    Raises
-    ------
-    FileNotFoundError
-        Naming the notebooks whose ``results/NN_*.csv`` is missing, and how to
-        produce them: nothing is recomputed here.
-
-    Parameters
-    ----------
-    output_dir : str or Path
-        Run folder holding ``results/``.
-    required : sequence of str
-        Notebook prefixes that must be present.
-
-    Returns
-    -------
-    DataFrame
-        The rows of the required notebooks, in notebook order.
-    """
+    """The results rows of notebooks 01-05 under ``{output_dir}/results/``."""
     from pathlib import Path
 
     from helpers.results import read_results
@@ -815,25 +527,7 @@ def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOO
 
 
 def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:
-    """The report's closing paragraph, worded for the data actually analysed.
-
-    Parameters
-    ----------
-    verdicts : DataFrame
-        :func:`judge_all` output for the same data.
-    reconstructed : bool
-        Whether the data are the shipped reconstruction
-        (:attr:`helpers.narrative.Provenance.reconstructed`).
-
-    Returns
-    -------
-    str
-        Markdown. On the reconstruction: agreement of constrained figures is by
-        construction, the informative verdicts are the genuine checks (counted
-        from ``basis``) and the disagreements. On other data: every verdict is a
-        replication, what "consistent" means, and that a difference is a finding
-        about two cohorts, not a failure. Counts come from ``verdicts``.
-    """
+    """The report's closing paragraph, worded for the data actually analysed."""
     basis = verdicts["basis"]
     n_comparator = int((basis == COMPARATOR_BASIS).sum())
     comparator = (f" The {n_comparator} historic rate{'s' if n_comparator != 1 else ''} the paper "

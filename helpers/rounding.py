@@ -44,20 +44,6 @@ def round_by_rule(value: Fraction, decimals: int, rule: str) -> Fraction:
     53.5
     >>> float(round_by_rule(Fraction(6, 34) * 100, 1, "double_rounded"))
     17.7
-
-    Parameters
-    ----------
-    value : Fraction
-        Exact non-negative value (e.g. a percentage).
-    decimals : int
-        Decimals kept.
-    rule : str
-        One of :data:`RULES`.
-
-    Returns
-    -------
-    Fraction
-        The rounded value, exact.
     """
     scale = Fraction(10) ** decimals
     if rule == "half_up":
@@ -74,24 +60,7 @@ def round_by_rule(value: Fraction, decimals: int, rule: str) -> Fraction:
 
 def matching_rules(value: Fraction, printed: Fraction, decimals: int,
                    rules: Sequence[str] = RULES) -> tuple[str, ...]:
-    """The rules under which ``value`` prints as ``printed`` with ``decimals`` decimals.
-
-    Parameters
-    ----------
-    value : Fraction
-        Exact recomputed value.
-    printed : Fraction
-        The printed value.
-    decimals : int
-        Decimals printed.
-    rules : sequence of str
-        Rules tried (default :data:`RULES`).
-
-    Returns
-    -------
-    tuple of str
-        The matching rules, in the order of ``rules`` (empty if none).
-    """
+    """The rules under which ``value`` prints as ``printed`` with ``decimals`` decimals."""
     return tuple(r for r in rules if round_by_rule(value, decimals, r) == printed)
 
 
@@ -102,22 +71,7 @@ def fmt_half_up(value: Fraction, decimals: int) -> str:
 
 
 def describe_rules(rules: Sequence[str], value: Fraction, decimals: int) -> str:
-    """Words for a set of matching rules, naming what the rounding rule would give when it differs.
-
-    Parameters
-    ----------
-    rules : sequence of str
-        Matching rules (:func:`matching_rules`).
-    value : Fraction
-        The exact value.
-    decimals : int
-        Decimals printed.
-
-    Returns
-    -------
-    str
-        Words such as ``"rounded to 1 decimal"``; blank when ``rules`` is empty.
-    """
+    """Words for a set of matching rules, naming what the rounding rule would give when it differs."""
     rounds = [r for r in rules if r in ("half_up", "half_even")]
     places = "a whole number" if decimals == 0 else f"{decimals} decimal{'s' if decimals > 1 else ''}"
     if len(rounds) == 2:
@@ -177,38 +131,14 @@ def _from_value(value: float) -> PrintedNumber | None:
 
 
 def printed_percent(printed: str) -> PrintedNumber | None:
-    """The first percentage in the printed text (``"13 (38.2%)"`` -> 38.2, 1 decimal); None if none.
-
-    Parameters
-    ----------
-    printed : str
-        The paper's text.
-
-    Returns
-    -------
-    PrintedNumber or None
-        The first percentage, or None.
-    """
+    """The first percentage in the printed text (``"13 (38.2%)"`` -> 38.2, 1 decimal); None if none."""
     hit = _PERCENT.search(printed or "")
     return parse_number(hit.group(1)) if hit else None
 
 
 
 def printed_p_value(printed: str, value: float = math.nan) -> PrintedNumber | None:
-    """``"p=0.02"`` -> 0.02 with 2 decimals; ``"p<0.05"`` keeps the ``<``. Falls back to ``value``.
-
-    Parameters
-    ----------
-    printed : str
-        The paper's text.
-    value : float
-        Fallback stored value (NaN: none).
-
-    Returns
-    -------
-    PrintedNumber or None
-        The p-value with its relation, or None.
-    """
+    """``"p=0.02"`` -> 0.02 with 2 decimals; ``"p<0.05"`` keeps the ``<``. Falls back to ``value``."""
     hit = _P.search(printed or "")
     if hit:
         relation = {"≤": "<"}.get(hit.group(1), hit.group(1))
@@ -218,20 +148,7 @@ def printed_p_value(printed: str, value: float = math.nan) -> PrintedNumber | No
 
 
 def printed_summary(printed: str, value: float = math.nan) -> PrintedNumber | None:
-    """The first number in the printed text (``"21 days"``, ``"69%"``), else ``value``.
-
-    Parameters
-    ----------
-    printed : str
-        The paper's text.
-    value : float
-        Fallback stored value (NaN: none).
-
-    Returns
-    -------
-    PrintedNumber or None
-        The first number, or None.
-    """
+    """The first number in the printed text (``"21 days"``, ``"69%"``), else ``value``."""
     hit = _NUMBER.search(printed or "")
     return parse_number(hit.group(1)) if hit else _from_value(value)
 
@@ -265,16 +182,6 @@ def sum_parts(key: str) -> tuple[str, ...]:
 
     >>> sum_parts("n[r=a + b] + n[r=c]")
     ('n[r=a + b]', 'n[r=c]')
-
-    Parameters
-    ----------
-    key : str
-        A figure's ``result_key`` (blank gives an empty tuple).
-
-    Returns
-    -------
-    tuple of str
-        The stripped keys, in order; one key for an ordinary ``result_key``.
     """
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(key or ""):
@@ -295,18 +202,6 @@ def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[st
 
     ``p < bound`` matches any smaller p; ``p = x`` matches when ``p`` equals
     ``x`` or rounds to it under :data:`P_VALUE_RULES`. NaN never matches.
-
-    Parameters
-    ----------
-    p : float
-        Recomputed p-value (NaN: not computed).
-    shown : PrintedNumber
-        The printed p-value (:func:`printed_p_value`).
-
-    Returns
-    -------
-    tuple
-        ``(match, how, rules)``: bool, words, and the matching rules.
     """
     if math.isnan(p):
         return False, "", ()
@@ -360,19 +255,7 @@ def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 
 def evidence_by_location(evidence: pd.DataFrame) -> pd.DataFrame:
-    """Counts of :func:`rounding_evidence` classes per location (locations in order of appearance).
-
-    Parameters
-    ----------
-    evidence : DataFrame
-        :func:`rounding_evidence` output.
-
-    Returns
-    -------
-    DataFrame
-        One row per location, one count column per evidence class (empty frame
-        with a ``location`` column when there is no evidence).
-    """
+    """Counts of :func:`rounding_evidence` classes per location (locations in order of appearance)."""
     if evidence.empty:
         return pd.DataFrame(columns=["location"])
     table = pd.crosstab(evidence["location"], evidence["evidence"])
@@ -456,20 +339,6 @@ def fitting_numerators(printed_pct: str, denominator: int,
     ``printed_pct`` is the paper's text (``"53.5%"``); decimals come from it.
     Solved in exact integer arithmetic (:func:`_rule_bounds`), so the cost does
     not grow with the denominator beyond the size of the answer.
-
-    Parameters
-    ----------
-    printed_pct : str
-        The printed percentage.
-    denominator : int
-        Group size (positive).
-    rules : sequence of str
-        Rounding rules allowed.
-
-    Returns
-    -------
-    tuple of int
-        The fitting numerators, increasing (empty when none fits).
     """
     if denominator <= 0:
         raise ValueError(f"need a positive denominator, got {denominator}")
@@ -492,32 +361,7 @@ def _numerators_text(lo: int, hi: int) -> str:
 
 
 def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]) -> pd.DataFrame:
-    """For each candidate denominator, the numerators that print as each percentage.
-
-    Parameters
-    ----------
-    printed : mapping
-        Figure id -> printed percentage, for shares of one group that partition it
-        (e.g. the four debulking categories among patients without CRS).
-    denominators : iterable of int
-        Candidate group sizes (positive).
-
-    Returns
-    -------
-    DataFrame
-        One row per denominator: one column per figure id (fitting numerators
-        joined by ``/``, or ``"lo–hi"`` for a run longer than
-        :data:`LISTED_NUMERATORS_MAX`; blank when none), ``fits_all`` (every
-        percentage has a numerator) and ``sums_to_denominator`` (some choice of
-        numerators adds up to the denominator, as a partition must: each figure's
-        numerators are one run, so the reachable sums are every integer between
-        the sums of the smallest and of the largest).
-
-    Notes
-    -----
-    Vectorised over the denominators in integer arithmetic; the cost is linear
-    in their number (a million candidates take about a second).
-    """
+    """For each candidate denominator, the numerators that print as each percentage."""
     d = np.fromiter((int(v) for v in denominators), dtype=np.int64)
     if (d <= 0).any():
         raise ValueError("candidate denominators must be positive")
@@ -546,18 +390,7 @@ def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]
 
 
 def describe_evidence(evidence: pd.DataFrame) -> str:
-    """Markdown: each rounding-evidence class with its figures and where they are printed.
-
-    Parameters
-    ----------
-    evidence : DataFrame
-        :func:`rounding_evidence` output.
-
-    Returns
-    -------
-    str
-        One bullet per class, or a sentence when nothing discriminates.
-    """
+    """Markdown: each rounding-evidence class with its figures and where they are printed."""
     if evidence.empty:
         return "No printed percentage distinguishes one rounding rule from another."
     lines = []
@@ -571,23 +404,7 @@ def describe_evidence(evidence: pd.DataFrame) -> str:
 
 @dataclass(frozen=True)
 class PartitionCheck:
-    """Which group sizes fit a set of printed shares of the patients *without* an event.
-
-    Attributes
-    ----------
-    total : int
-        Patients in the paper's denominator of the event (e.g. 34 for CRS).
-    events : int
-        Patients with the event, as printed.
-    complement : int
-        ``total - events``: the group size the text implies.
-    printed : str
-        The event figure as printed (``"14.7% (5 cases)"``).
-    fitting : DataFrame
-        :func:`denominators_fitting` for sizes 1..``total``.
-    fits : tuple of int
-        Sizes whose printed shares have numerators that add up to the size.
-    """
+    """Which group sizes fit a set of printed shares of the patients *without* an event."""
 
     total: int
     events: int
@@ -605,23 +422,7 @@ class PartitionCheck:
 
 def complement_partition_check(figures: pd.DataFrame, event_id: str,
                                population: str) -> PartitionCheck:
-    """Check the paper's shares of a complement group against the size its text implies.
-
-    Parameters
-    ----------
-    figures : DataFrame
-        :func:`helpers.published.load_published_figures` output.
-    event_id : str
-        Figure of the event with its numerator and denominator (``"s331_crs"``).
-    population : str
-        The ``population`` query of the figures that split the complement
-        (``"crs == 'no'"``); their printed percentages are tested.
-
-    Returns
-    -------
-    PartitionCheck
-        Every number is read from ``figures`` (the paper), never from data.
-    """
+    """Check the paper's shares of a complement group against the size its text implies."""
     hit = figures.loc[figures["id"] == event_id]
     if hit.empty:
         raise KeyError(f"no published figure with id {event_id!r}")
