@@ -19,6 +19,7 @@ from fractions import Fraction
 
 import pandas as pd
 
+from helpers.narrative import ci_text
 from helpers.pvalues import candidate_clause, classify_candidates, figure_candidates, group_rates, split_test_key
 from helpers.results import rate_key
 from helpers.rounding import (PrintedNumber, describe_rules, fmt_half_up, int_or_none, is_blank,
@@ -255,7 +256,7 @@ def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame 
 
 def _ci_words(k: int, n: int) -> tuple[float, float, str]:
     low, high = exact_ci(k, n)
-    return low, high, f"{k}/{n} = {fmt_half_up(Fraction(100 * k, n), 1)}% (95% CI {100 * low:.1f}–{100 * high:.1f}%)"
+    return low, high, f"{k}/{n} = {fmt_half_up(Fraction(100 * k, n), 1)}% ({ci_text(low, high)})"
 
 
 def judge_replication(figure: Mapping, result: Mapping | None, *,
