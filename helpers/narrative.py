@@ -122,13 +122,14 @@ def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
 
 
 def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ") -> str:
-    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1]; ``label=""`` gives ``"49.5–82.6%"``.
+    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1]; ``label=""`` gives the table cell ``"49.5–82.6"``.
 
     ``"95% CI not estimable"`` (``"–"`` without a label) when a bound is NaN.
     """
     if _missing(low) or _missing(high):
         return f"{label}not estimable" if label else "–"
-    return f"{label}{percent(low, digits)[:-1]}–{percent(high, digits)}"
+    text = f"{percent(low, digits)[:-1]}–{percent(high, digits)[:-1]}"
+    return f"{label}{text}%" if label else text
 
 
 def p_text(p: float, bare: bool = False) -> str:

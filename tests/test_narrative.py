@@ -40,7 +40,7 @@ def test_fill_replaces_each_placeholder_with_the_formatted_result():
 
 @pytest.mark.parametrize("low, high, label, expected", [
     (0.4947347, 0.8261166, "95% CI ", "95% CI 49.5–82.6%"),
-    (0.4947347, 0.8261166, "", "49.5–82.6%"),
+    (0.4947347, 0.8261166, "", "49.5–82.6"),
     (float("nan"), 0.5, "95% CI ", "95% CI not estimable"),
     (None, None, "", "–"),
 ])
