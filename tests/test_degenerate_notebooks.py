@@ -55,7 +55,8 @@ CASES = {
     "no_blast_values": (lambda: _no_blasts(_shipped()), ALL, {
         "01_cohort_description": ["No patient has a blast count before debulking"],
         "02_debulking_regimens": ["No patient had a marrow assessment after debulking",
-                                  "No patient had a high tumour burden before debulking"],
+                                  "No patient had a high tumour burden before debulking",
+                                  "No patient has blasts recorded both before and after debulking"],
         "05_historic_comparison": ["no evaluable cohort patients"]}),
     "one_category_some_centres_missing": (
         lambda: _one_category_some_centres_missing(_shipped().iloc[:6]), NOTEBOOKS[:2], {
