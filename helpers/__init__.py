@@ -12,6 +12,14 @@ Small modules by concern; nothing happens on import:
 - :mod:`helpers.tables`     -- Table 1 / Table 2 and cross-tabulations
 - :mod:`helpers.figures`    -- seaborn figures, saved deterministically
 - :mod:`helpers.results`    -- tidy statistics rows (results.csv)
+- :mod:`helpers.narrative`  -- the one formatter per kind of number (%, CI, p) for prose
+- :mod:`helpers.comparison` -- cohort vs a historic rate: exact tests, posterior, sample size
+- :mod:`helpers.historic`   -- historic comparator figures and their pairing with cohort endpoints
+- :mod:`helpers.historic_display` -- tables, forest rows and words for the historic comparison
+- :mod:`helpers.published`  -- the paper's printed figures (published_figures.csv)
+- :mod:`helpers.rounding`   -- printed numbers: exact rounding rules and fitting counts
+- :mod:`helpers.pvalues`    -- which recorded test could be behind a printed p-value
+- :mod:`helpers.reproduction` -- the verdict on every printed figure
 - :mod:`helpers.pipeline`   -- run every notebook with papermill
 """
 

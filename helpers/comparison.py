@@ -1,4 +1,4 @@
-"""Comparing the cohort's response rate with a historic comparator (issue 5).
+"""Comparing the cohort's response rate with a historic comparator.
 
 Two situations: the comparator reports counts (``compare_with_counts``: an
 exact two-sample comparison) or only a rate treated as known
@@ -55,20 +55,6 @@ def newcombe_difference_ci(k1: int, n1: int, k2: int, n2: int,
     score intervals (l_i, u_i) of each proportion,
     ``L = d - sqrt((p1-l1)^2 + (u2-p2)^2)``, ``U = d + sqrt((u1-p1)^2 + (p2-l2)^2)``.
     Needs n1, n2 > 0.
-
-    Parameters
-    ----------
-    k1, n1 : int
-        Cohort events and patients (n1 > 0).
-    k2, n2 : int
-        Comparator events and patients (n2 > 0).
-    confidence : float
-        Two-sided confidence level.
-
-    Returns
-    -------
-    tuple of float
-        ``(d, low, high)`` as fractions (not percentage points).
     """
     if n1 <= 0 or n2 <= 0:
         raise ValueError("both groups need a positive denominator")
@@ -89,16 +75,6 @@ def prob_beta_greater(a1: float, b1: float, a2: float, b2: float) -> float:
     the means of both: with large counts the posteriors are narrow spikes that
     quadrature over all of [0, 1] can step over (it returned 0 for a
     certainty at n = 100,000).
-
-    Parameters
-    ----------
-    a1, b1, a2, b2 : float
-        Positive Beta shape parameters of X1 and X2.
-
-    Returns
-    -------
-    float
-        The probability, clipped to [0, 1].
     """
     low, high = sps.beta.ppf(1e-15, a1, b1), sps.beta.isf(1e-15, a1, b1)
     inside = [m for m in (a1 / (a1 + b1), a2 / (a2 + b2)) if low < m < high]
@@ -121,23 +97,6 @@ def compare_with_counts(k1: int, n1: int, k2: int, n2: int, *,
     samples with a common rate under H0. For large samples Boschloo's test
     becomes the asymptotic pooled z-test and its ``method`` says so
     (:data:`helpers.stats.UNCONDITIONAL_MAX_TABLES`).
-
-    Parameters
-    ----------
-    k1, n1 : int
-        Cohort events and patients (no missing values; n1 > 0).
-    k2, n2 : int
-        Comparator events and patients (n2 > 0).
-    prior : tuple of float
-        Beta(a, b) prior shared by both rates.
-    confidence : float
-        Level of the risk-difference interval.
-
-    Returns
-    -------
-    TwoSampleComparison
-        Both tests, the risk difference (fraction) with its interval and method,
-        and the posterior probability.
     """
     table = [[k1, n1 - k1], [k2, n2 - k2]]
     d, low, high = newcombe_difference_ci(k1, n1, k2, n2, confidence)
@@ -168,20 +127,6 @@ def compare_with_rate(k: int, n: int, p0: float, *,
     of outcomes no more likely than the observed, R's ``binom.test`` rule);
     the posterior is ``Beta(prior[0] + k, prior[1] + n - k)``. Caveat: p0 is
     treated as known, ignoring the comparator's own sampling error.
-
-    Parameters
-    ----------
-    k, n : int
-        Cohort events and patients (n > 0).
-    p0 : float
-        The published rate, a fraction in (0, 1).
-    prior : tuple of float
-        Beta(a, b) prior of the cohort's rate.
-
-    Returns
-    -------
-    OneSampleComparison
-        The binomial test, P(p > p0), the prior and ``p0``.
     """
     res = sps.binomtest(k, n, p0, alternative="two-sided")
     a, b = prior
@@ -242,22 +187,6 @@ def exact_binomial_power(n: int, p0: float, p1: float, *, alpha: float = 0.05,
 
     Rejection region from the exact null distribution, as in
     :func:`exact_sample_size`; the test's actual size is at most ``alpha``.
-
-    Parameters
-    ----------
-    n : int
-        Patients.
-    p0, p1 : float
-        Null and alternative rates (fractions).
-    alpha : float
-        Significance level (two-sided when ``two_sided``).
-    two_sided : bool
-        Two-sided test (R's ``binom.test`` rule) or one-sided toward p1.
-
-    Returns
-    -------
-    float
-        The exact power, a probability.
     """
     return _power(n, p0, p1, alpha, two_sided)[0]
 
@@ -269,25 +198,6 @@ def exact_sample_size(p0: float, p1: float, *, alpha: float = 0.05, power: float
     The rejection region comes from the exact null distribution Binom(n, p0)
     (two-sided: R's ``binom.test`` rule; one-sided: in the direction of p1).
     Raises ``ValueError`` if no n <= ``n_max`` reaches the target.
-
-    Parameters
-    ----------
-    p0, p1 : float
-        Null and alternative rates, fractions in (0, 1), different.
-    alpha : float
-        Significance level.
-    power : float
-        Target power.
-    two_sided : bool
-        Two-sided test or one-sided toward p1.
-    n_max : int
-        Largest size tried.
-
-    Returns
-    -------
-    SampleSize
-        First size reaching the power, the stable size (see :data:`STABLE_WINDOW`),
-        the exact power and size at n, and the critical counts.
     """
     if not (0 < p0 < 1 and 0 < p1 < 1) or p0 == p1:
         raise ValueError("need 0 < p0, p1 < 1 and p0 != p1")

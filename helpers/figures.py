@@ -36,35 +36,13 @@ MAX_PATIENT_LINES = 500
 
 @contextmanager
 def house_style() -> Iterator[None]:
-    """Seaborn's whitegrid style and notebook context, for the duration of a block only.
-
-    Returns
-    -------
-    context manager
-        Restores the previous style on exit; nothing is changed globally.
-    """
+    """Seaborn's whitegrid style and notebook context, for the duration of a block only."""
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
         yield
 
 
 def new_figure(width: float = 7.0, height: float = 4.5, nrows: int = 1, ncols: int = 1, **kwargs):
-    """A pyplot-free figure and its axes.
-
-    Parameters
-    ----------
-    width, height : float
-        Figure size in inches.
-    nrows, ncols : int
-        Grid of axes.
-    **kwargs
-        Passed to :meth:`matplotlib.figure.Figure.subplots` (e.g. ``sharey=True``).
-
-    Returns
-    -------
-    tuple
-        The :class:`~matplotlib.figure.Figure` (constrained layout) and its axes
-        (one ``Axes`` or an array of them, as ``subplots`` returns).
-    """
+    """A pyplot-free figure and its axes."""
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows, ncols, **kwargs)
     return fig, axes
@@ -76,24 +54,6 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, show: bool = 
 
     Both files are byte-for-byte reproducible for the same data and package
     versions. The notebook output is a single ``image/png`` (nbval skips images).
-
-    Parameters
-    ----------
-    fig : Figure
-        The figure to save.
-    name : str
-        File stem.
-    output_dir : str or Path
-        Run folder; ``figures/`` is created under it if needed.
-    show : bool, default True
-        Display the PNG in the notebook.
-    dpi : int, default 150
-        Resolution of the PNG (dots per inch).
-
-    Returns
-    -------
-    None
-        Nothing, so a notebook cell ending with it prints no repr.
     """
     folder = Path(output_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,18 +70,7 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, show: bool = 
 
 
 def category_label(code: str) -> str:
-    """Display label of a debulking category code.
-
-    Parameters
-    ----------
-    code : str
-        A ``debulking_category`` code, e.g. ``"steroids"``.
-
-    Returns
-    -------
-    str
-        Its label from the data contract.
-    """
+    """Display label of a debulking category code."""
     return contract.code_label("debulking_category", code)
 
 
@@ -136,21 +85,6 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
     after, joined by a line, and the figure title says so. Patients missing
     either value are left out (the title says how many). Dashed lines mark the
     blast cut-offs.
-
-    Parameters
-    ----------
-    cohort : DataFrame
-        A loaded cohort with ``patient_id``, ``debulking_category``,
-        ``bmb_baseline_pct`` and ``bmb_post_debulking_pct`` (% blasts).
-    high_cutoff, low_cutoff : float
-        Blast cut-offs (%) drawn as dashed reference lines.
-    max_lines : int, default :data:`MAX_PATIENT_LINES`
-        Most patients drawn as individual lines.
-
-    Returns
-    -------
-    Figure
-        The figure (pyplot-free; save it with :func:`save_figure`).
     """
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
     long = both.melt(id_vars=["patient_id", "debulking_category"],
@@ -188,21 +122,7 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
 
 
 def blasts_median_iqr(long: pd.DataFrame) -> pd.DataFrame:
-    """Median and interquartile range of blasts at each time point.
-
-    Parameters
-    ----------
-    long : DataFrame
-        One row per patient and time point with ``time`` ("Before"/"After") and
-        ``blasts`` (%, no missing values).
-
-    Returns
-    -------
-    DataFrame
-        Rows ``Before`` then ``After`` (time points without data are left out)
-        with ``median``, ``q1`` and ``q3`` (25th and 75th percentiles, linear
-        interpolation), in % blasts.
-    """
+    """Median and interquartile range of blasts at each time point."""
     grouped = long.groupby("time", sort=False)["blasts"]
     summary = pd.DataFrame({"median": grouped.median(), "q1": grouped.quantile(0.25),
                             "q3": grouped.quantile(0.75)})
@@ -219,29 +139,7 @@ def _draw_median_iqr(ax, part: pd.DataFrame, colour) -> None:
 def plot_forest(rows: pd.DataFrame, *, group: str = "group", label: str = "label",
                 reference: float | None = None, reference_label: str = "",
                 xlabel: str = "Rate (%) with exact 95% CI", title: str = "") -> Figure:
-    """A forest plot of rates with confidence intervals, one row per line of ``rows``.
-
-    Parameters
-    ----------
-    rows : DataFrame
-        One row per estimate with ``estimate``, ``ci_low``, ``ci_high`` (proportions
-        in [0, 1]), a row ``label`` and a ``group`` (rows are drawn top to bottom in
-        the order given; a group's name heads its block). Rows whose estimate is
-        missing (empty groups) are drawn as a label only.
-    group, label : str
-        Column names of the group and of the row label.
-    reference : float, optional
-        A vertical reference line (proportion), e.g. the overall rate.
-    reference_label : str, default ""
-        Text under the reference line.
-    xlabel, title : str
-        Axis label and title (no title when empty).
-
-    Returns
-    -------
-    Figure
-        The figure (pyplot-free; save it with :func:`save_figure`).
-    """
+    """A forest plot of rates with confidence intervals, one row per line of ``rows``."""
     rows = rows.reset_index(drop=True)
     positions, ticks, tick_labels, headers, y = [], [], [], [], 0.0
     previous = object()

@@ -1,23 +1,10 @@
-"""The cohort against historic blinatumomab studies (notebook 05, issue 5).
+"""Historic comparator figures, their pairing with cohort endpoints, and the exact comparisons.
 
-Three data inputs, no numbers in code:
-
-* ``data/historic_comparators.csv`` -- one row per published comparator figure
-  (study, reference, endpoint and its exact wording, counts where published,
-  percentage and CI as printed, ``status`` seen / derived / percent_only);
-* ``data/historic_pairings.csv`` -- which cohort endpoint, in which cohort
-  population, is set against which comparator figure, and why;
-* the loaded cohort (:func:`helpers.loading.load_cohort`).
-
-The cohort endpoints are defined once, in :data:`COHORT_ENDPOINTS`, from the
-data contract's response codes. The statistics themselves come from
-:mod:`helpers.comparison` (exact two-sample or one-sample comparisons, Beta
-posteriors, exact sample size); this module matches, tabulates and words them.
-
-Caveat for every comparison here: the cohort is a retrospective selection of
-34 patients who could be debulked, and the comparators are trials or pooled
-analyses with other populations, windows and definitions. Differences
-measure more than the effect of debulking.
+Inputs: ``data/historic_comparators.csv`` (one row per published figure, with its
+exact wording, counts where published and a status seen / derived / percent_only),
+``data/historic_pairings.csv`` (which cohort endpoint and population meets which
+comparator, and why) and the loaded cohort. Cohort endpoints are defined once, in
+:data:`COHORT_ENDPOINTS`. Display: :mod:`helpers.historic_display`.
 """
 
 from __future__ import annotations
@@ -30,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import comparison, contract
+from helpers.narrative import percent
 from helpers.results import RESULT_COLUMNS
-from helpers.stats import ci_method_label, exact_ci
-from helpers.subgroups import rate_by
+from helpers.stats import exact_ci, proportion
 
 #: Columns of the comparator file, in order.
 COMPARATOR_COLUMNS: tuple[str, ...] = (
@@ -100,16 +87,6 @@ def comparator_problems(raw: pd.DataFrame) -> list[str]:
     are non-negative; numerator <= denominator; status one of :data:`STATUSES`;
     ``seen``/``derived`` rows have both counts; ``percent_only`` rows have a
     percentage and no numerator; a CI has both limits around the percentage.
-
-    Parameters
-    ----------
-    raw : DataFrame
-        The comparator file read as text (every column ``str``, blanks ``""``).
-
-    Returns
-    -------
-    list of str
-        One message per problem, naming the line and id.
     """
     problems = []
     duplicated = raw["id"][raw["id"].duplicated()]
@@ -149,25 +126,7 @@ def comparator_problems(raw: pd.DataFrame) -> list[str]:
 
 
 def load_comparators(path: str | Path) -> pd.DataFrame:
-    """Read and check ``historic_comparators.csv``.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`COMPARATOR_COLUMNS`; counts as ``Int64`` (missing =
-        not published), ``percent``/``ci_low``/``ci_high`` as floats in
-        percentage points, exactly as printed (NaN = not published).
-
-    Raises
-    ------
-    ValueError
-        Listing every problem found by :func:`comparator_problems`.
-
-    Parameters
-    ----------
-    path : str or Path
-        The comparator CSV (columns :data:`COMPARATOR_COLUMNS`, UTF-8).
-    """
+    """Read and check ``historic_comparators.csv``."""
     raw = _read_csv(path, COMPARATOR_COLUMNS)
     problems = comparator_problems(raw)
     if problems:
@@ -184,16 +143,6 @@ def parse_population(text: str) -> dict[str, object]:
     """``"all"`` -> ``{}``; ``"ph_status=positive&high_burden=True"`` -> a filter dict.
 
     ``True``/``False`` become booleans; other values stay text (contract codes).
-
-    Parameters
-    ----------
-    text : str
-        ``all`` (or blank), or ``column=value`` joined by ``&``.
-
-    Returns
-    -------
-    dict
-        Column -> value.
     """
     text = text.strip()
     if text in ("", "all"):
@@ -215,20 +164,6 @@ def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
     Each pairing id is unique; its comparator id exists; its cohort endpoint is
     one of :data:`COHORT_ENDPOINTS`; its population parses and (when
     ``cohort_columns`` is given) names existing cohort columns.
-
-    Parameters
-    ----------
-    pairings : DataFrame
-        The pairings file read as text.
-    comparators : DataFrame
-        :func:`load_comparators` output.
-    cohort_columns : tuple of str, optional
-        Cohort columns a population may name; None skips that check.
-
-    Returns
-    -------
-    list of str
-        One message per problem, naming the pairing.
     """
     problems = []
     duplicated = pairings["pairing_id"][pairings["pairing_id"].duplicated()]
@@ -260,18 +195,6 @@ def load_pairings(path: str | Path, comparators: pd.DataFrame) -> pd.DataFrame:
     """Read ``historic_pairings.csv`` and check that every pairing resolves.
 
     Raises ``ValueError`` listing the problems of :func:`pairing_problems`.
-
-    Parameters
-    ----------
-    path : str or Path
-        The pairings CSV (columns :data:`PAIRING_COLUMNS`).
-    comparators : DataFrame
-        :func:`load_comparators` output.
-
-    Returns
-    -------
-    DataFrame
-        The pairings as text, one row per pairing.
     """
     frame = _read_csv(path, PAIRING_COLUMNS)
     problems = pairing_problems(frame, comparators)
@@ -287,16 +210,6 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
 
     Response-based endpoints are defined for every patient; the MRD endpoint
     keeps the cohort's missing values (not evaluable). The input is not changed.
-
-    Parameters
-    ----------
-    cohort : DataFrame
-        :func:`helpers.loading.load_cohort` output.
-
-    Returns
-    -------
-    DataFrame
-        A copy with the added nullable boolean columns.
     """
     out = cohort.copy()
     for endpoint in COHORT_ENDPOINTS.values():
@@ -309,37 +222,13 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
 
 
 def endpoint_key(code: str, population: str) -> str:
-    """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise.
-
-    Parameters
-    ----------
-    code : str
-        A :data:`COHORT_ENDPOINTS` code.
-    population : str
-        ``all`` or a population text (:func:`parse_population`).
-
-    Returns
-    -------
-    str
-        The results key.
-    """
+    """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise."""
     population = population.strip()
     return f"endpoint[{code}]" if population in ("", "all") else f"endpoint[{code}|{population}]"
 
 
 def population_label(population: str) -> str:
-    """Readable cohort population, e.g. ``"Ph+ patients"``, ``"baseline blasts >= cut-off"``.
-
-    Parameters
-    ----------
-    population : str
-        ``all`` or a population text (:func:`parse_population`).
-
-    Returns
-    -------
-    str
-        Words ending in "patients".
-    """
+    """Readable cohort population, e.g. ``"Ph+ patients"``, ``"baseline blasts >= cut-off"``."""
     filters = parse_population(population)
     if not filters:
         return "all patients"
@@ -354,49 +243,29 @@ def population_label(population: str) -> str:
     return ", ".join(words) + " patients"
 
 
-def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame, *,
-                          method: str = "clopper-pearson") -> pd.DataFrame:
-    """The cohort's rate for every (endpoint, population) named in the pairings.
+def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame) -> pd.DataFrame:
+    """The cohort's rate and exact 95% CI for every (endpoint, population) named in the pairings.
 
-    Computed with :func:`helpers.subgroups.rate_by` on :func:`with_endpoint_columns`;
-    patients with a missing endpoint (MRD not assessed) or a missing filter
-    value are left out of the denominator.
-
-    Returns
-    -------
-    DataFrame
-        Result rows (:mod:`helpers.results` schema without ``notebook``, key from
-        :func:`endpoint_key`) plus ``cohort_endpoint`` and ``cohort_population``,
-        one per distinct pair in order of first appearance.
-
-    Parameters
-    ----------
-    cohort : DataFrame
-        :func:`helpers.loading.load_cohort` output (not modified).
-    pairings : DataFrame
-        :func:`load_pairings` output.
-    method : str
-        Interval method for :func:`helpers.subgroups.rate_by`.
+    Patients outside the population (a missing filter value never matches) or with a
+    missing endpoint (MRD not assessed) are left out of the denominator. Result rows
+    (key from :func:`endpoint_key`) plus ``cohort_endpoint`` and ``cohort_population``,
+    one per distinct pair in order of first appearance.
     """
     marked = with_endpoint_columns(cohort)
     rows = []
-    seen = set()
-    for row in pairings.to_dict("records"):
-        code, population = row["cohort_endpoint"], row["cohort_population"].strip() or "all"
-        if (code, population) in seen:
-            continue
-        seen.add((code, population))
-        rt = rate_by(marked, f"endpoint.{code}", where=parse_population(population) or None,
-                     tests=(), method=method)
-        r = rt.rates.iloc[0]
-        endpoint = COHORT_ENDPOINTS[code]
+    for code, population in dict.fromkeys(
+            (r["cohort_endpoint"], r["cohort_population"].strip() or "all") for r in pairings.to_dict("records")):
+        part = marked
+        for column, value in parse_population(population).items():
+            part = part[(part[column] == value).fillna(False)]
+        outcome = part[f"endpoint.{code}"].dropna()
+        p = proportion(int(outcome.sum()), len(outcome))
         rows.append({
             "key": endpoint_key(code, population),
-            "label": f"This cohort, {endpoint.definition}; {population_label(population)}",
-            "numerator": int(r["numerator"]), "denominator": int(r["denominator"]),
-            "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-            "p_value": math.nan, "method": ci_method_label(method), "unit": "proportion",
-            "cohort_endpoint": code, "cohort_population": population,
+            "label": f"This cohort, {COHORT_ENDPOINTS[code].definition}; {population_label(population)}",
+            "numerator": p.numerator, "denominator": p.denominator, "estimate": p.estimate,
+            "ci_low": p.ci_low, "ci_high": p.ci_high, "p_value": math.nan, "method": p.method_label,
+            "unit": "proportion", "cohort_endpoint": code, "cohort_population": population,
         })
     return pd.DataFrame(rows, columns=[*_RESULT_FIELDS, "cohort_endpoint", "cohort_population"])
 
@@ -411,11 +280,6 @@ def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
     printed CI when one was published (otherwise NaN limits). Returns the
     comparator columns plus ``has_counts``, ``estimate``, ``est_low``,
     ``est_high`` and ``ci_source``.
-
-    Parameters
-    ----------
-    comparators : DataFrame
-        :func:`load_comparators` output (not modified).
     """
     out = comparators.copy()
     has_counts = out["numerator"].notna() & out["denominator"].notna()
@@ -439,18 +303,7 @@ def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparator_label(row: Mapping[str, object]) -> str:
-    """Short text for a comparator, e.g. ``"TOWER, blinatumomab: 119/271"`` or ``"... 33% (rate only)"``.
-
-    Parameters
-    ----------
-    row : mapping
-        A comparator row (``study``, ``arm``, ``numerator``, ``denominator``, ``percent``).
-
-    Returns
-    -------
-    str
-        The label.
-    """
+    """Short text for a comparator, e.g. ``"TOWER, blinatumomab: 119/271"`` or ``"... 33% (rate only)"``."""
     head = f"{row['study']}, {row['arm']}"
     if pd.notna(row["numerator"]) and pd.notna(row["denominator"]):
         return f"{head}: {int(row['numerator'])}/{int(row['denominator'])}"
@@ -459,30 +312,7 @@ def comparator_label(row: Mapping[str, object]) -> str:
 
 def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
                      pairings: pd.DataFrame) -> pd.DataFrame:
-    """One row per pairing: the cohort rate, the comparator figure and why they are paired.
-
-    Returns
-    -------
-    DataFrame
-        ``pairing_id``, ``cohort_endpoint``, ``endpoint_label``, ``cohort_population``,
-        ``population_label``, ``rationale``; the cohort side ``cohort_key``,
-        ``cohort_k``, ``cohort_n``, ``cohort_rate``, ``cohort_low``, ``cohort_high``;
-        the comparator side ``comparator_id``, ``study``, ``arm``, ``reference``,
-        ``comparator_definition``, ``comparator_k``, ``comparator_n``,
-        ``comparator_rate``, ``comparator_low``, ``comparator_high``,
-        ``ci_source``, ``status``, ``note``, ``comparator_label``; and
-        ``design``: ``two-sample`` when the comparator has counts, else
-        ``one-sample`` (its rate taken as fixed).
-
-    Parameters
-    ----------
-    cohort_rates : DataFrame
-        :func:`cohort_endpoint_rates` output.
-    comparators : DataFrame
-        :func:`load_comparators` output.
-    pairings : DataFrame
-        :func:`load_pairings` output.
-    """
+    """One row per pairing: the cohort rate, the comparator figure and why they are paired."""
     rates = comparator_rates(comparators).set_index("id")
     cohort = cohort_rates.set_index(["cohort_endpoint", "cohort_population"])
     rows = []
@@ -531,13 +361,6 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
     :data:`helpers.stats.UNCONDITIONAL_MAX_TABLES`), ``risk_difference``,
     ``rd_low``, ``rd_high``, ``rd_method``, ``prob_cohort_higher`` and
     ``posterior_method``.
-
-    Parameters
-    ----------
-    matched : DataFrame
-        :func:`matched_pairings` output (not modified).
-    prior : tuple of float
-        Beta(a, b) prior for every rate.
     """
     a, b = prior
     added = []
@@ -578,19 +401,6 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
     Estimate and interval as in :func:`comparator_rates` (exact CI from counts,
     else the printed CI or none); ``method`` says which, and the status when the
     counts are derived or absent.
-
-    Parameters
-    ----------
-    comparators : DataFrame
-        :func:`load_comparators` output.
-    ids : iterable of str
-        Comparator ids, all present in ``comparators``.
-
-    Returns
-    -------
-    DataFrame
-        Result rows (:mod:`helpers.results` schema without ``notebook``); counts
-        ``Int64`` (missing when not published).
     """
     rates = comparator_rates(comparators).set_index("id")
     rows = []
@@ -626,16 +436,6 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
     ``cmp[<pairing>].risk_difference`` (cohort minus comparator, fraction;
     Newcombe CI for two-sample pairings, none for one-sample);
     ``cmp[<pairing>].prob_cohort_higher`` (posterior probability).
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-
-    Returns
-    -------
-    DataFrame
-        Result rows (:mod:`helpers.results` schema without ``notebook``).
     """
     rows = []
     for r in compared.to_dict("records"):
@@ -662,232 +462,10 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
 
 # --- display -----------------------------------------------------------------------
 
-def _rate_text(k, n, rate: float, low: float, high: float) -> str:
-    head = f"{int(k)}/{int(n)} " if pd.notna(k) and pd.notna(n) else ""
-    if math.isnan(rate):
-        return head + "(NA)"
-    ci = "" if math.isnan(low) else f"; {100 * low:.1f}–{100 * high:.1f}"
-    return f"{head}({100 * rate:.1f}%{ci})"
-
-
-def _p_text(p: float) -> str:
-    if math.isnan(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
-    """What is compared with what, and why (one line per pairing).
-
-    Parameters
-    ----------
-    matched : DataFrame
-        :func:`matched_pairings` output.
-
-    Returns
-    -------
-    DataFrame
-        Columns Pairing, Cohort endpoint, Comparator, Comparator definition, Design, Why.
-    """
-    return pd.DataFrame({
-        "Pairing": matched["pairing_id"],
-        "Cohort endpoint": matched["endpoint_label"] + ", " + matched["population_label"],
-        "Comparator": matched["comparator_label"],
-        "Comparator definition": matched["comparator_definition"],
-        "Design": matched["design"],
-        "Why": matched["rationale"],
-    })
-
-
-def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
-    """The comparison table saved with the notebook (rates in %, exact 95% CIs, p-values).
-
-    Columns: pairing, cohort endpoint and population, cohort n/N (% ; CI),
-    comparator study and arm, comparator definition, comparator n/N (% ; CI),
-    CI source, status, design, test, p, Boschloo p, risk difference (95% CI,
-    percentage points), P(cohort higher), comparator note.
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-
-    Returns
-    -------
-    DataFrame
-        Display strings, one row per pairing ("–" where not computed).
-    """
-    rd = []
-    for r in compared.itertuples():
-        if math.isnan(r.risk_difference):
-            rd.append("–")
-        elif math.isnan(r.rd_low):
-            rd.append(f"{100 * r.risk_difference:+.1f}")
-        else:
-            rd.append(f"{100 * r.risk_difference:+.1f} ({100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})")
-    return pd.DataFrame({
-        "Pairing": compared["pairing_id"],
-        "Endpoint": compared["endpoint_label"],
-        "Cohort population": compared["population_label"],
-        "Cohort n/N (%; 95% CI)": [_rate_text(*v) for v in zip(
-            compared["cohort_k"], compared["cohort_n"], compared["cohort_rate"],
-            compared["cohort_low"], compared["cohort_high"])],
-        "Comparator": compared["study"] + ", " + compared["arm"],
-        "Comparator definition": compared["comparator_definition"],
-        "Comparator n/N (%; 95% CI)": [_rate_text(*v) for v in zip(
-            compared["comparator_k"], compared["comparator_n"], compared["comparator_rate"],
-            compared["comparator_low"], compared["comparator_high"])],
-        "Comparator CI": compared["ci_source"],
-        "Status": compared["status"],
-        "Test": compared["test"],
-        "p": [_p_text(p) for p in compared["p_value"]],
-        "Boschloo p": [_p_text(p) for p in compared["boschloo_p"]],
-        "Difference, points (95% CI)": rd,
-        "P(cohort higher)": ["–" if math.isnan(p) else f"{p:.3f}" for p in compared["prob_cohort_higher"]],
-        "Comparator note": compared["note"],
-    })
-
-
-def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
-    """Rows for :func:`helpers.figures.plot_forest`: per cohort endpoint and population,
-    the cohort's rate then each paired comparator's, with their intervals.
-
-    Comparators without counts show their printed CI, or a point only.
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-
-    Returns
-    -------
-    DataFrame
-        ``group``, ``label``, ``estimate``, ``ci_low``, ``ci_high`` (fractions).
-    """
-    rows = []
-    order = compared.drop_duplicates(["cohort_endpoint", "cohort_population"])
-    for g in order.itertuples():
-        part = compared[(compared["cohort_endpoint"] == g.cohort_endpoint)
-                        & (compared["cohort_population"] == g.cohort_population)]
-        group = f"{g.endpoint_label} — {g.population_label}"
-        rows.append({"group": group, "label": f"This cohort: {g.cohort_k}/{g.cohort_n}",
-                     "estimate": g.cohort_rate, "ci_low": g.cohort_low, "ci_high": g.cohort_high})
-        for r in part.itertuples():
-            counts = (f"{int(r.comparator_k)}/{int(r.comparator_n)}" if pd.notna(r.comparator_k)
-                      and pd.notna(r.comparator_n) else f"{100 * r.comparator_rate:g}%, rate only")
-            suffix = {"published 95% CI": "; published CI",
-                      "no CI published": "; no CI"}.get(r.ci_source, "")
-            rows.append({"group": group, "label": f"{r.study}: {counts}{suffix}",
-                         "estimate": r.comparator_rate, "ci_low": r.comparator_low,
-                         "ci_high": r.comparator_high})
-    return pd.DataFrame(rows)
-
-
-def _side(p: float, alpha: float) -> str:
-    return (f"below {alpha:g}, unlikely under equal rates" if p < alpha
-            else f"not below {alpha:g}, compatible with chance")
-
-
-def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``.
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-    alpha : float
-        Two-sided significance level.
-
-    Returns
-    -------
-    DataFrame
-        The rows of ``compared`` (same columns) whose ``p_value`` (Fisher) and
-        ``boschloo_p`` are both computed and lie on different sides of ``alpha``;
-        one-sample pairings (no Boschloo) are never included.
-    """
-    both = compared["p_value"].notna() & compared["boschloo_p"].notna()
-    split = (compared["p_value"] < alpha) != (compared["boschloo_p"] < alpha)
-    return compared.loc[both & split]
-
-
-def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
-    """Markdown: the primary test named up front, then one bullet per pairing, worded from the values.
-
-    Parameters
-    ----------
-    compared : DataFrame
-        :func:`compare_pairings` output.
-    alpha : float
-        Two-sided level used for the words "below"/"not below" (default 0.05).
-
-    Returns
-    -------
-    str
-        A lead sentence naming Fisher's exact test as the primary (pre-specified)
-        test with Boschloo's reported alongside, and how many pairings the two
-        put on different sides of ``alpha``; then per pairing: both rates with
-        exact CIs, the difference (Newcombe CI), the primary p with its side of
-        ``alpha``, Boschloo's p with its side (flagged when it differs from
-        Fisher's), and the posterior P(cohort higher). One-sample pairings name
-        the exact binomial test as their only test. Pairings without evaluable
-        cohort patients say so.
-    """
-    split = tests_disagree(compared, alpha)
-    names = ", ".join(f"`{pid}`" for pid in split["pairing_id"])
-    lead = (f"Primary test: Fisher's exact test (two-sided, pre-specified) for pairings with "
-            f"comparator counts, the exact binomial test for rate-only comparators; Boschloo's "
-            f"exact test is reported alongside. "
-            + (f"The two tests fall on different sides of {alpha:g} in {len(split)} pairing"
-               f"{'s' if len(split) != 1 else ''} ({names}); the primary test's reading is the "
-               "one stated." if len(split) else
-               f"Fisher and Boschloo fall on the same side of {alpha:g} in every pairing."))
-    lines = [lead, ""]
-    for r in compared.itertuples():
-        if r.cohort_n == 0:
-            lines.append(f"- **{r.pairing_id}**: no evaluable cohort patients "
-                         f"({r.population_label}); not compared.")
-            continue
-        cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high)
-        other = _rate_text(r.comparator_k, r.comparator_n, r.comparator_rate,
-                           r.comparator_low, r.comparator_high)
-        rd = f"{100 * r.risk_difference:+.1f} points"
-        if not math.isnan(r.rd_low):
-            rd += f" (95% CI {100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})"
-        if r.test == "fisher":
-            tests = f"Fisher (primary) {_p_words(r.p_value)} ({_side(r.p_value, alpha)})"
-            if not math.isnan(r.boschloo_p):
-                differs = (r.p_value < alpha) != (r.boschloo_p < alpha)
-                tests += (f"; Boschloo {_p_words(r.boschloo_p)}"
-                          + (f" (below {alpha:g}: the tests disagree)" if differs and r.boschloo_p < alpha
-                             else f" (not below {alpha:g}: the tests disagree)" if differs else ""))
-        else:
-            tests = (f"exact binomial vs the published rate {_p_words(r.p_value)} "
-                     f"({_side(r.p_value, alpha)})")
-        lines.append(
-            f"- **{r.endpoint_label}, {r.population_label}** {cohort} vs "
-            f"**{r.comparator_label.split(':')[0]}** {other}: difference {rd}; {tests}; "
-            f"posterior P(cohort higher) = {r.prob_cohort_higher:.3f}.")
-    return "\n".join(lines)
-
-
-def _p_words(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
 
 @dataclass(frozen=True)
 class ReferenceRate:
-    """A comparator's rate used as the null value of a single-arm test.
-
-    Attributes
-    ----------
-    comparator_id : str
-        Row of the comparator file.
-    rate : float
-        ``numerator / denominator`` when counts are published, else the printed
-        percentage / 100 (a fraction in (0, 1)).
-    label : str
-        ``"TOWER, blinatumomab: 119/271 (43.9%)"``.
-    """
+    """A comparator's rate used as the null value of a single-arm test."""
 
     comparator_id: str
     rate: float
@@ -895,141 +473,42 @@ class ReferenceRate:
 
 
 def reference_rate(comparators: pd.DataFrame, comparator_id: str) -> ReferenceRate:
-    """The rate of one comparator row, for the sample-size calculation.
-
-    Parameters
-    ----------
-    comparators : DataFrame
-        :func:`load_comparators` output.
-    comparator_id : str
-        The row's ``id``.
-
-    Returns
-    -------
-    ReferenceRate
-        Rate as in :func:`comparator_rates` (exact ``k/n`` from counts, else the
-        printed percentage).
-
-    Raises
-    ------
-    KeyError
-        Naming the id when the comparator file has no such row.
-    """
+    """The rate of one comparator row, for the sample-size calculation."""
     rates = comparator_rates(comparators).set_index("id")
     if comparator_id not in rates.index:
         raise KeyError(f"no comparator {comparator_id!r} in the comparator file")
     row = rates.loc[comparator_id]
-    label = f"{comparator_label({**row, 'id': comparator_id})} ({100 * row['estimate']:.1f}%)"
+    label = f"{comparator_label({**row, 'id': comparator_id})} ({percent(row['estimate'])})"
     return ReferenceRate(comparator_id, float(row["estimate"]), label)
-
-
-def data_caveat(reconstructed: bool) -> str:
-    """The caveat bullet on the data themselves, true for the data analysed.
-
-    Parameters
-    ----------
-    reconstructed : bool
-        Whether the data are the shipped reconstruction
-        (:attr:`helpers.narrative.Provenance.reconstructed`).
-
-    Returns
-    -------
-    str
-        One Markdown bullet: for the reconstruction, that published counts match
-        by construction and unpublished cross-tabulations (such as responses
-        within Ph subgroups) are properties of the reconstruction; otherwise,
-        that nothing was constrained to match the paper.
-    """
-    if reconstructed:
-        return ("- **Reconstructed data.** The shipped cohort is rebuilt from the paper's "
-                "aggregates: the overall and published subgroup counts match the paper by "
-                "construction, but cross-tabulations the paper did not print (e.g. responses "
-                "within Ph+ or Ph− patients) are properties of the reconstruction, not of the "
-                "real patients.")
-    return ("- **Your data.** These are not the shipped reconstruction: nothing was constrained "
-            "to match the paper, so every rate here, including those within Ph+ or Ph− "
-            "patients, is a property of these data.")
 
 
 # --- small-sample view -------------------------------------------------------------
 
-def sample_size_results(k: int, n: int, reference_rate: float, *, alpha: float = 0.05,
-                        power: float = 0.80, endpoint: str = "cr_crh_cri") -> pd.DataFrame:
-    """How many patients a single-arm study needs to show the observed rate k/n against a reference.
+def sample_size_results(plan: comparison.SampleSize | None, power_at_cohort_n: float, k: int, n: int,
+                        reference_rate: float, *, alpha: float = 0.05, power: float = 0.80,
+                        endpoint: str = "cr_crh_cri") -> pd.DataFrame:
+    """Result rows ``sample_size[<endpoint>].n``, ``.n_stable``, ``.achieved_power``, ``.power_at_cohort_n``.
 
-    Uses :func:`helpers.comparison.exact_sample_size` (exact two-sided
-    binomial test of H0: p = ``reference_rate``, alternative p = k/n): the
-    first n reaching ``power`` and the saw-tooth-stable n; and the exact power
-    of the same test with the cohort's own n. Caveat: the alternative is the
-    observed rate, so the power at the cohort's n is "observed power", a
-    re-expression of the observed p-value rather than new evidence.
-
-    Returns result rows with keys ``sample_size[<endpoint>].n``, ``.n_stable``,
-    ``.achieved_power`` and ``.power_at_cohort_n``.
-
-    Parameters
-    ----------
-    k, n : int
-        The cohort's events and patients (n > 0).
-    reference_rate : float
-        Null rate, a fraction in (0, 1) (:func:`reference_rate`).
-    alpha, power : float
-        Two-sided level and target power.
-    endpoint : str
-        Endpoint code used in the keys.
+    ``plan`` is :func:`helpers.comparison.exact_sample_size` for the observed rate k/n
+    against ``reference_rate`` (None when not computable: estimates NaN).
     """
-    p1 = k / n
-    plan = comparison.exact_sample_size(reference_rate, p1, alpha=alpha, power=power)
-    at_n = comparison.exact_binomial_power(n, reference_rate, p1, alpha=alpha)
     what = (f"exact two-sided binomial test, H0 p = {reference_rate:g} vs p = {k}/{n}, "
             f"alpha {alpha:g}")
     base = f"sample_size[{endpoint}]"
+    missing = plan is None
     rows = [
         {"key": f"{base}.n", "label": f"patients needed for power {power:g}",
-         "estimate": plan.n, "method": what + "; first n reaching the power", "unit": "patients"},
+         "estimate": math.nan if missing else plan.n, "method": what + "; first n reaching the power",
+         "unit": "patients"},
         {"key": f"{base}.n_stable", "label": f"patients needed for power {power:g}, saw-tooth-stable",
-         "estimate": plan.n_stable,
+         "estimate": math.nan if missing else plan.n_stable,
          "method": what + f"; first n from which the next {comparison.STABLE_WINDOW} sizes all reach the power",
          "unit": "patients"},
-        {"key": f"{base}.achieved_power", "label": f"exact power at n = {plan.n}",
-         "estimate": plan.achieved_power, "method": what, "unit": "probability"},
+        {"key": f"{base}.achieved_power",
+         "label": "exact power at n = " + ("NA" if missing else f"{plan.n}"),
+         "estimate": math.nan if missing else plan.achieved_power, "method": what, "unit": "probability"},
         {"key": f"{base}.power_at_cohort_n", "label": f"exact power with the cohort's {n} patients",
-         "denominator": n, "estimate": at_n, "method": what + " (observed power)",
+         "denominator": n, "estimate": power_at_cohort_n, "method": what + " (observed power)",
          "unit": "probability"},
     ]
     return pd.DataFrame(rows, columns=_RESULT_FIELDS)
-
-
-def sample_size_markdown(rows: pd.DataFrame, reference_rate: float, power: float,
-                         reference_label: str | None = None) -> str:
-    """Two sentences on the single-arm study size, from :func:`sample_size_results` rows.
-
-    Parameters
-    ----------
-    rows : DataFrame
-        :func:`sample_size_results` output.
-    reference_rate : float
-        The null rate tested against (fraction).
-    power : float
-        Target power (fraction).
-    reference_label : str, optional
-        Words for the reference (``"TOWER, blinatumomab: 119/271 (43.9%)"``);
-        default: the rate in percent.
-
-    Returns
-    -------
-    str
-        Markdown naming the first size reaching the power, its exact power, the
-        saw-tooth-stable size and the (observed) power at the cohort's size.
-    """
-    by_key = {k.split("].", 1)[1]: v for k, v in zip(rows["key"], rows["estimate"])}
-    cohort_n = int(rows["denominator"].dropna().iloc[0])
-    against = reference_label or f"{100 * reference_rate:.1f}%"
-    return (f"To show the observed rate against {against} with "
-            f"{100 * power:g}% power, an exact single-arm test needs **{int(by_key['n'])} patients** "
-            f"(exact power there {100 * by_key['achieved_power']:.1f}%); because exact power "
-            f"rises in a saw-tooth, **{int(by_key['n_stable'])} patients** is the smallest size from "
-            f"which every larger one (checked over the next {comparison.STABLE_WINDOW}) keeps at least that power. With the "
-            f"cohort's {cohort_n} patients the exact power, if the true rate were the observed one, is "
-            f"{100 * by_key['power_at_cohort_n']:.1f}% — an \"observed power\", which restates the "
-            "p-value rather than adding evidence.")

@@ -45,32 +45,7 @@ _TEXT = tuple(c for c in FIGURE_COLUMNS if c not in ("numerator", "denominator",
 
 
 def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
-    """Read and check the published-figures file.
-
-    Parameters
-    ----------
-    path : str or Path
-        CSV file; defaults to ``data/published_figures.csv`` in the repository.
-
-    Returns
-    -------
-    DataFrame
-        One row per figure with :data:`FIGURE_COLUMNS`. Text columns are strings
-        with blanks as ``""``; ``numerator`` and ``denominator`` are nullable
-        integers (``Int64``, ``<NA>`` when blank); ``value`` is float (NaN when
-        blank, e.g. a figure printed as a fraction only). Percentages are stored
-        as percent (67.6), p-values as probabilities (0.02). A file without
-        an optional column (:data:`OPTIONAL_COLUMNS`) gets it blank.
-
-    Raises
-    ------
-    ValueError
-        If a required column is missing, an ``id`` is blank or repeated, a
-        ``kind`` or ``derived`` value is unknown, a numerator exceeds its
-        denominator, a count or proportion row has no numerator, or a
-        ``comparator_id`` is given on a figure that is not ``external``, or an
-        ``external_type`` is unknown or given on a figure that is not external.
-    """
+    """Read and check the published-figures file."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
     raw = raw.assign(**{c: "" for c in OPTIONAL_COLUMNS if c not in raw.columns})
     missing = [c for c in FIGURE_COLUMNS if c not in raw.columns]
@@ -119,25 +94,7 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
 
 
 def figure(figures: pd.DataFrame, figure_id: str) -> pd.Series:
-    """Return the row of one figure.
-
-    Parameters
-    ----------
-    figures : DataFrame
-        :func:`load_published_figures` output.
-    figure_id : str
-        The figure's ``id``.
-
-    Returns
-    -------
-    Series
-        The figure's row (first one, ids being unique).
-
-    Raises
-    ------
-    KeyError
-        Naming the id when no figure has it.
-    """
+    """Return the row of one figure."""
     hit = figures.loc[figures["id"] == figure_id]
     if hit.empty:
         raise KeyError(f"no published figure with id {figure_id!r}")

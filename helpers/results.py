@@ -38,78 +38,30 @@ RESULT_COLUMNS: tuple[str, ...] = (
 
 
 def rate_key(measure: str, filters: Mapping[str, object] | None = None) -> str:
-    """Build the key of a count/proportion/summary row.
-
-    Parameters
-    ----------
-    measure : str
-        E.g. ``n``, ``any_cr``, ``age_years.median``.
-    filters : mapping, optional
-        ``{variable: level}``; None or empty for all patients.
-
-    Returns
-    -------
-    str
-
-    >>> rate_key("any_cr", {"high_burden": True})
-    'any_cr[high_burden=True]'
-    >>> rate_key("any_cr")
-    'any_cr[all]'
-    """
+    """Build the key of a count/proportion/summary row."""
     if not filters:
         return f"{measure}[all]"
     return f"{measure}[" + "&".join(f"{k}={v}" for k, v in filters.items()) + "]"
 
 
 def test_key(measure: str, by: str, test: str, filters: Mapping[str, object] | None = None) -> str:
-    """Build the key of a test row.
-
-    Parameters
-    ----------
-    measure : str
-        The outcome tested.
-    by : str
-        The variable whose levels are compared.
-    test : str
-        ``fisher``, ``chi2``, ``chi2_yates``, ``barnard`` or ``boschloo``.
-    filters : mapping, optional
-        Restriction of the population, ``{variable: level}``.
-
-    Returns
-    -------
-    str
-
-    >>> test_key("any_cr", "lines_group", "fisher")
-    'any_cr[lines_group]~fisher'
-    >>> test_key("crs", "debulking_category", "fisher", {"crs_recorded": True})
-    'crs[debulking_category|crs_recorded=True]~fisher'
-    """
+    """Build the key of a test row."""
     where = ""
     if filters:
         where = "|" + "&".join(f"{k}={v}" for k, v in filters.items())
     return f"{measure}[{by}{where}]~{test}"
 
 
+def proportion_row(key: str, label: str, proportion, method: str | None = None) -> dict:
+    """A result row for a :class:`helpers.stats.Proportion` (method: "count; <interval method>")."""
+    return {"key": key, "label": label, "numerator": proportion.numerator,
+            "denominator": proportion.denominator, "estimate": proportion.estimate,
+            "ci_low": proportion.ci_low, "ci_high": proportion.ci_high,
+            "method": method or f"count; {proportion.method_label}", "unit": "proportion"}
+
+
 def result_frame(rows: Iterable[Mapping[str, object]], notebook: str) -> pd.DataFrame:
-    """Turn result rows (dicts) into a frame with exactly :data:`RESULT_COLUMNS`.
-
-    Parameters
-    ----------
-    rows : iterable of mapping
-        One dict per statistic; fields not in :data:`RESULT_COLUMNS` are dropped.
-    notebook : str
-        Notebook stem, filled in where a row has none.
-
-    Returns
-    -------
-    DataFrame
-        Exactly :data:`RESULT_COLUMNS`; missing fields blank (NaN).
-
-    Raises
-    ------
-    ValueError
-        On duplicate keys within the notebook, since a key must identify one statistic.
-    """
+    """Turn result rows (dicts) into a frame with exactly :data:`RESULT_COLUMNS`."""
     frame = pd.DataFrame(list(rows))
     notebooks = frame["notebook"] if "notebook" in frame.columns else pd.Series(None, index=frame.index)
     frame["notebook"] = [nb if isinstance(nb, str) else notebook for nb in notebooks]
@@ -127,20 +79,6 @@ def write_results(frame: pd.DataFrame, notebook: str, output_dir: str | Path) ->
     """Write one notebook's result rows to ``{output_dir}/results/{notebook}.csv``.
 
     Written to a temporary name and renamed, so a reader never sees half a file.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Result rows (see :func:`result_frame`); not modified.
-    notebook : str
-        Notebook stem (the file name).
-    output_dir : str or Path
-        The run (or interactive output) directory.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     frame = result_frame(frame.to_dict("records"), notebook)
     folder = Path(output_dir) / "results"
@@ -153,19 +91,7 @@ def write_results(frame: pd.DataFrame, notebook: str, output_dir: str | Path) ->
 
 
 def read_results(output_dir: str | Path) -> pd.DataFrame:
-    """Read every notebook's result rows under ``{output_dir}/results/``, in notebook order.
-
-    Parameters
-    ----------
-    output_dir : str or Path
-        The run (or interactive output) directory.
-
-    Returns
-    -------
-    DataFrame
-        :data:`RESULT_COLUMNS`, rows in notebook-file order; empty (same
-        columns) when there are none. Blank fields are NaN.
-    """
+    """Read every notebook's result rows under ``{output_dir}/results/``, in notebook order."""
     folder = Path(output_dir) / "results"
     files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     if not files:

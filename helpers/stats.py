@@ -12,18 +12,16 @@ no event). Fisher's and Pearson's tests do not depend on the orientation;
 Barnard's and Boschloo's tests do (they treat the row totals as the fixed
 sample sizes of two independent binomials).
 
-Why not ``scipy.stats.fisher_exact`` for r x c tables: in scipy 1.17 it
-computes the p-value of a non-2 x 2 table by Monte Carlo
-(``scipy.stats.MonteCarloMethod`` is the default), so it is random and not
-exact. It is used here only for 2 x 2 tables, where it is exact
-(hypergeometric sums).
+``scipy.stats.fisher_exact`` is used for 2 x 2 tables only: for larger tables
+scipy 1.17 computes the p-value by Monte Carlo, which is neither exact nor
+reproducible.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,24 +31,16 @@ from scipy import stats as sps
 #: less probable" than the observed one (``relErr <- 1 + 10^(-7)``).
 FISHER_RELATIVE_TOLERANCE = 1e-7
 
-#: Work limit of the exact r x c enumeration, in cell vectors (one candidate
-#: column of a partial table) materialised, counted with
-#: :func:`_composition_count` *before* anything is allocated: about a second and
-#: at most a few hundred MB per 2 million. Past it, Fisher's test falls back to
-#: Pearson chi-square and says so. Each stage is charged whole before it is
-#: expanded (and the last step as soon as its nodes are known), so a table that
-#: cannot finish gives up after counting, in milliseconds, instead of after
-#: spending the budget. The same unit and limit serve the up-front estimate
-#: (:func:`_enumeration_work`, used to choose the orientation) and the run itself.
+#: Work limit of the exact r x c enumeration, in cell vectors materialised (about a
+#: second and a few hundred MB per 2 million), counted before anything is allocated,
+#: so a table that cannot finish gives up in milliseconds. Past it, Fisher's test
+#: falls back to Pearson chi-square and says so.
 FISHER_WORK_BUDGET = 2e6
 
 #: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, for which Barnard's and
-#: Boschloo's unconditional exact tests are computed. scipy evaluates every
-#: table of the sample space at each trial value of the nuisance proportion, so
-#: the cost grows with n1 * n2: about 0.5 s at this bound on the reference
-#: machine (2 cores), 5 s at 1000 x 271. The paper's tables (at most 35 x 272
-#: = 9,520, cohort vs TOWER) stay well inside it. Above it the tests use the
-#: asymptotic pooled z-test (to which both converge) and ``method`` says so.
+#: Boschloo's exact tests are computed (cost grows with n1 * n2: about 0.5 s here;
+#: the paper's largest is 35 x 272). Above it the asymptotic pooled z-test is used
+#: and ``method`` says so.
 UNCONDITIONAL_MAX_TABLES = 50_000
 
 #: Most parts (rows) for which :func:`_composition_count` counts by
@@ -78,25 +68,10 @@ class Proportion:
     method: str
     confidence: float = 0.95
 
-    def format(self, digits: int = 1) -> str:
-        """The proportion as text.
-
-        Parameters
-        ----------
-        digits : int, default 1
-            Decimals of the percentages.
-
-        Returns
-        -------
-        str
-            E.g. ``"23/34 (67.6%; 95% CI 49.5-82.6)"``; ``"0/0 (NA)"`` when the
-            denominator is 0.
-        """
-        if self.denominator == 0:
-            return f"{self.numerator}/{self.denominator} (NA)"
-        level = f"{100 * self.confidence:g}%"
-        return (f"{self.numerator}/{self.denominator} ({100 * self.estimate:.{digits}f}%; "
-                f"{level} CI {100 * self.ci_low:.{digits}f}-{100 * self.ci_high:.{digits}f})")
+    @property
+    def method_label(self) -> str:
+        """``"Clopper-Pearson exact 95% CI"``."""
+        return ci_method_label(self.method, self.confidence)
 
 
 def _check_counts(k: int, n: int) -> None:
@@ -111,23 +86,6 @@ def exact_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     ``Beta(1-a/2; k+1, n-k)`` with ``a = 1 - confidence`` (as R's
     ``binom.test``). The lower limit is 0 when ``k == 0`` and the upper 1 when
     ``k == n``.
-
-    Parameters
-    ----------
-    k, n : int
-        Events and trials (patients), ``0 <= k <= n``.
-    confidence : float, default 0.95
-        Two-sided confidence level.
-
-    Returns
-    -------
-    tuple of float
-        ``(low, high)`` as fractions in [0, 1]; ``(nan, nan)`` when ``n == 0``.
-
-    Raises
-    ------
-    ValueError
-        When the counts are not ``0 <= k <= n``.
     """
     _check_counts(k, n)
     if n == 0:
@@ -139,20 +97,7 @@ def exact_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
 
 
 def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval (no continuity correction; Newcombe 1998 method 3).
-
-    Parameters
-    ----------
-    k, n : int
-        Events and trials (patients), ``0 <= k <= n``.
-    confidence : float, default 0.95
-        Two-sided confidence level.
-
-    Returns
-    -------
-    tuple of float
-        ``(low, high)`` as fractions in [0, 1]; ``(nan, nan)`` when ``n == 0``.
-    """
+    """Wilson score interval (no continuity correction; Newcombe 1998 method 3)."""
     _check_counts(k, n)
     if n == 0:
         return (math.nan, math.nan)
@@ -166,22 +111,7 @@ def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
 
 def proportion(k: int, n: int, *, method: str = "clopper-pearson",
                confidence: float = 0.95) -> Proportion:
-    """Proportion ``k/n`` with a ``"clopper-pearson"`` (default) or ``"wilson"`` interval.
-
-    Parameters
-    ----------
-    k, n : int
-        Events and trials (patients), ``0 <= k <= n``.
-    method : {"clopper-pearson", "wilson"}
-        Interval method.
-    confidence : float, default 0.95
-        Two-sided confidence level.
-
-    Returns
-    -------
-    Proportion
-        Estimate and limits as fractions; all NaN when ``n == 0``.
-    """
+    """Proportion ``k/n`` with a ``"clopper-pearson"`` (default) or ``"wilson"`` interval."""
     if method == "clopper-pearson":
         low, high = exact_ci(k, n, confidence)
     elif method == "wilson":
@@ -193,20 +123,7 @@ def proportion(k: int, n: int, *, method: str = "clopper-pearson",
 
 
 def ci_method_label(method: str, confidence: float = 0.95) -> str:
-    """Words for an interval method.
-
-    Parameters
-    ----------
-    method : {"clopper-pearson", "wilson"}
-        Interval method.
-    confidence : float, default 0.95
-        Confidence level.
-
-    Returns
-    -------
-    str
-        E.g. ``"Clopper-Pearson exact 95% CI"``.
-    """
+    """Words for an interval method."""
     return f"{_CI_METHOD_LABELS[method]} {100 * confidence:g}% CI"
 
 
@@ -214,28 +131,7 @@ def ci_method_label(method: str, confidence: float = 0.95) -> str:
 
 @dataclass(frozen=True)
 class TestResult:
-    """Result of one test on one contingency table.
-
-    Attributes
-    ----------
-    method : str
-        What was computed, in words.
-    short : str
-        Stable name used in result keys (``fisher``, ``fisher_midp``, ``chi2``,
-        ``chi2_yates``, ``barnard``, ``boschloo``, ``binomial``).
-    statistic : float or None
-        The test's statistic, None when it has none (Fisher r x c, mid-p) or
-        the table is degenerate. Not always a test statistic in the usual
-        sense: ``statistic_name`` says what it is.
-    p_value : float
-        Two-sided p-value.
-    table : tuple of tuple of int
-        The table as given.
-    statistic_name : str or None
-        What ``statistic`` holds, e.g. ``"sample odds ratio"`` (Fisher 2 x 2)
-        or ``"one-sided Fisher p-value (Boschloo's statistic)"``; None when
-        there is no statistic.
-    """
+    """Result of one test on one contingency table."""
 
     __test__ = False  # not a pytest test class despite the name
 
@@ -539,23 +435,6 @@ def fisher_exact(table) -> TestResult:
     result keys are stable, and ``method`` says so.
 
     Hypotheses: margins fixed, H0 rows and columns independent.
-
-    Parameters
-    ----------
-    table : array-like of int
-        Counts, rows the groups compared, columns the outcome (non-negative
-        integers; no missing values allowed).
-
-    Returns
-    -------
-    TestResult
-        ``short`` ``"fisher"``; ``statistic`` the sample odds ratio for 2 x 2,
-        the chi-square statistic on the asymptotic fallback, else None.
-
-    Raises
-    ------
-    ValueError
-        When ``table`` is not a 2-D table of non-negative integers.
     """
     arr = _as_table(table)
     reduced = _drop_empty(arr)
@@ -600,22 +479,6 @@ def fisher_midp(table) -> TestResult:
     half the probability of the observed table (Lancaster 1961). It is *not*
     an exact-size test: its size can exceed the nominal level; it is often
     closer to the unconditional tests than Fisher's p is.
-
-    Parameters
-    ----------
-    table : array-like of int
-        A 2 x 2 table of counts (rows the groups compared, columns the outcome).
-
-    Returns
-    -------
-    TestResult
-        ``short`` ``"fisher_midp"``, ``statistic`` None, ``method`` naming it a
-        mid-p. A table with an empty row or column gives p = 1.
-
-    Raises
-    ------
-    ValueError
-        When ``table`` is not 2 x 2.
     """
     arr = _as_table(table)
     if arr.shape != (2, 2):
@@ -638,25 +501,6 @@ def chi_square(table, *, yates: bool = False) -> TestResult:
     All-zero rows and columns are dropped first; a degenerate table gives
     p = 1 with no statistic. Caveat: the chi-square approximation is poor
     when expected counts are small (< 5).
-
-    Parameters
-    ----------
-    table : array-like of int
-        Counts (non-negative integers).
-    yates : bool, default False
-        Apply Yates' continuity correction; allowed only for (reduced) 2 x 2
-        tables.
-
-    Returns
-    -------
-    TestResult
-        ``short`` ``"chi2"`` or ``"chi2_yates"``; ``statistic`` the chi-square
-        statistic (df = (r - 1)(c - 1)).
-
-    Raises
-    ------
-    ValueError
-        When ``yates`` is asked for a table larger than 2 x 2.
     """
     arr = _as_table(table)
     reduced = _drop_empty(arr)
@@ -673,19 +517,7 @@ def chi_square(table, *, yates: bool = False) -> TestResult:
 
 
 def unconditional_is_feasible(n1: int, n2: int) -> bool:
-    """Whether Barnard's/Boschloo's exact test is run for row totals ``n1``, ``n2``.
-
-    Parameters
-    ----------
-    n1, n2 : int
-        Row totals (patients per group).
-
-    Returns
-    -------
-    bool
-        True when the sample space, ``(n1 + 1) * (n2 + 1)`` tables, is at most
-        :data:`UNCONDITIONAL_MAX_TABLES`.
-    """
+    """Whether Barnard's/Boschloo's exact test is run for row totals ``n1``, ``n2``."""
     return (n1 + 1) * (n2 + 1) <= UNCONDITIONAL_MAX_TABLES
 
 
@@ -737,22 +569,6 @@ def barnard_exact(table) -> TestResult:
     :func:`unconditional_is_feasible`) the p-value is the asymptotic pooled
     z-test's (two-sided normal; the same statistic), ``short`` stays
     ``"barnard"`` and ``method`` says "asymptotic; exact infeasible at n=...".
-
-    Parameters
-    ----------
-    table : array-like of int
-        A 2 x 2 table of counts.
-
-    Returns
-    -------
-    TestResult
-        ``short`` ``"barnard"``; ``statistic`` the pooled Wald z of row 1
-        minus row 2. A table with an empty row or column gives p = 1.
-
-    Raises
-    ------
-    ValueError
-        When ``table`` is not 2 x 2.
     """
     return _unconditional(table, "barnard")
 
@@ -768,116 +584,26 @@ def boschloo_exact(table) -> TestResult:
     is the asymptotic pooled z-test's (Boschloo's test converges to it),
     ``statistic`` is that z, ``short`` stays ``"boschloo"`` and ``method`` says
     "asymptotic; exact infeasible at n=...".
-
-    Parameters
-    ----------
-    table : array-like of int
-        A 2 x 2 table of counts.
-
-    Returns
-    -------
-    TestResult
-        ``short`` ``"boschloo"``; ``statistic`` is scipy's: a one-sided
-        Fisher p-value, not a two-sided p (``statistic_name`` says so). A
-        table with an empty row or column gives p = 1.
-
-    Raises
-    ------
-    ValueError
-        When ``table`` is not 2 x 2.
     """
     return _unconditional(table, "boschloo")
 
 
+#: Every test by its result-key name, in display order.
+TESTS = {
+    "fisher": fisher_exact, "chi2": chi_square,
+    "chi2_yates": lambda table: chi_square(table, yates=True),
+    "barnard": barnard_exact, "boschloo": boschloo_exact, "fisher_midp": fisher_midp,
+}
+#: Tests computed for 2 x 2 tables only.
+TWO_BY_TWO_ONLY: frozenset[str] = frozenset({"chi2_yates", "barnard", "boschloo", "fisher_midp"})
+
+
+def applicable_tests(table) -> tuple[str, ...]:
+    """Names of the tests of :data:`TESTS` that apply to the table's shape."""
+    two_by_two = _as_table(table).shape == (2, 2)
+    return tuple(name for name in TESTS if two_by_two or name not in TWO_BY_TWO_ONLY)
+
+
 def all_tests(table) -> tuple[TestResult, ...]:
-    """Every applicable test of a table.
-
-    Parameters
-    ----------
-    table : array-like of int
-        Counts.
-
-    Returns
-    -------
-    tuple of TestResult
-        Fisher and chi-square always; for 2 x 2 tables also Yates, Barnard,
-        Boschloo and Fisher's mid-p.
-    """
-    arr = _as_table(table)
-    results = [fisher_exact(arr), chi_square(arr)]
-    if arr.shape == (2, 2):
-        results += [chi_square(arr, yates=True), barnard_exact(arr), boschloo_exact(arr),
-                    fisher_midp(arr)]
-    return tuple(results)
-
-
-# ---------------------------------------------------------------- summaries
-
-def _format_number(value: float, digits: int) -> str:
-    if math.isnan(value):
-        return "NA"
-    text = f"{value:.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-@dataclass(frozen=True)
-class MedianRange:
-    """Median and range of the non-missing values; ``n_missing`` NaN/None were ignored."""
-
-    n: int
-    n_missing: int
-    median: float
-    minimum: float
-    maximum: float
-
-    def format(self, digits: int = 1) -> str:
-        """The summary as text.
-
-        Parameters
-        ----------
-        digits : int, default 1
-            Maximum decimals (trailing zeros dropped).
-
-        Returns
-        -------
-        str
-            E.g. ``"45 (range 20-75)"``; ``"NA"`` when no value is present.
-        """
-        if self.n == 0:
-            return "NA"
-        f = lambda v: _format_number(v, digits)  # noqa: E731
-        return f"{f(self.median)} (range {f(self.minimum)}-{f(self.maximum)})"
-
-
-def median_range(values: Iterable[float]) -> MedianRange:
-    """Median, minimum and maximum of ``values``, ignoring (and counting) missing ones.
-
-    Parameters
-    ----------
-    values : iterable of float
-        Values in their own unit (years, %, days...). Missing means NaN, None
-        or pandas NA.
-
-    Returns
-    -------
-    MedianRange
-        ``n`` values present and ``n_missing`` ignored; median, minimum and
-        maximum NaN when all are missing (or there are none).
-    """
-    raw = list(values)
-    present = np.array([float(v) for v in raw if v is not None and not _is_na(v)], dtype=float)
-    n_missing = len(raw) - present.size
-    if present.size == 0:
-        return MedianRange(0, n_missing, math.nan, math.nan, math.nan)
-    return MedianRange(int(present.size), int(n_missing), float(np.median(present)),
-                       float(present.min()), float(present.max()))
-
-
-def _is_na(value) -> bool:
-    try:
-        import pandas as pd
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    """Every applicable test of a table (:func:`applicable_tests`)."""
+    return tuple(TESTS[name](table) for name in applicable_tests(table))

@@ -7,8 +7,6 @@ hand counts on small constructed cohorts, the binomial definition of the Clopper
 limits, and a brute-force Fisher enumeration written here.
 """
 
-import itertools
-import math
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +17,8 @@ from scipy import stats as sps
 from helpers import crs, published, response_figures
 from run_inprocess import execute
 from conftest import DEFAULT_PATIENT
+
+import reference_exact
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,24 +169,9 @@ def test_crs_blasts_of_the_shipped_cohort_have_all_but_one_crs_high_then_low(shi
     assert result(shipped_run, "n[crs=True&high_burden=True&bmb_post_group=<20]") == [4, 5]
 
 
-def brute_force_fisher(table) -> float:
-    """Two-sided Fisher p for an r x 2 table by enumerating all tables with its margins."""
-    rows = [a + b for a, b in table]
-    first, total = sum(a for a, _ in table), sum(rows)
-
-    def log_p(cells):
-        lf = math.lgamma
-        return (sum(lf(r + 1) for r in rows) + lf(first + 1) + lf(total - first + 1) - lf(total + 1)
-                - sum(lf(a + 1) + lf(r - a + 1) for a, r in zip(cells, rows)))
-
-    observed = log_p([a for a, _ in table])
-    return sum(math.exp(log_p(c)) for c in itertools.product(*(range(r + 1) for r in rows))
-               if sum(c) == first and log_p(c) <= observed + math.log1p(1e-7))
-
-
 def test_fisher_test_of_crs_by_category_among_recorded_equals_brute_force(shipped_run):
     # CRS / no CRS per category, from the paper's counts: steroids 0/6, low 3/15, poly 1/4, tki 1/3
-    expected = brute_force_fisher([[0, 6], [3, 15], [1, 4], [1, 3]])
+    expected = reference_exact.fisher_p([[0, 6], [3, 15], [1, 4], [1, 3]])
     p_value = shipped_run["res"].set_index("key").loc["crs[debulking_category|crs_recorded=True]~fisher", "p_value"]
     assert p_value == pytest.approx(expected, rel=1e-9)
 
@@ -200,7 +185,7 @@ def test_missing_as_no_shares_are_over_all_patients_without_crs(shipped_run):
 def test_fisher_test_with_a_missing_record_read_as_no_crs_equals_brute_force(shipped_run):
     p_value = shipped_run["res"].set_index("key").loc["crs_missing_as_no[debulking_category]~fisher", "p_value"]
     # steroids 0/7 (6 + the unrecorded), low 3/18, poly 1/5, tki 1/4 -> [[0,7],[3,15],[1,4],[1,3]]
-    assert p_value == pytest.approx(brute_force_fisher([[0, 7], [3, 15], [1, 4], [1, 3]]), rel=1e-9)
+    assert p_value == pytest.approx(reference_exact.fisher_p([[0, 7], [3, 15], [1, 4], [1, 3]]), rel=1e-9)
     assert p_value == pytest.approx(0.5997, abs=5e-5)
 
 

@@ -1,4 +1,4 @@
-"""Tests for the historic comparator data and helpers (notebook 05, issue 5).
+"""Tests of the historic comparator data, pairings and comparison (notebook 05).
 
 References used instead of the code under test:
 
@@ -6,8 +6,8 @@ References used instead of the code under test:
   re-read here from the CSV text so the printed precision is known;
 * the focal paper's section 3.3 counts (23/34 CR/CRp/CRi, 19 CR + 2 CRp, 17/21 MRD,
   10/20 with >= 50% blasts), for the shipped reconstructed cohort;
-* brute force: Fisher's two-sided p as a sum of hypergeometric probabilities written
-  with ``math.comb``; the one-sample binomial p the same way; the posterior
+* brute force (tests/reference_exact.py): Fisher's two-sided p and the one-sample
+  binomial p from their definitions; the posterior
   P(p1 > p2) by Monte Carlo with a fixed seed; exact power by running
   ``scipy.stats.binomtest`` on every possible outcome.
 """
@@ -23,7 +23,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from helpers import historic, loading
+from helpers import comparison, historic, historic_display, loading
+
+import reference_exact
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARATOR_FILE = ROOT / "data" / "historic_comparators.csv"
@@ -175,22 +177,6 @@ def test_cohort_endpoints_on_the_shipped_cohort_match_the_paper(pairings, key, n
 
 # --- comparisons against brute force ----------------------------------------------------
 
-def fisher_two_sided_brute_force(a: int, n1: int, c: int, n2: int) -> float:
-    """Sum of hypergeometric P(table) over tables with the same margins that are no
-    more probable than the observed one (R fisher.test's rule, tolerance 1e-7)."""
-    total, successes = n1 + n2, a + c
-    def prob(x: int) -> float:
-        return math.comb(n1, x) * math.comb(n2, successes - x) / math.comb(total, successes)
-    observed = prob(a)
-    lo, hi = max(0, successes - n2), min(n1, successes)
-    return sum(p for x in range(lo, hi + 1) if (p := prob(x)) <= observed * (1 + 1e-7))
-
-
-def binomial_two_sided_brute_force(k: int, n: int, p0: float) -> float:
-    pmf = [math.comb(n, x) * p0 ** x * (1 - p0) ** (n - x) for x in range(n + 1)]
-    return sum(p for p in pmf if p <= pmf[k] * (1 + 1e-7))
-
-
 def compared_pairing(comparators, pairings, pairing_id: str, k: int, n: int) -> dict:
     """Run compare_pairings on one pairing with the cohort side set to k/n."""
     pair = pairings[pairings["pairing_id"] == pairing_id]
@@ -205,7 +191,7 @@ def compared_pairing(comparators, pairings, pairing_id: str, k: int, n: int) -> 
 def test_fisher_p_for_23_of_34_vs_tower_119_of_271_equals_the_hypergeometric_sum(comparators, pairings):
     row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)
     assert row["design"] == "two-sample" and row["test"] == "fisher"
-    assert row["p_value"] == pytest.approx(fisher_two_sided_brute_force(23, 34, 119, 271), rel=1e-9)
+    assert row["p_value"] == pytest.approx(reference_exact.fisher_p([[23, 34 - 23], [119, 271 - 119]]), rel=1e-9)
     assert row["risk_difference"] == pytest.approx(23 / 34 - 119 / 271, abs=1e-12)
 
 
@@ -221,7 +207,7 @@ def test_posterior_probability_cohort_higher_agrees_with_monte_carlo(comparators
 def test_rate_only_pairing_uses_the_exact_one_sample_binomial_test(comparators, pairings):
     row = compared_pairing(comparators, pairings, "yu_cr_high_burden", 10, 20)
     assert row["design"] == "one-sample" and row["test"] == "binomial"
-    assert row["p_value"] == pytest.approx(binomial_two_sided_brute_force(10, 20, 0.33), rel=1e-9)
+    assert row["p_value"] == pytest.approx(reference_exact.binomial_p(10, 20, 0.33), rel=1e-9)
     # Beta(11, 11) posterior against the fixed 33%, by Monte Carlo
     rng = np.random.default_rng(7)
     assert row["prob_cohort_higher"] == pytest.approx(float(np.mean(rng.beta(11, 11, 400_000) > 0.33)),
@@ -244,8 +230,7 @@ def _binomtest_power(m: int, p0: float, p1: float) -> float:
 
 def test_power_with_the_cohort_size_matches_binomtest_on_every_outcome():
     n, p0, p1 = 34, 0.44, 23 / 34
-    rows = historic.sample_size_results(23, 34, p0, alpha=0.05, power=0.80).set_index("key")
-    assert rows.loc["sample_size[cr_crh_cri].power_at_cohort_n", "estimate"] == pytest.approx(
+    assert comparison.exact_binomial_power(n, p0, p1, alpha=0.05) == pytest.approx(
         _binomtest_power(n, p0, p1), abs=1e-9)
 
 
@@ -258,11 +243,20 @@ def test_sample_size_for_23_of_34_against_44_percent_is_34_and_stable_from_36():
     stable = min(m for m in range(1, 39) if all(powers[j] >= 0.80 for j in range(m, m + 21)))
     assert (first, stable) == (34, 36)
     assert round(powers[34], 4) == 0.8212
-    rows = historic.sample_size_results(23, 34, p0, alpha=0.05, power=0.80).set_index("key")["estimate"]
+    plan = comparison.exact_sample_size(p0, p1, alpha=0.05, power=0.80)
+    rows = historic.sample_size_results(plan, 0.5, 23, 34, p0).set_index("key")["estimate"]
     assert int(rows["sample_size[cr_crh_cri].n"]) == first
     assert int(rows["sample_size[cr_crh_cri].n_stable"]) == stable
     assert rows["sample_size[cr_crh_cri].achieved_power"] == pytest.approx(powers[34], abs=1e-9)
     assert rows["sample_size[cr_crh_cri].achieved_power"] >= 0.80
+
+
+def test_sample_size_rows_exist_with_blank_estimates_when_no_size_is_computable():
+    # no CR at all: 0/5 against 44% gives no alternative rate inside (0, 1) to plan for
+    with pytest.raises(ValueError):
+        comparison.exact_sample_size(0.44, 0 / 5)
+    rows = historic.sample_size_results(None, 0.1, 0, 5, 0.44).set_index("key")["estimate"]
+    assert rows.isna().tolist() == [True, True, True, False]
 
 
 def test_reference_rate_is_read_from_the_comparator_file_as_its_counts(comparators):
@@ -281,8 +275,8 @@ def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disag
     split = pd.DataFrame([compared_pairing(comparators, pairings, "tower_cr_crh_cri_phneg", 14, 21)])
     agree = pd.DataFrame([compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)])
     both = pd.concat([split, agree], ignore_index=True)
-    assert list(historic.tests_disagree(both)["pairing_id"]) == ["tower_cr_crh_cri_phneg"]
-    text = historic.summary_markdown(both)
+    assert list(historic_display.tests_disagree(both)["pairing_id"]) == ["tower_cr_crh_cri_phneg"]
+    text = historic_display.summary_markdown(both)
     assert text.startswith("Primary test: Fisher's exact test (two-sided, pre-specified)")
     assert "different sides of 0.05 in 1 pairing (`tower_cr_crh_cri_phneg`)" in text
     phneg, allp = text.split("\n")[2:4]
@@ -290,13 +284,7 @@ def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disag
     assert "Boschloo p = 0.047 (below 0.05: the tests disagree)" in phneg
     assert "the tests disagree" not in allp and "Fisher (primary) p = 0.010 (below 0.05" in allp
     # at alpha 0.10 both Ph- p-values (0.067, 0.047) are below it: no disagreement
-    assert historic.tests_disagree(both, alpha=0.10).empty
-
-
-def test_data_caveat_speaks_of_the_reconstruction_only_for_the_shipped_cohort():
-    assert "Reconstructed data" in historic.data_caveat(True)
-    assert "reconstruction" not in historic.data_caveat(False).replace("not the shipped reconstruction", "")
-    assert "nothing was constrained" in historic.data_caveat(False)
+    assert historic_display.tests_disagree(both, alpha=0.10).empty
 
 
 def test_boschloo_row_says_asymptotic_when_the_cohort_is_too_large_for_the_exact_test(comparators, pairings):

@@ -14,7 +14,7 @@ from helpers import narrative
     (1, 16, "6.3%"),     # 6.25 rounds half away from zero, not to even
     (0, 0, "–"),
 ])
-def test_pct_rounds_half_away_from_zero_to_one_decimal(k, n, expected):
+def test_pct_rounds_half_up_to_one_decimal(k, n, expected):
     assert narrative.pct(k, n) == expected
 
 
@@ -38,6 +38,27 @@ def test_fill_replaces_each_placeholder_with_the_formatted_result():
     assert text == "CR 23/34 (67.6%) (95% CI 49.5–82.6%); age 45; p = 0.021"
 
 
+@pytest.mark.parametrize("low, high, label, expected", [
+    (0.4947347, 0.8261166, "95% CI ", "95% CI 49.5–82.6%"),
+    (0.4947347, 0.8261166, "", "49.5–82.6"),
+    (float("nan"), 0.5, "95% CI ", "95% CI not estimable"),
+    (None, None, "", "–"),
+])
+def test_ci_text_writes_both_bounds_in_percent_or_says_not_estimable(low, high, label, expected):
+    assert narrative.ci_text(low, high, label=label) == expected
+
+
+@pytest.mark.parametrize("p, expected", [(0.0023, "0.0023"), (0.0004, "< 0.001"), (0.25, "0.250"),
+                                         (float("nan"), "–")])
+def test_bare_p_text_is_the_same_number_without_the_p(p, expected):
+    assert narrative.p_text(p, bare=True) == expected
+
+
+@pytest.mark.parametrize("value, expected", [(12.0, "12"), (47.5, "47.5"), (2.25, "2.3"), (float("nan"), "NA")])
+def test_number_keeps_at_most_one_decimal_and_drops_trailing_zeros(value, expected):
+    assert narrative.number(value) == expected
+
+
 def test_fill_names_a_placeholder_key_that_has_no_result():
     with pytest.raises(KeyError, match="no result with key 'any_cr\\[nope\\]'"):
         narrative.fill("[[any_cr[nope]:n]]", pd.DataFrame({"key": ["any_cr[all]"]}))
@@ -59,22 +80,6 @@ def test_share_word_refuses_a_count_larger_than_its_total():
 def test_fill_writes_a_share_as_a_word():
     results = pd.DataFrame([{"key": "n[prior_hsct=True]", "numerator": 17, "denominator": 34}])
     assert narrative.fill("[[n[prior_hsct=True]:share]] of the patients", results) == "half of the patients"
-
-
-def test_most_frequent_names_the_top_level_with_its_count():
-    counts = pd.DataFrame({"level": ["Steroids", "Low-intensity", "Polychemotherapy", "Not available"],
-                           "numerator": [3, 14, 2, 0], "denominator": [20] * 4})
-    assert narrative.most_frequent(counts) == "Low-intensity, 14/20 (70.0%)"
-
-
-def test_most_frequent_names_every_tied_level_in_table_order():
-    counts = pd.DataFrame({"level": ["A", "B", "C"], "numerator": [4, 1, 4], "denominator": [9] * 3})
-    assert narrative.most_frequent(counts) == "A and C, each 4/9 (44.4%)"
-
-
-def test_most_frequent_says_none_when_nobody_is_counted():
-    empty = pd.DataFrame({"level": ["A"], "numerator": [0], "denominator": [0]})
-    assert narrative.most_frequent(empty) == "none (no patients)"
 
 
 @pytest.mark.parametrize("n, singular, plural_form, expected", [

@@ -15,7 +15,7 @@ import pytest
 
 from helpers.contract import DERIVED_LABELS, NAMES
 from helpers.published import EXTERNAL_TYPES, FIGURE_COLUMNS, KINDS, figure, load_published_figures
-from helpers.reproduction import sum_parts
+from helpers.rounding import sum_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = load_published_figures()

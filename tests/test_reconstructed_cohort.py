@@ -10,7 +10,6 @@ paper's own printed numbers (Bonifacio et al. 2022, Front Oncol 11:804714).
 from __future__ import annotations
 
 import argparse
-import math
 import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -19,6 +18,8 @@ import pandas as pd
 import pytest
 
 from helpers.contract import NAMES
+
+import reference_exact
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT_CSV = ROOT / "data" / "reconstructed_cohort.csv"
@@ -89,19 +90,6 @@ def test_printed_percent_matches_numerator_over_denominator_by_the_noted_roundin
         assert rounded == printed
 
 
-def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
-    """Two-sided Fisher exact p for [[a, b], [c, d]] by summing hypergeometric terms
-    no more likely than the observed one (the rule of R's fisher.test)."""
-    row1, col1, n = a + b, a + c, a + b + c + d
-
-    def prob(x: int) -> float:
-        return math.comb(col1, x) * math.comb(n - col1, row1 - x) / math.comb(n, row1)
-
-    observed = prob(a)
-    support = range(max(0, row1 + col1 - n), min(row1, col1) + 1)
-    return sum(prob(x) for x in support if prob(x) <= observed * (1 + 1e-7))
-
-
 @pytest.mark.parametrize("fig_id, group_query", [
     ("s333_p_cr_bmb_baseline", "bmb_baseline_pct < 50"),
     ("s335_p_cr_lines", "prior_lines <= 2"),
@@ -114,13 +102,13 @@ def test_unconstrained_fisher_p_value_of_cohort_rounds_to_printed(fig_id, group_
     grp = pop.eval(group_query)
     a, b = int((grp & cr).sum()), int((grp & ~cr).sum())
     c, d = int((~grp & cr).sum()), int((~grp & ~cr).sum())
-    p = _fisher_two_sided(a, b, c, d)
+    p = reference_exact.fisher_p([[a, b], [c, d]])
     assert round(p, 2) == float(fig["value"])
 
 
 def test_fisher_helper_matches_r_fisher_test_tea_tasting():
     # R: fisher.test(matrix(c(3, 1, 1, 3), 2))$p.value == 0.4857143 (R documentation example).
-    assert _fisher_two_sided(3, 1, 1, 3) == pytest.approx(0.4857143, abs=1e-7)
+    assert reference_exact.fisher_p([[3, 1], [1, 3]]) == pytest.approx(0.4857143, abs=1e-7)
 
 
 def test_cohort_file_follows_the_contract_layout():

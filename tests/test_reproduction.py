@@ -13,6 +13,7 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
+from helpers import pvalues, rounding
 from helpers import reproduction as rp
 
 
@@ -42,12 +43,12 @@ def result(numerator=None, denominator=None, estimate=math.nan, p_value=math.nan
     (Fraction(13, 16) * 100, 1, "half_even", Fraction(812, 10)),   # 81.25 -> 81.2
 ])
 def test_round_by_rule_gives_the_hand_rounded_value(value, decimals, rule, expected):
-    assert rp.round_by_rule(value, decimals, rule) == expected
+    assert rounding.round_by_rule(value, decimals, rule) == expected
 
 
 def test_round_by_rule_rejects_an_unknown_rule():
     with pytest.raises(ValueError, match="unknown rounding rule"):
-        rp.round_by_rule(Fraction(1), 0, "banker")
+        rounding.round_by_rule(Fraction(1), 0, "banker")
 
 
 # --- counts and percentages ------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_unmatched_p_value_says_when_no_recorded_test_prints_as_the_paper_value(
     # 0.128 -> 0.13 and 0.0431 -> 0.04 rounded, 0.12 and 0.04 truncated: none prints 0.03
     recorded = pd.DataFrame([result(p_value=0.128, key="y[g]~fisher"),
                              result(p_value=0.0431, key="y[g]~chi2")])
-    cands = rp.p_value_candidates("p=0.03", recorded, "y", "g")
+    cands = pvalues.p_value_candidates("p=0.03", recorded, "y", "g")
     v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"),
                  recorded.iloc[0].to_dict(), alternatives=cands)
     assert v.verdict == rp.NOT_REPRODUCED
@@ -175,7 +176,7 @@ def test_unmatched_p_value_names_a_rounding_match_of_a_non_exact_test_as_a_possi
     # chi-square 0.0298 rounds to 0.03, but it is asymptotic: named, not accepted
     recorded = pd.DataFrame([result(p_value=0.128, key="y[g]~fisher"),
                              result(p_value=0.0298, key="y[g]~chi2")])
-    cands = rp.p_value_candidates("p=0.03", recorded, "y", "g")
+    cands = pvalues.p_value_candidates("p=0.03", recorded, "y", "g")
     v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"),
                  recorded.iloc[0].to_dict(), alternatives=cands)
     assert v.verdict == rp.NOT_REPRODUCED
@@ -188,7 +189,7 @@ def test_unmatched_p_value_names_an_exact_test_of_another_grouping_that_rounds_t
     recorded = pd.DataFrame([result(p_value=0.128, key="y[g_group]~fisher"),
                              result(p_value=0.0298, key="y[g_group2]~barnard")])
     fig = figure("p_value", "p=0.03", result_key="y[g_group]~fisher")
-    v = rp.judge(fig, recorded.iloc[0].to_dict(), alternatives=rp.figure_candidates(fig, recorded))
+    v = rp.judge(fig, recorded.iloc[0].to_dict(), alternatives=pvalues.figure_candidates(fig, recorded))
     assert v.verdict == rp.NOT_REPRODUCED
     assert "rounded, an exact test prints as 0.03: Barnard exact on g_group2 0.0298" in v.reason
 
@@ -202,26 +203,26 @@ def test_p_value_verdict_detail_names_the_same_possibilities_as_the_hard_case_se
     assert v["verdict"] == rp.NOT_REPRODUCED
     assert v["detail"] == (
         "p-value differs: printed 0.03, any_cr[bmb_post_group]~fisher gives 0.1280; no recorded two-sided "
-        "exact test prints as 0.03; possibilities, not accepted: Fisher mid-p on bmb_post_high 0.0325 when "
-        "rounded [mid-p (not exact: its size can exceed alpha)]; Barnard exact on bmb_post_high 0.0366 "
+        "exact test prints as 0.03; possibilities, not accepted: Fisher mid-p on bmb_post_split_high 0.0325 when "
+        "rounded [mid-p (not exact: its size can exceed alpha)]; Barnard exact on bmb_post_split_high 0.0366 "
         "only if truncated [exact]")
-    text = rp.describe_candidates("p=0.03", rp.figure_candidates(pub.iloc[0], post_results()))
-    assert "Fisher mid-p on `bmb_post_high`" in text and "Barnard exact on `bmb_post_high`" in text
+    text = pvalues.describe_candidates("p=0.03", pvalues.figure_candidates(pub.iloc[0], post_results()))
+    assert "Fisher mid-p on `bmb_post_split_high`" in text and "Barnard exact on `bmb_post_split_high`" in text
 
 
 @pytest.mark.parametrize("by, family", [
-    ("bmb_post_group", "bmb_post"), ("bmb_post_group2", "bmb_post"), ("bmb_post_high", "bmb_post_high"),
+    ("bmb_post_group", "bmb_post"), ("bmb_post_split_low", "bmb_post"), ("bmb_post_split_high", "bmb_post_split_high"),
     ("high_burden", "high_burden"), ("lines_group", "lines"), ("lines_group3", "lines"),
 ])
 def test_grouping_family_drops_only_a_trailing_group_suffix(by, family):
-    assert rp.grouping_family(by) == family
+    assert pvalues.grouping_family(by) == family
 
 
 def test_candidate_classes_sort_recorded_tests_by_how_they_print():
     # 0.0298 rounds to 0.03 (Fisher: exact hit; chi2: other hit); 0.0366 truncates to 0.03 only
     recorded = pd.DataFrame([result(p_value=0.0298, key="y[g]~fisher"), result(p_value=0.0298, key="y[g]~chi2"),
                              result(p_value=0.0366, key="y[g]~boschloo")])
-    classes = rp.classify_candidates(rp.p_value_candidates("p=0.03", recorded, "y", "g"))
+    classes = pvalues.classify_candidates(pvalues.p_value_candidates("p=0.03", recorded, "y", "g"))
     assert [r["test"] for r in classes.exact_hits] == ["fisher"]
     assert [r["test"] for r in classes.other_hits] == ["chi2"]
     assert [r["test"] for r in classes.truncated] == ["boschloo"]
@@ -233,13 +234,13 @@ def test_p_value_candidates_list_missing_tests_as_not_recorded_without_computing
     recorded = pd.DataFrame([result(p_value=0.0216, key="any_cr[high_burden]~fisher"),
                              result(p_value=0.5, key="any_cr[lines_group]~fisher"),
                              result(p_value=0.07, key="any_cr[high_burden_alt|x=1]~chi2")])
-    cands = rp.p_value_candidates("p=0.02", recorded, "any_cr", "high_burden")
+    cands = pvalues.p_value_candidates("p=0.02", recorded, "any_cr", "high_burden")
     assert set(cands["grouping"]) == {"high_burden", "high_burden_alt|x=1"}
     main = cands[cands["grouping"] == "high_burden"].set_index("test")
     assert main.loc["fisher", "status"] == "recorded" and bool(main.loc["fisher", "matches"])
     assert (main.drop(index="fisher")["status"] == "not recorded").all()
     assert main.drop(index="fisher")["p_value"].isna().all()
-    assert len(cands) == 2 * len(rp.TESTS)
+    assert len(cands) == 2 * len(pvalues.TESTS)
 
 
 def test_p_value_without_a_recorded_value_is_not_recomputed():
@@ -272,9 +273,9 @@ def test_external_figure_reason_comes_from_its_external_type(etype, cid, reason)
 # --- figures that are sums of recorded counts ------------------------------------------
 
 def test_sum_parts_split_only_at_a_plus_outside_brackets():
-    assert rp.sum_parts("n[r=a + b] + n[r=c]") == ("n[r=a + b]", "n[r=c]")
-    assert rp.sum_parts("n[r=a + b]") == ("n[r=a + b]",)
-    assert rp.sum_parts("") == ()
+    assert rounding.sum_parts("n[r=a + b] + n[r=c]") == ("n[r=a + b]", "n[r=c]")
+    assert rounding.sum_parts("n[r=a + b]") == ("n[r=a + b]",)
+    assert rounding.sum_parts("") == ()
 
 
 SUM_RESULTS = pd.DataFrame([
@@ -425,8 +426,8 @@ def test_replication_of_a_p_value_compares_significance_and_direction():
 def test_group_rates_reads_the_levels_behind_a_test_key_without_missing():
     counts = {"any_cr[g=<50]": (16, 20), "any_cr[g=>=50]": (0, 2), "any_cr[g=missing]": (7, 12),
               "any_cr[g2=x]": (1, 1), "any_cr[all]": (23, 34)}
-    assert rp.group_rates(counts, "any_cr[g]~fisher") == {"<50": (16, 20), ">=50": (0, 2)}
-    assert rp.group_rates(counts, "not a test key") == {}
+    assert pvalues.group_rates(counts, "any_cr[g]~fisher") == {"<50": (16, 20), ">=50": (0, 2)}
+    assert pvalues.group_rates(counts, "not a test key") == {}
 
 
 COMPARATORS = pd.DataFrame([
@@ -484,16 +485,16 @@ def post_results():
     rows = [result(14, 18, key="any_cr[bmb_post_group=<20]"), result(2, 2, key="any_cr[bmb_post_group=20-49]"),
             result(0, 2, key="any_cr[bmb_post_group=>=50]"), result(7, 12, key="any_cr[bmb_post_group=missing]"),
             result(p_value=0.128, key="any_cr[bmb_post_group]~fisher"),
-            result(16, 20, key="any_cr[bmb_post_high=<50]"), result(0, 2, key="any_cr[bmb_post_high=>=50]")]
-    rows += [result(p_value=p, key=f"any_cr[bmb_post_high]~{t}") for t, p in AUDITOR_HIGH_SPLIT.items()]
+            result(16, 20, key="any_cr[bmb_post_split_high=<50]"), result(0, 2, key="any_cr[bmb_post_split_high=>=50]")]
+    rows += [result(p_value=p, key=f"any_cr[bmb_post_split_high]~{t}") for t, p in AUDITOR_HIGH_SPLIT.items()]
     return pd.DataFrame(rows)
 
 
 def test_p_candidates_separate_rounding_matches_from_truncation_only_matches():
-    cands = rp.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post",
-                                  expected=rp.TESTS_WITH_MIDP,
-                                  groupings=("bmb_post_group", "bmb_post_group2", "bmb_post_high"))
-    high = cands[cands["grouping"] == "bmb_post_high"].set_index("test")
+    cands = pvalues.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post",
+                                  expected=pvalues.TESTS_WITH_MIDP,
+                                  groupings=("bmb_post_group", "bmb_post_split_low", "bmb_post_split_high"))
+    high = cands[cands["grouping"] == "bmb_post_split_high"].set_index("test")
     # rounded half-up to 2 decimals: 0.06, 0.02, 0.11, 0.04, 0.05, 0.03 -> only mid-p prints 0.03
     assert list(high.index[high["matches"]]) == ["fisher_midp"]
     # truncated: 0.0366 -> 0.03 (Barnard) is the only truncation-only match
@@ -501,38 +502,38 @@ def test_p_candidates_separate_rounding_matches_from_truncation_only_matches():
     assert high.loc["barnard", "rounded"] == "0.04"
     assert high["split"].iloc[0] == "<50: 16/20 · >=50: 0/2"
     # a grouping with nothing recorded yet is still listed, every test "not recorded"
-    two = cands[cands["grouping"] == "bmb_post_group2"]
-    assert len(two) == len(rp.TESTS_WITH_MIDP) and set(two["status"]) == {"not recorded"}
-    text = rp.describe_candidates("p=0.03", cands)
+    two = cands[cands["grouping"] == "bmb_post_split_low"]
+    assert len(two) == len(pvalues.TESTS_WITH_MIDP) and set(two["status"]) == {"not recorded"}
+    text = pvalues.describe_candidates("p=0.03", cands)
     assert "no recorded two-sided exact test (Fisher, Barnard, Boschloo) on any grouping prints as p=0.03" in text
-    assert "**Possibility, rounded, mid-p" in text and "Fisher mid-p on `bmb_post_high`" in text
-    assert "**Possibility, only if truncated (exact):** Barnard exact on `bmb_post_high`" in text
+    assert "**Possibility, rounded, mid-p" in text and "Fisher mid-p on `bmb_post_split_high`" in text
+    assert "**Possibility, only if truncated (exact):** Barnard exact on `bmb_post_split_high`" in text
 
 
 def test_p_candidates_for_a_three_group_table_mark_two_by_two_tests_not_applicable():
-    cands = rp.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post_group")
+    cands = pvalues.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post_group")
     assert set(cands.loc[cands["test"].isin(["barnard", "boschloo", "chi2_yates"]), "status"]) == {
         "not applicable (3x2 table)"}
 
 
-def test_mid_p_of_a_three_group_table_is_said_to_be_computed_for_2x2_only_not_missing():
+def test_two_by_two_only_tests_on_a_three_group_table_are_not_applicable_not_missing():
     # post_results(): bmb_post_group has 3 non-missing levels (<20, 20-49, >=50) and no mid-p row
-    cands = rp.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post",
-                                  expected=rp.TESTS_WITH_MIDP)
+    cands = pvalues.p_value_candidates("p=0.03", post_results(), "any_cr", "bmb_post",
+                                       expected=pvalues.TESTS_WITH_MIDP)
     three = cands[cands["grouping"] == "bmb_post_group"].set_index("test")
-    assert three.loc["fisher_midp", "status"] == "not computed (3x2 table; computed for 2x2 tables only)"
-    text = rp.describe_candidates("p=0.03", cands)
+    assert three.loc["fisher_midp", "status"] == "not applicable (3x2 table)"
+    text = pvalues.describe_candidates("p=0.03", cands)
     missing_line = next(ln for ln in text.splitlines() if ln.startswith("- Not recorded"))
     assert missing_line == "- Not recorded (not computed here): chi-square on `bmb_post_group`."
-    assert "- Computed for 2 x 2 tables only, so not for: Fisher mid-p on `bmb_post_group` (3x2 table)." in text
-    assert ("- Not applicable (defined for 2 x 2 tables only): chi-square with Yates on `bmb_post_group`, "
-            "Barnard exact on `bmb_post_group`, Boschloo exact on `bmb_post_group`.") in text
+    assert ("- Not applicable (2 x 2 tables only): chi-square with Yates on `bmb_post_group`, "
+            "Barnard exact on `bmb_post_group`, Boschloo exact on `bmb_post_group`, "
+            "Fisher mid-p on `bmb_post_group`.") in text
 
 
 def test_complement_partition_check_reads_the_papers_figures_not_the_data():
     from helpers.published import load_published_figures
 
-    check = rp.complement_partition_check(load_published_figures(), "s331_crs", "crs == 'no'")
+    check = rounding.complement_partition_check(load_published_figures(), "s331_crs", "crs == 'no'")
     # the paper: CRS in 5 of 34 -> 29 without; the four non-CRS percentages fit only 28
     assert (check.total, check.events, check.complement) == (34, 5, 29)
     assert check.fits == (28,) and not check.complement_fits
@@ -547,7 +548,7 @@ def test_rounding_evidence_keeps_only_figures_that_discriminate_between_rules():
     ])
     res = pd.DataFrame([result(15, 28, key="n[a=1]"), result(14, 18, key="n[a=2]"),
                         result(23, 34, key="n[a=3]"), result(13, 16, key="n[a=4]")])
-    ev = rp.rounding_evidence(rp.judge_all(pub, res)).set_index("id")["evidence"].to_dict()
+    ev = rounding.rounding_evidence(rp.judge_all(pub, res)).set_index("id")["evidence"].to_dict()
     assert ev == {"trunc": "truncation only", "round": "rounding only (truncation would differ)",
                   "tie": "tie broken half-up"}
 
@@ -558,7 +559,7 @@ def test_only_28_fits_the_four_non_crs_percentages():
     # 15/28 = 53.57 (53.5 truncated), 6/28 = 21.43, 4/28 = 14.29 (14.2 truncated),
     # 3/28 = 10.71; 15 + 6 + 4 + 3 = 28. For 29: 53.5% of 29 = 15.5, no integer near.
     printed = {"low": "53.5%", "ster": "21.4%", "poly": "14.2%", "tki": "10.7%"}
-    table = rp.denominators_fitting(printed, range(20, 35)).set_index("denominator")
+    table = rounding.denominators_fitting(printed, range(20, 35)).set_index("denominator")
     assert list(table.index[table["fits_all"]]) == [28]
     assert table.loc[28, ["low", "ster", "poly", "tki"]].tolist() == ["15", "6", "4", "3"]
     assert bool(table.loc[28, "sums_to_denominator"])
@@ -576,7 +577,7 @@ def test_two_by_two_only_tests_are_not_applicable_to_a_three_level_grouping():
         result(14, 18, key="any_cr[g=<20]"), result(2, 2, key="any_cr[g=20-49]"),
         result(0, 2, key="any_cr[g=>=50]"), result(7, 12, key="any_cr[g=missing]"),
         result(p_value=0.128, key="any_cr[g]~fisher"), result(p_value=0.043, key="any_cr[g]~chi2")])
-    cands = rp.p_value_candidates("p=0.03", recorded, "any_cr", "g").set_index("test")
+    cands = pvalues.p_value_candidates("p=0.03", recorded, "any_cr", "g").set_index("test")
     assert cands.loc["barnard", "status"] == "not applicable (3x2 table)"
     assert cands.loc["chi2_yates", "status"] == "not applicable (3x2 table)"
     assert not cands["matches"].any()  # 0.128 -> 0.13, 0.043 -> 0.04
@@ -602,37 +603,37 @@ def test_describe_evidence_names_each_class_with_its_figures_and_locations():
                         "evidence": "truncation only"},
                        {"id": "b", "location": "S2", "printed": "78%", "recomputed": "", "detail": "",
                         "evidence": "rounding only (truncation would differ)"}])
-    text = rp.describe_evidence(ev)
+    text = rounding.describe_evidence(ev)
     assert "**truncation only** — 1 figure in S1: `a` (53.5%)" in text
     assert "**rounding only (truncation would differ)** — 1 figure in S2: `b` (78%)" in text
 
 
 # --- fitting numerators in closed form vs brute force ------------------------------------
 
-def _fitting_by_brute_force(text: str, d: int, rules=rp.RULES) -> tuple[int, ...]:
+def _fitting_by_brute_force(text: str, d: int, rules=rounding.RULES) -> tuple[int, ...]:
     """Every k in 0..d whose exact 100 k / d prints as ``text`` under a rule (Fraction arithmetic)."""
-    shown = rp.printed_percent(text)
+    shown = rounding.printed_percent(text)
     return tuple(k for k in range(d + 1)
                  if Fraction(100 * k, d) == shown.value
-                 or rp.matching_rules(Fraction(100 * k, d), shown.value, shown.decimals, rules))
+                 or rounding.matching_rules(Fraction(100 * k, d), shown.value, shown.decimals, rules))
 
 
 @pytest.mark.parametrize("text", ["53.5%", "21.4%", "14.2%", "10.7%", "81.3%", "17.7%", "0%",
                                   "100%", "0.0%", "100.0%", "12.5%", "33%", "2.25%", "99.9%"])
-@pytest.mark.parametrize("rules", [rp.RULES, ("half_up",), ("half_even",), ("truncated",),
+@pytest.mark.parametrize("rules", [rounding.RULES, ("half_up",), ("half_even",), ("truncated",),
                                    ("double_rounded",), ()])
 def test_fitting_numerators_equal_a_brute_force_scan_of_every_numerator(text, rules):
     for d in range(1, 70):
-        assert rp.fitting_numerators(text, d, rules) == _fitting_by_brute_force(text, d, rules), d
+        assert rounding.fitting_numerators(text, d, rules) == _fitting_by_brute_force(text, d, rules), d
 
 
 def test_fitting_numerators_for_a_large_denominator_equal_a_brute_force_scan():
-    assert rp.fitting_numerators("53.5%", 20_000) == _fitting_by_brute_force("53.5%", 20_000)
+    assert rounding.fitting_numerators("53.5%", 20_000) == _fitting_by_brute_force("53.5%", 20_000)
 
 
 def test_denominators_fitting_sums_agree_with_enumerating_every_choice_of_numerators():
     printed = {"low": "53.5%", "ster": "21.4%", "poly": "14.2%", "tki": "10.7%"}
-    table = rp.denominators_fitting(printed, range(1, 150)).set_index("denominator")
+    table = rounding.denominators_fitting(printed, range(1, 150)).set_index("denominator")
     for d in range(1, 150):
         fits = [_fitting_by_brute_force(t, d) for t in printed.values()]
         totals = {sum(choice) for choice in itertools.product(*fits)}
@@ -642,9 +643,9 @@ def test_denominators_fitting_sums_agree_with_enumerating_every_choice_of_numera
 
 def test_denominators_fitting_handles_a_hundred_thousand_candidates_and_writes_long_runs_as_ranges():
     printed = {"low": "53.5%", "ster": "21.4%"}
-    table = rp.denominators_fitting(printed, range(1, 100_001)).set_index("denominator")
+    table = rounding.denominators_fitting(printed, range(1, 100_001)).set_index("denominator")
     run = _fitting_by_brute_force("53.5%", 20_000)
-    assert len(run) > rp.LISTED_NUMERATORS_MAX
+    assert len(run) > rounding.LISTED_NUMERATORS_MAX
     assert table.loc[20_000, "low"] == f"{run[0]}–{run[-1]}"
 
 

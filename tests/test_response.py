@@ -7,7 +7,6 @@ written below (independent of helpers.stats), and against the two-sided Fisher v
 noted in data/published_figures.csv (R fisher.test: 0.0216 and 0.0230).
 """
 
-import itertools
 import math
 from pathlib import Path
 
@@ -18,33 +17,10 @@ import pytest
 from helpers import loading, published, response, response_figures, stats, subgroups, tables
 from run_inprocess import execute
 
+import reference_exact
+
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
-
-def brute_force_fisher(table) -> float:
-    """Two-sided Fisher p for an r x 2 table: enumerate every table with the same margins.
-
-    P(table) = prod(row sums!) prod(col sums!) / (N! prod(cells!)); p = sum of P over
-    tables with P <= P(observed) (1e-7 relative tolerance, as R's fisher.test).
-    """
-    rows = [a + b for a, b in table]
-    first = sum(a for a, _ in table)
-    total = sum(rows)
-    lf = math.lgamma
-
-    def log_p(cells):
-        return (sum(lf(r + 1) for r in rows) + lf(first + 1) + lf(total - first + 1) - lf(total + 1)
-                - sum(lf(a + 1) + lf(r - a + 1) for a, r in zip(cells, rows)))
-
-    observed = log_p([a for a, _ in table])
-    p = 0.0
-    for cells in itertools.product(*(range(r + 1) for r in rows)):
-        if sum(cells) == first:
-            lp = log_p(cells)
-            if lp <= observed + math.log1p(1e-7):
-                p += math.exp(lp)
-    return p
-
 
 @pytest.fixture(scope="module")
 def cohort() -> pd.DataFrame:
@@ -209,7 +185,7 @@ def test_fisher_p_of_the_published_comparisons_equals_brute_force_enumeration(cr
     by_table = {tuple(map(tuple, t.tests[0].table)): t.tests[0] for t in cr_tables}
     result = by_table[tuple(map(tuple, table))]
     assert result.short == "fisher"
-    assert result.p_value == pytest.approx(brute_force_fisher(table), rel=1e-9)
+    assert result.p_value == pytest.approx(reference_exact.fisher_p(table), rel=1e-9)
 
 
 @pytest.mark.parametrize("column, r_fisher", [("high_burden", 0.0216), ("lines_group", 0.0230)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
 
 import numpy as np
 import pytest
@@ -13,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import stats
+
+import reference_exact
 
 
 # ---------------------------------------------------------------- references
@@ -40,49 +41,6 @@ def _clopper_pearson_by_bisection(k: int, n: int, alpha: float = 0.05) -> tuple[
     return low, high
 
 
-def _table_log_prob(table) -> float:
-    rows = [sum(r) for r in table]
-    cols = [sum(c) for c in zip(*table)]
-    n = sum(rows)
-    lf = lambda v: math.lgamma(v + 1)  # noqa: E731
-    return (sum(map(lf, rows)) + sum(map(lf, cols)) - lf(n)
-            - sum(lf(v) for r in table for v in r))
-
-
-def _tables_with_margins(rows, cols):
-    """Every table with the given margins, by brute force over all cells but the last row/col."""
-    r, c = len(rows), len(cols)
-    ranges = [range(min(rows[i], cols[j]) + 1) for i in range(r - 1) for j in range(c - 1)]
-    for cells in itertools.product(*ranges):
-        inner = [list(cells[i * (c - 1):(i + 1) * (c - 1)]) for i in range(r - 1)]
-        table = []
-        for i in range(r - 1):
-            last = rows[i] - sum(inner[i])
-            if last < 0:
-                break
-            table.append(inner[i] + [last])
-        else:
-            bottom = [cols[j] - sum(table[i][j] for i in range(r - 1)) for j in range(c)]
-            if min(bottom) >= 0 and sum(bottom) == rows[-1]:
-                yield table + [bottom]
-
-
-def _fisher_brute_force(table) -> float:
-    """R's rule: total probability of same-margin tables with P <= P_obs * (1 + 1e-7)."""
-    arr = np.asarray(table)
-    arr = arr[arr.sum(axis=1) > 0]
-    arr = arr[:, arr.sum(axis=0) > 0]
-    if arr.shape[0] < 2 or arr.shape[1] < 2:
-        return 1.0
-    observed = math.exp(_table_log_prob(arr.tolist()))
-    total = 0.0
-    for t in _tables_with_margins(arr.sum(axis=1).tolist(), arr.sum(axis=0).tolist()):
-        p = math.exp(_table_log_prob(t))
-        if p <= observed * (1 + 1e-7):
-            total += p
-    return min(1.0, total)
-
-
 # ---------------------------------------------------------------- intervals
 
 def test_exact_ci_matches_r_binom_test_documentation_example():
@@ -97,6 +55,11 @@ def test_exact_ci_matches_bisection_on_binomial_cdf(k, n):
     # Independent method: solve the Clopper-Pearson tail equations directly
     # with exact binomial sums (math.comb), not beta quantiles.
     assert stats.exact_ci(k, n) == pytest.approx(_clopper_pearson_by_bisection(k, n), abs=1e-9)
+
+
+@pytest.mark.parametrize("k, n", [(0, 5), (1, 1), (5, 5), (3, 34), (23, 34), (119, 271)])
+def test_exact_ci_equals_the_beta_quantiles_of_the_shared_reference(k, n):
+    assert stats.exact_ci(k, n) == pytest.approx(reference_exact.clopper_pearson(k, n), abs=1e-12)
 
 
 def test_exact_ci_upper_limit_for_zero_events_is_closed_form():
@@ -126,9 +89,12 @@ def test_wilson_ci_matches_hand_formula():
     assert stats.wilson_ci(k, n) == pytest.approx(expected, abs=1e-12)
 
 
-def test_proportion_format_shows_count_percent_and_interval():
-    # 23/34 = 67.6%; R binom.test(23, 34) gives 95% CI 0.4946 to 0.8262.
-    assert stats.proportion(23, 34).format() == "23/34 (67.6%; 95% CI 49.5-82.6)"
+def test_proportion_holds_the_share_and_the_exact_interval_of_r_binom_test():
+    # R: binom.test(23, 34)$conf.int -> 0.4947347 0.8261166
+    p = stats.proportion(23, 34)
+    assert (p.numerator, p.denominator, p.estimate) == (23, 34, 23 / 34)
+    assert (p.ci_low, p.ci_high) == pytest.approx((0.4947347, 0.8261166), abs=5e-8)
+    assert p.method_label == "Clopper-Pearson exact 95% CI"
 
 
 def test_proportion_rejects_unknown_method():
@@ -158,7 +124,7 @@ def test_fisher_exact_on_paper_post_debulking_blast_table_matches_brute_force():
     # Paper 3.3.3: CR 14/18 (<20% blasts), 2/2 (20-49%), 0/2 (>=50%).
     table = [[14, 4], [2, 0], [0, 2]]
     res = stats.fisher_exact(table)
-    assert res.p_value == pytest.approx(_fisher_brute_force(table), rel=1e-9)
+    assert res.p_value == pytest.approx(reference_exact.fisher_p(table), rel=1e-9)
     assert res.method.startswith("Fisher's exact test (3x2")
 
 
@@ -171,7 +137,7 @@ SMALL_TABLES = st.sampled_from([(2, 3), (3, 2), (3, 3), (2, 4), (4, 2), (2, 5)])
 @settings(max_examples=40, deadline=None)
 @given(SMALL_TABLES)
 def test_fisher_exact_rxc_matches_brute_force_enumeration(table):
-    assert stats.fisher_exact(table).p_value == pytest.approx(_fisher_brute_force(table),
+    assert stats.fisher_exact(table).p_value == pytest.approx(reference_exact.fisher_p(table),
                                                               rel=1e-8, abs=1e-12)
 
 
@@ -516,18 +482,3 @@ def test_all_tests_lists_every_test_applicable_to_the_shape():
     assert [t.short for t in stats.all_tests([[12, 1], [10, 10]])] == [
         "fisher", "chi2", "chi2_yates", "barnard", "boschloo", "fisher_midp"]
     assert [t.short for t in stats.all_tests([[14, 4], [2, 0], [0, 2]])] == ["fisher", "chi2"]
-
-
-# ---------------------------------------------------------------- median / range
-
-def test_median_range_ignores_and_counts_missing_values():
-    values = [20, 45, float("nan"), 75, None, 50]
-    res = stats.median_range(values)
-    present = [20, 45, 75, 50]
-    assert (res.n, res.n_missing) == (4, 2)
-    assert (res.median, res.minimum, res.maximum) == (statistics.median(present), 20, 75)
-    assert res.format() == "47.5 (range 20-75)"
-
-
-def test_median_range_format_drops_trailing_zeros():
-    assert stats.median_range([20, 45, 75]).format() == "45 (range 20-75)"

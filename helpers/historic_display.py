@@ -1,0 +1,153 @@
+"""Tables, forest rows and words for the historic comparison (from :func:`helpers.historic.compare_pairings`)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from helpers.narrative import ci_text, p_text, percent
+
+
+def _rate_text(k, n, rate: float, low: float, high: float) -> str:
+    """``"23/34 (67.6%; 49.5–82.6%)"``; counts left out when not published, CI when there is none."""
+    head = f"{int(k)}/{int(n)} " if pd.notna(k) and pd.notna(n) else ""
+    if math.isnan(rate):
+        return head + "(NA)"
+    ci = "" if math.isnan(low) else "; " + ci_text(low, high, label="")
+    return f"{head}({percent(rate)}{ci})"
+
+
+
+def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
+    """What is compared with what, and why (one line per pairing)."""
+    return pd.DataFrame({
+        "Pairing": matched["pairing_id"],
+        "Cohort endpoint": matched["endpoint_label"] + ", " + matched["population_label"],
+        "Comparator": matched["comparator_label"],
+        "Comparator definition": matched["comparator_definition"],
+        "Design": matched["design"],
+        "Why": matched["rationale"],
+    })
+
+
+
+def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table saved with the notebook (rates in %, exact 95% CIs, p-values).
+
+    Columns: pairing, cohort endpoint and population, cohort n/N (% ; CI),
+    comparator study and arm, comparator definition, comparator n/N (% ; CI),
+    CI source, status, design, test, p, Boschloo p, risk difference (95% CI,
+    percentage points), P(cohort higher), comparator note.
+    """
+    rd = []
+    for r in compared.itertuples():
+        if math.isnan(r.risk_difference):
+            rd.append("–")
+        elif math.isnan(r.rd_low):
+            rd.append(f"{100 * r.risk_difference:+.1f}")
+        else:
+            rd.append(f"{100 * r.risk_difference:+.1f} ({100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})")
+    return pd.DataFrame({
+        "Pairing": compared["pairing_id"],
+        "Endpoint": compared["endpoint_label"],
+        "Cohort population": compared["population_label"],
+        "Cohort n/N (%; 95% CI)": [_rate_text(*v) for v in zip(
+            compared["cohort_k"], compared["cohort_n"], compared["cohort_rate"],
+            compared["cohort_low"], compared["cohort_high"])],
+        "Comparator": compared["study"] + ", " + compared["arm"],
+        "Comparator definition": compared["comparator_definition"],
+        "Comparator n/N (%; 95% CI)": [_rate_text(*v) for v in zip(
+            compared["comparator_k"], compared["comparator_n"], compared["comparator_rate"],
+            compared["comparator_low"], compared["comparator_high"])],
+        "Comparator CI": compared["ci_source"],
+        "Status": compared["status"],
+        "Test": compared["test"],
+        "p": [p_text(p, bare=True) for p in compared["p_value"]],
+        "Boschloo p": [p_text(p, bare=True) for p in compared["boschloo_p"]],
+        "Difference, points (95% CI)": rd,
+        "P(cohort higher)": ["–" if math.isnan(p) else f"{p:.3f}" for p in compared["prob_cohort_higher"]],
+        "Comparator note": compared["note"],
+    })
+
+
+
+def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
+    """Rows for :func:`helpers.figures.plot_forest`: per cohort endpoint and population,
+    the cohort's rate then each paired comparator's, with their intervals.
+
+    Comparators without counts show their printed CI, or a point only.
+    """
+    rows = []
+    order = compared.drop_duplicates(["cohort_endpoint", "cohort_population"])
+    for g in order.itertuples():
+        part = compared[(compared["cohort_endpoint"] == g.cohort_endpoint)
+                        & (compared["cohort_population"] == g.cohort_population)]
+        group = f"{g.endpoint_label} — {g.population_label}"
+        rows.append({"group": group, "label": f"This cohort: {g.cohort_k}/{g.cohort_n}",
+                     "estimate": g.cohort_rate, "ci_low": g.cohort_low, "ci_high": g.cohort_high})
+        for r in part.itertuples():
+            counts = (f"{int(r.comparator_k)}/{int(r.comparator_n)}" if pd.notna(r.comparator_k)
+                      and pd.notna(r.comparator_n) else f"{100 * r.comparator_rate:g}%, rate only")
+            suffix = {"published 95% CI": "; published CI",
+                      "no CI published": "; no CI"}.get(r.ci_source, "")
+            rows.append({"group": group, "label": f"{r.study}: {counts}{suffix}",
+                         "estimate": r.comparator_rate, "ci_low": r.comparator_low,
+                         "ci_high": r.comparator_high})
+    return pd.DataFrame(rows)
+
+
+
+def _side(p: float, alpha: float) -> str:
+    return (f"below {alpha:g}, unlikely under equal rates" if p < alpha
+            else f"not below {alpha:g}, compatible with chance")
+
+
+
+def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``."""
+    both = compared["p_value"].notna() & compared["boschloo_p"].notna()
+    split = (compared["p_value"] < alpha) != (compared["boschloo_p"] < alpha)
+    return compared.loc[both & split]
+
+
+
+def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
+    """Markdown: the primary test named up front, then one bullet per pairing, worded from the values."""
+    split = tests_disagree(compared, alpha)
+    names = ", ".join(f"`{pid}`" for pid in split["pairing_id"])
+    lead = ("Primary test: Fisher's exact test (two-sided, pre-specified) for pairings with "
+            "comparator counts, the exact binomial test for rate-only comparators; Boschloo's "
+            "exact test is reported alongside. "
+            + (f"The two tests fall on different sides of {alpha:g} in {len(split)} pairing"
+               f"{'s' if len(split) != 1 else ''} ({names}); the primary test's reading is the "
+               "one stated." if len(split) else
+               f"Fisher and Boschloo fall on the same side of {alpha:g} in every pairing."))
+    lines = [lead, ""]
+    for r in compared.itertuples():
+        if r.cohort_n == 0:
+            lines.append(f"- **{r.pairing_id}**: no evaluable cohort patients "
+                         f"({r.population_label}); not compared.")
+            continue
+        cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high)
+        other = _rate_text(r.comparator_k, r.comparator_n, r.comparator_rate,
+                           r.comparator_low, r.comparator_high)
+        rd = f"{100 * r.risk_difference:+.1f} points"
+        if not math.isnan(r.rd_low):
+            rd += f" (95% CI {100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})"
+        if r.test == "fisher":
+            tests = f"Fisher (primary) {p_text(r.p_value)} ({_side(r.p_value, alpha)})"
+            if not math.isnan(r.boschloo_p):
+                differs = (r.p_value < alpha) != (r.boschloo_p < alpha)
+                tests += (f"; Boschloo {p_text(r.boschloo_p)}"
+                          + (f" (below {alpha:g}: the tests disagree)" if differs and r.boschloo_p < alpha
+                             else f" (not below {alpha:g}: the tests disagree)" if differs else ""))
+        else:
+            tests = (f"exact binomial vs the published rate {p_text(r.p_value)} "
+                     f"({_side(r.p_value, alpha)})")
+        lines.append(
+            f"- **{r.endpoint_label}, {r.population_label}** {cohort} vs "
+            f"**{r.comparator_label.split(':')[0]}** {other}: difference {rd}; {tests}; "
+            f"posterior P(cohort higher) = {r.prob_cohort_higher:.3f}.")
+    return "\n".join(lines)
+

@@ -1,0 +1,258 @@
+"""Which recorded test could be behind a printed p-value (the report's p-value forensics).
+
+Nothing here computes a test: candidates are read from ``results.csv`` rows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import pandas as pd
+
+from helpers.rounding import (fmt_half_up, int_or_none, is_blank, matching_rules, p_value_matches,
+                              printed_p_value, text_of)
+from helpers.stats import TWO_BY_TWO_ONLY
+
+
+#: Tests a p-value investigation expects in the results (key suffix ``~test``).
+TESTS: tuple[str, ...] = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
+
+
+#: :data:`TESTS` plus Fisher's mid-p, for a p-value no standard test reproduces.
+TESTS_WITH_MIDP: tuple[str, ...] = (*TESTS, "fisher_midp")
+
+
+#: The two-sided exact tests whose size never exceeds alpha.
+EXACT_TESTS: frozenset[str] = frozenset({"fisher", "barnard", "boschloo"})
+
+
+TEST_WORDS: dict[str, str] = {
+    "fisher": "Fisher exact", "chi2": "chi-square", "chi2_yates": "chi-square with Yates",
+    "barnard": "Barnard exact", "boschloo": "Boschloo exact", "fisher_midp": "Fisher mid-p",
+}
+
+
+#: What each test is, for labelling a candidate that prints as the paper's value.
+TEST_KINDS: dict[str, str] = {
+    "fisher": "exact", "barnard": "exact", "boschloo": "exact",
+    "chi2": "asymptotic", "chi2_yates": "asymptotic (continuity-corrected)",
+    "fisher_midp": "mid-p (not exact: its size can exceed alpha)",
+}
+
+
+def _short(rec: Mapping) -> str:
+    return f"{rec['test_name']} on {rec['grouping']} {rec['p_value']:.4f}"
+
+
+def candidate_clause(printed: str, classes: CandidateClasses) -> str:
+    """One clause for a verdict's detail, with the classes :func:`describe_candidates` lists."""
+    if not classes.recorded:
+        return "no other test of this comparison is recorded"
+    parts = []
+    if classes.exact_hits:
+        parts.append(f"rounded, an exact test prints as {printed}: "
+                     + ", ".join(_short(r) for r in classes.exact_hits))
+    else:
+        parts.append(f"no recorded two-sided exact test prints as {printed}")
+    possible = [f"{_short(r)} when rounded [{r['test_kind']}]" for r in classes.other_hits]
+    possible += [f"{_short(r)} only if truncated [{r['test_kind']}]" for r in classes.truncated]
+    if possible:
+        parts.append("possibilities, not accepted: " + "; ".join(possible))
+    elif not classes.exact_hits:
+        parts.append("no other recorded test prints as it, rounded or truncated")
+    return "; ".join(parts)
+
+
+def group_rates(counts: Mapping[str, tuple[int, int]], test_key: str) -> dict[str, tuple[int, int]]:
+    """The per-group ``(k, n)`` behind a test key, read from rate keys."""
+    parts = split_test_key(test_key)
+    if not parts:
+        return {}
+    prefix = f"{parts['measure']}[" + (f"{parts['where']}&" if parts["where"] else "") + f"{parts['by']}="
+    out = {}
+    for key, kn in counts.items():
+        if key.startswith(prefix) and key.endswith("]"):
+            level = key[len(prefix):-1]
+            if level != "missing" and "&" not in level:
+                out[level] = kn
+    return out
+
+
+_TEST_KEY = re.compile(r"^(?P<measure>[^\[]+)\[(?P<by>[^\]|]+)(?:\|(?P<where>[^\]]*))?\]~(?P<test>\w+)$")
+
+
+def split_test_key(key: str) -> dict | None:
+    """``"any_cr[lines_group]~fisher"`` -> measure, by, where, test; None if not a test key."""
+    hit = _TEST_KEY.match(key or "")
+    return None if hit is None else {k: (v or "") for k, v in hit.groupdict().items()}
+
+
+def _level_rows(results: pd.DataFrame, measure: str, grouping: str) -> pd.DataFrame:
+    """Rate rows of ``measure`` for each non-missing level of ``grouping`` (``by`` or ``by|where``)."""
+    by, _, where = grouping.partition("|")
+    prefix = f"{measure}[" + (f"{where}&" if where else "") + f"{by}="
+    keys = results["key"].astype(str)
+    rows = results[keys.str.startswith(prefix) & ~keys.str.endswith("=missing]")
+                   & ~keys.str.contains("~", regex=False)]
+    return rows.assign(level=rows["key"].astype(str).str[len(prefix):-1])
+
+
+def _levels_recorded(results: pd.DataFrame, measure: str, grouping: str) -> int:
+    """Levels of ``grouping`` with a rate row of ``measure`` (``missing`` and empty levels left out)."""
+    rows = _level_rows(results, measure, grouping)
+    return int((pd.to_numeric(rows["denominator"], errors="coerce") > 0).sum())
+
+
+def split_text(results: pd.DataFrame, measure: str, grouping: str) -> str:
+    """The groups a test compares, from the recorded rate rows: ``"<50: 16/20 · >=50: 0/2"``."""
+    rows = _level_rows(results, measure, grouping)
+    parts = [f"{lvl}: {int_or_none(k)}/{int_or_none(n)}" for lvl, k, n in
+             zip(rows["level"], rows["numerator"], rows["denominator"])
+             if int_or_none(n) and int_or_none(k) is not None]
+    return " · ".join(parts) if parts else "groups not recorded"
+
+
+def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_prefix: str,
+                       expected: Sequence[str] = TESTS,
+                       groupings: Sequence[str] = ()) -> pd.DataFrame:
+    """Every recorded test of ``measure`` across a grouping starting with ``by_prefix``, vs a printed p."""
+    shown = printed_p_value(printed)
+    rows = []
+    seen: dict[str, set] = {g: set() for g in groupings}
+    for rec in results.to_dict("records"):
+        parts = split_test_key(text_of(rec.get("key")))
+        if not parts or parts["measure"] != measure or not parts["by"].startswith(by_prefix):
+            continue
+        grouping = parts["by"] + (f"|{parts['where']}" if parts["where"] else "")
+        seen.setdefault(grouping, set()).add(parts["test"])
+        p = math.nan if is_blank(rec.get("p_value")) else float(rec["p_value"])
+        ok, how, _ = p_value_matches(p, shown) if shown else (False, "", ())
+        truncated = bool(shown and not ok and shown.relation == "=" and not math.isnan(p)
+                         and matching_rules(Fraction(p), shown.value, shown.decimals, ("truncated",)))
+        if truncated:
+            how = (f"{p:.4f} truncated to {shown.decimals} decimals (rounding gives "
+                   f"{fmt_half_up(Fraction(p), shown.decimals)})")
+        rows.append({"key": rec["key"], "grouping": grouping, "test": parts["test"],
+                     "test_name": TEST_WORDS.get(parts["test"], parts["test"]),
+                     "method": text_of(rec.get("method")), "p_value": p,
+                     "status": "recorded", "matches": ok, "truncation_only": truncated,
+                     "rounded": "" if math.isnan(p) or shown is None
+                     else fmt_half_up(Fraction(p), shown.decimals), "how": how})
+    for grouping in (seen or {by_prefix: set()}):
+        levels = _levels_recorded(results, measure, grouping)
+        for test in expected:
+            if test not in seen.get(grouping, set()):
+                status = "not recorded"
+                if test in TWO_BY_TWO_ONLY and levels > 2:
+                    status = f"not applicable ({levels}x2 table)"
+                rows.append({"key": f"{measure}[{grouping}]~{test}", "grouping": grouping,
+                             "test": test, "test_name": TEST_WORDS.get(test, test), "method": "",
+                             "p_value": math.nan, "status": status, "matches": False,
+                             "truncation_only": False, "rounded": "", "how": ""})
+    cols = ["key", "grouping", "split", "test", "test_name", "test_kind", "method", "p_value",
+            "status", "matches", "truncation_only", "rounded", "how"]
+    frame = pd.DataFrame(rows, columns=[c for c in cols if c not in ("split", "test_kind")])
+    frame["split"] = frame["grouping"].map(lambda g: split_text(results, measure, g))
+    frame["test_kind"] = frame["test"].map(lambda t: TEST_KINDS.get(t, "other"))
+    frame = frame.loc[:, cols]
+    order = {t: i for i, t in enumerate(expected)}
+    groups = {g: i for i, g in enumerate(seen)}
+    frame["_g"] = frame["grouping"].map(lambda g: groups.get(g, len(groups)))
+    frame["_o"] = frame["test"].map(lambda t: order.get(t, len(order)))
+    return (frame.sort_values(["_g", "_o"], kind="stable").drop(columns=["_g", "_o"])
+            .reset_index(drop=True))
+
+
+_FAMILY_SUFFIX = re.compile(r"_group\d*$")
+
+
+def grouping_family(by: str) -> str:
+    """The prefix shared by every grouping of the same measurement: ``bmb_post_group`` -> ``bmb_post``.
+
+    A trailing ``_group`` (with any digits) is dropped, so the candidates of a
+    printed p-value include the other splits of the same variable
+    (``bmb_post_split_low``, ``bmb_post_split_high``); a grouping without that suffix
+    (``high_burden``) is its own family.
+    """
+    return _FAMILY_SUFFIX.sub("", by)
+
+
+def figure_candidates(figure: Mapping, results: pd.DataFrame,
+                      expected: Sequence[str] = TESTS_WITH_MIDP,
+                      groupings: Sequence[str] = ()) -> pd.DataFrame | None:
+    """Every recorded test that could be behind a printed p-value (:func:`p_value_candidates`).
+
+    Used both by :func:`judge_all` (the verdict's detail) and by the report's
+    hard cases, so the two always list the same possibilities.
+    """
+    parts = split_test_key(text_of(figure.get("result_key")))
+    if not parts:
+        return None
+    return p_value_candidates(text_of(figure.get("printed")), results, parts["measure"],
+                              grouping_family(parts["by"]), expected=expected, groupings=groupings)
+
+
+@dataclass(frozen=True)
+class CandidateClasses:
+    """Recorded tests sorted by how they relate to a printed p-value (records of :func:`p_value_candidates`)."""
+
+    exact_hits: tuple
+    other_hits: tuple
+    truncated: tuple
+    recorded: tuple
+    not_recorded: tuple
+    not_applicable: tuple
+
+
+def classify_candidates(candidates: pd.DataFrame) -> CandidateClasses:
+    """Sort :func:`p_value_candidates` rows into the classes the report names."""
+    recs = candidates.to_dict("records")
+    recorded = tuple(r for r in recs if r["status"] == "recorded")
+    return CandidateClasses(
+        exact_hits=tuple(r for r in recorded if r["matches"] and r["test"] in EXACT_TESTS),
+        other_hits=tuple(r for r in recorded if r["matches"] and r["test"] not in EXACT_TESTS),
+        truncated=tuple(r for r in recorded if r["truncation_only"]),
+        recorded=recorded,
+        not_recorded=tuple(r for r in recs if r["status"] == "not recorded"),
+        not_applicable=tuple(r for r in recs if str(r["status"]).startswith("not applicable")),
+    )
+
+
+def _name(rec: Mapping) -> str:
+    return f"{rec['test_name']} on `{rec['grouping']}` ({rec['split']}) p = {rec['p_value']:.4f}"
+
+
+def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
+    """Markdown: which recorded tests print as the paper's p-value, and under which printing rule."""
+    classes = classify_candidates(candidates)
+    if not classes.recorded:
+        return f"No test of this comparison is recorded by notebooks 01-05, so {printed} is not checked."
+    recs = classes.recorded
+    exact_hits, other_hits, truncated = classes.exact_hits, classes.other_hits, classes.truncated
+    lines = []
+    if exact_hits:
+        lines.append(f"- **Rounded (strict rule), exact test:** {printed} is printed by "
+                     + "; ".join(_name(r) for r in exact_hits) + ".")
+    else:
+        lines.append(f"- **Rounded (strict rule), exact test:** no recorded two-sided exact "
+                     f"test (Fisher, Barnard, Boschloo) on any grouping prints as {printed}.")
+    for r in other_hits:
+        lines.append(f"- **Possibility, rounded, {r['test_kind']}:** {_name(r)} prints as {printed}.")
+    for r in truncated:
+        lines.append(f"- **Possibility, only if truncated ({r['test_kind']}):** {_name(r)} — {r['how']}.")
+    if not other_hits and not truncated and not exact_hits:
+        lines.append(f"- No other recorded test prints as {printed}, rounded or truncated.")
+    lines.append("- Every recorded value: " + "; ".join(
+        f"{r['test_name']} on `{r['grouping']}` {r['p_value']:.4f}" for r in recs) + ".")
+    if classes.not_recorded:
+        lines.append("- Not recorded (not computed here): " + ", ".join(
+            f"{r['test_name']} on `{r['grouping']}`" for r in classes.not_recorded) + ".")
+    if classes.not_applicable:
+        lines.append("- Not applicable (2 x 2 tables only): " + ", ".join(
+            f"{r['test_name']} on `{r['grouping']}`" for r in classes.not_applicable) + ".")
+    return "\n".join(lines)
+
