@@ -167,13 +167,13 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
             .reset_index(drop=True))
 
 
-_FAMILY_SUFFIX = re.compile(r"_group\d*$")
+_FAMILY_SUFFIX = re.compile(r"_(group\d*|split_low|split_high)$")
 
 
 def grouping_family(by: str) -> str:
     """The prefix shared by every grouping of the same measurement: ``bmb_post_group`` -> ``bmb_post``.
 
-    A trailing ``_group`` (with any digits) is dropped, so the candidates of a
+    A trailing ``_group`` (with any digits), ``_split_low`` or ``_split_high`` is dropped, so the candidates of a
     printed p-value include the other splits of the same variable
     (``bmb_post_split_low``, ``bmb_post_split_high``); a grouping without that suffix
     (``high_burden``) is its own family.

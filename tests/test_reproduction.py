@@ -211,10 +211,10 @@ def test_p_value_verdict_detail_names_the_same_possibilities_as_the_hard_case_se
 
 
 @pytest.mark.parametrize("by, family", [
-    ("bmb_post_group", "bmb_post"), ("bmb_post_split_low", "bmb_post"), ("bmb_post_split_high", "bmb_post_split_high"),
+    ("bmb_post_group", "bmb_post"), ("bmb_post_split_low", "bmb_post"), ("bmb_post_split_high", "bmb_post"),
     ("high_burden", "high_burden"), ("lines_group", "lines"), ("lines_group3", "lines"),
 ])
-def test_grouping_family_drops_only_a_trailing_group_suffix(by, family):
+def test_grouping_family_drops_only_a_trailing_group_or_split_suffix(by, family):
     assert pvalues.grouping_family(by) == family
 
 
