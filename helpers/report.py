@@ -163,6 +163,10 @@ def _notebook_page(stem, nb, banner, figures, figures_dir, prev, nxt) -> tuple[P
                             exclude_output_prompt=True, exclude_anchor_links=True)
     body, _ = exporter.from_notebook_node(shown)
     body, sections = _heading_ids(body)
+    # Contents list the notebook's own headings, not headings inside printed outputs.
+    own = {_plain(h) for c in nb.cells if c.cell_type == "markdown"
+           for h in re.findall(r"^#{1,2}\s+(.+)$", c.source, flags=re.MULTILINE)}
+    sections = [(s, t) for s, t in sections if " ".join(t.split()) in own]
     body = _figure_links(body)
     found = {}
     for name in re.findall(r'<img [^>]*src="figures/([^"/]+)\.png"', body):
