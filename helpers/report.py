@@ -53,10 +53,10 @@ caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 tfoot td,.footnote{font-size:.85em;color:#444}
 tr.changed td{background:#fff4ce}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.88em}
-pre{white-space:pre-wrap;overflow-x:auto;background:#f6f7f9;padding:.5em}
+pre{white-space:pre;overflow-x:auto;background:#f6f7f9;padding:.5em}
 .output_png img,.figure img{max-width:100%;height:auto}
 .fig-files{font-size:.85em;margin:0 0 1em}
-#show-code{margin-right:.4em}
+#show-code{margin:.2em .4em 0 0}label[for=show-code]{font-size:.9em}
 .notebook .input{display:none}
 #show-code:checked~.notebook .input{display:block}
 .headlines li{margin:.3em 0}
@@ -173,12 +173,15 @@ def _notebook_page(stem, nb, banner, figures, figures_dir, prev, nxt) -> tuple[P
         section = _section_before(body, f'src="figures/{name}.png"', sections)
         found.setdefault(name, section)
     parameters = notebook_parameters(nb)
-    insert = (_parameters_html(parameters) + _toc_html(sections[1:])
-              + '<input type="checkbox" id="show-code"><label for="show-code">Show code</label>')
-    # The checkbox must precede .notebook for the CSS toggle: split the body there.
-    head, _, tail = body.partition(f'<div id="{_INSERT}"></div>')
-    main = (f'<div class="notebook">{head}</div>{insert}<div class="notebook">{tail}</div>'
-            if tail else f'{insert}<div class="notebook">{head}</div>')
+    insert = _parameters_html(parameters) + _toc_html(sections[1:])
+    # Parameters and contents go after the title cell, in place of the marker cell; the
+    # code toggle's checkbox precedes every .notebook part (a CSS sibling selector).
+    marker = (r'<div class="cell[^>]*>(?:(?!<div class="cell).)*?<div id="' + _INSERT
+              + r'"></div>\s*</div>\s*</div>\s*</div>')
+    parts = re.split(marker, body, maxsplit=1, flags=re.DOTALL)
+    main = ('<input type="checkbox" id="show-code"><label for="show-code">Show code</label>'
+            + f'<div class="notebook">{parts[0]}</div>{insert}'
+            + (f'<div class="notebook">{parts[1]}</div>' if len(parts) > 1 else ""))
     pager = _pager(prev, nxt)
     text = _shell(f"{title} — {REPORT_TITLE}", banner, f"<main>{pager}{main}{pager}</main>")
     return Page(stem, title, _summary(nb), sections[1:], found, parameters), text
