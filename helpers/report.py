@@ -62,7 +62,7 @@ pre{white-space:pre;overflow-x:auto;background:#f6f7f9;padding:.5em}
 .headlines li{margin:.3em 0}
 .thumbs{display:flex;flex-wrap:wrap;gap:1em}
 .thumbs figure{margin:0;width:15em}
-.thumbs img{width:100%;border:1px solid #dde1e6}
+.thumbs img{width:100%;height:11em;object-fit:contain;border:1px solid #dde1e6;background:#fff}
 .thumbs figcaption{font-size:.85em}
 .na{color:#666}
 @media print{.notebook .input{display:none!important}#show-code,label[for=show-code]{display:none}}
@@ -576,9 +576,10 @@ def _downloads_html(run_dir: Path, pages) -> str:
             stems.setdefault(f"{folder}/{path.stem}", []).append(path.suffix.lstrip("."))
     owner: dict[str, str] = {}
     for page in pages:
-        text = (run_dir / "notebooks" / f"{page.stem}.ipynb").read_text(encoding="utf-8")
+        nb = nbformat.read(str(run_dir / "notebooks" / f"{page.stem}.ipynb"), as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells)
         for key in stems:
-            if key not in owner and f'"{key.split("/", 1)[1]}"' in text:
+            if key not in owner and key.split("/", 1)[1] in text:
                 owner[key] = page.stem
 
     def files(keys) -> str:
