@@ -135,11 +135,11 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
     if cohort_file is None and notebooks:
         cohort_file = next((Path(str(p.value)).name for p in notebook_parameters(notebooks[0])
                             if p.name == "data_path"), None)
-    banner = _banner(run_dir, cohort_file, kind)
+    banner, reconstructed = _banner(run_dir, cohort_file, kind)
     figures = _figure_files(run_dir / "figures")
+    titles = [_notebook_title(n) or s for s, n in zip(stems, notebooks)]
     pages = []
     for i, (stem, nb) in enumerate(zip(stems, notebooks)):
-        titles = [_notebook_title(n) or s for s, n in zip(stems, notebooks)]
         prev = (stems[i - 1], titles[i - 1]) if i else None
         nxt = (stems[i + 1], titles[i + 1]) if i + 1 < len(stems) else None
         page, text = _notebook_page(stem, nb, banner, figures, run_dir / "figures", prev, nxt)
@@ -148,7 +148,7 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
     results = (pd.read_csv(run_dir / "results.csv") if (run_dir / "results.csv").is_file()
                else pd.DataFrame(columns=["notebook", "key"]))
     index = report / "index.html"
-    index.write_text(_index(run_dir, pages, results, banner), encoding="utf-8")
+    index.write_text(_index(run_dir, pages, results, banner, reconstructed), encoding="utf-8")
     return index
 
 
@@ -437,7 +437,8 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _banner(run_dir: Path, cohort_file: str | None, kind: str) -> str:
+def _banner(run_dir: Path, cohort_file: str | None, kind: str) -> tuple[str, bool]:
+    """The data banner of every page, and whether the data are the shipped reconstruction."""
     if kind not in RUN_KINDS:
         raise ValueError(f"unknown kind of run {kind!r}; use one of {', '.join(RUN_KINDS)}")
     style, text = "analyst", "Data: not recorded."
@@ -449,7 +450,7 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str) -> str:
         text = prov.headline if prov.reconstructed else (
             f"Data: {prov.file} (SHA-256 {prov.sha256[:12]}…), supplied by the analyst.")
     return (f'<div class="banner {style}" role="note"><strong>{_esc(text)}</strong>'
-            f'<span class="kind">{_esc(RUN_KINDS[kind])}</span></div>')
+            f'<span class="kind">{_esc(RUN_KINDS[kind])}</span></div>', style == "reconstructed")
 
 
 def _pager(prev, nxt) -> str:
@@ -483,7 +484,7 @@ def report_date() -> str:
 
 # --- index -------------------------------------------------------------------------------
 
-def _index(run_dir: Path, pages: list[Page], results, banner: str) -> str:
+def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed: bool) -> str:
     from importlib import metadata
 
     try:
@@ -509,7 +510,7 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str) -> str:
         parts.append('<p id="parameters">Every parameter at its default value.</p>')
     parts.append(_headlines_html(results, pages))
     parts.append(_thumbnails_html(pages))
-    parts.append(_summary_table_html(run_dir, "reconstructed" in banner.split('"')[1]))
+    parts.append(_summary_table_html(run_dir, reconstructed))
     parts.append(_notebooks_html(pages, results))
     parts.append(_downloads_html(run_dir, pages))
     return _shell(REPORT_TITLE, banner, f"<main>{''.join(parts)}</main>")
