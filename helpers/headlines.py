@@ -156,10 +156,7 @@ def _historic(rows, params):
 
 def _reproduction(rows, params):
     total = rows["figures[all]"]
-    parts = []
-    for verdict in ("reproduced", "reproduced up to rounding", "not reproduced", "not recomputed"):
-        row = rows.get(f"figures[verdict={verdict}]")
-        if row is not None:
-            parts.append(f"{int(row['numerator'])} {verdict}")
+    parts = [f"{int(row['numerator'])} {key[len('figures[verdict='):-1]}"
+             for key, row in rows.items() if key.startswith("figures[verdict=")]
     return Headline("Published figures recomputed from this data",
                     f"{int(total['numerator'])} figures: " + ", ".join(parts), "06", "summary")

@@ -54,3 +54,11 @@ def test_a_notebook_says_it_is_not_available_for_the_data_with_one_row():
     assert headlines.not_available(rows, "08_time_to_event") == "no follow-up dates in the data"
     assert headlines.not_available(rows.assign(estimate=1), "08_time_to_event") is None
     assert headlines.not_available(results(), "03_response_by_subgroup") is None
+
+
+def test_the_reproduction_headline_lists_every_verdict_the_results_hold():
+    rows = pd.DataFrame({"key": ["figures[all]", "figures[verdict=consistent with the paper]",
+                                 "figures[verdict=not recomputed]"], "numerator": [188, 160, 28]})
+    found = {h.title: h.text for h in headlines.headline_results(rows)}
+    assert found["Published figures recomputed from this data"] == \
+        "188 figures: 160 consistent with the paper, 28 not recomputed"
