@@ -205,7 +205,8 @@ def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: s
     footnote : str
         A line below the table, when given.
     number_formats : mapping
-        ``{column: Excel number format}``; proportions show as percentages.
+        ``{column: Excel number format}``, applied to numeric columns only; a
+        percentage format only when every value is a proportion in [0, 1].
 
     Returns
     -------
@@ -228,7 +229,10 @@ def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: s
     for j, column in enumerate(frame.columns, start=1):
         letter = sheet.cell(row=2, column=j).column_letter
         fmt = number_formats.get(str(column))
-        if fmt:
+        values = pd.to_numeric(frame[column], errors="coerce").dropna()
+        if fmt and "%" in fmt and not values.between(0, 1).all():
+            fmt = None  # not a proportion (e.g. a median in the same column): leave as written
+        if fmt and len(values) == frame[column].notna().sum():
             for (cell,) in sheet.iter_rows(min_row=3, min_col=j, max_col=j):
                 cell.number_format = fmt
         longest = max([len(str(column))] + [len(cell_text(v)) for v in frame[column]])

@@ -90,3 +90,10 @@ def test_the_same_table_gives_the_same_xlsx_bytes(tmp_path):
     second = display.write_xlsx(RATES, tmp_path / "b" / "t.xlsx", "CR")
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (first, second)]
     assert digest[0] == digest[1]
+
+
+def test_xlsx_shows_a_column_as_percent_only_when_every_value_is_a_proportion(tmp_path):
+    frame = pd.DataFrame({"estimate": [45.0, 0.5], "ci_low": [0.1, None], "p_value": ["<0.001", "0.02"]})
+    sheet = load_workbook(display.write_xlsx(frame, tmp_path / "t.xlsx", "Mixed")).active
+    assert sheet["A3"].number_format == "General" and sheet["B3"].number_format == "0.0%"
+    assert sheet["C3"].number_format == "General" and sheet["C3"].value == "<0.001"
