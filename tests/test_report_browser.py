@@ -6,6 +6,7 @@ so no port, WebSocket library or downloaded browser is needed.
 """
 
 import base64
+import fcntl
 import json
 import os
 import re
@@ -38,8 +39,10 @@ class Browser:
         self._from_chrome, from_chrome_w = os.pipe()
 
         def wire():  # runs in the child: the protocol's fixed descriptors 3 and 4
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
+            # Move both ends above 4 first, so neither is overwritten by the other's dup2.
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_chrome_r, from_chrome_w)]
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
 
         self.proc = subprocess.Popen(
             [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
