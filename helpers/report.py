@@ -493,9 +493,16 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
         version = metadata.version("debulking-blina")
     except metadata.PackageNotFoundError:
         version = "not installed"
+    commit = ""
+    if (run_dir / "manifest.json").is_file():  # written before the report by the pipeline
+        import json
+
+        git = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("git") or {}
+        if git.get("commit"):
+            commit = f" · commit {git['commit'][:10]}{' with local changes' if git.get('dirty') else ''}"
     parts = [f"<h1>{_esc(REPORT_TITLE)}</h1>",
              f'<p class="footnote">Report of {_esc(report_date())} · debulking-blina {_esc(version)}'
-             f" · {len(pages)} notebooks · {len(results)} statistics in results.csv</p>"]
+             f"{_esc(commit)} · {len(pages)} notebooks · {len(results)} statistics in results.csv</p>"]
     changed = {}
     for page in pages:
         for p in page.parameters:
