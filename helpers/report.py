@@ -59,6 +59,7 @@ pre{white-space:pre;overflow-x:auto;background:#f6f7f9;padding:.5em}
 #show-code{margin:.2em .4em 0 0}label[for=show-code]{font-size:.9em}
 .notebook .input{display:none}
 #show-code:checked~.notebook .input{display:block}
+.notebook .input pre{background:#eef3f8;border-left:3px solid #7d93ab}
 .headlines li{margin:.3em 0}
 .thumbs{display:flex;flex-wrap:wrap;gap:1em}
 .thumbs figure{margin:0;width:15em}
