@@ -1,0 +1,273 @@
+"""Tables for readers: rich notebook/HTML tables and the CSV and XLSX files people open.
+
+:func:`table` turns a tidy DataFrame into a displayed table with a title, human
+column headers, formatted cells and a footnote naming the statistic and test.
+Its HTML comes from pandas' Styler with a fixed id (stored notebook outputs stay
+byte-stable) and escapes every cell; its text form is a plain aligned table.
+:func:`write_csv` and :func:`write_xlsx` save the tidy numbers for spreadsheet
+users: CSV in UTF-8 with a byte-order mark (so Excel reads ``≥ ± –``), XLSX with
+a title row, bold header, column widths and number formats, both byte-stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.narrative import ci_text, n_of, p_text
+
+_FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+#: Cell text for a value that is missing or not estimable.
+MISSING = "–"
+#: XLSX number format by tidy column name (proportions shown as percentages).
+NUMBER_FORMATS: dict[str, str] = {
+    "numerator": "0", "denominator": "0", "estimate": "0.0%", "ci_low": "0.0%",
+    "ci_high": "0.0%", "p_value": "0.000",
+}
+
+
+class Table:
+    """A displayed table: HTML for JupyterLab and the report, aligned text elsewhere.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The cells as shown (strings), with human column headers.
+    title, footnote : str
+        Caption above and note below the table.
+    table_id : str
+        Fixed id of the HTML table (from the title unless given).
+    """
+
+    def __init__(self, frame: pd.DataFrame, title: str, footnote: str = "", table_id: str | None = None):
+        self.frame, self.title, self.footnote = frame, title, footnote
+        self.table_id = table_id or "t" + hashlib.sha256(title.encode("utf-8")).hexdigest()[:10]
+
+    def _repr_html_(self) -> str:
+        styler = (self.frame.style.hide(axis="index").set_caption(self.title)
+                  .format(escape="html", na_rep=MISSING).format_index(escape="html", axis=1)
+                  .set_uuid(self.table_id)
+                  .set_table_styles([
+                      {"selector": "caption", "props": "text-align:left;font-weight:600;"},
+                      {"selector": "th", "props": "text-align:left;"},
+                      {"selector": "td", "props": "text-align:left;"}]))
+        html_table = styler.to_html()
+        # Escape the caption ourselves: Styler writes it as given.
+        html_table = html_table.replace(f"<caption>{self.title}</caption>",
+                                        f"<caption>{_escape(self.title)}</caption>")
+        note = f'<p class="footnote">{_escape(self.footnote)}</p>' if self.footnote else ""
+        return f'<div class="rich-table">{html_table}{note}</div>'
+
+    def __repr__(self) -> str:
+        body = self.frame.to_string(index=False, na_rep=MISSING) if len(self.frame.columns) else ""
+        return "\n".join(part for part in (self.title, body, self.footnote) if part)
+
+
+def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None = None,
+          formats: Mapping[str, Callable[[object], str]] | None = None, footnote: str = "",
+          table_id: str | None = None) -> Table:
+    """A :class:`Table` from a tidy frame: chosen columns renamed, cells formatted.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Tidy rows; not modified.
+    title : str
+        Caption, e.g. ``"CR within two cycles by marrow blasts before debulking"``.
+    columns : mapping, optional
+        ``{tidy column: header}`` in display order; default every column as is.
+    formats : mapping, optional
+        ``{tidy column: function(value) -> str}``; other cells: booleans as
+        Yes/No, missing as "–", numbers as written.
+    footnote : str
+        Names the statistic and test (e.g. :data:`FISHER_FOOTNOTE`).
+    table_id : str, optional
+        Fixed HTML id; default derived from the title.
+
+    Returns
+    -------
+    Table
+        Display it (last expression of a cell, or ``display(...)``).
+    """
+    columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
+    formats = formats or {}
+    shown = pd.DataFrame({header: [formats.get(col, cell_text)(v) for v in frame[col]]
+                          for col, header in columns.items()})
+    return Table(shown, title, footnote, table_id)
+
+
+#: Footnote of a table of exact rates compared with Fisher's exact test.
+FISHER_FOOTNOTE = ("n/N (%) with exact Clopper-Pearson 95% CI; p from Fisher's exact test, "
+                   "two-sided (exact also for tables larger than 2 x 2); patients without a "
+                   "value are shown but not tested.")
+
+
+def cell_text(value: object) -> str:
+    """Default cell text: Yes/No for booleans, "–" for missing, whole numbers without decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return MISSING
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rate_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """``n/N (%)``, ``95% CI`` and ``p`` text columns from tidy rate rows.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows with ``numerator``, ``denominator``, ``ci_low``, ``ci_high`` and
+        optionally ``p_value`` (proportions in [0, 1]).
+
+    Returns
+    -------
+    DataFrame
+        The input's other columns followed by the three text columns (``p``
+        only when ``p_value`` is there); "–" where a value is missing.
+    """
+    out = frame.drop(columns=[c for c in ("numerator", "denominator", "estimate", "ci_low",
+                                          "ci_high", "p_value") if c in frame.columns])
+    out = out.assign(**{
+        "n/N (%)": [MISSING if pd.isna(n) or pd.isna(d) else n_of(int(n), int(d))
+                    for n, d in zip(frame["numerator"], frame["denominator"])],
+        "95% CI": [ci_cell(lo, hi) for lo, hi in zip(frame["ci_low"], frame["ci_high"])],
+    })
+    if "p_value" in frame.columns:
+        out["p"] = [p_cell(p) for p in frame["p_value"]]
+    return out
+
+
+def ci_cell(low: object, high: object) -> str:
+    """``"49.5–82.6%"`` for a table cell under a "95% CI" header; "–" when not estimable."""
+    text = ci_text(_num(low), _num(high))
+    return text.removeprefix("95% CI ") if text[:6] == "95% CI" and "–" in text else MISSING
+
+
+def p_cell(p: object) -> str:
+    """``"0.022"``, ``"<0.001"`` for a cell under a "p" header; "–" when not computed."""
+    text = p_text(_num(p))
+    if text.startswith("p = "):
+        return text[4:]
+    if text.startswith("p < "):
+        return "<" + text[4:]
+    return MISSING
+
+
+def _num(value: object) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
+
+
+# --- files for spreadsheet users ---------------------------------------------------------
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write the tidy numbers as CSV: UTF-8 with a byte-order mark, ``\\n`` line ends, no index.
+
+    The mark makes Excel read non-ASCII text (``≥ ± –``) correctly; pandas and
+    Python's csv module read such files with ``encoding="utf-8-sig"``
+    (``pd.read_csv`` strips the mark by itself).
+    """
+    path = Path(path)
+    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig")
+    return path
+
+
+def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: str = "",
+               number_formats: Mapping[str, str] = NUMBER_FORMATS) -> Path:
+    """Write an XLSX for reading: title row, bold header, widths, number formats, fixed timestamps.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table: row 1 holds the title, row 2 the header, the rows follow.
+    path : str or Path
+        The file written (same bytes for the same input).
+    title : str
+        Text of row 1 (bold).
+    footnote : str
+        A line below the table, when given.
+    number_formats : mapping
+        ``{column: Excel number format}``, applied to numeric columns only; a
+        percentage format only when every value is a proportion in [0, 1].
+
+    Returns
+    -------
+    Path
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Border, Font, Side
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = re.sub(r"[\[\]:*?/\\]", "_", Path(path).stem)[:31] or "table"
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([str(c) for c in frame.columns])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.border = Border(bottom=Side(style="thin"))
+    for row in frame.itertuples(index=False):
+        sheet.append([_xlsx_value(v) for v in row])
+    for j, column in enumerate(frame.columns, start=1):
+        letter = sheet.cell(row=2, column=j).column_letter
+        fmt = number_formats.get(str(column))
+        values = pd.to_numeric(frame[column], errors="coerce").dropna()
+        if fmt and "%" in fmt and not values.between(0, 1).all():
+            fmt = None  # not a proportion (e.g. a median in the same column): leave as written
+        if fmt and len(values) == frame[column].notna().sum():
+            for (cell,) in sheet.iter_rows(min_row=3, min_col=j, max_col=j):
+                cell.number_format = fmt
+        longest = max([len(str(column))] + [len(cell_text(v)) for v in frame[column]])
+        sheet.column_dimensions[letter].width = min(60, longest + 2)
+    if footnote:
+        sheet.append([])
+        sheet.append([footnote])
+    sheet.freeze_panes = "A3"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path = Path(path)
+    path.write_bytes(fixed_zip_times(buffer.getvalue()))
+    return path
+
+
+def _xlsx_value(value: object) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and math.isinf(value):
+        return str(value)
+    return value
+
+
+def fixed_zip_times(data: bytes) -> bytes:
+    """Re-pack an Office file (XLSX, DOCX) with fixed zip entry times and document dates."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                content = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", b"2000-01-01T00:00:00Z", content)
+            info = zipfile.ZipInfo(item.filename, date_time=_FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, content)
+    return out.getvalue()

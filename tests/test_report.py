@@ -1,0 +1,144 @@
+"""The HTML report: light self-contained pages, navigation, parameters, alt text, escaped data."""
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from helpers import headlines, report
+from helpers.results import RESULT_COLUMNS
+
+EVIL = "<img src=x onerror=alert(42)>.csv"
+
+
+def png(title: str, description: str | None = None) -> bytes:
+    fig = Figure(figsize=(2, 1.5))
+    fig.subplots().set_title(title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None, "Description": description})
+    return buffer.getvalue()
+
+
+def image_output(data: bytes, **metadata):
+    return new_output("display_data", data={"image/png": base64.b64encode(data).decode()},
+                      metadata=metadata)
+
+
+def notebook(title: str, cells: list) -> nbformat.NotebookNode:
+    params = new_code_cell('data_path: str = "../data/cohort.csv"  # cohort file\n'
+                           'output_dir: str = "."  # run folder\n'
+                           'bmb_high_cutoff: int = 50  # % blasts; high tumour burden at or above\n')
+    params.metadata["tags"] = ["parameters"]
+    injected = new_code_cell(f'data_path = {("input/" + EVIL)!r}\nbmb_high_cutoff = 40\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    return new_notebook(cells=[new_markdown_cell(f"# {title}\n\nWhat it answers. More words."),
+                               params, injected, *cells])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """A small run folder: two notebooks, figures, a table, results and an oddly named input."""
+    run = tmp_path_factory.mktemp("run")
+    for folder in ("notebooks", "figures", "tables", "input", "results"):
+        (run / folder).mkdir()
+    (run / "input" / EVIL).write_text("patient_id\nP1\n")
+    saved = png("CR by blasts before debulking")
+    (run / "figures" / "cr_by_blasts.png").write_bytes(saved)
+    (run / "figures" / "cr_by_blasts.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (run / "tables" / "cr_by_blasts.csv").write_text("a\n1\n")
+    evil_markdown = new_output("display_data", data={"text/markdown": f"**Data:** {EVIL}\n\n## Not a section"})
+    first = notebook("01 · Alpha", [
+        new_markdown_cell("## Data"), new_code_cell("show()", outputs=[evil_markdown]),
+        new_markdown_cell("## Figure 2: CR by blasts"),
+        new_code_cell('save_figure(fig, "cr_by_blasts", output_dir)', outputs=[image_output(saved)]),
+        new_markdown_cell("## More figures"),
+        new_code_cell("a()", outputs=[image_output(png("x"), **{"image/png": {"alt": "Given alt"}})]),
+        new_code_cell("b()", outputs=[image_output(png("y", "Described in the PNG"))]),
+        new_code_cell("c()", outputs=[image_output(png("z"))]),
+    ])
+    second = notebook("02 · Beta", [new_markdown_cell("## Survival"), new_code_cell("1")])
+    nbformat.write(first, run / "notebooks" / "01_alpha.ipynb")
+    nbformat.write(second, run / "notebooks" / "02_beta.ipynb")
+    rows = pd.DataFrame([
+        {"notebook": "01_alpha", "key": "any_cr[all]", "label": "any_cr", "numerator": 23,
+         "denominator": 34, "estimate": 23 / 34, "ci_low": 0.4947346991, "ci_high": 0.8261165725},
+        {"notebook": "02_beta", "key": headlines.AVAILABILITY_KEY, "label": "the data have no follow-up dates",
+         "estimate": 0},
+    ], columns=RESULT_COLUMNS)
+    rows.to_csv(run / "results.csv", index=False)
+    report.render_report(run)
+    return run
+
+
+def pages(run: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in (run / "report").glob("*.html")}
+
+
+def test_text_from_data_never_becomes_live_html(run):
+    for name, text in pages(run).items():
+        assert "<img src=x" not in text and "onerror=alert(42)>" not in text, name
+    assert "&lt;img src=x onerror=alert(42)&gt;.csv" in pages(run)["01_alpha.html"]
+
+
+def test_every_page_has_a_unique_title_and_links_to_the_index_and_its_neighbours(run):
+    texts = pages(run)
+    titles = [re.search(r"<title>(.*?)</title>", t).group(1) for t in texts.values()]
+    assert len(set(titles)) == len(titles) == 3
+    assert 'href="index.html"' in texts["01_alpha.html"] and 'href="02_beta.html" rel="next"' in texts["01_alpha.html"]
+    assert 'href="01_alpha.html" rel="prev"' in texts["02_beta.html"]
+
+
+def test_a_page_lists_its_sections_and_the_parameters_it_ran_with(run):
+    text = pages(run)["01_alpha.html"]
+    toc = re.search(r'<nav class="toc".*?</nav>', text, re.DOTALL).group(0)
+    assert re.findall(r'<a href="#([^"]+)">', toc) == ["data", "figure-2-cr-by-blasts", "more-figures"]
+    assert '<tr class=changed><td>% blasts; high tumour burden at or above</td><td>40</td><td>50</td>' in text
+
+
+def test_figures_get_alt_text_from_metadata_caption_png_text_or_title_never_a_placeholder(run):
+    alts = re.findall(r'<img alt="([^"]*)"', pages(run)["01_alpha.html"])
+    assert alts == ["Figure 2: CR by blasts", "Given alt", "Described in the PNG", "Figure: More figures"]
+    assert not any("No description" in t for t in pages(run).values())
+
+
+def test_a_saved_figure_is_linked_as_a_file_with_its_downloads_and_shown_on_the_index(run):
+    texts = pages(run)
+    assert 'src="figures/cr_by_blasts.png"' in texts["01_alpha.html"]
+    assert 'href="figures/cr_by_blasts.svg"' in texts["01_alpha.html"]
+    assert '<a href="01_alpha.html#figure-2-cr-by-blasts"><img src="figures/cr_by_blasts.png"' in texts["index.html"]
+
+
+def test_the_index_leads_with_the_data_banner_changed_parameters_and_headline_results(run):
+    index = pages(run)["index.html"]
+    assert index.index('class="banner analyst"') < index.index("Parameters changed") < index.index("Main findings")
+    assert "23/34 (67.6%), 95% CI 49.5–82.6%" in index
+    assert "not available for this data: the data have no follow-up dates" in index
+
+
+def test_the_report_folder_works_alone_every_link_resolves_inside_it_and_nothing_is_fetched(run):
+    folder = run / "report"
+    for name, text in pages(run).items():
+        assert "<script" not in text and "http" not in text.replace("http://www.w3.org", ""), name
+        assert len(text.encode()) < 300_000
+        for link in re.findall(r'(?:href|src)="([^"#]+)', text):
+            if link.startswith("data:image/png;base64,"):  # a figure shown but not saved
+                continue
+            assert not link.startswith(("/", "..")), link
+            assert (folder / link).is_file(), f"{name} links {link}"
+    assert (folder / "tables" / "cr_by_blasts.csv").is_file() and (folder / "results.csv").is_file()
+
+
+@pytest.mark.parametrize(("kind", "words"), [("internal", "Internal run"), ("share", "Share-safe run")])
+def test_every_page_says_which_kind_of_run_it_is(run, tmp_path, kind, words):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    report.render_report(copy, kind=kind)
+    assert all(words in t for t in pages(copy).values())
