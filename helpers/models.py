@@ -66,27 +66,30 @@ class LogisticFit:
             "or_high": np.exp(self.ci_high), "chi2": self.chi2, "p_value": self.p_value})
 
 
-def _objective(beta: np.ndarray, X: np.ndarray, y: np.ndarray, firth: bool):
-    """(Penalised) log-likelihood, its gradient and the Fisher information at ``beta``."""
+def _objective(beta: np.ndarray, X: np.ndarray, y: np.ndarray, count: np.ndarray, firth: bool):
+    """(Penalised) log-likelihood, its gradient and the Fisher information at ``beta``.
+
+    Row i of ``X`` and ``y`` stands for ``count[i]`` identical patients.
+    """
     eta = X @ beta
     prob = expit(eta)
     weight = prob * (1 - prob)
-    info = X.T @ (X * weight[:, None])
+    info = X.T @ (X * (count * weight)[:, None])
     # log(1 + e^eta) computed stably; loglik = sum(y * eta - log(1 + e^eta)).
-    loglik = float(np.sum(y * eta - np.logaddexp(0, eta)))
+    loglik = float(np.sum(count * (y * eta - np.logaddexp(0, eta))))
     residual = y - prob
     if firth:
         sign, logdet = np.linalg.slogdet(info)
         if sign <= 0:
             return -np.inf, None, info
         loglik += 0.5 * logdet
-        # Diagonal of the hat matrix W^1/2 X (X'WX)^-1 X' W^1/2.
+        # Diagonal of the hat matrix W^1/2 X (X'WX)^-1 X' W^1/2, per patient.
         hat = weight * np.einsum("ij,ij->i", X @ np.linalg.inv(info), X)
         residual = residual + hat * (0.5 - prob)
-    return loglik, X.T @ residual, info
+    return loglik, X.T @ (count * residual), info
 
 
-def _curvature(beta: np.ndarray, X: np.ndarray, firth: bool, info: np.ndarray) -> np.ndarray:
+def _curvature(beta: np.ndarray, X: np.ndarray, count: np.ndarray, firth: bool, info: np.ndarray) -> np.ndarray:
     """Minus the Hessian of the objective; for Firth, l'' plus that of 0.5 log det I (Newton steps)."""
     if not firth:
         return info
@@ -94,38 +97,40 @@ def _curvature(beta: np.ndarray, X: np.ndarray, firth: bool, info: np.ndarray) -
     weight = prob * (1 - prob)
     inverse = np.linalg.inv(info)
     # d I / d beta_r = X' diag(w' x_r) X and d2 w / d eta2 = w (1 - 6 w), with w' = w (1 - 2 p).
-    slopes = inverse @ np.einsum("i,ir,ib,ic->rbc", weight * (1 - 2 * prob), X, X, X, optimize=True)
+    k = X.shape[1]
+    pairs = (X[:, :, None] * X[:, None, :]).reshape(len(X), k * k)
+    slopes = inverse @ ((X * (count * weight * (1 - 2 * prob))[:, None]).T @ pairs).reshape(k, k, k)
     leverage = np.einsum("ij,ij->i", X @ inverse, X)
-    second = X.T @ (X * (weight * (1 - 6 * weight) * leverage)[:, None])
+    second = X.T @ (X * (count * weight * (1 - 6 * weight) * leverage)[:, None])
     return info - 0.5 * (second - np.einsum("rab,sba->rs", slopes, slopes))
 
 
-def _information(beta: np.ndarray, X: np.ndarray, firth: bool) -> np.ndarray:
+def _information(beta: np.ndarray, X: np.ndarray, count: np.ndarray, firth: bool) -> np.ndarray:
     """Fisher information; for Firth, that of the data augmented by the penalty (as logistf reports)."""
     prob = expit(X @ beta)
-    weight = prob * (1 - prob)
+    weight = count * prob * (1 - prob)
     if firth:
         info = X.T @ (X * weight[:, None])
-        # Each row counts 1 + h times: the pseudo-observations that Firth's penalty adds.
-        weight = weight * (1 + weight * np.einsum("ij,ij->i", X @ np.linalg.inv(info), X))
+        # Each patient counts 1 + h times: the pseudo-observations that Firth's penalty adds.
+        weight = weight * (1 + prob * (1 - prob) * np.einsum("ij,ij->i", X @ np.linalg.inv(info), X))
     return X.T @ (X * weight[:, None])
 
 
-def _maximise(X, y, firth, start, free):
+def _maximise(X, y, count, firth, start, free):
     """Newton-Raphson over the coefficients in ``free`` (the others stay at ``start``).
 
     Raises ValueError when it does not converge (under separation, ordinary maximum
     likelihood has no finite estimate).
     """
     beta = start.astype(float).copy()
-    value, grad, info = _objective(beta, X, y, firth)
+    value, grad, info = _objective(beta, X, y, count, firth)
     if not free.any():
         return beta, value, info
     for _ in range(MAX_ITER):
         if grad is None:
             break
         step = np.zeros_like(beta)
-        curvature = _curvature(beta, X, firth, info)[np.ix_(free, free)]
+        curvature = _curvature(beta, X, count, firth, info)[np.ix_(free, free)]
         if np.any(np.linalg.eigvalsh(curvature) <= 0):  # far from the maximum: Fisher scoring
             curvature = info[np.ix_(free, free)]
         step[free] = np.linalg.lstsq(curvature, grad[free], rcond=None)[0]
@@ -135,7 +140,7 @@ def _maximise(X, y, firth, start, free):
         if largest > MAX_STEP:
             step *= MAX_STEP / largest
         for _ in range(MAX_HALVINGS):
-            new = _objective(beta + step, X, y, firth)
+            new = _objective(beta + step, X, y, count, firth)
             if new[0] >= value - 1e-12 * (1 + abs(value)):  # no lower, up to rounding
                 break
             step /= 2
@@ -181,39 +186,44 @@ def fit_logistic(covariates: pd.DataFrame, outcome: Sequence[bool], *, firth: bo
     y = np.asarray(outcome, dtype=float)
     if len(y) == 0 or len(y) != len(X) or np.isnan(X).any() or np.isnan(y).any():
         raise ValueError("need the same positive number of covariate rows and outcomes, none missing")
-    X = np.column_stack([np.ones(len(y)), X])
+    # Patients with the same covariates and outcome enter once, with their number (same fit, less work).
+    patterns, count = np.unique(np.column_stack([np.ones(len(y)), X, y]), axis=0, return_counts=True)
+    X, y, count = patterns[:, :-1], patterns[:, -1], count.astype(float)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the design is not of full rank: a covariate is constant or collinear")
     all_free = np.ones(X.shape[1], dtype=bool)
-    beta, best, info = _maximise(X, y, firth, np.zeros(X.shape[1]), all_free)
-    se = np.sqrt(np.diag(np.linalg.inv(_information(beta, X, firth))))
-    limit = sps.chi2.ppf(confidence, 1)
+    beta, best, info = _maximise(X, y, count, firth, np.zeros(X.shape[1]), all_free)
+    se = np.sqrt(np.diag(np.linalg.inv(_information(beta, X, count, firth))))
 
+    z = np.sqrt(sps.chi2.ppf(confidence, 1))
     low, high, chi2 = (np.empty(len(beta)) for _ in range(3))
     for j in range(len(beta)):
         free = all_free.copy()
         free[j] = False
+        warm = [beta]  # the last constrained fit, to start the next one near it
 
-        def drop(value: float, j=j, free=free) -> float:
-            start = beta.copy()
+        def signed_root(value: float, j=j, free=free, warm=warm) -> float:
+            """sign(value - estimate) * sqrt(2 * fall of the profile log-likelihood): nearly linear."""
+            start = warm[0].copy()
             start[j] = value
-            return 2 * (best - _maximise(X, y, firth, start, free)[1])
+            warm[0], objective, _ = _maximise(X, y, count, firth, start, free)
+            return np.sign(value - beta[j]) * np.sqrt(max(2 * (best - objective), 0.0))
 
-        chi2[j] = max(drop(0.0), 0.0)
-        low[j], high[j] = (_limit(drop, beta[j], se[j], limit, side) for side in (-1, 1))
+        chi2[j] = signed_root(0.0) ** 2
+        low[j], high[j] = (_limit(signed_root, beta[j], se[j], z, side) for side in (-1, 1))
     return LogisticFit(terms=(INTERCEPT, *map(str, covariates.columns)), coef=beta, se=se,
                        ci_low=low, ci_high=high, chi2=chi2, p_value=sps.chi2.sf(chi2, 1),
-                       loglik=best, n=len(y), events=int(y.sum()), firth=firth, confidence=confidence)
+                       loglik=best, n=int(count.sum()), events=int(count @ y), firth=firth, confidence=confidence)
 
 
-def _limit(drop, estimate: float, se: float, limit: float, side: int) -> float:
-    """Where ``drop`` (twice the fall of the profile log-likelihood) reaches ``limit`` on one side."""
-    step = min(max(se, 0.1), SEARCH_LIMIT)
-    inner = estimate
-    while abs(inner - estimate) < SEARCH_LIMIT:
-        outer = estimate + side * min(step, SEARCH_LIMIT)
-        if drop(outer) >= limit:
-            return optimize.brentq(lambda b: drop(b) - limit, min(inner, outer), max(inner, outer),
-                                   xtol=1e-10)
-        inner, step = outer, step * 2
-    return side * np.inf
+def _limit(signed_root, estimate: float, se: float, z: float, side: int) -> float:
+    """Where ``signed_root`` reaches ``side * z``, searched outwards from the Wald limit."""
+    inner, distance = estimate, min(z * se, SEARCH_LIMIT)
+    while True:
+        outer = estimate + side * distance
+        if side * signed_root(outer) >= z:
+            return optimize.brentq(lambda b: side * signed_root(b) - z, min(inner, outer), max(inner, outer),
+                                   xtol=1e-9)
+        if distance >= SEARCH_LIMIT:
+            return side * np.inf
+        inner, distance = outer, min(2 * distance, SEARCH_LIMIT)

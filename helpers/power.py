@@ -30,9 +30,57 @@ RELATIVE_TOLERANCE = 1e-7
 #: probability: wider than the range of any log probability kept (>= -1000).
 _KEY_SPACING = 2048.0
 
+#: Tables handled at once: memory stays near 100 MB whatever the sample sizes.
+_BLOCK_TABLES = 1_000_000
+
+#: Binomial tail probability below which counts are skipped in the power sum (on
+#: each side, per rate), so large samples cost little; power is exact to 1e-12.
+_NEGLIGIBLE = 1e-13
+
 
 def _log_choose(n: int, k: np.ndarray) -> np.ndarray:
     return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+
+
+def _blocks(n1: int, n2: int, totals: np.ndarray | None = None):
+    """(x1, x2, two-sided Fisher p) of every table whose total x1 + x2 is in ``totals`` (default: all).
+
+    Yields blocks of whole totals, since a p-value needs every table with its total.
+    """
+    if n1 < 0 or n2 < 0:
+        raise ValueError(f"sample sizes must be >= 0, got n1={n1}, n2={n2}")
+    totals = np.arange(n1 + n2 + 1) if totals is None else totals
+    width = min(n1, n2) + 1  # most tables with one total
+    step = max(1, _BLOCK_TABLES // width)
+    for first in range(0, len(totals), step):
+        block = totals[first:first + step]
+        low = np.maximum(0, block - n2)
+        offset = np.arange(width)
+        valid = offset[None, :] <= (np.minimum(n1, block) - low)[:, None]
+        x1 = (low[:, None] + offset[None, :])[valid]
+        row = np.broadcast_to(np.arange(len(block))[:, None], valid.shape)[valid]
+        x2 = block[row] - x1
+        # Hypergeometric probability of each table given its total; below e^-745 it is 0 anyway.
+        log_prob = np.maximum(_log_choose(n1, x1) + _log_choose(n2, x2) - _log_choose(n1 + n2, x1 + x2), -1000.0)
+        # One sort orders the tables by total, then by probability within a total.
+        key = row * _KEY_SPACING + log_prob
+        order = np.argsort(key)
+        ordered = key[order]
+        cumulative = np.concatenate(([0.0], np.cumsum(np.exp(log_prob[order]))))
+        # p-value: from the first table with the same total to the last one no more probable.
+        end = np.searchsorted(ordered, ordered + np.log1p(RELATIVE_TOLERANCE), side="right")
+        start = np.concatenate(([0], np.cumsum(valid.sum(axis=1))))[row[order]]
+        p = np.empty_like(log_prob)
+        p[order] = np.minimum(cumulative[end] - cumulative[start], 1.0)
+        yield x1, x2, p
+
+
+def _likely(n: int, rates: np.ndarray) -> np.ndarray:
+    """Counts 0..n outside which every rate in ``rates`` puts less than 1e-13 probability."""
+    counts = np.arange(n + 1)
+    low = sps.binom.ppf(_NEGLIGIBLE, n, rates.reshape(-1, 1))
+    high = sps.binom.isf(_NEGLIGIBLE, n, rates.reshape(-1, 1))
+    return ((counts >= low) & (counts <= high)).any(axis=0)
 
 
 def fisher_p_values(n1: int, n2: int) -> np.ndarray:
@@ -48,23 +96,10 @@ def fisher_p_values(n1: int, n2: int) -> np.ndarray:
     ndarray, shape (n1 + 1, n2 + 1)
         Entry ``[x1, x2]`` is the p-value of x1/n1 events against x2/n2.
     """
-    if n1 < 0 or n2 < 0:
-        raise ValueError(f"sample sizes must be >= 0, got n1={n1}, n2={n2}")
-    total = np.add.outer(np.arange(n1 + 1), np.arange(n2 + 1)).ravel()
-    log_prob = np.add.outer(_log_choose(n1, np.arange(n1 + 1)), _log_choose(n2, np.arange(n2 + 1))).ravel()
-    # Hypergeometric probability of each table given its total; below e^-745 it is 0 anyway.
-    log_prob = np.maximum(log_prob - _log_choose(n1 + n2, np.arange(n1 + n2 + 1))[total], -1000.0)
-    # One sort orders the tables by total, then by probability within a total.
-    key = total * _KEY_SPACING + log_prob
-    order = np.argsort(key)
-    ordered = key[order]
-    cumulative = np.concatenate(([0.0], np.cumsum(np.exp(log_prob[order]))))
-    # p-value: from the first table with the same total to the last one no more probable.
-    end = np.searchsorted(ordered, ordered + np.log1p(RELATIVE_TOLERANCE), side="right")
-    start = np.concatenate(([0], np.cumsum(np.bincount(total, minlength=n1 + n2 + 1))))[total[order]]
-    p = np.empty_like(log_prob)
-    p[order] = np.minimum(cumulative[end] - cumulative[start], 1.0)
-    return p.reshape(n1 + 1, n2 + 1)
+    p = np.empty((n1 + 1, n2 + 1))
+    for x1, x2, block in _blocks(n1, n2):
+        p[x1, x2] = block
+    return p
 
 
 def _check(rates: np.ndarray, p2: float, alpha: float) -> None:
@@ -97,10 +132,15 @@ def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = 0.05) -> np.nda
     """
     rates = np.asarray(p1, dtype=float)
     _check(rates, p2, alpha)
-    reject = (fisher_p_values(n1, n2) <= alpha).astype(float)
     first = sps.binom.pmf(np.arange(n1 + 1)[:, None], n1, rates.reshape(1, -1))
     second = sps.binom.pmf(np.arange(n2 + 1), n2, p2)
-    return (first.T @ reject @ second).reshape(rates.shape)
+    # Only totals that a likely x1 and a likely x2 can make (the rest weigh < 1e-12 together).
+    totals = np.flatnonzero(np.convolve(_likely(n1, rates), _likely(n2, np.array([p2]))) > 0)
+    power = np.zeros(rates.size)
+    for x1, x2, p in _blocks(n1, n2, totals):
+        rejected = p <= alpha
+        power += second[x2[rejected]] @ first[x1[rejected]]
+    return power.reshape(rates.shape)
 
 
 def power_by_size(rates: Sequence[float], n2: int, p2: float, *, alpha: float = 0.05,

@@ -75,6 +75,16 @@ def test_power_at_the_cohort_size_is_0_737_and_41_patients_give_80_percent():
     assert power.smallest_n(23 / 34, TOWER_N, TOWER_RATE, power=0.80) == 41
 
 
+@pytest.mark.parametrize("n1, rates", [(1500, [0.55, 0.70]), (400, [0.02, 0.98])])
+def test_skipping_tables_of_negligible_probability_changes_power_by_less_than_1e_12(n1, rates):
+    # Every table, summed as a matrix product over the full rejection region.
+    reject = (power.fisher_p_values(n1, TOWER_N) <= 0.05).astype(float)
+    first = sps.binom.pmf(np.arange(n1 + 1)[:, None], n1, np.array(rates)[None, :])
+    second = sps.binom.pmf(np.arange(TOWER_N + 1), TOWER_N, TOWER_RATE)
+    np.testing.assert_allclose(power.fisher_power(n1, rates, TOWER_N, TOWER_RATE), first.T @ reject @ second,
+                               atol=1e-12)
+
+
 @pytest.mark.parametrize("n1, n2, rate", [(10, 10, 0.5), (34, 271, 119 / 271), (25, 7, 0.2)])
 def test_under_equal_rates_the_rejection_probability_stays_below_alpha(n1, n2, rate):
     assert power.fisher_power(n1, rate, n2, rate, 0.05) <= 0.05
