@@ -73,7 +73,7 @@ def _objective(beta: np.ndarray, X: np.ndarray, y: np.ndarray, count: np.ndarray
     """
     eta = X @ beta
     prob = expit(eta)
-    weight = prob * (1 - prob)
+    weight = prob * expit(-eta)  # p (1 - p) without cancellation when p is near 1
     info = X.T @ (X * (count * weight)[:, None])
     # log(1 + e^eta) computed stably; loglik = sum(y * eta - log(1 + e^eta)).
     loglik = float(np.sum(count * (y * eta - np.logaddexp(0, eta))))
@@ -94,7 +94,7 @@ def _curvature(beta: np.ndarray, X: np.ndarray, count: np.ndarray, firth: bool, 
     if not firth:
         return info
     prob = expit(X @ beta)
-    weight = prob * (1 - prob)
+    weight = prob * expit(-(X @ beta))
     inverse = np.linalg.inv(info)
     # d I / d beta_r = X' diag(w' x_r) X and d2 w / d eta2 = w (1 - 6 w), with w' = w (1 - 2 p).
     k = X.shape[1]
@@ -107,12 +107,12 @@ def _curvature(beta: np.ndarray, X: np.ndarray, count: np.ndarray, firth: bool, 
 
 def _information(beta: np.ndarray, X: np.ndarray, count: np.ndarray, firth: bool) -> np.ndarray:
     """Fisher information; for Firth, that of the data augmented by the penalty (as logistf reports)."""
-    prob = expit(X @ beta)
-    weight = count * prob * (1 - prob)
+    per_patient = expit(X @ beta) * expit(-(X @ beta))
+    weight = count * per_patient
     if firth:
         info = X.T @ (X * weight[:, None])
         # Each patient counts 1 + h times: the pseudo-observations that Firth's penalty adds.
-        weight = weight * (1 + prob * (1 - prob) * np.einsum("ij,ij->i", X @ np.linalg.inv(info), X))
+        weight = weight * (1 + per_patient * np.einsum("ij,ij->i", X @ np.linalg.inv(info), X))
     return X.T @ (X * weight[:, None])
 
 
@@ -191,8 +191,12 @@ def fit_logistic(covariates: pd.DataFrame, outcome: Sequence[bool], *, firth: bo
     X, y, count = patterns[:, :-1], patterns[:, -1], count.astype(float)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the design is not of full rank: a covariate is constant or collinear")
+    terms = (INTERCEPT, *map(str, covariates.columns))
     all_free = np.ones(X.shape[1], dtype=bool)
     beta, best, info = _maximise(X, y, count, firth, np.zeros(X.shape[1]), all_free)
+    if not firth and np.max(np.abs(X @ beta)) > 30:  # fitted probabilities numerically 0 or 1
+        raise ValueError("the outcome is separated by the covariates: ordinary maximum likelihood has no "
+                         "finite estimate (use Firth's penalised likelihood)")
     se = np.sqrt(np.diag(np.linalg.inv(_information(beta, X, count, firth))))
 
     z = np.sqrt(sps.chi2.ppf(confidence, 1))
@@ -204,16 +208,30 @@ def fit_logistic(covariates: pd.DataFrame, outcome: Sequence[bool], *, firth: bo
 
         def signed_root(value: float, j=j, free=free, warm=warm) -> float:
             """sign(value - estimate) * sqrt(2 * fall of the profile log-likelihood): nearly linear."""
-            start = warm[0].copy()
-            start[j] = value
-            warm[0], objective, _ = _maximise(X, y, count, firth, start, free)
-            return np.sign(value - beta[j]) * np.sqrt(max(2 * (best - objective), 0.0))
+            for origin in (warm[0], beta):  # the last fit, else the estimate if that start fails
+                start = origin.copy()
+                start[j] = value
+                try:
+                    warm[0], objective, _ = _maximise(X, y, count, firth, start, free)
+                    return np.sign(value - beta[j]) * np.sqrt(max(2 * (best - objective), 0.0))
+                except ValueError:
+                    continue
+            raise ValueError(f"the profile of {terms[j]} could not be computed at {value:g}")
 
-        chi2[j] = signed_root(0.0) ** 2
-        low[j], high[j] = (_limit(signed_root, beta[j], se[j], z, side) for side in (-1, 1))
-    return LogisticFit(terms=(INTERCEPT, *map(str, covariates.columns)), coef=beta, se=se,
+        # Far from the estimate a profile can fail numerically: that limit or test is then NaN.
+        chi2[j] = _or_nan(lambda: signed_root(0.0) ** 2)
+        low[j], high[j] = (_or_nan(lambda side=side: _limit(signed_root, beta[j], se[j], z, side))
+                           for side in (-1, 1))
+    return LogisticFit(terms=terms, coef=beta, se=se,
                        ci_low=low, ci_high=high, chi2=chi2, p_value=sps.chi2.sf(chi2, 1),
                        loglik=best, n=int(count.sum()), events=int(count @ y), firth=firth, confidence=confidence)
+
+
+def _or_nan(compute) -> float:
+    try:
+        return compute()
+    except ValueError:
+        return np.nan
 
 
 def _limit(signed_root, estimate: float, se: float, z: float, side: int) -> float:
