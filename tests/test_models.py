@@ -181,3 +181,20 @@ def test_firth_intercept_only_is_the_logit_of_events_plus_half_over_n_plus_one(e
 def test_fits_that_cannot_be_made_are_refused_with_the_reason(covariates, outcome, firth, message):
     with pytest.raises(ValueError, match=message):
         models.fit_logistic(pd.DataFrame(covariates), outcome, firth=firth)
+
+
+def test_a_nearly_separated_small_sample_matches_logistf_where_its_profile_is_bounded():
+    # 11 patients, 5 coefficients; R: logistf(y ~ h + l + a + p, d, control = logistf.control(maxit = 1000),
+    # plcontrol = logistpl.control(maxit = 1000)). Upper limits of h and p lie more than
+    # SEARCH_LIMIT (50) from the estimate in logistf too (53.78 and 75.71): reported infinite here.
+    d = pd.DataFrame({"h": [0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1], "l": [1, 1, 0, 1, 0, 0, 0, 1, 1, 1, 0],
+                      "a": [5.1, 3.4, 7.7, 7.2, 2.9, 4.9, 7.6, 7.0, 6.1, 5.7, 2.0],
+                      "p": [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0], "y": [1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0]})
+    fit = models.fit_logistic(d[["h", "l", "a", "p"]], d["y"])
+    np.testing.assert_allclose(fit.coef, [-0.9841142193, 1.6368149689, 0.2800833891, -0.1910144894,
+                                          1.3917275612], atol=1e-5)  # logistf's default convergence
+    np.testing.assert_allclose(fit.chi2, [0.23888169309, 1.42562362067, 0.04824342262, 0.34222948572,
+                                          0.95093185800], rtol=1e-5)
+    assert fit.ci_low[0] == pytest.approx(-42.036360992, abs=1e-4)
+    assert fit.ci_high[2] == pytest.approx(28.0617588206, abs=1e-4)
+    assert fit.ci_high[1] == np.inf and fit.ci_high[4] == np.inf
