@@ -9,6 +9,8 @@ Small modules by concern; nothing happens on import:
 - :mod:`helpers.cells`      -- parse text cells by contract kind; identifier keys
 - :mod:`helpers.template`   -- the empty cohort template, written from the contract
 - :mod:`helpers.stats`      -- exact intervals and tests
+- :mod:`helpers.models`     -- Firth-penalised logistic regression, profile-likelihood limits
+- :mod:`helpers.power`      -- exact power and sample size of the two-sided Fisher test
 - :mod:`helpers.tables`     -- Table 1 / Table 2 and cross-tabulations
 - :mod:`helpers.figures`    -- seaborn figures, saved deterministically
 - :mod:`helpers.results`    -- tidy statistics rows (results.csv)
