@@ -119,8 +119,10 @@ def test_an_unknown_parameter_is_an_error_naming_it_and_runs_nothing(tmp_path):
 
 
 def test_a_parameter_of_the_wrong_type_is_an_error():
+    from helpers.parameters import ParameterError
+
     declared = {"01": {"age_cutoff": {"type": "int", "default": "50", "help": ""}}}
-    with pytest.raises(PipelineError, match="'age_cutoff' must be int, got 'fifty'"):
+    with pytest.raises(ParameterError, match="'age_cutoff' must be int, got 'fifty'"):
         coerce_parameters([("age_cutoff", "fifty")], declared)
     assert coerce_parameters([("age_cutoff", "65")], declared) == {"age_cutoff": 65}
 
