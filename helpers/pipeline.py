@@ -217,13 +217,14 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
     KeyboardInterrupt
         On Ctrl-C or SIGTERM; the partial run is removed.
     """
+    given = data  # messages name the file as the user wrote it, as `validate` does
     data = Path(os.path.abspath(data))
     out = Path(os.path.abspath(out)) if out is not None else default_run_dir(data)
     try:
         check_out(out, [data], force)
         with run_lock(out):
             check_out(out, [data], force)  # again, now that no other run can change it
-            return _run_locked(data, out, parameters, force, Path(notebooks_dir), progress,
+            return _run_locked(given, data, out, parameters, force, Path(notebooks_dir), progress,
                                cell_timeout, workers)
     except RunDirError as err:
         raise PipelineError(str(err), exit_status=2) from None
@@ -237,14 +238,14 @@ def _os_message(err: OSError) -> str:
     return f"{err.strerror or err}{where}"
 
 
-def _run_locked(data: Path, out: Path, parameters, force: bool, notebooks_dir: Path,
+def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks_dir: Path,
                 progress: bool, cell_timeout, workers) -> RunSummary:
     from helpers.loading import validate_file
 
     # The bytes validated are the bytes analysed: hashed before validation (a
     # regular file only: a FIFO is refused by validation without blocking here).
     validated_sha = file_sha256(data) if data.is_file() else None
-    report = validate_file(data)
+    report = validate_file(given)
     if not report.ok:
         raise PipelineError(report.format(), exit_status=2)
     notebooks = list_notebooks(notebooks_dir)
