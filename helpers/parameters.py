@@ -86,6 +86,9 @@ def declared_parameters(notebook: str | Path) -> dict[str, dict]:
     ParameterError
         When a line of the parameters cell is one papermill cannot read.
     """
+    # Imported here, not at the top: papermill pulls in nbclient and jsonschema, over
+    # 100 times the import time of this module (python -X importtime), and a notebook
+    # kernel may import this module for the rules alone.
     import nbformat
     import papermill
 

@@ -36,6 +36,7 @@ in ``manifest.json`` differ).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import multiprocessing
 import os
@@ -44,6 +45,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -52,7 +54,14 @@ from importlib import metadata
 from pathlib import Path
 
 import nbformat
+import papermill
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from papermill.exceptions import PapermillExecutionError
+from tqdm.auto import tqdm
+from traitlets.config import Config
 
+from helpers.loading import validate_file
 from helpers.parameters import (ParameterError, check_parameters, coerce_parameters,
                                 declared_parameters, effective_parameters, resolve_input_files)
 from helpers.provenance import file_sha256
@@ -99,10 +108,6 @@ def kernel_config():
     traitlets.config.Config
         To pass as ``config=`` to papermill or nbclient.
     """
-    import tempfile
-
-    from traitlets.config import Config
-
     with tempfile.TemporaryDirectory(prefix="nbk-") as sockets:  # short: socket paths ~100 chars
         config = Config()
         config.KernelManager.transport = "ipc"
@@ -240,8 +245,6 @@ def _os_message(err: OSError) -> str:
 
 def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks_dir: Path,
                 progress: bool, cell_timeout, workers) -> RunSummary:
-    from helpers.loading import validate_file
-
     # The bytes validated are the bytes analysed: hashed before validation (a
     # regular file only: a FIFO is refused by validation without blocking here).
     validated_sha = file_sha256(data) if data.is_file() else None
@@ -313,9 +316,6 @@ def _copy_inputs(inputs: Mapping[str, Path], staging: Path) -> dict[str, dict]:
 
 def _failure_message(nb: Path, err: BaseException, failed: Path, cell_timeout) -> str:
     """A short, traceback-free description of why executing ``nb`` failed."""
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
-
     keep = f"\nThe partial run is kept for inspection as {failed}"
     if isinstance(err, PapermillExecutionError):
         number, total = _source_cell_number(nb, err.cell_index)
@@ -385,14 +385,11 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
     The first failure stops the other workers (their kernels are shut down)
     and raises :class:`PipelineError`; an interrupt does the same and re-raises.
     """
-    import papermill  # noqa: F401  (imported before the workers fork, so they share it)
-    from tqdm.auto import tqdm
-
     (staging / "notebooks").mkdir()
     base: dict[str, object] = {"output_dir": "."}
     base.update({name: f"input/{path.name}" for name, path in inputs.items()})
     waves = execution_waves(notebooks)
-    # Fork: the workers start with papermill already imported. Processes are
+    # Fork: the workers start with papermill and the rest of this module imported. Processes are
     # forked on the first submit, in this (the main) thread, before tqdm starts
     # its monitor thread.
     context = multiprocessing.get_context("fork")
@@ -443,8 +440,6 @@ _STOPPING = False  # in a worker: whether the runner asked it to stop
 def _worker_started(runner: int) -> None:
     """Worker initializer: die with the runner, leave Ctrl-C to it, stop cleanly on SIGTERM."""
     with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
     if os.getppid() != runner:  # the runner died before the death signal was set
@@ -472,8 +467,6 @@ def _execute_notebook(nb: Path, staging: Path, params: Mapping[str, object],
     stops the worker (SIGTERM) the kernel is shut down and the worker exits.
     """
     global _BUSY
-    import papermill
-
     target = staging / "notebooks" / nb.name
     try:
         _BUSY = True
@@ -655,8 +648,6 @@ def refresh_notebook(path: str | Path, timeout: int = 600) -> None:
     timeout : int
         Seconds any one cell may run.
     """
-    from nbclient import NotebookClient
-
     path = Path(path)
     nb = nbformat.read(str(path), as_version=4)
     with kernel_config() as config:

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from urllib.parse import quote
+
+import nbformat
+import pandas as pd
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 from helpers.provenance import data_provenance
 
@@ -31,8 +37,6 @@ def safe_markdown_html(source: str) -> str:
         unless Markdown syntax produced the tag; ``javascript:`` and similar
         link targets are dropped.
     """
-    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
-
     renderer = IPythonRenderer(escape=True, allow_harmful_protocols=False)
     return MarkdownWithMath(renderer=renderer).render(source)
 
@@ -83,12 +87,6 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None) -> Path:
     Path
         ``report/index.html``.
     """
-    from urllib.parse import quote
-
-    import nbformat
-    import pandas as pd
-    from nbconvert import HTMLExporter
-
     run_dir = Path(run_dir)
     report = run_dir / "report"
     report.mkdir(exist_ok=True)
