@@ -65,7 +65,7 @@ from helpers.loading import validate_file
 from helpers.parameters import (ParameterError, check_parameters, coerce_parameters,
                                 declared_parameters, effective_parameters, resolve_input_files)
 from helpers.provenance import file_sha256
-from helpers.report import render_report
+from helpers.report import render_page, render_report
 from helpers.results import RESULT_COLUMNS, read_results
 from helpers.rundir import (TOOL, InterruptedAfterCompletion, RunDirError, check_out, failed_dir,
                             keep_failed, make_staging, run_lock, swap_into_place)
@@ -386,6 +386,7 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
     and raises :class:`PipelineError`; an interrupt does the same and re-raises.
     """
     (staging / "notebooks").mkdir()
+    (staging / "report").mkdir()
     base: dict[str, object] = {"output_dir": "."}
     base.update({name: f"input/{path.name}" for name, path in inputs.items()})
     waves = execution_waves(notebooks)
@@ -479,7 +480,6 @@ def _execute_notebook(nb: Path, staging: Path, params: Mapping[str, object],
                 config=config)
         seconds = round(time.perf_counter() - started, 3)
         strip_volatile_metadata(target)
-        return ("ok", seconds)
     except KeyboardInterrupt:
         os._exit(130)  # stopped by the runner; the kernel was shut down on the way out
     except BaseException as err:  # every failure of one notebook becomes a short message
@@ -491,6 +491,13 @@ def _execute_notebook(nb: Path, staging: Path, params: Mapping[str, object],
         _BUSY = False
         if _STOPPING:
             os._exit(130)
+    try:  # here, while other notebooks still run, rather than after the last one
+        render_page(target, staging / "report")
+    except Exception as err:
+        return ("failed", f"notebook {nb.name} ran, but rendering its HTML page failed: "
+                          f"{type(err).__name__}: {err}\nThe partial run is kept for inspection "
+                          f"as {failed}")
+    return ("ok", seconds)
 
 
 def _stop_workers(pool: ProcessPoolExecutor, before: set) -> None:

@@ -68,11 +68,32 @@ def notebook_title(nb) -> str | None:
     return None
 
 
+def render_page(notebook: str | Path, report_dir: str | Path) -> Path:
+    """Render one executed notebook to ``report_dir/<stem>.html`` (code hidden, outputs escaped).
+
+    Returns
+    -------
+    Path
+        The page written.
+    """
+    notebook = Path(notebook)
+    nb = nbformat.read(str(notebook), as_version=4)
+    escape_markdown_outputs(nb)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    page = Path(report_dir) / f"{notebook.stem}.html"
+    page.write_text(body, encoding="utf-8")
+    return page
+
+
 def render_report(run_dir: str | Path, cohort_file: str | None = None) -> Path:
-    """Render each executed notebook to HTML (code hidden) and write ``report/index.html``.
+    """Write ``report/index.html``, and the page of each executed notebook not yet rendered.
 
     The index opens with the reproduction summary when notebook 06 wrote
     ``tables/reproduction_summary.csv``, then links every notebook, table and figure.
+    (The pipeline renders each page as soon as its notebook has run, see
+    :func:`render_page`; the result is the same.)
 
     Parameters
     ----------
@@ -90,16 +111,12 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None) -> Path:
     run_dir = Path(run_dir)
     report = run_dir / "report"
     report.mkdir(exist_ok=True)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
     pages = []
     for nb_path in sorted((run_dir / "notebooks").glob("*.ipynb")):
-        nb = nbformat.read(str(nb_path), as_version=4)
-        escape_markdown_outputs(nb)
-        body, _ = exporter.from_notebook_node(nb)
-        page = report / f"{nb_path.stem}.html"
-        page.write_text(body, encoding="utf-8")
-        pages.append((nb_path.stem, notebook_title(nb) or nb_path.stem))
+        if not (report / f"{nb_path.stem}.html").exists():
+            render_page(nb_path, report)
+        title = notebook_title(nbformat.read(str(nb_path), as_version=4))
+        pages.append((nb_path.stem, title or nb_path.stem))
 
     def link(href: str, text: str) -> str:
         return f"<a href='{html.escape(quote(href), quote=True)}'>{html.escape(text)}</a>"

@@ -414,23 +414,30 @@ def test_force_replaces_a_previous_run_and_nothing_beside_it(tmp_path):
 
 
 def test_a_second_concurrent_run_on_the_same_out_fails_at_once_and_the_first_completes(tmp_path):
-    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(6)")
+    # The first run's notebook waits until the test has seen the second run end.
+    release = tmp_path / "release"
+    notebooks = tiny_notebooks(
+        tmp_path / "nbs", "import pathlib, time\nwhile not pathlib.Path(release).exists():\n"
+        "    time.sleep(0.2)", params='release: str = "x"  # file that ends the wait\n')
     out = tmp_path / "run"
     first = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
-                              "--out", str(out), "--notebooks", str(notebooks)],
+                              "--out", str(out), "--notebooks", str(notebooks),
+                              "-p", "release", str(release)],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "run.partial").exists() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    while not _kernels_below(first.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    started = time.monotonic()
     second = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks",
-                     str(notebooks), "--force")
-    assert second.returncode == 2
-    assert f"error: another run is writing {out}" in second.stderr
-    assert time.monotonic() - started < 30 and first.poll() is None  # refused at once
+                     str(notebooks), "--force", "-p", "release", str(release))
+    still_running = first.poll() is None
+    release.write_text("go")
     _, stderr = first.communicate(timeout=300)
+    assert second.returncode == 2, second.stderr
+    assert second.stderr.strip() == (f"error: another run is writing {out} (lock .run.lock); "
+                                     "wait for it to finish or choose another --out")
+    assert still_running
     assert first.returncode == 0, stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "run"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "release", "run"]
 
 
 def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path):

@@ -195,3 +195,22 @@ def test_run_analysis_reports_a_parameter_out_of_range_as_bad_input(tmp_path):
     with pytest.raises(PipelineError) as caught:
         run_analysis(COHORT, tmp_path / "run", parameters=[("age_cutoff", "200")], progress=False)
     assert caught.value.exit_status == 2 and "age_cutoff" in str(caught.value)
+
+
+# --- operating-system errors: one line, an exit status, never a traceback -----------------
+
+def test_a_full_disk_while_writing_the_run_is_a_short_error_and_keeps_the_partial_run(
+        tmp_path, monkeypatch, capsys):
+    import errno
+
+    def full(source, target, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(shutil, "copyfile", full)
+    status = main(["run", "--data", str(COHORT), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: copying the input files failed: OSError: No space left on "
+                          "device (")
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.failed"]
