@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +94,8 @@ def install_interrupt_handlers() -> None:
     moment of a run takes the same clean path (partial run removed, kernels
     shut down, exit status 130).
     """
+    if threading.current_thread() is not threading.main_thread():
+        return  # handlers can only be set there (main() called from a thread, e.g. by a test runner)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
 

@@ -103,19 +103,31 @@ def test_executed_notebooks_carry_no_absolute_paths_or_timings(shipped_run):
         assert '"start_time"' not in text and '"duration"' not in text
 
 
-def test_an_existing_run_directory_is_not_overwritten_without_force(shipped_run):
+def run_in_process(capsys, monkeypatch, *args: str) -> tuple[int, str]:
+    """``python -m helpers ARGS`` through ``main`` in this process: (status, stderr)."""
+    import helpers.__main__ as cli
+
+    monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
+    status = cli.main(list(args))
+    return status, capsys.readouterr().err
+
+
+def test_an_existing_run_directory_is_not_overwritten_without_force(shipped_run, capsys,
+                                                                     monkeypatch):
     before = sha(shipped_run / "results.csv")
-    done = run_cli("run", "--data", str(COHORT), "--out", str(shipped_run))
-    assert done.returncode == 2
-    assert "already exists" in done.stderr and "--force" in done.stderr
+    status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(COHORT),
+                                 "--out", str(shipped_run))
+    assert status == 2
+    assert "already exists" in err and "--force" in err
     assert sha(shipped_run / "results.csv") == before
 
 
-def test_an_unknown_parameter_is_an_error_naming_it_and_runs_nothing(tmp_path):
+def test_an_unknown_parameter_is_an_error_naming_it_and_runs_nothing(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "-p", "bmb_cutof", "40")
-    assert done.returncode == 2
-    assert "unknown parameter 'bmb_cutof'" in done.stderr and "bmb_high_cutoff" in done.stderr
+    status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(COHORT), "--out",
+                                 str(out), "-p", "bmb_cutof", "40")
+    assert status == 2
+    assert "unknown parameter 'bmb_cutof'" in err and "bmb_high_cutoff" in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -128,14 +140,18 @@ def test_a_parameter_of_the_wrong_type_is_an_error():
     assert coerce_parameters([("age_cutoff", "65")], declared) == {"age_cutoff": 65}
 
 
-def test_a_bad_data_file_stops_the_run_before_any_notebook_with_the_validate_message(tmp_path):
+def test_a_bad_data_file_stops_the_run_before_any_notebook_with_the_validate_message(
+        tmp_path, capsys, monkeypatch):
     bad = BAD_INPUTS / "duplicate_patient_id.csv"
     before = sha(bad)
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(bad), "--out", str(out))
-    validate = run_cli("validate", str(bad))
-    assert done.returncode == 2 and validate.returncode == 2
-    assert validate.stdout.strip() in done.stderr
+    status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(bad), "--out", str(out))
+    import helpers.__main__ as cli
+
+    assert cli.main(["validate", str(bad)]) == 2
+    validate = capsys.readouterr().out
+    assert status == 2
+    assert validate.strip() in err
     assert list(tmp_path.iterdir()) == []
     assert sha(bad) == before
 

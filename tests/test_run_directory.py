@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import helpers.__main__ as cli
 from helpers.__main__ import main
 from helpers.parameters import (PARAMETER_RELATIONS, PARAMETER_RULES, ParameterError,
                                 check_parameters, declared_parameters, effective_parameters)
@@ -25,6 +26,12 @@ from helpers.rundir import run_lock
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 NOTEBOOKS = list_notebooks(ROOT / "notebooks")
+
+
+@pytest.fixture(autouse=True)
+def keep_signal_handlers(monkeypatch):
+    # main() installs the command line's handlers; the test process keeps its own.
+    monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
 
 
 @pytest.fixture(autouse=True)
