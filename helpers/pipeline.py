@@ -53,8 +53,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import nbformat
-import papermill
+# rfc3987_syntax compiles a Lark grammar when imported, the largest part of importing
+# nbformat (through jsonschema; over half of `import helpers.pipeline` by python -X
+# importtime); jsonschema uses it only to check "iri" formats, which validating a
+# notebook never asks for. Marked missing, jsonschema skips that check.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+import nbformat  # noqa: E402  (after the line above)
+import papermill  # noqa: E402
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
