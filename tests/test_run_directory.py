@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import shutil
 from pathlib import Path
 
@@ -137,8 +136,8 @@ def test_a_second_run_on_the_same_out_fails_at_once_while_the_first_holds_the_lo
 
 
 def test_an_out_that_cannot_be_written_is_a_one_line_error(tmp_path, capsys):
-    if os.access("/sys", os.W_OK) and not Path("/sys/class").is_dir():
-        pytest.skip("needs the read-only /sys of Linux")
+    if not Path("/sys/class").is_dir():
+        pytest.skip("needs Linux's /sys, where no one may create a folder")
     err = refused(capsys, "--data", str(COHORT), "--out", "/sys/helpers-run")
     assert "cannot write the run directory /sys/helpers-run" in err
 
