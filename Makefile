@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/reconstructed_cohort.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lab notebooks validate template reconstruct benchmark lock clean
+.PHONY: help setup run test test-fast lab notebooks validate template reconstruct benchmark benchmark-loop lock clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -48,6 +48,9 @@ reconstruct: $(STAMP) ## Regenerate data/reconstructed_cohort.csv from the publi
 
 benchmark: $(STAMP) ## Time the pipeline at several cohort sizes and print ratios
 	$(BIN)/python -m benchmarks
+
+benchmark-loop: $(STAMP) ## Time `make run` against a plain papermill + nbconvert loop, side by side
+	$(BIN)/python -m benchmarks.against_plain_loop --data $(DATA)
 
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs network)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

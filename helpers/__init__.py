@@ -22,7 +22,11 @@ Small modules by concern; nothing happens on import:
 - :mod:`helpers.rounding`   -- printed numbers: exact rounding rules and fitting counts
 - :mod:`helpers.pvalues`    -- which recorded test could be behind a printed p-value
 - :mod:`helpers.reproduction` -- the verdict on every printed figure
+- :mod:`helpers.provenance` -- file hashes and where the analysed data came from
 - :mod:`helpers.pipeline`   -- run every notebook with papermill
+- :mod:`helpers.parameters` -- notebook parameters: declared ranges and checks
+- :mod:`helpers.rundir`     -- what a run may write or replace, its lock, the final swap
+- :mod:`helpers.report`     -- the HTML report, data text escaped
 """
 
 __version__ = "0.1.0"

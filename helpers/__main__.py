@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _whole_number_at_least_one(why: str = ""):
@@ -87,6 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def install_interrupt_handlers() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C (SIGINT) does.
+
+    Called first thing by ``python -m helpers`` so that an interrupt at any
+    moment of a run takes the same clean path (partial run removed, kernels
+    shut down, exit status 130).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # handlers can only be set there (main() called from a thread, e.g. by a test runner)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the sub-command.
 
@@ -98,14 +121,36 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 success, 1 failure, 2 bad input, 130 interrupted.
+        The exit status: 0 success, 1 failure, 2 bad input or usage, 130
+        interrupted, 141 output pipe closed (as for a process ended by SIGPIPE).
+        Operating-system errors are one line on stderr, never a traceback.
     """
     try:
+        install_interrupt_handlers()
         return _dispatch(argv)
+    except SystemExit as done:  # argparse: --help (0) and usage errors (2)
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
     except KeyboardInterrupt:
         # An interrupt outside a run (while importing, validating, ...): no traceback.
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``validate FILE | head -1``): nothing left to say.
+        _discard_stdout()
+        return 141
+    except OSError as err:
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout has no file descriptor (captured)
+        pass
 
 
 def _validate_from_cli(args) -> int:
@@ -129,19 +174,17 @@ def _validate_from_cli(args) -> int:
 
     report = validate_file(args.file, sheet=args.sheet)
     print(report.format())
+    sys.stdout.flush()  # a closed pipe shows here, inside main
     return 0 if report.ok else 2
 
 
 def _dispatch(argv: list[str] | None) -> int:
-    from helpers.pipeline import install_interrupt_handlers
-
-    install_interrupt_handlers()
+    # Arguments are parsed before anything heavy is imported: --help and usage
+    # errors are instant; each command imports only what it uses.
     args = build_parser().parse_args(argv)
     if args.command == "validate":
         return _validate_from_cli(args)
     if args.command == "run":
-        from helpers.pipeline import run_from_cli
-
         return run_from_cli(args)
     if args.command == "synth":
         from helpers.synth import synth_from_cli
@@ -152,10 +195,52 @@ def _dispatch(argv: list[str] | None) -> int:
 
         return reconstruct_from_cli(args)
     if args.command == "refresh-notebooks":
-        from helpers.pipeline import refresh_notebooks_from_cli
-
         return refresh_notebooks_from_cli(args)
     raise AssertionError(args.command)
+
+
+def run_from_cli(args) -> int:
+    """``python -m helpers run``: 0 complete, 1 failed, 2 bad input, 130 interrupted."""
+    from helpers.pipeline import InterruptedAfterCompletion, PipelineError, run_analysis
+
+    data = args.data if args.data is not None else REPO_ROOT / "data" / "reconstructed_cohort.csv"
+    notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"
+    try:
+        summary = run_analysis(data, args.out, parameters=[tuple(p) for p in args.parameter],
+                               force=args.force, notebooks_dir=notebooks, progress=True,
+                               cell_timeout=args.cell_timeout, workers=args.workers,
+                               sheet=args.sheet)
+    except PipelineError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_status
+    except InterruptedAfterCompletion as err:
+        print(f"interrupted after the run was complete: {err.args[0]} holds the finished run",
+              file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted: the partial run directory was removed", file=sys.stderr)
+        return 130
+    for warning in summary.warnings:
+        print(f"warning (the run went ahead): {warning}", file=sys.stderr)
+    rel = os.path.relpath(summary.run_dir)
+    rel = str(summary.run_dir) if rel.startswith("..") else rel
+    sheet = f"sheet {summary.sheet!r} of the workbook, " if summary.sheet is not None else ""
+    print(f"run complete: {rel} ({sheet}{len(summary.notebooks)} notebooks, "
+          f"{summary.n_results} statistics); open {rel}/report/index.html")
+    return 0
+
+
+def refresh_notebooks_from_cli(args) -> int:
+    """``python -m helpers refresh-notebooks``: re-execute notebooks in place (0; a failing cell raises)."""
+    from tqdm.auto import tqdm
+
+    from helpers.pipeline import list_notebooks, refresh_notebook
+
+    paths = [Path(p) for p in args.notebooks] or list_notebooks(REPO_ROOT / "notebooks")
+    for path in tqdm(paths, desc="refreshing", unit="nb", file=sys.stderr):
+        refresh_notebook(path)
+    print(f"refreshed {len(paths)} notebooks")
+    return 0
 
 
 if __name__ == "__main__":

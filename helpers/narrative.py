@@ -7,63 +7,8 @@ Functions here return Markdown strings (or IPython Markdown objects via
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_COHORT = REPO_ROOT / "data" / "reconstructed_cohort.csv"
-DATASHEET = "data/reconstructed_cohort.datasheet.md"
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where the analysed data came from.
-
-    Attributes
-    ----------
-    file : str
-        File name (no folders, so stored outputs carry no absolute paths).
-    sha256 : str
-        SHA-256 of the file's bytes.
-    reconstructed : bool
-        True when the bytes are those of the shipped reconstructed cohort.
-    """
-
-    file: str
-    sha256: str
-    reconstructed: bool
-
-    @property
-    def headline(self) -> str:
-        """One sentence for the top of every notebook and report."""
-        if self.reconstructed:
-            return (f"RECONSTRUCTED DATA — {self.file} is not real patients: a 34-patient cohort "
-                    "rebuilt from the paper's published aggregates (see "
-                    f"{DATASHEET}). Counts match the paper by construction; p-values, "
-                    "intervals and unreported cross-tabulations are properties of the reconstruction.")
-        return f"Data: {self.file} (SHA-256 {self.sha256[:12]}…), supplied by the analyst."
-
-
-def data_provenance(path: str | Path) -> Provenance:
-    """Identify a cohort file: its name, hash, and whether it is the shipped reconstruction.
-
-    Parameters
-    ----------
-    path : str or Path
-        The cohort file (read as bytes; must exist).
-
-    Returns
-    -------
-    Provenance
-        File name without folders, SHA-256 of its bytes, and whether those bytes
-        equal the shipped ``data/reconstructed_cohort.csv``.
-    """
-    from helpers.pipeline import file_sha256
-
-    path = Path(path)
-    digest = file_sha256(path)
-    shipped = SHIPPED_COHORT.exists() and file_sha256(SHIPPED_COHORT) == digest
-    return Provenance(path.name, digest, shipped)
+from helpers.provenance import Provenance, data_provenance  # noqa: F401  (the notebooks' names)
 
 
 def show_markdown(text: str) -> None:

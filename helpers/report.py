@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from helpers import headlines
+from helpers.provenance import data_provenance
 
 #: Parameters every notebook gets from the pipeline; the banner names the data file.
 PIPELINE_PARAMETERS = ("data_path", "output_dir")
@@ -446,8 +447,6 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str) -> tuple[str, boo
         raise ValueError(f"unknown kind of run {kind!r}; use one of {', '.join(RUN_KINDS)}")
     style, text = "analyst", "Data: not recorded."
     if cohort_file and (run_dir / "input" / cohort_file).is_file():
-        from helpers.narrative import data_provenance
-
         prov = data_provenance(run_dir / "input" / cohort_file)
         style = "reconstructed" if prov.reconstructed else "analyst"
         text = prov.headline if prov.reconstructed else (

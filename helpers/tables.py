@@ -233,16 +233,45 @@ def save_table(table: pd.DataFrame, name: str, output_dir: str | Path) -> tuple[
 
     Both are byte-for-byte reproducible: CSV uses ``\\n`` line endings; the XLSX
     has fixed document timestamps and zip entry times.
+    Text that would start a formula stays text: prefixed with ``'`` in the CSV
+    (:func:`_csv_safe`), stored as a string in the XLSX.
     """
     folder = Path(output_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
-    table.to_csv(csv_path, index=False, lineterminator="\n")
+    _csv_safe(table).to_csv(csv_path, index=False, lineterminator="\n")
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         table.to_excel(writer, index=False, sheet_name=name[:31])
+        for row in writer.sheets[name[:31]].iter_rows():
+            for cell in row:
+                if cell.data_type == "f":  # text that starts with "=": kept as text
+                    cell.data_type = "s"
     xlsx_path.write_bytes(_fixed_time_xlsx(buffer.getvalue()))
     return csv_path, xlsx_path
+
+
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells and headers starting with = + - @ tab or CR begin with ``'``.
+
+    This is the OWASP rule against CSV injection: a spreadsheet opening the
+    file shows the text instead of evaluating it. Numbers are left as they are.
+    """
+    def safe(value):
+        return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+    out = table.copy()
+    for position in range(out.shape[1]):
+        values = out.iloc[:, position]
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+                or pd.api.types.is_datetime64_any_dtype(values)):
+            out.isetitem(position, values.astype(object).map(safe))
+    out.columns = [safe(c) for c in out.columns]
+    return out
 
 
 #: Columns :func:`save_and_show_counts` prints by default.

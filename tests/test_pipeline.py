@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,37 +103,55 @@ def test_executed_notebooks_carry_no_absolute_paths_or_timings(shipped_run):
         assert '"start_time"' not in text and '"duration"' not in text
 
 
-def test_an_existing_run_directory_is_not_overwritten_without_force(shipped_run):
+def run_in_process(capsys, monkeypatch, *args: str) -> tuple[int, str]:
+    """``python -m helpers ARGS`` through ``main`` in this process: (status, stderr)."""
+    import helpers.__main__ as cli
+
+    monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
+    status = cli.main(list(args))
+    return status, capsys.readouterr().err
+
+
+def test_an_existing_run_directory_is_not_overwritten_without_force(shipped_run, capsys,
+                                                                     monkeypatch):
     before = sha(shipped_run / "results.csv")
-    done = run_cli("run", "--data", str(COHORT), "--out", str(shipped_run))
-    assert done.returncode == 2
-    assert "already exists" in done.stderr and "--force" in done.stderr
+    status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(COHORT),
+                                 "--out", str(shipped_run))
+    assert status == 2
+    assert "already exists" in err and "--force" in err
     assert sha(shipped_run / "results.csv") == before
 
 
-def test_an_unknown_parameter_is_an_error_naming_it_and_runs_nothing(tmp_path):
+def test_an_unknown_parameter_is_an_error_naming_it_and_runs_nothing(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "-p", "bmb_cutof", "40")
-    assert done.returncode == 2
-    assert "unknown parameter 'bmb_cutof'" in done.stderr and "bmb_high_cutoff" in done.stderr
+    status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(COHORT), "--out",
+                                 str(out), "-p", "bmb_cutof", "40")
+    assert status == 2
+    assert "unknown parameter 'bmb_cutof'" in err and "bmb_high_cutoff" in err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_parameter_of_the_wrong_type_is_an_error():
+    from helpers.parameters import ParameterError
+
     declared = {"01": {"age_cutoff": {"type": "int", "default": "50", "help": ""}}}
-    with pytest.raises(PipelineError, match="'age_cutoff' must be int, got 'fifty'"):
+    with pytest.raises(ParameterError, match="'age_cutoff' must be int, got 'fifty'"):
         coerce_parameters([("age_cutoff", "fifty")], declared)
     assert coerce_parameters([("age_cutoff", "65")], declared) == {"age_cutoff": 65}
 
 
-def test_a_bad_data_file_stops_the_run_before_any_notebook_with_the_validate_message(tmp_path):
+def test_a_bad_data_file_stops_the_run_before_any_notebook_with_the_validate_message(
+        tmp_path, capsys, monkeypatch):
     bad = BAD_INPUTS / "duplicate_patient_id.csv"
     before = sha(bad)
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(bad), "--out", str(out))
-    validate = run_cli("validate", str(bad))
-    assert done.returncode == 2 and validate.returncode == 2
-    assert validate.stdout.strip() in done.stderr
+    status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(bad), "--out", str(out))
+    import helpers.__main__ as cli
+
+    assert cli.main(["validate", str(bad)]) == 2
+    validate = capsys.readouterr().out
+    assert status == 2
+    assert validate.strip() in err
     assert list(tmp_path.iterdir()) == []
     assert sha(bad) == before
 
@@ -339,53 +358,168 @@ def test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_d
 
 _SWAP_WITH_AN_INTERRUPT = """
 import os, pathlib, signal, sys
-from helpers.pipeline import InterruptedAfterCompletion, _swap_into_place
+import helpers.rundir as rundir
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a test runner may pass it on ignored
-tmp = pathlib.Path(sys.argv[1])
+tmp, exchange = pathlib.Path(sys.argv[1]), sys.argv[2] == "exchange"
 out, staging = tmp / "run", tmp / "run.partial"
-real_rename = pathlib.Path.rename
+real_renameat2, real_rename = rundir._renameat2, pathlib.Path.rename
+def renameat2_then_interrupt(source, target, flag):
+    if flag == rundir._RENAME_EXCHANGE and not exchange:
+        return False  # as on a file system without it: two renames
+    done = real_renameat2(source, target, flag)
+    os.kill(os.getpid(), signal.SIGINT)
+    return done
 def rename_then_interrupt(self, target):
     result = real_rename(self, target)
-    if self == out:  # the first rename: out -> out.old
+    if self == out:  # the first of the two renames: out -> hidden name
         os.kill(os.getpid(), signal.SIGINT)
     return result
+rundir._renameat2 = renameat2_then_interrupt
 pathlib.Path.rename = rename_then_interrupt
 try:
-    _swap_into_place(staging, out)
-except InterruptedAfterCompletion:
+    rundir.swap_into_place(staging, out)
+except rundir.InterruptedAfterCompletion:
     print("interrupted after completion")
 """
 
 
-def test_an_interrupt_between_the_two_renames_of_a_forced_replace_waits_until_the_swap_is_done(
-        tmp_path):
-    # In a process of its own: signal masks are per thread, and a test runner's worker
-    # (pytest-xdist) may run tests outside the main thread, where the signal would land.
+@pytest.mark.parametrize("how", ["exchange", "two-renames"])
+def test_an_interrupt_during_a_forced_replace_waits_until_the_new_run_is_in_place(tmp_path, how):
+    # In a process of its own: signal handlers can only be set in the main thread, and a
+    # test runner's worker (pytest-xdist) may run tests outside it.
     out, staging = tmp_path / "run", tmp_path / "run.partial"
     out.mkdir()
     (out / "old.txt").write_text("previous run")
     staging.mkdir()
     (staging / "new.txt").write_text("new run")
-    done = subprocess.run([sys.executable, "-c", _SWAP_WITH_AN_INTERRUPT, str(tmp_path)],
+    done = subprocess.run([sys.executable, "-c", _SWAP_WITH_AN_INTERRUPT, str(tmp_path), how],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "interrupted after completion", done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
-    assert (out / "new.txt").read_text() == "new run"
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
 
 
-def test_a_previous_run_left_as_old_by_a_killed_swap_is_restored_before_the_next_run(tmp_path):
-    from helpers.pipeline import recover_interrupted_swap
+def test_a_failed_run_keeps_a_users_failed_and_old_folders_and_takes_the_next_free_name(tmp_path):
+    notebooks = tiny_notebooks(tmp_path / "nbs", 'raise ValueError("boom")')
+    for name in ("run.failed", "run.old"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mine.txt").write_text(name)
+    done = run_cli("run", "--data", str(COHORT), "--out", str(tmp_path / "run"),
+                   "--notebooks", str(notebooks))
+    assert done.returncode == 1, done.stderr
+    assert f"kept for inspection as {tmp_path / 'run.failed.2'}" in done.stderr
+    assert (tmp_path / "run.failed.2" / "notebooks" / "01_tiny.ipynb").exists()
+    for name in ("run.failed", "run.old"):
+        assert [p.name for p in (tmp_path / name).iterdir()] == ["mine.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "nbs", "run.failed", "run.failed.2", "run.old"]
 
-    old = tmp_path / "run.old"
-    old.mkdir()
-    (old / "results.csv").write_text("x\n")
-    recover_interrupted_swap(tmp_path / "run")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
-    assert (tmp_path / "run" / "results.csv").read_text() == "x\n"
-    # Both present (killed after the second rename): the stale .old is removed.
-    old.mkdir()
-    recover_interrupted_swap(tmp_path / "run")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+def test_force_replaces_a_previous_run_and_nothing_beside_it(tmp_path):
+    notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
+    out = tmp_path / "run"
+    assert run_cli("run", "--data", str(COHORT), "--out", str(out),
+                   "--notebooks", str(notebooks)).returncode == 0
+    (out / "stale.txt").write_text("from the previous run")
+    (tmp_path / "run.old").mkdir()
+    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks),
+                   "--force")
+    assert done.returncode == 0, done.stderr
+    assert not (out / "stale.txt").exists() and (out / "manifest.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "run", "run.old"]
+
+
+def test_a_second_concurrent_run_on_the_same_out_fails_at_once_and_the_first_completes(tmp_path):
+    # The first run's notebook waits until the test has seen the second run end.
+    release = tmp_path / "release"
+    notebooks = tiny_notebooks(
+        tmp_path / "nbs", "import pathlib, time\nwhile not pathlib.Path(release).exists():\n"
+        "    time.sleep(0.2)", params='release: str = "x"  # file that ends the wait\n')
+    out = tmp_path / "run"
+    first = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
+                              "--out", str(out), "--notebooks", str(notebooks),
+                              "-p", "release", str(release)],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _kernels_below(first.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    second = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks",
+                     str(notebooks), "--force", "-p", "release", str(release))
+    still_running = first.poll() is None
+    release.write_text("go")
+    _, stderr = first.communicate(timeout=300)
+    assert second.returncode == 2, second.stderr
+    assert second.stderr.strip() == (f"error: another run is writing {out} (lock .run.lock); "
+                                     "wait for it to finish or choose another --out")
+    assert still_running
+    assert first.returncode == 0, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "release", "run"]
+
+
+def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path):
+    import psutil
+
+    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)")
+    slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
+    nbformat.write(slow, notebooks / "02_slow.ipynb")
+    proc = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
+                             "--out", str(tmp_path / "run"), "--notebooks", str(notebooks),
+                             "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while len(_kernels_below(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    descendants = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    assert len(_kernels_below(proc.pid)) == 2 and len(descendants) >= 4
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while [p for p in descendants if _is_running(p)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [p for p in descendants if _is_running(p)] == []
+
+
+_EDIT_THE_INPUT = """import pathlib
+p = pathlib.Path(original)
+p.write_text(p.read_text() + "\\n")"""
+
+
+def test_the_manifest_hashes_the_copy_analysed_even_when_the_input_changes_during_the_run(tmp_path):
+    data = tmp_path / "cohort.csv"
+    shutil.copyfile(COHORT, data)
+    notebooks = tiny_notebooks(tmp_path / "nbs", _EDIT_THE_INPUT,
+                               params='original: str = "x"  # the file to edit\n')
+    out = tmp_path / "run"
+    done = run_cli("run", "--data", str(data), "--out", str(out), "--notebooks", str(notebooks),
+                   "-p", "original", str(data))
+    assert done.returncode == 0, done.stderr
+    assert sha(data) != sha(COHORT)  # edited while the run went on
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["input"]["sha256"] == sha(out / "input" / "cohort.csv") == sha(COHORT)
+
+
+HOSTILE_NAME = "<img src=x onerror=alert(42)>"
+
+
+def test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text(tmp_path):
+    from test_output_safety import live_payloads, page_text
+
+    data = tmp_path / f"{HOSTILE_NAME}.csv"
+    data.write_bytes(COHORT.read_bytes() + b"\n")  # not the shipped bytes: "supplied by the analyst"
+    comparators = pd.read_csv(ROOT / "data" / "historic_comparators.csv", dtype=str,
+                              keep_default_na=False)
+    comparators["study"] = "<script>alert(42)</script>" + comparators["study"]
+    hostile_file = tmp_path / "hostile_comparators.csv"
+    comparators.to_csv(hostile_file, index=False)
+    out = tmp_path / "run"
+    done = run_cli("run", "--data", str(data), "--out", str(out), "-p", "comparator_file",
+                   str(hostile_file))
+    assert done.returncode == 0, done.stderr[-3000:]
+    pages = sorted((out / "report").glob("*.html"))
+    assert len(pages) == len(NOTEBOOK_STEMS) + 1
+    for page in pages:
+        assert live_payloads(page.read_text(encoding="utf-8")) == [], page.name
+    assert f"Data: {HOSTILE_NAME}.csv" in page_text((out / "report" / f"{NOTEBOOK_STEMS[0]}.html").read_text())
 
 
 def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_kernel(tmp_path):

@@ -1,27 +1,39 @@
-"""Tests of the command line ``python -m helpers validate FILE``.
+"""Tests of the command line ``python -m helpers validate FILE`` and of its start-up.
 
 Contract (README / Makefile): the report is printed, the exit status is 0 for
-a valid file and 2 for an invalid one, and the file is never changed.
+a valid file and 2 for an invalid one, and the file is never changed. Help,
+usage errors and ``validate`` do not import the notebook machinery.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import helpers.__main__ as cli
+
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
 CORPUS = ROOT / "tests" / "bad_inputs"
 SHIPPED = ROOT / "data" / "reconstructed_cohort.csv"
+NOTEBOOK_MACHINERY = ("helpers.pipeline", "nbformat", "papermill", "nbconvert", "jsonschema",
+                      "nbclient")
 
 
-def run_validate(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers", "validate", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+@pytest.fixture(autouse=True)
+def keep_signal_handlers(monkeypatch):
+    # main() installs the command line's handlers; the test process keeps its own.
+    monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
+
+
+def run_validate(path: Path, capsys) -> tuple[int, str]:
+    status = cli.main(["validate", str(path)])
+    return status, capsys.readouterr().out
 
 
 def sha256(path: Path) -> str:
@@ -33,36 +45,83 @@ def sha256(path: Path) -> str:
     (CORPUS / "several_problems.csv", 2, f"{CORPUS / 'several_problems.csv'}: 4 problems in 8 rows"),
     (CORPUS / "semicolon.csv", 2, f"{CORPUS / 'semicolon.csv'}: 1 problem"),
 ])
-def test_validate_command_prints_the_report_and_exits_0_when_valid_and_2_when_not(path, status, first_line):
+def test_validate_command_prints_the_report_and_exits_0_when_valid_and_2_when_not(
+        path, status, first_line, capsys):
     before = sha256(path)
-    result = run_validate(path)
-    assert result.returncode == status, result.stderr
-    assert result.stdout.splitlines()[0] == first_line
+    found, out = run_validate(path, capsys)
+    assert found == status
+    assert out.splitlines()[0] == first_line
     assert sha256(path) == before
 
 
-def test_validate_command_names_the_line_patient_column_and_value_of_a_bad_cell():
-    result = run_validate(CORPUS / "age_17.csv")
-    assert result.returncode == 2
-    assert "line 6 (patient P05), column age_years: '17' is not allowed" in result.stdout
+def test_validate_command_names_the_line_patient_column_and_value_of_a_bad_cell(capsys):
+    status, out = run_validate(CORPUS / "age_17.csv", capsys)
+    assert status == 2
+    assert "line 6 (patient P05), column age_years: '17' is not allowed" in out
 
 
-def test_validate_command_accepts_the_shipped_reconstructed_cohort():
+def test_validate_command_accepts_the_shipped_reconstructed_cohort(capsys):
     before = sha256(SHIPPED)
-    result = run_validate(SHIPPED)
-    assert result.returncode == 0, result.stdout
+    status, out = run_validate(SHIPPED, capsys)
+    assert status == 0, out
     assert sha256(SHIPPED) == before
 
 
 def test_an_interrupt_before_any_sub_command_starts_exits_130_without_a_traceback(monkeypatch, capsys):
-    import helpers.__main__ as cli
-    import helpers.pipeline
-
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    # Keep the test process's own signal handlers; interrupt right after they would be set.
-    monkeypatch.setattr(helpers.pipeline, "install_interrupt_handlers", lambda: None)
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["validate", str(VALID)]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.parametrize(("argv", "status", "stream", "words"), [
+    (["--help"], 0, "out", "usage: python -m helpers"),
+    (["run", "--help"], 0, "out", "--cell-timeout"),
+    ([], 2, "err", "the following arguments are required"),
+    (["validat"], 2, "err", "invalid choice: 'validat'"),
+    (["run", "--workers", "0"], 2, "err", "must be at least 1, got 0"),
+])
+def test_help_and_usage_errors_return_their_status_from_main(argv, status, stream, words, capsys):
+    assert cli.main(argv) == status
+    assert words in getattr(capsys.readouterr(), stream)
+
+
+def test_a_missing_file_is_a_one_line_error_not_a_traceback(tmp_path, capsys):
+    status, out = run_validate(tmp_path / "nope.csv", capsys)
+    assert status == 2 and "nope.csv" in out
+
+
+_IMPORTS_OF = r"""
+import contextlib, io, json, sys
+from helpers.__main__ import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    status = main(sys.argv[1:])
+print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize(("argv", "status"), [
+    (["--help"], 0), (["run", "--no-such-option"], 2), (["validate", str(SHIPPED)], 0)])
+def test_help_usage_errors_and_validate_do_not_import_the_notebook_machinery(argv, status):
+    done = subprocess.run([sys.executable, "-c", _IMPORTS_OF, *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["status"] == status
+    assert [m for m in NOTEBOOK_MACHINERY if m in found["modules"]] == []
+    if argv[0] != "validate":
+        assert "pandas" not in found["modules"]
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_validate_quietly_without_a_traceback():
+    # `validate FILE | head -c 10`: the report is longer than what the reader takes.
+    proc = subprocess.Popen([sys.executable, "-m", "helpers", "validate",
+                             str(CORPUS / "several_problems.csv")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    status = proc.wait(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert status in (0, 2, 141)
