@@ -83,7 +83,7 @@ __all__ = ["PipelineError", "RunSummary", "run_analysis", "list_notebooks", "exe
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 #: Notebooks that read what the other notebooks wrote (results/, tables/): each runs
-#: alone, after every notebook before it has finished.
+#: alone, after every other notebook has finished.
 RUNS_AFTER_THE_OTHERS = ("06_reproduction_report",)
 #: Notebooks executed at the same time (each in its own process and kernel) by default...
 DEFAULT_WORKERS = 2
@@ -373,24 +373,13 @@ def _source_cell_number(nb: Path, executed_index: int) -> tuple[int, int]:
 def execution_waves(notebooks: Sequence[Path]) -> list[list[Path]]:
     """Split the notebooks into groups run one after the other.
 
-    Consecutive notebooks not in :data:`RUNS_AFTER_THE_OTHERS` form one group,
+    Every notebook not in :data:`RUNS_AFTER_THE_OTHERS` is in the first group,
     whose members may run at the same time; each notebook in
-    :data:`RUNS_AFTER_THE_OTHERS` is a group of its own, so it starts only when
-    every notebook before it has finished.
+    :data:`RUNS_AFTER_THE_OTHERS` then runs alone, after all of them.
     """
-    waves: list[list[Path]] = []
-    current: list[Path] = []
-    for nb in notebooks:
-        if nb.stem in RUNS_AFTER_THE_OTHERS:
-            if current:
-                waves.append(current)
-            waves.append([nb])
-            current = []
-        else:
-            current.append(nb)
-    if current:
-        waves.append(current)
-    return waves
+    first = [nb for nb in notebooks if nb.stem not in RUNS_AFTER_THE_OTHERS]
+    after = [[nb] for nb in notebooks if nb.stem in RUNS_AFTER_THE_OTHERS]
+    return [first, *after] if first else after
 
 
 def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path],

@@ -547,10 +547,10 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
     assert not (tmp_path / "run.failed" / "notebooks" / "02_slow.ipynb").exists()
 
 
-def test_notebooks_run_in_groups_with_the_reproduction_report_alone_after_the_others():
+def test_notebooks_run_in_groups_with_the_reproduction_report_alone_after_all_the_others():
     from helpers.pipeline import execution_waves
 
     names = ["01_a", "02_b", "03_c", "06_reproduction_report", "07_after"]
     waves = execution_waves([Path(f"{n}.ipynb") for n in names])
     assert [[p.stem for p in wave] for wave in waves] == [
-        ["01_a", "02_b", "03_c"], ["06_reproduction_report"], ["07_after"]]
+        ["01_a", "02_b", "03_c", "07_after"], ["06_reproduction_report"]]
