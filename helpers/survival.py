@@ -23,10 +23,10 @@ KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
 MEDIAN_METHOD = ("Kaplan-Meier median (first time S <= 0.5); 95% CI where the log(-log) band "
                  "crosses 0.5 (Brookmeyer-Crowley)")
 AT_RISK_METHOD = "patients with follow-up of at least this many months"
-#: ``CoxPHFitter.fit(fit_options=...)``: lifelines stops once the Newton decrement is below
-#: its default 1e-7, which can leave the fourth digit of a hazard ratio unsettled; with
-#: this it iterates until the log-likelihood changes by less than 1e-9 (relative), as R's
-#: ``coxph`` does.
+#: ``fit_options`` of lifelines' ``CoxPHFitter`` and ``CoxTimeVaryingFitter``: by default
+#: they stop once the Newton decrement is below 1e-7, which can leave the fourth digit of
+#: a hazard ratio or its interval unsettled; with this they iterate until the
+#: log-likelihood changes by less than 1e-9 (relative), as R's ``coxph`` does.
 COX_FIT_OPTIONS = {"precision": 1e-12}
 #: Most x ticks (and at-risk columns) :func:`plot_km` draws.
 MAX_TICKS = 10
