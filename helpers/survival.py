@@ -65,13 +65,17 @@ def survival_at(fit, t: float) -> tuple[float, float, float]:
     -------
     tuple of float
         ``(estimate, low, high)``: the step function's value at ``t`` (right
-        continuous); all NaN past the longest follow-up, where it is not estimable.
+        continuous); all NaN past the longest follow-up unless the curve has
+        reached 0 (then 0 from there on). Where S(t) = 0 the log(-log)
+        interval does not exist: NaN bounds (R gives NA).
     """
-    if t > float(np.max(fit.durations)):
-        return math.nan, math.nan, math.nan
     curve = fit.survival_function_.iloc[:, 0]
+    if t > float(np.max(fit.durations)) and curve.iloc[-1] > 0:
+        return math.nan, math.nan, math.nan
     band = fit.confidence_interval_survival_function_
     i = int(curve.index.searchsorted(t, side="right")) - 1
+    if curve.iloc[i] == 0:
+        return 0.0, math.nan, math.nan
     return float(curve.iloc[i]), float(band.iloc[i, 0]), float(band.iloc[i, 1])
 
 
@@ -168,7 +172,7 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
     DataFrame
         Columns ``Group``, ``Patients``, ``Events``, ``Median`` and one
         ``Survival at T months`` per time (percent with its interval, or
-        ``not estimable`` past the longest follow-up).
+        ``not estimable`` past the longest follow-up; see :func:`survival_at`).
     """
     rows = []
     for name, fit in fits.items():

@@ -98,6 +98,16 @@ def test_survival_before_the_first_death_is_one_and_past_the_last_follow_up_not_
     assert all(math.isnan(v) for v in survival.survival_at(_tiny_fit(), 8.5))
 
 
+def test_survival_after_the_last_patient_died_is_zero_without_an_interval():
+    # Deaths at 1 and 2: S = 0 from 2 on, known even past the last follow-up; the log(-log)
+    # interval does not exist at 0 (R: summary(survfit(Surv(c(1, 2), c(1, 1)) ~ 1,
+    # conf.type = "log-log"), times = 2) gives lower and upper NA).
+    fit = KaplanMeierFitter().fit([1, 2], [1, 1])
+    for t in (2, 5):
+        s, low, high = survival.survival_at(fit, t)
+        assert s == 0 and math.isnan(low) and math.isnan(high)
+
+
 def test_median_is_the_first_time_at_or_below_one_half_with_the_r_interval():
     # S falls from 3/5 to 2/5 at t = 5. R: median 5, 0.95LCL 1, 0.95UCL NA (the lower band
     # never reaches 0.5 before follow-up ends), which is NaN here.
