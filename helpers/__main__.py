@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="write a synthetic cohort of any size under the contract")
     p.add_argument("--n", type=_patient_count, required=True, help="number of patients (>= 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--follow-up", action="store_true",
+                   help="add the optional follow-up columns (survival, relapse, transplant times)")
     p.add_argument("--out", default=None, help="output CSV (default stdout)")
 
     p = sub.add_parser("reconstruct", help="rebuild the reconstructed cohort from published figures")

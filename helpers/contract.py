@@ -42,6 +42,8 @@ class Column:
         Whether values must be unique (``patient_id``).
     meaning : str
         The data dictionary's description.
+    optional : bool
+        Whether a file may leave the whole column out (the follow-up columns).
     """
 
     name: str
@@ -54,6 +56,7 @@ class Column:
     maximum: float | None = None
     unique: bool = False
     meaning: str = ""
+    optional: bool = False
 
     def allowed(self) -> str:
         """Describe the allowed values in words, for error messages.
@@ -148,6 +151,26 @@ COLUMNS: tuple[Column, ...] = (
            code_labels=YES_NO),
 )
 
+#: Optional follow-up columns (time to event): a file may leave all of them out.
+FOLLOW_UP_COLUMNS: tuple[Column, ...] = (
+    Column("os_months", "number", "Overall survival (months)", nullable=True, minimum=0, maximum=600,
+           optional=True, meaning="months from the start of blinatumomab to death or last contact"),
+    Column("os_event", "boolean", "Died", nullable=True, code_labels=YES_NO, optional=True,
+           meaning="yes = died at os_months; no = alive at last contact (censored)"),
+    Column("rfs_months", "number", "Relapse-free survival (months)", nullable=True, minimum=0,
+           maximum=600, optional=True,
+           meaning="CR patients only: months from CR to relapse, death or last contact"),
+    Column("rfs_event", "boolean", "Relapsed or died", nullable=True, code_labels=YES_NO, optional=True,
+           meaning="yes = relapse or death at rfs_months; no = censored"),
+    Column("hsct_months", "number", "Months to HSCT after blinatumomab", nullable=True, minimum=0,
+           maximum=600, optional=True,
+           meaning="months from the start of blinatumomab to HSCT, when hsct_after_blina is yes"),
+)
+
+#: Follow-up columns given together: a file with one has the other, and each row
+#: gives both or neither.
+FOLLOW_UP_PAIRS: tuple[tuple[str, str], ...] = (("os_months", "os_event"), ("rfs_months", "rfs_event"))
+
 #: Response codes that count as complete remission (any count recovery).
 CR_CODES: tuple[str, ...] = ("cr", "crp", "cri")
 
@@ -163,8 +186,12 @@ DERIVED_LABELS: dict[str, str] = {
     "mrd_negative": "Complete MRD response (among evaluable CR)",
 }
 
-BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+#: Every column a file may hold: the required ones, then the optional follow-up.
+ALL_COLUMNS: tuple[Column, ...] = COLUMNS + FOLLOW_UP_COLUMNS
+BY_NAME: dict[str, Column] = {c.name: c for c in ALL_COLUMNS}
+#: The columns every file must have, in contract order.
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+FOLLOW_UP_NAMES: tuple[str, ...] = tuple(c.name for c in FOLLOW_UP_COLUMNS)
 
 #: Columns a file may leave out altogether (then blank for every patient, which the contract allows).
 OPTIONAL_COLUMNS: tuple[str, ...] = ("center", "source")

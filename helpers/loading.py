@@ -186,6 +186,42 @@ CROSS_RULES: tuple[CrossRule, ...] = (
               lambda v: f"{v['response']!r} with blina_cycles {v['blina_cycles']!r}: "
                         "the paper's CR patients all received 2 cycles",
               "usually response none when blina_cycles is 1", severity="warning"),
+    # Optional follow-up columns: a rule whose columns are not all in the file is not judged.
+    CrossRule("os_event_with_os_months", ("os_event", "os_months"), "os_event",
+              lambda t: t["os_event"].isna() & t["os_months"].notna(),
+              lambda v: f"blank, but os_months is {v['os_months']!r}",
+              "os_event (yes or no) whenever os_months is given"),
+    CrossRule("os_months_with_os_event", ("os_months", "os_event"), "os_months",
+              lambda t: t["os_months"].isna() & t["os_event"].notna(),
+              lambda v: f"blank, but os_event is {v['os_event']!r}",
+              "os_months (a number from 0 to 600) whenever os_event is given"),
+    CrossRule("rfs_event_with_rfs_months", ("rfs_event", "rfs_months"), "rfs_event",
+              lambda t: t["rfs_event"].isna() & t["rfs_months"].notna(),
+              lambda v: f"blank, but rfs_months is {v['rfs_months']!r}",
+              "rfs_event (yes or no) whenever rfs_months is given"),
+    CrossRule("rfs_months_with_rfs_event", ("rfs_months", "rfs_event"), "rfs_months",
+              lambda t: t["rfs_months"].isna() & t["rfs_event"].notna(),
+              lambda v: f"blank, but rfs_event is {v['rfs_event']!r}",
+              "rfs_months (a number from 0 to 600) whenever rfs_event is given"),
+    CrossRule("rfs_only_for_cr", ("rfs_months", "rfs_event", "response"), "rfs_months",
+              lambda t: (t["rfs_months"].notna() | t["rfs_event"].notna()) & (t["response"] == "none"),
+              lambda v: (f"{v['rfs_months']!r} is given" if v["rfs_months"].strip()
+                         else f"blank, but rfs_event is {v['rfs_event']!r}")
+                        + f" and response is {v['response']!r}",
+              "rfs_months and rfs_event only for patients in CR (response cr, crp or cri); blank otherwise"),
+    CrossRule("rfs_within_os", ("rfs_months", "os_months"), "rfs_months",
+              lambda t: t["rfs_months"] > t["os_months"],
+              lambda v: f"{v['rfs_months']!r} is longer than os_months {v['os_months']!r}",
+              "rfs_months at most os_months"),
+    CrossRule("hsct_months_only_with_hsct", ("hsct_months", "hsct_after_blina"), "hsct_months",
+              lambda t: t["hsct_months"].notna() & (t["hsct_after_blina"] != True),  # noqa: E712
+              lambda v: f"{v['hsct_months']!r} is given but hsct_after_blina is "
+                        f"{v['hsct_after_blina'] or 'blank'!r}",
+              "hsct_months only when hsct_after_blina is yes"),
+    CrossRule("hsct_within_os", ("hsct_months", "os_months"), "hsct_months",
+              lambda t: t["hsct_months"] > t["os_months"],
+              lambda v: f"{v['hsct_months']!r} is later than os_months {v['os_months']!r}",
+              "hsct_months at most os_months"),
 )
 
 
@@ -211,7 +247,8 @@ def cohort_schema() -> pa.DataFrameSchema:
     Each contract column gets a ``required`` check (non-nullable columns),
     a ``valid`` check (codes, booleans, whole numbers, bounds) and, for
     ``patient_id``, a ``unique`` check; the cross-column rules of
-    :data:`CROSS_RULES` are frame-wide checks. Extra columns are allowed.
+    :data:`CROSS_RULES` are frame-wide checks. The optional follow-up columns
+    may be absent; extra columns are allowed.
     Every check is vectorised (one boolean Series per column or frame) and
     accepts text or Categorical-of-text columns; validation passes
     Categoricals so that each check parses only a column's distinct values.
@@ -222,7 +259,7 @@ def cohort_schema() -> pa.DataFrameSchema:
         Lazy validation of it reports every failing cell and rule.
     """
     columns = {}
-    for col in contract.COLUMNS:
+    for col in contract.ALL_COLUMNS:
         checks = []
         if not col.nullable:
             checks.append(pa.Check(lambda s: ~blank(s), name="required"))
@@ -230,7 +267,7 @@ def cohort_schema() -> pa.DataFrameSchema:
             checks.append(pa.Check(lambda s, col=col: valid_cells(s, col), name="valid"))
         if col.unique:
             checks.append(pa.Check(lambda s: ~duplicated(s), name="unique"))
-        columns[col.name] = pa.Column(checks=checks, required=True, nullable=True)
+        columns[col.name] = pa.Column(checks=checks, required=not col.optional, nullable=True)
     return pa.DataFrameSchema(columns, checks=[_rule_check(r) for r in CROSS_RULES], strict=False)
 
 
@@ -306,6 +343,12 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
     for name in missing:
         problems.append(Problem(header_line, None, name, None, "every contract column, named exactly",
                                 "required column is missing" + _suggest(name, extras)))
+    for pair in contract.FOLLOW_UP_PAIRS:
+        together = f"{pair[0]} and {pair[1]} together, or neither"
+        for given, partner in (pair, pair[::-1]):
+            if given in raw.columns and partner not in raw.columns:
+                problems.append(Problem(header_line, None, partner, None, together, f"column {given} is "
+                                        f"given without its partner {partner}; expected {together}"))
     if extras:
         notes.append("extra columns kept but not used by the analysis: " + ", ".join(extras))
     if raw.empty:
@@ -446,7 +489,7 @@ def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
         is dropped.
     """
     out = {}
-    for col in contract.COLUMNS:
+    for col in contract.ALL_COLUMNS:
         if col.name in raw.columns:
             out[col.name] = parse_column(raw[col.name], col)[0].reset_index(drop=True)
     as_text = contract.Column("", "text", "", nullable=True)

@@ -19,7 +19,16 @@ vectorised over patients):
   :data:`CR_RATE`, so subgroup comparisons (as in the paper's section 3.3) are
   not degenerate;
 * CRS is more frequent with high baseline burden; MRD, HSCT after
-  blinatumomab and the number of cycles are drawn conditionally on response.
+  blinatumomab and the number of cycles are drawn conditionally on response;
+* optionally (``follow_up=True``) the five follow-up columns, from a second local
+  generator ``PCG64([seed, 1])`` so the other columns do not change: death without
+  CR, relapse after CR (fewer after HSCT), death after relapse and death without
+  relapse are exponential with the medians below (relapse and death without CR
+  :data:`HIGH_BURDEN_HAZARD_RATIO` times as frequent with high burden), and
+  follow-up ends at a uniform time (staggered entry), which censors the rest.
+  Overall survival then has a median of about 9 months, about 14 in CR and 3
+  without. Transplanted patients are transplanted in remission, so they live at
+  least until their transplant.
 
 Nothing happens on import.
 """
@@ -33,7 +42,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from helpers.contract import NAMES, column
+from helpers.contract import FOLLOW_UP_NAMES, NAMES, column
 
 CATEGORY_CODES = column("debulking_category").codes
 RESPONSE_CODES = column("response").codes
@@ -104,11 +113,28 @@ CRS_GRADE_SHARES = {1: 0.50, 2: 0.40, 3: 0.08, 4: 0.02}
 HSCT_AFTER_BY_PRIOR = (0.40, 0.20)
 #: Among patients without CR, the share stopped after cycle 1 (26 % of all / 32 %).
 ONE_CYCLE_AMONG_NO_CR = 0.26 / 0.32
+#: Follow-up, in months: time from blinatumomab start to CR (uniform); medians of
+#: the exponential times: death without CR (from start), relapse (from CR), death
+#: after relapse (from relapse), death without relapse (from CR, and after HSCT).
+MONTHS_TO_CR = (1.0, 3.0)
+MEDIAN_DEATH_WITHOUT_CR = 3.5
+MEDIAN_RELAPSE = 7.0
+MEDIAN_DEATH_AFTER_RELAPSE = 4.0
+MEDIAN_DEATH_WITHOUT_RELAPSE = 60.0
+MEDIAN_DEATH_WITHOUT_RELAPSE_AFTER_HSCT = 30.0
+#: Hazard ratios: high baseline burden (death without CR, relapse); HSCT (relapse after it).
+HIGH_BURDEN_HAZARD_RATIO = 1.4
+HSCT_RELAPSE_HAZARD_RATIO = 0.6
+#: Months from CR to HSCT (uniform) and the end of follow-up from start (uniform).
+MONTHS_CR_TO_HSCT = (0.5, 3.0)
+FOLLOW_UP_END = (3.0, 48.0)
+#: Share of patients whose follow-up is not recorded (all five cells blank).
+FOLLOW_UP_MISSING_SHARE = 0.02
 CENTERS = tuple(f"c{i:02d}" for i in range(1, 8))
 SOURCE_SHARES = {"neuf": 14 / 34, "paap": 15 / 34, "observational": 5 / 34}
 
 
-def synthesize_cohort(n: int, seed: int = 0) -> pd.DataFrame:
+def synthesize_cohort(n: int, seed: int = 0, *, follow_up: bool = False) -> pd.DataFrame:
     """Draw a synthetic raw cohort of ``n`` patients under the data contract.
 
     Parameters
@@ -118,11 +144,15 @@ def synthesize_cohort(n: int, seed: int = 0) -> pd.DataFrame:
     seed : int, default 0
         Seed of the local ``numpy.random.Generator(PCG64(seed))``; the same
         ``(n, seed)`` always gives the same frame.
+    follow_up : bool, default False
+        Add the optional follow-up columns (months with one decimal, yes/no
+        events); the 21 other columns are the same either way.
 
     Returns
     -------
     pandas.DataFrame
-        The 21 contract columns in contract order, every cell a string exactly as
+        The 21 contract columns in contract order (then the five follow-up
+        columns when ``follow_up``), every cell a string exactly as
         it would appear in a CSV file: codes in lower case, booleans ``yes``/``no``,
         whole numbers without decimals (blasts too), and ``""``
         (blank) for a missing value. ``patient_id`` runs ``S000001``, ``S000002``...
@@ -133,7 +163,9 @@ def synthesize_cohort(n: int, seed: int = 0) -> pd.DataFrame:
     Marginals are close to the paper's (see module docstring and constants);
     with small ``n`` they vary by chance. Cross-field rules hold by construction:
     MRD only for CR, CRS grade exactly when CRS is yes, HSCT after blinatumomab
-    only for CR, TKI only for Ph-positive, CR only with at least 2 cycles.
+    only for CR, TKI only for Ph-positive, CR only with at least 2 cycles; with
+    follow-up, OS and RFS both or neither, RFS only for CR and at most OS,
+    HSCT months exactly for the transplanted and at most OS.
     Synthetic data: never to be reported as patient data.
     """
     if n < 0:
@@ -204,10 +236,16 @@ def synthesize_cohort(n: int, seed: int = 0) -> pd.DataFrame:
         "crs_grade": crs_grade,
         "hsct_after_blina": _yes_no(hsct_after),
     }
-    return pd.DataFrame({name: pd.array(columns[name], dtype="str") for name in NAMES})
+    names = NAMES
+    if follow_up:
+        high = baseline_group == 3
+        columns.update(_draw_follow_up(np.random.Generator(np.random.PCG64([seed, 1])), any_cr, high,
+                                       hsct_after))
+        names = NAMES + FOLLOW_UP_NAMES
+    return pd.DataFrame({name: pd.array(columns[name], dtype="str") for name in names})
 
 
-def write_synthetic(n: int, seed: int, path: str | Path) -> Path:
+def write_synthetic(n: int, seed: int, path: str | Path, *, follow_up: bool = False) -> Path:
     """Write :func:`synthesize_cohort` ``(n, seed)`` as a CSV file.
 
     Parameters
@@ -219,6 +257,8 @@ def write_synthetic(n: int, seed: int, path: str | Path) -> Path:
         Random seed (see :func:`synthesize_cohort`).
     path : str or Path
         File to write (replaced if it exists).
+    follow_up : bool, default False
+        Add the optional follow-up columns (see :func:`synthesize_cohort`).
 
     Returns
     -------
@@ -234,18 +274,20 @@ def write_synthetic(n: int, seed: int, path: str | Path) -> Path:
     if n < 1:
         raise ValueError(f"a cohort file needs at least 1 patient, got n={n}")
     path = Path(path)
-    synthesize_cohort(n, seed).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    synthesize_cohort(n, seed, follow_up=follow_up).to_csv(path, index=False, lineterminator="\n",
+                                                            encoding="utf-8")
     return path
 
 
 def synth_from_cli(args) -> int:
-    """Entry point of ``python -m helpers synth --n N --seed S [--out FILE]``.
+    """Entry point of ``python -m helpers synth --n N --seed S [--follow-up] [--out FILE]``.
 
     Parameters
     ----------
     args : argparse.Namespace
-        ``n`` (>= 1, checked by the argument parser), ``seed`` and ``out``
-        (a file, or None for standard output).
+        ``n`` (>= 1, checked by the argument parser), ``seed``, ``out``
+        (a file, or None for standard output) and optionally ``follow_up``
+        (default False).
 
     Returns
     -------
@@ -254,8 +296,9 @@ def synth_from_cli(args) -> int:
         standard output closed it early (``synth ... | head``), as Python's
         documentation recommends for a broken pipe.
     """
+    follow_up = getattr(args, "follow_up", False)
     if args.out is not None:
-        write_synthetic(args.n, args.seed, args.out)
+        write_synthetic(args.n, args.seed, args.out, follow_up=follow_up)
         return 0
     import os
     import sys
@@ -263,7 +306,8 @@ def synth_from_cli(args) -> int:
     if args.n < 1:
         raise ValueError(f"a cohort file needs at least 1 patient, got n={args.n}")
     try:
-        synthesize_cohort(args.n, args.seed).to_csv(sys.stdout, index=False, lineterminator="\n")
+        synthesize_cohort(args.n, args.seed, follow_up=follow_up).to_csv(sys.stdout, index=False,
+                                                                         lineterminator="\n")
         sys.stdout.flush()
     except BrokenPipeError:
         # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
@@ -341,6 +385,54 @@ def _draw_post_blasts(rng: np.random.Generator, baseline: np.ndarray, baseline_g
     post = np.choose(post_group - 1, [low_value, mid_value, high_value])
     post = np.fmin(post, baseline)  # fmin keeps post where baseline is NaN
     return np.where(rng.random(n) < POST_AVAILABLE_SHARE, post, np.nan)
+
+
+def _draw_follow_up(rng: np.random.Generator, any_cr: np.ndarray, high_burden: np.ndarray,
+                    hsct: np.ndarray) -> dict[str, np.ndarray]:
+    """The five follow-up columns as text (months with one decimal, yes/no, blank).
+
+    Times from CR (time to CR drawn first): relapse (after HSCT at the HSCT hazard
+    ratio), death = the earlier of death after relapse and death without relapse;
+    RFS ends at the earlier of relapse and death without relapse. Transplanted
+    patients are in remission and alive until their HSCT, and followed up at least
+    until then.
+    """
+    n = any_cr.size
+    burden = np.where(high_burden, HIGH_BURDEN_HAZARD_RATIO, 1.0)
+
+    def exponential(median, hazard_ratio=1.0):
+        return rng.exponential(median / np.log(2) / hazard_ratio, n)
+
+    to_cr = rng.uniform(*MONTHS_TO_CR, n)
+    death_without_cr = exponential(MEDIAN_DEATH_WITHOUT_CR, burden)
+    to_hsct = rng.uniform(*MONTHS_CR_TO_HSCT, n)  # from CR
+    relapse = np.where(hsct, to_hsct + exponential(MEDIAN_RELAPSE, burden * HSCT_RELAPSE_HAZARD_RATIO),
+                       exponential(MEDIAN_RELAPSE, burden))
+    after_relapse = exponential(MEDIAN_DEATH_AFTER_RELAPSE)
+    without_relapse = np.where(hsct, to_hsct + exponential(MEDIAN_DEATH_WITHOUT_RELAPSE_AFTER_HSCT),
+                               exponential(MEDIAN_DEATH_WITHOUT_RELAPSE))
+    death_from_cr = np.minimum(relapse + after_relapse, without_relapse)
+    rfs_end = np.minimum(relapse, without_relapse)
+    death = np.where(any_cr, to_cr + death_from_cr, death_without_cr)
+    end = rng.uniform(*FOLLOW_UP_END, n)
+    end = np.where(hsct, np.maximum(end, to_cr + to_hsct + 0.1), end)
+    os_months = np.maximum(np.minimum(death, end), 0.1)
+    rfs_months = np.maximum(np.minimum(rfs_end, end - to_cr), 0.1)
+    recorded = rng.random(n) >= FOLLOW_UP_MISSING_SHARE
+    given = recorded & any_cr
+    return {
+        "os_months": _month_text(np.where(recorded, os_months, np.nan)),
+        "os_event": _words(("", "no", "yes"), recorded * (1 + (death <= end))),
+        "rfs_months": _month_text(np.where(given, rfs_months, np.nan)),
+        "rfs_event": _words(("", "no", "yes"), given * (1 + (rfs_end <= end - to_cr))),
+        "hsct_months": _month_text(np.where(recorded & hsct, to_cr + to_hsct, np.nan)),
+    }
+
+
+def _month_text(values: np.ndarray) -> np.ndarray:
+    """Months with one decimal (rounding keeps every order between them); NaN becomes blank."""
+    text = np.char.mod("%.1f", np.round(np.nan_to_num(values), 1)).astype(object)
+    return np.where(np.isnan(values), "", text)
 
 
 def _cr_intercept() -> float:

@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "data-contract.md"
 
 
-def _document_rows() -> dict[str, dict[str, str]]:
-    """The rows of the document's '## Columns' table, keyed by column name."""
+def _document_rows(heading: str) -> dict[str, dict[str, str]]:
+    """The rows of the table under the document's ``## {heading}``, keyed by column name."""
     text = DOCUMENT.read_text(encoding="utf-8")
-    section = text.split("## Columns", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -31,12 +31,29 @@ def _document_rows() -> dict[str, dict[str, str]]:
     return rows
 
 
-DOCUMENT_ROWS = _document_rows()
+REQUIRED_ROWS = _document_rows("Columns")
+FOLLOW_UP_ROWS = _document_rows("Optional follow-up columns (time to event)")
+DOCUMENT_ROWS = {**REQUIRED_ROWS, **FOLLOW_UP_ROWS}
 
 
 def test_the_document_and_the_module_list_the_same_columns_in_the_same_order():
-    assert list(DOCUMENT_ROWS) == list(contract.NAMES)
+    assert list(REQUIRED_ROWS) == list(contract.NAMES)
     assert len(contract.NAMES) == 21
+
+
+def test_the_follow_up_columns_are_the_documented_optional_ones_after_the_required_ones():
+    assert list(FOLLOW_UP_ROWS) == list(contract.FOLLOW_UP_NAMES) == [
+        "os_months", "os_event", "rfs_months", "rfs_event", "hsct_months"]
+    assert [c.name for c in contract.ALL_COLUMNS] == [*REQUIRED_ROWS, *FOLLOW_UP_ROWS]
+    assert [c.name for c in contract.ALL_COLUMNS if c.optional] == list(FOLLOW_UP_ROWS)
+
+
+def test_the_follow_up_pairs_are_the_ones_the_document_names_both_or_neither():
+    text = DOCUMENT.read_text(encoding="utf-8")
+    rules = text.split("\n## Optional follow-up columns (time to event)\n", 1)[1].split("\n## ", 1)[0]
+    assert "`os_months` and `os_event` are given together (both or neither)" in rules
+    assert "likewise\n`rfs_months` and `rfs_event`" in rules
+    assert contract.FOLLOW_UP_PAIRS == (("os_months", "os_event"), ("rfs_months", "rfs_event"))
 
 
 @pytest.mark.parametrize("name", list(DOCUMENT_ROWS))
@@ -66,5 +83,5 @@ def test_each_numeric_column_has_the_documented_range(name):
 
 
 def test_only_patient_id_must_be_unique():
-    assert [c.name for c in contract.COLUMNS if c.unique] == ["patient_id"]
+    assert [c.name for c in contract.ALL_COLUMNS if c.unique] == ["patient_id"]
     assert "unique" in DOCUMENT_ROWS["patient_id"]["allowed"]

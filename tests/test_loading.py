@@ -185,7 +185,8 @@ def test_read_cohort_file_raises_for_a_file_level_problem():
 def test_schema_is_a_pandera_schema_with_one_column_per_contract_column():
     schema = cohort_schema()
     assert isinstance(schema, pa.DataFrameSchema)
-    assert tuple(schema.columns) == contract.NAMES
+    assert tuple(schema.columns) == contract.NAMES + contract.FOLLOW_UP_NAMES
+    assert [n for n, c in schema.columns.items() if not c.required] == list(contract.FOLLOW_UP_NAMES)
 
 
 def test_typed_frame_follows_the_contract_kinds_and_order():

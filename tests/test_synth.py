@@ -315,3 +315,94 @@ def test_synth_to_a_pipe_closed_early_ends_quietly():
     proc.wait(timeout=120)
     assert first.startswith(b"patient_id,center,")
     assert stderr == "" and proc.returncode == 1
+
+
+# --- optional follow-up columns ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def large_follow_up() -> pd.DataFrame:
+    return synthesize_cohort(N_MARGINALS, seed=11, follow_up=True)
+
+
+def _km_median(frame: pd.DataFrame, months: str, event: str) -> float:
+    """Kaplan-Meier median written out here (product over event times), not from a library."""
+    given = frame[frame[months] != ""]
+    time = pd.to_numeric(given[months])
+    died = given[event] == "yes"
+    at_time = pd.DataFrame({"d": died.groupby(time).sum(), "n": died.groupby(time).size()}).sort_index()
+    at_risk = at_time["n"][::-1].cumsum()[::-1]
+    survival = (1 - at_time["d"] / at_risk).cumprod()
+    return float(survival.index[survival.to_numpy() <= 0.5][0])
+
+
+def test_follow_up_adds_five_columns_and_leaves_the_other_21_unchanged(large_follow_up, large):
+    assert tuple(large_follow_up.columns) == contract.NAMES + contract.FOLLOW_UP_NAMES
+    pd.testing.assert_frame_equal(large_follow_up.loc[:, list(contract.NAMES)], large)
+
+
+def test_follow_up_columns_follow_the_contract_kinds_and_ranges(large_follow_up):
+    for col in contract.FOLLOW_UP_COLUMNS:
+        present = large_follow_up.loc[large_follow_up[col.name] != "", col.name]
+        if col.kind == "boolean":
+            assert set(present) == {"yes", "no"}, col.name
+        else:
+            assert present.str.fullmatch(r"\d+\.\d").all(), col.name
+            assert pd.to_numeric(present).between(col.minimum, col.maximum).all(), col.name
+
+
+def test_every_follow_up_rule_of_the_data_dictionary_holds(large_follow_up):
+    d = large_follow_up
+    in_cr = d["response"].isin(contract.CR_CODES)
+    assert ((d["os_months"] == "") == (d["os_event"] == "")).all()
+    assert ((d["rfs_months"] == "") == (d["rfs_event"] == "")).all()
+    assert (d.loc[~in_cr, "rfs_months"] == "").all()
+    assert (d.loc[d["hsct_after_blina"] == "no", "hsct_months"] == "").all()
+    os_months, rfs, hsct = (_number(d, c) for c in ("os_months", "rfs_months", "hsct_months"))
+    assert not (rfs > os_months).any() and not (hsct > os_months).any()
+    # Everyone with follow-up in CR has RFS, and every transplanted patient a transplant time.
+    followed = d["os_months"] != ""
+    assert (d.loc[followed & in_cr, "rfs_months"] != "").all()
+    assert (d.loc[followed & (d["hsct_after_blina"] == "yes"), "hsct_months"] != "").all()
+
+
+@pytest.mark.parametrize("what, observed, low, high", [
+    # Real-world R/R B-ALL on blinatumomab: median OS around 8-10 months, longer in CR.
+    ("median OS, all", lambda d: _km_median(d, "os_months", "os_event"), 8.0, 10.0),
+    ("median OS, CR", lambda d: _km_median(d[d["response"] != "none"], "os_months", "os_event"), 11.0, 18.0),
+    ("median OS, no CR", lambda d: _km_median(d[d["response"] == "none"], "os_months", "os_event"), 2.0, 4.0),
+    ("median RFS, CR", lambda d: _km_median(d, "rfs_months", "rfs_event"), 5.0, 10.0),
+    ("censored share among followed", lambda d: _share(d["os_event"] == "no", d["os_event"] != ""), 0.10, 0.40),
+    ("follow-up not recorded", lambda d: _share(d["os_months"] == ""), 0.01, 0.03),
+])
+def test_follow_up_is_realistic_at_n_20000(large_follow_up, what, observed, low, high):
+    assert low <= observed(large_follow_up) <= high, what
+
+
+def test_transplanted_patients_are_alive_at_their_transplant_and_high_burden_shortens_survival(large_follow_up):
+    d = large_follow_up
+    hsct, os_months = _number(d, "hsct_months"), _number(d, "os_months")
+    transplanted = hsct.notna()
+    assert (os_months[transplanted] >= hsct[transplanted]).all()
+    high = _number(d, "bmb_baseline_pct") >= 50
+    assert _km_median(d[high], "os_months", "os_event") < _km_median(d[~high], "os_months", "os_event")
+
+
+def test_synthetic_follow_up_file_is_valid_under_the_loader_and_typed(tmp_path):
+    from helpers import loading
+
+    path = write_synthetic(300, 5, tmp_path / "synthetic.csv", follow_up=True)
+    report = loading.validate_file(path)
+    assert report.ok, report.format()
+    cohort = loading.load_cohort(path)
+    assert list(cohort.columns[21:26]) == list(contract.FOLLOW_UP_NAMES)
+    assert cohort["os_months"].dtype == "float64" and cohort["os_event"].dtype == "boolean"
+
+
+def test_cli_follow_up_option_writes_the_same_bytes_as_write_synthetic(tmp_path):
+    expected = write_synthetic(40, 2, tmp_path / "ref.csv", follow_up=True).read_bytes()
+    from helpers.__main__ import main
+
+    assert main(["synth", "--n", "40", "--seed", "2", "--follow-up", "--out", str(tmp_path / "cli.csv")]) == 0
+    assert (tmp_path / "cli.csv").read_bytes() == expected
+    assert b"os_months,os_event,rfs_months,rfs_event,hsct_months\n" in expected

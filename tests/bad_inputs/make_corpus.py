@@ -55,6 +55,34 @@ def without_column(column: str) -> list[list[str]]:
     return [r[:col] + r[col + 1:] for r in rows]
 
 
+#: Follow-up cells added to the valid fixture (os_months, os_event, rfs_months,
+#: rfs_event, hsct_months), chosen to meet every follow-up rule: RFS only for the
+#: CR patients (P01, P02, P04, P06, P08), never longer than OS; HSCT months only for
+#: the transplanted (P01, P06, P08), never after OS; P05 has no follow-up at all.
+FOLLOW_UP = {
+    "P01": ("14.2", "no", "11", "yes", "3.1"),
+    "P02": ("9.5", "yes", "6", "yes", ""),
+    "P03": ("2.3", "yes", "", "", ""),
+    "P04": ("20", "no", "17.5", "no", ""),
+    "P05": ("", "", "", "", ""),
+    "P06": ("7.8", "yes", "5.2", "yes", "2.5"),
+    "P07": ("1.1", "yes", "", "", ""),
+    "P08": ("30.4", "no", "27.9", "no", "4"),
+}
+FOLLOW_UP_COLUMNS = ["os_months", "os_event", "rfs_months", "rfs_event", "hsct_months"]
+
+
+def follow_up_table() -> list[list[str]]:
+    """The valid fixture with the optional follow-up columns of :data:`FOLLOW_UP`."""
+    rows = table()
+    return [rows[0] + FOLLOW_UP_COLUMNS] + [row + list(FOLLOW_UP[row[0]]) for row in rows[1:]]
+
+
+def with_follow_up_cell(patient: str, column: str, value: str) -> list[list[str]]:
+    """:func:`follow_up_table` with one cell replaced."""
+    return with_cell(patient, column, value, follow_up_table())
+
+
 def write_xlsx(path: Path, rows: list[list[object]], *, more_sheets: tuple = (), first: tuple = (),
                merge: str | None = None, active: str = "cohort") -> None:
     """A workbook whose sheet 'cohort' holds ``rows``.
@@ -251,6 +279,41 @@ def cases() -> list[tuple[str, bytes | None, str, str, str]]:
          "line 7 (patient P06), column age_years|sheet 'cohort', cell E7: formula =40+10 has no stored value"),
         ("merged_cells.xlsx", None, "no", "two merged cells",
          "line 3 (patient P02), column debulking_to_blina_days|sheet 'cohort', cells M3:M4: merged cells"),
+        ("follow_up_valid.csv", to_csv(follow_up_table()).encode(), "yes",
+         "the valid fixture with every follow-up column (accepted)", ""),
+        ("follow_up_os_700.csv", to_csv(with_follow_up_cell("P04", "os_months", "700")).encode(), "no",
+         "overall survival 700 months",
+         "line 5 (patient P04), column os_months|'700'|a number from 0 to 600, or blank|above the maximum 600"),
+        ("os_months_without_os_event_column.csv",
+         to_csv([r[:-4] + r[-3:] for r in follow_up_table()]).encode(), "no",
+         "os_months given without the os_event column",
+         "column os_event|column os_months is given without its partner os_event|os_months and os_event together"),
+        ("os_event_blank_with_os_months.csv", to_csv(with_follow_up_cell("P03", "os_event", "")).encode(), "no",
+         "os_months given, os_event blank",
+         "line 4 (patient P03), column os_event|blank, but os_months is '2.3'|whenever os_months is given"),
+        ("os_months_blank_with_os_event.csv", to_csv(with_follow_up_cell("P07", "os_months", "")).encode(), "no",
+         "os_event given, os_months blank",
+         "line 8 (patient P07), column os_months|blank, but os_event is 'yes'|whenever os_event is given"),
+        ("rfs_event_blank_with_rfs_months.csv", to_csv(with_follow_up_cell("P02", "rfs_event", "")).encode(),
+         "no", "rfs_months given, rfs_event blank",
+         "line 3 (patient P02), column rfs_event|blank, but rfs_months is '6'|whenever rfs_months is given"),
+        ("rfs_months_blank_with_rfs_event.csv", to_csv(with_follow_up_cell("P04", "rfs_months", "")).encode(),
+         "no", "rfs_event given, rfs_months blank",
+         "line 5 (patient P04), column rfs_months|blank, but rfs_event is 'no'|whenever rfs_event is given"),
+        ("rfs_for_non_cr.csv", to_csv(with_cell("P03", "rfs_event", "yes",
+                                                with_follow_up_cell("P03", "rfs_months", "1"))).encode(), "no",
+         "RFS given for a patient without CR",
+         "line 4 (patient P03), column rfs_months|'1' is given and response is 'none'|only for patients in CR"),
+        ("rfs_longer_than_os.csv", to_csv(with_follow_up_cell("P06", "rfs_months", "9")).encode(), "no",
+         "RFS longer than OS",
+         "line 7 (patient P06), column rfs_months|'9' is longer than os_months '7.8'|rfs_months at most os_months"),
+        ("hsct_months_without_hsct.csv", to_csv(with_follow_up_cell("P02", "hsct_months", "2")).encode(), "no",
+         "months to HSCT for a patient not transplanted",
+         "line 3 (patient P02), column hsct_months|'2' is given but hsct_after_blina is 'no'"
+         "|hsct_months only when hsct_after_blina is yes"),
+        ("hsct_after_os.csv", to_csv(with_follow_up_cell("P01", "hsct_months", "15")).encode(), "no",
+         "HSCT after the end of follow-up",
+         "line 2 (patient P01), column hsct_months|'15' is later than os_months '14.2'|hsct_months at most os_months"),
         ("several_problems.csv", to_csv(several).encode(), "no", "four defects in one file",
          "4 problems in 8 rows|line 3 (patient P02), column age_years|line 6 (patient P05), column sex|'M'"
          "|line 8 (patient P07), column crs_grade|'P01'|lines 2 and 9"),
