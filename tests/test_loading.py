@@ -650,7 +650,7 @@ def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_ca
 
 def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(tmp_path, monkeypatch, capsys):
     import helpers.pipeline as pipeline
-    from helpers.__main__ import build_parser
+    from helpers.__main__ import build_parser, run_from_cli
 
     seen = {}
 
@@ -659,8 +659,7 @@ def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(tmp_p
         return pipeline.RunSummary(tmp_path / "run", ("01_x",), {}, 5, (), "Cohort")
 
     monkeypatch.setattr(pipeline, "run_analysis", fake_run)
-    monkeypatch.setattr(pipeline, "install_interrupt_handlers", lambda: None)
     args = build_parser().parse_args(["run", "--data", "x.xlsx", "--sheet", "Cohort", "--out", str(tmp_path / "run")])
-    assert pipeline.run_from_cli(args) == 0
+    assert run_from_cli(args) == 0
     assert seen["sheet"] == "Cohort"
     assert f"run complete: {tmp_path / 'run'} (sheet 'Cohort' of the workbook, 1 notebooks" in capsys.readouterr().out
