@@ -67,12 +67,22 @@ PARAMETER_RULES: dict[str, Rule] = {
     "power_target": Rule(0, 1, "power of the sample-size calculation",
                          low_open=True, high_open=True),
     "alpha": Rule(0, 1, "two-sided significance level", low_open=True, high_open=True),
+    "scan_from": Rule(0, 100, "% bone-marrow blasts, lowest cut-off of the scan"),
+    "scan_to": Rule(0, 100, "% bone-marrow blasts, highest cut-off of the scan"),
+    "scan_step": Rule(0, 100, "percentage points between scanned cut-offs", low_open=True),
+    "blast_step": Rule(0, 100, "percentage points of blasts per odds ratio", low_open=True),
+    "age_step": Rule(0, 120, "years of age per odds ratio", low_open=True),
+    "power_n_max": Rule(1, math.inf, "largest cohort size the sample-size search tries"),
+    "at_risk_step_months": Rule(0, 600, "months between the numbers at risk", low_open=True),
+    "landmark_months": Rule(0, 600, "months from the start of blinatumomab to the transplant landmark",
+                            low_open=True),
 }
 
 #: Relations between parameters: (smaller, larger), the first strictly below the second.
 PARAMETER_RELATIONS: tuple[tuple[str, str], ...] = (
     ("bmb_low_cutoff", "bmb_high_cutoff"),
     ("alpha", "power_target"),
+    ("scan_from", "scan_to"),
 )
 
 
