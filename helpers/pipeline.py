@@ -92,7 +92,8 @@ DEFAULT_WORKERS = 2
 CONCURRENT_BELOW_ROWS = 10_000
 #: Packages whose versions go into the manifest.
 MANIFEST_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "papermill",
-                     "nbconvert", "pandera", "ortools", "openpyxl")
+                     "nbconvert", "pandera", "ortools", "openpyxl", "statsmodels", "lifelines",
+                     "python-docx")
 KERNEL_NAME = "python3"
 
 
