@@ -65,6 +65,12 @@ class Table:
         note = f'<p class="footnote">{_escape(self.footnote)}</p>' if self.footnote else ""
         return f'<div class="rich-table">{html_table}{note}</div>'
 
+    def show(self) -> None:
+        """Display the table in the notebook (HTML, with this text form as fallback)."""
+        from IPython.display import display
+
+        display(self)
+
     def __repr__(self) -> str:
         body = self.frame.to_string(index=False, na_rep=MISSING) if len(self.frame.columns) else ""
         return "\n".join(part for part in (self.title, body, self.footnote) if part)
@@ -107,6 +113,24 @@ def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None 
 FISHER_FOOTNOTE = ("n/N (%) with exact Clopper-Pearson 95% CI; p from Fisher's exact test, "
                    "two-sided (exact also for tables larger than 2 x 2); patients without a "
                    "value are shown but not tested.")
+
+
+#: Footnote of a table of counts with exact intervals.
+COUNT_FOOTNOTE = "n/N (%) with exact Clopper-Pearson 95% CI."
+
+
+def test_footnote(methods) -> str:
+    """Footnote for rates compared by the given tests (their ``method`` texts).
+
+    :data:`FISHER_FOOTNOTE` when every test is Fisher's exact test; otherwise
+    it names the asymptotic test that replaced it (the method text says so),
+    so a table never claims an exact test it did not run.
+    """
+    fallbacks = sorted({str(m) for m in methods if "asymptotic" in str(m)})
+    if not fallbacks:
+        return FISHER_FOOTNOTE
+    return ("n/N (%) with exact Clopper-Pearson 95% CI; p from Fisher's exact test, two-sided, except: "
+            + "; ".join(fallbacks) + ". Patients without a value are shown but not tested.")
 
 
 def cell_text(value: object) -> str:
@@ -178,15 +202,33 @@ def _escape(text: str) -> str:
 
 # --- files for spreadsheet users ---------------------------------------------------------
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value: object) -> object:
+    """Text starting with = + - @ tab or CR prefixed with ``'`` (shown, never evaluated); other values as given."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write the tidy numbers as CSV: UTF-8 with a byte-order mark, ``\\n`` line ends, no index.
 
     The mark makes Excel read non-ASCII text (``≥ ± –``) correctly; pandas and
     Python's csv module read such files with ``encoding="utf-8-sig"``
-    (``pd.read_csv`` strips the mark by itself).
+    (``pd.read_csv`` strips the mark by itself). Text cells and headers that
+    would start a formula get a leading ``'`` (:func:`formula_safe`); numbers
+    are written as they are.
     """
     path = Path(path)
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig")
+    safe = frame.copy()
+    for position in range(safe.shape[1]):
+        values = safe.iloc[:, position]
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+                or pd.api.types.is_datetime64_any_dtype(values)):
+            safe.isetitem(position, values.astype(object).map(formula_safe))
+    safe.columns = [formula_safe(c) for c in safe.columns]
+    safe.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig")
     return path
 
 
@@ -240,6 +282,10 @@ def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: s
     if footnote:
         sheet.append([])
         sheet.append([footnote])
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":  # text that starts with "=": kept as text, never a formula
+                cell.data_type = "s"
     sheet.freeze_panes = "A3"
     buffer = io.BytesIO()
     book.save(buffer)
