@@ -43,21 +43,26 @@ class Table:
     title, footnote : str
         Caption above and note below the table.
     table_id : str
-        Fixed id of the HTML table (from the title unless given).
+        Fixed id of the HTML table (from the title, or the cells of an
+        untitled table, unless given).
     """
 
     def __init__(self, frame: pd.DataFrame, title: str, footnote: str = "", table_id: str | None = None):
         self.frame, self.title, self.footnote = frame, title, footnote
-        self.table_id = table_id or "t" + hashlib.sha256(title.encode("utf-8")).hexdigest()[:10]
+        # Untitled tables take their id from their cells, so two on one page differ.
+        key = title or frame.to_csv(index=False)
+        self.table_id = table_id or "t" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
 
     def _repr_html_(self) -> str:
-        styler = (self.frame.style.hide(axis="index").set_caption(self.title)
+        styler = (self.frame.style.hide(axis="index")
                   .format(escape="html", na_rep=MISSING).format_index(escape="html", axis=1)
                   .set_uuid(self.table_id)
                   .set_table_styles([
                       {"selector": "caption", "props": "text-align:left;font-weight:600;"},
                       {"selector": "th", "props": "text-align:left;"},
                       {"selector": "td", "props": "text-align:left;"}]))
+        if self.title:
+            styler = styler.set_caption(self.title)
         html_table = styler.to_html()
         # Escape the caption ourselves: Styler writes it as given.
         html_table = html_table.replace(f"<caption>{self.title}</caption>",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import contract, display
-from helpers.narrative import ci_text, number, pct
+from helpers.narrative import number, pct
 from helpers.results import RESULT_COLUMNS, rate_key
 
 #: Table 1 blocks, in the paper's order: (cohort column, row label).
@@ -184,18 +184,6 @@ def table2(cohort: pd.DataFrame) -> pd.DataFrame:
                                        "category", "regimen"])
 
 
-def display_rates(rates: pd.DataFrame, group_label: str | None = None) -> pd.DataFrame:
-    """A readable view of a rate table: level, n/N, %, exact 95 % CI (one line each)."""
-    var = rates["group_var"].iloc[0] if len(rates) else ""
-    view = pd.DataFrame({
-        group_label or contract.label(var): [level_label(var, lv) for lv in rates["level"]],
-        "n/N": [f"{n}/{d}" for n, d in zip(rates["numerator"], rates["denominator"])],
-        "%": [pct(n, d) for n, d in zip(rates["numerator"], rates["denominator"])],
-        "95% CI (exact)": [ci_text(lo, hi, label="") for lo, hi in zip(rates["ci_low"], rates["ci_high"])],
-    })
-    return view
-
-
 # --- results rows --------------------------------------------------------------------
 
 def count_results(counts: pd.DataFrame, label_prefix: str = "") -> pd.DataFrame:
@@ -258,3 +246,18 @@ def save_and_show_counts(counts: pd.DataFrame, name: str, output_dir: str | Path
                                   "n/N (%)": "n/N (%)", "95% CI": "95% CI"},
                   footnote=display.COUNT_FOOTNOTE, table_id=table_id).show()
 
+
+def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
+               max_rows: int | None = None, title: str = "", footnote: str = "") -> None:
+    """Show a table as a rich table (:func:`helpers.display.table`), cells as written.
+
+    For tables whose cells are already text; a table for readers should give
+    :func:`helpers.display.table` its headers and formats. At most ``max_rows``
+    rows are shown, and the footnote says how many were left out.
+    """
+    view = table if columns is None else table.loc[:, list(columns)]
+    if max_rows is not None and len(view) > max_rows:
+        left_out = f"First {max_rows} of {len(view):,} rows shown."
+        footnote = f"{footnote} {left_out}".strip()
+        view = view.head(max_rows)
+    display.table(view, title, footnote=footnote).show()
