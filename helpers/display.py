@@ -11,6 +11,7 @@ a title row, bold header, column widths and number formats, both byte-stable.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import math
@@ -233,7 +234,11 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
                 or pd.api.types.is_datetime64_any_dtype(values)):
             safe.isetitem(position, values.astype(object).map(formula_safe))
     safe.columns = [formula_safe(c) for c in safe.columns]
-    safe.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig")
+    # Python's csv module leaves a lone CR unquoted when lines end in LF, and readers then
+    # split the row there: text holding a CR gets every text cell quoted instead.
+    has_cr = any("\r" in str(v) for v in [*safe.columns, *safe.select_dtypes(exclude="number").to_numpy().ravel()])
+    safe.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig",
+                quoting=csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL)
     return path
 
 

@@ -271,15 +271,6 @@ def test_show_table_shows_at_most_max_rows_and_says_how_many_were_left_out(capsy
     assert len(capsys.readouterr().out.splitlines()) == 21
 
 
-def test_show_table_gives_an_html_table_with_an_id_of_its_own():
-    from helpers import display
-
-    first = display.table(pd.DataFrame({"a": [1]}), "")
-    second = display.table(pd.DataFrame({"a": [2]}), "")
-    assert first._repr_html_().count("<table") == 1 and "<caption>" not in first._repr_html_()
-    assert first.table_id != second.table_id
-
-
 def test_summary_rows_leave_out_and_count_missing_values():
     cohort = pd.DataFrame({"age_years": [20, 45, float("nan"), 75, None, 50]})
     row = tables.summary_rows(cohort, ["age_years"]).iloc[0]
