@@ -27,6 +27,8 @@ from helpers.narrative import ci_text, n_of, p_text
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 #: Cell text for a value that is missing or not estimable.
 MISSING = "–"
+#: Cells of a column at most this long are kept on one line in the HTML table.
+NOWRAP_WIDTH = 24
 #: XLSX number format by tidy column name (proportions shown as percentages).
 NUMBER_FORMATS: dict[str, str] = {
     "numerator": "0", "denominator": "0", "estimate": "0.0%", "ci_low": "0.0%",
@@ -61,7 +63,11 @@ class Table:
                   .set_table_styles([
                       {"selector": "caption", "props": "text-align:left;font-weight:600;"},
                       {"selector": "th", "props": "text-align:left;"},
-                      {"selector": "td", "props": "text-align:left;"}]))
+                      {"selector": "td", "props": "text-align:left;"},
+                      # short cells (counts, "9.9–81.6") never break inside; long text wraps
+                      *({"selector": f"td.col{j}", "props": "white-space:nowrap;"}
+                        for j, column in enumerate(self.frame.columns)
+                        if self.frame[column].astype(str).str.len().max() <= NOWRAP_WIDTH)]))
         if self.title:
             styler = styler.set_caption(self.title)
         html_table = styler.to_html()

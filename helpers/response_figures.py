@@ -43,6 +43,7 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         ax.set_ylim(0, 125)  # room above 100% for the n/N labels; the axis itself ends at 100
         ax.set_yticks(range(0, 101, 20))
         ax.spines["left"].set_bounds(0, 100)
+        ax.spines["top"].set_visible(False)
         ax.set_ylabel("Patients (%)")
         ax.set_xlabel("")
         ax.legend(title="", loc="upper right", fontsize=8)
