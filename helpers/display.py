@@ -28,7 +28,7 @@ _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 #: Cell text for a value that is missing or not estimable.
 MISSING = "–"
 #: Cells of a column at most this long are kept on one line in the HTML table.
-NOWRAP_WIDTH = 24
+NOWRAP_WIDTH = 28
 #: XLSX number format by tidy column name (proportions shown as percentages).
 NUMBER_FORMATS: dict[str, str] = {
     "numerator": "0", "denominator": "0", "estimate": "0.0%", "ci_low": "0.0%",
