@@ -11,6 +11,7 @@ a title row, bold header, column widths and number formats, both byte-stable.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import math
@@ -26,6 +27,8 @@ from helpers.narrative import ci_text, n_of, p_text
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 #: Cell text for a value that is missing or not estimable.
 MISSING = "–"
+#: Cells of a column at most this long are kept on one line in the HTML table.
+NOWRAP_WIDTH = 28
 #: XLSX number format by tidy column name (proportions shown as percentages).
 NUMBER_FORMATS: dict[str, str] = {
     "numerator": "0", "denominator": "0", "estimate": "0.0%", "ci_low": "0.0%",
@@ -43,27 +46,42 @@ class Table:
     title, footnote : str
         Caption above and note below the table.
     table_id : str
-        Fixed id of the HTML table (from the title unless given).
+        Fixed id of the HTML table (from the title, or the cells of an
+        untitled table, unless given).
     """
 
     def __init__(self, frame: pd.DataFrame, title: str, footnote: str = "", table_id: str | None = None):
         self.frame, self.title, self.footnote = frame, title, footnote
-        self.table_id = table_id or "t" + hashlib.sha256(title.encode("utf-8")).hexdigest()[:10]
+        # Untitled tables take their id from their cells, so two on one page differ.
+        key = title or frame.to_csv(index=False)
+        self.table_id = table_id or "t" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
 
     def _repr_html_(self) -> str:
-        styler = (self.frame.style.hide(axis="index").set_caption(self.title)
+        styler = (self.frame.style.hide(axis="index")
                   .format(escape="html", na_rep=MISSING).format_index(escape="html", axis=1)
                   .set_uuid(self.table_id)
                   .set_table_styles([
                       {"selector": "caption", "props": "text-align:left;font-weight:600;"},
                       {"selector": "th", "props": "text-align:left;"},
-                      {"selector": "td", "props": "text-align:left;"}]))
+                      {"selector": "td", "props": "text-align:left;"},
+                      # short cells (counts, "9.9–81.6") never break inside; long text wraps
+                      *({"selector": f"td.col{j}", "props": "white-space:nowrap;"}
+                        for j, column in enumerate(self.frame.columns)
+                        if self.frame[column].astype(str).str.len().max() <= NOWRAP_WIDTH)]))
+        if self.title:
+            styler = styler.set_caption(self.title)
         html_table = styler.to_html()
         # Escape the caption ourselves: Styler writes it as given.
         html_table = html_table.replace(f"<caption>{self.title}</caption>",
                                         f"<caption>{_escape(self.title)}</caption>")
         note = f'<p class="footnote">{_escape(self.footnote)}</p>' if self.footnote else ""
         return f'<div class="rich-table">{html_table}{note}</div>'
+
+    def show(self) -> None:
+        """Display the table in the notebook (HTML, with this text form as fallback)."""
+        from IPython.display import display
+
+        display(self)
 
     def __repr__(self) -> str:
         body = self.frame.to_string(index=False, na_rep=MISSING) if len(self.frame.columns) else ""
@@ -107,6 +125,24 @@ def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None 
 FISHER_FOOTNOTE = ("n/N (%) with exact Clopper-Pearson 95% CI; p from Fisher's exact test, "
                    "two-sided (exact also for tables larger than 2 x 2); patients without a "
                    "value are shown but not tested.")
+
+
+#: Footnote of a table of counts with exact intervals.
+COUNT_FOOTNOTE = "n/N (%) with exact Clopper-Pearson 95% CI."
+
+
+def test_footnote(methods) -> str:
+    """Footnote for rates compared by the given tests (their ``method`` texts).
+
+    :data:`FISHER_FOOTNOTE` when every test is Fisher's exact test; otherwise
+    it names the asymptotic test that replaced it (the method text says so),
+    so a table never claims an exact test it did not run.
+    """
+    fallbacks = sorted({str(m) for m in methods if "asymptotic" in str(m)})
+    if not fallbacks:
+        return FISHER_FOOTNOTE
+    return ("n/N (%) with exact Clopper-Pearson 95% CI; p from Fisher's exact test, two-sided, except: "
+            + "; ".join(fallbacks) + ". Patients without a value are shown but not tested.")
 
 
 def cell_text(value: object) -> str:
@@ -178,15 +214,37 @@ def _escape(text: str) -> str:
 
 # --- files for spreadsheet users ---------------------------------------------------------
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value: object) -> object:
+    """Text starting with = + - @ tab or CR prefixed with ``'`` (shown, never evaluated); other values as given."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write the tidy numbers as CSV: UTF-8 with a byte-order mark, ``\\n`` line ends, no index.
 
     The mark makes Excel read non-ASCII text (``≥ ± –``) correctly; pandas and
     Python's csv module read such files with ``encoding="utf-8-sig"``
-    (``pd.read_csv`` strips the mark by itself).
+    (``pd.read_csv`` strips the mark by itself). Text cells and headers that
+    would start a formula get a leading ``'`` (:func:`formula_safe`); numbers
+    are written as they are.
     """
     path = Path(path)
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig")
+    safe = frame.copy()
+    for position in range(safe.shape[1]):
+        values = safe.iloc[:, position]
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+                or pd.api.types.is_datetime64_any_dtype(values)):
+            safe.isetitem(position, values.astype(object).map(formula_safe))
+    safe.columns = [formula_safe(c) for c in safe.columns]
+    # Python's csv module leaves a lone CR unquoted when lines end in LF, and readers then
+    # split the row there: text holding a CR gets every text cell quoted instead.
+    has_cr = any("\r" in str(v) for v in [*safe.columns, *safe.select_dtypes(exclude="number").to_numpy().ravel()])
+    safe.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig",
+                quoting=csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL)
     return path
 
 
@@ -240,6 +298,10 @@ def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: s
     if footnote:
         sheet.append([])
         sheet.append([footnote])
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":  # text that starts with "=": kept as text, never a formula
+                cell.data_type = "s"
     sheet.freeze_panes = "A3"
     buffer = io.BytesIO()
     book.save(buffer)

@@ -40,7 +40,10 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
             ax.bar_label(container, labels=[f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}" for n, d, p in
                                             zip(part["numerator"], part["denominator"], part["pct"])],
                          fontsize=8, padding=2)
-        ax.set_ylim(0, 125)
+        ax.set_ylim(0, 125)  # room above 100% for the n/N labels; the axis itself ends at 100
+        ax.set_yticks(range(0, 101, 20))
+        ax.spines["left"].set_bounds(0, 100)
+        ax.spines["top"].set_visible(False)
         ax.set_ylabel("Patients (%)")
         ax.set_xlabel("")
         ax.legend(title="", loc="upper right", fontsize=8)

@@ -9,15 +9,13 @@ timestamps, so two runs on the same input give identical bytes.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from helpers import contract
-from helpers.narrative import ci_text, number, pct
+from helpers import contract, display
+from helpers.narrative import number, pct
 from helpers.results import RESULT_COLUMNS, rate_key
 
 #: Table 1 blocks, in the paper's order: (cohort column, row label).
@@ -32,7 +30,6 @@ SUMMARY_UNDER: dict[str, str] = {"age_years": "age_group", "prior_lines": "lines
                                  "bmb_baseline_pct": "bmb_baseline_group"}
 #: Level shown instead of the code ``missing``.
 NOT_AVAILABLE = "Not available"
-_FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 #: Drug names and abbreviations printed with fixed capitals in the paper's Table 2
 #: (matched case-insensitively as whole words in a regimen).
 REGIMEN_SPELLINGS: dict[str, str] = {
@@ -187,18 +184,6 @@ def table2(cohort: pd.DataFrame) -> pd.DataFrame:
                                        "category", "regimen"])
 
 
-def display_rates(rates: pd.DataFrame, group_label: str | None = None) -> pd.DataFrame:
-    """A readable view of a rate table: level, n/N, %, exact 95 % CI (one line each)."""
-    var = rates["group_var"].iloc[0] if len(rates) else ""
-    view = pd.DataFrame({
-        group_label or contract.label(var): [level_label(var, lv) for lv in rates["level"]],
-        "n/N": [f"{n}/{d}" for n, d in zip(rates["numerator"], rates["denominator"])],
-        "%": [pct(n, d) for n, d in zip(rates["numerator"], rates["denominator"])],
-        "95% CI (exact)": [ci_text(lo, hi, label="") for lo, hi in zip(rates["ci_low"], rates["ci_high"])],
-    })
-    return view
-
-
 # --- results rows --------------------------------------------------------------------
 
 def count_results(counts: pd.DataFrame, label_prefix: str = "") -> pd.DataFrame:
@@ -228,87 +213,51 @@ def summary_results(summaries: pd.DataFrame) -> pd.DataFrame:
 
 # --- saving and showing ----------------------------------------------------------------
 
-def save_table(table: pd.DataFrame, name: str, output_dir: str | Path) -> tuple[Path, Path]:
+def save_table(table: pd.DataFrame, name: str, output_dir: str | Path, *, title: str = "",
+               footnote: str = "") -> tuple[Path, Path]:
     """Write ``tables/<name>.csv`` and ``tables/<name>.xlsx`` under ``output_dir``.
 
-    Both are byte-for-byte reproducible: CSV uses ``\\n`` line endings; the XLSX
-    has fixed document timestamps and zip entry times.
-    Text that would start a formula stays text: prefixed with ``'`` in the CSV
-    (:func:`_csv_safe`), stored as a string in the XLSX.
+    The CSV holds the tidy numbers in UTF-8 with a byte-order mark
+    (:func:`helpers.display.write_csv`); the XLSX has ``title`` (default: the
+    name) in row 1, a bold header in row 2, widths and number formats, and the
+    footnote below (:func:`helpers.display.write_xlsx`). Text that would start a
+    formula stays text in both. Both are byte-for-byte reproducible.
     """
     folder = Path(output_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
-    _csv_safe(table).to_csv(csv_path, index=False, lineterminator="\n")
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name=name[:31])
-        for row in writer.sheets[name[:31]].iter_rows():
-            for cell in row:
-                if cell.data_type == "f":  # text that starts with "=": kept as text
-                    cell.data_type = "s"
-    xlsx_path.write_bytes(_fixed_time_xlsx(buffer.getvalue()))
+    display.write_csv(table, csv_path)
+    display.write_xlsx(table, xlsx_path, title or name.replace("_", " ").capitalize(), footnote=footnote)
     return csv_path, xlsx_path
 
 
-#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+def save_and_show_counts(counts: pd.DataFrame, name: str, output_dir: str | Path, title: str, *,
+                         table_id: str | None = None) -> None:
+    """Save count rows as ``tables/<name>`` (CSV and XLSX) and show them as a rich table.
 
-
-def _csv_safe(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose text cells and headers starting with = + - @ tab or CR begin with ``'``.
-
-    This is the OWASP rule against CSV injection: a spreadsheet opening the
-    file shows the text instead of evaluating it. Numbers are left as they are.
+    The table reads: characteristic, level, ``n/N (%)`` and the exact 95 % CI;
+    an empty ``Not available`` level is left out of both.
     """
-    def safe(value):
-        return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
-
-    out = table.copy()
-    for position in range(out.shape[1]):
-        values = out.iloc[:, position]
-        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
-                or pd.api.types.is_datetime64_any_dtype(values)):
-            out.isetitem(position, values.astype(object).map(safe))
-    out.columns = [safe(c) for c in out.columns]
-    return out
-
-
-#: Columns :func:`save_and_show_counts` prints by default.
-COUNT_COLUMNS: tuple[str, ...] = ("level", "numerator", "denominator", "estimate", "ci_low", "ci_high")
-
-
-def save_and_show_counts(counts: pd.DataFrame, name: str, output_dir: str | Path,
-                         columns: Sequence[str] = COUNT_COLUMNS) -> None:
-    """Save count rows as ``tables/<name>`` (CSV and XLSX) and print them."""
     shown = without_empty_missing(counts).drop(columns="variable", errors="ignore")
-    save_table(shown, name, output_dir)
-    show_table(shown, columns)
-
-
-def _fixed_time_xlsx(data: bytes) -> bytes:
-    """Re-pack an XLSX with fixed zip entry times and document timestamps."""
-    import re
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            content = src.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                content = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2000-01-01T00:00:00Z", content)
-            info = zipfile.ZipInfo(item.filename, date_time=_FIXED_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, content)
-    return out.getvalue()
+    save_table(shown, name, output_dir, title=title, footnote=display.COUNT_FOOTNOTE)
+    display.table(display.rate_cells(shown[["characteristic", "level", "numerator", "denominator",
+                                            "ci_low", "ci_high"]]),
+                  title, columns={"characteristic": "Characteristic", "level": "Level",
+                                  "n/N (%)": "n/N (%)", "95% CI": "95% CI"},
+                  footnote=display.COUNT_FOOTNOTE, table_id=table_id).show()
 
 
 def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
-               max_rows: int | None = None) -> None:
-    """Print a table as plain text (stable in stored notebook outputs, unlike HTML)."""
+               max_rows: int | None = None, title: str = "", footnote: str = "") -> None:
+    """Show a table as a rich table (:func:`helpers.display.table`), cells as written.
+
+    For tables whose cells are already text; a table for readers should give
+    :func:`helpers.display.table` its headers and formats. At most ``max_rows``
+    rows are shown, and the footnote says how many were left out.
+    """
     view = table if columns is None else table.loc[:, list(columns)]
     if max_rows is not None and len(view) > max_rows:
-        print(view.head(max_rows).to_string(index=False, na_rep=""))
-        print(f"... and {len(view) - max_rows:,} more rows (first {max_rows} shown)")
-        return
-    print(view.to_string(index=False, na_rep=""))
+        left_out = f"First {max_rows} of {len(view):,} rows shown."
+        footnote = f"{footnote} {left_out}".strip()
+        view = view.head(max_rows)
+    display.table(view, title, footnote=footnote).show()

@@ -97,3 +97,34 @@ def test_xlsx_shows_a_column_as_percent_only_when_every_value_is_a_proportion(tm
     sheet = load_workbook(display.write_xlsx(frame, tmp_path / "t.xlsx", "Mixed")).active
     assert sheet["A3"].number_format == "General" and sheet["B3"].number_format == "0.0%"
     assert sheet["C3"].number_format == "General" and sheet["C3"].value == "<0.001"
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+41", "-2", "@SUM(A1)", "\tx", "\rx"])
+def test_text_that_would_start_a_formula_stays_text_in_csv_and_xlsx(tmp_path, text):
+    # OWASP CSV injection rule: a leading ' in the CSV; a string cell (never a formula) in the XLSX.
+    frame = pd.DataFrame({"label": [text, "plain"], text: [1.5, -2.0]})
+    display.write_csv(frame, tmp_path / "t.csv")
+    saved = pd.read_csv(tmp_path / "t.csv", keep_default_na=False)
+    assert saved.columns.tolist() == ["label", "'" + text]
+    assert saved["label"].tolist() == ["'" + text, "plain"]
+    assert saved["'" + text].tolist() == [1.5, -2.0]  # numbers, negative ones too, unchanged
+    display.write_xlsx(frame, tmp_path / "t.xlsx", "Title")
+    sheet = load_workbook(tmp_path / "t.xlsx").active
+    assert (sheet["A3"].value, sheet["A3"].data_type) == (text, "s")
+    assert (sheet["B2"].value, sheet["B2"].data_type) == (text, "s")
+    assert sheet["B4"].value == -2.0
+
+
+def test_an_asymptotic_fallback_is_named_in_the_footnote_instead_of_an_exact_test():
+    exact = "Fisher's exact test (2x2, two-sided)"
+    fallback = "Pearson chi-square in place of Fisher's exact test (3x4, asymptotic; exact enumeration infeasible at n=900)"
+    assert display.test_footnote([exact, exact]) == display.FISHER_FOOTNOTE
+    note = display.test_footnote([exact, fallback])
+    assert fallback in note and note != display.FISHER_FOOTNOTE
+
+
+def test_an_untitled_table_has_no_caption_and_an_id_from_its_cells():
+    first, second = (display.table(pd.DataFrame({"a": [v]}), "") for v in (1, 2))
+    assert "<caption" not in first._repr_html_()
+    assert first.table_id != second.table_id
+    assert first.table_id == display.table(pd.DataFrame({"a": [1]}), "").table_id

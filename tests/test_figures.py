@@ -102,3 +102,45 @@ def test_crs_scatter_draws_patients_sharing_blasts_and_crs_state_as_one_point_an
     crs, no_crs = (matplotlib.colors.to_rgba(response_figures.CRS_PALETTE[k]) for k in ("CRS", "No CRS"))
     assert colours == [pytest.approx(no_crs), pytest.approx(crs), pytest.approx(crs)]
     assert "5 patients with both values; 0 left out" in right.get_title()
+
+
+def test_a_saved_figure_carries_its_alt_text_in_the_png_and_svg_and_in_the_notebook_output(tmp_path, monkeypatch):
+    import IPython.display
+    from PIL import Image
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append((a, k)))
+    fig, _ = figures.new_figure()
+    alt = "Bar chart of CR by blasts; 33 patients"
+    figures.save_figure(fig, "f", tmp_path, alt=alt)
+    assert Image.open(tmp_path / "figures" / "f.png").text["Description"] == alt
+    assert f"<dc:description>{alt}</dc:description>" in (tmp_path / "figures" / "f.svg").read_text()
+    assert shown[0][1]["metadata"] == {"image/png": {"alt": alt}}
+
+
+def test_a_figure_without_alt_text_is_refused(tmp_path):
+    fig, _ = figures.new_figure()
+    with pytest.raises(ValueError, match="alt text"):
+        figures.save_figure(fig, "f", tmp_path, alt=" ", show=False)
+    with pytest.raises(TypeError):
+        figures.save_figure(fig, "f", tmp_path, show=False)
+
+
+def test_percent_axes_end_at_100():
+    from helpers import response_figures
+
+    rates = pd.DataFrame({"level": ["False", "True"], "numerator": [12, 10], "denominator": [13, 20],
+                          "estimate": [12 / 13, 0.5], "ci_low": [0.6, 0.27], "ci_high": [0.99, 0.73]})
+    ax = response_figures.plot_cr_mrd_by_burden(rates, rates).axes[0]
+    assert max(ax.get_yticks()) == 100
+    forest = pd.DataFrame({"group": ["g", "g"], "label": ["a (1/2)", "b (1/2)"], "estimate": [0.5, 0.5],
+                           "ci_low": [0.1, 0.1], "ci_high": [0.9, 0.9]})
+    assert max(figures.plot_forest(forest).axes[0].get_xticks()) == 100
+
+
+def test_the_forest_plot_widens_with_its_longest_label_so_the_plot_keeps_its_width():
+    def width(label):
+        rows = pd.DataFrame({"group": ["g"], "label": [label], "estimate": [0.5], "ci_low": [0.1], "ci_high": [0.9]})
+        return figures.plot_forest(rows).get_figwidth()
+
+    assert width("x" * 60) - width("x" * 10) == pytest.approx(50 * 0.075)

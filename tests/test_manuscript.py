@@ -5,8 +5,10 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from run_inprocess import execute
 
-from helpers import display, manuscript
+from helpers import display, manuscript, narrative
 
 COHORT = Path(__file__).resolve().parents[1] / "data" / "reconstructed_cohort.csv"
 
@@ -46,3 +48,71 @@ def test_the_same_table_gives_the_same_docx_bytes(tmp_path):
     frame = pd.DataFrame({"Group": ["A"], "n": [3]})
     paths = [manuscript.write_docx(frame, "T", [], tmp_path / f"{n}.docx") for n in "ab"]
     assert len({hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}) == 1
+
+
+@pytest.fixture(scope="module")
+def manuscript_run(tmp_path_factory):
+    """Notebooks 01-03 run on the shipped cohort: their output folder and the namespace of 03."""
+    out = tmp_path_factory.mktemp("manuscript")
+    for name in ("01_cohort_description", "02_debulking_regimens"):
+        execute(name, data_path=COHORT, output_dir=out)
+    return out, execute("03_response_by_subgroup", data_path=COHORT, output_dir=out)
+
+
+def saved_csv(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / "tables" / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+def results_of(out: Path, notebook: str) -> pd.DataFrame:
+    return pd.read_csv(out / "results" / f"{notebook}.csv").set_index("key")
+
+
+RECONSTRUCTED = narrative.data_provenance(COHORT).headline
+
+
+@pytest.mark.parametrize("name, title", [
+    ("table1_patient_characteristics", "Table 1. Patient characteristics at the start of blinatumomab"),
+    ("table2_debulking_regimens", "Table 2. Debulking therapy before blinatumomab"),
+])
+def test_the_notebooks_word_tables_1_and_2_hold_the_cells_of_their_csv_tables(manuscript_run, name, title):
+    out, _ = manuscript_run
+    shown_title, table, notes = manuscript.read_docx_table(out / "tables" / f"{name}.docx")
+    assert shown_title == title
+    pd.testing.assert_frame_equal(table, saved_csv(out, name))
+    assert notes[-1] == RECONSTRUCTED and "RECONSTRUCTED DATA" in notes[-1]
+
+
+def test_the_word_table_1_counts_are_those_of_results_csv(manuscript_run):
+    out, _ = manuscript_run
+    _, table, _ = manuscript.read_docx_table(out / "tables" / "table1_patient_characteristics.docx")
+    results = results_of(out, "01_cohort_description")
+    by_label = results.reset_index().set_index("label")
+    table["Characteristic"] = table["Characteristic"].replace("", None).ffill()
+    counts = table[table["Level"] != "Median (range)"]
+    for characteristic, level, cell in counts.itertuples(index=False):
+        n, percent = re.fullmatch(r"(\d+) \((\d+\.\d)%\)", cell).groups()
+        row = by_label.loc[f"{characteristic}: {level}"]
+        assert int(n) == row["numerator"]
+        assert float(percent) == pytest.approx(100 * row["estimate"], abs=0.05)
+    assert len(counts) == 17  # paper, Table 1: 16 levels of seven characteristics, and blasts not available for 1
+    assert "21 (61.8%)" in set(counts.iloc[:, 2])  # men, paper Table 1
+
+
+def test_the_word_response_table_holds_the_rates_and_p_values_of_results_csv(manuscript_run):
+    out, run = manuscript_run
+    title, table, notes = manuscript.read_docx_table(out / "tables" / "response_by_subgroup.docx")
+    assert title == "Response by subgroup: CR within two cycles and complete MRD response"
+    assert notes[-1] == RECONSTRUCTED and notes[0].startswith("n/N (%) with exact Clopper-Pearson 95% CI")
+    results = results_of(out, "03_response_by_subgroup")
+    keys = [(by, str(level)) for by in run["groupings"]
+            for level in run["rate_tables"]["any_cr", by].rates["level"]]
+    assert len(keys) == len(table)
+    for (by, level), row in zip(keys, table.itertuples(index=False)):
+        cr = results.loc[f"any_cr[{by}={level}]"]
+        assert re.match(r"(\d+)/(\d+)", row[2]).groups() == (str(int(cr["numerator"])), str(int(cr["denominator"])))
+        if row[3] != "–":
+            assert row[3] == f"{100 * cr['ci_low']:.1f}–{100 * cr['ci_high']:.1f}"
+        if row[0]:  # first row of a block carries the block's Fisher p
+            assert row[4] == display.p_cell(results.loc[f"any_cr[{by}]~fisher", "p_value"]).replace("–", "")
+    high = table[table["Subgroup"].str.startswith("High tumour burden")].iloc[0]
+    assert high["CR p"] == "0.022"  # paper, section 3.3: p = 0.022

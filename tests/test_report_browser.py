@@ -197,8 +197,6 @@ def test_a_report_page_loads_offline_without_errors_with_every_image_and_link_re
     assert facts["title"] and facts["title"] != "Notebook"
 
 
-@pytest.mark.xfail(strict=True, reason="notebooks still print tables with to_string; remove this "
-                   "mark once every notebook shows them with helpers.display.table")
 def test_every_notebook_page_shows_its_tables_as_html_tables_not_text_dumps(report_dir, browser):
     dumps = {}
     for page in sorted(report_dir.glob("0*.html")):

@@ -229,7 +229,7 @@ def test_saved_tables_are_byte_identical_when_saved_twice(tmp_path):
     first = [p.read_bytes() for p in tables.save_table(table, "t", tmp_path / "one")]
     second = [p.read_bytes() for p in tables.save_table(table, "t", tmp_path / "two")]
     assert first == second
-    assert pd.read_excel(tmp_path / "one" / "tables" / "t.xlsx").equals(table)
+    assert pd.read_excel(tmp_path / "one" / "tables" / "t.xlsx", header=1).equals(table)  # row 1: title
 
 
 def test_saved_and_shown_counts_leave_out_an_empty_not_available_level(cohort, tmp_path, capsys):
@@ -237,14 +237,16 @@ def test_saved_and_shown_counts_leave_out_an_empty_not_available_level(cohort, t
     # every patient has a debulking category, so the missing level is empty.
     mix = tables.count_rows(cohort, ["debulking_category"], where={"high_burden": True})
     before = mix.copy()
-    tables.save_and_show_counts(mix, "mix", tmp_path)
+    tables.save_and_show_counts(mix, "mix", tmp_path, "Debulking of the high-burden patients")
     for saved in (pd.read_csv(tmp_path / "tables" / "mix.csv"),
-                  pd.read_excel(tmp_path / "tables" / "mix.xlsx")):
+                  pd.read_excel(tmp_path / "tables" / "mix.xlsx", header=1)):
         assert "Not available" not in set(saved["level"])
         assert "variable" not in saved.columns
         assert saved["numerator"].sum() == 20
         assert saved.set_index("level").loc["Low-intensity chemotherapy ± steroids", "numerator"] == 14
-    assert "Not available" not in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "Not available" not in shown
+    assert "14/20 (70.0%)" in shown and "45.7–88.1%" in shown  # exact CI, R: binom.test(14, 20)
     pd.testing.assert_frame_equal(mix, before)
 
 
@@ -258,13 +260,13 @@ def test_availability_counts_patients_with_and_without_a_code_among_all_patients
     pd.testing.assert_frame_equal(cohort, before)
 
 
-def test_show_table_prints_at_most_max_rows_and_says_how_many_were_left_out(capsys):
+def test_show_table_shows_at_most_max_rows_and_says_how_many_were_left_out(capsys):
     table = pd.DataFrame({"patient": [f"P{i}" for i in range(25)], "blasts": range(25)})
     tables.show_table(table, max_rows=20)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 + 20 + 1  # header, 20 rows, the note
     assert lines[20].split() == ["P19", "19"]
-    assert lines[-1] == "... and 5 more rows (first 20 shown)"
+    assert lines[-1] == "First 20 of 25 rows shown."
     tables.show_table(table.head(20), max_rows=20)
     assert len(capsys.readouterr().out.splitlines()) == 21
 
