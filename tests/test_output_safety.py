@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -115,20 +119,24 @@ def test_table_text_that_would_start_a_formula_is_stored_as_text_in_csv_and_xlsx
     assert written["regimen"].tolist() == ["'" + t for t in FORMULA_TEXTS] + ["plain", ""]
     assert written["n"].tolist() == ["1", "2", "-3", "4", "5", "6", "7"]
     assert list(written.columns) == ["regimen", "n", "'=SUM(A1)"]
-    # XLSX: every text cell is a string cell, holding the text unchanged; none is a formula.
+    # XLSX (title in row 1, header in row 2): every text cell is a string cell holding the
+    # text unchanged; none is a formula.
     sheet = openpyxl.load_workbook(xlsx_path).active
     cells = [cell for row in sheet.iter_rows() for cell in row]
     assert [c for c in cells if c.data_type == "f"] == []
-    assert [sheet.cell(row=r, column=1).value for r in range(2, 7)] == FORMULA_TEXTS
-    assert sheet.cell(row=1, column=3).value == "=SUM(A1)"
-    assert sheet.cell(row=1, column=3).data_type == "s"
-    assert sheet.cell(row=4, column=2).value == -3
+    assert [sheet.cell(row=r, column=1).value for r in range(3, 8)] == FORMULA_TEXTS
+    assert sheet.cell(row=2, column=3).value == "=SUM(A1)"
+    assert sheet.cell(row=2, column=3).data_type == "s"
+    assert sheet.cell(row=5, column=2).value == -3
 
 
 @pytest.mark.parametrize("dtype", ["object", "category", "str"])
 def test_formula_text_is_neutralised_whatever_the_column_type(tmp_path, dtype):
     table = pd.DataFrame({"regimen": pd.Series(["=1+1", "ok", "\rx"]).astype(dtype)})
     csv_path, xlsx_path = save_table(table, "t", tmp_path)
-    assert csv_path.read_bytes() == b"regimen\n'=1+1\nok\n'\rx\n"
-    sheet = openpyxl.load_workbook(xlsx_path).active
-    assert (sheet["A2"].value, sheet["A2"].data_type) == ("=1+1", "s")
+    data = csv_path.read_bytes()
+    assert data.startswith(codecs.BOM_UTF8)  # UTF-8 with BOM, as Excel expects
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert rows == [["regimen"], ["'=1+1"], ["ok"], ["'\rx"]]
+    sheet = openpyxl.load_workbook(xlsx_path).active  # title in row 1, header in row 2
+    assert (sheet["A3"].value, sheet["A3"].data_type) == ("=1+1", "s")
