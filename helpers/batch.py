@@ -147,11 +147,13 @@ def plan_batch(files: list[str | Path], out: Path, *, by: str | None = None, min
     return specs
 
 
-def is_up_to_date(spec: RunSpec, run_dir: Path) -> bool:
-    """True when ``run_dir`` is a complete run of the same input bytes and parameters."""
+def is_up_to_date(spec: RunSpec, run_dir: Path, share: bool = False) -> bool:
+    """True when ``run_dir`` is a complete run of the same kind, input bytes and parameters."""
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
         if manifest["input"]["sha256"] != file_sha256(spec.data):
+            return False
+        if manifest.get("kind", "internal") != ("share" if share else "internal"):
             return False
         given = dict(spec.parameters)
         for params in manifest["parameters"].values():
@@ -180,9 +182,8 @@ def _run_one(spec: RunSpec, run_dir: Path, notebooks_dir, share: bool) -> RunOut
 
     start = time.perf_counter()
     try:
-        kwargs = {"share": True} if share else {}
         run_analysis(spec.data, run_dir, parameters=list(spec.parameters), force=True,
-                     notebooks_dir=notebooks_dir, progress=False, workers=1, **kwargs)
+                     notebooks_dir=notebooks_dir, progress=False, workers=1, share=share)
     except PipelineError as err:
         return RunOutcome(spec, "failed", str(err).strip(), time.perf_counter() - start)
     except Exception as err:  # noqa: BLE001  (one run's failure must not stop the batch)
@@ -220,7 +221,7 @@ def run_batch(specs: list[RunSpec], out: str | Path, *, notebooks_dir=None, jobs
     for spec in specs:
         if not spec.data.is_file():
             outcomes[spec.name] = RunOutcome(spec, "failed", f"no such file: {spec.data}")
-        elif is_up_to_date(spec, out / "runs" / spec.name):
+        elif is_up_to_date(spec, out / "runs" / spec.name, share):
             outcomes[spec.name] = RunOutcome(spec, "skipped")
         else:
             todo.append(spec)

@@ -177,3 +177,22 @@ def test_snakemake_accepts_the_exported_batch_in_a_dry_run(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     for spec in specs:
         assert f"run_{spec.name.replace('-', '_').replace('=', '_')}" in done.stdout
+
+
+@pytest.mark.parametrize(("recorded", "share", "up_to_date"), [
+    ({"bmb_high_cutoff": "40", "kind": "internal"}, False, True),
+    ({"bmb_high_cutoff": "40", "kind": "internal"}, True, False),
+    ({"bmb_high_cutoff": "40", "kind": "share"}, True, True),
+    ({"bmb_high_cutoff": "50", "kind": "internal"}, False, False),
+    ({"bmb_high_cutoff": "40", "kind": "internal", "sha256": "0" * 64}, False, False),
+])
+def test_a_run_is_up_to_date_only_for_the_same_input_parameters_and_kind(tmp_path, recorded, share, up_to_date):
+    spec = plan_batch([COHORT], tmp_path, grid=["bmb_high_cutoff=40"])[0]
+    run_dir = tmp_path / "runs" / spec.name
+    run_dir.mkdir(parents=True)
+    (run_dir / "results.csv").write_text("notebook,key\n", encoding="utf-8")
+    manifest = {"kind": recorded["kind"], "input": {"sha256": recorded.get("sha256", sha(COHORT))},
+                "parameters": {"03_response_by_subgroup": {"bmb_high_cutoff": recorded["bmb_high_cutoff"],
+                                                           "lines_cutoff": "2"}}}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert is_up_to_date(spec, run_dir, share) is up_to_date
