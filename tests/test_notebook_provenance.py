@@ -80,3 +80,25 @@ def test_the_git_filter_strips_the_outputs_of_a_notebook_run_on_other_data():
     nb = json.loads(done.stdout)
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
     assert [c["source"] for c in nb["cells"]] == [c["source"] for c in json.loads(other)["cells"]]
+
+
+def test_git_with_the_filter_stores_shipped_outputs_as_they_are_and_strips_others(tmp_path):
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
+                              text=True, timeout=120).stdout
+    git("init", "-q")
+    git("config", "filter.shipped-outputs-only.clean", f"{sys.executable} -m helpers.notebook_guard")
+    git("config", "filter.shipped-outputs-only.smudge", "cat")
+    (tmp_path / ".gitattributes").write_bytes((ROOT / ".gitattributes").read_bytes())
+    (tmp_path / "notebooks").mkdir()
+    shipped = ROOT / "notebooks" / "01_cohort_description.ipynb"
+    (tmp_path / "notebooks" / "01_shipped.ipynb").write_bytes(shipped.read_bytes())
+    banner = json.dumps(data_provenance(SHIPPED_COHORT).headline, ensure_ascii=False)[1:-1]
+    (tmp_path / "notebooks" / "02_real.ipynb").write_text(
+        shipped.read_text(encoding="utf-8").replace(banner, "Data: real.csv (SHA-256 0123456789ab…), "
+                                                             "supplied by the analyst."), encoding="utf-8")
+    git("add", ".")
+    assert git("show", ":notebooks/01_shipped.ipynb") == shipped.read_text(encoding="utf-8")
+    stored = json.loads(git("show", ":notebooks/02_real.ipynb"))
+    assert not any(c.get("outputs") for c in stored["cells"])
+    assert "supplied by the analyst" in (tmp_path / "notebooks" / "02_real.ipynb").read_text(encoding="utf-8")
