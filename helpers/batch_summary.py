@@ -96,13 +96,14 @@ def forest_png(table: pd.DataFrame) -> bytes | None:
                        hi=100 * data["cr_ci_high"].astype(float),
                        label=[f"{r} (n={int(d)})" for r, d in zip(data["run"], data["cr_denominator"])])
     with sns.axes_style("whitegrid"):
-        fig, ax = plt.subplots(figsize=(7, 0.45 * len(data) + 1.4))
+        fig, ax = plt.subplots(figsize=(9, 0.45 * len(data) + 1.6))
         ax.hlines(data["label"], data["lo"], data["hi"], color="0.3")
         sns.scatterplot(data=data, x="pct", y="label", ax=ax, s=60, color="C0", zorder=3, legend=False)
         ax.set_xlim(0, 100)
+        ax.margins(y=0.5 / max(1, len(data)) + 0.05)
         ax.set_xlabel("CR/CRp/CRi within two cycles, % (exact 95% CI)")
         ax.set_ylabel("")
-        ax.set_title("Complete remission across the runs of the batch")
+        ax.set_title("Complete remission, run by run")
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
@@ -110,18 +111,12 @@ def forest_png(table: pd.DataFrame) -> bytes | None:
     return buf.getvalue()
 
 
-def _cell(value, pct: bool = False) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    return f"{100 * float(value):.1f}" if pct else str(value)
-
-
 def _proportion(row, prefix: str) -> str:
+    from helpers.headlines import rate_text
+
     if pd.isna(row[f"{prefix}_denominator"]):
         return "–"
-    return (f"{int(row[f'{prefix}_numerator'])}/{int(row[f'{prefix}_denominator'])} "
-            f"({_cell(row[f'{prefix}_estimate'], True)}%; 95% CI {_cell(row[f'{prefix}_ci_low'], True)}–"
-            f"{_cell(row[f'{prefix}_ci_high'], True)}%)")
+    return rate_text({col: row[f"{prefix}_{col}"] for col in ("numerator", "denominator", "ci_low", "ci_high")})
 
 
 def _headlines(out: Path, name: str) -> dict[str, str]:
@@ -175,7 +170,7 @@ def _page(outcomes, table: pd.DataFrame, out: Path) -> str:
             "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:.3em;vertical-align:top;font-size:.9em}"
             "pre{white-space:pre-wrap;max-width:40em;color:#a00}</style></head><body>"
-            f"<h1>Batch summary</h1><p>{len(outcomes)} runs: {counts['done']} run now, "
+            f"<h1>Batch summary</h1><p>{len(outcomes)} runs: {counts['done']} ran now, "
             f"{counts['skipped']} unchanged since an earlier batch (skipped), {counts['failed']} failed. "
             "Proportions are n/N (%) with exact (Clopper-Pearson) 95% CIs; contrasts use Fisher's exact test, "
             "two-sided. Runs with other parameters use other definitions: compare like with like.</p>"

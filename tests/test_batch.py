@@ -196,3 +196,31 @@ def test_a_run_is_up_to_date_only_for_the_same_input_parameters_and_kind(tmp_pat
                                                            "lines_cutoff": "2"}}}
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert is_up_to_date(spec, run_dir, share) is up_to_date
+
+
+def test_the_summary_puts_each_runs_results_side_by_side_and_escapes_errors(tmp_path):
+    from helpers.batch import RunOutcome
+    from helpers.batch_summary import write_summary
+
+    specs = plan_batch([COHORT], tmp_path, grid=["bmb_high_cutoff=40,60"])
+    rows = {"40": (23, 34, 0.4947346991, 0.8261165725), "60": (9, 17, 0.2781, 0.7702)}
+    for spec in specs:
+        n, d, lo, hi = rows[dict(spec.parameters)["bmb_high_cutoff"]]
+        run = tmp_path / "runs" / spec.name
+        run.mkdir(parents=True)
+        pd.DataFrame([{"notebook": "03_response_by_subgroup", "key": "any_cr[all]", "label": "any_cr",
+                       "numerator": n, "denominator": d, "estimate": n / d, "ci_low": lo, "ci_high": hi}]
+                     ).to_csv(run / "results.csv", index=False)
+    broken = plan_batch([tmp_path / "a<b>.csv"], tmp_path)[0]
+    outcomes = [RunOutcome(specs[0], "done"), RunOutcome(specs[1], "skipped"),
+                RunOutcome(broken, "failed", "bad value <script>alert(1)</script>\nsecond line")]
+    csv_path, html_path = write_summary(outcomes, tmp_path)
+    summary = pd.read_csv(csv_path, keep_default_na=False).set_index("run")
+    assert list(summary["status"]) == ["done", "skipped", "failed"]
+    assert summary.loc[specs[1].name, ["cr_numerator", "cr_denominator"]].tolist() == ["9", "17"]
+    assert summary.loc[broken.name, "error"] == "bad value <script>alert(1)</script>"
+    assert summary.loc[broken.name, "cr_numerator"] == ""
+    page = html_path.read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;" in page and "a&lt;b&gt;" in page
+    assert "23/34 (67.6%), 95% CI 49.5–82.6%" in page
+    assert page.count("data:image/png;base64,") == 1 and "http" not in page
