@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/reconstructed_cohort.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lab notebooks validate template reconstruct benchmark benchmark-loop lock clean
+.PHONY: help setup run test test-fast lab notebooks validate template reconstruct benchmark benchmark-loop benchmark-batch batch git-filter lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
@@ -51,6 +51,17 @@ benchmark: $(STAMP) ## Time the pipeline at several cohort sizes and print ratio
 
 benchmark-loop: $(STAMP) ## Time `make run` against a plain papermill + nbconvert loop, side by side
 	$(BIN)/python -m benchmarks.against_plain_loop --data $(DATA)
+
+batch: $(STAMP) ## Run the analysis for each centre of DATA (centres under MIN patients pooled) into outputs/batch
+	$(BIN)/python -m helpers batch $(DATA) --by center --min-patients $(or $(MIN),10) --out outputs/batch
+
+benchmark-batch: $(STAMP) ## Time a batch of centre-level runs against the same runs one after another
+	$(BIN)/python -m benchmarks.batch
+
+git-filter: $(STAMP) ## Set up the git filter that strips outputs of notebooks run on other data before a commit
+	git config filter.shipped-outputs-only.clean '$(abspath $(BIN))/python -m helpers.notebook_guard'
+	git config filter.shipped-outputs-only.smudge cat
+	@echo "notebooks/*.ipynb are now committed with outputs only when those come from the shipped cohort"
 
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs network)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {validate,run,synth,reconstruct,refresh-notebooks}``."""
+"""Command line: ``python -m helpers {validate,run,batch,synth,reconstruct,refresh-notebooks}``."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        Sub-commands validate, run, synth, reconstruct and refresh-notebooks.
+        Sub-commands validate, run, batch, synth, reconstruct and refresh-notebooks.
     """
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +79,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "the run directory is the same)")
     p.add_argument("--cell-timeout", type=_positive_seconds, default=None, metavar="SECONDS",
                    help="fail the run when one cell runs longer than this (default: no limit)")
+    p.add_argument("--share", action="store_true",
+                   help="share-safe run: no copy of the input in the run directory (name and SHA-256 "
+                        "stay in manifest.json), notebooks told share_safe=True, every page says so")
+
+    p = sub.add_parser("batch", help="run the analysis over several files, each centre, a parameter grid")
+    p.add_argument("data", nargs="+", help="cohort files (.csv or .xlsx); never written to")
+    p.add_argument("--out", required=True, help="batch folder (runs/<name>/, summary.csv, index.html)")
+    p.add_argument("--by", choices=["center"], default=None,
+                   help="one run per centre of each file (subsets written under OUT/work/)")
+    p.add_argument("--min-patients", type=_patient_count, default=1, metavar="N",
+                   help="with --by center: centres with fewer patients are pooled as 'other centres'")
+    p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
+                   help="one run per value (repeatable: every combination), e.g. bmb_high_cutoff=40,50,60")
+    p.add_argument("--jobs", type=_worker_count, default=None, metavar="N",
+                   help="runs at the same time (default: as many as cores and free memory allow)")
+    p.add_argument("--notebooks", default=None,
+                   help="folder of notebooks to run (default: the repository's notebooks/)")
+    p.add_argument("--share", action="store_true", help="share-safe runs (see `run --share`)")
+    p.add_argument("--snakefile", default=None, metavar="PATH",
+                   help="write the batch as a Snakefile instead of running it")
 
     p = sub.add_parser("synth", help="write a synthetic cohort of any size under the contract")
     p.add_argument("--n", type=_patient_count, required=True, help="number of patients (>= 1)")
@@ -188,6 +208,10 @@ def _dispatch(argv: list[str] | None) -> int:
         return _validate_from_cli(args)
     if args.command == "run":
         return run_from_cli(args)
+    if args.command == "batch":
+        from helpers.batch import batch_from_cli
+
+        return batch_from_cli(args)
     if args.command == "synth":
         from helpers.synth import synth_from_cli
 
@@ -211,7 +235,7 @@ def run_from_cli(args) -> int:
         summary = run_analysis(data, args.out, parameters=[tuple(p) for p in args.parameter],
                                force=args.force, notebooks_dir=notebooks, progress=True,
                                cell_timeout=args.cell_timeout, workers=args.workers,
-                               sheet=args.sheet)
+                               sheet=args.sheet, share=args.share)
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_status

@@ -189,7 +189,8 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
                  parameters: Sequence[tuple[str, str]] = (), force: bool = False,
                  notebooks_dir: str | Path = REPO_ROOT / "notebooks",
                  progress: bool = True, cell_timeout: float | None = None,
-                 workers: int | None = None, sheet: str | None = None) -> RunSummary:
+                 workers: int | None = None, sheet: str | None = None,
+                 share: bool = False) -> RunSummary:
     """Validate the cohort, execute every notebook and write a complete run directory.
 
     Parameters
@@ -217,6 +218,11 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
         run directory is the same either way. None (default):
         :data:`DEFAULT_WORKERS` for cohorts under :data:`CONCURRENT_BELOW_ROWS`
         rows, else 1.
+    share : bool
+        Share-safe run: no ``input/`` copy in the run directory (the notebooks
+        read a copy in a temporary folder outside it, deleted afterwards; the
+        manifest keeps each input's name and SHA-256), notebooks declaring
+        ``share_safe`` get True, and every report page says it is a share run.
 
     Returns
     -------
@@ -240,7 +246,7 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
         with run_lock(out):
             check_out(out, [data], force)  # again, now that no other run can change it
             return _run_locked(given, data, out, parameters, force, Path(notebooks_dir), progress,
-                               cell_timeout, workers, sheet)
+                               cell_timeout, workers, sheet, share)
     except RunDirError as err:
         raise PipelineError(str(err), exit_status=2) from None
     except OSError as err:  # the lock or the staging folder cannot be made
@@ -254,7 +260,8 @@ def _os_message(err: OSError) -> str:
 
 
 def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks_dir: Path,
-                progress: bool, cell_timeout, workers, sheet: str | None = None) -> RunSummary:
+                progress: bool, cell_timeout, workers, sheet: str | None = None,
+                share: bool = False) -> RunSummary:
     # The bytes validated are the bytes analysed: hashed before validation (a
     # regular file only: a FIFO is refused by validation without blocking here).
     validated_sha = file_sha256(data) if data.is_file() else None
@@ -282,24 +289,31 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
     if workers is None:
         workers = DEFAULT_WORKERS if report.n_rows < CONCURRENT_BELOW_ROWS else 1
 
+    if share:
+        overrides = {**overrides, "share_safe": True}  # passed only to notebooks that declare it
     staging = make_staging(out)
     failed = failed_dir(out)
+    # A share run's input copies live outside the run directory and are deleted with it.
+    input_root = Path(tempfile.mkdtemp(prefix="share-input-")) if share else staging
     step = "copying the input files"
     try:
         try:
-            copies = _copy_inputs(inputs, staging)
+            copies = _copy_inputs(inputs, input_root)
             if copies["data_path"]["sha256"] != validated_sha:
                 raise PipelineError(f"{data} changed while the run was starting; run again",
                                     exit_status=2)
             step = "executing the notebooks"
             durations = _execute_all(inputs, staging, notebooks, declared, overrides, progress,
-                                     cell_timeout, workers, failed)
+                                     cell_timeout, workers, failed,
+                                     input_root / "input" if share else Path("input"))
             step = "collecting results.csv"
             results = _collect_results(staging)
             step = "writing manifest.json"
-            write_manifest(staging, copies, notebooks, declared, overrides, durations)
+            write_manifest(staging, copies, notebooks, declared, overrides, durations,
+                           kind="share" if share else "internal")
             step = "rendering the HTML report"  # after the manifest, whose commit and date it shows
-            render_report(staging, cohort_file=inputs["data_path"].name)
+            render_report(staging, cohort_file=inputs["data_path"].name,
+                          kind="share" if share else "internal")
         except (PipelineError, KeyboardInterrupt):
             raise
         except Exception as err:
@@ -315,6 +329,9 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if share:
+            shutil.rmtree(input_root, ignore_errors=True)
     swap_into_place(staging, out)
     return RunSummary(out, tuple(nb.stem for nb in notebooks), durations, len(results),
                       tuple(str(w) for w in report.warnings), report.sheet)
@@ -386,7 +403,7 @@ def execution_waves(notebooks: Sequence[Path]) -> list[list[Path]]:
 def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path],
                  declared: Mapping[str, dict], overrides: Mapping[str, object],
                  progress: bool, cell_timeout: float | None, workers: int,
-                 failed: Path) -> dict[str, float]:
+                 failed: Path, input_folder: Path = Path("input")) -> dict[str, float]:
     """Execute every notebook into ``staging/notebooks``; returns seconds per notebook.
 
     The first failure stops the other workers (their kernels are shut down)
@@ -395,7 +412,7 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
     (staging / "notebooks").mkdir()
     (staging / "report").mkdir()
     base: dict[str, object] = {"output_dir": "."}
-    base.update({name: f"input/{path.name}" for name, path in inputs.items()})
+    base.update({name: (input_folder / path.name).as_posix() for name, path in inputs.items()})
     waves = execution_waves(notebooks)
     # Fork: the workers start with papermill and the rest of this module imported. Processes are
     # forked on the first submit, in this (the main) thread, before tqdm starts
@@ -571,7 +588,7 @@ def _collect_results(staging: Path):
 
 def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks: Sequence[Path],
                    declared: Mapping[str, dict], overrides: Mapping[str, object],
-                   durations: Mapping[str, float]) -> Path:
+                   durations: Mapping[str, float], kind: str = "internal") -> Path:
     """Write ``manifest.json``: inputs and their SHA-256, parameters, versions, commit, durations.
 
     Parameters
@@ -590,6 +607,8 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
         literal the notebook received.
     durations : mapping
         Seconds per notebook stem.
+    kind : str
+        ``"internal"`` or ``"share"`` (the input copies were outside the run directory).
 
     Returns
     -------
@@ -601,7 +620,8 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
     for nb in notebooks:
         effective = {name: info["default"] for name, info in declared[nb.stem].items()}
         effective.update({k: repr(v) for k, v in overrides.items() if k in effective})
-        effective.update({k: repr(f"input/{c['file']}") for k, c in copies.items() if k in effective})
+        folder = "input/" if kind == "internal" else ""  # a share run keeps no input/ copy
+        effective.update({k: repr(f"{folder}{c['file']}") for k, c in copies.items() if k in effective})
         effective["output_dir"] = repr(".")
         params[nb.stem] = {k: effective[k] for k in sorted(effective)}
     versions = {}
@@ -613,6 +633,7 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
     data = copies["data_path"]
     manifest = {
         "tool": TOOL,
+        "kind": kind,
         "input": {"file": data["file"], "sha256": data["sha256"], "bytes": data["bytes"]},
         "reference_inputs": {name: {"file": c["file"], "sha256": c["sha256"]}
                              for name, c in copies.items() if name != "data_path"},

@@ -32,7 +32,8 @@ COPIED_FOLDERS = ("tables", "figures", "results", "notebooks")
 #: What each kind of run may be used for, said on every page.
 RUN_KINDS = {
     "internal": "Internal run: may contain patient-level listings; keep within the analysis team.",
-    "share": "Share-safe run: small counts suppressed, no patient-level listings.",
+    "share": "Share-safe run: no copy of the input and no patient identifiers; check small counts "
+             "against your data-sharing rules before it leaves the institution.",
 }
 REPORT_TITLE = "Debulking before blinatumomab: analysis report"
 _INSERT = "report-insert-point"

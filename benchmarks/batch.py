@@ -1,0 +1,88 @@
+"""A batch of centre-level runs against the same runs started one after another by hand.
+
+``python -m benchmarks.batch [--centres 10] [--patients 50]`` writes a synthetic
+cohort of ``centres x patients`` rows (each centre exactly ``patients``), then times
+
+* **batch**: ``python -m helpers batch FILE --by center --min-patients P --out DIR``
+  (runs in parallel within the cores and memory);
+* **loop**: a ``bash`` loop of ``python -m helpers run --data SUBSET --out DIR --workers 1``
+  over the same centre subsets, one after another.
+
+Printed: both times, peak memory of the batch (summed RSS of its process tree),
+the ratio batch / (loop / cores used) against the target ``<= 1.5``, and the peak
+against ``< 2 GiB``. Not part of the test suite; run it by hand (``make benchmark-batch``).
+Nothing happens on import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks import REPO_ROOT, BenchmarkError, measure
+
+RATIO_TARGET = 1.5
+PEAK_TARGET_MIB = 2048.0
+
+
+def centre_cohort(folder: Path, centres: int, patients: int, seed: int) -> Path:
+    """A synthetic cohort whose ``center`` column gives each of ``centres`` centres ``patients`` rows."""
+    import subprocess
+
+    raw = folder / "raw.csv"
+    subprocess.run([sys.executable, "-m", "helpers", "synth", "--n", str(centres * patients),
+                    "--seed", str(seed), "--out", str(raw)], check=True, cwd=REPO_ROOT)
+    with open(raw, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    at = rows[0].index("center")
+    for i, row in enumerate(rows[1:]):
+        row[at] = f"c{i // patients + 1:02d}"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path = folder / "centres.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.batch", description=__doc__.splitlines()[0])
+    parser.add_argument("--centres", type=int, default=10)
+    parser.add_argument("--patients", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    jobs = min(cores, args.centres)
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        tmp = Path(tmp)
+        data = centre_cohort(tmp, args.centres, args.patients, args.seed)
+        try:
+            batch = measure([sys.executable, "-m", "helpers", "batch", str(data), "--by", "center",
+                             "--min-patients", str(args.patients), "--jobs", str(jobs),
+                             "--out", str(tmp / "batch")], REPO_ROOT, tmp / "batch.log")
+            subsets = sorted((tmp / "batch" / "work").glob("*.csv"))
+            script = "set -e\n" + "".join(
+                f"{shlex.quote(sys.executable)} -m helpers run --data {shlex.quote(str(s))} "
+                f"--out {shlex.quote(str(tmp / 'loop' / s.stem))} --workers 1\n" for s in subsets)
+            loop = measure(["bash", "-c", script], REPO_ROOT, tmp / "loop.log")
+        except BenchmarkError as err:
+            print(f"benchmark failed: {err}", file=sys.stderr)
+            return 1
+    ratio = batch.seconds / (loop.seconds / jobs)
+    print(f"{args.centres} centres x {args.patients} patients, {jobs} runs at a time ({cores} cores)")
+    print(f"batch  {batch.seconds:8.1f} s   peak {batch.peak_mib:7.0f} MiB")
+    print(f"loop   {loop.seconds:8.1f} s   peak {loop.peak_mib:7.0f} MiB")
+    print(f"batch / (loop / {jobs}) = {ratio:.2f}  (target <= {RATIO_TARGET}: "
+          f"{'met' if ratio <= RATIO_TARGET else 'NOT met'})")
+    print(f"batch peak memory {batch.peak_mib:.0f} MiB  (target < {PEAK_TARGET_MIB:.0f}: "
+          f"{'met' if batch.peak_mib < PEAK_TARGET_MIB else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
