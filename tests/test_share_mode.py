@@ -76,8 +76,6 @@ def test_every_report_page_of_a_share_run_says_it_is_one(share_run):
         assert "Share-safe run" in page.read_text(encoding="utf-8"), page.name
 
 
-@pytest.mark.xfail(strict=True, reason="notebook 04 (cell c15) still saves and shows the patients with CRS "
-                   "one by one (tables/crs_patients); it must honour share_safe")
 def test_no_file_of_a_share_run_holds_a_patient_id(share_run):
     cohort, out = share_run
     ids = [str(i).encode("utf-8") for i in pd.read_csv(cohort, dtype=str)["patient_id"]]
@@ -87,14 +85,3 @@ def test_no_file_of_a_share_run_holds_a_patient_id(share_run):
         if found:
             leaks[str(path.relative_to(out))] = sorted(found)[:3]
     assert not leaks, f"patient_id found in {leaks}"
-
-
-def test_in_a_share_run_only_the_known_per_patient_listing_names_patients(share_run):
-    cohort, out = share_run
-    ids = [str(i).encode("utf-8") for i in pd.read_csv(cohort, dtype=str)["patient_id"]]
-    leaking = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()
-               and any(i in blob for blob in file_texts(p) for i in ids)}
-    listing = {"tables/crs_patients.csv", "tables/crs_patients.xlsx", "report/tables/crs_patients.csv",
-               "report/tables/crs_patients.xlsx", "notebooks/04_crs_analysis.ipynb",
-               "report/notebooks/04_crs_analysis.ipynb", "report/04_crs_analysis.html"}
-    assert leaking <= listing, f"patient_id found outside notebook 04's listing: {sorted(leaking - listing)}"
