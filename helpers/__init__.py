@@ -4,6 +4,7 @@ Small modules by concern; nothing happens on import:
 
 - :mod:`helpers.contract`   -- the data contract (columns, codes, labels)
 - :mod:`helpers.loading`    -- validate and normalise a cohort file
+- :mod:`helpers.derived`    -- the derived variables (name, meaning, expression), added on loading
 - :mod:`helpers.reading`    -- read a CSV or workbook into raw text cells
 - :mod:`helpers.workbook`   -- choose and read the cohort sheet of an .xlsx
 - :mod:`helpers.cells`      -- parse text cells by contract kind; identifier keys
@@ -11,8 +12,15 @@ Small modules by concern; nothing happens on import:
 - :mod:`helpers.stats`      -- exact intervals and tests
 - :mod:`helpers.models`     -- Firth-penalised logistic regression, profile-likelihood limits
 - :mod:`helpers.power`      -- exact power and sample size of the two-sided Fisher test
+- :mod:`helpers.survival`   -- Kaplan-Meier rows, tables and figures shared by the time-to-event cells
+- :mod:`helpers.subgroups`  -- rates by group with exact CIs and the tests run on their table
+- :mod:`helpers.response`   -- response-by-subgroup table, patient flow and forest rows
+- :mod:`helpers.crs`        -- the paper's printed CRS percentages against both denominators
 - :mod:`helpers.tables`     -- Table 1 / Table 2 and cross-tabulations
 - :mod:`helpers.figures`    -- seaborn figures, saved deterministically
+- :mod:`helpers.response_figures` -- Figure 1, the patient flow and the CRS figure
+- :mod:`helpers.display`    -- rich tables (title, headers, footnote) and the CSV/XLSX writers
+- :mod:`helpers.manuscript` -- manuscript tables as Word (.docx)
 - :mod:`helpers.results`    -- tidy statistics rows (results.csv)
 - :mod:`helpers.narrative`  -- the one formatter per kind of number (%, CI, p) for prose
 - :mod:`helpers.comparison` -- cohort vs a historic rate: exact tests, posterior, sample size
@@ -27,6 +35,12 @@ Small modules by concern; nothing happens on import:
 - :mod:`helpers.parameters` -- notebook parameters: declared ranges and checks
 - :mod:`helpers.rundir`     -- what a run may write or replace, its lock, the final swap
 - :mod:`helpers.report`     -- the HTML report, data text escaped
+- :mod:`helpers.headlines`  -- the report index's headline findings, from results.csv
+- :mod:`helpers.batch`      -- many runs (files, centres, parameter grid), in parallel, resumable
+- :mod:`helpers.batch_summary` -- a batch's summary table, forest plot and index page
+- :mod:`helpers.notebook_guard` -- git filter: stored notebook outputs only from the shipped cohort
+- :mod:`helpers.reconstruct` -- the reconstructed cohort, solved from the published figures
+- :mod:`helpers.synth`      -- synthetic cohorts of any size (optionally with follow-up)
 """
 
 __version__ = "0.1.0"
