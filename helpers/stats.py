@@ -156,6 +156,27 @@ class TestResult:
     table: tuple[tuple[int, ...], ...]
     statistic_name: str | None = None
 
+    @property
+    def replaced(self) -> bool:
+        """Whether an asymptotic test stood in for the exact one requested (large n)."""
+        return " in place of " in self.method
+
+    @property
+    def name(self) -> str:
+        """The test as run, in a few words for prose: ``"Fisher"``, or for a fallback e.g.
+        ``"Pearson chi-square (in place of Fisher's exact test, infeasible at this n)"``."""
+        if self.replaced:
+            head, _, rest = self.method.partition(" in place of ")
+            return f"{head} (in place of {rest.split(' (')[0]}, infeasible at this n)"
+        return _SHORT_NAMES.get(self.short, self.method.split(" (")[0])
+
+
+_SHORT_NAMES = {"fisher": "Fisher", "chi2": "Pearson chi-square",
+                "chi2_yates": "Pearson chi-square with Yates' correction", "barnard": "Barnard",
+                "boschloo": "Boschloo", "fisher_midp": "Fisher mid-p",
+                "boschloo_fisher2": "Boschloo (two-sided Fisher statistic)",
+                "fisher_midp_doubled": "Fisher mid-p (twice one-sided)"}
+
 
 def _as_table(table) -> np.ndarray:
     arr = np.asarray(table)
