@@ -36,9 +36,21 @@ NOT_REPRODUCED = "not reproduced"
 NOT_RECOMPUTED = "not recomputed"
 #: A figure whose result the run defines with other cut-offs than the paper: not compared.
 DIFFERENT_DEFINITION = "different definition"
+#: On data other than the shipped cohort, a figure that describes the sample itself (its size,
+#: centres, programme mix): shown beside the paper's, not judged.
+SHOWN = "shown, not judged"
 #: Verdicts in display order.
 VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_RECOMPUTED,
-                             DIFFERENT_DEFINITION)
+                             DIFFERENT_DEFINITION, SHOWN)
+
+#: Result keys of figures that are properties of a sample rather than findings: the number of
+#: patients and of centres, and the programme mix (prefix match).
+SAMPLE_PROPERTY_KEYS: tuple[str, ...] = ("n[all]", "center.distinct[all]", "n[source=")
+
+
+def is_sample_property(key: str) -> bool:
+    """Whether a result key is a property of the sample (:data:`SAMPLE_PROPERTY_KEYS`)."""
+    return any(key == k or (k.endswith("=") and key.startswith(k)) for k in SAMPLE_PROPERTY_KEYS)
 
 #: Wording when the data are not the shipped reconstruction: the comparison is a
 #: replication ("your data vs the paper"), and a difference is not a failure.
@@ -50,6 +62,7 @@ REPLICATION_LABELS: dict[str, str] = {
     NOT_REPRODUCED: "differs from the paper",
     NOT_RECOMPUTED: "not recomputed",
     DIFFERENT_DEFINITION: DIFFERENT_DEFINITION,
+    SHOWN: SHOWN,
 }
 #: Two-sided level at which a replication compares the significance of p-values.
 SIGNIFICANCE_LEVEL: float = 0.05
@@ -382,6 +395,8 @@ def basis_of(kind: str, verdict: str, has_printed_percent: bool, reconstructed: 
         return "not checked"
     if verdict == DIFFERENT_DEFINITION:
         return "not compared (different definition)"
+    if verdict == SHOWN:
+        return "property of the sample (shown, not judged)"
     if against_comparator:
         return COMPARATOR_BASIS
     if not reconstructed:
@@ -466,6 +481,11 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         differs = definition_verdict(fig, cutoffs, paper_defs)
         if differs is not None:
             v = differs
+        elif not reconstructed and found is not None and is_sample_property(key):
+            shown = judge_replication(fig, found, paper_total=paper_total, data_total=data_total,
+                                      comparator=comparator)
+            v = Verdict(SHOWN, "", "a property of this sample (its size, centres or programme mix), "
+                        "not a finding to replicate", shown.printed, shown.recomputed_text)
         elif reconstructed:
             alternatives = None
             if fig.get("kind") == "p_value" and found is not None:

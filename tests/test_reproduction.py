@@ -739,3 +739,18 @@ def test_a_figure_under_another_cut_off_is_a_different_definition_never_consiste
         assert v.loc["s335_p_cr_lines", "verdict"] != rp.DIFFERENT_DEFINITION
     same = rp.judge_all(pub, rows, cutoffs={"bmb_high_cutoff": 50}).set_index("id")
     assert same.loc["s333_cr_bmb_baseline_ge50", "verdict"] == rp.REPRODUCED
+
+
+def test_on_other_data_sample_properties_are_shown_not_judged():
+    from helpers import published
+
+    pub = published.load_published_figures()
+    rows = pd.DataFrame([result(50, 50, key="n[all]"), result(18, 50, key="n[source=neuf]"),
+                         result(9, key="center.distinct[all]"), result(37, 50, key="any_cr[all]")])
+    v = rp.judge_all(pub, rows, reconstructed=False, cutoffs={"bmb_high_cutoff": 50}).set_index("id")
+    for fid in ("abs_n_patients", "s21_source_neuf", "abs_n_centres"):
+        assert v.loc[fid, "verdict"] == rp.SHOWN, fid
+        assert v.loc[fid, "basis"] == "property of the sample (shown, not judged)"
+    assert v.loc["abs_cr_overall", "verdict"] == "consistent with the paper"
+    shipped = rp.judge_all(pub, rows, reconstructed=True).set_index("id")
+    assert shipped.loc["abs_n_patients", "verdict"] != rp.SHOWN
