@@ -375,14 +375,16 @@ def test_summary_results_record_each_verdict_count_with_all_figures_as_denominat
 
 
 def test_other_data_get_a_replication_view_not_failures():
-    # a: 34 of 34 as a share of the whole cohort; b: paper 23/34 = 67.6% lies inside the exact
-    # CI of 22/34 (R binom.test: 0.4653-0.8032); c: equal counts; d: both p below 0.05.
+    # a: the number of patients, a property of the sample: shown, not judged; b: paper 23/34 = 67.6%
+    # lies inside the exact CI of 22/34 (R binom.test: 0.4653-0.8032); c: equal counts; d: both p
+    # below 0.05.
     v = rp.judge_all(PUBLISHED, RESULTS, reconstructed=False)
-    assert list(v["verdict"]) == ["consistent with the paper"] * 4 + ["not recomputed"]
-    assert set(v["basis"]) == {"your data vs the paper", "not checked"}
+    assert list(v["verdict"]) == [rp.SHOWN] + ["consistent with the paper"] * 3 + ["not recomputed"]
+    assert set(v["basis"]) == {"your data vs the paper", "not checked",
+                               "property of the sample (shown, not judged)"}
     assert not v["verdict"].str.contains("not reproduced").any()
     s = rp.summary(v).set_index("location")
-    assert s.loc["All figures", "consistent with the paper"] == 4
+    assert s.loc["All figures", "consistent with the paper"] == 3
 
 
 def test_replication_compares_rates_by_whether_the_papers_rate_is_inside_the_datas_exact_ci():
@@ -472,7 +474,7 @@ def test_closing_paragraph_depends_on_whether_the_data_are_the_reconstruction():
     assert "solver" in on_reconstruction and "replication" not in on_reconstruction
     elsewhere = rp.what_it_means(rp.judge_all(PUBLISHED, RESULTS, reconstructed=False), False)
     assert "not the shipped reconstruction" in elsewhere and "solver" not in elsewhere
-    assert "4 figures compared is a replication: 4 consistent with the paper and 0 different" in elsewhere
+    assert "3 figures compared is a replication: 3 consistent with the paper and 0 different" in elsewhere
 
 
 # --- the p = 0.03 candidates ----------------------------------------------------------------
