@@ -171,9 +171,9 @@ def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
                 tests += (f"; Boschloo {p_text(r.boschloo_p)} as twice the smaller one-sided p (scipy's convention)"
                           + (f" (below {alpha:g}: the tests disagree)" if differs and r.boschloo_p < alpha
                              else f" (not below {alpha:g}: the tests disagree)" if differs else ""))
-                other = getattr(r, "boschloo_fisher2_p", math.nan)
-                if not math.isnan(other):
-                    tests += f", {p_text(other)} with the two-sided Fisher p as statistic"
+                fisher2 = getattr(r, "boschloo_fisher2_p", math.nan)
+                if not math.isnan(fisher2):
+                    tests += f", {p_text(fisher2)} with the two-sided Fisher p as statistic"
         else:
             tests = (f"exact binomial vs the published rate {p_text(r.p_value)} "
                      f"({_side(r.p_value, alpha)})")

@@ -367,6 +367,7 @@ def test_a_difference_interval_excluding_zero_beside_p_above_alpha_is_explained_
     assert "the 95% interval of the difference excludes 0" in text
     assert "Boschloo p = 0.044 as twice the smaller one-sided p (scipy's convention)" in text
     assert "p = 0.053 with the two-sided Fisher p as statistic" in text
+    assert "vs **Topp 2015 (MT103-211), blinatumomab** 81/189 (42.9%" in text
 
 
 
