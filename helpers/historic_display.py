@@ -72,7 +72,9 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
         "Status": compared["status"],
         "Test": compared["test"],
         "p": [p_text(p, bare=True) for p in compared["p_value"]],
-        "Boschloo p": [p_text(p, bare=True) for p in compared["boschloo_p"]],
+        "Boschloo p": [p_text(p, bare=True) + (" (asymptotic z-test in place of the exact test)"
+                                               if " in place of " in str(m) else "")
+                       for p, m in zip(compared["boschloo_p"], compared["boschloo_method"])],
         "Boschloo p (Fisher statistic)": [p_text(p, bare=True) for p in
                                           compared.get("boschloo_fisher2_p", pd.Series(math.nan, index=compared.index))],
         "Definition": compared.get("definition", pd.Series("", index=compared.index)).replace("", "same"),
