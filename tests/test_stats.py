@@ -606,3 +606,14 @@ def test_mid_p_conventions_differ_and_are_both_reported(cells, lancaster, double
 def test_convention_pairs_name_each_others_variant():
     for a, b in stats.CONVENTION_PAIRS.items():
         assert stats.CONVENTION_PAIRS[b] == a and a in stats.TESTS and a in stats.TWO_BY_TWO_ONLY
+
+
+def test_a_fallback_names_itself_and_an_exact_test_keeps_its_short_name():
+    # the 10,000-patient 4 x 2 table above: the exact enumeration is past FISHER_WORK_BUDGET
+    big = stats.fisher_exact([[1414, 668], [3620, 1614], [974, 490], [869, 351]])
+    assert big.replaced
+    assert big.name == "Pearson chi-square (in place of Fisher's exact test, infeasible at this n)"
+    small = stats.fisher_exact([[12, 1], [10, 10]])
+    assert not small.replaced and small.name == "Fisher"
+    z = stats.boschloo_exact([[6000, 4000], [5000, 5000]])
+    assert z.name == "pooled z-test (Pearson chi-square) (in place of Boschloo's exact test, infeasible at this n)"
