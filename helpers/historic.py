@@ -24,8 +24,10 @@ from helpers.stats import exact_ci, proportion
 #: Columns of the comparator file, in order.
 COMPARATOR_COLUMNS: tuple[str, ...] = (
     "id", "study", "reference", "population", "arm", "endpoint", "endpoint_definition",
-    "numerator", "denominator", "percent", "ci_low", "ci_high", "status", "note",
+    "numerator", "denominator", "percent", "ci_low", "ci_high", "status", "note", "cutoffs",
 )
+#: Columns that may be absent from an older comparator file (read as blank).
+OPTIONAL_COMPARATOR_COLUMNS: tuple[str, ...] = ("cutoffs",)
 #: Where a comparator's numbers come from: counts printed, counts derived from a
 #: printed percentage and n, or only a rate.
 STATUSES: tuple[str, ...] = ("seen", "derived", "percent_only")
@@ -72,8 +74,9 @@ COHORT_ENDPOINTS: dict[str, CohortEndpoint] = {e.code: e for e in (
 
 # --- reading and checking the data files ---------------------------------------------
 
-def _read_csv(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    frame = frame.assign(**{c: "" for c in optional if c not in frame.columns})
     if tuple(frame.columns) != columns:
         raise ValueError(f"{Path(path).name}: expected columns {', '.join(columns)}; "
                          f"found {', '.join(frame.columns)}")
@@ -122,12 +125,37 @@ def comparator_problems(raw: pd.DataFrame) -> list[str]:
             problems.append(f"{where}: a CI needs both limits")
         elif not math.isnan(low) and not (low <= high and (math.isnan(pct) or low <= pct <= high)):
             problems.append(f"{where}: CI {low:g}-{high:g} does not enclose {pct:g}")
+        try:
+            parse_cutoffs(row.get("cutoffs", ""))
+        except ValueError as err:
+            problems.append(f"{where}: {err}")
     return problems
+
+
+def parse_cutoffs(text: str) -> dict[str, float]:
+    """A comparator's cut-offs, ``"bmb_high_cutoff=50"`` -> ``{"bmb_high_cutoff": 50.0}`` (``&`` joins several).
+
+    Names are the run parameters of :data:`helpers.derived.CUTOFFS`; blank gives ``{}``.
+    """
+    from helpers.derived import CUTOFFS
+
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in (text or "").split("&"))):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in CUTOFFS:
+            raise ValueError(f"cutoffs {text!r}: expected parameter=value with a parameter of "
+                             f"{', '.join(CUTOFFS)}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"cutoffs {text!r}: {value.strip()!r} is not a number") from None
+    return out
 
 
 def load_comparators(path: str | Path) -> pd.DataFrame:
     """Read and check ``historic_comparators.csv``."""
-    raw = _read_csv(path, COMPARATOR_COLUMNS)
+    raw = _read_csv(path, COMPARATOR_COLUMNS, OPTIONAL_COMPARATOR_COLUMNS)
     problems = comparator_problems(raw)
     if problems:
         raise ValueError(f"{Path(path).name}: " + "; ".join(problems))
@@ -310,9 +338,29 @@ def comparator_label(row: Mapping[str, object]) -> str:
     return f"{head}: {row['percent']:g}% (rate only)"
 
 
+def printed_numerators(percent_value: float, n: int) -> tuple[int, ...]:
+    """Numerators k of ``n`` whose percentage prints as ``percent_value`` (to its own decimals, half up)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    text = format(float(percent_value), "g")
+    places = Decimal(1).scaleb(-(len(text.split(".")[1]) if "." in text else 0))
+    shown = Decimal(text)
+    return tuple(k for k in range(n + 1)
+                 if (Decimal(100 * k) / Decimal(n)).quantize(places, rounding=ROUND_HALF_UP) == shown)
+
+
 def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
-                     pairings: pd.DataFrame) -> pd.DataFrame:
-    """One row per pairing: the cohort rate, the comparator figure and why they are paired."""
+                     pairings: pd.DataFrame, cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """One row per pairing: the cohort rate, the comparator figure and why they are paired.
+
+    ``definition`` is empty when the definitions match, else ``"different definition (...)"``:
+    the cohort population depends on a cut-off (``cutoffs``, the run's) that differs from
+    the comparator's (its ``cutoffs`` column). ``comparator_numerators`` lists the
+    numerators that print as a rate-only comparator's percentage when its ``n`` is
+    known (such a comparator is compared two-sample, see :func:`compare_pairings`).
+    """
+    from helpers.published import cutoffs_used, definition_differences, different_definition_text
+
     rates = comparator_rates(comparators).set_index("id")
     cohort = cohort_rates.set_index(["cohort_endpoint", "cohort_population"])
     rows = []
@@ -321,6 +369,10 @@ def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
         c = cohort.loc[(p["cohort_endpoint"], population)]
         h = rates.loc[p["comparator_id"]]
         endpoint = COHORT_ENDPOINTS[p["cohort_endpoint"]]
+        known_n = (not h["has_counts"]) and pd.notna(h["denominator"]) and not math.isnan(h["percent"])
+        numerators = (tuple(int(k) for k in [h["numerator"]]) if h["has_counts"] else
+                      printed_numerators(h["percent"], int(h["denominator"])) if known_n else ())
+        known_n = known_n and bool(numerators)
         rows.append({
             "pairing_id": p["pairing_id"], "cohort_endpoint": endpoint.code,
             "endpoint_label": endpoint.label, "cohort_population": population,
@@ -333,7 +385,11 @@ def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
             "comparator_rate": h["estimate"], "comparator_low": h["est_low"],
             "comparator_high": h["est_high"], "ci_source": h["ci_source"], "status": h["status"],
             "note": h["note"], "comparator_label": comparator_label({**h, "id": p["comparator_id"]}),
-            "design": "two-sample" if h["has_counts"] else "one-sample",
+            "design": "two-sample" if h["has_counts"] or known_n else "one-sample",
+            "comparator_numerators": numerators,
+            "definition": different_definition_text(definition_differences(
+                cutoffs_used(population), cutoffs or {}, parse_cutoffs(h.get("cutoffs", "")),
+                source=str(h["study"]))),
         })
     frame = pd.DataFrame(rows)
     for col in ("comparator_k", "comparator_n"):
@@ -355,34 +411,51 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
     P(cohort rate > that fixed rate) (:func:`helpers.comparison.compare_with_rate`).
     A pairing whose cohort population is empty is kept with NaN statistics.
 
+    A comparator with a known ``n`` but only a printed percentage is compared two-sample
+    with each numerator that prints as that percentage, and the run with the larger
+    Fisher p is reported (the method says so). A pairing with a different definition
+    (``definition``) is not compared: NaN statistics and the reason in ``test_method``.
+
     Returns the matched columns plus ``test`` (``fisher`` or ``binomial``),
     ``test_method``, ``p_value``, ``boschloo_p``, ``boschloo_method`` (which
     switches to an asymptotic test for large samples, see
-    :data:`helpers.stats.UNCONDITIONAL_MAX_TABLES`), ``risk_difference``,
+    :func:`helpers.stats.unconditional_is_feasible`), ``boschloo_fisher2_p`` and
+    ``boschloo_fisher2_method`` (the other two-sided convention), ``risk_difference``,
     ``rd_low``, ``rd_high``, ``rd_method``, ``prob_cohort_higher`` and
     ``posterior_method``.
     """
+    from helpers.stats import boschloo_fisher_two_sided
+
     a, b = prior
     added = []
     for row in matched.to_dict("records"):
         k, n = row["cohort_k"], row["cohort_n"]
         stats = {"test": "fisher" if row["design"] == "two-sample" else "binomial",
                  "test_method": "", "p_value": math.nan, "boschloo_p": math.nan,
-                 "boschloo_method": "",
+                 "boschloo_method": "", "boschloo_fisher2_p": math.nan, "boschloo_fisher2_method": "",
                  "risk_difference": math.nan, "rd_low": math.nan, "rd_high": math.nan,
                  "rd_method": "", "prob_cohort_higher": math.nan, "posterior_method": ""}
-        if n == 0:
+        if row.get("definition"):
+            stats["test_method"] = f"not compared: {row['definition']}"
+        elif n == 0:
             stats["test_method"] = "not computed: no evaluable cohort patients"
         elif row["design"] == "two-sample":
-            res = comparison.compare_with_counts(k, n, int(row["comparator_k"]),
-                                                 int(row["comparator_n"]), prior=(a, b))
-            stats.update(test_method=res.fisher.method, p_value=res.fisher.p_value,
-                         boschloo_p=res.boschloo.p_value, boschloo_method=res.boschloo.method,
+            n2 = int(row["comparator_n"])
+            candidates = list(row.get("comparator_numerators") or (int(row["comparator_k"]),))
+            runs = [(k2, comparison.compare_with_counts(k, n, k2, n2, prior=(a, b))) for k2 in candidates]
+            k2, res = max(runs, key=lambda r: r[1].fisher.p_value)
+            which = ("" if len(runs) == 1 else
+                     f"; comparator numerator {' or '.join(map(str, candidates))} of {n2} (each prints as "
+                     f"the published {row['comparator_rate'] * 100:g}%), {k2} used: the larger Fisher p")
+            other = boschloo_fisher_two_sided([[k, n - k], [k2, n2 - k2]])
+            stats.update(test_method=res.fisher.method + which, p_value=res.fisher.p_value,
+                         boschloo_p=res.boschloo.p_value, boschloo_method=res.boschloo.method + which,
+                         boschloo_fisher2_p=other.p_value, boschloo_fisher2_method=other.method + which,
                          risk_difference=res.risk_difference,
-                         rd_low=res.rd_ci_low, rd_high=res.rd_ci_high, rd_method=res.rd_method,
+                         rd_low=res.rd_ci_low, rd_high=res.rd_ci_high, rd_method=res.rd_method + which,
                          prob_cohort_higher=res.prob_cohort_higher,
                          posterior_method=(f"P(cohort > comparator), independent Beta({a:g}, {b:g}) "
-                                           "priors updated by both groups' counts"))
+                                           "priors updated by both groups' counts" + which))
         else:
             res = comparison.compare_with_rate(k, n, float(row["comparator_rate"]), prior=(a, b))
             stats.update(test_method=f"{res.binomial.method} against the published rate",
@@ -423,16 +496,17 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
 def _boschloo_method_text(method: str) -> str:
     """Method words for a Boschloo row: the exact test's, or the asymptotic fallback's own text
     (:func:`helpers.stats.boschloo_exact` switches for large samples and says so)."""
-    if isinstance(method, str) and "asymptotic" in method:
+    if isinstance(method, str) and ("asymptotic" in method or "not compared" in method):
         return method
-    return "Boschloo's exact test (two-sided)"
+    extra = method.split("; ", 1)[1] if isinstance(method, str) and "; " in method else ""
+    return "Boschloo's exact test (two-sided)" + (f"; {extra}" if extra else "")
 
 
 def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
     """Result rows for every comparison (comparator rates: :func:`comparator_results`).
 
-    Keys: ``cmp[<pairing>]~fisher`` and ``~boschloo`` (two-sample) or
-    ``~binomial`` (one-sample), with the cohort's k/n as numerator/denominator;
+    Keys: ``cmp[<pairing>]~fisher``, ``~boschloo`` and ``~boschloo_fisher2`` (Boschloo with
+    the two-sided Fisher statistic; two-sample) or ``~binomial`` (one-sample), with the cohort's k/n as numerator/denominator;
     ``cmp[<pairing>].risk_difference`` (cohort minus comparator, fraction;
     Newcombe CI for two-sample pairings, none for one-sample);
     ``cmp[<pairing>].prob_cohort_higher`` (posterior probability).
@@ -443,7 +517,10 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
         what = f"{r['endpoint_label']}, {r['population_label']} vs {r['comparator_label']}"
         if r["design"] == "two-sample":
             tests = [("fisher", r["p_value"], r["test_method"]),
-                     ("boschloo", r["boschloo_p"], _boschloo_method_text(r.get("boschloo_method", "")))]
+                     ("boschloo", r["boschloo_p"], _boschloo_method_text(r.get("boschloo_method", "")
+                                                                         or r["test_method"])),
+                     ("boschloo_fisher2", r.get("boschloo_fisher2_p", math.nan),
+                      r.get("boschloo_fisher2_method", "") or r["test_method"])]
         else:
             tests = [("binomial", r["p_value"], r["test_method"])]
         for short, p, method in tests:

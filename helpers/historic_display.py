@@ -32,6 +32,14 @@ def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
 
 
 
+def _comparator_counts(r) -> str:
+    """The comparator's counts as used: printed, or the numerators that print as its percentage."""
+    numerators = tuple(getattr(r, "comparator_numerators", ()) or ())
+    if pd.isna(r.comparator_k) and len(numerators) > 1:
+        return f"{' or '.join(map(str, numerators))}/{int(r.comparator_n)}"
+    return ""
+
+
 def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     """The comparison table saved with the notebook (rates in %, exact 95% CIs, p-values).
 
@@ -64,7 +72,12 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
         "Status": compared["status"],
         "Test": compared["test"],
         "p": [p_text(p, bare=True) for p in compared["p_value"]],
-        "Boschloo p": [p_text(p, bare=True) for p in compared["boschloo_p"]],
+        "Boschloo p": [p_text(p, bare=True) + (" (asymptotic z-test in place of the exact test)"
+                                               if " in place of " in str(m) else "")
+                       for p, m in zip(compared["boschloo_p"], compared["boschloo_method"])],
+        "Boschloo p (Fisher statistic)": [p_text(p, bare=True) for p in
+                                          compared.get("boschloo_fisher2_p", pd.Series(math.nan, index=compared.index))],
+        "Definition": compared.get("definition", pd.Series("", index=compared.index)).replace("", "same"),
         "Difference, points (95% CI)": rd,
         "P(cohort higher)": ["–" if math.isnan(p) else f"{p:.3f}" for p in compared["prob_cohort_higher"]],
         "Comparator note": compared["note"],
@@ -98,7 +111,17 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
 
 
 
-def _side(p: float, alpha: float) -> str:
+def _side(p: float, alpha: float, low: float = math.nan, high: float = math.nan) -> str:
+    """Where a p-value falls, and why a difference interval on the other side need not contradict it."""
+    if not math.isnan(low) and (p < alpha) == (low <= 0 <= high):
+        if p < alpha:
+            return (f"below {alpha:g}, although the 95% interval of the difference includes 0: Newcombe's "
+                    "interval inverts a different, unconditional score test, so the two can disagree near "
+                    "the boundary; neither settles the question alone")
+        return (f"not below {alpha:g}, although the 95% interval of the difference excludes 0: the "
+                "interval (Newcombe, from Wilson score limits) inverts a different test than Fisher's "
+                "conditional one, which is conservative with few patients, so the two can disagree near "
+                "the boundary; the evidence is borderline, not an absence of difference")
     return (f"below {alpha:g}, unlikely under equal rates" if p < alpha
             else f"not below {alpha:g}, compatible with chance")
 
@@ -117,14 +140,20 @@ def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
     split = tests_disagree(compared, alpha)
     names = ", ".join(f"`{pid}`" for pid in split["pairing_id"])
     lead = ("Primary test: Fisher's exact test (two-sided, pre-specified) for pairings with "
-            "comparator counts, the exact binomial test for rate-only comparators; Boschloo's "
-            "exact test is reported alongside. "
+            "comparator counts or a known n (a printed percentage of n patients is tried with each "
+            "numerator that prints as it, and the larger p kept), the exact binomial test for "
+            "rate-only comparators without one; Boschloo's exact test is reported alongside, in both "
+            "two-sided conventions (they can fall on different sides of a threshold). "
             + (f"The two tests fall on different sides of {alpha:g} in {len(split)} pairing"
                f"{'s' if len(split) != 1 else ''} ({names}); the primary test's reading is the "
                "one stated." if len(split) else
                f"Fisher and Boschloo fall on the same side of {alpha:g} in every pairing."))
     lines = [lead, ""]
     for r in compared.itertuples():
+        if getattr(r, "definition", ""):
+            lines.append(f"- **{r.endpoint_label}, {r.population_label}** vs "
+                         f"**{r.comparator_label.split(':')[0]}**: {r.definition}; not compared.")
+            continue
         if r.cohort_n == 0:
             lines.append(f"- **{r.pairing_id}**: no evaluable cohort patients "
                          f"({r.population_label}); not compared.")
@@ -132,16 +161,21 @@ def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
         cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high)
         other = _rate_text(r.comparator_k, r.comparator_n, r.comparator_rate,
                            r.comparator_low, r.comparator_high)
+        if _comparator_counts(r):
+            other = f"{_comparator_counts(r)} {other}"
         rd = f"{100 * r.risk_difference:+.1f} points"
         if not math.isnan(r.rd_low):
             rd += f" (95% CI {100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})"
         if r.test == "fisher":
-            tests = f"Fisher (primary) {p_text(r.p_value)} ({_side(r.p_value, alpha)})"
+            tests = f"Fisher (primary) {p_text(r.p_value)} ({_side(r.p_value, alpha, r.rd_low, r.rd_high)})"
             if not math.isnan(r.boschloo_p):
                 differs = (r.p_value < alpha) != (r.boschloo_p < alpha)
-                tests += (f"; Boschloo {p_text(r.boschloo_p)}"
+                tests += (f"; Boschloo {p_text(r.boschloo_p)} as twice the smaller one-sided p (scipy's convention)"
                           + (f" (below {alpha:g}: the tests disagree)" if differs and r.boschloo_p < alpha
                              else f" (not below {alpha:g}: the tests disagree)" if differs else ""))
+                fisher2 = getattr(r, "boschloo_fisher2_p", math.nan)
+                if not math.isnan(fisher2):
+                    tests += f", {p_text(fisher2)} with the two-sided Fisher p as statistic"
         else:
             tests = (f"exact binomial vs the published rate {p_text(r.p_value)} "
                      f"({_side(r.p_value, alpha)})")

@@ -8,14 +8,21 @@ it. An external figure that quotes a historic study names the row of
 ``data/historic_comparators.csv`` it quotes in ``comparator_id``, so it can be
 checked against that source; every external figure says in ``external_type``
 what kind of figure it is (:data:`EXTERNAL_TYPES`), which is why it has no
-cohort counterpart. Nothing happens on import.
+cohort counterpart. A ``definition`` figure that is a cut-off of the analysis names the
+run parameter it sets in ``parameter``: those rows are the one source of the paper's
+cut-offs, which :func:`definition_differences` compares with a run's before anything is
+judged. Nothing happens on import.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
+
+from helpers import derived
 
 #: Default location of the figures file, relative to the repository.
 DEFAULT_PATH: Path = Path(__file__).resolve().parents[1] / "data" / "published_figures.csv"
@@ -24,10 +31,10 @@ DEFAULT_PATH: Path = Path(__file__).resolve().parents[1] / "data" / "published_f
 FIGURE_COLUMNS: tuple[str, ...] = (
     "id", "location", "description", "kind", "numerator", "denominator", "printed",
     "value", "population", "condition", "result_key", "derived", "note", "comparator_id",
-    "external_type",
+    "external_type", "parameter",
 )
 #: Columns that may be absent from an older figures file (read as blank).
-OPTIONAL_COLUMNS: tuple[str, ...] = ("external_type",)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("external_type", "parameter")
 
 #: ``external_type`` codes of external figures and the words a report gives for them.
 EXTERNAL_TYPES: dict[str, str] = {
@@ -88,6 +95,17 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     stray = frame.loc[typed & ~ext, "id"]
     if len(stray):
         problems.append(f"external_type on a non-external figure in {list(stray)}")
+    named = frame["parameter"] != ""
+    bad_param = frame.loc[named & ~frame["parameter"].isin(list(derived.CUTOFFS)), "id"]
+    if len(bad_param):
+        problems.append(f"parameter not a cut-off of helpers.derived in {list(bad_param)}")
+    not_definition = frame.loc[named & ((frame["external_type"] != "definition")
+                                        | frame["value"].isna()), "id"]
+    if len(not_definition):
+        problems.append(f"parameter on a figure that is not a definition with a value in {list(not_definition)}")
+    twice = frame.loc[named, "parameter"]
+    if twice.duplicated().any():
+        problems.append(f"a parameter set by two figures: {sorted(set(twice[twice.duplicated()]))}")
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     return frame
@@ -99,3 +117,50 @@ def figure(figures: pd.DataFrame, figure_id: str) -> pd.Series:
     if hit.empty:
         raise KeyError(f"no published figure with id {figure_id!r}")
     return hit.iloc[0]
+
+
+# --- definitions: the paper's cut-offs against a run's ----------------------------------
+
+def paper_cutoffs(figures: pd.DataFrame) -> dict[str, float]:
+    """The paper's cut-offs, ``{parameter: value}``, from the figures that name a ``parameter``."""
+    named = figures[figures["parameter"] != ""]
+    return {p: float(v) for p, v in zip(named["parameter"], named["value"])}
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def cutoffs_used(text: str) -> tuple[str, ...]:
+    """The cut-off parameters a result key or population depends on, in :data:`derived.CUTOFFS` order.
+
+    Every derived variable named in ``text`` (e.g. ``high_burden`` in
+    ``any_cr[high_burden=True]``) contributes the cut-offs of its expression
+    (:attr:`helpers.derived.Derived.parameters`); raw columns and codes add none.
+    """
+    used = set()
+    for name in _NAME.findall(text or ""):
+        if name in derived.BY_NAME:
+            used.update(derived.BY_NAME[name].parameters)
+    return tuple(p for p in derived.CUTOFFS if p in used)
+
+
+def definition_differences(used: Iterable[str], run: Mapping[str, float],
+                           reference: Mapping[str, float], source: str = "the paper") -> tuple[str, ...]:
+    """How a result's definition differs from a published one: one phrase per cut-off that differs.
+
+    ``used``: the cut-offs the result depends on (:func:`cutoffs_used`); ``run``: the
+    run's values; ``reference``: the published values (:func:`paper_cutoffs`, or a
+    comparator's). A cut-off missing on either side is not compared. Empty when the
+    definitions match, e.g. ``("bmb_high_cutoff 60 here, 50 in the paper",)`` otherwise.
+    """
+    out = []
+    for name in used:
+        if name in run and name in reference and float(run[name]) != float(reference[name]):
+            out.append(f"{name} {float(run[name]):g} here, {float(reference[name]):g} in {source}")
+    return tuple(out)
+
+
+def different_definition_text(differences: Iterable[str]) -> str:
+    """``"different definition (bmb_high_cutoff 60 here, 50 in the paper)"``; empty when none."""
+    differences = tuple(differences)
+    return f"different definition ({'; '.join(differences)})" if differences else ""

@@ -22,17 +22,29 @@ from helpers.stats import TWO_BY_TWO_ONLY
 TESTS: tuple[str, ...] = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
 
 
-#: :data:`TESTS` plus Fisher's mid-p, for a p-value no standard test reproduces.
-TESTS_WITH_MIDP: tuple[str, ...] = (*TESTS, "fisher_midp")
+#: :data:`TESTS` plus Fisher's mid-p and the other two-sided conventions of Boschloo's test
+#: and of the mid-p (:data:`helpers.stats.CONVENTION_PAIRS`), for a p-value no standard
+#: test reproduces.
+TESTS_WITH_MIDP: tuple[str, ...] = (*TESTS, "fisher_midp", "boschloo_fisher2", "fisher_midp_doubled")
 
 
 #: The two-sided exact tests whose size never exceeds alpha.
-EXACT_TESTS: frozenset[str] = frozenset({"fisher", "barnard", "boschloo"})
+EXACT_TESTS: frozenset[str] = frozenset({"fisher", "barnard", "boschloo", "boschloo_fisher2"})
 
 
 TEST_WORDS: dict[str, str] = {
     "fisher": "Fisher exact", "chi2": "chi-square", "chi2_yates": "chi-square with Yates",
     "barnard": "Barnard exact", "boschloo": "Boschloo exact", "fisher_midp": "Fisher mid-p",
+    "boschloo_fisher2": "Boschloo exact (two-sided Fisher statistic)",
+    "fisher_midp_doubled": "Fisher mid-p (twice one-sided)",
+}
+
+#: The two-sided convention each test name stands for, where there is more than one.
+CONVENTION_WORDS: dict[str, str] = {
+    "boschloo": "twice the smaller one-sided p (scipy's convention)",
+    "boschloo_fisher2": "the two-sided Fisher p as statistic",
+    "fisher_midp": "Fisher's two-sided p minus half the observed table's probability (Lancaster)",
+    "fisher_midp_doubled": "twice the smaller one-sided mid-p",
 }
 
 
@@ -41,11 +53,41 @@ TEST_KINDS: dict[str, str] = {
     "fisher": "exact", "barnard": "exact", "boschloo": "exact",
     "chi2": "asymptotic", "chi2_yates": "asymptotic (continuity-corrected)",
     "fisher_midp": "mid-p (not exact: its size can exceed alpha)",
+    "boschloo_fisher2": "exact",
+    "fisher_midp_doubled": "mid-p (not exact: its size can exceed alpha)",
 }
+
+
+def test_kind(test: str, method: str = "") -> str:
+    """What a recorded test is, from its ``method`` text when that names a fallback: an exact
+    test replaced by an asymptotic one at large n is ``asymptotic``, not ``exact``."""
+    if "in place of" in (method or "") or ("asymptotic" in (method or "") and TEST_KINDS.get(test) == "exact"):
+        return "asymptotic (in place of the exact test, infeasible at this n)"
+    return TEST_KINDS.get(test, "other")
+
+
+def test_words(test: str, method: str = "") -> str:
+    """The test's name as run: the fallback's words when ``method`` says it replaced the exact test."""
+    words = TEST_WORDS.get(test, test)
+    if "in place of" in (method or ""):
+        return f"{method.split(' in place of ')[0]} in place of {words}"
+    return words
 
 
 def _short(rec: Mapping) -> str:
     return f"{rec['test_name']} on {rec['grouping']} {rec['p_value']:.4f}"
+
+
+def _convention_clause(hit: Mapping, recorded: Sequence[Mapping]) -> str:
+    """`` (two-sided as <convention>; as <other> it is 0.0264)`` for a test with two conventions."""
+    from helpers.stats import CONVENTION_PAIRS
+
+    other = CONVENTION_PAIRS.get(hit["test"])
+    if other is None:
+        return ""
+    twin = next((r for r in recorded if r["test"] == other and r["grouping"] == hit["grouping"]), None)
+    value = f"{twin['p_value']:.4f}" if twin is not None else "not recorded"
+    return f" (two-sided as {CONVENTION_WORDS[hit['test']]}; as {CONVENTION_WORDS[other]}: {value})"
 
 
 def candidate_clause(printed: str, classes: CandidateClasses) -> str:
@@ -53,12 +95,14 @@ def candidate_clause(printed: str, classes: CandidateClasses) -> str:
     if not classes.recorded:
         return "no other test of this comparison is recorded"
     parts = []
+    rec = classes.recorded
     if classes.exact_hits:
         parts.append(f"rounded, an exact test prints as {printed}: "
-                     + ", ".join(_short(r) for r in classes.exact_hits))
+                     + ", ".join(_short(r) + _convention_clause(r, rec) for r in classes.exact_hits))
     else:
         parts.append(f"no recorded two-sided exact test prints as {printed}")
-    possible = [f"{_short(r)} when rounded [{r['test_kind']}]" for r in classes.other_hits]
+    possible = [f"{_short(r)} when rounded [{r['test_kind']}]{_convention_clause(r, rec)}"
+                for r in classes.other_hits]
     possible += [f"{_short(r)} only if truncated [{r['test_kind']}]" for r in classes.truncated]
     if possible:
         parts.append("possibilities, not accepted: " + "; ".join(possible))
@@ -137,7 +181,7 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
             how = (f"{p:.4f} truncated to {shown.decimals} decimals (rounding gives "
                    f"{fmt_half_up(Fraction(p), shown.decimals)})")
         rows.append({"key": rec["key"], "grouping": grouping, "test": parts["test"],
-                     "test_name": TEST_WORDS.get(parts["test"], parts["test"]),
+                     "test_name": test_words(parts["test"], text_of(rec.get("method"))),
                      "method": text_of(rec.get("method")), "p_value": p,
                      "status": "recorded", "matches": ok, "truncation_only": truncated,
                      "rounded": "" if math.isnan(p) or shown is None
@@ -157,7 +201,7 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
             "status", "matches", "truncation_only", "rounded", "how"]
     frame = pd.DataFrame(rows, columns=[c for c in cols if c not in ("split", "test_kind")])
     frame["split"] = frame["grouping"].map(lambda g: split_text(results, measure, g))
-    frame["test_kind"] = frame["test"].map(lambda t: TEST_KINDS.get(t, "other"))
+    frame["test_kind"] = [test_kind(t, m) for t, m in zip(frame["test"], frame["method"])]
     frame = frame.loc[:, cols]
     order = {t: i for i, t in enumerate(expected)}
     groups = {g: i for i, g in enumerate(seen)}
@@ -213,8 +257,8 @@ def classify_candidates(candidates: pd.DataFrame) -> CandidateClasses:
     recs = candidates.to_dict("records")
     recorded = tuple(r for r in recs if r["status"] == "recorded")
     return CandidateClasses(
-        exact_hits=tuple(r for r in recorded if r["matches"] and r["test"] in EXACT_TESTS),
-        other_hits=tuple(r for r in recorded if r["matches"] and r["test"] not in EXACT_TESTS),
+        exact_hits=tuple(r for r in recorded if r["matches"] and r["test_kind"] == "exact"),
+        other_hits=tuple(r for r in recorded if r["matches"] and r["test_kind"] != "exact"),
         truncated=tuple(r for r in recorded if r["truncation_only"]),
         recorded=recorded,
         not_recorded=tuple(r for r in recs if r["status"] == "not recorded"),
@@ -224,6 +268,22 @@ def classify_candidates(candidates: pd.DataFrame) -> CandidateClasses:
 
 def _name(rec: Mapping) -> str:
     return f"{rec['test_name']} on `{rec['grouping']}` ({rec['split']}) p = {rec['p_value']:.4f}"
+
+
+def _convention_line(hit: Mapping, recs: Sequence[Mapping], printed: str) -> list[str]:
+    """A line saying which two-sided convention a matching test depends on, with the other's value."""
+    from helpers.stats import CONVENTION_PAIRS
+
+    other = CONVENTION_PAIRS.get(hit["test"])
+    if other is None:
+        return []
+    twin = next((r for r in recs if r["test"] == other and r["grouping"] == hit["grouping"]), None)
+    twin_text = (f"{twin['p_value']:.4f}" + (f", which prints as {printed} too" if twin["matches"]
+                                             else f", which does not print as {printed}")
+                 if twin is not None else "not recorded")
+    return [f"- **Convention:** {hit['test_name']} on `{hit['grouping']}` prints as {printed} with "
+            f"the two-sided p as {CONVENTION_WORDS[hit['test']]}; as {CONVENTION_WORDS[other]} it is "
+            f"{twin_text}."]
 
 
 def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
@@ -242,6 +302,8 @@ def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
                      f"test (Fisher, Barnard, Boschloo) on any grouping prints as {printed}.")
     for r in other_hits:
         lines.append(f"- **Possibility, rounded, {r['test_kind']}:** {_name(r)} prints as {printed}.")
+    for r in (*exact_hits, *other_hits):
+        lines.extend(_convention_line(r, recs, printed))
     for r in truncated:
         lines.append(f"- **Possibility, only if truncated ({r['test_kind']}):** {_name(r)} — {r['how']}.")
     if not other_hits and not truncated and not exact_hits:

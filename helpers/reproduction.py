@@ -4,8 +4,9 @@ Each figure of ``data/published_figures.csv`` is compared with the result row it
 ``result_key`` names and gets a :class:`Verdict`: ``reproduced``, ``reproduced up to
 rounding`` (rules in :mod:`helpers.rounding`), ``not reproduced`` (with the reason and,
 for a p-value, the recorded tests that could print as it: :mod:`helpers.pvalues`) or
-``not recomputed`` (with why). Historic rates the paper quotes are judged against the
-comparator file. On data other than the shipped reconstruction the comparison is a
+``not recomputed`` (with why), or ``different definition`` when the run's cut-offs are
+not the paper's (:func:`helpers.published.definition_differences`: never judged then).
+Historic rates the paper quotes are judged against the comparator file. On data other than the shipped reconstruction the comparison is a
 replication: the paper's rate against the data's exact 95% interval, a p-value by
 significance and direction. Nothing here computes a statistical test.
 """
@@ -33,8 +34,23 @@ REPRODUCED = "reproduced"
 UP_TO_ROUNDING = "reproduced up to rounding"
 NOT_REPRODUCED = "not reproduced"
 NOT_RECOMPUTED = "not recomputed"
+#: A figure whose result the run defines with other cut-offs than the paper: not compared.
+DIFFERENT_DEFINITION = "different definition"
+#: On data other than the shipped cohort, a figure that describes the sample itself (its size,
+#: centres, programme mix): shown beside the paper's, not judged.
+SHOWN = "shown, not judged"
 #: Verdicts in display order.
-VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_RECOMPUTED)
+VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_RECOMPUTED,
+                             DIFFERENT_DEFINITION, SHOWN)
+
+#: Result keys of figures that are properties of a sample rather than findings: the number of
+#: patients and of centres, and the programme mix (prefix match).
+SAMPLE_PROPERTY_KEYS: tuple[str, ...] = ("n[all]", "center.distinct[all]", "n[source=")
+
+
+def is_sample_property(key: str) -> bool:
+    """Whether a result key is a property of the sample (:data:`SAMPLE_PROPERTY_KEYS`)."""
+    return any(key == k or (k.endswith("=") and key.startswith(k)) for k in SAMPLE_PROPERTY_KEYS)
 
 #: Wording when the data are not the shipped reconstruction: the comparison is a
 #: replication ("your data vs the paper"), and a difference is not a failure.
@@ -45,6 +61,8 @@ REPLICATION_LABELS: dict[str, str] = {
     UP_TO_ROUNDING: "consistent with the paper up to rounding",
     NOT_REPRODUCED: "differs from the paper",
     NOT_RECOMPUTED: "not recomputed",
+    DIFFERENT_DEFINITION: DIFFERENT_DEFINITION,
+    SHOWN: SHOWN,
 }
 #: Two-sided level at which a replication compares the significance of p-values.
 SIGNIFICANCE_LEVEL: float = 0.05
@@ -375,6 +393,10 @@ def basis_of(kind: str, verdict: str, has_printed_percent: bool, reconstructed: 
     """What a verdict can tell, given whether the data are the shipped reconstruction."""
     if verdict == NOT_RECOMPUTED:
         return "not checked"
+    if verdict == DIFFERENT_DEFINITION:
+        return "not compared (different definition)"
+    if verdict == SHOWN:
+        return "property of the sample (shown, not judged)"
     if against_comparator:
         return COMPARATOR_BASIS
     if not reconstructed:
@@ -399,10 +421,47 @@ def _counts_by_key(frame: pd.DataFrame, key_column: str) -> dict[str, tuple[int,
     return out
 
 
+def definition_verdict(figure: Mapping, cutoffs: Mapping[str, float] | None,
+                       paper: Mapping[str, float]) -> Verdict | None:
+    """A ``different definition`` verdict when the figure's result depends on a cut-off the run
+    sets differently from the paper (``cutoffs``: the run's; ``paper``:
+    :func:`helpers.published.paper_cutoffs`); None when the definitions match or ``cutoffs`` is None."""
+    from helpers.published import cutoffs_used, definition_differences
+
+    if cutoffs is None:
+        return None
+    differences = definition_differences(cutoffs_used(text_of(figure.get("result_key"))), cutoffs, paper)
+    if not differences:
+        return None
+    return Verdict(DIFFERENT_DEFINITION, "", "not compared: " + "; ".join(differences),
+                   text_of(figure.get("printed")), "")
+
+
+def definition_note(figure: Mapping, cutoffs: Mapping[str, float] | None,
+                    paper: Mapping[str, float]) -> str:
+    """Markdown saying a figure is not compared because the run's definition differs (empty if it does not)."""
+    v = definition_verdict(figure, cutoffs, paper)
+    if v is None:
+        return ""
+    return (f"**Different definition:** the paper's {text_of(figure.get('printed'))} "
+            f"({text_of(figure.get('description'))}) is {v.reason}, so no recorded test is "
+            "set beside it.")
+
+
 def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
               reconstructed: bool = True, comparators: pd.DataFrame | None = None,
-              alpha: float = SIGNIFICANCE_LEVEL) -> pd.DataFrame:
-    """One verdict row per published figure."""
+              alpha: float = SIGNIFICANCE_LEVEL,
+              cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """One verdict row per published figure.
+
+    ``cutoffs``: the run's cut-off parameters (e.g. ``{"bmb_high_cutoff": 60}``); a figure
+    whose result depends on one that differs from the paper's
+    (:func:`helpers.published.paper_cutoffs`) gets ``different definition`` and is not
+    compared. None: every figure is compared as recorded.
+    """
+    from helpers.published import paper_cutoffs
+
+    paper_defs = paper_cutoffs(published) if "parameter" in published.columns else {}
     by_key = {}
     for rec in results.to_dict("records"):
         by_key.setdefault(text_of(rec.get("key")), rec)
@@ -419,7 +478,15 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         cid = text_of(fig.get("comparator_id"))
         comparator = by_comparator.get(cid) if cid else None
         found, missing = lookup_result(by_key, key)
-        if reconstructed:
+        differs = definition_verdict(fig, cutoffs, paper_defs)
+        if differs is not None:
+            v = differs
+        elif not reconstructed and found is not None and is_sample_property(key):
+            shown = judge_replication(fig, found, paper_total=paper_total, data_total=data_total,
+                                      comparator=comparator)
+            v = Verdict(SHOWN, "", "a property of this sample (its size, centres or programme mix), "
+                        "not a finding to replicate", shown.printed, shown.recomputed_text)
+        elif reconstructed:
             alternatives = None
             if fig.get("kind") == "p_value" and found is not None:
                 alternatives = figure_candidates(fig, results)
@@ -430,7 +497,7 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
                                   paper_groups=group_rates(paper_counts, key),
                                   data_groups=group_rates(data_counts, key), alpha=alpha,
                                   comparator=comparator)
-        if len(sum_parts(key)) > 1 and missing:
+        if len(sum_parts(key)) > 1 and missing and differs is None:
             v = _not_recomputed(fig, f"no notebook recorded {', '.join(missing)} (part of {key})")
         has_pct = fig.get("kind") == "proportion" and printed_percent(v.printed) is not None
         label = v.verdict if reconstructed else REPLICATION_LABELS[v.verdict]
@@ -530,6 +597,11 @@ def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOO
 def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:
     """The report's closing paragraph, worded for the data actually analysed."""
     basis = verdicts["basis"]
+    n_other = int((verdicts["verdict"] == DIFFERENT_DEFINITION).sum())
+    other = (f" {n_other} figure{'s' if n_other != 1 else ''} {'are' if n_other != 1 else 'is'} not "
+             "compared at all: the run defines them with other cut-offs than the paper (*different "
+             "definition*), and a rate or p-value under one cut-off says nothing about the paper's under "
+             "another." if n_other else "")
     n_comparator = int((basis == COMPARATOR_BASIS).sum())
     comparator = (f" The {n_comparator} historic rate{'s' if n_comparator != 1 else ''} the paper "
                   "quotes are checked against the comparator file, whatever the data."
@@ -545,7 +617,7 @@ def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:
                 f"worked, not the paper. The {n_genuine} genuine checks — the rounding of printed "
                 "percentages, the p-values, comparator rates and figures the analysis defines "
                 f"differently — are the informative part: of the figures compared, {bad}."
-                + comparator)
+                + other + comparator)
     consistent = REPLICATION_LABELS[REPRODUCED]
     compared = verdicts[basis == "your data vs the paper"]
     n_ok = int(compared["verdict"].isin([consistent, REPLICATION_LABELS[UP_TO_ROUNDING]]).sum())
@@ -556,6 +628,6 @@ def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:
             "interval (or, for a p-value, the same significance and direction) — not that the "
             "two cohorts are equal; wide intervals make consistency easy to reach and hard to "
             "interpret. A difference is a finding about two cohorts, not a failure of the analysis."
-            + comparator)
+            + other + comparator)
 
 

@@ -37,11 +37,25 @@ FISHER_RELATIVE_TOLERANCE = 1e-7
 #: falls back to Pearson chi-square and says so.
 FISHER_WORK_BUDGET = 2e6
 
-#: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, for which Barnard's and
-#: Boschloo's exact tests are computed (cost grows with n1 * n2: about 0.5 s here;
-#: the paper's largest is 35 x 272). Above it the asymptotic pooled z-test is used
-#: and ``method`` says so.
+#: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, for which Barnard's exact
+#: test (scipy) is computed and Boschloo's test is left to scipy (about 0.5 s here; the
+#: paper's largest is 35 x 272). Above it Barnard's test becomes the asymptotic pooled
+#: z-test and ``method`` says so; Boschloo's test is computed by boundary search
+#: (:func:`_boschloo_by_boundaries`) while that is feasible.
 UNCONDITIONAL_MAX_TABLES = 50_000
+
+#: Work limit of Boschloo's test by boundary search, in binomial terms evaluated:
+#: (smaller arm + 1) times the nuisance grid, plus the boundary search (smaller arm + 1
+#: times log2 of the larger arm + 1). The smaller arm dominates, so 10,028/12,347 vs 14/16
+#: is exact. Past it the asymptotic pooled z-test is used and ``method`` says so.
+BOSCHLOO_WORK_BUDGET = 2e6
+
+#: Fewest points of the nuisance grid over (0, 1) before the local refinement of the maximum.
+_NUISANCE_GRID = 400
+
+#: Largest sample space for the Boschloo variant with the two-sided Fisher statistic,
+#: which enumerates every table (its rejection region need not be one tail per row).
+BOSCHLOO_FISHER2_MAX_TABLES = UNCONDITIONAL_MAX_TABLES
 
 #: Most parts (rows) for which :func:`_composition_count` counts by
 #: inclusion-exclusion (2**r terms) rather than by dynamic programming.
@@ -141,6 +155,27 @@ class TestResult:
     p_value: float
     table: tuple[tuple[int, ...], ...]
     statistic_name: str | None = None
+
+    @property
+    def replaced(self) -> bool:
+        """Whether an asymptotic test stood in for the exact one requested (large n)."""
+        return " in place of " in self.method
+
+    @property
+    def name(self) -> str:
+        """The test as run, in a few words for prose: ``"Fisher"``, or for a fallback e.g.
+        ``"Pearson chi-square (in place of Fisher's exact test, infeasible at this n)"``."""
+        if self.replaced:
+            head, _, rest = self.method.partition(" in place of ")
+            return f"{head} (in place of {rest.split(' (')[0]}, infeasible at this n)"
+        return _SHORT_NAMES.get(self.short, self.method.split(" (")[0])
+
+
+_SHORT_NAMES = {"fisher": "Fisher", "chi2": "Pearson chi-square",
+                "chi2_yates": "Pearson chi-square with Yates' correction", "barnard": "Barnard",
+                "boschloo": "Boschloo", "fisher_midp": "Fisher mid-p",
+                "boschloo_fisher2": "Boschloo (two-sided Fisher statistic)",
+                "fisher_midp_doubled": "Fisher mid-p (twice one-sided)"}
 
 
 def _as_table(table) -> np.ndarray:
@@ -495,6 +530,30 @@ def fisher_midp(table) -> TestResult:
     return TestResult(name, "fisher_midp", None, p, _as_tuple(arr))
 
 
+def fisher_midp_doubled(table) -> TestResult:
+    """Fisher's mid-p, two-sided as twice the smaller one-sided mid-p, for a 2 x 2 table.
+
+    One-sided mid-p: ``P(X < x) + P(X = x) / 2`` (or the upper tail), X the top-left
+    cell under the hypergeometric null; two-sided: twice the smaller, at most 1.
+    :func:`fisher_midp` (this project's mid-p) subtracts half the observed table's
+    probability from Fisher's two-sided p instead; the two differ when the
+    hypergeometric distribution is skewed.
+    """
+    arr = _as_table(table)
+    if arr.shape != (2, 2):
+        raise ValueError(f"the mid-p test needs a 2x2 table, got shape {arr.shape}")
+    name = "Fisher's exact test, mid-p as twice the smaller one-sided mid-p (2x2; not an exact-size test)"
+    if _is_degenerate(_drop_empty(arr)):
+        return TestResult(name + " (single non-empty row or column, p = 1)", "fisher_midp_doubled",
+                          None, 1.0, _as_tuple(arr))
+    logp, observed = _hypergeometric_log_probs(arr)
+    probs = np.exp(logp)
+    lower = float(probs[:observed].sum()) + 0.5 * float(probs[observed])
+    upper = float(probs[observed + 1:].sum()) + 0.5 * float(probs[observed])
+    return TestResult(name, "fisher_midp_doubled", None, min(1.0, 2 * min(lower, upper)),
+                      _as_tuple(arr))
+
+
 def chi_square(table, *, yates: bool = False) -> TestResult:
     """Pearson chi-square test of independence (asymptotic).
 
@@ -516,9 +575,163 @@ def chi_square(table, *, yates: bool = False) -> TestResult:
                       "chi-square statistic")
 
 
-def unconditional_is_feasible(n1: int, n2: int) -> bool:
-    """Whether Barnard's/Boschloo's exact test is run for row totals ``n1``, ``n2``."""
+def unconditional_is_feasible(n1: int, n2: int, test: str = "barnard") -> bool:
+    """Whether Barnard's (``test="barnard"``) or Boschloo's exact test is run for row totals ``n1``, ``n2``.
+
+    Barnard's test enumerates the whole sample space, ``(n1 + 1) * (n2 + 1)`` tables
+    (:data:`UNCONDITIONAL_MAX_TABLES`); Boschloo's needs one rejection boundary per
+    outcome of the smaller arm (:func:`boschloo_work`, :data:`BOSCHLOO_WORK_BUDGET`).
+    """
+    if test == "boschloo":
+        return boschloo_work(n1, n2) <= BOSCHLOO_WORK_BUDGET
     return (n1 + 1) * (n2 + 1) <= UNCONDITIONAL_MAX_TABLES
+
+
+def boschloo_work(n1: int, n2: int) -> float:
+    """Work of Boschloo's test for arms of ``n1`` and ``n2`` patients, in binomial terms.
+
+    The sample space while scipy computes it (up to :data:`UNCONDITIONAL_MAX_TABLES`
+    tables); beyond, the boundary search's: (smaller arm + 1) x (nuisance grid + 10 local searches +
+    log2 of the larger arm + 1), dominated by the smaller arm.
+    """
+    if (n1 + 1) * (n2 + 1) <= UNCONDITIONAL_MAX_TABLES:
+        return float((n1 + 1) * (n2 + 1))
+    small, large = sorted((int(n1), int(n2)))
+    return float((small + 1) * (_nuisance_grid(large) + 10 + math.ceil(math.log2(large + 2))))
+
+
+def _nuisance_grid(n_large: int) -> int:
+    """Grid points for the nuisance maximisation: fine enough to resolve the larger arm's
+    binomial spread (the function has one local maximum per outcome of the smaller arm)."""
+    return max(_NUISANCE_GRID, math.ceil(8 * math.sqrt(n_large)))
+
+
+def _maximise_over_nuisance(log_p, grid: int = _NUISANCE_GRID) -> float:
+    """``max_pi exp(log_p(pi))`` over (0, 1): a grid, then a bounded local search around
+    each of its ten highest local maxima (the function can have many)."""
+    from scipy.optimize import minimize_scalar
+
+    points = (np.arange(grid) + 0.5) / grid
+    values = np.array([log_p(p) for p in points])
+    padded = np.concatenate([[-np.inf], values, [-np.inf]])
+    peaks = np.flatnonzero((values >= padded[:-2]) & (values >= padded[2:]))
+    best = float(values.max())
+    for i in peaks[np.argsort(values[peaks])[::-1][:10]]:
+        low, high = max(points[i] - 1 / grid, 1e-12), min(points[i] + 1 / grid, 1 - 1e-12)
+        local = minimize_scalar(lambda p: -log_p(p), bounds=(low, high), method="bounded",
+                                options={"xatol": 1e-12})
+        best = max(best, -float(local.fun))
+    return float(min(1.0, math.exp(best)))
+
+
+def _boschloo_less(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
+    """One-sided Boschloo p-value for p1 < p2, by rejection boundaries, and its statistic.
+
+    Statistic: Fisher's one-sided p ``T(a, b) = P(X1 <= a | a + b)`` (hypergeometric).
+    ``T`` rises with ``a`` and falls with ``b``, so the tables at least as extreme as
+    the observed one (``T <= T_obs``, scipy's relative tolerance 1e-13) are, for each
+    outcome of the smaller arm, one tail of the other arm, found by bisection. The
+    p-value is the largest probability of that region over the common success
+    probability: ``sum_b P(X2 = b) P(X1 <= t(b))`` (or its transpose).
+    """
+    total = n1 + n2
+
+    def stat(a, b):
+        return sps.hypergeom.cdf(a, total, a + b, n1)
+
+    threshold = float(stat(x1, x2)) * (1 + 1e-13)
+    if n2 <= n1:  # for each b, the largest a with T(a, b) <= threshold (-1: none)
+        outer = np.arange(n2 + 1)
+        lo, hi = np.full(n2 + 1, -1), np.full(n2 + 1, n1 + 1)
+        while np.any(hi - lo > 1):
+            mid = np.clip((lo + hi) // 2, 0, n1)
+            ok = stat(mid, outer) <= threshold
+            active = hi - lo > 1
+            lo = np.where(active & ok, mid, lo)
+            hi = np.where(active & ~ok, mid, hi)
+        edge = lo
+
+        def log_p(pi):
+            with np.errstate(divide="ignore"):
+                terms = sps.binom.logpmf(outer, n2, pi) + sps.binom.logcdf(edge, n1, pi)
+            return float(np.logaddexp.reduce(terms))
+    else:  # for each a, the smallest b with T(a, b) <= threshold (n2 + 1: none)
+        outer = np.arange(n1 + 1)
+        lo, hi = np.full(n1 + 1, -1), np.full(n1 + 1, n2 + 1)
+        while np.any(hi - lo > 1):
+            mid = np.clip((lo + hi) // 2, 0, n2)
+            ok = stat(outer, mid) <= threshold
+            active = hi - lo > 1
+            hi = np.where(active & ok, mid, hi)
+            lo = np.where(active & ~ok, mid, lo)
+        edge = hi
+
+        def log_p(pi):
+            with np.errstate(divide="ignore"):
+                terms = sps.binom.logpmf(outer, n1, pi) + sps.binom.logsf(edge - 1, n2, pi)
+            return float(np.logaddexp.reduce(terms))
+    return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))), threshold / (1 + 1e-13)
+
+
+def _boschloo_by_boundaries(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
+    """Two-sided Boschloo p-value (scipy's convention: twice the smaller one-sided p, at most 1)
+    and the statistic of that side, by :func:`_boschloo_less` on both sides."""
+    less = _boschloo_less(x1, n1, x2, n2)
+    greater = _boschloo_less(x2, n2, x1, n1)  # p1 > p2 is p2 < p1 with the rows swapped
+    p, statistic = min(less, greater)
+    return min(1.0, 2 * p), statistic
+
+
+def _fisher_two_sided_all_tables(n1: int, n2: int) -> np.ndarray:
+    """Fisher's two-sided p-value (R's rule, tolerance 1e-7) of every table with row totals
+    ``n1``, ``n2``, as an ``(n1 + 1) x (n2 + 1)`` array indexed by the successes of each row."""
+    out = np.empty((n1 + 1, n2 + 1))
+    for s in range(n1 + n2 + 1):
+        a = np.arange(max(0, s - n2), min(n1, s) + 1)
+        logp = sps.hypergeom.logpmf(a, n1 + n2, s, n1)
+        order = np.sort(logp)
+        cumulative = np.cumsum(np.exp(order))
+        upto = np.searchsorted(order, logp + math.log1p(FISHER_RELATIVE_TOLERANCE), side="right")
+        out[a, s - a] = np.minimum(1.0, cumulative[upto - 1])
+    return out
+
+
+def boschloo_fisher_two_sided(table) -> TestResult:
+    """Boschloo's test with the two-sided Fisher p-value as its statistic, for a 2 x 2 table.
+
+    The other two-sided convention (e.g. R's ``Exact::exact.test(method = "boschloo")``
+    with ``alternative = "two.sided"``): the rejection region is every table whose
+    two-sided Fisher p is at most the observed one, and the p-value its largest
+    probability over the common success probability. :func:`boschloo_exact` (scipy's
+    convention) doubles the smaller one-sided p-value instead; the two can differ in
+    either direction. Every table is enumerated, so only up to
+    :data:`BOSCHLOO_FISHER2_MAX_TABLES`; beyond, the p-value is NaN and ``method`` says so.
+    """
+    arr = _as_table(table)
+    if arr.shape != (2, 2):
+        raise ValueError(f"Boschloo's test needs a 2x2 table, got shape {arr.shape}")
+    name = "Boschloo's exact test, two-sided Fisher p as statistic"
+    if _is_degenerate(_drop_empty(arr)):
+        return TestResult(name + " (single non-empty row or column, p = 1)", "boschloo_fisher2",
+                          None, 1.0, _as_tuple(arr))
+    (x1, f1), (x2, f2) = arr.tolist()
+    n1, n2 = x1 + f1, x2 + f2
+    if (n1 + 1) * (n2 + 1) > BOSCHLOO_FISHER2_MAX_TABLES:
+        return TestResult(f"{name}: not computed ({(n1 + 1) * (n2 + 1):,} tables > "
+                          f"{BOSCHLOO_FISHER2_MAX_TABLES:,})", "boschloo_fisher2", None, math.nan,
+                          _as_tuple(arr))
+    fisher = _fisher_two_sided_all_tables(n1, n2)
+    observed = fisher[x1, x2]
+    region = (fisher <= observed * (1 + 1e-13)).astype(float)
+    a, b = np.arange(n1 + 1), np.arange(n2 + 1)
+
+    def log_p(pi):
+        mass = sps.binom.pmf(a, n1, pi) @ region @ sps.binom.pmf(b, n2, pi)
+        return math.log(mass) if mass > 0 else -math.inf
+
+    return TestResult(name, "boschloo_fisher2", float(observed),
+                      _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))),
+                      _as_tuple(arr), "two-sided Fisher p-value")
 
 
 def _pooled_z(arr: np.ndarray) -> float:
@@ -543,14 +756,19 @@ def _unconditional(table, which: str) -> TestResult:
         return TestResult(name + " (single non-empty row or column, p = 1)", which,
                           None, 1.0, _as_tuple(arr))
     n1, n2 = (int(v) for v in arr.sum(axis=1))
-    if not unconditional_is_feasible(n1, n2):
+    if not unconditional_is_feasible(n1, n2, which):
         # both unconditional tests converge to the pooled z-test (= Pearson chi-square)
         z = _pooled_z(arr)
         p = float(2 * sps.norm.sf(abs(z)))
+        limit = (f"{(n1 + 1) * (n2 + 1):,} tables > {UNCONDITIONAL_MAX_TABLES:,}" if which == "barnard"
+                 else f"work {boschloo_work(n1, n2):,.0f} > {BOSCHLOO_WORK_BUDGET:,.0f}")
         return TestResult(f"pooled z-test (Pearson chi-square) in place of {name} (2x2, two-sided, "
-                          f"asymptotic; exact infeasible at n={n1}+{n2}: "
-                          f"{(n1 + 1) * (n2 + 1):,} tables > {UNCONDITIONAL_MAX_TABLES:,})",
+                          f"asymptotic; exact infeasible at n={n1}+{n2}: {limit})",
                           which, z, p, _as_tuple(arr), "Wald z with pooled variance")
+    if which == "boschloo" and (n1 + 1) * (n2 + 1) > UNCONDITIONAL_MAX_TABLES:
+        (x1, _), (x2, _) = arr.tolist()
+        p, statistic = _boschloo_by_boundaries(x1, n1, x2, n2)
+        return TestResult(name, which, statistic, p, _as_tuple(arr), _STATISTIC_NAMES[which])
     # scipy treats the columns as the two samples; ours are the rows.
     func = sps.barnard_exact if which == "barnard" else sps.boschloo_exact
     res = func(arr.T, alternative="two-sided")
@@ -577,11 +795,13 @@ def boschloo_exact(table) -> TestResult:
     """Boschloo's unconditional exact test for a 2 x 2 table, two-sided.
 
     Rows are two independent binomial samples. Uses
-    ``scipy.stats.boschloo_exact``, whose two-sided p-value is twice the
-    smaller one-sided p-value (capped at 1).
+    ``scipy.stats.boschloo_exact`` up to :data:`UNCONDITIONAL_MAX_TABLES` tables and
+    the same test by rejection boundaries beyond (:func:`_boschloo_by_boundaries`);
+    the two-sided p-value is twice the smaller one-sided p-value (capped at 1).
+    :func:`boschloo_fisher_two_sided` gives the other convention.
 
-    When the sample space exceeds :data:`UNCONDITIONAL_MAX_TABLES` the p-value
-    is the asymptotic pooled z-test's (Boschloo's test converges to it),
+    When even the boundary search would pass :data:`BOSCHLOO_WORK_BUDGET` the
+    p-value is the asymptotic pooled z-test's (Boschloo's test converges to it),
     ``statistic`` is that z, ``short`` stays ``"boschloo"`` and ``method`` says
     "asymptotic; exact infeasible at n=...".
     """
@@ -593,9 +813,17 @@ TESTS = {
     "fisher": fisher_exact, "chi2": chi_square,
     "chi2_yates": lambda table: chi_square(table, yates=True),
     "barnard": barnard_exact, "boschloo": boschloo_exact, "fisher_midp": fisher_midp,
+    "boschloo_fisher2": boschloo_fisher_two_sided, "fisher_midp_doubled": fisher_midp_doubled,
 }
+#: The other two-sided convention of a test (Boschloo's test: twice the smaller one-sided p,
+#: or the two-sided Fisher p as statistic; mid-p: Fisher's p minus half the observed table's
+#: probability, or twice the smaller one-sided mid-p), both ways round.
+CONVENTION_PAIRS: dict[str, str] = {"boschloo": "boschloo_fisher2", "boschloo_fisher2": "boschloo",
+                                    "fisher_midp": "fisher_midp_doubled",
+                                    "fisher_midp_doubled": "fisher_midp"}
 #: Tests computed for 2 x 2 tables only.
-TWO_BY_TWO_ONLY: frozenset[str] = frozenset({"chi2_yates", "barnard", "boschloo", "fisher_midp"})
+TWO_BY_TWO_ONLY: frozenset[str] = frozenset({"chi2_yates", "barnard", "boschloo", "fisher_midp",
+                                             "boschloo_fisher2", "fisher_midp_doubled"})
 
 
 def applicable_tests(table) -> tuple[str, ...]:

@@ -61,6 +61,12 @@ def pairings(comparators) -> pd.DataFrame:
     return historic.load_pairings(PAIRINGS_FILE, comparators)
 
 
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    """The shipped cohort, with the paper's cut-offs."""
+    return loading.load_cohort(ROOT / "data" / "reconstructed_cohort.csv")
+
+
 # --- the comparator file ---------------------------------------------------------------
 
 def test_comparator_file_has_unique_ids_and_passes_its_own_checks():
@@ -281,23 +287,88 @@ def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disag
     assert "different sides of 0.05 in 1 pairing (`tower_cr_crh_cri_phneg`)" in text
     phneg, allp = text.split("\n")[2:4]
     assert "Fisher (primary) p = 0.067 (not below 0.05" in phneg
-    assert "Boschloo p = 0.047 (below 0.05: the tests disagree)" in phneg
+    assert "Boschloo p = 0.047 as twice the smaller one-sided p (scipy's convention) (below 0.05: the tests disagree)" in phneg
     assert "the tests disagree" not in allp and "Fisher (primary) p = 0.010 (below 0.05" in allp
     # at alpha 0.10 both Ph- p-values (0.067, 0.047) are below it: no disagreement
     assert historic_display.tests_disagree(both, alpha=0.10).empty
 
 
 def test_boschloo_row_says_asymptotic_when_the_cohort_is_too_large_for_the_exact_test(comparators, pairings):
-    # 600/1000 vs TOWER 119/271: 1001 x 272 tables, past helpers.stats.UNCONDITIONAL_MAX_TABLES
-    row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 600, 1000)
+    # 600,000/1,000,000 vs TOWER 119/271: 272 rejection boundaries over a nuisance grid fine enough for
+    # a million patients, past helpers.stats.BOSCHLOO_WORK_BUDGET
+    row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 600_000, 1_000_000)
     rows = historic.comparison_results(pd.DataFrame([row])).set_index("key")
     method = rows.loc["cmp[tower_cr_crh_cri]~boschloo", "method"]
-    assert "asymptotic; exact infeasible at n=1000+271" in method
+    assert "asymptotic; exact infeasible at n=1000000+271" in method
     # pooled z-test by hand: two-sided normal p of (p1 - p2) / pooled SE
-    p = (600 + 119) / 1271
-    z = (600 / 1000 - 119 / 271) / math.sqrt(p * (1 - p) * (1 / 1000 + 1 / 271))
+    p = (600_000 + 119) / 1_000_271
+    z = (0.6 - 119 / 271) / math.sqrt(p * (1 - p) * (1 / 1_000_000 + 1 / 271))
     assert rows.loc["cmp[tower_cr_crh_cri]~boschloo", "p_value"] == pytest.approx(
         math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+
+
+def test_boschloo_row_stays_exact_for_a_large_cohort_against_a_small_comparator(comparators, pairings):
+    # 600/1000 vs TOWER 119/271: 272,272 tables, but only 272 rejection boundaries to find.
+    # Reference: scipy.stats.boschloo_exact(np.array([[600, 400], [119, 152]]).T).pvalue = 2.3939e-06
+    row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 600, 1000)
+    rows = historic.comparison_results(pd.DataFrame([row])).set_index("key")
+    assert rows.loc["cmp[tower_cr_crh_cri]~boschloo", "method"] == "Boschloo's exact test (two-sided)"
+    assert rows.loc["cmp[tower_cr_crh_cri]~boschloo", "p_value"] == pytest.approx(2.3939015e-06, rel=1e-5)
+
+
+# (pairing, run cut-offs, expected definition text): the comparator file's cutoffs column
+# against the run's parameters
+PAIRING_DEFINITION_CASES = [
+    ("yu_cr_high_burden", {"bmb_high_cutoff": 50}, ""),
+    ("yu_cr_high_burden", {"bmb_high_cutoff": 60},
+     "different definition (bmb_high_cutoff 60 here, 50 in Yu 2019 meta-analysis)"),
+    ("liu_cr_high_burden", {"bmb_high_cutoff": 40},
+     "different definition (bmb_high_cutoff 40 here, 50 in Liu 2023 meta-analysis)"),
+    ("tower_cr_crh_cri", {"bmb_high_cutoff": 60}, ""),
+]
+
+
+@pytest.mark.parametrize("pairing_id, cutoffs, expected", PAIRING_DEFINITION_CASES)
+def test_a_pairing_under_another_cut_off_is_a_different_definition_and_not_tested(cohort, comparators, pairings,
+                                                                                 pairing_id, cutoffs, expected):
+    pair = pairings[pairings["pairing_id"] == pairing_id]
+    rates = historic.cohort_endpoint_rates(cohort, pair)
+    compared = historic.compare_pairings(historic.matched_pairings(rates, comparators, pair, cutoffs)).iloc[0]
+    assert compared["definition"] == expected
+    assert math.isnan(compared["p_value"]) is bool(expected)
+    if expected:
+        text = historic_display.summary_markdown(compared.to_frame().T)
+        assert f"{expected}; not compared." in text and "compatible with chance" not in text
+
+
+def test_a_comparator_with_a_known_n_is_compared_two_sample_with_every_numerator_that_prints_as_it(
+        cohort, comparators, pairings):
+    # Topp 2015 CR alone: 33% of 189 prints from 62/189 (32.8%) and 63/189 (33.3%)
+    assert historic.printed_numerators(33, 189) == (62, 63)
+    pair = pairings[pairings["pairing_id"] == "topp_cr_full"]
+    rates = historic.cohort_endpoint_rates(cohort, pair)
+    row = historic.compare_pairings(historic.matched_pairings(rates, comparators, pair)).iloc[0]
+    assert row["design"] == "two-sample" and row["test"] == "fisher"
+    k, n = int(row["cohort_k"]), int(row["cohort_n"])
+    from scipy import stats as sps
+    larger = max(sps.fisher_exact([[k, n - k], [k2, 189 - k2]]).pvalue for k2 in (62, 63))
+    assert row["p_value"] == pytest.approx(larger, rel=1e-12)
+    assert "62 or 63 of 189" in row["test_method"]
+
+
+def test_a_difference_interval_excluding_zero_beside_p_above_alpha_is_explained_not_called_chance(
+        cohort, comparators, pairings):
+    # cohort CR/CRp 21/34 vs Topp 2015 81/189: Newcombe 95% CI +0.7 to +34.8 points, Fisher p = 0.060
+    pair = pairings[pairings["pairing_id"] == "topp_cr_crh"]
+    rates = historic.cohort_endpoint_rates(cohort, pair)
+    compared = historic.compare_pairings(historic.matched_pairings(rates, comparators, pair))
+    text = historic_display.summary_markdown(compared)
+    assert "compatible with chance" not in text
+    assert "the 95% interval of the difference excludes 0" in text
+    assert "Boschloo p = 0.044 as twice the smaller one-sided p (scipy's convention)" in text
+    assert "p = 0.053 with the two-sided Fisher p as statistic" in text
+    assert "vs **Topp 2015 (MT103-211), blinatumomab** 81/189 (42.9%" in text
+
 
 
 def test_boschloo_row_keeps_the_exact_wording_at_the_papers_size(comparators, pairings):

@@ -249,6 +249,7 @@ def test_loader_rejects_a_bad_external_type(tmp_path, mutation, message):
 def test_loader_reads_a_file_without_the_optional_external_type_as_blank(tmp_path):
     raw = pd.read_csv(ROOT / "data" / "published_figures.csv", dtype=str, keep_default_na=False)
     old = tmp_path / "old.csv"
-    raw.drop(columns=["external_type"]).to_csv(old, index=False)
+    raw.drop(columns=["external_type", "parameter"]).to_csv(old, index=False)
     frame = load_published_figures(old)
     assert tuple(frame.columns) == FIGURE_COLUMNS and (frame["external_type"] == "").all()
+    assert (frame["parameter"] == "").all()

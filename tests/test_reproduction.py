@@ -24,9 +24,9 @@ def figure(kind="proportion", printed="", numerator=None, denominator=None, valu
             "value": value, "result_key": result_key, "note": note}
 
 
-def result(numerator=None, denominator=None, estimate=math.nan, p_value=math.nan, key="k[all]"):
+def result(numerator=None, denominator=None, estimate=math.nan, p_value=math.nan, key="k[all]", method=""):
     return {"key": key, "numerator": numerator, "denominator": denominator,
-            "estimate": estimate, "p_value": p_value, "method": ""}
+            "estimate": estimate, "p_value": p_value, "method": method}
 
 
 # --- rounding rules ------------------------------------------------------------------
@@ -204,8 +204,9 @@ def test_p_value_verdict_detail_names_the_same_possibilities_as_the_hard_case_se
     assert v["detail"] == (
         "p-value differs: printed 0.03, any_cr[bmb_post_group]~fisher gives 0.1280; no recorded two-sided "
         "exact test prints as 0.03; possibilities, not accepted: Fisher mid-p on bmb_post_split_high 0.0325 when "
-        "rounded [mid-p (not exact: its size can exceed alpha)]; Barnard exact on bmb_post_split_high 0.0366 "
-        "only if truncated [exact]")
+        "rounded [mid-p (not exact: its size can exceed alpha)] (two-sided as Fisher's two-sided p minus half "
+        "the observed table's probability (Lancaster); as twice the smaller one-sided mid-p: not recorded); "
+        "Barnard exact on bmb_post_split_high 0.0366 only if truncated [exact]")
     text = pvalues.describe_candidates("p=0.03", pvalues.figure_candidates(pub.iloc[0], post_results()))
     assert "Fisher mid-p on `bmb_post_split_high`" in text and "Barnard exact on `bmb_post_split_high`" in text
 
@@ -374,14 +375,16 @@ def test_summary_results_record_each_verdict_count_with_all_figures_as_denominat
 
 
 def test_other_data_get_a_replication_view_not_failures():
-    # a: 34 of 34 as a share of the whole cohort; b: paper 23/34 = 67.6% lies inside the exact
-    # CI of 22/34 (R binom.test: 0.4653-0.8032); c: equal counts; d: both p below 0.05.
+    # a: the number of patients, a property of the sample: shown, not judged; b: paper 23/34 = 67.6%
+    # lies inside the exact CI of 22/34 (R binom.test: 0.4653-0.8032); c: equal counts; d: both p
+    # below 0.05.
     v = rp.judge_all(PUBLISHED, RESULTS, reconstructed=False)
-    assert list(v["verdict"]) == ["consistent with the paper"] * 4 + ["not recomputed"]
-    assert set(v["basis"]) == {"your data vs the paper", "not checked"}
+    assert list(v["verdict"]) == [rp.SHOWN] + ["consistent with the paper"] * 3 + ["not recomputed"]
+    assert set(v["basis"]) == {"your data vs the paper", "not checked",
+                               "property of the sample (shown, not judged)"}
     assert not v["verdict"].str.contains("not reproduced").any()
     s = rp.summary(v).set_index("location")
-    assert s.loc["All figures", "consistent with the paper"] == 4
+    assert s.loc["All figures", "consistent with the paper"] == 3
 
 
 def test_replication_compares_rates_by_whether_the_papers_rate_is_inside_the_datas_exact_ci():
@@ -471,7 +474,7 @@ def test_closing_paragraph_depends_on_whether_the_data_are_the_reconstruction():
     assert "solver" in on_reconstruction and "replication" not in on_reconstruction
     elsewhere = rp.what_it_means(rp.judge_all(PUBLISHED, RESULTS, reconstructed=False), False)
     assert "not the shipped reconstruction" in elsewhere and "solver" not in elsewhere
-    assert "4 figures compared is a replication: 4 consistent with the paper and 0 different" in elsewhere
+    assert "3 figures compared is a replication: 3 consistent with the paper and 0 different" in elsewhere
 
 
 # --- the p = 0.03 candidates ----------------------------------------------------------------
@@ -524,10 +527,13 @@ def test_two_by_two_only_tests_on_a_three_group_table_are_not_applicable_not_mis
     assert three.loc["fisher_midp", "status"] == "not applicable (3x2 table)"
     text = pvalues.describe_candidates("p=0.03", cands)
     missing_line = next(ln for ln in text.splitlines() if ln.startswith("- Not recorded"))
-    assert missing_line == "- Not recorded (not computed here): chi-square on `bmb_post_group`."
+    assert missing_line == ("- Not recorded (not computed here): chi-square on `bmb_post_group`, Boschloo exact "
+                            "(two-sided Fisher statistic) on `bmb_post_split_high`, Fisher mid-p (twice "
+                            "one-sided) on `bmb_post_split_high`.")
     assert ("- Not applicable (2 x 2 tables only): chi-square with Yates on `bmb_post_group`, "
             "Barnard exact on `bmb_post_group`, Boschloo exact on `bmb_post_group`, "
-            "Fisher mid-p on `bmb_post_group`.") in text
+            "Fisher mid-p on `bmb_post_group`, Boschloo exact (two-sided Fisher statistic) on `bmb_post_group`, "
+            "Fisher mid-p (twice one-sided) on `bmb_post_group`.") in text
 
 
 def test_complement_partition_check_reads_the_papers_figures_not_the_data():
@@ -654,3 +660,99 @@ def test_a_count_that_is_not_a_share_of_patients_is_not_replicated():
     v = rp.judge_replication(figure("count", "7", 7, value=7, result_key="center.distinct[all]"),
                              result(5, None, key="center.distinct[all]"), paper_total=34, data_total=120)
     assert v.verdict == rp.NOT_RECOMPUTED and "not a share of patients" in v.reason
+
+
+def test_the_p_003_verdict_names_the_two_sided_convention_each_match_depends_on():
+    # the values on 16/20 vs 0/2: Boschloo 0.0527 (scipy: twice the smaller one-sided p)
+    # vs 0.0264 (two-sided Fisher p as statistic); mid-p 0.0325 (Lancaster) vs 0.0649 (doubled)
+    rows = post_results()
+    rows = pd.concat([rows, pd.DataFrame([
+        result(p_value=0.0264, key="any_cr[bmb_post_split_high]~boschloo_fisher2"),
+        result(p_value=0.0649, key="any_cr[bmb_post_split_high]~fisher_midp_doubled")])], ignore_index=True)
+    pub = pd.DataFrame([figure("p_value", "p=0.03", value=0.03, result_key="any_cr[bmb_post_group]~fisher",
+                               fid="post")])
+    detail = rp.judge_all(pub, rows).iloc[0]["detail"]
+    assert ("rounded, an exact test prints as 0.03: Boschloo exact (two-sided Fisher statistic) on "
+            "bmb_post_split_high 0.0264 (two-sided as the two-sided Fisher p as statistic; as twice the "
+            "smaller one-sided p (scipy's convention): 0.0527)") in detail
+    assert "as twice the smaller one-sided mid-p: 0.0649" in detail
+    text = pvalues.describe_candidates("p=0.03", pvalues.figure_candidates(pub.iloc[0], rows))
+    assert "- **Convention:** Fisher mid-p on `bmb_post_split_high` prints as p=0.03" in text
+    assert "it is 0.0649, which does not print as p=0.03" in text
+
+
+def test_an_asymptotic_fallback_is_not_counted_as_an_exact_test():
+    rows = pd.DataFrame([
+        result(p_value=0.128, key="y[g_group]~fisher"),
+        result(p_value=0.0298, key="y[g_group2]~boschloo",
+               method="pooled z-test (Pearson chi-square) in place of Boschloo's exact test (2x2, two-sided, "
+                      "asymptotic; exact infeasible at n=9000+9000: work 1 > 0)")])
+    fig = figure("p_value", "p=0.03", result_key="y[g_group]~fisher")
+    cands = pvalues.figure_candidates(fig, rows).set_index("key")
+    assert cands.loc["y[g_group2]~boschloo", "test_kind"].startswith("asymptotic")
+    assert cands.loc["y[g_group2]~boschloo", "test_name"] == (
+        "pooled z-test (Pearson chi-square) in place of Boschloo exact")
+    v = rp.judge(fig, rows.iloc[0].to_dict(), alternatives=pvalues.figure_candidates(fig, rows))
+    assert "no recorded two-sided exact test prints as 0.03" in v.reason
+
+
+# (run cut-offs, result key, expected differences) against the paper's cut-offs
+DEFINITION_CASES = [
+    ({"bmb_high_cutoff": 50}, "any_cr[high_burden=True]", ()),
+    ({"bmb_high_cutoff": 60}, "any_cr[high_burden=True]", ("bmb_high_cutoff 60 here, 50 in the paper",)),
+    ({"bmb_high_cutoff": 60}, "any_cr[high_burden]~fisher", ("bmb_high_cutoff 60 here, 50 in the paper",)),
+    ({"bmb_high_cutoff": 60}, "any_cr[bmb_post_split_high]~boschloo", ("bmb_high_cutoff 60 here, 50 in the paper",)),
+    ({"bmb_high_cutoff": 60}, "any_cr[lines_group]~fisher", ()),
+    ({"lines_cutoff": 3}, "any_cr[lines_group]~fisher", ("lines_cutoff 3 here, 2 in the paper",)),
+    ({"age_cutoff": 60}, "n[age_group=<50]", ("age_cutoff 60 here, 50 in the paper",)),
+    ({"bmb_low_cutoff": 10, "bmb_high_cutoff": 60}, "n[bmb_baseline_group=>=50]",
+     ("bmb_high_cutoff 60 here, 50 in the paper", "bmb_low_cutoff 10 here, 20 in the paper")),
+    ({"bmb_high_cutoff": 60}, "any_cr[all]", ()),
+    ({"bmb_high_cutoff": 60}, "n[high_burden=True&debulking_category=tki]", ("bmb_high_cutoff 60 here, 50 in the paper",)),
+]
+
+
+@pytest.mark.parametrize("run, key, expected", DEFINITION_CASES)
+def test_definition_check_names_every_cut_off_the_run_sets_differently_from_the_paper(run, key, expected):
+    from helpers import published
+
+    paper = published.paper_cutoffs(published.load_published_figures())
+    assert paper == {"bmb_high_cutoff": 50, "age_cutoff": 50, "bmb_low_cutoff": 20, "lines_cutoff": 2}
+    assert published.definition_differences(published.cutoffs_used(key), run, paper) == expected
+
+
+def test_a_figure_under_another_cut_off_is_a_different_definition_never_consistent():
+    from helpers import published
+
+    pub = published.load_published_figures()  # the whole file: its definition rows set the paper's cut-offs
+    rows = pd.DataFrame([result(10, 20, key="any_cr[high_burden=True]"),
+                         result(12, 13, key="any_cr[high_burden=False]"),
+                         result(p_value=0.0216, key="any_cr[high_burden]~fisher"),
+                         result(17, 20, key="any_cr[lines_group=<=2]"), result(6, 14, key="any_cr[lines_group=>2]"),
+                         result(p_value=0.023, key="any_cr[lines_group]~fisher"),
+                         result(34, 34, key="n[all]")])
+    for reconstructed in (True, False):
+        v = rp.judge_all(pub, rows, reconstructed=reconstructed,
+                         cutoffs={"bmb_high_cutoff": 60, "lines_cutoff": 2}).set_index("id")
+        assert v.loc["s333_cr_bmb_baseline_ge50", "verdict"] == rp.DIFFERENT_DEFINITION
+        assert v.loc["s333_p_cr_bmb_baseline", "verdict"] == rp.DIFFERENT_DEFINITION
+        assert v.loc["s333_p_cr_bmb_baseline", "detail"] == "not compared: bmb_high_cutoff 60 here, 50 in the paper"
+        assert v.loc["s333_p_cr_bmb_baseline", "basis"] == "not compared (different definition)"
+        assert v.loc["s335_p_cr_lines", "verdict"] != rp.DIFFERENT_DEFINITION
+    same = rp.judge_all(pub, rows, cutoffs={"bmb_high_cutoff": 50}).set_index("id")
+    assert same.loc["s333_cr_bmb_baseline_ge50", "verdict"] == rp.REPRODUCED
+
+
+def test_on_other_data_sample_properties_are_shown_not_judged():
+    from helpers import published
+
+    pub = published.load_published_figures()
+    rows = pd.DataFrame([result(50, 50, key="n[all]"), result(18, 50, key="n[source=neuf]"),
+                         result(9, key="center.distinct[all]"), result(37, 50, key="any_cr[all]")])
+    v = rp.judge_all(pub, rows, reconstructed=False, cutoffs={"bmb_high_cutoff": 50}).set_index("id")
+    for fid in ("abs_n_patients", "s21_source_neuf", "abs_n_centres"):
+        assert v.loc[fid, "verdict"] == rp.SHOWN, fid
+        assert v.loc[fid, "basis"] == "property of the sample (shown, not judged)"
+    assert v.loc["abs_cr_overall", "verdict"] == "consistent with the paper"
+    shipped = rp.judge_all(pub, rows, reconstructed=True).set_index("id")
+    assert shipped.loc["abs_n_patients", "verdict"] != rp.SHOWN

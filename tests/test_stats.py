@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
+from scipy.optimize import minimize_scalar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -440,15 +442,17 @@ def test_unconditional_tests_stay_exact_at_the_papers_sizes(test, name, x1, n1, 
     assert test([[x1, n1 - x1], [x2, n2 - x2]]).method == name
 
 
-@pytest.mark.parametrize("x1, n1, x2, n2", [(300, 500, 250, 500), (600, 1000, 119, 271),
-                                            (30000, 50000, 29500, 50000)])
-@pytest.mark.parametrize("test, name", [(stats.barnard_exact, "Barnard's exact test"),
-                                        (stats.boschloo_exact, "Boschloo's exact test")])
+@pytest.mark.parametrize("x1, n1, x2, n2, test, name", [
+    (300, 500, 250, 500, stats.barnard_exact, "Barnard's exact test"),
+    (600, 1000, 119, 271, stats.barnard_exact, "Barnard's exact test"),
+    (30000, 50000, 29500, 50000, stats.barnard_exact, "Barnard's exact test"),
+    (6000, 10000, 5000, 10000, stats.boschloo_exact, "Boschloo's exact test"),
+    (30000, 50000, 29500, 50000, stats.boschloo_exact, "Boschloo's exact test")])
 def test_unconditional_tests_on_large_tables_are_asymptotic_pooled_z_and_say_so(test, name, x1, n1,
                                                                                 x2, n2):
     table = [[x1, n1 - x1], [x2, n2 - x2]]
     res = test(table)
-    assert not stats.unconditional_is_feasible(n1, n2)
+    assert not stats.unconditional_is_feasible(n1, n2, "boschloo" if "Boschloo" in name else "barnard")
     assert f"in place of {name}" in res.method
     assert f"asymptotic; exact infeasible at n={n1}+{n2}" in res.method
     z = _pooled_wald_by_hand(x1, n1, x2, n2)
@@ -480,5 +484,136 @@ def test_unconditional_tests_refuse_tables_that_are_not_2x2():
 
 def test_all_tests_lists_every_test_applicable_to_the_shape():
     assert [t.short for t in stats.all_tests([[12, 1], [10, 10]])] == [
-        "fisher", "chi2", "chi2_yates", "barnard", "boschloo", "fisher_midp"]
+        "fisher", "chi2", "chi2_yates", "barnard", "boschloo", "fisher_midp", "boschloo_fisher2",
+        "fisher_midp_doubled"]
     assert [t.short for t in stats.all_tests([[14, 4], [2, 0], [0, 2]])] == ["fisher", "chi2"]
+
+
+# --- the two two-sided conventions of Boschloo's test and of the mid-p -------------------
+
+def _boschloo_region_brute_force(x1, n1, x2, n2, statistic) -> float:
+    """max over a dense nuisance grid of P(statistic(table) <= statistic(observed)).
+
+    Every table is tested one by one with ``scipy.stats.fisher_exact`` (independent of
+    helpers.stats' hypergeometric sums); grid of 2,001 points plus a local polish."""
+    obs = statistic(x1, n1, x2, n2)
+    region = np.array([[statistic(a, n1, b, n2) <= obs * (1 + 1e-9) for b in range(n2 + 1)]
+                       for a in range(n1 + 1)], dtype=float)
+
+    def mass(pi):
+        return float(sps.binom.pmf(np.arange(n1 + 1), n1, pi) @ region
+                     @ sps.binom.pmf(np.arange(n2 + 1), n2, pi))
+
+    grid = np.linspace(0, 1, 2001)
+    values = [mass(p) for p in grid]
+    i = int(np.argmax(values))
+    polish = minimize_scalar(lambda p: -mass(p), bounds=(grid[max(i - 1, 0)], grid[min(i + 1, 2000)]),
+                             method="bounded", options={"xatol": 1e-12})
+    return max(values[i], -polish.fun)
+
+
+def _fisher_two_sided_p(a, n1, b, n2):
+    return sps.fisher_exact([[a, n1 - a], [b, n2 - b]]).pvalue
+
+
+def _fisher_less_p(a, n1, b, n2):
+    return sps.fisher_exact([[a, n1 - a], [b, n2 - b]], alternative="less").pvalue
+
+
+def _fisher_greater_p(a, n1, b, n2):
+    return sps.fisher_exact([[a, n1 - a], [b, n2 - b]], alternative="greater").pvalue
+
+
+# (cells, scipy's convention, two-sided Fisher statistic): the issue's reference values;
+# cohort Ph- 14/21 vs TOWER 119/271, cohort CR/CRp 21/34 vs Topp 2015 81/189, CR by
+# post-debulking blasts <50 % (16/20) vs >=50 % (0/2).
+BOSCHLOO_CONVENTION_CASES = [
+    ([[14, 7], [119, 152]], 0.0466, 0.0590),
+    ([[21, 13], [81, 108]], 0.0439, 0.0529),
+    ([[16, 4], [0, 2]], 0.0527, 0.0264),
+]
+
+
+@pytest.mark.parametrize("cells, doubled, fisher_statistic", BOSCHLOO_CONVENTION_CASES)
+def test_boschloo_two_sided_conventions_give_the_issue_values_and_match_brute_force(cells, doubled,
+                                                                                     fisher_statistic):
+    (x1, f1), (x2, f2) = cells
+    n1, n2 = x1 + f1, x2 + f2
+    scipy_way = stats.boschloo_exact(cells)
+    other_way = stats.boschloo_fisher_two_sided(cells)
+    assert scipy_way.p_value == pytest.approx(doubled, abs=5e-5)
+    assert other_way.p_value == pytest.approx(fisher_statistic, abs=5e-5)
+    assert other_way.short == "boschloo_fisher2" and "two-sided Fisher p as statistic" in other_way.method
+    brute_two = _boschloo_region_brute_force(x1, n1, x2, n2, _fisher_two_sided_p)
+    brute_less = _boschloo_region_brute_force(x1, n1, x2, n2, _fisher_less_p)
+    brute_greater = _boschloo_region_brute_force(x1, n1, x2, n2, _fisher_greater_p)
+    assert other_way.p_value == pytest.approx(brute_two, abs=1e-6)
+    assert scipy_way.p_value == pytest.approx(min(1, 2 * min(brute_less, brute_greater)), abs=1e-6)
+
+
+@pytest.mark.parametrize("x1, n1, x2, n2", [(15, 21, 119, 271), (3, 12, 9, 11), (16, 20, 0, 2),
+                                            (60, 400, 2, 3)])
+def test_boschloo_by_rejection_boundaries_equals_scipys_enumeration(x1, n1, x2, n2):
+    # the boundary search (used past scipy's range) on tables scipy still handles
+    p, _ = stats._boschloo_by_boundaries(x1, n1, x2, n2)
+    ref = sps.boschloo_exact(np.array([[x1, n1 - x1], [x2, n2 - x2]]).T, alternative="two-sided").pvalue
+    assert p == pytest.approx(ref, abs=2e-6)
+
+
+def test_boschloo_at_twenty_thousand_patients_is_exact_when_the_smaller_arm_is_small():
+    # 10028/12347 vs 14/16: 209,916 tables, but only 17 rejection boundaries to find.
+    # Reference: scipy.stats.boschloo_exact(np.array([[10028, 2319], [14, 2]]).T) = 0.7347274140
+    # (27 s on this machine; the issue's 0.735).
+    table = [[10028, 12347 - 10028], [14, 2]]
+    assert (12347 + 1) * (16 + 1) > stats.UNCONDITIONAL_MAX_TABLES
+    assert stats.unconditional_is_feasible(12347, 16, "boschloo")
+    res = stats.boschloo_exact(table)
+    assert res.method == "Boschloo's exact test"
+    assert res.p_value == pytest.approx(0.7347274140, abs=1e-8)
+
+
+@pytest.mark.parametrize("n1, n2, feasible", [(12347, 16, True), (100_000, 30, True),
+                                               (10_000, 10_000, False), (3000, 17_000, False)])
+def test_boschloo_falls_back_to_the_z_test_only_when_the_smaller_arm_makes_the_work_too_large(
+        n1, n2, feasible):
+    assert stats.unconditional_is_feasible(n1, n2, "boschloo") is feasible
+    assert (stats.boschloo_work(n1, n2) <= stats.BOSCHLOO_WORK_BUDGET) is feasible
+    if not feasible:
+        res = stats.boschloo_exact([[n1 // 2, n1 - n1 // 2], [n2 // 3, n2 - n2 // 3]])
+        assert "in place of Boschloo's exact test" in res.method and "asymptotic" in res.method
+
+
+def test_boschloo_work_is_dominated_by_the_smaller_arm():
+    assert stats.boschloo_work(100_000, 16) < stats.boschloo_work(1000, 1000)
+    assert stats.boschloo_work(16, 100_000) == stats.boschloo_work(100_000, 16)
+
+
+# Fisher's two-sided p for 16/20 vs 0/2 is 0.0606 - P(observed)/2 = 0.0325 (the project's
+# mid-p); one-sided mid-ps 0.0325 (lower) and 0.9675: twice the smaller, 0.0649 (issue).
+@pytest.mark.parametrize("cells, lancaster, doubled", [([[16, 4], [0, 2]], 0.0325, 0.0649)])
+def test_mid_p_conventions_differ_and_are_both_reported(cells, lancaster, doubled):
+    assert stats.fisher_midp(cells).p_value == pytest.approx(lancaster, abs=5e-5)
+    res = stats.fisher_midp_doubled(cells)
+    assert res.p_value == pytest.approx(doubled, abs=5e-5) and res.short == "fisher_midp_doubled"
+    (a, b), (c, d) = cells
+    # by hand: hypergeometric top-left cell, margins 22 patients, 20 in row 1, 16 events
+    probs = {x: math.comb(20, x) * math.comb(2, 16 - x) / math.comb(22, 16) for x in (14, 15, 16)}
+    lower = probs[14] + probs[15] + probs[16] / 2
+    upper = probs[16] / 2
+    assert res.p_value == pytest.approx(2 * min(lower, upper), rel=1e-12)
+
+
+def test_convention_pairs_name_each_others_variant():
+    for a, b in stats.CONVENTION_PAIRS.items():
+        assert stats.CONVENTION_PAIRS[b] == a and a in stats.TESTS and a in stats.TWO_BY_TWO_ONLY
+
+
+def test_a_fallback_names_itself_and_an_exact_test_keeps_its_short_name():
+    # the 10,000-patient 4 x 2 table above: the exact enumeration is past FISHER_WORK_BUDGET
+    big = stats.fisher_exact([[1414, 668], [3620, 1614], [974, 490], [869, 351]])
+    assert big.replaced
+    assert big.name == "Pearson chi-square (in place of Fisher's exact test, infeasible at this n)"
+    small = stats.fisher_exact([[12, 1], [10, 10]])
+    assert not small.replaced and small.name == "Fisher"
+    z = stats.boschloo_exact([[6000, 4000], [5000, 5000]])
+    assert z.name == "pooled z-test (Pearson chi-square) (in place of Boschloo's exact test, infeasible at this n)"
