@@ -3,7 +3,7 @@
 Each headline reads a few keys; a headline whose keys are missing (another
 notebook set, other data) is left out rather than shown half-filled. A notebook
 that cannot run its analysis on the data records a row with key
-:data:`AVAILABILITY_KEY` and estimate 0, its label saying why.
+:data:`AVAILABILITY_KEY` (or a key ending in it) and estimate 0, its method or label saying why.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from helpers.narrative import ci_text, n_of, p_text
 
 #: Key of the row by which a notebook says whether its analysis ran on this data.
 AVAILABILITY_KEY = "available[all]"
+#: How such a row's method may start; the rest is the reason (otherwise its label is).
+NOT_AVAILABLE = "not available for this data: "
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,12 @@ def not_available(results: pd.DataFrame, notebook: str) -> str | None:
     """Why a notebook's analysis did not run on this data, or None when it did."""
     if not len(results) or "key" not in results:
         return None
-    hit = results[(results["notebook"] == notebook) & (results["key"] == AVAILABILITY_KEY)]
+    keys = results["key"].astype(str)
+    hit = results[(results["notebook"] == notebook)
+                  & ((keys == AVAILABILITY_KEY) | keys.str.endswith("." + AVAILABILITY_KEY))]
     if len(hit) and float(hit["estimate"].iloc[0]) == 0:
-        return str(hit["label"].iloc[0])
+        method = str(hit["method"].iloc[0]) if "method" in hit and pd.notna(hit["method"].iloc[0]) else ""
+        return method.removeprefix(NOT_AVAILABLE) if method.startswith(NOT_AVAILABLE) else str(hit["label"].iloc[0])
     return None
 
 

@@ -62,3 +62,12 @@ def test_the_reproduction_headline_lists_every_verdict_the_results_hold():
     found = {h.title: h.text for h in headlines.headline_results(rows)}
     assert found["Published figures recomputed from this data"] == \
         "188 figures: 160 consistent with the paper, 28 not recomputed"
+
+
+def test_a_prefixed_availability_row_gives_its_method_as_the_reason():
+    # Notebook 08's row when the file has no follow-up columns.
+    rows = pd.DataFrame({"notebook": ["08_time_to_event"], "key": ["follow_up.available[all]"],
+                         "label": ["Patients with follow-up (os_months given)"], "estimate": [0],
+                         "method": ["not available for this data: no follow-up in the file"]})
+    assert headlines.not_available(rows, "08_time_to_event") == "no follow-up in the file"
+    assert headlines.not_available(rows.assign(estimate=1), "08_time_to_event") is None
