@@ -34,6 +34,7 @@ from helpers.loading import (
 
 TESTS = Path(__file__).resolve().parent
 CORPUS = TESTS / "bad_inputs"
+ROOT = TESTS.parent
 VALID = TESTS / "fixtures" / "valid_small.csv"
 CASES = list(csv.DictReader((CORPUS / "cases.csv").open(encoding="utf-8", newline="")))
 INVALID = [c for c in CASES if c["accepted"] == "no"]
@@ -639,13 +640,31 @@ def test_an_unterminated_quote_at_the_end_is_one_short_problem_naming_the_line_i
 
 
 def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_cannot_take_it(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
     from helpers.pipeline import PipelineError, run_analysis
 
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    cell = new_code_cell('data_path: str = "x.csv"  # cohort file\noutput_dir: str = "."  # run folder')
+    cell.metadata["tags"] = ["parameters"]
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(new_notebook(cells=[cell], metadata=kernel), folder / "01_without_sheet.ipynb")
     with pytest.raises(PipelineError) as caught:
-        run_analysis(CORPUS / "two_cohort_sheets.xlsx", tmp_path / "run", sheet="cohort 2", progress=False)
+        run_analysis(CORPUS / "two_cohort_sheets.xlsx", tmp_path / "run", sheet="cohort 2", progress=False,
+                     notebooks_dir=folder)
     assert caught.value.exit_status == 2
     assert "--sheet 'cohort 2'" in str(caught.value) and "take no data_sheet parameter" in str(caught.value)
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks"]
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_every_notebook_takes_the_sheet_and_reads_the_cohort_from_it(notebook):
+    from helpers.parameters import declared_parameters
+
+    assert "data_sheet" in declared_parameters(notebook)
+    assert "load_cohort(data_path, sheet=data_sheet or None" in notebook.read_text(encoding="utf-8")
 
 
 def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(tmp_path, monkeypatch, capsys):
