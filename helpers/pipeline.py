@@ -410,7 +410,6 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
     and raises :class:`PipelineError`; an interrupt does the same and re-raises.
     """
     (staging / "notebooks").mkdir()
-    (staging / "report").mkdir()
     base: dict[str, object] = {"output_dir": "."}
     base.update({name: (input_folder / path.name).as_posix() for name, path in inputs.items()})
     waves = execution_waves(notebooks)
