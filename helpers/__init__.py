@@ -9,7 +9,9 @@ Small modules by concern; nothing happens on import:
 - :mod:`helpers.workbook`   -- choose and read the cohort sheet of an .xlsx
 - :mod:`helpers.cells`      -- parse text cells by contract kind; identifier keys
 - :mod:`helpers.template`   -- the empty cohort template, written from the contract
-- :mod:`helpers.stats`      -- exact intervals and tests
+- :mod:`helpers.stats`      -- exact intervals and the tests notebooks call, by name
+- :mod:`helpers.contingency` -- Fisher's exact test (any r x c), chi-square, mid-p; the test result
+- :mod:`helpers.unconditional` -- Barnard's and Boschloo's unconditional exact tests (2 x 2)
 - :mod:`helpers.models`     -- Firth-penalised logistic regression, profile-likelihood limits
 - :mod:`helpers.power`      -- exact power and sample size of the two-sided Fisher test
 - :mod:`helpers.survival`   -- Kaplan-Meier rows, tables and figures shared by the time-to-event cells

@@ -24,10 +24,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 
 
 def id_key(text: str) -> str:
-    """The form in which two identifiers are compared: NFKC, invisible characters removed, stripped, case-folded.
-
-    ``"R01"``, ``" r01"``, ``"R01\\u200b"`` and the full-width ``"Ｒ０１"`` share one key.
-    """
+    """The form in which identifiers are compared: NFKC, invisible characters removed,
+    stripped, case-folded (``" r01"``, ``"R01\\u200b"`` and ``"Ｒ０１"`` share one key)."""
     return unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).strip().casefold()
 
 
@@ -42,14 +40,8 @@ def id_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def text_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Cells as codes into a list of distinct stripped texts.
-
-    ``texts[codes[i]]`` is cell ``i`` stripped of surrounding whitespace
-    (``""`` for blank, missing or non-text cells), and equal stripped texts
-    share one code, so per-value work (parsing, lookups) runs once per
-    distinct value instead of once per cell. A Categorical (as built by
-    :func:`stripped_frame`) is used as it is, without hashing its cells again.
-    """
+    """Cells as codes into their distinct stripped texts (``""`` for blank, missing or
+    non-text), so per-value work runs once per distinct value; a Categorical is used as is."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
         codes, distinct = raw.array.codes, list(raw.array.categories)  # no Series built
     else:
@@ -65,11 +57,8 @@ def text_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def stripped_frame(raw: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Columns ``names`` of ``raw`` as Categoricals of stripped text (categories = distinct texts).
-
-    What the schema's checks see: each check then parses the few distinct
-    values of a column rather than every cell.
-    """
+    """Columns ``names`` of ``raw`` as Categoricals of stripped text, so the schema's checks
+    parse each distinct value once."""
     out = {}
     for name in names:
         codes, texts = text_codes(raw[name])
@@ -93,32 +82,9 @@ def duplicated(raw: pd.Series) -> pd.Series:
 
 
 def parse_column(raw: pd.Series, column: contract.Column) -> tuple[pd.Series, pd.Series]:
-    """Parse one raw text column by its contract kind.
-
-    Parameters
-    ----------
-    raw : Series of str
-        Cells as written ("" = blank). Missing or non-text cells count as
-        blank. A Categorical of text is accepted too.
-    column : helpers.contract.Column
-        The contract entry.
-
-    Returns
-    -------
-    typed : Series
-        Typed values (see :func:`normalise_cohort`); blanks and invalid
-        cells are missing.
-    valid : Series of bool
-        False where a non-blank cell is not allowed (unknown code, not a
-        number, out of range). Blank cells count as valid here; whether they
-        are allowed is the separate "required" check.
-
-    Notes
-    -----
-    Each distinct stripped text is parsed once and the results are spread
-    to the cells by code, so the cost is one hashing pass over the cells
-    plus Python work per distinct value.
-    """
+    """One raw text column parsed by its contract kind: (typed, valid). Blank and invalid
+    cells are missing in ``typed``; ``valid`` is False only where a non-blank cell is not
+    allowed (whether blanks are allowed is the separate "required" check)."""
     codes, texts = text_codes(raw)
     index = raw.index
     parsed, valid = _parse_texts(texts, column)
@@ -143,13 +109,8 @@ def valid_cells(raw: pd.Series, column: contract.Column) -> pd.Series:
 
 
 def _parse_texts(texts: list[str], column: contract.Column) -> tuple[np.ndarray, np.ndarray]:
-    """Parse distinct stripped texts by the column's kind: (parsed, valid), one entry per text.
-
-    ``parsed``: code -> position in ``column.codes`` (-1 if none); boolean ->
-    1 yes, 0 no, -1 none; integer/number -> float (NaN unless valid and
-    non-blank); text -> the text, None if blank. ``valid`` is True for
-    blank texts and allowed values.
-    """
+    """(parsed, valid) per distinct text: code -> position in ``column.codes`` (-1 none);
+    boolean -> 1, 0, -1; numbers -> float (NaN unless valid); text -> itself (None if blank)."""
     blank = np.array([t == "" for t in texts], dtype=bool)
     if column.kind == "code":
         position = {code: i for i, code in enumerate(column.codes)}

@@ -1,12 +1,5 @@
-"""The patient-level data contract, as data.
-
-This module transcribes ``docs/data-contract.md`` (the fixed contract
-between an analyst's file and every notebook). It is the single source of truth
-for column names, types, allowed codes, missingness and the display labels used
-in tables, so validation and table labels cannot drift apart.
-
-Nothing here reads files or does work on import; it only defines constants and
-small lookup functions.
+"""The patient-level data contract, as data: the single source of column names, types,
+codes, missingness and display labels (transcribes ``docs/data-contract.md``).
 """
 
 from __future__ import annotations
@@ -20,31 +13,9 @@ KINDS = ("text", "code", "integer", "number", "boolean")
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the cohort file.
-
-    Attributes
-    ----------
-    name : str
-        Exact column name (lower-case snake_case).
-    kind : str
-        One of :data:`KINDS`.
-    label : str
-        Display label for tables and figures.
-    nullable : bool
-        Whether a blank cell is allowed.
-    codes : tuple of str
-        Allowed codes for ``kind == "code"``, in display order.
-    code_labels : dict
-        Display label for each code.
-    minimum, maximum : float or None
-        Inclusive bounds for ``integer`` and ``number`` columns.
-    unique : bool
-        Whether values must be unique (``patient_id``).
-    meaning : str
-        The data dictionary's description.
-    optional : bool
-        Whether a file may leave the whole column out (the follow-up columns).
-    """
+    """One column of the cohort file: kind one of :data:`KINDS`; codes in display order;
+    ``minimum``/``maximum`` inclusive bounds of numbers; ``optional``: a file may leave the
+    whole column out (the follow-up columns)."""
 
     name: str
     kind: str
@@ -59,14 +30,8 @@ class Column:
     optional: bool = False
 
     def allowed(self) -> str:
-        """Describe the allowed values in words, for error messages.
-
-        Returns
-        -------
-        str
-            E.g. ``"one of 'cr', 'crp', 'cri', 'none'"`` or ``"a whole number
-            from 18 to 100"``, with ``", or blank"`` when blanks are allowed.
-        """
+        """The allowed values in words for error messages, e.g. ``"a whole number from 18 to
+        100, or blank"``."""
         if self.kind == "code":
             text = "one of " + ", ".join(repr(c) for c in self.codes)
         elif self.kind == "boolean":
@@ -198,60 +163,20 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("center", "source")
 
 
 def column(name: str) -> Column:
-    """Return the contract entry for a column.
-
-    Parameters
-    ----------
-    name : str
-        Exact column name.
-
-    Returns
-    -------
-    Column
-        Its contract entry.
-
-    Raises
-    ------
-    KeyError
-        If ``name`` is not a contract column.
-    """
+    """The contract entry of a column; KeyError if there is none."""
     return BY_NAME[name]
 
 
 def label(name: str) -> str:
-    """Display label of a contract column or derived grouping.
-
-    Parameters
-    ----------
-    name : str
-        Column or derived grouping name.
-
-    Returns
-    -------
-    str
-        Its label; ``name`` itself when it has none.
-    """
+    """Display label of a contract column or derived grouping (``name`` when it has none)."""
     if name in BY_NAME:
         return BY_NAME[name].label
     return DERIVED_LABELS.get(name, name)
 
 
 def code_label(name: str, code: object) -> str:
-    """Display label of one value of a column.
-
-    Parameters
-    ----------
-    name : str
-        Column name.
-    code : object
-        A code, a boolean (``True``/``"True"`` read as ``yes``), or any value.
-
-    Returns
-    -------
-    str
-        The code's label for code and boolean columns; other values (missing
-        ones included) as ``str(code)``.
-    """
+    """Display label of one value of a column (booleans and ``"True"`` read as yes/no);
+    other values, missing ones included, as ``str(code)``."""
     col = BY_NAME.get(name)
     if isinstance(code, bool) or str(code) in ("True", "False"):
         code = "yes" if str(code) == "True" else "no"

@@ -1,10 +1,8 @@
 """Historic comparator figures, their pairing with cohort endpoints, and the exact comparisons.
 
-Inputs: ``data/historic_comparators.csv`` (one row per published figure, with its
-exact wording, counts where published and a status seen / derived / percent_only),
-``data/historic_pairings.csv`` (which cohort endpoint and population meets which
-comparator, and why) and the loaded cohort. Cohort endpoints are defined once, in
-:data:`COHORT_ENDPOINTS`. Display: :mod:`helpers.historic_display`.
+Inputs: ``data/historic_comparators.csv`` (one published figure a row), ``data/historic_pairings.csv``
+(which cohort endpoint and population meets which comparator, and why) and the cohort.
+Cohort endpoints are defined once, in :data:`COHORT_ENDPOINTS`.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ COMPARATOR_COLUMNS: tuple[str, ...] = (
     "id", "study", "reference", "population", "arm", "endpoint", "endpoint_definition",
     "numerator", "denominator", "percent", "ci_low", "ci_high", "status", "note", "cutoffs",
 )
-#: Columns that may be absent from an older comparator file (read as blank).
+#: Columns a comparator file may leave out (read as blank).
 OPTIONAL_COMPARATOR_COLUMNS: tuple[str, ...] = ("cutoffs",)
 #: Where a comparator's numbers come from: counts printed, counts derived from a
 #: printed percentage and n, or only a rate.
@@ -43,12 +41,9 @@ _RESULT_FIELDS = [c for c in RESULT_COLUMNS if c != "notebook"]
 
 @dataclass(frozen=True)
 class CohortEndpoint:
-    """One cohort endpoint, in the words of the focal paper and the data contract.
-
-    ``response_codes``: patients whose ``response`` is one of these count as
-    events, all patients are evaluable. ``column``: an existing boolean cohort
-    column used as is (missing = not evaluable). Exactly one of the two is set.
-    """
+    """One cohort endpoint in the words of the paper and the contract. Exactly one of
+    ``response_codes`` (events; every patient evaluable) and ``column`` (a boolean cohort
+    column; missing = not evaluable) is set."""
 
     code: str
     label: str
@@ -84,13 +79,8 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
 
 
 def comparator_problems(raw: pd.DataFrame) -> list[str]:
-    """Problems of a comparator table read as text (empty list when it is well formed).
-
-    Checks: ids unique and non-empty; required text present; numbers parse and
-    are non-negative; numerator <= denominator; status one of :data:`STATUSES`;
-    ``seen``/``derived`` rows have both counts; ``percent_only`` rows have a
-    percentage and no numerator; a CI has both limits around the percentage.
-    """
+    """Problems of a comparator table read as text (ids, required text, counts,
+    status, CI); empty when well formed."""
     problems = []
     duplicated = raw["id"][raw["id"].duplicated()]
     if len(duplicated):
@@ -133,10 +123,8 @@ def comparator_problems(raw: pd.DataFrame) -> list[str]:
 
 
 def parse_cutoffs(text: str) -> dict[str, float]:
-    """A comparator's cut-offs, ``"bmb_high_cutoff=50"`` -> ``{"bmb_high_cutoff": 50.0}`` (``&`` joins several).
-
-    Names are the run parameters of :data:`helpers.derived.CUTOFFS`; blank gives ``{}``.
-    """
+    """``"bmb_high_cutoff=50"`` -> ``{"bmb_high_cutoff": 50.0}`` (``&`` joins several;
+    names of :data:`helpers.derived.CUTOFFS`); blank gives ``{}``."""
     from helpers.derived import CUTOFFS
 
     out: dict[str, float] = {}
@@ -168,10 +156,8 @@ def load_comparators(path: str | Path) -> pd.DataFrame:
 
 
 def parse_population(text: str) -> dict[str, object]:
-    """``"all"`` -> ``{}``; ``"ph_status=positive&high_burden=True"`` -> a filter dict.
-
-    ``True``/``False`` become booleans; other values stay text (contract codes).
-    """
+    """``"all"`` -> ``{}``; ``"ph_status=positive&high_burden=True"`` -> a filter dict
+    (``True``/``False`` become booleans)."""
     text = text.strip()
     if text in ("", "all"):
         return {}
@@ -187,12 +173,8 @@ def parse_population(text: str) -> dict[str, object]:
 
 def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
                      cohort_columns: tuple[str, ...] | None = None) -> list[str]:
-    """Problems of a pairings table (empty list when every pairing resolves).
-
-    Each pairing id is unique; its comparator id exists; its cohort endpoint is
-    one of :data:`COHORT_ENDPOINTS`; its population parses and (when
-    ``cohort_columns`` is given) names existing cohort columns.
-    """
+    """Problems of a pairings table (ids, comparator, endpoint, population columns);
+    empty when every pairing resolves."""
     problems = []
     duplicated = pairings["pairing_id"][pairings["pairing_id"].duplicated()]
     if len(duplicated):
@@ -220,10 +202,7 @@ def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
 
 
 def load_pairings(path: str | Path, comparators: pd.DataFrame) -> pd.DataFrame:
-    """Read ``historic_pairings.csv`` and check that every pairing resolves.
-
-    Raises ``ValueError`` listing the problems of :func:`pairing_problems`.
-    """
+    """Read ``historic_pairings.csv``; ValueError listing :func:`pairing_problems`."""
     frame = _read_csv(path, PAIRING_COLUMNS)
     problems = pairing_problems(frame, comparators)
     if problems:
@@ -234,11 +213,8 @@ def load_pairings(path: str | Path, comparators: pd.DataFrame) -> pd.DataFrame:
 # --- the cohort side ---------------------------------------------------------------
 
 def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
-    """A copy of the cohort with one boolean column ``endpoint.<code>`` per cohort endpoint.
-
-    Response-based endpoints are defined for every patient; the MRD endpoint
-    keeps the cohort's missing values (not evaluable). The input is not changed.
-    """
+    """A copy of the cohort with a boolean ``endpoint.<code>`` column per cohort endpoint
+    (MRD keeps its missing values: not evaluable)."""
     out = cohort.copy()
     for endpoint in COHORT_ENDPOINTS.values():
         if endpoint.response_codes is not None:
@@ -272,13 +248,9 @@ def population_label(population: str) -> str:
 
 
 def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame) -> pd.DataFrame:
-    """The cohort's rate and exact 95% CI for every (endpoint, population) named in the pairings.
-
-    Patients outside the population (a missing filter value never matches) or with a
-    missing endpoint (MRD not assessed) are left out of the denominator. Result rows
-    (key from :func:`endpoint_key`) plus ``cohort_endpoint`` and ``cohort_population``,
-    one per distinct pair in order of first appearance.
-    """
+    """Rate and exact 95% CI of every (endpoint, population) in the pairings, in order of
+    first appearance; patients outside the population (a missing value never matches) or
+    with a missing endpoint are not in the denominator."""
     marked = with_endpoint_columns(cohort)
     rows = []
     for code, population in dict.fromkeys(
@@ -301,14 +273,9 @@ def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame) -> pd.Da
 # --- the comparator side -----------------------------------------------------------
 
 def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
-    """Each comparator's rate as a fraction, with the best interval available.
-
-    With counts (seen or derived): ``k/n`` and its exact Clopper-Pearson 95% CI
-    (``ci_source`` says so). Without: the printed percentage / 100 and the
-    printed CI when one was published (otherwise NaN limits). Returns the
-    comparator columns plus ``has_counts``, ``estimate``, ``est_low``,
-    ``est_high`` and ``ci_source``.
-    """
+    """Each comparator's rate as a fraction: ``k/n`` with its Clopper-Pearson CI when
+    counts are known, else the printed percentage and CI (NaN limits when none);
+    ``ci_source`` says which."""
     out = comparators.copy()
     has_counts = out["numerator"].notna() & out["denominator"].notna()
     estimate, low, high, source = [], [], [], []
@@ -351,14 +318,10 @@ def printed_numerators(percent_value: float, n: int) -> tuple[int, ...]:
 
 def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
                      pairings: pd.DataFrame, cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """One row per pairing: the cohort rate, the comparator figure and why they are paired.
-
-    ``definition`` is empty when the definitions match, else ``"different definition (...)"``:
-    the cohort population depends on a cut-off (``cutoffs``, the run's) that differs from
-    the comparator's (its ``cutoffs`` column). ``comparator_numerators`` lists the
-    numerators that print as a rate-only comparator's percentage when its ``n`` is
-    known (such a comparator is compared two-sample, see :func:`compare_pairings`).
-    """
+    """One row per pairing: cohort rate, comparator figure and why they are paired.
+    ``definition`` names a cut-off of the run (``cutoffs``) that differs from the
+    comparator's; ``comparator_numerators`` the numerators that print as a rate-only
+    comparator's percentage when its n is known."""
     from helpers.published import cutoffs_used, definition_differences, different_definition_text
 
     rates = comparator_rates(comparators).set_index("id")
@@ -400,29 +363,13 @@ def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
 # --- comparisons -------------------------------------------------------------------
 
 def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0, 1.0)) -> pd.DataFrame:
-    """Run the exact comparison of every matched pairing.
+    """The exact comparison of every matched pairing (empty population: NaN statistics).
 
-    Two-sample pairings (comparator counts known): Fisher's and Boschloo's
-    exact tests (two-sided), the risk difference with Newcombe's interval and
-    P(cohort rate > comparator rate) under independent Beta(``prior``) priors,
-    so the comparator's own uncertainty is carried through
-    (:func:`helpers.comparison.compare_with_counts`). One-sample pairings
-    (rate only): the exact binomial test against the published rate and
-    P(cohort rate > that fixed rate) (:func:`helpers.comparison.compare_with_rate`).
-    A pairing whose cohort population is empty is kept with NaN statistics.
-
-    A comparator with a known ``n`` but only a printed percentage is compared two-sample
-    with each numerator that prints as that percentage, and the run with the larger
-    Fisher p is reported (the method says so). A pairing with a different definition
-    (``definition``) is not compared: NaN statistics and the reason in ``test_method``.
-
-    Returns the matched columns plus ``test`` (``fisher`` or ``binomial``),
-    ``test_method``, ``p_value``, ``boschloo_p``, ``boschloo_method`` (which
-    switches to an asymptotic test for large samples, see
-    :func:`helpers.stats.unconditional_is_feasible`), ``boschloo_fisher2_p`` and
-    ``boschloo_fisher2_method`` (the other two-sided convention), ``risk_difference``,
-    ``rd_low``, ``rd_high``, ``rd_method``, ``prob_cohort_higher`` and
-    ``posterior_method``.
+    With comparator counts: Fisher and Boschloo (both conventions), risk difference with
+    Newcombe's interval and P(cohort higher) under Beta(``prior``) priors; a percentage
+    with known n is compared with each numerator that prints as it, the larger Fisher p
+    reported. Rate only: exact binomial test and P(cohort higher) than the fixed rate. A
+    different definition is not compared (NaN, reason in ``test_method``).
     """
     from helpers.stats import boschloo_fisher_two_sided
 
@@ -469,12 +416,8 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
 
 
 def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
-    """Result rows ``comparator[<id>]`` for the given comparator ids, in that order.
-
-    Estimate and interval as in :func:`comparator_rates` (exact CI from counts,
-    else the printed CI or none); ``method`` says which, and the status when the
-    counts are derived or absent.
-    """
+    """Result rows ``comparator[<id>]`` for the given ids, in order (as
+    :func:`comparator_rates`; ``method`` says which interval and the status)."""
     rates = comparator_rates(comparators).set_index("id")
     rows = []
     for cid in ids:
@@ -503,14 +446,9 @@ def _boschloo_method_text(method: str) -> str:
 
 
 def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
-    """Result rows for every comparison (comparator rates: :func:`comparator_results`).
-
-    Keys: ``cmp[<pairing>]~fisher``, ``~boschloo`` and ``~boschloo_fisher2`` (Boschloo with
-    the two-sided Fisher statistic; two-sample) or ``~binomial`` (one-sample), with the cohort's k/n as numerator/denominator;
-    ``cmp[<pairing>].risk_difference`` (cohort minus comparator, fraction;
-    Newcombe CI for two-sample pairings, none for one-sample);
-    ``cmp[<pairing>].prob_cohort_higher`` (posterior probability).
-    """
+    """Result rows of every comparison: ``cmp[<pairing>]~fisher``, ``~boschloo``,
+    ``~boschloo_fisher2`` or ``~binomial`` (cohort k/n), ``.risk_difference`` (cohort minus
+    comparator, fraction) and ``.prob_cohort_higher``."""
     rows = []
     for r in compared.to_dict("records"):
         pid = r["pairing_id"]
@@ -564,11 +502,8 @@ def reference_rate(comparators: pd.DataFrame, comparator_id: str) -> ReferenceRa
 def sample_size_results(plan: comparison.SampleSize | None, power_at_cohort_n: float, k: int, n: int,
                         reference_rate: float, *, alpha: float = 0.05, power: float = 0.80,
                         endpoint: str = "cr_crh_cri") -> pd.DataFrame:
-    """Result rows ``sample_size[<endpoint>].n``, ``.n_stable``, ``.achieved_power``, ``.power_at_cohort_n``.
-
-    ``plan`` is :func:`helpers.comparison.exact_sample_size` for the observed rate k/n
-    against ``reference_rate`` (None when not computable: estimates NaN).
-    """
+    """Result rows ``sample_size[<endpoint>].n``, ``.n_stable``, ``.achieved_power``,
+    ``.power_at_cohort_n`` from ``plan`` (None: NaN estimates)."""
     what = (f"exact two-sided binomial test, H0 p = {reference_rate:g} vs p = {k}/{n}, "
             f"alpha {alpha:g}")
     base = f"sample_size[{endpoint}]"

@@ -1,23 +1,10 @@
 """Logistic regression by Firth's penalised likelihood, with profile-likelihood intervals and tests.
 
-Firth's method maximises the log-likelihood plus half the log-determinant of the
-Fisher information (the Jeffreys prior), which removes the first-order bias of the
-estimates and keeps them finite under separation (Heinze & Schemper 2002,
-Stat Med 21:2409-19). As in R's ``logistf`` (its defaults ``pl = TRUE``):
-
-* estimates by Newton-Raphson on the penalised log-likelihood (its exact
-  Hessian; Fisher scoring where that is not negative definite; step halving
-  whenever a step lowers it); standard errors from the inverse information of
-  the data augmented by the penalty (each row weighted 1 + its leverage);
-* confidence limits where the profile penalised log-likelihood drops by half the
-  chi-square(1) quantile below its maximum, the penalty always taken from the
-  full model's information;
-* p-values from the penalised likelihood ratio test of each coefficient = 0
-  (the same profile, evaluated at 0), chi-square with 1 degree of freedom.
-
-``firth=False`` gives ordinary maximum likelihood with profile-likelihood limits
-and likelihood ratio tests (as R's ``glm`` with ``confint``). Rows with a missing
-value are not allowed: drop them first and say how many.
+As R's ``logistf`` (``pl = TRUE``): Newton-Raphson on the log-likelihood plus half the
+log-determinant of the information (finite under separation; Heinze & Schemper 2002);
+limits where the profile drops by half the chi-square(1) quantile; p-values from the
+penalised likelihood ratio test. ``firth=False``: ordinary maximum likelihood with profile
+limits (R's ``glm`` + ``confint``). Missing values are not allowed: drop them first.
 """
 
 from __future__ import annotations
@@ -158,30 +145,10 @@ def _maximise(X, y, count, firth, start, free):
 
 def fit_logistic(covariates: pd.DataFrame, outcome: Sequence[bool], *, firth: bool = True,
                  confidence: float = 0.95) -> LogisticFit:
-    """Fit logistic regression of ``outcome`` on ``covariates`` plus an intercept.
-
-    Parameters
-    ----------
-    covariates : DataFrame
-        One numeric column per term (booleans as 0/1), no missing values.
-    outcome : sequence of bool or 0/1
-        One per row of ``covariates``, no missing values.
-    firth : bool
-        Firth's penalised likelihood (default) or ordinary maximum likelihood.
-    confidence : float
-        Level of the profile-likelihood intervals.
-
-    Returns
-    -------
-    LogisticFit
-        ``chi2`` and ``p_value`` are the (penalised) likelihood ratio tests of each
-        coefficient = 0; limits not reached within :data:`SEARCH_LIMIT` are infinite.
-
-    Raises
-    ------
-    ValueError
-        Missing values, no rows, or a design that is not of full rank.
-    """
+    """Logistic regression of ``outcome`` (bool or 0/1) on numeric ``covariates`` plus an
+    intercept, Firth-penalised by default. ``chi2``/``p_value``: likelihood ratio tests of
+    each coefficient = 0; limits past :data:`SEARCH_LIMIT` are infinite. ValueError on
+    missing values, no rows or a design not of full rank."""
     X = covariates.astype(float).to_numpy()
     y = np.asarray(outcome, dtype=float)
     if len(y) == 0 or len(y) != len(X) or np.isnan(X).any() or np.isnan(y).any():

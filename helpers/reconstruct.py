@@ -1,21 +1,11 @@
 """Reconstruct a 34-patient cohort that reproduces the paper's printed aggregates.
 
-The paper publishes no patient-level data. This module builds one cohort, with
-OR-Tools CP-SAT, that satisfies *at once* every count, proportion, median,
-minimum and maximum in ``data/published_figures.csv`` (including the figures
-the text only implies, ``derived == "yes"``). The numbers come from that file;
-this module only encodes which patients each figure counts, and names the
-figure id next to every constraint. A build fails loudly if a figure of those
-kinds is not encoded here, so the two cannot drift apart.
-
-What the cohort is not: real patients. Joint distributions the paper does not
-report (e.g. sex by response, centre by anything) are whatever the solver
-finds first; see ``data/reconstructed_cohort.datasheet.md``. p-values are not
-constrained, so they remain genuine checks of the paper's counts.
-
-Determinism: one worker, a fixed seed, seeded hints and no objective (the
-first feasible solution is taken), then a fixed row order, so the same
-OR-Tools version writes the same bytes.
+OR-Tools CP-SAT finds one cohort meeting at once every count, proportion, median,
+minimum and maximum in ``data/published_figures.csv``; each constraint names its figure
+id, and a build fails if a figure of those kinds is not encoded. Not real patients:
+joint distributions the paper does not report are whatever the solver finds first; p-values
+are not constrained, so they stay genuine checks. One worker, a fixed seed, seeded hints
+and no objective make the bytes deterministic for one OR-Tools version.
 """
 
 from __future__ import annotations
@@ -78,20 +68,8 @@ _SENTINEL = 100_000  # key offset for patients without a value, so they never cl
 
 @dataclass(frozen=True)
 class Reconstruction:
-    """A solved cohort and how it was obtained.
-
-    Attributes
-    ----------
-    cohort : DataFrame
-        34 rows, contract columns in contract order, file codes (yes/no
-        booleans as text, blanks as ``pd.NA``).
-    figure_ids : tuple of str
-        Published figures encoded as constraints.
-    status : str
-        CP-SAT status name (``OPTIMAL`` or ``FEASIBLE`` for a model without objective).
-    wall_seconds : float
-        Solve time.
-    """
+    """A solved cohort (34 rows, contract columns and file codes, blanks ``pd.NA``), the
+    figure ids encoded, the CP-SAT status name and the solve time in seconds."""
 
     cohort: pd.DataFrame
     figure_ids: tuple[str, ...]
@@ -439,13 +417,9 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
 
 
 def _hint(M: _Model, v: dict, seed: int) -> None:
-    """Suggest a random cohort with the published margins as a starting point.
-
-    Hints only steer which of the many feasible cohorts the solver returns (without
-    them the first solution clusters values at bounds and correlates unrelated
-    columns); they never change which constraints hold. ``random.Random`` is
-    seeded, so the hints, and hence the solution, are deterministic.
-    """
+    """A seeded random cohort with the published margins as solver hints: they only steer
+    which feasible cohort comes back (without them values cluster at bounds), never
+    which constraints hold."""
     rng = random.Random(seed)
     m, P, n = M.m, M.P, M.n
 
@@ -535,28 +509,9 @@ def _extract(solver: cp_model.CpSolver, v: dict, n: int) -> pd.DataFrame:
 
 def reconstruct_cohort(figures: pd.DataFrame | None = None, seed: int = SEED,
                        time_limit_seconds: float = 60.0) -> Reconstruction:
-    """Solve for a cohort that satisfies every count/median/min/max figure.
-
-    Parameters
-    ----------
-    figures : DataFrame, optional
-        Output of :func:`helpers.published.load_published_figures`; read from the
-        default file when omitted. Not modified.
-    seed : int
-        CP-SAT random seed; with one worker the result is deterministic.
-    time_limit_seconds : float
-        Safety limit; the solve normally takes well under a second.
-
-    Returns
-    -------
-    Reconstruction
-        The cohort (contract columns and codes) and solve details.
-
-    Raises
-    ------
-    ValueError
-        If a figure of a constrained kind is not encoded, or no cohort satisfies them all.
-    """
+    """Solve for a cohort meeting every count/median/min/max figure (``figures``: the
+    default file when omitted). ValueError if a figure of those kinds is not encoded or
+    no cohort meets them all."""
     figures = load_published_figures() if figures is None else figures
     model, variables = _build(figures)
     _hint(model, variables, seed)
@@ -575,10 +530,8 @@ def reconstruct_cohort(figures: pd.DataFrame | None = None, seed: int = SEED,
 
 
 def cohort_csv_text(cohort: pd.DataFrame) -> str:
-    """Render a cohort as CSV text: contract column order, ``\\n`` line ends, blanks for missing.
-
-    Whole numbers are written without a decimal point; other numbers with ``repr``.
-    """
+    """A cohort as CSV text: contract column order, ``\\n`` line ends, blanks for missing,
+    whole numbers without a decimal point."""
     def cell(x: object) -> str:
         if x is None or x is pd.NA or (isinstance(x, float) and x != x):
             return ""

@@ -103,24 +103,9 @@ class Page:
 
 def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
                   kind: str = "internal") -> Path:
-    """Write ``report/``: a page per executed notebook and ``index.html``.
-
-    Parameters
-    ----------
-    run_dir : str or Path
-        A run directory with executed ``notebooks/`` (and ``results.csv``,
-        ``tables/``, ``figures/`` when the notebooks wrote them).
-    cohort_file : str, optional
-        Name of the analysed cohort in ``input/``; default: the file the
-        notebooks' ``data_path`` parameter named.
-    kind : str, default "internal"
-        A key of :data:`RUN_KINDS`, said on every page.
-
-    Returns
-    -------
-    Path
-        ``report/index.html``.
-    """
+    """Write ``report/`` (a page per executed notebook and ``index.html``) into a run
+    directory and return the index's path. ``cohort_file``: default the notebooks'
+    ``data_path``; ``kind``: a key of :data:`RUN_KINDS`."""
     import pandas as pd
     from nbconvert import HTMLExporter
 
@@ -234,13 +219,8 @@ _CAPTION = re.compile(r"^\s*[*_]*(figure\b|caption:)", re.IGNORECASE)
 
 def figure_alt(output, cell, later_cells, png: bytes, *, svg: Path | None = None,
                heading: str = "", following=()) -> str:
-    """Alt text saying what a figure shows; never empty.
-
-    In order: the output's or cell's ``alt`` metadata; a caption (Markdown
-    starting "Figure" or "Caption:") right after the image, or a section
-    heading starting "Figure"; the PNG's ``Description`` or ``Title`` text; the
-    axes titles in the figure's SVG; the section heading it sits under.
-    """
+    """Alt text saying what a figure shows, never empty: ``alt`` metadata, a caption or
+    "Figure" heading, the PNG's Description/Title, the SVG's axes titles, the section heading."""
     given = output.get("metadata", {}).get("image/png", {}).get("alt") \
         or output.get("metadata", {}).get("alt") or cell.get("metadata", {}).get("alt")
     if given:
@@ -263,11 +243,8 @@ def figure_alt(output, cell, later_cells, png: bytes, *, svg: Path | None = None
 
 
 def svg_titles(svg: Path) -> list[str]:
-    """Axes titles of a Matplotlib SVG (text is drawn as paths; each text keeps a comment).
-
-    Matplotlib draws an axes' title after its other texts, so the last text
-    group directly under each ``axes_N`` group is taken, if it has words.
-    """
+    """Axes titles of a Matplotlib SVG: the last text group under each ``axes_N`` group
+    (drawn after the others), if it has words."""
     import xml.etree.ElementTree as ET
 
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
@@ -376,11 +353,8 @@ def _summary(nb) -> str:
 # --- parameters ------------------------------------------------------------------------
 
 def notebook_parameters(nb) -> list[Parameter]:
-    """The parameters a notebook ran with: its ``parameters`` cell, updated by papermill's injected cell.
-
-    Values are the Python literals of the cells; a parameter the injected
-    cell does not set keeps its default.
-    """
+    """The parameters a notebook ran with: its ``parameters`` cell updated by papermill's
+    injected cell (Python literals)."""
     defaults: dict[str, tuple[object, str]] = {}
     injected: dict[str, object] = {}
     for cell in nb.cells:

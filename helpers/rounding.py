@@ -222,14 +222,9 @@ def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[st
 
 
 def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Which rounding rule each printed figure is consistent with, where it discriminates.
-
-    A figure reproduced up to rounding is evidence for a rule only when some
-    rules fail: ``rounding only`` (half-up or half-even, not truncation),
-    ``truncation only``, ``double rounding only``, or ``tie broken half-up`` /
-    ``half-even``; figures where rounding and truncation agree say nothing and
-    are left out, as are p-values. Returns the verdict rows that discriminate, with a ``evidence`` column.
-    """
+    """The verdict rows whose printed figure discriminates between rounding rules, with an
+    ``evidence`` column (``rounding only``, ``truncation only``, ``double rounding only``,
+    ``tie broken half-up``/``half-even``); p-values are left out."""
     rows = []
     for rec in verdicts.to_dict("records"):
         if rec["kind"] == "p_value" or not rec["rules"]:
@@ -278,15 +273,8 @@ def _ceil_div(x, y):
 
 def _rule_bounds(scaled: int, hundred_units: int, d, rule: str):
     """Inclusive bounds ``(lo, hi)`` of the numerators k with ``100 k / d`` printing as
-    ``scaled / 10**decimals`` under ``rule`` (``"exact"``: equal without rounding).
-
-    ``hundred_units`` is ``100 * 10**decimals``; with V = hundred_units * k / d the
-    printed value in units of the last decimal, each rule is an interval of V
-    (half-up ``[a - 1/2, a + 1/2)``, truncated ``[a, a + 1)``, rounded twice
-    ``[a - 0.55, a + 0.45)``, half-even ``a ± 1/2`` with the ties going to an even
-    ``a``), solved for k in integer arithmetic. ``d`` may be an int or an int array;
-    an empty set has ``lo > hi``.
-    """
+    ``scaled / 10**decimals`` under ``rule`` (lo > hi: none), each rule an interval of the
+    printed value solved for k in integers; ``d`` an int or int array."""
     a, n = scaled, hundred_units
     if rule == "exact":
         return _ceil_div(a * d, n), (a * d) // n
@@ -306,13 +294,9 @@ def _rule_bounds(scaled: int, hundred_units: int, d, rule: str):
 
 def _fitting_bounds(printed_pct: str, denominators: np.ndarray,
                     rules: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Inclusive bounds of the fitting numerators for every denominator (lo > hi: none).
-
-    The numerators that print as a value under any set of rules form one run:
-    each rule's interval of values contains the printed value itself, so their
-    union is an interval, and ``100 k / d`` increases with k. None when the
-    printed value has more digits than its decimals (then no closed form).
-    """
+    """Inclusive bounds of the fitting numerators for every denominator (lo > hi: none): the
+    rules' intervals all contain the printed value, so their union is one run. None when
+    the printed value has more digits than its decimals."""
     shown = printed_percent(printed_pct) or parse_number(printed_pct.strip())
     scaled = shown.value * 10 ** shown.decimals
     if scaled.denominator != 1:
@@ -334,12 +318,8 @@ def _fitting_bounds(printed_pct: str, denominators: np.ndarray,
 
 def fitting_numerators(printed_pct: str, denominator: int,
                        rules: Sequence[str] = RULES) -> tuple[int, ...]:
-    """Numerators ``k`` (0..denominator) for which ``100 k / denominator`` prints as ``printed_pct``.
-
-    ``printed_pct`` is the paper's text (``"53.5%"``); decimals come from it.
-    Solved in exact integer arithmetic (:func:`_rule_bounds`), so the cost does
-    not grow with the denominator beyond the size of the answer.
-    """
+    """Numerators ``k`` in 0..denominator with ``100 k / denominator`` printing as
+    ``printed_pct`` (the paper's text, e.g. ``"53.5%"``), in exact integer arithmetic."""
     if denominator <= 0:
         raise ValueError(f"need a positive denominator, got {denominator}")
     bounds = _fitting_bounds(printed_pct, np.array([denominator], dtype=np.int64), rules)

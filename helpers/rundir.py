@@ -1,19 +1,11 @@
 """The run directory on disk: where a run may write, its lock, and the final swap.
 
-A run only deletes or replaces what it made:
-
-* ``--out`` is refused when it is the root folder, a file, the current folder
-  or one above it, the input file or a folder holding an input, or (with
-  ``--force``) an existing folder that is neither empty nor a run directory
-  (one holding this tool's ``manifest.json``);
-* the run is built in ``<out>.partial``, which it creates itself (an existing
-  one is left alone and the run refused);
-* a failed run is renamed to the first free name of ``<out>.failed``,
-  ``<out>.failed.2``, ...; an existing ``<out>.old`` or ``.failed`` is never touched;
-* ``<out>`` is replaced in one atomic exchange where the file system allows it.
-
-A lock (``fcntl.flock`` on ``.<out name>.lock`` beside ``<out>``) lets one run
-at a time write a given ``<out>``.
+A run only deletes or replaces what it made: ``--out`` is refused when it is the root,
+a file, the current folder or above it, an input or a folder holding one, or (with
+``--force``) a non-empty folder that is not a run directory (no ``manifest.json``). The
+run is built in ``<out>.partial`` (created here; an existing one refuses the run), a failed
+run becomes the first free ``<out>.failed[.N]``, and ``<out>`` is replaced in one atomic
+exchange where the file system allows. A ``flock`` lets one run at a time write ``<out>``.
 """
 
 from __future__ import annotations
@@ -72,22 +64,8 @@ def is_run_directory(path: Path) -> bool:
 
 
 def check_out(out: Path, inputs: Iterable[Path], force: bool) -> None:
-    """Refuse an ``--out`` the run must not write or replace.
-
-    Parameters
-    ----------
-    out : Path
-        Absolute run directory.
-    inputs : iterable of Path
-        Files the run reads; none may be ``out`` or inside it.
-    force : bool
-        Whether an existing run directory may be replaced.
-
-    Raises
-    ------
-    RunDirError
-        With a one-line message saying why.
-    """
+    """Raise :class:`RunDirError` (one line why) for an ``--out`` the run must not write
+    or replace; ``inputs`` may be neither ``out`` nor inside it."""
     real = Path(os.path.realpath(out))
     if real == Path(real.anchor):
         raise RunDirError(f"--out {out} is the root folder; choose a new folder for the run")
@@ -114,18 +92,8 @@ def check_out(out: Path, inputs: Iterable[Path], force: bool) -> None:
 
 @contextlib.contextmanager
 def run_lock(out: Path) -> Iterator[Path]:
-    """Hold the lock of ``out`` (``.<name>.lock`` beside it) for the duration of the block.
-
-    The folder above ``out`` is created if needed. The lock file is removed on
-    leaving the block.
-
-    Raises
-    ------
-    RunDirError
-        When another run holds the lock.
-    OSError
-        When the lock file cannot be created (e.g. no permission).
-    """
+    """Hold the lock ``.<name>.lock`` beside ``out`` for the block (folder above created,
+    lock file removed after); RunDirError when another run holds it."""
     lock = out.with_name(f".{out.name}.lock")
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -196,15 +164,9 @@ def keep_failed(staging: Path, out: Path) -> Path | None:
 
 
 def swap_into_place(staging: Path, out: Path) -> None:
-    """Move the complete ``staging`` to ``out``, replacing a previous run at ``out``.
-
-    With Linux ``renameat2(RENAME_EXCHANGE)`` the two folders change places in
-    one step and the previous run is then removed; elsewhere ``out`` first
-    moves to a hidden name this run creates. SIGINT and SIGTERM are held back
-    while the renames run (an interrupt is raised afterwards, as
-    :class:`InterruptedAfterCompletion`); Python-level handlers are used, not a
-    signal mask, which covers only the calling thread.
-    """
+    """Move the complete ``staging`` to ``out``, replacing a previous run: one
+    ``renameat2(RENAME_EXCHANGE)`` on Linux, else via a hidden name. SIGINT/SIGTERM are
+    held back meanwhile (then raised as :class:`InterruptedAfterCompletion`)."""
     arrived: list[int] = []
     previous = {}
     if threading.current_thread() is threading.main_thread():  # handlers can only be set there

@@ -1,10 +1,8 @@
-"""Kaplan-Meier machinery for the time-to-event cells: values at a time, result rows, table, figure.
+"""Kaplan-Meier values at a time, result rows, table and figure, from lifelines fits.
 
-Fits come from lifelines' ``KaplanMeierFitter``. Its pointwise 95 % interval for
-S(t) is the exponential Greenwood interval, computed on log(-log S(t)) (R's
-``survfit(..., conf.type = "log-log")``); the median is the first time with
-S(t) <= 0.5 and its interval the times where that band crosses 0.5
-(Brookmeyer-Crowley). Times are in months. Nothing happens on import.
+Intervals for S(t): exponential Greenwood on log(-log S) (R's ``conf.type = "log-log"``);
+median: first time S <= 0.5, its interval where that band crosses 0.5 (Brookmeyer-Crowley).
+Times in months.
 """
 
 from __future__ import annotations
@@ -23,52 +21,22 @@ KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
 MEDIAN_METHOD = ("Kaplan-Meier median (first time S <= 0.5); 95% CI where the log(-log) band "
                  "crosses 0.5 (Brookmeyer-Crowley)")
 AT_RISK_METHOD = "patients with follow-up of at least this many months"
-#: ``fit_options`` of lifelines' ``CoxPHFitter`` and ``CoxTimeVaryingFitter``: by default
-#: they stop once the Newton decrement is below 1e-7, which can leave the fourth digit of
-#: a hazard ratio or its interval unsettled; with this they iterate until the
-#: log-likelihood changes by less than 1e-9 (relative), as R's ``coxph`` does.
+#: ``fit_options`` of lifelines' Cox fitters: their default stop can leave the fourth digit
+#: of a hazard ratio unsettled; this iterates to R's ``coxph`` precision.
 COX_FIT_OPTIONS = {"precision": 1e-12}
 #: Most x ticks (and at-risk columns) :func:`plot_km` draws.
 MAX_TICKS = 10
 
 
 def at_risk(durations, times: Sequence[float]) -> list[int]:
-    """Patients at risk at each time: those followed for at least that long (R's ``n.risk``).
-
-    Parameters
-    ----------
-    durations : array-like of float
-        Follow-up times (months); no missing values.
-    times : sequence of float
-        Months.
-
-    Returns
-    -------
-    list of int
-        One count per time, never increasing with time.
-    """
+    """Patients followed for at least each time in ``times`` (months; R's ``n.risk``)."""
     durations = np.asarray(durations, dtype=float)
     return [int((durations >= t).sum()) for t in times]
 
 
 def survival_at(fit, t: float) -> tuple[float, float, float]:
-    """S(t) and its 95 % interval from a fitted ``KaplanMeierFitter``.
-
-    Parameters
-    ----------
-    fit : lifelines.KaplanMeierFitter
-        Fitted.
-    t : float
-        Months.
-
-    Returns
-    -------
-    tuple of float
-        ``(estimate, low, high)``: the step function's value at ``t`` (right
-        continuous); all NaN past the longest follow-up unless the curve has
-        reached 0 (then 0 from there on). Where S(t) = 0 the log(-log)
-        interval does not exist: NaN bounds (R gives NA).
-    """
+    """S(t) with its 95 % interval at ``t`` months (right-continuous). All NaN past the
+    longest follow-up unless the curve reached 0; where S(t) = 0 the bounds are NaN (R: NA)."""
     curve = fit.survival_function_.iloc[:, 0]
     if t > float(np.max(fit.durations)) and curve.iloc[-1] > 0:
         return math.nan, math.nan, math.nan
@@ -80,18 +48,7 @@ def survival_at(fit, t: float) -> tuple[float, float, float]:
 
 
 def median_with_ci(fit) -> tuple[float, float, float]:
-    """Median survival and its 95 % interval; NaN where not reached.
-
-    Parameters
-    ----------
-    fit : lifelines.KaplanMeierFitter
-        Fitted.
-
-    Returns
-    -------
-    tuple of float
-        ``(median, low, high)`` in months.
-    """
+    """(median, low, high) survival in months; NaN where not reached."""
     from lifelines.utils import median_survival_times
 
     low, high = median_survival_times(fit.confidence_interval_).iloc[0]
@@ -100,29 +57,8 @@ def median_with_ci(fit) -> tuple[float, float, float]:
 
 
 def km_rows(fit, key: str, label: str, times: Sequence[float], grid: Sequence[float]) -> list[dict]:
-    """Result rows of one Kaplan-Meier curve: median, survival at ``times``, numbers at risk on ``grid``.
-
-    Parameters
-    ----------
-    fit : lifelines.KaplanMeierFitter
-        Fitted.
-    key : str
-        Key stem, e.g. ``km_os[high_burden=True]``; rows get ``.median``,
-        ``.survival_6m``, ``.at_risk_12m``... appended.
-    label : str
-        Who the curve describes, e.g. ``"OS, high tumour burden"``.
-    times : sequence of float
-        Months at which survival is reported.
-    grid : sequence of float
-        Months at which the number at risk is reported.
-
-    Returns
-    -------
-    list of dict
-        Rows for :func:`helpers.results.result_frame`: the median row has
-        numerator = events and denominator = patients; survival rows are
-        proportions; at-risk rows count patients. Not estimable values are NaN.
-    """
+    """Result rows of one curve: ``{key}.median`` (numerator = events), ``.survival_{t}m``
+    at ``times`` and ``.at_risk_{t}m`` on ``grid`` (months); not estimable values NaN."""
     n, events = len(fit.durations), int(np.sum(fit.event_observed))
     median, low, high = median_with_ci(fit)
     rows = [{"key": f"{key}.median", "label": f"{label}: median (months)", "numerator": events,
@@ -141,39 +77,15 @@ def km_rows(fit, key: str, label: str, times: Sequence[float], grid: Sequence[fl
 
 
 def months_text(value: float, low: float, high: float) -> str:
-    """``"9.6 months (95% CI 7.1–12.0)"``; ``"not reached"`` for NaN.
-
-    Parameters
-    ----------
-    value, low, high : float
-        Months; NaN where not reached (an upper limit is then open).
-
-    Returns
-    -------
-    str
-    """
+    """``"9.6 months (95% CI 7.1–12.0)"``; NaN (months) reads ``not reached``."""
     low_text, high_text = ("not reached" if math.isnan(x) else f"{x:.1f}" for x in (low, high))
     head = "not reached" if math.isnan(value) else f"{value:.1f} months"
     return f"{head} (95% CI {low_text}–{high_text})"
 
 
 def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame:
-    """One display row per curve: patients, events, median and survival at ``times``, with 95 % CIs.
-
-    Parameters
-    ----------
-    fits : mapping of str to lifelines.KaplanMeierFitter
-        Group label -> fitted curve, in display order.
-    times : sequence of float
-        Months.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``Group``, ``Patients``, ``Events``, ``Median`` and one
-        ``Survival at T months`` per time (percent with its interval, or
-        ``not estimable`` past the longest follow-up; see :func:`survival_at`).
-    """
+    """One row per curve (label -> fit, in order): patients, events, median and survival
+    at ``times`` months with 95 % CIs, ``not estimable`` past the longest follow-up."""
     rows = []
     for name, fit in fits.items():
         row = {"Group": name, "Patients": len(fit.durations), "Events": int(np.sum(fit.event_observed)),
@@ -188,25 +100,8 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
 
 def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabel: str,
             xlabel: str = "Months from the start of blinatumomab") -> Figure:
-    """Kaplan-Meier curves with 95 % bands and censoring ticks, numbers at risk underneath.
-
-    Parameters
-    ----------
-    fits : mapping of str to lifelines.KaplanMeierFitter
-        Group label -> fitted curve (one colour each, in order).
-    grid : sequence of float
-        Evenly spaced months, from 0 past the longest follow-up; the x ticks and
-        the at-risk counts (:func:`at_risk`) use every point, or every k-th so
-        that at most :data:`MAX_TICKS` are drawn.
-    title, ylabel, xlabel : str
-        Labels.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Two stacked axes on the same time scale: the curves, then the at-risk
-        table (one row per group, labelled above its counts).
-    """
+    """Kaplan-Meier curves with 95 % bands and censoring ticks over an at-risk table; the
+    ticks and at-risk counts on ``grid`` (months from 0), at most :data:`MAX_TICKS` of them."""
     ticks = list(grid)[::math.ceil(len(grid) / MAX_TICKS)]
     with figures.house_style():
         fig, (ax, risk) = figures.new_figure(7.0, 4.4 + 0.45 * len(fits), nrows=2,

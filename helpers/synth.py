@@ -1,36 +1,13 @@
-"""Synthetic cohorts of any size under the data contract.
+"""Synthetic cohorts of any size under the data contract, to test and benchmark the
+pipeline at scale; not a model of the disease, never to be reported as data.
 
-:func:`synthesize_cohort` draws a raw cohort frame (one row per patient, the 21
-contract columns in contract order, every cell the text a CSV file would hold)
-whose marginal distributions are close to the paper's Table 1, Table 2 and
-section 3 (Bonifacio et al. 2022), and which satisfies every cross-field rule of
-the data dictionary. It exists to test and benchmark the pipeline at scale; it is
-not a model of the disease and must never be reported as data.
-
-Generative model (all draws from one local ``numpy.random.Generator(PCG64(seed))``,
-vectorised over patients):
-
-* baseline covariates independent of each other, except prior HSCT (more likely
-  after more lines) and the debulking category (TKI only for Ph-positive);
-* bone-marrow blasts after debulking never exceed the blasts before debulking;
-* CR within 2 cycles follows a logistic model with lower odds for high baseline
-  tumour burden (>= 50 % blasts), more than two previous lines and >= 50 % blasts
-  after debulking; its intercept is calibrated so the population CR rate is
-  :data:`CR_RATE`, so subgroup comparisons (as in the paper's section 3.3) are
-  not degenerate;
-* CRS is more frequent with high baseline burden; MRD, HSCT after
-  blinatumomab and the number of cycles are drawn conditionally on response;
-* optionally (``follow_up=True``) the five follow-up columns, from a second local
-  generator ``PCG64([seed, 1])`` so the other columns do not change: death without
-  CR, relapse after CR (fewer after HSCT), death after relapse and death without
-  relapse are exponential with the medians below (relapse and death without CR
-  :data:`HIGH_BURDEN_HAZARD_RATIO` times as frequent with high burden), and
-  follow-up ends at a uniform time (staggered entry), which censors the rest.
-  Overall survival then has a median of about 9 months, about 14 in CR and 3
-  without. Transplanted patients are transplanted in remission, so they live at
-  least until their transplant.
-
-Nothing happens on import.
+Marginals are close to the paper's Tables 1-2 and section 3, and every cross-field rule
+holds by construction. All draws come from one local ``Generator(PCG64(seed))``. CR
+follows a logistic model (lower odds with high burden, more than two lines, >= 50 %
+blasts after debulking) calibrated to :data:`CR_RATE`; CRS, MRD, HSCT and cycles depend
+on response. Follow-up (optional) uses a second generator ``PCG64([seed, 1])`` so the
+other columns do not change: exponential times with the medians below, censored by a
+uniform end of follow-up.
 """
 
 from __future__ import annotations
@@ -135,39 +112,9 @@ SOURCE_SHARES = {"neuf": 14 / 34, "paap": 15 / 34, "observational": 5 / 34}
 
 
 def synthesize_cohort(n: int, seed: int = 0, *, follow_up: bool = False) -> pd.DataFrame:
-    """Draw a synthetic raw cohort of ``n`` patients under the data contract.
-
-    Parameters
-    ----------
-    n : int
-        Number of patients (>= 0).
-    seed : int, default 0
-        Seed of the local ``numpy.random.Generator(PCG64(seed))``; the same
-        ``(n, seed)`` always gives the same frame.
-    follow_up : bool, default False
-        Add the optional follow-up columns (months with one decimal, yes/no
-        events); the 21 other columns are the same either way.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The 21 contract columns in contract order (then the five follow-up
-        columns when ``follow_up``), every cell a string exactly as
-        it would appear in a CSV file: codes in lower case, booleans ``yes``/``no``,
-        whole numbers without decimals (blasts too), and ``""``
-        (blank) for a missing value. ``patient_id`` runs ``S000001``, ``S000002``...
-        (zero-padded to at least six digits).
-
-    Notes
-    -----
-    Marginals are close to the paper's (see module docstring and constants);
-    with small ``n`` they vary by chance. Cross-field rules hold by construction:
-    MRD only for CR, CRS grade exactly when CRS is yes, HSCT after blinatumomab
-    only for CR, TKI only for Ph-positive, CR only with at least 2 cycles; with
-    follow-up, OS and RFS both or neither, RFS only for CR and at most OS,
-    HSCT months exactly for the transplanted and at most OS.
-    Synthetic data: never to be reported as patient data.
-    """
+    """Raw cohort of ``n`` patients as CSV text cells (blank = missing): the contract
+    columns in order, plus the five follow-up columns when ``follow_up``. The same
+    ``(n, seed)`` always gives the same frame; ids ``S000001``, ``S000002``..."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -246,31 +193,8 @@ def synthesize_cohort(n: int, seed: int = 0, *, follow_up: bool = False) -> pd.D
 
 
 def write_synthetic(n: int, seed: int, path: str | Path, *, follow_up: bool = False) -> Path:
-    """Write :func:`synthesize_cohort` ``(n, seed)`` as a CSV file.
-
-    Parameters
-    ----------
-    n : int
-        Number of patients, at least 1 (a cohort file without patients is
-        invalid under the contract).
-    seed : int
-        Random seed (see :func:`synthesize_cohort`).
-    path : str or Path
-        File to write (replaced if it exists).
-    follow_up : bool, default False
-        Add the optional follow-up columns (see :func:`synthesize_cohort`).
-
-    Returns
-    -------
-    Path
-        The path written: UTF-8, comma-separated, ``\\n`` line endings, no
-        index, blanks for missing; the bytes depend only on ``(n, seed)``.
-
-    Raises
-    ------
-    ValueError
-        If ``n < 1``.
-    """
+    """Write :func:`synthesize_cohort` as a UTF-8 CSV (``n >= 1``, else ValueError); the
+    bytes depend only on ``(n, seed, follow_up)``."""
     if n < 1:
         raise ValueError(f"a cohort file needs at least 1 patient, got n={n}")
     path = Path(path)
@@ -280,22 +204,8 @@ def write_synthetic(n: int, seed: int, path: str | Path, *, follow_up: bool = Fa
 
 
 def synth_from_cli(args) -> int:
-    """Entry point of ``python -m helpers synth --n N --seed S [--follow-up] [--out FILE]``.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        ``n`` (>= 1, checked by the argument parser), ``seed``, ``out``
-        (a file, or None for standard output) and optionally ``follow_up``
-        (default False).
-
-    Returns
-    -------
-    int
-        0 when the whole CSV was written; 1, silently, when the reader of
-        standard output closed it early (``synth ... | head``), as Python's
-        documentation recommends for a broken pipe.
-    """
+    """``python -m helpers synth``: 0 when the whole CSV was written; 1, silently, when the
+    reader of standard output closed it early (``synth ... | head``)."""
     follow_up = getattr(args, "follow_up", False)
     if args.out is not None:
         write_synthetic(args.n, args.seed, args.out, follow_up=follow_up)
@@ -389,14 +299,8 @@ def _draw_post_blasts(rng: np.random.Generator, baseline: np.ndarray, baseline_g
 
 def _draw_follow_up(rng: np.random.Generator, any_cr: np.ndarray, high_burden: np.ndarray,
                     hsct: np.ndarray) -> dict[str, np.ndarray]:
-    """The five follow-up columns as text (months with one decimal, yes/no, blank).
-
-    Times from CR (time to CR drawn first): relapse (after HSCT at the HSCT hazard
-    ratio), death = the earlier of death after relapse and death without relapse;
-    RFS ends at the earlier of relapse and death without relapse. Transplanted
-    patients are in remission and alive until their HSCT, and followed up at least
-    until then.
-    """
+    """The five follow-up columns as text. Times run from CR; transplanted patients are
+    in remission and alive (and followed) until their HSCT."""
     n = any_cr.size
     burden = np.where(high_burden, HIGH_BURDEN_HAZARD_RATIO, 1.0)
 
@@ -436,11 +340,8 @@ def _month_text(values: np.ndarray) -> np.ndarray:
 
 
 def _cr_intercept() -> float:
-    """Intercept of the CR model giving population CR rate :data:`CR_RATE`.
-
-    Averages over the strata (baseline >= 50 %, lines > 2, blasts after >= 50 %)
-    with their population probabilities under this module's constants.
-    """
+    """Intercept of the CR model giving population CR rate :data:`CR_RATE`, averaged over
+    the strata with their probabilities under this module's constants."""
     p_high = BASELINE_GROUP_SHARES[3]
     p_lines = sum(v for k, v in PRIOR_LINES_SHARES.items() if k > 2) / sum(PRIOR_LINES_SHARES.values())
     p_post_high = POST_AVAILABLE_SHARE * POST_HIGH_AMONG_HIGH_BURDEN  # given high burden

@@ -295,7 +295,7 @@ def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disag
 
 def test_boschloo_row_says_asymptotic_when_the_cohort_is_too_large_for_the_exact_test(comparators, pairings):
     # 600,000/1,000,000 vs TOWER 119/271: 272 rejection boundaries over a nuisance grid fine enough for
-    # a million patients, past helpers.stats.BOSCHLOO_WORK_BUDGET
+    # a million patients, past helpers.unconditional.BOSCHLOO_WORK_BUDGET
     row = compared_pairing(comparators, pairings, "tower_cr_crh_cri", 600_000, 1_000_000)
     rows = historic.comparison_results(pd.DataFrame([row])).set_index("key")
     method = rows.loc["cmp[tower_cr_crh_cri]~boschloo", "method"]

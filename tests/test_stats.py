@@ -13,7 +13,7 @@ from scipy.optimize import minimize_scalar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import stats
+from helpers import contingency, stats, unconditional
 
 import reference_exact
 
@@ -167,13 +167,13 @@ def test_fisher_exact_on_a_large_4x2_table_falls_back_before_allocating_its_tabl
     # cell vectors); the budget must stop it before any such array is built.
     table = [[10516, 2448], [26229, 6342], [7308, 1743], [5982, 1427]]
     built = []
-    original = stats._composition_array
-    monkeypatch.setattr(stats, "_composition_array",
+    original = contingency._composition_array
+    monkeypatch.setattr(contingency, "_composition_array",
                         lambda total, caps: built.append(len(original(total, caps))) or original(total, caps))
     res = stats.fisher_exact(table)
     assert "asymptotic" in res.method
     assert res.p_value == stats.chi_square(table).p_value
-    assert all(n <= stats.FISHER_WORK_BUDGET for n in built)
+    assert all(n <= contingency.FISHER_WORK_BUDGET for n in built)
 
 
 def test_an_infeasible_table_gives_up_after_building_only_its_first_column(monkeypatch):
@@ -185,8 +185,8 @@ def test_an_infeasible_table_gives_up_after_building_only_its_first_column(monke
     # before any of it is built.
     table = [[14212, 6628], [35752, 16660], [9954, 4804], [8131, 3859]]
     built = []
-    original = stats._composition_array
-    monkeypatch.setattr(stats, "_composition_array",
+    original = contingency._composition_array
+    monkeypatch.setattr(contingency, "_composition_array",
                         lambda total, caps: built.append(len(original(total, caps))) or original(total, caps))
     res = stats.fisher_exact(table)
     assert "asymptotic; exact enumeration infeasible" in res.method
@@ -197,11 +197,11 @@ def test_an_infeasible_table_gives_up_after_building_only_its_first_column(monke
 def _total_work(table, monkeypatch):
     """Work the enumeration charges for ``table`` with no budget: its final tally."""
     tallies = []
-    original = stats._charge
-    monkeypatch.setattr(stats, "_charge", lambda work, *args: tallies.append(original(work, *args))
+    original = contingency._charge
+    monkeypatch.setattr(contingency, "_charge", lambda work, *args: tallies.append(original(work, *args))
                         or tallies[-1])
-    p = stats._fisher_rxc_p_value(np.asarray(table))
-    monkeypatch.setattr(stats, "_charge", original)
+    p = contingency._fisher_rxc_p_value(np.asarray(table))
+    monkeypatch.setattr(contingency, "_charge", original)
     return max(tallies), p
 
 
@@ -212,9 +212,9 @@ def test_the_enumeration_gives_up_exactly_when_its_work_passes_the_budget(table,
     # decision earlier: with the budget equal to the total work the p-value is the
     # unbudgeted one; one vector less and it gives up.
     work, p = _total_work(table, monkeypatch)
-    assert stats._fisher_rxc_p_value(np.asarray(table), budget=work) == p
-    with pytest.raises(stats._EnumerationTooLarge):
-        stats._fisher_rxc_p_value(np.asarray(table), budget=work - 1)
+    assert contingency._fisher_rxc_p_value(np.asarray(table), budget=work) == p
+    with pytest.raises(contingency._EnumerationTooLarge):
+        contingency._fisher_rxc_p_value(np.asarray(table), budget=work - 1)
 
 
 def test_a_10000_patient_table_falls_back_without_merging_the_stage_before_the_last(monkeypatch):
@@ -224,7 +224,7 @@ def test_a_10000_patient_table_falls_back_without_merging_the_stage_before_the_l
     # partial tables must never be merged (that merge is what took seconds).
     table = [[1414, 668], [3620, 1614], [974, 490], [869, 351]]
     merged = []
-    monkeypatch.setattr(stats, "round", lambda x, d: merged.append(x) or round(x, d), raising=False)
+    monkeypatch.setattr(contingency, "round", lambda x, d: merged.append(x) or round(x, d), raising=False)
     res = stats.fisher_exact(table)
     assert "asymptotic; exact enumeration infeasible" in res.method
     assert len(merged) == 1221  # the first column's splits only: 0..1,220 with CR
@@ -235,9 +235,9 @@ def test_a_10000_patient_table_falls_back_without_merging_the_stage_before_the_l
                                          (4, [2, 2, 2])])
 def test_composition_count_by_either_method_equals_brute_force(monkeypatch, parts_by_inclusion_exclusion,
                                                                total, caps):
-    monkeypatch.setattr(stats, "_INCLUSION_EXCLUSION_PARTS", parts_by_inclusion_exclusion)
+    monkeypatch.setattr(contingency, "_INCLUSION_EXCLUSION_PARTS", parts_by_inclusion_exclusion)
     brute = sum(1 for v in itertools.product(*(range(c + 1) for c in caps)) if sum(v) == total)
-    assert stats._composition_count(total, caps) == brute
+    assert contingency._composition_count(total, caps) == brute
 
 
 @pytest.mark.parametrize("total, caps, expected", [
@@ -251,15 +251,15 @@ def test_composition_count_by_either_method_equals_brute_force(monkeypatch, part
     (3, [3], 1),
 ])
 def test_composition_count_matches_hand_counts(total, caps, expected):
-    assert stats._composition_count(total, caps) == expected
-    assert len(stats._composition_array(total, caps)) == expected if expected else True
+    assert contingency._composition_count(total, caps) == expected
+    assert len(contingency._composition_array(total, caps)) == expected if expected else True
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 7), min_size=1, max_size=5), st.integers(0, 30))
 def test_composition_count_equals_the_number_of_vectors_by_brute_force(caps, total):
     brute = sum(1 for v in itertools.product(*(range(c + 1) for c in caps)) if sum(v) == total)
-    assert stats._composition_count(total, caps) == brute
+    assert contingency._composition_count(total, caps) == brute
 
 
 def _hypergeometric_2x2(table):
@@ -463,7 +463,7 @@ def test_unconditional_tests_on_large_tables_are_asymptotic_pooled_z_and_say_so(
 
 
 def test_unconditional_switch_happens_just_past_the_sample_space_bound():
-    root = math.isqrt(stats.UNCONDITIONAL_MAX_TABLES)
+    root = math.isqrt(unconditional.UNCONDITIONAL_MAX_TABLES)
     # (root)^2 <= bound < (root + 1)^2 tables, i.e. rows of root - 1 and root patients
     assert stats.unconditional_is_feasible(root - 1, root - 1)
     assert not stats.unconditional_is_feasible(root, root)
@@ -555,7 +555,7 @@ def test_boschloo_two_sided_conventions_give_the_issue_values_and_match_brute_fo
                                             (60, 400, 2, 3)])
 def test_boschloo_by_rejection_boundaries_equals_scipys_enumeration(x1, n1, x2, n2):
     # the boundary search (used past scipy's range) on tables scipy still handles
-    p, _ = stats._boschloo_by_boundaries(x1, n1, x2, n2)
+    p, _ = unconditional._boschloo_by_boundaries(x1, n1, x2, n2)
     ref = sps.boschloo_exact(np.array([[x1, n1 - x1], [x2, n2 - x2]]).T, alternative="two-sided").pvalue
     assert p == pytest.approx(ref, abs=2e-6)
 
@@ -565,7 +565,7 @@ def test_boschloo_at_twenty_thousand_patients_is_exact_when_the_smaller_arm_is_s
     # Reference: scipy.stats.boschloo_exact(np.array([[10028, 2319], [14, 2]]).T) = 0.7347274140
     # (27 s on this machine; the issue's 0.735).
     table = [[10028, 12347 - 10028], [14, 2]]
-    assert (12347 + 1) * (16 + 1) > stats.UNCONDITIONAL_MAX_TABLES
+    assert (12347 + 1) * (16 + 1) > unconditional.UNCONDITIONAL_MAX_TABLES
     assert stats.unconditional_is_feasible(12347, 16, "boschloo")
     res = stats.boschloo_exact(table)
     assert res.method == "Boschloo's exact test"
@@ -577,15 +577,15 @@ def test_boschloo_at_twenty_thousand_patients_is_exact_when_the_smaller_arm_is_s
 def test_boschloo_falls_back_to_the_z_test_only_when_the_smaller_arm_makes_the_work_too_large(
         n1, n2, feasible):
     assert stats.unconditional_is_feasible(n1, n2, "boschloo") is feasible
-    assert (stats.boschloo_work(n1, n2) <= stats.BOSCHLOO_WORK_BUDGET) is feasible
+    assert (unconditional.boschloo_work(n1, n2) <= unconditional.BOSCHLOO_WORK_BUDGET) is feasible
     if not feasible:
         res = stats.boschloo_exact([[n1 // 2, n1 - n1 // 2], [n2 // 3, n2 - n2 // 3]])
         assert "in place of Boschloo's exact test" in res.method and "asymptotic" in res.method
 
 
 def test_boschloo_work_is_dominated_by_the_smaller_arm():
-    assert stats.boschloo_work(100_000, 16) < stats.boschloo_work(1000, 1000)
-    assert stats.boschloo_work(16, 100_000) == stats.boschloo_work(100_000, 16)
+    assert unconditional.boschloo_work(100_000, 16) < unconditional.boschloo_work(1000, 1000)
+    assert unconditional.boschloo_work(16, 100_000) == unconditional.boschloo_work(100_000, 16)
 
 
 # Fisher's two-sided p for 16/20 vs 0/2 is 0.0606 - P(observed)/2 = 0.0325 (the project's

@@ -1,0 +1,229 @@
+"""Barnard's and Boschloo's unconditional exact tests for 2 x 2 tables, two-sided.
+
+Rows are two independent binomial samples (row totals fixed), columns the outcome; the
+p-value is maximised over the common success probability. Boschloo's test comes in two
+two-sided conventions: scipy's (twice the smaller one-sided p) and the two-sided Fisher p
+as statistic (R's ``Exact::exact.test``); they can differ either way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as sps
+
+from helpers.contingency import (FISHER_RELATIVE_TOLERANCE, TestResult, as_tuple,
+                                 degenerate_result, two_by_two)
+
+#: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, for which scipy computes Barnard's
+#: and Boschloo's tests (about 0.5 s; the paper's largest is 35 x 272). Beyond, Barnard's test
+#: becomes the asymptotic pooled z-test and Boschloo's is computed by boundary search.
+UNCONDITIONAL_MAX_TABLES = 50_000
+
+#: Work limit of Boschloo's test by boundary search, in binomial terms evaluated
+#: (:func:`boschloo_work`); past it the asymptotic pooled z-test is used.
+BOSCHLOO_WORK_BUDGET = 2e6
+
+#: Fewest points of the nuisance grid over (0, 1) before the local refinement of the maximum.
+_NUISANCE_GRID = 400
+
+#: Largest sample space for Boschloo's test with the two-sided Fisher statistic, which
+#: enumerates every table (its rejection region need not be one tail per row).
+BOSCHLOO_FISHER2_MAX_TABLES = UNCONDITIONAL_MAX_TABLES
+
+
+def unconditional_is_feasible(n1: int, n2: int, test: str = "barnard") -> bool:
+    """Whether Barnard's (or, ``test="boschloo"``, Boschloo's) exact test is run for row
+    totals ``n1``, ``n2`` rather than the asymptotic pooled z-test."""
+    if test == "boschloo":
+        return boschloo_work(n1, n2) <= BOSCHLOO_WORK_BUDGET
+    return (n1 + 1) * (n2 + 1) <= UNCONDITIONAL_MAX_TABLES
+
+
+def boschloo_work(n1: int, n2: int) -> float:
+    """Work of Boschloo's test for arms of ``n1`` and ``n2``, in binomial terms: the sample
+    space while scipy computes it; beyond, (smaller arm + 1) x (nuisance grid + 10 local
+    searches + log2 of the larger arm + 1)."""
+    if (n1 + 1) * (n2 + 1) <= UNCONDITIONAL_MAX_TABLES:
+        return float((n1 + 1) * (n2 + 1))
+    small, large = sorted((int(n1), int(n2)))
+    return float((small + 1) * (_nuisance_grid(large) + 10 + math.ceil(math.log2(large + 2))))
+
+
+def _nuisance_grid(n_large: int) -> int:
+    """Grid points fine enough to resolve the larger arm's binomial spread (the function has
+    one local maximum per outcome of the smaller arm)."""
+    return max(_NUISANCE_GRID, math.ceil(8 * math.sqrt(n_large)))
+
+
+def _maximise_over_nuisance(log_p, grid: int = _NUISANCE_GRID) -> float:
+    """``max_pi exp(log_p(pi))`` over (0, 1): a grid, then a bounded local search around
+    each of its ten highest local maxima."""
+    from scipy.optimize import minimize_scalar
+
+    points = (np.arange(grid) + 0.5) / grid
+    values = np.array([log_p(p) for p in points])
+    padded = np.concatenate([[-np.inf], values, [-np.inf]])
+    peaks = np.flatnonzero((values >= padded[:-2]) & (values >= padded[2:]))
+    best = float(values.max())
+    for i in peaks[np.argsort(values[peaks])[::-1][:10]]:
+        low, high = max(points[i] - 1 / grid, 1e-12), min(points[i] + 1 / grid, 1 - 1e-12)
+        local = minimize_scalar(lambda p: -log_p(p), bounds=(low, high), method="bounded",
+                                options={"xatol": 1e-12})
+        best = max(best, -float(local.fun))
+    return float(min(1.0, math.exp(best)))
+
+
+def _boundary(n_outer: int, n_inner: int, ok, rising: bool) -> np.ndarray:
+    """For each outer outcome 0..n_outer, by bisection over 0..n_inner: the largest inner
+    outcome with ``ok`` (``rising``: ``ok`` holds up to a point; -1 for none), or the
+    smallest (``ok`` holds from a point on; n_inner + 1 for none)."""
+    outer = np.arange(n_outer + 1)
+    lo, hi = np.full(n_outer + 1, -1), np.full(n_outer + 1, n_inner + 1)
+    while np.any(hi - lo > 1):
+        mid = np.clip((lo + hi) // 2, 0, n_inner)
+        up = ok(outer, mid) == rising
+        active = hi - lo > 1
+        lo = np.where(active & up, mid, lo)
+        hi = np.where(active & ~up, mid, hi)
+    return lo if rising else hi
+
+
+def _boschloo_less(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
+    """One-sided Boschloo p-value for p1 < p2 by rejection boundaries, and its statistic.
+
+    Statistic ``T(a, b) = P(X1 <= a | a + b)`` (hypergeometric) rises with ``a`` and falls
+    with ``b``, so the region ``T <= T_obs`` (scipy's relative tolerance 1e-13) is one tail
+    of one arm per outcome of the smaller arm; the p-value is its largest probability over
+    the common success probability.
+    """
+    total = n1 + n2
+
+    def stat(a, b):
+        return sps.hypergeom.cdf(a, total, a + b, n1)
+
+    threshold = float(stat(x1, x2)) * (1 + 1e-13)
+    if n2 <= n1:  # for each b, the largest a in the region
+        outer = np.arange(n2 + 1)
+        edge = _boundary(n2, n1, lambda b, a: stat(a, b) <= threshold, rising=True)
+
+        def log_p(pi):
+            with np.errstate(divide="ignore"):
+                terms = sps.binom.logpmf(outer, n2, pi) + sps.binom.logcdf(edge, n1, pi)
+            return float(np.logaddexp.reduce(terms))
+    else:  # for each a, the smallest b in the region
+        outer = np.arange(n1 + 1)
+        edge = _boundary(n1, n2, lambda a, b: stat(a, b) <= threshold, rising=False)
+
+        def log_p(pi):
+            with np.errstate(divide="ignore"):
+                terms = sps.binom.logpmf(outer, n1, pi) + sps.binom.logsf(edge - 1, n2, pi)
+            return float(np.logaddexp.reduce(terms))
+    return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))), threshold / (1 + 1e-13)
+
+
+def _boschloo_by_boundaries(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
+    """Two-sided Boschloo p-value (twice the smaller one-sided p, at most 1) and that
+    side's statistic."""
+    less = _boschloo_less(x1, n1, x2, n2)
+    greater = _boschloo_less(x2, n2, x1, n1)  # p1 > p2 is p2 < p1 with the rows swapped
+    p, statistic = min(less, greater)
+    return min(1.0, 2 * p), statistic
+
+
+def _fisher_two_sided_all_tables(n1: int, n2: int) -> np.ndarray:
+    """Fisher's two-sided p-value (R's rule) of every table with row totals ``n1``, ``n2``,
+    indexed by the successes of each row."""
+    out = np.empty((n1 + 1, n2 + 1))
+    for s in range(n1 + n2 + 1):
+        a = np.arange(max(0, s - n2), min(n1, s) + 1)
+        logp = sps.hypergeom.logpmf(a, n1 + n2, s, n1)
+        order = np.sort(logp)
+        cumulative = np.cumsum(np.exp(order))
+        upto = np.searchsorted(order, logp + math.log1p(FISHER_RELATIVE_TOLERANCE), side="right")
+        out[a, s - a] = np.minimum(1.0, cumulative[upto - 1])
+    return out
+
+
+def boschloo_fisher_two_sided(table) -> TestResult:
+    """Boschloo's test of a 2 x 2 table with the two-sided Fisher p as statistic (R's
+    ``Exact::exact.test``): the region is every table whose Fisher p is at most the observed
+    one. NaN past :data:`BOSCHLOO_FISHER2_MAX_TABLES`, ``method`` saying so."""
+    arr = two_by_two(table, "Boschloo's test")
+    name = "Boschloo's exact test, two-sided Fisher p as statistic"
+    degenerate = degenerate_result(name, "boschloo_fisher2", arr)
+    if degenerate:
+        return degenerate
+    (x1, f1), (x2, f2) = arr.tolist()
+    n1, n2 = x1 + f1, x2 + f2
+    if (n1 + 1) * (n2 + 1) > BOSCHLOO_FISHER2_MAX_TABLES:
+        return TestResult(f"{name}: not computed ({(n1 + 1) * (n2 + 1):,} tables > "
+                          f"{BOSCHLOO_FISHER2_MAX_TABLES:,})", "boschloo_fisher2", None, math.nan,
+                          as_tuple(arr))
+    fisher = _fisher_two_sided_all_tables(n1, n2)
+    observed = fisher[x1, x2]
+    region = (fisher <= observed * (1 + 1e-13)).astype(float)
+    a, b = np.arange(n1 + 1), np.arange(n2 + 1)
+
+    def log_p(pi):
+        mass = sps.binom.pmf(a, n1, pi) @ region @ sps.binom.pmf(b, n2, pi)
+        return math.log(mass) if mass > 0 else -math.inf
+
+    return TestResult(name, "boschloo_fisher2", float(observed),
+                      _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))),
+                      as_tuple(arr), "two-sided Fisher p-value")
+
+
+def _pooled_z(arr: np.ndarray) -> float:
+    """Wald statistic with pooled variance, row 1 minus row 2 (Barnard's statistic)."""
+    (a, b), (c, d) = arr.tolist()
+    n1, n2 = a + b, c + d
+    pooled = (a + c) / (n1 + n2)
+    return (a / n1 - c / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+
+
+_STATISTIC_NAMES = {"barnard": "Wald z with pooled variance (Barnard's statistic)",
+                    "boschloo": "one-sided Fisher p-value (Boschloo's statistic)"}
+
+
+def _unconditional(table, which: str) -> TestResult:
+    name = {"barnard": "Barnard's exact test", "boschloo": "Boschloo's exact test"}[which]
+    arr = two_by_two(table, f"{which} test")
+    degenerate = degenerate_result(name, which, arr)
+    if degenerate:
+        return degenerate
+    n1, n2 = (int(v) for v in arr.sum(axis=1))
+    if not unconditional_is_feasible(n1, n2, which):
+        # both unconditional tests converge to the pooled z-test (= Pearson chi-square)
+        z = _pooled_z(arr)
+        p = float(2 * sps.norm.sf(abs(z)))
+        limit = (f"{(n1 + 1) * (n2 + 1):,} tables > {UNCONDITIONAL_MAX_TABLES:,}" if which == "barnard"
+                 else f"work {boschloo_work(n1, n2):,.0f} > {BOSCHLOO_WORK_BUDGET:,.0f}")
+        return TestResult(f"pooled z-test (Pearson chi-square) in place of {name} (2x2, two-sided, "
+                          f"asymptotic; exact infeasible at n={n1}+{n2}: {limit})",
+                          which, z, p, as_tuple(arr), "Wald z with pooled variance")
+    if which == "boschloo" and (n1 + 1) * (n2 + 1) > UNCONDITIONAL_MAX_TABLES:
+        (x1, _), (x2, _) = arr.tolist()
+        p, statistic = _boschloo_by_boundaries(x1, n1, x2, n2)
+        return TestResult(name, which, statistic, p, as_tuple(arr), _STATISTIC_NAMES[which])
+    # scipy treats the columns as the two samples; ours are the rows.
+    func = sps.barnard_exact if which == "barnard" else sps.boschloo_exact
+    res = func(arr.T, alternative="two-sided")
+    return TestResult(name, which, float(res.statistic), float(res.pvalue), as_tuple(arr),
+                      _STATISTIC_NAMES[which])
+
+
+def barnard_exact(table) -> TestResult:
+    """Barnard's unconditional exact test of a 2 x 2 table, two-sided (scipy; Wald statistic
+    with pooled variance). Past :data:`UNCONDITIONAL_MAX_TABLES` the asymptotic pooled
+    z-test, ``short`` still ``"barnard"`` and ``method`` saying so."""
+    return _unconditional(table, "barnard")
+
+
+def boschloo_exact(table) -> TestResult:
+    """Boschloo's unconditional exact test of a 2 x 2 table, two-sided as twice the smaller
+    one-sided p (scipy's convention; scipy up to :data:`UNCONDITIONAL_MAX_TABLES`, boundary
+    search beyond). Past :data:`BOSCHLOO_WORK_BUDGET` the asymptotic pooled z-test, ``short``
+    still ``"boschloo"`` and ``method`` saying so."""
+    return _unconditional(table, "boschloo")
