@@ -220,15 +220,23 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
     prior_hsct = M.bools("prior_hsct")
     ph_pos = M.bools("ph_pos")
 
-    base = M.one_hot("base", ("lt20", "20_49", "ge50", "na"))
-    base_v = [m.NewIntVar(0, 100, f"base_{i}") for i in P]
-    base_avail = M.neg(base["na"])
-    for i in P:
-        m.Add(base_v[i] <= 19).OnlyEnforceIf(base["lt20"][i])
-        m.Add(base_v[i] >= 20).OnlyEnforceIf(base["20_49"][i])
-        m.Add(base_v[i] <= 49).OnlyEnforceIf(base["20_49"][i])
-        m.Add(base_v[i] >= 50).OnlyEnforceIf(base["ge50"][i])
-        m.Add(base_v[i] == 0).OnlyEnforceIf(base["na"][i])
+    def blast_groups(name, ceiling=None):
+        """One-hot blast group, blasts (%; 0 when missing) and availability per patient;
+        ``ceiling``: (blasts, available) that bound these where both are known."""
+        group = M.one_hot(name, ("lt20", "20_49", "ge50", "na"))
+        value = [m.NewIntVar(0, 100, f"{name}_{i}") for i in P]
+        avail = M.neg(group["na"])
+        for i in P:
+            m.Add(value[i] <= 19).OnlyEnforceIf(group["lt20"][i])
+            m.Add(value[i] >= 20).OnlyEnforceIf(group["20_49"][i])
+            m.Add(value[i] <= 49).OnlyEnforceIf(group["20_49"][i])
+            m.Add(value[i] >= 50).OnlyEnforceIf(group["ge50"][i])
+            m.Add(value[i] == 0).OnlyEnforceIf(group["na"][i])
+            if ceiling is not None:
+                m.Add(value[i] <= ceiling[0][i]).OnlyEnforceIf([avail[i], ceiling[1][i]])
+        return group, value, avail
+
+    base, base_v, base_avail = blast_groups("base")
     base_lt50 = M.any_of("base_lt50", [base["lt20"], base["20_49"]])
 
     c("t1_sex_male", cond=[male])
@@ -294,17 +302,8 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
     M.fig_summary("s32_poly_days_median", "s32_poly_days_min", "s32_poly_days_max",
                   days, cat["polychemotherapy"], MAX_SAME_DAYS)
 
-    post = M.one_hot("post", ("lt20", "20_49", "ge50", "na"))
-    post_v = [m.NewIntVar(0, 100, f"post_{i}") for i in P]
-    post_avail = M.neg(post["na"])
-    for i in P:
-        m.Add(post_v[i] <= 19).OnlyEnforceIf(post["lt20"][i])
-        m.Add(post_v[i] >= 20).OnlyEnforceIf(post["20_49"][i])
-        m.Add(post_v[i] <= 49).OnlyEnforceIf(post["20_49"][i])
-        m.Add(post_v[i] >= 50).OnlyEnforceIf(post["ge50"][i])
-        m.Add(post_v[i] == 0).OnlyEnforceIf(post["na"][i])
-        # assumption: debulking does not raise marrow blasts
-        m.Add(post_v[i] <= base_v[i]).OnlyEnforceIf([post_avail[i], base_avail[i]])
+    # assumption: debulking does not raise marrow blasts
+    post, post_v, post_avail = blast_groups("post", ceiling=(base_v, base_avail))
     c("s32_post_available", cond=[post_avail])
     c("disc_post_missing", cond=[post["na"]])
     c("s32_post_lt20", pop=[post_avail], cond=[post["lt20"]])

@@ -1,14 +1,12 @@
 """Verdicts: every figure the paper prints, judged against the run's ``results.csv``.
 
 Each figure of ``data/published_figures.csv`` is compared with the result row its
-``result_key`` names and gets a :class:`Verdict`: ``reproduced``, ``reproduced up to
-rounding`` (rules in :mod:`helpers.rounding`), ``not reproduced`` (with the reason and,
-for a p-value, the recorded tests that could print as it: :mod:`helpers.pvalues`) or
-``not recomputed`` (with why), or ``different definition`` when the run's cut-offs are
-not the paper's (:func:`helpers.published.definition_differences`: never judged then).
-Historic rates the paper quotes are judged against the comparator file. On data other than the shipped reconstruction the comparison is a
-replication: the paper's rate against the data's exact 95% interval, a p-value by
-significance and direction. Nothing here computes a statistical test.
+``result_key`` names: ``reproduced``, ``reproduced up to rounding`` (:mod:`helpers.rounding`),
+``not reproduced`` (with the reason; for a p-value the recorded tests that could print as it,
+:mod:`helpers.pvalues`), ``not recomputed``, or ``different definition`` when the run's
+cut-offs are not the paper's. On other data than the shipped reconstruction the comparison
+is a replication: the paper's rate against the exact 95% interval, a p-value by
+significance and direction. Nothing here computes a test.
 """
 
 from __future__ import annotations
@@ -164,17 +162,23 @@ def judge(figure: Mapping, result: Mapping | None, *,
 
 def _judge_percentage(printed: str, shown: PrintedNumber, k: int, n: int, recomputed: str,
                       source: str) -> Verdict:
-    """A printed percentage against ``100 k / n``: exact, up to a rounding rule, or not."""
+    """A printed percentage against ``100 k / n``."""
     exact = Fraction(100 * k, n)
-    if exact == shown.value:
+    return _judge_value(exact, shown, printed, recomputed, f"percentage differs beyond rounding: "
+                        f"printed {shown.text}%, {source} {k}/{n} = {fmt_half_up(exact, 3)}% prints "
+                        f"{fmt_half_up(exact, shown.decimals)}%")
+
+
+def _judge_value(value: Fraction, shown: PrintedNumber, printed: str, recomputed: str,
+                 differs: str) -> Verdict:
+    """A printed number against an exact value: exact, up to a rounding rule, or not (``differs``)."""
+    if value == shown.value:
         return Verdict(REPRODUCED, "exact", "", printed, recomputed)
-    rules = matching_rules(exact, shown.value, shown.decimals)
+    rules = matching_rules(value, shown.value, shown.decimals)
     if rules:
-        return Verdict(UP_TO_ROUNDING, describe_rules(rules, exact, shown.decimals), "",
+        return Verdict(UP_TO_ROUNDING, describe_rules(rules, value, shown.decimals), "",
                        printed, recomputed, rules)
-    return Verdict(NOT_REPRODUCED, "", f"percentage differs beyond rounding: printed "
-                   f"{shown.text}%, {source} {k}/{n} = {fmt_half_up(exact, 3)}% prints "
-                   f"{fmt_half_up(exact, shown.decimals)}%", printed, recomputed)
+    return Verdict(NOT_REPRODUCED, "", differs, printed, recomputed)
 
 
 def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
@@ -241,14 +245,8 @@ def _judge_summary(figure: Mapping, result: Mapping) -> Verdict:
     recomputed = format(float(est), "g")
     if shown is None:
         return _not_recomputed(figure, "no printed number to compare")
-    if value == shown.value:
-        return Verdict(REPRODUCED, "exact", "", printed, recomputed)
-    rules = matching_rules(value, shown.value, shown.decimals)
-    if rules:
-        return Verdict(UP_TO_ROUNDING, describe_rules(rules, value, shown.decimals), "",
-                       printed, recomputed, rules)
-    return Verdict(NOT_REPRODUCED, "", f"{text_of(figure.get('kind'))} differs: paper "
-                   f"{shown.text}, data {recomputed}", printed, recomputed)
+    return _judge_value(value, shown, printed, recomputed, f"{text_of(figure.get('kind'))} "
+                        f"differs: paper {shown.text}, data {recomputed}")
 
 
 def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame | None) -> Verdict:
@@ -452,13 +450,9 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
               reconstructed: bool = True, comparators: pd.DataFrame | None = None,
               alpha: float = SIGNIFICANCE_LEVEL,
               cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """One verdict row per published figure.
-
-    ``cutoffs``: the run's cut-off parameters (e.g. ``{"bmb_high_cutoff": 60}``); a figure
-    whose result depends on one that differs from the paper's
-    (:func:`helpers.published.paper_cutoffs`) gets ``different definition`` and is not
-    compared. None: every figure is compared as recorded.
-    """
+    """One verdict row per published figure; a figure depending on a cut-off in ``cutoffs``
+    (the run's) that differs from the paper's gets ``different definition`` and is not
+    compared (None: every figure compared)."""
     from helpers.published import paper_cutoffs
 
     paper_defs = paper_cutoffs(published) if "parameter" in published.columns else {}
@@ -518,11 +512,8 @@ def verdict_order(reconstructed: bool = True) -> tuple[str, ...]:
 
 
 def summary(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Counts of each verdict, by location (in order of first appearance) and in total.
-
-    Returns one row per location plus a final ``All figures`` row, with a
-    ``figures`` total and one column per verdict label present in either wording.
-    """
+    """Counts of each verdict by location (in order of first appearance), then an ``All
+    figures`` row."""
     present = set(verdicts["verdict"])
     replication = bool(present & (set(REPLICATION_LABELS.values()) - set(VERDICTS)))
     labels = [v for v in verdict_order(not replication) if v in present]
@@ -537,12 +528,8 @@ def summary(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd.DataFrame:
-    """Result rows (``results.csv`` schema) for the verdict counts and the basis counts.
-
-    Keys: ``figures[all]`` (total), ``figures[verdict=<label>]`` for every label
-    of :func:`verdict_order` (0 when unused, so prose can always cite it) and
-    ``figures[basis=<basis>]``; numerator = count, denominator = all figures.
-    """
+    """Result rows ``figures[all]``, ``figures[verdict=<label>]`` (every label, 0 when
+    unused) and ``figures[basis=<basis>]``; denominator all figures."""
     total = len(verdicts)
     rows = [{"key": rate_key("figures"), "label": "Published figures judged",
              "numerator": total, "denominator": total, "estimate": 1.0 if total else math.nan,
