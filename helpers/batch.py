@@ -74,12 +74,8 @@ def _slug(text: str) -> str:
 
 
 def split_by_centre(data: Path, work: Path, min_patients: int) -> list[tuple[str, Path]]:
-    """Write each centre's rows (centres under ``min_patients`` pooled) as a CSV in ``work``.
-
-    The header and the rows are copied as read (text, no re-formatting), so the
-    same input gives byte-identical subsets and a resumed batch sees unchanged hashes.
-    Returns ``[(centre label, subset file)]`` in centre order, the pool last.
-    """
+    """Write each centre's rows (centres under ``min_patients`` pooled, last) as a CSV in
+    ``work``, copied as read so a resumed batch sees unchanged hashes; ``[(label, file)]``."""
     rows, header = _read_rows(data)
     if "center" not in header:
         raise ValueError(f"{data}: no 'center' column to split by")
@@ -204,11 +200,8 @@ def default_jobs(n_runs: int) -> int:
 
 def run_batch(specs: list[RunSpec], out: str | Path, *, notebooks_dir=None, jobs: int | None = None,
               progress: bool = True, share: bool = False) -> list[RunOutcome]:
-    """Run every spec into ``out/runs/<name>`` (skipping up-to-date ones); write the summary.
-
-    Returns the outcomes in spec order; ``summary.csv`` and ``index.html`` are written
-    into ``out`` whatever happened to the runs.
-    """
+    """Run every spec into ``out/runs/<name>`` (skipping up-to-date ones) and write
+    ``summary.csv`` and ``index.html`` whatever happened; the outcomes in spec order."""
     from tqdm.auto import tqdm
 
     from helpers.pipeline import REPO_ROOT

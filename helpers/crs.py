@@ -37,15 +37,9 @@ def _printed_number(text: str) -> float:
 
 
 def printed_percentages_check(cohort: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
-    """Rebuild the paper's CRS-by-debulking percentages from counts and say how each was printed.
-
-    For each published figure keyed ``n[crs=...&debulking_category=...]``: the
-    count, the percentage under each denominator (CRS patients; patients
-    recorded without CRS; all without CRS, not recorded counted as no), rounded
-    and truncated to the printed precision, and which of them gives the printed
-    text (``printed as``: rounded, truncated, either, neither; ``fits printed
-    if not recorded = no``).
-    """
+    """For each figure ``n[crs=...&debulking_category=...]``: the count, its percentage under
+    each denominator (CRS patients; recorded without CRS; all without CRS), rounded and
+    truncated to the printed precision, and which of them prints as the paper's text."""
     status = cohort["crs_status"]
     category = cohort["debulking_category"].astype(str)
     by_key = published.dropna(subset=["result_key"]).set_index("result_key")

@@ -1,9 +1,8 @@
 """Derived variables: one table of name, meaning and pandas expression, applied by :func:`add_derived`.
 
-Each expression is evaluated in order on the validated cohort ``c`` (earlier
-derived columns are available to later ones) with the cut-offs and the small
-grouping functions below in scope. The same table is listed in
-docs/data-contract.md ("Derived variables") and shown in notebooks 03 and 04.
+Expressions are evaluated in order on the validated cohort ``c`` (later ones see earlier
+ones) with the cut-offs and grouping functions below in scope. Listed in
+docs/data-contract.md and shown in notebooks 03 and 04.
 """
 
 from __future__ import annotations
@@ -44,11 +43,8 @@ def _numbers(values: pd.Series) -> np.ndarray:
 
 
 def group_labels(low: float, high: float) -> tuple[str, str, str]:
-    """Labels of the three blast groups, e.g. ``(20, 50)`` -> ``("<20", "20-49", ">=50")``.
-
-    Whole-number cut-offs give ``low-(high-1)`` as in the paper, others
-    ``low-<high``; ``ValueError`` unless ``low < high``.
-    """
+    """Labels of the three blast groups, ``(20, 50)`` -> ``("<20", "20-49", ">=50")``
+    (``low-<high`` for fractional cut-offs); ValueError unless ``low < high``."""
     if not low < high:
         raise ValueError(f"the low cut-off ({low}) must be below the high cut-off ({high})")
     if float(low).is_integer() and float(high).is_integer():

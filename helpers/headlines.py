@@ -23,11 +23,8 @@ NOT_AVAILABLE = "not available for this data: "
 
 @dataclass(frozen=True)
 class Headline:
-    """One line of the index: a title, computed text, and where to read more.
-
-    ``notebook`` is the notebook number prefix (e.g. ``"03"``); ``section`` a
-    regular expression matched against that page's section headings.
-    """
+    """One line of the index: title, computed text, the notebook prefix (``"03"``) and a
+    regular expression for the section heading to link."""
 
     title: str
     text: str
@@ -36,21 +33,8 @@ class Headline:
 
 
 def headline_results(results: pd.DataFrame, parameters: dict | None = None) -> list[Headline]:
-    """The index's headline results (at most 8), in reading order.
-
-    Parameters
-    ----------
-    results : DataFrame
-        ``results.csv`` rows.
-    parameters : dict, optional
-        Notebook parameters (``bmb_high_cutoff``, ``lines_cutoff``) used to word
-        group labels; defaults 50 and 2.
-
-    Returns
-    -------
-    list of Headline
-        Only those whose keys are all present.
-    """
+    """The index's headline results (at most 8) in reading order, only those whose keys
+    are all present; ``parameters`` word the group labels (defaults 50 and 2)."""
     params = {"bmb_high_cutoff": 50, "lines_cutoff": 2, **(parameters or {})}
     rows = {row["key"]: row for row in results.to_dict("records")} if len(results) else {}
     out = []

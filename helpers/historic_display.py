@@ -41,13 +41,8 @@ def _comparator_counts(r) -> str:
 
 
 def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
-    """The comparison table saved with the notebook (rates in %, exact 95% CIs, p-values).
-
-    Columns: pairing, cohort endpoint and population, cohort n/N (% ; CI),
-    comparator study and arm, comparator definition, comparator n/N (% ; CI),
-    CI source, status, design, test, p, Boschloo p, risk difference (95% CI,
-    percentage points), P(cohort higher), comparator note.
-    """
+    """The comparison table saved with the notebook: cohort and comparator n/N (%; CI),
+    design, tests, risk difference (percentage points) and P(cohort higher)."""
     rd = []
     for r in compared.itertuples():
         if math.isnan(r.risk_difference):
@@ -86,11 +81,8 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
 
 
 def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
-    """Rows for :func:`helpers.figures.plot_forest`: per cohort endpoint and population,
-    the cohort's rate then each paired comparator's, with their intervals.
-
-    Comparators without counts show their printed CI, or a point only.
-    """
+    """Forest rows per cohort endpoint and population: the cohort's rate, then each paired
+    comparator's (printed CI, or a point only, without counts)."""
     rows = []
     order = compared.drop_duplicates(["cohort_endpoint", "cohort_population"])
     for g in order.itertuples():

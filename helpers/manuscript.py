@@ -18,28 +18,9 @@ from helpers.display import cell_text, fixed_zip_times
 
 def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: str | Path, *,
                data_note: str = "") -> Path:
-    """Write one table as a ``.docx``: bold title, a grid table with a bold header, footnotes.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        The table as it should read (human headers, formatted cells); missing
-        values print as "–", booleans as Yes/No.
-    title : str
-        E.g. ``"Table 1. Patient characteristics"``.
-    footnotes : sequence of str
-        Lines under the table (statistic and test, abbreviations).
-    path : str or Path
-        The file written.
-    data_note : str
-        Last footnote, in italics: where the data came from (for the shipped
-        cohort, ``narrative.data_provenance(path).headline``, which says it is
-        reconstructed).
-
-    Returns
-    -------
-    Path
-    """
+    """Write one table as a ``.docx``: bold title, grid table with a bold header, footnotes,
+    then ``data_note`` (where the data came from) in italics. Cells as the table reads;
+    missing values print as "–", booleans as Yes/No."""
     import datetime
 
     from docx import Document
@@ -76,14 +57,3 @@ def save_docx(frame: pd.DataFrame, name: str, output_dir: str | Path, title: str
     folder = Path(output_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     return write_docx(frame, title, footnotes, folder / f"{name}.docx", data_note=data_note)
-
-
-def read_docx_table(path: str | Path) -> tuple[str, pd.DataFrame, list[str]]:
-    """The title, first table (as strings) and footnotes of a document :func:`write_docx` wrote."""
-    from docx import Document
-
-    doc = Document(str(path))
-    grid = doc.tables[0]
-    rows = [[c.text for c in row.cells] for row in grid.rows]
-    paragraphs = [p.text for p in doc.paragraphs if p.text]
-    return paragraphs[0], pd.DataFrame(rows[1:], columns=rows[0]), paragraphs[1:]

@@ -26,17 +26,8 @@ def file_sha256(path: str | Path) -> str:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where the analysed data came from.
-
-    Attributes
-    ----------
-    file : str
-        File name (no folders, so stored outputs carry no absolute paths).
-    sha256 : str
-        SHA-256 of the file's bytes.
-    reconstructed : bool
-        True when the bytes are those of the shipped reconstructed cohort.
-    """
+    """Where the analysed data came from: file name (no folders, so stored outputs carry no
+    absolute paths), SHA-256 of its bytes, and whether they are the shipped reconstruction."""
 
     file: str
     sha256: str
@@ -54,19 +45,7 @@ class Provenance:
 
 
 def data_provenance(path: str | Path) -> Provenance:
-    """Identify a cohort file: its name, hash, and whether it is the shipped reconstruction.
-
-    Parameters
-    ----------
-    path : str or Path
-        The cohort file (read as bytes; must exist).
-
-    Returns
-    -------
-    Provenance
-        File name without folders, SHA-256 of its bytes, and whether those bytes
-        equal the shipped ``data/reconstructed_cohort.csv``.
-    """
+    """The :class:`Provenance` of an existing cohort file."""
     path = Path(path)
     digest = file_sha256(path)
     shipped = SHIPPED_COHORT.exists() and file_sha256(SHIPPED_COHORT) == digest

@@ -1,17 +1,10 @@
 """The paper's printed figures, as data (``data/published_figures.csv``).
 
-Each row is one number the paper prints (or implies, ``derived == "yes"``), with
-the population and condition that recompute it from a cohort file as pandas
-``DataFrame.query`` strings over the raw contract columns, and the
-``results.csv`` key (grammar in :mod:`helpers.results`) that a notebook emits for
-it. An external figure that quotes a historic study names the row of
-``data/historic_comparators.csv`` it quotes in ``comparator_id``, so it can be
-checked against that source; every external figure says in ``external_type``
-what kind of figure it is (:data:`EXTERNAL_TYPES`), which is why it has no
-cohort counterpart. A ``definition`` figure that is a cut-off of the analysis names the
-run parameter it sets in ``parameter``: those rows are the one source of the paper's
-cut-offs, which :func:`definition_differences` compares with a run's before anything is
-judged. Nothing happens on import.
+One row per number the paper prints (or implies, ``derived == "yes"``): the population
+and condition that recompute it (``DataFrame.query`` over the raw contract columns) and
+its ``results.csv`` key. An external figure names the comparator row it quotes
+(``comparator_id``) and its kind (:data:`EXTERNAL_TYPES`). A ``definition`` figure names
+the run parameter it sets: the one source of the paper's cut-offs.
 """
 
 from __future__ import annotations
@@ -131,12 +124,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def cutoffs_used(text: str) -> tuple[str, ...]:
-    """The cut-off parameters a result key or population depends on, in :data:`derived.CUTOFFS` order.
-
-    Every derived variable named in ``text`` (e.g. ``high_burden`` in
-    ``any_cr[high_burden=True]``) contributes the cut-offs of its expression
-    (:attr:`helpers.derived.Derived.parameters`); raw columns and codes add none.
-    """
+    """The cut-off parameters a result key or population depends on (through the derived
+    variables it names), in :data:`derived.CUTOFFS` order."""
     used = set()
     for name in _NAME.findall(text or ""):
         if name in derived.BY_NAME:
@@ -146,13 +135,9 @@ def cutoffs_used(text: str) -> tuple[str, ...]:
 
 def definition_differences(used: Iterable[str], run: Mapping[str, float],
                            reference: Mapping[str, float], source: str = "the paper") -> tuple[str, ...]:
-    """How a result's definition differs from a published one: one phrase per cut-off that differs.
-
-    ``used``: the cut-offs the result depends on (:func:`cutoffs_used`); ``run``: the
-    run's values; ``reference``: the published values (:func:`paper_cutoffs`, or a
-    comparator's). A cut-off missing on either side is not compared. Empty when the
-    definitions match, e.g. ``("bmb_high_cutoff 60 here, 50 in the paper",)`` otherwise.
-    """
+    """One phrase per cut-off in ``used`` whose ``run`` value differs from ``reference``,
+    e.g. ``"bmb_high_cutoff 60 here, 50 in the paper"``; a value missing on either side is
+    not compared."""
     out = []
     for name in used:
         if name in run and name in reference and float(run[name]) != float(reference[name]):

@@ -28,10 +28,6 @@ TESTS: tuple[str, ...] = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
 TESTS_WITH_MIDP: tuple[str, ...] = (*TESTS, "fisher_midp", "boschloo_fisher2", "fisher_midp_doubled")
 
 
-#: The two-sided exact tests whose size never exceeds alpha.
-EXACT_TESTS: frozenset[str] = frozenset({"fisher", "barnard", "boschloo", "boschloo_fisher2"})
-
-
 TEST_WORDS: dict[str, str] = {
     "fisher": "Fisher exact", "chi2": "chi-square", "chi2_yates": "chi-square with Yates",
     "barnard": "Barnard exact", "boschloo": "Boschloo exact", "fisher_midp": "Fisher mid-p",
@@ -215,24 +211,16 @@ _FAMILY_SUFFIX = re.compile(r"_(group\d*|split_low|split_high)$")
 
 
 def grouping_family(by: str) -> str:
-    """The prefix shared by every grouping of the same measurement: ``bmb_post_group`` -> ``bmb_post``.
-
-    A trailing ``_group`` (with any digits), ``_split_low`` or ``_split_high`` is dropped, so the candidates of a
-    printed p-value include the other splits of the same variable
-    (``bmb_post_split_low``, ``bmb_post_split_high``); a grouping without that suffix
-    (``high_burden``) is its own family.
-    """
+    """The prefix shared by every grouping of one measurement (``bmb_post_group`` ->
+    ``bmb_post``: a trailing ``_group``, ``_split_low``/``_split_high`` dropped)."""
     return _FAMILY_SUFFIX.sub("", by)
 
 
 def figure_candidates(figure: Mapping, results: pd.DataFrame,
                       expected: Sequence[str] = TESTS_WITH_MIDP,
                       groupings: Sequence[str] = ()) -> pd.DataFrame | None:
-    """Every recorded test that could be behind a printed p-value (:func:`p_value_candidates`).
-
-    Used both by :func:`judge_all` (the verdict's detail) and by the report's
-    hard cases, so the two always list the same possibilities.
-    """
+    """Every recorded test that could be behind a printed p-value; shared by the verdicts
+    and the report's hard cases."""
     parts = split_test_key(text_of(figure.get("result_key")))
     if not parts:
         return None

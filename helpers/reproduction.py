@@ -548,14 +548,6 @@ def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd
     return pd.DataFrame(rows)
 
 
-def basis_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Figures by basis and verdict, as counts."""
-    table = pd.crosstab(verdicts["basis"], verdicts["verdict"])
-    replication = bool(set(table.columns) & (set(REPLICATION_LABELS.values()) - set(VERDICTS)))
-    labels = [v for v in verdict_order(not replication) if v in table.columns]
-    return table.loc[:, labels].reset_index().rename_axis(columns=None)
-
-
 #: Prefixes of the notebooks whose results notebook 06 judges.
 UPSTREAM_NOTEBOOKS: tuple[str, ...] = ("01", "02", "03", "04", "05")
 

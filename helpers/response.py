@@ -25,11 +25,8 @@ _SPLIT_TITLES = {"bmb_post_split_low": " (2 groups, low cut-off)",
 
 @dataclass(frozen=True)
 class PatientFlow:
-    """Patients at each step from treatment to transplant (counts).
-
-    ``cr``: CR, CRp or CRi within 2 cycles; ``mrd_evaluable``, ``mrd_negative``
-    and ``hsct_after`` are counted among CR patients.
-    """
+    """Patients at each step from treatment to transplant; ``cr`` is CR, CRp or CRi within
+    2 cycles, the MRD and HSCT counts are among them."""
 
     treated: int
     two_cycles: int

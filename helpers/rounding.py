@@ -248,17 +248,6 @@ def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "location", "printed", "recomputed", "detail", "evidence"])
 
 
-
-def evidence_by_location(evidence: pd.DataFrame) -> pd.DataFrame:
-    """Counts of :func:`rounding_evidence` classes per location (locations in order of appearance)."""
-    if evidence.empty:
-        return pd.DataFrame(columns=["location"])
-    table = pd.crosstab(evidence["location"], evidence["evidence"])
-    table = table.loc[list(dict.fromkeys(evidence["location"]))]
-    return table.reset_index().rename_axis(columns=None)
-
-
-
 #: Fitting numerators are listed one by one up to this many; a longer run (large
 #: denominators, where many numerators print alike) is written as ``"lo–hi"``.
 LISTED_NUMERATORS_MAX = 3
@@ -366,20 +355,6 @@ def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]
     sums = fits_all & (low_sum <= d) & (d <= high_sum)
     return pd.DataFrame({"denominator": d.tolist(), **columns,
                          "fits_all": fits_all.tolist(), "sums_to_denominator": sums.tolist()})
-
-
-
-def describe_evidence(evidence: pd.DataFrame) -> str:
-    """Markdown: each rounding-evidence class with its figures and where they are printed."""
-    if evidence.empty:
-        return "No printed percentage distinguishes one rounding rule from another."
-    lines = []
-    for cls, part in evidence.groupby("evidence", sort=True):
-        where = ", ".join(dict.fromkeys(part["location"]))
-        ids = ", ".join(f"`{i}` ({p})" for i, p in zip(part["id"], part["printed"]))
-        lines.append(f"- **{cls}** — {len(part)} figure{'s' if len(part) != 1 else ''} in {where}: {ids}")
-    return "\n".join(lines)
-
 
 
 @dataclass(frozen=True)

@@ -62,17 +62,13 @@ def _display(k: int, n: int, estimate: float, low: float, high: float) -> str:
 def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
             where: Mapping[str, object] | None = None, tests: Sequence[TestResult] = (),
             method: str = "clopper-pearson", confidence: float = 0.95) -> RateTable:
-    """Proportion of ``outcome`` True within each level of ``by``, with exact CIs, and the given tests.
+    """Proportion of ``outcome`` True in each level of ``by`` with exact CIs, and the given tests.
 
-    A missing outcome is not evaluable (left out of numerator and denominator).
-    Levels: category order (empty categories kept, denominator 0), ``[False,
-    True]`` for booleans, else sorted text; ``by`` None gives one row ``all``.
-    Rows with ``by`` missing (or the level ``missing``) form a ``missing`` row.
-    ``where`` filters first (``column == value``). ``tests`` must have been
-    run on the tested table: levels without the missing row and without empty
-    levels, columns (events, non-events); ``ValueError`` otherwise.
-    ``rates`` columns: measure, group_var, level (str), numerator,
-    denominator, estimate, ci_low, ci_high (fractions), display.
+    A missing outcome is not evaluable (out of numerator and denominator); a missing ``by``
+    forms a ``missing`` row. Levels: category order (empty ones kept), ``[False, True]``,
+    else sorted text; ``by`` None gives one row ``all``. ``where`` (``column == value``)
+    filters first. ``tests`` must come from the tested table (no missing row, no empty
+    levels; columns events, non-events), else ValueError. Estimates are fractions.
     """
     population = _filter(cohort, where)
     evaluable = population.loc[population[outcome].notna()]
@@ -113,12 +109,8 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
 
 
 def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFrame:
-    """Result rows (:mod:`helpers.results` schema, no ``notebook``) of a RateTable.
-
-    Rates keyed ``{outcome}[{where&}{by}={level}]`` (``[all]`` overall); tests
-    keyed ``{outcome}[{by}|{where}]~{test}``, whose ``estimate`` holds the
-    test's statistic and ``method`` says what it is.
-    """
+    """Result rows of a RateTable: rates ``{outcome}[{where&}{by}={level}]``, tests
+    ``{outcome}[{by}|{where}]~{test}`` (``estimate`` the test's statistic)."""
     where = dict(rt.where or {})
     text = label or rt.outcome
     rows = []
@@ -152,12 +144,9 @@ def _test_method(test: TestResult) -> str:
 
 def count_by(cohort: pd.DataFrame, column: str, *,
              where: Mapping[str, object] | None = None) -> pd.DataFrame:
-    """Count and share (exact 95 % CI) of each level of ``column``, keys ``n[{where&}{column}={level}]``.
-
-    Levels as in :func:`rate_by`; missing values (NaN or ``missing``) are a
-    ``missing`` level that is always present (count 0 when none) and part of
-    the denominator. Rows in the :mod:`helpers.results` schema plus ``level``.
-    """
+    """Count and share (exact 95 % CI) of each level of ``column`` as result rows
+    ``n[{where&}{column}={level}]`` plus ``level``; missing values form a ``missing`` level,
+    always present and in the denominator."""
     population = _filter(cohort, where)
     values = population[column]
     is_missing = values.isna() | (values.astype(object) == MISSING_LEVEL)

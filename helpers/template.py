@@ -1,10 +1,5 @@
-"""Write the empty cohort template (CSV and .xlsx) from the data contract.
-
-The template's header, the README sheet (every column's meaning, kind and
-allowed values) and the XLSX drop-down lists of coded columns all come from
-:mod:`helpers.contract`, so the template cannot drift from what
-``python -m helpers validate`` accepts. Files are written byte-for-byte
-deterministically (fixed timestamps), so regenerating them changes nothing.
+"""Write the empty cohort template (CSV and .xlsx) from the data contract, so it cannot
+drift from what ``python -m helpers validate`` accepts; byte-for-byte deterministic.
 """
 
 from __future__ import annotations
@@ -65,20 +60,9 @@ def readme_rows() -> list[list[str]]:
 
 
 def write_template(folder) -> tuple[Path, Path]:
-    """Write ``template.csv`` and ``template.xlsx`` into ``folder`` (created if needed).
-
-    Parameters
-    ----------
-    folder : str or Path
-        Where to write; existing template files there are replaced.
-
-    Returns
-    -------
-    tuple of Path
-        The CSV (the contract's header line only) and the workbook (sheet
-        :data:`COHORT_SHEET` with the header and drop-down lists on coded and
-        yes/no columns; sheet :data:`README_SHEET` describing every column).
-    """
+    """Write ``template.csv`` (the contract's header) and ``template.xlsx`` (header and
+    drop-down lists on sheet :data:`COHORT_SHEET`, column descriptions on
+    :data:`README_SHEET`) into ``folder``, replacing existing ones."""
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation

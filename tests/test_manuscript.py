@@ -6,11 +6,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from docx import Document
 from run_inprocess import execute
 
 from helpers import display, manuscript, narrative
 
 COHORT = Path(__file__).resolve().parents[1] / "data" / "reconstructed_cohort.csv"
+
+
+def read_docx_table(path: str | Path) -> tuple[str, pd.DataFrame, list[str]]:
+    """The title, first table (as strings) and footnotes of a document ``manuscript.write_docx`` wrote."""
+    doc = Document(str(path))
+    grid = doc.tables[0]
+    rows = [[c.text for c in row.cells] for row in grid.rows]
+    paragraphs = [p.text for p in doc.paragraphs if p.text]
+    return paragraphs[0], pd.DataFrame(rows[1:], columns=rows[0]), paragraphs[1:]
 
 
 def sex_and_ph_counts() -> pd.DataFrame:
@@ -33,7 +43,7 @@ def test_a_docx_table_holds_the_same_numbers_as_the_tidy_table(tmp_path):
     path = manuscript.save_docx(shown, "table1", tmp_path, "Table 1. Patient characteristics",
                                 ["n/N (%): patients with the characteristic of all patients."],
                                 data_note="RECONSTRUCTED DATA — not real patients.")
-    title, table, notes = manuscript.read_docx_table(path)
+    title, table, notes = read_docx_table(path)
     assert path == tmp_path / "tables" / "table1.docx"
     assert title == "Table 1. Patient characteristics"
     assert list(table.columns) == ["Characteristic", "Level", "n/N (%)"]
@@ -76,7 +86,7 @@ RECONSTRUCTED = narrative.data_provenance(COHORT).headline
 ])
 def test_the_notebooks_word_tables_1_and_2_hold_the_cells_of_their_csv_tables(manuscript_run, name, title):
     out, _ = manuscript_run
-    shown_title, table, notes = manuscript.read_docx_table(out / "tables" / f"{name}.docx")
+    shown_title, table, notes = read_docx_table(out / "tables" / f"{name}.docx")
     assert shown_title == title
     pd.testing.assert_frame_equal(table, saved_csv(out, name))
     assert notes[-1] == RECONSTRUCTED and "RECONSTRUCTED DATA" in notes[-1]
@@ -84,7 +94,7 @@ def test_the_notebooks_word_tables_1_and_2_hold_the_cells_of_their_csv_tables(ma
 
 def test_the_word_table_1_counts_are_those_of_results_csv(manuscript_run):
     out, _ = manuscript_run
-    _, table, _ = manuscript.read_docx_table(out / "tables" / "table1_patient_characteristics.docx")
+    _, table, _ = read_docx_table(out / "tables" / "table1_patient_characteristics.docx")
     results = results_of(out, "01_cohort_description")
     by_label = results.reset_index().set_index("label")
     table["Characteristic"] = table["Characteristic"].replace("", None).ffill()
@@ -100,7 +110,7 @@ def test_the_word_table_1_counts_are_those_of_results_csv(manuscript_run):
 
 def test_the_word_response_table_holds_the_rates_and_p_values_of_results_csv(manuscript_run):
     out, run = manuscript_run
-    title, table, notes = manuscript.read_docx_table(out / "tables" / "response_by_subgroup.docx")
+    title, table, notes = read_docx_table(out / "tables" / "response_by_subgroup.docx")
     assert title == "Response by subgroup: CR within two cycles and complete MRD response"
     assert notes[-1] == RECONSTRUCTED and notes[0].startswith("n/N (%) with exact Clopper-Pearson 95% CI")
     results = results_of(out, "03_response_by_subgroup")

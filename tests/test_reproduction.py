@@ -604,16 +604,6 @@ def test_summary_results_cite_every_verdict_even_when_none_has_it():
     assert rows.loc[f"figures[verdict={rp.NOT_REPRODUCED}]", "numerator"] == 0
 
 
-def test_describe_evidence_names_each_class_with_its_figures_and_locations():
-    ev = pd.DataFrame([{"id": "a", "location": "S1", "printed": "53.5%", "recomputed": "", "detail": "",
-                        "evidence": "truncation only"},
-                       {"id": "b", "location": "S2", "printed": "78%", "recomputed": "", "detail": "",
-                        "evidence": "rounding only (truncation would differ)"}])
-    text = rounding.describe_evidence(ev)
-    assert "**truncation only** — 1 figure in S1: `a` (53.5%)" in text
-    assert "**rounding only (truncation would differ)** — 1 figure in S2: `b` (78%)" in text
-
-
 # --- fitting numerators in closed form vs brute force ------------------------------------
 
 def _fitting_by_brute_force(text: str, d: int, rules=rounding.RULES) -> tuple[int, ...]:
