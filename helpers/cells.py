@@ -38,7 +38,6 @@ def id_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
     return merged[codes], list(keys)
 
 
-
 def text_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Cells as codes into their distinct stripped texts (``""`` for blank, missing or
     non-text), so per-value work runs once per distinct value; a Categorical is used as is."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
+from scipy.special import gammaln
 
 #: Relative tolerance of R's ``fisher.test`` for tables "as or less probable" than observed.
 FISHER_RELATIVE_TOLERANCE = 1e-7
@@ -230,8 +231,6 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
     and charged before anything of it is built, so ``_EnumerationTooLarge`` comes after
     counting and memory stays bounded by ``budget``.
     """
-    from scipy.special import gammaln
-
     arr, col_sums = _fisher_oriented(arr)
     row_sums = [int(v) for v in arr.sum(axis=1)]
     total = sum(row_sums)
@@ -323,8 +322,7 @@ def fisher_exact(table) -> TestResult:
     """
     arr = as_table(table)
     reduced = _drop_empty(arr)
-    degenerate = degenerate_result("Fisher's exact test", "fisher", arr)
-    if degenerate:
+    if degenerate := degenerate_result("Fisher's exact test", "fisher", arr):
         return degenerate
     r, c = reduced.shape
     if (r, c) == (2, 2):
@@ -359,8 +357,7 @@ def fisher_midp(table) -> TestResult:
     the observed table's probability. Not an exact-size test."""
     arr = two_by_two(table, "the mid-p test")
     name = "Fisher's exact test, mid-p (Lancaster 1961; 2x2, two-sided; not an exact-size test)"
-    degenerate = degenerate_result(name, "fisher_midp", arr)
-    if degenerate:
+    if degenerate := degenerate_result(name, "fisher_midp", arr):
         return degenerate
     logp, probs, observed = _hypergeometric_probs(arr)
     cutoff = logp[observed] + math.log1p(FISHER_RELATIVE_TOLERANCE)
@@ -374,8 +371,7 @@ def fisher_midp_doubled(table) -> TestResult:
     (``P(X < x) + P(X = x) / 2`` or the upper tail), at most 1."""
     arr = two_by_two(table, "the mid-p test")
     name = "Fisher's exact test, mid-p as twice the smaller one-sided mid-p (2x2; not an exact-size test)"
-    degenerate = degenerate_result(name, "fisher_midp_doubled", arr)
-    if degenerate:
+    if degenerate := degenerate_result(name, "fisher_midp_doubled", arr):
         return degenerate
     _, probs, observed = _hypergeometric_probs(arr)
     lower = float(probs[:observed].sum()) + 0.5 * float(probs[observed])
@@ -393,8 +389,7 @@ def chi_square(table, *, yates: bool = False) -> TestResult:
     reduced = _drop_empty(arr)
     name = "Pearson chi-square with Yates' correction" if yates else "Pearson chi-square"
     short = "chi2_yates" if yates else "chi2"
-    degenerate = degenerate_result(name, short, arr)
-    if degenerate:
+    if degenerate := degenerate_result(name, short, arr):
         return degenerate
     if yates and reduced.shape != (2, 2):
         raise ValueError("Yates' correction applies to 2x2 tables only")

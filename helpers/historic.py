@@ -10,14 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
 
 from helpers import comparison, contract
+from helpers.derived import CUTOFFS
 from helpers.narrative import percent
+from helpers.published import cutoffs_used, definition_differences, different_definition_text
 from helpers.results import RESULT_COLUMNS
-from helpers.stats import exact_ci, proportion
+from helpers.stats import boschloo_fisher_two_sided, exact_ci, proportion
 
 #: Columns of the comparator file, in order.
 COMPARATOR_COLUMNS: tuple[str, ...] = (
@@ -125,8 +128,6 @@ def comparator_problems(raw: pd.DataFrame) -> list[str]:
 def parse_cutoffs(text: str) -> dict[str, float]:
     """``"bmb_high_cutoff=50"`` -> ``{"bmb_high_cutoff": 50.0}`` (``&`` joins several;
     names of :data:`helpers.derived.CUTOFFS`); blank gives ``{}``."""
-    from helpers.derived import CUTOFFS
-
     out: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in (text or "").split("&"))):
         name, sep, value = part.partition("=")
@@ -307,8 +308,6 @@ def comparator_label(row: Mapping[str, object]) -> str:
 
 def printed_numerators(percent_value: float, n: int) -> tuple[int, ...]:
     """Numerators k of ``n`` whose percentage prints as ``percent_value`` (to its own decimals, half up)."""
-    from decimal import ROUND_HALF_UP, Decimal
-
     text = format(float(percent_value), "g")
     places = Decimal(1).scaleb(-(len(text.split(".")[1]) if "." in text else 0))
     shown = Decimal(text)
@@ -322,8 +321,6 @@ def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
     ``definition`` names a cut-off of the run (``cutoffs``) that differs from the
     comparator's; ``comparator_numerators`` the numerators that print as a rate-only
     comparator's percentage when its n is known."""
-    from helpers.published import cutoffs_used, definition_differences, different_definition_text
-
     rates = comparator_rates(comparators).set_index("id")
     cohort = cohort_rates.set_index(["cohort_endpoint", "cohort_population"])
     rows = []
@@ -371,8 +368,6 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
     reported. Rate only: exact binomial test and P(cohort higher) than the fixed rate. A
     different definition is not compared (NaN, reason in ``test_method``).
     """
-    from helpers.stats import boschloo_fisher_two_sided
-
     a, b = prior
     added = []
     for row in matched.to_dict("records"):

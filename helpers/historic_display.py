@@ -18,7 +18,6 @@ def _rate_text(k, n, rate: float, low: float, high: float) -> str:
     return f"{head}({percent(rate)}{ci})"
 
 
-
 def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
     """What is compared with what, and why (one line per pairing)."""
     return pd.DataFrame({
@@ -29,7 +28,6 @@ def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
         "Design": matched["design"],
         "Why": matched["rationale"],
     })
-
 
 
 def _comparator_counts(r) -> str:
@@ -79,7 +77,6 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-
 def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
     """Forest rows per cohort endpoint and population: the cohort's rate, then each paired
     comparator's (printed CI, or a point only, without counts)."""
@@ -102,7 +99,6 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-
 def _side(p: float, alpha: float, low: float = math.nan, high: float = math.nan) -> str:
     """Where a p-value falls, and why a difference interval on the other side need not contradict it."""
     if not math.isnan(low) and (p < alpha) == (low <= 0 <= high):
@@ -118,13 +114,11 @@ def _side(p: float, alpha: float, low: float = math.nan, high: float = math.nan)
             else f"not below {alpha:g}, compatible with chance")
 
 
-
 def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``."""
     both = compared["p_value"].notna() & compared["boschloo_p"].notna()
     split = (compared["p_value"] < alpha) != (compared["boschloo_p"] < alpha)
     return compared.loc[both & split]
-
 
 
 def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:

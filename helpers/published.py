@@ -26,7 +26,7 @@ FIGURE_COLUMNS: tuple[str, ...] = (
     "value", "population", "condition", "result_key", "derived", "note", "comparator_id",
     "external_type", "parameter",
 )
-#: Columns that may be absent from an older figures file (read as blank).
+#: Columns a figures file may leave out (read as blank).
 OPTIONAL_COLUMNS: tuple[str, ...] = ("external_type", "parameter")
 
 #: ``external_type`` codes of external figures and the words a report gives for them.

@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers.rounding import (fmt_half_up, int_or_none, is_blank, matching_rules, p_value_matches,
                               printed_p_value, text_of)
-from helpers.stats import TWO_BY_TWO_ONLY
+from helpers.stats import CONVENTION_PAIRS, TWO_BY_TWO_ONLY
 
 
 #: Tests a p-value investigation expects in the results (key suffix ``~test``).
@@ -76,8 +76,6 @@ def _short(rec: Mapping) -> str:
 
 def _convention_clause(hit: Mapping, recorded: Sequence[Mapping]) -> str:
     """`` (two-sided as <convention>; as <other> it is 0.0264)`` for a test with two conventions."""
-    from helpers.stats import CONVENTION_PAIRS
-
     other = CONVENTION_PAIRS.get(hit["test"])
     if other is None:
         return ""
@@ -260,8 +258,6 @@ def _name(rec: Mapping) -> str:
 
 def _convention_line(hit: Mapping, recs: Sequence[Mapping], printed: str) -> list[str]:
     """A line saying which two-sided convention a matching test depends on, with the other's value."""
-    from helpers.stats import CONVENTION_PAIRS
-
     other = CONVENTION_PAIRS.get(hit["test"])
     if other is None:
         return []

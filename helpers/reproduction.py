@@ -15,12 +15,14 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import pandas as pd
 
 from helpers.narrative import ci_text
 from helpers.pvalues import candidate_clause, classify_candidates, figure_candidates, group_rates, split_test_key
-from helpers.results import rate_key
+from helpers.published import EXTERNAL_TYPES, cutoffs_used, definition_differences, paper_cutoffs
+from helpers.results import rate_key, read_results
 from helpers.rounding import (PrintedNumber, describe_rules, fmt_half_up, int_or_none, is_blank,
                               matching_rules, p_value_matches, parse_number, printed_p_value,
                               printed_percent, printed_summary, sum_parts, text_of)
@@ -83,12 +85,6 @@ class Verdict:
     rules: tuple[str, ...] = ()
 
 
-# --- exact rounding -------------------------------------------------------------------
-
-
-# --- reading printed text ---------------------------------------------------------------
-
-
 # --- judging one figure -----------------------------------------------------------------
 
 
@@ -103,8 +99,6 @@ def _not_recomputed(figure: Mapping, reason: str) -> Verdict:
 
 def external_reason(figure: Mapping) -> str:
     """Why an external figure without a comparator row is not recomputed, from its row."""
-    from helpers.published import EXTERNAL_TYPES
-
     etype = text_of(figure.get("external_type"))
     words = EXTERNAL_TYPES.get(etype, "no cohort counterpart")
     if etype == "literature" and not text_of(figure.get("comparator_id")):
@@ -371,9 +365,6 @@ def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
                    + ": " + text, printed, recomputed)
 
 
-# --- p-value investigation ------------------------------------------------------------
-
-
 # --- judging all figures --------------------------------------------------------------
 
 VERDICT_COLUMNS: tuple[str, ...] = (
@@ -424,8 +415,6 @@ def definition_verdict(figure: Mapping, cutoffs: Mapping[str, float] | None,
     """A ``different definition`` verdict when the figure's result depends on a cut-off the run
     sets differently from the paper (``cutoffs``: the run's; ``paper``:
     :func:`helpers.published.paper_cutoffs`); None when the definitions match or ``cutoffs`` is None."""
-    from helpers.published import cutoffs_used, definition_differences
-
     if cutoffs is None:
         return None
     differences = definition_differences(cutoffs_used(text_of(figure.get("result_key"))), cutoffs, paper)
@@ -453,8 +442,6 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
     """One verdict row per published figure; a figure depending on a cut-off in ``cutoffs``
     (the run's) that differs from the paper's gets ``different definition`` and is not
     compared (None: every figure compared)."""
-    from helpers.published import paper_cutoffs
-
     paper_defs = paper_cutoffs(published) if "parameter" in published.columns else {}
     by_key = {}
     for rec in results.to_dict("records"):
@@ -554,10 +541,6 @@ UPSTREAM_NOTEBOOKS: tuple[str, ...] = ("01", "02", "03", "04", "05")
 
 def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOOKS) -> pd.DataFrame:
     """The results rows of notebooks 01-05 under ``{output_dir}/results/``."""
-    from pathlib import Path
-
-    from helpers.results import read_results
-
     folder = Path(output_dir) / "results"
     present = {f.name[:2] for f in folder.glob("*.csv")} if folder.is_dir() else set()
     missing = [nb for nb in required if nb not in present]
@@ -568,9 +551,6 @@ def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOO
     frame = read_results(output_dir)
     keep = frame["notebook"].astype(str).str[:2].isin(list(required))
     return frame.loc[keep].reset_index(drop=True)
-
-
-# --- the hard cases ----------------------------------------------------------------------
 
 
 def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:

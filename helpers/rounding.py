@@ -23,18 +23,15 @@ import pandas as pd
 RULES: tuple[str, ...] = ("half_up", "half_even", "truncated", "double_rounded")
 
 
-
 #: Rules granted to p-values: only rounding. Truncating a p-value makes it look
 #: smaller (anti-conservative), so a truncation-only match is not accepted.
 P_VALUE_RULES: tuple[str, ...] = ("half_up", "half_even")
-
 
 
 RULE_WORDS: dict[str, str] = {
     "half_up": "rounded half-up", "half_even": "rounded half-to-even",
     "truncated": "truncated", "double_rounded": "rounded twice",
 }
-
 
 
 def round_by_rule(value: Fraction, decimals: int, rule: str) -> Fraction:
@@ -57,17 +54,14 @@ def round_by_rule(value: Fraction, decimals: int, rule: str) -> Fraction:
     raise ValueError(f"unknown rounding rule {rule!r}; use one of {', '.join(RULES)}")
 
 
-
 def matching_rules(value: Fraction, printed: Fraction, decimals: int,
                    rules: Sequence[str] = RULES) -> tuple[str, ...]:
     """The rules under which ``value`` prints as ``printed`` with ``decimals`` decimals."""
     return tuple(r for r in rules if round_by_rule(value, decimals, r) == printed)
 
 
-
 def fmt_half_up(value: Fraction, decimals: int) -> str:
     return f"{float(round_by_rule(value, decimals, 'half_up')):.{decimals}f}"
-
 
 
 def describe_rules(rules: Sequence[str], value: Fraction, decimals: int) -> str:
@@ -89,17 +83,13 @@ def describe_rules(rules: Sequence[str], value: Fraction, decimals: int) -> str:
     return ""
 
 
-
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
-
 
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)")
 
 
-
 _P = re.compile(r"p\s*([=<>≤])\s*(\d*\.\d+|\d+)", re.IGNORECASE)
-
 
 
 @dataclass(frozen=True)
@@ -116,11 +106,9 @@ class PrintedNumber:
         return body if self.relation == "=" else f"{self.relation} {body}"
 
 
-
 def parse_number(token: str, relation: str = "=") -> PrintedNumber:
     decimals = len(token.split(".")[1]) if "." in token else 0
     return PrintedNumber(Fraction(Decimal(token)), decimals, relation)
-
 
 
 def _from_value(value: float) -> PrintedNumber | None:
@@ -129,12 +117,10 @@ def _from_value(value: float) -> PrintedNumber | None:
     return parse_number(format(float(value), "g"))
 
 
-
 def printed_percent(printed: str) -> PrintedNumber | None:
     """The first percentage in the printed text (``"13 (38.2%)"`` -> 38.2, 1 decimal); None if none."""
     hit = _PERCENT.search(printed or "")
     return parse_number(hit.group(1)) if hit else None
-
 
 
 def printed_p_value(printed: str, value: float = math.nan) -> PrintedNumber | None:
@@ -146,12 +132,10 @@ def printed_p_value(printed: str, value: float = math.nan) -> PrintedNumber | No
     return _from_value(value)
 
 
-
 def printed_summary(printed: str, value: float = math.nan) -> PrintedNumber | None:
     """The first number in the printed text (``"21 days"``, ``"69%"``), else ``value``."""
     hit = _NUMBER.search(printed or "")
     return parse_number(hit.group(1)) if hit else _from_value(value)
-
 
 
 def is_blank(x) -> bool:
@@ -163,15 +147,12 @@ def is_blank(x) -> bool:
         return False
 
 
-
 def int_or_none(x) -> int | None:
     return None if is_blank(x) else int(x)
 
 
-
 def text_of(x) -> str:
     return "" if is_blank(x) else str(x)
-
 
 
 def sum_parts(key: str) -> tuple[str, ...]:
@@ -196,7 +177,6 @@ def sum_parts(key: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in parts if p.strip())
 
 
-
 def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[str, ...]]:
     """Whether a computed p-value prints as ``shown``: (match, how, rules).
 
@@ -218,7 +198,6 @@ def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[st
     if rules:
         return True, f"{p:.4f} {describe_rules(rules, value, shown.decimals)}", rules
     return False, "", ()
-
 
 
 def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -253,11 +232,9 @@ def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
 LISTED_NUMERATORS_MAX = 3
 
 
-
 def _ceil_div(x, y):
     """Ceiling of x / y for integers (Python ints or numpy integer arrays), y > 0."""
     return -(-x // y)
-
 
 
 def _rule_bounds(scaled: int, hundred_units: int, d, rule: str):
@@ -278,7 +255,6 @@ def _rule_bounds(scaled: int, hundred_units: int, d, rule: str):
     if rule == "double_rounded":
         return _ceil_div((20 * a - 11) * d, 20 * n), _ceil_div((20 * a + 9) * d, 20 * n) - 1
     raise ValueError(f"unknown rounding rule {rule!r}; use one of {', '.join(RULES)}")
-
 
 
 def _fitting_bounds(printed_pct: str, denominators: np.ndarray,
@@ -304,7 +280,6 @@ def _fitting_bounds(printed_pct: str, denominators: np.ndarray,
     return lo, hi
 
 
-
 def fitting_numerators(printed_pct: str, denominator: int,
                        rules: Sequence[str] = RULES) -> tuple[int, ...]:
     """Numerators ``k`` in 0..denominator with ``100 k / denominator`` printing as
@@ -321,12 +296,10 @@ def fitting_numerators(printed_pct: str, denominator: int,
     return tuple(range(int(bounds[0][0]), int(bounds[1][0]) + 1))
 
 
-
 def _numerators_text(lo: int, hi: int) -> str:
     if hi - lo + 1 <= LISTED_NUMERATORS_MAX:
         return "/".join(map(str, range(lo, hi + 1)))
     return f"{lo}–{hi}"
-
 
 
 def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]) -> pd.DataFrame:
@@ -372,7 +345,6 @@ class PartitionCheck:
     def complement_fits(self) -> bool:
         """Whether the size the text implies is among :attr:`fits`."""
         return self.complement in self.fits
-
 
 
 def complement_partition_check(figures: pd.DataFrame, event_id: str,

@@ -12,6 +12,8 @@ uniform end of follow-up.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -210,9 +212,6 @@ def synth_from_cli(args) -> int:
     if args.out is not None:
         write_synthetic(args.n, args.seed, args.out, follow_up=follow_up)
         return 0
-    import os
-    import sys
-
     if args.n < 1:
         raise ValueError(f"a cohort file needs at least 1 patient, got n={args.n}")
     try:

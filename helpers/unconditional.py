@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from scipy import stats as sps
+from scipy.optimize import minimize_scalar
 
 from helpers.contingency import (FISHER_RELATIVE_TOLERANCE, TestResult, as_tuple,
                                  degenerate_result, two_by_two)
@@ -60,8 +61,6 @@ def _nuisance_grid(n_large: int) -> int:
 def _maximise_over_nuisance(log_p, grid: int = _NUISANCE_GRID) -> float:
     """``max_pi exp(log_p(pi))`` over (0, 1): a grid, then a bounded local search around
     each of its ten highest local maxima."""
-    from scipy.optimize import minimize_scalar
-
     points = (np.arange(grid) + 0.5) / grid
     values = np.array([log_p(p) for p in points])
     padded = np.concatenate([[-np.inf], values, [-np.inf]])
@@ -152,8 +151,7 @@ def boschloo_fisher_two_sided(table) -> TestResult:
     one. NaN past :data:`BOSCHLOO_FISHER2_MAX_TABLES`, ``method`` saying so."""
     arr = two_by_two(table, "Boschloo's test")
     name = "Boschloo's exact test, two-sided Fisher p as statistic"
-    degenerate = degenerate_result(name, "boschloo_fisher2", arr)
-    if degenerate:
+    if degenerate := degenerate_result(name, "boschloo_fisher2", arr):
         return degenerate
     (x1, f1), (x2, f2) = arr.tolist()
     n1, n2 = x1 + f1, x2 + f2
@@ -190,8 +188,7 @@ _STATISTIC_NAMES = {"barnard": "Wald z with pooled variance (Barnard's statistic
 def _unconditional(table, which: str) -> TestResult:
     name = {"barnard": "Barnard's exact test", "boschloo": "Boschloo's exact test"}[which]
     arr = two_by_two(table, f"{which} test")
-    degenerate = degenerate_result(name, which, arr)
-    if degenerate:
+    if degenerate := degenerate_result(name, which, arr):
         return degenerate
     n1, n2 = (int(v) for v in arr.sum(axis=1))
     if not unconditional_is_feasible(n1, n2, which):

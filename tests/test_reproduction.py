@@ -653,7 +653,7 @@ def test_a_count_that_is_not_a_share_of_patients_is_not_replicated():
 
 
 def test_the_p_003_verdict_names_the_two_sided_convention_each_match_depends_on():
-    # the values on 16/20 vs 0/2: Boschloo 0.0527 (scipy: twice the smaller one-sided p)
+    # on 16/20 vs 0/2: Boschloo 0.0527 (scipy: twice the smaller one-sided p)
     # vs 0.0264 (two-sided Fisher p as statistic); mid-p 0.0325 (Lancaster) vs 0.0649 (doubled)
     rows = post_results()
     rows = pd.concat([rows, pd.DataFrame([

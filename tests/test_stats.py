@@ -524,7 +524,8 @@ def _fisher_greater_p(a, n1, b, n2):
     return sps.fisher_exact([[a, n1 - a], [b, n2 - b]], alternative="greater").pvalue
 
 
-# (cells, scipy's convention, two-sided Fisher statistic): the issue's reference values;
+# (cells, scipy's convention, two-sided Fisher statistic), to four decimals, each also
+# checked against the brute force below;
 # cohort Ph- 14/21 vs TOWER 119/271, cohort CR/CRp 21/34 vs Topp 2015 81/189, CR by
 # post-debulking blasts <50 % (16/20) vs >=50 % (0/2).
 BOSCHLOO_CONVENTION_CASES = [
@@ -535,8 +536,8 @@ BOSCHLOO_CONVENTION_CASES = [
 
 
 @pytest.mark.parametrize("cells, doubled, fisher_statistic", BOSCHLOO_CONVENTION_CASES)
-def test_boschloo_two_sided_conventions_give_the_issue_values_and_match_brute_force(cells, doubled,
-                                                                                     fisher_statistic):
+def test_boschloo_two_sided_conventions_give_the_reference_values_and_match_brute_force(
+        cells, doubled, fisher_statistic):
     (x1, f1), (x2, f2) = cells
     n1, n2 = x1 + f1, x2 + f2
     scipy_way = stats.boschloo_exact(cells)
@@ -563,7 +564,7 @@ def test_boschloo_by_rejection_boundaries_equals_scipys_enumeration(x1, n1, x2, 
 def test_boschloo_at_twenty_thousand_patients_is_exact_when_the_smaller_arm_is_small():
     # 10028/12347 vs 14/16: 209,916 tables, but only 17 rejection boundaries to find.
     # Reference: scipy.stats.boschloo_exact(np.array([[10028, 2319], [14, 2]]).T) = 0.7347274140
-    # (27 s on this machine; the issue's 0.735).
+    # (27 s on this machine).
     table = [[10028, 12347 - 10028], [14, 2]]
     assert (12347 + 1) * (16 + 1) > unconditional.UNCONDITIONAL_MAX_TABLES
     assert stats.unconditional_is_feasible(12347, 16, "boschloo")
@@ -589,7 +590,7 @@ def test_boschloo_work_is_dominated_by_the_smaller_arm():
 
 
 # Fisher's two-sided p for 16/20 vs 0/2 is 0.0606 - P(observed)/2 = 0.0325 (the project's
-# mid-p); one-sided mid-ps 0.0325 (lower) and 0.9675: twice the smaller, 0.0649 (issue).
+# mid-p); one-sided mid-ps 0.0325 (lower) and 0.9675: twice the smaller, 0.0649.
 @pytest.mark.parametrize("cells, lancaster, doubled", [([[16, 4], [0, 2]], 0.0325, 0.0649)])
 def test_mid_p_conventions_differ_and_are_both_reported(cells, lancaster, doubled):
     assert stats.fisher_midp(cells).p_value == pytest.approx(lancaster, abs=5e-5)
