@@ -1,17 +1,11 @@
 """Run the whole analysis many times: several files, each centre of a file, a grid of parameters.
 
-A batch folder holds::
-
-    runs/<name>/   one complete run directory per run (see :mod:`helpers.pipeline`)
-    work/          the centre subsets written for ``--by center`` (the input is never changed)
-    summary.csv    one row per run: status, error, headline results side by side
-    index.html     the same as a self-contained page, with a forest plot of CR across runs
-
-Runs execute in a :class:`concurrent.futures.ProcessPoolExecutor`, each with
-one notebook worker, as many at a time as cores and free memory allow. A
-failing run is listed with its error; the others go on. A run whose folder
-holds a ``manifest.json`` with the same input SHA-256 and parameters is
-skipped, so an interrupted or partly failed batch resumes where it stopped.
+A batch folder holds ``runs/<name>/`` (one run directory per run), ``work/`` (the centre
+subsets; the input is never changed), ``summary.csv`` (status, error and headline results
+per run) and ``index.html`` (the same with a forest plot of CR). Runs execute in a
+``ProcessPoolExecutor`` as cores and memory allow; a failing run is listed and the others
+go on; a run whose ``manifest.json`` has the same input hash and parameters is skipped, so
+a batch resumes where it stopped.
 """
 
 from __future__ import annotations

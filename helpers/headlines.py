@@ -1,9 +1,8 @@
 """Headline results for the report's index, computed from ``results.csv``.
 
-Each headline reads a few keys; a headline whose keys are missing (another
-notebook set, other data) is left out rather than shown half-filled. A notebook
-that cannot run its analysis on the data records a row with key
-:data:`AVAILABILITY_KEY` (or a key ending in it) and estimate 0, its method or label saying why.
+A headline whose keys are missing is left out rather than shown half-filled. A notebook
+that cannot run its analysis on the data records :data:`AVAILABILITY_KEY` (or a key ending
+in it) with estimate 0, its method or label saying why.
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
-"""Keep notebook outputs of data other than the shipped cohort out of git.
+"""Git clean filter keeping notebook outputs of data other than the shipped cohort out of git.
 
-Used as a git clean filter (``make git-filter`` sets it up; ``.gitattributes``
-names it)::
-
-    git config filter.shipped-outputs-only.clean "python -m helpers.notebook_guard"
-
-A notebook whose stored outputs all come from ``data/reconstructed_cohort.csv``
-(its provenance banner, no other data file named) passes through byte for
-byte, so the committed outputs that nbval compares against stay. Any other
-notebook is committed with its outputs stripped by nbstripout. The working
-copy is never changed; only what git stores.
+``make git-filter`` sets it up (``.gitattributes`` names it). A notebook whose stored
+outputs all come from ``data/reconstructed_cohort.csv`` passes through byte for byte; any
+other is stored with its outputs stripped by nbstripout. The working copy never changes.
 """
 
 from __future__ import annotations

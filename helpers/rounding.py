@@ -328,35 +328,3 @@ def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]
     sums = fits_all & (low_sum <= d) & (d <= high_sum)
     return pd.DataFrame({"denominator": d.tolist(), **columns,
                          "fits_all": fits_all.tolist(), "sums_to_denominator": sums.tolist()})
-
-
-@dataclass(frozen=True)
-class PartitionCheck:
-    """Which group sizes fit a set of printed shares of the patients *without* an event."""
-
-    total: int
-    events: int
-    complement: int
-    printed: str
-    fitting: pd.DataFrame
-    fits: tuple[int, ...]
-
-    @property
-    def complement_fits(self) -> bool:
-        """Whether the size the text implies is among :attr:`fits`."""
-        return self.complement in self.fits
-
-
-def complement_partition_check(figures: pd.DataFrame, event_id: str,
-                               population: str) -> PartitionCheck:
-    """Check the paper's shares of a complement group against the size its text implies."""
-    hit = figures.loc[figures["id"] == event_id]
-    if hit.empty:
-        raise KeyError(f"no published figure with id {event_id!r}")
-    event = hit.iloc[0]
-    total, events = int(event["denominator"]), int(event["numerator"])
-    shares = figures[figures["population"] == population]
-    fitting = denominators_fitting(dict(zip(shares["id"], shares["printed"])), range(1, total + 1))
-    fits = tuple(int(d) for d in fitting.loc[fitting["sums_to_denominator"], "denominator"])
-    return PartitionCheck(total, events, total - events, text_of(event["printed"]), fitting, fits)
-

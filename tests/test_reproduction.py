@@ -536,13 +536,14 @@ def test_two_by_two_only_tests_on_a_three_group_table_are_not_applicable_not_mis
             "Fisher mid-p (twice one-sided) on `bmb_post_group`.") in text
 
 
-def test_complement_partition_check_reads_the_papers_figures_not_the_data():
+def test_the_papers_shares_without_crs_fit_28_patients_not_the_29_its_text_implies():
     from helpers.published import load_published_figures
 
-    check = rounding.complement_partition_check(load_published_figures(), "s331_crs", "crs == 'no'")
     # the paper: CRS in 5 of 34 -> 29 without; the four non-CRS percentages fit only 28
-    assert (check.total, check.events, check.complement) == (34, 5, 29)
-    assert check.fits == (28,) and not check.complement_fits
+    figures = load_published_figures()
+    shares = figures[figures["population"] == "crs == 'no'"]
+    fitting = rounding.denominators_fitting(dict(zip(shares["id"], shares["printed"])), range(1, 35))
+    assert fitting.loc[fitting["sums_to_denominator"], "denominator"].tolist() == [28]
 
 
 def test_rounding_evidence_keeps_only_figures_that_discriminate_between_rules():
