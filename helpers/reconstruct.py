@@ -21,6 +21,7 @@ from ortools.sat.python import cp_model
 
 from helpers.contract import NAMES
 from helpers.published import load_published_figures
+from helpers.reproduction import CONSTRAINED_KINDS
 
 #: CP-SAT seed (the paper's publication date).
 SEED = 20220106
@@ -62,7 +63,6 @@ MAX_SAME_DAYS = 2
 #: Previous lines above 2 are only bounded by the range 1-5; keep 3 the most common.
 MAX_PATIENTS_WITH_LINES = {4: 5, 5: 2}
 
-_CONSTRAINED_KINDS = ("count", "proportion", "median", "min", "max")
 _SENTINEL = 100_000  # key offset for patients without a value, so they never clash
 
 
@@ -404,7 +404,7 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
         m.Add(sum(centre[j]) <= MAX_PATIENTS_PER_CENTRE)
     M.used.append("abs_n_centres")
 
-    wanted = set(figures.loc[figures["kind"].isin(_CONSTRAINED_KINDS), "id"])
+    wanted = set(figures.loc[figures["kind"].isin(CONSTRAINED_KINDS), "id"])
     missing = sorted(wanted - set(M.used))
     if missing:
         raise ValueError(f"published figures not encoded in the reconstruction: {missing}")

@@ -68,8 +68,7 @@ REPLICATION_LABELS: dict[str, str] = {
 SIGNIFICANCE_LEVEL: float = 0.05
 
 
-#: Figure kinds the reconstruction solver was constrained to match
-#: (mirrors ``helpers.reconstruct._CONSTRAINED_KINDS``; a test keeps them equal).
+#: Figure kinds the reconstruction solver is constrained to match.
 CONSTRAINED_KINDS: tuple[str, ...] = ("count", "proportion", "median", "min", "max")
 
 

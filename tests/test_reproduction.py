@@ -573,12 +573,6 @@ def test_only_28_fits_the_four_non_crs_percentages():
     assert table.loc[29, "low"] == ""
 
 
-def test_constrained_kinds_match_the_reconstruction_solver():
-    from helpers import reconstruct
-
-    assert rp.CONSTRAINED_KINDS == reconstruct._CONSTRAINED_KINDS
-
-
 def test_two_by_two_only_tests_are_not_applicable_to_a_three_level_grouping():
     recorded = pd.DataFrame([
         result(14, 18, key="any_cr[g=<20]"), result(2, 2, key="any_cr[g=20-49]"),
