@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from helpers import contract
-from helpers.figures import house_style, new_figure
+from helpers.figures import AGGREGATE_VIEW, blasts_median_iqr, count_labels, house_style, new_figure
 from helpers.derived import CRS_STATES
 from helpers.response import PatientFlow, burden_label
 
@@ -101,13 +101,17 @@ def plot_patient_flow(flow: PatientFlow) -> Figure:
     return fig
 
 
-def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float = 20) -> Figure:
+def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float = 20,
+             share_safe: bool = False, min_cell: int = 5) -> Figure:
     """CRS by debulking category (left) and blasts before vs after debulking by CRS state (right).
 
     Uses the derived ``crs_status``. Right: one point per patient with both
     blast values (others counted in the title); patients with identical values
-    and state are drawn once. Dashed lines mark the cut-offs.
+    and state are drawn once. Dashed lines mark the cut-offs. ``share_safe``:
+    see :func:`_crs_aggregate_view`.
     """
+    if share_safe:
+        return _crs_aggregate_view(cohort, high_cutoff, low_cutoff, min_cell)
     codes = list(contract.column("debulking_category").codes)
     labels = {c: textwrap.fill(contract.code_label("debulking_category", c), 18) for c in codes}
     frame = pd.DataFrame({
@@ -145,4 +149,71 @@ def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float
         right.set_ylabel("Blasts after debulking (%)")
         right.set_title(f"Blasts before vs after debulking\n({len(both)} patients with both values; "
                         f"{len(frame) - len(both)} left out)", fontsize=10)
+    return fig
+
+
+def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float, min_cell: int) -> Figure:
+    """The share-run form of :func:`plot_crs`: no mark stands for one patient.
+
+    Left: bars only for counts of at least ``min_cell`` (labels as
+    :func:`helpers.figures.count_labels`, across categories and CRS states).
+    Right: per CRS state with at least ``min_cell`` patients with both values,
+    the median blasts before and after debulking with their interquartile ranges.
+    """
+    codes = list(contract.column("debulking_category").codes)
+    states = list(CRS_PALETTE)
+    counts = pd.crosstab(cohort["debulking_category"].astype(str), cohort["crs_status"].astype(str)).reindex(
+        index=codes, columns=states, fill_value=0)
+    labels = count_labels(counts, min_cell)
+    both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
+    n_both = both["crs_status"].astype(str).value_counts().reindex(states, fill_value=0)
+    # One row summing to the cohort: the left-out count is suppressed together with the groups.
+    both_labels = count_labels(pd.DataFrame([[*n_both, len(cohort) - len(both)]], columns=[*states, "left out"]),
+                               min_cell).iloc[0]
+    with house_style():
+        fig, (left, right) = new_figure(10.5, 4.4, ncols=2, width_ratios=(1.1, 1))
+        height = 0.8 / len(states)
+        for j, state in enumerate(states):
+            y = [i - 0.4 + height * (j + 0.5) for i in range(len(codes))]
+            shown = [int(counts.loc[c, state]) if labels.loc[c, state].isdigit() else 0 for c in codes]
+            left.barh(y, shown, height=height, color=CRS_PALETTE[state], label=state)
+            for y_, code, width in zip(y, codes, shown):
+                left.text(width, y_, f" {labels.loc[code, state]}", va="center", fontsize=8)
+        left.set_yticks(range(len(codes)), [textwrap.fill(contract.code_label("debulking_category", c), 18)
+                                            for c in codes])
+        left.invert_yaxis()
+        left.set_xlabel("Patients")
+        left.legend(title="", fontsize=8, loc="lower right")
+        left.set_title(f"CRS by debulking category\n{AGGREGATE_VIEW}: counts under {min_cell} not drawn",
+                       fontsize=10)
+        drawn = []
+        for state in states:
+            if n_both[state] < min_cell:
+                continue
+            part = both[both["crs_status"].astype(str) == state]
+            summary = blasts_median_iqr(pd.DataFrame({
+                "time": ["Before"] * len(part) + ["After"] * len(part),
+                "blasts": [*part["bmb_baseline_pct"].astype(float), *part["bmb_post_debulking_pct"].astype(float)]}))
+            colour = CRS_PALETTE[state]
+            right.errorbar(summary.loc["Before", "median"], summary.loc["After", "median"], fmt="o", color=colour,
+                           xerr=[[summary.loc["Before", "median"] - summary.loc["Before", "q1"]],
+                                 [summary.loc["Before", "q3"] - summary.loc["Before", "median"]]],
+                           yerr=[[summary.loc["After", "median"] - summary.loc["After", "q1"]],
+                                 [summary.loc["After", "q3"] - summary.loc["After", "median"]]],
+                           capsize=3, label=f"{state} (n={both_labels[state]})")
+            drawn.append(state)
+        if drawn:
+            right.legend(title="median and IQR", fontsize=8, title_fontsize=8, loc="upper left")
+        else:
+            right.text(0.5, 0.5, f"No CRS record group has {min_cell} or more patients\nwith blasts both before "
+                       "and after debulking", ha="center", va="center", fontsize=9, transform=right.transAxes)
+        right.axvline(high_cutoff, color="grey", linestyle="--", linewidth=0.8)
+        right.axhline(low_cutoff, color="grey", linestyle="--", linewidth=0.8)
+        right.set_xlim(-3, 103)
+        right.set_ylim(-3, 103)
+        right.set_xlabel("Blasts before debulking (%)")
+        right.set_ylabel("Blasts after debulking (%)")
+        right.set_title(f"Blasts before vs after debulking\n{AGGREGATE_VIEW}: median and IQR per CRS record\n"
+                        f"with at least {min_cell} patients ({both_labels['left out']} without both values "
+                        "left out)", fontsize=9)
     return fig
