@@ -117,9 +117,9 @@ def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: flo
     when fewer than ``min_cell`` patients in all). Rows: ``low``, ``high``
     (bin edges, low included, high excluded except for the last bin, which ends at
     ``top`` at most; edges never come from a patient's value), ``n``,
-    ``events``, ``rate``. Rows with a missing ``x`` are left out.
+    ``events``, ``rate``. Rows missing ``x`` or the outcome are left out.
     """
-    frame = pd.DataFrame({"x": x.astype(float), "y": outcome.astype(float)}).dropna(subset=["x"])
+    frame = pd.DataFrame({"x": x.astype(float), "y": outcome.astype(float)}).dropna()
     cells = np.floor(frame["x"] / width).astype(int)
     per_cell = frame.groupby(cells)["y"].agg(["count", "sum"]).sort_index()
     bins, start, n, events = [], None, 0, 0.0

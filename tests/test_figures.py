@@ -165,7 +165,7 @@ def test_binned_rates_join_bins_until_each_holds_min_cell_patients_and_a_short_l
     # Then [30,40) 1, [40,50) 2, [50,60) 1, [70,80) 1 -> [30,80) with 5; 95 and 100 (2 patients) are too few
     # alone and join it: [30,100] with 7 patients, CR at 45 and 100 -> 2/7.
     x = pd.Series([5, 12, 15, 18, 22, 25, 31, 45, 47, 55, 70, 95, 100.0, None])
-    cr = pd.Series([1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1])
+    cr = pd.Series([1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1])  # the last patient has no blast value
     bins = figures.binned_rates(x, cr, min_cell=5, width=10)
     assert bins[["low", "high", "n", "events"]].values.tolist() == [[0, 30, 6, 4], [30, 100, 7, 2]]
     assert bins["rate"].tolist() == pytest.approx([4 / 6, 2 / 7])
