@@ -204,3 +204,31 @@ def test_the_share_view_of_crs_draws_no_point_per_patient_and_no_bar_under_min_c
     # medians: before 72.5 (60..85), after 12.5 (0..25); No CRS (3 patients) is not drawn
     assert (crs_point.get_xdata()[0], crs_point.get_ydata()[0]) == pytest.approx((72.5, 12.5))
     assert figures.AGGREGATE_VIEW in right.get_title() and figures.AGGREGATE_VIEW in left.get_title()
+
+
+def test_with_min_cell_the_cr_mrd_bars_hide_small_counts_and_draw_no_bar_for_them():
+    from helpers import response_figures
+
+    # Under 50%: 12/13 (1 without CR: 12 shown as >=5, no bar); at or above: 10/20 shown with its bar;
+    # MRD 3/10: 3 is hidden (<5) and so is its bar.
+    cr = pd.DataFrame({"level": ["False", "True"], "numerator": [12, 10], "denominator": [13, 20],
+                       "estimate": [12 / 13, 0.5], "ci_low": [0.6, 0.27], "ci_high": [0.99, 0.73]})
+    mrd = cr.assign(numerator=[3, 5], denominator=[10, 10], estimate=[0.3, 0.5])
+    ax = response_figures.plot_cr_mrd_by_burden(cr, mrd, min_cell=5).axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["≥5/13\n(–)", "10/20\n(50%)", "<5/10\n(–)", "5/10\n(50%)"]
+    assert [p.get_height() for p in ax.patches[:4]] == pytest.approx([0, 50, 0, 50])
+
+
+def test_with_min_cell_the_patient_flow_hides_small_counts_in_each_split():
+    from helpers import response_figures
+    from helpers.response import PatientFlow
+
+    flow = PatientFlow(treated=34, two_cycles=31, one_cycle=3, one_cycle_without_cr=3, cr=24, mrd_evaluable=20,
+                       mrd_negative=17, hsct_after=14)
+    texts = {t.get_text() for t in response_figures.plot_patient_flow(flow, min_cell=5).axes[0].texts}
+    # 2 cycles 31 / 1 cycle 3: 3 hidden, 31 with it; CR 24 / no CR 7 shown; MRD 20 / not assessed 4: both hidden;
+    # MRD negative 17 / positive 3: both hidden.
+    assert {"Received 2 cycles\nn = ≥5", "1 cycle only (progressed)\nn = <5", "No CR after 2 cycles\nn = 7",
+            "MRD assessed\nn = ≥5", "MRD not assessed\nn = <5", "MRD positive\nn = <5",
+            "Complete MRD response\nn = ≥5"} <= texts
