@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
@@ -32,6 +33,8 @@ CATEGORY_PALETTE = dict(zip(contract.column("debulking_category").codes, sns.col
 #: the figure shows each category's median and interquartile range instead
 #: (thousands of overlapping lines are unreadable and take minutes to draw).
 MAX_PATIENT_LINES = 500
+#: Words every figure of a share run carries in its title and alt text.
+AGGREGATE_VIEW = "aggregate view (share run)"
 
 
 @contextmanager
@@ -80,9 +83,65 @@ def category_label(code: str) -> str:
     return contract.code_label("debulking_category", code)
 
 
+def count_labels(counts: pd.DataFrame, min_cell: int = 5) -> pd.DataFrame:
+    """Counts as figure labels of a share run: 1 to ``min_cell`` - 1 shown as ``"<min_cell"``.
+
+    Secondary suppression, for a reader who knows each row's and column's total:
+    while a row or column has exactly one hidden cell, its smallest other
+    non-zero cell is hidden too and shown as ``">=min_cell"``. Zeros are shown.
+    """
+    values = counts.to_numpy(dtype=int)
+    primary = (values > 0) & (values < min_cell)
+    hidden = primary.copy()
+    changed = True
+    while changed:
+        changed = False
+        for lines in (hidden, hidden.T):
+            source = values if lines is hidden else values.T
+            for i in range(lines.shape[0]):
+                if lines[i].sum() == 1:
+                    others = np.where(~lines[i] & (source[i] > 0), source[i], np.iinfo(int).max)
+                    if others.min() < np.iinfo(int).max:
+                        lines[i, int(others.argmin())] = True
+                        changed = True
+    text = np.where(primary, f"<{min_cell}", np.where(hidden, f"≥{min_cell}", values.astype(str)))
+    return pd.DataFrame(text, index=counts.index, columns=counts.columns)
+
+
+def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: float = 10,
+                 top: float = 100) -> pd.DataFrame:
+    """Share of ``outcome`` in bins of ``x``, each bin holding at least ``min_cell`` patients.
+
+    Bins of ``width`` from 0 are joined left to right until one holds
+    ``min_cell`` patients; a last bin with fewer joins the one before (no bin
+    when fewer than ``min_cell`` patients in all). Rows: ``low``, ``high``
+    (bin edges, low included, high excluded except for the last bin, which ends at
+    ``top`` at most; edges never come from a patient's value), ``n``,
+    ``events``, ``rate``. Rows missing ``x`` or the outcome are left out.
+    """
+    frame = pd.DataFrame({"x": x.astype(float), "y": outcome.astype(float)}).dropna()
+    cells = np.floor(frame["x"] / width).astype(int)
+    per_cell = frame.groupby(cells)["y"].agg(["count", "sum"]).sort_index()
+    bins, start, n, events = [], None, 0, 0.0
+    for cell, row in per_cell.iterrows():
+        start = cell if start is None else start
+        n, events = n + int(row["count"]), events + float(row["sum"])
+        if n >= min_cell:
+            bins.append([start * width, (cell + 1) * width, n, events])
+            start, n, events = None, 0, 0.0
+    if n and bins:  # a short last bin joins the one before
+        bins[-1][1:] = [(per_cell.index.max() + 1) * width, bins[-1][2] + n, bins[-1][3] + events]
+    out = pd.DataFrame(bins, columns=["low", "high", "n", "events"])
+    out["high"] = out["high"].clip(upper=top)
+    out["events"] = out["events"].astype(int)
+    out["rate"] = out["events"] / out["n"]
+    return out
+
+
 def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
                              low_cutoff: float = 20, *,
-                             max_lines: int = MAX_PATIENT_LINES) -> Figure:
+                             max_lines: int = MAX_PATIENT_LINES, share_safe: bool = False,
+                             min_cell: int = 5) -> Figure:
     """Bone-marrow blasts before and after debulking, by category.
 
     One panel per debulking category. Up to ``max_lines`` patients with both
@@ -90,8 +149,12 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
     interquartile range (25th-75th percentile, linear interpolation) before and
     after, joined by a line, and the figure title says so. Patients missing
     either value are left out (the title says how many). Dashed lines mark the
-    blast cut-offs.
+    blast cut-offs. ``share_safe``: always the median and interquartile range,
+    only for categories with at least ``min_cell`` patients, counts as
+    :func:`count_labels`.
     """
+    if share_safe:
+        return _blasts_aggregate_view(cohort, high_cutoff, low_cutoff, min_cell)
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
     long = both.melt(id_vars=["patient_id", "debulking_category"],
                      value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
@@ -124,6 +187,45 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
         fig.suptitle(f"{what}({len(both)} patients with both values; {left_out} without a "
                      "post-debulking or baseline value left out)",
                      fontsize=10)
+    return fig
+
+
+def _blasts_long(both: pd.DataFrame) -> pd.DataFrame:
+    long = both.melt(id_vars=["debulking_category"], value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
+                     var_name="time", value_name="blasts")
+    long["time"] = long["time"].map({"bmb_baseline_pct": "Before", "bmb_post_debulking_pct": "After"})
+    return long
+
+
+def _blasts_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float,
+                           min_cell: int) -> Figure:
+    """The share-run form of :func:`plot_blasts_before_after`: no mark stands for one patient."""
+    both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
+    long = _blasts_long(both)
+    categories = list(contract.column("debulking_category").codes)
+    n = both["debulking_category"].astype(str).value_counts().reindex(categories, fill_value=0)
+    # One row summing to the cohort: the left-out count is suppressed together with the categories.
+    labels = count_labels(pd.DataFrame([[*n, len(cohort) - len(both)]], columns=[*categories, "left out"]),
+                          min_cell).iloc[0]
+    with house_style():
+        fig, axes = new_figure(10, 3.6, ncols=len(categories), sharey=True)
+        for ax, category in zip(axes, categories):
+            if n[category] >= min_cell:
+                _draw_median_iqr(ax, long[long["debulking_category"] == category], CATEGORY_PALETTE[category])
+            elif n[category]:
+                ax.text(0.5, 0.5, f"fewer than {min_cell} patients:\nnot drawn", ha="center", va="center",
+                        fontsize=8, color="0.4", transform=ax.transAxes)
+            ax.set_title(f"{category_label(category)}\n(n={labels[category]})", fontsize=9)
+            ax.set_xlabel("")
+            ax.set_xticks([0, 1], ["Before", "After"])
+            ax.set_xlim(-0.3, 1.3)
+            for cut in (low_cutoff, high_cutoff):
+                ax.axhline(cut, color="grey", linestyle="--", linewidth=0.8)
+        axes[0].set_ylabel("Bone marrow blasts (%)")
+        axes[0].set_ylim(-3, 103)
+        fig.suptitle(f"Blasts before and after debulking, {AGGREGATE_VIEW}: median and interquartile range per "
+                     f"category with at least {min_cell} patients\n({labels['left out']} without a "
+                     "post-debulking or baseline value left out)", fontsize=10)
     return fig
 
 

@@ -34,8 +34,9 @@ from helpers.reading import (LINE, MAX_FILE_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED_B
                              normalise_name, read_raw)
 
 __all__ = ["MAX_FILE_BYTES", "MAX_ROWS", "MAX_XLSX_UNPACKED_BYTES", "CROSS_RULES", "CohortValidationError",
-           "CrossRule", "Problem", "ValidationReport", "cohort_schema", "group_labels",
-           "load_cohort", "normalise_cohort", "parse_column", "read_cohort_file", "validate_file"]
+           "CellFix", "CrossRule", "Problem", "ValidationReport", "cohort_schema", "group_labels",
+           "load_cohort", "normalise_cohort", "normalised_cells", "parse_column", "read_cohort_file",
+           "validate_file"]
 
 #: Problems (and warnings) listed one by one in a report; the rest are counted by column.
 MAX_LISTED = 200
@@ -531,3 +532,69 @@ def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_
                          bmb_low_cutoff=bmb_low_cutoff, lines_cutoff=lines_cutoff)
     cohort.attrs["validation"] = report.format()
     return cohort
+
+
+# --------------------------------------------------------------------------- normalised copy
+
+
+@dataclass(frozen=True)
+class CellFix:
+    """Cells of ``column`` written ``old`` in the file and ``new`` in the normalised copy, on ``lines``."""
+
+    column: str
+    old: str
+    new: str
+    lines: tuple[int, ...]
+
+    def __str__(self) -> str:
+        where = "line" if len(self.lines) == 1 else "lines"
+        return f"column {self.column}: {self.old!r} -> {self.new!r} on {where} {_lines_text(np.array(self.lines))}"
+
+
+def normalised_cells(path, sheet: str | None = None) -> tuple[ValidationReport, pd.DataFrame | None,
+                                                               tuple[CellFix, ...]]:
+    """The file's cells with each accepted variant in its contract form, and what changed.
+
+    Contract cells lose surrounding spaces; codes take the contract's case
+    (``' CR '`` -> ``'cr'``), booleans are ``yes``/``no`` (``TRUE``, ``1``...),
+    whole numbers lose a ``.0`` (``'45.0'`` -> ``'45'``); numbers and text keep
+    their spelling, extra columns are kept as written. The frame (columns as
+    in the file, header names stripped, no ``_line``) is None when the file
+    does not validate. Blank lines, a byte-order mark and a trailing empty
+    column are not cells and do not show as fixes. The file is only read.
+    """
+    report = validate_file(path, sheet)
+    if not report.ok:
+        return report, None, ()
+    raw = read_raw(path, sheet).frame
+    out, fixes = {}, []
+    for name in [c for c in raw.columns if c != LINE]:
+        cells = raw[name].fillna("").astype(str)
+        col = contract.BY_NAME.get(name)
+        if col is None:
+            out[name] = cells
+            continue
+        codes, texts = text_codes(cells)
+        typed, _ = parse_column(pd.Series(texts, dtype=object), col)
+        forms = [_contract_form(text, value, col) for text, value in zip(texts, typed)]
+        new = pd.Series(np.array(forms, dtype=object)[codes], index=cells.index)
+        out[name] = new
+        changed = (new != cells).to_numpy()
+        for (old, value), lines in pd.Series(raw[LINE].to_numpy()[changed]).groupby(
+                [cells.to_numpy()[changed], new.to_numpy()[changed]], sort=False):
+            fixes.append(CellFix(name, old, value, tuple(int(n) for n in lines)))
+    fixes.sort(key=lambda f: (f.lines[0], contract.NAMES.index(f.column) if f.column in contract.NAMES else 99))
+    return report, pd.DataFrame(out, index=raw.index), tuple(fixes)
+
+
+def _contract_form(text: str, value, col: contract.Column) -> str:
+    """How one stripped, valid cell is written in the normalised copy (blank stays blank)."""
+    if text == "" or pd.isna(value):
+        return text
+    if col.kind == "code":
+        return str(value)
+    if col.kind == "boolean":
+        return "yes" if value else "no"
+    if col.kind == "integer":
+        return str(int(value))
+    return text

@@ -429,7 +429,7 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
             for nb in wave:
                 params = {k: v for k, v in {**overrides, **base}.items() if k in declared[nb.stem]}
                 futures[pool.submit(_execute_notebook, nb, staging, params, cell_timeout,
-                                    failed)] = nb
+                                    failed, input_folder if input_folder.is_absolute() else None)] = nb
             if bar is None:
                 bar = tqdm(total=len(notebooks), desc="notebooks", unit="nb",
                            disable=not progress, file=sys.stderr, leave=True)
@@ -484,7 +484,8 @@ def _worker_terminated(signum, frame):
 
 
 def _execute_notebook(nb: Path, staging: Path, params: Mapping[str, object],
-                      cell_timeout: float | None, failed: Path) -> tuple[str, object]:
+                      cell_timeout: float | None, failed: Path,
+                      hidden_folder: Path | None = None) -> tuple[str, object]:
     """In a worker: execute one notebook; ``("ok", seconds)`` or ``("failed", message)``.
 
     Nothing is raised, so no traceback reaches the terminal; when the runner
@@ -502,7 +503,7 @@ def _execute_notebook(nb: Path, staging: Path, params: Mapping[str, object],
                 request_save_on_cell_execute=False, execution_timeout=cell_timeout,
                 config=config)
         seconds = round(time.perf_counter() - started, 3)
-        strip_volatile_metadata(target)
+        strip_volatile_metadata(target, hidden_folder)
     except KeyboardInterrupt:
         os._exit(130)  # stopped by the runner; the kernel was shut down on the way out
     except BaseException as err:  # every failure of one notebook becomes a short message
@@ -538,21 +539,31 @@ def _stop_workers(pool: ProcessPoolExecutor, before: set) -> None:
 
 # --- executed notebooks, results and manifest -----------------------------------------
 
-def strip_volatile_metadata(path: str | Path) -> None:
+def strip_volatile_metadata(path: str | Path, hidden_folder: Path | None = None) -> None:
     """Remove timings and absolute paths papermill stores, so two runs give equal files.
 
     The durations are kept in ``manifest.json`` instead. ``path`` is rewritten in place.
+    ``hidden_folder`` (a share run's temporary input folder) is cut from the injected
+    parameters, so they name the input files only.
     """
     nb = nbformat.read(str(path), as_version=4)
     pm = nb.metadata.get("papermill", {})
     for key in ("start_time", "end_time", "duration", "exception", "input_path",
                 "output_path", "environment_variables"):
         pm.pop(key, None)
+    prefix = f"{hidden_folder.as_posix()}/" if hidden_folder is not None else None
+    if prefix and "parameters" in pm:
+        pm["parameters"] = {k: v.replace(prefix, "") if isinstance(v, str) else v
+                            for k, v in pm.get("parameters", {}).items()}
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"  # papermill gives it a random id
+            if prefix:
+                cell.source = cell.source.replace(prefix, "").replace(
+                    "# Parameters\n", "# Parameters (share run: input files read from a temporary copy outside "
+                    "the run folder, deleted after the run; names only)\n", 1)
     coalesce_streams(nb)
     nbformat.write(nb, str(path))
 

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from helpers import contract
-from helpers.figures import house_style, new_figure
+from helpers.figures import AGGREGATE_VIEW, blasts_median_iqr, count_labels, house_style, new_figure
 from helpers.derived import CRS_STATES
 from helpers.response import PatientFlow, burden_label
 
@@ -19,11 +19,13 @@ CRS_PALETTE = dict(zip(CRS_STATES, ("#d55e00", "#0072b2", "#999999")))
 
 
 def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, high_cutoff: float = 50,
-                          note: str = "") -> Figure:
+                          note: str = "", min_cell: int | None = None) -> Figure:
     """The paper's Figure 1: CR and complete MRD response by baseline blasts (< / >= cut-off).
 
     ``cr_rates``, ``mrd_rates``: ``rates`` of RateTables by ``high_burden`` (the
     ``missing`` level is left out); bars show %, labels n/N; ``note`` under the plot.
+    ``min_cell`` (share runs): n and N as :func:`helpers.figures.count_labels` (n
+    with the N - n without the outcome); a bar whose n is hidden is not drawn, its % shown as "–".
     """
     outcomes = {"CR (CR, CRp, CRi)": cr_rates, "Complete MRD response (of evaluable CR)": mrd_rates}
     long = pd.concat([
@@ -31,15 +33,24 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         for name, rates in outcomes.items()], ignore_index=True)
     long["group"] = [f"Blasts before debulking {burden_label(lv, high_cutoff)}" for lv in long["level"]]
     long["pct"] = (100 * long["estimate"].astype(float)).fillna(0)  # an empty group draws no bar
+    texts = [f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}" for n, d, p in
+             zip(long["numerator"], long["denominator"], long["pct"])]
+    if min_cell is not None:
+        texts = []
+        for i, (n, d, p) in enumerate(zip(long["numerator"], long["denominator"], long["pct"])):
+            n_text = count_labels(pd.DataFrame([[int(n), int(d) - int(n)]]), min_cell).iloc[0, 0]
+            d_text = count_labels(pd.DataFrame([[int(d)]]), min_cell).iloc[0, 0]
+            exact = n_text.isdigit() and d_text.isdigit()
+            long.loc[i, "pct"] = p if exact else 0
+            texts.append(f"{n_text}/{d_text}\n({p:.0f}%)" if exact and d else f"{n_text}/{d_text}\n(–)" if d
+                         else f"{n_text}/{d_text}")
+    long["label"] = texts
     with house_style():
         fig, ax = new_figure(6.5, 4.6)
         sns.barplot(data=long, x="group", y="pct", hue="outcome", palette="colorblind", ax=ax,
                     errorbar=None, hue_order=list(outcomes))
         for container, name in zip(ax.containers, outcomes):
-            part = long[long["outcome"] == name]
-            ax.bar_label(container, labels=[f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}" for n, d, p in
-                                            zip(part["numerator"], part["denominator"], part["pct"])],
-                         fontsize=8, padding=2)
+            ax.bar_label(container, labels=list(long.loc[long["outcome"] == name, "label"]), fontsize=8, padding=2)
         ax.set_ylim(0, 125)  # room above 100% for the n/N labels; the axis itself ends at 100
         ax.set_yticks(range(0, 101, 20))
         ax.spines["left"].set_bounds(0, 100)
@@ -71,21 +82,32 @@ def _arrow(ax, start: tuple[float, float], end: tuple[float, float]) -> None:
                 arrowprops={"arrowstyle": "->", "color": "0.3", "linewidth": 0.9})
 
 
-def plot_patient_flow(flow: PatientFlow) -> Figure:
-    """Patient-flow diagram (treated -> cycles -> CR -> MRD assessed -> MRD response; HSCT) from ``flow``."""
+def plot_patient_flow(flow: PatientFlow, min_cell: int | None = None) -> Figure:
+    """Patient-flow diagram (treated -> cycles -> CR -> MRD assessed -> MRD response; HSCT) from ``flow``.
+
+    ``min_cell`` (share runs): each split's counts as :func:`helpers.figures.count_labels`.
+    """
     main, side, stop = "#dbe9f6", "#fde0c5", "#eeeeee"
+    splits = [("treated",), ("two", "one"), ("cr", "nocr"), ("mrd", "nomrd"), ("mrdneg", "mrdpos"), ("hsct",)]
+    n = {"treated": flow.treated, "two": flow.two_cycles, "one": flow.one_cycle, "cr": flow.cr,
+         "nocr": flow.two_cycles - flow.cr_after_two_cycles, "mrd": flow.mrd_evaluable,
+         "nomrd": flow.cr - flow.mrd_evaluable, "hsct": flow.hsct_after, "mrdneg": flow.mrd_negative,
+         "mrdpos": flow.mrd_evaluable - flow.mrd_negative}
+    shown = {k: str(v) for k, v in n.items()}
+    if min_cell is not None:
+        for keys in splits:
+            shown.update(zip(keys, count_labels(pd.DataFrame([[n[k] for k in keys]]), min_cell).iloc[0]))
     steps = {
-        "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {flow.treated}", main),
-        "two": ((0.4, 0.7), f"Received 2 cycles\nn = {flow.two_cycles}", main),
-        "one": ((0.8, 0.7), f"1 cycle only (progressed)\nn = {flow.one_cycle}", stop),
-        "cr": ((0.4, 0.5), f"CR / CRp / CRi within 2 cycles\nn = {flow.cr}", main),
-        "nocr": ((0.8, 0.5), f"No CR after 2 cycles\nn = {flow.two_cycles - flow.cr_after_two_cycles}",
-                 stop),
-        "mrd": ((0.17, 0.3), f"MRD assessed\nn = {flow.mrd_evaluable}", main),
-        "nomrd": ((0.5, 0.3), f"MRD not assessed\nn = {flow.cr - flow.mrd_evaluable}", stop),
-        "hsct": ((0.83, 0.3), f"HSCT after blinatumomab\nn = {flow.hsct_after}", side),
-        "mrdneg": ((0.17, 0.1), f"Complete MRD response\nn = {flow.mrd_negative}", main),
-        "mrdpos": ((0.5, 0.1), f"MRD positive\nn = {flow.mrd_evaluable - flow.mrd_negative}", stop),
+        "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {shown['treated']}", main),
+        "two": ((0.4, 0.7), f"Received 2 cycles\nn = {shown['two']}", main),
+        "one": ((0.8, 0.7), f"1 cycle only (progressed)\nn = {shown['one']}", stop),
+        "cr": ((0.4, 0.5), f"CR / CRp / CRi within 2 cycles\nn = {shown['cr']}", main),
+        "nocr": ((0.8, 0.5), f"No CR after 2 cycles\nn = {shown['nocr']}", stop),
+        "mrd": ((0.17, 0.3), f"MRD assessed\nn = {shown['mrd']}", main),
+        "nomrd": ((0.5, 0.3), f"MRD not assessed\nn = {shown['nomrd']}", stop),
+        "hsct": ((0.83, 0.3), f"HSCT after blinatumomab\nn = {shown['hsct']}", side),
+        "mrdneg": ((0.17, 0.1), f"Complete MRD response\nn = {shown['mrdneg']}", main),
+        "mrdpos": ((0.5, 0.1), f"MRD positive\nn = {shown['mrdpos']}", stop),
     }
     links = [("treated", "two"), ("treated", "one"), ("two", "cr"), ("two", "nocr"),
              ("cr", "mrd"), ("cr", "nomrd"), ("cr", "hsct"), ("mrd", "mrdneg"), ("mrd", "mrdpos")]
@@ -101,13 +123,17 @@ def plot_patient_flow(flow: PatientFlow) -> Figure:
     return fig
 
 
-def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float = 20) -> Figure:
+def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float = 20,
+             share_safe: bool = False, min_cell: int = 5) -> Figure:
     """CRS by debulking category (left) and blasts before vs after debulking by CRS state (right).
 
     Uses the derived ``crs_status``. Right: one point per patient with both
     blast values (others counted in the title); patients with identical values
-    and state are drawn once. Dashed lines mark the cut-offs.
+    and state are drawn once. Dashed lines mark the cut-offs. ``share_safe``:
+    see :func:`_crs_aggregate_view`.
     """
+    if share_safe:
+        return _crs_aggregate_view(cohort, high_cutoff, low_cutoff, min_cell)
     codes = list(contract.column("debulking_category").codes)
     labels = {c: textwrap.fill(contract.code_label("debulking_category", c), 18) for c in codes}
     frame = pd.DataFrame({
@@ -145,4 +171,71 @@ def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float
         right.set_ylabel("Blasts after debulking (%)")
         right.set_title(f"Blasts before vs after debulking\n({len(both)} patients with both values; "
                         f"{len(frame) - len(both)} left out)", fontsize=10)
+    return fig
+
+
+def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float, min_cell: int) -> Figure:
+    """The share-run form of :func:`plot_crs`: no mark stands for one patient.
+
+    Left: bars only for counts of at least ``min_cell`` (labels as
+    :func:`helpers.figures.count_labels`, across categories and CRS states).
+    Right: per CRS state with at least ``min_cell`` patients with both values,
+    the median blasts before and after debulking with their interquartile ranges.
+    """
+    codes = list(contract.column("debulking_category").codes)
+    states = list(CRS_PALETTE)
+    counts = pd.crosstab(cohort["debulking_category"].astype(str), cohort["crs_status"].astype(str)).reindex(
+        index=codes, columns=states, fill_value=0)
+    labels = count_labels(counts, min_cell)
+    both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
+    n_both = both["crs_status"].astype(str).value_counts().reindex(states, fill_value=0)
+    # One row summing to the cohort: the left-out count is suppressed together with the groups.
+    both_labels = count_labels(pd.DataFrame([[*n_both, len(cohort) - len(both)]], columns=[*states, "left out"]),
+                               min_cell).iloc[0]
+    with house_style():
+        fig, (left, right) = new_figure(10.5, 4.4, ncols=2, width_ratios=(1.1, 1))
+        height = 0.8 / len(states)
+        for j, state in enumerate(states):
+            y = [i - 0.4 + height * (j + 0.5) for i in range(len(codes))]
+            shown = [int(counts.loc[c, state]) if labels.loc[c, state].isdigit() else 0 for c in codes]
+            left.barh(y, shown, height=height, color=CRS_PALETTE[state], label=state)
+            for y_, code, width in zip(y, codes, shown):
+                left.text(width, y_, f" {labels.loc[code, state]}", va="center", fontsize=8)
+        left.set_yticks(range(len(codes)), [textwrap.fill(contract.code_label("debulking_category", c), 18)
+                                            for c in codes])
+        left.invert_yaxis()
+        left.set_xlabel("Patients")
+        left.legend(title="", fontsize=8, loc="lower right")
+        left.set_title(f"CRS by debulking category\n{AGGREGATE_VIEW}: counts under {min_cell} not drawn",
+                       fontsize=10)
+        drawn = []
+        for state in states:
+            if n_both[state] < min_cell:
+                continue
+            part = both[both["crs_status"].astype(str) == state]
+            summary = blasts_median_iqr(pd.DataFrame({
+                "time": ["Before"] * len(part) + ["After"] * len(part),
+                "blasts": [*part["bmb_baseline_pct"].astype(float), *part["bmb_post_debulking_pct"].astype(float)]}))
+            colour = CRS_PALETTE[state]
+            right.errorbar(summary.loc["Before", "median"], summary.loc["After", "median"], fmt="o", color=colour,
+                           xerr=[[summary.loc["Before", "median"] - summary.loc["Before", "q1"]],
+                                 [summary.loc["Before", "q3"] - summary.loc["Before", "median"]]],
+                           yerr=[[summary.loc["After", "median"] - summary.loc["After", "q1"]],
+                                 [summary.loc["After", "q3"] - summary.loc["After", "median"]]],
+                           capsize=3, label=f"{state} (n={both_labels[state]})")
+            drawn.append(state)
+        if drawn:
+            right.legend(title="median and IQR", fontsize=8, title_fontsize=8, loc="upper left")
+        else:
+            right.text(0.5, 0.5, f"No CRS record group has {min_cell} or more patients\nwith blasts both before "
+                       "and after debulking", ha="center", va="center", fontsize=9, transform=right.transAxes)
+        right.axvline(high_cutoff, color="grey", linestyle="--", linewidth=0.8)
+        right.axhline(low_cutoff, color="grey", linestyle="--", linewidth=0.8)
+        right.set_xlim(-3, 103)
+        right.set_ylim(-3, 103)
+        right.set_xlabel("Blasts before debulking (%)")
+        right.set_ylabel("Blasts after debulking (%)")
+        right.set_title(f"Blasts before vs after debulking\n{AGGREGATE_VIEW}: median and IQR per CRS record\n"
+                        f"with at least {min_cell} patients ({both_labels['left out']} without both values "
+                        "left out)", fontsize=9)
     return fig

@@ -125,3 +125,57 @@ def test_a_reader_that_closes_the_pipe_early_ends_validate_quietly_without_a_tra
     status = proc.wait(timeout=120)
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
     assert status in (0, 2, 141)
+
+
+# --- validate FILE --fix-codes OUT ---------------------------------------------------------
+
+# Accepted variants of tests/fixtures/valid_small.csv (tests/bad_inputs/make_corpus.py builds them
+# from it): the normalised copy is that clean file byte for byte.
+FIXES_TO_VALID = {
+    "mixed_case_padded.csv": [  # make_corpus.py: upper/mixed case, padded codes, true/1, '18.0'
+        "column sex: 'Male' -> 'male' on line 2", "column response: ' CR ' -> 'cr' on line 2",
+        "column prior_hsct: 'YES' -> 'yes' on line 3", "column hsct_after_blina: 'False' -> 'no' on line 4",
+        "column crs: '1' -> 'yes' on line 5", "column age_years: '18.0' -> '18' on line 6",
+        "column source: ' PAAP' -> 'paap' on line 7", "column crs: 'TRUE' -> 'yes' on line 8"],
+    "bom.csv": [], "blank_lines.csv": [], "trailing_comma.csv": [], "valid.xlsx": [],
+    "hidden_first_sheet.xlsx": [], "readme_then_cohort.xlsx": [],
+}
+
+
+def fix_codes(source: Path, out: Path, capsys) -> tuple[int, str, str]:
+    status = cli.main(["validate", str(source), "--fix-codes", str(out)])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize(("name", "fixes"), FIXES_TO_VALID.items(), ids=list(FIXES_TO_VALID))
+def test_fix_codes_writes_the_contract_form_of_each_accepted_variant_and_lists_every_change(
+        name, fixes, tmp_path, capsys):
+    source, out = CORPUS / name, tmp_path / "fixed.csv"
+    before = sha256(source)
+    status, printed, _ = fix_codes(source, out, capsys)
+    assert status == 0, printed
+    assert out.read_bytes() == VALID.read_bytes()
+    assert [line[4:] for line in printed.splitlines() if line.startswith("  - column ")] == fixes
+    assert f"the copy validates: {out}: valid (8 patients)" in printed
+    assert sha256(source) == before
+
+
+@pytest.mark.parametrize(("source", "out", "words"), [
+    (VALID, "input", "never writes the input"),
+    (VALID, "existing", "already exists"),
+    (VALID, "fixed.xlsx", "name the copy with .csv"),
+    (CORPUS / "unknown_code.csv", "fixed.csv", "nothing written"),
+], ids=["out is the input", "out exists", "out not csv", "input invalid"])
+def test_fix_codes_refuses_to_write_the_input_an_existing_file_or_a_copy_of_an_invalid_file(
+        source, out, words, tmp_path, capsys):
+    work = tmp_path / source.name
+    work.write_bytes(source.read_bytes())
+    existing = tmp_path / "existing.csv"
+    existing.write_text("keep me", encoding="utf-8")
+    target = {"input": work, "existing": existing}.get(out, tmp_path / out)
+    files_before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    status, printed, err = fix_codes(work, target, capsys)
+    assert status == 2
+    assert words in printed + err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files_before  # the input's bytes unchanged

@@ -1,0 +1,46 @@
+"""The injected-parameters cell of a share run names the input file only; an internal run's is unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from helpers.pipeline import run_analysis
+
+ROOT = Path(__file__).resolve().parents[1]
+COHORT = ROOT / "data" / "reconstructed_cohort.csv"
+
+pytestmark = pytest.mark.slow
+
+
+def probe_notebooks(folder: Path) -> Path:
+    folder.mkdir()
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell('data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [new_markdown_cell("# Probe"), params, new_code_cell("import os\nprint(os.path.isfile(data_path))")]
+    nbformat.write(nb, folder / "01_probe.ipynb")
+    return folder
+
+
+@pytest.mark.parametrize(("share", "shown"), [
+    (False, 'data_path = "input/reconstructed_cohort.csv"'),
+    (True, 'data_path = "reconstructed_cohort.csv"'),
+], ids=["internal", "share"])
+def test_the_injected_parameters_name_the_input_and_never_a_temporary_or_absolute_path(tmp_path, share, shown):
+    out = tmp_path / "run"
+    run_analysis(COHORT, out, notebooks_dir=probe_notebooks(tmp_path / "nbs"), progress=False, workers=1,
+                 share=share)
+    nb = nbformat.read(out / "notebooks" / "01_probe.ipynb", as_version=4)
+    [injected] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert shown in injected.source.splitlines()
+    assert nb.metadata.papermill.parameters["data_path"] == shown.split('"')[1]
+    assert nb.cells[-1].outputs[0]["text"] == "True\n"  # the notebook read the file it was given
+    assert ("share run" in injected.source) is share
+    for path in [out / "notebooks" / "01_probe.ipynb", *sorted((out / "report").glob("*.html"))]:
+        text = path.read_text(encoding="utf-8")
+        assert "share-input-" not in text and str(tmp_path) not in text and "/tmp/" not in text, path.name
