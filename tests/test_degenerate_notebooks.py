@@ -88,7 +88,8 @@ def runs(tmp_path_factory):
         for stem in stems:
             out = folder / f"{stem}.ipynb"
             papermill.execute_notebook(str(ROOT / "notebooks" / f"{stem}.ipynb"), str(out),
-                                       parameters={"data_path": str(data), "output_dir": str(folder / "out")},
+                                       parameters={"data_path": str(data), "output_dir": str(folder / "out"),
+                                                   "params_file": ""},
                                        cwd=str(ROOT / "notebooks"), progress_bar=False, log_output=False)
             texts[stem] = _text_outputs(nbformat.read(str(out), as_version=4))
         done[name] = (folder / "out", texts)
