@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Parameters the pipeline sets itself; a user cannot override them with -p.
-RESERVED_PARAMETERS = ("data_path", "output_dir")
+RESERVED_PARAMETERS = ("data_path", "output_dir", "params_file")
+#: The parameter naming the parameter file; a run passes it blank.
+PARAMS_FILE = "params_file"
 
 
 class ParameterError(ValueError):
@@ -150,7 +152,7 @@ def coerce_parameters(pairs: Sequence[tuple[str, str]],
     values: dict[str, object] = {}
     for name, text in pairs:
         if name in RESERVED_PARAMETERS:
-            option = "--data" if name == "data_path" else "--out"
+            option = {"data_path": "--data", "output_dir": "--out"}.get(name, "--params")
             raise ParameterError(f"parameter {name!r} is set by the pipeline; use {option}")
         if name not in types:
             raise ParameterError(f"unknown parameter {name!r}: no notebook declares it. "
@@ -254,7 +256,7 @@ def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, 
     files: dict[str, Path] = {"data_path": data}
     for params in declared.values():
         for name, info in params.items():
-            if not name.endswith("_file") or name in files:
+            if not name.endswith("_file") or name in files or name == PARAMS_FILE:
                 continue
             if name in overrides:
                 files[name] = Path(str(overrides[name]))
@@ -271,9 +273,6 @@ def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, 
 
 
 # --- one parameter file (analysis.toml) ---------------------------------------------
-
-#: The parameter naming the parameter file; a run passes it blank.
-PARAMS_FILE = "params_file"
 
 #: Parameters whose value is a path: in the parameter file, relative to the file's folder.
 _PATH_SUFFIXES = ("_path", "_file", "_dir")
