@@ -67,9 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cohort file, relative to the current directory "
                         "(default: data_path of the --params file, else the repository's "
                         "data/reconstructed_cohort.csv)")
-    p.add_argument("--params", default=str(REPO_ROOT / "analysis.toml"), metavar="FILE",
+    p.add_argument("--params", default=None, metavar="FILE",
                    help="parameter file (TOML, flat keys named as the notebooks' parameters; "
-                        "default: the repository's analysis.toml)")
+                        "default: the repository's analysis.toml, or none with --notebooks)")
     p.add_argument("--out", default=None,
                    help="run directory, relative to the current directory "
                         "(default: outputs/<data file stem> in the repository)")
@@ -243,11 +243,14 @@ def run_from_cli(args) -> int:
     from helpers.pipeline import InterruptedAfterCompletion, PipelineError, run_analysis
 
     notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"
+    # The repository's analysis.toml describes the repository's notebooks, not another folder's.
+    params_file = args.params if args.params is not None else (
+        REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
     try:
         summary = run_analysis(args.data, args.out, parameters=[tuple(p) for p in args.parameter],
                                force=args.force, notebooks_dir=notebooks, progress=True,
                                cell_timeout=args.cell_timeout, workers=args.workers,
-                               sheet=args.sheet, share=args.share, params_file=args.params)
+                               sheet=args.sheet, share=args.share, params_file=params_file)
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_status
