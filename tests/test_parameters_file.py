@@ -64,11 +64,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 @pytest.fixture
-def in_notebooks():
-    before = os.getcwd()
-    os.chdir(NOTEBOOKS)
-    yield
-    os.chdir(before)
+def in_notebooks(monkeypatch):
+    monkeypatch.chdir(NOTEBOOKS)  # where JupyterLab runs a notebook
 
 
 def test_the_file_applies_to_the_names_a_notebook_declares_with_paths_relative_to_the_file(tmp_path, in_notebooks):
