@@ -248,6 +248,9 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
     settings: dict[str, object] = {}
     if params_file is not None:
         try:
+            # hashed first: the manifest names the bytes that were read
+            record = {"file": Path(params_file).name,
+                      "sha256": file_sha256(params_file) if Path(params_file).is_file() else ""}
             settings = read_params_file(params_file)
         except ParameterError as err:
             raise PipelineError(str(err), exit_status=2) from None
@@ -263,7 +266,8 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
         with run_lock(out):
             check_out(out, [data], force)  # again, now that no other run can change it
             return _run_locked(given, data, out, parameters, force, Path(notebooks_dir), progress,
-                               cell_timeout, workers, sheet, share, params_file, settings)
+                               cell_timeout, workers, sheet, share, params_file, settings,
+                               record if params_file is not None else None)
     except RunDirError as err:
         raise PipelineError(str(err), exit_status=2) from None
     except OSError as err:  # the lock or the staging folder cannot be made
@@ -278,7 +282,8 @@ def _os_message(err: OSError) -> str:
 
 def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks_dir: Path,
                 progress: bool, cell_timeout, workers, sheet: str | None = None,
-                share: bool = False, params_file=None, settings=None) -> RunSummary:
+                share: bool = False, params_file=None, settings=None,
+                parameter_record=None) -> RunSummary:
     # The bytes validated are the bytes analysed: hashed before validation (a
     # regular file only: a FIFO is refused by validation without blocking here).
     validated_sha = file_sha256(data) if data.is_file() else None
@@ -332,8 +337,7 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
             step = "writing manifest.json"
             write_manifest(staging, copies, notebooks, declared, overrides, durations,
                            kind="share" if share else "internal",
-                           parameter_file=None if params_file is None else
-                           {"file": Path(params_file).name, "sha256": file_sha256(params_file)})
+                           parameter_file=parameter_record)
             step = "rendering the HTML report"  # after the manifest, whose commit and date it shows
             render_report(staging, cohort_file=inputs["data_path"].name,
                           kind="share" if share else "internal")
