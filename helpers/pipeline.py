@@ -192,7 +192,7 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
                  progress: bool = True, cell_timeout: float | None = None,
                  workers: int | None = None, sheet: str | None = None,
                  share: bool = False, params_file: str | Path | None = None) -> RunSummary:
-    """Validate the cohort, execute every notebook and write a complete run directory.
+    """Validate the cohort, execute every notebook and write a complete run directory (:class:`RunSummary`).
 
     Parameters
     ----------
@@ -215,25 +215,18 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
     cell_timeout : float, optional
         Seconds any one cell may run before the run fails; None (default) for no limit.
     workers : int, optional
-        Notebooks executed at the same time, each in its own process and
-        kernel (see :func:`execution_waves`); 1 runs them one by one. The
-        run directory is the same either way. None (default):
-        :data:`DEFAULT_WORKERS` for cohorts under :data:`CONCURRENT_BELOW_ROWS`
-        rows, else 1.
+        Notebooks executed at the same time, each in its own process and kernel (see
+        :func:`execution_waves`); the run directory is the same for any number. None:
+        :data:`DEFAULT_WORKERS` under :data:`CONCURRENT_BELOW_ROWS` rows, else 1.
     share : bool
         Share-safe run: no ``input/`` copy in the run directory (the notebooks
         read a copy in a temporary folder outside it, deleted afterwards; the
         manifest keeps each input's name and SHA-256), notebooks declaring
         ``share_safe`` get True, and every report page says it is a share run.
     params_file : str or Path, optional
-        Parameter file (TOML, see ``analysis.toml``): its values replace the
-        notebooks' defaults, ``parameters`` and ``sheet`` replace its values. Its
-        ``output_dir`` is for interactive work and not used. Every notebook is
-        passed ``params_file=""`` with the resolved values injected.
-
-    Returns
-    -------
-    RunSummary
+        TOML parameter file (``analysis.toml``): replaces the notebooks' defaults, and is replaced
+        by ``parameters``, ``data`` and ``sheet``; its ``output_dir`` is not used. Notebooks get
+        ``params_file=""`` and the resolved values.
 
     Raises
     ------
@@ -245,15 +238,15 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
     KeyboardInterrupt
         On Ctrl-C or SIGTERM; the partial run is removed.
     """
-    settings: dict[str, object] = {}
-    if params_file is not None:
-        try:
-            # hashed first: the manifest names the bytes that were read
-            record = {"file": Path(params_file).name,
-                      "sha256": file_sha256(params_file) if Path(params_file).is_file() else ""}
+    settings, record = {}, None
+    try:  # hashed before it is read: the manifest names the bytes that were read
+        if params_file is not None:
+            record = {"file": Path(params_file).name, "sha256": file_sha256(params_file)}
             settings = read_params_file(params_file)
-        except ParameterError as err:
-            raise PipelineError(str(err), exit_status=2) from None
+    except OSError as err:
+        raise PipelineError(f"parameter file {params_file}: cannot read it ({_os_message(err)})", 2) from None
+    except ParameterError as err:
+        raise PipelineError(str(err), exit_status=2) from None
     if data is None:
         data = settings.get("data_path") or REPO_ROOT / "data" / "reconstructed_cohort.csv"
     if sheet is None and settings.get("data_sheet"):
@@ -266,8 +259,7 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
         with run_lock(out):
             check_out(out, [data], force)  # again, now that no other run can change it
             return _run_locked(given, data, out, parameters, force, Path(notebooks_dir), progress,
-                               cell_timeout, workers, sheet, share, params_file, settings,
-                               record if params_file is not None else None)
+                               cell_timeout, workers, sheet, share, params_file, settings, record)
     except RunDirError as err:
         raise PipelineError(str(err), exit_status=2) from None
     except OSError as err:  # the lock or the staging folder cannot be made
@@ -619,31 +611,12 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
                    parameter_file: Mapping[str, str] | None = None) -> Path:
     """Write ``manifest.json``: inputs and their SHA-256, parameters, versions, commit, durations.
 
-    Parameters
-    ----------
-    run_dir : str or Path
-        The run directory.
-    copies : mapping
-        ``{parameter name: {"file", "sha256", "bytes"}}`` of the copies in
-        ``input/``, hashed before any notebook ran.
-    notebooks : sequence of Path
-        The notebooks run.
-    declared : mapping
-        ``{notebook stem: declared_parameters(...)}``.
-    overrides : mapping
-        Typed ``-p`` values; recorded, as every parameter, as the Python
-        literal the notebook received.
-    durations : mapping
-        Seconds per notebook stem.
-    kind : str
-        ``"internal"`` or ``"share"`` (the input copies were outside the run directory).
-    parameter_file : mapping, optional
-        ``{"file", "sha256"}`` of the parameter file read (``--params``); None when none.
-
-    Returns
-    -------
-    Path
-        ``manifest.json``.
+    ``copies``: ``{parameter name: {"file", "sha256", "bytes"}}`` of the input copies, hashed
+    before any notebook ran; ``overrides``: the typed values given to the notebooks (from
+    the parameter file and ``-p``), recorded, as every parameter, as the Python literal the
+    notebook received; ``durations``: seconds per notebook stem; ``kind``: ``"internal"``
+    or ``"share"`` (the input copies were outside the run directory); ``parameter_file``:
+    ``{"file", "sha256"}`` of the parameter file read, None when none. Returns the path.
     """
     run_dir = Path(run_dir)
     params = {}
