@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data/reconstructed_cohort.csv
+PARAMS ?= analysis.toml
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run test test-fast lab notebooks validate template reconstruct benchmark benchmark-loop benchmark-batch batch git-filter lock clean
@@ -20,8 +21,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP) ## Create .venv with the pinned packages
 
-run: $(STAMP) ## Run every notebook on the shipped cohort (DATA=file to use another)
-	$(BIN)/python -m helpers run --data $(DATA) --force
+run: $(STAMP) ## Run every notebook with analysis.toml (PARAMS=file for another, DATA=file for other data)
+	@# --data only when DATA is given: otherwise the data_path of the parameter file
+	$(BIN)/python -m helpers run --params $(PARAMS) $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) --force
 
 test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks
 	$(BIN)/python -m pytest tests -n 2 --dist loadfile

@@ -96,7 +96,7 @@ import sys, pathlib, papermill
 folder, data_name, workdir = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 out = pathlib.Path(workdir) / "notebooks"
 out.mkdir(parents=True, exist_ok=True)
-params = {"data_path": "input/" + data_name, "output_dir": "."}
+params = {"data_path": "input/" + data_name, "output_dir": ".", "params_file": ""}
 for nb in sorted(folder.glob("*.ipynb")):
     declared = papermill.inspect_notebook(str(nb))
     papermill.execute_notebook(

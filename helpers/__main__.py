@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {validate,run,batch,synth,reconstruct,refresh-notebooks}``."""
+"""Command line: ``python -m helpers {validate,run,params,batch,synth,reconstruct,refresh-notebooks}``."""
 
 from __future__ import annotations
 
@@ -63,10 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "codes in the contract's case, yes/no booleans, whole numbers without '.0', no "
                         "surrounding spaces; lists every change")
 
-    p = sub.add_parser("run", help="run every notebook with papermill into one run directory")
+    p = sub.add_parser("run", help="run every notebook with papermill into one run directory",
+                       epilog="Parameter values: the notebooks' defaults, replaced by the --params file's, "
+                              "replaced by -p, --data and --sheet. `python -m helpers params` lists every "
+                              "parameter with its type, default and meaning.")
     p.add_argument("--data", default=None,
                    help="cohort file, relative to the current directory "
-                        "(default: the repository's data/reconstructed_cohort.csv)")
+                        "(default: data_path of the --params file, else the repository's "
+                        "data/reconstructed_cohort.csv)")
+    p.add_argument("--params", default=None, metavar="FILE",
+                   help="parameter file (TOML, flat keys named as the notebooks' parameters; "
+                        "default: the repository's analysis.toml, or none with --notebooks)")
     p.add_argument("--out", default=None,
                    help="run directory, relative to the current directory "
                         "(default: outputs/<data file stem> in the repository)")
@@ -86,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", action="store_true",
                    help="share-safe run: no copy of the input in the run directory (name and SHA-256 "
                         "stay in manifest.json), notebooks told share_safe=True, every page says so")
+
+    p = sub.add_parser("params", help="list every notebook parameter: type, default, meaning, notebooks")
+    p.add_argument("--notebooks", default=None,
+                   help="folder of notebooks (default: the repository's notebooks/)")
 
     p = sub.add_parser("batch", help="run the analysis over several files, each centre, a parameter grid")
     p.add_argument("data", nargs="+", help="cohort files (.csv or .xlsx); never written to")
@@ -260,6 +271,8 @@ def _dispatch(argv: list[str] | None) -> int:
         return _validate_from_cli(args)
     if args.command == "run":
         return run_from_cli(args)
+    if args.command == "params":
+        return params_from_cli(args)
     if args.command == "batch":
         from helpers.batch import batch_from_cli
 
@@ -281,13 +294,15 @@ def run_from_cli(args) -> int:
     """``python -m helpers run``: 0 complete, 1 failed, 2 bad input, 130 interrupted."""
     from helpers.pipeline import InterruptedAfterCompletion, PipelineError, run_analysis
 
-    data = args.data if args.data is not None else REPO_ROOT / "data" / "reconstructed_cohort.csv"
     notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"
+    # The repository's analysis.toml describes the repository's notebooks, not another folder's.
+    params_file = args.params if args.params is not None else (
+        REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
     try:
-        summary = run_analysis(data, args.out, parameters=[tuple(p) for p in args.parameter],
+        summary = run_analysis(args.data, args.out, parameters=[tuple(p) for p in args.parameter],
                                force=args.force, notebooks_dir=notebooks, progress=True,
                                cell_timeout=args.cell_timeout, workers=args.workers,
-                               sheet=args.sheet, share=args.share)
+                               sheet=args.sheet, share=args.share, params_file=params_file)
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_status
@@ -305,6 +320,20 @@ def run_from_cli(args) -> int:
     sheet = f"sheet {summary.sheet!r} of the workbook, " if summary.sheet is not None else ""
     print(f"run complete: {rel} ({sheet}{len(summary.notebooks)} notebooks, "
           f"{summary.n_results} statistics); open {rel}/report/index.html")
+    return 0
+
+
+def params_from_cli(args) -> int:
+    """``python -m helpers params``: one block per parameter, read from the notebooks' JSON (0)."""
+    from helpers.parameters import PARAMETER_RULES, catalog
+
+    folder = Path(args.notebooks) if args.notebooks is not None else REPO_ROOT / "notebooks"
+    for name, info in catalog(folder).items():
+        rule = PARAMETER_RULES.get(name)
+        allowed = f" Allowed: {rule.describe()} ({rule.meaning})." if rule else ""
+        print(f"{name} ({info['type']}, default {info['default']!r})\n    {info['help']}.{allowed}\n"
+              f"    Notebooks: {', '.join(info['notebooks'])}")
+    sys.stdout.flush()  # a closed pipe shows here, inside main
     return 0
 
 

@@ -5,7 +5,6 @@ exact two-sample comparison) or only a rate treated as known
 (``compare_with_rate``: an exact one-sample binomial test). Both add a
 Bayesian reading, the posterior probability that the cohort's rate is higher,
 computed by numerical integration under independent Beta priors.
-``exact_sample_size`` gives the cohort size an exact binomial test needs.
 
 Caveat for every comparison here: historic cohorts differ in definitions,
 populations and eras; a p-value measures chance, not comparability.
@@ -16,16 +15,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 from scipy import integrate
 from scipy import stats as sps
 
 from helpers.stats import TestResult, boschloo_exact, fisher_exact, wilson_ci
 
-#: R's ``binom.test`` / ``fisher.test`` tolerance for "as or less probable".
-_RELATIVE_TOLERANCE = 1e-7
-#: Sizes after a candidate that must all keep the target power for it to be "stable".
-STABLE_WINDOW = 20
 
 
 @dataclass(frozen=True)
@@ -134,94 +128,3 @@ def compare_with_rate(k: int, n: int, p0: float, *,
     test = TestResult("Exact binomial test (two-sided)", "binomial", float(k / n),
                       float(res.pvalue), ((int(k), int(n - k)),))
     return OneSampleComparison(test, prob, (float(a), float(b)), float(p0))
-
-
-@dataclass(frozen=True)
-class SampleSize:
-    """Smallest cohort for an exact binomial test of p0 to reach the target power at p1.
-
-    ``n`` is the first size with power >= target; because exact power is a
-    saw-tooth in n, ``n_stable`` is the first size from which every size up
-    to ``n_stable + STABLE_WINDOW`` (20) attains it. ``critical_low`` / ``critical_high`` are
-    the largest / smallest success counts rejected at ``n`` (None when that
-    side rejects nothing); ``achieved_alpha`` is the exact size of the test.
-    """
-
-    n: int
-    n_stable: int
-    achieved_power: float
-    achieved_alpha: float
-    critical_low: int | None
-    critical_high: int | None
-    p0: float
-    p1: float
-    alpha: float
-    power: float
-    two_sided: bool
-
-
-def _rejection_region(n: int, p0: float, p1: float, alpha: float, two_sided: bool) -> np.ndarray:
-    """Boolean mask over x = 0..n of the exact binomial test's rejection region."""
-    pmf0 = sps.binom.pmf(np.arange(n + 1), n, p0)
-    if two_sided:
-        # p(x) = sum of pmf0(y) over y with pmf0(y) <= pmf0(x) * (1 + 1e-7)
-        order = np.sort(pmf0)
-        cumulative = np.cumsum(order)
-        idx = np.searchsorted(order, pmf0 * (1 + _RELATIVE_TOLERANCE), side="right") - 1
-        p_values = cumulative[idx]
-    elif p1 > p0:
-        p_values = sps.binom.sf(np.arange(n + 1) - 1, n, p0)  # P(X >= x)
-    else:
-        p_values = sps.binom.cdf(np.arange(n + 1), n, p0)  # P(X <= x)
-    return p_values <= alpha
-
-
-def _power(n: int, p0: float, p1: float, alpha: float, two_sided: bool) -> tuple[float, np.ndarray]:
-    region = _rejection_region(n, p0, p1, alpha, two_sided)
-    return float(sps.binom.pmf(np.arange(n + 1), n, p1)[region].sum()), region
-
-
-def exact_binomial_power(n: int, p0: float, p1: float, *, alpha: float = 0.05,
-                         two_sided: bool = True) -> float:
-    """Power at p1 of the exact binomial test of H0: p = p0 with n patients.
-
-    Rejection region from the exact null distribution, as in
-    :func:`exact_sample_size`; the test's actual size is at most ``alpha``.
-    """
-    return _power(n, p0, p1, alpha, two_sided)[0]
-
-
-def exact_sample_size(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.80,
-                      two_sided: bool = True, n_max: int = 2000) -> SampleSize:
-    """Smallest n at which the exact binomial test of H0: p = p0 has power >= ``power`` at p1.
-
-    The rejection region comes from the exact null distribution Binom(n, p0)
-    (two-sided: R's ``binom.test`` rule; one-sided: in the direction of p1).
-    Raises ``ValueError`` if no n <= ``n_max`` reaches the target.
-    """
-    if not (0 < p0 < 1 and 0 < p1 < 1) or p0 == p1:
-        raise ValueError("need 0 < p0, p1 < 1 and p0 != p1")
-    cache: dict[int, float] = {}
-
-    def reaches(m: int) -> bool:
-        if m not in cache:
-            cache[m] = _power(m, p0, p1, alpha, two_sided)[0]
-        return cache[m] >= power
-
-    n = next((m for m in range(1, n_max + 1) if reaches(m)), None)
-    if n is None:
-        raise ValueError(f"power {power} not reached with n <= {n_max}")
-    n_stable = next((m for m in range(n, n_max + 1)
-                     if all(reaches(j) for j in range(m, m + STABLE_WINDOW + 1))), None)
-    if n_stable is None:
-        raise ValueError(f"power {power} not reached stably with n <= {n_max}")
-    achieved, region = _power(n, p0, p1, alpha, two_sided)
-    x = np.arange(n + 1)
-    mode = (n + 1) * p0
-    lower = x[region & (x < mode)]
-    upper = x[region & (x > mode)]
-    size = float(sps.binom.pmf(x, n, p0)[region].sum())
-    return SampleSize(n, n_stable, achieved, size,
-                      int(lower.max()) if lower.size else None,
-                      int(upper.min()) if upper.size else None,
-                      float(p0), float(p1), float(alpha), float(power), bool(two_sided))

@@ -17,7 +17,6 @@ import pandas as pd
 
 from helpers import comparison, contract
 from helpers.derived import CUTOFFS
-from helpers.narrative import percent
 from helpers.published import cutoffs_used, definition_differences, different_definition_text
 from helpers.results import RESULT_COLUMNS
 from helpers.stats import boschloo_fisher_two_sided, exact_ci, proportion
@@ -467,55 +466,4 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
         rows.append({"key": f"cmp[{pid}].prob_cohort_higher", "label": what,
                      "estimate": r["prob_cohort_higher"], "method": r["posterior_method"],
                      "unit": "probability"})
-    return pd.DataFrame(rows, columns=_RESULT_FIELDS)
-
-
-# --- display -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReferenceRate:
-    """A comparator's rate used as the null value of a single-arm test."""
-
-    comparator_id: str
-    rate: float
-    label: str
-
-
-def reference_rate(comparators: pd.DataFrame, comparator_id: str) -> ReferenceRate:
-    """The rate of one comparator row, for the sample-size calculation."""
-    rates = comparator_rates(comparators).set_index("id")
-    if comparator_id not in rates.index:
-        raise KeyError(f"no comparator {comparator_id!r} in the comparator file")
-    row = rates.loc[comparator_id]
-    label = f"{comparator_label({**row, 'id': comparator_id})} ({percent(row['estimate'])})"
-    return ReferenceRate(comparator_id, float(row["estimate"]), label)
-
-
-# --- small-sample view -------------------------------------------------------------
-
-def sample_size_results(plan: comparison.SampleSize | None, power_at_cohort_n: float, k: int, n: int,
-                        reference_rate: float, *, alpha: float = 0.05, power: float = 0.80,
-                        endpoint: str = "cr_crh_cri") -> pd.DataFrame:
-    """Result rows ``sample_size[<endpoint>].n``, ``.n_stable``, ``.achieved_power``,
-    ``.power_at_cohort_n`` from ``plan`` (None: NaN estimates)."""
-    what = (f"exact two-sided binomial test, H0 p = {reference_rate:g} vs p = {k}/{n}, "
-            f"alpha {alpha:g}")
-    base = f"sample_size[{endpoint}]"
-    missing = plan is None
-    rows = [
-        {"key": f"{base}.n", "label": f"patients needed for power {power:g}",
-         "estimate": math.nan if missing else plan.n, "method": what + "; first n reaching the power",
-         "unit": "patients"},
-        {"key": f"{base}.n_stable", "label": f"patients needed for power {power:g}, saw-tooth-stable",
-         "estimate": math.nan if missing else plan.n_stable,
-         "method": what + f"; first n from which the next {comparison.STABLE_WINDOW} sizes all reach the power",
-         "unit": "patients"},
-        {"key": f"{base}.achieved_power",
-         "label": "exact power at n = " + ("NA" if missing else f"{plan.n}"),
-         "estimate": math.nan if missing else plan.achieved_power, "method": what, "unit": "probability"},
-        {"key": f"{base}.power_at_cohort_n", "label": f"exact power with the cohort's {n} patients",
-         "denominator": n, "estimate": power_at_cohort_n, "method": what + " (observed power)",
-         "unit": "probability"},
-    ]
     return pd.DataFrame(rows, columns=_RESULT_FIELDS)

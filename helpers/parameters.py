@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Parameters the pipeline sets itself; a user cannot override them with -p.
-RESERVED_PARAMETERS = ("data_path", "output_dir")
+RESERVED_PARAMETERS = ("data_path", "output_dir", "params_file")
+#: The parameter naming the parameter file; a run passes it blank.
+PARAMS_FILE = "params_file"
 
 
 class ParameterError(ValueError):
@@ -150,7 +152,7 @@ def coerce_parameters(pairs: Sequence[tuple[str, str]],
     values: dict[str, object] = {}
     for name, text in pairs:
         if name in RESERVED_PARAMETERS:
-            option = "--data" if name == "data_path" else "--out"
+            option = {"data_path": "--data", "output_dir": "--out"}.get(name, "--params")
             raise ParameterError(f"parameter {name!r} is set by the pipeline; use {option}")
         if name not in types:
             raise ParameterError(f"unknown parameter {name!r}: no notebook declares it. "
@@ -254,7 +256,7 @@ def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, 
     files: dict[str, Path] = {"data_path": data}
     for params in declared.values():
         for name, info in params.items():
-            if not name.endswith("_file") or name in files:
+            if not name.endswith("_file") or name in files or name == PARAMS_FILE:
                 continue
             if name in overrides:
                 files[name] = Path(str(overrides[name]))
@@ -268,3 +270,127 @@ def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, 
         if other.resolve() != path.resolve():
             raise ParameterError(f"two input files share the name {path.name}: {other} and {path}")
     return files
+
+
+# --- one parameter file (analysis.toml) ---------------------------------------------
+
+#: Parameters whose value is a path: in the parameter file, relative to the file's folder.
+_PATH_SUFFIXES = ("_path", "_file", "_dir")
+
+_TYPE_WORDS = {"int": "a whole number", "float": "a number", "str": "text in quotes",
+               "bool": "true or false"}
+
+
+def catalog(notebooks_dir: str | Path) -> dict[str, dict]:
+    """Every parameter of the ``NN_name.ipynb`` notebooks in ``notebooks_dir``, read from their JSON.
+
+    Returns ``{name: {"type", "default" (the Python value), "help" (the line's comment),
+    "notebooks" (stems declaring it)}}``, names in first-declared order. No kernel, no papermill.
+    """
+    import io
+    import json
+    import tokenize
+
+    found: dict[str, dict] = {}
+    for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if "parameters" not in cell.get("metadata", {}).get("tags", []):
+                continue
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for line in source.splitlines():
+                try:
+                    node = ast.parse(line).body
+                except SyntaxError:
+                    continue
+                if len(node) != 1 or not isinstance(node[0], ast.AnnAssign):
+                    continue
+                name = node[0].target.id
+                comments = [t.string for t in tokenize.generate_tokens(io.StringIO(line).readline)
+                            if t.type == tokenize.COMMENT]
+                entry = found.setdefault(name, {
+                    "type": ast.unparse(node[0].annotation), "default": ast.literal_eval(node[0].value),
+                    "help": comments[0].lstrip("# ").strip() if comments else "", "notebooks": []})
+                entry["notebooks"].append(path.stem)
+            break
+    return found
+
+
+def read_params_file(path: str | Path, relative_to: str | Path | None = None) -> dict[str, object]:
+    """The flat ``key = value`` pairs of a TOML parameter file (stdlib ``tomllib``).
+
+    Path values (keys ending in ``_path``, ``_file``, ``_dir``) are relative to the file's
+    folder; they are returned relative to ``relative_to``, or absolute when it is None.
+    A blank path stays blank. Raises :class:`ParameterError` naming the file.
+    """
+    import os
+    import tomllib
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            values = tomllib.load(handle)
+    except OSError as err:
+        raise ParameterError(f"parameter file {path}: cannot read it ({err.strerror or err})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ParameterError(f"parameter file {path}: not valid TOML ({err})") from None
+    folder = path.resolve().parent
+    for key, value in values.items():
+        if isinstance(value, (dict, list)):
+            raise ParameterError(f"parameter file {path}: {key} holds a table or list; "
+                                 "the file holds flat key = value lines only")
+        if key.endswith(_PATH_SUFFIXES) and isinstance(value, str) and value:
+            full = folder / value
+            values[key] = str(full) if relative_to is None else os.path.relpath(full, relative_to)
+    return values
+
+
+def check_file_values(values: Mapping[str, object], types: Mapping[str, str],
+                      source: str) -> dict[str, object]:
+    """Typed values of a parameter file, checked against the declared types and :data:`PARAMETER_RULES`.
+
+    ``types`` is ``{name: declared type}`` of every notebook parameter; a key not in it is
+    an error, as is a value of another type or out of range (messages name ``source``).
+    """
+    checked: dict[str, object] = {}
+    for key, value in values.items():
+        if key not in types or key == PARAMS_FILE:
+            known = ", ".join(sorted(n for n in types if n != PARAMS_FILE))
+            raise ParameterError(f"{source}: unknown key {key!r} (= {value!r}): no notebook declares a "
+                                 f"parameter of that name. Known: {known}")
+        kind = types[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        fits = {"int": isinstance(value, int) and number, "bool": isinstance(value, bool),
+                "float": number and math.isfinite(value), "str": isinstance(value, str)}.get(kind, True)
+        if not fits:
+            raise ParameterError(f"{source}: {key} = {value!r} is not allowed: it must be "
+                                 f"{_TYPE_WORDS.get(kind, kind)}")
+        value = float(value) if kind == "float" else value
+        rule = PARAMETER_RULES.get(key)
+        if rule is not None and number and not rule.allows(value):
+            raise ParameterError(f"{source}: {key} = {value!r} is out of range: the {rule.meaning} "
+                                 f"must be {rule.describe()}")
+        checked[key] = value
+    return checked
+
+
+def notebook_settings(params_file: str, notebook: str | Path,
+                      current: Mapping[str, object]) -> dict[str, object]:
+    """The parameter file's values for the parameters ``notebook`` declares, for its settings cell.
+
+    ``params_file`` blank: nothing (the parameters cell stands). Paths come back relative
+    to the current folder (the notebook's, in JupyterLab). ``current`` holds the cell's
+    values, for the relations of :data:`PARAMETER_RELATIONS`. Raises
+    :class:`ParameterError` naming the file, key, value and what is allowed.
+    """
+    if not params_file:
+        return {}
+    notebook = Path(notebook)
+    known = catalog(notebook.parent)
+    source = f"parameter file {params_file}"
+    values = check_file_values(read_params_file(params_file, relative_to=Path.cwd()),
+                               {name: info["type"] for name, info in known.items()}, source)
+    mine = {k: v for k, v in values.items() if notebook.stem in known[k]["notebooks"]}
+    merged = {name: current[name] for name in known if name in current and notebook.stem in known[name]["notebooks"]}
+    check_parameters({**merged, **mine}, where=source)
+    return mine

@@ -68,8 +68,9 @@ from tqdm.auto import tqdm
 from traitlets.config import Config
 
 from helpers.loading import validate_file
-from helpers.parameters import (ParameterError, check_parameters, coerce_parameters,
-                                declared_parameters, effective_parameters, resolve_input_files)
+from helpers.parameters import (PARAMS_FILE, ParameterError, check_file_values, check_parameters,
+                                coerce_parameters, declared_parameters, effective_parameters,
+                                read_params_file, resolve_input_files)
 from helpers.provenance import file_sha256
 from helpers.report import render_report
 from helpers.results import RESULT_COLUMNS, read_results
@@ -185,19 +186,20 @@ def default_run_dir(data: str | Path) -> Path:
 
 # --- a run -------------------------------------------------------------------------
 
-def run_analysis(data: str | Path, out: str | Path | None = None, *,
+def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
                  parameters: Sequence[tuple[str, str]] = (), force: bool = False,
                  notebooks_dir: str | Path = REPO_ROOT / "notebooks",
                  progress: bool = True, cell_timeout: float | None = None,
                  workers: int | None = None, sheet: str | None = None,
-                 share: bool = False) -> RunSummary:
-    """Validate the cohort, execute every notebook and write a complete run directory.
+                 share: bool = False, params_file: str | Path | None = None) -> RunSummary:
+    """Validate the cohort, execute every notebook and write a complete run directory (:class:`RunSummary`).
 
     Parameters
     ----------
-    data : str or Path
+    data : str or Path or None
         Cohort file (CSV or .xlsx) under the data contract. Never written to.
-        A relative path is taken relative to the current directory.
+        A relative path is taken relative to the current directory. None: the
+        parameter file's ``data_path``, else the repository's shipped cohort.
     out : str or Path, optional
         Run directory, relative to the current directory when relative;
         default ``outputs/<data stem>`` under the repository.
@@ -213,20 +215,18 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
     cell_timeout : float, optional
         Seconds any one cell may run before the run fails; None (default) for no limit.
     workers : int, optional
-        Notebooks executed at the same time, each in its own process and
-        kernel (see :func:`execution_waves`); 1 runs them one by one. The
-        run directory is the same either way. None (default):
-        :data:`DEFAULT_WORKERS` for cohorts under :data:`CONCURRENT_BELOW_ROWS`
-        rows, else 1.
+        Notebooks executed at the same time, each in its own process and kernel (see
+        :func:`execution_waves`); the run directory is the same for any number. None:
+        :data:`DEFAULT_WORKERS` under :data:`CONCURRENT_BELOW_ROWS` rows, else 1.
     share : bool
         Share-safe run: no ``input/`` copy in the run directory (the notebooks
         read a copy in a temporary folder outside it, deleted afterwards; the
         manifest keeps each input's name and SHA-256), notebooks declaring
         ``share_safe`` get True, and every report page says it is a share run.
-
-    Returns
-    -------
-    RunSummary
+    params_file : str or Path, optional
+        TOML parameter file (``analysis.toml``): replaces the notebooks' defaults, and is replaced
+        by ``parameters``, ``data`` and ``sheet``; its ``output_dir`` is not used. Notebooks get
+        ``params_file=""`` and the resolved values.
 
     Raises
     ------
@@ -238,6 +238,19 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
     KeyboardInterrupt
         On Ctrl-C or SIGTERM; the partial run is removed.
     """
+    settings, record = {}, None
+    try:  # hashed before it is read: the manifest names the bytes that were read
+        if params_file is not None:
+            record = {"file": Path(params_file).name, "sha256": file_sha256(params_file)}
+            settings = read_params_file(params_file)
+    except OSError as err:
+        raise PipelineError(f"parameter file {params_file}: cannot read it ({_os_message(err)})", 2) from None
+    except ParameterError as err:
+        raise PipelineError(str(err), exit_status=2) from None
+    if data is None:
+        data = settings.get("data_path") or REPO_ROOT / "data" / "reconstructed_cohort.csv"
+    if sheet is None and settings.get("data_sheet"):
+        sheet = str(settings["data_sheet"])
     given = data  # messages name the file as the user wrote it, as `validate` does
     data = Path(os.path.abspath(data))
     out = Path(os.path.abspath(out)) if out is not None else default_run_dir(data)
@@ -246,7 +259,7 @@ def run_analysis(data: str | Path, out: str | Path | None = None, *,
         with run_lock(out):
             check_out(out, [data], force)  # again, now that no other run can change it
             return _run_locked(given, data, out, parameters, force, Path(notebooks_dir), progress,
-                               cell_timeout, workers, sheet, share)
+                               cell_timeout, workers, sheet, share, params_file, settings, record)
     except RunDirError as err:
         raise PipelineError(str(err), exit_status=2) from None
     except OSError as err:  # the lock or the staging folder cannot be made
@@ -261,7 +274,8 @@ def _os_message(err: OSError) -> str:
 
 def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks_dir: Path,
                 progress: bool, cell_timeout, workers, sheet: str | None = None,
-                share: bool = False) -> RunSummary:
+                share: bool = False, params_file=None, settings=None,
+                parameter_record=None) -> RunSummary:
     # The bytes validated are the bytes analysed: hashed before validation (a
     # regular file only: a FIFO is refused by validation without blocking here).
     validated_sha = file_sha256(data) if data.is_file() else None
@@ -271,7 +285,11 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
     notebooks = list_notebooks(notebooks_dir)
     try:
         declared = {nb.stem: declared_parameters(nb) for nb in notebooks}
-        overrides = coerce_parameters(parameters, declared)
+        types = {name: info["type"] for params in declared.values() for name, info in params.items()}
+        # Precedence: notebook defaults < parameter file < command line (-p, --data, --sheet).
+        from_file = check_file_values(settings or {}, types, f"parameter file {params_file}")
+        from_file = {k: v for k, v in from_file.items() if k not in ("data_path", "data_sheet", "output_dir")}
+        overrides = {**from_file, **coerce_parameters(parameters, declared)}
         if sheet is not None:
             # A notebook without the parameter would read the workbook's default sheet.
             unable = [nb.name for nb in notebooks if "data_sheet" not in declared[nb.stem]]
@@ -310,7 +328,8 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
             results = _collect_results(staging)
             step = "writing manifest.json"
             write_manifest(staging, copies, notebooks, declared, overrides, durations,
-                           kind="share" if share else "internal")
+                           kind="share" if share else "internal",
+                           parameter_file=parameter_record)
             step = "rendering the HTML report"  # after the manifest, whose commit and date it shows
             render_report(staging, cohort_file=inputs["data_path"].name,
                           kind="share" if share else "internal")
@@ -410,7 +429,8 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
     and raises :class:`PipelineError`; an interrupt does the same and re-raises.
     """
     (staging / "notebooks").mkdir()
-    base: dict[str, object] = {"output_dir": "."}
+    # params_file blank: the notebooks' settings cells keep the values injected here.
+    base: dict[str, object] = {"output_dir": ".", PARAMS_FILE: ""}
     base.update({name: (input_folder / path.name).as_posix() for name, path in inputs.items()})
     waves = execution_waves(notebooks)
     # Fork: the workers start with papermill and the rest of this module imported. Processes are
@@ -598,32 +618,16 @@ def _collect_results(staging: Path):
 
 def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks: Sequence[Path],
                    declared: Mapping[str, dict], overrides: Mapping[str, object],
-                   durations: Mapping[str, float], kind: str = "internal") -> Path:
+                   durations: Mapping[str, float], kind: str = "internal",
+                   parameter_file: Mapping[str, str] | None = None) -> Path:
     """Write ``manifest.json``: inputs and their SHA-256, parameters, versions, commit, durations.
 
-    Parameters
-    ----------
-    run_dir : str or Path
-        The run directory.
-    copies : mapping
-        ``{parameter name: {"file", "sha256", "bytes"}}`` of the copies in
-        ``input/``, hashed before any notebook ran.
-    notebooks : sequence of Path
-        The notebooks run.
-    declared : mapping
-        ``{notebook stem: declared_parameters(...)}``.
-    overrides : mapping
-        Typed ``-p`` values; recorded, as every parameter, as the Python
-        literal the notebook received.
-    durations : mapping
-        Seconds per notebook stem.
-    kind : str
-        ``"internal"`` or ``"share"`` (the input copies were outside the run directory).
-
-    Returns
-    -------
-    Path
-        ``manifest.json``.
+    ``copies``: ``{parameter name: {"file", "sha256", "bytes"}}`` of the input copies, hashed
+    before any notebook ran; ``overrides``: the typed values given to the notebooks (from
+    the parameter file and ``-p``), recorded, as every parameter, as the Python literal the
+    notebook received; ``durations``: seconds per notebook stem; ``kind``: ``"internal"``
+    or ``"share"`` (the input copies were outside the run directory); ``parameter_file``:
+    ``{"file", "sha256"}`` of the parameter file read, None when none. Returns the path.
     """
     run_dir = Path(run_dir)
     params = {}
@@ -633,6 +637,8 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
         folder = "input/" if kind == "internal" else ""  # a share run keeps no input/ copy
         effective.update({k: repr(f"{folder}{c['file']}") for k, c in copies.items() if k in effective})
         effective["output_dir"] = repr(".")
+        if PARAMS_FILE in effective:
+            effective[PARAMS_FILE] = repr("")
         params[nb.stem] = {k: effective[k] for k in sorted(effective)}
     versions = {}
     for pkg in MANIFEST_PACKAGES:
@@ -647,6 +653,7 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
         "input": {"file": data["file"], "sha256": data["sha256"], "bytes": data["bytes"]},
         "reference_inputs": {name: {"file": c["file"], "sha256": c["sha256"]}
                              for name, c in copies.items() if name != "data_path"},
+        "parameter_file": dict(parameter_file) if parameter_file else None,
         "parameters": params,
         "python": sys.version.split()[0],
         "packages": versions,

@@ -182,14 +182,3 @@ def power_by_size(rates: Sequence[float], n2: int, p2: float, *, alpha: float = 
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=rates)
     frame.index.name = "n"
     return frame
-
-
-def smallest_n(p1: float, n2: int, p2: float, *, alpha: float = 0.05, power: float = 0.80,
-               n_max: int = 1000) -> int | None:
-    """Smallest first-sample size whose exact power reaches ``power``; None if none up to ``n_max``.
-
-    Every size from 1 is tried in order, since exact power is not monotone in n.
-    """
-    curve = power_by_size([p1], n2, p2, alpha=alpha, target=power, n_max=n_max).iloc[:, 0]
-    hit = curve[curve >= power]
-    return int(hit.index[0]) if len(hit) else None

@@ -75,18 +75,24 @@ def result_frame(rows: Iterable[Mapping[str, object]], notebook: str) -> pd.Data
     return frame.reset_index(drop=True)
 
 
-def write_results(frame: pd.DataFrame, notebook: str, output_dir: str | Path) -> Path:
+def write_results(frame: pd.DataFrame, notebook: str, output_dir: str | Path,
+                  inputs: Mapping[str, object] | None = None) -> Path:
     """Write one notebook's result rows to ``{output_dir}/results/{notebook}.csv``.
 
     Written to a temporary name and renamed, so a reader never sees half a file.
+    ``inputs`` (:func:`run_inputs`) is written after it as ``{notebook}.inputs.json``;
+    a record of an earlier run is removed first, so it never vouches for newer rows.
     """
     frame = result_frame(frame.to_dict("records"), notebook)
     folder = Path(output_dir) / "results"
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{notebook}.inputs.json").unlink(missing_ok=True)
     path = folder / f"{notebook}.csv"
     tmp = path.with_suffix(".csv.part")
     frame.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
     tmp.replace(path)
+    if inputs is not None:
+        write_inputs(inputs, notebook, output_dir)
     return path
 
 
@@ -98,3 +104,64 @@ def read_results(output_dir: str | Path) -> pd.DataFrame:
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
     frames = [pd.read_csv(f, dtype={"key": str, "label": str, "method": str}) for f in files]
     return pd.concat(frames, ignore_index=True).loc[:, list(RESULT_COLUMNS)]
+
+
+# --- what a notebook's results were computed from ------------------------------------
+
+#: Parameters that change what the results of notebooks 01-05 mean; a notebook that
+#: judges those results (06) needs the same values.
+SHARED_PARAMETERS = ("data_sheet", "age_cutoff", "bmb_high_cutoff", "bmb_low_cutoff", "lines_cutoff")
+
+
+def run_inputs(data_path: str | Path, **values: object) -> dict:
+    """What results are computed from: the input's SHA-256 and the :data:`SHARED_PARAMETERS` given."""
+    from helpers.provenance import file_sha256
+
+    unknown = sorted(set(values) - set(SHARED_PARAMETERS))
+    if unknown:
+        raise ValueError(f"not shared parameters: {', '.join(unknown)} (shared: {', '.join(SHARED_PARAMETERS)})")
+    return {"data_file": Path(data_path).name, "data_sha256": file_sha256(data_path),
+            "parameters": {k: values[k] for k in SHARED_PARAMETERS if k in values}}
+
+
+def write_inputs(inputs: Mapping[str, object], notebook: str, output_dir: str | Path) -> Path:
+    """Write :func:`run_inputs` beside the notebook's results: ``results/{notebook}.inputs.json``."""
+    import json
+
+    folder = Path(output_dir) / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{notebook}.inputs.json"
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(inputs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def check_same_inputs(output_dir: str | Path, prefixes: Iterable[str], expected: Mapping[str, object]) -> None:
+    """Raise ``ValueError`` unless the results of the notebooks ``prefixes`` (e.g. ``"01"``) were
+    computed from the data and shared parameter values of ``expected`` (:func:`run_inputs`).
+
+    The message names the notebook and the parameter with both values, or the two data hashes.
+    """
+    import json
+
+    folder = Path(output_dir) / "results"
+    for prefix in prefixes:
+        for csv in sorted(folder.glob(f"{prefix}_*.csv")):
+            record = csv.with_suffix(".inputs.json")
+            if not record.is_file():
+                raise ValueError(f"{csv.name} carries no record of the data and parameters it was computed "
+                                 f"from ({record.name} is missing): run notebooks 01-05 again, then this one")
+            used = json.loads(record.read_text(encoding="utf-8"))
+            if used.get("data_sha256") != expected["data_sha256"]:
+                raise ValueError(
+                    f"notebook {csv.stem} analysed other data: {used.get('data_file')} (SHA-256 "
+                    f"{used.get('data_sha256')}), this notebook {expected['data_file']} (SHA-256 "
+                    f"{expected['data_sha256']}); run notebooks 01-05 on the same file first")
+            for name, value in expected["parameters"].items():
+                theirs = used.get("parameters", {}).get(name)
+                if theirs != value:
+                    raise ValueError(
+                        f"notebook {csv.stem} used {name} = {theirs!r}, this notebook {name} = {value!r}: "
+                        "its results answer another definition, so they are not judged here; run notebooks "
+                        "01-05 with the same values (one parameter file, or `python -m helpers run`)")

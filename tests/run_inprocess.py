@@ -22,6 +22,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 def execute(name: str, **parameters) -> dict:
     """Namespace after running ``notebooks/<name>.ipynb`` with ``parameters`` (e.g. data_path, output_dir)."""
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    parameters = {"params_file": "", **parameters}  # as a run: the values given here stand
     shown: list[str] = []
     namespace: dict = {"_markdown": shown}
     original = narrative.show_markdown

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from helpers import comparison, historic, historic_display, loading
+from helpers import historic, historic_display, loading
 
 import reference_exact
 
@@ -227,52 +227,6 @@ def test_empty_cohort_population_gives_no_statistics(comparators, pairings):
         "ci_high": math.nan, "cohort_endpoint": "cr_crh", "cohort_population": "ph_status=positive"}])
     row = historic.compare_pairings(historic.matched_pairings(cohort_rates, comparators, pair)).iloc[0]
     assert math.isnan(row["p_value"]) and math.isnan(row["prob_cohort_higher"])
-
-
-def _binomtest_power(m: int, p0: float, p1: float) -> float:
-    """Exact power by running scipy's two-sided binomtest on every outcome x = 0..m."""
-    return sum(sps.binom.pmf(x, m, p1) for x in range(m + 1) if sps.binomtest(x, m, p0).pvalue <= 0.05)
-
-
-def test_power_with_the_cohort_size_matches_binomtest_on_every_outcome():
-    n, p0, p1 = 34, 0.44, 23 / 34
-    assert comparison.exact_binomial_power(n, p0, p1, alpha=0.05) == pytest.approx(
-        _binomtest_power(n, p0, p1), abs=1e-9)
-
-
-def test_sample_size_for_23_of_34_against_44_percent_is_34_and_stable_from_36():
-    # Brute force with binomtest on every outcome of every size; an auditor's independent
-    # loop gave n = 34 (power 0.8212) and n_stable = 36, pinned here too.
-    p0, p1 = 0.44, 23 / 34
-    powers = {m: _binomtest_power(m, p0, p1) for m in range(1, 60)}
-    first = min(m for m, pw in powers.items() if pw >= 0.80)
-    stable = min(m for m in range(1, 39) if all(powers[j] >= 0.80 for j in range(m, m + 21)))
-    assert (first, stable) == (34, 36)
-    assert round(powers[34], 4) == 0.8212
-    plan = comparison.exact_sample_size(p0, p1, alpha=0.05, power=0.80)
-    rows = historic.sample_size_results(plan, 0.5, 23, 34, p0).set_index("key")["estimate"]
-    assert int(rows["sample_size[cr_crh_cri].n"]) == first
-    assert int(rows["sample_size[cr_crh_cri].n_stable"]) == stable
-    assert rows["sample_size[cr_crh_cri].achieved_power"] == pytest.approx(powers[34], abs=1e-9)
-    assert rows["sample_size[cr_crh_cri].achieved_power"] >= 0.80
-
-
-def test_sample_size_rows_exist_with_blank_estimates_when_no_size_is_computable():
-    # no CR at all: 0/5 against 44% gives no alternative rate inside (0, 1) to plan for
-    with pytest.raises(ValueError):
-        comparison.exact_sample_size(0.44, 0 / 5)
-    rows = historic.sample_size_results(None, 0.1, 0, 5, 0.44).set_index("key")["estimate"]
-    assert rows.isna().tolist() == [True, True, True, False]
-
-
-def test_reference_rate_is_read_from_the_comparator_file_as_its_counts(comparators):
-    ref = historic.reference_rate(comparators, "tower_blina_cr_crh_cri")
-    assert ref.rate == 119 / 271  # TOWER CR/CRh/CRi, counts printed in the source
-    assert "119/271" in ref.label and "43.9%" in ref.label
-    rate_only = historic.reference_rate(comparators, "yu2019_cr_high_burden")
-    assert rate_only.rate == pytest.approx(0.33)
-    with pytest.raises(KeyError, match="no comparator"):
-        historic.reference_rate(comparators, "tower_typo")
 
 
 def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disagrees(comparators, pairings):

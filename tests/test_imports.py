@@ -13,7 +13,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 #: The runner's machinery; a kernel never needs it.
-NOT_IN_KERNELS = ("helpers.pipeline", "helpers.rundir", "helpers.report", "helpers.parameters",
+NOT_IN_KERNELS = ("helpers.pipeline", "helpers.rundir", "helpers.report",
                   "nbformat", "jsonschema", "papermill", "nbconvert", "nbclient")
 
 

@@ -94,6 +94,23 @@ def test_manifest_records_input_hash_parameters_versions_commit_and_durations(sh
     assert manifest["packages"]["pandas"] and manifest["packages"]["papermill"]
     assert set(manifest["durations_seconds"]) == set(NOTEBOOK_STEMS)
     assert "commit" in manifest["git"]
+    assert manifest["parameter_file"] == {"file": "analysis.toml", "sha256": sha(ROOT / "analysis.toml")}
+    assert manifest["parameters"]["01_cohort_description"]["params_file"] == "''"
+
+
+#: Exact power of the two-sided Fisher test of 05's primary comparison (n = 34 against TOWER
+#: 119/271), from the enumeration with R's fisher.test in tests/test_power.py.
+SHIPPED_POWER = {"0.55": 0.211961309770, "0.7": 0.820840460988, "observed": 0.737135056476}
+
+
+def test_notebook_05_reports_the_power_and_size_of_its_primary_two_sample_test(shipped_run):
+    res = pd.read_csv(shipped_run / "results.csv").set_index("key")
+    for rate, expected in SHIPPED_POWER.items():
+        row = res.loc[f"fisher_power[cr_crh_cri|true_rate={rate}]"]
+        assert row["notebook"] == "05_historic_comparison" and row["denominator"] == 34
+        assert row["estimate"] == pytest.approx(expected, abs=1e-9)
+    assert res.loc["fisher_sample_size[cr_crh_cri|true_rate=observed].n", "estimate"] == 41
+    assert not res.index.str.startswith("sample_size[").any()
 
 
 def test_executed_notebooks_carry_no_absolute_paths_or_timings(shipped_run):

@@ -72,7 +72,8 @@ def test_power_against_tower_matches_r_fisher_test_enumeration(n1, p1, expected)
 def test_power_at_the_cohort_size_is_0_737_and_41_patients_give_80_percent():
     # The design alternative is the observed 23/34; the comparator is fixed at 119/271.
     assert round(float(power.fisher_power(34, 23 / 34, TOWER_N, TOWER_RATE)), 3) == 0.737
-    assert power.smallest_n(23 / 34, TOWER_N, TOWER_RATE, power=0.80) == 41
+    curve = power.power_by_size([23 / 34], TOWER_N, TOWER_RATE, target=0.80, n_max=100).iloc[:, 0]
+    assert int(curve.index[curve >= 0.80][0]) == 41
 
 
 @pytest.mark.parametrize("n1, rates", [(1500, [0.55, 0.70]), (400, [0.02, 0.98])])
@@ -94,21 +95,22 @@ def test_power_by_size_stops_once_every_rate_has_reached_the_target():
     curve = power.power_by_size([0.65, 0.70], TOWER_N, TOWER_RATE, target=0.80, n_max=500)
     assert list(curve.columns) == [0.65, 0.70] and curve.index[0] == 1
     first = {rate: int(curve.index[curve[rate] >= 0.80][0]) for rate in curve.columns}
-    assert first == {0.65: power.smallest_n(0.65, TOWER_N, TOWER_RATE),
-                     0.70: power.smallest_n(0.70, TOWER_N, TOWER_RATE)}
+    # 0.70: 32 gives 0.787, 33 gives 0.805 (R enumeration above); 0.65 as in notebook 05's table
+    assert first == {0.65: 56, 0.70: 33}
     assert curve.index[-1] == max(first.values())
     assert curve.loc[34, 0.70] == pytest.approx(0.820840460988, abs=1e-10)
 
 
-def test_smallest_n_is_none_when_the_target_is_out_of_reach():
-    assert power.smallest_n(0.45, TOWER_N, TOWER_RATE, n_max=30) is None
+def test_power_by_size_ends_at_n_max_when_the_target_is_out_of_reach():
+    curve = power.power_by_size([0.45], TOWER_N, TOWER_RATE, n_max=30)
+    assert curve.index[-1] == 30 and (curve[0.45] < 0.80).all()
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda: power.fisher_power(10, 1.2, 20, 0.4), "rates"),
     (lambda: power.fisher_power(10, 0.5, 20, 0.4, alpha=0), "alpha"),
     (lambda: power.fisher_p_values(-1, 3), "sample sizes"),
-    (lambda: power.smallest_n(0.6, 20, 0.4, power=1.0), "power"),
+    (lambda: power.power_by_size([0.6], 20, 0.4, target=1.0), "target power"),
 ])
 def test_bad_arguments_are_refused_with_the_reason(call, message):
     with pytest.raises(ValueError, match=message):
