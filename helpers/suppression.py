@@ -1,0 +1,187 @@
+"""Small-cell suppression of share runs: a count from 1 to k-1 is shown as ``"<k"``.
+
+One kernel-wide setting, like ``pd.set_option``: :func:`hide_counts_below` (0, the
+default, hides nothing). The count formatters (:mod:`helpers.narrative`,
+:mod:`helpers.display`, :mod:`helpers.tables`) read it, so a notebook turns it on once
+in its setup cell. Percentages and intervals of a hidden count become ``"–"``.
+Secondary suppression: where a shown total and the other shown cells of a line would
+give a hidden count back (exactly one hidden in the line), the next smallest non-zero
+count of the line is hidden too. 0 is always shown. p-values and model estimates stay.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+_threshold = {"k": 0}
+#: Text of a hidden percentage or interval.
+DASH = "–"
+#: Text of a count of k or more hidden because a shown total would give a hidden count back.
+SECONDARY = "not shown"
+#: Result columns blanked in a share run when the row's count is hidden.
+_RATE_COLUMNS = ("estimate", "ci_low", "ci_high")
+
+
+def hide_counts_below(k: int) -> None:
+    """Hide counts from 1 to ``k - 1`` in everything formatted from now on; 0 or 1 hides nothing."""
+    _threshold["k"] = max(int(k), 0)
+
+
+def threshold() -> int:
+    """The current k (0: nothing hidden)."""
+    return _threshold["k"]
+
+
+@contextmanager
+def counts_hidden_below(k: int):
+    """:func:`hide_counts_below` for the duration of a ``with`` block."""
+    before = threshold()
+    hide_counts_below(k)
+    try:
+        yield
+    finally:
+        hide_counts_below(before)
+
+
+def hidden(n: object) -> bool:
+    """True when ``n`` is a count from 1 to k-1 (never for 0, missing or text)."""
+    try:
+        value = float(n)
+    except (TypeError, ValueError):
+        return False
+    return not math.isnan(value) and 0 < value < threshold()
+
+
+def count_text(n: object) -> str:
+    """``"12"``, ``"<5"`` for a hidden count; anything else as ``str`` writes it."""
+    return f"<{threshold()}" if hidden(n) else str(n)
+
+
+def footnote() -> str:
+    """The note under anything that shows ``"<k"``."""
+    k = threshold()
+    return (f"<{k}: a count from 1 to {k - 1}, hidden in this share run (its percentage and CI shown as "
+            f"{DASH}); {SECONDARY}: a larger count hidden too, because a shown total would give the small one "
+            "back. p-values and model estimates are computed from all counts, including those not shown.")
+
+
+def note_for(text: str) -> str:
+    """:func:`footnote` when ``text`` shows a hidden count, else ``""``."""
+    k = threshold()
+    return footnote() if k > 1 and re.search(rf"(?<![\w<])<{k}(?!\d)", str(text)) else ""
+
+
+def with_note(footnote_text: str, shown: object) -> str:
+    """``footnote_text`` followed by :func:`note_for` of what is shown (a frame, text)."""
+    text = shown.to_csv(index=False) if isinstance(shown, pd.DataFrame) else str(shown)
+    note = note_for(text)
+    return f"{footnote_text} {note}".strip() if note else footnote_text
+
+
+def line_mask(counts, total_shown: bool = True) -> list[bool]:
+    """Which counts of one line (a frequency table, a row or column) to hide.
+
+    Primary: counts 1..k-1. Secondary, when the line's total is shown: if exactly
+    one count is hidden, the next smallest non-zero count is hidden too.
+    """
+    values = [float(c) if pd.notna(c) else math.nan for c in counts]
+    mask = [hidden(v) for v in values]
+    if total_shown and sum(mask) == 1:
+        others = [(v, i) for i, v in enumerate(values) if not mask[i] and v > 0]
+        if others:
+            mask[min(others)[1]] = True
+    return mask
+
+
+def table_mask(table: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
+    """Which cells of an r x c table of counts to hide; with ``margins``, every row and column is a line.
+
+    Lines are revisited until no line has exactly one hidden cell left to protect.
+    """
+    values = table.astype(float)
+    mask = values.apply(lambda col: col.map(hidden))
+    changed = margins
+    while changed:
+        changed = False
+        for axis_lines in (mask.index, mask.columns):
+            for line in axis_lines:
+                row = axis_lines is mask.index
+                cells, hide = (values.loc[line], mask.loc[line]) if row else (values[line], mask[line])
+                if hide.sum() != 1:
+                    continue
+                others = cells[~hide & (cells > 0)]
+                if len(others):
+                    target = others.idxmin()
+                    if row:
+                        mask.loc[line, target] = True
+                    else:
+                        mask.loc[target, line] = True
+                    changed = True
+    return mask
+
+
+def hide_small(counts, margins: bool = True):
+    """A Series or frame of counts with hidden cells as ``"<k"`` (primary and secondary).
+
+    Given back unchanged when nothing is hidden (so internal runs show what they always did).
+    A Series is one line; a frame's rows and columns are lines when ``margins``.
+    """
+    if threshold() <= 1:
+        return counts
+    if isinstance(counts, pd.Series):
+        mask = pd.Series(line_mask(counts, margins), index=counts.index)
+    else:
+        mask = table_mask(counts, margins)
+    if not mask.to_numpy().any():
+        return counts
+    return counts.astype(object).where(~mask, mask_text(counts, mask))
+
+
+def mask_text(counts, mask):
+    """``"<k"`` where a hidden cell is small, :data:`SECONDARY` where it is hidden to protect one (same shape)."""
+    small = counts.astype(float).apply(lambda v: v.map(hidden)) if isinstance(counts, pd.DataFrame) \
+        else counts.astype(float).map(hidden)
+    return small.where(~small, f"<{threshold()}").where(small | ~mask, SECONDARY).where(mask, None)
+
+
+def tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Result-style rows with a hidden ``numerator`` or ``denominator`` as ``"<k"``, their rate and CI blank.
+
+    Frames without those columns, or with nothing hidden, are given back unchanged.
+    """
+    cols = [c for c in ("numerator", "denominator") if c in frame.columns]
+    if threshold() <= 1 or not cols:
+        return frame
+    hit = frame[cols].apply(lambda col: col.map(hidden))
+    rows = hit.any(axis=1)
+    if not rows.any():
+        return frame
+    out = frame.copy()
+    k = f"<{threshold()}"
+    for col in cols:  # whole numbers stay whole beside the "<k" text
+        out[col] = [k if h else int(v) if isinstance(v, float) and v.is_integer() else v
+                     for v, h in zip(out[col], hit[col])]
+    for col in (c for c in _RATE_COLUMNS if c in out.columns):
+        out[col] = out[col].astype(object).where(~rows, math.nan)
+    return out
+
+
+def suppress_result_files(run_dir: str | Path, k: int) -> list[Path]:
+    """Rewrite every ``results.csv`` and ``results/*.csv`` under ``run_dir`` with counts 1..k-1 hidden."""
+    changed = []
+    with counts_hidden_below(k):
+        for path in sorted(Path(run_dir).rglob("*.csv")):
+            if path.name != "results.csv" and path.parent.name != "results":
+                continue
+            frame = pd.read_csv(path, dtype={"key": str, "label": str, "method": str},
+                                keep_default_na=False, na_values=[""])
+            shown = tidy(frame)
+            if shown is not frame:
+                shown.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+                changed.append(path)
+    return changed
