@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import contract, subgroups
-from helpers.narrative import p_text, pct
+from helpers.narrative import count, p_text, pct
 from helpers.results import rate_key
 
 #: Groupings whose level labels are blast percentages (shown with "%").
@@ -112,8 +112,9 @@ def _fisher_p(rate_table) -> float:
     return next((t.p_value for t in rate_table.tests if t.short == "fisher"), np.nan)
 
 
-def _ci(low: float, high: float) -> str:
-    return "–" if pd.isna(low) else f"{100 * low:.1f}–{100 * high:.1f}"
+def _ci(low: float, high: float, k, n) -> str:
+    hidden = count(k) != str(k) or count(n) != str(n)  # a share run hides the interval of a small count
+    return "–" if pd.isna(low) or hidden else f"{100 * low:.1f}–{100 * high:.1f}"
 
 
 def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: float = 50) -> pd.DataFrame:
@@ -132,13 +133,13 @@ def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: fl
             rows.append({
                 "Subgroup": group_title(cr.by) if i == 0 else "",
                 "Level": level_label(cr.by, r.level, high_cutoff),
-                "CR n/N": f"{r.numerator}/{r.denominator}",
+                "CR n/N": f"{count(r.numerator)}/{count(r.denominator)}",
                 "CR %": pct(r.numerator, r.denominator),
-                "CR 95% CI": _ci(r.ci_low, r.ci_high),
+                "CR 95% CI": _ci(r.ci_low, r.ci_high, r.numerator, r.denominator),
                 "CR p": p_text(p_cr) if i == 0 else "",
-                "MRD- n/N": "" if m is None else f"{m['numerator']}/{m['denominator']}",
+                "MRD- n/N": "" if m is None else f"{count(m['numerator'])}/{count(m['denominator'])}",
                 "MRD- %": "" if m is None else pct(int(m["numerator"]), int(m["denominator"])),
-                "MRD- 95% CI": "" if m is None else _ci(m["ci_low"], m["ci_high"]),
+                "MRD- 95% CI": "" if m is None else _ci(m["ci_low"], m["ci_high"], m["numerator"], m["denominator"]),
                 "MRD- p": p_text(p_mrd) if i == 0 else "",
             })
     return pd.DataFrame(rows)
@@ -154,8 +155,10 @@ def forest_rows(rate_tables: Sequence, *, include_missing: bool = False,
                 continue
             rows.append({
                 "group": group_title(rt.by),
-                "label": f"{level_label(rt.by, r.level, high_cutoff)} ({r.numerator}/{r.denominator})",
-                "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                "label": f"{level_label(rt.by, r.level, high_cutoff)} ({count(r.numerator)}/{count(r.denominator)})",
+                # a share run draws no point for a hidden count: its position would give the count back
+                "estimate": np.nan if count(r.numerator) != str(r.numerator) else r.estimate,
+                "ci_low": r.ci_low, "ci_high": r.ci_high,
                 "key": rate_key(rt.outcome, {**(rt.where or {}), rt.by: r.level}),
             })
     return pd.DataFrame(rows, columns=["group", "label", "estimate", "ci_low", "ci_high", "key"])

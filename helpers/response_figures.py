@@ -9,7 +9,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from helpers import contract
+from helpers import contract, suppression
 from helpers.figures import house_style, new_figure
 from helpers.derived import CRS_STATES
 from helpers.response import PatientFlow, burden_label
@@ -31,14 +31,18 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         for name, rates in outcomes.items()], ignore_index=True)
     long["group"] = [f"Blasts before debulking {burden_label(lv, high_cutoff)}" for lv in long["level"]]
     long["pct"] = (100 * long["estimate"].astype(float)).fillna(0)  # an empty group draws no bar
+    hidden = long["numerator"].map(suppression.hidden) | long["denominator"].map(suppression.hidden)
+    long.loc[hidden, "pct"] = 0  # a share run draws no bar for a hidden count: its height would give it back
     with house_style():
         fig, ax = new_figure(6.5, 4.6)
         sns.barplot(data=long, x="group", y="pct", hue="outcome", palette="colorblind", ax=ax,
                     errorbar=None, hue_order=list(outcomes))
+        c = suppression.count_text
         for container, name in zip(ax.containers, outcomes):
             part = long[long["outcome"] == name]
-            ax.bar_label(container, labels=[f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}" for n, d, p in
-                                            zip(part["numerator"], part["denominator"], part["pct"])],
+            ax.bar_label(container, labels=[f"{c(n)}/{c(d)}\n(–)" if hide else f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}"
+                                            for n, d, p, hide in zip(part["numerator"], part["denominator"],
+                                                                     part["pct"], hidden[part.index])],
                          fontsize=8, padding=2)
         ax.set_ylim(0, 125)  # room above 100% for the n/N labels; the axis itself ends at 100
         ax.set_yticks(range(0, 101, 20))
@@ -74,18 +78,19 @@ def _arrow(ax, start: tuple[float, float], end: tuple[float, float]) -> None:
 def plot_patient_flow(flow: PatientFlow) -> Figure:
     """Patient-flow diagram (treated -> cycles -> CR -> MRD assessed -> MRD response; HSCT) from ``flow``."""
     main, side, stop = "#dbe9f6", "#fde0c5", "#eeeeee"
+    c = suppression.count_text  # a share run shows counts 1..k-1 as "<k"
     steps = {
-        "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {flow.treated}", main),
-        "two": ((0.4, 0.7), f"Received 2 cycles\nn = {flow.two_cycles}", main),
-        "one": ((0.8, 0.7), f"1 cycle only (progressed)\nn = {flow.one_cycle}", stop),
-        "cr": ((0.4, 0.5), f"CR / CRp / CRi within 2 cycles\nn = {flow.cr}", main),
-        "nocr": ((0.8, 0.5), f"No CR after 2 cycles\nn = {flow.two_cycles - flow.cr_after_two_cycles}",
+        "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {c(flow.treated)}", main),
+        "two": ((0.4, 0.7), f"Received 2 cycles\nn = {c(flow.two_cycles)}", main),
+        "one": ((0.8, 0.7), f"1 cycle only (progressed)\nn = {c(flow.one_cycle)}", stop),
+        "cr": ((0.4, 0.5), f"CR / CRp / CRi within 2 cycles\nn = {c(flow.cr)}", main),
+        "nocr": ((0.8, 0.5), f"No CR after 2 cycles\nn = {c(flow.two_cycles - flow.cr_after_two_cycles)}",
                  stop),
-        "mrd": ((0.17, 0.3), f"MRD assessed\nn = {flow.mrd_evaluable}", main),
-        "nomrd": ((0.5, 0.3), f"MRD not assessed\nn = {flow.cr - flow.mrd_evaluable}", stop),
-        "hsct": ((0.83, 0.3), f"HSCT after blinatumomab\nn = {flow.hsct_after}", side),
-        "mrdneg": ((0.17, 0.1), f"Complete MRD response\nn = {flow.mrd_negative}", main),
-        "mrdpos": ((0.5, 0.1), f"MRD positive\nn = {flow.mrd_evaluable - flow.mrd_negative}", stop),
+        "mrd": ((0.17, 0.3), f"MRD assessed\nn = {c(flow.mrd_evaluable)}", main),
+        "nomrd": ((0.5, 0.3), f"MRD not assessed\nn = {c(flow.cr - flow.mrd_evaluable)}", stop),
+        "hsct": ((0.83, 0.3), f"HSCT after blinatumomab\nn = {c(flow.hsct_after)}", side),
+        "mrdneg": ((0.17, 0.1), f"Complete MRD response\nn = {c(flow.mrd_negative)}", main),
+        "mrdpos": ((0.5, 0.1), f"MRD positive\nn = {c(flow.mrd_evaluable - flow.mrd_negative)}", stop),
     }
     links = [("treated", "two"), ("treated", "one"), ("two", "cr"), ("two", "nocr"),
              ("cr", "mrd"), ("cr", "nomrd"), ("cr", "hsct"), ("mrd", "mrdneg"), ("mrd", "mrdpos")]

@@ -78,9 +78,14 @@ def note_for(text: str) -> str:
 
 def with_note(footnote_text: str, shown: object) -> str:
     """``footnote_text`` followed by :func:`note_for` of what is shown (a frame, text)."""
-    text = shown.to_csv(index=False) if isinstance(shown, pd.DataFrame) else str(shown)
-    note = note_for(text)
-    return f"{footnote_text} {note}".strip() if note else footnote_text
+    note = "".join(notes_for(shown))
+    return f"{footnote_text} {note}".strip() if note and note not in footnote_text else footnote_text
+
+
+def notes_for(shown: object) -> list[str]:
+    """``[footnote()]`` when a frame or text shows a hidden count, else ``[]`` (for lists of notes)."""
+    note = note_for(shown.to_csv(index=False) if isinstance(shown, pd.DataFrame) else str(shown))
+    return [note] if note else []
 
 
 def line_mask(counts, total_shown: bool = True) -> list[bool]:
