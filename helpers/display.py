@@ -117,7 +117,8 @@ def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None 
     """
     columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
     formats = formats or {}
-    shown = pd.DataFrame({header: [formats.get(col, cell_text)(v) for v in frame[col]]
+    # scrub: a share run hides small counts also in text written before the table (no-op otherwise)
+    shown = pd.DataFrame({header: [suppression.scrub(formats.get(col, cell_text)(v)) for v in frame[col]]
                           for col, header in columns.items()})
     return Table(shown, title, suppression.with_note(footnote, shown), table_id)
 

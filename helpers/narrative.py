@@ -28,7 +28,8 @@ def show_markdown(text: str) -> None:
     """
     from IPython.display import display
 
-    note = suppression.note_for(text)  # a share run says what "<5" means where it shows one
+    text = suppression.scrub(text)  # a share run: small counts hidden, and "<5" explained where shown
+    note = suppression.note_for(text)
     display({"text/markdown": f"{text}\n\n*{note}*" if note else text}, raw=True)
 
 

@@ -190,3 +190,57 @@ def suppress_result_files(run_dir: str | Path, k: int) -> list[Path]:
                 shown.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
                 changed.append(path)
     return changed
+
+
+def printable(result: object) -> object:
+    """A statistics result (a dataclass such as a Proportion or test) for ``print``, small counts hidden.
+
+    Given back unchanged when nothing in it is hidden; else a repr-like text with counts
+    (``numerator``, ``denominator``, the cells of ``table``) as ``"<k"`` and the
+    estimate and CI of a hidden count as ``"–"`` (p-values stay).
+    """
+    import dataclasses
+
+    if threshold() <= 1 or not dataclasses.is_dataclass(result):
+        return result
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    counts = [fields.get("numerator"), fields.get("denominator")]
+    table = fields.get("table")
+    if table is not None:
+        shown = hide_small(pd.DataFrame([list(row) for row in table]))
+        fields["table"] = tuple(tuple(row) for row in shown.itertuples(index=False))
+    if not any(hidden(c) for c in counts) and fields.get("table") == table:
+        return result
+    if any(hidden(c) for c in counts):
+        fields.update({name: DASH for name in _RATE_COLUMNS if name in fields})
+        fields.update({name: count_text(fields[name]) for name in ("numerator", "denominator")})
+    return f"{type(result).__name__}(" + ", ".join(f"{k}={v!r}" if not isinstance(v, str) or k in
+                                                   ("method", "short", "name", "statistic_name")
+                                                   else f"{k}={v}" for k, v in fields.items()) + ")"
+
+
+_FRACTION = re.compile(r"(?<![\w.<])(\d+)/(\d+)(?![\d.])( = \d+(?:\.\d+)?%| \(\d+(?:\.\d+)?%\))?"
+                       r"(,? \(?95% CI [\d.]+–[\d.]+%\)?)?")
+_N_PCT = re.compile(r"(?<![\w.<–/])(\d+) \(\d+(?:\.\d+)?%\)")
+_N_IS = re.compile(r"\b(n ?= ?)(\d+)\b(?!\.\d|/)")
+
+
+def scrub(text: object) -> object:
+    """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"2 (9.1%)"``, ``"n = 3"``) with small ones hidden.
+
+    A safety net for text built outside the count formatters (e.g. the reproduction
+    report's recomputed figures); text given back unchanged when nothing is hidden.
+    """
+    if threshold() <= 1 or not isinstance(text, str):
+        return text
+
+    def fraction(m: re.Match) -> str:
+        k, n = int(m.group(1)), int(m.group(2))
+        if not (hidden(k) or hidden(n)):
+            return m.group(0)
+        return f"{count_text(k)}/{count_text(n)}" + (f" ({DASH})" if m.group(3) else "")
+
+    text = _FRACTION.sub(fraction, text)
+    text = _N_PCT.sub(lambda m: f"{count_text(int(m.group(1)))} ({DASH})" if hidden(int(m.group(1))) else m.group(0),
+                      text)
+    return _N_IS.sub(lambda m: m.group(1) + count_text(int(m.group(2))), text)
