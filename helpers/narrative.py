@@ -66,7 +66,7 @@ def count(n: int) -> str:
 
 def pct(numerator: int, denominator: int, digits: int = 1) -> str:
     """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or either count is hidden."""
-    if suppression.hidden(numerator) or suppression.hidden(denominator):
+    if suppression.hidden(numerator) or suppression.hidden(denominator):  # also "<5" read from results
         return "–"
     return percent(numerator / denominator, digits) if denominator else "–"
 

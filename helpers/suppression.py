@@ -49,7 +49,9 @@ def counts_hidden_below(k: int):
 
 
 def hidden(n: object) -> bool:
-    """True when ``n`` is a count from 1 to k-1 (never for 0, missing or text)."""
+    """True when ``n`` is a count from 1 to k-1, or the ``"<k"`` text that replaced one (never 0 or missing)."""
+    if isinstance(n, str):
+        return n.startswith("<")
     try:
         value = float(n)
     except (TypeError, ValueError):
@@ -59,7 +61,7 @@ def hidden(n: object) -> bool:
 
 def count_text(n: object) -> str:
     """``"12"``, ``"<5"`` for a hidden count; anything else as ``str`` writes it."""
-    return f"<{threshold()}" if hidden(n) else str(n)
+    return n if isinstance(n, str) else f"<{threshold()}" if hidden(n) else str(n)
 
 
 def footnote() -> str:

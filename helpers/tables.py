@@ -239,7 +239,7 @@ def save_table(table: pd.DataFrame, name: str, output_dir: str | Path, *, title:
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
     table = suppression.tidy(table)  # a share run: hidden counts as "<5", their rate and CI blank
     if suppression.threshold() > 1:
-        table = table.apply(lambda col: col.map(suppression.scrub) if col.dtype == object else col)
+        table = table.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(suppression.scrub))
     footnote = suppression.with_note(footnote, table)
     display.write_csv(table, csv_path)
     display.write_xlsx(table, xlsx_path, title or name.replace("_", " ").capitalize(), footnote=footnote)
