@@ -111,7 +111,7 @@ def table_mask(table: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
     Lines are revisited until no line has exactly one hidden cell left to protect.
     """
     values = table.astype(float)
-    mask = values.apply(lambda col: col.map(hidden))
+    mask = values.map(hidden)
     changed = margins
     while changed:
         changed = False
@@ -146,14 +146,8 @@ def hide_small(counts, margins: bool = True):
         mask = table_mask(counts, margins)
     if not mask.to_numpy().any():
         return counts
-    return counts.astype(object).where(~mask, mask_text(counts, mask))
-
-
-def mask_text(counts, mask):
-    """``"<k"`` where a hidden cell is small, :data:`SECONDARY` where it is hidden to protect one (same shape)."""
-    small = counts.astype(float).apply(lambda v: v.map(hidden)) if isinstance(counts, pd.DataFrame) \
-        else counts.astype(float).map(hidden)
-    return small.where(~small, f"<{threshold()}").where(small | ~mask, SECONDARY).where(mask, None)
+    small = counts.astype(float).map(hidden)  # a subset of mask: the rest is hidden to protect them
+    return counts.astype(object).where(~mask, SECONDARY).where(~small, f"<{threshold()}")
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:

@@ -108,3 +108,28 @@ def test_saved_result_rows_hide_the_count_and_blank_its_rate_but_keep_the_p_valu
     assert back.loc[0, "numerator"] == "<5" and back.loc[0, "denominator"] == "30"
     assert back.loc[0, "estimate"] == back.loc[0, "ci_low"] == ""
     assert back.loc[1, "p_value"] == "0.04"
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("<20: 13/17 · >=50: 1/3", "<20: 13/17 · >=50: <5/<5"),
+    ("4/30 = 13.3% (95% CI 3.8–30.7%)", "<5/30 (–)"),
+    ("3/30 (10.0%), 95% CI 2.1–26.5%", "<5/30 (–)"),
+    ("23/34 (67.6%), 95% CI 49.5–82.6%", "23/34 (67.6%), 95% CI 49.5–82.6%"),
+    ("2 (9.1%)", "<5 (–)"),
+    ("n = 3 and n=12", "n = <5 and n=12"),
+    ("<5/30 (–); p = 0.021", "<5/30 (–); p = 0.021"),
+])
+def test_text_written_before_the_formatters_saw_it_has_its_small_counts_hidden(k5, text, shown):
+    assert suppression.scrub(text) == shown
+
+
+def test_a_printed_proportion_or_test_hides_small_counts_but_keeps_the_p_value(k5):
+    from helpers import stats
+
+    assert "numerator=<5" in suppression.printable(stats.proportion(3, 30))
+    assert "estimate=–" in suppression.printable(stats.proportion(3, 30))
+    big = stats.proportion(13, 30)
+    assert suppression.printable(big) is big
+    fisher = stats.fisher_exact(pd.DataFrame([[3, 10], [8, 12]]).to_numpy())
+    text = suppression.printable(fisher)
+    assert "'<5'" in text and f"p_value={fisher.p_value!r}" in text
