@@ -50,8 +50,8 @@ def counts_hidden_below(k: int):
 
 def hidden(n: object) -> bool:
     """True when ``n`` is a count from 1 to k-1, or the ``"<k"`` text that replaced one (never 0 or missing)."""
-    if isinstance(n, str):
-        return n.startswith("<")
+    if isinstance(n, str):  # "<5" or "not shown" where a count was hidden before
+        return n.startswith("<") or n == SECONDARY
     try:
         value = float(n)
     except (TypeError, ValueError):

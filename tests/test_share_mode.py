@@ -144,7 +144,7 @@ def test_a_share_run_shows_less_than_5_with_its_footnote_in_tables_text_headline
     assert "<5/" in page and footnote in page
     assert "<5" in table1 or "<5" in page
     with zipfile.ZipFile(out / "tables" / "response_by_subgroup.xlsx") as z:
-        sheet = html.unescape(z.read("xl/sharedStrings.xml").decode("utf-8"))
+        sheet = html.unescape(z.read("xl/worksheets/sheet1.xml").decode("utf-8"))
     assert "<5/" in sheet and footnote in sheet
     results = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False)
     hidden = results[results["numerator"] == "<5"]
