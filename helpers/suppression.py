@@ -23,8 +23,10 @@ _threshold = {"k": 0}
 DASH = "–"
 #: Text of a count of k or more hidden because a shown total would give a hidden count back.
 SECONDARY = "not shown"
-#: Result columns blanked in a share run when the row's count is hidden.
-_RATE_COLUMNS = ("estimate", "ci_low", "ci_high")
+#: Result columns blanked in a share run when the row's count is hidden (a median of a few patients is theirs).
+_RATE_COLUMNS = ("estimate", "ci_low", "ci_high", "median", "minimum", "maximum", "summary")
+#: Count columns of tidy rows: ``n``/``n_missing`` are those of median (range) rows.
+_COUNT_COLUMNS = ("numerator", "denominator", "n", "n_missing")
 
 
 def hide_counts_below(k: int) -> None:
@@ -151,15 +153,15 @@ def hide_small(counts, margins: bool = True):
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Result-style rows with a hidden ``numerator`` or ``denominator`` as ``"<k"``, their rate and CI blank.
+    """Result-style rows with a hidden count (``numerator``, ``denominator``, ``n``) as ``"<k"``, their rate, CI or median blank.
 
     Frames without those columns, or with nothing hidden, are given back unchanged.
     """
-    cols = [c for c in ("numerator", "denominator") if c in frame.columns]
+    cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
     if threshold() <= 1 or not cols:
         return frame
     hit = frame[cols].apply(lambda col: col.map(hidden))
-    rows = hit.any(axis=1)
+    rows = hit.drop(columns="n_missing", errors="ignore").any(axis=1)
     if not rows.any():
         return frame
     out = frame.copy()

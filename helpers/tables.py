@@ -94,7 +94,7 @@ def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES
                 "n": len(present), "n_missing": len(values) - len(present), "median": median,
                 "minimum": low, "maximum": high,
                 "summary": (f"{number(median)} (range {number(low)}-{number(high)})" if len(present)
-                            else "not recorded"),
+                            and not suppression.hidden(len(present)) else "–" if len(present) else "not recorded"),
             })
     return pd.DataFrame(rows)
 

@@ -133,3 +133,12 @@ def test_a_printed_proportion_or_test_hides_small_counts_but_keeps_the_p_value(k
     fisher = stats.fisher_exact(pd.DataFrame([[3, 10], [8, 12]]).to_numpy())
     text = suppression.printable(fisher)
     assert "'<5'" in text and f"p_value={fisher.p_value!r}" in text
+
+
+def test_a_median_of_fewer_than_k_patients_is_not_shown_as_it_is_their_own_value(k5):
+    rows = pd.DataFrame({"level": ["a", "b"], "n": [1, 12], "n_missing": [2, 0], "median": [48.0, 16.0],
+                         "minimum": [48.0, 7.0], "maximum": [48.0, 26.0], "summary": ["48 (range 48-48)", "16"]})
+    shown = suppression.tidy(rows)
+    assert list(shown["n"]) == ["<5", 12] and list(shown["n_missing"]) == ["<5", 0]
+    assert shown.loc[0, ["median", "minimum", "maximum", "summary"]].isna().all()
+    assert shown.loc[1, "summary"] == "16"
