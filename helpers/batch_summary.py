@@ -45,7 +45,9 @@ def summary_rows(outcomes, out: Path) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     for prefix, _, _ in PROPORTIONS:  # counts stay whole numbers beside failed runs' blanks
         for col in (f"{prefix}_numerator", f"{prefix}_denominator"):
-            table[col] = pd.to_numeric(table[col]).astype("Int64")
+            numbers = pd.to_numeric(table[col], errors="coerce")
+            if numbers.notna().sum() == table[col].notna().sum():  # a share run's "<5" stays text
+                table[col] = numbers.astype("Int64")
     return table
 
 

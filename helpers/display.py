@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers import suppression
 from helpers.narrative import ci_text, n_of, p_text
 
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -116,9 +117,10 @@ def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None 
     """
     columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
     formats = formats or {}
-    shown = pd.DataFrame({header: [formats.get(col, cell_text)(v) for v in frame[col]]
+    # scrub: a share run hides small counts also in text written before the table (no-op otherwise)
+    shown = pd.DataFrame({header: [suppression.scrub(formats.get(col, cell_text)(v)) for v in frame[col]]
                           for col, header in columns.items()})
-    return Table(shown, title, footnote, table_id)
+    return Table(shown, title, suppression.with_note(footnote, shown), table_id)
 
 
 #: Footnote of a table of exact rates compared with Fisher's exact test.
@@ -169,23 +171,25 @@ def rate_cells(frame: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         The input's other columns followed by the three text columns (``p``
-        only when ``p_value`` is there); "–" where a value is missing.
+        only when ``p_value`` is there); "–" where a value is missing, and
+        for the percentage and CI of a count hidden in a share run.
     """
     out = frame.drop(columns=[c for c in ("numerator", "denominator", "estimate", "ci_low",
                                           "ci_high", "p_value") if c in frame.columns])
     out = out.assign(**{
         "n/N (%)": [MISSING if pd.isna(n) or pd.isna(d) else n_of(int(n), int(d))
                     for n, d in zip(frame["numerator"], frame["denominator"])],
-        "95% CI": [ci_cell(lo, hi) for lo, hi in zip(frame["ci_low"], frame["ci_high"])],
+        "95% CI": [ci_cell(lo, hi, counts=(n, d)) for lo, hi, n, d in
+                   zip(frame["ci_low"], frame["ci_high"], frame["numerator"], frame["denominator"])],
     })
     if "p_value" in frame.columns:
         out["p"] = [p_cell(p) for p in frame["p_value"]]
     return out
 
 
-def ci_cell(low: object, high: object) -> str:
-    """``"49.5–82.6%"`` for a table cell under a "95% CI" header; "–" when not estimable."""
-    text = ci_text(_num(low), _num(high))
+def ci_cell(low: object, high: object, *, counts: tuple | None = None) -> str:
+    """``"49.5–82.6%"`` for a table cell under a "95% CI" header; "–" when not estimable or a count is hidden."""
+    text = ci_text(_num(low), _num(high), counts=counts)
     return text.removeprefix("95% CI ") if text[:6] == "95% CI" and "–" in text else MISSING
 
 

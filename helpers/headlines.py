@@ -62,8 +62,13 @@ def not_available(results: pd.DataFrame, notebook: str) -> str | None:
 
 def rate_text(row) -> str:
     """``"23/34 (67.6%), 95% CI 49.5–82.6%"`` from a proportion row."""
-    return (f"{n_of(int(row['numerator']), int(row['denominator']))}, "
-            f"{ci_text(_float(row['ci_low']), _float(row['ci_high']))}")
+    k, n = _count(row["numerator"]), _count(row["denominator"])
+    return f"{n_of(k, n)}, {ci_text(_float(row['ci_low']), _float(row['ci_high']), counts=(k, n))}"
+
+
+def _count(value):
+    """A count from results.csv: an int, or the ``"<5"`` text a share run writes in its place."""
+    return value if isinstance(value, str) and value.startswith("<") else int(value)
 
 
 def _float(value) -> float:
@@ -74,7 +79,7 @@ def _float(value) -> float:
 
 
 def _short(row) -> str:
-    return n_of(int(row["numerator"]), int(row["denominator"]))
+    return n_of(_count(row["numerator"]), _count(row["denominator"]))
 
 
 def _cr(rows, params):

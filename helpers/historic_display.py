@@ -6,11 +6,17 @@ import math
 
 import pandas as pd
 
-from helpers.narrative import ci_text, p_text, percent
+from helpers import suppression
+from helpers.narrative import ci_text, count, p_text, percent
 
 
-def _rate_text(k, n, rate: float, low: float, high: float) -> str:
-    """``"23/34 (67.6%; 49.5–82.6%)"``; counts left out when not published, CI when there is none."""
+def _rate_text(k, n, rate: float, low: float, high: float, cohort: bool = False) -> str:
+    """``"23/34 (67.6%; 49.5–82.6%)"``; counts left out when not published, CI when there is none.
+
+    ``cohort``: the cohort's own counts, hidden (``"<5/30 (–)"``) in a share run when small.
+    """
+    if cohort and (suppression.hidden(k) or suppression.hidden(n)):
+        return f"{count(int(k))}/{count(int(n))} (–)"
     head = f"{int(k)}/{int(n)} " if pd.notna(k) and pd.notna(n) else ""
     if math.isnan(rate):
         return head + "(NA)"
@@ -53,7 +59,7 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
         "Pairing": compared["pairing_id"],
         "Endpoint": compared["endpoint_label"],
         "Cohort population": compared["population_label"],
-        "Cohort n/N (%; 95% CI)": [_rate_text(*v) for v in zip(
+        "Cohort n/N (%; 95% CI)": [_rate_text(*v, cohort=True) for v in zip(
             compared["cohort_k"], compared["cohort_n"], compared["cohort_rate"],
             compared["cohort_low"], compared["cohort_high"])],
         "Comparator": compared["study"] + ", " + compared["arm"],
@@ -86,8 +92,10 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
         part = compared[(compared["cohort_endpoint"] == g.cohort_endpoint)
                         & (compared["cohort_population"] == g.cohort_population)]
         group = f"{g.endpoint_label} — {g.population_label}"
-        rows.append({"group": group, "label": f"This cohort: {g.cohort_k}/{g.cohort_n}",
-                     "estimate": g.cohort_rate, "ci_low": g.cohort_low, "ci_high": g.cohort_high})
+        hide = suppression.hidden(g.cohort_k) or suppression.hidden(g.cohort_n)  # no point for a hidden count
+        rows.append({"group": group, "label": f"This cohort: {count(g.cohort_k)}/{count(g.cohort_n)}",
+                     "estimate": math.nan if hide else g.cohort_rate,
+                     "ci_low": math.nan if hide else g.cohort_low, "ci_high": math.nan if hide else g.cohort_high})
         for r in part.itertuples():
             counts = (f"{int(r.comparator_k)}/{int(r.comparator_n)}" if pd.notna(r.comparator_k)
                       and pd.notna(r.comparator_n) else f"{100 * r.comparator_rate:g}%, rate only")
@@ -144,7 +152,7 @@ def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
             lines.append(f"- **{r.pairing_id}**: no evaluable cohort patients "
                          f"({r.population_label}); not compared.")
             continue
-        cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high)
+        cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high, cohort=True)
         other = _rate_text(r.comparator_k, r.comparator_n, r.comparator_rate,
                            r.comparator_low, r.comparator_high)
         if _comparator_counts(r):

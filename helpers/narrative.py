@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from helpers import suppression
 from helpers.provenance import Provenance, data_provenance  # noqa: F401  (the notebooks' names)
 
 
@@ -27,7 +28,9 @@ def show_markdown(text: str) -> None:
     """
     from IPython.display import display
 
-    display({"text/markdown": text}, raw=True)
+    text = suppression.scrub(text)  # a share run: small counts hidden, and "<5" explained where shown
+    note = suppression.note_for(text)
+    display({"text/markdown": f"{text}\n\n*{note}*" if note else text}, raw=True)
 
 
 def _missing(value) -> bool:
@@ -56,21 +59,32 @@ def percent(fraction: float, digits: int = 1) -> str:
     return f"{_half_up(100 * fraction, digits):.{digits}f}%"
 
 
+def count(n: int) -> str:
+    """A count of patients: ``"12"``; ``"<5"`` when hidden in a share run (:mod:`helpers.suppression`)."""
+    return suppression.count_text(n)
+
+
 def pct(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0."""
+    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or either count is hidden."""
+    if suppression.hidden(numerator) or suppression.hidden(denominator):  # also "<5" read from results
+        return "–"
     return percent(numerator / denominator, digits) if denominator else "–"
 
 
 def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"23/34 (67.6%)"``."""
-    return f"{numerator}/{denominator} ({pct(numerator, denominator, digits)})"
+    """``"23/34 (67.6%)"``; ``"<5/34 (–)"`` in a share run."""
+    return f"{count(numerator)}/{count(denominator)} ({pct(numerator, denominator, digits)})"
 
 
-def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ") -> str:
+def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
+            counts: tuple[int, int] | None = None) -> str:
     """``"95% CI 49.5–82.6%"`` from proportions in [0, 1]; ``label=""`` gives the table cell ``"49.5–82.6"``.
 
-    ``"95% CI not estimable"`` (``"–"`` without a label) when a bound is NaN.
+    ``"95% CI not estimable"`` (``"–"`` without a label) when a bound is NaN;
+    ``"95% CI –"`` (``"–"``) when one of ``counts`` (numerator, denominator) is hidden.
     """
+    if counts is not None and any(suppression.hidden(c) for c in counts):
+        return f"{label}–" if label else "–"
     if _missing(low) or _missing(high):
         return f"{label}not estimable" if label else "–"
     text = f"{percent(low, digits)[:-1]}–{percent(high, digits)[:-1]}"
@@ -116,17 +130,18 @@ _FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share"
 def format_result(row, fmt: str) -> str:
     """Format one ``results.csv`` row for prose."""
     if fmt == "n":
-        return str(int(row["numerator"]))
+        return count(int(row["numerator"]))
     if fmt == "N":
-        return str(int(row["denominator"]))
+        return count(int(row["denominator"]))
     if fmt == "pct":
         return pct(int(row["numerator"]), int(row["denominator"]))
     if fmt == "n_pct":
-        return f"{int(row['numerator'])} ({pct(int(row['numerator']), int(row['denominator']))})"
+        return f"{count(int(row['numerator']))} ({pct(int(row['numerator']), int(row['denominator']))})"
     if fmt == "n_of":
         return n_of(int(row["numerator"]), int(row["denominator"]))
     if fmt == "ci":
-        return ci_text(float(row["ci_low"]), float(row["ci_high"]))
+        return ci_text(float(row["ci_low"]), float(row["ci_high"]),
+                       counts=(row.get("numerator"), row.get("denominator")))
     if fmt == "p":
         return p_text(float(row["p_value"]))
     if fmt == "int":
@@ -140,7 +155,7 @@ def format_result(row, fmt: str) -> str:
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     """A count with its noun in the right number: ``"1 patient"``, ``"2 patients"``."""
-    return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
+    return f"{count(n)} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
 def result_of(results, key: str) -> dict:

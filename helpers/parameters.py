@@ -78,6 +78,7 @@ PARAMETER_RULES: dict[str, Rule] = {
     "at_risk_step_months": Rule(0, 600, "months between the numbers at risk", low_open=True),
     "landmark_months": Rule(0, 600, "months from the start of blinatumomab to the transplant landmark",
                             low_open=True),
+    "min_cell": Rule(1, math.inf, "share runs: counts from 1 to min_cell - 1 are shown as \"<min_cell\""),
 }
 
 #: Relations between parameters: (smaller, larger), the first strictly below the second.

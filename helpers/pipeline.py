@@ -67,6 +67,7 @@ from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 from traitlets.config import Config
 
+from helpers import suppression
 from helpers.loading import validate_file
 from helpers.parameters import (PARAMS_FILE, ParameterError, check_file_values, check_parameters,
                                 coerce_parameters, declared_parameters, effective_parameters,
@@ -331,8 +332,13 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
                            kind="share" if share else "internal",
                            parameter_file=parameter_record)
             step = "rendering the HTML report"  # after the manifest, whose commit and date it shows
-            render_report(staging, cohort_file=inputs["data_path"].name,
-                          kind="share" if share else "internal")
+            min_cell = _min_cell(declared, overrides) if share else 0
+            with suppression.counts_hidden_below(min_cell):  # the headlines show "<5" as the notebooks do
+                render_report(staging, cohort_file=inputs["data_path"].name,
+                              kind="share" if share else "internal")
+            if share:  # notebook 06 has read the full counts; what stays in the run hides the small ones
+                step = "hiding small counts in results.csv"
+                suppression.suppress_result_files(staging, min_cell)
         except (PipelineError, KeyboardInterrupt):
             raise
         except Exception as err:
@@ -354,6 +360,14 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
     swap_into_place(staging, out)
     return RunSummary(out, tuple(nb.stem for nb in notebooks), durations, len(results),
                       tuple(str(w) for w in report.warnings), report.sheet)
+
+
+def _min_cell(declared: Mapping[str, dict], overrides: Mapping[str, object]) -> int:
+    """The share run's k: ``-p min_cell``, else the notebooks' declared default (5 when none declares it)."""
+    if "min_cell" in overrides:
+        return int(overrides["min_cell"])
+    defaults = [info["min_cell"]["default"] for info in declared.values() if "min_cell" in info]
+    return int(defaults[0]) if defaults else 5
 
 
 def _copy_inputs(inputs: Mapping[str, Path], staging: Path) -> dict[str, dict]:

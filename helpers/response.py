@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers import contract, subgroups
-from helpers.narrative import p_text, pct
+from helpers import contract, subgroups, suppression
+from helpers.narrative import count, p_text, pct
 from helpers.results import rate_key
 
 #: Groupings whose level labels are blast percentages (shown with "%").
@@ -105,12 +105,23 @@ def group_title(var: str) -> str:
     return contract.label(var)
 
 
+def _int(value):
+    return value if isinstance(value, str) else int(value)
+
+
 def _fisher_p(rate_table) -> float:
     return next((t.p_value for t in rate_table.tests if t.short == "fisher"), np.nan)
 
 
-def _ci(low: float, high: float) -> str:
-    return "–" if pd.isna(low) else f"{100 * low:.1f}–{100 * high:.1f}"
+def _ci(low: float, high: float, k, n) -> str:
+    hidden = suppression.hidden(k) or suppression.hidden(n)  # a share run hides the interval of a small count
+    return "–" if pd.isna(low) or hidden else f"{100 * low:.1f}–{100 * high:.1f}"
+
+
+def _shown(rates: pd.DataFrame) -> pd.DataFrame:
+    """Numerators and denominators of one grouping as shown: in a share run small ones hidden, and within
+    the grouping (whose levels add up to a total shown elsewhere) the next smallest too."""
+    return pd.DataFrame({c: suppression.hide_small(rates[c].reset_index(drop=True)) for c in ("numerator", "denominator")})
 
 
 def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: float = 50) -> pd.DataFrame:
@@ -123,19 +134,22 @@ def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: fl
         if cr.by != mrd.by:
             raise ValueError(f"paired tables group by different variables: {cr.by} vs {mrd.by}")
         mrd_rates = mrd.rates.set_index(mrd.rates["level"].astype(str))
+        mrd_rates[["numerator", "denominator"]] = _shown(mrd_rates).set_index(mrd_rates.index)
+        cr_shown = _shown(cr.rates)
         p_cr, p_mrd = _fisher_p(cr), _fisher_p(mrd)
         for i, r in enumerate(cr.rates.itertuples(index=False)):
             m = mrd_rates.loc[str(r.level)] if str(r.level) in mrd_rates.index else None
+            k, n = cr_shown.loc[i, "numerator"], cr_shown.loc[i, "denominator"]
             rows.append({
                 "Subgroup": group_title(cr.by) if i == 0 else "",
                 "Level": level_label(cr.by, r.level, high_cutoff),
-                "CR n/N": f"{r.numerator}/{r.denominator}",
-                "CR %": pct(r.numerator, r.denominator),
-                "CR 95% CI": _ci(r.ci_low, r.ci_high),
+                "CR n/N": f"{count(k)}/{count(n)}",
+                "CR %": pct(k, n),
+                "CR 95% CI": _ci(r.ci_low, r.ci_high, k, n),
                 "CR p": p_text(p_cr) if i == 0 else "",
-                "MRD- n/N": "" if m is None else f"{m['numerator']}/{m['denominator']}",
-                "MRD- %": "" if m is None else pct(int(m["numerator"]), int(m["denominator"])),
-                "MRD- 95% CI": "" if m is None else _ci(m["ci_low"], m["ci_high"]),
+                "MRD- n/N": "" if m is None else f"{count(m['numerator'])}/{count(m['denominator'])}",
+                "MRD- %": "" if m is None else pct(_int(m["numerator"]), _int(m["denominator"])),
+                "MRD- 95% CI": "" if m is None else _ci(m["ci_low"], m["ci_high"], m["numerator"], m["denominator"]),
                 "MRD- p": p_text(p_mrd) if i == 0 else "",
             })
     return pd.DataFrame(rows)
@@ -151,8 +165,10 @@ def forest_rows(rate_tables: Sequence, *, include_missing: bool = False,
                 continue
             rows.append({
                 "group": group_title(rt.by),
-                "label": f"{level_label(rt.by, r.level, high_cutoff)} ({r.numerator}/{r.denominator})",
-                "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                "label": f"{level_label(rt.by, r.level, high_cutoff)} ({count(r.numerator)}/{count(r.denominator)})",
+                # a share run draws no point for a hidden count: its position would give the count back
+                "estimate": np.nan if count(r.numerator) != str(r.numerator) else r.estimate,
+                "ci_low": r.ci_low, "ci_high": r.ci_high,
                 "key": rate_key(rt.outcome, {**(rt.where or {}), rt.by: r.level}),
             })
     return pd.DataFrame(rows, columns=["group", "label", "estimate", "ci_low", "ci_high", "key"])

@@ -9,8 +9,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from helpers import contract
-from helpers.figures import AGGREGATE_VIEW, blasts_median_iqr, count_labels, house_style, new_figure
+from helpers import contract, suppression
+from helpers.figures import AGGREGATE_VIEW, blasts_median_iqr, house_style, new_figure
 from helpers.derived import CRS_STATES
 from helpers.response import PatientFlow, burden_label
 
@@ -19,13 +19,12 @@ CRS_PALETTE = dict(zip(CRS_STATES, ("#d55e00", "#0072b2", "#999999")))
 
 
 def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, high_cutoff: float = 50,
-                          note: str = "", min_cell: int | None = None) -> Figure:
+                          note: str = "") -> Figure:
     """The paper's Figure 1: CR and complete MRD response by baseline blasts (< / >= cut-off).
 
     ``cr_rates``, ``mrd_rates``: ``rates`` of RateTables by ``high_burden`` (the
     ``missing`` level is left out); bars show %, labels n/N; ``note`` under the plot.
-    ``min_cell`` (share runs): n and N as :func:`helpers.figures.count_labels` (n
-    with the N - n without the outcome); a bar whose n is hidden is not drawn, its % shown as "–".
+    A share run draws no bar whose count is hidden, its % shown as "–".
     """
     outcomes = {"CR (CR, CRp, CRi)": cr_rates, "Complete MRD response (of evaluable CR)": mrd_rates}
     long = pd.concat([
@@ -33,24 +32,19 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         for name, rates in outcomes.items()], ignore_index=True)
     long["group"] = [f"Blasts before debulking {burden_label(lv, high_cutoff)}" for lv in long["level"]]
     long["pct"] = (100 * long["estimate"].astype(float)).fillna(0)  # an empty group draws no bar
-    texts = [f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}" for n, d, p in
-             zip(long["numerator"], long["denominator"], long["pct"])]
-    if min_cell is not None:
-        texts = []
-        for i, (n, d, p) in enumerate(zip(long["numerator"], long["denominator"], long["pct"])):
-            n_text = count_labels(pd.DataFrame([[int(n), int(d) - int(n)]]), min_cell).iloc[0, 0]
-            d_text = count_labels(pd.DataFrame([[int(d)]]), min_cell).iloc[0, 0]
-            exact = n_text.isdigit() and d_text.isdigit()
-            long.loc[i, "pct"] = p if exact else 0
-            texts.append(f"{n_text}/{d_text}\n({p:.0f}%)" if exact and d else f"{n_text}/{d_text}\n(–)" if d
-                         else f"{n_text}/{d_text}")
-    long["label"] = texts
+    hidden = long["numerator"].map(suppression.hidden) | long["denominator"].map(suppression.hidden)
+    long.loc[hidden, "pct"] = 0  # a share run draws no bar for a hidden count: its height would give it back
     with house_style():
         fig, ax = new_figure(6.5, 4.6)
         sns.barplot(data=long, x="group", y="pct", hue="outcome", palette="colorblind", ax=ax,
                     errorbar=None, hue_order=list(outcomes))
+        c = suppression.count_text
         for container, name in zip(ax.containers, outcomes):
-            ax.bar_label(container, labels=list(long.loc[long["outcome"] == name, "label"]), fontsize=8, padding=2)
+            part = long[long["outcome"] == name]
+            ax.bar_label(container, labels=[f"{c(n)}/{c(d)}\n(–)" if hide else f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}"
+                                            for n, d, p, hide in zip(part["numerator"], part["denominator"],
+                                                                     part["pct"], hidden[part.index])],
+                         fontsize=8, padding=2)
         ax.set_ylim(0, 125)  # room above 100% for the n/N labels; the axis itself ends at 100
         ax.set_yticks(range(0, 101, 20))
         ax.spines["left"].set_bounds(0, 100)
@@ -82,21 +76,17 @@ def _arrow(ax, start: tuple[float, float], end: tuple[float, float]) -> None:
                 arrowprops={"arrowstyle": "->", "color": "0.3", "linewidth": 0.9})
 
 
-def plot_patient_flow(flow: PatientFlow, min_cell: int | None = None) -> Figure:
-    """Patient-flow diagram (treated -> cycles -> CR -> MRD assessed -> MRD response; HSCT) from ``flow``.
-
-    ``min_cell`` (share runs): each split's counts as :func:`helpers.figures.count_labels`.
-    """
+def plot_patient_flow(flow: PatientFlow) -> Figure:
+    """Patient-flow diagram (treated -> cycles -> CR -> MRD assessed -> MRD response; HSCT) from ``flow``."""
     main, side, stop = "#dbe9f6", "#fde0c5", "#eeeeee"
     splits = [("treated",), ("two", "one"), ("cr", "nocr"), ("mrd", "nomrd"), ("mrdneg", "mrdpos"), ("hsct",)]
     n = {"treated": flow.treated, "two": flow.two_cycles, "one": flow.one_cycle, "cr": flow.cr,
          "nocr": flow.two_cycles - flow.cr_after_two_cycles, "mrd": flow.mrd_evaluable,
          "nomrd": flow.cr - flow.mrd_evaluable, "hsct": flow.hsct_after, "mrdneg": flow.mrd_negative,
          "mrdpos": flow.mrd_evaluable - flow.mrd_negative}
-    shown = {k: str(v) for k, v in n.items()}
-    if min_cell is not None:
-        for keys in splits:
-            shown.update(zip(keys, count_labels(pd.DataFrame([[n[k] for k in keys]]), min_cell).iloc[0]))
+    shown = {}
+    for keys in splits:  # each split is one line: a share run protects a hidden count from its total
+        shown.update(suppression.hide_small(pd.Series([n[k] for k in keys], index=list(keys))).map(str))
     steps = {
         "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {shown['treated']}", main),
         "two": ((0.4, 0.7), f"Received 2 cycles\nn = {shown['two']}", main),

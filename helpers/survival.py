@@ -15,7 +15,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from helpers import figures, narrative
+from helpers import figures, narrative, suppression
 
 KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
 MEDIAN_METHOD = ("Kaplan-Meier median (first time S <= 0.5); 95% CI where the log(-log) band "
@@ -88,7 +88,9 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
     at ``times`` months with 95 % CIs, ``not estimable`` past the longest follow-up."""
     rows = []
     for name, fit in fits.items():
-        row = {"Group": name, "Patients": len(fit.durations), "Events": int(np.sum(fit.event_observed)),
+        n, events = len(fit.durations), int(np.sum(fit.event_observed))
+        row = {"Group": name, "Patients": narrative.count(n) if suppression.hidden(n) else n,  # "<5" in a share run
+               "Events": narrative.count(events) if suppression.hidden(events) else events,
                "Median": months_text(*median_with_ci(fit))}
         for t in times:
             s, low, high = survival_at(fit, t)
@@ -117,7 +119,7 @@ def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabe
         for row, (colour, (name, fit)) in enumerate(zip(colours, fits.items())):
             risk.text(grid[0] - pad, row - 0.42, name, ha="left", va="center", color=colour, fontsize="x-small")
             for t, count in zip(ticks, at_risk(fit.durations, ticks)):
-                risk.text(t, row, str(count), ha="center", va="center", color=colour, fontsize="small")
+                risk.text(t, row, narrative.count(count), ha="center", va="center", color=colour, fontsize="small")
         risk.set(ylim=(len(fits) - 0.4, -0.7), xlim=ax.get_xlim(), xticks=[], yticks=[])
         risk.set_title("Number at risk", loc="left", fontsize="small")
         risk.grid(False)

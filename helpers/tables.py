@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import contract, display
-from helpers.narrative import number, pct
+from helpers import contract, display, suppression
+from helpers.narrative import count, n_of, number, pct
 from helpers.results import RESULT_COLUMNS, rate_key
 
 #: Table 1 blocks, in the paper's order: (cohort column, row label).
@@ -94,7 +94,7 @@ def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES
                 "n": len(present), "n_missing": len(values) - len(present), "median": median,
                 "minimum": low, "maximum": high,
                 "summary": (f"{number(median)} (range {number(low)}-{number(high)})" if len(present)
-                            else "not recorded"),
+                            and not suppression.hidden(len(present)) else "–" if len(present) else "not recorded"),
             })
     return pd.DataFrame(rows)
 
@@ -127,10 +127,13 @@ def availability(cohort: pd.DataFrame, column: str) -> pd.DataFrame:
 def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     """The paper's Table 1: n (%) per level, with median (range) under its block."""
     n_total = int(counts["denominator"].max()) if len(counts) else 0
-    header = f"N={n_total} n (%)"
+    header = f"N={count(n_total)} n (%)"
     counts = without_empty_missing(counts)
-    body = counts.assign(value=[f"{n} ({pct(n, d)})" for n, d in
-                                zip(counts["numerator"], counts["denominator"])])
+    # each block sums to N, shown in the header: a lone hidden count is protected by the next smallest
+    hide = [h for _, block in counts.groupby("variable", sort=False)
+            for h in suppression.line_mask(block["numerator"])]
+    body = counts.assign(value=[suppression.SECONDARY if h and not suppression.hidden(n) else f"{count(n)} ({pct(n, d)})"
+                                for n, d, h in zip(counts["numerator"], counts["denominator"], hide)])
     rows = []
     placed = set()
     for variable, block in body.groupby("variable", sort=False):
@@ -162,20 +165,28 @@ def regimen_display(regimen: str) -> str:
 
 
 def table2(cohort: pd.DataFrame) -> pd.DataFrame:
-    """The paper's Table 2: patients per regimen within each debulking category."""
+    """The paper's Table 2: patients per regimen within each debulking category.
+
+    In a share run small counts are hidden within each category (its total is shown)
+    and across the category totals (they add up to all patients).
+    """
     total = len(cohort)
     rows = []
     col = contract.column("debulking_category")
+    sizes = pd.Series({c: int((cohort["debulking_category"] == c).sum()) for c in col.codes}, dtype=int)
+    sizes = suppression.hide_small(sizes[sizes > 0])
     for category in col.codes:
         part = cohort[cohort["debulking_category"] == category]
         counts = part["debulking_regimen"].value_counts()
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        for i, (regimen, n) in enumerate(ordered):
+        shown = suppression.hide_small(pd.Series([int(n) for _, n in ordered], dtype=int))
+        for i, (regimen, _) in enumerate(ordered):
+            size = sizes.get(category, len(part))
             rows.append({
                 "Debulking therapy": col.code_labels[category] if i == 0 else "",
                 "Regimen": regimen_display(regimen),
-                "N": int(n),
-                "Total, n/N (%)": (f"{len(part)}/{total} ({pct(len(part), total)})"
+                "N": shown.iloc[i],
+                "Total, n/N (%)": ((n_of(len(part), total) if size == len(part) else f"{size}/{total} (–)")
                                    if i == 0 else ""),
                 "category": category,
                 "regimen": regimen,
@@ -204,8 +215,8 @@ def summary_results(summaries: pd.DataFrame) -> pd.DataFrame:
         for stat, value in (("median", row.median), ("min", row.minimum), ("max", row.maximum)):
             rows.append({
                 "key": rate_key(f"{row.column}.{stat}", row.filters),
-                "label": f"{row.characteristic}, {stat} ({row.level}; n={row.n}, "
-                         f"{row.n_missing} missing)",
+                "label": f"{row.characteristic}, {stat} ({row.level}; n={count(row.n)}, "
+                         f"{count(row.n_missing)} missing)",
                 "denominator": row.n, "estimate": value, "method": stat, "unit": row.column,
             })
     return pd.DataFrame(rows, columns=[c for c in RESULT_COLUMNS if c != "notebook"])
@@ -226,6 +237,10 @@ def save_table(table: pd.DataFrame, name: str, output_dir: str | Path, *, title:
     folder = Path(output_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
+    table = suppression.tidy(table)  # a share run: hidden counts as "<5", their rate and CI blank
+    if suppression.threshold() > 1:
+        table = table.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(suppression.scrub))
+    footnote = suppression.with_note(footnote, table)
     display.write_csv(table, csv_path)
     display.write_xlsx(table, xlsx_path, title or name.replace("_", " ").capitalize(), footnote=footnote)
     return csv_path, xlsx_path

@@ -1,9 +1,11 @@
-"""A share-safe run (``run --share``): no input copy, no patient_id in any file, said on every page."""
+"""A share-safe run (``run --share``): no input copy, no patient_id in any file, no count from 1 to 4, said on every page."""
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -85,3 +87,80 @@ def test_no_file_of_a_share_run_holds_a_patient_id(share_run):
         if found:
             leaks[str(path.relative_to(out))] = sorted(found)[:3]
     assert not leaks, f"patient_id found in {leaks}"
+
+
+# --- small-cell suppression -------------------------------------------------------------
+
+#: Counts written as text: "3/30", "30/3", "3 (10.0%)", "n = 3" (the count 1..4 not preceded by "<").
+SMALL_COUNT = re.compile(r"(?<![\w.<–-])[1-4]/\d+(?![\d.])|(?<![\w.<])\d+/[1-4](?![\d.%])"
+                         r"|(?<![\w.<–/-])[1-4] \(\d+(?:\.\d)?%\)|\bn ?= ?[1-4]\b")
+
+
+def shown_texts(out: Path):
+    """(where, text) of every table, report page, results file and notebook output of a run."""
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        where = str(path.relative_to(out))
+        if path.suffix in (".csv", ".html"):
+            yield where, html.unescape(path.read_text(encoding="utf-8-sig"))
+        elif path.suffix in (".xlsx", ".docx"):
+            with zipfile.ZipFile(path) as z:
+                for name in z.namelist():
+                    if name.endswith(".xml"):
+                        yield f"{where}:{name}", html.unescape(z.read(name).decode("utf-8"))
+        elif path.suffix == ".ipynb":
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            for i, cell in enumerate(nb["cells"]):
+                for output in cell.get("outputs", []):
+                    texts = [v for k, v in output.get("data", {}).items() if k.startswith("text")]
+                    texts += [output["text"]] if "text" in output else []
+                    for text in texts:
+                        yield f"{where}[{i}]", html.unescape("".join(text))
+
+
+@pytest.fixture(scope="module")
+def internal_run(share_run, tmp_path_factory) -> Path:
+    cohort, _ = share_run
+    out = tmp_path_factory.mktemp("internal") / "run"
+    done = run_cli("run", "--data", str(cohort), "--out", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_no_table_report_or_results_file_of_a_share_run_shows_a_count_from_1_to_4(share_run):
+    _, out = share_run
+    found = [f"{where}: {m.group(0)!r}" for where, text in shown_texts(out) for m in SMALL_COUNT.finditer(text)]
+    assert not found, "\n".join(found[:20])
+    results = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False)
+    for column in ("numerator", "denominator"):
+        small = results.loc[results[column].isin(["1", "2", "3", "4"]), "key"]
+        assert small.empty, f"results.csv {column} 1..4 for {list(small)[:5]}"
+
+
+def test_a_share_run_shows_less_than_5_with_its_footnote_in_tables_text_headlines_and_results(share_run):
+    _, out = share_run
+    footnote = "<5: a count from 1 to 4"
+    table1 = (out / "tables" / "table1_patient_characteristics.csv").read_text(encoding="utf-8-sig")
+    page = html.unescape((out / "report" / "03_response_by_subgroup.html").read_text(encoding="utf-8"))
+    assert "<5/" in page and footnote in page
+    assert "<5" in table1 or "<5" in page
+    with zipfile.ZipFile(out / "tables" / "response_by_subgroup.xlsx") as z:
+        sheet = html.unescape(z.read("xl/worksheets/sheet1.xml").decode("utf-8"))
+    assert "<5/" in sheet and footnote in sheet
+    results = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False)
+    hidden = results[results["numerator"] == "<5"]
+    assert len(hidden) and (hidden[["estimate", "ci_low", "ci_high"]] == "").all(axis=None)
+    tests = results[results["key"].str.contains("~fisher")]
+    assert (tests["p_value"] != "").all()  # p-values from hidden counts stay
+
+
+def test_an_internal_run_of_the_same_cohort_shows_the_counts_the_share_run_hides(share_run, internal_run):
+    _, out = share_run
+    shared = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False).set_index("key")
+    internal = pd.read_csv(internal_run / "results.csv", dtype=str, keep_default_na=False).set_index("key")
+    hidden = shared.index[shared["numerator"] == "<5"]
+    assert len(hidden)
+    assert internal.loc[hidden, "numerator"].astype(float).between(1, 4).all()
+    found = [m.group(0) for _, text in shown_texts(internal_run) for m in SMALL_COUNT.finditer(text)]
+    assert found
+    assert "<5: a count from 1 to 4" not in (internal_run / "report" / "03_response_by_subgroup.html").read_text(
+        encoding="utf-8")

@@ -1,4 +1,4 @@
-"""``run --share`` tells notebooks that declare ``share_safe`` and reads the input from outside the run."""
+"""``run --share`` tells notebooks that declare ``share_safe``, reads the input from outside the run and hides counts below ``min_cell`` in its results."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -52,3 +53,37 @@ def test_the_notebooks_get_share_safe_and_a_share_run_reads_its_input_outside_th
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["kind"] == ("share" if share else "internal")
     assert manifest["parameters"]["01_probe"]["share_safe"] == repr(share)
+
+
+def counting_notebooks(folder: Path) -> Path:
+    """One notebook declaring min_cell that writes result rows with the counts 0, 2, 4 and 9 out of 20."""
+    folder.mkdir()
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell('data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False\n'
+                           'min_cell: int = 5')
+    params.metadata["tags"] = ["parameters"]
+    body = new_code_cell(
+        "from helpers import results\n"
+        "rows = [{'key': f'n[level={k}]', 'label': 'count', 'numerator': k, 'denominator': 20, 'estimate': k / 20,\n"
+        "         'ci_low': 0.0, 'ci_high': 0.5, 'unit': 'proportion'} for k in (0, 2, 4, 9)]\n"
+        "results.write_results(results.result_frame(rows, '01_count'), '01_count', output_dir)")
+    nb.cells = [new_markdown_cell("# Counts"), params, body]
+    nbformat.write(nb, folder / "01_count.ipynb")
+    return folder
+
+
+@pytest.mark.parametrize("share, parameters, shown", [
+    (False, (), ["0", "2", "4", "9"]),
+    (True, (), ["0", "<5", "<5", "9"]),
+    (True, (("min_cell", "3"),), ["0", "<3", "4", "9"]),
+])
+def test_a_share_run_hides_counts_below_min_cell_in_its_results_files(tmp_path, share, parameters, shown):
+    out = tmp_path / "run"
+    run_analysis(COHORT, out, notebooks_dir=counting_notebooks(tmp_path / "nbs"), parameters=parameters,
+                 progress=False, workers=1, share=share)
+    for path in (out / "results.csv", out / "results" / "01_count.csv"):
+        rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert list(rows["numerator"]) == shown, path.name
+        assert list(rows["denominator"]) == ["20"] * 4
+        assert [e == "" for e in rows["estimate"]] == [s.startswith("<") for s in shown]

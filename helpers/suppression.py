@@ -1,0 +1,244 @@
+"""Small-cell suppression of share runs: a count from 1 to k-1 is shown as ``"<k"``.
+
+One kernel-wide setting, like ``pd.set_option``: :func:`hide_counts_below` (0, the
+default, hides nothing). The count formatters (:mod:`helpers.narrative`,
+:mod:`helpers.display`, :mod:`helpers.tables`) read it, so a notebook turns it on once
+in its setup cell. Percentages and intervals of a hidden count become ``"–"``.
+Secondary suppression: where a shown total and the other shown cells of a line would
+give a hidden count back (exactly one hidden in the line), the next smallest non-zero
+count of the line is hidden too. 0 is always shown. p-values and model estimates stay.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+_threshold = {"k": 0}
+#: Text of a hidden percentage or interval.
+DASH = "–"
+#: Text of a count of k or more hidden because a shown total would give a hidden count back.
+SECONDARY = "not shown"
+#: Result columns blanked in a share run when the row's count is hidden (a median of a few patients is theirs).
+_RATE_COLUMNS = ("estimate", "ci_low", "ci_high", "median", "minimum", "maximum", "summary")
+#: Count columns of tidy rows: ``n``/``n_missing`` are those of median (range) rows.
+_COUNT_COLUMNS = ("numerator", "denominator", "n", "n_missing")
+
+
+def hide_counts_below(k: int) -> None:
+    """Hide counts from 1 to ``k - 1`` in everything formatted from now on; 0 or 1 hides nothing."""
+    _threshold["k"] = max(int(k), 0)
+
+
+def threshold() -> int:
+    """The current k (0: nothing hidden)."""
+    return _threshold["k"]
+
+
+@contextmanager
+def counts_hidden_below(k: int):
+    """:func:`hide_counts_below` for the duration of a ``with`` block."""
+    before = threshold()
+    hide_counts_below(k)
+    try:
+        yield
+    finally:
+        hide_counts_below(before)
+
+
+def hidden(n: object) -> bool:
+    """True when ``n`` is a count from 1 to k-1, or the ``"<k"`` text that replaced one (never 0 or missing)."""
+    if isinstance(n, str):  # "<5" or "not shown" where a count was hidden before
+        return n.startswith("<") or n == SECONDARY
+    try:
+        value = float(n)
+    except (TypeError, ValueError):
+        return False
+    return not math.isnan(value) and 0 < value < threshold()
+
+
+def count_text(n: object) -> str:
+    """``"12"``, ``"<5"`` for a hidden count; anything else as ``str`` writes it."""
+    return n if isinstance(n, str) else f"<{threshold()}" if hidden(n) else str(n)
+
+
+def footnote() -> str:
+    """The note under anything that shows ``"<k"``."""
+    k = threshold()
+    return (f"<{k}: a count from 1 to {k - 1}, hidden in this share run (its percentage and CI shown as "
+            f"{DASH}); {SECONDARY}: a larger count hidden too, because a shown total would give the small one "
+            "back. p-values and model estimates are computed from all counts, including those not shown.")
+
+
+def note_for(text: str) -> str:
+    """:func:`footnote` when ``text`` shows a hidden count, else ``""``."""
+    k = threshold()
+    return footnote() if k > 1 and re.search(rf"(?<![\w<])<{k}(?!\d)", str(text)) else ""
+
+
+def with_note(footnote_text: str, shown: object) -> str:
+    """``footnote_text`` followed by :func:`note_for` of what is shown (a frame, text)."""
+    note = "".join(notes_for(shown))
+    return f"{footnote_text} {note}".strip() if note and note not in footnote_text else footnote_text
+
+
+def notes_for(shown: object) -> list[str]:
+    """``[footnote()]`` when a frame or text shows a hidden count, else ``[]`` (for lists of notes)."""
+    note = note_for(shown.to_csv(index=False) if isinstance(shown, pd.DataFrame) else str(shown))
+    return [note] if note else []
+
+
+def line_mask(counts, total_shown: bool = True) -> list[bool]:
+    """Which counts of one line (a frequency table, a row or column) to hide.
+
+    Primary: counts 1..k-1. Secondary, when the line's total is shown: if exactly
+    one count is hidden, the next smallest non-zero count is hidden too.
+    """
+    values = [float(c) if pd.notna(c) else math.nan for c in counts]
+    mask = [hidden(v) for v in values]
+    if total_shown and sum(mask) == 1:
+        others = [(v, i) for i, v in enumerate(values) if not mask[i] and v > 0]
+        if others:
+            mask[min(others)[1]] = True
+    return mask
+
+
+def table_mask(table: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
+    """Which cells of an r x c table of counts to hide; with ``margins``, every row and column is a line.
+
+    Lines are revisited until no line has exactly one hidden cell left to protect.
+    """
+    values = table.astype(float)
+    mask = values.map(hidden)
+    changed = margins
+    while changed:
+        changed = False
+        for axis_lines in (mask.index, mask.columns):
+            for line in axis_lines:
+                row = axis_lines is mask.index
+                cells, hide = (values.loc[line], mask.loc[line]) if row else (values[line], mask[line])
+                if hide.sum() != 1:
+                    continue
+                others = cells[~hide & (cells > 0)]
+                if len(others):
+                    target = others.idxmin()
+                    if row:
+                        mask.loc[line, target] = True
+                    else:
+                        mask.loc[target, line] = True
+                    changed = True
+    return mask
+
+
+def hide_small(counts, margins: bool = True):
+    """A Series or frame of counts with hidden cells as ``"<k"`` (primary and secondary).
+
+    Given back unchanged when nothing is hidden (so internal runs show what they always did).
+    A Series is one line; a frame's rows and columns are lines when ``margins``.
+    """
+    if threshold() <= 1:
+        return counts
+    if isinstance(counts, pd.Series):
+        mask = pd.Series(line_mask(counts, margins), index=counts.index)
+    else:
+        mask = table_mask(counts, margins)
+    if not mask.to_numpy().any():
+        return counts
+    small = counts.astype(float).map(hidden)  # a subset of mask: the rest is hidden to protect them
+    return counts.astype(object).where(~mask, SECONDARY).where(~small, f"<{threshold()}")
+
+
+def tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Result-style rows with a hidden count (``numerator``, ``denominator``, ``n``) as ``"<k"``, their rate, CI or median blank.
+
+    Frames without those columns, or with nothing hidden, are given back unchanged.
+    """
+    cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
+    if threshold() <= 1 or not cols:
+        return frame
+    hit = frame[cols].apply(lambda col: col.map(hidden))
+    rows = hit.drop(columns="n_missing", errors="ignore").any(axis=1)
+    if not rows.any():
+        return frame
+    out = frame.copy()
+    k = f"<{threshold()}"
+    for col in cols:  # whole numbers stay whole beside the "<k" text
+        out[col] = [k if h else int(v) if isinstance(v, float) and v.is_integer() else v
+                     for v, h in zip(out[col], hit[col])]
+    for col in (c for c in _RATE_COLUMNS if c in out.columns):
+        out[col] = out[col].astype(object).where(~rows, math.nan)
+    return out
+
+
+def suppress_result_files(run_dir: str | Path, k: int) -> list[Path]:
+    """Rewrite every ``results.csv`` and ``results/*.csv`` under ``run_dir`` with counts 1..k-1 hidden."""
+    changed = []
+    with counts_hidden_below(k):
+        for path in sorted(Path(run_dir).rglob("*.csv")):
+            if path.name != "results.csv" and path.parent.name != "results":
+                continue
+            frame = pd.read_csv(path, dtype={"key": str, "label": str, "method": str},
+                                keep_default_na=False, na_values=[""])
+            shown = tidy(frame)
+            if shown is not frame:
+                shown.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+                changed.append(path)
+    return changed
+
+
+def printable(result: object) -> object:
+    """A statistics result (a dataclass such as a Proportion or test) for ``print``, small counts hidden.
+
+    Given back unchanged when nothing in it is hidden; else a repr-like text with counts
+    (``numerator``, ``denominator``, the cells of ``table``) as ``"<k"`` and the
+    estimate and CI of a hidden count as ``"–"`` (p-values stay).
+    """
+    import dataclasses
+
+    if threshold() <= 1 or not dataclasses.is_dataclass(result):
+        return result
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    counts = [fields.get("numerator"), fields.get("denominator")]
+    table = fields.get("table")
+    if table is not None:
+        shown = hide_small(pd.DataFrame([list(row) for row in table]))
+        fields["table"] = tuple(tuple(row) for row in shown.itertuples(index=False))
+    if not any(hidden(c) for c in counts) and fields.get("table") == table:
+        return result
+    if any(hidden(c) for c in counts):
+        fields.update({name: DASH for name in _RATE_COLUMNS if name in fields})
+        fields.update({name: count_text(fields[name]) for name in ("numerator", "denominator")})
+    return f"{type(result).__name__}(" + ", ".join(f"{k}={v!r}" if not isinstance(v, str) or k in
+                                                   ("method", "short", "name", "statistic_name")
+                                                   else f"{k}={v}" for k, v in fields.items()) + ")"
+
+
+_FRACTION = re.compile(r"(?<![\w.<])(\d+)/(\d+)(?![\d.])( = \d+(?:\.\d+)?%| \(\d+(?:\.\d+)?%\))?"
+                       r"(,? \(?95% CI [\d.]+–[\d.]+%\)?)?")
+_N_PCT = re.compile(r"(?<![\w.<–/])(\d+) \(\d+(?:\.\d+)?%\)")
+_N_IS = re.compile(r"\b(n ?= ?)(\d+)\b(?!\.\d|/)")
+
+
+def scrub(text: object) -> object:
+    """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"2 (9.1%)"``, ``"n = 3"``) with small ones hidden.
+
+    A safety net for text built outside the count formatters (e.g. the reproduction
+    report's recomputed figures); text given back unchanged when nothing is hidden.
+    """
+    if threshold() <= 1 or not isinstance(text, str):
+        return text
+
+    def fraction(m: re.Match) -> str:
+        k, n = int(m.group(1)), int(m.group(2))
+        if not (hidden(k) or hidden(n)):
+            return m.group(0)
+        return f"{count_text(k)}/{count_text(n)}" + (f" ({DASH})" if m.group(3) else "")
+
+    text = _FRACTION.sub(fraction, text)
+    text = _N_PCT.sub(lambda m: f"{count_text(int(m.group(1)))} ({DASH})" if hidden(int(m.group(1))) else m.group(0),
+                      text)
+    return _N_IS.sub(lambda m: m.group(1) + count_text(int(m.group(2))), text)
