@@ -23,10 +23,10 @@ setup: $(STAMP) ## Create .venv with the pinned packages
 run: $(STAMP) ## Run every notebook on the shipped cohort (DATA=file to use another)
 	$(BIN)/python -m helpers run --data $(DATA) --force
 
-test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks
-	$(BIN)/python -m pytest tests -n 2 --dist loadfile
-	@# In order, in one process: notebook 06 reads what 01-05 wrote to outputs/interactive.
-	$(BIN)/python -m pytest --nbval --nbval-current-env notebooks
+test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks, on two workers
+	@# One session: the notebooks checked by nbval are one xdist group, run in order on one
+	@# worker (notebook 06 reads what 01-05 wrote); tests/conftest.py groups the rest.
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env -n 2 --dist loadgroup --no-loadscope-reorder
 
 test-fast: $(STAMP) ## Unit tests only (no notebooks, no pipeline runs)
 	$(BIN)/python -m pytest tests -m "not slow" -n 2
