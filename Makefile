@@ -26,7 +26,7 @@ run: $(STAMP) ## Run every notebook on the shipped cohort (DATA=file to use anot
 test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks, on two workers
 	@# One session: the notebooks checked by nbval are one xdist group, run in order on one
 	@# worker (notebook 06 reads what 01-05 wrote); tests/conftest.py groups the rest.
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env -n 2 --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env -n 2 --dist loadgroup
 
 test-fast: $(STAMP) ## Unit tests only (no notebooks, no pipeline runs)
 	$(BIN)/python -m pytest tests -m "not slow" -n 2

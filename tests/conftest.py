@@ -4,11 +4,11 @@ Tests that only read a finished run share one (tests/shared_runs.py): ``shipped_
 is made once per session for all pytest-xdist workers, and checked at teardown to be
 unchanged (a test that must change it copies it first).
 
-Scheduling: ``make test`` runs with ``--dist loadgroup``: every test is in the xdist
-group of its module unless it is marked with a group of its own (a long run that
-would otherwise hold up the rest of its module), and the notebooks checked by nbval
-are one group, run in file order on one worker (notebook 06 reads what 01-05 wrote).
-The long groups are sent to the workers first (:data:`LONG_FIRST`).
+Scheduling: ``make test`` runs with ``--dist loadgroup``: every test is in the group
+of its module unless :data:`OWN_GROUPS` names another (a long run that would hold up
+the rest of its module, tests sharing one run), and the notebooks checked by nbval are
+one group, run in file order on one worker (notebook 06 reads what 01-05 wrote). A
+group runs on one worker; the long groups are sent first (:data:`LONG_FIRST`).
 """
 
 from __future__ import annotations
@@ -58,8 +58,18 @@ def shipped_run(tmp_path_factory) -> Path:
 
 # --- scheduling over the xdist workers -----------------------------------------------------
 
-#: Groups sent to the workers first, in this order (the longest, and those making a shared
-#: run, early); the other groups follow in collection order.
+#: Tests (node ids without parameters) in a group of their own, named here: long runs that would
+#: hold up the rest of their module, and tests sharing one run.
+OWN_GROUPS = {
+    "tests/test_pipeline.py::test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times":
+        "second_shipped_run",
+    "tests/test_pipeline.py::test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data":
+        "other_data_run",
+    "tests/test_pipeline.py::test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text":
+        "other_data_run",
+}
+#: Groups sent to the workers first, in this order (the longest, and those making a shared run,
+#: early); the other groups follow in collection order.
 LONG_FIRST = (
     "tests/test_pipeline.py",  # makes shipped_run
     "second_shipped_run",  # its own run while the other worker makes shipped_run
@@ -75,18 +85,34 @@ LONG_FIRST = (
 )
 
 
-def _group(item: pytest.Item) -> str:
-    """The item's xdist group: its own mark, "nbval" for a notebook's cells, else its module."""
-    mark = item.get_closest_marker("xdist_group")
-    if mark is not None:
-        return mark.args[0] if mark.args else mark.kwargs["name"]
-    return "nbval" if item.path.suffix == ".ipynb" else item.nodeid.split("::", 1)[0]
+def group_of(nodeid: str) -> str:
+    """A test's group: its entry in OWN_GROUPS, "nbval" for a notebook's cells, else its module."""
+    test = nodeid.split("[", 1)[0]
+    if test in OWN_GROUPS:
+        return OWN_GROUPS[test]
+    path = nodeid.split("::", 1)[0]
+    return "nbval" if path.endswith(".ipynb") else path
 
 
 def pytest_collection_modifyitems(config, items):
-    """Put every test in an xdist group (see the module docstring), the long groups first."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(_group(item)))
+    """The groups in LONG_FIRST first (stable: file order within a group, as nbval needs)."""
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: file order within a group
+    items.sort(key=lambda item: rank.get(group_of(item.nodeid), len(rank)))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: each group of :func:`group_of` is one unit of work, sent in collection order.
+
+    pytest-xdist's own grouping (by ``xdist_group`` mark) renames node ids, which pytest 9
+    no longer allows, so it groups nothing; this scheduler groups by node id instead.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    config.option.loadscopereorder = False  # keep LONG_FIRST's order, not largest group first
+    return GroupScheduling(config, log)

@@ -7,9 +7,9 @@ Shared by every test that checks an exact statistic; nothing here calls helpers.
   ``fisher.test`` tolerance ``relErr = 1 + 1e-7``.
 * The exact two-sided binomial test: the same rule over the outcomes 0..n (R's ``binom.test``).
 * Clopper-Pearson limits: beta quantiles, ``qbeta(a/2, k, n-k+1)`` and ``qbeta(1-a/2, k+1, n-k)``.
-* 2 x 2 tables: the hypergeometric probabilities and Fisher's one-sided p; the unconditional
-  exact tests (Barnard, Boschloo) as the largest probability of the rejection region over a
-  dense grid of the common rate.
+* 2 x 2 tables: the hypergeometric probabilities, Fisher's p (two- or one-sided) of every
+  outcome of two binomial samples, and the unconditional exact tests (Barnard, Boschloo) as
+  the largest probability of the rejection region over a dense grid of the common rate.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     return low, high
 
 
-# --- 2 x 2 tables: one-sided Fisher and the unconditional tests --------------------------------
+# --- 2 x 2 tables: Fisher's p of every outcome, and the unconditional tests ----------------------
 
 def hypergeometric_2x2(table) -> dict[int, float]:
     """P(top-left cell = x) for every x the margins of a 2 x 2 table allow (math.comb)."""
@@ -89,15 +89,6 @@ def hypergeometric_2x2(table) -> dict[int, float]:
     total = math.comb(r1 + r2, c1)
     return {x: math.comb(r1, x) * math.comb(r2, c1 - x) / total
             for x in range(max(0, c1 - r2), min(r1, c1) + 1)}
-
-
-def fisher_one_sided_p(table, alternative: str) -> float:
-    """Fisher's one-sided p of a 2 x 2 table: P(top-left <= observed) ("less") or >= ("greater")."""
-    observed = table[0][0]
-    probs = hypergeometric_2x2(table)
-    if alternative == "less":
-        return sum(p for x, p in probs.items() if x <= observed)
-    return sum(p for x, p in probs.items() if x >= observed)
 
 
 def binomial_pmf(n: int, p: float) -> np.ndarray:
@@ -124,15 +115,34 @@ def max_over_common_rate(region: np.ndarray, n1: int, n2: int) -> float:
     return max(values[best], -polish.fun)
 
 
-def unconditional_p(x1: int, n1: int, x2: int, n2: int, statistic, relative_error: float = 1 + 1e-9) -> float:
-    """The unconditional exact p of the outcome x1/n1 vs x2/n2 for ``statistic(a, n1, b, n2)``, small = extreme.
+def fisher_p_by_outcome(n1: int, n2: int, alternative: str = "two-sided") -> np.ndarray:
+    """Fisher's p of every outcome x1/n1 vs x2/n2 (``[x1, x2]``), table by table from the hypergeometric.
 
-    Every outcome (a, b) with a statistic at most the observed one is in the region.
+    For each column total the probabilities of its tables are listed; a table's p is the
+    sum of those at most as probable ("two-sided", R's tolerance), or the lower or upper
+    tail of the top-left cell ("less", "greater").
     """
-    observed = statistic(x1, n1, x2, n2)
-    region = np.array([[statistic(a, n1, b, n2) <= observed * relative_error for b in range(n2 + 1)]
-                       for a in range(n1 + 1)])
-    return max_over_common_rate(region, n1, n2)
+    p = np.empty((n1 + 1, n2 + 1))
+    for m in range(n1 + n2 + 1):
+        a = np.arange(max(0, m - n2), min(n1, m) + 1)
+        probs = np.array([math.comb(n1, x) * math.comb(n2, m - x) for x in a], dtype=float) / math.comb(n1 + n2, m)
+        if alternative == "less":
+            values = np.cumsum(probs)
+        elif alternative == "greater":
+            values = np.cumsum(probs[::-1])[::-1]
+        else:
+            values = np.array([probs[probs <= q * R_RELATIVE_ERROR].sum() for q in probs])
+        p[a, m - a] = np.minimum(values, 1.0)
+    return p
+
+
+def unconditional_p(x1: int, n1: int, x2: int, n2: int, statistic: np.ndarray,
+                    relative_error: float = 1 + 1e-9) -> float:
+    """The unconditional exact p of x1/n1 vs x2/n2 for ``statistic[a, b]`` of every outcome, small = extreme.
+
+    Every outcome with a statistic at most the observed one is in the rejection region.
+    """
+    return max_over_common_rate(statistic <= statistic[x1, x2] * relative_error, n1, n2)
 
 
 def barnard_p(x1: int, n1: int, x2: int, n2: int) -> float:
@@ -150,7 +160,5 @@ def barnard_p(x1: int, n1: int, x2: int, n2: int) -> float:
 
 def boschloo_p(x1: int, n1: int, x2: int, n2: int) -> float:
     """Boschloo's two-sided exact p (Boschloo 1970): Fisher's one-sided p as the statistic, twice the smaller side."""
-    sides = [unconditional_p(x1, n1, x2, n2, lambda a, n1, b, n2, side=side:
-                             fisher_one_sided_p([[a, n1 - a], [b, n2 - b]], side))
-             for side in ("less", "greater")]
+    sides = [unconditional_p(x1, n1, x2, n2, fisher_p_by_outcome(n1, n2, side)) for side in ("less", "greater")]
     return min(1.0, 2 * min(sides))

@@ -318,7 +318,6 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig,
     assert not [p for p in kernels if _is_running(p)]
 
 
-@pytest.mark.xdist_group("second_shipped_run")
 def test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times(request, tmp_path):
     second = tmp_path / "again"
     done = run_cli("run", "--data", str(COHORT), "--out", str(second))
@@ -507,7 +506,6 @@ def other_data_run(tmp_path_factory) -> tuple[Path, Path]:
     return data, out
 
 
-@pytest.mark.xdist_group("other_data_run")
 def test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data(other_data_run):
     data, out = other_data_run
     assert data.read_bytes() == VARIANT.read_bytes()  # the input is never changed
@@ -516,7 +514,6 @@ def test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_d
     assert "RECONSTRUCTED DATA" not in index and "supplied by the analyst" in index
 
 
-@pytest.mark.xdist_group("other_data_run")
 def test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text(other_data_run):
     from test_output_safety import live_payloads, page_text
 
