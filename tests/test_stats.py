@@ -433,6 +433,18 @@ def test_all_tests_lists_every_test_applicable_to_the_shape():
 
 # --- the two two-sided conventions of Boschloo's test and of the mid-p -------------------
 
+def _fisher_two_sided_p(a, n1, b, n2):
+    return sps.fisher_exact([[a, n1 - a], [b, n2 - b]]).pvalue
+
+
+def _fisher_less_p(a, n1, b, n2):
+    return sps.fisher_exact([[a, n1 - a], [b, n2 - b]], alternative="less").pvalue
+
+
+def _fisher_greater_p(a, n1, b, n2):
+    return sps.fisher_exact([[a, n1 - a], [b, n2 - b]], alternative="greater").pvalue
+
+
 # (cells, scipy's convention, two-sided Fisher statistic): the issue's reference values;
 # cohort Ph- 14/21 vs TOWER 119/271, cohort CR/CRp 21/34 vs Topp 2015 81/189, CR by
 # post-debulking blasts <50 % (16/20) vs >=50 % (0/2).
@@ -453,9 +465,13 @@ def test_boschloo_two_sided_conventions_give_the_issue_values_and_match_brute_fo
     assert scipy_way.p_value == pytest.approx(doubled, abs=5e-5)
     assert other_way.p_value == pytest.approx(fisher_statistic, abs=5e-5)
     assert other_way.short == "boschloo_fisher2" and "two-sided Fisher p as statistic" in other_way.method
-    brute_two, brute_less, brute_greater = (
-        reference_exact.unconditional_p(x1, n1, x2, n2, reference_exact.fisher_p_by_outcome(n1, n2, side))
-        for side in ("two-sided", "less", "greater"))
+    # Fisher's p of every outcome from the hypergeometric, agreeing with scipy.stats.fisher_exact
+    # table by table on the observed row
+    by_outcome = {side: reference_exact.fisher_p_by_outcome(n1, n2, side) for side in ("two-sided", "less", "greater")}
+    for side, scipy_p in (("two-sided", _fisher_two_sided_p), ("less", _fisher_less_p), ("greater", _fisher_greater_p)):
+        assert by_outcome[side][x1] == pytest.approx([scipy_p(x1, n1, b, n2) for b in range(n2 + 1)], rel=1e-9)
+    brute_two, brute_less, brute_greater = (reference_exact.unconditional_p(x1, n1, x2, n2, by_outcome[side])
+                                            for side in ("two-sided", "less", "greater"))
     assert other_way.p_value == pytest.approx(brute_two, abs=1e-6)
     assert scipy_way.p_value == pytest.approx(min(1, 2 * min(brute_less, brute_greater)), abs=1e-6)
 
