@@ -25,10 +25,10 @@ run: $(STAMP) ## Run every notebook with analysis.toml (PARAMS=file for another,
 	@# --data only when DATA is given: otherwise the data_path of the parameter file
 	$(BIN)/python -m helpers run --params $(PARAMS) $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) --force
 
-test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks
-	$(BIN)/python -m pytest tests -n 2 --dist loadfile
-	@# In order, in one process: notebook 06 reads what 01-05 wrote to outputs/interactive.
-	$(BIN)/python -m pytest --nbval --nbval-current-env notebooks
+test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks, on two workers
+	@# One session: the notebooks checked by nbval are one xdist group, run in order on one
+	@# worker (notebook 06 reads what 01-05 wrote); tests/conftest.py groups the rest.
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env -n 2 --dist loadgroup
 
 test-fast: $(STAMP) ## Unit tests only (no notebooks, no pipeline runs)
 	$(BIN)/python -m pytest tests -m "not slow" -n 2

@@ -1,4 +1,15 @@
-"""Shared test helpers: small contract-valid cohorts built from partial rows."""
+"""Shared test helpers: small contract-valid cohorts, and finished runs made once per session.
+
+Tests that only read a finished run share one (tests/shared_runs.py): ``shipped_run``
+is made once per session for all pytest-xdist workers, and checked at teardown to be
+unchanged (a test that must change it copies it first).
+
+Scheduling: ``make test`` runs with ``--dist loadgroup``: every test is in the group
+of its module unless :data:`OWN_GROUPS` names another (a long run that would hold up
+the rest of its module, tests sharing one run), and the notebooks checked by nbval are
+one group, run in file order on one worker (notebook 06 reads what 01-05 wrote). A
+group runs on one worker; the long groups are sent first (:data:`LONG_FIRST`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +19,7 @@ import pandas as pd
 import pytest
 
 from helpers import loading
+from shared_runs import run_shipped, shared, tree_digest
 
 #: A contract-valid patient; tests override only the fields they are about.
 DEFAULT_PATIENT = {
@@ -29,3 +41,78 @@ def make_cohort(tmp_path: Path):
         pd.DataFrame(records).to_csv(path, index=False)
         return loading.load_cohort(path)
     return build
+
+
+# --- finished runs shared by the whole session ---------------------------------------------
+
+@pytest.fixture(scope="session")
+def shipped_run(tmp_path_factory) -> Path:
+    """A finished run of every notebook on the shipped cohort (``python -m helpers run``). Read only."""
+    out = shared(tmp_path_factory, "shipped_run", run_shipped)
+    before = tree_digest(out)
+    yield out
+    after = tree_digest(out)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert not changed, f"a test changed the shared run: {sorted(changed)[:5]} (copy it first)"
+
+
+# --- scheduling over the xdist workers -----------------------------------------------------
+
+#: Tests (node ids without parameters) in a group of their own, named here: long runs that would
+#: hold up the rest of their module, and tests sharing one run.
+OWN_GROUPS = {
+    "tests/test_pipeline.py::test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times":
+        "second_shipped_run",
+    "tests/test_pipeline.py::test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data":
+        "other_data_run",
+    "tests/test_pipeline.py::test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text":
+        "other_data_run",
+}
+#: Groups sent to the workers first, in this order (the longest, and those making a shared run,
+#: early); the other groups follow in collection order.
+LONG_FIRST = (
+    "tests/test_pipeline.py",  # makes shipped_run
+    "second_shipped_run",  # its own run while the other worker makes shipped_run
+    "tests/test_degenerate_runs.py",
+    "other_data_run",
+    "nbval",
+    "tests/test_share_mode.py",
+    "tests/test_batch.py",
+    "tests/test_sensitivity_notebook.py",
+    "tests/test_report_browser.py",
+    "tests/test_degenerate_notebooks.py",
+    "tests/test_survival.py",
+)
+
+
+def group_of(nodeid: str) -> str:
+    """A test's group: its entry in OWN_GROUPS, "nbval" for a notebook's cells, else its module."""
+    test = nodeid.split("[", 1)[0]
+    if test in OWN_GROUPS:
+        return OWN_GROUPS[test]
+    path = nodeid.split("::", 1)[0]
+    return "nbval" if path.endswith(".ipynb") else path
+
+
+def pytest_collection_modifyitems(config, items):
+    """The groups in LONG_FIRST first (stable: file order within a group, as nbval needs)."""
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(group_of(item.nodeid), len(rank)))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: each group of :func:`group_of` is one unit of work, sent in collection order.
+
+    pytest-xdist's own grouping (by ``xdist_group`` mark) renames node ids, which pytest 9
+    no longer allows, so it groups nothing; this scheduler groups by node id instead.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    config.option.loadscopereorder = False  # keep LONG_FIRST's order, not largest group first
+    return GroupScheduling(config, log)

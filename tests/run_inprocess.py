@@ -1,15 +1,18 @@
 """Run a notebook's code cells in this process (no kernel): fast checks of what a notebook computes.
 
-:func:`execute` runs the cells in order in one namespace, sets the given
-parameters right after the parameters cell, and collects the Markdown the
-notebook shows (``helpers.narrative.show_markdown``) in ``namespace["_markdown"]``.
-Printed tables go to a buffer, not to the terminal.
+:func:`execute` runs the cells in order in one namespace, in the notebooks folder
+(as ``python -m helpers run`` and nbval do, so the notebooks' relative default paths
+resolve), sets the given parameters right after the parameters cell, and collects the
+Markdown the notebook shows (``helpers.narrative.show_markdown``) in
+``namespace["_markdown"]`` and what it prints in ``namespace["_printed"]``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
 from pathlib import Path
 
 import nbformat
@@ -20,15 +23,20 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def execute(name: str, **parameters) -> dict:
-    """Namespace after running ``notebooks/<name>.ipynb`` with ``parameters`` (e.g. data_path, output_dir)."""
+    """Namespace after running ``notebooks/<name>.ipynb`` with ``parameters`` (e.g. data_path, output_dir).
+
+    Paths among the parameters should be absolute: the cells run in the notebooks folder.
+    """
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     parameters = {"params_file": "", **parameters}  # as a run: the values given here stand
     shown: list[str] = []
+    printed = io.StringIO()
     namespace: dict = {"_markdown": shown}
-    original = narrative.show_markdown
+    original, cwd = narrative.show_markdown, os.getcwd()
     narrative.show_markdown = shown.append
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        os.chdir(NOTEBOOKS)
+        with contextlib.redirect_stdout(printed):
             for cell in notebook.cells:
                 if cell.cell_type != "code":
                     continue
@@ -37,4 +45,8 @@ def execute(name: str, **parameters) -> dict:
                     namespace.update({k: str(v) if isinstance(v, Path) else v for k, v in parameters.items()})
     finally:
         narrative.show_markdown = original
+        os.chdir(cwd)
+        namespace["_printed"] = printed.getvalue()
+        if "matplotlib.pyplot" in sys.modules:  # a kernel's figures end with it; here they would pile up
+            sys.modules["matplotlib.pyplot"].close("all")
     return namespace

@@ -1,19 +1,20 @@
 """Notebooks 01, 02 and 05 complete on valid but degenerate cohorts, and say when a section is empty.
 
 Each cohort is derived from data/reconstructed_cohort.csv, passes the loader, and is run
-through the notebooks with papermill; a traceback anywhere fails the test.
+through every code cell of the notebooks in this process (tests/run_inprocess.py; the
+kernels of a real run are tested by the pipeline's tests); an exception anywhere fails
+the test.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pandas as pd
-import papermill
 import pytest
 
 from helpers import loading
+from run_inprocess import execute
 
 pytestmark = pytest.mark.slow
 
@@ -64,34 +65,19 @@ CASES = {
 }
 
 
-def _text_outputs(nb) -> str:
-    parts = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            parts.append(out.get("text", ""))
-            parts.extend(v for k, v in out.get("data", {}).items() if k.startswith("text/"))
-    return "\n".join(parts)
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Run every case through the three notebooks once; name -> (output dir, {notebook: text})."""
-    done, paths = {}, {}
-    for name, (make, _, _) in CASES.items():
-        paths[name] = tmp_path_factory.mktemp(name) / f"{name}.csv"
-        make().to_csv(paths[name], index=False)
-        loading.load_cohort(paths[name])  # every case must be valid under the data contract
-    for name, (_, stems, _) in CASES.items():
-        data = paths[name]
-        folder = data.parent
+    """Run every case through its notebooks once; name -> (output dir, {notebook: text shown})."""
+    done = {}
+    for name, (make, stems, _) in CASES.items():
+        folder = tmp_path_factory.mktemp(name)
+        data = folder / f"{name}.csv"
+        make().to_csv(data, index=False)
+        loading.load_cohort(data)  # every case must be valid under the data contract
         texts = {}
         for stem in stems:
-            out = folder / f"{stem}.ipynb"
-            papermill.execute_notebook(str(ROOT / "notebooks" / f"{stem}.ipynb"), str(out),
-                                       parameters={"data_path": str(data), "output_dir": str(folder / "out"),
-                                                   "params_file": ""},
-                                       cwd=str(ROOT / "notebooks"), progress_bar=False, log_output=False)
-            texts[stem] = _text_outputs(nbformat.read(str(out), as_version=4))
+            run = execute(stem, data_path=data, output_dir=folder / "out")
+            texts[stem] = "\n".join([*run["_markdown"], run["_printed"]])
         done[name] = (folder / "out", texts)
     return done
 

@@ -19,6 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helpers.pipeline import coerce_parameters, list_notebooks, PipelineError
 from helpers.results import RESULT_COLUMNS
+from shared_runs import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -28,9 +29,6 @@ NOTEBOOK_STEMS = [p.stem for p in list_notebooks(ROOT / "notebooks")]
 pytestmark = pytest.mark.slow
 
 
-def run_cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def sha(path: Path) -> str:
@@ -47,14 +45,6 @@ def tiny_notebooks(folder: Path, body: str, params: str = "") -> Path:
     nb.cells = [new_markdown_cell("# Tiny"), cell, new_code_cell(body)]
     nbformat.write(nb, folder / "01_tiny.ipynb")
     return folder
-
-
-@pytest.fixture(scope="session")
-def shipped_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "shipped"
-    done = run_cli("run", "--data", str(COHORT), "--out", str(out))
-    assert done.returncode == 0, done.stderr
-    return out
 
 
 def test_a_run_on_the_shipped_cohort_writes_every_part_of_the_run_directory(shipped_run):
@@ -345,10 +335,12 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig,
     assert not [p for p in kernels if _is_running(p)]
 
 
-def test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times(shipped_run, tmp_path):
+def test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times(request, tmp_path):
     second = tmp_path / "again"
     done = run_cli("run", "--data", str(COHORT), "--out", str(second))
     assert done.returncode == 0, done.stderr
+    # Asked for only now: another worker makes the shared run while this one ran.
+    shipped_run = request.getfixturevalue("shipped_run")
     first_files = sorted(p.relative_to(shipped_run) for p in shipped_run.rglob("*") if p.is_file())
     second_files = sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     assert first_files == second_files
@@ -358,19 +350,6 @@ def test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times(
     m1, m2 = (json.loads((d / "manifest.json").read_text()) for d in (shipped_run, second))
     m1.pop("durations_seconds"), m2.pop("durations_seconds")
     assert m1 == m2
-
-
-def test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data(tmp_path):
-    # Mixed-case, padded codes are normalised by the loader; 8 patients with empty
-    # subgroups exercise every notebook on data that is not the reconstruction.
-    variant = BAD_INPUTS / "mixed_case_padded.csv"
-    before = sha(variant)
-    out = tmp_path / "variant"
-    done = run_cli("run", "--data", str(variant), "--out", str(out))
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert sha(variant) == before
-    index = (out / "report" / "index.html").read_text()
-    assert "RECONSTRUCTED DATA" not in index and "supplied by the analyst" in index
 
 
 _SWAP_WITH_AN_INTERRUPT = """
@@ -516,27 +495,53 @@ def test_the_manifest_hashes_the_copy_analysed_even_when_the_input_changes_durin
 
 
 HOSTILE_NAME = "<img src=x onerror=alert(42)>"
+HOSTILE_STUDY = "<script>alert(42)</script>"
+VARIANT = BAD_INPUTS / "mixed_case_padded.csv"
 
 
-def test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text(tmp_path):
-    from test_output_safety import live_payloads, page_text
+@pytest.fixture(scope="module")
+def other_data_run(tmp_path_factory) -> tuple[Path, Path]:
+    """One run on someone else's data, for properties that do not depend on each other.
 
-    data = tmp_path / f"{HOSTILE_NAME}.csv"
-    data.write_bytes(COHORT.read_bytes() + b"\n")  # not the shipped bytes: "supplied by the analyst"
+    The data are the accepted variant file (mixed-case, padded codes the loader
+    normalises; 8 patients with empty subgroups, so every notebook runs on data that
+    is not the reconstruction), saved under a file name that is an HTML payload, with
+    a comparator file whose study names are script tags. Returns (data file, run).
+    """
+    folder = tmp_path_factory.mktemp("other_data")
+    data = folder / f"{HOSTILE_NAME}.csv"
+    data.write_bytes(VARIANT.read_bytes())
     comparators = pd.read_csv(ROOT / "data" / "historic_comparators.csv", dtype=str,
                               keep_default_na=False)
-    comparators["study"] = "<script>alert(42)</script>" + comparators["study"]
-    hostile_file = tmp_path / "hostile_comparators.csv"
+    comparators["study"] = HOSTILE_STUDY + comparators["study"]
+    hostile_file = folder / "hostile_comparators.csv"
     comparators.to_csv(hostile_file, index=False)
-    out = tmp_path / "run"
+    out = folder / "run"
     done = run_cli("run", "--data", str(data), "--out", str(out), "-p", "comparator_file",
                    str(hostile_file))
     assert done.returncode == 0, done.stderr[-3000:]
+    return data, out
+
+
+def test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data(other_data_run):
+    data, out = other_data_run
+    assert data.read_bytes() == VARIANT.read_bytes()  # the input is never changed
+    assert sorted(p.stem for p in (out / "notebooks").glob("*.ipynb")) == NOTEBOOK_STEMS
+    index = (out / "report" / "index.html").read_text()
+    assert "RECONSTRUCTED DATA" not in index and "supplied by the analyst" in index
+
+
+def test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text(other_data_run):
+    from test_output_safety import live_payloads, page_text
+
+    _, out = other_data_run
     pages = sorted((out / "report").glob("*.html"))
     assert len(pages) == len(NOTEBOOK_STEMS) + 1
     for page in pages:
         assert live_payloads(page.read_text(encoding="utf-8")) == [], page.name
     assert f"Data: {HOSTILE_NAME}.csv" in page_text((out / "report" / f"{NOTEBOOK_STEMS[0]}.html").read_text())
+    comparisons = page_text((out / "report" / "05_historic_comparison.html").read_text(encoding="utf-8"))
+    assert HOSTILE_STUDY in comparisons  # shown, as text
 
 
 def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_kernel(tmp_path):

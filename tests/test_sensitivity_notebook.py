@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
 
-from helpers.pipeline import KERNEL_NAME, kernel_config
+from conftest import DEFAULT_PATIENT
 from helpers.results import read_results
-from tests.conftest import DEFAULT_PATIENT
+from run_inprocess import execute
 
 pytestmark = pytest.mark.slow
 
@@ -38,21 +37,13 @@ COHORTS = {
 
 
 def run_notebook(rows: list[dict], tmp_path: Path) -> tuple[str, pd.DataFrame]:
-    import papermill
-
+    """Notebook 07's cells run in this process on ``rows``: the text it shows and its results."""
     data = tmp_path / "cohort.csv"
     pd.DataFrame([{"patient_id": f"T{i:02d}", **DEFAULT_PATIENT, **row} for i, row in enumerate(rows, 1)]).to_csv(
         data, index=False)
     out = tmp_path / "out"
-    executed = tmp_path / "executed.ipynb"
-    with kernel_config() as config:
-        papermill.execute_notebook(str(NOTEBOOK), str(executed), cwd=str(NOTEBOOK.parent), kernel_name=KERNEL_NAME,
-                                   parameters={"data_path": str(data), "output_dir": str(out), "params_file": ""},
-                                   progress_bar=False, config=config)
-    nb = nbformat.read(executed, as_version=4)
-    text = "\n".join(output.get("text", "") + output.get("data", {}).get("text/markdown", "")
-                     for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
-    return text, read_results(out)
+    run = execute(NOTEBOOK.stem, data_path=data, output_dir=out)
+    return "\n".join([*run["_markdown"], run["_printed"]]), read_results(out)
 
 
 @pytest.mark.parametrize("name", list(COHORTS))
@@ -80,11 +71,9 @@ SHIPPED_FISHER = {20: 0.378437461377, 25: 0.0215908174945, 50: 0.0215908174945, 
                   70: 0.487500604536, 75: 1.0, 80: 0.252016129032}
 
 
-def test_estimates_on_the_shipped_cohort_match_r(tmp_path):
-    cohort = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "reconstructed_cohort.csv", dtype=str)
-    rows = cohort.drop(columns="patient_id").fillna("").to_dict("records")
-    _, res = run_notebook(rows, tmp_path)
-    res = res.set_index("key")
+def test_estimates_on_the_shipped_cohort_match_r(shipped_run):
+    res = read_results(shipped_run)
+    res = res[res["notebook"] == NOTEBOOK.stem].set_index("key")
     for key, (estimate, low, high, p) in SHIPPED_REFERENCES.items():
         row = res.loc[key]
         assert (row["estimate"], row["ci_low"], row["ci_high"], row["p_value"]) == pytest.approx(

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 from scipy import stats as sps
-from scipy.optimize import minimize_scalar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -262,15 +261,6 @@ def test_composition_count_equals_the_number_of_vectors_by_brute_force(caps, tot
     assert contingency._composition_count(total, caps) == brute
 
 
-def _hypergeometric_2x2(table):
-    """P(top-left = x) for every x with the margins of ``table`` (math.comb, by hand)."""
-    (a, b), (c, d) = table
-    r1, r2, c1 = a + b, c + d, a + c
-    denom = math.comb(r1 + r2, c1)
-    return {x: math.comb(r1, x) * math.comb(r2, c1 - x) / denom
-            for x in range(max(0, c1 - r2), min(r1, c1) + 1)}
-
-
 @pytest.mark.parametrize("table, expected", [
     # Paper 3.3.3, split at 50%: 16/20 vs 0/2. Margins 20, 2 | 16, 6; C(22,6) = 74613.
     # P(obs) = C(20,16)/74613 = 4845/74613 = 0.064935; it is the least likely table, so
@@ -293,7 +283,7 @@ def test_fisher_midp_matches_hand_hypergeometric_sums(cells):
     if min(sum(cells[:2]), sum(cells[2:]), cells[0] + cells[2], cells[1] + cells[3]) == 0:
         assert stats.fisher_midp(table).p_value == 1.0
         return
-    probs = _hypergeometric_2x2(table)
+    probs = reference_exact.hypergeometric_2x2(table)
     observed = probs[cells[0]]
     fisher = sum(p for p in probs.values() if p <= observed * (1 + 1e-7))
     assert stats.fisher_midp(table).p_value == pytest.approx(fisher - observed / 2, rel=1e-9, abs=1e-12)
@@ -361,54 +351,6 @@ def test_chi_square_refuses_yates_correction_beyond_2x2():
 
 # ---------------------------------------------------------------- Barnard / Boschloo
 
-def _binom_pmf(n, p):
-    return np.array([math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(n + 1)])
-
-
-def _max_over_nuisance(extreme: np.ndarray, n1: int, n2: int) -> float:
-    """sup over pi of P(extreme tables), rows = two Binomial(n_i, pi) samples (grid + refine)."""
-    def p_at(pi):
-        return float((np.outer(_binom_pmf(n1, pi), _binom_pmf(n2, pi)) * extreme).sum())
-    grid = np.linspace(1e-6, 1 - 1e-6, 1001)
-    values = [p_at(pi) for pi in grid]
-    best = int(np.argmax(values))
-    fine = np.linspace(grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)], 401)
-    return max(p_at(pi) for pi in fine)
-
-
-def _barnard_brute_force(x1, n1, x2, n2) -> float:
-    """Two-sided Barnard test with the pooled Wald statistic (Barnard 1947)."""
-    def wald(a, b):
-        p1, p2, p = a / n1, b / n2, (a + b) / (n1 + n2)
-        var = p * (1 - p) * (1 / n1 + 1 / n2)
-        return 0.0 if p1 == p2 else (p1 - p2) / math.sqrt(var)
-    obs = abs(wald(x1, x2))
-    extreme = np.array([[abs(wald(a, b)) >= obs - 1e-12 for b in range(n2 + 1)]
-                        for a in range(n1 + 1)])
-    return _max_over_nuisance(extreme, n1, n2)
-
-
-def _boschloo_brute_force(x1, n1, x2, n2) -> float:
-    """Boschloo (1970): Fisher's one-sided p as statistic; two-sided = 2 x smaller side."""
-    def fisher_less(a, b):  # P(X1 <= a) under the hypergeometric with margins of (a, b)
-        m = a + b
-        num = [math.comb(n1, i) * math.comb(n2, m - i) for i in range(0, a + 1) if m - i <= n2]
-        return sum(num) / math.comb(n1 + n2, m)
-
-    def fisher_greater(a, b):
-        m = a + b
-        num = [math.comb(n1, i) * math.comb(n2, m - i) for i in range(a, min(n1, m) + 1)]
-        return sum(num) / math.comb(n1 + n2, m)
-
-    sides = []
-    for stat in (fisher_less, fisher_greater):
-        obs = stat(x1, x2)
-        extreme = np.array([[stat(a, b) <= obs * (1 + 1e-13) for b in range(n2 + 1)]
-                            for a in range(n1 + 1)])
-        sides.append(_max_over_nuisance(extreme, n1, n2))
-    return min(1.0, 2 * min(sides))
-
-
 # Tables from the scipy docs' examples (vaccine trial, Chan 1998; job satisfaction,
 # Saari 2004), with rows as the two samples, and the paper's lines-of-therapy table.
 UNCONDITIONAL_CASES = [(7, 15, 12, 15), (74, 117, 31, 63), (17, 20, 6, 14)]
@@ -417,13 +359,13 @@ UNCONDITIONAL_CASES = [(7, 15, 12, 15), (74, 117, 31, 63), (17, 20, 6, 14)]
 @pytest.mark.parametrize("x1, n1, x2, n2", UNCONDITIONAL_CASES)
 def test_barnard_exact_matches_brute_force_maximisation_over_nuisance(x1, n1, x2, n2):
     res = stats.barnard_exact([[x1, n1 - x1], [x2, n2 - x2]])
-    assert res.p_value == pytest.approx(_barnard_brute_force(x1, n1, x2, n2), abs=2e-4)
+    assert res.p_value == pytest.approx(reference_exact.barnard_p(x1, n1, x2, n2), abs=2e-4)
 
 
 @pytest.mark.parametrize("x1, n1, x2, n2", UNCONDITIONAL_CASES)
 def test_boschloo_exact_matches_brute_force_maximisation_over_nuisance(x1, n1, x2, n2):
     res = stats.boschloo_exact([[x1, n1 - x1], [x2, n2 - x2]])
-    assert res.p_value == pytest.approx(_boschloo_brute_force(x1, n1, x2, n2), abs=2e-4)
+    assert res.p_value == pytest.approx(reference_exact.boschloo_p(x1, n1, x2, n2), abs=2e-4)
 
 
 def _pooled_wald_by_hand(x1, n1, x2, n2) -> float:
@@ -491,27 +433,6 @@ def test_all_tests_lists_every_test_applicable_to_the_shape():
 
 # --- the two two-sided conventions of Boschloo's test and of the mid-p -------------------
 
-def _boschloo_region_brute_force(x1, n1, x2, n2, statistic) -> float:
-    """max over a dense nuisance grid of P(statistic(table) <= statistic(observed)).
-
-    Every table is tested one by one with ``scipy.stats.fisher_exact`` (independent of
-    helpers.stats' hypergeometric sums); grid of 2,001 points plus a local polish."""
-    obs = statistic(x1, n1, x2, n2)
-    region = np.array([[statistic(a, n1, b, n2) <= obs * (1 + 1e-9) for b in range(n2 + 1)]
-                       for a in range(n1 + 1)], dtype=float)
-
-    def mass(pi):
-        return float(sps.binom.pmf(np.arange(n1 + 1), n1, pi) @ region
-                     @ sps.binom.pmf(np.arange(n2 + 1), n2, pi))
-
-    grid = np.linspace(0, 1, 2001)
-    values = [mass(p) for p in grid]
-    i = int(np.argmax(values))
-    polish = minimize_scalar(lambda p: -mass(p), bounds=(grid[max(i - 1, 0)], grid[min(i + 1, 2000)]),
-                             method="bounded", options={"xatol": 1e-12})
-    return max(values[i], -polish.fun)
-
-
 def _fisher_two_sided_p(a, n1, b, n2):
     return sps.fisher_exact([[a, n1 - a], [b, n2 - b]]).pvalue
 
@@ -545,9 +466,13 @@ def test_boschloo_two_sided_conventions_give_the_reference_values_and_match_brut
     assert scipy_way.p_value == pytest.approx(doubled, abs=5e-5)
     assert other_way.p_value == pytest.approx(fisher_statistic, abs=5e-5)
     assert other_way.short == "boschloo_fisher2" and "two-sided Fisher p as statistic" in other_way.method
-    brute_two = _boschloo_region_brute_force(x1, n1, x2, n2, _fisher_two_sided_p)
-    brute_less = _boschloo_region_brute_force(x1, n1, x2, n2, _fisher_less_p)
-    brute_greater = _boschloo_region_brute_force(x1, n1, x2, n2, _fisher_greater_p)
+    # Fisher's p of every outcome from the hypergeometric, agreeing with scipy.stats.fisher_exact
+    # table by table on the observed row
+    by_outcome = {side: reference_exact.fisher_p_by_outcome(n1, n2, side) for side in ("two-sided", "less", "greater")}
+    for side, scipy_p in (("two-sided", _fisher_two_sided_p), ("less", _fisher_less_p), ("greater", _fisher_greater_p)):
+        assert by_outcome[side][x1] == pytest.approx([scipy_p(x1, n1, b, n2) for b in range(n2 + 1)], rel=1e-9)
+    brute_two, brute_less, brute_greater = (reference_exact.unconditional_p(x1, n1, x2, n2, by_outcome[side])
+                                            for side in ("two-sided", "less", "greater"))
     assert other_way.p_value == pytest.approx(brute_two, abs=1e-6)
     assert scipy_way.p_value == pytest.approx(min(1, 2 * min(brute_less, brute_greater)), abs=1e-6)
 
@@ -596,9 +521,9 @@ def test_mid_p_conventions_differ_and_are_both_reported(cells, lancaster, double
     assert stats.fisher_midp(cells).p_value == pytest.approx(lancaster, abs=5e-5)
     res = stats.fisher_midp_doubled(cells)
     assert res.p_value == pytest.approx(doubled, abs=5e-5) and res.short == "fisher_midp_doubled"
-    (a, b), (c, d) = cells
-    # by hand: hypergeometric top-left cell, margins 22 patients, 20 in row 1, 16 events
-    probs = {x: math.comb(20, x) * math.comb(2, 16 - x) / math.comb(22, 16) for x in (14, 15, 16)}
+    # the hypergeometric top-left cell: margins 22 patients, 20 in row 1, 16 events
+    probs = reference_exact.hypergeometric_2x2(cells)
+    assert sorted(probs) == [14, 15, 16]
     lower = probs[14] + probs[15] + probs[16] / 2
     upper = probs[16] / 2
     assert res.p_value == pytest.approx(2 * min(lower, upper), rel=1e-12)

@@ -40,6 +40,7 @@ from lifelines.statistics import multivariate_logrank_test, proportional_hazard_
 
 from conftest import DEFAULT_PATIENT
 from helpers import contract, loading, survival
+from run_inprocess import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "08_time_to_event.ipynb"
@@ -322,8 +323,11 @@ def _heart_cohort(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def heart_results(tmp_path_factory) -> pd.DataFrame:
+    """Notebook 08's cells run in this process on the heart data (the synthetic run below uses a kernel)."""
     folder = tmp_path_factory.mktemp("heart")
-    return _run_notebook_08(_heart_cohort(folder / "heart.csv"), folder / "run", "-p", "landmark_months", "3")
+    execute(NOTEBOOK.stem, data_path=_heart_cohort(folder / "heart.csv"), output_dir=folder / "out",
+            landmark_months=3)
+    return pd.read_csv(folder / "out" / "results" / f"{NOTEBOOK.stem}.csv").set_index("key")
 
 
 # R on the same patients: p <- one row per id of heart with os = max(stop) / 10, event, surgery,

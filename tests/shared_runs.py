@@ -1,0 +1,69 @@
+"""Finished runs made once per test session and shared by every pytest-xdist worker.
+
+A finished run (``python -m helpers run``) takes most of a minute, so tests that only
+read one share it: :func:`shared` makes it once per session for all workers (a
+file lock serialises them: the first makes it, the others wait and reuse it).
+A shared run is read only: a test that must change one copies it first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_COHORT = ROOT / "data" / "reconstructed_cohort.csv"
+
+
+def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """``python -m helpers ARGS`` in a process of its own, output captured."""
+    return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def session_folder(tmp_path_factory) -> Path:
+    """A folder all xdist workers of this session see (their common parent), new each session."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def shared(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """``make(folder)`` once per session for all workers; returns the folder it filled.
+
+    A failure is recorded, so the other workers fail at once with its message
+    instead of repeating a long run.
+    """
+    root = session_folder(tmp_path_factory)
+    folder, failure = root / name, root / f"{name}.failure"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if failure.exists():
+            pytest.fail(f"making the shared {name} failed in another worker: {failure.read_text()}")
+        if not folder.exists():
+            try:
+                make(folder)
+            except BaseException as err:
+                failure.write_text(f"{type(err).__name__}: {err}"[-5000:])
+                raise
+    return folder
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file below ``folder``."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_shipped(out: Path) -> None:
+    """A run of every notebook on the shipped cohort into ``out``."""
+    done = run_cli("run", "--data", str(SHIPPED_COHORT), "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
