@@ -23,7 +23,7 @@ setup: $(STAMP) ## Create .venv with the pinned packages
 
 run: $(STAMP) ## Run every notebook with analysis.toml (PARAMS=file for another, DATA=file for other data)
 	@# --data only when DATA is given: otherwise the data_path of the parameter file
-	$(BIN)/python -m helpers run --params $(PARAMS) $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) --force
+	$(BIN)/python -m pipeline run --params $(PARAMS) $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) --force
 
 test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks, on two workers
 	@# One session: the notebooks checked by nbval are one xdist group, run in order on one
@@ -37,16 +37,16 @@ lab: $(STAMP) ## Open the notebooks in JupyterLab, in the project's environment
 	cd notebooks && ../$(BIN)/jupyter lab
 
 notebooks: $(STAMP) ## Re-execute the notebooks in place to refresh their stored outputs
-	$(BIN)/python -m helpers refresh-notebooks
+	$(BIN)/python -m pipeline refresh-notebooks
 
 validate: $(STAMP) ## Check a cohort file against the data contract (DATA=file)
-	$(BIN)/python -m helpers validate $(DATA)
+	$(BIN)/python -m pipeline validate $(DATA)
 
 template: $(STAMP) ## Write the empty cohort template data/template.csv and data/template.xlsx from the contract
-	$(BIN)/python -m helpers validate --template data
+	$(BIN)/python -m pipeline validate --template data
 
 reconstruct: $(STAMP) ## Regenerate data/reconstructed_cohort.csv from the published figures
-	$(BIN)/python -m helpers reconstruct
+	$(BIN)/python -m pipeline reconstruct
 
 benchmark: $(STAMP) ## Time the pipeline at several cohort sizes and print ratios
 	$(BIN)/python -m benchmarks
@@ -55,13 +55,13 @@ benchmark-loop: $(STAMP) ## Time `make run` against a plain papermill + nbconver
 	$(BIN)/python -m benchmarks.against_plain_loop --data $(DATA)
 
 batch: $(STAMP) ## Run the analysis for each centre of DATA (centres under MIN patients pooled) into outputs/batch
-	$(BIN)/python -m helpers batch $(DATA) --by center --min-patients $(or $(MIN),10) --out outputs/batch
+	$(BIN)/python -m pipeline batch $(DATA) --by center --min-patients $(or $(MIN),10) --out outputs/batch
 
 benchmark-batch: $(STAMP) ## Time a batch of centre-level runs against the same runs one after another
 	$(BIN)/python -m benchmarks.batch
 
 git-filter: $(STAMP) ## Set up the git filter that strips outputs of notebooks run on other data before a commit
-	git config filter.shipped-outputs-only.clean '$(abspath $(BIN))/python -m helpers.notebook_guard'
+	git config filter.shipped-outputs-only.clean '$(abspath $(BIN))/python -m pipeline.notebook_guard'
 	git config filter.shipped-outputs-only.smudge cat
 	@echo "notebooks/*.ipynb are now committed with outputs only when those come from the shipped cohort"
 

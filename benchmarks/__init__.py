@@ -1,8 +1,8 @@
 """Benchmark of the whole pipeline against a floor, at several cohort sizes.
 
 ``python -m benchmarks`` (or ``make benchmark``) times
-``python -m helpers run --data FILE --out DIR --force`` on the shipped cohort
-(n = 34) and on synthetic cohorts (:mod:`helpers.synth`) of 1,000, 10,000 and
+``python -m pipeline run --data FILE --out DIR --force`` on the shipped cohort
+(n = 34) and on synthetic cohorts (:mod:`pipeline.synth`) of 1,000, 10,000 and
 100,000 patients, and compares it with a *floor*: the same number of notebooks,
 each of which only starts a kernel and runs the real notebook's import
 statements, executed with papermill exactly as the pipeline does (same kernel,
@@ -89,7 +89,7 @@ print(json.dumps({"seconds": seconds, "returncode": proc.returncode,
                   "tree_peak_mib": peak_tree / 2**20 if psutil else None}))
 """
 
-# Executes floor notebooks the way helpers.pipeline does (papermill, same kernel,
+# Executes floor notebooks the way pipeline.run does (papermill, same kernel,
 # parameters and working directory).
 _FLOOR_RUNNER = r"""
 import sys, pathlib, papermill
@@ -184,10 +184,10 @@ def floor_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def pipeline_notebooks(folder: str | Path) -> list[Path]:
     """The notebooks the pipeline runs from ``folder`` (its ``NN_name.ipynb`` rule), in order.
 
-    Falls back to every ``*.ipynb`` when :mod:`helpers.pipeline` is not importable.
+    Falls back to every ``*.ipynb`` when :mod:`pipeline.run` is not importable.
     """
     try:
-        from helpers.pipeline import NOTEBOOK_PATTERN
+        from pipeline.run import NOTEBOOK_PATTERN
     except ImportError:
         return sorted(Path(folder).glob("*.ipynb"))
     return sorted(p for p in Path(folder).glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
@@ -255,7 +255,7 @@ def measure(cmd: Sequence[str], cwd: str | Path, log: str | Path) -> Measurement
 
 def pipeline_command(data: Path, out: Path, notebooks: Path) -> list[str]:
     """The measured pipeline command."""
-    return [sys.executable, "-m", "helpers", "run", "--data", str(data), "--out", str(out),
+    return [sys.executable, "-m", "pipeline", "run", "--data", str(data), "--out", str(out),
             "--force", "--notebooks", str(notebooks)]
 
 
@@ -282,7 +282,7 @@ def notebook_durations(run_dir: Path) -> dict[str, float]:
 
 def cohort_file(n: int, folder: Path, seed: int) -> tuple[Path, str]:
     """The cohort file for size ``n``: the shipped one for 34 if present, else synthetic."""
-    from helpers.synth import write_synthetic
+    from pipeline.synth import write_synthetic
 
     if n == 34 and SHIPPED_COHORT.exists():
         return SHIPPED_COHORT, "shipped reconstructed cohort"

@@ -3,7 +3,7 @@
 ``python -m benchmarks.against_plain_loop`` times, on the same cohort and the
 same notebooks:
 
-* **pipeline**: ``python -m helpers run --data FILE --out DIR --force`` (what
+* **pipeline**: ``python -m pipeline run --data FILE --out DIR --force`` (what
   ``make run`` does): validation, every notebook, the HTML report, results
   and manifest;
 * **plain loop**: one ``bash`` script that, for each notebook in turn, runs
@@ -58,7 +58,7 @@ def loop_script(notebooks: Sequence[Path], inputs: dict[str, Path], workdir: Pat
 def run(data: Path, repeat: int, notebooks_dir: Path, log=sys.stderr) -> dict:
     """Measure both sides ``repeat`` times, alternating; return a JSON-able dict."""
     from helpers.parameters import declared_parameters, resolve_input_files
-    from helpers.pipeline import list_notebooks
+    from pipeline.run import list_notebooks
 
     notebooks = list_notebooks(notebooks_dir)
     declared = {nb.stem: declared_parameters(nb) for nb in notebooks}
@@ -76,7 +76,7 @@ def run(data: Path, repeat: int, notebooks_dir: Path, log=sys.stderr) -> dict:
                 shutil.copyfile(path, workdir / "input" / path.name)
             script = tmp / f"loop_{i}.sh"
             script.write_text(loop_script(notebooks, inputs, workdir))
-            pipeline_cmd = [sys.executable, "-m", "helpers", "run", "--data", str(data),
+            pipeline_cmd = [sys.executable, "-m", "pipeline", "run", "--data", str(data),
                             "--out", str(out), "--force", "--notebooks", str(notebooks_dir)]
             loop_cmd = ["bash", str(script)]
             order = [("pipeline", pipeline_cmd), ("loop", loop_cmd)]

@@ -3,9 +3,9 @@
 ``python -m benchmarks.batch [--centres 10] [--patients 50]`` writes a synthetic
 cohort of ``centres x patients`` rows (each centre exactly ``patients``), then times
 
-* **batch**: ``python -m helpers batch FILE --by center --min-patients P --out DIR``
+* **batch**: ``python -m pipeline batch FILE --by center --min-patients P --out DIR``
   (runs in parallel within the cores and memory);
-* **loop**: a ``bash`` loop of ``python -m helpers run --data SUBSET --out DIR --workers 1``
+* **loop**: a ``bash`` loop of ``python -m pipeline run --data SUBSET --out DIR --workers 1``
   over the same centre subsets, one after another.
 
 Printed: the date and load average, both times, peak memory of the batch, the ratio
@@ -40,7 +40,7 @@ def centre_cohort(folder: Path, centres: int, patients: int, seed: int) -> Path:
     import subprocess
 
     raw = folder / "raw.csv"
-    subprocess.run([sys.executable, "-m", "helpers", "synth", "--n", str(centres * patients),
+    subprocess.run([sys.executable, "-m", "pipeline", "synth", "--n", str(centres * patients),
                     "--seed", str(seed), "--out", str(raw)], check=True, cwd=REPO_ROOT)
     with open(raw, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
@@ -68,14 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         data = centre_cohort(tmp, args.centres, args.patients, args.seed)
         try:
-            batch = measure([sys.executable, "-m", "helpers", "batch", str(data), "--by", "center",
+            batch = measure([sys.executable, "-m", "pipeline", "batch", str(data), "--by", "center",
                              "--min-patients", str(args.patients), "--jobs", str(jobs),
                              "--out", str(tmp / "batch")], REPO_ROOT, tmp / "batch.log")
             subsets = sorted((tmp / "batch" / "work").glob("*.csv"))
             if len(subsets) != args.centres:
                 raise BenchmarkError(f"the batch wrote {len(subsets)} centre subsets, not {args.centres}")
             script = "set -e\n" + "".join(
-                f"{shlex.quote(sys.executable)} -m helpers run --data {shlex.quote(str(s))} "
+                f"{shlex.quote(sys.executable)} -m pipeline run --data {shlex.quote(str(s))} "
                 f"--out {shlex.quote(str(tmp / 'loop' / s.stem))} --workers 1\n" for s in subsets)
             loop = measure(["bash", "-c", script], REPO_ROOT, tmp / "loop.log")
         except BenchmarkError as err:

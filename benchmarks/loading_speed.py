@@ -1,7 +1,7 @@
 """Micro-benchmark of the cohort loader: seconds to validate and to load a file.
 
 ``python -m benchmarks.loading_speed`` writes synthetic cohorts
-(:func:`helpers.synth.write_synthetic`, seed 0) of 34, 10,000 and 100,000
+(:func:`pipeline.synth.write_synthetic`, seed 0) of 34, 10,000 and 100,000
 patients to a temporary folder, then times :func:`helpers.loading.validate_file`
 and :func:`helpers.loading.load_cohort` on each and prints the best of
 ``--repeat`` runs (default 3) in seconds. One untimed warm-up call first pays
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from helpers.loading import load_cohort, validate_file
-    from helpers.synth import write_synthetic
+    from pipeline.synth import write_synthetic
 
     with tempfile.TemporaryDirectory(prefix="loading_speed_") as folder:
         paths = {n: write_synthetic(n, args.seed, Path(folder) / f"cohort_{n}.csv") for n in args.sizes}

@@ -1,6 +1,7 @@
-"""Helpers for the reproducible analysis of Bonifacio et al. 2022.
+"""Helpers the notebooks share in the reproducible analysis of Bonifacio et al. 2022.
 
-Small modules by concern; nothing happens on import:
+Small modules by concern; nothing happens on import. The command line, the runner
+and the data makers are the separate package :mod:`pipeline`, which notebooks never import:
 
 - :mod:`helpers.contract`   -- the data contract (columns, codes, labels)
 - :mod:`helpers.loading`    -- validate and normalise a cohort file
@@ -8,7 +9,6 @@ Small modules by concern; nothing happens on import:
 - :mod:`helpers.reading`    -- read a CSV or workbook into raw text cells
 - :mod:`helpers.workbook`   -- choose and read the cohort sheet of an .xlsx
 - :mod:`helpers.cells`      -- parse text cells by contract kind; identifier keys
-- :mod:`helpers.template`   -- the empty cohort template, written from the contract
 - :mod:`helpers.stats`      -- exact intervals and the tests notebooks call, by name
 - :mod:`helpers.contingency` -- Fisher's exact test (any r x c), chi-square, mid-p; the test result
 - :mod:`helpers.unconditional` -- Barnard's and Boschloo's unconditional exact tests (2 x 2)
@@ -34,16 +34,7 @@ Small modules by concern; nothing happens on import:
 - :mod:`helpers.pvalues`    -- which recorded test could be behind a printed p-value
 - :mod:`helpers.reproduction` -- the verdict on every printed figure
 - :mod:`helpers.provenance` -- file hashes and where the analysed data came from
-- :mod:`helpers.pipeline`   -- run every notebook with papermill
 - :mod:`helpers.parameters` -- notebook parameters: declared ranges and checks
-- :mod:`helpers.rundir`     -- what a run may write or replace, its lock, the final swap
-- :mod:`helpers.report`     -- the HTML report, data text escaped
-- :mod:`helpers.headlines`  -- the report index's headline findings, from results.csv
-- :mod:`helpers.batch`      -- many runs (files, centres, parameter grid), in parallel, resumable
-- :mod:`helpers.batch_summary` -- a batch's summary table, forest plot and index page
-- :mod:`helpers.notebook_guard` -- git filter: stored notebook outputs only from the shipped cohort
-- :mod:`helpers.reconstruct` -- the reconstructed cohort, solved from the published figures
-- :mod:`helpers.synth`      -- synthetic cohorts of any size (optionally with follow-up)
 """
 
 __version__ = "0.1.0"

@@ -164,4 +164,4 @@ def check_same_inputs(output_dir: str | Path, prefixes: Iterable[str], expected:
                     raise ValueError(
                         f"notebook {csv.stem} used {name} = {theirs!r}, this notebook {name} = {value!r}: "
                         "its results answer another definition, so they are not judged here; run notebooks "
-                        "01-05 with the same values (one parameter file, or `python -m helpers run`)")
+                        "01-05 with the same values (one parameter file, or `python -m pipeline run`)")

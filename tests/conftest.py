@@ -47,7 +47,7 @@ def make_cohort(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def shipped_run(tmp_path_factory) -> Path:
-    """A finished run of every notebook on the shipped cohort (``python -m helpers run``). Read only."""
+    """A finished run of every notebook on the shipped cohort (``python -m pipeline run``). Read only."""
     out = shared(tmp_path_factory, "shipped_run", run_shipped)
     before = tree_digest(out)
     yield out

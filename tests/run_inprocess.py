@@ -1,7 +1,7 @@
 """Run a notebook's code cells in this process (no kernel): fast checks of what a notebook computes.
 
 :func:`execute` runs the cells in order in one namespace, in the notebooks folder
-(as ``python -m helpers run`` and nbval do, so the notebooks' relative default paths
+(as ``python -m pipeline run`` and nbval do, so the notebooks' relative default paths
 resolve), sets the given parameters right after the parameters cell, and collects the
 Markdown the notebook shows (``helpers.narrative.show_markdown``) in
 ``namespace["_markdown"]`` and what it prints in ``namespace["_printed"]``.

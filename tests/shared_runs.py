@@ -1,6 +1,6 @@
 """Finished runs made once per test session and shared by every pytest-xdist worker.
 
-A finished run (``python -m helpers run``) takes most of a minute, so tests that only
+A finished run (``python -m pipeline run``) takes most of a minute, so tests that only
 read one share it: :func:`shared` makes it once per session for all workers (a
 file lock serialises them: the first makes it, the others wait and reuse it).
 A shared run is read only: a test that must change one copies it first.
@@ -23,8 +23,8 @@ SHIPPED_COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """``python -m helpers ARGS`` in a process of its own, output captured."""
-    return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=cwd,
+    """``python -m pipeline ARGS`` in a process of its own, output captured."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
 
 

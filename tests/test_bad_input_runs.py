@@ -2,8 +2,8 @@
 
 Table-driven over the bad-input corpus (tests/bad_inputs/cases.csv): once
 in-process (``run_analysis``, with papermill made to fail if it is ever
-called), and once through the command line (``python -m helpers run`` and
-``python -m helpers validate``) in one driver subprocess that loops over every
+called), and once through the command line (``python -m pipeline run`` and
+``python -m pipeline validate``) in one driver subprocess that loops over every
 file, started from a folder outside the repository.
 """
 
@@ -19,23 +19,23 @@ import pandas as pd
 import pytest
 
 from helpers.loading import validate_file
-from helpers.pipeline import PipelineError, run_analysis
+from pipeline.run import PipelineError, run_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 CASES = pd.read_csv(CORPUS / "cases.csv", dtype=str, keep_default_na=False)
 INVALID = CASES.loc[CASES["accepted"] == "no", "file"].tolist()
 
-# Runs both commands through helpers.__main__.main for every file, capturing what
+# Runs both commands through pipeline.__main__.main for every file, capturing what
 # each prints, with papermill.execute_notebook replaced by a function that records
-# the call: the same code path as `python -m helpers run`, one interpreter start.
+# the call: the same code path as `python -m pipeline run`, one interpreter start.
 _DRIVER = r"""
 import contextlib, io, json, sys
 import papermill
 calls = []
 papermill.execute_notebook = lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(
     AssertionError("a notebook was executed"))
-from helpers.__main__ import main
+from pipeline.__main__ import main
 files, out_root = json.loads(sys.argv[1]), sys.argv[2]
 found = {}
 for i, name in enumerate(files):

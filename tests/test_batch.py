@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.batch import OTHER_CENTRES, is_up_to_date, parse_grid, plan_batch, split_by_centre, \
+from pipeline.batch import OTHER_CENTRES, is_up_to_date, parse_grid, plan_batch, split_by_centre, \
     write_snakefile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -83,7 +83,7 @@ def test_the_snakefile_has_one_rule_per_run_calling_helpers_run(tmp_path):
               if line.startswith("    shell: ")]
     assert len(shells) == 3
     for spec, shell in zip(specs, shells):
-        assert shell.startswith("python -m helpers run --data ")
+        assert shell.startswith("python -m pipeline run --data ")
         assert f"-p bmb_high_cutoff {dict(spec.parameters)['bmb_high_cutoff']}" in shell
         assert str(tmp_path / "batch" / "runs" / spec.name) in shell
     outputs = re.findall(r"^    output: (.+)$", text, flags=re.M)
@@ -199,8 +199,8 @@ def test_a_run_is_up_to_date_only_for_the_same_input_parameters_and_kind(tmp_pat
 
 
 def test_the_summary_puts_each_runs_results_side_by_side_and_escapes_errors(tmp_path):
-    from helpers.batch import RunOutcome
-    from helpers.batch_summary import write_summary
+    from pipeline.batch import RunOutcome
+    from pipeline.batch_summary import write_summary
 
     specs = plan_batch([COHORT], tmp_path, grid=["bmb_high_cutoff=40,60"])
     rows = {"40": (23, 34, 0.4947346991, 0.8261165725), "60": (9, 17, 0.2781, 0.7702)}

@@ -3,7 +3,7 @@
 The corpus (tests/degenerate_cohorts.py) is run through every code cell of each
 notebook in this process (no kernel, so the whole corpus takes seconds per
 case), and one case goes through the real pipeline (papermill kernels,
-``python -m helpers run`` restricted to a folder holding the two notebooks).
+``python -m pipeline run`` restricted to a folder holding the two notebooks).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from degenerate_cohorts import CASES, write_corpus
-from helpers.__main__ import main
+from pipeline.__main__ import main
 from helpers.loading import validate_file
 from run_inprocess import NOTEBOOKS, execute
 

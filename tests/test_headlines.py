@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from helpers import headlines
+from pipeline import headlines
 
 # The shipped cohort's rows (paper, section 3.3: CR 23/34; blasts <50% 12/13 vs >=50% 10/20,
 # p = 0.022; <=2 lines 17/20 vs >2 6/14, p = 0.023). CIs: R binom.test(23, 34)$conf.int.

@@ -13,7 +13,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 #: The runner's machinery; a kernel never needs it.
-NOT_IN_KERNELS = ("helpers.pipeline", "helpers.rundir", "helpers.report",
+NOT_IN_KERNELS = ("pipeline", "pipeline.run", "pipeline.rundir", "pipeline.report",
                   "nbformat", "jsonschema", "papermill", "nbconvert", "nbclient")
 
 
@@ -61,8 +61,16 @@ def test_a_kernel_importing_the_notebooks_helpers_never_loads_the_pipeline_or_nb
 def test_provenance_is_one_module_that_narrative_and_the_report_share():
     import helpers.narrative as narrative
     import helpers.provenance as provenance
-    import helpers.report as report
+    import pipeline.report as report
 
     assert narrative.data_provenance is provenance.data_provenance
     assert report.data_provenance is provenance.data_provenance
-    assert "helpers.pipeline" not in Path(narrative.__file__).read_text()
+    assert "pipeline.run" not in Path(narrative.__file__).read_text()
+
+
+def test_no_helper_module_imports_the_pipeline_package():
+    for path in sorted((ROOT / "helpers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n == "pipeline" or n.startswith("pipeline.")], path.name

@@ -1,4 +1,4 @@
-"""The package docstring and the README's Layout name every helper module that exists."""
+"""Each package's docstring and the README's Layout name every module that exists."""
 
 import re
 from pathlib import Path
@@ -6,9 +6,12 @@ from pathlib import Path
 import pytest
 
 import helpers
+import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(p.stem for p in (ROOT / "helpers").glob("*.py") if not p.stem.startswith("__"))
+PACKAGES = {"helpers": helpers, "pipeline": pipeline}
+MODULES = [(package, p.stem) for package in PACKAGES for p in sorted((ROOT / package).glob("*.py"))
+           if p.stem != "__init__" and not (package == "helpers" and p.stem == "__main__")]
 
 
 def _readme_layout() -> str:
@@ -16,16 +19,28 @@ def _readme_layout() -> str:
     return text[text.index("## Layout"):text.index("## Performance")]
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_the_package_docstring_lists_each_helper_module(module):
-    assert f":mod:`helpers.{module}`" in helpers.__doc__
+@pytest.mark.parametrize(("package", "module"), MODULES)
+def test_the_package_docstring_lists_each_module(package, module):
+    assert f":mod:`{package}.{module}`" in PACKAGES[package].__doc__
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_the_readme_layout_names_each_helper_module(module):
+@pytest.mark.parametrize(("package", "module"), [m for m in MODULES if m[1] != "__main__"])
+def test_the_readme_layout_names_each_module(package, module):
     assert re.search(rf"\b{module}\b", _readme_layout()), f"README Layout does not name {module}"
 
 
-def test_the_package_docstring_lists_no_module_that_is_gone():
-    listed = set(re.findall(r":mod:`helpers\.(\w+)`", helpers.__doc__))
-    assert listed == set(MODULES)
+@pytest.mark.parametrize("package", PACKAGES)
+def test_the_package_docstring_lists_no_module_that_is_gone(package):
+    listed = set(re.findall(rf":mod:`{package}\.(\w+)`", PACKAGES[package].__doc__))
+    assert listed == {m for p, m in MODULES if p == package}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_is_over_700_lines(package):
+    long = {p.name: n for p in (ROOT / package).glob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 700}
+    assert long == {}
+
+
+def test_the_helpers_the_notebooks_share_are_at_most_7000_lines():
+    assert sum(len(p.read_text(encoding="utf-8").splitlines()) for p in (ROOT / "helpers").glob("*.py")) <= 7000

@@ -353,7 +353,7 @@ def test_every_repeated_patient_id_is_one_problem_listing_all_its_lines_padding_
 
 
 def test_one_bad_cell_in_a_large_cohort_is_the_only_problem_and_names_its_line(tmp_path):
-    from helpers.synth import write_synthetic
+    from pipeline.synth import write_synthetic
 
     path = write_synthetic(20_000, 3, tmp_path / "large.csv")
     lines = path.read_text(encoding="utf-8").split("\n")
@@ -559,7 +559,7 @@ def test_a_workbook_without_a_cohort_sheet_says_which_sheets_it_has(tmp_path):
 
 
 def test_the_validate_command_takes_a_sheet_and_prints_it(capsys):
-    from helpers.__main__ import main
+    from pipeline.__main__ import main
 
     assert main(["validate", "--sheet", "cohort 2", str(CORPUS / "two_cohort_sheets.xlsx")]) == 0
     assert capsys.readouterr().out.splitlines()[0] == (
@@ -643,7 +643,7 @@ def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_ca
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from helpers.pipeline import PipelineError, run_analysis
+    from pipeline.run import PipelineError, run_analysis
 
     folder = tmp_path / "notebooks"
     folder.mkdir()
@@ -668,8 +668,8 @@ def test_every_notebook_takes_the_sheet_and_reads_the_cohort_from_it(notebook):
 
 
 def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(tmp_path, monkeypatch, capsys):
-    import helpers.pipeline as pipeline
-    from helpers.__main__ import build_parser, run_from_cli
+    import pipeline.run as pipeline
+    from pipeline.__main__ import build_parser, run_from_cli
 
     seen = {}
 

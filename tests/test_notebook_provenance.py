@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.notebook_guard import DATA_FILE, OWN_OUTPUT, SHIPPED_FILES, clean, foreign_output, output_texts
+from pipeline.notebook_guard import DATA_FILE, OWN_OUTPUT, SHIPPED_FILES, clean, foreign_output, output_texts
 from helpers.provenance import SHIPPED_COHORT, data_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def test_the_git_filter_strips_the_outputs_of_a_notebook_run_on_other_data():
     other = raw.replace(json.dumps(shipped, ensure_ascii=False)[1:-1],
                         "Data: registry.csv (SHA-256 0123456789ab…), supplied by the analyst.")
     assert other != raw
-    done = subprocess.run([sys.executable, "-m", "helpers.notebook_guard"], input=other.encode("utf-8"),
+    done = subprocess.run([sys.executable, "-m", "pipeline.notebook_guard"], input=other.encode("utf-8"),
                           capture_output=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     nb = json.loads(done.stdout)
@@ -87,7 +87,7 @@ def test_git_with_the_filter_stores_shipped_outputs_as_they_are_and_strips_other
         return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
                               text=True, timeout=120).stdout
     git("init", "-q")
-    git("config", "filter.shipped-outputs-only.clean", f"{sys.executable} -m helpers.notebook_guard")
+    git("config", "filter.shipped-outputs-only.clean", f"{sys.executable} -m pipeline.notebook_guard")
     git("config", "filter.shipped-outputs-only.smudge", "cat")
     (tmp_path / ".gitattributes").write_bytes((ROOT / ".gitattributes").read_bytes())
     (tmp_path / "notebooks").mkdir()

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.pipeline import declared_parameters, list_notebooks
+from pipeline.run import declared_parameters, list_notebooks
 
 NOTEBOOKS = list_notebooks(Path(__file__).resolve().parents[1] / "notebooks")
 IDS = [p.stem for p in NOTEBOOKS]

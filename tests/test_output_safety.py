@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers.report import render_report
+from pipeline.report import render_report
 from helpers.tables import save_table
 
 ROOT = Path(__file__).resolve().parents[1]

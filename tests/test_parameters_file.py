@@ -1,4 +1,4 @@
-"""One parameter file (analysis.toml): the notebooks' settings cells, `helpers params`, and 06's check."""
+"""One parameter file (analysis.toml): the notebooks' settings cells, `pipeline params`, and 06's check."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_an_unknown_key_or_bad_value_is_an_error_naming_file_key_value_and_what_
 
 
 def test_helpers_params_lists_every_parameter_without_importing_the_heavy_libraries():
-    code = ("import sys; from helpers.__main__ import main; status = main(['params']); "
+    code = ("import sys; from pipeline.__main__ import main; status = main(['params']); "
             "heavy = [m for m in ('pandas', 'papermill', 'nbformat', 'scipy') if m in sys.modules]; "
             "print('HEAVY', heavy, status)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -115,10 +115,10 @@ def test_helpers_params_lists_every_parameter_without_importing_the_heavy_librar
 
 
 def test_run_help_names_the_parameter_file_the_precedence_and_helpers_params():
-    done = subprocess.run([sys.executable, "-m", "helpers", "run", "--help"], cwd=ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--help"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     text = " ".join(done.stdout.split())
-    assert "--params FILE" in text and "python -m helpers params" in text
+    assert "--params FILE" in text and "python -m pipeline params" in text
     assert "the notebooks' defaults, replaced by the --params file's, replaced by -p, --data and --sheet" in text
 
 

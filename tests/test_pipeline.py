@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers.pipeline import coerce_parameters, list_notebooks, PipelineError
+from pipeline.run import coerce_parameters, list_notebooks, PipelineError
 from helpers.results import RESULT_COLUMNS
 from shared_runs import run_cli
 
@@ -111,8 +111,8 @@ def test_executed_notebooks_carry_no_absolute_paths_or_timings(shipped_run):
 
 
 def run_in_process(capsys, monkeypatch, *args: str) -> tuple[int, str]:
-    """``python -m helpers ARGS`` through ``main`` in this process: (status, stderr)."""
-    import helpers.__main__ as cli
+    """``python -m pipeline ARGS`` through ``main`` in this process: (status, stderr)."""
+    import pipeline.__main__ as cli
 
     monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
     status = cli.main(list(args))
@@ -153,7 +153,7 @@ def test_a_bad_data_file_stops_the_run_before_any_notebook_with_the_validate_mes
     before = sha(bad)
     out = tmp_path / "run"
     status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(bad), "--out", str(out))
-    import helpers.__main__ as cli
+    import pipeline.__main__ as cli
 
     assert cli.main(["validate", str(bad)]) == 2
     validate = capsys.readouterr().out
@@ -199,7 +199,7 @@ def test_a_cell_running_past_the_timeout_is_a_short_error_naming_notebook_and_ce
     assert "notebook 01_tiny.ipynb timed out: a cell ran longer than 3 s" in done.stderr
     assert "begins 'import time'" in done.stderr
     # The pipeline's own report is short (ipykernel may log its shutdown above it).
-    assert "CellTimeoutError" not in done.stderr and "helpers/pipeline.py" not in done.stderr
+    assert "CellTimeoutError" not in done.stderr and "pipeline/run.py" not in done.stderr
     assert done.stderr.splitlines()[-2].startswith("error: notebook 01_tiny.ipynb timed out")
     assert time.monotonic() - started < 110  # stopped by the timeout, not by the sleep ending
     assert not out.exists() and (tmp_path / "run.failed").is_dir()
@@ -209,7 +209,7 @@ def test_a_cell_running_past_the_timeout_is_a_short_error_naming_notebook_and_ce
                                              ("write_manifest", "writing manifest.json")])
 def test_a_failure_writing_the_report_or_manifest_is_a_pipeline_error_and_keeps_the_failed_run(
         tmp_path, monkeypatch, step, words):
-    import helpers.pipeline as pipeline
+    import pipeline.run as pipeline
 
     def broken(*args, **kwargs):
         raise OSError("No space left on device")
@@ -229,7 +229,7 @@ def test_the_command_line_works_from_any_folder_with_out_relative_to_that_folder
     notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = subprocess.run([sys.executable, "-m", "helpers", "run", "--notebooks", str(notebooks),
+    done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--notebooks", str(notebooks),
                            "--out", "relative_run"], cwd=elsewhere, capture_output=True, text=True,
                           timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
@@ -240,10 +240,10 @@ def test_the_command_line_works_from_any_folder_with_out_relative_to_that_folder
 
 def test_a_bad_file_named_relative_to_another_folder_gets_the_validate_report_not_a_notebook_error(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "helpers", "run", "--data", "ragged_row.csv",
+    run = subprocess.run([sys.executable, "-m", "pipeline", "run", "--data", "ragged_row.csv",
                           "--out", str(tmp_path / "run")], cwd=BAD_INPUTS, capture_output=True,
                          text=True, timeout=120, env=env)
-    validate = subprocess.run([sys.executable, "-m", "helpers", "validate", "ragged_row.csv"],
+    validate = subprocess.run([sys.executable, "-m", "pipeline", "validate", "ragged_row.csv"],
                               cwd=BAD_INPUTS, capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 2 and validate.returncode == 2
     assert run.stderr == "error: " + validate.stdout
@@ -312,7 +312,7 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig,
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(60)")
     out = tmp_path / "run"
     # Own session: the process group a terminal's Ctrl-C signals, without the test runner in it.
-    proc = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(COHORT),
                              "--out", str(out), "--notebooks", str(notebooks)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=whole_group)
@@ -354,7 +354,7 @@ def test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times(
 
 _SWAP_WITH_AN_INTERRUPT = """
 import os, pathlib, signal, sys
-import helpers.rundir as rundir
+import pipeline.rundir as rundir
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a test runner may pass it on ignored
 tmp, exchange = pathlib.Path(sys.argv[1]), sys.argv[2] == "exchange"
 out, staging = tmp / "run", tmp / "run.partial"
@@ -432,7 +432,7 @@ def test_a_second_concurrent_run_on_the_same_out_fails_at_once_and_the_first_com
         tmp_path / "nbs", "import pathlib, time\nwhile not pathlib.Path(release).exists():\n"
         "    time.sleep(0.2)", params='release: str = "x"  # file that ends the wait\n')
     out = tmp_path / "run"
-    first = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
+    first = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(COHORT),
                               "--out", str(out), "--notebooks", str(notebooks),
                               "-p", "release", str(release)],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -458,7 +458,7 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path):
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)")
     slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
     nbformat.write(slow, notebooks / "02_slow.ipynb")
-    proc = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(COHORT),
                              "--out", str(tmp_path / "run"), "--notebooks", str(notebooks),
                              "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -551,7 +551,7 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
     slow.cells[-1] = new_code_cell("import time\ntime.sleep(300)")
     nbformat.write(slow, notebooks / "02_slow.ipynb")
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "helpers", "run", "--data", str(COHORT),
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(COHORT),
                              "--out", str(out), "--notebooks", str(notebooks), "--workers", "2"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     kernels: set[int] = set()
@@ -570,7 +570,7 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
 
 
 def test_notebooks_run_in_groups_with_the_reproduction_report_alone_after_all_the_others():
-    from helpers.pipeline import execution_waves
+    from pipeline.run import execution_waves
 
     names = ["01_a", "02_b", "03_c", "06_reproduction_report", "07_after"]
     waves = execution_waves([Path(f"{n}.ipynb") for n in names])

@@ -130,7 +130,7 @@ def test_cohort_respects_cross_column_rules():
 
 
 def test_reconstruction_reproduces_the_shipped_csv_byte_for_byte(tmp_path):
-    from helpers.reconstruct import reconstruct_from_cli
+    from pipeline.reconstruct import reconstruct_from_cli
 
     out = tmp_path / "cohort.csv"
     assert reconstruct_from_cli(argparse.Namespace(out=str(out))) == 0

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import headlines, report
+from pipeline import headlines, report
 from helpers.results import RESULT_COLUMNS
 
 EVIL = "<img src=x onerror=alert(42)>.csv"

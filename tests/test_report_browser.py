@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from helpers.report import render_report
+from pipeline.report import render_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-import helpers.__main__ as cli
-from helpers.__main__ import main
+import pipeline.__main__ as cli
+from pipeline.__main__ import main
 from helpers.parameters import (PARAMETER_RELATIONS, PARAMETER_RULES, ParameterError,
                                 check_parameters, declared_parameters, effective_parameters)
-from helpers.pipeline import PipelineError, list_notebooks, run_analysis
-from helpers.rundir import run_lock
+from pipeline.run import PipelineError, list_notebooks, run_analysis
+from pipeline.rundir import run_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -53,7 +53,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def refused(capsys, *argv: str) -> str:
-    """Run ``python -m helpers run ARGV`` in-process; return its one-line message (exit 2)."""
+    """Run ``python -m pipeline run ARGV`` in-process; return its one-line message (exit 2)."""
     status = main(["run", *argv])
     err = capsys.readouterr().err
     assert status == 2, err

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from helpers.figures import AGGREGATE_VIEW
-from helpers.pipeline import run_analysis
+from pipeline.run import run_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("02_debulking_regimens", "04_crs_analysis", "07_sensitivity_analysis")
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 def runs(tmp_path_factory) -> dict[bool, Path]:
     folder = tmp_path_factory.mktemp("share-figures")
     cohort = folder / "cohort.csv"
-    subprocess.run([sys.executable, "-m", "helpers", "synth", "--n", "60", "--seed", "3", "--out", str(cohort)],
+    subprocess.run([sys.executable, "-m", "pipeline", "synth", "--n", "60", "--seed", "3", "--out", str(cohort)],
                    check=True, cwd=ROOT)
     notebooks = folder / "notebooks"
     notebooks.mkdir()

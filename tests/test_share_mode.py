@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
 
 

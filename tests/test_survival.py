@@ -284,11 +284,11 @@ def test_stored_notebook_says_follow_up_is_not_available_for_the_shipped_cohort_
 
 
 def _run_notebook_08(data: Path, out: Path, *parameters: str) -> pd.DataFrame:
-    """``python -m helpers run`` on a folder holding only notebook 08; its results as a frame keyed by key."""
+    """``python -m pipeline run`` on a folder holding only notebook 08; its results as a frame keyed by key."""
     folder = out.parent / "notebooks_08"
     folder.mkdir()
     (folder / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())
-    done = subprocess.run([sys.executable, "-m", "helpers", "run", "--data", str(data), "--out", str(out),
+    done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--data", str(data), "--out", str(out),
                            "--notebooks", str(folder), *parameters],
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -392,7 +392,7 @@ SYNTHETIC_N, SYNTHETIC_SEED = 400, 8
 def synthetic_run(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = tmp_path_factory.mktemp("synthetic")
     data = folder / "synthetic.csv"
-    done = subprocess.run([sys.executable, "-m", "helpers", "synth", "--n", str(SYNTHETIC_N), "--seed",
+    done = subprocess.run([sys.executable, "-m", "pipeline", "synth", "--n", str(SYNTHETIC_N), "--seed",
                            str(SYNTHETIC_SEED), "--follow-up", "--out", str(data)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

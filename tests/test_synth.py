@@ -1,4 +1,4 @@
-"""Tests of the synthetic cohort generator (helpers.synth) and the benchmark's floor notebooks.
+"""Tests of the synthetic cohort generator (pipeline.synth) and the benchmark's floor notebooks.
 
 Hypotheses: the generator is a deterministic function of (n, seed); every
 cross-field rule of the data dictionary holds by construction; and at n = 20,000
@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from helpers import contract
-from helpers.synth import synth_from_cli, synthesize_cohort, write_synthetic
+from pipeline.synth import synth_from_cli, synthesize_cohort, write_synthetic
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 N_MARGINALS = 20_000
@@ -252,7 +252,7 @@ def test_benchmark_keeps_every_measured_size_when_one_size_fails_and_writes_json
             return benchmarks.Measurement(seconds["floor"], 100.0, 100.0, None)
         data = Path(cmd[cmd.index("--data") + 1])
         if data.name == "synthetic_1000.csv":
-            raise benchmarks.BenchmarkError("python -m helpers run exited 1:\nMemoryError")
+            raise benchmarks.BenchmarkError("python -m pipeline run exited 1:\nMemoryError")
         snapshots.append(json.loads(json_path.read_text()))  # what was saved before this size
         return benchmarks.Measurement(seconds[34], 200.0, 200.0, None)
 
@@ -276,7 +276,7 @@ def test_benchmark_keeps_every_measured_size_when_one_size_fails_and_writes_json
     assert saved["complete"] and [row["n"] for row in saved["pipeline"]] == [1000, 34]
     assert [t["met"] for t in saved["targets"]] == [True, None, None]
     report = benchmarks.format_report(result)
-    assert "FAILED: python -m helpers run exited 1:" in report
+    assert "FAILED: python -m pipeline run exited 1:" in report
 
 
 def test_benchmark_measure_turns_a_failing_wrapper_into_a_benchmark_error(tmp_path, monkeypatch):
@@ -292,7 +292,7 @@ def test_benchmark_measure_turns_a_failing_wrapper_into_a_benchmark_error(tmp_pa
 
 @pytest.mark.parametrize("n", ["0", "-5"])
 def test_synth_command_rejects_fewer_than_one_patient_with_a_usage_error(n):
-    done = subprocess.run([sys.executable, "-m", "helpers", "synth", "--n", n], cwd=REPO_ROOT,
+    done = subprocess.run([sys.executable, "-m", "pipeline", "synth", "--n", n], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stdout == ""
     assert f"argument --n: must be at least 1 (a cohort file needs a patient), got {int(n)}" in done.stderr
@@ -307,7 +307,7 @@ def test_write_synthetic_refuses_a_file_without_patients(tmp_path):
 
 def test_synth_to_a_pipe_closed_early_ends_quietly():
     # `synth --n 100000 | head -1`: the reader stops after one line.
-    proc = subprocess.Popen([sys.executable, "-m", "helpers", "synth", "--n", "100000"], cwd=REPO_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "synth", "--n", "100000"], cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = proc.stdout.readline()
     proc.stdout.close()
@@ -401,7 +401,7 @@ def test_synthetic_follow_up_file_is_valid_under_the_loader_and_typed(tmp_path):
 
 def test_cli_follow_up_option_writes_the_same_bytes_as_write_synthetic(tmp_path):
     expected = write_synthetic(40, 2, tmp_path / "ref.csv", follow_up=True).read_bytes()
-    from helpers.__main__ import main
+    from pipeline.__main__ import main
 
     assert main(["synth", "--n", "40", "--seed", "2", "--follow-up", "--out", str(tmp_path / "cli.csv")]) == 0
     assert (tmp_path / "cli.csv").read_bytes() == expected

@@ -1,4 +1,4 @@
-"""Tests of helpers.template: the empty cohort template written from the data contract.
+"""Tests of pipeline.template: the empty cohort template written from the data contract.
 
 The template must be what the loader accepts: header-only it is refused only
 for having no patients, and with the valid fixture's rows typed in it loads
@@ -16,7 +16,7 @@ import pytest
 
 from helpers import contract
 from helpers.loading import load_cohort, validate_file
-from helpers.template import COHORT_SHEET, README_SHEET, write_template
+from pipeline.template import COHORT_SHEET, README_SHEET, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
@@ -91,7 +91,7 @@ def test_the_shipped_template_files_are_what_the_writer_makes_now(template):
 
 
 def test_the_validate_command_writes_the_template(tmp_path, capsys):
-    from helpers.__main__ import main
+    from pipeline.__main__ import main
 
     assert main(["validate", "--template", str(tmp_path / "t")]) == 0
     assert capsys.readouterr().out.splitlines() == [f"wrote {tmp_path / 't' / 'template.csv'}",
@@ -99,7 +99,7 @@ def test_the_validate_command_writes_the_template(tmp_path, capsys):
 
 
 def test_the_validate_command_without_a_file_or_template_and_into_a_file_fails_in_one_line(tmp_path, capsys):
-    from helpers.__main__ import main
+    from pipeline.__main__ import main
 
     assert main(["validate"]) == 2
     assert capsys.readouterr().err == "error: validate needs a cohort FILE (or --template DIR)\n"

@@ -1,4 +1,4 @@
-"""Tests of the command line ``python -m helpers validate FILE`` and of its start-up.
+"""Tests of the command line ``python -m pipeline validate FILE`` and of its start-up.
 
 Contract (README / Makefile): the report is printed, the exit status is 0 for
 a valid file and 2 for an invalid one, and the file is never changed. Help,
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-import helpers.__main__ as cli
+import pipeline.__main__ as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
 CORPUS = ROOT / "tests" / "bad_inputs"
 SHIPPED = ROOT / "data" / "reconstructed_cohort.csv"
-NOTEBOOK_MACHINERY = ("helpers.pipeline", "nbformat", "papermill", "nbconvert", "jsonschema",
+NOTEBOOK_MACHINERY = ("pipeline.run", "nbformat", "papermill", "nbconvert", "jsonschema",
                       "nbclient")
 
 
@@ -77,7 +77,7 @@ def test_an_interrupt_before_any_sub_command_starts_exits_130_without_a_tracebac
 
 
 @pytest.mark.parametrize(("argv", "status", "stream", "words"), [
-    (["--help"], 0, "out", "usage: python -m helpers"),
+    (["--help"], 0, "out", "usage: python -m pipeline"),
     (["run", "--help"], 0, "out", "--cell-timeout"),
     ([], 2, "err", "the following arguments are required"),
     (["validat"], 2, "err", "invalid choice: 'validat'"),
@@ -95,7 +95,7 @@ def test_a_missing_file_is_a_one_line_error_not_a_traceback(tmp_path, capsys):
 
 _IMPORTS_OF = r"""
 import contextlib, io, json, sys
-from helpers.__main__ import main
+from pipeline.__main__ import main
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
     status = main(sys.argv[1:])
 print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
@@ -116,7 +116,7 @@ def test_help_usage_errors_and_validate_do_not_import_the_notebook_machinery(arg
 
 def test_a_reader_that_closes_the_pipe_early_ends_validate_quietly_without_a_traceback():
     # `validate FILE | head -c 10`: the report is longer than what the reader takes.
-    proc = subprocess.Popen([sys.executable, "-m", "helpers", "validate",
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "validate",
                              str(CORPUS / "several_problems.csv")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.read(10)

@@ -94,7 +94,7 @@ def write_xlsx(path: Path, rows: list[list[object]], *, more_sheets: tuple = (),
     """
     from openpyxl import Workbook
 
-    from helpers.template import save_workbook
+    from pipeline.template import save_workbook
 
     workbook = Workbook()
     workbook.remove(workbook.active)

@@ -206,7 +206,7 @@ def write_synthetic(n: int, seed: int, path: str | Path, *, follow_up: bool = Fa
 
 
 def synth_from_cli(args) -> int:
-    """``python -m helpers synth``: 0 when the whole CSV was written; 1, silently, when the
+    """``python -m pipeline synth``: 0 when the whole CSV was written; 1, silently, when the
     reader of standard output closed it early (``synth ... | head``)."""
     follow_up = getattr(args, "follow_up", False)
     if args.out is not None:

@@ -13,7 +13,7 @@ A run directory holds::
 
 It is built under ``<out>.partial`` and moved to ``<out>`` only when every
 notebook has run and the report is written, so a directory with the final name
-is always complete (see :mod:`helpers.rundir` for what a run may replace). A
+is always complete (see :mod:`pipeline.rundir` for what a run may replace). A
 failed run (a failing cell, a kernel that dies, a cell past ``--cell-timeout``,
 an error writing the report or manifest, a full disk) is left as
 ``<out>.failed`` for inspection, with a short message naming the notebook; an
@@ -54,7 +54,7 @@ from importlib import metadata
 from pathlib import Path
 
 # rfc3987_syntax compiles a Lark grammar when imported, the largest part of importing
-# nbformat (through jsonschema; over half of `import helpers.pipeline` by python -X
+# nbformat (through jsonschema; over half of `import pipeline.run` by python -X
 # importtime); jsonschema uses it only to check "iri" formats, which validating a
 # notebook never asks for. Marked missing, jsonschema skips that check.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
@@ -73,9 +73,9 @@ from helpers.parameters import (PARAMS_FILE, ParameterError, check_file_values, 
                                 coerce_parameters, declared_parameters, effective_parameters,
                                 read_params_file, resolve_input_files)
 from helpers.provenance import file_sha256
-from helpers.report import render_report
+from pipeline.report import render_report
 from helpers.results import RESULT_COLUMNS, read_results
-from helpers.rundir import (TOOL, InterruptedAfterCompletion, RunDirError, check_out, failed_dir,
+from pipeline.rundir import (TOOL, InterruptedAfterCompletion, RunDirError, check_out, failed_dir,
                             keep_failed, make_staging, run_lock, swap_into_place)
 
 __all__ = ["PipelineError", "RunSummary", "run_analysis", "list_notebooks", "execution_waves",

@@ -547,7 +547,7 @@ def cohort_csv_text(cohort: pd.DataFrame) -> str:
 
 
 def reconstruct_from_cli(args) -> int:
-    """``python -m helpers reconstruct --out FILE``: solve and write the cohort CSV."""
+    """``python -m pipeline reconstruct --out FILE``: solve and write the cohort CSV."""
     try:
         result = reconstruct_cohort()
     except ValueError as err:

@@ -20,7 +20,7 @@ PROPORTIONS = (("cr", "any_cr[all]", "CR/CRp/CRi within two cycles"),
 CONTRASTS = (("p_cr_by_burden", "any_cr[high_burden]~fisher"),
              ("p_cr_by_lines", "any_cr[lines_group]~fisher"),
              ("p_cr_by_regimen", "any_cr[debulking_category]~fisher"))
-#: Headlines of helpers.headlines shown as text in index.html.
+#: Headlines of pipeline.headlines shown as text in index.html.
 HEADLINE_TITLES = ("CR by marrow blasts before debulking", "CR by previous treatment lines",
                    "CR by debulking therapy")
 
@@ -114,7 +114,7 @@ def forest_png(table: pd.DataFrame) -> bytes | None:
 
 
 def _proportion(row, prefix: str) -> str:
-    from helpers.headlines import rate_text
+    from pipeline.headlines import rate_text
 
     if pd.isna(row[f"{prefix}_denominator"]):
         return "–"
@@ -122,7 +122,7 @@ def _proportion(row, prefix: str) -> str:
 
 
 def _headlines(out: Path, name: str) -> dict[str, str]:
-    from helpers.headlines import headline_results
+    from pipeline.headlines import headline_results
 
     run_dir = out / "runs" / name
     results = _results(run_dir)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import headlines
+from pipeline import headlines
 from helpers.provenance import data_provenance
 
 #: Parameters every notebook gets from the pipeline; the banner names the data file.

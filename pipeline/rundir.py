@@ -25,7 +25,7 @@ from pathlib import Path
 
 MANIFEST = "manifest.json"
 #: ``manifest.json["tool"]`` of a run directory written by this tool.
-TOOL = "python -m helpers run"
+TOOL = "python -m pipeline run"
 
 
 class RunDirError(Exception):

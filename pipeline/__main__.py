@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {validate,run,params,batch,synth,reconstruct,refresh-notebooks}``."""
+"""Command line: ``python -m pipeline {validate,run,params,batch,synth,reconstruct,refresh-notebooks}``."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
         Sub-commands validate, run, batch, synth, reconstruct and refresh-notebooks.
     """
-    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check a cohort file against the data contract")
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run every notebook with papermill into one run directory",
                        epilog="Parameter values: the notebooks' defaults, replaced by the --params file's, "
-                              "replaced by -p, --data and --sheet. `python -m helpers params` lists every "
+                              "replaced by -p, --data and --sheet. `python -m pipeline params` lists every "
                               "parameter with its type, default and meaning.")
     p.add_argument("--data", default=None,
                    help="cohort file, relative to the current directory "
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 def install_interrupt_handlers() -> None:
     """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C (SIGINT) does.
 
-    Called first thing by ``python -m helpers`` so that an interrupt at any
+    Called first thing by ``python -m pipeline`` so that an interrupt at any
     moment of a run takes the same clean path (partial run removed, kernels
     shut down, exit status 130).
     """
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     Parameters
     ----------
     argv : list of str, optional
-        Arguments after ``python -m helpers``; default ``sys.argv[1:]``.
+        Arguments after ``python -m pipeline``; default ``sys.argv[1:]``.
 
     Returns
     -------
@@ -191,9 +191,9 @@ def _discard_stdout() -> None:
 
 
 def _validate_from_cli(args) -> int:
-    """``python -m helpers validate [--sheet NAME] FILE`` or ``validate --template DIR``."""
+    """``python -m pipeline validate [--sheet NAME] FILE`` or ``validate --template DIR``."""
     if args.template is not None:
-        from helpers.template import write_template
+        from pipeline.template import write_template
 
         try:
             written = write_template(args.template)
@@ -274,15 +274,15 @@ def _dispatch(argv: list[str] | None) -> int:
     if args.command == "params":
         return params_from_cli(args)
     if args.command == "batch":
-        from helpers.batch import batch_from_cli
+        from pipeline.batch import batch_from_cli
 
         return batch_from_cli(args)
     if args.command == "synth":
-        from helpers.synth import synth_from_cli
+        from pipeline.synth import synth_from_cli
 
         return synth_from_cli(args)
     if args.command == "reconstruct":
-        from helpers.reconstruct import reconstruct_from_cli
+        from pipeline.reconstruct import reconstruct_from_cli
 
         return reconstruct_from_cli(args)
     if args.command == "refresh-notebooks":
@@ -291,8 +291,8 @@ def _dispatch(argv: list[str] | None) -> int:
 
 
 def run_from_cli(args) -> int:
-    """``python -m helpers run``: 0 complete, 1 failed, 2 bad input, 130 interrupted."""
-    from helpers.pipeline import InterruptedAfterCompletion, PipelineError, run_analysis
+    """``python -m pipeline run``: 0 complete, 1 failed, 2 bad input, 130 interrupted."""
+    from pipeline.run import InterruptedAfterCompletion, PipelineError, run_analysis
 
     notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"
     # The repository's analysis.toml describes the repository's notebooks, not another folder's.
@@ -324,7 +324,7 @@ def run_from_cli(args) -> int:
 
 
 def params_from_cli(args) -> int:
-    """``python -m helpers params``: one block per parameter, read from the notebooks' JSON (0)."""
+    """``python -m pipeline params``: one block per parameter, read from the notebooks' JSON (0)."""
     from helpers.parameters import PARAMETER_RULES, catalog
 
     folder = Path(args.notebooks) if args.notebooks is not None else REPO_ROOT / "notebooks"
@@ -338,10 +338,10 @@ def params_from_cli(args) -> int:
 
 
 def refresh_notebooks_from_cli(args) -> int:
-    """``python -m helpers refresh-notebooks``: re-execute notebooks in place (0; a failing cell raises)."""
+    """``python -m pipeline refresh-notebooks``: re-execute notebooks in place (0; a failing cell raises)."""
     from tqdm.auto import tqdm
 
-    from helpers.pipeline import list_notebooks, refresh_notebook
+    from pipeline.run import list_notebooks, refresh_notebook
 
     paths = [Path(p) for p in args.notebooks] or list_notebooks(REPO_ROOT / "notebooks")
     for path in tqdm(paths, desc="refreshing", unit="nb", file=sys.stderr):

@@ -1,5 +1,5 @@
 """Write the empty cohort template (CSV and .xlsx) from the data contract, so it cannot
-drift from what ``python -m helpers validate`` accepts; byte-for-byte deterministic.
+drift from what ``python -m pipeline validate`` accepts; byte-for-byte deterministic.
 """
 
 from __future__ import annotations
