@@ -83,8 +83,10 @@ def rate_hidden(k: object, n: object) -> bool:
 
 
 def rate_count_text(k: object, n: object) -> str:
-    """The numerator of a rate as shown: :func:`count_text`, or :data:`SECONDARY` when only its complement is small."""
-    return SECONDARY if rate_hidden(k, n) and not hidden(k) and not hidden(n) else count_text(k)
+    """The numerator of a rate as shown: :func:`count_text`, or :data:`SECONDARY` when the rate is hidden only
+    for its complement or its total (0 is always shown)."""
+    shown = hidden(k) or not rate_hidden(k, n) or (not isinstance(k, str) and k == 0)
+    return count_text(k) if shown else SECONDARY
 
 
 def footnote() -> str:
