@@ -194,7 +194,7 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
                             index=frame.index) & ~rows
                   if {"numerator", "denominator"} <= set(cols) else pd.Series(False, index=frame.index))
     rows = rows | complement
-    if not rows.any():
+    if not rows.any() and not hit.to_numpy().any():  # a lone small n_missing is hidden too
         return frame
     out = frame.copy()
     k = f"<{threshold()}"

@@ -203,3 +203,9 @@ def test_a_printed_proportion_with_a_small_complement_hides_its_numerator_and_es
 
     text = suppression.printable(stats.proportion(33, 34))
     assert "numerator=not shown" in text and "denominator=34" in text and "estimate=–" in text
+
+
+def test_a_small_count_of_missing_values_is_hidden_even_when_its_median_is_shown(k5):
+    rows = pd.DataFrame({"level": ["a"], "n": [12], "n_missing": [2], "median": [16.0]})
+    shown = suppression.tidy(rows)
+    assert list(shown["n_missing"]) == ["<5"] and shown.loc[0, "median"] == 16.0
