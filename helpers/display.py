@@ -177,8 +177,8 @@ def rate_cells(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.drop(columns=[c for c in ("numerator", "denominator", "estimate", "ci_low",
                                           "ci_high", "p_value") if c in frame.columns])
     out = out.assign(**{
-        "n/N (%)": [MISSING if pd.isna(n) or pd.isna(d) else n_of(int(n), int(d))
-                    for n, d in zip(frame["numerator"], frame["denominator"])],
+        "n/N (%)": [MISSING if pd.isna(n) or pd.isna(d) else n_of(*(v if isinstance(v, str) else int(v) for v in (n, d)))
+                    for n, d in zip(frame["numerator"], frame["denominator"])],  # "<5": read back from a share run
         "95% CI": [ci_cell(lo, hi, counts=(n, d)) for lo, hi, n, d in
                    zip(frame["ci_low"], frame["ci_high"], frame["numerator"], frame["denominator"])],
     })

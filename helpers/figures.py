@@ -21,7 +21,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from helpers import contract
+from helpers import contract, suppression
 
 #: rc settings for reproducible files: fixed SVG ids, text kept as paths.
 _SAVE_RC = {"svg.hashsalt": "bonifacio-2022", "svg.fonttype": "path"}
@@ -83,31 +83,6 @@ def category_label(code: str) -> str:
     return contract.code_label("debulking_category", code)
 
 
-def count_labels(counts: pd.DataFrame, min_cell: int = 5) -> pd.DataFrame:
-    """Counts as figure labels of a share run: 1 to ``min_cell`` - 1 shown as ``"<min_cell"``.
-
-    Secondary suppression, for a reader who knows each row's and column's total:
-    while a row or column has exactly one hidden cell, its smallest other
-    non-zero cell is hidden too and shown as ``">=min_cell"``. Zeros are shown.
-    """
-    values = counts.to_numpy(dtype=int)
-    primary = (values > 0) & (values < min_cell)
-    hidden = primary.copy()
-    changed = True
-    while changed:
-        changed = False
-        for lines in (hidden, hidden.T):
-            source = values if lines is hidden else values.T
-            for i in range(lines.shape[0]):
-                if lines[i].sum() == 1:
-                    others = np.where(~lines[i] & (source[i] > 0), source[i], np.iinfo(int).max)
-                    if others.min() < np.iinfo(int).max:
-                        lines[i, int(others.argmin())] = True
-                        changed = True
-    text = np.where(primary, f"<{min_cell}", np.where(hidden, f"≥{min_cell}", values.astype(str)))
-    return pd.DataFrame(text, index=counts.index, columns=counts.columns)
-
-
 def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: float = 10,
                  top: float = 100) -> pd.DataFrame:
     """Share of ``outcome`` in bins of ``x``, each bin holding at least ``min_cell`` patients.
@@ -151,7 +126,7 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
     either value are left out (the title says how many). Dashed lines mark the
     blast cut-offs. ``share_safe``: always the median and interquartile range,
     only for categories with at least ``min_cell`` patients, counts as
-    :func:`count_labels`.
+    :func:`helpers.suppression.hide_small` at the run's threshold.
     """
     if share_safe:
         return _blasts_aggregate_view(cohort, high_cutoff, low_cutoff, min_cell)
@@ -205,8 +180,8 @@ def _blasts_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff:
     categories = list(contract.column("debulking_category").codes)
     n = both["debulking_category"].astype(str).value_counts().reindex(categories, fill_value=0)
     # One row summing to the cohort: the left-out count is suppressed together with the categories.
-    labels = count_labels(pd.DataFrame([[*n, len(cohort) - len(both)]], columns=[*categories, "left out"]),
-                          min_cell).iloc[0]
+    labels = suppression.hide_small(pd.Series([*n, len(cohort) - len(both)],
+                                              index=[*categories, "left out"])).astype(str)
     with house_style():
         fig, axes = new_figure(10, 3.6, ncols=len(categories), sharey=True)
         for ax, category in zip(axes, categories):

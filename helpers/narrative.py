@@ -65,15 +65,16 @@ def count(n: int) -> str:
 
 
 def pct(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or either count is hidden."""
-    if suppression.hidden(numerator) or suppression.hidden(denominator):  # also "<5" read from results
+    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or the rate is hidden (:func:`suppression.rate_hidden`)."""
+    if suppression.rate_hidden(numerator, denominator):  # also "<5" read from results
         return "–"
     return percent(numerator / denominator, digits) if denominator else "–"
 
 
 def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"23/34 (67.6%)"``; ``"<5/34 (–)"`` in a share run."""
-    return f"{count(numerator)}/{count(denominator)} ({pct(numerator, denominator, digits)})"
+    """``"23/34 (67.6%)"``; in a share run ``"<5/34 (–)"``, and ``"not shown/34 (–)"`` for 33/34."""
+    return (f"{suppression.rate_count_text(numerator, denominator)}/{count(denominator)} "
+            f"({pct(numerator, denominator, digits)})")
 
 
 def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
@@ -81,9 +82,9 @@ def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
     """``"95% CI 49.5–82.6%"`` from proportions in [0, 1]; ``label=""`` gives the table cell ``"49.5–82.6"``.
 
     ``"95% CI not estimable"`` (``"–"`` without a label) when a bound is NaN;
-    ``"95% CI –"`` (``"–"``) when one of ``counts`` (numerator, denominator) is hidden.
+    ``"95% CI –"`` (``"–"``) when the rate of ``counts`` (numerator, denominator) is hidden.
     """
-    if counts is not None and any(suppression.hidden(c) for c in counts):
+    if counts is not None and suppression.rate_hidden(*counts):
         return f"{label}–" if label else "–"
     if _missing(low) or _missing(high):
         return f"{label}not estimable" if label else "–"
@@ -129,14 +130,15 @@ _FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share"
 
 def format_result(row, fmt: str) -> str:
     """Format one ``results.csv`` row for prose."""
-    if fmt == "n":
-        return count(int(row["numerator"]))
+    if fmt == "n":  # shown beside its N in prose: hidden with a small complement too
+        return suppression.rate_count_text(int(row["numerator"]), int(row["denominator"]))
     if fmt == "N":
         return count(int(row["denominator"]))
     if fmt == "pct":
         return pct(int(row["numerator"]), int(row["denominator"]))
     if fmt == "n_pct":
-        return f"{count(int(row['numerator']))} ({pct(int(row['numerator']), int(row['denominator']))})"
+        k, n = int(row["numerator"]), int(row["denominator"])
+        return f"{suppression.rate_count_text(k, n)} ({pct(k, n)})"
     if fmt == "n_of":
         return n_of(int(row["numerator"]), int(row["denominator"]))
     if fmt == "ci":

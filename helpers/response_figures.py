@@ -24,7 +24,7 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
 
     ``cr_rates``, ``mrd_rates``: ``rates`` of RateTables by ``high_burden`` (the
     ``missing`` level is left out); bars show %, labels n/N; ``note`` under the plot.
-    A share run draws no bar whose count is hidden, its % shown as "–".
+    A share run draws no bar whose rate is hidden (:func:`suppression.rate_hidden`), its % shown as "–".
     """
     outcomes = {"CR (CR, CRp, CRi)": cr_rates, "Complete MRD response (of evaluable CR)": mrd_rates}
     long = pd.concat([
@@ -32,16 +32,18 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         for name, rates in outcomes.items()], ignore_index=True)
     long["group"] = [f"Blasts before debulking {burden_label(lv, high_cutoff)}" for lv in long["level"]]
     long["pct"] = (100 * long["estimate"].astype(float)).fillna(0)  # an empty group draws no bar
-    hidden = long["numerator"].map(suppression.hidden) | long["denominator"].map(suppression.hidden)
+    hidden = pd.Series([suppression.rate_hidden(n, d) for n, d in zip(long["numerator"], long["denominator"])],
+                       index=long.index)
     long.loc[hidden, "pct"] = 0  # a share run draws no bar for a hidden count: its height would give it back
     with house_style():
         fig, ax = new_figure(6.5, 4.6)
         sns.barplot(data=long, x="group", y="pct", hue="outcome", palette="colorblind", ax=ax,
                     errorbar=None, hue_order=list(outcomes))
-        c = suppression.count_text
+        c, k = suppression.count_text, suppression.rate_count_text
         for container, name in zip(ax.containers, outcomes):
             part = long[long["outcome"] == name]
-            ax.bar_label(container, labels=[f"{c(n)}/{c(d)}\n(–)" if hide else f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}"
+            ax.bar_label(container, labels=[f"{k(n, d)}/{c(d)}\n(–)" if hide else
+                                            f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}"
                                             for n, d, p, hide in zip(part["numerator"], part["denominator"],
                                                                      part["pct"], hidden[part.index])],
                          fontsize=8, padding=2)
@@ -167,8 +169,8 @@ def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float
 def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float, min_cell: int) -> Figure:
     """The share-run form of :func:`plot_crs`: no mark stands for one patient.
 
-    Left: bars only for counts of at least ``min_cell`` (labels as
-    :func:`helpers.figures.count_labels`, across categories and CRS states).
+    Left: bars only for counts of at least ``min_cell`` (labels by :func:`suppression.hide_small`
+    at the run's threshold, across categories and CRS states).
     Right: per CRS state with at least ``min_cell`` patients with both values,
     the median blasts before and after debulking with their interquartile ranges.
     """
@@ -176,12 +178,12 @@ def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: fl
     states = list(CRS_PALETTE)
     counts = pd.crosstab(cohort["debulking_category"].astype(str), cohort["crs_status"].astype(str)).reindex(
         index=codes, columns=states, fill_value=0)
-    labels = count_labels(counts, min_cell)
+    labels = suppression.hide_small(counts).astype(str)
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
     n_both = both["crs_status"].astype(str).value_counts().reindex(states, fill_value=0)
     # One row summing to the cohort: the left-out count is suppressed together with the groups.
-    both_labels = count_labels(pd.DataFrame([[*n_both, len(cohort) - len(both)]], columns=[*states, "left out"]),
-                               min_cell).iloc[0]
+    both_labels = suppression.hide_small(pd.Series([*n_both, len(cohort) - len(both)],
+                                                   index=[*states, "left out"])).astype(str)
     with house_style():
         fig, (left, right) = new_figure(10.5, 4.4, ncols=2, width_ratios=(1.1, 1))
         height = 0.8 / len(states)

@@ -6,7 +6,9 @@ default, hides nothing). The count formatters (:mod:`helpers.narrative`,
 in its setup cell. Percentages and intervals of a hidden count become ``"–"``.
 Secondary suppression: where a shown total and the other shown cells of a line would
 give a hidden count back (exactly one hidden in the line), the next smallest non-zero
-count of the line is hidden too. 0 is always shown. p-values and model estimates stay.
+count of the line is hidden too. A rate k/n is the line (k, n - k) with n shown: when
+n - k is small, k is shown as ``"not shown"`` (:func:`rate_hidden`). 0 is always shown.
+p-values and model estimates stay.
 """
 
 from __future__ import annotations
@@ -66,18 +68,40 @@ def count_text(n: object) -> str:
     return n if isinstance(n, str) else f"<{threshold()}" if hidden(n) else str(n)
 
 
+def rate_hidden(k: object, n: object) -> bool:
+    """True when the rate ``k``/``n`` must not be shown: ``k`` or ``n`` hidden, or ``n - k`` from 1 to k-1.
+
+    A rate is the line (k, n - k) with its total n shown, so a small complement
+    (33/34: one patient without the outcome) hides ``k`` too. Missing values: False.
+    """
+    if hidden(k) or hidden(n):
+        return True
+    try:
+        return hidden(float(n) - float(k))
+    except (TypeError, ValueError):
+        return False
+
+
+def rate_count_text(k: object, n: object) -> str:
+    """The numerator of a rate as shown: :func:`count_text`, or :data:`SECONDARY` when the rate is hidden only
+    for its complement or its total (0 is always shown)."""
+    shown = hidden(k) or not rate_hidden(k, n) or (not isinstance(k, str) and k == 0)
+    return count_text(k) if shown else SECONDARY
+
+
 def footnote() -> str:
     """The note under anything that shows ``"<k"``."""
     k = threshold()
     return (f"<{k}: a count from 1 to {k - 1}, hidden in this share run (its percentage and CI shown as "
-            f"{DASH}); {SECONDARY}: a larger count hidden too, because a shown total would give the small one "
-            "back. p-values and model estimates are computed from all counts, including those not shown.")
+            f"{DASH}); {SECONDARY}: a larger count hidden too (with its percentage and CI), because a shown "
+            f"total would give a small one back (as the numerator of a rate when 1 to {k - 1} of its total are "
+            "not in it). p-values and model estimates are computed from all counts, including those not shown.")
 
 
 def note_for(text: str) -> str:
-    """:func:`footnote` when ``text`` shows a hidden count, else ``""``."""
+    """:func:`footnote` when ``text`` shows a hidden count (``"<k"`` or :data:`SECONDARY`), else ``""``."""
     k = threshold()
-    return footnote() if k > 1 and re.search(rf"(?<![\w<])<{k}(?!\d)", str(text)) else ""
+    return footnote() if k > 1 and (re.search(rf"(?<![\w<])<{k}(?!\d)", str(text)) or SECONDARY in str(text)) else ""
 
 
 def with_note(footnote_text: str, shown: object) -> str:
@@ -155,6 +179,9 @@ def hide_small(counts, margins: bool = True):
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """Result-style rows with a hidden count (``numerator``, ``denominator``, ``n``) as ``"<k"``, their rate, CI or median blank.
 
+    A numerator whose complement (``denominator - numerator``) is hidden is shown as
+    :data:`SECONDARY`, its rate and CI blank too.
+
     Frames without those columns, or with nothing hidden, are given back unchanged.
     """
     cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
@@ -162,13 +189,20 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     hit = frame[cols].apply(lambda col: col.map(hidden))
     rows = hit.drop(columns="n_missing", errors="ignore").any(axis=1)
-    if not rows.any():
+    # a rate whose complement (denominator - numerator) is small hides its numerator as "not shown"
+    complement = (pd.Series([rate_hidden(k, n) for k, n in zip(frame["numerator"], frame["denominator"])],
+                            index=frame.index) & ~rows
+                  if {"numerator", "denominator"} <= set(cols) else pd.Series(False, index=frame.index))
+    rows = rows | complement
+    if not rows.any() and not hit.to_numpy().any():  # a lone small n_missing is hidden too
         return frame
     out = frame.copy()
     k = f"<{threshold()}"
     for col in cols:  # whole numbers stay whole beside the "<k" text
         out[col] = [k if h else int(v) if isinstance(v, float) and v.is_integer() else v
                      for v, h in zip(out[col], hit[col])]
+    if complement.any():
+        out["numerator"] = out["numerator"].astype(object).where(~complement, SECONDARY)
     for col in (c for c in _RATE_COLUMNS if c in out.columns):
         out[col] = out[col].astype(object).where(~rows, math.nan)
     return out
@@ -207,11 +241,11 @@ def printable(result: object) -> object:
     if table is not None:
         shown = hide_small(pd.DataFrame([list(row) for row in table]))
         fields["table"] = tuple(tuple(row) for row in shown.itertuples(index=False))
-    if not any(hidden(c) for c in counts) and fields.get("table") == table:
+    if not rate_hidden(*counts) and fields.get("table") == table:
         return result
-    if any(hidden(c) for c in counts):
+    if rate_hidden(*counts):
         fields.update({name: DASH for name in _RATE_COLUMNS if name in fields})
-        fields.update({name: count_text(fields[name]) for name in ("numerator", "denominator")})
+        fields.update({"numerator": rate_count_text(*counts), "denominator": count_text(counts[1])})
     return f"{type(result).__name__}(" + ", ".join(f"{k}={v!r}" if not isinstance(v, str) or k in
                                                    ("method", "short", "name", "statistic_name")
                                                    else f"{k}={v}" for k, v in fields.items()) + ")"
@@ -234,9 +268,9 @@ def scrub(text: object) -> object:
 
     def fraction(m: re.Match) -> str:
         k, n = int(m.group(1)), int(m.group(2))
-        if not (hidden(k) or hidden(n)):
+        if not rate_hidden(k, n):
             return m.group(0)
-        return f"{count_text(k)}/{count_text(n)}" + (f" ({DASH})" if m.group(3) else "")
+        return f"{rate_count_text(k, n)}/{count_text(n)}" + (f" ({DASH})" if m.group(3) else "")
 
     text = _FRACTION.sub(fraction, text)
     text = _N_PCT.sub(lambda m: f"{count_text(int(m.group(1)))} ({DASH})" if hidden(int(m.group(1))) else m.group(0),

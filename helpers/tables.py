@@ -132,7 +132,8 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     # each block sums to N, shown in the header: a lone hidden count is protected by the next smallest
     hide = [h for _, block in counts.groupby("variable", sort=False)
             for h in suppression.line_mask(block["numerator"])]
-    body = counts.assign(value=[suppression.SECONDARY if h and not suppression.hidden(n) else f"{count(n)} ({pct(n, d)})"
+    body = counts.assign(value=[suppression.SECONDARY if h and not suppression.hidden(n)
+                                else f"{suppression.rate_count_text(n, d)} ({pct(n, d)})"
                                 for n, d, h in zip(counts["numerator"], counts["denominator"], hide)])
     rows = []
     placed = set()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 
+from helpers import suppression
 from pipeline import headlines
 from helpers.provenance import data_provenance
 
@@ -32,8 +33,9 @@ COPIED_FOLDERS = ("tables", "figures", "results", "notebooks")
 #: What each kind of run may be used for, said on every page.
 RUN_KINDS = {
     "internal": "Internal run: may contain patient-level listings; keep within the analysis team.",
-    "share": "Share-safe run: no copy of the input and no patient identifiers; check small counts "
-             "against your data-sharing rules before it leaves the institution.",
+    "share": "Share-safe run: no copy of the input and no patient identifiers; counts from 1 to {below} are "
+             "hidden (shown as \"<{k}\"), and so are the counts and percentages that would give them back; "
+             "p-values and model estimates use all counts.",
 }
 REPORT_TITLE = "Debulking before blinatumomab: analysis report"
 _INSERT = "report-insert-point"
@@ -427,7 +429,15 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str) -> tuple[str, boo
         text = prov.headline if prov.reconstructed else (
             f"Data: {prov.file} (SHA-256 {prov.sha256[:12]}…), supplied by the analyst.")
     return (f'<div class="banner {style}" role="note"><strong>{_esc(text)}</strong>'
-            f'<span class="kind">{_esc(RUN_KINDS[kind])}</span></div>', style == "reconstructed")
+            f'<span class="kind">{_esc(_kind_text(kind))}</span></div>', style == "reconstructed")
+
+
+def _kind_text(kind: str) -> str:
+    """The banner's line on the kind of run; a share run names its k (the threshold in force)."""
+    k = suppression.threshold()
+    if kind == "share" and k <= 1:
+        return f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k})."
+    return RUN_KINDS[kind].format(k=k, below=k - 1)
 
 
 def _pager(prev, nxt) -> str:

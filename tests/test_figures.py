@@ -7,7 +7,7 @@ import matplotlib.colors
 import pandas as pd
 import pytest
 
-from helpers import figures
+from helpers import figures, suppression
 
 
 def blasts(before, after, category="steroids"):
@@ -148,18 +148,6 @@ def test_the_forest_plot_widens_with_its_longest_label_so_the_plot_keeps_its_wid
 
 # --- share runs: aggregate views ------------------------------------------------------------
 
-@pytest.mark.parametrize(("counts", "labels"), [
-    ([[0, 7, 12]], [["0", "7", "12"]]),  # nothing under 5: shown as they are
-    ([[3, 10, 0, 7]], [["<5", "10", "0", "≥5"]]),  # 3 hidden; 7, the smallest other non-zero, too
-    ([[3, 2, 6]], [["<5", "<5", "6"]]),  # two hidden cells: their sum is known, neither is
-    ([[3, 10], [6, 8]], [["<5", "≥5"], ["≥5", "≥5"]]),  # 2 x 2 with one small cell: all hidden
-    ([[1, 5, 9], [20, 30, 40]], [["<5", "≥5", "9"], ["≥5", "≥5", "40"]]),  # row, then columns
-])
-def test_count_labels_hide_counts_under_min_cell_and_each_lone_hidden_cell_of_a_row_or_column(counts, labels):
-    shown = figures.count_labels(pd.DataFrame(counts), min_cell=5)
-    assert shown.values.tolist() == labels
-
-
 def test_binned_rates_join_bins_until_each_holds_min_cell_patients_and_a_short_last_bin_joins_the_one_before():
     # Bins of 10 from 0: [0,10) 1 patient, [10,20) 3, [20,30) 2 -> first bin [0,30) with 6 (CR: 5, 12, 18, 22).
     # Then [30,40) 1, [40,50) 2, [50,60) 1, [70,80) 1 -> [30,80) with 5; 95 and 100 (2 patients) are too few
@@ -178,7 +166,8 @@ def test_the_share_view_of_blasts_draws_medians_only_for_categories_of_min_cell_
     # Two hidden counts in the row, so the 5 steroids patients stay shown.
     cohort = pd.concat([blasts([10, 20, 30, 40, 50], [0, 2, 4, 6, 8]),
                         blasts([70, 80], [5, 10], category="tki"), blasts([60], [None])], ignore_index=True)
-    fig = figures.plot_blasts_before_after(cohort, share_safe=True, min_cell=5)
+    with suppression.counts_hidden_below(5):  # the share run's threshold, set by the notebook
+        fig = figures.plot_blasts_before_after(cohort, share_safe=True, min_cell=5)
     steroids, tki = fig.axes[0], fig.axes[3]
     [medians] = solid_lines(steroids)
     assert list(medians.get_ydata()) == pytest.approx([30, 4])
@@ -195,40 +184,43 @@ def test_the_share_view_of_crs_draws_no_point_per_patient_and_no_bar_under_min_c
     # 6 patients with CRS (blasts before 60..85, after 0..25) and 3 without CRS, all steroids.
     cohort = crs_cohort([60, 65, 70, 75, 80, 85, 40, 50, 55], [0, 5, 10, 15, 20, 25, 30, 35, 40])
     cohort["crs_status"] = ["CRS"] * 6 + ["No CRS"] * 3
-    fig = response_figures.plot_crs(cohort, share_safe=True, min_cell=5)
+    with suppression.counts_hidden_below(5):
+        fig = response_figures.plot_crs(cohort, share_safe=True, min_cell=5)
     left, right = fig.axes
     widths = [p.get_width() for p in left.patches]
     assert 3 not in widths and 6 not in widths  # 3 is under 5; 6 is then the row's lone other count
-    assert sorted(t.get_text().strip() for t in left.texts if t.get_text().strip() not in ("0",)) == ["<5", "≥5"]
+    assert sorted(t.get_text().strip() for t in left.texts if t.get_text().strip() not in ("0",)) == ["<5", "not shown"]
     [crs_point] = [line for line in right.get_lines() if line.get_marker() == "o"]
     # medians: before 72.5 (60..85), after 12.5 (0..25); No CRS (3 patients) is not drawn
     assert (crs_point.get_xdata()[0], crs_point.get_ydata()[0]) == pytest.approx((72.5, 12.5))
     assert figures.AGGREGATE_VIEW in right.get_title() and figures.AGGREGATE_VIEW in left.get_title()
 
 
-def test_with_min_cell_the_cr_mrd_bars_hide_small_counts_and_draw_no_bar_for_them():
+def test_in_a_share_run_the_cr_mrd_bars_hide_small_counts_and_small_complements_and_draw_no_bar_for_them():
     from helpers import response_figures
 
-    # Under 50%: 12/13 (1 without CR: 12 shown as >=5, no bar); at or above: 10/20 shown with its bar;
-    # MRD 3/10: 3 is hidden (<5) and so is its bar.
+    # Under 50%: 12/13 (1 without CR, so 12 is not shown either, no bar); at or above: 10/20 shown with its
+    # bar; MRD 3/10: 3 is hidden (<5) and so is its bar; 5/10 (5 without) is shown.
     cr = pd.DataFrame({"level": ["False", "True"], "numerator": [12, 10], "denominator": [13, 20],
                        "estimate": [12 / 13, 0.5], "ci_low": [0.6, 0.27], "ci_high": [0.99, 0.73]})
     mrd = cr.assign(numerator=[3, 5], denominator=[10, 10], estimate=[0.3, 0.5])
-    ax = response_figures.plot_cr_mrd_by_burden(cr, mrd, min_cell=5).axes[0]
+    with suppression.counts_hidden_below(5):
+        ax = response_figures.plot_cr_mrd_by_burden(cr, mrd).axes[0]
     labels = [t.get_text() for t in ax.texts]
-    assert labels == ["≥5/13\n(–)", "10/20\n(50%)", "<5/10\n(–)", "5/10\n(50%)"]
+    assert labels == ["not shown/13\n(–)", "10/20\n(50%)", "<5/10\n(–)", "5/10\n(50%)"]
     assert [p.get_height() for p in ax.patches[:4]] == pytest.approx([0, 50, 0, 50])
 
 
-def test_with_min_cell_the_patient_flow_hides_small_counts_in_each_split():
+def test_in_a_share_run_the_patient_flow_hides_small_counts_in_each_split():
     from helpers import response_figures
     from helpers.response import PatientFlow
 
     flow = PatientFlow(treated=34, two_cycles=31, one_cycle=3, one_cycle_without_cr=3, cr=24, mrd_evaluable=20,
                        mrd_negative=17, hsct_after=14)
-    texts = {t.get_text() for t in response_figures.plot_patient_flow(flow, min_cell=5).axes[0].texts}
+    with suppression.counts_hidden_below(5):
+        texts = {t.get_text() for t in response_figures.plot_patient_flow(flow).axes[0].texts}
     # 2 cycles 31 / 1 cycle 3: 3 hidden, 31 with it; CR 24 / no CR 7 shown; MRD 20 / not assessed 4: both hidden;
     # MRD negative 17 / positive 3: both hidden.
-    assert {"Received 2 cycles\nn = ≥5", "1 cycle only (progressed)\nn = <5", "No CR after 2 cycles\nn = 7",
-            "MRD assessed\nn = ≥5", "MRD not assessed\nn = <5", "MRD positive\nn = <5",
-            "Complete MRD response\nn = ≥5"} <= texts
+    assert {"Received 2 cycles\nn = not shown", "1 cycle only (progressed)\nn = <5", "No CR after 2 cycles\nn = 7",
+            "MRD assessed\nn = not shown", "MRD not assessed\nn = <5", "MRD positive\nn = <5",
+            "Complete MRD response\nn = not shown"} <= texts

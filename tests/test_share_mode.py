@@ -136,6 +136,29 @@ def test_no_table_report_or_results_file_of_a_share_run_shows_a_count_from_1_to_
         assert small.empty, f"results.csv {column} 1..4 for {list(small)[:5]}"
 
 
+FRACTION = re.compile(r"(?<![\w.<–-])(\d+)/(\d+)(?![\d.])")
+
+
+def test_no_table_or_page_of_a_share_run_shows_a_rate_whose_complement_is_from_1_to_4(share_run):
+    # 33/34 would tell that 1 patient did not have the outcome; the historic comparators' published
+    # figures (e.g. "14/16" in results labels and the historic forest plot) are not this cohort's counts.
+    _, out = share_run
+    found = [f"{where}: {m.group(0)!r}" for where, text in shown_texts(out)
+             if where.startswith(("tables", "report/0", "report/index")) and where.endswith((".csv", ".html"))
+             for m in FRACTION.finditer(text) if 0 < int(m.group(2)) - int(m.group(1)) < 5]
+    assert not found, "\n".join(found[:20])
+    results = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False)
+    counts = results[results["numerator"].str.isdigit() & results["denominator"].str.isdigit()
+                     & results["unit"].isin(["proportion", "count"])]
+    complement = counts["denominator"].astype(int) - counts["numerator"].astype(int)
+    assert counts.loc[complement.between(1, 4), "key"].empty
+
+
+def test_the_banner_of_a_share_run_says_which_counts_are_hidden(share_run):
+    _, out = share_run
+    assert "counts from 1 to 4 are hidden" in (out / "report" / "index.html").read_text(encoding="utf-8")
+
+
 def test_a_share_run_shows_less_than_5_with_its_footnote_in_tables_text_headlines_and_results(share_run):
     _, out = share_run
     footnote = "<5: a count from 1 to 4"

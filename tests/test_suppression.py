@@ -23,7 +23,7 @@ def test_a_count_from_1_to_k_minus_1_is_shown_as_less_than_k_and_0_and_k_as_they
     (3, 30, "<5/30 (–)", "95% CI –"),
     (0, 3, "0/<5 (–)", "95% CI –"),
     (0, 30, "0/30 (0.0%)", "95% CI 0.0–11.6%"),
-    (26, 30, "26/30 (86.7%)", "95% CI 0.0–11.6%"),
+    (25, 30, "25/30 (83.3%)", "95% CI 0.0–11.6%"),
 ])
 def test_the_rate_and_interval_of_a_hidden_count_are_dashes(k5, k, d, text, ci):
     assert narrative.n_of(k, d) == text
@@ -111,7 +111,7 @@ def test_saved_result_rows_hide_the_count_and_blank_its_rate_but_keep_the_p_valu
 
 
 @pytest.mark.parametrize("text, shown", [
-    ("<20: 13/17 · >=50: 1/3", "<20: 13/17 · >=50: <5/<5"),
+    ("<20: 12/17 · >=50: 1/3", "<20: 12/17 · >=50: <5/<5"),
     ("4/30 = 13.3% (95% CI 3.8–30.7%)", "<5/30 (–)"),
     ("3/30 (10.0%), 95% CI 2.1–26.5%", "<5/30 (–)"),
     ("23/34 (67.6%), 95% CI 49.5–82.6%", "23/34 (67.6%), 95% CI 49.5–82.6%"),
@@ -142,3 +142,70 @@ def test_a_median_of_fewer_than_k_patients_is_not_shown_as_it_is_their_own_value
     assert list(shown["n"]) == ["<5", 12] and list(shown["n_missing"]) == ["<5", 0]
     assert shown.loc[0, ["median", "minimum", "maximum", "summary"]].isna().all()
     assert shown.loc[1, "summary"] == "16"
+
+
+@pytest.mark.parametrize(("counts", "labels"), [
+    ([[0, 7, 12]], [["0", "7", "12"]]),  # nothing under 5: shown as they are
+    ([[3, 10, 0, 7]], [["<5", "10", "0", "not shown"]]),  # 3 hidden; 7, the smallest other non-zero, too
+    ([[3, 2, 6]], [["<5", "<5", "6"]]),  # two hidden cells: their sum is known, neither is
+    ([[3, 10], [6, 8]], [["<5", "not shown"], ["not shown", "not shown"]]),  # 2 x 2, one small cell: all hidden
+    ([[1, 5, 9], [20, 30, 40]], [["<5", "not shown", "9"], ["not shown", "not shown", "40"]]),  # row, then columns
+])
+def test_figure_labels_hide_small_counts_and_each_lone_hidden_cell_of_a_row_or_column(k5, counts, labels):
+    assert suppression.hide_small(pd.DataFrame(counts)).astype(str).values.tolist() == labels
+
+
+# A rate k/n is the line (k, n - k) with n shown: n - k from 1 to 4 would tell how many had no outcome.
+@pytest.mark.parametrize("k, n, hidden, text", [
+    (33, 34, True, "not shown/34 (–)"),   # 1 without the outcome
+    (30, 34, True, "not shown/34 (–)"),   # 4 without
+    (29, 34, False, "29/34 (85.3%)"),     # 5 without: shown
+    (34, 34, False, "34/34 (100.0%)"),    # 0 without: shown
+    (3, 30, True, "<5/30 (–)"),           # the count itself is small
+    (0, 3, True, "0/<5 (–)"),             # the total is small
+    (2, 4, True, "<5/<5 (–)"),
+    ("<5", 30, True, "<5/30 (–)"),        # read back from a suppressed results file
+])
+def test_a_rate_whose_complement_is_from_1_to_k_minus_1_is_hidden_with_its_percentage_and_ci(k5, k, n, hidden, text):
+    assert suppression.rate_hidden(k, n) is hidden
+    assert narrative.n_of(k, n) == text
+    assert (narrative.pct(k, n) == "–") is hidden
+    assert (narrative.ci_text(0.8, 0.99, counts=(k, n)) == "95% CI –") is hidden
+    cells = display.rate_cells(pd.DataFrame({"numerator": [k], "denominator": [n], "ci_low": [0.8],
+                                             "ci_high": [0.99]}))
+    assert cells.loc[0, "n/N (%)"] == text and (cells.loc[0, "95% CI"] == "–") is hidden
+
+
+def test_nothing_is_hidden_for_a_small_complement_when_suppression_is_off():
+    assert not suppression.rate_hidden(33, 34)
+    assert narrative.n_of(33, 34) == "33/34 (97.1%)"
+
+
+def test_saved_rate_rows_with_a_small_complement_show_the_count_as_not_shown_and_blank_the_rate(k5):
+    rows = pd.DataFrame({"key": ["a", "b"], "numerator": [33, 20], "denominator": [34, 34],
+                         "estimate": [33 / 34, 20 / 34], "ci_low": [0.85, 0.4], "ci_high": [0.99, 0.75]})
+    shown = suppression.tidy(rows)
+    assert list(shown["numerator"]) == [suppression.SECONDARY, 20] and list(shown["denominator"]) == [34, 34]
+    assert shown.loc[0, ["estimate", "ci_low", "ci_high"]].isna().all() and shown.loc[1, "estimate"] == 20 / 34
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("33/34 (97.1%)", "not shown/34 (–)"),
+    ("CR 31/34 = 91.2% (95% CI 76.3–98.1%)", "CR not shown/34 (–)"),
+    ("29/34 (85.3%)", "29/34 (85.3%)"),
+])
+def test_text_written_before_the_formatters_saw_it_hides_rates_with_a_small_complement(k5, text, shown):
+    assert suppression.scrub(text) == shown
+
+
+def test_a_printed_proportion_with_a_small_complement_hides_its_numerator_and_estimate(k5):
+    from helpers import stats
+
+    text = suppression.printable(stats.proportion(33, 34))
+    assert "numerator=not shown" in text and "denominator=34" in text and "estimate=–" in text
+
+
+def test_a_small_count_of_missing_values_is_hidden_even_when_its_median_is_shown(k5):
+    rows = pd.DataFrame({"level": ["a"], "n": [12], "n_missing": [2], "median": [16.0]})
+    shown = suppression.tidy(rows)
+    assert list(shown["n_missing"]) == ["<5"] and shown.loc[0, "median"] == 16.0
