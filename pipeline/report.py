@@ -27,7 +27,7 @@ from pipeline import headlines
 from helpers.provenance import data_provenance
 
 #: Parameters every notebook gets from the pipeline; the banner names the data file.
-PIPELINE_PARAMETERS = ("data_path", "output_dir")
+PIPELINE_PARAMETERS = ("data_path", "output_dir", "params_file")
 #: Folders of the run copied into ``report/`` so a copy of it works on its own.
 COPIED_FOLDERS = ("tables", "figures", "results", "notebooks")
 #: What each kind of run may be used for, said on every page.
