@@ -1,31 +1,16 @@
-"""Narrative text built from computed values, so no number in prose goes stale.
-
-Functions here return Markdown strings (or IPython Markdown objects via
-:func:`show_markdown`); the notebooks never type a number into prose.
-"""
+"""Markdown prose built from computed values, so no number in prose goes stale."""
 
 from __future__ import annotations
 
 import math
+import re
 
 from helpers import suppression
 from helpers.provenance import Provenance, data_provenance  # noqa: F401  (the notebooks' names)
 
 
 def show_markdown(text: str) -> None:
-    """Display Markdown in a notebook as a single ``text/markdown`` output (no object repr).
-
-    Parameters
-    ----------
-    text : str
-        Markdown source.
-
-    Returns
-    -------
-    None
-        The text is displayed, not returned, so a cell ending with this call
-        stores exactly one output.
-    """
+    """Display Markdown as a single ``text/markdown`` output, so a cell ending with this call stores one output."""
     from IPython.display import display
 
     text = suppression.scrub(text)  # a share run: small counts hidden, and "<5" explained where shown
@@ -160,18 +145,8 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count(n)} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
-def result_of(results, key: str) -> dict:
-    """The first result row with ``key``, as a dict, for prose built from results."""
-    hit = results[results["key"] == key]
-    if not len(hit):
-        raise KeyError(f"no result with key {key!r} for the narrative")
-    return hit.iloc[0].to_dict()
-
-
 def fill(template: str, results) -> str:
     """Replace ``[[key:fmt]]`` placeholders with values from result rows."""
-    import re
-
     by_key = {row["key"]: row for row in results.to_dict("records")}
 
     def substitute(match: re.Match) -> str:

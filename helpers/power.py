@@ -84,18 +84,7 @@ def _likely(n: int, rates: np.ndarray) -> np.ndarray:
 
 
 def fisher_p_values(n1: int, n2: int) -> np.ndarray:
-    """Two-sided Fisher exact p-value of every table of two samples of sizes n1 and n2.
-
-    Parameters
-    ----------
-    n1, n2 : int
-        Sample sizes (>= 0).
-
-    Returns
-    -------
-    ndarray, shape (n1 + 1, n2 + 1)
-        Entry ``[x1, x2]`` is the p-value of x1/n1 events against x2/n2.
-    """
+    """Two-sided Fisher exact p-values, shape (n1 + 1, n2 + 1): ``[x1, x2]`` is x1/n1 against x2/n2."""
     p = np.empty((n1 + 1, n2 + 1))
     for x1, x2, block in _blocks(n1, n2):
         p[x1, x2] = block
@@ -110,26 +99,8 @@ def _check(rates: np.ndarray, p2: float, alpha: float) -> None:
 
 
 def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = 0.05) -> np.ndarray:
-    """Exact power of the two-sided Fisher exact test, x1 ~ Bin(n1, p1) against x2 ~ Bin(n2, p2).
-
-    Parameters
-    ----------
-    n1 : int
-        Size of the first sample (the cohort).
-    p1 : float or sequence of float
-        True rate(s) of the first sample, in [0, 1].
-    n2 : int
-        Size of the second sample (the comparator).
-    p2 : float
-        True rate of the second sample, in [0, 1].
-    alpha : float
-        Two-sided significance level; a table is rejected when its p <= alpha.
-
-    Returns
-    -------
-    ndarray
-        Power for each ``p1`` (a 0-d array for a single rate).
-    """
+    """Exact power of the two-sided Fisher test (reject at p <= alpha), x1 ~ Bin(n1, p1) against
+    x2 ~ Bin(n2, p2); one value per rate in ``p1`` (0-d for a single rate)."""
     rates = np.asarray(p1, dtype=float)
     _check(rates, p2, alpha)
     first = sps.binom.pmf(np.arange(n1 + 1)[:, None], n1, rates.reshape(1, -1))
@@ -145,29 +116,9 @@ def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = 0.05) -> np.nda
 
 def power_by_size(rates: Sequence[float], n2: int, p2: float, *, alpha: float = 0.05,
                   target: float = 0.80, n_max: int = 1000, n_min: int = 1) -> pd.DataFrame:
-    """Exact power for first-sample sizes n_min, n_min + 1, ... and every true rate.
+    """Exact power (index ``n``, one column per rate) for first-sample sizes n_min, n_min + 1, ...
 
-    The scan stops at the first size from which every rate has reached
-    ``target`` at least once, or at ``n_max``.
-
-    Parameters
-    ----------
-    rates : sequence of float
-        True rates of the first sample.
-    n2, p2 : int, float
-        Size and true rate of the second sample.
-    alpha : float
-        Two-sided significance level.
-    target : float
-        Power the scan runs until every rate has reached.
-    n_max, n_min : int
-        Largest and smallest first-sample size tried.
-
-    Returns
-    -------
-    DataFrame
-        Index ``n`` (first-sample size), one column per rate (in ``rates``
-        order), values the exact power.
+    Stops at the first size by which every rate has reached ``target`` once, or at ``n_max``.
     """
     if not 0 < target < 1:
         raise ValueError(f"target power must be between 0 and 1, got {target}")
