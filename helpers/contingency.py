@@ -87,7 +87,8 @@ def two_by_two(table, test: str) -> np.ndarray:
 
 def degenerate_result(name: str, short: str, arr: np.ndarray) -> TestResult | None:
     """p = 1 when the table has a single non-empty row or column, else None."""
-    if _is_degenerate(_drop_empty(arr)):
+    reduced = _drop_empty(arr)
+    if reduced.shape[0] < 2 or reduced.shape[1] < 2:
         return TestResult(name + " (single non-empty row or column, p = 1)", short, None, 1.0,
                           as_tuple(arr))
     return None
@@ -97,10 +98,6 @@ def _drop_empty(arr: np.ndarray) -> np.ndarray:
     """Drop all-zero rows and columns (they carry no information)."""
     arr = arr[arr.sum(axis=1) > 0]
     return arr[:, arr.sum(axis=0) > 0]
-
-
-def _is_degenerate(reduced: np.ndarray) -> bool:
-    return reduced.shape[0] < 2 or reduced.shape[1] < 2
 
 
 def _column_min_log_factorial(col_sum: int, caps: Sequence[int]) -> float:
@@ -286,11 +283,7 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
                 bucket = next_nodes.setdefault(tuple(row), {})
                 for past, count in live:
                     new_past = past + step
-                    key = round(new_past, 9)
-                    if key in bucket:
-                        bucket[key][1] += count
-                    else:
-                        bucket[key] = [new_past, count]
+                    bucket.setdefault(round(new_past, 9), [new_past, 0.0])[1] += count
         nodes = next_nodes
 
     # last two columns: enumerate the first; the second is what is left

@@ -1,16 +1,9 @@
 """Exact power and sample size of the two-sided Fisher exact test of two proportions.
 
-Two independent binomial samples: x1 events of n1 (the cohort, true rate p1)
-and x2 of n2 (a comparator, true rate p2). Fisher's test rejects a table when
-its two-sided p-value is at most ``alpha``; the p-value is R's ``fisher.test``
-one: the sum of the hypergeometric probabilities of every table with the same
-margins that is no more probable than the observed one (relative tolerance
-1e-7). The power is the exact probability of rejection, a sum over all
-``(n1 + 1) * (n2 + 1)`` tables of Binomial(x1; n1, p1) * Binomial(x2; n2, p2):
-no normal approximation and no simulation.
-
-Exact power is not monotone in n1 (it rises in a saw-tooth), so the smallest n1
-that reaches a target can be followed by an n1 + 1 that misses it.
+x1 of n1 (cohort, true rate p1) against x2 of n2 (comparator, p2); a table is rejected when its
+R ``fisher.test`` p-value is at most ``alpha``. Power is the exact rejection probability summed
+over all tables: no normal approximation, no simulation. It is not monotone in n1 (saw-tooth),
+so the smallest n1 reaching a target can be followed by an n1 + 1 that misses it.
 """
 
 from __future__ import annotations
@@ -22,9 +15,7 @@ import pandas as pd
 from scipy import stats as sps
 from scipy.special import gammaln
 
-#: Relative tolerance when collecting the tables "no more probable" than the
-#: observed one (R's ``fisher.test``: ``relErr <- 1 + 10^(-7)``).
-RELATIVE_TOLERANCE = 1e-7
+from helpers.contingency import FISHER_RELATIVE_TOLERANCE
 
 #: Spacing of the sort key between tables with different totals, in units of log
 #: probability: wider than the range of any log probability kept (>= -1000).
@@ -68,7 +59,7 @@ def _blocks(n1: int, n2: int, totals: np.ndarray | None = None):
         ordered = key[order]
         cumulative = np.concatenate(([0.0], np.cumsum(np.exp(log_prob[order]))))
         # p-value: from the first table with the same total to the last one no more probable.
-        end = np.searchsorted(ordered, ordered + np.log1p(RELATIVE_TOLERANCE), side="right")
+        end = np.searchsorted(ordered, ordered + np.log1p(FISHER_RELATIVE_TOLERANCE), side="right")
         start = np.concatenate(([0], np.cumsum(valid.sum(axis=1))))[row[order]]
         p = np.empty_like(log_prob)
         p[order] = np.minimum(cumulative[end] - cumulative[start], 1.0)

@@ -13,6 +13,7 @@ p-values and model estimates stay.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from contextlib import contextmanager
@@ -141,20 +142,14 @@ def table_mask(table: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
     changed = margins
     while changed:
         changed = False
-        for axis_lines in (mask.index, mask.columns):
-            for line in axis_lines:
-                row = axis_lines is mask.index
-                cells, hide = (values.loc[line], mask.loc[line]) if row else (values[line], mask[line])
-                if hide.sum() != 1:
-                    continue
-                others = cells[~hide & (cells > 0)]
-                if len(others):
-                    target = others.idxmin()
-                    if row:
-                        mask.loc[line, target] = True
-                    else:
-                        mask.loc[target, line] = True
+        for transpose in (False, True):  # rows, then columns
+            cells, lines = (values.T, mask.T) if transpose else (values, mask)
+            for line in lines.index:
+                others = cells.loc[line][~lines.loc[line] & (cells.loc[line] > 0)]
+                if lines.loc[line].sum() == 1 and len(others):
+                    lines.loc[line, others.idxmin()] = True
                     changed = True
+            mask = lines.T if transpose else lines
     return mask
 
 
@@ -177,13 +172,9 @@ def hide_small(counts, margins: bool = True):
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Result-style rows with a hidden count (``numerator``, ``denominator``, ``n``) as ``"<k"``, their rate, CI or median blank.
-
-    A numerator whose complement (``denominator - numerator``) is hidden is shown as
-    :data:`SECONDARY`, its rate and CI blank too.
-
-    Frames without those columns, or with nothing hidden, are given back unchanged.
-    """
+    """Result-style rows with a hidden count (``numerator``, ``denominator``, ``n``) as ``"<k"``
+    (a numerator with a hidden complement as :data:`SECONDARY`), their rate, CI or median blank;
+    the frame itself when nothing is hidden."""
     cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
     if threshold() <= 1 or not cols:
         return frame
@@ -225,14 +216,8 @@ def suppress_result_files(run_dir: str | Path, k: int) -> list[Path]:
 
 
 def printable(result: object) -> object:
-    """A statistics result (a dataclass such as a Proportion or test) for ``print``, small counts hidden.
-
-    Given back unchanged when nothing in it is hidden; else a repr-like text with counts
-    (``numerator``, ``denominator``, the cells of ``table``) as ``"<k"`` and the
-    estimate and CI of a hidden count as ``"–"`` (p-values stay).
-    """
-    import dataclasses
-
+    """A statistics result (dataclass) for ``print``: unchanged when nothing is hidden, else a repr-like
+    text with hidden counts as ``"<k"`` and their estimate and CI as ``"–"`` (p-values stay)."""
     if threshold() <= 1 or not dataclasses.is_dataclass(result):
         return result
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}

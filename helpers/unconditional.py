@@ -14,8 +14,8 @@ import numpy as np
 from scipy import stats as sps
 from scipy.optimize import minimize_scalar
 
-from helpers.contingency import (FISHER_RELATIVE_TOLERANCE, TestResult, as_tuple,
-                                 degenerate_result, two_by_two)
+from helpers.contingency import TestResult, as_tuple, degenerate_result, two_by_two
+from helpers.power import fisher_p_values
 
 #: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, for which scipy computes Barnard's
 #: and Boschloo's tests (about 0.5 s; the paper's largest is 35 x 272). Beyond, Barnard's test
@@ -131,20 +131,6 @@ def _boschloo_by_boundaries(x1: int, n1: int, x2: int, n2: int) -> tuple[float, 
     return min(1.0, 2 * p), statistic
 
 
-def _fisher_two_sided_all_tables(n1: int, n2: int) -> np.ndarray:
-    """Fisher's two-sided p-value (R's rule) of every table with row totals ``n1``, ``n2``,
-    indexed by the successes of each row."""
-    out = np.empty((n1 + 1, n2 + 1))
-    for s in range(n1 + n2 + 1):
-        a = np.arange(max(0, s - n2), min(n1, s) + 1)
-        logp = sps.hypergeom.logpmf(a, n1 + n2, s, n1)
-        order = np.sort(logp)
-        cumulative = np.cumsum(np.exp(order))
-        upto = np.searchsorted(order, logp + math.log1p(FISHER_RELATIVE_TOLERANCE), side="right")
-        out[a, s - a] = np.minimum(1.0, cumulative[upto - 1])
-    return out
-
-
 def boschloo_fisher_two_sided(table) -> TestResult:
     """Boschloo's test of a 2 x 2 table with the two-sided Fisher p as statistic (R's
     ``Exact::exact.test``): the region is every table whose Fisher p is at most the observed
@@ -159,7 +145,7 @@ def boschloo_fisher_two_sided(table) -> TestResult:
         return TestResult(f"{name}: not computed ({(n1 + 1) * (n2 + 1):,} tables > "
                           f"{BOSCHLOO_FISHER2_MAX_TABLES:,})", "boschloo_fisher2", None, math.nan,
                           as_tuple(arr))
-    fisher = _fisher_two_sided_all_tables(n1, n2)
+    fisher = fisher_p_values(n1, n2)
     observed = fisher[x1, x2]
     region = (fisher <= observed * (1 + 1e-13)).astype(float)
     a, b = np.arange(n1 + 1), np.arange(n2 + 1)
