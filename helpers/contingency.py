@@ -220,13 +220,11 @@ def _fisher_oriented(arr: np.ndarray) -> tuple[np.ndarray, list[int]]:
 def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
     """Exact Fisher p-value (R's rule) for an r x c table, not 2 x 2, with positive margins.
 
-    Network enumeration (after Mehta & Patel 1983) over columns, smallest first: a partial
-    table is its sorted remaining row sums plus ``past`` (sum of log(n_ij!) so far); equal
-    ones merge with a count. A node closes early when every completion is at least as
-    extreme (its mass added in closed form) or none can be (dropped), by exact per-column
-    bounds. The last two columns are enumerated with numpy. Each stage's work is counted
-    and charged before anything of it is built, so ``_EnumerationTooLarge`` comes after
-    counting and memory stays bounded by ``budget``.
+    Network enumeration (after Mehta & Patel 1983) over columns, smallest first: a node is the
+    sorted remaining row sums, with ``past`` (sum of log(n_ij!) so far) and a count per merged
+    path. A node closes early, by exact per-column bounds, when every completion is at least as
+    extreme (mass added in closed form) or none can be. Each stage's work is charged before it
+    is built, so memory stays bounded by ``budget``.
     """
     arr, col_sums = _fisher_oriented(arr)
     row_sums = [int(v) for v in arr.sum(axis=1)]
@@ -305,13 +303,9 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
 
 
 def fisher_exact(table) -> TestResult:
-    """Fisher's exact test of independence, two-sided, any r x c table (margins fixed).
-
-    All-zero rows and columns are dropped; a single row or column left gives p = 1. 2 x 2:
-    scipy, ``statistic`` the sample odds ratio. Larger: exact enumeration with R's rule (p =
-    probability of the tables at most observed * (1 + 1e-7)); past
-    :data:`FISHER_WORK_BUDGET` Pearson chi-square's p, ``short`` still ``"fisher"`` and
-    ``method`` saying so.
+    """Fisher's exact test of independence, two-sided, any r x c table (R's rule; all-zero rows
+    and columns dropped, p = 1 when one row or column is left). 2 x 2 by scipy (statistic: odds
+    ratio); past :data:`FISHER_WORK_BUDGET` Pearson chi-square's p, ``method`` saying so.
     """
     arr = as_table(table)
     reduced = _drop_empty(arr)

@@ -139,12 +139,7 @@ def ci_cell(low: object, high: object, *, counts: tuple | None = None) -> str:
 
 def p_cell(p: object) -> str:
     """``"0.022"``, ``"<0.001"`` for a cell under a "p" header; "–" when not computed."""
-    text = p_text(_num(p))
-    if text.startswith("p = "):
-        return text[4:]
-    if text.startswith("p < "):
-        return "<" + text[4:]
-    return MISSING
+    return p_text(_num(p), bare=True).replace("< ", "<")  # bare NaN is "–" too
 
 
 def _num(value: object) -> float:

@@ -202,12 +202,10 @@ def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: fl
             summary = blasts_median_iqr(pd.DataFrame({
                 "time": ["Before"] * len(part) + ["After"] * len(part),
                 "blasts": [*part["bmb_baseline_pct"].astype(float), *part["bmb_post_debulking_pct"].astype(float)]}))
-            colour = CRS_PALETTE[state]
-            right.errorbar(summary.loc["Before", "median"], summary.loc["After", "median"], fmt="o", color=colour,
-                           xerr=[[summary.loc["Before", "median"] - summary.loc["Before", "q1"]],
-                                 [summary.loc["Before", "q3"] - summary.loc["Before", "median"]]],
-                           yerr=[[summary.loc["After", "median"] - summary.loc["After", "q1"]],
-                                 [summary.loc["After", "q3"] - summary.loc["After", "median"]]],
+            median, q1, q3 = (summary[c] for c in ("median", "q1", "q3"))
+            right.errorbar(median["Before"], median["After"], fmt="o", color=CRS_PALETTE[state],
+                           xerr=[[median["Before"] - q1["Before"]], [q3["Before"] - median["Before"]]],
+                           yerr=[[median["After"] - q1["After"]], [q3["After"] - median["After"]]],
                            capsize=3, label=f"{state} (n={both_labels[state]})")
             drawn = True
         if drawn:

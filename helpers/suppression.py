@@ -1,14 +1,9 @@
-"""Small-cell suppression of share runs: a count from 1 to k-1 is shown as ``"<k"``.
+"""Small-cell suppression of share runs: a count from 1 to k-1 is shown as ``"<k"``, its
+percentage and interval as ``"–"``; 0, p-values and model estimates are always shown.
 
-One kernel-wide setting, like ``pd.set_option``: :func:`hide_counts_below` (0, the
-default, hides nothing). The count formatters (:mod:`helpers.narrative`,
-:mod:`helpers.display`, :mod:`helpers.tables`) read it, so a notebook turns it on once
-in its setup cell. Percentages and intervals of a hidden count become ``"–"``.
-Secondary suppression: where a shown total and the other shown cells of a line would
-give a hidden count back (exactly one hidden in the line), the next smallest non-zero
-count of the line is hidden too. A rate k/n is the line (k, n - k) with n shown: when
-n - k is small, k is shown as ``"not shown"`` (:func:`rate_hidden`). 0 is always shown.
-p-values and model estimates stay.
+One kernel-wide setting (:func:`hide_counts_below`, default 0: nothing hidden) that the count
+formatters read. Secondary: where a line's shown total would give back its one hidden count,
+the next smallest non-zero count is hidden too; a rate k/n is the line (k, n - k).
 """
 
 from __future__ import annotations

@@ -125,19 +125,13 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     body = counts.assign(value=[suppression.SECONDARY if h and not suppression.hidden(n)
                                 else f"{suppression.rate_count_text(n, d)} ({pct(n, d)})"
                                 for n, d, h in zip(counts["numerator"], counts["denominator"], hide)])
-    rows = []
-    placed = set()
+    rows, summaries = [], list(summaries.itertuples(index=False))
     for variable, block in body.groupby("variable", sort=False):
         rows += block[["characteristic", "level", "value"]].to_dict("records")
-        for summary in summaries.itertuples(index=False):
-            if SUMMARY_UNDER.get(summary.column) == variable:
-                rows.append({"characteristic": block["characteristic"].iloc[0],
-                             "level": "Median (range)", "value": summary.summary})
-                placed.add(summary.column)
-    for summary in summaries.itertuples(index=False):
-        if summary.column not in placed:
-            rows.append({"characteristic": summary.characteristic, "level": "Median (range)",
-                         "value": summary.summary})
+        rows += [{"characteristic": block["characteristic"].iloc[0], "level": "Median (range)",
+                  "value": s.summary} for s in summaries if SUMMARY_UNDER.get(s.column) == variable]
+    rows += [{"characteristic": s.characteristic, "level": "Median (range)", "value": s.summary}
+             for s in summaries if SUMMARY_UNDER.get(s.column) not in set(body["variable"])]
     table = pd.DataFrame(rows, columns=["characteristic", "level", "value"])
     table["characteristic"] = table["characteristic"].where(
         table["characteristic"] != table["characteristic"].shift(), "")
