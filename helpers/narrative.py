@@ -64,11 +64,8 @@ def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
 
 def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
             counts: tuple[int, int] | None = None) -> str:
-    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1]; ``label=""`` gives the table cell ``"49.5–82.6"``.
-
-    ``"95% CI not estimable"`` (``"–"`` without a label) when a bound is NaN;
-    ``"95% CI –"`` (``"–"``) when the rate of ``counts`` (numerator, denominator) is hidden.
-    """
+    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1] (``label=""``: ``"49.5–82.6"``); ``"not estimable"``
+    for a NaN bound, ``"–"`` when the rate of ``counts`` (numerator, denominator) is hidden."""
     if counts is not None and suppression.rate_hidden(*counts):
         return f"{label}–" if label else "–"
     if _missing(low) or _missing(high):
@@ -78,11 +75,8 @@ def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
 
 
 def p_text(p: float, bare: bool = False) -> str:
-    """``"p = 0.021"``, ``"p = 0.0023"``, ``"p < 0.001"``: three decimals, two significant below 0.01.
-
-    ``bare=True`` drops the ``"p = "`` (``"0.021"``, ``"< 0.001"``) for table cells.
-    NaN: ``"p not computed"`` (``"–"`` when bare).
-    """
+    """``"p = 0.021"``, ``"p = 0.0023"``, ``"p < 0.001"`` (two significant digits below 0.01), NaN
+    ``"p not computed"``; ``bare`` (table cells): ``"0.021"``, ``"< 0.001"``, ``"–"``."""
     if _missing(p):
         return "–" if bare else "p not computed"
     text = "< 0.001" if p < 0.001 else f"= {p:.2g}" if p < 0.01 else f"= {p:.3f}"

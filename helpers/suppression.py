@@ -65,11 +65,8 @@ def count_text(n: object) -> str:
 
 
 def rate_hidden(k: object, n: object) -> bool:
-    """True when the rate ``k``/``n`` must not be shown: ``k`` or ``n`` hidden, or ``n - k`` from 1 to k-1.
-
-    A rate is the line (k, n - k) with its total n shown, so a small complement
-    (33/34: one patient without the outcome) hides ``k`` too. Missing values: False.
-    """
+    """True when the rate ``k``/``n`` must not be shown: ``k``, ``n`` or ``n - k`` (33/34 gives the one
+    patient back) from 1 to k-1. Missing values: False."""
     if hidden(k) or hidden(n):
         return True
     try:
@@ -113,11 +110,8 @@ def notes_for(shown: object) -> list[str]:
 
 
 def line_mask(counts, total_shown: bool = True) -> list[bool]:
-    """Which counts of one line (a frequency table, a row or column) to hide.
-
-    Primary: counts 1..k-1. Secondary, when the line's total is shown: if exactly
-    one count is hidden, the next smallest non-zero count is hidden too.
-    """
+    """Which counts of one line (a frequency table, a row or column) to hide: counts 1..k-1, and
+    when the total is shown and exactly one is hidden, the next smallest non-zero count too."""
     values = [float(c) if pd.notna(c) else math.nan for c in counts]
     mask = [hidden(v) for v in values]
     if total_shown and sum(mask) == 1:
@@ -149,11 +143,8 @@ def table_mask(table: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
 
 
 def hide_small(counts, margins: bool = True):
-    """A Series or frame of counts with hidden cells as ``"<k"`` (primary and secondary).
-
-    Given back unchanged when nothing is hidden (so internal runs show what they always did).
-    A Series is one line; a frame's rows and columns are lines when ``margins``.
-    """
+    """A Series (one line) or frame (rows and columns are lines when ``margins``) of counts with
+    hidden cells as ``"<k"`` or :data:`SECONDARY`; the input itself when nothing is hidden."""
     if threshold() <= 1:
         return counts
     if isinstance(counts, pd.Series):
@@ -238,11 +229,8 @@ _N_IS = re.compile(r"\b(n ?= ?)(\d+)\b(?!\.\d|/)")
 
 
 def scrub(text: object) -> object:
-    """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"2 (9.1%)"``, ``"n = 3"``) with small ones hidden.
-
-    A safety net for text built outside the count formatters (e.g. the reproduction
-    report's recomputed figures); text given back unchanged when nothing is hidden.
-    """
+    """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"2 (9.1%)"``, ``"n = 3"``)
+    with small ones hidden: a safety net for text built outside the count formatters."""
     if threshold() <= 1 or not isinstance(text, str):
         return text
 
