@@ -88,5 +88,3 @@ def test_fill_writes_a_share_as_a_word():
 ])
 def test_plural_puts_the_noun_in_the_number_of_the_count(n, singular, plural_form, expected):
     assert narrative.plural(n, singular, plural_form) == expected
-
-
