@@ -87,7 +87,8 @@ def two_by_two(table, test: str) -> np.ndarray:
 
 def degenerate_result(name: str, short: str, arr: np.ndarray) -> TestResult | None:
     """p = 1 when the table has a single non-empty row or column, else None."""
-    if _is_degenerate(_drop_empty(arr)):
+    reduced = _drop_empty(arr)
+    if reduced.shape[0] < 2 or reduced.shape[1] < 2:
         return TestResult(name + " (single non-empty row or column, p = 1)", short, None, 1.0,
                           as_tuple(arr))
     return None
@@ -97,10 +98,6 @@ def _drop_empty(arr: np.ndarray) -> np.ndarray:
     """Drop all-zero rows and columns (they carry no information)."""
     arr = arr[arr.sum(axis=1) > 0]
     return arr[:, arr.sum(axis=0) > 0]
-
-
-def _is_degenerate(reduced: np.ndarray) -> bool:
-    return reduced.shape[0] < 2 or reduced.shape[1] < 2
 
 
 def _column_min_log_factorial(col_sum: int, caps: Sequence[int]) -> float:
@@ -223,13 +220,11 @@ def _fisher_oriented(arr: np.ndarray) -> tuple[np.ndarray, list[int]]:
 def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
     """Exact Fisher p-value (R's rule) for an r x c table, not 2 x 2, with positive margins.
 
-    Network enumeration (after Mehta & Patel 1983) over columns, smallest first: a partial
-    table is its sorted remaining row sums plus ``past`` (sum of log(n_ij!) so far); equal
-    ones merge with a count. A node closes early when every completion is at least as
-    extreme (its mass added in closed form) or none can be (dropped), by exact per-column
-    bounds. The last two columns are enumerated with numpy. Each stage's work is counted
-    and charged before anything of it is built, so ``_EnumerationTooLarge`` comes after
-    counting and memory stays bounded by ``budget``.
+    Network enumeration (after Mehta & Patel 1983) over columns, smallest first: a node is the
+    sorted remaining row sums, with ``past`` (sum of log(n_ij!) so far) and a count per merged
+    path. A node closes early, by exact per-column bounds, when every completion is at least as
+    extreme (mass added in closed form) or none can be. Each stage's work is charged before it
+    is built, so memory stays bounded by ``budget``.
     """
     arr, col_sums = _fisher_oriented(arr)
     row_sums = [int(v) for v in arr.sum(axis=1)]
@@ -286,11 +281,7 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
                 bucket = next_nodes.setdefault(tuple(row), {})
                 for past, count in live:
                     new_past = past + step
-                    key = round(new_past, 9)
-                    if key in bucket:
-                        bucket[key][1] += count
-                    else:
-                        bucket[key] = [new_past, count]
+                    bucket.setdefault(round(new_past, 9), [new_past, 0.0])[1] += count
         nodes = next_nodes
 
     # last two columns: enumerate the first; the second is what is left
@@ -312,13 +303,9 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
 
 
 def fisher_exact(table) -> TestResult:
-    """Fisher's exact test of independence, two-sided, any r x c table (margins fixed).
-
-    All-zero rows and columns are dropped; a single row or column left gives p = 1. 2 x 2:
-    scipy, ``statistic`` the sample odds ratio. Larger: exact enumeration with R's rule (p =
-    probability of the tables at most observed * (1 + 1e-7)); past
-    :data:`FISHER_WORK_BUDGET` Pearson chi-square's p, ``short`` still ``"fisher"`` and
-    ``method`` saying so.
+    """Fisher's exact test of independence, two-sided, any r x c table (R's rule; all-zero rows
+    and columns dropped, p = 1 when one row or column is left). 2 x 2 by scipy (statistic: odds
+    ratio); past :data:`FISHER_WORK_BUDGET` Pearson chi-square's p, ``method`` saying so.
     """
     arr = as_table(table)
     reduced = _drop_empty(arr)

@@ -1,18 +1,11 @@
-"""Tables for readers: rich notebook/HTML tables and the CSV and XLSX files people open.
-
-:func:`table` turns a tidy DataFrame into a displayed table with a title, human
-column headers, formatted cells and a footnote naming the statistic and test.
-Its HTML comes from pandas' Styler with a fixed id (stored notebook outputs stay
-byte-stable) and escapes every cell; its text form is a plain aligned table.
-:func:`write_csv` and :func:`write_xlsx` save the tidy numbers for spreadsheet
-users: CSV in UTF-8 with a byte-order mark (so Excel reads ``≥ ± –``), XLSX with
-a title row, bold header, column widths and number formats, both byte-stable.
-"""
+"""Tables for readers: escaped, byte-stable notebook/HTML tables (pandas Styler, fixed id)
+and the CSV and XLSX files spreadsheet users open."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import math
 import re
@@ -38,18 +31,7 @@ NUMBER_FORMATS: dict[str, str] = {
 
 
 class Table:
-    """A displayed table: HTML for JupyterLab and the report, aligned text elsewhere.
-
-    Attributes
-    ----------
-    frame : DataFrame
-        The cells as shown (strings), with human column headers.
-    title, footnote : str
-        Caption above and note below the table.
-    table_id : str
-        Fixed id of the HTML table (from the title, or the cells of an
-        untitled table, unless given).
-    """
+    """A displayed table (cells as strings, human headers): HTML for JupyterLab and the report, aligned text elsewhere."""
 
     def __init__(self, frame: pd.DataFrame, title: str, footnote: str = "", table_id: str | None = None):
         self.frame, self.title, self.footnote = frame, title, footnote
@@ -92,29 +74,8 @@ class Table:
 def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None = None,
           formats: Mapping[str, Callable[[object], str]] | None = None, footnote: str = "",
           table_id: str | None = None) -> Table:
-    """A :class:`Table` from a tidy frame: chosen columns renamed, cells formatted.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Tidy rows; not modified.
-    title : str
-        Caption, e.g. ``"CR within two cycles by marrow blasts before debulking"``.
-    columns : mapping, optional
-        ``{tidy column: header}`` in display order; default every column as is.
-    formats : mapping, optional
-        ``{tidy column: function(value) -> str}``; other cells: booleans as
-        Yes/No, missing as "–", numbers as written.
-    footnote : str
-        Names the statistic and test (e.g. :data:`FISHER_FOOTNOTE`).
-    table_id : str, optional
-        Fixed HTML id; default derived from the title.
-
-    Returns
-    -------
-    Table
-        Display it (last expression of a cell, or ``display(...)``).
-    """
+    """A :class:`Table` from a tidy frame: ``columns`` ``{tidy column: header}`` in display order
+    (default all), ``formats`` ``{tidy column: value -> str}`` (default :func:`cell_text`)."""
     columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
     formats = formats or {}
     # scrub: a share run hides small counts also in text written before the table (no-op otherwise)
@@ -134,12 +95,8 @@ COUNT_FOOTNOTE = "n/N (%) with exact Clopper-Pearson 95% CI."
 
 
 def test_footnote(methods) -> str:
-    """Footnote for rates compared by the given tests (their ``method`` texts).
-
-    :data:`FISHER_FOOTNOTE` when every test is Fisher's exact test; otherwise
-    it names the asymptotic test that replaced it (the method text says so),
-    so a table never claims an exact test it did not run.
-    """
+    """Footnote for rates compared by tests with these ``method`` texts; names any asymptotic
+    test that replaced Fisher's, so a table never claims an exact test it did not run."""
     fallbacks = sorted({str(m) for m in methods if "asymptotic" in str(m)})
     if not fallbacks:
         return FISHER_FOOTNOTE
@@ -159,21 +116,8 @@ def cell_text(value: object) -> str:
 
 
 def rate_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """``n/N (%)``, ``95% CI`` and ``p`` text columns from tidy rate rows.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Rows with ``numerator``, ``denominator``, ``ci_low``, ``ci_high`` and
-        optionally ``p_value`` (proportions in [0, 1]).
-
-    Returns
-    -------
-    DataFrame
-        The input's other columns followed by the three text columns (``p``
-        only when ``p_value`` is there); "–" where a value is missing, and
-        for the percentage and CI of a count hidden in a share run.
-    """
+    """The frame's other columns, then ``n/N (%)``, ``95% CI`` and (with ``p_value``) ``p`` text
+    from tidy rate rows (proportions in [0, 1]); "–" where missing or hidden in a share run."""
     out = frame.drop(columns=[c for c in ("numerator", "denominator", "estimate", "ci_low",
                                           "ci_high", "p_value") if c in frame.columns])
     out = out.assign(**{
@@ -195,12 +139,7 @@ def ci_cell(low: object, high: object, *, counts: tuple | None = None) -> str:
 
 def p_cell(p: object) -> str:
     """``"0.022"``, ``"<0.001"`` for a cell under a "p" header; "–" when not computed."""
-    text = p_text(_num(p))
-    if text.startswith("p = "):
-        return text[4:]
-    if text.startswith("p < "):
-        return "<" + text[4:]
-    return MISSING
+    return p_text(_num(p), bare=True).replace("< ", "<")  # bare NaN is "–" too
 
 
 def _num(value: object) -> float:
@@ -211,8 +150,6 @@ def _num(value: object) -> float:
 
 
 def _escape(text: str) -> str:
-    import html
-
     return html.escape(str(text), quote=True)
 
 
@@ -228,14 +165,8 @@ def formula_safe(value: object) -> object:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write the tidy numbers as CSV: UTF-8 with a byte-order mark, ``\\n`` line ends, no index.
-
-    The mark makes Excel read non-ASCII text (``≥ ± –``) correctly; pandas and
-    Python's csv module read such files with ``encoding="utf-8-sig"``
-    (``pd.read_csv`` strips the mark by itself). Text cells and headers that
-    would start a formula get a leading ``'`` (:func:`formula_safe`); numbers
-    are written as they are.
-    """
+    """Write the tidy numbers as CSV: UTF-8 with a byte-order mark (so Excel reads ``≥ ± –``),
+    ``\\n`` line ends, no index; text that would start a formula gets a leading ``'``."""
     path = Path(path)
     safe = frame.copy()
     for position in range(safe.shape[1]):
@@ -254,25 +185,10 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: str = "",
                number_formats: Mapping[str, str] = NUMBER_FORMATS) -> Path:
-    """Write an XLSX for reading: title row, bold header, widths, number formats, fixed timestamps.
+    """Write a byte-stable XLSX: bold title row, bold header, widths, a footnote line when given.
 
-    Parameters
-    ----------
-    frame : DataFrame
-        The table: row 1 holds the title, row 2 the header, the rows follow.
-    path : str or Path
-        The file written (same bytes for the same input).
-    title : str
-        Text of row 1 (bold).
-    footnote : str
-        A line below the table, when given.
-    number_formats : mapping
-        ``{column: Excel number format}``, applied to numeric columns only; a
-        percentage format only when every value is a proportion in [0, 1].
-
-    Returns
-    -------
-    Path
+    ``number_formats`` apply to numeric columns only; a percentage format only
+    when every value is a proportion in [0, 1].
     """
     from openpyxl import Workbook
     from openpyxl.styles import Border, Font, Side

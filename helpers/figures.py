@@ -1,11 +1,5 @@
-"""Seaborn figures, drawn without pyplot and saved deterministically.
-
-Figures are built on a bare :class:`matplotlib.figure.Figure` (never
-``pyplot``), so nothing is shown or kept alive behind the notebook's back and
-no ``<Figure size ...>`` repr lands in stored outputs. :func:`save_figure`
-writes PNG and SVG with fixed metadata (no dates, fixed SVG hash salt) and shows
-the PNG in the notebook.
-"""
+"""Seaborn figures on a bare matplotlib Figure (never pyplot: nothing kept alive, no
+``<Figure size ...>`` repr in stored outputs), saved as byte-stable PNG and SVG."""
 
 from __future__ import annotations
 
@@ -53,13 +47,9 @@ def new_figure(width: float = 7.0, height: float = 4.5, nrows: int = 1, ncols: i
 
 def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, show: bool = True,
                 dpi: int = 150) -> None:
-    """Write ``figures/<name>.png`` and ``.svg`` under ``output_dir`` and show the PNG.
+    """Write ``figures/<name>.png`` and ``.svg`` under ``output_dir`` and show the PNG (one ``image/png`` output).
 
-    ``alt`` says what the figure shows and for how many patients; it is the
-    PNG's ``Description`` and the SVG's ``Description`` metadata, and the alt text
-    of the image shown in the notebook (and so in the HTML report). Both files
-    are byte-for-byte reproducible for the same data and package versions. The
-    notebook output is a single ``image/png`` (nbval skips images).
+    ``alt`` (what the figure shows, for how many patients) is both files' ``Description`` and the image's alt text.
     """
     if not alt.strip():
         raise ValueError(f"figure {name!r}: alt text is empty; say what the figure shows and its n")
@@ -85,14 +75,11 @@ def category_label(code: str) -> str:
 
 def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: float = 10,
                  top: float = 100) -> pd.DataFrame:
-    """Share of ``outcome`` in bins of ``x``, each bin holding at least ``min_cell`` patients.
+    """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least ``min_cell`` patients.
 
-    Bins of ``width`` from 0 are joined left to right until one holds
-    ``min_cell`` patients; a last bin with fewer joins the one before (no bin
-    when fewer than ``min_cell`` patients in all). Rows: ``low``, ``high``
-    (bin edges, low included, high excluded except for the last bin, which ends at
-    ``top`` at most; edges never come from a patient's value), ``n``,
-    ``events``, ``rate``. Rows missing ``x`` or the outcome are left out.
+    Bins of ``width`` from 0 join left to right until one holds ``min_cell``; a short last bin
+    joins the one before. Edges are multiples of ``width`` (never a patient's value), the last
+    capped at ``top``. Patients missing ``x`` or the outcome are left out.
     """
     frame = pd.DataFrame({"x": x.astype(float), "y": outcome.astype(float)}).dropna()
     cells = np.floor(frame["x"] / width).astype(int)
@@ -117,24 +104,16 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
                              low_cutoff: float = 20, *,
                              max_lines: int = MAX_PATIENT_LINES, share_safe: bool = False,
                              min_cell: int = 5) -> Figure:
-    """Bone-marrow blasts before and after debulking, by category.
+    """Bone-marrow blasts before and after debulking, one panel per category, dashed cut-offs.
 
-    One panel per debulking category. Up to ``max_lines`` patients with both
-    values, one line per patient; above that, each category's median with its
-    interquartile range (25th-75th percentile, linear interpolation) before and
-    after, joined by a line, and the figure title says so. Patients missing
-    either value are left out (the title says how many). Dashed lines mark the
-    blast cut-offs. ``share_safe``: always the median and interquartile range,
-    only for categories with at least ``min_cell`` patients, counts as
-    :func:`helpers.suppression.hide_small` at the run's threshold.
+    One line per patient with both values (the title counts those left out); above
+    ``max_lines`` patients, or with ``share_safe``, each category's median and interquartile
+    range (``share_safe``: only categories of ``min_cell`` or more, counts hidden as in a share run).
     """
     if share_safe:
         return _blasts_aggregate_view(cohort, high_cutoff, low_cutoff, min_cell)
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
-    long = both.melt(id_vars=["patient_id", "debulking_category"],
-                     value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
-                     var_name="time", value_name="blasts")
-    long["time"] = long["time"].map({"bmb_baseline_pct": "Before", "bmb_post_debulking_pct": "After"})
+    long = _blasts_long(both, ["patient_id", "debulking_category"])
     per_patient = len(both) <= max_lines
     categories = list(contract.column("debulking_category").codes)
     with house_style():
@@ -146,13 +125,8 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
                              marker="o", color=CATEGORY_PALETTE[category], ax=ax, sort=False)
             elif len(part):
                 _draw_median_iqr(ax, part, CATEGORY_PALETTE[category])
-            n = part["patient_id"].nunique()
-            ax.set_title(f"{category_label(category)}\n(n={n})", fontsize=9)
-            ax.set_xlabel("")
-            ax.set_xticks([0, 1], ["Before", "After"])
-            ax.set_xlim(-0.3, 1.3)
-            for cut in (low_cutoff, high_cutoff):
-                ax.axhline(cut, color="grey", linestyle="--", linewidth=0.8)
+            _blasts_panel(ax, f"{category_label(category)}\n(n={part['patient_id'].nunique()})",
+                          low_cutoff, high_cutoff)
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
         left_out = len(cohort) - len(both)
@@ -165,8 +139,17 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
     return fig
 
 
-def _blasts_long(both: pd.DataFrame) -> pd.DataFrame:
-    long = both.melt(id_vars=["debulking_category"], value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
+def _blasts_panel(ax, title: str, low_cutoff: float, high_cutoff: float) -> None:
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("")
+    ax.set_xticks([0, 1], ["Before", "After"])
+    ax.set_xlim(-0.3, 1.3)
+    for cut in (low_cutoff, high_cutoff):
+        ax.axhline(cut, color="grey", linestyle="--", linewidth=0.8)
+
+
+def _blasts_long(both: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
+    long = both.melt(id_vars=ids, value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
                      var_name="time", value_name="blasts")
     long["time"] = long["time"].map({"bmb_baseline_pct": "Before", "bmb_post_debulking_pct": "After"})
     return long
@@ -176,7 +159,7 @@ def _blasts_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff:
                            min_cell: int) -> Figure:
     """The share-run form of :func:`plot_blasts_before_after`: no mark stands for one patient."""
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
-    long = _blasts_long(both)
+    long = _blasts_long(both, ["debulking_category"])
     categories = list(contract.column("debulking_category").codes)
     n = both["debulking_category"].astype(str).value_counts().reindex(categories, fill_value=0)
     # One row summing to the cohort: the left-out count is suppressed together with the categories.
@@ -190,12 +173,7 @@ def _blasts_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff:
             elif n[category]:
                 ax.text(0.5, 0.5, f"fewer than {min_cell} patients:\nnot drawn", ha="center", va="center",
                         fontsize=8, color="0.4", transform=ax.transAxes)
-            ax.set_title(f"{category_label(category)}\n(n={labels[category]})", fontsize=9)
-            ax.set_xlabel("")
-            ax.set_xticks([0, 1], ["Before", "After"])
-            ax.set_xlim(-0.3, 1.3)
-            for cut in (low_cutoff, high_cutoff):
-                ax.axhline(cut, color="grey", linestyle="--", linewidth=0.8)
+            _blasts_panel(ax, f"{category_label(category)}\n(n={labels[category]})", low_cutoff, high_cutoff)
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
         fig.suptitle(f"Blasts before and after debulking, {AGGREGATE_VIEW}: median and interquartile range per "

@@ -1,31 +1,16 @@
-"""Narrative text built from computed values, so no number in prose goes stale.
-
-Functions here return Markdown strings (or IPython Markdown objects via
-:func:`show_markdown`); the notebooks never type a number into prose.
-"""
+"""Markdown prose built from computed values, so no number in prose goes stale."""
 
 from __future__ import annotations
 
 import math
+import re
 
 from helpers import suppression
 from helpers.provenance import Provenance, data_provenance  # noqa: F401  (the notebooks' names)
 
 
 def show_markdown(text: str) -> None:
-    """Display Markdown in a notebook as a single ``text/markdown`` output (no object repr).
-
-    Parameters
-    ----------
-    text : str
-        Markdown source.
-
-    Returns
-    -------
-    None
-        The text is displayed, not returned, so a cell ending with this call
-        stores exactly one output.
-    """
+    """Display Markdown as a single ``text/markdown`` output, so a cell ending with this call stores one output."""
     from IPython.display import display
 
     text = suppression.scrub(text)  # a share run: small counts hidden, and "<5" explained where shown
@@ -79,11 +64,8 @@ def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
 
 def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
             counts: tuple[int, int] | None = None) -> str:
-    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1]; ``label=""`` gives the table cell ``"49.5–82.6"``.
-
-    ``"95% CI not estimable"`` (``"–"`` without a label) when a bound is NaN;
-    ``"95% CI –"`` (``"–"``) when the rate of ``counts`` (numerator, denominator) is hidden.
-    """
+    """``"95% CI 49.5–82.6%"`` from proportions in [0, 1] (``label=""``: ``"49.5–82.6"``); ``"not estimable"``
+    for a NaN bound, ``"–"`` when the rate of ``counts`` (numerator, denominator) is hidden."""
     if counts is not None and suppression.rate_hidden(*counts):
         return f"{label}–" if label else "–"
     if _missing(low) or _missing(high):
@@ -93,11 +75,8 @@ def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
 
 
 def p_text(p: float, bare: bool = False) -> str:
-    """``"p = 0.021"``, ``"p = 0.0023"``, ``"p < 0.001"``: three decimals, two significant below 0.01.
-
-    ``bare=True`` drops the ``"p = "`` (``"0.021"``, ``"< 0.001"``) for table cells.
-    NaN: ``"p not computed"`` (``"–"`` when bare).
-    """
+    """``"p = 0.021"``, ``"p = 0.0023"``, ``"p < 0.001"`` (two significant digits below 0.01), NaN
+    ``"p not computed"``; ``bare`` (table cells): ``"0.021"``, ``"< 0.001"``, ``"–"``."""
     if _missing(p):
         return "–" if bare else "p not computed"
     text = "< 0.001" if p < 0.001 else f"= {p:.2g}" if p < 0.01 else f"= {p:.3f}"
@@ -160,18 +139,8 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count(n)} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
-def result_of(results, key: str) -> dict:
-    """The first result row with ``key``, as a dict, for prose built from results."""
-    hit = results[results["key"] == key]
-    if not len(hit):
-        raise KeyError(f"no result with key {key!r} for the narrative")
-    return hit.iloc[0].to_dict()
-
-
 def fill(template: str, results) -> str:
     """Replace ``[[key:fmt]]`` placeholders with values from result rows."""
-    import re
-
     by_key = {row["key"]: row for row in results.to_dict("records")}
 
     def substitute(match: re.Match) -> str:

@@ -1,16 +1,9 @@
 """Exact power and sample size of the two-sided Fisher exact test of two proportions.
 
-Two independent binomial samples: x1 events of n1 (the cohort, true rate p1)
-and x2 of n2 (a comparator, true rate p2). Fisher's test rejects a table when
-its two-sided p-value is at most ``alpha``; the p-value is R's ``fisher.test``
-one: the sum of the hypergeometric probabilities of every table with the same
-margins that is no more probable than the observed one (relative tolerance
-1e-7). The power is the exact probability of rejection, a sum over all
-``(n1 + 1) * (n2 + 1)`` tables of Binomial(x1; n1, p1) * Binomial(x2; n2, p2):
-no normal approximation and no simulation.
-
-Exact power is not monotone in n1 (it rises in a saw-tooth), so the smallest n1
-that reaches a target can be followed by an n1 + 1 that misses it.
+x1 of n1 (cohort, true rate p1) against x2 of n2 (comparator, p2); a table is rejected when its
+R ``fisher.test`` p-value is at most ``alpha``. Power is the exact rejection probability summed
+over all tables: no normal approximation, no simulation. It is not monotone in n1 (saw-tooth),
+so the smallest n1 reaching a target can be followed by an n1 + 1 that misses it.
 """
 
 from __future__ import annotations
@@ -22,9 +15,7 @@ import pandas as pd
 from scipy import stats as sps
 from scipy.special import gammaln
 
-#: Relative tolerance when collecting the tables "no more probable" than the
-#: observed one (R's ``fisher.test``: ``relErr <- 1 + 10^(-7)``).
-RELATIVE_TOLERANCE = 1e-7
+from helpers.contingency import FISHER_RELATIVE_TOLERANCE
 
 #: Spacing of the sort key between tables with different totals, in units of log
 #: probability: wider than the range of any log probability kept (>= -1000).
@@ -68,7 +59,7 @@ def _blocks(n1: int, n2: int, totals: np.ndarray | None = None):
         ordered = key[order]
         cumulative = np.concatenate(([0.0], np.cumsum(np.exp(log_prob[order]))))
         # p-value: from the first table with the same total to the last one no more probable.
-        end = np.searchsorted(ordered, ordered + np.log1p(RELATIVE_TOLERANCE), side="right")
+        end = np.searchsorted(ordered, ordered + np.log1p(FISHER_RELATIVE_TOLERANCE), side="right")
         start = np.concatenate(([0], np.cumsum(valid.sum(axis=1))))[row[order]]
         p = np.empty_like(log_prob)
         p[order] = np.minimum(cumulative[end] - cumulative[start], 1.0)
@@ -84,18 +75,7 @@ def _likely(n: int, rates: np.ndarray) -> np.ndarray:
 
 
 def fisher_p_values(n1: int, n2: int) -> np.ndarray:
-    """Two-sided Fisher exact p-value of every table of two samples of sizes n1 and n2.
-
-    Parameters
-    ----------
-    n1, n2 : int
-        Sample sizes (>= 0).
-
-    Returns
-    -------
-    ndarray, shape (n1 + 1, n2 + 1)
-        Entry ``[x1, x2]`` is the p-value of x1/n1 events against x2/n2.
-    """
+    """Two-sided Fisher exact p-values, shape (n1 + 1, n2 + 1): ``[x1, x2]`` is x1/n1 against x2/n2."""
     p = np.empty((n1 + 1, n2 + 1))
     for x1, x2, block in _blocks(n1, n2):
         p[x1, x2] = block
@@ -110,26 +90,8 @@ def _check(rates: np.ndarray, p2: float, alpha: float) -> None:
 
 
 def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = 0.05) -> np.ndarray:
-    """Exact power of the two-sided Fisher exact test, x1 ~ Bin(n1, p1) against x2 ~ Bin(n2, p2).
-
-    Parameters
-    ----------
-    n1 : int
-        Size of the first sample (the cohort).
-    p1 : float or sequence of float
-        True rate(s) of the first sample, in [0, 1].
-    n2 : int
-        Size of the second sample (the comparator).
-    p2 : float
-        True rate of the second sample, in [0, 1].
-    alpha : float
-        Two-sided significance level; a table is rejected when its p <= alpha.
-
-    Returns
-    -------
-    ndarray
-        Power for each ``p1`` (a 0-d array for a single rate).
-    """
+    """Exact power of the two-sided Fisher test (reject at p <= alpha), x1 ~ Bin(n1, p1) against
+    x2 ~ Bin(n2, p2); one value per rate in ``p1`` (0-d for a single rate)."""
     rates = np.asarray(p1, dtype=float)
     _check(rates, p2, alpha)
     first = sps.binom.pmf(np.arange(n1 + 1)[:, None], n1, rates.reshape(1, -1))
@@ -145,29 +107,9 @@ def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = 0.05) -> np.nda
 
 def power_by_size(rates: Sequence[float], n2: int, p2: float, *, alpha: float = 0.05,
                   target: float = 0.80, n_max: int = 1000, n_min: int = 1) -> pd.DataFrame:
-    """Exact power for first-sample sizes n_min, n_min + 1, ... and every true rate.
+    """Exact power (index ``n``, one column per rate) for first-sample sizes n_min, n_min + 1, ...
 
-    The scan stops at the first size from which every rate has reached
-    ``target`` at least once, or at ``n_max``.
-
-    Parameters
-    ----------
-    rates : sequence of float
-        True rates of the first sample.
-    n2, p2 : int, float
-        Size and true rate of the second sample.
-    alpha : float
-        Two-sided significance level.
-    target : float
-        Power the scan runs until every rate has reached.
-    n_max, n_min : int
-        Largest and smallest first-sample size tried.
-
-    Returns
-    -------
-    DataFrame
-        Index ``n`` (first-sample size), one column per rate (in ``rates``
-        order), values the exact power.
+    Stops at the first size by which every rate has reached ``target`` once, or at ``n_max``.
     """
     if not 0 < target < 1:
         raise ValueError(f"target power must be between 0 and 1, got {target}")

@@ -117,13 +117,8 @@ def plot_patient_flow(flow: PatientFlow) -> Figure:
 
 def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float = 20,
              share_safe: bool = False, min_cell: int = 5) -> Figure:
-    """CRS by debulking category (left) and blasts before vs after debulking by CRS state (right).
-
-    Uses the derived ``crs_status``. Right: one point per patient with both
-    blast values (others counted in the title); patients with identical values
-    and state are drawn once. Dashed lines mark the cut-offs. ``share_safe``:
-    see :func:`_crs_aggregate_view`.
-    """
+    """CRS by debulking category (left) and blasts before vs after debulking by CRS state (right):
+    one point per distinct (before, after, state), patients without both values counted in the title."""
     if share_safe:
         return _crs_aggregate_view(cohort, high_cutoff, low_cutoff, min_cell)
     codes = list(contract.column("debulking_category").codes)
@@ -155,25 +150,24 @@ def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float
             sns.scatterplot(data=points, x="before", y="after", hue="CRS", style="CRS", palette=CRS_PALETTE,
                             hue_order=list(CRS_PALETTE), s=55, ax=right)
             right.legend(title="", fontsize=8, loc="upper left")
-        right.axvline(high_cutoff, color="grey", linestyle="--", linewidth=0.8)
-        right.axhline(low_cutoff, color="grey", linestyle="--", linewidth=0.8)
-        right.set_xlim(-3, 103)
-        right.set_ylim(-3, 103)
-        right.set_xlabel("Blasts before debulking (%)")
-        right.set_ylabel("Blasts after debulking (%)")
+        _before_after_axes(right, high_cutoff, low_cutoff)
         right.set_title(f"Blasts before vs after debulking\n({len(both)} patients with both values; "
                         f"{len(frame) - len(both)} left out)", fontsize=10)
     return fig
 
 
-def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float, min_cell: int) -> Figure:
-    """The share-run form of :func:`plot_crs`: no mark stands for one patient.
+def _before_after_axes(ax, high_cutoff: float, low_cutoff: float) -> None:
+    ax.axvline(high_cutoff, color="grey", linestyle="--", linewidth=0.8)
+    ax.axhline(low_cutoff, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlim(-3, 103)
+    ax.set_ylim(-3, 103)
+    ax.set_xlabel("Blasts before debulking (%)")
+    ax.set_ylabel("Blasts after debulking (%)")
 
-    Left: bars only for counts of at least ``min_cell`` (labels by :func:`suppression.hide_small`
-    at the run's threshold, across categories and CRS states).
-    Right: per CRS state with at least ``min_cell`` patients with both values,
-    the median blasts before and after debulking with their interquartile ranges.
-    """
+
+def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float, min_cell: int) -> Figure:
+    """The share-run form of :func:`plot_crs`: bars only for counts of ``min_cell`` or more, and
+    per CRS state of that size the median and interquartile range of blasts before and after."""
     codes = list(contract.column("debulking_category").codes)
     states = list(CRS_PALETTE)
     counts = pd.crosstab(cohort["debulking_category"].astype(str), cohort["crs_status"].astype(str)).reindex(
@@ -200,7 +194,7 @@ def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: fl
         left.legend(title="", fontsize=8, loc="lower right")
         left.set_title(f"CRS by debulking category\n{AGGREGATE_VIEW}: counts under {min_cell} not drawn",
                        fontsize=10)
-        drawn = []
+        drawn = False
         for state in states:
             if n_both[state] < min_cell:
                 continue
@@ -208,25 +202,18 @@ def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: fl
             summary = blasts_median_iqr(pd.DataFrame({
                 "time": ["Before"] * len(part) + ["After"] * len(part),
                 "blasts": [*part["bmb_baseline_pct"].astype(float), *part["bmb_post_debulking_pct"].astype(float)]}))
-            colour = CRS_PALETTE[state]
-            right.errorbar(summary.loc["Before", "median"], summary.loc["After", "median"], fmt="o", color=colour,
-                           xerr=[[summary.loc["Before", "median"] - summary.loc["Before", "q1"]],
-                                 [summary.loc["Before", "q3"] - summary.loc["Before", "median"]]],
-                           yerr=[[summary.loc["After", "median"] - summary.loc["After", "q1"]],
-                                 [summary.loc["After", "q3"] - summary.loc["After", "median"]]],
+            median, q1, q3 = (summary[c] for c in ("median", "q1", "q3"))
+            right.errorbar(median["Before"], median["After"], fmt="o", color=CRS_PALETTE[state],
+                           xerr=[[median["Before"] - q1["Before"]], [q3["Before"] - median["Before"]]],
+                           yerr=[[median["After"] - q1["After"]], [q3["After"] - median["After"]]],
                            capsize=3, label=f"{state} (n={both_labels[state]})")
-            drawn.append(state)
+            drawn = True
         if drawn:
             right.legend(title="median and IQR", fontsize=8, title_fontsize=8, loc="upper left")
         else:
             right.text(0.5, 0.5, f"No CRS record group has {min_cell} or more patients\nwith blasts both before "
                        "and after debulking", ha="center", va="center", fontsize=9, transform=right.transAxes)
-        right.axvline(high_cutoff, color="grey", linestyle="--", linewidth=0.8)
-        right.axhline(low_cutoff, color="grey", linestyle="--", linewidth=0.8)
-        right.set_xlim(-3, 103)
-        right.set_ylim(-3, 103)
-        right.set_xlabel("Blasts before debulking (%)")
-        right.set_ylabel("Blasts after debulking (%)")
+        _before_after_axes(right, high_cutoff, low_cutoff)
         right.set_title(f"Blasts before vs after debulking\n{AGGREGATE_VIEW}: median and IQR per CRS record\n"
                         f"with at least {min_cell} patients ({both_labels['left out']} without both values "
                         "left out)", fontsize=9)

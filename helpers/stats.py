@@ -1,9 +1,7 @@
 """Exact intervals and tests for small cohorts: the one place notebooks take statistics from.
 
-Proportions get exact Clopper-Pearson intervals (Wilson score on request). The tests on
-contingency tables live in :mod:`helpers.contingency` (Fisher, chi-square, mid-p) and
-:mod:`helpers.unconditional` (Barnard, Boschloo) and are named here. Rows are the groups
-compared, columns the outcome.
+Clopper-Pearson intervals (Wilson on request); the table tests of :mod:`helpers.contingency`
+and :mod:`helpers.unconditional` (rows: groups compared, columns: the outcome).
 """
 
 from __future__ import annotations

@@ -1,18 +1,14 @@
-"""Small-cell suppression of share runs: a count from 1 to k-1 is shown as ``"<k"``.
+"""Small-cell suppression of share runs: a count from 1 to k-1 is shown as ``"<k"``, its
+percentage and interval as ``"–"``; 0, p-values and model estimates are always shown.
 
-One kernel-wide setting, like ``pd.set_option``: :func:`hide_counts_below` (0, the
-default, hides nothing). The count formatters (:mod:`helpers.narrative`,
-:mod:`helpers.display`, :mod:`helpers.tables`) read it, so a notebook turns it on once
-in its setup cell. Percentages and intervals of a hidden count become ``"–"``.
-Secondary suppression: where a shown total and the other shown cells of a line would
-give a hidden count back (exactly one hidden in the line), the next smallest non-zero
-count of the line is hidden too. A rate k/n is the line (k, n - k) with n shown: when
-n - k is small, k is shown as ``"not shown"`` (:func:`rate_hidden`). 0 is always shown.
-p-values and model estimates stay.
+One kernel-wide setting (:func:`hide_counts_below`, default 0: nothing hidden) that the count
+formatters read. Secondary: where a line's shown total would give back its one hidden count,
+the next smallest non-zero count is hidden too; a rate k/n is the line (k, n - k).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from contextlib import contextmanager
@@ -69,11 +65,8 @@ def count_text(n: object) -> str:
 
 
 def rate_hidden(k: object, n: object) -> bool:
-    """True when the rate ``k``/``n`` must not be shown: ``k`` or ``n`` hidden, or ``n - k`` from 1 to k-1.
-
-    A rate is the line (k, n - k) with its total n shown, so a small complement
-    (33/34: one patient without the outcome) hides ``k`` too. Missing values: False.
-    """
+    """True when the rate ``k``/``n`` must not be shown: ``k``, ``n`` or ``n - k`` (33/34 gives the one
+    patient back) from 1 to k-1. Missing values: False."""
     if hidden(k) or hidden(n):
         return True
     try:
@@ -117,11 +110,8 @@ def notes_for(shown: object) -> list[str]:
 
 
 def line_mask(counts, total_shown: bool = True) -> list[bool]:
-    """Which counts of one line (a frequency table, a row or column) to hide.
-
-    Primary: counts 1..k-1. Secondary, when the line's total is shown: if exactly
-    one count is hidden, the next smallest non-zero count is hidden too.
-    """
+    """Which counts of one line (a frequency table, a row or column) to hide: counts 1..k-1, and
+    when the total is shown and exactly one is hidden, the next smallest non-zero count too."""
     values = [float(c) if pd.notna(c) else math.nan for c in counts]
     mask = [hidden(v) for v in values]
     if total_shown and sum(mask) == 1:
@@ -141,29 +131,20 @@ def table_mask(table: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
     changed = margins
     while changed:
         changed = False
-        for axis_lines in (mask.index, mask.columns):
-            for line in axis_lines:
-                row = axis_lines is mask.index
-                cells, hide = (values.loc[line], mask.loc[line]) if row else (values[line], mask[line])
-                if hide.sum() != 1:
-                    continue
-                others = cells[~hide & (cells > 0)]
-                if len(others):
-                    target = others.idxmin()
-                    if row:
-                        mask.loc[line, target] = True
-                    else:
-                        mask.loc[target, line] = True
+        for transpose in (False, True):  # rows, then columns
+            cells, lines = (values.T, mask.T) if transpose else (values, mask)
+            for line in lines.index:
+                others = cells.loc[line][~lines.loc[line] & (cells.loc[line] > 0)]
+                if lines.loc[line].sum() == 1 and len(others):
+                    lines.loc[line, others.idxmin()] = True
                     changed = True
+            mask = lines.T if transpose else lines
     return mask
 
 
 def hide_small(counts, margins: bool = True):
-    """A Series or frame of counts with hidden cells as ``"<k"`` (primary and secondary).
-
-    Given back unchanged when nothing is hidden (so internal runs show what they always did).
-    A Series is one line; a frame's rows and columns are lines when ``margins``.
-    """
+    """A Series (one line) or frame (rows and columns are lines when ``margins``) of counts with
+    hidden cells as ``"<k"`` or :data:`SECONDARY`; the input itself when nothing is hidden."""
     if threshold() <= 1:
         return counts
     if isinstance(counts, pd.Series):
@@ -177,13 +158,9 @@ def hide_small(counts, margins: bool = True):
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Result-style rows with a hidden count (``numerator``, ``denominator``, ``n``) as ``"<k"``, their rate, CI or median blank.
-
-    A numerator whose complement (``denominator - numerator``) is hidden is shown as
-    :data:`SECONDARY`, its rate and CI blank too.
-
-    Frames without those columns, or with nothing hidden, are given back unchanged.
-    """
+    """Result-style rows with a hidden count (``numerator``, ``denominator``, ``n``) as ``"<k"``
+    (a numerator with a hidden complement as :data:`SECONDARY`), their rate, CI or median blank;
+    the frame itself when nothing is hidden."""
     cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
     if threshold() <= 1 or not cols:
         return frame
@@ -225,14 +202,8 @@ def suppress_result_files(run_dir: str | Path, k: int) -> list[Path]:
 
 
 def printable(result: object) -> object:
-    """A statistics result (a dataclass such as a Proportion or test) for ``print``, small counts hidden.
-
-    Given back unchanged when nothing in it is hidden; else a repr-like text with counts
-    (``numerator``, ``denominator``, the cells of ``table``) as ``"<k"`` and the
-    estimate and CI of a hidden count as ``"–"`` (p-values stay).
-    """
-    import dataclasses
-
+    """A statistics result (dataclass) for ``print``: unchanged when nothing is hidden, else a repr-like
+    text with hidden counts as ``"<k"`` and their estimate and CI as ``"–"`` (p-values stay)."""
     if threshold() <= 1 or not dataclasses.is_dataclass(result):
         return result
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
@@ -258,11 +229,8 @@ _N_IS = re.compile(r"\b(n ?= ?)(\d+)\b(?!\.\d|/)")
 
 
 def scrub(text: object) -> object:
-    """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"2 (9.1%)"``, ``"n = 3"``) with small ones hidden.
-
-    A safety net for text built outside the count formatters (e.g. the reproduction
-    report's recomputed figures); text given back unchanged when nothing is hidden.
-    """
+    """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"2 (9.1%)"``, ``"n = 3"``)
+    with small ones hidden: a safety net for text built outside the count formatters."""
     if threshold() <= 1 or not isinstance(text, str):
         return text
 

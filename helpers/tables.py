@@ -1,14 +1,9 @@
-"""Descriptive tables (the paper's Tables 1 and 2) and how tables are saved and shown.
-
-Tables are built as a readable chain of small steps over a loaded cohort
-(:func:`helpers.loading.load_cohort`). Labels come from the data contract
-(:mod:`helpers.contract`), so a renamed code changes every table at once.
-Saved tables are deterministic: CSV with ``\\n`` line endings, XLSX with fixed
-timestamps, so two runs on the same input give identical bytes.
-"""
+"""Descriptive tables (the paper's Tables 1 and 2), labelled from the data contract, and how
+tables are saved (byte-stable CSV and XLSX) and shown."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,13 +57,8 @@ def count_rows(cohort: pd.DataFrame, variables: Sequence[str] = TABLE1_VARIABLES
 
 
 def without_empty_missing(counts: pd.DataFrame) -> pd.DataFrame:
-    """Count rows for display: the ``Not available`` level left out when its count is 0.
-
-    :func:`count_rows` always has a missing level, so that its result key exists
-    on any data; a table that shows ``Not available 0`` on every block hides the
-    one block where values are missing. Only display tables drop it; result rows
-    keep it.
-    """
+    """Count rows for display without an empty ``Not available`` level (result rows keep it, so
+    its key exists on any data; shown on every block it would hide the one block with missing values)."""
     empty_missing = (counts["level"] == NOT_AVAILABLE) & (counts["numerator"] == 0)
     return counts.loc[~empty_missing].reset_index(drop=True)
 
@@ -135,19 +125,13 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     body = counts.assign(value=[suppression.SECONDARY if h and not suppression.hidden(n)
                                 else f"{suppression.rate_count_text(n, d)} ({pct(n, d)})"
                                 for n, d, h in zip(counts["numerator"], counts["denominator"], hide)])
-    rows = []
-    placed = set()
+    rows, summaries = [], list(summaries.itertuples(index=False))
     for variable, block in body.groupby("variable", sort=False):
         rows += block[["characteristic", "level", "value"]].to_dict("records")
-        for summary in summaries.itertuples(index=False):
-            if SUMMARY_UNDER.get(summary.column) == variable:
-                rows.append({"characteristic": block["characteristic"].iloc[0],
-                             "level": "Median (range)", "value": summary.summary})
-                placed.add(summary.column)
-    for summary in summaries.itertuples(index=False):
-        if summary.column not in placed:
-            rows.append({"characteristic": summary.characteristic, "level": "Median (range)",
-                         "value": summary.summary})
+        rows += [{"characteristic": block["characteristic"].iloc[0], "level": "Median (range)",
+                  "value": s.summary} for s in summaries if SUMMARY_UNDER.get(s.column) == variable]
+    rows += [{"characteristic": s.characteristic, "level": "Median (range)", "value": s.summary}
+             for s in summaries if SUMMARY_UNDER.get(s.column) not in set(body["variable"])]
     table = pd.DataFrame(rows, columns=["characteristic", "level", "value"])
     table["characteristic"] = table["characteristic"].where(
         table["characteristic"] != table["characteristic"].shift(), "")
@@ -157,8 +141,6 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
 
 def regimen_display(regimen: str) -> str:
     """A regimen as the paper prints it: first letter capital, abbreviations in capitals."""
-    import re
-
     text = str(regimen)
     for word, spelling in REGIMEN_SPELLINGS.items():
         text = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", spelling, text, flags=re.IGNORECASE)
@@ -227,14 +209,8 @@ def summary_results(summaries: pd.DataFrame) -> pd.DataFrame:
 
 def save_table(table: pd.DataFrame, name: str, output_dir: str | Path, *, title: str = "",
                footnote: str = "") -> tuple[Path, Path]:
-    """Write ``tables/<name>.csv`` and ``tables/<name>.xlsx`` under ``output_dir``.
-
-    The CSV holds the tidy numbers in UTF-8 with a byte-order mark
-    (:func:`helpers.display.write_csv`); the XLSX has ``title`` (default: the
-    name) in row 1, a bold header in row 2, widths and number formats, and the
-    footnote below (:func:`helpers.display.write_xlsx`). Text that would start a
-    formula stays text in both. Both are byte-for-byte reproducible.
-    """
+    """Write ``tables/<name>.csv`` and ``.xlsx`` under ``output_dir`` (:func:`helpers.display.write_csv`,
+    :func:`helpers.display.write_xlsx`; ``title`` defaults to the name)."""
     folder = Path(output_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
@@ -249,11 +225,7 @@ def save_table(table: pd.DataFrame, name: str, output_dir: str | Path, *, title:
 
 def save_and_show_counts(counts: pd.DataFrame, name: str, output_dir: str | Path, title: str, *,
                          table_id: str | None = None) -> None:
-    """Save count rows as ``tables/<name>`` (CSV and XLSX) and show them as a rich table.
-
-    The table reads: characteristic, level, ``n/N (%)`` and the exact 95 % CI;
-    an empty ``Not available`` level is left out of both.
-    """
+    """Save count rows as ``tables/<name>`` and show characteristic, level, ``n/N (%)`` and exact 95 % CI."""
     shown = without_empty_missing(counts).drop(columns="variable", errors="ignore")
     save_table(shown, name, output_dir, title=title, footnote=display.COUNT_FOOTNOTE)
     display.table(display.rate_cells(shown[["characteristic", "level", "numerator", "denominator",
@@ -265,12 +237,7 @@ def save_and_show_counts(counts: pd.DataFrame, name: str, output_dir: str | Path
 
 def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
                max_rows: int | None = None, title: str = "", footnote: str = "") -> None:
-    """Show a table as a rich table (:func:`helpers.display.table`), cells as written.
-
-    For tables whose cells are already text; a table for readers should give
-    :func:`helpers.display.table` its headers and formats. At most ``max_rows``
-    rows are shown, and the footnote says how many were left out.
-    """
+    """Show a table of text cells as written; beyond ``max_rows`` the footnote says how many rows were left out."""
     view = table if columns is None else table.loc[:, list(columns)]
     if max_rows is not None and len(view) > max_rows:
         left_out = f"First {max_rows} of {len(view):,} rows shown."

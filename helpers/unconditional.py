@@ -9,13 +9,14 @@ as statistic (R's ``Exact::exact.test``); they can differ either way.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 from scipy import stats as sps
 from scipy.optimize import minimize_scalar
 
-from helpers.contingency import (FISHER_RELATIVE_TOLERANCE, TestResult, as_tuple,
-                                 degenerate_result, two_by_two)
+from helpers.contingency import TestResult, as_tuple, degenerate_result, two_by_two
+from helpers.power import fisher_p_values
 
 #: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, for which scipy computes Barnard's
 #: and Boschloo's tests (about 0.5 s; the paper's largest is 35 x 272). Beyond, Barnard's test
@@ -28,10 +29,6 @@ BOSCHLOO_WORK_BUDGET = 2e6
 
 #: Fewest points of the nuisance grid over (0, 1) before the local refinement of the maximum.
 _NUISANCE_GRID = 400
-
-#: Largest sample space for Boschloo's test with the two-sided Fisher statistic, which
-#: enumerates every table (its rejection region need not be one tail per row).
-BOSCHLOO_FISHER2_MAX_TABLES = UNCONDITIONAL_MAX_TABLES
 
 
 def unconditional_is_feasible(n1: int, n2: int, test: str = "barnard") -> bool:
@@ -90,12 +87,10 @@ def _boundary(n_outer: int, n_inner: int, ok, rising: bool) -> np.ndarray:
 
 
 def _boschloo_less(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
-    """One-sided Boschloo p-value for p1 < p2 by rejection boundaries, and its statistic.
+    """One-sided Boschloo p-value for p1 < p2, and its statistic ``T(a, b) = P(X1 <= a | a + b)``.
 
-    Statistic ``T(a, b) = P(X1 <= a | a + b)`` (hypergeometric) rises with ``a`` and falls
-    with ``b``, so the region ``T <= T_obs`` (scipy's relative tolerance 1e-13) is one tail
-    of one arm per outcome of the smaller arm; the p-value is its largest probability over
-    the common success probability.
+    T rises with ``a`` and falls with ``b``, so the region ``T <= T_obs`` (relative tolerance
+    1e-13, as scipy) is one tail of one arm per outcome of the smaller arm.
     """
     total = n1 + n2
 
@@ -104,21 +99,16 @@ def _boschloo_less(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
 
     threshold = float(stat(x1, x2)) * (1 + 1e-13)
     if n2 <= n1:  # for each b, the largest a in the region
-        outer = np.arange(n2 + 1)
-        edge = _boundary(n2, n1, lambda b, a: stat(a, b) <= threshold, rising=True)
-
-        def log_p(pi):
-            with np.errstate(divide="ignore"):
-                terms = sps.binom.logpmf(outer, n2, pi) + sps.binom.logcdf(edge, n1, pi)
-            return float(np.logaddexp.reduce(terms))
+        n_outer, edge = n2, _boundary(n2, n1, lambda b, a: stat(a, b) <= threshold, rising=True)
+        log_tail = partial(sps.binom.logcdf, edge, n1)
     else:  # for each a, the smallest b in the region
-        outer = np.arange(n1 + 1)
-        edge = _boundary(n1, n2, lambda a, b: stat(a, b) <= threshold, rising=False)
+        n_outer, edge = n1, _boundary(n1, n2, lambda a, b: stat(a, b) <= threshold, rising=False)
+        log_tail = partial(sps.binom.logsf, edge - 1, n2)
 
-        def log_p(pi):
-            with np.errstate(divide="ignore"):
-                terms = sps.binom.logpmf(outer, n1, pi) + sps.binom.logsf(edge - 1, n2, pi)
-            return float(np.logaddexp.reduce(terms))
+    def log_p(pi):
+        with np.errstate(divide="ignore"):
+            terms = sps.binom.logpmf(np.arange(n_outer + 1), n_outer, pi) + log_tail(pi)
+        return float(np.logaddexp.reduce(terms))
     return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))), threshold / (1 + 1e-13)
 
 
@@ -131,35 +121,21 @@ def _boschloo_by_boundaries(x1: int, n1: int, x2: int, n2: int) -> tuple[float, 
     return min(1.0, 2 * p), statistic
 
 
-def _fisher_two_sided_all_tables(n1: int, n2: int) -> np.ndarray:
-    """Fisher's two-sided p-value (R's rule) of every table with row totals ``n1``, ``n2``,
-    indexed by the successes of each row."""
-    out = np.empty((n1 + 1, n2 + 1))
-    for s in range(n1 + n2 + 1):
-        a = np.arange(max(0, s - n2), min(n1, s) + 1)
-        logp = sps.hypergeom.logpmf(a, n1 + n2, s, n1)
-        order = np.sort(logp)
-        cumulative = np.cumsum(np.exp(order))
-        upto = np.searchsorted(order, logp + math.log1p(FISHER_RELATIVE_TOLERANCE), side="right")
-        out[a, s - a] = np.minimum(1.0, cumulative[upto - 1])
-    return out
-
-
 def boschloo_fisher_two_sided(table) -> TestResult:
     """Boschloo's test of a 2 x 2 table with the two-sided Fisher p as statistic (R's
     ``Exact::exact.test``): the region is every table whose Fisher p is at most the observed
-    one. NaN past :data:`BOSCHLOO_FISHER2_MAX_TABLES`, ``method`` saying so."""
+    one, so every table is enumerated. NaN past :data:`UNCONDITIONAL_MAX_TABLES`, ``method`` saying so."""
     arr = two_by_two(table, "Boschloo's test")
     name = "Boschloo's exact test, two-sided Fisher p as statistic"
     if degenerate := degenerate_result(name, "boschloo_fisher2", arr):
         return degenerate
     (x1, f1), (x2, f2) = arr.tolist()
     n1, n2 = x1 + f1, x2 + f2
-    if (n1 + 1) * (n2 + 1) > BOSCHLOO_FISHER2_MAX_TABLES:
+    if (n1 + 1) * (n2 + 1) > UNCONDITIONAL_MAX_TABLES:
         return TestResult(f"{name}: not computed ({(n1 + 1) * (n2 + 1):,} tables > "
-                          f"{BOSCHLOO_FISHER2_MAX_TABLES:,})", "boschloo_fisher2", None, math.nan,
+                          f"{UNCONDITIONAL_MAX_TABLES:,})", "boschloo_fisher2", None, math.nan,
                           as_tuple(arr))
-    fisher = _fisher_two_sided_all_tables(n1, n2)
+    fisher = fisher_p_values(n1, n2)
     observed = fisher[x1, x2]
     region = (fisher <= observed * (1 + 1e-13)).astype(float)
     a, b = np.arange(n1 + 1), np.arange(n2 + 1)

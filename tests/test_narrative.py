@@ -88,10 +88,3 @@ def test_fill_writes_a_share_as_a_word():
 ])
 def test_plural_puts_the_noun_in_the_number_of_the_count(n, singular, plural_form, expected):
     assert narrative.plural(n, singular, plural_form) == expected
-
-
-def test_result_of_returns_the_first_row_with_the_key_and_names_a_missing_key():
-    res = pd.DataFrame({"key": ["n[all]", "crs[all]", "crs[all]"], "numerator": [34, 5, 6]})
-    assert narrative.result_of(res, "crs[all]")["numerator"] == 5
-    with pytest.raises(KeyError, match=r"no result with key 'any_cr\[all\]'"):
-        narrative.result_of(res, "any_cr[all]")
