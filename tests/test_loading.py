@@ -661,7 +661,7 @@ def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_ca
 
 @pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_every_notebook_takes_the_sheet_and_reads_the_cohort_from_it(notebook):
-    from helpers.parameters import declared_parameters
+    from pipeline.parameters import declared_parameters
 
     assert "data_sheet" in declared_parameters(notebook)
     assert "load_cohort(data_path, sheet=data_sheet or None" in notebook.read_text(encoding="utf-8")
