@@ -86,20 +86,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def read_cohort_file(path, sheet: str | None = None) -> pd.DataFrame:
-    """A CSV or .xlsx cohort file as raw text cells (blank ``""``), values not judged, plus
-    ``_line`` (the file's line or sheet row; blank lines skipped). :class:`CohortValidationError`
-    for problems with the file as a whole (missing, not UTF-8, wrong delimiter, ...)."""
-    read = read_raw(path, sheet)
-    if read.frame is None or any(p.severity == "error" for p in read.problems):
-        n_rows = 0 if read.frame is None else len(read.frame)
-        raise CohortValidationError(_report(path, read.problems, read.notes, n_rows, read.sheet))
-    return read.frame
-
-
 # --------------------------------------------------------------------------- rules and schema
 
 
@@ -403,7 +389,7 @@ def _suggest(name: str, extras: list[str]) -> str:
 
 
 def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
-    """A validated raw frame (:func:`read_cohort_file`) typed: contract columns in contract order,
+    """A validated raw frame (:func:`helpers.reading.read_raw`) typed: contract columns in contract order,
     then extra columns as text; ``_line`` dropped, RangeIndex in file order.
 
     Codes -> ordered Categorical of all the contract's codes (unused ones count 0); booleans ->
