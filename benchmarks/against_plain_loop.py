@@ -38,7 +38,7 @@ BIN = Path(sys.executable).parent
 
 def loop_script(notebooks: Sequence[Path], inputs: dict[str, Path], workdir: Path) -> str:
     """The bash script of the plain loop: papermill then nbconvert, notebook by notebook."""
-    from helpers.parameters import declared_parameters
+    from pipeline.parameters import declared_parameters
 
     lines = ["set -e", f"cd {shlex.quote(str(workdir))}"]
     for nb in notebooks:
@@ -57,7 +57,7 @@ def loop_script(notebooks: Sequence[Path], inputs: dict[str, Path], workdir: Pat
 
 def run(data: Path, repeat: int, notebooks_dir: Path, log=sys.stderr) -> dict:
     """Measure both sides ``repeat`` times, alternating; return a JSON-able dict."""
-    from helpers.parameters import declared_parameters, resolve_input_files
+    from pipeline.parameters import declared_parameters, resolve_input_files
     from pipeline.run import list_notebooks
 
     notebooks = list_notebooks(notebooks_dir)

@@ -34,7 +34,7 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.pvalues`    -- which recorded test could be behind a printed p-value
 - :mod:`helpers.reproduction` -- the verdict on every printed figure
 - :mod:`helpers.provenance` -- file hashes and where the analysed data came from
-- :mod:`helpers.parameters` -- notebook parameters: declared ranges and checks
+- :mod:`helpers.parameters` -- allowed parameter values and the parameter file
 """
 
 __version__ = "0.1.0"

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: Column kinds used below: ``text`` (free text), ``code`` (one of ``codes``),
-#: ``integer``, ``number`` (float) and ``boolean`` (yes/no).
-KINDS = ("text", "code", "integer", "number", "boolean")
-
-
 @dataclass(frozen=True)
 class Column:
-    """One column of the cohort file: kind one of :data:`KINDS`; codes in display order;
+    """One column of the cohort file: kind ``text``, ``code`` (one of ``codes``), ``integer``,
+    ``number`` (float) or ``boolean`` (yes/no); codes in display order;
     ``minimum``/``maximum`` inclusive bounds of numbers; ``optional``: a file may leave the
     whole column out (the follow-up columns)."""
 

@@ -1,18 +1,10 @@
-"""Validate and normalise a cohort file against the data contract.
+"""Validate and normalise a cohort file against the data contract (:mod:`helpers.contract`).
 
-The contract (columns, kinds, codes, bounds) lives in :mod:`helpers.contract`;
-this module turns it into a pandera schema plus a small table of cross-column
-rules, so every check is derived from one place. Reading the file into text
-cells is :mod:`helpers.reading` (CSV) and :mod:`helpers.workbook` (.xlsx);
-parsing cells is :mod:`helpers.cells`. Validation never stops at the first
-problem: it collects every one and reports them together, each naming the
-line of the file (as a person sees it, header = line 1), the patient, the
-column, the value as written and what is allowed.
-
-Reading never writes to the file. Typical use::
-
-    report = validate_file("data/cohort.csv")   # never raises for bad content
-    cohort = load_cohort("data/cohort.csv")     # raises CohortValidationError
+The contract becomes a pandera schema plus a table of cross-column rules, so every check
+comes from one place. Validation collects every problem, each naming the file's line (header
+= line 1), the patient, the column, the value as written and what is allowed. The file is only
+read: ``validate_file`` never raises for bad content, ``load_cohort`` raises
+:class:`CohortValidationError`.
 """
 
 from __future__ import annotations
@@ -30,13 +22,7 @@ from helpers import contract
 from helpers.cells import (blank, duplicated, id_codes, parse_column, reason, stripped_frame, text_codes,
                            valid_cells)
 from helpers.derived import add_derived, group_labels  # noqa: F401 - group_labels: the blast-group labels, for notebooks
-from helpers.reading import (LINE, MAX_FILE_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED_BYTES, Problem, and_join,
-                             normalise_name, read_raw)
-
-__all__ = ["MAX_FILE_BYTES", "MAX_ROWS", "MAX_XLSX_UNPACKED_BYTES", "CROSS_RULES", "CohortValidationError",
-           "CellFix", "CrossRule", "Problem", "ValidationReport", "cohort_schema", "group_labels",
-           "load_cohort", "normalise_cohort", "normalised_cells", "parse_column", "read_cohort_file",
-           "validate_file"]
+from helpers.reading import LINE, Problem, and_join, normalise_name, read_raw
 
 #: Problems (and warnings) listed one by one in a report; the rest are counted by column.
 MAX_LISTED = 200
@@ -59,16 +45,8 @@ class ValidationReport:
     sheet: str | None = None
 
     def format(self) -> str:
-        """A human-readable report.
-
-        Returns
-        -------
-        str
-            First line: the file (and sheet) and the verdict (``valid (N
-            patients)`` or ``N problems in M rows``, with warning counts);
-            then one ``  - `` line per problem, warning and note; past
-            :data:`MAX_LISTED` problems (or warnings) one line counts the rest.
-        """
+        """The file (and sheet) and the verdict on line 1, then one ``  - `` line per problem,
+        warning and note; past :data:`MAX_LISTED` one line counts the rest by column."""
         warn = _plural(len(self.warnings), "warning")
         where = self.path + (f", sheet {self.sheet!r}" if self.sheet is not None else "")
         if self.ok:
@@ -106,42 +84,6 @@ class CohortValidationError(ValueError):
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def read_cohort_file(path, sheet: str | None = None) -> pd.DataFrame:
-    """Read a cohort file into raw text cells, without judging the values.
-
-    Parameters
-    ----------
-    path : str or Path
-        A CSV file (UTF-8, comma-separated; a UTF-8 byte-order mark is
-        accepted) or an .xlsx workbook. The file is only read.
-    sheet : str, optional
-        Workbook sheet to read; default the only visible sheet with the
-        contract's column names.
-
-    Returns
-    -------
-    DataFrame
-        One row per non-blank line, every cell a ``str`` as written (blank
-        cells ``""``), columns named as in the header (surrounding spaces
-        removed), plus ``"_line"``: the line (sheet row) number of each row.
-        Blank lines are skipped, so ``_line`` may jump.
-
-    Raises
-    ------
-    CohortValidationError
-        For problems with the file as a whole (missing, empty, not UTF-8,
-        wrong delimiter, header not on line 1, not a table, ...).
-    """
-    read = read_raw(path, sheet)
-    if read.frame is None or any(p.severity == "error" for p in read.problems):
-        n_rows = 0 if read.frame is None else len(read.frame)
-        raise CohortValidationError(_report(path, read.problems, read.notes, n_rows, read.sheet))
-    return read.frame
 
 
 # --------------------------------------------------------------------------- rules and schema
@@ -243,21 +185,11 @@ def _rule_check(rule: CrossRule) -> pa.Check:
 
 
 def cohort_schema() -> pa.DataFrameSchema:
-    """The pandera schema of a raw (text) cohort frame, built from the contract.
+    """The pandera schema of a raw (text) cohort frame, from the contract: per column
+    ``required``, ``valid`` and (patient_id) ``unique`` checks, and :data:`CROSS_RULES` frame-wide.
 
-    Each contract column gets a ``required`` check (non-nullable columns),
-    a ``valid`` check (codes, booleans, whole numbers, bounds) and, for
-    ``patient_id``, a ``unique`` check; the cross-column rules of
-    :data:`CROSS_RULES` are frame-wide checks. The optional follow-up columns
-    may be absent; extra columns are allowed.
-    Every check is vectorised (one boolean Series per column or frame) and
-    accepts text or Categorical-of-text columns; validation passes
-    Categoricals so that each check parses only a column's distinct values.
-
-    Returns
-    -------
-    pandera.DataFrameSchema
-        Lazy validation of it reports every failing cell and rule.
+    Follow-up columns may be absent, extra columns are allowed. Checks take text or
+    Categorical-of-text columns; validation passes Categoricals so each distinct value is parsed once.
     """
     columns = {}
     for col in contract.ALL_COLUMNS:
@@ -276,24 +208,11 @@ def cohort_schema() -> pa.DataFrameSchema:
 
 
 def validate_file(path, sheet: str | None = None) -> ValidationReport:
-    """Validate a cohort file against the contract; never raises for bad content.
+    """Every problem (errors and warnings) of a CSV or .xlsx cohort file; never raises for bad content.
 
-    Parameters
-    ----------
-    path : str or Path
-        CSV or .xlsx file. It is only read, never changed.
-    sheet : str, optional
-        Workbook sheet to read; default the only visible sheet with the
-        contract's column names (the report names the sheet read).
-
-    Returns
-    -------
-    ValidationReport
-        Every problem found (errors and warnings), with line numbers as in
-        the file. Accepted variants (surrounding spaces, upper case codes,
-        yes/no/true/false/1/0 booleans, integers written ``45.0``, a UTF-8
-        byte-order mark, blank lines, a trailing empty column, no
-        ``center`` or ``source`` column) are not problems.
+    ``sheet``: default the only visible sheet with the contract's columns. Accepted variants
+    (surrounding spaces, upper-case codes, yes/no/true/false/1/0, ``45.0`` for 45, a byte-order
+    mark, blank lines, a trailing empty column, no ``center`` or ``source`` column) are not problems.
     """
     return _validate(path, sheet)[0]
 
@@ -437,7 +356,7 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
                         "case, character width and invisible characters)" if len(written) > 1 else "")
             found.append(Problem(int(file_lines[rows[0]]), first, name, first, col.allowed(),
                                  f"{first!r} is not allowed: the same patient_id is on lines "
-                                 f"{_lines_text(file_lines[rows])}{spelling}; expected {col.allowed()}"))
+                                 f"{lines_text(file_lines[rows])}{spelling}; expected {col.allowed()}"))
         else:  # a check this module does not know: report it as pandera words it
             found.append(Problem(line, patient, name, str(failure.failure_case), "",
                                  f"failed check {check!r}"))
@@ -446,7 +365,7 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
     return problems + found
 
 
-def _lines_text(lines: np.ndarray) -> str:
+def lines_text(lines) -> str:
     """``"2 and 6"``, or the first :data:`MAX_LINES_LISTED` lines and a count of the rest."""
     shown = [f"{int(n):,}" for n in lines[:MAX_LINES_LISTED]]
     if len(lines) <= MAX_LINES_LISTED:
@@ -470,24 +389,11 @@ def _suggest(name: str, extras: list[str]) -> str:
 
 
 def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
-    """Turn a validated raw frame into typed columns.
+    """A validated raw frame (:func:`helpers.reading.read_raw`) typed: contract columns in contract order,
+    then extra columns as text; ``_line`` dropped, RangeIndex in file order.
 
-    Parameters
-    ----------
-    raw : DataFrame
-        As from :func:`read_cohort_file` (text cells, optional ``_line``).
-        Not modified.
-
-    Returns
-    -------
-    DataFrame
-        Contract columns in contract order, then extra columns (text).
-        Codes -> ordered Categorical with the contract's codes as categories
-        (so unused codes show as 0 counts); booleans -> nullable
-        ``"boolean"``; integers -> ``"Int64"``; numbers -> float64 (NaN =
-        missing); text -> ``str`` with blanks as missing. Invalid cells, if
-        any were left, become missing. RangeIndex in file order; ``_line``
-        is dropped.
+    Codes -> ordered Categorical of all the contract's codes (unused ones count 0); booleans ->
+    ``"boolean"``; integers -> ``"Int64"``; numbers -> float64; blank or invalid cells -> missing.
     """
     out = {}
     for col in contract.ALL_COLUMNS:
@@ -502,29 +408,9 @@ def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
 
 def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_low_cutoff: float = 20,
                 lines_cutoff: int = 2, sheet: str | None = None) -> pd.DataFrame:
-    """Read, validate, normalise a cohort file and add the derived variables.
-
-    Parameters
-    ----------
-    path : str or Path
-        CSV or .xlsx cohort file (only read).
-    age_cutoff, bmb_high_cutoff, bmb_low_cutoff, lines_cutoff
-        Cut-offs for :func:`helpers.derived.add_derived`.
-    sheet : str, optional
-        Workbook sheet to read (see :func:`validate_file`).
-
-    Returns
-    -------
-    DataFrame
-        Typed cohort (see :func:`normalise_cohort`) with the derived variables
-        of :data:`helpers.derived.DERIVED`.
-        ``attrs["validation"]`` holds the formatted report (warnings, notes).
-
-    Raises
-    ------
-    CohortValidationError
-        Listing every problem in the file, when it breaks the contract.
-    """
+    """The typed cohort (:func:`normalise_cohort`) with the derived variables (cut-offs: years, %
+    blasts, lines; :func:`helpers.derived.add_derived`); ``attrs["validation"]`` holds the report.
+    :class:`CohortValidationError` listing every problem when the file breaks the contract."""
     report, cells = _validate(path, sheet)
     if not report.ok:
         raise CohortValidationError(report)
@@ -532,69 +418,3 @@ def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_
                          bmb_low_cutoff=bmb_low_cutoff, lines_cutoff=lines_cutoff)
     cohort.attrs["validation"] = report.format()
     return cohort
-
-
-# --------------------------------------------------------------------------- normalised copy
-
-
-@dataclass(frozen=True)
-class CellFix:
-    """Cells of ``column`` written ``old`` in the file and ``new`` in the normalised copy, on ``lines``."""
-
-    column: str
-    old: str
-    new: str
-    lines: tuple[int, ...]
-
-    def __str__(self) -> str:
-        where = "line" if len(self.lines) == 1 else "lines"
-        return f"column {self.column}: {self.old!r} -> {self.new!r} on {where} {_lines_text(np.array(self.lines))}"
-
-
-def normalised_cells(path, sheet: str | None = None) -> tuple[ValidationReport, pd.DataFrame | None,
-                                                               tuple[CellFix, ...]]:
-    """The file's cells with each accepted variant in its contract form, and what changed.
-
-    Contract cells lose surrounding spaces; codes take the contract's case
-    (``' CR '`` -> ``'cr'``), booleans are ``yes``/``no`` (``TRUE``, ``1``...),
-    whole numbers lose a ``.0`` (``'45.0'`` -> ``'45'``); numbers and text keep
-    their spelling, extra columns are kept as written. The frame (columns as
-    in the file, header names stripped, no ``_line``) is None when the file
-    does not validate. Blank lines, a byte-order mark and a trailing empty
-    column are not cells and do not show as fixes. The file is only read.
-    """
-    report = validate_file(path, sheet)
-    if not report.ok:
-        return report, None, ()
-    raw = read_raw(path, sheet).frame
-    out, fixes = {}, []
-    for name in [c for c in raw.columns if c != LINE]:
-        cells = raw[name].fillna("").astype(str)
-        col = contract.BY_NAME.get(name)
-        if col is None:
-            out[name] = cells
-            continue
-        codes, texts = text_codes(cells)
-        typed, _ = parse_column(pd.Series(texts, dtype=object), col)
-        forms = [_contract_form(text, value, col) for text, value in zip(texts, typed)]
-        new = pd.Series(np.array(forms, dtype=object)[codes], index=cells.index)
-        out[name] = new
-        changed = (new != cells).to_numpy()
-        for (old, value), lines in pd.Series(raw[LINE].to_numpy()[changed]).groupby(
-                [cells.to_numpy()[changed], new.to_numpy()[changed]], sort=False):
-            fixes.append(CellFix(name, old, value, tuple(int(n) for n in lines)))
-    fixes.sort(key=lambda f: (f.lines[0], contract.NAMES.index(f.column) if f.column in contract.NAMES else 99))
-    return report, pd.DataFrame(out, index=raw.index), tuple(fixes)
-
-
-def _contract_form(text: str, value, col: contract.Column) -> str:
-    """How one stripped, valid cell is written in the normalised copy (blank stays blank)."""
-    if text == "" or pd.isna(value):
-        return text
-    if col.kind == "code":
-        return str(value)
-    if col.kind == "boolean":
-        return "yes" if value else "no"
-    if col.kind == "integer":
-        return str(int(value))
-    return text

@@ -1,21 +1,17 @@
-"""Notebook parameters: what the notebooks declare, what values are allowed, and checks.
+"""Notebook parameters: the allowed values and the parameter file (analysis.toml).
 
-:data:`PARAMETER_RULES` is the one table of allowed values (range, and the
-relations between parameters); the pipeline checks every run's effective
-values against it before any notebook starts.
+:data:`PARAMETER_RULES` is the one table of allowed values; the pipeline checks every run
+against it before any notebook starts, and a notebook's settings cell checks the parameter file.
 """
 
 from __future__ import annotations
 
 import ast
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Parameters the pipeline sets itself; a user cannot override them with -p.
-RESERVED_PARAMETERS = ("data_path", "output_dir", "params_file")
 #: The parameter naming the parameter file; a run passes it blank.
 PARAMS_FILE = "params_file"
 
@@ -26,17 +22,8 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Rule:
-    """Allowed values of one numeric parameter.
-
-    Attributes
-    ----------
-    low, high : float
-        Bounds (units of the parameter); ``math.inf`` for none.
-    low_open, high_open : bool
-        True when the bound itself is not allowed.
-    meaning : str
-        What the parameter is, for the error message.
-    """
+    """Allowed values of one numeric parameter: bounds in its units (``math.inf`` for none),
+    ``*_open`` when the bound itself is not allowed; ``meaning`` names it in messages."""
 
     low: float
     high: float
@@ -89,128 +76,9 @@ PARAMETER_RELATIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def declared_parameters(notebook: str | Path) -> dict[str, dict]:
-    """Parameters declared in a notebook's ``parameters`` cell (papermill's inference).
-
-    Returns ``{name: {"type": "int"|"float"|"str"|"bool"|..., "default": text, "help": text}}``.
-
-    Raises
-    ------
-    ParameterError
-        When a line of the parameters cell is one papermill cannot read.
-    """
-    # Imported here, not at the top: papermill pulls in nbclient and jsonschema, over
-    # 100 times the import time of this module (python -X importtime), and a notebook
-    # kernel may import this module for the rules alone.
-    import nbformat
-    import papermill
-
-    found = papermill.inspect_notebook(str(notebook))
-    nb = nbformat.read(str(notebook), as_version=4)
-    for cell in nb.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            for number, line in enumerate(cell.source.splitlines(), start=1):
-                match = re.match(r"^([A-Za-z_]\w*)\s*(:[^=]*)?=", line)
-                if match and match.group(1) not in found:
-                    raise ParameterError(
-                        f"{Path(notebook).name}: papermill cannot read line {number} of the "
-                        f"parameters cell ({line.strip()!r}); keep '=' out of the comment")
-    return {
-        name: {"type": info.get("inferred_type_name", "None"),
-               "default": info.get("default"), "help": info.get("help", "")}
-        for name, info in found.items()
-    }
-
-
-def coerce_parameters(pairs: Sequence[tuple[str, str]],
-                      declared: Mapping[str, Mapping[str, dict]]) -> dict[str, object]:
-    """Turn ``-p NAME VALUE`` pairs into typed values, checking every name exists.
-
-    Parameters
-    ----------
-    pairs : sequence of (name, text)
-        As given on the command line. Values are always data: a string is passed
-        to papermill, which writes it as an escaped literal, never as code.
-    declared : mapping
-        ``{notebook name: declared_parameters(...)}``.
-
-    Returns
-    -------
-    dict
-        ``{name: value}`` typed as the first notebook declaring the name declares it.
-
-    Raises
-    ------
-    ParameterError
-        For a name no notebook declares, a reserved name, or a value that does
-        not convert to the declared type.
-    """
-    types: dict[str, str] = {}
-    for params in declared.values():
-        for name, info in params.items():
-            types.setdefault(name, info["type"])
-    known = sorted(n for n in types if n not in RESERVED_PARAMETERS)
-    values: dict[str, object] = {}
-    for name, text in pairs:
-        if name in RESERVED_PARAMETERS:
-            option = {"data_path": "--data", "output_dir": "--out"}.get(name, "--params")
-            raise ParameterError(f"parameter {name!r} is set by the pipeline; use {option}")
-        if name not in types:
-            raise ParameterError(f"unknown parameter {name!r}: no notebook declares it. "
-                                 f"Known parameters: {', '.join(known)}")
-        values[name] = _convert(name, text, types[name])
-    return values
-
-
-def _convert(name: str, text: str, type_name: str) -> object:
-    try:
-        if type_name == "int":
-            return int(text)
-        if type_name == "float":
-            value = float(text)
-            if not math.isfinite(value):
-                raise ValueError(text)
-            return value
-        if type_name == "bool":
-            lowered = text.strip().lower()
-            if lowered in ("true", "yes", "1"):
-                return True
-            if lowered in ("false", "no", "0"):
-                return False
-            raise ValueError(text)
-    except ValueError:
-        raise ParameterError(f"parameter {name!r} must be {type_name}, got {text!r}") from None
-    return text
-
-
-def effective_parameters(declared: Mapping[str, dict],
-                         overrides: Mapping[str, object]) -> dict[str, object]:
-    """One notebook's parameter values: its literal defaults, replaced by ``overrides``."""
-    values: dict[str, object] = {}
-    for name, info in declared.items():
-        try:
-            values[name] = ast.literal_eval(info["default"])
-        except (ValueError, SyntaxError, TypeError):
-            continue  # not a literal: papermill would pass it on as written
-    values.update({k: v for k, v in overrides.items() if k in declared})
-    return values
-
-
 def check_parameters(values: Mapping[str, object], where: str = "") -> None:
-    """Check values against :data:`PARAMETER_RULES` and :data:`PARAMETER_RELATIONS`.
-
-    Parameters
-    ----------
-    values : mapping
-        ``{name: value}``; names without a rule are not checked.
-    where : str
-        Added to the message (e.g. the notebook whose values these are).
-
-    Raises
-    ------
-    ParameterError
-        Naming the parameter, its value and what is allowed.
-    """
+    """Raise :class:`ParameterError` (name, value, what is allowed; ``where`` added) unless
+    ``values`` keep :data:`PARAMETER_RULES` and :data:`PARAMETER_RELATIONS`; names without a rule pass."""
     suffix = f" ({where})" if where else ""
     for name, value in values.items():
         rule = PARAMETER_RULES.get(name)
@@ -223,54 +91,6 @@ def check_parameters(values: Mapping[str, object], where: str = "") -> None:
         if smaller in values and larger in values and not values[smaller] < values[larger]:
             raise ParameterError(f"parameter {smaller!r} = {values[smaller]!r} must be below "
                                  f"{larger!r} = {values[larger]!r}{suffix}")
-
-
-def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, dict],
-                        overrides: Mapping[str, object]) -> dict[str, Path]:
-    """The files a run reads: the cohort and every ``*_file`` parameter.
-
-    A ``*_file`` default (e.g. ``"../data/historic_comparators.csv"``) is resolved
-    against the notebooks folder, as when the notebook is opened in JupyterLab; a
-    value given with ``-p`` against the current directory.
-
-    Parameters
-    ----------
-    data : Path
-        The cohort file.
-    notebooks_dir : Path
-        Folder of the notebooks (base of relative defaults).
-    declared : mapping
-        ``{notebook stem: declared_parameters(...)}``.
-    overrides : mapping
-        Typed ``-p`` values (:func:`coerce_parameters`).
-
-    Returns
-    -------
-    dict
-        ``{parameter name: path}``, ``data_path`` first.
-
-    Raises
-    ------
-    ParameterError
-        If a file does not exist or two different files share a name.
-    """
-    files: dict[str, Path] = {"data_path": data}
-    for params in declared.values():
-        for name, info in params.items():
-            if not name.endswith("_file") or name in files or name == PARAMS_FILE:
-                continue
-            if name in overrides:
-                files[name] = Path(str(overrides[name]))
-            else:
-                files[name] = Path(notebooks_dir) / ast.literal_eval(info["default"])
-    by_name: dict[str, Path] = {}
-    for name, path in files.items():
-        if not path.is_file():
-            raise ParameterError(f"{name}: no such file {path}")
-        other = by_name.setdefault(path.name, path)
-        if other.resolve() != path.resolve():
-            raise ParameterError(f"two input files share the name {path.name}: {other} and {path}")
-    return files
 
 
 # --- one parameter file (analysis.toml) ---------------------------------------------

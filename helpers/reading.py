@@ -1,11 +1,8 @@
-"""Read a cohort file into a frame of raw text cells, without judging the values.
+"""Read a cohort file (UTF-8 CSV, or a workbook via :mod:`helpers.workbook`) into raw text cells.
 
-CSV bytes are decoded (UTF-8, an optional byte-order mark) and split; a
-workbook's cohort sheet is read by :mod:`helpers.workbook`. Problems with
-the file as a whole (missing, empty, binary, not UTF-8, wrong delimiter,
-header not on line 1, too large) stop reading; structural problems of single
-rows or cells (ragged rows, unnamed or repeated column names, formula cells
-without a value) are returned with the frame. Reading never writes to the file.
+Whole-file problems (missing, binary, not UTF-8, wrong delimiter, header not on line 1, too
+large) stop reading; problems of single rows or cells (ragged rows, unnamed or repeated column
+names, formulas without a value) come with the frame. The file is only read.
 """
 
 from __future__ import annotations
@@ -44,26 +41,9 @@ _FILE_ALLOWED = "a UTF-8, comma-separated CSV or .xlsx table with the contract's
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding about a cohort file.
-
-    Attributes
-    ----------
-    line : int or None
-        1-based line number as a person sees the file (header = line 1; for
-        .xlsx the sheet row number); None for whole-file problems.
-    patient_id : str or None
-        The row's patient_id, when it has one.
-    column : str or None
-        The column concerned.
-    value : str or None
-        The offending value as written in the file.
-    allowed : str
-        What is allowed (from :meth:`helpers.contract.Column.allowed`).
-    message : str
-        What is wrong, in words.
-    severity : str
-        ``"error"`` or ``"warning"``.
-    """
+    """One finding about a cohort file: ``line`` as a person sees the file (header = 1; .xlsx:
+    the sheet row; None for the whole file), the value as written, what is allowed, in words;
+    severity ``"error"`` or ``"warning"``."""
 
     line: int | None
     patient_id: str | None
@@ -107,21 +87,8 @@ def and_join(items) -> str:
 
 
 def read_raw(path, sheet: str | None = None) -> RawFile:
-    """Read a CSV or .xlsx file into raw text cells; whole-file problems are returned, not raised.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file (only read).
-    sheet : str, optional
-        Workbook sheet to read (see :func:`helpers.workbook.read_sheet`).
-
-    Returns
-    -------
-    RawFile
-        ``frame``: one row per non-blank line, every cell a ``str`` as
-        written, columns named as in the header, plus :data:`LINE`.
-    """
+    """A CSV or .xlsx file (only read) as raw text cells: one row per non-blank line, every cell
+    a ``str`` as written, plus :data:`LINE`; whole-file problems are returned, not raised."""
     path = Path(path)
     try:
         if not path.exists():
@@ -264,12 +231,8 @@ def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
 
 def _check_spanning_cell(text: str, width: int | None, start: int, end: int, file_lines: int,
                          cells: list[str]) -> None:
-    """Stop when a cell spanning lines is an unbalanced quote, not a quoted line break.
-
-    It is one when the cell runs to the end of the file without a closing
-    quote, or when its row does not have the header's ``width`` cells (the
-    quote then closed at the next quote in the file, lines later).
-    """
+    """Stop when a cell spanning lines is an unbalanced quote, not a quoted line break: it runs to
+    the end of the file, or its row lacks the header's ``width`` cells (closed lines later)."""
     at_end = end >= file_lines and _open_quote_at_end(text)
     if not at_end and (width is None or len(cells) == width):
         return
@@ -295,14 +258,11 @@ def _open_quote_at_end(text: str) -> bool:
 
 
 def _quote_free_frame(text: str) -> tuple[pd.DataFrame, list[Problem]] | None:
-    """The raw frame of a CSV without quotes whose rows all match the header; else None.
+    """What ``_rows_to_frame(_csv_rows(text))`` gives for a CSV without quotes whose rows all match
+    the header, else None (the general path).
 
-    Gives what ``_rows_to_frame(_csv_rows(text))`` gives for such text (without
-    quotes a cell never spans lines, so a line is split at its commas) but
-    splits column-wise: no per-row lists, whose allocation and garbage
-    collection dominate reading a large cohort. Other files (quotes, NUL,
-    ragged rows, a trailing unnamed column, huge lines) return None and take
-    the general path.
+    Without quotes a cell never spans lines, so the text is split column-wise: no per-row lists,
+    whose allocation and garbage collection dominate reading a large cohort.
     """
     if '"' in text or "\x00" in text:
         return None
@@ -369,8 +329,6 @@ def _check_header_position(candidates: list[tuple[int, dict[str, list[str]]]]) -
         raise UnreadableFile(f"the header must be on line 1, but the column names were found on line {number} "
                            f"(line {first_line} holds {','.join(candidates[0][1][',']).rstrip(',')[:60]!r}); "
                            "delete the rows above the header", line=number)
-
-
 
 
 def _rows_to_frame(rows: list[tuple[int, list[str]]], notes: list[str]) -> tuple[pd.DataFrame, list[Problem]]:

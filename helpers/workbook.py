@@ -1,10 +1,8 @@
 """Read one worksheet of an .xlsx workbook into rows of text cells.
 
-Knows workbooks, not the data contract: which sheet holds the table is
-decided with a ``looks_like_header`` function passed in. The zip's
-uncompressed size is checked before anything is parsed, so a small file that
-unpacks to gigabytes is refused at once. Formula cells without a stored
-value and merged cells are reported by cell (A1 reference), because a reader
+Knows workbooks, not the contract (a ``looks_like_header`` function picks the sheet). The zip's
+uncompressed size is checked before parsing, so a small file unpacking to gigabytes is refused
+at once. Formulas without a stored value and merged cells are reported by A1 reference: a reader
 would otherwise see blanks where the user sees values.
 """
 
@@ -58,28 +56,12 @@ class Sheet:
 
 def read_sheet(path: Path, sheet: str | None, looks_like_header: Callable[[list[str]], bool], *,
                max_rows: int, max_bytes: int) -> Sheet:
-    """Read the cohort sheet of a workbook as text cells.
+    """The cohort sheet of an .xlsx file (only read) as text cells.
 
-    Parameters
-    ----------
-    path : Path
-        An .xlsx file (only read).
-    sheet : str or None
-        The sheet to read (hidden ones included). None: the visible sheet
-        whose first rows pass ``looks_like_header`` (the active one when
-        several do; refused when the active one is not among them); the only
-        visible sheet when none does.
-    looks_like_header : callable
-        Given a row's cell texts, whether it is the table's header.
-    max_rows : int
-        Data rows allowed below the header.
-    max_bytes : int
-        Limit on the workbook's uncompressed size (sum of its zip members).
-
-    Raises
-    ------
-    WorkbookError
-        Not a workbook, too large, no such sheet, or no single sheet to choose.
+    ``sheet`` None: the visible sheet whose first rows pass ``looks_like_header`` (the active one
+    when several do), else the only visible sheet. ``max_rows``: data rows allowed below the header;
+    ``max_bytes``: the zip's uncompressed size. :class:`WorkbookError` when not a workbook, too
+    large, no such sheet, or no single sheet to choose.
     """
     try:
         with zipfile.ZipFile(path) as archive:

@@ -5,6 +5,8 @@ notebooks never import it (they share :mod:`helpers`). Modules, nothing happens 
 
 - :mod:`pipeline.template` -- the empty cohort template, written from the contract
 - :mod:`pipeline.run` -- run every notebook with papermill
+- :mod:`pipeline.parameters` -- each notebook's declared parameters, ``-p`` values typed, the files a run reads
+- :mod:`pipeline.validate` -- ``validate --fix-codes``: a copy with each accepted variant in its contract form
 - :mod:`pipeline.rundir` -- what a run may write or replace, its lock, the final swap
 - :mod:`pipeline.report` -- the HTML report, data text escaped
 - :mod:`pipeline.headlines` -- the report index's headline findings, from results.csv

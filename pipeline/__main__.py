@@ -210,57 +210,13 @@ def _validate_from_cli(args) -> int:
     from helpers.loading import validate_file
 
     if args.fix_codes is not None:
-        return _fix_codes(args.file, args.fix_codes, args.sheet)
+        from pipeline.validate import fix_codes
+
+        return fix_codes(args.file, args.fix_codes, args.sheet)
     report = validate_file(args.file, sheet=args.sheet)
     print(report.format())
     sys.stdout.flush()  # a closed pipe shows here, inside main
     return 0 if report.ok else 2
-
-
-def _fix_codes(given: str, out: str, sheet: str | None) -> int:
-    """``validate FILE --fix-codes OUT``: 0 written, 2 refused (invalid FILE, OUT taken), 1 not writable."""
-    import csv
-
-    from helpers.loading import normalise_cohort, normalised_cells, validate_file
-
-    source, target = Path(given), Path(out)
-    if target.suffix.lower() != ".csv":
-        print(f"error: --fix-codes writes CSV: name the copy with .csv, not {target.name!r}", file=sys.stderr)
-        return 2
-    if target.resolve() == source.resolve() or (target.exists() and source.exists()
-                                                 and os.path.samefile(target, source)):
-        print(f"error: --fix-codes never writes the input: {out} is the file being validated; name a new "
-              "file", file=sys.stderr)
-        return 2
-    if target.exists() or target.is_symlink():
-        print(f"error: {out} already exists; --fix-codes writes a new file only (nothing written)", file=sys.stderr)
-        return 2
-    report, cells, fixes = normalised_cells(source, sheet)
-    print(report.format())
-    if cells is None:
-        print("nothing written: --fix-codes rewrites only accepted variants; fix the problems above first")
-        return 2
-    with open(target, "x", encoding="utf-8", newline="") as handle:  # "x": never replaces a file
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(cells.columns)
-        writer.writerows(cells.itertuples(index=False, name=None))
-    changed = sum(len(f.lines) for f in fixes)
-    print(f"wrote {out}: {changed} cell{'s' if changed != 1 else ''} changed"
-          + (":" if fixes else " (every cell was already in its contract form)"))
-    for fix in fixes:
-        print(f"  - {fix}")
-    print("  - blank lines, a byte-order mark and an empty trailing column are not copied; "
-          "lines end in \\n, cells are quoted only when needed")
-    copy = validate_file(target)
-    same = copy.ok and normalise_cohort(normalised_cells(target)[1]).equals(normalise_cohort(cells))
-    if not same:
-        target.unlink()
-        print(f"error: the normalised copy did not validate to the same cohort, so it was removed:\n"
-              f"{copy.format()}", file=sys.stderr)
-        return 1
-    print(f"the copy validates: {copy.format().splitlines()[0]}; it loads to the same cohort as {given}")
-    sys.stdout.flush()
-    return 0
 
 
 def _dispatch(argv: list[str] | None) -> int:

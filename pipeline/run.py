@@ -69,10 +69,9 @@ from traitlets.config import Config
 
 from helpers import suppression
 from helpers.loading import validate_file
-from helpers.parameters import (PARAMS_FILE, ParameterError, check_file_values, check_parameters,
-                                coerce_parameters, declared_parameters, effective_parameters,
-                                read_params_file, resolve_input_files)
+from helpers.parameters import PARAMS_FILE, ParameterError, check_file_values, check_parameters, read_params_file
 from helpers.provenance import file_sha256
+from pipeline.parameters import coerce_parameters, declared_parameters, effective_parameters, resolve_input_files
 from pipeline.report import render_report
 from helpers.results import RESULT_COLUMNS, read_results
 from pipeline.rundir import (TOOL, InterruptedAfterCompletion, RunDirError, check_out, failed_dir,

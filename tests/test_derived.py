@@ -15,7 +15,8 @@ import pytest
 
 from helpers import derived
 from helpers.derived import add_derived, group_labels
-from helpers.loading import load_cohort, normalise_cohort, read_cohort_file
+from helpers.loading import load_cohort, normalise_cohort
+from helpers.reading import read_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
@@ -71,7 +72,7 @@ def test_other_cutoffs_move_groups_and_labels():
 
 
 def test_blast_boundaries_just_below_and_at_each_cutoff():
-    cohort = normalise_cohort(read_cohort_file(VALID))
+    cohort = normalise_cohort(read_raw(VALID).frame)
     cohort["bmb_baseline_pct"] = [19.999, 20.0, 49.999, 50.0, np.nan, 0.0, 100.0, 49.0]
     grouped = add_derived(cohort)
     assert grouped["bmb_baseline_group"].tolist() == ["<20", "20-49", "20-49", ">=50", "missing", "<20",
@@ -93,7 +94,7 @@ def test_group_labels_refuse_a_low_cutoff_not_below_the_high_one():
 
 
 def test_add_derived_and_normalise_do_not_mutate_their_inputs():
-    raw = read_cohort_file(VALID)
+    raw = read_raw(VALID).frame
     raw_copy = raw.copy(deep=True)
     typed = normalise_cohort(raw)
     pd.testing.assert_frame_equal(raw, raw_copy)

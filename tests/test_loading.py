@@ -21,6 +21,7 @@ import pandera.pandas as pa
 import pytest
 
 from helpers import contract
+from helpers.reading import read_raw
 from helpers.loading import (
     CohortValidationError,
     Problem,
@@ -28,7 +29,6 @@ from helpers.loading import (
     cohort_schema,
     load_cohort,
     normalise_cohort,
-    read_cohort_file,
     validate_file,
 )
 
@@ -169,18 +169,13 @@ def test_missing_file_is_one_clear_problem(tmp_path):
     assert "file not found" in report.format()
 
 
-def test_read_cohort_file_keeps_text_cells_and_the_file_line_numbers():
-    raw = read_cohort_file(CORPUS / "blank_lines.csv")
+def test_reading_keeps_text_cells_and_the_file_line_numbers():
+    raw = read_raw(CORPUS / "blank_lines.csv").frame
     # blank_lines.csv: line 1 blank, header on line 2, then each patient row
     # followed by a blank line, so patient k sits on line 4 + 2 (k - 1).
     assert raw["_line"].tolist() == [4, 6, 8, 10, 12, 14, 16, 18]
     assert raw.loc[1, "crs_grade"] == "" and raw.loc[1, "bmb_baseline_pct"] == "19.9"
     assert all(isinstance(v, str) for c in contract.NAMES for v in raw[c])
-
-
-def test_read_cohort_file_raises_for_a_file_level_problem():
-    with pytest.raises(CohortValidationError, match="';'-separated"):
-        read_cohort_file(CORPUS / "semicolon.csv")
 
 
 def test_schema_is_a_pandera_schema_with_one_column_per_contract_column():
@@ -191,7 +186,7 @@ def test_schema_is_a_pandera_schema_with_one_column_per_contract_column():
 
 
 def test_typed_frame_follows_the_contract_kinds_and_order():
-    cohort = normalise_cohort(read_cohort_file(VALID))
+    cohort = normalise_cohort(read_raw(VALID).frame)
     assert tuple(cohort.columns) == contract.NAMES
     assert isinstance(cohort.index, pd.RangeIndex)
     for col in contract.COLUMNS:
@@ -273,7 +268,7 @@ def test_quote_free_csv_reads_the_same_cells_as_the_csv_module_with_the_file_lin
     text = ending.join(lines) + ("" if layout == "open" else ending)
     path = tmp_path / "cohort.csv"
     path.write_bytes(text.encode("utf-8"))
-    raw = read_cohort_file(path)
+    raw = read_raw(path).frame
     # Reference: the csv module, blank rows dropped by hand.
     reference = [r for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)]
     assert raw["_line"].tolist() == expected_lines
@@ -289,7 +284,7 @@ def test_a_quoted_cell_spanning_two_lines_shifts_the_line_numbers_of_later_rows(
     path = tmp_path / "cohort.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
-    raw = read_cohort_file(path)
+    raw = read_raw(path).frame
     assert raw["_line"].tolist() == [2, 3, 5, 6, 7, 8, 9, 10]
     assert raw.loc[1, "debulking_regimen"] == "line one\nline two"
 
@@ -468,7 +463,7 @@ def test_a_small_workbook_that_unpacks_past_the_cap_is_refused_before_openpyxl_p
 
 def test_a_workbook_under_the_cap_is_read_with_the_same_cells_as_a_csv(tmp_path):
     bomb = _zip_bomb(tmp_path / "small.xlsx", 3)
-    raw = read_cohort_file(bomb)
+    raw = read_raw(bomb).frame
     rows = _fixture_rows_without_quotes()
     assert list(raw.columns[:-1]) == rows[0]
     assert raw.drop(columns="_line").values.tolist() == [rows[1]] * 3
@@ -661,7 +656,7 @@ def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_ca
 
 @pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_every_notebook_takes_the_sheet_and_reads_the_cohort_from_it(notebook):
-    from helpers.parameters import declared_parameters
+    from pipeline.parameters import declared_parameters
 
     assert "data_sheet" in declared_parameters(notebook)
     assert "load_cohort(data_path, sheet=data_sheet or None" in notebook.read_text(encoding="utf-8")

@@ -17,8 +17,8 @@ import pytest
 
 import pipeline.__main__ as cli
 from pipeline.__main__ import main
-from helpers.parameters import (PARAMETER_RELATIONS, PARAMETER_RULES, ParameterError,
-                                check_parameters, declared_parameters, effective_parameters)
+from helpers.parameters import PARAMETER_RELATIONS, PARAMETER_RULES, ParameterError, check_parameters
+from pipeline.parameters import declared_parameters, effective_parameters
 from pipeline.run import PipelineError, list_notebooks, run_analysis
 from pipeline.rundir import run_lock
 

@@ -1,0 +1,129 @@
+"""The run's parameters: what each notebook declares, the ``-p`` values typed, the files a run reads.
+
+The allowed values (:data:`helpers.parameters.PARAMETER_RULES`) and the parameter file stay in
+:mod:`helpers.parameters`, which the notebooks' settings cell uses.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from helpers.parameters import PARAMS_FILE, ParameterError
+
+#: Parameters the pipeline sets itself; a user cannot override them with -p.
+RESERVED_PARAMETERS = ("data_path", "output_dir", "params_file")
+
+
+def declared_parameters(notebook: str | Path) -> dict[str, dict]:
+    """``{name: {"type", "default" (text), "help"}}`` of a notebook's ``parameters`` cell, as papermill
+    infers them; :class:`ParameterError` for a line papermill cannot read."""
+    # Imported here: papermill pulls in nbclient and jsonschema, and the CLI's quick
+    # commands must not pay for them.
+    import nbformat
+    import papermill
+
+    found = papermill.inspect_notebook(str(notebook))
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            for number, line in enumerate(cell.source.splitlines(), start=1):
+                match = re.match(r"^([A-Za-z_]\w*)\s*(:[^=]*)?=", line)
+                if match and match.group(1) not in found:
+                    raise ParameterError(
+                        f"{Path(notebook).name}: papermill cannot read line {number} of the "
+                        f"parameters cell ({line.strip()!r}); keep '=' out of the comment")
+    return {
+        name: {"type": info.get("inferred_type_name", "None"),
+               "default": info.get("default"), "help": info.get("help", "")}
+        for name, info in found.items()
+    }
+
+
+def coerce_parameters(pairs: Sequence[tuple[str, str]],
+                      declared: Mapping[str, Mapping[str, dict]]) -> dict[str, object]:
+    """``-p NAME VALUE`` pairs typed as the first notebook declaring the name declares it.
+
+    ``declared`` is ``{notebook: declared_parameters(...)}``. Values stay data: papermill writes
+    a string as an escaped literal, never as code. :class:`ParameterError` for an unknown or
+    reserved name, or a value not of the declared type.
+    """
+    types: dict[str, str] = {}
+    for params in declared.values():
+        for name, info in params.items():
+            types.setdefault(name, info["type"])
+    known = sorted(n for n in types if n not in RESERVED_PARAMETERS)
+    values: dict[str, object] = {}
+    for name, text in pairs:
+        if name in RESERVED_PARAMETERS:
+            option = {"data_path": "--data", "output_dir": "--out"}.get(name, "--params")
+            raise ParameterError(f"parameter {name!r} is set by the pipeline; use {option}")
+        if name not in types:
+            raise ParameterError(f"unknown parameter {name!r}: no notebook declares it. "
+                                 f"Known parameters: {', '.join(known)}")
+        values[name] = _convert(name, text, types[name])
+    return values
+
+
+def _convert(name: str, text: str, type_name: str) -> object:
+    try:
+        if type_name == "int":
+            return int(text)
+        if type_name == "float":
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError(text)
+            return value
+        if type_name == "bool":
+            lowered = text.strip().lower()
+            if lowered in ("true", "yes", "1"):
+                return True
+            if lowered in ("false", "no", "0"):
+                return False
+            raise ValueError(text)
+    except ValueError:
+        raise ParameterError(f"parameter {name!r} must be {type_name}, got {text!r}") from None
+    return text
+
+
+def effective_parameters(declared: Mapping[str, dict],
+                         overrides: Mapping[str, object]) -> dict[str, object]:
+    """One notebook's parameter values: its literal defaults, replaced by ``overrides``."""
+    values: dict[str, object] = {}
+    for name, info in declared.items():
+        try:
+            values[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError, TypeError):
+            continue  # not a literal: papermill would pass it on as written
+    values.update({k: v for k, v in overrides.items() if k in declared})
+    return values
+
+
+def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, dict],
+                        overrides: Mapping[str, object]) -> dict[str, Path]:
+    """``{parameter: path}`` of the files a run reads: the cohort (``data_path``, first) and every
+    ``*_file`` parameter.
+
+    A default is relative to the notebooks folder (as in JupyterLab), a ``-p`` value to the current
+    folder. :class:`ParameterError` if a file does not exist or two different files share a name.
+    """
+    files: dict[str, Path] = {"data_path": data}
+    for params in declared.values():
+        for name, info in params.items():
+            if not name.endswith("_file") or name in files or name == PARAMS_FILE:
+                continue
+            if name in overrides:
+                files[name] = Path(str(overrides[name]))
+            else:
+                files[name] = Path(notebooks_dir) / ast.literal_eval(info["default"])
+    by_name: dict[str, Path] = {}
+    for name, path in files.items():
+        if not path.is_file():
+            raise ParameterError(f"{name}: no such file {path}")
+        other = by_name.setdefault(path.name, path)
+        if other.resolve() != path.resolve():
+            raise ParameterError(f"two input files share the name {path.name}: {other} and {path}")
+    return files
