@@ -190,7 +190,7 @@ def _counts(figure: Mapping, result: Mapping) -> tuple[str, int | None, int | No
 def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
     printed, num, den, r_num, r_den = _counts(figure, result)
     if num is None:
-        num = int_or_none(_figure_value(figure)) if not math.isnan(_figure_value(figure)) else None
+        num = int_or_none(_figure_value(figure))
     if r_num is None:
         return _not_recomputed(figure, f"{result.get('key')} has no count")
     terms = result.get("terms") or ()
@@ -472,13 +472,9 @@ def summary(verdicts: pd.DataFrame) -> pd.DataFrame:
     present = set(verdicts["verdict"])
     replication = bool(present & (set(REPLICATION_LABELS.values()) - set(VERDICTS)))
     labels = [v for v in verdict_order(not replication) if v in present]
-    locations = list(dict.fromkeys(verdicts["location"]))
-    rows = []
-    for loc, part in [(loc, verdicts[verdicts["location"] == loc]) for loc in locations] + \
-            [("All figures", verdicts)]:
-        counts = part["verdict"].value_counts()
-        rows.append({"location": loc, "figures": len(part),
-                     **{v: int(counts.get(v, 0)) for v in labels}})
+    parts = [(loc, verdicts[verdicts["location"] == loc]) for loc in dict.fromkeys(verdicts["location"])]
+    rows = [{"location": loc, "figures": len(part), **{v: int((part["verdict"] == v).sum()) for v in labels}}
+            for loc, part in [*parts, ("All figures", verdicts)]]
     return pd.DataFrame(rows, columns=["location", "figures", *labels])
 
 

@@ -190,6 +190,10 @@ def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[st
     return False, "", ()
 
 
+_EVIDENCE = {frozenset({"half_up", "half_even"}): "rounding only (truncation would differ)",
+             frozenset({"half_up"}): "tie broken half-up", frozenset({"half_even"}): "tie broken half-to-even"}
+
+
 def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
     """The verdict rows (p-values left out) whose printed figure tells rounding rules apart,
     with an ``evidence`` column saying which rule it points to."""
@@ -198,19 +202,11 @@ def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
         if rec["kind"] == "p_value" or not rec["rules"]:
             continue
         rules = set(rec["rules"].split(";"))
-        rounding = rules & {"half_up", "half_even"}
+        rounding = frozenset(rules & {"half_up", "half_even"})
         if rounding and "truncated" in rules:
             continue  # rounding and truncation agree: says nothing about the rule
-        if rounding == {"half_up", "half_even"}:
-            evidence = "rounding only (truncation would differ)"
-        elif rounding == {"half_up"}:
-            evidence = "tie broken half-up"
-        elif rounding == {"half_even"}:
-            evidence = "tie broken half-to-even"
-        elif "truncated" in rules:
-            evidence = "truncation only"
-        else:
-            evidence = "double rounding only"
+        evidence = _EVIDENCE.get(rounding) or ("truncation only" if "truncated" in rules
+                                               else "double rounding only")
         rows.append({**{k: rec[k] for k in ("id", "location", "printed", "recomputed", "detail")},
                      "evidence": evidence})
     return pd.DataFrame(rows, columns=["id", "location", "printed", "recomputed", "detail", "evidence"])
