@@ -340,10 +340,7 @@ def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
                 cutoffs_used(population), cutoffs or {}, parse_cutoffs(h.get("cutoffs", "")),
                 source=str(h["study"]))),
         })
-    frame = pd.DataFrame(rows)
-    for col in ("comparator_k", "comparator_n"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+    return pd.DataFrame(rows).astype({"comparator_k": "Int64", "comparator_n": "Int64"})
 
 
 # --- comparisons -------------------------------------------------------------------
@@ -411,10 +408,7 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
             "p_value": math.nan,
             "method": r["ci_source"] + (f" ({r['status']})" if r["status"] != "seen" else ""),
             "unit": "proportion"})
-    frame = pd.DataFrame(rows, columns=_RESULT_FIELDS)
-    for col in ("numerator", "denominator"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+    return pd.DataFrame(rows, columns=_RESULT_FIELDS).astype({"numerator": "Int64", "denominator": "Int64"})
 
 
 def _boschloo_method_text(method: str) -> str:

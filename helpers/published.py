@@ -1,10 +1,6 @@
-"""The paper's printed figures, as data (``data/published_figures.csv``).
-
-One row per number the paper prints (or implies, ``derived == "yes"``): the population
-and condition that recompute it (``DataFrame.query`` over the raw contract columns) and
-its ``results.csv`` key. An external figure names the comparator row it quotes
-(``comparator_id``) and its kind (:data:`EXTERNAL_TYPES`). A ``definition`` figure names
-the run parameter it sets: the one source of the paper's cut-offs.
+"""The paper's printed figures, as data (``data/published_figures.csv``): one row per number the
+paper prints (or implies, ``derived == "yes"``), with its population, condition and ``results.csv``
+key. A ``definition`` figure names the run parameter it sets: the one source of the paper's cut-offs.
 """
 
 from __future__ import annotations
