@@ -1,8 +1,6 @@
-"""Historic comparator figures, their pairing with cohort endpoints, and the exact comparisons.
-
-Inputs: ``data/historic_comparators.csv`` (one published figure a row), ``data/historic_pairings.csv``
-(which cohort endpoint and population meets which comparator, and why) and the cohort.
-Cohort endpoints are defined once, in :data:`COHORT_ENDPOINTS`.
+"""Historic comparators (``data/historic_comparators.csv``), their pairing with cohort endpoints
+(``data/historic_pairings.csv``: which endpoint and population meets which comparator, and why),
+and the exact comparisons. Cohort endpoints are defined once, in :data:`COHORT_ENDPOINTS`.
 """
 
 from __future__ import annotations
@@ -39,6 +37,9 @@ _REQUIRED_TEXT = ("id", "study", "reference", "population", "arm", "endpoint",
                   "endpoint_definition", "status")
 _NUMBERS = ("numerator", "denominator", "percent", "ci_low", "ci_high")
 _RESULT_FIELDS = [c for c in RESULT_COLUMNS if c != "notebook"]
+_STATISTICS = ("test_method", "p_value", "boschloo_p", "boschloo_method", "boschloo_fisher2_p",
+               "boschloo_fisher2_method", "risk_difference", "rd_low", "rd_high", "rd_method",
+               "prob_cohort_higher", "posterior_method")
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,7 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
 
 
 def comparator_problems(raw: pd.DataFrame) -> list[str]:
-    """Problems of a comparator table read as text (ids, required text, counts,
-    status, CI); empty when well formed."""
+    """Problems of a comparator table read as text; empty when well formed."""
     problems = []
     duplicated = raw["id"][raw["id"].duplicated()]
     if len(duplicated):
@@ -173,8 +173,7 @@ def parse_population(text: str) -> dict[str, object]:
 
 def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
                      cohort_columns: tuple[str, ...] | None = None) -> list[str]:
-    """Problems of a pairings table (ids, comparator, endpoint, population columns);
-    empty when every pairing resolves."""
+    """Problems of a pairings table; empty when every pairing resolves."""
     problems = []
     duplicated = pairings["pairing_id"][pairings["pairing_id"].duplicated()]
     if len(duplicated):
@@ -216,12 +215,9 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
     """A copy of the cohort with a boolean ``endpoint.<code>`` column per cohort endpoint
     (MRD keeps its missing values: not evaluable)."""
     out = cohort.copy()
-    for endpoint in COHORT_ENDPOINTS.values():
-        if endpoint.response_codes is not None:
-            flags = out["response"].astype(object).isin(endpoint.response_codes)
-            out[f"endpoint.{endpoint.code}"] = flags.astype("boolean")
-        else:
-            out[f"endpoint.{endpoint.code}"] = out[endpoint.column].astype("boolean")
+    for e in COHORT_ENDPOINTS.values():
+        flags = out["response"].astype(object).isin(e.response_codes) if e.response_codes else out[e.column]
+        out[f"endpoint.{e.code}"] = flags.astype("boolean")
     return out
 
 
@@ -272,29 +268,23 @@ def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame) -> pd.Da
 
 # --- the comparator side -----------------------------------------------------------
 
+def _rate(row: Mapping, counted: bool) -> tuple[float, float, float, str]:
+    if counted:
+        k, n = int(row["numerator"]), int(row["denominator"])
+        return (k / n, *exact_ci(k, n), f"Clopper-Pearson exact 95% CI from {row['status']} counts")
+    return (row["percent"] / 100, row["ci_low"] / 100, row["ci_high"] / 100,
+            "no CI published" if math.isnan(row["ci_low"]) else "published 95% CI")
+
+
 def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
     """Each comparator's rate as a fraction: ``k/n`` with its Clopper-Pearson CI when
     counts are known, else the printed percentage and CI (NaN limits when none);
     ``ci_source`` says which."""
-    out = comparators.copy()
-    has_counts = out["numerator"].notna() & out["denominator"].notna()
-    estimate, low, high, source = [], [], [], []
-    for row, counted in zip(out.to_dict("records"), has_counts):
-        if counted:
-            k, n = int(row["numerator"]), int(row["denominator"])
-            lo, hi = exact_ci(k, n)
-            estimate.append(k / n)
-            low.append(lo)
-            high.append(hi)
-            source.append(f"Clopper-Pearson exact 95% CI from {row['status']} counts")
-        else:
-            estimate.append(row["percent"] / 100)
-            low.append(row["ci_low"] / 100)
-            high.append(row["ci_high"] / 100)
-            source.append("published 95% CI" if not math.isnan(row["ci_low"])
-                          else "no CI published")
-    return out.assign(has_counts=has_counts.to_numpy(dtype=bool), estimate=estimate,
-                      est_low=low, est_high=high, ci_source=source)
+    has_counts = comparators["numerator"].notna() & comparators["denominator"].notna()
+    rates = [_rate(row, counted) for row, counted in zip(comparators.to_dict("records"), has_counts)]
+    estimate, low, high, source = (list(c) for c in zip(*rates)) if rates else ([], [], [], [])
+    return comparators.assign(has_counts=has_counts.to_numpy(dtype=bool), estimate=estimate,
+                              est_low=low, est_high=high, ci_source=source)
 
 
 def comparator_label(row: Mapping[str, object]) -> str:
@@ -350,10 +340,7 @@ def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
                 cutoffs_used(population), cutoffs or {}, parse_cutoffs(h.get("cutoffs", "")),
                 source=str(h["study"]))),
         })
-    frame = pd.DataFrame(rows)
-    for col in ("comparator_k", "comparator_n"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+    return pd.DataFrame(rows).astype({"comparator_k": "Int64", "comparator_n": "Int64"})
 
 
 # --- comparisons -------------------------------------------------------------------
@@ -372,10 +359,7 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
     for row in matched.to_dict("records"):
         k, n = row["cohort_k"], row["cohort_n"]
         stats = {"test": "fisher" if row["design"] == "two-sample" else "binomial",
-                 "test_method": "", "p_value": math.nan, "boschloo_p": math.nan,
-                 "boschloo_method": "", "boschloo_fisher2_p": math.nan, "boschloo_fisher2_method": "",
-                 "risk_difference": math.nan, "rd_low": math.nan, "rd_high": math.nan,
-                 "rd_method": "", "prob_cohort_higher": math.nan, "posterior_method": ""}
+                 **{c: "" if c.endswith("method") else math.nan for c in _STATISTICS}}
         if row.get("definition"):
             stats["test_method"] = f"not compared: {row['definition']}"
         elif n == 0:
@@ -424,10 +408,7 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
             "p_value": math.nan,
             "method": r["ci_source"] + (f" ({r['status']})" if r["status"] != "seen" else ""),
             "unit": "proportion"})
-    frame = pd.DataFrame(rows, columns=_RESULT_FIELDS)
-    for col in ("numerator", "denominator"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+    return pd.DataFrame(rows, columns=_RESULT_FIELDS).astype({"numerator": "Int64", "denominator": "Int64"})
 
 
 def _boschloo_method_text(method: str) -> str:

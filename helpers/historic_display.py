@@ -11,10 +11,8 @@ from helpers.narrative import ci_text, count, p_text, percent
 
 
 def _rate_text(k, n, rate: float, low: float, high: float, cohort: bool = False) -> str:
-    """``"23/34 (67.6%; 49.5–82.6%)"``; counts left out when not published, CI when there is none.
-
-    ``cohort``: the cohort's own counts, hidden (``"<5/30 (–)"``) in a share run when small.
-    """
+    """``"23/34 (67.6%; 49.5–82.6%)"``, without counts or CI when there are none; the cohort's
+    own small counts hidden in a share run (``"<5/30 (–)"``)."""
     if cohort and (suppression.hidden(k) or suppression.hidden(n)):
         return f"{count(int(k))}/{count(int(n))} (–)"
     head = f"{int(k)}/{int(n)} " if pd.notna(k) and pd.notna(n) else ""
@@ -36,25 +34,12 @@ def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _comparator_counts(r) -> str:
-    """The comparator's counts as used: printed, or the numerators that print as its percentage."""
-    numerators = tuple(getattr(r, "comparator_numerators", ()) or ())
-    if pd.isna(r.comparator_k) and len(numerators) > 1:
-        return f"{' or '.join(map(str, numerators))}/{int(r.comparator_n)}"
-    return ""
-
-
 def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     """The comparison table saved with the notebook: cohort and comparator n/N (%; CI),
     design, tests, risk difference (percentage points) and P(cohort higher)."""
-    rd = []
-    for r in compared.itertuples():
-        if math.isnan(r.risk_difference):
-            rd.append("–")
-        elif math.isnan(r.rd_low):
-            rd.append(f"{100 * r.risk_difference:+.1f}")
-        else:
-            rd.append(f"{100 * r.risk_difference:+.1f} ({100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})")
+    rd = ["–" if math.isnan(d) else f"{100 * d:+.1f}" + ("" if math.isnan(lo) else
+                                                         f" ({100 * lo:+.1f} to {100 * hi:+.1f})")
+          for d, lo, hi in zip(compared["risk_difference"], compared["rd_low"], compared["rd_high"])]
     return pd.DataFrame({
         "Pairing": compared["pairing_id"],
         "Endpoint": compared["endpoint_label"],
@@ -155,11 +140,11 @@ def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
         cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high, cohort=True)
         other = _rate_text(r.comparator_k, r.comparator_n, r.comparator_rate,
                            r.comparator_low, r.comparator_high)
-        if _comparator_counts(r):
-            other = f"{_comparator_counts(r)} {other}"
-        rd = f"{100 * r.risk_difference:+.1f} points"
-        if not math.isnan(r.rd_low):
-            rd += f" (95% CI {100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})"
+        numerators = tuple(getattr(r, "comparator_numerators", ()) or ())
+        if pd.isna(r.comparator_k) and len(numerators) > 1:  # the numerators that print as its percentage
+            other = f"{' or '.join(map(str, numerators))}/{int(r.comparator_n)} {other}"
+        rd = f"{100 * r.risk_difference:+.1f} points" + ("" if math.isnan(r.rd_low) else
+                                                         f" (95% CI {100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})")
         if r.test == "fisher":
             tests = f"Fisher (primary) {p_text(r.p_value)} ({_side(r.p_value, alpha, r.rd_low, r.rd_high)})"
             if not math.isnan(r.boschloo_p):

@@ -1,10 +1,6 @@
-"""The paper's printed figures, as data (``data/published_figures.csv``).
-
-One row per number the paper prints (or implies, ``derived == "yes"``): the population
-and condition that recompute it (``DataFrame.query`` over the raw contract columns) and
-its ``results.csv`` key. An external figure names the comparator row it quotes
-(``comparator_id``) and its kind (:data:`EXTERNAL_TYPES`). A ``definition`` figure names
-the run parameter it sets: the one source of the paper's cut-offs.
+"""The paper's printed figures, as data (``data/published_figures.csv``): one row per number the
+paper prints (or implies, ``derived == "yes"``), with its population, condition and ``results.csv``
+key. A ``definition`` figure names the run parameter it sets: the one source of the paper's cut-offs.
 """
 
 from __future__ import annotations
@@ -58,45 +54,26 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
         frame[col] = pd.to_numeric(frame[col].replace("", None)).astype("Int64")
     frame["value"] = pd.to_numeric(frame["value"].replace("", None)).astype(float)
 
-    problems = []
-    if (frame["id"] == "").any():
-        problems.append("blank id")
-    dup = frame["id"][frame["id"].duplicated()]
-    if len(dup):
-        problems.append(f"repeated ids {sorted(set(dup))}")
-    bad_kind = frame.loc[~frame["kind"].isin(KINDS), "id"]
-    if len(bad_kind):
-        problems.append(f"unknown kind in {list(bad_kind)}")
-    bad_derived = frame.loc[~frame["derived"].isin(("yes", "no")), "id"]
-    if len(bad_derived):
-        problems.append(f"derived must be yes/no in {list(bad_derived)}")
+    ext, typed, named = frame["kind"] == "external", frame["external_type"] != "", frame["parameter"] != ""
     both = frame["numerator"].notna() & frame["denominator"].notna()
-    over = frame.loc[both & (frame["numerator"] > frame["denominator"]).fillna(False), "id"]
-    if len(over):
-        problems.append(f"numerator > denominator in {list(over)}")
-    needs_num = frame["kind"].isin(("count", "proportion")) & frame["numerator"].isna()
-    if needs_num.any():
-        problems.append(f"no numerator in {list(frame.loc[needs_num, 'id'])}")
-    linked = frame.loc[(frame["comparator_id"] != "") & (frame["kind"] != "external"), "id"]
-    if len(linked):
-        problems.append(f"comparator_id on a non-external figure in {list(linked)}")
-    ext = frame["kind"] == "external"
-    typed = frame["external_type"] != ""
-    bad_type = frame.loc[typed & ~frame["external_type"].isin(list(EXTERNAL_TYPES)), "id"]
-    if len(bad_type):
-        problems.append(f"unknown external_type in {list(bad_type)}")
-    stray = frame.loc[typed & ~ext, "id"]
-    if len(stray):
-        problems.append(f"external_type on a non-external figure in {list(stray)}")
-    named = frame["parameter"] != ""
-    bad_param = frame.loc[named & ~frame["parameter"].isin(list(derived.CUTOFFS)), "id"]
-    if len(bad_param):
-        problems.append(f"parameter not a cut-off of helpers.derived in {list(bad_param)}")
-    not_definition = frame.loc[named & ((frame["external_type"] != "definition")
-                                        | frame["value"].isna()), "id"]
-    if len(not_definition):
-        problems.append(f"parameter on a figure that is not a definition with a value in {list(not_definition)}")
     twice = frame.loc[named, "parameter"]
+    problems = ["blank id"] if (frame["id"] == "").any() else []
+    for what, bad in (
+            ("repeated ids", frame["id"].duplicated()),
+            ("unknown kind in", ~frame["kind"].isin(KINDS)),
+            ("derived must be yes/no in", ~frame["derived"].isin(("yes", "no"))),
+            ("numerator > denominator in", both & (frame["numerator"] > frame["denominator"]).fillna(False)),
+            ("no numerator in", frame["kind"].isin(("count", "proportion")) & frame["numerator"].isna()),
+            ("comparator_id on a non-external figure in", (frame["comparator_id"] != "") & ~ext),
+            ("unknown external_type in", typed & ~frame["external_type"].isin(list(EXTERNAL_TYPES))),
+            ("external_type on a non-external figure in", typed & ~ext),
+            ("parameter not a cut-off of helpers.derived in",
+             named & ~frame["parameter"].isin(list(derived.CUTOFFS))),
+            ("parameter on a figure that is not a definition with a value in",
+             named & ((frame["external_type"] != "definition") | frame["value"].isna()))):
+        if bad.any():
+            ids = frame.loc[bad, "id"]
+            problems.append(f"{what} {sorted(set(ids)) if what == 'repeated ids' else list(ids)}")
     if twice.duplicated().any():
         problems.append(f"a parameter set by two figures: {sorted(set(twice[twice.duplicated()]))}")
     if problems:
@@ -105,7 +82,7 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
 
 
 def figure(figures: pd.DataFrame, figure_id: str) -> pd.Series:
-    """Return the row of one figure."""
+    """The row of one figure; KeyError naming the id when there is none."""
     hit = figures.loc[figures["id"] == figure_id]
     if hit.empty:
         raise KeyError(f"no published figure with id {figure_id!r}")

@@ -1,7 +1,4 @@
-"""Which recorded test could be behind a printed p-value (the report's p-value forensics).
-
-Nothing here computes a test: candidates are read from ``results.csv`` rows.
-"""
+"""Which recorded test (a ``results.csv`` row; nothing is computed here) could be behind a printed p-value."""
 
 from __future__ import annotations
 
@@ -20,21 +17,14 @@ from helpers.stats import CONVENTION_PAIRS, TWO_BY_TWO_ONLY
 
 #: Tests a p-value investigation expects in the results (key suffix ``~test``).
 TESTS: tuple[str, ...] = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
-
-
-#: :data:`TESTS` plus Fisher's mid-p and the other two-sided conventions of Boschloo's test
-#: and of the mid-p (:data:`helpers.stats.CONVENTION_PAIRS`), for a p-value no standard
-#: test reproduces.
+#: :data:`TESTS` plus the mid-p and the other two-sided conventions (:data:`helpers.stats.CONVENTION_PAIRS`).
 TESTS_WITH_MIDP: tuple[str, ...] = (*TESTS, "fisher_midp", "boschloo_fisher2", "fisher_midp_doubled")
-
-
 TEST_WORDS: dict[str, str] = {
     "fisher": "Fisher exact", "chi2": "chi-square", "chi2_yates": "chi-square with Yates",
     "barnard": "Barnard exact", "boschloo": "Boschloo exact", "fisher_midp": "Fisher mid-p",
     "boschloo_fisher2": "Boschloo exact (two-sided Fisher statistic)",
     "fisher_midp_doubled": "Fisher mid-p (twice one-sided)",
 }
-
 #: The two-sided convention each test name stands for, where there is more than one.
 CONVENTION_WORDS: dict[str, str] = {
     "boschloo": "twice the smaller one-sided p (scipy's convention)",
@@ -42,21 +32,17 @@ CONVENTION_WORDS: dict[str, str] = {
     "fisher_midp": "Fisher's two-sided p minus half the observed table's probability (Lancaster)",
     "fisher_midp_doubled": "twice the smaller one-sided mid-p",
 }
-
-
+_MIDP = "mid-p (not exact: its size can exceed alpha)"
 #: What each test is, for labelling a candidate that prints as the paper's value.
 TEST_KINDS: dict[str, str] = {
-    "fisher": "exact", "barnard": "exact", "boschloo": "exact",
+    "fisher": "exact", "barnard": "exact", "boschloo": "exact", "boschloo_fisher2": "exact",
     "chi2": "asymptotic", "chi2_yates": "asymptotic (continuity-corrected)",
-    "fisher_midp": "mid-p (not exact: its size can exceed alpha)",
-    "boschloo_fisher2": "exact",
-    "fisher_midp_doubled": "mid-p (not exact: its size can exceed alpha)",
+    "fisher_midp": _MIDP, "fisher_midp_doubled": _MIDP,
 }
 
 
 def test_kind(test: str, method: str = "") -> str:
-    """What a recorded test is, from its ``method`` text when that names a fallback: an exact
-    test replaced by an asymptotic one at large n is ``asymptotic``, not ``exact``."""
+    """What a recorded test is: ``asymptotic`` when ``method`` says it replaced the exact test."""
     if "in place of" in (method or "") or ("asymptotic" in (method or "") and TEST_KINDS.get(test) == "exact"):
         return "asymptotic (in place of the exact test, infeasible at this n)"
     return TEST_KINDS.get(test, "other")
@@ -74,12 +60,17 @@ def _short(rec: Mapping) -> str:
     return f"{rec['test_name']} on {rec['grouping']} {rec['p_value']:.4f}"
 
 
+def _twin(hit: Mapping, recorded: Sequence[Mapping]) -> tuple[str | None, Mapping | None]:
+    """The other two-sided convention of ``hit``'s test (None if it has none) and its recorded row."""
+    other = CONVENTION_PAIRS.get(hit["test"])
+    return other, next((r for r in recorded if r["test"] == other and r["grouping"] == hit["grouping"]), None)
+
+
 def _convention_clause(hit: Mapping, recorded: Sequence[Mapping]) -> str:
     """`` (two-sided as <convention>; as <other> it is 0.0264)`` for a test with two conventions."""
-    other = CONVENTION_PAIRS.get(hit["test"])
+    other, twin = _twin(hit, recorded)
     if other is None:
         return ""
-    twin = next((r for r in recorded if r["test"] == other and r["grouping"] == hit["grouping"]), None)
     value = f"{twin['p_value']:.4f}" if twin is not None else "not recorded"
     return f" (two-sided as {CONVENTION_WORDS[hit['test']]}; as {CONVENTION_WORDS[other]}: {value})"
 
@@ -191,34 +182,27 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
                              "test": test, "test_name": TEST_WORDS.get(test, test), "method": "",
                              "p_value": math.nan, "status": status, "matches": False,
                              "truncation_only": False, "rounded": "", "how": ""})
-    cols = ["key", "grouping", "split", "test", "test_name", "test_kind", "method", "p_value",
-            "status", "matches", "truncation_only", "rounded", "how"]
-    frame = pd.DataFrame(rows, columns=[c for c in cols if c not in ("split", "test_kind")])
-    frame["split"] = frame["grouping"].map(lambda g: split_text(results, measure, g))
-    frame["test_kind"] = [test_kind(t, m) for t, m in zip(frame["test"], frame["method"])]
-    frame = frame.loc[:, cols]
-    order = {t: i for i, t in enumerate(expected)}
-    groups = {g: i for i, g in enumerate(seen)}
-    frame["_g"] = frame["grouping"].map(lambda g: groups.get(g, len(groups)))
-    frame["_o"] = frame["test"].map(lambda t: order.get(t, len(order)))
-    return (frame.sort_values(["_g", "_o"], kind="stable").drop(columns=["_g", "_o"])
-            .reset_index(drop=True))
+    frame = pd.DataFrame(rows, columns=["key", "grouping", "test", "test_name", "method", "p_value",
+                                        "status", "matches", "truncation_only", "rounded", "how"])
+    frame.insert(2, "split", frame["grouping"].map(lambda g: split_text(results, measure, g)))
+    frame.insert(5, "test_kind", [test_kind(t, m) for t, m in zip(frame["test"], frame["method"])])
+    rank = {"grouping": {g: i for i, g in enumerate(seen)}, "test": {t: i for i, t in enumerate(expected)}}
+    return frame.sort_values(["grouping", "test"], kind="stable", key=lambda col: col.map(
+        lambda v: rank[col.name].get(v, len(rank[col.name])))).reset_index(drop=True)
 
 
 _FAMILY_SUFFIX = re.compile(r"_(group\d*|split_low|split_high)$")
 
 
 def grouping_family(by: str) -> str:
-    """The prefix shared by every grouping of one measurement (``bmb_post_group`` ->
-    ``bmb_post``: a trailing ``_group``, ``_split_low``/``_split_high`` dropped)."""
+    """The prefix shared by every grouping of one measurement (``bmb_post_group`` -> ``bmb_post``)."""
     return _FAMILY_SUFFIX.sub("", by)
 
 
 def figure_candidates(figure: Mapping, results: pd.DataFrame,
                       expected: Sequence[str] = TESTS_WITH_MIDP,
                       groupings: Sequence[str] = ()) -> pd.DataFrame | None:
-    """Every recorded test that could be behind a printed p-value; shared by the verdicts
-    and the report's hard cases."""
+    """Every recorded test that could be behind a printed p-value (None: not a test key)."""
     parts = split_test_key(text_of(figure.get("result_key")))
     if not parts:
         return None
@@ -258,10 +242,9 @@ def _name(rec: Mapping) -> str:
 
 def _convention_line(hit: Mapping, recs: Sequence[Mapping], printed: str) -> list[str]:
     """A line saying which two-sided convention a matching test depends on, with the other's value."""
-    other = CONVENTION_PAIRS.get(hit["test"])
+    other, twin = _twin(hit, recs)
     if other is None:
         return []
-    twin = next((r for r in recs if r["test"] == other and r["grouping"] == hit["grouping"]), None)
     twin_text = (f"{twin['p_value']:.4f}" + (f", which prints as {printed} too" if twin["matches"]
                                              else f", which does not print as {printed}")
                  if twin is not None else "not recorded")

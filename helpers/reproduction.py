@@ -1,12 +1,8 @@
-"""Verdicts: every figure the paper prints, judged against the run's ``results.csv``.
-
-Each figure of ``data/published_figures.csv`` is compared with the result row its
-``result_key`` names: ``reproduced``, ``reproduced up to rounding`` (:mod:`helpers.rounding`),
-``not reproduced`` (with the reason; for a p-value the recorded tests that could print as it,
-:mod:`helpers.pvalues`), ``not recomputed``, or ``different definition`` when the run's
-cut-offs are not the paper's. On other data than the shipped reconstruction the comparison
-is a replication: the paper's rate against the exact 95% interval, a p-value by
-significance and direction. Nothing here computes a test.
+"""Verdicts: every figure of ``data/published_figures.csv`` judged against the ``results.csv``
+row its ``result_key`` names (rounding rules: :mod:`helpers.rounding`; p-value candidates:
+:mod:`helpers.pvalues`). On other data than the shipped reconstruction the comparison is a
+replication: the paper's rate against the exact 95% interval, a p-value by significance and
+direction. Nothing here computes a test.
 """
 
 from __future__ import annotations
@@ -28,8 +24,6 @@ from helpers.rounding import (PrintedNumber, describe_rules, fmt_half_up, int_or
                               printed_percent, printed_summary, sum_parts, text_of)
 from helpers.stats import exact_ci
 
-# --- verdicts ---------------------------------------------------------------------------
-
 REPRODUCED = "reproduced"
 UP_TO_ROUNDING = "reproduced up to rounding"
 NOT_REPRODUCED = "not reproduced"
@@ -43,31 +37,22 @@ SHOWN = "shown, not judged"
 VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_RECOMPUTED,
                              DIFFERENT_DEFINITION, SHOWN)
 
-#: Result keys of figures that are properties of a sample rather than findings: the number of
-#: patients and of centres, and the programme mix (prefix match).
+#: Result keys of properties of a sample rather than findings: its size, centres and programme
+#: mix (a key ending in ``=`` is a prefix).
 SAMPLE_PROPERTY_KEYS: tuple[str, ...] = ("n[all]", "center.distinct[all]", "n[source=")
 
 
 def is_sample_property(key: str) -> bool:
-    """Whether a result key is a property of the sample (:data:`SAMPLE_PROPERTY_KEYS`)."""
     return any(key == k or (k.endswith("=") and key.startswith(k)) for k in SAMPLE_PROPERTY_KEYS)
 
-#: Wording when the data are not the shipped reconstruction: the comparison is a
-#: replication ("your data vs the paper"), and a difference is not a failure.
-#: A rate is "consistent" when the paper's rate lies inside the data's exact 95%
-#: interval; a p-value when significance and direction agree (see :func:`judge_replication`).
+
+#: Verdict wording on data other than the shipped reconstruction (:func:`judge_replication`).
 REPLICATION_LABELS: dict[str, str] = {
-    REPRODUCED: "consistent with the paper",
-    UP_TO_ROUNDING: "consistent with the paper up to rounding",
-    NOT_REPRODUCED: "differs from the paper",
-    NOT_RECOMPUTED: "not recomputed",
-    DIFFERENT_DEFINITION: DIFFERENT_DEFINITION,
-    SHOWN: SHOWN,
+    **{v: v for v in VERDICTS}, REPRODUCED: "consistent with the paper",
+    UP_TO_ROUNDING: "consistent with the paper up to rounding", NOT_REPRODUCED: "differs from the paper",
 }
 #: Two-sided level at which a replication compares the significance of p-values.
 SIGNIFICANCE_LEVEL: float = 0.05
-
-
 #: Figure kinds the reconstruction solver is constrained to match.
 CONSTRAINED_KINDS: tuple[str, ...] = ("count", "proportion", "median", "min", "max")
 
@@ -82,9 +67,6 @@ class Verdict:
     printed: str
     recomputed_text: str
     rules: tuple[str, ...] = ()
-
-
-# --- judging one figure -----------------------------------------------------------------
 
 
 def _figure_value(figure: Mapping) -> float:
@@ -106,11 +88,8 @@ def external_reason(figure: Mapping) -> str:
     return f"external: {words}" + (f" ({note})" if note else "")
 
 
-# --- figures that are sums of recorded counts ------------------------------------------
-
-
 def lookup_result(by_key: Mapping[str, Mapping], key: str) -> tuple[dict | None, tuple[str, ...]]:
-    """The result row for a ``result_key``, adding up the rows of a sum key."""
+    """The result row for a ``result_key`` (the rows of a sum key added up), and the keys missing."""
     parts = sum_parts(key)
     missing = tuple(k for k in parts if k not in by_key)
     if len(parts) <= 1:
@@ -175,7 +154,7 @@ def _judge_value(value: Fraction, shown: PrintedNumber, printed: str, recomputed
 
 
 def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
-    """Judge an external figure (a historic rate the paper quotes) against its source row."""
+    """Judge a historic rate the paper quotes against its comparator row."""
     printed = text_of(figure.get("printed"))
     shown = printed_percent(printed)
     cid = text_of(comparator.get("id"))
@@ -202,12 +181,16 @@ def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
                    f"{cid} prints {source.text}%", printed, recomputed)
 
 
+def _counts(figure: Mapping, result: Mapping) -> tuple[str, int | None, int | None, int | None, int | None]:
+    """Printed text, the paper's numerator and denominator, the result's (None when blank)."""
+    return (text_of(figure.get("printed")), *(int_or_none(row.get(c)) for row in (figure, result)
+                                             for c in ("numerator", "denominator")))
+
+
 def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
-    printed = text_of(figure.get("printed"))
-    num, den = int_or_none(figure.get("numerator")), int_or_none(figure.get("denominator"))
-    r_num, r_den = int_or_none(result.get("numerator")), int_or_none(result.get("denominator"))
+    printed, num, den, r_num, r_den = _counts(figure, result)
     if num is None:
-        num = int_or_none(_figure_value(figure)) if not math.isnan(_figure_value(figure)) else None
+        num = int_or_none(_figure_value(figure))
     if r_num is None:
         return _not_recomputed(figure, f"{result.get('key')} has no count")
     terms = result.get("terms") or ()
@@ -263,11 +246,6 @@ def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame 
 
 # --- replication: someone else's data against the paper -------------------------------
 
-def _ci_words(k: int, n: int) -> tuple[float, float, str]:
-    low, high = exact_ci(k, n)
-    return low, high, f"{k}/{n} = {fmt_half_up(Fraction(100 * k, n), 1)}% ({ci_text(low, high)})"
-
-
 def judge_replication(figure: Mapping, result: Mapping | None, *,
                       paper_total: int | None = None, data_total: int | None = None,
                       paper_groups: Mapping[str, tuple[int, int]] | None = None,
@@ -287,9 +265,7 @@ def judge_replication(figure: Mapping, result: Mapping | None, *,
 
 def _replicate_rate(figure: Mapping, result: Mapping, paper_total: int | None,
                     data_total: int | None) -> Verdict:
-    printed = text_of(figure.get("printed"))
-    num, den = int_or_none(figure.get("numerator")), int_or_none(figure.get("denominator"))
-    r_num, r_den = int_or_none(result.get("numerator")), int_or_none(result.get("denominator"))
+    printed, num, den, r_num, r_den = _counts(figure, result)
     if num is None or r_num is None:
         return _not_recomputed(figure, f"{result.get('key')} has no count")
     if den is None and r_den is None:
@@ -302,7 +278,8 @@ def _replicate_rate(figure: Mapping, result: Mapping, paper_total: int | None,
         den = paper_total
     if not r_den:
         return _not_recomputed(figure, f"no patients in the data's denominator of {result.get('key')}")
-    low, high, data_text = _ci_words(r_num, r_den)
+    low, high = exact_ci(r_num, r_den)
+    data_text = f"{r_num}/{r_den} = {fmt_half_up(Fraction(100 * r_num, r_den), 1)}% ({ci_text(low, high)})"
     paper = Fraction(num, den)
     paper_text = f"{num}/{den} = {fmt_half_up(100 * paper, 1)}%"
     if low <= paper <= high:
@@ -366,12 +343,8 @@ def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
 
 # --- judging all figures --------------------------------------------------------------
 
-VERDICT_COLUMNS: tuple[str, ...] = (
-    "id", "location", "description", "kind", "result_key", "printed", "recomputed",
-    "verdict", "detail", "rules", "basis",
-)
-
-
+VERDICT_COLUMNS: tuple[str, ...] = ("id", "location", "description", "kind", "result_key", "printed",
+                                     "recomputed", "verdict", "detail", "rules", "basis")
 #: Basis of a figure judged against the comparator file rather than the cohort.
 COMPARATOR_BASIS = "genuine check (against the comparator file)"
 
@@ -411,9 +384,8 @@ def _counts_by_key(frame: pd.DataFrame, key_column: str) -> dict[str, tuple[int,
 
 def definition_verdict(figure: Mapping, cutoffs: Mapping[str, float] | None,
                        paper: Mapping[str, float]) -> Verdict | None:
-    """A ``different definition`` verdict when the figure's result depends on a cut-off the run
-    sets differently from the paper (``cutoffs``: the run's; ``paper``:
-    :func:`helpers.published.paper_cutoffs`); None when the definitions match or ``cutoffs`` is None."""
+    """``different definition`` when the figure depends on a cut-off the run (``cutoffs``) sets
+    otherwise than the ``paper``; None when they match or ``cutoffs`` is None."""
     if cutoffs is None:
         return None
     differences = definition_differences(cutoffs_used(text_of(figure.get("result_key"))), cutoffs, paper)
@@ -425,7 +397,7 @@ def definition_verdict(figure: Mapping, cutoffs: Mapping[str, float] | None,
 
 def definition_note(figure: Mapping, cutoffs: Mapping[str, float] | None,
                     paper: Mapping[str, float]) -> str:
-    """Markdown saying a figure is not compared because the run's definition differs (empty if it does not)."""
+    """Markdown saying a figure is not compared as the run's definition differs; empty if not."""
     v = definition_verdict(figure, cutoffs, paper)
     if v is None:
         return ""
@@ -438,9 +410,7 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
               reconstructed: bool = True, comparators: pd.DataFrame | None = None,
               alpha: float = SIGNIFICANCE_LEVEL,
               cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """One verdict row per published figure; a figure depending on a cut-off in ``cutoffs``
-    (the run's) that differs from the paper's gets ``different definition`` and is not
-    compared (None: every figure compared)."""
+    """One verdict row per published figure (``cutoffs``: the run's, see :func:`definition_verdict`)."""
     paper_defs = paper_cutoffs(published) if "parameter" in published.columns else {}
     by_key = {}
     for rec in results.to_dict("records"):
@@ -498,18 +468,13 @@ def verdict_order(reconstructed: bool = True) -> tuple[str, ...]:
 
 
 def summary(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Counts of each verdict by location (in order of first appearance), then an ``All
-    figures`` row."""
+    """Counts of each verdict by location (in order of appearance), then ``All figures``."""
     present = set(verdicts["verdict"])
     replication = bool(present & (set(REPLICATION_LABELS.values()) - set(VERDICTS)))
     labels = [v for v in verdict_order(not replication) if v in present]
-    locations = list(dict.fromkeys(verdicts["location"]))
-    rows = []
-    for loc, part in [(loc, verdicts[verdicts["location"] == loc]) for loc in locations] + \
-            [("All figures", verdicts)]:
-        counts = part["verdict"].value_counts()
-        rows.append({"location": loc, "figures": len(part),
-                     **{v: int(counts.get(v, 0)) for v in labels}})
+    parts = [(loc, verdicts[verdicts["location"] == loc]) for loc in dict.fromkeys(verdicts["location"])]
+    rows = [{"location": loc, "figures": len(part), **{v: int((part["verdict"] == v).sum()) for v in labels}}
+            for loc, part in [*parts, ("All figures", verdicts)]]
     return pd.DataFrame(rows, columns=["location", "figures", *labels])
 
 

@@ -21,13 +21,9 @@ import pandas as pd
 #: ``double_rounded`` is half-up to one more decimal, then half-up again
 #: (6/34 = 17.647 -> 17.65 -> 17.7), a common spreadsheet artefact.
 RULES: tuple[str, ...] = ("half_up", "half_even", "truncated", "double_rounded")
-
-
 #: Rules granted to p-values: only rounding. Truncating a p-value makes it look
 #: smaller (anti-conservative), so a truncation-only match is not accepted.
 P_VALUE_RULES: tuple[str, ...] = ("half_up", "half_even")
-
-
 RULE_WORDS: dict[str, str] = {
     "half_up": "rounded half-up", "half_even": "rounded half-to-even",
     "truncated": "truncated", "double_rounded": "rounded twice",
@@ -84,11 +80,7 @@ def describe_rules(rules: Sequence[str], value: Fraction, decimals: int) -> str:
 
 
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
-
-
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)")
-
-
 _P = re.compile(r"p\s*([=<>≤])\s*(\d*\.\d+|\d+)", re.IGNORECASE)
 
 
@@ -185,12 +177,10 @@ def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[st
     """
     if math.isnan(p):
         return False, "", ()
-    if shown.relation == "<":
-        return (p < shown.value, f"below the printed bound {shown.text}", ()) if p < shown.value \
-            else (False, "", ())
-    if shown.relation == ">":
-        return (p > shown.value, f"above the printed bound {shown.text}", ()) if p > shown.value \
-            else (False, "", ())
+    if shown.relation in ("<", ">"):
+        beyond = p < shown.value if shown.relation == "<" else p > shown.value
+        side = "below" if shown.relation == "<" else "above"
+        return (True, f"{side} the printed bound {shown.text}", ()) if beyond else (False, "", ())
     value = Fraction(p)
     if value == shown.value:
         return True, "exact", ()
@@ -200,28 +190,23 @@ def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[st
     return False, "", ()
 
 
+_EVIDENCE = {frozenset({"half_up", "half_even"}): "rounding only (truncation would differ)",
+             frozenset({"half_up"}): "tie broken half-up", frozenset({"half_even"}): "tie broken half-to-even"}
+
+
 def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdict rows whose printed figure discriminates between rounding rules, with an
-    ``evidence`` column (``rounding only``, ``truncation only``, ``double rounding only``,
-    ``tie broken half-up``/``half-even``); p-values are left out."""
+    """The verdict rows (p-values left out) whose printed figure tells rounding rules apart,
+    with an ``evidence`` column saying which rule it points to."""
     rows = []
     for rec in verdicts.to_dict("records"):
         if rec["kind"] == "p_value" or not rec["rules"]:
             continue
         rules = set(rec["rules"].split(";"))
-        rounding = rules & {"half_up", "half_even"}
+        rounding = frozenset(rules & {"half_up", "half_even"})
         if rounding and "truncated" in rules:
             continue  # rounding and truncation agree: says nothing about the rule
-        if rounding == {"half_up", "half_even"}:
-            evidence = "rounding only (truncation would differ)"
-        elif rounding == {"half_up"}:
-            evidence = "tie broken half-up"
-        elif rounding == {"half_even"}:
-            evidence = "tie broken half-to-even"
-        elif "truncated" in rules:
-            evidence = "truncation only"
-        else:
-            evidence = "double rounding only"
+        evidence = _EVIDENCE.get(rounding) or ("truncation only" if "truncated" in rules
+                                               else "double rounding only")
         rows.append({**{k: rec[k] for k in ("id", "location", "printed", "recomputed", "detail")},
                      "evidence": evidence})
     return pd.DataFrame(rows, columns=["id", "location", "printed", "recomputed", "detail", "evidence"])
@@ -238,9 +223,8 @@ def _ceil_div(x, y):
 
 
 def _rule_bounds(scaled: int, hundred_units: int, d, rule: str):
-    """Inclusive bounds ``(lo, hi)`` of the numerators k with ``100 k / d`` printing as
-    ``scaled / 10**decimals`` under ``rule`` (lo > hi: none), each rule an interval of the
-    printed value solved for k in integers; ``d`` an int or int array."""
+    """Inclusive bounds ``(lo, hi)`` (lo > hi: none) of the numerators k with ``100 k / d``
+    printing as ``scaled / 10**decimals`` under ``rule``; ``d`` an int or int array."""
     a, n = scaled, hundred_units
     if rule == "exact":
         return _ceil_div(a * d, n), (a * d) // n
@@ -258,25 +242,22 @@ def _rule_bounds(scaled: int, hundred_units: int, d, rule: str):
 
 
 def _fitting_bounds(printed_pct: str, denominators: np.ndarray,
-                    rules: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Inclusive bounds of the fitting numerators for every denominator (lo > hi: none): the
-    rules' intervals all contain the printed value, so their union is one run. None when
-    the printed value has more digits than its decimals."""
+                    rules: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Inclusive bounds of the numerators fitting ``printed_pct`` for every denominator (lo > hi:
+    none): the rules' intervals all contain the printed value, so their union is one run."""
     shown = printed_percent(printed_pct) or parse_number(printed_pct.strip())
     scaled = shown.value * 10 ** shown.decimals
     if scaled.denominator != 1:
-        return None
-    a, n = int(scaled), 100 * 10 ** shown.decimals
-    d = denominators
+        raise ValueError(f"{printed_pct!r}: write the percentage with its decimals, as printed")
+    a, n, d = int(scaled), 100 * 10 ** shown.decimals, denominators
     lo, hi = _rule_bounds(a, n, d, "exact")
     lo, hi = np.maximum(lo, 0), np.minimum(hi, d)
     for rule in rules:
         r_lo, r_hi = _rule_bounds(a, n, d, rule)
         r_lo, r_hi = np.maximum(r_lo, 0), np.minimum(r_hi, d)
-        has = r_lo <= r_hi
-        lo_empty, hi_empty = lo > hi, lo > hi
-        lo = np.where(has, np.where(lo_empty, r_lo, np.minimum(lo, r_lo)), lo)
-        hi = np.where(has, np.where(hi_empty, r_hi, np.maximum(hi, r_hi)), hi)
+        has, empty = r_lo <= r_hi, lo > hi
+        lo = np.where(has, np.where(empty, r_lo, np.minimum(lo, r_lo)), lo)
+        hi = np.where(has, np.where(empty, r_hi, np.maximum(hi, r_hi)), hi)
     return lo, hi
 
 
@@ -286,14 +267,8 @@ def fitting_numerators(printed_pct: str, denominator: int,
     ``printed_pct`` (the paper's text, e.g. ``"53.5%"``), in exact integer arithmetic."""
     if denominator <= 0:
         raise ValueError(f"need a positive denominator, got {denominator}")
-    bounds = _fitting_bounds(printed_pct, np.array([denominator], dtype=np.int64), rules)
-    if bounds is None:  # no closed form: test every numerator
-        shown = printed_percent(printed_pct) or parse_number(printed_pct.strip())
-        return tuple(k for k in range(denominator + 1)
-                     if Fraction(100 * k, denominator) == shown.value
-                     or matching_rules(Fraction(100 * k, denominator), shown.value,
-                                       shown.decimals, rules))
-    return tuple(range(int(bounds[0][0]), int(bounds[1][0]) + 1))
+    (lo,), (hi,) = _fitting_bounds(printed_pct, np.array([denominator], dtype=np.int64), rules)
+    return tuple(range(int(lo), int(hi) + 1))
 
 
 def _numerators_text(lo: int, hi: int) -> str:
@@ -312,13 +287,7 @@ def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]
     low_sum = np.zeros(len(d), dtype=np.int64)
     high_sum = np.zeros(len(d), dtype=np.int64)
     for fid, text in printed.items():
-        bounds = _fitting_bounds(text, d, RULES)
-        if bounds is None:
-            runs = [fitting_numerators(text, int(v)) for v in d]
-            lo = np.array([r[0] if r else 1 for r in runs], dtype=np.int64)
-            hi = np.array([r[-1] if r else 0 for r in runs], dtype=np.int64)
-        else:
-            lo, hi = bounds
+        lo, hi = _fitting_bounds(text, d, RULES)
         has = lo <= hi
         fits_all &= has
         low_sum += np.where(has, lo, 0)

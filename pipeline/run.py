@@ -1,36 +1,13 @@
 """Run every notebook with papermill into one self-contained run directory.
 
-A run directory holds::
-
-    input/         a copy of every file the run read (cohort, reference tables)
-    notebooks/     the executed notebooks
-    report/        each notebook as HTML, plus index.html linking them
-    tables/        every table as CSV and XLSX
-    figures/       every figure as PNG and SVG
-    results/       one CSV of statistics per notebook
-    results.csv    all of them, one tidy row per statistic
-    manifest.json  hashes of the copies analysed, parameters, versions, git commit, durations
-
-It is built under ``<out>.partial`` and moved to ``<out>`` only when every
-notebook has run and the report is written, so a directory with the final name
-is always complete (see :mod:`pipeline.rundir` for what a run may replace). A
-failed run (a failing cell, a kernel that dies, a cell past ``--cell-timeout``,
-an error writing the report or manifest, a full disk) is left as
-``<out>.failed`` for inspection, with a short message naming the notebook; an
-interrupted one (Ctrl-C, SIGTERM) is removed.
-
-Notebooks run in a :class:`concurrent.futures.ProcessPoolExecutor`, each in its
-own kernel (no state is shared between notebooks), up to
-:data:`DEFAULT_WORKERS` at a time for cohorts under
-:data:`CONCURRENT_BELOW_ROWS` rows (one at a time above, where memory per
-kernel matters more than start-up time); a notebook in
-:data:`RUNS_AFTER_THE_OTHERS` (the reproduction report, which reads the
-others' results) starts only when all notebooks before it have finished. The
-first failure stops the other workers and shuts their kernels down; the
-workers die with the runner even when it is killed (``PR_SET_PDEATHSIG``), and
-each kernel ends with its worker (ipykernel's parent poller). The run
-directory is byte-for-byte the same as with ``workers=1`` (only the durations
-in ``manifest.json`` differ).
+A run directory holds ``input/`` (copies of the files read), ``notebooks/`` (executed),
+``report/`` (HTML), ``tables/``, ``figures/``, ``results/`` (a CSV per notebook),
+``results.csv`` (all statistics) and ``manifest.json`` (hashes, parameters, versions,
+commit, durations). It is built under ``<out>.partial`` and renamed only when complete; a
+failed run is kept as ``<out>.failed`` with a short message, an interrupted one removed
+(:mod:`pipeline.rundir`). Notebooks run in a process pool, each in its own kernel; the
+first failure stops the others, and workers die with the runner (``PR_SET_PDEATHSIG``).
+The run directory is the same for any number of workers (only durations differ).
 """
 
 from __future__ import annotations
@@ -100,21 +77,11 @@ KERNEL_NAME = "python3"
 
 @contextlib.contextmanager
 def kernel_config():
-    """Kernel-manager settings for one notebook run: local IPC sockets in a private folder.
+    """Kernel settings (a traitlets ``Config``) for one notebook: IPC sockets in a private folder.
 
-    The kernel then has no network ports, and ipykernel does not print its
-    "running over TCP without encryption" warning into the progress bar. The
-    socket files go to a fresh temporary folder, removed afterwards: kernels
-    sharing a folder would race for the same socket names. The kernel's own
-    log is limited to critical messages: jupyter_client interrupts every
-    kernel as it shuts it down, which ipykernel logs as an error
-    ("KeyboardInterrupt caught in kernel") at random. Cell errors are not
-    affected; they reach the notebook and the pipeline's message.
-
-    Yields
-    ------
-    traitlets.config.Config
-        To pass as ``config=`` to papermill or nbclient.
+    No network ports, so no "running over TCP" warning; a private folder, since kernels
+    sharing one race for socket names. The kernel log keeps only critical messages:
+    shutting a kernel down interrupts it, which ipykernel would log as an error.
     """
     with tempfile.TemporaryDirectory(prefix="nbk-") as sockets:  # short: socket paths ~100 chars
         config = Config()
@@ -125,11 +92,7 @@ def kernel_config():
 
 
 class PipelineError(Exception):
-    """A run could not complete; ``str()`` is a short message for the analyst.
-
-    ``exit_status`` is 2 for bad input (data file, parameters, ``--out``) and 1
-    for a failure while executing a notebook or writing the run.
-    """
+    """A run could not complete; ``exit_status`` 2 for bad input, 1 for a failed run."""
 
     def __init__(self, message: str, exit_status: int = 1):
         super().__init__(message)
@@ -138,24 +101,9 @@ class PipelineError(Exception):
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a finished run produced.
-
-    Attributes
-    ----------
-    run_dir : Path
-        The complete run directory (absolute).
-    notebooks : tuple of str
-        Stems of the notebooks executed, in order.
-    durations : mapping
-        Seconds each notebook took (also in ``manifest.json``).
-    n_results : int
-        Rows (statistics) in ``results.csv``.
-    warnings : tuple of str
-        Warnings of the data validation (the run went ahead), as printed by
-        ``validate``; empty when there were none.
-    sheet : str or None
-        The workbook sheet analysed (None for a CSV).
-    """
+    """What a finished run produced: the run directory (absolute), notebook stems in order,
+    seconds per notebook, rows of ``results.csv``, the validation's warnings, and the
+    workbook sheet analysed (None for a CSV)."""
 
     run_dir: Path
     notebooks: tuple[str, ...]
@@ -166,13 +114,7 @@ class RunSummary:
 
 
 def list_notebooks(folder: str | Path) -> list[Path]:
-    """Notebooks named ``NN_noun_phrase.ipynb`` in ``folder`` (not recursive), in name order.
-
-    Raises
-    ------
-    PipelineError
-        When there are none (exit status 2).
-    """
+    """Notebooks named ``NN_noun_phrase.ipynb`` in ``folder``, in name order; PipelineError if none."""
     paths = sorted(p for p in Path(folder).glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
     if not paths:
         raise PipelineError(f"no notebooks named NN_name.ipynb in {folder}", exit_status=2)
@@ -192,51 +134,19 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
                  progress: bool = True, cell_timeout: float | None = None,
                  workers: int | None = None, sheet: str | None = None,
                  share: bool = False, params_file: str | Path | None = None) -> RunSummary:
-    """Validate the cohort, execute every notebook and write a complete run directory (:class:`RunSummary`).
+    """Validate the cohort, execute every notebook and write a complete run directory.
 
-    Parameters
-    ----------
-    data : str or Path or None
-        Cohort file (CSV or .xlsx) under the data contract. Never written to.
-        A relative path is taken relative to the current directory. None: the
-        parameter file's ``data_path``, else the repository's shipped cohort.
-    out : str or Path, optional
-        Run directory, relative to the current directory when relative;
-        default ``outputs/<data stem>`` under the repository.
-    parameters : sequence of (name, text)
-        Notebook parameters; unknown names and values outside
-        :data:`helpers.parameters.PARAMETER_RULES` are errors.
-    force : bool
-        Replace an existing run directory (only once the new run is complete).
-    notebooks_dir : str or Path
-        Folder of ``NN_name.ipynb`` notebooks.
-    progress : bool
-        Show a progress bar on stderr.
-    cell_timeout : float, optional
-        Seconds any one cell may run before the run fails; None (default) for no limit.
-    workers : int, optional
-        Notebooks executed at the same time, each in its own process and kernel (see
-        :func:`execution_waves`); the run directory is the same for any number. None:
-        :data:`DEFAULT_WORKERS` under :data:`CONCURRENT_BELOW_ROWS` rows, else 1.
-    share : bool
-        Share-safe run: no ``input/`` copy in the run directory (the notebooks
-        read a copy in a temporary folder outside it, deleted afterwards; the
-        manifest keeps each input's name and SHA-256), notebooks declaring
-        ``share_safe`` get True, and every report page says it is a share run.
-    params_file : str or Path, optional
-        TOML parameter file (``analysis.toml``): replaces the notebooks' defaults, and is replaced
-        by ``parameters``, ``data`` and ``sheet``; its ``output_dir`` is not used. Notebooks get
-        ``params_file=""`` and the resolved values.
-
-    Raises
-    ------
-    PipelineError
-        Bad data, parameters or ``--out``, or another run on the same ``--out``
-        (exit status 2, before anything is executed and before any run
-        directory is created), or a notebook, the report, the manifest or the
-        disk failing (exit status 1; the partial run is kept as ``<out>.failed``).
-    KeyboardInterrupt
-        On Ctrl-C or SIGTERM; the partial run is removed.
+    ``data``: the cohort (CSV or .xlsx), never written to; None: the parameter file's
+    ``data_path``, else the shipped cohort. ``out``: default ``outputs/<data stem>``.
+    ``parameters``: ``(name, text)`` pairs checked against the notebooks' declarations.
+    ``force`` replaces an existing run once the new one is complete. ``cell_timeout``:
+    seconds per cell (None: no limit). ``workers``: notebooks at a time (None:
+    :data:`DEFAULT_WORKERS` below :data:`CONCURRENT_BELOW_ROWS` rows, else 1). ``share``:
+    no ``input/`` copy (inputs read from a deleted temporary copy), ``share_safe=True``,
+    small counts hidden. ``params_file``: TOML settings between the notebooks' defaults and
+    ``parameters``/``data``/``sheet``. Raises PipelineError (exit status 2 for bad input,
+    before anything runs; 1 for a failed run, kept as ``<out>.failed``); KeyboardInterrupt
+    on Ctrl-C or SIGTERM (the partial run removed).
     """
     settings, record = {}, None
     try:  # hashed before it is read: the manifest names the bytes that were read
@@ -408,11 +318,8 @@ def _failure_message(nb: Path, err: BaseException, failed: Path, cell_timeout) -
 
 
 def _source_cell_number(nb: Path, executed_index: int) -> tuple[int, int]:
-    """1-based number, in the notebook file, of the cell at ``executed_index`` of the executed copy.
-
-    Papermill inserts one injected-parameters cell after the ``parameters``
-    cell (at the top when there is none); cells after it shift by one.
-    """
+    """1-based number in the notebook file of the executed copy's cell ``executed_index``
+    (papermill inserts one cell after the ``parameters`` cell, or at the top), and the count."""
     cells = nbformat.read(str(nb), as_version=4).cells
     tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
     injected = tagged[0] + 1 if tagged else 0
@@ -421,12 +328,8 @@ def _source_cell_number(nb: Path, executed_index: int) -> tuple[int, int]:
 
 
 def execution_waves(notebooks: Sequence[Path]) -> list[list[Path]]:
-    """Split the notebooks into groups run one after the other.
-
-    Every notebook not in :data:`RUNS_AFTER_THE_OTHERS` is in the first group,
-    whose members may run at the same time; each notebook in
-    :data:`RUNS_AFTER_THE_OTHERS` then runs alone, after all of them.
-    """
+    """Groups run one after the other: all but :data:`RUNS_AFTER_THE_OTHERS` together, then
+    each of those alone."""
     first = [nb for nb in notebooks if nb.stem not in RUNS_AFTER_THE_OTHERS]
     after = [[nb] for nb in notebooks if nb.stem in RUNS_AFTER_THE_OTHERS]
     return [first, *after] if first else after
@@ -436,11 +339,8 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
                  declared: Mapping[str, dict], overrides: Mapping[str, object],
                  progress: bool, cell_timeout: float | None, workers: int,
                  failed: Path, input_folder: Path = Path("input")) -> dict[str, float]:
-    """Execute every notebook into ``staging/notebooks``; returns seconds per notebook.
-
-    The first failure stops the other workers (their kernels are shut down)
-    and raises :class:`PipelineError`; an interrupt does the same and re-raises.
-    """
+    """Execute every notebook into ``staging/notebooks``; seconds per notebook. The first
+    failure or an interrupt stops the other workers."""
     (staging / "notebooks").mkdir()
     # params_file blank: the notebooks' settings cells keep the values injected here.
     base: dict[str, object] = {"output_dir": ".", PARAMS_FILE: ""}
@@ -519,11 +419,8 @@ def _worker_terminated(signum, frame):
 def _execute_notebook(nb: Path, staging: Path, params: Mapping[str, object],
                       cell_timeout: float | None, failed: Path,
                       hidden_folder: Path | None = None) -> tuple[str, object]:
-    """In a worker: execute one notebook; ``("ok", seconds)`` or ``("failed", message)``.
-
-    Nothing is raised, so no traceback reaches the terminal; when the runner
-    stops the worker (SIGTERM) the kernel is shut down and the worker exits.
-    """
+    """In a worker: ``("ok", seconds)`` or ``("failed", message)``; raises nothing, so no
+    traceback reaches the terminal."""
     global _BUSY
     target = staging / "notebooks" / nb.name
     try:
@@ -573,12 +470,8 @@ def _stop_workers(pool: ProcessPoolExecutor, before: set) -> None:
 # --- executed notebooks, results and manifest -----------------------------------------
 
 def strip_volatile_metadata(path: str | Path, hidden_folder: Path | None = None) -> None:
-    """Remove timings and absolute paths papermill stores, so two runs give equal files.
-
-    The durations are kept in ``manifest.json`` instead. ``path`` is rewritten in place.
-    ``hidden_folder`` (a share run's temporary input folder) is cut from the injected
-    parameters, so they name the input files only.
-    """
+    """Remove papermill's timings and absolute paths from ``path`` in place, so two runs give
+    equal files; ``hidden_folder`` (a share run's input copy) is cut from the parameters."""
     nb = nbformat.read(str(path), as_version=4)
     pm = nb.metadata.get("papermill", {})
     for key in ("start_time", "end_time", "duration", "exception", "input_path",
@@ -602,12 +495,8 @@ def strip_volatile_metadata(path: str | Path, hidden_folder: Path | None = None)
 
 
 def coalesce_streams(nb) -> None:
-    """Merge consecutive stdout/stderr chunks of each cell of ``nb``, in place.
-
-    How a cell's printed text is split into chunks depends on timing; merged,
-    the same output is stored the same way on every run. (In place: ``nb`` is
-    the notebook about to be written.)
-    """
+    """Merge consecutive stdout/stderr chunks of each cell of ``nb`` in place (their split
+    depends on timing)."""
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -633,15 +522,10 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
                    declared: Mapping[str, dict], overrides: Mapping[str, object],
                    durations: Mapping[str, float], kind: str = "internal",
                    parameter_file: Mapping[str, str] | None = None) -> Path:
-    """Write ``manifest.json``: inputs and their SHA-256, parameters, versions, commit, durations.
-
-    ``copies``: ``{parameter name: {"file", "sha256", "bytes"}}`` of the input copies, hashed
-    before any notebook ran; ``overrides``: the typed values given to the notebooks (from
-    the parameter file and ``-p``), recorded, as every parameter, as the Python literal the
-    notebook received; ``durations``: seconds per notebook stem; ``kind``: ``"internal"``
-    or ``"share"`` (the input copies were outside the run directory); ``parameter_file``:
-    ``{"file", "sha256"}`` of the parameter file read, None when none. Returns the path.
-    """
+    """Write ``manifest.json`` (inputs and SHA-256, parameters as the literals the notebooks
+    got, versions, commit, durations); returns its path. ``copies``: ``{parameter:
+    {file, sha256, bytes}}``; ``kind``: ``"internal"`` or ``"share"``; ``parameter_file``:
+    ``{file, sha256}`` or None."""
     run_dir = Path(run_dir)
     params = {}
     for nb in notebooks:
@@ -695,18 +579,8 @@ def _git_state() -> dict[str, object]:
 # --- refreshing stored notebook outputs ---------------------------------------------
 
 def refresh_notebook(path: str | Path, timeout: int = 600) -> None:
-    """Re-execute a notebook in place with its default parameters, as nbval will.
-
-    Runs in the notebook's folder with the same kernel, drops timing metadata, and
-    writes the notebook back only if every cell succeeded.
-
-    Parameters
-    ----------
-    path : str or Path
-        The notebook.
-    timeout : int
-        Seconds any one cell may run.
-    """
+    """Re-execute a notebook in place with its defaults, as nbval will (``timeout``: seconds a
+    cell); written back only if every cell succeeded, without timing metadata."""
     path = Path(path)
     nb = nbformat.read(str(path), as_version=4)
     with kernel_config() as config:
