@@ -36,5 +36,3 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.provenance` -- file hashes and where the analysed data came from
 - :mod:`helpers.parameters` -- allowed parameter values and the parameter file
 """
-
-__version__ = "0.1.0"

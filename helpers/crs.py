@@ -1,79 +1,58 @@
 """The paper's CRS-by-debulking percentages rebuilt from counts under each reading of a missing record.
 
-The paper reports CRS as 5/34, counting the patient without a record as no CRS,
-but its percentages among patients without CRS fit 28 patients (that patient
-left out). :func:`printed_percentages_check` shows which denominator each
-printed figure fits.
+The paper reports CRS as 5/34 (the patient without a record as no CRS), but its percentages
+among patients without CRS fit 28 patients (that patient left out); exact arithmetic throughout.
 """
 
 from __future__ import annotations
 
 import math
-import re
+from fractions import Fraction
 
 import pandas as pd
 
 from helpers import contract
 from helpers.results import rate_key
+from helpers.rounding import printed_percent, round_by_rule
 
 
-def _truncate(value: float, digits: int = 1) -> float:
-    if math.isnan(value):
-        return math.nan
-    factor = 10 ** digits
-    return math.floor(value * factor + 1e-9) / factor
-
-
-def _round_half_up(value: float, digits: int = 1) -> float:
-    if math.isnan(value):
-        return math.nan
-    factor = 10 ** digits
-    return math.floor(value * factor + 0.5 + 1e-9) / factor
-
-
-def _printed_number(text: str) -> float:
-    found = re.search(r"\d+(?:\.\d+)?", str(text))
-    return float(found.group()) if found else math.nan
+def _as_printed(k: int, n: int, decimals: int, rule: str) -> Fraction | None:
+    return round_by_rule(Fraction(100 * k, n), decimals, rule) if n else None
 
 
 def printed_percentages_check(cohort: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     """For each figure ``n[crs=...&debulking_category=...]``: the count, its percentage under
-    each denominator (CRS patients; recorded without CRS; all without CRS), rounded and
-    truncated to the printed precision, and which of them prints as the paper's text."""
-    status = cohort["crs_status"]
-    category = cohort["debulking_category"].astype(str)
+    each denominator (CRS patients; recorded without CRS; all without CRS), rounded half up and
+    truncated to the printed precision, and which of them prints as the paper's text (NaN: no patients)."""
+    status, category = cohort["crs_status"], cohort["debulking_category"].astype(str)
     by_key = published.dropna(subset=["result_key"]).set_index("result_key")
     rows = []
     for flag, name in ((True, "CRS"), (False, "No CRS")):
-        in_group = (status == name).to_numpy()
-        n_group = int(in_group.sum())
-        n_alt = int(((status == "No CRS") | (status == "Not recorded")).sum())
+        group = status == name
+        # the other reading: the patient without a record joins the no-CRS group
+        other = group if flag else status.isin(["No CRS", "Not recorded"])
         for code in contract.column("debulking_category").codes:
             key = rate_key("n", {"crs": flag, "debulking_category": code})
             if key not in by_key.index:
                 continue
             fig = by_key.loc[key]
-            k = int((in_group & (category == code).to_numpy()).sum())
-            exact = 100 * k / n_group if n_group else math.nan
-            if flag:
-                alt = exact
-            else:  # the patient without a record joins the no-CRS group
-                in_alt = ((status == "No CRS") | (status == "Not recorded")).to_numpy()
-                k_alt = int((in_alt & (category == code).to_numpy()).sum())
-                alt = 100 * k_alt / n_alt if n_alt else math.nan
-            printed_text = str(fig["printed"])
-            printed = _printed_number(printed_text)
-            digits = len(printed_text.split(".")[1].rstrip("%")) if "." in printed_text else 0
-            rounded, truncated = _round_half_up(exact, digits), _truncate(exact, digits)
-            hits = [name_ for name_, v in (("rounded", rounded), ("truncated", truncated))
-                    if abs(v - printed) < 1e-9]
+            printed = printed_percent(str(fig["printed"]))
+            if printed is None:
+                raise ValueError(f"figure {fig['id']}: printed text {fig['printed']!r} holds no percentage")
+            k, n = int((group & (category == code)).sum()), int(group.sum())
+            k_other, n_other = int((other & (category == code)).sum()), int(other.sum())
+            rounded, truncated = (_as_printed(k, n, printed.decimals, rule) for rule in ("half_up", "truncated"))
+            hits = [rule for rule, v in (("rounded", rounded), ("truncated", truncated)) if v == printed.value]
             rows.append({
-                "figure": fig["id"], "group": name, "category": code, "printed": printed_text,
-                "n": k, "N": n_group, "exact %": exact, "rounded": rounded, "truncated": truncated,
+                "figure": fig["id"], "group": name, "category": code, "printed": str(fig["printed"]),
+                "n": k, "N": n, "exact %": 100 * k / n if n else math.nan,
+                "rounded": math.nan if rounded is None else float(rounded),
+                "truncated": math.nan if truncated is None else float(truncated),
                 "printed as": {0: "neither", 1: hits[0] if hits else "", 2: "either"}[len(hits)],
-                "N if not recorded = no": n_alt if not flag else n_group,
-                "% if not recorded = no": alt,
+                "N if not recorded = no": n_other,
+                "% if not recorded = no": 100 * k_other / n_other if n_other else math.nan,
                 "fits printed if not recorded = no": any(
-                    abs(f(alt, digits) - printed) < 1e-9 for f in (_round_half_up, _truncate)),
+                    _as_printed(k_other, n_other, printed.decimals, rule) == printed.value
+                    for rule in ("half_up", "truncated")),
             })
     return pd.DataFrame(rows)

@@ -68,11 +68,6 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
                 metadata={"image/png": {"alt": alt}}, raw=True)
 
 
-def category_label(code: str) -> str:
-    """Display label of a debulking category code."""
-    return contract.code_label("debulking_category", code)
-
-
 def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: float = 10,
                  top: float = 100) -> pd.DataFrame:
     """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least ``min_cell`` patients.
@@ -125,7 +120,7 @@ def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
                              marker="o", color=CATEGORY_PALETTE[category], ax=ax, sort=False)
             elif len(part):
                 _draw_median_iqr(ax, part, CATEGORY_PALETTE[category])
-            _blasts_panel(ax, f"{category_label(category)}\n(n={part['patient_id'].nunique()})",
+            _blasts_panel(ax, f"{contract.code_label('debulking_category', category)}\n(n={part['patient_id'].nunique()})",
                           low_cutoff, high_cutoff)
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
@@ -173,7 +168,7 @@ def _blasts_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff:
             elif n[category]:
                 ax.text(0.5, 0.5, f"fewer than {min_cell} patients:\nnot drawn", ha="center", va="center",
                         fontsize=8, color="0.4", transform=ax.transAxes)
-            _blasts_panel(ax, f"{category_label(category)}\n(n={labels[category]})", low_cutoff, high_cutoff)
+            _blasts_panel(ax, f"{contract.code_label('debulking_category', category)}\n(n={labels[category]})", low_cutoff, high_cutoff)
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
         fig.suptitle(f"Blasts before and after debulking, {AGGREGATE_VIEW}: median and interquartile range per "

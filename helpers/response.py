@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers import contract, subgroups, suppression
+from helpers import contract, suppression
 from helpers.narrative import count, p_text, pct
 from helpers.results import rate_key
 
@@ -41,40 +41,6 @@ class PatientFlow:
     def cr_after_two_cycles(self) -> int:
         """CR patients among those with two cycles."""
         return self.cr - (self.one_cycle - self.one_cycle_without_cr)
-
-
-def _true(series: pd.Series) -> np.ndarray:
-    return series.astype("boolean").fillna(False).to_numpy(dtype=bool)
-
-
-def patient_flow(cohort: pd.DataFrame) -> PatientFlow:
-    """Count the patients at each step of the treatment flow; missing booleans count as not True."""
-    cycles = cohort["blina_cycles"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    cr = _true(cohort["any_cr"])
-    one = cycles == 1
-    return PatientFlow(
-        treated=int(len(cohort)),
-        two_cycles=int((cycles >= 2).sum()),
-        one_cycle=int(one.sum()),
-        one_cycle_without_cr=int((one & ~cr).sum()),
-        cr=int(cr.sum()),
-        mrd_evaluable=int((cr & _true(cohort["mrd_evaluable"])).sum()),
-        mrd_negative=int((cr & _true(cohort["mrd_negative"])).sum()),
-        hsct_after=int((cr & _true(cohort["hsct_after_blina"])).sum()),
-    )
-
-
-def flow_results(flow: PatientFlow) -> pd.DataFrame:
-    """Result rows for the flow steps not recorded elsewhere (treated, cycles by CR, MRD-evaluable)."""
-    return pd.DataFrame([
-        subgroups.count_row("n[all]", "Patients treated with blinatumomab", flow.treated, flow.treated),
-        subgroups.count_row("response=none[blina_cycles=1]", "No CR among patients with one cycle",
-                  flow.one_cycle_without_cr, flow.one_cycle),
-        subgroups.count_row("any_cr[blina_cycles=2]", "CR among patients with two cycles",
-                  flow.cr_after_two_cycles, flow.two_cycles),
-        subgroups.count_row(rate_key("n", {"any_cr": True, "mrd_evaluable": True}),
-                  "MRD-evaluable among CR patients", flow.mrd_evaluable, flow.cr),
-    ])
 
 
 def burden_label(level: object, high_cutoff: float = 50) -> str:

@@ -1,9 +1,7 @@
 """Tidy statistics rows shared by every notebook (``results.csv``).
 
-Each notebook records the statistics it computes as rows with the columns in
-:data:`RESULT_COLUMNS`; the pipeline concatenates them into the run's
-``results.csv`` so later notebooks and tests read plain data instead of scraping
-notebooks.
+Each notebook writes its statistics as rows with the columns of :data:`RESULT_COLUMNS`;
+the run joins them into ``results.csv``, which later notebooks and tests read.
 
 Key grammar (stable, so ``data/published_figures.csv`` can point at keys):
 

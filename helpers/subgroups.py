@@ -1,8 +1,5 @@
-"""Rates of a boolean outcome by the levels of a grouping, with exact intervals, as result rows.
-
-``rate_by`` tabulates the rates and attaches the tests the caller ran on the
-same table; ``rate_table_results`` turns that into result rows
-(:mod:`helpers.results` schema); ``count_by`` counts patients per level.
+"""Rates of a boolean outcome by the levels of a grouping, with exact intervals and the tests
+run on their table, as result rows (:mod:`helpers.results` schema).
 """
 
 from __future__ import annotations
@@ -53,12 +50,6 @@ def _levels(values: pd.Series) -> list[object]:
     return sorted(present, key=str)
 
 
-def _display(k: int, n: int, estimate: float, low: float, high: float) -> str:
-    if n == 0:
-        return f"{k}/{n} (NA)"
-    return f"{k}/{n} ({100 * estimate:.1f}%) [{100 * low:.1f}-{100 * high:.1f}]"
-
-
 def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
             where: Mapping[str, object] | None = None, tests: Sequence[TestResult] = (),
             method: str = "clopper-pearson", confidence: float = 0.95) -> RateTable:
@@ -95,8 +86,7 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
         prop = proportion(k, n, method=method, confidence=confidence)
         rows.append({"measure": outcome, "group_var": group_var, "level": level,
                      "numerator": k, "denominator": n, "estimate": prop.estimate,
-                     "ci_low": prop.ci_low, "ci_high": prop.ci_high,
-                     "display": _display(k, n, prop.estimate, prop.ci_low, prop.ci_high)})
+                     "ci_low": prop.ci_low, "ci_high": prop.ci_high})
     rates = pd.DataFrame(rows)
     tested = rates[(rates["level"] != MISSING_LEVEL) & (rates["denominator"] > 0)] if by else rates.iloc[:0]
     table = tuple((int(r.numerator), int(r.denominator - r.numerator)) for r in tested.itertuples())

@@ -41,10 +41,12 @@ def small(make_cohort) -> pd.DataFrame:
     ])
 
 
-# --- patient flow -------------------------------------------------------------------------
+# --- patient flow (counted in notebook 03) ----------------------------------------------------
 
-def test_patient_flow_counts_each_step_of_a_hand_built_cohort(small):
-    assert response.patient_flow(small) == response.PatientFlow(
+def test_patient_flow_counts_each_step_of_a_hand_built_cohort(small, tmp_path):
+    small_file = tmp_path / "cohort.csv"  # the file make_cohort wrote for ``small``
+    run = execute("03_response_by_subgroup", data_path=small_file, output_dir=tmp_path / "out")
+    assert run["flow"] == response.PatientFlow(
         treated=6, two_cycles=4, one_cycle=2, one_cycle_without_cr=2, cr=3, mrd_evaluable=2,
         mrd_negative=1, hsct_after=1)
 
@@ -53,20 +55,20 @@ def test_patient_flow_counts_each_step_of_a_hand_built_cohort(small):
     ("treated", 34), ("two_cycles", 25), ("one_cycle", 9), ("one_cycle_without_cr", 9),
     ("cr", 23), ("mrd_evaluable", 21), ("mrd_negative", 17), ("hsct_after", 7),
 ])
-def test_patient_flow_of_the_shipped_cohort_matches_section_3_3(cohort, field, paper):
-    assert getattr(response.patient_flow(cohort), field) == paper
+def test_patient_flow_of_the_shipped_cohort_matches_section_3_3(notebook_run, field, paper):
+    assert getattr(notebook_run["flow"], field) == paper
 
 
-def test_flow_results_give_cr_among_two_cycle_patients_and_no_cr_after_one_cycle(cohort):
-    rows = response.flow_results(response.patient_flow(cohort)).set_index("key")
+def test_flow_results_give_cr_among_two_cycle_patients_and_no_cr_after_one_cycle(notebook_run):
+    rows = notebook_run["res"].set_index("key")
     # paper: 23 CR, all in the 25 patients with 2 cycles; the 9 others progressed
     assert rows.loc["any_cr[blina_cycles=2]", ["numerator", "denominator"]].tolist() == [23, 25]
     assert rows.loc["response=none[blina_cycles=1]", ["numerator", "denominator"]].tolist() == [9, 9]
     assert rows.loc["n[any_cr=True&mrd_evaluable=True]", ["numerator", "denominator"]].tolist() == [21, 23]
 
 
-def test_patient_flow_diagram_prints_every_count_of_the_flow(cohort):
-    fig = response_figures.plot_patient_flow(response.patient_flow(cohort))
+def test_patient_flow_diagram_prints_every_count_of_the_flow(notebook_run):
+    fig = response_figures.plot_patient_flow(notebook_run["flow"])
     counts = sorted(int(t.get_text().split("n = ")[1]) for t in fig.axes[0].texts if "n = " in t.get_text())
     # paper: 34 -> 25 / 9 -> 23 CR (2 without) -> 21 MRD assessed (2 not) -> 17 negative (4 positive); 7 HSCT
     assert counts == sorted([34, 25, 9, 23, 2, 21, 2, 17, 4, 7])
@@ -281,12 +283,6 @@ def test_figure_1_draws_an_empty_group_without_a_bar(make_cohort):
     fig = response_figures.plot_cr_mrd_by_burden(cr.rates, mrd.rates)
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert "0/0" in labels and "0/1\n(0%)" in labels
-
-
-def test_the_patient_flow_does_not_modify_the_cohort(cohort):
-    before = cohort.copy()
-    response.patient_flow(cohort)
-    pd.testing.assert_frame_equal(cohort, before)
 
 
 # --- notebook 03 run in-process -------------------------------------------------------------------

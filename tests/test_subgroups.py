@@ -36,10 +36,11 @@ def test_rate_by_counts_levels_in_category_order_with_na_outcomes_excluded(cohor
     assert math.isnan(rates.loc[rates["level"] == "x", "estimate"].item())
 
 
-def test_rate_by_display_shows_count_percent_and_exact_interval(cohort):
-    rates = subgroups.rate_by(cohort, "any_cr", "grp").rates
+def test_rate_by_gives_count_estimate_and_exact_interval(cohort):
+    first = subgroups.rate_by(cohort, "any_cr", "grp").rates.iloc[0]
     # 2/3 exact 95% CI: lower solves P(X>=2|p)=0.025 -> 0.0943, upper 0.9916 (R binom.test(2, 3))
-    assert rates["display"].iloc[0] == "2/3 (66.7%) [9.4-99.2]"
+    assert (first["numerator"], first["denominator"]) == (2, 3)
+    assert (first["estimate"], first["ci_low"], first["ci_high"]) == pytest.approx((2 / 3, 0.0943, 0.9916), abs=5e-5)
 
 
 def test_rate_by_accepts_only_tests_of_its_table_without_the_missing_row_and_empty_levels(cohort):
