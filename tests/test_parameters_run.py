@@ -7,11 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from pipeline.run import KERNEL_NAME, PipelineError, kernel_config, run_analysis
+
+from probe_notebooks import write_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -21,21 +21,14 @@ pytestmark = pytest.mark.slow
 
 def probe_notebooks(folder: Path) -> Path:
     """One notebook declaring three cut-offs and params_file, recording the values it ran with."""
-    folder.mkdir()
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = new_code_cell('data_path: str = "x.csv"\noutput_dir: str = "."\nparams_file: str = "../analysis.toml"\n'
-                           "age_cutoff: int = 50\nlines_cutoff: int = 2\nbmb_high_cutoff: int = 50")
-    params.metadata["tags"] = ["parameters"]
-    body = new_code_cell(
+    return write_probe(
+        folder, 'data_path: str = "x.csv"\noutput_dir: str = "."\nparams_file: str = "../analysis.toml"\n'
+        "age_cutoff: int = 50\nlines_cutoff: int = 2\nbmb_high_cutoff: int = 50",
         "import json, os\n"
         "os.makedirs(os.path.join(output_dir, 'tables'), exist_ok=True)\n"
         "with open(os.path.join(output_dir, 'tables', 'probe.json'), 'w') as fh:\n"
         "    json.dump({'age_cutoff': age_cutoff, 'lines_cutoff': lines_cutoff,\n"
         "               'bmb_high_cutoff': bmb_high_cutoff, 'params_file': params_file}, fh)")
-    nb.cells = [new_markdown_cell("# Probe"), params, body]
-    nbformat.write(nb, folder / "01_probe.ipynb")
-    return folder
 
 
 def test_defaults_give_way_to_the_file_and_the_file_to_the_command_line(tmp_path):

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from pipeline.run import run_analysis
+
+from probe_notebooks import write_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -17,14 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def probe_notebooks(folder: Path) -> Path:
-    folder.mkdir()
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = new_code_cell('data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [new_markdown_cell("# Probe"), params, new_code_cell("import os\nprint(os.path.isfile(data_path))")]
-    nbformat.write(nb, folder / "01_probe.ipynb")
-    return folder
+    return write_probe(folder, 'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False',
+                       "import os\nprint(os.path.isfile(data_path))")
 
 
 @pytest.mark.parametrize(("share", "shown"), [

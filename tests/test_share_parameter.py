@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from pipeline.run import run_analysis
+
+from probe_notebooks import write_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -20,21 +20,14 @@ pytestmark = pytest.mark.slow
 
 def probe_notebooks(folder: Path) -> Path:
     """One notebook recording the share_safe it got and where its data_path pointed."""
-    folder.mkdir()
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = new_code_cell('data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False')
-    params.metadata["tags"] = ["parameters"]
-    body = new_code_cell(
+    return write_probe(
+        folder, 'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False',
         "import json, os\n"
         "seen = {'share_safe': share_safe, 'data_abs': os.path.abspath(data_path),\n"
         "        'readable': os.path.isfile(data_path), 'cwd': os.getcwd()}\n"
         "os.makedirs(os.path.join(output_dir, 'tables'), exist_ok=True)\n"
         "with open(os.path.join(output_dir, 'tables', 'probe.json'), 'w') as fh:\n"
         "    json.dump(seen, fh)")
-    nb.cells = [new_markdown_cell("# Probe"), params, body]
-    nbformat.write(nb, folder / "01_probe.ipynb")
-    return folder
 
 
 @pytest.mark.parametrize("share", [False, True])
@@ -57,20 +50,13 @@ def test_the_notebooks_get_share_safe_and_a_share_run_reads_its_input_outside_th
 
 def counting_notebooks(folder: Path) -> Path:
     """One notebook declaring min_cell that writes result rows with the counts 0, 2, 4 and 9 out of 20."""
-    folder.mkdir()
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = new_code_cell('data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False\n'
-                           'min_cell: int = 5')
-    params.metadata["tags"] = ["parameters"]
-    body = new_code_cell(
+    return write_probe(
+        folder, 'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False\nmin_cell: int = 5',
         "from helpers import results\n"
         "rows = [{'key': f'n[level={k}]', 'label': 'count', 'numerator': k, 'denominator': 20, 'estimate': k / 20,\n"
         "         'ci_low': 0.0, 'ci_high': 0.5, 'unit': 'proportion'} for k in (0, 2, 4, 9)]\n"
-        "results.write_results(results.result_frame(rows, '01_count'), '01_count', output_dir)")
-    nb.cells = [new_markdown_cell("# Counts"), params, body]
-    nbformat.write(nb, folder / "01_count.ipynb")
-    return folder
+        "results.write_results(results.result_frame(rows, '01_count'), '01_count', output_dir)",
+        name="01_count")
 
 
 @pytest.mark.parametrize("share, parameters, shown", [
