@@ -43,7 +43,7 @@ def loop_script(notebooks: Sequence[Path], inputs: dict[str, Path], workdir: Pat
     lines = ["set -e", f"cd {shlex.quote(str(workdir))}"]
     for nb in notebooks:
         declared = declared_parameters(nb)
-        params = {"output_dir": "."}
+        params = {"output_dir": ".", "params_file": ""}  # as a run: the values given here stand
         params.update({name: f"input/{path.name}" for name, path in inputs.items()})
         args = " ".join(f"-p {name} {shlex.quote(value)}" for name, value in params.items()
                         if name in declared)
