@@ -21,7 +21,7 @@ import pandera.pandas as pa
 from helpers import contract
 from helpers.cells import (blank, duplicated, id_codes, parse_column, reason, stripped_frame, text_codes,
                            valid_cells)
-from helpers.derived import add_derived, group_labels  # noqa: F401 - group_labels: the blast-group labels, for notebooks
+from helpers.derived import add_derived
 from helpers.reading import LINE, Problem, and_join, normalise_name, read_raw
 
 #: Problems (and warnings) listed one by one in a report; the rest are counted by column.

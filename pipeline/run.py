@@ -48,15 +48,14 @@ from helpers import suppression
 from helpers.loading import validate_file
 from helpers.parameters import PARAMS_FILE, ParameterError, check_file_values, check_parameters, read_params_file
 from helpers.provenance import file_sha256
+from helpers.results import RESULT_COLUMNS, read_results
 from pipeline.parameters import coerce_parameters, declared_parameters, effective_parameters, resolve_input_files
 from pipeline.report import render_report
-from helpers.results import RESULT_COLUMNS, read_results
 from pipeline.rundir import (TOOL, InterruptedAfterCompletion, RunDirError, check_out, failed_dir,
                             keep_failed, make_staging, run_lock, swap_into_place)
 
 __all__ = ["PipelineError", "RunSummary", "run_analysis", "list_notebooks", "execution_waves",
-           "declared_parameters", "coerce_parameters", "render_report", "write_manifest",
-           "refresh_notebook", "kernel_config", "InterruptedAfterCompletion"]
+           "write_manifest", "refresh_notebook", "kernel_config", "InterruptedAfterCompletion"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")

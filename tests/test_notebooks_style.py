@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pipeline.run import declared_parameters, list_notebooks
+from pipeline.parameters import declared_parameters
+from pipeline.run import list_notebooks
 
 NOTEBOOKS = list_notebooks(Path(__file__).resolve().parents[1] / "notebooks")
 IDS = [p.stem for p in NOTEBOOKS]

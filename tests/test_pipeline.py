@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from pipeline.run import coerce_parameters, list_notebooks, PipelineError
+from pipeline.parameters import coerce_parameters
+from pipeline.run import list_notebooks, PipelineError
 from helpers.results import RESULT_COLUMNS
 from shared_runs import run_cli
 
