@@ -47,6 +47,18 @@ class TestResult:
         """Whether an asymptotic test stood in for the exact one (large n)."""
         return " in place of " in self.method
 
+    def __str__(self) -> str:
+        """``"Fisher's exact test: p = 0.022"``."""
+        from helpers.narrative import p_text  # prose formatting; tests need none of it
+
+        return f"{self.method}: {p_text(self.p_value)}"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
     @property
     def name(self) -> str:
         """The test as run in a few words for prose, e.g. ``"Fisher"``."""

@@ -1,12 +1,14 @@
-"""Derived variables: one table of name, meaning and pandas expression, applied by :func:`add_derived`.
+"""Derived variables: one table of name, clinician's meaning and the function computing it.
 
-Expressions are evaluated in order on the validated cohort ``c`` (later ones see earlier
-ones) with the cut-offs and grouping functions below in scope. Listed in
+:func:`add_derived` applies them in order to the validated cohort (later ones see earlier
+ones), each with the cut-offs its function names as keyword arguments. Listed in
 docs/data-contract.md and shown in notebooks 03 and 04.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +16,7 @@ import pandas as pd
 
 from helpers import contract
 
-#: Cut-off parameters the expressions may use, with their defaults.
+#: Cut-off parameters the derived variables may use, with their defaults.
 CUTOFFS: dict[str, float] = {"age_cutoff": 50, "bmb_high_cutoff": 50, "bmb_low_cutoff": 20,
                              "lines_cutoff": 2}
 
@@ -26,16 +28,23 @@ CRS_STATES: tuple[str, str, str] = ("CRS", "No CRS", "Not recorded")
 
 @dataclass(frozen=True)
 class Derived:
-    """One derived column: ``expression`` is pandas code over the cohort ``c`` and the cut-offs."""
+    """One derived column: ``compute(cohort, **cut-offs)`` gives it; ``meaning`` is the clinician's
+    wording, with ``{cut-off name}`` where a cut-off's value goes."""
 
     name: str
     meaning: str
-    expression: str
+    compute: Callable[..., pd.Series]
 
     @property
     def parameters(self) -> tuple[str, ...]:
-        """The cut-offs the expression uses."""
-        return tuple(p for p in CUTOFFS if p in self.expression)
+        """The cut-offs the function takes, in :data:`CUTOFFS` order."""
+        taken = inspect.signature(self.compute).parameters
+        return tuple(p for p in CUTOFFS if p in taken)
+
+    def describe(self, **cutoffs: float) -> str:
+        """The meaning with the cut-off values filled in (defaults from :data:`CUTOFFS`)."""
+        values = {**CUTOFFS, **cutoffs}
+        return self.meaning.format(**{p: f"{values[p]:g}" for p in self.parameters})
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
@@ -96,47 +105,100 @@ def crs_states(crs: pd.Series) -> pd.Series:
     return _categorical(codes, list(CRS_STATES), crs.index)
 
 
+def _flag(condition: pd.Series, where: pd.Series) -> pd.Series:
+    """A nullable boolean: ``condition`` where ``where`` holds, NA elsewhere."""
+    return condition.astype("boolean").where(where)
+
+
+def _age_group(c, age_cutoff):
+    return split_below(c["age_years"], age_cutoff)
+
+
+def _bmb_baseline_group(c, bmb_low_cutoff, bmb_high_cutoff):
+    return blast_groups(c["bmb_baseline_pct"], bmb_low_cutoff, bmb_high_cutoff)
+
+
+def _high_burden(c, bmb_high_cutoff):
+    return _flag(c["bmb_baseline_pct"] >= bmb_high_cutoff, c["bmb_baseline_pct"].notna())
+
+
+def _bmb_post_group(c, bmb_low_cutoff, bmb_high_cutoff):
+    return blast_groups(c["bmb_post_debulking_pct"], bmb_low_cutoff, bmb_high_cutoff)
+
+
+def _bmb_post_split_low(c, bmb_low_cutoff):
+    return split_below(c["bmb_post_debulking_pct"], bmb_low_cutoff, missing_level=True)
+
+
+def _bmb_post_split_high(c, bmb_high_cutoff):
+    return split_below(c["bmb_post_debulking_pct"], bmb_high_cutoff, missing_level=True)
+
+
+def _lines_group(c, lines_cutoff):
+    return split_at_most(c["prior_lines"], lines_cutoff)
+
+
+def _any_cr(c):
+    return c["response"].isin(list(contract.CR_CODES))
+
+
+def _mrd_evaluable(c):
+    return c["any_cr"] & c["mrd_status"].notna()
+
+
+def _mrd_negative(c):
+    return _flag(c["mrd_status"] == "negative", c["mrd_evaluable"])
+
+
+def _crs_missing_as_no(c):
+    return c["crs"].astype("boolean").fillna(False).astype("bool")
+
+
 #: The derived variables, in the order they are computed.
 DERIVED: tuple[Derived, ...] = (
-    Derived("age_group", "age under the cut-off or at/above it (years)",
-            'split_below(c["age_years"], age_cutoff)'),
-    Derived("bmb_baseline_group", "marrow blasts before debulking in three groups (%)",
-            'blast_groups(c["bmb_baseline_pct"], bmb_low_cutoff, bmb_high_cutoff)'),
-    Derived("high_burden", "high tumour burden: blasts before debulking at/above the high cut-off; "
-            "NA without a value",
-            '(c["bmb_baseline_pct"] >= bmb_high_cutoff).astype("boolean")'
-            '.where(c["bmb_baseline_pct"].notna())'),
-    Derived("bmb_baseline_available", "blasts before debulking recorded",
-            'c["bmb_baseline_pct"].notna()'),
-    Derived("bmb_post_group", "marrow blasts after debulking in three groups (%)",
-            'blast_groups(c["bmb_post_debulking_pct"], bmb_low_cutoff, bmb_high_cutoff)'),
-    Derived("bmb_post_split_low", "blasts after debulking in two groups, split at the low cut-off",
-            'split_below(c["bmb_post_debulking_pct"], bmb_low_cutoff, missing_level=True)'),
-    Derived("bmb_post_split_high", "blasts after debulking in two groups, split at the high cut-off",
-            'split_below(c["bmb_post_debulking_pct"], bmb_high_cutoff, missing_level=True)'),
-    Derived("bmb_post_available", "blasts after debulking recorded",
-            'c["bmb_post_debulking_pct"].notna()'),
-    Derived("lines_group", "previous treatment lines up to the cut-off or above it",
-            'split_at_most(c["prior_lines"], lines_cutoff)'),
-    Derived("lines_1_2_3plus", "previous treatment lines as 1, 2 or 3 and more (Table 1)",
-            'one_two_three_plus(c["prior_lines"])'),
-    Derived("any_cr", "CR with full, partial or incomplete recovery (cr, crp, cri) within 2 cycles",
-            'c["response"].isin(CR_CODES)'),
-    Derived("mrd_evaluable", "in CR and with an MRD result",
-            'c["any_cr"] & c["mrd_status"].notna()'),
-    Derived("mrd_negative", "complete MRD response; NA unless MRD-evaluable",
-            '(c["mrd_status"] == "negative").astype("boolean").where(c["mrd_evaluable"])'),
-    Derived("crs_recorded", "CRS recorded (yes or no)", 'c["crs"].notna()'),
-    Derived("crs_missing_as_no", "CRS, with a missing record read as no CRS",
-            'c["crs"].astype("boolean").fillna(False).astype("bool")'),
-    Derived("crs_status", "CRS record: CRS, No CRS or Not recorded", 'crs_states(c["crs"])'),
+    Derived("age_group", "age under {age_cutoff} years, or {age_cutoff} years and older",
+            _age_group),
+    Derived("bmb_baseline_group",
+            "marrow blasts before debulking: under {bmb_low_cutoff} %, {bmb_low_cutoff} % to under "
+            "{bmb_high_cutoff} %, {bmb_high_cutoff} % or more, or not recorded",
+            _bmb_baseline_group),
+    Derived("high_burden",
+            "high tumour burden: marrow blasts of {bmb_high_cutoff} % or more before debulking "
+            "(not available without a value)", _high_burden),
+    Derived("bmb_baseline_available", "marrow blasts before debulking recorded",
+            lambda c: c["bmb_baseline_pct"].notna()),
+    Derived("bmb_post_group",
+            "marrow blasts after debulking: under {bmb_low_cutoff} %, {bmb_low_cutoff} % to under "
+            "{bmb_high_cutoff} %, {bmb_high_cutoff} % or more, or not recorded",
+            _bmb_post_group),
+    Derived("bmb_post_split_low",
+            "marrow blasts after debulking under {bmb_low_cutoff} %, or {bmb_low_cutoff} % or more",
+            _bmb_post_split_low),
+    Derived("bmb_post_split_high",
+            "marrow blasts after debulking under {bmb_high_cutoff} %, or {bmb_high_cutoff} % or more",
+            _bmb_post_split_high),
+    Derived("bmb_post_available", "marrow blasts after debulking recorded",
+            lambda c: c["bmb_post_debulking_pct"].notna()),
+    Derived("lines_group", "{lines_cutoff} or fewer previous treatment lines, or more",
+            _lines_group),
+    Derived("lines_1_2_3plus", "previous treatment lines: 1, 2, or 3 and more (as in Table 1)",
+            lambda c: one_two_three_plus(c["prior_lines"])),
+    Derived("any_cr",
+            "complete remission (CR, CRp or CRi: full, partial or incomplete blood count "
+            "recovery) within two cycles", _any_cr),
+    Derived("mrd_evaluable", "in complete remission and with an MRD result", _mrd_evaluable),
+    Derived("mrd_negative",
+            "complete MRD response (MRD negative); not available unless MRD-evaluable",
+            _mrd_negative),
+    Derived("crs_recorded", "cytokine release syndrome recorded (yes or no)",
+            lambda c: c["crs"].notna()),
+    Derived("crs_missing_as_no", "cytokine release syndrome, a missing record read as none",
+            _crs_missing_as_no),
+    Derived("crs_status", "cytokine release syndrome: CRS, no CRS, or not recorded",
+            lambda c: crs_states(c["crs"])),
 )
 
 BY_NAME: dict[str, Derived] = {d.name: d for d in DERIVED}
-
-_FUNCTIONS = {"split_below": split_below, "blast_groups": blast_groups, "split_at_most": split_at_most,
-              "one_two_three_plus": one_two_three_plus, "crs_states": crs_states,
-              "CR_CODES": list(contract.CR_CODES)}
 
 
 def add_derived(cohort: pd.DataFrame, *, age_cutoff: float = 50, bmb_high_cutoff: float = 50,
@@ -146,21 +208,20 @@ def add_derived(cohort: pd.DataFrame, *, age_cutoff: float = 50, bmb_high_cutoff
     ``ValueError`` unless ``bmb_low_cutoff < bmb_high_cutoff``.
     """
     group_labels(bmb_low_cutoff, bmb_high_cutoff)
-    scope = {**_FUNCTIONS, "age_cutoff": age_cutoff, "bmb_high_cutoff": bmb_high_cutoff,
-             "bmb_low_cutoff": bmb_low_cutoff, "lines_cutoff": lines_cutoff}
+    cutoffs = {"age_cutoff": age_cutoff, "bmb_high_cutoff": bmb_high_cutoff,
+               "bmb_low_cutoff": bmb_low_cutoff, "lines_cutoff": lines_cutoff}
     out = cohort.copy()
     for d in DERIVED:
-        value = eval(d.expression, {"__builtins__": {}}, {**scope, "c": out})  # noqa: S307 - our own table
-        out[d.name] = value
+        out[d.name] = d.compute(out, **{p: cutoffs[p] for p in d.parameters})
     return out
 
 
 def table(**cutoffs: float) -> pd.DataFrame:
-    """The derived variables as a frame: name, meaning, expression, cut-offs used (with values)."""
+    """The derived variables as a frame: name, meaning (with the cut-off values) and the cut-offs
+    used with their values."""
     values = {**CUTOFFS, **cutoffs}
     return pd.DataFrame({
         "name": [d.name for d in DERIVED],
-        "meaning": [d.meaning for d in DERIVED],
-        "expression": [d.expression for d in DERIVED],
+        "meaning": [d.describe(**values) for d in DERIVED],
         "cut-offs": [", ".join(f"{p} = {values[p]:g}" for p in d.parameters) for d in DERIVED],
     })

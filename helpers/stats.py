@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from scipy import stats as sps
 
+from helpers.narrative import ci_text, n_of
+
 from helpers.contingency import (TestResult, as_table, chi_square, fisher_exact, fisher_midp,
                                  fisher_midp_doubled)
 from helpers.unconditional import (barnard_exact, boschloo_exact, boschloo_fisher_two_sided,
@@ -41,6 +43,19 @@ class Proportion:
     def method_label(self) -> str:
         """``"Clopper-Pearson exact 95% CI"``."""
         return ci_method_label(self.method, self.confidence)
+
+    def __str__(self) -> str:
+        """``"15/34 (44.1%; 95% CI 27.2–62.1%, Clopper-Pearson)"``, with a share run's hiding."""
+        k, n = self.numerator, self.denominator
+        interval = ci_text(self.ci_low, self.ci_high, label=f"{100 * self.confidence:g}% CI ",
+                           counts=(k, n))
+        return f"{n_of(k, n)[:-1]}; {interval}, {_CI_METHOD_LABELS[self.method].split()[0]})"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
 
 
 def _check_counts(k: int, n: int) -> None:

@@ -110,16 +110,31 @@ def _document_rows() -> list[dict[str, str]]:
     rows = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and cells[0] not in ("name", "---"):
-            rows.append(dict(zip(("name", "meaning", "expression", "cutoffs"), cells)))
+        if len(cells) == 3 and cells[0] not in ("name", "---"):
+            rows.append(dict(zip(("name", "meaning", "cutoffs"), cells)))
     return rows
 
 
-def test_the_document_lists_every_derived_variable_with_the_same_meaning_expression_and_cutoffs():
-    documented = [(r["name"], r["meaning"], r["expression"].strip("`"),
+def test_the_document_lists_every_derived_variable_with_the_same_meaning_and_cutoffs():
+    documented = [(r["name"], r["meaning"],
                    () if r["cutoffs"] == "–" else tuple(re.split(r",\s*", r["cutoffs"])))
                   for r in _document_rows()]
-    assert documented == [(d.name, d.meaning, d.expression, d.parameters) for d in derived.DERIVED]
+    assert documented == [(d.name, d.describe(), d.parameters) for d in derived.DERIVED]
+
+
+@pytest.mark.parametrize(("name", "cutoffs", "meaning"), [
+    ("high_burden", {"bmb_high_cutoff": 60},
+     "high tumour burden: marrow blasts of 60 % or more before debulking (not available without a value)"),
+    ("age_group", {"age_cutoff": 65}, "age under 65 years, or 65 years and older"),
+    ("lines_group", {}, "2 or fewer previous treatment lines, or more"),
+])
+def test_a_meaning_reads_in_the_clinicians_words_with_the_cutoff_values_of_the_run(name, cutoffs, meaning):
+    assert derived.BY_NAME[name].describe(**cutoffs) == meaning
+
+
+def test_no_derived_variable_is_computed_from_code_kept_in_a_string():
+    source = Path(derived.__file__).read_text(encoding="utf-8")
+    assert "eval(" not in source and all(callable(d.compute) for d in derived.DERIVED)
 
 
 def test_every_derived_variable_is_a_column_of_the_loaded_cohort():

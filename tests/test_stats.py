@@ -543,3 +543,30 @@ def test_a_fallback_names_itself_and_an_exact_test_keeps_its_short_name():
     assert not small.replaced and small.name == "Fisher"
     z = stats.boschloo_exact([[6000, 4000], [5000, 5000]])
     assert z.name == "pooled z-test (Pearson chi-square) (in place of Boschloo's exact test, infeasible at this n)"
+
+
+# Clopper-Pearson limits from R 4.2: binom.test(15, 34)$conf.int -> 0.2718502 0.6211424;
+# binom.test(0, 12)$conf.int -> 0.0000000 0.2646485; binom.test(33, 34)$conf.int -> 0.8467323 0.9992556
+@pytest.mark.parametrize(("k", "n", "shown"), [
+    (15, 34, "15/34 (44.1%; 95% CI 27.2–62.1%, Clopper-Pearson)"),
+    (0, 12, "0/12 (0.0%; 95% CI 0.0–26.5%, Clopper-Pearson)"),
+    (33, 34, "33/34 (97.1%; 95% CI 84.7–99.9%, Clopper-Pearson)"),
+    (0, 0, "0/0 (–; 95% CI not estimable, Clopper-Pearson)"),
+])
+def test_a_proportion_reads_as_a_clinician_writes_it(k, n, shown):
+    result = stats.proportion(k, n)
+    assert str(result) == shown and result._repr_markdown_() == shown
+
+
+def test_a_proportion_in_a_share_run_hides_a_small_count_and_its_rate_and_interval():
+    from helpers import suppression
+
+    with suppression.counts_hidden_below(5):
+        assert str(stats.proportion(3, 30)) == "<5/30 (–; 95% CI –, Clopper-Pearson)"
+        assert str(stats.proportion(13, 30)).startswith("13/30 (43.3%; 95% CI ")
+
+
+# R 4.2: fisher.test(matrix(c(12, 10, 1, 10), 2))$p.value -> 0.02159082
+def test_a_test_result_reads_as_its_method_and_p_value():
+    result = stats.fisher_exact([[12, 1], [10, 10]])
+    assert str(result) == "Fisher's exact test (2x2, two-sided): p = 0.022"
