@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 import pipeline.__main__ as cli
-from helpers.parameters import ParameterError, check_parameters, groupings, read_params_file
+from helpers.parameters import (
+    ParameterError,
+    check_parameters,
+    groupings,
+    read_params_file,
+)
 from pipeline.__main__ import main
 from pipeline.parameters import coerce_parameters
 
