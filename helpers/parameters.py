@@ -65,53 +65,43 @@ PARAMETER_RULES: dict[str, Rule] = {
     "at_risk_step_months": Rule(0, 600, "months between the numbers at risk", low_open=True),
     "landmark_months": Rule(0, 600, "months from the start of blinatumomab to the transplant landmark",
                             low_open=True),
-    # 1 would hide nothing in a run that promises to hide small counts.
     "min_cell": Rule(2, math.inf, "smallest count a share run shows (smaller ones, from 1, are hidden)"),
 }
 
-#: Text parameters that hold a comma-separated list: name -> what each item must be, a
-#: :class:`Rule` for numbers or ``"grouping"`` for a grouping column of the loaded cohort.
+#: Text parameters holding a comma-separated list: name -> the Rule of each number, or
+#: "grouping" (columns of :func:`groupings`; ``forest_columns`` among ``subgroup_columns``).
 LIST_RULES: dict[str, Rule | str] = {
-    "subgroup_columns": "grouping",
-    "all_tests_for": "grouping",
-    "forest_columns": "grouping",
+    "subgroup_columns": "grouping", "all_tests_for": "grouping", "forest_columns": "grouping",
     "power_rates": Rule(0, 1, "true CR rate of the power table", low_open=True, high_open=True),
     "survival_months": Rule(0, 600, "months at which survival is reported"),
 }
-#: (part, whole): every item of the first list parameter must be in the second.
-LIST_RELATIONS: tuple[tuple[str, str], ...] = (("forest_columns", "subgroup_columns"),)
 
 
 def groupings() -> tuple[str, ...]:
-    """Columns a notebook can group patients by: the contract's coded and yes/no columns and
-    the loader's derived groupings (not its outcomes), in that order."""
+    """Columns to group patients by: the contract's coded and yes/no columns, the derived groupings."""
     from helpers import contract, derived
 
-    outcomes = {"any_cr", "mrd_evaluable", "mrd_negative"}
     coded = [c.name for c in contract.ALL_COLUMNS if c.kind in ("code", "boolean")]
-    return tuple(coded + [d.name for d in derived.DERIVED if d.name not in outcomes])
+    return tuple(coded + [d.name for d in derived.DERIVED if d.name not in ("any_cr", "mrd_evaluable", "mrd_negative")])
 
 
-def _list_problem(name: str, value: str) -> str | None:
-    """Why the text ``value`` of the list parameter ``name`` is not allowed, or None."""
-    rule = LIST_RULES[name]
-    items = [item.strip() for item in value.split(",")]
-    if not any(items) or not all(items):
+def _list_problem(name: str, value: str, values: Mapping[str, object]) -> str | None:
+    """Why the list ``value`` of parameter ``name`` is not allowed (None: it is)."""
+    items, rule = [item.strip() for item in value.split(",")], LIST_RULES[name]
+    if not all(items):
         return "it must be a comma-separated list without empty items"
     if rule == "grouping":
-        allowed = groupings()
-        wrong = [item for item in items if item not in allowed]
-        if wrong:
-            return (f"{wrong[0]!r} is not a grouping column; allowed, comma-separated: "
-                    f"{', '.join(allowed)}")
-        return None
+        chosen = values.get("subgroup_columns") if name == "forest_columns" else None
+        allowed = [c.strip() for c in chosen.split(",")] if isinstance(chosen, str) else groupings()
+        what = "groupings computed (subgroup_columns)" if isinstance(chosen, str) else "grouping columns"
+        wrong = next((item for item in items if item not in allowed), None)
+        return None if wrong is None else f"{wrong!r} is not one of the {what}: {', '.join(allowed)}"
     for item in items:
         try:
-            number = float(item)
+            if not rule.allows(float(item)):  # NaN is never allowed
+                return f"{item!r} is out of range: each {rule.meaning} must be {rule.describe()}"
         except ValueError:
-            return f"{item!r} is not a number; write numbers separated by commas"
-        if not math.isfinite(number) or not rule.allows(number):
-            return f"{item!r} is out of range: each {rule.meaning} must be {rule.describe()}"
+            return f"{item!r} is not a number"
     return None
 
 
@@ -125,12 +115,11 @@ PARAMETER_RELATIONS: tuple[tuple[str, str], ...] = (
 
 def check_parameters(values: Mapping[str, object], where: str = "") -> None:
     """Raise :class:`ParameterError` (name, value, what is allowed; ``where`` added) unless
-    ``values`` keep :data:`PARAMETER_RULES`, :data:`LIST_RULES` and their relations; names
-    without a rule pass."""
+    ``values`` keep :data:`PARAMETER_RULES`, :data:`LIST_RULES` and the relations; names without a rule pass."""
     suffix = f" ({where})" if where else ""
     for name, value in values.items():
         if name in LIST_RULES and isinstance(value, str):
-            problem = _list_problem(name, value)
+            problem = _list_problem(name, value, values)
             if problem:
                 raise ParameterError(f"parameter {name!r} = {value!r} is not allowed: {problem}{suffix}")
         rule = PARAMETER_RULES.get(name)
@@ -143,13 +132,6 @@ def check_parameters(values: Mapping[str, object], where: str = "") -> None:
         if smaller in values and larger in values and not values[smaller] < values[larger]:
             raise ParameterError(f"parameter {smaller!r} = {values[smaller]!r} must be below "
                                  f"{larger!r} = {values[larger]!r}{suffix}")
-    for part, whole in LIST_RELATIONS:
-        if isinstance(values.get(part), str) and isinstance(values.get(whole), str):
-            chosen = [item.strip() for item in values[whole].split(",")]
-            extra = [item.strip() for item in values[part].split(",") if item.strip() not in chosen]
-            if extra:
-                raise ParameterError(f"parameter {part!r} = {values[part]!r} is not allowed: {extra[0]!r} is "
-                                     f"not among {whole!r} = {values[whole]!r}, the groupings computed{suffix}")
 
 
 # --- one parameter file (analysis.toml) ---------------------------------------------
@@ -196,45 +178,24 @@ def catalog(notebooks_dir: str | Path) -> dict[str, dict]:
     return found
 
 
-def check_params_path(path: str | Path) -> None:
-    """:class:`ParameterError` unless ``path`` is a regular file: a pipe or device would block
-    the reader (and the run's hash of it), a folder cannot be read."""
-    import os
-    import stat
-
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as err:
-        raise ParameterError(f"parameter file {path}: cannot read it ({err.strerror or err})") from None
-    if not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, socket or device"
-        raise ParameterError(f"parameter file {path}: {kind}, not a file; give a TOML file")
-
-
 def read_params_file(path: str | Path, relative_to: str | Path | None = None) -> dict[str, object]:
     """The flat ``key = value`` pairs of a TOML parameter file (stdlib ``tomllib``).
 
     Path values (keys ending in ``_path``, ``_file``, ``_dir``) are relative to the file's
     folder; they are returned relative to ``relative_to``, or absolute when it is None.
-    A blank path stays blank; a UTF-8 byte-order mark is skipped. Raises :class:`ParameterError`
-    naming the file.
+    A blank path stays blank; a byte-order mark is skipped. Raises :class:`ParameterError` naming the file.
     """
     import os
     import tomllib
 
     path = Path(path)
-    check_params_path(path)
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
-        # A byte-order mark (Windows editors write one) is not TOML, but says nothing either.
-        values = tomllib.loads(data.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+            values = tomllib.loads(handle.read().removeprefix(b"\xef\xbb\xbf").decode("utf-8"))  # Windows editors add a BOM
     except OSError as err:
         raise ParameterError(f"parameter file {path}: cannot read it ({err.strerror or err})") from None
-    except UnicodeDecodeError as err:
-        raise ParameterError(f"parameter file {path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ParameterError(f"parameter file {path}: not valid TOML ({err})") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ParameterError(f"parameter file {path}: not valid TOML in UTF-8 ({err})") from None
     folder = path.resolve().parent
     for key, value in values.items():
         if isinstance(value, (dict, list)):

@@ -34,7 +34,6 @@ LINE = "_line"
 
 #: An OpenDocument file is a zip whose first member, ``mimetype``, holds this text uncompressed.
 _ODF_MIMETYPE = b"application/vnd.oasis.opendocument"
-_ODF_MIMETYPE_WITHIN = 100
 
 _DELIMITERS = {",": "comma", ";": "';'", "\t": "tab", "|": "'|'"}
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -111,7 +110,7 @@ def read_raw(path, sheet: str | None = None) -> RawFile:
         if head.startswith(_OLE_MAGIC):
             raise UnreadableFile("this is an old-style Excel (.xls) or other OLE file; save it as .xlsx "
                                  "or as 'CSV UTF-8'")
-        if head.startswith(_ZIP_MAGIC) and _ODF_MIMETYPE in head[:_ODF_MIMETYPE_WITHIN]:
+        if head.startswith(_ZIP_MAGIC) and _ODF_MIMETYPE in head[:100]:
             raise UnreadableFile("this is an OpenDocument spreadsheet (.ods, LibreOffice or OpenOffice), which "
                                  "is not read: save it as .xlsx or as 'CSV UTF-8'")
         if head.startswith(_ZIP_MAGIC):

@@ -30,9 +30,8 @@ MAX_TICKS = 10
 
 
 def fit_or_reason(fit: Callable[[], object], events) -> tuple[object | None, str]:
-    """``(fit(), "")``, or ``(None, why)`` when the model cannot be estimated on these patients:
-    no event among ``events`` (booleans, one per patient), or a fit that does not converge
-    (lifelines' ``ConvergenceError``, a singular matrix), as when every event falls in one group."""
+    """``(fit(), "")``, or ``(None, why)`` when no patient had an event (``events``: booleans) or
+    the Cox fit does not converge (lifelines' ConvergenceError, a singular matrix)."""
     n_events = int(np.sum(np.asarray(events, dtype=bool)))
     if n_events == 0:
         return None, "no patient had the event, so there is no hazard to compare"

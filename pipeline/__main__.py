@@ -251,7 +251,8 @@ def _dispatch(argv: list[str] | None) -> int:
 
 def run_from_cli(args) -> int:
     """``python -m pipeline run``: 0 complete, 1 failed, 2 bad input, 130 interrupted."""
-    from helpers.parameters import ParameterError, check_params_path
+    from helpers.parameters import ParameterError
+    from pipeline.parameters import check_params_path
     from pipeline.run import InterruptedAfterCompletion, PipelineError, run_analysis
 
     notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"

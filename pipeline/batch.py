@@ -462,6 +462,7 @@ def _rule_names(names: list[str]) -> list[str]:
 def batch_from_cli(args) -> int:
     """``python -m pipeline batch``: 0 every run done or skipped, 1 some failed, 2 bad usage."""
     from helpers.parameters import ParameterError, read_params_file
+    from pipeline.parameters import check_params_path
     from pipeline.run import REPO_ROOT
     from pipeline.rundir import RunDirError, run_lock
 
@@ -471,6 +472,8 @@ def batch_from_cli(args) -> int:
     params_file = args.params if args.params is not None else (
         REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
     try:
+        if params_file is not None:
+            check_params_path(params_file)  # a pipe would block
         settings = read_params_file(params_file) if params_file is not None else {}
         with run_lock(out):
             check_grid(args.grid, notebooks, settings, f"parameter file {params_file}")

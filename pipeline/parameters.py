@@ -107,6 +107,21 @@ def effective_parameters(declared: Mapping[str, dict],
     return values
 
 
+def check_params_path(path: str | Path) -> None:
+    """:class:`ParameterError` unless ``path`` is a regular file: a pipe or device would block the
+    run's hash of it (before it is read), a folder cannot be read."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise ParameterError(f"parameter file {path}: cannot read it ({err.strerror or err})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, socket or device"
+        raise ParameterError(f"parameter file {path}: {kind}, not a file; give a TOML file")
+
+
 def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, dict],
                         overrides: Mapping[str, object]) -> dict[str, Path]:
     """``{parameter: path}`` of the files a run reads: the cohort (``data_path``, first) and every

@@ -146,7 +146,7 @@ def test_a_grid_parameter_or_value_given_twice_is_refused(grid, message):
     (["bmb_high_cutoff=101"], {}, "parameter 'bmb_high_cutoff' = 101 is out of range"),
     (["bmb_high_cutoff=abc"], {}, "parameter 'bmb_high_cutoff' must be int, got 'abc'"),
     (["bmb_low_cutoff=40"], {"bmb_high_cutoff": 30}, "'bmb_low_cutoff' = 40 must be below 'bmb_high_cutoff' = 30"),
-    (["subgroup_columns=nosuch"], {}, "'nosuch' is not a grouping column"),
+    (["subgroup_columns=nosuch"], {}, "'nosuch' is not one of the grouping columns"),
     ([], {"nosuch": 1}, "unknown key 'nosuch'"),
 ])
 def test_grid_values_are_checked_as_a_run_checks_them_before_anything_runs(grid, settings, message):

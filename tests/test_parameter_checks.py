@@ -60,15 +60,16 @@ def test_a_parameter_given_twice_is_refused_naming_both_values():
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    ({"subgroup_columns": "nosuch"}, "'nosuch' is not a grouping column; allowed, comma-separated: source, sex,"),
-    ({"forest_columns": "x;y"}, "'x;y' is not a grouping column"),
+    ({"subgroup_columns": "nosuch"}, "'nosuch' is not one of the grouping columns: source, sex,"),
+    ({"forest_columns": "x;y"}, "'x;y' is not one of the grouping columns"),
     ({"all_tests_for": "high_burden,"}, "a comma-separated list without empty items"),
     ({"subgroup_columns": "high_burden", "forest_columns": "high_burden,lines_group"},
-     "'lines_group' is not among 'subgroup_columns' = 'high_burden', the groupings computed"),
+     "'lines_group' is not one of the groupings computed (subgroup_columns): high_burden"),
     ({"power_rates": "abc"}, "'abc' is not a number"),
     ({"power_rates": "0.5,1"}, "'1' is out of range: each true CR rate of the power table must be in (0, 1)"),
     ({"survival_months": "6;12"}, "'6;12' is not a number"),
     ({"survival_months": "-1"}, "'-1' is out of range"),
+    ({"survival_months": "nan"}, "'nan' is out of range"),
     ({"min_cell": 1}, "'min_cell' = 1 is out of range: the smallest count a share run shows"),
 ])
 def test_a_text_or_share_parameter_outside_what_is_allowed_is_refused_naming_value_and_allowed(values, message):
@@ -124,7 +125,7 @@ def test_a_parameter_file_with_a_byte_order_mark_is_read(tmp_path):
 @pytest.mark.parametrize(("make", "message"), [
     (lambda p: os.mkfifo(p), "a pipe, socket or device, not a file"),
     (lambda p: p.mkdir(), "a folder, not a file"),
-    (lambda p: p.write_bytes(b"alpha = 0.05\nlabel = '\xff'\n"), "not UTF-8 text"),
+    (lambda p: p.write_bytes(b"alpha = 0.05\nlabel = '\xff'\n"), "not valid TOML in UTF-8"),
 ])
 def test_a_parameter_file_that_is_not_a_readable_file_is_refused_at_once(tmp_path, capsys, make, message):
     params = tmp_path / "params.toml"
