@@ -75,13 +75,15 @@ LIST_RULES: dict[str, Rule | str] = {
     "power_rates": Rule(0, 1, "true CR rate of the power table", low_open=True, high_open=True),
     "survival_months": Rule(0, 600, "months at which survival is reported"),
 }
+#: Groupings notebook 03 reports whatever else ``subgroup_columns`` adds.
+REPORTED_GROUPINGS = ("debulking_category", "high_burden", "bmb_post_group", "lines_group", "age_group")
 
 
 def groupings() -> tuple[str, ...]:
     """Columns to group patients by: the contract's coded and yes/no columns, the derived groupings."""
     from helpers import contract, derived
 
-    coded = [c.name for c in contract.ALL_COLUMNS if c.kind in ("code", "boolean")]
+    coded = [c.name for c in contract.COLUMNS if c.kind in ("code", "boolean")]
     return tuple(coded + [d.name for d in derived.DERIVED if d.name not in ("any_cr", "mrd_evaluable", "mrd_negative")])
 
 
@@ -95,7 +97,10 @@ def _list_problem(name: str, value: str, values: Mapping[str, object]) -> str | 
         allowed = [c.strip() for c in chosen.split(",")] if isinstance(chosen, str) else groupings()
         what = "groupings computed (subgroup_columns)" if isinstance(chosen, str) else "grouping columns"
         wrong = next((item for item in items if item not in allowed), None)
-        return None if wrong is None else f"{wrong!r} is not one of the {what}: {', '.join(allowed)}"
+        if wrong is not None:
+            return f"{wrong!r} is not one of the {what}: {', '.join(allowed)}"
+        missing = [g for g in REPORTED_GROUPINGS if g not in items] if name == "subgroup_columns" else []
+        return f"it must include {', '.join(missing)} (notebook 03 reports them for the paper)" if missing else None
     for item in items:
         try:
             if not rule.allows(float(item)):  # NaN is never allowed

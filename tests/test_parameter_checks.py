@@ -63,8 +63,11 @@ def test_a_parameter_given_twice_is_refused_naming_both_values():
     ({"subgroup_columns": "nosuch"}, "'nosuch' is not one of the grouping columns: source, sex,"),
     ({"forest_columns": "x;y"}, "'x;y' is not one of the grouping columns"),
     ({"all_tests_for": "high_burden,"}, "a comma-separated list without empty items"),
-    ({"subgroup_columns": "high_burden", "forest_columns": "high_burden,lines_group"},
-     "'lines_group' is not one of the groupings computed (subgroup_columns): high_burden"),
+    ({"subgroup_columns": "debulking_category,high_burden,bmb_post_group,lines_group,age_group",
+      "forest_columns": "high_burden,sex"},
+     "'sex' is not one of the groupings computed (subgroup_columns): debulking_category, high_burden,"),
+    ({"subgroup_columns": "sex,high_burden"},
+     "it must include debulking_category, bmb_post_group, lines_group, age_group (notebook 03 reports them"),
     ({"power_rates": "abc"}, "'abc' is not a number"),
     ({"power_rates": "0.5,1"}, "'1' is out of range: each true CR rate of the power table must be in (0, 1)"),
     ({"survival_months": "6;12"}, "'6;12' is not a number"),
@@ -80,17 +83,33 @@ def test_a_text_or_share_parameter_outside_what_is_allowed_is_refused_naming_val
 
 
 @pytest.mark.parametrize("values", [
-    {"subgroup_columns": "high_burden, lines_group", "forest_columns": "lines_group", "all_tests_for": "lines_group"},
+    {"subgroup_columns": "debulking_category,high_burden,bmb_post_group, lines_group,age_group,sex",
+     "forest_columns": "sex", "all_tests_for": "lines_group"},
     {"power_rates": "0.55,0.60,0.65,0.70", "survival_months": "6, 12, 24", "min_cell": 2},
 ])
 def test_allowed_text_values_pass(values):
     check_parameters(values)
 
 
-def test_the_groupings_are_the_coded_columns_and_derived_groups_not_the_outcomes():
+def test_the_groupings_are_the_coded_columns_and_derived_groups_not_the_outcomes_or_follow_up():
     names = groupings()
     assert {"sex", "debulking_category", "high_burden", "bmb_post_split_low", "lines_group"} <= set(names)
-    assert not {"any_cr", "mrd_negative", "mrd_evaluable", "age_years", "patient_id"} & set(names)
+    assert not {"any_cr", "mrd_negative", "mrd_evaluable", "age_years", "patient_id", "os_event"} & set(names)
+
+
+@pytest.mark.slow
+def test_notebook_03_runs_with_every_allowed_grouping_added_to_the_ones_it_reports(tmp_path):
+    from run_inprocess import execute
+
+    from helpers.parameters import REPORTED_GROUPINGS
+
+    for extra in groupings():
+        chosen = ",".join(dict.fromkeys([*REPORTED_GROUPINGS, extra]))
+        check_parameters({"subgroup_columns": chosen, "forest_columns": extra, "all_tests_for": extra})
+        run = execute("03_response_by_subgroup", subgroup_columns=chosen, forest_columns=extra,
+                      all_tests_for=extra, output_dir=tmp_path / extra)
+        assert (tmp_path / extra / "results" / "03_response_by_subgroup.csv").is_file(), extra
+        assert run["_markdown"]
 
 
 def _bad_comparators(tmp_path: Path) -> Path:
