@@ -471,11 +471,12 @@ def batch_from_cli(args) -> int:
     # As `run`: the repository's analysis.toml describes the repository's notebooks only.
     params_file = args.params if args.params is not None else (
         REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
-    try:
-        if params_file is not None:
-            check_params_path(params_file)  # a pipe would block
-        settings = read_params_file(params_file) if params_file is not None else {}
-        with run_lock(out):
+    with contextlib.ExitStack() as held:
+        try:  # bad usage (exit status 2) is found before any run starts
+            if params_file is not None:
+                check_params_path(params_file)  # a pipe would block
+            settings = read_params_file(params_file) if params_file is not None else {}
+            held.enter_context(run_lock(out))
             check_grid(args.grid, notebooks, settings, f"parameter file {params_file}")
             specs = plan_batch(args.data, out, by=args.by, min_patients=args.min_patients, grid=args.grid)
             if args.snakefile:
@@ -484,14 +485,14 @@ def batch_from_cli(args) -> int:
                 print(f"wrote {args.snakefile} ({len(specs)} runs); run it with "
                       f"`snakemake --cores N -s {args.snakefile}`")
                 return 0
-            outcomes = run_batch(specs, out, notebooks_dir=args.notebooks, jobs=args.jobs, share=args.share,
-                                 params_file=params_file)
-    except (ValueError, ParameterError, RunDirError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(f"error: {err.strerror or err}{f': {err.filename}' if err.filename else ''}", file=sys.stderr)
-        return 2
+        except (ValueError, ParameterError, RunDirError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        except OSError as err:
+            print(f"error: {err.strerror or err}{f': {err.filename}' if err.filename else ''}", file=sys.stderr)
+            return 2
+        outcomes = run_batch(specs, out, notebooks_dir=args.notebooks, jobs=args.jobs, share=args.share,
+                             params_file=params_file)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         first = o.error.splitlines()[0] if o.error else ""
