@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             batch = measure([sys.executable, "-m", "pipeline", "batch", str(data), "--by", "center",
                              "--min-patients", str(args.patients), "--jobs", str(jobs),
                              "--out", str(tmp / "batch")], REPO_ROOT, tmp / "batch.log")
-            subsets = sorted((tmp / "batch" / "work").glob("*.csv"))
+            subsets = sorted((tmp / "batch" / "work").rglob("*.csv"))  # work/<file>/<file>-<centre>.csv
             if len(subsets) != args.centres:
                 raise BenchmarkError(f"the batch wrote {len(subsets)} centre subsets, not {args.centres}")
             script = "set -e\n" + "".join(

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.display import cell_text, fixed_zip_times
+from helpers.display import cell_text, fixed_zip_times, formula_safe
 
 
 def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: str | Path, *,
                data_note: str = "") -> Path:
     """Write one table as a ``.docx``: bold title, grid table with a bold header, footnotes,
     then ``data_note`` (where the data came from) in italics. Cells as the table reads;
-    missing values print as "–", booleans as Yes/No."""
+    missing values print as "–", booleans as Yes/No, text that would start a spreadsheet
+    formula (pasted into one) with a leading ``'``, as in the CSV."""
     import datetime
 
     from docx import Document
@@ -35,11 +36,11 @@ def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: 
     grid.style = "Table Grid"
     for cell, name in zip(grid.rows[0].cells, frame.columns):
         cell.text = ""
-        cell.paragraphs[0].add_run(str(name)).bold = True
+        cell.paragraphs[0].add_run(formula_safe(str(name))).bold = True
     for row in frame.itertuples(index=False):
         cells = grid.add_row().cells
         for cell, value in zip(cells, row):
-            cell.text = cell_text(value)
+            cell.text = cell_text(formula_safe(value))  # as in the CSV: text is never a formula
     for note in [*footnotes, *([data_note] if data_note else [])]:
         run = doc.add_paragraph().add_run(note)
         run.font.size = Pt(8)

@@ -65,8 +65,50 @@ PARAMETER_RULES: dict[str, Rule] = {
     "at_risk_step_months": Rule(0, 600, "months between the numbers at risk", low_open=True),
     "landmark_months": Rule(0, 600, "months from the start of blinatumomab to the transplant landmark",
                             low_open=True),
-    "min_cell": Rule(1, math.inf, "share runs: counts from 1 to min_cell - 1 are shown as \"<min_cell\""),
+    "min_cell": Rule(2, math.inf, "smallest count a share run shows (smaller ones, from 1, are hidden)"),
 }
+
+#: Text parameters holding a comma-separated list: name -> the Rule of each number, or
+#: "grouping" (columns of :func:`groupings`; ``forest_columns`` among ``subgroup_columns``).
+LIST_RULES: dict[str, Rule | str] = {
+    "subgroup_columns": "grouping", "all_tests_for": "grouping", "forest_columns": "grouping",
+    "power_rates": Rule(0, 1, "true CR rate of the power table", low_open=True, high_open=True),
+    "survival_months": Rule(0, 600, "months at which survival is reported"),
+}
+#: Groupings notebook 03 reports whatever else ``subgroup_columns`` adds.
+REPORTED_GROUPINGS = ("debulking_category", "high_burden", "bmb_post_group", "lines_group", "age_group")
+
+
+def groupings() -> tuple[str, ...]:
+    """Columns to group patients by: the contract's coded and yes/no columns, the derived groupings."""
+    from helpers import contract, derived
+
+    coded = [c.name for c in contract.COLUMNS if c.kind in ("code", "boolean")]
+    return tuple(coded + [d.name for d in derived.DERIVED if d.name not in ("any_cr", "mrd_evaluable", "mrd_negative")])
+
+
+def _list_problem(name: str, value: str, values: Mapping[str, object]) -> str | None:
+    """Why the list ``value`` of parameter ``name`` is not allowed (None: it is)."""
+    items, rule = [item.strip() for item in value.split(",")], LIST_RULES[name]
+    if not all(items):
+        return "it must be a comma-separated list without empty items"
+    if rule == "grouping":
+        chosen = values.get("subgroup_columns") if name == "forest_columns" else None
+        allowed = [c.strip() for c in chosen.split(",")] if isinstance(chosen, str) else groupings()
+        what = "groupings computed (subgroup_columns)" if isinstance(chosen, str) else "grouping columns"
+        wrong = next((item for item in items if item not in allowed), None)
+        if wrong is not None:
+            return f"{wrong!r} is not one of the {what}: {', '.join(allowed)}"
+        missing = [g for g in REPORTED_GROUPINGS if g not in items] if name == "subgroup_columns" else []
+        return f"it must include {', '.join(missing)} (notebook 03 reports them for the paper)" if missing else None
+    for item in items:
+        try:
+            if not rule.allows(float(item)):  # NaN is never allowed
+                return f"{item!r} is out of range: each {rule.meaning} must be {rule.describe()}"
+        except ValueError:
+            return f"{item!r} is not a number"
+    return None
+
 
 #: Relations between parameters: (smaller, larger), the first strictly below the second.
 PARAMETER_RELATIONS: tuple[tuple[str, str], ...] = (
@@ -78,9 +120,13 @@ PARAMETER_RELATIONS: tuple[tuple[str, str], ...] = (
 
 def check_parameters(values: Mapping[str, object], where: str = "") -> None:
     """Raise :class:`ParameterError` (name, value, what is allowed; ``where`` added) unless
-    ``values`` keep :data:`PARAMETER_RULES` and :data:`PARAMETER_RELATIONS`; names without a rule pass."""
+    ``values`` keep :data:`PARAMETER_RULES`, :data:`LIST_RULES` and the relations; names without a rule pass."""
     suffix = f" ({where})" if where else ""
     for name, value in values.items():
+        if name in LIST_RULES and isinstance(value, str):
+            problem = _list_problem(name, value, values)
+            if problem:
+                raise ParameterError(f"parameter {name!r} = {value!r} is not allowed: {problem}{suffix}")
         rule = PARAMETER_RULES.get(name)
         if rule is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
@@ -142,7 +188,7 @@ def read_params_file(path: str | Path, relative_to: str | Path | None = None) ->
 
     Path values (keys ending in ``_path``, ``_file``, ``_dir``) are relative to the file's
     folder; they are returned relative to ``relative_to``, or absolute when it is None.
-    A blank path stays blank. Raises :class:`ParameterError` naming the file.
+    A blank path stays blank; a byte-order mark is skipped. Raises :class:`ParameterError` naming the file.
     """
     import os
     import tomllib
@@ -150,11 +196,11 @@ def read_params_file(path: str | Path, relative_to: str | Path | None = None) ->
     path = Path(path)
     try:
         with open(path, "rb") as handle:
-            values = tomllib.load(handle)
+            values = tomllib.loads(handle.read().removeprefix(b"\xef\xbb\xbf").decode("utf-8"))  # Windows editors add a BOM
     except OSError as err:
         raise ParameterError(f"parameter file {path}: cannot read it ({err.strerror or err})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ParameterError(f"parameter file {path}: not valid TOML ({err})") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ParameterError(f"parameter file {path}: not valid TOML in UTF-8 ({err})") from None
     folder = path.resolve().parent
     for key, value in values.items():
         if isinstance(value, (dict, list)):

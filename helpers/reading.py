@@ -32,6 +32,9 @@ SNIFF_BYTES = 65_536
 #: Column of the raw frame holding each row's line (sheet row) number.
 LINE = "_line"
 
+#: An OpenDocument file is a zip whose first member, ``mimetype``, holds this text uncompressed.
+_ODF_MIMETYPE = b"application/vnd.oasis.opendocument"
+
 _DELIMITERS = {",": "comma", ";": "';'", "\t": "tab", "|": "'|'"}
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -107,6 +110,9 @@ def read_raw(path, sheet: str | None = None) -> RawFile:
         if head.startswith(_OLE_MAGIC):
             raise UnreadableFile("this is an old-style Excel (.xls) or other OLE file; save it as .xlsx "
                                  "or as 'CSV UTF-8'")
+        if head.startswith(_ZIP_MAGIC) and _ODF_MIMETYPE in head[:100]:
+            raise UnreadableFile("this is an OpenDocument spreadsheet (.ods, LibreOffice or OpenOffice), which "
+                                 "is not read: save it as .xlsx or as 'CSV UTF-8'")
         if head.startswith(_ZIP_MAGIC):
             if not is_xlsx_name:
                 raise UnreadableFile(f"the file is named '{path.name}' but it is an Excel workbook "

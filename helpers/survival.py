@@ -8,11 +8,12 @@ Times in months.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from lifelines.exceptions import ConvergenceError
 from matplotlib.figure import Figure
 
 from helpers import figures, narrative, suppression
@@ -26,6 +27,19 @@ AT_RISK_METHOD = "patients with follow-up of at least this many months"
 COX_FIT_OPTIONS = {"precision": 1e-12}
 #: Most x ticks (and at-risk columns) :func:`plot_km` draws.
 MAX_TICKS = 10
+
+
+def fit_or_reason(fit: Callable[[], object], events) -> tuple[object | None, str]:
+    """``(fit(), "")``, or ``(None, why)`` when no patient had an event (``events``: booleans) or
+    the Cox fit does not converge (lifelines' ConvergenceError, a singular matrix)."""
+    n_events = int(np.sum(np.asarray(events, dtype=bool)))
+    if n_events == 0:
+        return None, "no patient had the event, so there is no hazard to compare"
+    try:
+        return fit(), ""
+    except (ConvergenceError, np.linalg.LinAlgError):
+        return None, (f"the model cannot be estimated (events: {narrative.count(n_events)}; the fit does "
+                      "not converge, as when every event falls in one group)")
 
 
 def at_risk(durations, times: Sequence[float]) -> list[int]:

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs at the same time (default: as many as cores and free memory allow)")
     p.add_argument("--notebooks", default=None,
                    help="folder of notebooks to run (default: the repository's notebooks/)")
+    p.add_argument("--params", default=None, metavar="FILE",
+                   help="parameter file every run reads, as `run --params` (default: the repository's "
+                        "analysis.toml, or none with --notebooks); part of the check that skips finished runs")
     p.add_argument("--share", action="store_true", help="share-safe runs (see `run --share`)")
     p.add_argument("--snakefile", default=None, metavar="PATH",
                    help="write the batch as a Snakefile instead of running it")
@@ -248,6 +251,8 @@ def _dispatch(argv: list[str] | None) -> int:
 
 def run_from_cli(args) -> int:
     """``python -m pipeline run``: 0 complete, 1 failed, 2 bad input, 130 interrupted."""
+    from helpers.parameters import ParameterError
+    from pipeline.parameters import check_params_path
     from pipeline.run import InterruptedAfterCompletion, PipelineError, run_analysis
 
     notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"
@@ -255,6 +260,8 @@ def run_from_cli(args) -> int:
     params_file = args.params if args.params is not None else (
         REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
     try:
+        if params_file is not None:
+            check_params_path(params_file)  # before the run hashes it: a pipe would block
         summary = run_analysis(args.data, args.out, parameters=[tuple(p) for p in args.parameter],
                                force=args.force, notebooks_dir=notebooks, progress=True,
                                cell_timeout=args.cell_timeout, workers=args.workers,
@@ -262,6 +269,9 @@ def run_from_cli(args) -> int:
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_status
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except InterruptedAfterCompletion as err:
         print(f"interrupted after the run was complete: {err.args[0]} holds the finished run",
               file=sys.stderr)

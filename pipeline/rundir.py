@@ -1,7 +1,7 @@
 """The run directory on disk: where a run may write, its lock, and the final swap.
 
 A run only deletes or replaces what it made: ``--out`` is refused when it is the root,
-a file, the current folder or above it, an input or a folder holding one, or (with
+a file, a symbolic link, the current folder or above it, an input or a folder holding one, or (with
 ``--force``) a non-empty folder that is not a run directory (no ``manifest.json``). The
 run is built in ``<out>.partial`` (created here; an existing one refuses the run), a failed
 run becomes the first free ``<out>.failed[.N]``, and ``<out>`` is replaced in one atomic
@@ -66,6 +66,10 @@ def is_run_directory(path: Path) -> bool:
 def check_out(out: Path, inputs: Iterable[Path], force: bool) -> None:
     """Raise :class:`RunDirError` (one line why) for an ``--out`` the run must not write
     or replace; ``inputs`` may be neither ``out`` nor inside it."""
+    if os.path.islink(out):
+        # The run is swapped into place by renaming: a link would be moved aside, not followed.
+        raise RunDirError(f"--out {out} is a symbolic link (to {os.readlink(out)}); give the folder it "
+                          "points to, or a new folder, as --out")
     real = Path(os.path.realpath(out))
     if real == Path(real.anchor):
         raise RunDirError(f"--out {out} is the root folder; choose a new folder for the run")

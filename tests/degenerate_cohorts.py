@@ -4,7 +4,10 @@ Each case is a function of the shipped cohort (text cells, as in the file) that
 returns a cohort still passing the data contract: a single patient, no CR, all
 CR, no MRD result, no CRS / all CRS / no CRS record, no blast values, one
 debulking category, and seeded random subsets of 1 to 15 patients.
-:func:`write_corpus` writes them as CSV files.
+:data:`FOLLOW_UP_CASES` do the same for the follow-up columns, from a synthetic cohort with
+follow-up (the shipped cohort has none): no death, one patient, three patients, and two
+centres of a batch where a Cox model cannot be estimated. :func:`write_corpus` writes them
+as CSV files.
 """
 
 from __future__ import annotations
@@ -59,13 +62,45 @@ CASES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
 }
 
 
+def with_follow_up() -> pd.DataFrame:
+    """``python -m pipeline synth --n 40 --seed 3 --follow-up`` as text cells (blank = missing)."""
+    from pipeline.synth import synthesize_cohort
+
+    return synthesize_cohort(40, 3, follow_up=True).astype(str).replace({"nan": "", "<NA>": ""})
+
+
+def _followed(c: pd.DataFrame) -> pd.DataFrame:
+    return c[c["os_months"] != ""]
+
+
+def _no_deaths(c: pd.DataFrame) -> pd.DataFrame:
+    # A relapse-free patient stays so: with no death, RFS events (relapse or death) become censored.
+    followed = c["os_months"] != ""
+    return c.assign(os_event=c["os_event"].where(~followed, "no"),
+                    rfs_event=c["rfs_event"].where(c["rfs_event"] == "", "no"))
+
+
+#: Case name -> function of :func:`with_follow_up` giving the degenerate cohort. The two centres
+#: are those of the synthetic file that once stopped notebook 08 in a ``--by center`` batch.
+FOLLOW_UP_CASES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "follow_up_no_deaths": _no_deaths,
+    "follow_up_one_patient": lambda c: _followed(c).iloc[:1],
+    "follow_up_three_patients": lambda c: _followed(c).iloc[:3],
+    "follow_up_centre_of_six": lambda c: c[c["center"] == "c04"],
+    "follow_up_centre_of_two": lambda c: c[c["center"] == "c05"],
+}
+
+
 def write_corpus(folder: Path, names: list[str] | None = None) -> dict[str, Path]:
-    """Write each case (all by default) to ``folder/<name>.csv``; returns name -> path."""
+    """Write each case (all of :data:`CASES` by default; names of :data:`FOLLOW_UP_CASES` too) to
+    ``folder/<name>.csv``; returns name -> path."""
     folder.mkdir(parents=True, exist_ok=True)
-    base = shipped()
     written = {}
     for name in names or list(CASES):
         path = folder / f"{name}.csv"
-        CASES[name](base).to_csv(path, index=False)
+        if name in FOLLOW_UP_CASES:
+            FOLLOW_UP_CASES[name](with_follow_up()).to_csv(path, index=False)
+        else:
+            CASES[name](shipped()).to_csv(path, index=False)
         written[name] = path
     return written

@@ -6,6 +6,7 @@ import ast
 import hashlib
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -73,9 +74,9 @@ def test_a_folder_without_a_manifest_is_not_up_to_date(tmp_path):
     assert not is_up_to_date(spec, tmp_path / "runs" / spec.name)
 
 
-def test_the_snakefile_has_one_rule_per_run_calling_helpers_run(tmp_path):
+def test_the_snakefile_has_one_rule_per_run_calling_pipeline_run_with_this_interpreter_and_parameter_file(tmp_path):
     specs = plan_batch([COHORT], tmp_path / "batch", grid=["bmb_high_cutoff=40,50,60"])
-    path = write_snakefile(specs, tmp_path / "batch", tmp_path / "Snakefile")
+    path = write_snakefile(specs, tmp_path / "batch", tmp_path / "Snakefile", params_file=ROOT / "analysis.toml")
     text = path.read_text(encoding="utf-8")
     rules = re.findall(r"^rule (\w+):$", text, flags=re.M)
     assert rules == ["all"] + [f"run_reconstructed_cohort_bmb_high_cutoff_{v}" for v in (40, 50, 60)]
@@ -83,7 +84,8 @@ def test_the_snakefile_has_one_rule_per_run_calling_helpers_run(tmp_path):
               if line.startswith("    shell: ")]
     assert len(shells) == 3
     for spec, shell in zip(specs, shells):
-        assert shell.startswith("python -m pipeline run --data ")
+        assert shell.startswith(f"{shlex.quote(sys.executable)} -m pipeline run --data ")
+        assert f"--params {shlex.quote(str(ROOT / 'analysis.toml'))} " in shell
         assert f"-p bmb_high_cutoff {dict(spec.parameters)['bmb_high_cutoff']}" in shell
         assert str(tmp_path / "batch" / "runs" / spec.name) in shell
     outputs = re.findall(r"^    output: (.+)$", text, flags=re.M)
@@ -126,7 +128,7 @@ def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_
         manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
         cut = name.rsplit("=", 1)[1]
         assert manifest["parameters"]["03_response_by_subgroup"]["bmb_high_cutoff"] == cut
-        assert manifest["input"]["sha256"] == sha(out / "work" / manifest["input"]["file"])
+        assert manifest["input"]["sha256"] == sha(out / "work" / "synthetic" / manifest["input"]["file"])
     for name in failing:
         assert not (out / "runs" / name).exists()
         assert f"run {name} failed" in first.stderr

@@ -1,4 +1,4 @@
-"""Degenerate but valid cohorts run notebooks 03 and 04 to the end, saying so where there is nothing to show.
+"""Degenerate but valid cohorts run notebooks 03, 04 and 08 to the end, saying so where there is nothing to show.
 
 The corpus (tests/degenerate_cohorts.py) is run through every code cell of each
 notebook in this process (no kernel, so the whole corpus takes seconds per
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from degenerate_cohorts import CASES, write_corpus
+from degenerate_cohorts import CASES, FOLLOW_UP_CASES, write_corpus
 from pipeline.__main__ import main
 from helpers.loading import validate_file
 from run_inprocess import NOTEBOOKS, execute
@@ -65,3 +65,35 @@ def test_the_pipeline_runs_both_notebooks_on_a_single_patient_without_cr(corpus,
     assert status == 0
     for name in NOTEBOOK_NAMES:
         assert (out / "results" / f"{name}.csv").exists()
+
+
+#: Follow-up case -> sentences notebook 08 must show for the models it leaves out.
+LEFT_OUT = {
+    "follow_up_no_deaths": ["The Cox model of high tumour burden is left out: no patient had the event",
+                            "The time-varying Cox model is left out: no patient had the event"],
+    "follow_up_one_patient": [],
+    "follow_up_three_patients": ["The naive model is left out: the model cannot be estimated"],
+    "follow_up_centre_of_six": ["The naive model is left out: the model cannot be estimated",
+                                "The time-varying Cox model is left out: the model cannot be estimated"],
+    "follow_up_centre_of_two": ["The time-varying Cox model is left out: the model cannot be estimated"],
+}
+
+
+@pytest.fixture(scope="module")
+def follow_up_corpus(tmp_path_factory) -> dict[str, Path]:
+    return write_corpus(tmp_path_factory.mktemp("follow_up"), list(FOLLOW_UP_CASES))
+
+
+@pytest.mark.parametrize("case", list(FOLLOW_UP_CASES))
+def test_notebook_08_leaves_out_a_model_it_cannot_estimate_with_a_sentence_and_writes_its_results(
+        follow_up_corpus, case, tmp_path):
+    assert validate_file(follow_up_corpus[case]).ok, validate_file(follow_up_corpus[case]).format()
+    run = execute("08_time_to_event", data_path=follow_up_corpus[case], output_dir=tmp_path)
+    shown = "\n".join([*run["_markdown"], run["_printed"]])
+    for sentence in LEFT_OUT[case]:
+        assert sentence in shown, f"missing {sentence!r}"
+    written = pd.read_csv(tmp_path / "results" / "08_time_to_event.csv").set_index("key")
+    followed = pd.read_csv(follow_up_corpus[case])["os_months"].notna().sum()
+    assert written.loc["follow_up.available[all]", "numerator"] == followed
+    if "Cox model of high tumour burden is left out" in " ".join(LEFT_OUT[case]):
+        assert "cox_os[high_burden].hr" not in written.index

@@ -677,3 +677,17 @@ def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(tmp_p
     assert run_from_cli(args) == 0
     assert seen["sheet"] == "Cohort"
     assert f"run complete: {tmp_path / 'run'} (sheet 'Cohort' of the workbook, 1 notebooks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["cohort.ods", "cohort.xlsx", "cohort.csv"])
+def test_an_opendocument_spreadsheet_is_named_as_such_whatever_its_file_name(tmp_path, name):
+    import zipfile
+
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as odf:  # an OpenDocument file opens with its stored mimetype member
+        odf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        odf.writestr("content.xml", "<office:document-content/>")
+    report = validate_file(path)
+    assert not report.ok and len(report.problems) == 1
+    assert "OpenDocument spreadsheet (.ods" in report.format()
+    assert "save it as .xlsx or as 'CSV UTF-8'" in report.format() and "rename" not in report.format()

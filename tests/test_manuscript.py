@@ -126,3 +126,15 @@ def test_the_word_response_table_holds_the_rates_and_p_values_of_results_csv(man
             assert row[4] == display.p_cell(results.loc[f"any_cr[{by}]~fisher", "p_value"]).replace("–", "")
     high = table[table["Subgroup"].str.startswith("High tumour burden")].iloc[0]
     assert high["CR p"] == "0.022"  # paper, section 3.3: p = 0.022
+
+
+def test_word_tables_hold_text_that_would_start_a_formula_as_text_as_the_csv_does(tmp_path):
+    frame = pd.DataFrame({"=HYPERLINK(\"x\")": ["=1+1", "+A1", "-2+3", "@SUM(A1)", "plain"], "n": [1, -2, 3, 4, 5]})
+    path = manuscript.write_docx(frame, "Title", [], tmp_path / "t.docx")
+    _, table, _ = read_docx_table(path)
+    assert list(table.columns) == ["'=HYPERLINK(\"x\")", "n"]
+    assert table.iloc[:, 0].tolist() == ["'=1+1", "'+A1", "'-2+3", "'@SUM(A1)", "plain"]
+    assert table["n"].tolist() == ["1", "-2", "3", "4", "5"]  # numbers stay numbers
+    display.write_csv(frame, tmp_path / "t.csv")
+    as_csv = pd.read_csv(tmp_path / "t.csv", dtype=str, encoding="utf-8-sig")
+    assert as_csv.iloc[:, 0].tolist() == table.iloc[:, 0].tolist()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -220,3 +221,15 @@ def test_a_full_disk_while_writing_the_run_is_a_short_error_and_keeps_the_partia
                           "device (")
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.failed"]
+
+
+def test_a_symbolic_link_as_out_is_refused_and_left_as_it_is_with_or_without_force(tmp_path, capsys):
+    target = tmp_path / "real"
+    target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    for force in ([], ["--force"]):
+        err = refused(capsys, "--data", str(COHORT), "--out", str(link), *force)
+        assert f"--out {link} is a symbolic link (to {target})" in err
+    assert link.is_symlink() and os.readlink(link) == str(target) and list(target.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
