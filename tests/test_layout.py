@@ -33,14 +33,3 @@ def test_the_readme_layout_names_each_module(package, module):
 def test_the_package_docstring_lists_no_module_that_is_gone(package):
     listed = set(re.findall(rf":mod:`{package}\.(\w+)`", PACKAGES[package].__doc__))
     assert listed == {m for p, m in MODULES if p == package}
-
-
-@pytest.mark.parametrize("package", PACKAGES)
-def test_no_module_is_over_700_lines(package):
-    long = {p.name: n for p in (ROOT / package).glob("*.py")
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 700}
-    assert long == {}
-
-
-def test_the_helpers_the_notebooks_share_are_at_most_7000_lines():
-    assert sum(len(p.read_text(encoding="utf-8").splitlines()) for p in (ROOT / "helpers").glob("*.py")) <= 7000
