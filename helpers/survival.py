@@ -18,11 +18,10 @@ from matplotlib.figure import Figure
 from helpers import figures, narrative, suppression
 
 KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
-MEDIAN_METHOD = ("Kaplan-Meier median: first time S <= 1/2, the midpoint of a stretch where S is exactly "
-                 "1/2 (R's print.survfit); 95% CI where the log(-log) band crosses 1/2 by the same rule "
+MEDIAN_METHOD = ("Kaplan-Meier median: first time S <= 1/2, the midpoint of a stretch where S is exactly 1/2 "
+                 "(R's print.survfit); 95% CI where the log(-log) band crosses 1/2 by the same rule "
                  "(Brookmeyer-Crowley), not reached where it never does")
-#: Survival values within this of 1/2 count as 1/2 (R's ``sqrt(.Machine$double.eps)``): the
-#: product-limit estimate of an exact half can come out a few ulp above it in floating point.
+#: S within this of 1/2 is 1/2 (R's tolerance): floating point can put an exact half a few ulp above.
 HALF_TOLERANCE = math.sqrt(np.finfo(float).eps)
 AT_RISK_METHOD = "patients with follow-up of at least this many months"
 #: ``fit_options`` of lifelines' Cox fitters: their default stop can leave the fourth digit
@@ -53,10 +52,8 @@ def survival_at(fit, t: float) -> tuple[float, float, float]:
 
 
 def _time_at_half(times: np.ndarray, values: np.ndarray) -> float:
-    """R's ``print.survfit`` median of a non-increasing step function (``minmin``): the first
-    time it is at or below 1/2 (within :data:`HALF_TOLERANCE`); where it is 1/2 there and
-    drops later, the midpoint of that time and the drop. NaN values are skipped; NaN when
-    it never reaches 1/2."""
+    """R's ``print.survfit`` median of a step function: the first time it is <= 1/2, or the
+    midpoint of that time and the next drop when it is 1/2 there; NaN values skipped."""
     keep = ~np.isnan(values) & (values < 0.5 + HALF_TOLERANCE)
     if not keep.any():
         return math.nan
@@ -68,12 +65,9 @@ def _time_at_half(times: np.ndarray, values: np.ndarray) -> float:
 
 
 def median_with_ci(fit) -> tuple[float, float, float]:
-    """(median, low, high) survival in months by R's ``print.survfit`` rule: the median where
-    the curve reaches 1/2 (:func:`_time_at_half`), the low limit where the lower band does,
-    the high limit where the upper band does; the band is not defined where S = 0. NaN
-    where not reached (a limit whose band never falls to 1/2 within follow-up)."""
-    curve = fit.survival_function_.iloc[:, 0].to_numpy(dtype=float)
-    times = fit.survival_function_.index.to_numpy(dtype=float)
+    """(median, low, high) survival in months (R's ``print.survfit``): where the curve, its
+    lower and its upper band reach 1/2 (no band where S = 0); NaN where not reached."""
+    curve, times = fit.survival_function_.iloc[:, 0].to_numpy(), fit.survival_function_.index.to_numpy(dtype=float)
     band = fit.confidence_interval_survival_function_.to_numpy(dtype=float).copy()
     band[curve == 0] = math.nan
     return (_time_at_half(times, curve), _time_at_half(times, band[:, 0]), _time_at_half(times, band[:, 1]))
@@ -106,15 +100,6 @@ def months_text(value: float, low: float, high: float) -> str:
     return f"{head} (95% CI {low_text}–{high_text})"
 
 
-def survival_text(s: float, low: float, high: float) -> str:
-    """``"75.0% (95% CI 31.5–93.1%)"``; ``not estimable`` for NaN, no interval where it has none."""
-    if math.isnan(s):
-        return "not estimable"
-    if math.isnan(low):
-        return f"{100 * s:.1f}% (no interval: {'no event yet' if s == 1 else 'every patient had the event'})"
-    return f"{100 * s:.1f}% ({narrative.ci_text(low, high)})"
-
-
 def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame:
     """One row per curve (label -> fit, in order): patients, events, median and survival
     at ``times`` months with 95 % CIs, ``not estimable`` past the longest follow-up."""
@@ -126,7 +111,9 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
                "Median": months_text(*median_with_ci(fit))}
         for t in times:
             s, low, high = survival_at(fit, t)
-            row[f"Survival at {t:g} months"] = survival_text(s, low, high)
+            none = "no event yet" if s == 1 else "every patient had the event"  # S of 1 or 0: no interval
+            row[f"Survival at {t:g} months"] = ("not estimable" if math.isnan(s) else f"{100 * s:.1f}% (no interval: {none})"
+                                                if math.isnan(low) else f"{100 * s:.1f}% ({narrative.ci_text(low, high)})")
         rows.append(row)
     return pd.DataFrame(rows)
 

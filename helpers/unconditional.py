@@ -25,12 +25,12 @@ from scipy.optimize import minimize_scalar
 from helpers.contingency import TestResult, as_tuple, degenerate_result, two_by_two
 from helpers.power import fisher_p_values
 
-#: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, over which Barnard's
-#: and Boschloo's tests enumerate every table (the paper's largest is 35 x 272). Beyond, Barnard's test
-#: becomes the asymptotic pooled z-test and Boschloo's is computed by boundary search.
+#: Largest sample space, ``(n1 + 1) * (n2 + 1)`` tables, that Barnard's test and Boschloo's with
+#: the two-sided Fisher statistic enumerate (the paper's largest is 35 x 272); beyond, Barnard's
+#: test becomes the asymptotic pooled z-test.
 UNCONDITIONAL_MAX_TABLES = 50_000
 
-#: Work limit of Boschloo's test by boundary search, in binomial terms evaluated
+#: Work limit of Boschloo's test (boundary search), in binomial terms evaluated
 #: (:func:`boschloo_work`); past it the asymptotic pooled z-test is used.
 BOSCHLOO_WORK_BUDGET = 2e6
 
@@ -51,7 +51,7 @@ def unconditional_is_feasible(n1: int, n2: int, test: str = "barnard") -> bool:
 
 def boschloo_work(n1: int, n2: int) -> float:
     """Work of Boschloo's test for arms of ``n1`` and ``n2``, in binomial terms: the sample
-    space while every table is enumerated; beyond, (smaller arm + 1) x (nuisance grid + 10 local
+    space up to :data:`UNCONDITIONAL_MAX_TABLES`; beyond, (smaller arm + 1) x (nuisance grid + 10 local
     searches + log2 of the larger arm + 1)."""
     if (n1 + 1) * (n2 + 1) <= UNCONDITIONAL_MAX_TABLES:
         return float((n1 + 1) * (n2 + 1))
@@ -177,19 +177,6 @@ def _barnard_by_enumeration(x1: int, n1: int, x2: int, n2: int) -> float:
     return _region_probability(z >= z[x1, x2] * (1 - STATISTIC_RELATIVE_TOLERANCE))
 
 
-def _boschloo_by_enumeration(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
-    """Boschloo's two-sided p (twice the smaller one-sided p, at most 1) over every table,
-    and that side's statistic, the one-sided Fisher p (ties within the tolerance)."""
-    a, b = np.arange(n1 + 1)[:, None], np.arange(n2 + 1)[None, :]
-    sides = []
-    for statistic in (sps.hypergeom.cdf(a, n1 + n2, a + b, n1),  # p1 < p2: few successes in row 1
-                      sps.hypergeom.sf(a - 1, n1 + n2, a + b, n1)):  # p1 > p2
-        observed = float(statistic[x1, x2])
-        sides.append((_region_probability(statistic <= observed * (1 + STATISTIC_RELATIVE_TOLERANCE)), observed))
-    p, observed = min(sides)
-    return min(1.0, 2 * p), observed
-
-
 def _pooled_z(arr: np.ndarray) -> float:
     """Wald statistic with pooled variance, row 1 minus row 2 (Barnard's statistic)."""
     (a, b), (c, d) = arr.tolist()
@@ -221,8 +208,7 @@ def _unconditional(table, which: str) -> TestResult:
     if which == "barnard":
         return TestResult(name, which, _pooled_z(arr), _barnard_by_enumeration(x1, n1, x2, n2), as_tuple(arr),
                           _STATISTIC_NAMES[which])
-    search = _boschloo_by_boundaries if (n1 + 1) * (n2 + 1) > UNCONDITIONAL_MAX_TABLES else _boschloo_by_enumeration
-    p, statistic = search(x1, n1, x2, n2)
+    p, statistic = _boschloo_by_boundaries(x1, n1, x2, n2)
     return TestResult(name, which, statistic, p, as_tuple(arr), _STATISTIC_NAMES[which])
 
 
@@ -235,7 +221,6 @@ def barnard_exact(table) -> TestResult:
 
 def boschloo_exact(table) -> TestResult:
     """Boschloo's unconditional exact test of a 2 x 2 table, two-sided as twice the smaller
-    one-sided p (scipy's convention; every table up to :data:`UNCONDITIONAL_MAX_TABLES`,
-    boundary search beyond). Past :data:`BOSCHLOO_WORK_BUDGET` the asymptotic pooled z-test, ``short``
+    one-sided p (scipy's convention; by boundary search). Past :data:`BOSCHLOO_WORK_BUDGET` the asymptotic pooled z-test, ``short``
     still ``"boschloo"`` and ``method`` saying so."""
     return _unconditional(table, "boschloo")
