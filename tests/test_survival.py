@@ -13,12 +13,8 @@ References:
   (``statsmodels.duration``) for the synthetic cohort, which R was not run on.
 
 Conventions compared like with like: lifelines fits Cox models with Efron's ties,
-as R's ``coxph`` does by default; the proportional-hazards test in lifelines is
-the Grambsch-Therneau approximation that R's ``cox.zph`` used before survival 3.0
-(survival 3.x computes a score test instead: 0.00788 for aml, transform "km",
-against 0.0239 below), and its "km" time transform is 1 - KM at the event time
-where old R took it just before; so the R reference for it is the old formula
-computed by hand in R with lifelines' transform. Medians follow R's
+as R's ``coxph`` does by default; the proportional-hazards test is R's ``cox.zph``
+(survival >= 3.0; helpers.models.cox_zph, tests/test_cox_zph.py). Medians follow R's
 ``print.survfit`` (``summary(fit)$table``): the midpoint of a stretch where S(t) is
 exactly 1/2, where lifelines' own median takes the first time its floating-point S(t)
 is <= 0.5 (checked separately below).
@@ -37,7 +33,7 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, CoxTimeVaryingFitter, KaplanMeierFitter
 from lifelines.datasets import load_stanford_heart_transplants
-from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from lifelines.statistics import multivariate_logrank_test
 
 from conftest import DEFAULT_PATIENT
 from helpers import contract, loading, survival
@@ -255,20 +251,6 @@ def test_aml_cox_hazard_ratio_interval_and_wald_p_match_r_coxph_with_efron_ties(
         pytest.approx((2.49810532617, 0.915907257436, 6.81349576606, 0.073714860639), rel=1e-7)
 
 
-@pytest.mark.parametrize("transform, statistic, p", [
-    # R, the pre-3.0 cox.zph formula by hand with lifelines' time transform:
-    #   fit <- coxph(Surv(time, status) ~ x, aml); r <- resid(fit, "schoenfeld")
-    #   tt <- 1 - summary(survfit(Surv(time, status) ~ 1, aml), times = as.numeric(names(r)))$surv
-    #   xx <- tt - mean(tt); z <- (xx %*% (r %*% fit$var * length(r)))^2 / (fit$var * length(r) * sum(xx^2))
-    ("km", 0.023857655788, 0.877247649888),
-    # ... and with tt <- times (identity), which pre-3.0 cox.zph(transform = "identity") used too.
-    ("identity", 0.174238487428, 0.676372077339),
-])
-def test_aml_proportional_hazards_test_matches_the_grambsch_therneau_formula_computed_in_r(transform, statistic, p):
-    row = proportional_hazard_test(_aml_cox(), AML, time_transform=transform).summary.loc["nonmaintained"]
-    assert (row["test_statistic"], row["p"]) == pytest.approx((statistic, p), rel=1e-6)
-
-
 # --- R's survival package on the Stanford heart transplant data ---------------------------------
 
 HEART = load_stanford_heart_transplants()
@@ -396,8 +378,8 @@ HEART_REFERENCES = [
     ("km_os[debulking_category]~logrank", 12.4065885177, math.nan, math.nan, 0.00611255096335),
     # coxph(Surv(os, event) ~ surgery, p): exp(coef), lower .95, upper .95, Pr(>|z|)
     ("cox_os[high_burden].hr", 0.476772815219, 0.235851188666, 0.963795512827, 0.0391456963512),
-    # the pre-3.0 cox.zph formula by hand in R, time = 1 - KM at each death (as for aml above)
-    ("cox_os[high_burden].ph_test", 0.178344199685, math.nan, math.nan, 0.672800087578),
+    # cox.zph(coxph(Surv(os, event) ~ surgery, p))$table (survival 3.5.3)
+    ("cox_os[high_burden].ph_test", 0.155958495818, math.nan, math.nan, 0.692905022791),
     # coxph(Surv(os, event) ~ transplanted, p): the naive (biased) comparison
     ("cox_os[hsct_after_blina|any_cr=True].naive_hr", 0.266216644632, 0.165085917997, 0.429299498947,
      5.68789439492e-08),
