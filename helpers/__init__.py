@@ -12,7 +12,7 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.stats`      -- exact intervals and the tests notebooks call, by name
 - :mod:`helpers.contingency` -- Fisher's exact test (any r x c), chi-square, mid-p; the test result
 - :mod:`helpers.unconditional` -- Barnard's and Boschloo's unconditional exact tests (2 x 2)
-- :mod:`helpers.models`     -- Firth-penalised logistic regression, profile-likelihood limits
+- :mod:`helpers.models`     -- Firth-penalised logistic regression, profile-likelihood limits; R's cox.zph test
 - :mod:`helpers.power`      -- exact power and sample size of the two-sided Fisher test
 - :mod:`helpers.survival`   -- Kaplan-Meier rows, tables and figures shared by the time-to-event cells
 - :mod:`helpers.subgroups`  -- rates by group with exact CIs and the tests run on their table

@@ -22,7 +22,7 @@ from helpers.results import rate_key, read_results
 from helpers.rounding import (PrintedNumber, describe_rules, fmt_half_up, int_or_none, is_blank,
                               matching_rules, p_value_matches, parse_number, printed_p_value,
                               printed_percent, printed_summary, sum_parts, text_of)
-from helpers.stats import exact_ci
+from helpers.stats import TESTS, exact_ci
 
 REPRODUCED = "reproduced"
 UP_TO_ROUNDING = "reproduced up to rounding"
@@ -316,6 +316,12 @@ def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
         return _not_recomputed(figure, f"{result.get('key')} has no p-value, or nothing is printed")
     p = float(p)
     recomputed = f"{p:.4f}"
+    test = (split_test_key(text_of(result.get("key"))) or {}).get("test")
+    if len(paper_groups) > 1 and test in TESTS:  # is the paper's p the recorded test's on its own counts?
+        on_paper = TESTS[test]([[k, n - k] for k, n in paper_groups.values()]).p_value
+        if not p_value_matches(on_paper, shown)[0]:
+            return _not_recomputed(figure, f"the paper's test is not known ({test} on its own counts gives "
+                                   f"{on_paper:.4f}, not the printed {shown.text}), so its p-value is not compared")
     paper_sig = _paper_significant(shown, alpha)
     if paper_sig is None:
         return _not_recomputed(figure, f"printed {shown.text} does not say whether p < {alpha:g}")

@@ -1,8 +1,8 @@
 """Kaplan-Meier values at a time, result rows, table and figure, from lifelines fits.
 
-Intervals for S(t): exponential Greenwood on log(-log S) (R's ``conf.type = "log-log"``);
-median: first time S <= 0.5, its interval where that band crosses 0.5 (Brookmeyer-Crowley).
-Times in months.
+Intervals for S(t): exponential Greenwood on log(-log S) (R's ``conf.type = "log-log"``),
+none where S(t) is 1 (no event yet) or 0. Median and its interval by R's ``print.survfit``
+rule (:func:`median_with_ci`). Times in months.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from matplotlib.figure import Figure
 from helpers import figures, narrative, suppression
 
 KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
-MEDIAN_METHOD = ("Kaplan-Meier median (first time S <= 0.5); 95% CI where the log(-log) band "
-                 "crosses 0.5 (Brookmeyer-Crowley)")
+MEDIAN_METHOD = ("Kaplan-Meier median: first time S <= 1/2, the midpoint of a stretch where S is exactly 1/2 "
+                 "(R's print.survfit); 95% CI where the log(-log) band crosses 1/2 by the same rule "
+                 "(Brookmeyer-Crowley), not reached where it never does")
+#: S within this of 1/2 is 1/2 (R's tolerance): floating point can put an exact half a few ulp above.
+HALF_TOLERANCE = math.sqrt(np.finfo(float).eps)
 AT_RISK_METHOD = "patients with follow-up of at least this many months"
 #: ``fit_options`` of lifelines' Cox fitters: their default stop can leave the fourth digit
 #: of a hazard ratio unsettled; this iterates to R's ``coxph`` precision.
@@ -50,24 +53,38 @@ def at_risk(durations, times: Sequence[float]) -> list[int]:
 
 def survival_at(fit, t: float) -> tuple[float, float, float]:
     """S(t) with its 95 % interval at ``t`` months (right-continuous). All NaN past the
-    longest follow-up unless the curve reached 0; where S(t) = 0 the bounds are NaN (R: NA)."""
+    longest follow-up unless the curve reached 0; the bounds are NaN where S(t) is 0 (R: NA)
+    or 1 (no event yet: the log(-log) interval has no width to give)."""
     curve = fit.survival_function_.iloc[:, 0]
     if t > float(np.max(fit.durations)) and curve.iloc[-1] > 0:
         return math.nan, math.nan, math.nan
     band = fit.confidence_interval_survival_function_
     i = int(curve.index.searchsorted(t, side="right")) - 1
-    if curve.iloc[i] == 0:
-        return 0.0, math.nan, math.nan
+    if curve.iloc[i] in (0, 1):
+        return float(curve.iloc[i]), math.nan, math.nan
     return float(curve.iloc[i]), float(band.iloc[i, 0]), float(band.iloc[i, 1])
 
 
-def median_with_ci(fit) -> tuple[float, float, float]:
-    """(median, low, high) survival in months; NaN where not reached."""
-    from lifelines.utils import median_survival_times
+def _time_at_half(times: np.ndarray, values: np.ndarray) -> float:
+    """R's ``print.survfit`` median of a step function: the first time it is <= 1/2, or the
+    midpoint of that time and the next drop when it is 1/2 there; NaN values skipped."""
+    keep = ~np.isnan(values) & (values < 0.5 + HALF_TOLERANCE)
+    if not keep.any():
+        return math.nan
+    times, values = times[keep], values[keep]
+    lower = np.flatnonzero(values < values[0] - HALF_TOLERANCE)
+    if abs(values[0] - 0.5) < HALF_TOLERANCE and len(lower):
+        return float((times[0] + times[lower[0]]) / 2)
+    return float(times[0])
 
-    low, high = median_survival_times(fit.confidence_interval_).iloc[0]
-    values = (float(fit.median_survival_time_), float(low), float(high))
-    return tuple(math.nan if math.isinf(v) else v for v in values)
+
+def median_with_ci(fit) -> tuple[float, float, float]:
+    """(median, low, high) survival in months (R's ``print.survfit``): where the curve, its
+    lower and its upper band reach 1/2 (no band where S = 0); NaN where not reached."""
+    curve, times = fit.survival_function_.iloc[:, 0].to_numpy(), fit.survival_function_.index.to_numpy(dtype=float)
+    band = fit.confidence_interval_survival_function_.to_numpy(dtype=float).copy()
+    band[curve == 0] = math.nan
+    return (_time_at_half(times, curve), _time_at_half(times, band[:, 0]), _time_at_half(times, band[:, 1]))
 
 
 def km_rows(fit, key: str, label: str, times: Sequence[float], grid: Sequence[float]) -> list[dict]:
@@ -108,8 +125,9 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
                "Median": months_text(*median_with_ci(fit))}
         for t in times:
             s, low, high = survival_at(fit, t)
-            row[f"Survival at {t:g} months"] = ("not estimable" if math.isnan(s)
-                                                else f"{100 * s:.1f}% ({narrative.ci_text(low, high)})")
+            none = "no event yet" if s == 1 else "every patient had the event"  # S of 1 or 0: no interval
+            row[f"Survival at {t:g} months"] = ("not estimable" if math.isnan(s) else f"{100 * s:.1f}% (no interval: {none})"
+                                                if math.isnan(low) else f"{100 * s:.1f}% ({narrative.ci_text(low, high)})")
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -175,6 +175,6 @@ def _page(outcomes, table: pd.DataFrame, out: Path) -> str:
             f"<h1>Batch summary</h1><p>{len(outcomes)} runs: {counts['done']} ran now, "
             f"{counts['skipped']} unchanged since an earlier batch (skipped), {counts['failed']} failed. "
             "Proportions are n/N (%) with exact (Clopper-Pearson) 95% CIs; contrasts use Fisher's exact test, "
-            "two-sided. Runs with other parameters use other definitions: compare like with like.</p>"
+            "two-sided, or the test named where exact enumeration was infeasible. Runs with other parameters use other definitions: compare like with like.</p>"
             f"{figure}<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></body></html>\n")

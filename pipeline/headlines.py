@@ -8,6 +8,7 @@ in it) with estimate 0, its method or label saying why.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -61,9 +62,29 @@ def not_available(results: pd.DataFrame, notebook: str) -> str | None:
 
 
 def rate_text(row) -> str:
-    """``"23/34 (67.6%), 95% CI 49.5–82.6%"`` from a proportion row."""
+    """``"23/34 (67.6%), 95% CI 49.5–82.6% (Clopper-Pearson exact)"`` from a proportion row,
+    the interval's method from the row's ``method`` (none named when it has none)."""
     k, n = _count(row["numerator"]), _count(row["denominator"])
-    return f"{n_of(k, n)}, {ci_text(_float(row['ci_low']), _float(row['ci_high']), counts=(k, n))}"
+    method = _ci_method(row)
+    return (f"{n_of(k, n)}, {ci_text(_float(row['ci_low']), _float(row['ci_high']), counts=(k, n))}"
+            + (f" ({method})" if method else ""))
+
+
+def _ci_method(row) -> str:
+    """``"Clopper-Pearson exact"`` from a row's method such as ``"count; Clopper-Pearson exact 95% CI"``;
+    ``""`` when the row has none."""
+    method = row.get("method")
+    return re.sub(r"\s*\d+(\.\d+)?% CI.*$", "", method.split("; ")[-1]).strip() if isinstance(method, str) else ""
+
+
+def _test_text(row) -> str:
+    """``"Fisher's exact test, two-sided, p = 0.022"``, or the test that stood in for it (its
+    row's method says so) where the exact one was infeasible."""
+    method = row.get("method")
+    name = "Fisher's exact test"
+    if isinstance(method, str) and " in place of " in method:
+        name = method.split(" in place of ")[0] + " (asymptotic; Fisher's exact test infeasible at this size)"
+    return f"{name}, two-sided, {p_text(_float(row['p_value']))}"
 
 
 def _count(value):
@@ -103,7 +124,7 @@ def _crs(rows, params):
 def _contrast(rows, measure: str, var: str, levels: list[tuple[str, str]]) -> str:
     parts = [f"{label} {_short(rows[f'{measure}[{var}={level}]'])}" for level, label in levels]
     test = rows[f"{measure}[{var}]~fisher"]
-    return " vs ".join(parts) + f"; Fisher's exact test, two-sided, {p_text(_float(test['p_value']))}"
+    return " vs ".join(parts) + f"; {_test_text(test)}"
 
 
 def _burden(rows, params):
@@ -130,7 +151,7 @@ def _regimen(rows, params):
         if row is not None and int(row["denominator"]):
             groups.append(f"{contract.code_label('debulking_category', code)} {_short(row)}")
     return Headline("CR by debulking therapy",
-                    "; ".join(groups) + f"; Fisher's exact test, two-sided, {p_text(_float(test['p_value']))}",
+                    "; ".join(groups) + f"; {_test_text(test)}",
                     "03", "by subgroup")
 
 
@@ -139,11 +160,11 @@ def _historic(rows, params):
     diff, test = rows["cmp[tower_cr_crh_cri].risk_difference"], rows["cmp[tower_cr_crh_cri]~fisher"]
     low, high = _float(diff["ci_low"]), _float(diff["ci_high"])
     interval = ("" if math.isnan(low) else
-                f" (95% CI {100 * low:+.1f} to {100 * high:+.1f})")
+                f" (95% CI {100 * low:+.1f} to {100 * high:+.1f}" + (f", {_ci_method(diff)})" if _ci_method(diff) else ")"))
     comparator = str(other["label"]).split(":")[0]
     text = (f"this cohort {_short(own)} vs {comparator} {_short(other)}; difference "
             f"{100 * _float(diff['estimate']):+.1f} percentage points{interval}; "
-            f"Fisher's exact test, two-sided, {p_text(_float(test['p_value']))}")
+            f"{_test_text(test)}")
     return Headline("CR/CRh/CRi against the TOWER trial (historic comparison)", text, "05", "comparisons")
 
 

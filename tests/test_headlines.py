@@ -71,3 +71,32 @@ def test_a_prefixed_availability_row_gives_its_method_as_the_reason():
                          "method": ["not available for this data: no follow-up in the file"]})
     assert headlines.not_available(rows, "08_time_to_event") == "no follow-up in the file"
     assert headlines.not_available(rows.assign(estimate=1), "08_time_to_event") is None
+
+
+def test_rates_and_the_historic_difference_name_their_interval_method_from_the_row():
+    rows = results().assign(method=None)
+    rows.loc[rows["key"] == "any_cr[all]", "method"] = "count; Clopper-Pearson exact 95% CI"
+    historic = pd.DataFrame({
+        "key": ["endpoint[cr_crh_cri]", "comparator[tower_blina_cr_crh_cri]", "cmp[tower_cr_crh_cri].risk_difference",
+                "cmp[tower_cr_crh_cri]~fisher"],
+        "label": ["", "TOWER blinatumomab: CR/CRh/CRi", "", ""], "numerator": [20, 119, None, None],
+        "denominator": [34, 271, None, None], "estimate": [None, None, 0.149, None], "ci_low": [None, None, -0.03, None],
+        "ci_high": [None, None, 0.31, None], "p_value": [None, None, None, 0.1],
+        "method": [None, None, "Newcombe hybrid score 95% CI (method 10)", "Fisher's exact test (2x2, two-sided)"]})
+    found = {h.title: h.text for h in headlines.headline_results(pd.concat([rows, historic]))}
+    assert found["Complete remission (CR, CRp or CRi) within two cycles"] == \
+        "23/34 (67.6%), 95% CI 49.5–82.6% (Clopper-Pearson exact)"
+    assert "difference +14.9 percentage points (95% CI -3.0 to +31.0, Newcombe hybrid score); Fisher's exact test" in \
+        found["CR/CRh/CRi against the TOWER trial (historic comparison)"]
+
+
+def test_a_contrast_is_labelled_with_the_test_that_ran_when_chi_square_stood_in_for_fishers():
+    # helpers.contingency.fisher_exact past its work budget (e.g. a 4 x 2 table at n = 20,000)
+    rows = results().assign(method="Fisher's exact test (2x2, two-sided); estimate = sample odds ratio")
+    rows.loc[rows["key"] == "any_cr[lines_group]~fisher", "method"] = (
+        "Pearson chi-square in place of Fisher's exact test (2x2, asymptotic; exact enumeration infeasible at "
+        "n=20000); estimate = chi-square statistic")
+    found = {h.title: h.text for h in headlines.headline_results(rows)}
+    assert found["CR by previous treatment lines"].endswith(
+        "Pearson chi-square (asymptotic; Fisher's exact test infeasible at this size), two-sided, p = 0.023")
+    assert found["CR by marrow blasts before debulking"].endswith("Fisher's exact test, two-sided, p = 0.022")

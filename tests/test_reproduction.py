@@ -421,9 +421,24 @@ def test_replication_of_a_p_value_compares_significance_and_direction():
     flipped = rp.judge_replication(fig, result(p_value=0.01, key="y[g]~fisher"),
                                    paper_groups=paper, data_groups={"a": (5, 20), "b": (15, 20)})
     assert flipped.verdict == rp.NOT_REPRODUCED and flipped.reason.startswith("direction differs")
-    three = rp.judge_replication(fig, result(p_value=0.01, key="y[g]~fisher"),
+    # Fisher on 12/13, 10/20, 0/2 is 0.0056 (R: fisher.test(rbind(c(12, 1), c(10, 10), c(0, 2))))
+    three_fig = figure("p_value", "p=0.006", value=0.006, result_key="y[g]~fisher")
+    three = rp.judge_replication(three_fig, result(p_value=0.01, key="y[g]~fisher"),
                                  paper_groups={**paper, "c": (0, 2)}, data_groups={**paper, "c": (0, 2)})
     assert three.verdict == rp.REPRODUCED and "not two groups" in three.how
+
+
+def test_a_printed_p_value_whose_test_is_not_known_is_not_compared_on_other_data():
+    # The paper's p = 0.03 for CR by post-debulking blasts (14/18, 2/2, 0/2): Fisher's exact test on
+    # the paper's own counts gives 0.1278 (R: fisher.test(rbind(c(14, 4), c(2, 0), c(0, 2)))$p.value
+    # = 0.127819548872), so which test the paper ran is unknown and no verdict is given.
+    fig = figure("p_value", "p=0.03", value=0.03, result_key="y[g]~fisher")
+    paper = {"<20": (14, 18), "20-49": (2, 2), ">=50": (0, 2)}
+    v = rp.judge_replication(fig, result(p_value=0.02, key="y[g]~fisher"), paper_groups=paper,
+                             data_groups={"<20": (140, 180), "20-49": (20, 25), ">=50": (3, 20)})
+    assert v.verdict == rp.NOT_RECOMPUTED
+    assert v.reason == ("the paper's test is not known (fisher on its own counts gives 0.1278, not the printed 0.03), "
+                        "so its p-value is not compared")
 
 
 def test_group_rates_reads_the_levels_behind_a_test_key_without_missing():

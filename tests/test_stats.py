@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -410,6 +411,57 @@ def test_unconditional_switch_happens_just_past_the_sample_space_bound():
     assert stats.unconditional_is_feasible(root - 1, root - 1)
     assert not stats.unconditional_is_feasible(root, root)
     assert stats.barnard_exact([[5, root - 6], [9, root - 10]]).method == "Barnard's exact test"
+
+
+# Ties: tables whose statistic equals the observed one in exact arithmetic but falls a few
+# ulp short in floating point belong to the rejection region. References computed in
+# R 4.2.2 (base R only; no Exact package), the region decided in integer arithmetic:
+#   a <- rep(0:n1, n2 + 1); b <- rep(0:n2, each = n1 + 1)
+#   num <- (a * n2 - b * n1)^2 * (n1 + n2); den <- n1 * n2 * (a + b) * (n1 + n2 - a - b)
+#   region <- ifelse(den == 0, num[k] == 0, num * den[k] >= num[k] * den)  # z^2 >= z_obs^2, k observed
+#   f <- function(p) sum(dbinom(a, n1, p) * dbinom(b, n2, p) * region)
+#   the maximum of f over seq(0, 1, length = 10001), refined by optimize(tol = 1e-12)
+# and for Boschloo's test with the two-sided Fisher p as statistic, region <- p <= p[k] * (1 + 1e-7)
+# with p the fisher.test p-value of every table.
+BARNARD_TIES = [
+    # the shipped cohort at bmb_high_cutoff 60: CR 3/16 against 8/17 (scipy: 0.0912764896)
+    (3, 16, 8, 17, 0.1094780118),
+    # scipy's documentation example, 7/15 against 12/15 (scipy: 0.0681534327)
+    (7, 15, 12, 15, 0.06821830932),
+    # the shipped cohort at 50, 1/13 against 10/20: no table ties, scipy agrees
+    (1, 13, 10, 20, 0.01242754632),
+]
+
+
+def _exact_barnard_ties(x1, n1, x2, n2) -> int:
+    """Tables other than the observed one whose squared pooled z equals the observed one exactly."""
+    def z_squared(a, b):
+        den = n1 * n2 * (a + b) * (n1 + n2 - a - b)
+        return Fraction((a * n2 - b * n1) ** 2 * (n1 + n2), den) if den else Fraction(0)
+    observed = z_squared(x1, x2)
+    return sum(z_squared(a, b) == observed for a in range(n1 + 1) for b in range(n2 + 1)) - 1
+
+
+@pytest.mark.parametrize("x1, n1, x2, n2, r_value", BARNARD_TIES)
+def test_barnard_counts_tables_that_tie_the_observed_statistic_as_r_integer_arithmetic_does(x1, n1, x2, n2,
+                                                                                            r_value):
+    res = stats.barnard_exact([[x1, n1 - x1], [x2, n2 - x2]])
+    assert res.p_value == pytest.approx(r_value, rel=1e-8)
+
+
+def test_the_shipped_cohort_at_sixty_has_tables_tying_barnards_statistic_that_scipy_drops():
+    assert _exact_barnard_ties(3, 16, 8, 17) >= 1
+    scipy_p = sps.barnard_exact(np.array([[3, 13], [8, 9]]).T).pvalue
+    assert scipy_p == pytest.approx(0.0912764896, rel=1e-8)  # the flaw this module avoids
+
+
+def test_boschloo_with_the_two_sided_fisher_statistic_counts_exact_ties():
+    # 1/13 against 10/20 (the shipped cohort at 50): the table 12/13 against 10/20 has the same
+    # Fisher p, 13393/620310, exactly; in floating point it comes out 1.6e-13 above.
+    res = stats.boschloo_fisher_two_sided([[1, 12], [10, 10]])
+    assert res.statistic == pytest.approx(13393 / 620310, rel=1e-12)
+    assert res.p_value == pytest.approx(0.01242754632, rel=1e-8)  # R, as above
+    assert stats.boschloo_fisher_two_sided([[3, 13], [8, 9]]).p_value == pytest.approx(0.1066862062, rel=1e-8)
 
 
 def test_exact_barnard_statistic_is_the_pooled_wald_statistic_of_row_one_minus_row_two():

@@ -13,14 +13,11 @@ References:
   (``statsmodels.duration``) for the synthetic cohort, which R was not run on.
 
 Conventions compared like with like: lifelines fits Cox models with Efron's ties,
-as R's ``coxph`` does by default; the proportional-hazards test in lifelines is
-the Grambsch-Therneau approximation that R's ``cox.zph`` used before survival 3.0
-(survival 3.x computes a score test instead: 0.00788 for aml, transform "km",
-against 0.0239 below), and its "km" time transform is 1 - KM at the event time
-where old R took it just before; so the R reference for it is the old formula
-computed by hand in R with lifelines' transform. R takes the median as the
-midpoint of a stretch where S(t) is exactly 0.5; lifelines (and this project) take
-the first time S(t) <= 0.5 (checked separately below).
+as R's ``coxph`` does by default; the proportional-hazards test is R's ``cox.zph``
+(survival >= 3.0; helpers.models.cox_zph, tests/test_cox_zph.py). Medians follow R's
+``print.survfit`` (``summary(fit)$table``): the midpoint of a stretch where S(t) is
+exactly 1/2, where lifelines' own median takes the first time its floating-point S(t)
+is <= 0.5 (checked separately below).
 """
 
 from __future__ import annotations
@@ -36,7 +33,7 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, CoxTimeVaryingFitter, KaplanMeierFitter
 from lifelines.datasets import load_stanford_heart_transplants
-from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from lifelines.statistics import multivariate_logrank_test
 
 from conftest import DEFAULT_PATIENT
 from helpers import contract, loading, survival
@@ -94,8 +91,11 @@ def test_survival_at_a_time_matches_r_log_log_values_for_the_hand_worked_curve()
         assert survival.survival_at(_tiny_fit(), t) == pytest.approx(expected, rel=1e-9)
 
 
-def test_survival_before_the_first_death_is_one_and_past_the_last_follow_up_not_estimable():
-    assert survival.survival_at(_tiny_fit(), 0.5) == (1.0, 1.0, 1.0)
+def test_survival_before_the_first_death_is_one_without_an_interval_and_past_the_last_follow_up_not_estimable():
+    # R's summary() prints 1 and limits 1-1 there; the log(-log) interval has no width at S = 1
+    # (log S = 0), so none is given rather than a "100.0-100.0 %" interval.
+    s, low, high = survival.survival_at(_tiny_fit(), 0.5)
+    assert s == 1.0 and math.isnan(low) and math.isnan(high)
     assert all(math.isnan(v) for v in survival.survival_at(_tiny_fit(), 8.5))
 
 
@@ -110,17 +110,57 @@ def test_survival_after_the_last_patient_died_is_zero_without_an_interval():
 
 
 def test_median_is_the_first_time_at_or_below_one_half_with_the_r_interval():
-    # S falls from 3/5 to 2/5 at t = 5. R: median 5, 0.95LCL 1, 0.95UCL NA (the lower band
+    # S falls from 3/5 to 2/5 at t = 5. R: median 5, 0.95LCL 1, 0.95UCL NA (the upper band
     # never reaches 0.5 before follow-up ends), which is NaN here.
     median, low, high = survival.median_with_ci(_tiny_fit())
     assert (median, low) == (5.0, 1.0) and math.isnan(high)
 
 
-def test_median_on_a_flat_stretch_at_exactly_one_half_is_its_first_time_not_r_midpoint():
-    # Four deaths at 1, 2, 3, 4: S = 1/2 on [2, 3). R's survfit prints the midpoint 2.5;
-    # the definition used here (first time S <= 0.5, as lifelines) gives 2.
-    fit = KaplanMeierFitter().fit([1, 2, 3, 4], [1, 1, 1, 1])
-    assert survival.median_with_ci(fit)[0] == 2.0
+# R 4.2.2, survival 3.5.3, for each case:
+#   f <- survfit(Surv(time, status) ~ 1, conf.type = "log-log")
+#   summary(f)$table[c("median", "0.95LCL", "0.95UCL")]
+# (NA = not reached). lifelines' own median and band give the values in the comment.
+R_MEDIANS = [
+    # S = 1/2 exactly on [3, 4) but 0.5 + 1.1e-16 in floating point (lifelines: 4, UCL NA)
+    ([11, 5, 3, 3, 3, 1, 7, 4], [0, 1, 1, 1, 1, 1, 0, 1], (3.5, 1.0, math.nan)),
+    # the same on [7, 10) (lifelines: 10)
+    ([5, 11, 7, 3, 10, 8], [1, 0, 1, 1, 1, 0], (8.5, 3.0, math.nan)),
+    # the same on [9, 10); the upper band falls below 1/2 only where S = 0 (lifelines: 10, 6, 11)
+    ([10, 9, 9, 10, 11, 6], [1, 1, 1, 1, 1, 1], (9.5, 6.0, math.nan)),
+    # exactly 1/2 on [2, 3), midpoint 2.5; upper band at 0 only where S = 0 (lifelines: 2, 1, 4)
+    ([1, 2, 3, 4], [1, 1, 1, 1], (2.5, 1.0, math.nan)),
+    # 1/2 from 3 to the end of follow-up: print.survfit gives 3 (quantile() gives 4.5)
+    ([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 0, 0], (3.0, 1.0, math.nan)),
+    # the band reaches 0 only where S does: the high limit is not reached (lifelines: 3)
+    ([1, 2, 3], [1, 1, 1], (2.0, 1.0, math.nan)),
+    # from 1 straight to 0: neither limit is reached (lifelines: 5, 5, 5)
+    ([2, 5, 5, 5, 5], [0, 1, 1, 1, 1], (5.0, math.nan, math.nan)),
+    # one death among eight: no median; the lower band crosses 1/2 at once
+    ([1, 2, 3, 4, 5, 6, 7, 8], [1, 0, 0, 0, 0, 0, 0, 0], (math.nan, 1.0, math.nan)),
+    # ten deaths at 1..10: S = 1/2 on [5, 6) -> 5.5; the upper band crosses at 8
+    (list(range(1, 11)), [1] * 10, (5.5, 1.0, 8.0)),
+]
+
+
+@pytest.mark.parametrize("durations, events, expected", R_MEDIANS)
+def test_median_and_its_interval_follow_r_print_survfit_also_at_exact_halves(durations, events, expected):
+    fit = KaplanMeierFitter().fit(durations, events)
+    assert survival.median_with_ci(fit) == pytest.approx(expected, nan_ok=True)
+
+
+def test_the_median_table_cell_says_not_reached_for_a_limit_whose_band_never_falls_to_one_half():
+    fit = KaplanMeierFitter().fit([2, 5, 5, 5, 5], [0, 1, 1, 1, 1])
+    assert survival.km_table({"All": fit}, [1]).loc[0, "Median"] == \
+        "5.0 months (95% CI not reached–not reached)"
+
+
+@pytest.mark.parametrize("durations, events, t, text", [
+    ([7, 8, 9, 10, 11], [1] * 5, 6, "100.0% (no interval: no event yet)"),
+    ([1, 2], [1, 1], 2, "0.0% (no interval: every patient had the event)"),
+])
+def test_survival_of_one_or_zero_is_shown_without_an_interval(durations, events, t, text):
+    table = survival.km_table({"All": KaplanMeierFitter().fit(durations, events)}, [t])
+    assert table.loc[0, f"Survival at {t} months"] == text
 
 
 @pytest.mark.parametrize("times, expected", [([0, 2, 4, 6, 8, 9], [8, 7, 4, 2, 1, 0]), ([1.5, 3], [7, 5])])
@@ -209,20 +249,6 @@ def test_aml_cox_hazard_ratio_interval_and_wald_p_match_r_coxph_with_efron_ties(
     row = _aml_cox().summary.loc["nonmaintained"]
     assert (row["exp(coef)"], row["exp(coef) lower 95%"], row["exp(coef) upper 95%"], row["p"]) == \
         pytest.approx((2.49810532617, 0.915907257436, 6.81349576606, 0.073714860639), rel=1e-7)
-
-
-@pytest.mark.parametrize("transform, statistic, p", [
-    # R, the pre-3.0 cox.zph formula by hand with lifelines' time transform:
-    #   fit <- coxph(Surv(time, status) ~ x, aml); r <- resid(fit, "schoenfeld")
-    #   tt <- 1 - summary(survfit(Surv(time, status) ~ 1, aml), times = as.numeric(names(r)))$surv
-    #   xx <- tt - mean(tt); z <- (xx %*% (r %*% fit$var * length(r)))^2 / (fit$var * length(r) * sum(xx^2))
-    ("km", 0.023857655788, 0.877247649888),
-    # ... and with tt <- times (identity), which pre-3.0 cox.zph(transform = "identity") used too.
-    ("identity", 0.174238487428, 0.676372077339),
-])
-def test_aml_proportional_hazards_test_matches_the_grambsch_therneau_formula_computed_in_r(transform, statistic, p):
-    row = proportional_hazard_test(_aml_cox(), AML, time_transform=transform).summary.loc["nonmaintained"]
-    assert (row["test_statistic"], row["p"]) == pytest.approx((statistic, p), rel=1e-6)
 
 
 # --- R's survival package on the Stanford heart transplant data ---------------------------------
@@ -352,8 +378,8 @@ HEART_REFERENCES = [
     ("km_os[debulking_category]~logrank", 12.4065885177, math.nan, math.nan, 0.00611255096335),
     # coxph(Surv(os, event) ~ surgery, p): exp(coef), lower .95, upper .95, Pr(>|z|)
     ("cox_os[high_burden].hr", 0.476772815219, 0.235851188666, 0.963795512827, 0.0391456963512),
-    # the pre-3.0 cox.zph formula by hand in R, time = 1 - KM at each death (as for aml above)
-    ("cox_os[high_burden].ph_test", 0.178344199685, math.nan, math.nan, 0.672800087578),
+    # cox.zph(coxph(Surv(os, event) ~ surgery, p))$table (survival 3.5.3)
+    ("cox_os[high_burden].ph_test", 0.155958495818, math.nan, math.nan, 0.692905022791),
     # coxph(Surv(os, event) ~ transplanted, p): the naive (biased) comparison
     ("cox_os[hsct_after_blina|any_cr=True].naive_hr", 0.266216644632, 0.165085917997, 0.429299498947,
      5.68789439492e-08),
@@ -477,8 +503,13 @@ def test_synthetic_run_kaplan_meier_values_match_statsmodels(synthetic_run):
             row = results.loc[f"{key}.survival_{t}m"]
             assert (row["estimate"], row["ci_low"], row["ci_high"]) == \
                 pytest.approx((s, s ** math.exp(half), s ** math.exp(-half)), rel=1e-9), (key, t)
-        first_at_half = curve.surv_times[np.argmax(curve.surv_prob <= 0.5)]
-        assert results.loc[f"{key}.median", "estimate"] == pytest.approx(first_at_half), key
+        # R's print.survfit rule on statsmodels' curve: the first time S <= 1/2, or the midpoint
+        # of a stretch at exactly 1/2 (within R's sqrt(eps)) and the next drop
+        first = int(np.argmax(curve.surv_prob < 0.5 + 1.5e-8))
+        drop = np.flatnonzero(curve.surv_prob < curve.surv_prob[first] - 1.5e-8)
+        at_half = abs(curve.surv_prob[first] - 0.5) < 1.5e-8 and len(drop)
+        median = (curve.surv_times[first] + curve.surv_times[drop[0]]) / 2 if at_half else curve.surv_times[first]
+        assert results.loc[f"{key}.median", "estimate"] == pytest.approx(median), key
         low, high = curve.quantile_ci(0.5, method="cloglog")
         assert (results.loc[f"{key}.median", "ci_low"], results.loc[f"{key}.median", "ci_high"]) == \
             pytest.approx((low, high)), key
