@@ -97,17 +97,28 @@ def paper_cutoffs(figures: pd.DataFrame) -> dict[str, float]:
     return {p: float(v) for p, v in zip(named["parameter"], named["value"])}
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TERM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:=([^&|\]\[~+]*))?")
 
 
 def cutoffs_used(text: str) -> tuple[str, ...]:
     """The cut-off parameters a result key or population depends on (through the derived
-    variables it names), in :data:`derived.CUTOFFS` order."""
+    variables it names), in :data:`derived.CUTOFFS` order. A level narrows it: the ``missing``
+    level depends on none, and of three blast groups the lowest (``<20``) depends on the low
+    cut-off only and the highest (``>=50``) on the high one only."""
     used = set()
-    for name in _NAME.findall(text or ""):
+    for name, level in _TERM.findall(text or ""):
         if name in derived.BY_NAME:
-            used.update(derived.BY_NAME[name].parameters)
+            used.update(_level_cutoffs(name, level.strip()))
     return tuple(p for p in derived.CUTOFFS if p in used)
+
+
+def _level_cutoffs(name: str, level: str) -> tuple[str, ...]:
+    parameters = derived.BY_NAME[name].parameters
+    if level == derived.MISSING:
+        return ()
+    if "blast_groups(" in derived.BY_NAME[name].expression and level[:1] in ("<", ">"):
+        return ("bmb_low_cutoff",) if level.startswith("<") else ("bmb_high_cutoff",)
+    return parameters
 
 
 def definition_differences(used: Iterable[str], run: Mapping[str, float],

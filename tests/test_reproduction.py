@@ -690,8 +690,15 @@ DEFINITION_CASES = [
     ({"bmb_high_cutoff": 60}, "any_cr[lines_group]~fisher", ()),
     ({"lines_cutoff": 3}, "any_cr[lines_group]~fisher", ("lines_cutoff 3 here, 2 in the paper",)),
     ({"age_cutoff": 60}, "n[age_group=<50]", ("age_cutoff 60 here, 50 in the paper",)),
+    # the highest of three blast groups depends on the high cut-off only, the lowest on the low one
     ({"bmb_low_cutoff": 10, "bmb_high_cutoff": 60}, "n[bmb_baseline_group=>=50]",
-     ("bmb_high_cutoff 60 here, 50 in the paper", "bmb_low_cutoff 10 here, 20 in the paper")),
+     ("bmb_high_cutoff 60 here, 50 in the paper",)),
+    ({"bmb_high_cutoff": 60}, "any_cr[bmb_post_group=<20]", ()),
+    ({"bmb_low_cutoff": 10}, "any_cr[bmb_post_group=<20]", ("bmb_low_cutoff 10 here, 20 in the paper",)),
+    ({"bmb_high_cutoff": 60}, "any_cr[bmb_post_group=20-49]", ("bmb_high_cutoff 60 here, 50 in the paper",)),
+    # patients without a value are the same group at any cut-off
+    ({"bmb_high_cutoff": 60, "bmb_low_cutoff": 10}, "mrd_negative[bmb_baseline_group=missing]", ()),
+    ({"bmb_high_cutoff": 60}, "any_cr[bmb_post_group]~fisher", ("bmb_high_cutoff 60 here, 50 in the paper",)),
     ({"bmb_high_cutoff": 60}, "any_cr[all]", ()),
     ({"bmb_high_cutoff": 60}, "n[high_burden=True&debulking_category=tki]", ("bmb_high_cutoff 60 here, 50 in the paper",)),
 ]
