@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.comparison import newcombe_difference_ci
 from helpers.narrative import ci_text
 from helpers.pvalues import candidate_clause, classify_candidates, figure_candidates, group_rates, split_test_key
 from helpers.published import EXTERNAL_TYPES, cutoffs_used, definition_differences, paper_cutoffs
@@ -40,6 +41,11 @@ VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_REC
 #: Result keys of properties of a sample rather than findings: its size, centres and programme
 #: mix (a key ending in ``=`` is a prefix).
 SAMPLE_PROPERTY_KEYS: tuple[str, ...] = ("n[all]", "center.distinct[all]", "n[source=")
+
+
+#: Figure kinds that describe a sample (a median, minimum or maximum): on other data than the
+#: shipped cohort they are shown beside the paper's, not judged.
+SAMPLE_DESCRIPTOR_KINDS: tuple[str, ...] = ("median", "min", "max")
 
 
 def is_sample_property(key: str) -> bool:
@@ -431,11 +437,12 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         differs = definition_verdict(fig, cutoffs, paper_defs)
         if differs is not None:
             v = differs
-        elif not reconstructed and found is not None and is_sample_property(key):
+        elif not reconstructed and found is not None and (is_sample_property(key)
+                                                          or fig.get("kind") in SAMPLE_DESCRIPTOR_KINDS):
             shown = judge_replication(fig, found, paper_total=paper_total, data_total=data_total,
                                       comparator=comparator)
-            v = Verdict(SHOWN, "", "a property of this sample (its size, centres or programme mix), "
-                        "not a finding to replicate", shown.printed, shown.recomputed_text)
+            v = Verdict(SHOWN, "", "a property of this sample (its size, centres, programme mix or a "
+                        "median or range), not a finding to replicate", shown.printed, shown.recomputed_text)
         elif reconstructed:
             alternatives = None
             if fig.get("kind") == "p_value" and found is not None:
@@ -554,3 +561,82 @@ def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:
             + other + comparator)
 
 
+
+
+# --- replication of the main endpoints --------------------------------------------------
+
+#: The endpoints a replication sets beside the paper's: (label, result key).
+ENDPOINTS: tuple[tuple[str, str], ...] = (
+    ("CR (CR, CRp or CRi) within two cycles", "any_cr[all]"),
+    ("Complete MRD response among MRD-evaluable CR patients", "mrd_negative[all]"),
+    ("Clinically significant CRS (not recorded = no CRS)", "crs[all]"),
+)
+#: The burden contrast: CR below the high-burden cut-off minus CR at or above it.
+BURDEN_CONTRAST: tuple[str, str, str] = (
+    "CR below minus at or above the high-burden cut-off", "any_cr[high_burden=False]", "any_cr[high_burden=True]")
+ENDPOINT_METHOD = "difference in percentage points, Newcombe hybrid score 95% CI (method 10, Newcombe 1998)"
+
+
+def _paper_counts(published: pd.DataFrame, key: str) -> tuple[int, int] | None:
+    rows = published[(published["result_key"] == key) & (published["kind"] == "proportion")]
+    rows = rows.dropna(subset=["numerator", "denominator"])
+    return (int(rows["numerator"].iloc[0]), int(rows["denominator"].iloc[0])) if len(rows) else None
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def endpoint_replication(published: pd.DataFrame, results: pd.DataFrame,
+                         cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The main endpoints of another cohort beside the paper's: for each rate the difference
+    data - paper with Newcombe's hybrid score interval (independent samples); for the burden
+    contrast each cohort's CR difference (below - at or above the cut-off) with its interval,
+    and whether the paper's lies inside the data's. A contrast under another cut-off than the
+    paper's is not compared. One row per endpoint; ``key`` is the results key it writes."""
+    paper_defs = paper_cutoffs(published) if "parameter" in published.columns else {}
+    data = _counts_by_key(results, "key")
+    rows = []
+    for label, key in ENDPOINTS:
+        paper, mine = _paper_counts(published, key), data.get(key)
+        row = {"endpoint": label, "key": f"replication[{key}]", "paper": "", "data": "", "difference": "",
+               "reading": "not compared: no recorded result or no patients", "estimate": math.nan,
+               "ci_low": math.nan, "ci_high": math.nan, "numerator": math.nan, "denominator": math.nan}
+        if paper is not None:
+            row["paper"] = f"{paper[0]}/{paper[1]}"
+        if paper is not None and mine is not None and mine[1] and paper[1]:
+            d, low, high = newcombe_difference_ci(mine[0], mine[1], paper[0], paper[1])
+            row.update(data=f"{mine[0]}/{mine[1]}", estimate=d, ci_low=low, ci_high=high,
+                       numerator=mine[0], denominator=mine[1],
+                       difference=f"{_points(d)} (95% CI {_points(low)} to {_points(high)})",
+                       reading=("the interval includes no difference" if low <= 0 <= high else
+                                "the interval excludes no difference"))
+        rows.append(row)
+    label, below, above = BURDEN_CONTRAST
+    key = f"replication[{below} - {above}]"
+    row = {"endpoint": label, "key": key, "paper": "", "data": "", "difference": "",
+           "reading": "not compared: no recorded result or an empty group", "estimate": math.nan,
+           "ci_low": math.nan, "ci_high": math.nan, "numerator": math.nan, "denominator": math.nan}
+    differences = definition_differences(cutoffs_used(below), cutoffs or {}, paper_defs)
+    p_below, p_above = _paper_counts(published, below), _paper_counts(published, above)
+    d_below, d_above = data.get(below), data.get(above)
+    if differences:
+        row["reading"] = f"not compared: {'; '.join(differences)} (a different definition)"
+    elif None not in (p_below, p_above, d_below, d_above) and all(n for _, n in (p_below, p_above, d_below, d_above)):
+        pd_, pl, ph = newcombe_difference_ci(*p_below, *p_above)
+        dd, dl, dh = newcombe_difference_ci(*d_below, *d_above)
+        row.update(paper=f"{_points(pd_)} (95% CI {_points(pl)} to {_points(ph)})",
+                   data=f"{_points(dd)} (95% CI {_points(dl)} to {_points(dh)})",
+                   difference=f"{_points(dd - pd_)}", estimate=dd, ci_low=dl, ci_high=dh,
+                   reading=("the paper's difference lies inside the data's interval" if dl <= pd_ <= dh else
+                            "the paper's difference lies outside the data's interval"))
+    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def endpoint_results(endpoints: pd.DataFrame) -> pd.DataFrame:
+    """Result rows of :func:`endpoint_replication` (estimate: the data's difference, a fraction)."""
+    return pd.DataFrame([{"key": r["key"], "label": f"Replication: {r['endpoint']}", "numerator": r["numerator"],
+                          "denominator": r["denominator"], "estimate": r["estimate"], "ci_low": r["ci_low"],
+                          "ci_high": r["ci_high"], "method": ENDPOINT_METHOD, "unit": "difference"}
+                         for r in endpoints.to_dict("records")])

@@ -544,7 +544,7 @@ def _summary_table_html(run_dir: Path, reconstructed: bool) -> str:
     if not path.is_file():
         return ""
     title = ("Reproduction of the paper's figures" if reconstructed
-             else "Replication: the paper's figures compared with this data")
+             else "Replication: the main endpoints beside the paper's")
     table = pd.read_csv(path, keep_default_na=False)
     head = "".join(f"<th>{_esc(c)}</th>" for c in table.columns)
     rows = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>"
