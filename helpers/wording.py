@@ -26,7 +26,10 @@ CASES: tuple[str, ...] = (PAPER, OTHER_CUTOFFS, OTHER_DATA)
 #: A cut-off in words from its value (prose shows values, never parameter names): the run's
 #: definition, and the paper's value beside it.
 CUTOFF_WORDS: dict[str, tuple[str, str]] = {
-    "bmb_high_cutoff": ("high tumour burden at ≥ {:g}% marrow blasts before debulking", "≥ {:g}%"),
+    "bmb_high_cutoff": (
+        "high tumour burden at ≥ {:g}% marrow blasts before debulking",
+        "≥ {:g}%",
+    ),
     "bmb_low_cutoff": ("the lowest blast group below {:g}%", "below {:g}%"),
     "age_cutoff": ("the age groups split at {:g} years", "{:g} years"),
     "lines_cutoff": ("the previous-lines groups split after {:g} lines", "after {:g}"),
@@ -54,8 +57,11 @@ class Setting:
     def changes(self, *parameters: str) -> str:
         """The differing cut-offs in words, ``"high tumour burden at ≥ 60% ... (the paper: ≥ 50%)"``,
         joined by ``"; "``; empty when none differs."""
-        return "; ".join(f"{CUTOFF_WORDS[name][0].format(run)} (the paper: {CUTOFF_WORDS[name][1].format(paper)})"
-                         for name, run, paper in self.changed if not parameters or name in parameters)
+        return "; ".join(
+            f"{CUTOFF_WORDS[name][0].format(run)} (the paper: {CUTOFF_WORDS[name][1].format(paper)})"
+            for name, run, paper in self.changed
+            if not parameters or name in parameters
+        )
 
     @property
     def banner(self) -> str:
@@ -63,19 +69,29 @@ class Setting:
         return self.provenance.banner(self.changes())
 
 
-def run_setting(provenance: Provenance, cutoffs: Mapping[str, float],
-                paper: Mapping[str, float]) -> Setting:
+def run_setting(
+    provenance: Provenance, cutoffs: Mapping[str, float], paper: Mapping[str, float]
+) -> Setting:
     """The :class:`Setting` of a run with ``cutoffs`` against the ``paper``'s
     (:func:`helpers.published.paper_cutoffs`); a cut-off missing on either side is not compared."""
-    changed = tuple((name, float(cutoffs[name]), float(paper[name])) for name in CUTOFF_WORDS
-                    if name in cutoffs and name in paper and float(cutoffs[name]) != float(paper[name]))
+    changed = tuple(
+        (name, float(cutoffs[name]), float(paper[name]))
+        for name in CUTOFF_WORDS
+        if name in cutoffs
+        and name in paper
+        and float(cutoffs[name]) != float(paper[name])
+    )
     return Setting(provenance, changed)
 
 
-def pick(templates: Mapping[str, str], setting: Setting, *parameters: str, **values: object) -> str:
+def pick(
+    templates: Mapping[str, str], setting: Setting, *parameters: str, **values: object
+) -> str:
     """The template of ``templates`` (one per case of :data:`CASES`) for ``setting.case(*parameters)``,
     filled with ``values`` (``str.format``); ``{changes}`` is the differing cut-offs in words."""
     missing = [case for case in CASES if case not in templates]
     if missing:
         raise ValueError(f"no template for the case(s) {', '.join(missing)}")
-    return templates[setting.case(*parameters)].format(changes=setting.changes(*parameters), **values)
+    return templates[setting.case(*parameters)].format(
+        changes=setting.changes(*parameters), **values
+    )
