@@ -34,5 +34,6 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.pvalues`    -- which recorded test could be behind a printed p-value
 - :mod:`helpers.reproduction` -- the verdict on every printed figure
 - :mod:`helpers.provenance` -- file hashes and where the analysed data came from
+- :mod:`helpers.wording`   -- which wording a page takes about the paper (paper, other cut-offs, other data)
 - :mod:`helpers.parameters` -- allowed parameter values and the parameter file
 """

@@ -36,28 +36,12 @@ class Provenance:
     @property
     def headline(self) -> str:
         """One sentence for the top of every notebook and report (plain text, not HTML)."""
-        return self.banner()
-
-    def banner(self, changes: str = "") -> str:
-        """The headline, filled from the template for its case; ``changes`` words the cut-offs the
-        run sets otherwise than the paper (e.g. "high tumour burden at ≥ 60% ... (the paper: ≥ 50%)")."""
-        template = BANNERS[(self.reconstructed, bool(changes))]
-        return template.format(file=self.file, sha=self.sha256[:12], datasheet=DATASHEET, changes=changes)
-
-
-#: The banner, one template per case: (shipped reconstruction?, cut-offs other than the paper's?).
-BANNERS: dict[tuple[bool, bool], str] = {
-    (True, False): ("RECONSTRUCTED DATA — {file} is not real patients: a 34-patient cohort rebuilt from the "
-                    "paper's published aggregates (see {datasheet}). Counts match the paper by construction; "
-                    "p-values, intervals and unreported cross-tabulations are properties of the reconstruction."),
-    (True, True): ("RECONSTRUCTED DATA — {file} is not real patients: a 34-patient cohort rebuilt from the "
-                   "paper's published aggregates (see {datasheet}). OTHER CUT-OFFS — this run sets {changes}: "
-                   "results that depend on it are not the paper's and their counts need not match it; p-values, "
-                   "intervals and unreported cross-tabulations are properties of the reconstruction."),
-    (False, False): "Data: {file} (SHA-256 {sha}…), supplied by the analyst.",
-    (False, True): ("Data: {file} (SHA-256 {sha}…), supplied by the analyst. OTHER CUT-OFFS — this run sets "
-                    "{changes}: results that depend on it are not defined as in the paper."),
-}
+        if self.reconstructed:
+            return (f"RECONSTRUCTED DATA — {self.file} is not real patients: a 34-patient cohort "
+                    "rebuilt from the paper's published aggregates (see "
+                    f"{DATASHEET}). Counts match the paper by construction; p-values, "
+                    "intervals and unreported cross-tabulations are properties of the reconstruction.")
+        return f"Data: {self.file} (SHA-256 {self.sha256[:12]}…), supplied by the analyst."
 
 
 def data_provenance(path: str | Path) -> Provenance:

@@ -107,18 +107,14 @@ def cutoffs_used(text: str) -> tuple[str, ...]:
     cut-off only and the highest (``>=50``) on the high one only."""
     used = set()
     for name, level in _TERM.findall(text or ""):
-        if name in derived.BY_NAME:
-            used.update(_level_cutoffs(name, level.strip()))
+        level = level.strip()
+        if name not in derived.BY_NAME or level == derived.MISSING:
+            continue  # patients without a value are one group at any cut-off
+        if "blast_groups(" in derived.BY_NAME[name].expression and level[:1] in ("<", ">"):
+            used.add("bmb_low_cutoff" if level.startswith("<") else "bmb_high_cutoff")
+        else:
+            used.update(derived.BY_NAME[name].parameters)
     return tuple(p for p in derived.CUTOFFS if p in used)
-
-
-def _level_cutoffs(name: str, level: str) -> tuple[str, ...]:
-    parameters = derived.BY_NAME[name].parameters
-    if level == derived.MISSING:
-        return ()
-    if "blast_groups(" in derived.BY_NAME[name].expression and level[:1] in ("<", ">"):
-        return ("bmb_low_cutoff",) if level.startswith("<") else ("bmb_high_cutoff",)
-    return parameters
 
 
 def definition_differences(used: Iterable[str], run: Mapping[str, float],

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.comparison import newcombe_difference_ci
 from helpers.narrative import ci_text
 from helpers.pvalues import candidate_clause, classify_candidates, figure_candidates, group_rates, split_test_key
 from helpers.published import EXTERNAL_TYPES, cutoffs_used, definition_differences, paper_cutoffs
@@ -43,8 +42,7 @@ VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_REC
 SAMPLE_PROPERTY_KEYS: tuple[str, ...] = ("n[all]", "center.distinct[all]", "n[source=")
 
 
-#: Figure kinds that describe a sample (a median, minimum or maximum): on other data than the
-#: shipped cohort they are shown beside the paper's, not judged.
+#: Kinds of figure that describe a sample: on other data shown beside the paper's, not judged.
 SAMPLE_DESCRIPTOR_KINDS: tuple[str, ...] = ("median", "min", "max")
 
 
@@ -401,17 +399,6 @@ def definition_verdict(figure: Mapping, cutoffs: Mapping[str, float] | None,
                    text_of(figure.get("printed")), "")
 
 
-def definition_note(figure: Mapping, cutoffs: Mapping[str, float] | None,
-                    paper: Mapping[str, float]) -> str:
-    """Markdown saying a figure is not compared as the run's definition differs; empty if not."""
-    v = definition_verdict(figure, cutoffs, paper)
-    if v is None:
-        return ""
-    return (f"**Different definition:** the paper's {text_of(figure.get('printed'))} "
-            f"({text_of(figure.get('description'))}) is {v.reason}, so no recorded test is "
-            "set beside it.")
-
-
 def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
               reconstructed: bool = True, comparators: pd.DataFrame | None = None,
               alpha: float = SIGNIFICANCE_LEVEL,
@@ -522,121 +509,3 @@ def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOO
     frame = read_results(output_dir)
     keep = frame["notebook"].astype(str).str[:2].isin(list(required))
     return frame.loc[keep].reset_index(drop=True)
-
-
-def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:
-    """The report's closing paragraph, worded for the data actually analysed."""
-    basis = verdicts["basis"]
-    n_other = int((verdicts["verdict"] == DIFFERENT_DEFINITION).sum())
-    other = (f" {n_other} figure{'s' if n_other != 1 else ''} {'are' if n_other != 1 else 'is'} not "
-             "compared at all: the run defines them with other cut-offs than the paper (*different "
-             "definition*), and a rate or p-value under one cut-off says nothing about the paper's under "
-             "another." if n_other else "")
-    n_comparator = int((basis == COMPARATOR_BASIS).sum())
-    comparator = (f" The {n_comparator} historic rate{'s' if n_comparator != 1 else ''} the paper "
-                  "quotes are checked against the comparator file, whatever the data."
-                  if n_comparator else "")
-    if reconstructed:
-        n_construct = int(basis.str.startswith("by construction").sum())
-        n_genuine = int(basis.str.contains("genuine").sum())
-        n_bad = int((verdicts["verdict"] == NOT_REPRODUCED).sum())
-        bad = ("none is not reproduced" if n_bad == 0 else
-               f"{n_bad} {'is' if n_bad == 1 else 'are'} not reproduced and listed above with the arithmetic")
-        return (f"**What it means.** On the shipped reconstruction, {n_construct} figures agree "
-                "because the solver was constrained to make them agree; that proves the solver "
-                f"worked, not the paper. The {n_genuine} genuine checks — the rounding of printed "
-                "percentages, the p-values, comparator rates and figures the analysis defines "
-                f"differently — are the informative part: of the figures compared, {bad}."
-                + other + comparator)
-    consistent = REPLICATION_LABELS[REPRODUCED]
-    compared = verdicts[basis == "your data vs the paper"]
-    n_ok = int(compared["verdict"].isin([consistent, REPLICATION_LABELS[UP_TO_ROUNDING]]).sum())
-    n_diff = int((compared["verdict"] == REPLICATION_LABELS[NOT_REPRODUCED]).sum())
-    return (f"**What it means.** These data are not the shipped reconstruction, so each of the "
-            f"{len(compared)} figures compared is a replication: {n_ok} {consistent} and {n_diff} "
-            "different. *Consistent* means the paper's rate lies inside the data's exact 95% "
-            "interval (or, for a p-value, the same significance and direction) — not that the "
-            "two cohorts are equal; wide intervals make consistency easy to reach and hard to "
-            "interpret. A difference is a finding about two cohorts, not a failure of the analysis."
-            + other + comparator)
-
-
-
-
-# --- replication of the main endpoints --------------------------------------------------
-
-#: The endpoints a replication sets beside the paper's: (label, result key).
-ENDPOINTS: tuple[tuple[str, str], ...] = (
-    ("CR (CR, CRp or CRi) within two cycles", "any_cr[all]"),
-    ("Complete MRD response among MRD-evaluable CR patients", "mrd_negative[all]"),
-    ("Clinically significant CRS (not recorded = no CRS)", "crs[all]"),
-)
-#: The burden contrast: CR below the high-burden cut-off minus CR at or above it.
-BURDEN_CONTRAST: tuple[str, str, str] = (
-    "CR below minus at or above the high-burden cut-off", "any_cr[high_burden=False]", "any_cr[high_burden=True]")
-ENDPOINT_METHOD = "difference in percentage points, Newcombe hybrid score 95% CI (method 10, Newcombe 1998)"
-
-
-def _paper_counts(published: pd.DataFrame, key: str) -> tuple[int, int] | None:
-    rows = published[(published["result_key"] == key) & (published["kind"] == "proportion")]
-    rows = rows.dropna(subset=["numerator", "denominator"])
-    return (int(rows["numerator"].iloc[0]), int(rows["denominator"].iloc[0])) if len(rows) else None
-
-
-def _points(value: float) -> str:
-    return f"{100 * value:+.1f}"
-
-
-def endpoint_replication(published: pd.DataFrame, results: pd.DataFrame,
-                         cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """The main endpoints of another cohort beside the paper's: for each rate the difference
-    data - paper with Newcombe's hybrid score interval (independent samples); for the burden
-    contrast each cohort's CR difference (below - at or above the cut-off) with its interval,
-    and whether the paper's lies inside the data's. A contrast under another cut-off than the
-    paper's is not compared. One row per endpoint; ``key`` is the results key it writes."""
-    paper_defs = paper_cutoffs(published) if "parameter" in published.columns else {}
-    data = _counts_by_key(results, "key")
-    rows = []
-    for label, key in ENDPOINTS:
-        paper, mine = _paper_counts(published, key), data.get(key)
-        row = {"endpoint": label, "key": f"replication[{key}]", "paper": "", "data": "", "difference": "",
-               "reading": "not compared: no recorded result or no patients", "estimate": math.nan,
-               "ci_low": math.nan, "ci_high": math.nan, "numerator": math.nan, "denominator": math.nan}
-        if paper is not None:
-            row["paper"] = f"{paper[0]}/{paper[1]}"
-        if paper is not None and mine is not None and mine[1] and paper[1]:
-            d, low, high = newcombe_difference_ci(mine[0], mine[1], paper[0], paper[1])
-            row.update(data=f"{mine[0]}/{mine[1]}", estimate=d, ci_low=low, ci_high=high,
-                       numerator=mine[0], denominator=mine[1],
-                       difference=f"{_points(d)} (95% CI {_points(low)} to {_points(high)})",
-                       reading=("the interval includes no difference" if low <= 0 <= high else
-                                "the interval excludes no difference"))
-        rows.append(row)
-    label, below, above = BURDEN_CONTRAST
-    key = f"replication[{below} - {above}]"
-    row = {"endpoint": label, "key": key, "paper": "", "data": "", "difference": "",
-           "reading": "not compared: no recorded result or an empty group", "estimate": math.nan,
-           "ci_low": math.nan, "ci_high": math.nan, "numerator": math.nan, "denominator": math.nan}
-    differences = definition_differences(cutoffs_used(below), cutoffs or {}, paper_defs)
-    p_below, p_above = _paper_counts(published, below), _paper_counts(published, above)
-    d_below, d_above = data.get(below), data.get(above)
-    if differences:
-        row["reading"] = f"not compared: {'; '.join(differences)} (a different definition)"
-    elif None not in (p_below, p_above, d_below, d_above) and all(n for _, n in (p_below, p_above, d_below, d_above)):
-        pd_, pl, ph = newcombe_difference_ci(*p_below, *p_above)
-        dd, dl, dh = newcombe_difference_ci(*d_below, *d_above)
-        row.update(paper=f"{_points(pd_)} (95% CI {_points(pl)} to {_points(ph)})",
-                   data=f"{_points(dd)} (95% CI {_points(dl)} to {_points(dh)})",
-                   difference=f"{_points(dd - pd_)}", estimate=dd, ci_low=dl, ci_high=dh,
-                   reading=("the paper's difference lies inside the data's interval" if dl <= pd_ <= dh else
-                            "the paper's difference lies outside the data's interval"))
-    rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def endpoint_results(endpoints: pd.DataFrame) -> pd.DataFrame:
-    """Result rows of :func:`endpoint_replication` (estimate: the data's difference, a fraction)."""
-    return pd.DataFrame([{"key": r["key"], "label": f"Replication: {r['endpoint']}", "numerator": r["numerator"],
-                          "denominator": r["denominator"], "estimate": r["estimate"], "ci_low": r["ci_low"],
-                          "ci_high": r["ci_high"], "method": ENDPOINT_METHOD, "unit": "difference"}
-                         for r in endpoints.to_dict("records")])

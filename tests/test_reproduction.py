@@ -469,14 +469,6 @@ def test_comparator_checks_are_genuine_in_both_views_and_unlinked_externals_stay
     assert v.loc[0, "verdict"] == rp.NOT_RECOMPUTED and "no comparator file" in v.loc[0, "detail"]
 
 
-def test_closing_paragraph_depends_on_whether_the_data_are_the_reconstruction():
-    on_reconstruction = rp.what_it_means(rp.judge_all(PUBLISHED, RESULTS), True)
-    assert "solver" in on_reconstruction and "replication" not in on_reconstruction
-    elsewhere = rp.what_it_means(rp.judge_all(PUBLISHED, RESULTS, reconstructed=False), False)
-    assert "not the shipped reconstruction" in elsewhere and "solver" not in elsewhere
-    assert "3 figures compared is a replication: 3 consistent with the paper and 0 different" in elsewhere
-
-
 # --- the p = 0.03 candidates ----------------------------------------------------------------
 
 # Auditor's independent values for CR by post-debulking blasts <50% (16/20) vs >=50% (0/2).
