@@ -102,9 +102,8 @@ _TERM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:=([^&|\]\[~+]*))?")
 
 def cutoffs_used(text: str) -> tuple[str, ...]:
     """The cut-off parameters a result key or population depends on (through the derived
-    variables it names), in :data:`derived.CUTOFFS` order. A level narrows it: the ``missing``
-    level depends on none, and of three blast groups the lowest (``<20``) depends on the low
-    cut-off only and the highest (``>=50``) on the high one only."""
+    variables it names), in :data:`derived.CUTOFFS` order; of three blast groups the lowest (``<20``)
+    depends on the low cut-off only, the highest (``>=50``) on the high one only."""
     used = set()
     for name, level in _TERM.findall(text or ""):
         level = level.strip()

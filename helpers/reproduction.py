@@ -42,10 +42,6 @@ VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_REC
 SAMPLE_PROPERTY_KEYS: tuple[str, ...] = ("n[all]", "center.distinct[all]", "n[source=")
 
 
-#: Kinds of figure that describe a sample: on other data shown beside the paper's, not judged.
-SAMPLE_DESCRIPTOR_KINDS: tuple[str, ...] = ("median", "min", "max")
-
-
 def is_sample_property(key: str) -> bool:
     return any(key == k or (k.endswith("=") and key.startswith(k)) for k in SAMPLE_PROPERTY_KEYS)
 
@@ -425,7 +421,7 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         if differs is not None:
             v = differs
         elif not reconstructed and found is not None and (is_sample_property(key)
-                                                          or fig.get("kind") in SAMPLE_DESCRIPTOR_KINDS):
+                                                          or fig.get("kind") in ("median", "min", "max")):
             shown = judge_replication(fig, found, paper_total=paper_total, data_total=data_total,
                                       comparator=comparator)
             v = Verdict(SHOWN, "", "a property of this sample (its size, centres, programme mix or a "

@@ -19,12 +19,11 @@ CRS_PALETTE = dict(zip(CRS_STATES, ("#d55e00", "#0072b2", "#999999")))
 
 
 def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, high_cutoff: float = 50,
-                          note: str = "", subtitle: str = "") -> Figure:
+                          note: str = "") -> Figure:
     """The paper's Figure 1: CR and complete MRD response by baseline blasts (< / >= cut-off).
 
     ``cr_rates``, ``mrd_rates``: ``rates`` of RateTables by ``high_burden`` (the
-    ``missing`` level is left out); bars show %, labels n/N; ``note`` under the plot;
-    ``subtitle`` a second title line (e.g. that the cut-off is not the paper's).
+    ``missing`` level is left out); bars show %, labels n/N; ``note`` under the plot.
     A share run draws no bar whose rate is hidden (:func:`suppression.rate_hidden`), its % shown as "–".
     """
     outcomes = {"CR (CR, CRp, CRi)": cr_rates, "Complete MRD response (of evaluable CR)": mrd_rates}
@@ -55,8 +54,7 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         ax.set_ylabel("Patients (%)")
         ax.set_xlabel("")
         ax.legend(title="", loc="upper right", fontsize=8)
-        ax.set_title("CR and MRD response by bone marrow blasts before debulking"
-                     + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
+        ax.set_title("CR and MRD response by bone marrow blasts before debulking", fontsize=10)
         if note:
             fig.text(0.01, 0.0, textwrap.fill(note, 110), fontsize=7.5, ha="left", va="bottom",
                      color="0.3")
