@@ -106,13 +106,11 @@ def cutoffs_used(text: str) -> tuple[str, ...]:
     depends on the low cut-off only, the highest (``>=50``) on the high one only."""
     used = set()
     for name, level in _TERM.findall(text or ""):
-        level = level.strip()
-        if name not in derived.BY_NAME or level == derived.MISSING:
-            continue  # patients without a value are one group at any cut-off
-        if "blast_groups(" in derived.BY_NAME[name].expression and level[:1] in ("<", ">"):
-            used.add("bmb_low_cutoff" if level.startswith("<") else "bmb_high_cutoff")
-        else:
-            used.update(derived.BY_NAME[name].parameters)
+        var, level = derived.BY_NAME.get(name), level.strip()
+        if var is None or level == derived.MISSING:  # patients without a value: one group at any cut-off
+            continue
+        three_groups = "blast_groups(" in var.expression and level[:1] in ("<", ">")
+        used.update((("bmb_low_cutoff",) if level[:1] == "<" else ("bmb_high_cutoff",)) if three_groups else var.parameters)
     return tuple(p for p in derived.CUTOFFS if p in used)
 
 

@@ -25,7 +25,7 @@ import nbformat
 from helpers import suppression
 from pipeline import headlines
 from helpers.provenance import data_provenance
-from helpers.wording import CUTOFF_WORDS, run_setting
+from helpers.narrative import CUTOFF_WORDS, run_setting
 
 #: Parameters every notebook gets from the pipeline; the banner names the data file.
 PIPELINE_PARAMETERS = ("data_path", "output_dir", "params_file")

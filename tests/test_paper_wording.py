@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from run_inprocess import NOTEBOOKS, execute
 
-from helpers import published, reproduction, wording
+from helpers import narrative, published, reproduction
 from helpers.provenance import SHIPPED_COHORT, data_provenance
 from pipeline import headlines
 from pipeline.synth import write_synthetic
@@ -128,22 +128,22 @@ BANNER_CASES = [  # cut-offs of the run, whether the banner claims counts match,
 
 @pytest.mark.parametrize("changed, matches, words", BANNER_CASES)
 def test_the_banner_claims_counts_match_the_paper_only_at_its_cut_offs(changed, matches, words):
-    setting = wording.run_setting(data_provenance(SHIPPED_COHORT), {**PAPER, **changed}, PAPER)
+    setting = narrative.run_setting(data_provenance(SHIPPED_COHORT), {**PAPER, **changed}, PAPER)
     assert ("Counts match the paper by construction" in setting.banner) == matches
     assert words in setting.banner
-    assert setting.case() == (wording.PAPER if matches else wording.OTHER_CUTOFFS)
+    assert setting.case() == (narrative.PAPER if matches else narrative.OTHER_CUTOFFS)
 
 
 def test_a_passage_is_in_the_paper_s_case_when_its_own_cut_offs_are_the_paper_s():
-    setting = wording.run_setting(data_provenance(SHIPPED_COHORT), {**PAPER, "bmb_high_cutoff": 60}, PAPER)
-    assert setting.case("age_cutoff", "lines_cutoff") == wording.PAPER
-    assert setting.case("bmb_high_cutoff") == wording.OTHER_CUTOFFS
+    setting = narrative.run_setting(data_provenance(SHIPPED_COHORT), {**PAPER, "bmb_high_cutoff": 60}, PAPER)
+    assert setting.case("age_cutoff", "lines_cutoff") == narrative.PAPER
+    assert setting.case("bmb_high_cutoff") == narrative.OTHER_CUTOFFS
 
 
 def test_a_template_set_without_every_case_is_refused():
-    setting = wording.run_setting(data_provenance(SHIPPED_COHORT), PAPER, PAPER)
+    setting = narrative.run_setting(data_provenance(SHIPPED_COHORT), PAPER, PAPER)
     with pytest.raises(ValueError, match="other data"):
-        wording.pick({wording.PAPER: "a", wording.OTHER_CUTOFFS: "b"}, setting)
+        narrative.pick({narrative.PAPER: "a", narrative.OTHER_CUTOFFS: "b"}, setting)
 
 
 # --- the replication's endpoints ----------------------------------------------------------
