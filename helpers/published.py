@@ -97,16 +97,20 @@ def paper_cutoffs(figures: pd.DataFrame) -> dict[str, float]:
     return {p: float(v) for p, v in zip(named["parameter"], named["value"])}
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TERM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:=([^&|\]\[~+]*))?")
 
 
 def cutoffs_used(text: str) -> tuple[str, ...]:
     """The cut-off parameters a result key or population depends on (through the derived
-    variables it names), in :data:`derived.CUTOFFS` order."""
+    variables it names), in :data:`derived.CUTOFFS` order; of three blast groups the lowest (``<20``)
+    depends on the low cut-off only, the highest (``>=50``) on the high one only."""
     used = set()
-    for name in _NAME.findall(text or ""):
-        if name in derived.BY_NAME:
-            used.update(derived.BY_NAME[name].parameters)
+    for name, level in _TERM.findall(text or ""):
+        var, level = derived.BY_NAME.get(name), level.strip()
+        if var is None or level == derived.MISSING:  # patients without a value: one group at any cut-off
+            continue
+        three_groups = "blast_groups(" in var.expression and level[:1] in ("<", ">")
+        used.update((("bmb_low_cutoff",) if level[:1] == "<" else ("bmb_high_cutoff",)) if three_groups else var.parameters)
     return tuple(p for p in derived.CUTOFFS if p in used)
 
 

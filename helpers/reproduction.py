@@ -401,17 +401,6 @@ def definition_verdict(figure: Mapping, cutoffs: Mapping[str, float] | None,
                    text_of(figure.get("printed")), "")
 
 
-def definition_note(figure: Mapping, cutoffs: Mapping[str, float] | None,
-                    paper: Mapping[str, float]) -> str:
-    """Markdown saying a figure is not compared as the run's definition differs; empty if not."""
-    v = definition_verdict(figure, cutoffs, paper)
-    if v is None:
-        return ""
-    return (f"**Different definition:** the paper's {text_of(figure.get('printed'))} "
-            f"({text_of(figure.get('description'))}) is {v.reason}, so no recorded test is "
-            "set beside it.")
-
-
 def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
               reconstructed: bool = True, comparators: pd.DataFrame | None = None,
               alpha: float = SIGNIFICANCE_LEVEL,
@@ -437,11 +426,12 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         differs = definition_verdict(fig, cutoffs, paper_defs)
         if differs is not None:
             v = differs
-        elif not reconstructed and found is not None and is_sample_property(key):
+        elif not reconstructed and found is not None and (is_sample_property(key)
+                                                          or fig.get("kind") in ("median", "min", "max")):
             shown = judge_replication(fig, found, paper_total=paper_total, data_total=data_total,
                                       comparator=comparator)
-            v = Verdict(SHOWN, "", "a property of this sample (its size, centres or programme mix), "
-                        "not a finding to replicate", shown.printed, shown.recomputed_text)
+            v = Verdict(SHOWN, "", "a property of this sample (its size, centres, programme mix or a "
+                        "median or range), not a finding to replicate", shown.printed, shown.recomputed_text)
         elif reconstructed:
             alternatives = None
             if fig.get("kind") == "p_value" and found is not None:
@@ -521,42 +511,3 @@ def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOO
     frame = read_results(output_dir)
     keep = frame["notebook"].astype(str).str[:2].isin(list(required))
     return frame.loc[keep].reset_index(drop=True)
-
-
-def what_it_means(verdicts: pd.DataFrame, reconstructed: bool) -> str:
-    """The report's closing paragraph, worded for the data actually analysed."""
-    basis = verdicts["basis"]
-    n_other = int((verdicts["verdict"] == DIFFERENT_DEFINITION).sum())
-    other = (f" {n_other} figure{'s' if n_other != 1 else ''} {'are' if n_other != 1 else 'is'} not "
-             "compared at all: the run defines them with other cut-offs than the paper (*different "
-             "definition*), and a rate or p-value under one cut-off says nothing about the paper's under "
-             "another." if n_other else "")
-    n_comparator = int((basis == COMPARATOR_BASIS).sum())
-    comparator = (f" The {n_comparator} historic rate{'s' if n_comparator != 1 else ''} the paper "
-                  "quotes are checked against the comparator file, whatever the data."
-                  if n_comparator else "")
-    if reconstructed:
-        n_construct = int(basis.str.startswith("by construction").sum())
-        n_genuine = int(basis.str.contains("genuine").sum())
-        n_bad = int((verdicts["verdict"] == NOT_REPRODUCED).sum())
-        bad = ("none is not reproduced" if n_bad == 0 else
-               f"{n_bad} {'is' if n_bad == 1 else 'are'} not reproduced and listed above with the arithmetic")
-        return (f"**What it means.** On the shipped reconstruction, {n_construct} figures agree "
-                "because the solver was constrained to make them agree; that proves the solver "
-                f"worked, not the paper. The {n_genuine} genuine checks — the rounding of printed "
-                "percentages, the p-values, comparator rates and figures the analysis defines "
-                f"differently — are the informative part: of the figures compared, {bad}."
-                + other + comparator)
-    consistent = REPLICATION_LABELS[REPRODUCED]
-    compared = verdicts[basis == "your data vs the paper"]
-    n_ok = int(compared["verdict"].isin([consistent, REPLICATION_LABELS[UP_TO_ROUNDING]]).sum())
-    n_diff = int((compared["verdict"] == REPLICATION_LABELS[NOT_REPRODUCED]).sum())
-    return (f"**What it means.** These data are not the shipped reconstruction, so each of the "
-            f"{len(compared)} figures compared is a replication: {n_ok} {consistent} and {n_diff} "
-            "different. *Consistent* means the paper's rate lies inside the data's exact 95% "
-            "interval (or, for a p-value, the same significance and direction) — not that the "
-            "two cohorts are equal; wide intervals make consistency easy to reach and hard to "
-            "interpret. A difference is a finding about two cohorts, not a failure of the analysis."
-            + other + comparator)
-
-

@@ -169,8 +169,21 @@ def _historic(rows, params):
 
 
 def _reproduction(rows, params):
+    replication = [(key, row) for key, row in rows.items() if key.startswith("replication[")]
+    if replication:  # other data: the main endpoints beside the paper's, never a count of differing figures
+        parts = [f"{str(row['label']).removeprefix('Replication: ')} {_difference_text(row)}"
+                 for _, row in replication if not math.isnan(_float(row["estimate"]))]
+        return Headline("The main endpoints beside the paper's (replication)",
+                        "; ".join(parts) + " (data - paper in percentage points, Newcombe 95% CI; for the "
+                        "burden contrast the data's own difference)", "06", "summary") if parts else None
     total = rows["figures[all]"]
     parts = [f"{int(row['numerator'])} {key[len('figures[verdict='):-1]}"
              for key, row in rows.items() if key.startswith("figures[verdict=")]
     return Headline("Published figures recomputed from this data",
                     f"{int(total['numerator'])} figures: " + ", ".join(parts), "06", "summary")
+
+
+def _difference_text(row) -> str:
+    """``"-5.9 (95% CI -25.1 to 14.0)"`` from a difference row (fractions)."""
+    return (f"{100 * _float(row['estimate']):+.1f} (95% CI {100 * _float(row['ci_low']):+.1f} to "
+            f"{100 * _float(row['ci_high']):+.1f})")

@@ -25,6 +25,7 @@ import nbformat
 from helpers import suppression
 from pipeline import headlines
 from helpers.provenance import data_provenance
+from helpers.narrative import CUTOFF_WORDS, run_setting
 
 #: Parameters every notebook gets from the pipeline; the banner names the data file.
 PIPELINE_PARAMETERS = ("data_path", "output_dir", "params_file")
@@ -126,7 +127,8 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
     if cohort_file is None and notebooks:
         cohort_file = next((Path(str(p.value)).name for p in notebook_parameters(notebooks[0])
                             if p.name == "data_path"), None)
-    banner, reconstructed = _banner(run_dir, cohort_file, kind)
+    cutoffs = {p.name: p.value for nb in notebooks for p in notebook_parameters(nb) if p.name in CUTOFF_WORDS}
+    banner, reconstructed = _banner(run_dir, cohort_file, kind, cutoffs)
     figures = _figure_files(run_dir / "figures")
     titles = [_notebook_title(n) or s for s, n in zip(stems, notebooks)]
     # nbconvert's "basic" template: cells only, no scripts, styles or CDN links.
@@ -418,16 +420,18 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _banner(run_dir: Path, cohort_file: str | None, kind: str) -> tuple[str, bool]:
-    """The data banner of every page, and whether the data are the shipped reconstruction."""
+def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | None = None) -> tuple[str, bool]:
+    """The data banner of every page (naming the ``cutoffs`` set otherwise than the paper), and whether
+    the data are the shipped reconstruction."""
+    from helpers.published import load_published_figures, paper_cutoffs
+
     if kind not in RUN_KINDS:
         raise ValueError(f"unknown kind of run {kind!r}; use one of {', '.join(RUN_KINDS)}")
     style, text = "analyst", "Data: not recorded."
     if cohort_file and (run_dir / "input" / cohort_file).is_file():
         prov = data_provenance(run_dir / "input" / cohort_file)
         style = "reconstructed" if prov.reconstructed else "analyst"
-        text = prov.headline if prov.reconstructed else (
-            f"Data: {prov.file} (SHA-256 {prov.sha256[:12]}…), supplied by the analyst.")
+        text = run_setting(prov, cutoffs or {}, paper_cutoffs(load_published_figures())).banner
     return (f'<div class="banner {style}" role="note"><strong>{_esc(text)}</strong>'
             f'<span class="kind">{_esc(_kind_text(kind))}</span></div>', style == "reconstructed")
 
@@ -544,7 +548,7 @@ def _summary_table_html(run_dir: Path, reconstructed: bool) -> str:
     if not path.is_file():
         return ""
     title = ("Reproduction of the paper's figures" if reconstructed
-             else "Replication: the paper's figures compared with this data")
+             else "Replication: the main endpoints beside the paper's")
     table = pd.read_csv(path, keep_default_na=False)
     head = "".join(f"<th>{_esc(c)}</th>" for c in table.columns)
     rows = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>"

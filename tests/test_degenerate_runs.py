@@ -45,7 +45,7 @@ def test_a_degenerate_cohort_runs_the_notebook_to_its_results(corpus, case, note
 
 def test_without_blast_values_notebook_03_says_figure_1_cannot_be_drawn(corpus, tmp_path):
     run = execute("03_response_by_subgroup", data_path=corpus["no_blast_values"], output_dir=tmp_path)
-    assert "No patient has blasts before debulking recorded, so Figure 1 cannot be drawn." in run["_markdown"]
+    assert "No patient has blasts before debulking recorded, so this figure cannot be drawn." in run["_markdown"]
     assert not (tmp_path / "figures" / "figure1_response_by_baseline_blasts.png").exists()
 
 

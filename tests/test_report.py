@@ -142,3 +142,17 @@ def test_every_page_says_which_kind_of_run_it_is(run, tmp_path, kind, words):
     shutil.copytree(run, copy)
     report.render_report(copy, kind=kind)
     assert all(words in t for t in pages(copy).values())
+
+
+def test_at_another_cut_off_every_page_s_banner_names_it_and_never_claims_counts_match(run, tmp_path):
+    import shutil
+
+    from helpers.provenance import SHIPPED_COHORT
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    shutil.copyfile(SHIPPED_COHORT, copy / "input" / SHIPPED_COHORT.name)
+    report.render_report(copy, cohort_file=SHIPPED_COHORT.name)  # the notebooks ran at bmb_high_cutoff = 40
+    for name, text in pages(copy).items():
+        assert "RECONSTRUCTED DATA" in text and "Counts match the paper by construction" not in text, name
+        assert "high tumour burden at ≥ 40% marrow blasts before debulking (the paper: ≥ 50%)" in text, name

@@ -484,14 +484,6 @@ def test_comparator_checks_are_genuine_in_both_views_and_unlinked_externals_stay
     assert v.loc[0, "verdict"] == rp.NOT_RECOMPUTED and "no comparator file" in v.loc[0, "detail"]
 
 
-def test_closing_paragraph_depends_on_whether_the_data_are_the_reconstruction():
-    on_reconstruction = rp.what_it_means(rp.judge_all(PUBLISHED, RESULTS), True)
-    assert "solver" in on_reconstruction and "replication" not in on_reconstruction
-    elsewhere = rp.what_it_means(rp.judge_all(PUBLISHED, RESULTS, reconstructed=False), False)
-    assert "not the shipped reconstruction" in elsewhere and "solver" not in elsewhere
-    assert "3 figures compared is a replication: 3 consistent with the paper and 0 different" in elsewhere
-
-
 # --- the p = 0.03 candidates ----------------------------------------------------------------
 
 # Auditor's independent values for CR by post-debulking blasts <50% (16/20) vs >=50% (0/2).
@@ -705,8 +697,15 @@ DEFINITION_CASES = [
     ({"bmb_high_cutoff": 60}, "any_cr[lines_group]~fisher", ()),
     ({"lines_cutoff": 3}, "any_cr[lines_group]~fisher", ("lines_cutoff 3 here, 2 in the paper",)),
     ({"age_cutoff": 60}, "n[age_group=<50]", ("age_cutoff 60 here, 50 in the paper",)),
+    # the highest of three blast groups depends on the high cut-off only, the lowest on the low one
     ({"bmb_low_cutoff": 10, "bmb_high_cutoff": 60}, "n[bmb_baseline_group=>=50]",
-     ("bmb_high_cutoff 60 here, 50 in the paper", "bmb_low_cutoff 10 here, 20 in the paper")),
+     ("bmb_high_cutoff 60 here, 50 in the paper",)),
+    ({"bmb_high_cutoff": 60}, "any_cr[bmb_post_group=<20]", ()),
+    ({"bmb_low_cutoff": 10}, "any_cr[bmb_post_group=<20]", ("bmb_low_cutoff 10 here, 20 in the paper",)),
+    ({"bmb_high_cutoff": 60}, "any_cr[bmb_post_group=20-49]", ("bmb_high_cutoff 60 here, 50 in the paper",)),
+    # patients without a value are the same group at any cut-off
+    ({"bmb_high_cutoff": 60, "bmb_low_cutoff": 10}, "mrd_negative[bmb_baseline_group=missing]", ()),
+    ({"bmb_high_cutoff": 60}, "any_cr[bmb_post_group]~fisher", ("bmb_high_cutoff 60 here, 50 in the paper",)),
     ({"bmb_high_cutoff": 60}, "any_cr[all]", ()),
     ({"bmb_high_cutoff": 60}, "n[high_burden=True&debulking_category=tki]", ("bmb_high_cutoff 60 here, 50 in the paper",)),
 ]
