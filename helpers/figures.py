@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -53,6 +54,9 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
     """
     if not alt.strip():
         raise ValueError(f"figure {name!r}: alt text is empty; say what the figure shows and its n")
+    alt = suppression.scrub(alt)  # a share run: counts in the caption, labels and titles as shown
+    for text in fig.findobj(matplotlib.text.Text):
+        text.set_text(suppression.scrub(text.get_text()))
     folder = Path(output_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"

@@ -3,6 +3,11 @@
 Intervals for S(t): exponential Greenwood on log(-log S) (R's ``conf.type = "log-log"``);
 median: first time S <= 0.5, its interval where that band crosses 0.5 (Brookmeyer-Crowley).
 Times in months.
+
+A share run (:func:`helpers.suppression.current` active) shows no curve, median or survival of a
+group of fewer than k patients, and draws and reads every other curve from its rounded steps
+(:meth:`helpers.suppression.Policy.km_steps`: whole months, multiples of 5 events), its
+interval the log(-log) Greenwood band of those rounded counts.
 """
 
 from __future__ import annotations
@@ -36,7 +41,10 @@ def at_risk(durations, times: Sequence[float]) -> list[int]:
 
 def survival_at(fit, t: float) -> tuple[float, float, float]:
     """S(t) with its 95 % interval at ``t`` months (right-continuous). All NaN past the
-    longest follow-up unless the curve reached 0; where S(t) = 0 the bounds are NaN (R: NA)."""
+    longest follow-up unless the curve reached 0; where S(t) = 0 the bounds are NaN (R: NA).
+    A share run: of the rounded steps, NaN for a hidden group."""
+    if _shared(fit):
+        return _steps_at(rounded_steps(fit), t)
     curve = fit.survival_function_.iloc[:, 0]
     if t > float(np.max(fit.durations)) and curve.iloc[-1] > 0:
         return math.nan, math.nan, math.nan
@@ -47,9 +55,50 @@ def survival_at(fit, t: float) -> tuple[float, float, float]:
     return float(curve.iloc[i]), float(band.iloc[i, 0]), float(band.iloc[i, 1])
 
 
+def _shared(fit) -> bool:
+    """True in a share run: the fit is read from its rounded steps."""
+    return suppression.current().active
+
+
+def rounded_steps(fit) -> pd.DataFrame:
+    """:meth:`helpers.suppression.Policy.km_steps` of a fit, with the log(-log) Greenwood band
+    (``low``, ``high``) of the rounded at-risk and event counts; empty for a hidden group."""
+    steps = suppression.current().km_steps(fit.durations, fit.event_observed)
+    risk, died = steps["at_risk"].astype(float), steps["events"].astype(float)
+    terms = np.where((risk > died) & (risk > 0), died / (risk * (risk - died)).where(risk > died, 1), 0.0)
+    variance = np.cumsum(terms)
+    s = steps["survival"].astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = 1.959963984540054 * np.sqrt(variance) / np.abs(np.log(s))
+        low, high = s ** np.exp(half), s ** np.exp(-half)
+    usable = (s > 0) & (s < 1)
+    return steps.assign(low=np.where(usable, low, np.where(s == 1, 1.0, np.nan)),
+                        high=np.where(usable, high, np.where(s == 1, 1.0, np.nan)))
+
+
+def _steps_at(steps: pd.DataFrame, t: float) -> tuple[float, float, float]:
+    if not len(steps) or t > float(steps["time"].iloc[-1]):
+        return math.nan, math.nan, math.nan
+    row = steps.iloc[int(steps["time"].searchsorted(t, side="right")) - 1]
+    return float(row["survival"]), float(row["low"]), float(row["high"])
+
+
+def _steps_median(steps: pd.DataFrame) -> tuple[float, float, float]:
+    def first(values) -> float:
+        below = steps["time"][np.asarray(values) <= 0.5]
+        return float(below.iloc[0]) if len(below) else math.nan
+
+    if not len(steps):
+        return math.nan, math.nan, math.nan
+    return first(steps["survival"]), first(steps["low"].fillna(0)), first(steps["high"].fillna(1))
+
+
 def median_with_ci(fit) -> tuple[float, float, float]:
-    """(median, low, high) survival in months; NaN where not reached."""
+    """(median, low, high) survival in months; NaN where not reached (a share run: of the rounded steps)."""
     from lifelines.utils import median_survival_times
+
+    if _shared(fit):
+        return _steps_median(rounded_steps(fit))
 
     low, high = median_survival_times(fit.confidence_interval_).iloc[0]
     values = (float(fit.median_survival_time_), float(low), float(high))
@@ -89,12 +138,13 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
     rows = []
     for name, fit in fits.items():
         n, events = len(fit.durations), int(np.sum(fit.event_observed))
-        row = {"Group": name, "Patients": narrative.count(n) if suppression.hidden(n) else n,  # "<5" in a share run
-               "Events": narrative.count(events) if suppression.hidden(events) else events,
-               "Median": months_text(*median_with_ci(fit))}
+        small = suppression.hidden(n)  # a share run: no median or survival of a group below k
+        row = {"Group": name, "Patients": narrative.count(n) if _shared(fit) else n,  # "<5" or rounded in a share run
+               "Events": narrative.count(events) if _shared(fit) else events,
+               "Median": suppression.DASH if small else months_text(*median_with_ci(fit))}
         for t in times:
             s, low, high = survival_at(fit, t)
-            row[f"Survival at {t:g} months"] = ("not estimable" if math.isnan(s)
+            row[f"Survival at {t:g} months"] = (suppression.DASH if small else "not estimable" if math.isnan(s)
                                                 else f"{100 * s:.1f}% ({narrative.ci_text(low, high)})")
         rows.append(row)
     return pd.DataFrame(rows)
@@ -103,13 +153,23 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
 def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabel: str,
             xlabel: str = "Months from the start of blinatumomab") -> Figure:
     """Kaplan-Meier curves with 95 % bands and censoring ticks over an at-risk table; the
-    ticks and at-risk counts on ``grid`` (months from 0), at most :data:`MAX_TICKS` of them."""
+    ticks and at-risk counts on ``grid`` (months from 0), at most :data:`MAX_TICKS` of them.
+    A share run draws no group of fewer than k patients, and the others as rounded steps
+    (:func:`rounded_steps`) with their band, without censoring ticks (each is a patient's time)."""
     ticks = list(grid)[::math.ceil(len(grid) / MAX_TICKS)]
+    if _shared(next(iter(fits.values()), None)):
+        fits = {name: fit for name, fit in fits.items() if not suppression.hidden(len(fit.durations))}
     with figures.house_style():
         fig, (ax, risk) = figures.new_figure(7.0, 4.4 + 0.45 * len(fits), nrows=2,
                                              gridspec_kw={"height_ratios": [4, 0.3 + 0.45 * len(fits)]})
         colours = sns.color_palette("colorblind", len(fits))
         for colour, (name, fit) in zip(colours, fits.items()):
+            if _shared(fit):
+                steps = rounded_steps(fit)
+                ax.step(steps["time"], steps["survival"], where="post", color=colour, label=name)
+                ax.fill_between(steps["time"], steps["low"].fillna(0), steps["high"].fillna(1), step="post",
+                                color=colour, alpha=0.2, linewidth=0)
+                continue
             fit.plot_survival_function(ax=ax, ci_show=True, show_censors=True, color=colour, label=name,
                                        censor_styles={"marker": "|", "ms": 6})
         pad = 0.04 * (grid[-1] - grid[0])  # room for the at-risk counts at time 0
