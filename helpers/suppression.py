@@ -56,6 +56,8 @@ SECONDARY = "not shown"
 _RATE_COLUMNS = ("estimate", "ci_low", "ci_high", "median", "minimum", "maximum", "summary")
 #: Count columns of tidy rows: ``n``/``n_missing`` are those of median (range) rows.
 _COUNT_COLUMNS = ("numerator", "denominator", "n", "n_missing")
+#: Result units whose counts are not of patients (notebook 06 counts the paper's figures; centres are codes).
+NOT_PATIENTS = ("figures", "codes")
 
 
 def _number(n: object) -> float:
@@ -306,6 +308,13 @@ def tidy(frame: pd.DataFrame, policy: Policy | None = None) -> pd.DataFrame:
     cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
     if not policy.active or not cols:
         return frame
+    if "unit" in frame.columns and frame["unit"].isin(NOT_PATIENTS).any():  # those rows stay as they are
+        keep = frame["unit"].isin(NOT_PATIENTS)
+        shown = tidy(frame[~keep], policy).astype(object)
+        out = pd.concat([shown, frame[keep].astype(object)]).loc[frame.index]
+        for col in (c for c in _COUNT_COLUMNS if c in out.columns):  # whole numbers stay whole beside text
+            out[col] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in out[col]]
+        return out
     with applied(policy):
         out = frame.copy()
         hit = frame[cols].apply(lambda col: col.map(policy.hidden))
@@ -330,7 +339,7 @@ def tidy(frame: pd.DataFrame, policy: Policy | None = None) -> pd.DataFrame:
         for col in (c for c in _RATE_COLUMNS if c in out.columns):
             out[col] = out[col].astype(object).where(~rows, math.nan)
         for col in out.columns:
-            if out[col].dtype == object and col not in cols:
+            if (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])) and col not in cols:
                 out[col] = out[col].map(lambda v: scrub(v) if isinstance(v, str) else v)
     return out
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from helpers import loading
-from shared_runs import run_shipped, shared, tree_digest
+from shared_runs import run_followup_share, run_shipped, shared, tree_digest
 
 #: A contract-valid patient; tests override only the fields they are about.
 DEFAULT_PATIENT = {
@@ -49,6 +49,17 @@ def make_cohort(tmp_path: Path):
 def shipped_run(tmp_path_factory) -> Path:
     """A finished run of every notebook on the shipped cohort (``python -m pipeline run``). Read only."""
     out = shared(tmp_path_factory, "shipped_run", run_shipped)
+    before = tree_digest(out)
+    yield out
+    after = tree_digest(out)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert not changed, f"a test changed the shared run: {sorted(changed)[:5]} (copy it first)"
+
+
+@pytest.fixture(scope="session")
+def followup_share_run(tmp_path_factory) -> Path:
+    """A finished share run (``--share``) of a 40-patient synthetic cohort with follow-up. Read only."""
+    out = shared(tmp_path_factory, "followup_share_run", run_followup_share)
     before = tree_digest(out)
     yield out
     after = tree_digest(out)
