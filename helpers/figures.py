@@ -11,6 +11,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.text
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -46,6 +47,12 @@ def new_figure(width: float = 7.0, height: float = 4.5, nrows: int = 1, ncols: i
     return fig, axes
 
 
+def _scrubbed(policy, text: object) -> str:
+    """:func:`helpers.suppression.scrub` under ``policy`` (a tick label drawn after the notebook's cell)."""
+    with suppression.applied(policy):
+        return suppression.scrub(str(text))
+
+
 def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, show: bool = True,
                 dpi: int = 150) -> None:
     """Write ``figures/<name>.png`` and ``.svg`` under ``output_dir`` and show the PNG (one ``image/png`` output).
@@ -57,6 +64,12 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
     alt = suppression.scrub(alt)  # a share run: counts in the caption, labels and titles as shown
     for text in fig.findobj(matplotlib.text.Text):
         text.set_text(suppression.scrub(text.get_text()))
+    for axis in (a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)):  # tick labels are redrawn from these
+        formatter = axis.get_major_formatter()
+        if isinstance(formatter, matplotlib.ticker.FixedFormatter):
+            formatter.seq = [suppression.scrub(str(t)) for t in formatter.seq]
+        elif isinstance(formatter, matplotlib.ticker.FuncFormatter):  # labels given with set_ticks
+            formatter.func = lambda x, pos, f=formatter.func, p=suppression.current(): _scrubbed(p, f(x, pos))
     folder = Path(output_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
