@@ -186,7 +186,7 @@ def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: fl
         height = 0.8 / len(states)
         for j, state in enumerate(states):
             y = [i - 0.4 + height * (j + 0.5) for i in range(len(codes))]
-            shown = [int(counts.loc[c, state]) if labels.loc[c, state].isdigit() else 0 for c in codes]
+            shown = [int(labels.loc[c, state]) if labels.loc[c, state].isdigit() else 0 for c in codes]  # as labelled
             left.barh(y, shown, height=height, color=CRS_PALETTE[state], label=state)
             for y_, code, width in zip(y, codes, shown):
                 left.text(width, y_, f" {labels.loc[code, state]}", va="center", fontsize=8)

@@ -311,7 +311,7 @@ def tidy(frame: pd.DataFrame, policy: Policy | None = None) -> pd.DataFrame:
     if "unit" in frame.columns and frame["unit"].isin(NOT_PATIENTS).any():  # those rows stay as they are
         keep = frame["unit"].isin(NOT_PATIENTS)
         shown = tidy(frame[~keep], policy).astype(object)
-        out = pd.concat([shown, frame[keep].astype(object)]).loc[frame.index]
+        out = pd.concat([shown, frame[keep].astype(object)]).loc[frame.index].infer_objects()
         for col in (c for c in _COUNT_COLUMNS if c in out.columns):  # whole numbers stay whole beside text
             out[col] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in out[col]]
         return out
