@@ -164,7 +164,8 @@ class Policy:
         base = max(self.base, 1)
         total = int(self.count(len(durations)))
         died = np.floor(died / base + 0.5) * base
-        left = np.floor(left / base + 0.5) * base
+        # censorings give way where rounding makes the group too small for all the events to come
+        left = np.minimum(np.floor(left / base + 0.5) * base, max(total - died[-1], 0))
         gone = np.concatenate([[0], (died + left)[:-1]])
         risk = np.maximum(total - gone, 0)
         new = np.diff(np.concatenate([[0], died]))

@@ -72,8 +72,7 @@ def rounded_steps(fit) -> pd.DataFrame:
         half = 1.959963984540054 * np.sqrt(variance) / np.abs(np.log(s))
         low, high = s ** np.exp(half), s ** np.exp(-half)
     usable = (s > 0) & (s < 1)
-    return steps.assign(low=np.where(usable, low, np.where(s == 1, 1.0, np.nan)),
-                        high=np.where(usable, high, np.where(s == 1, 1.0, np.nan)))
+    return steps.assign(low=np.where(usable, low, np.nan), high=np.where(usable, high, np.nan))  # R: NA at 0 and 1
 
 
 def _steps_at(steps: pd.DataFrame, t: float) -> tuple[float, float, float]:
@@ -90,7 +89,8 @@ def _steps_median(steps: pd.DataFrame) -> tuple[float, float, float]:
 
     if not len(steps):
         return math.nan, math.nan, math.nan
-    return first(steps["survival"]), first(steps["low"].fillna(0)), first(steps["high"].fillna(1))
+    s = steps["survival"]  # where the band is not defined (S = 0 or 1) it is the curve itself
+    return first(s), first(steps["low"].fillna(s)), first(steps["high"].fillna(s))
 
 
 def median_with_ci(fit) -> tuple[float, float, float]:
@@ -167,7 +167,8 @@ def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabe
             if _shared(fit):
                 steps = rounded_steps(fit)
                 ax.step(steps["time"], steps["survival"], where="post", color=colour, label=name)
-                ax.fill_between(steps["time"], steps["low"].fillna(0), steps["high"].fillna(1), step="post",
+                ax.fill_between(steps["time"], steps["low"].fillna(steps["survival"]),
+                                steps["high"].fillna(steps["survival"]), step="post",
                                 color=colour, alpha=0.2, linewidth=0)
                 continue
             fit.plot_survival_function(ax=ax, ci_show=True, show_censors=True, color=colour, label=name,

@@ -170,6 +170,28 @@ def test_a_survival_curve_is_not_drawn_below_k_and_each_step_is_a_multiple_of_5_
         assert steps["survival"].is_monotonic_decreasing
 
 
+#: 31 patients, 23 deaths; their rounded curve is that of 30 patients with 5 deaths at months 2, 5, 9, 13, 23 and
+#: 5 censored at month 10 (the rounded counts), which R reproduces:
+#: library(survival); t <- c(rep(2,5),rep(5,5),rep(9,5),rep(10,5),rep(13,5),rep(23,5))
+#: e <- c(rep(1,15),rep(0,5),rep(1,10)); summary(survfit(Surv(t,e)~1, conf.type="log-log"))
+ROUNDED_KM_R = pd.DataFrame({"time": [2.0, 5, 9, 13, 23], "at_risk": [30, 25, 20, 10, 5], "events": [5] * 5,
+                             "survival": [0.8333333333, 0.6666666667, 0.5, 0.25, 0.0],
+                             "low": [0.64496100492, 0.46917060524, 0.31300644784, 0.09797303639, math.nan],
+                             "high": [0.9270060459, 0.8047398375, 0.6612405889, 0.4372391163, math.nan]})
+
+
+def test_a_share_runs_survival_curve_is_the_kaplan_meier_of_the_rounded_counts_as_r_computes_it():
+    from lifelines import KaplanMeierFitter
+
+    durations = [0.5, 1.2, 2.2, 3, 4.5, 6, 7, 7.5, 9, 10, 12, 13, 14, 15, 18, 2.5, 3.5, 4.1, 8.8, 9.9, 11.2, 12.5,
+                 16, 17, 20, 21, 22, 23, 5.5, 6.6, 1.1]
+    events = [1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1]
+    with suppression.applied(SHARE):
+        steps = survival.rounded_steps(KaplanMeierFitter().fit(durations, events))
+    stepped = steps[steps["events"] > 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(stepped, ROUNDED_KM_R, check_dtype=False, atol=1e-9)
+
+
 def test_the_survival_table_of_a_share_run_shows_no_median_or_survival_of_a_group_below_k():
     from lifelines import KaplanMeierFitter
 
