@@ -76,3 +76,9 @@ def run_followup_share(out: Path) -> None:
     assert made.returncode == 0, made.stderr[-3000:]
     done = run_cli("run", "--data", str(cohort), "--out", str(out), "--share", "--workers", "1")
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def run_shipped_share(out: Path) -> None:
+    """A share run (``--share``) of every notebook on the shipped cohort into ``out``."""
+    done = run_cli("run", "--data", str(SHIPPED_COHORT), "--out", str(out), "--share", "--workers", "1")
+    assert done.returncode == 0, done.stderr[-3000:]

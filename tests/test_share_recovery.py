@@ -36,6 +36,7 @@ def patient_rows(out: Path) -> pd.DataFrame:
     return results[~results["unit"].isin(suppression.NOT_PATIENTS)]
 
 
+@pytest.mark.slow
 def test_every_count_of_patients_in_results_csv_is_hidden_zero_or_a_multiple_of_5(followup_share_run):
     rows = patient_rows(followup_share_run)
     for column in ("numerator", "denominator"):
@@ -45,6 +46,7 @@ def test_every_count_of_patients_in_results_csv_is_hidden_zero_or_a_multiple_of_
         assert (numbers % 5 == 0).all(), list(rows.loc[numbers[numbers % 5 != 0].index, "key"])[:5]
 
 
+@pytest.mark.slow
 def test_subtracting_shown_levels_from_their_total_in_results_csv_gives_back_no_hidden_count(followup_share_run):
     # n[var=level] of every level of var, beside n[all]: total minus the shown levels is the attack
     rows = patient_rows(followup_share_run).set_index("key")
@@ -62,6 +64,7 @@ def test_subtracting_shown_levels_from_their_total_in_results_csv_gives_back_no_
     assert tried, "no line of levels with one hidden count to attack"
 
 
+@pytest.mark.slow
 def test_every_percentage_and_interval_in_results_csv_inverts_only_to_the_shown_counts(followup_share_run):
     # R: binom.test(10, 15)$conf.int -> 0.3838037325 0.8817588966; binom.test(25, 40) -> 0.4580147522 0.7727372775
     assert SHARE.rate(10, 15) == pytest.approx((10 / 15, 0.3838037325, 0.8817588966), abs=1e-9)
@@ -79,6 +82,7 @@ def test_every_percentage_and_interval_in_results_csv_inverts_only_to_the_shown_
     assert (hidden[["estimate", "ci_low", "ci_high"]] == "").all(axis=None)
 
 
+@pytest.mark.slow
 def test_a_risk_difference_against_a_published_comparator_gives_back_only_a_rounded_rate(followup_share_run):
     # comparator rate + difference = the cohort's rate: it must be a ratio of two shown (rounded) counts
     rows = patient_rows(followup_share_run).set_index("key")
@@ -98,6 +102,7 @@ def texts(path: Path) -> str:
     return path.read_text(encoding="utf-8-sig")
 
 
+@pytest.mark.slow
 def test_word_tables_show_the_counts_of_their_csv_all_rounded_or_hidden(followup_share_run):
     tables = followup_share_run / "tables"
     word = sorted(tables.glob("*.docx"))
@@ -112,6 +117,7 @@ def test_word_tables_show_the_counts_of_their_csv_all_rounded_or_hidden(followup
         assert not found, (docx.name, found[:5])
 
 
+@pytest.mark.slow
 def test_no_table_page_or_notebook_shows_an_unrounded_count_of_this_cohorts_patients(followup_share_run):
     from test_share_mode import shown_texts
 
@@ -123,6 +129,7 @@ def test_no_table_page_or_notebook_shows_an_unrounded_count_of_this_cohorts_pati
     assert not found, "\n".join(found[:10])
 
 
+@pytest.mark.slow
 def test_figure_captions_and_png_metadata_show_rounded_counts(followup_share_run):
     from test_share_mode import file_texts
 
@@ -258,3 +265,13 @@ def test_the_next_run_removes_and_reports_the_input_copy_of_a_killed_share_run(t
     assert not left.exists() and alive.exists() and made.is_dir()
     assert str(left) in capsys.readouterr().err
     assert (made / "owner.pid").read_text(encoding="ascii").strip() == str(os.getpid())
+
+
+@pytest.mark.slow
+def test_notebook_06_of_a_share_run_on_the_shipped_cohort_prints_no_count_from_1_to_4(shipped_share_run):
+    from test_share_mode import SMALL_COUNT, shown_texts
+
+    pages = [(where, text) for where, text in shown_texts(shipped_share_run) if "06_reproduction" in where]
+    assert pages
+    found = [f"{where}: {m.group(0)!r}" for where, text in pages for m in SMALL_COUNT.finditer(text)]
+    assert not found, "\n".join(found[:10])
