@@ -144,34 +144,69 @@ class Policy:
         parts.append("p-values and model estimates are computed from all counts, including those not shown.")
         return " ".join(parts)
 
-    def km_steps(self, durations, events) -> pd.DataFrame:
-        """A Kaplan-Meier curve a share run may draw: times grouped into whole months (an event or
-        censoring at 3.2 months counts at month 4), the group size and the cumulative events and
-        censorings at each month rounded to the nearest multiple of ``base`` (as OpenSAFELY's rounded
-        Kaplan-Meier), S(t) the product over months of 1 - events / at risk. Columns ``time`` (months, from 0), ``at_risk``,
-        ``events``, ``survival``; empty for a group of fewer than k patients. Each step is a multiple
-        of ``base`` events, so no step shows one patient's event or its time."""
+    def event_table(self, durations, causes) -> pd.DataFrame:
+        """The counts a share run may draw a curve from: times grouped into whole months (an event or
+        censoring at 3.2 months counts at month 4); the group size and, at each month, the cumulative
+        count of each cause and of censorings rounded to the nearest multiple of ``base`` (as OpenSAFELY's
+        rounded Kaplan-Meier); censorings give way where rounding leaves too few patients for the events
+        to come. ``causes``: 0 censored, 1, 2, ... the cause of the event (``True`` = 1).
+        Columns ``time`` (months, from 0), ``at_risk``, ``events`` (all causes) and ``events_<c>``
+        per cause; empty for a group of fewer than k patients."""
         import numpy as np
 
         durations = np.asarray(durations, dtype=float)
-        events = np.asarray(events, dtype=bool)
+        causes = np.asarray(causes).astype(int)
+        codes = sorted(int(c) for c in set(causes.tolist()) - {0}) or [1]
+        columns = ["time", "at_risk", "events", *(f"events_{c}" for c in codes)]
         if self.hidden(len(durations)) or not len(durations):
-            return pd.DataFrame(columns=["time", "at_risk", "events", "survival"])
+            return pd.DataFrame(columns=columns)
         months = np.ceil(durations).astype(int)
         grid = np.arange(0, max(int(months.max()), 0) + 1)
-        died = np.array([np.sum(events & (months == m)) for m in grid]).cumsum()
-        left = np.array([np.sum(~events & (months == m)) for m in grid]).cumsum()
         base = max(self.base, 1)
+
+        def rounded_cumulative(code: int):
+            return np.floor(np.array([np.sum((causes == code) & (months == m)) for m in grid]).cumsum() / base
+                            + 0.5) * base
+
         total = int(self.count(len(durations)))
-        died = np.floor(died / base + 0.5) * base
-        # censorings give way where rounding makes the group too small for all the events to come
-        left = np.minimum(np.floor(left / base + 0.5) * base, max(total - died[-1], 0))
+        by_cause = {c: rounded_cumulative(c) for c in codes}
+        died = sum(by_cause.values())
+        left = np.minimum(rounded_cumulative(0), max(total - died[-1], 0))
         gone = np.concatenate([[0], (died + left)[:-1]])
-        risk = np.maximum(total - gone, 0)
-        new = np.diff(np.concatenate([[0], died]))
+        out = {"time": grid.astype(float), "at_risk": np.maximum(total - gone, 0).astype(int),
+               "events": np.diff(np.concatenate([[0], died])).astype(int)}
+        out.update({f"events_{c}": np.diff(np.concatenate([[0], v])).astype(int) for c, v in by_cause.items()})
+        return pd.DataFrame(out, columns=columns)
+
+    def km_steps(self, durations, events) -> pd.DataFrame:
+        """A Kaplan-Meier curve a share run may draw, from :meth:`event_table`: S(t) the product over
+        months of 1 - events / at risk. Columns ``time``, ``at_risk``, ``events``, ``survival``; empty for
+        a group of fewer than k patients. Each step is a multiple of ``base`` events, so no step shows
+        one patient's event or its time."""
+        import numpy as np
+
+        table = self.event_table(durations, np.asarray(events).astype(bool).astype(int))
+        risk, new = table["at_risk"].to_numpy(dtype=float), table["events"].to_numpy(dtype=float)
         step = np.where(risk > 0, 1 - np.minimum(new, risk) / np.where(risk > 0, risk, 1), 1.0)
-        return pd.DataFrame({"time": grid.astype(float), "at_risk": risk.astype(int), "events": new.astype(int),
-                             "survival": np.cumprod(step)})
+        return table[["time", "at_risk", "events"]].assign(survival=np.cumprod(step) if len(table) else [])
+
+    def cif_steps(self, durations, causes) -> pd.DataFrame:
+        """Cumulative incidence of each cause (Aalen-Johansen) a share run may draw, from :meth:`event_table`:
+        ``cif_<c>`` the sum over months of S(t-) x events of c / at risk. Columns of :meth:`event_table` and
+        ``survival``, ``cif_<c>``; empty for a group of fewer than k patients."""
+        import numpy as np
+
+        table = self.event_table(durations, causes)
+        risk = table["at_risk"].to_numpy(dtype=float)
+        safe = np.where(risk > 0, risk, 1)
+        step = np.where(risk > 0, 1 - np.minimum(table["events"].to_numpy(dtype=float), risk) / safe, 1.0)
+        survival = np.cumprod(step) if len(table) else np.array([])
+        before = np.concatenate([[1.0], survival[:-1]]) if len(table) else survival
+        out = table.assign(survival=survival)
+        for col in [c for c in table.columns if c.startswith("events_")]:
+            share = np.where(risk > 0, table[col].to_numpy(dtype=float) / safe, 0.0)
+            out[f"cif_{col.removeprefix('events_')}"] = np.cumsum(before * share) if len(table) else []
+        return out
 
 
 #: Shows everything (an internal run).

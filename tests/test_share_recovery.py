@@ -199,6 +199,20 @@ def test_a_share_runs_survival_curve_is_the_kaplan_meier_of_the_rounded_counts_a
     pd.testing.assert_frame_equal(stepped, ROUNDED_KM_R, check_dtype=False, atol=1e-9)
 
 
+def test_a_share_runs_cumulative_incidence_is_aalen_johansen_of_the_rounded_counts_as_cmprsk_computes_it():
+    # 20 patients, causes 1 and 2; the rounded counts are 5 of cause 1 at month 4, 5 of cause 2 at 8, 5 of cause 1
+    # at 15, 5 censored at 17. R: library(cmprsk); t <- c(rep(4,5),rep(8,5),rep(15,5),rep(17,5))
+    # e <- c(rep(1,5),rep(2,5),rep(1,5),rep(0,5)); timepoints(cuminc(t, e), c(4, 8, 15))$est
+    #   cause 1: 0.25 0.25 0.50; cause 2: 0.00 0.25 0.25
+    durations = list(range(1, 21))
+    causes = [1, 2, 1, 1, 0, 2, 1, 2, 2, 1, 0, 1, 1, 2, 1, 1, 0, 2, 1, 1]
+    steps = SHARE.cif_steps(durations, causes).set_index("time")
+    assert list(steps.loc[[4.0, 8.0, 15.0], "cif_1"]) == pytest.approx([0.25, 0.25, 0.50])
+    assert list(steps.loc[[4.0, 8.0, 15.0], "cif_2"]) == pytest.approx([0.00, 0.25, 0.25])
+    assert (steps[["events_1", "events_2", "at_risk"]] % 5 == 0).all(axis=None)
+    assert SHARE.cif_steps([1, 2, 3], [1, 2, 1]).empty  # a group of 3 is not drawn
+
+
 def test_the_survival_table_of_a_share_run_shows_no_median_or_survival_of_a_group_below_k():
     from lifelines import KaplanMeierFitter
 
@@ -275,3 +289,44 @@ def test_notebook_06_of_a_share_run_on_the_shipped_cohort_prints_no_count_from_1
     assert pages
     found = [f"{where}: {m.group(0)!r}" for where, text in pages for m in SMALL_COUNT.finditer(text)]
     assert not found, "\n".join(found[:10])
+
+
+@pytest.mark.slow
+def test_a_share_run_killed_with_sigkill_leaves_a_copy_that_the_next_share_run_reports_and_removes(tmp_path):
+    import signal
+    import time
+
+    from shared_runs import ROOT, SHIPPED_COHORT
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    run = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(SHIPPED_COHORT), "--out",
+                            str(tmp_path / "run"), "--share", "--workers", "1"], cwd=ROOT, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    copy = None
+    for _ in range(600):  # the copy is made once the input has been validated
+        copy = next(temp.glob(f"share-input-*/input/{SHIPPED_COHORT.name}"), None)
+        if copy is not None or run.poll() is not None:
+            break
+        time.sleep(0.1)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert copy is not None and copy.exists()
+    check = subprocess.run([sys.executable, "-c", "from pipeline import run; run._share_input_folder()"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+    assert not copy.exists() and str(copy.parents[1]) in check.stderr
+
+
+@pytest.mark.slow
+def test_a_failed_share_run_keeps_no_partial_run_and_says_how_to_inspect_it(tmp_path):
+    from shared_runs import run_cli
+    from test_pipeline import COHORT, tiny_notebooks
+
+    notebooks = tiny_notebooks(tmp_path / "nbs", 'raise ValueError("boom in the analysis")')
+    done = run_cli("run", "--data", str(COHORT), "--out", str(tmp_path / "run"), "--notebooks", str(notebooks),
+                   "--share")
+    assert done.returncode == 1 and "01_tiny.ipynb" in done.stderr
+    assert "without --share" in done.stderr and "kept for inspection" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs"]
