@@ -330,3 +330,34 @@ def test_a_failed_share_run_keeps_no_partial_run_and_says_how_to_inspect_it(tmp_
     assert done.returncode == 1 and "01_tiny.ipynb" in done.stderr
     assert "without --share" in done.stderr and "kept for inspection" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs"]
+
+
+@pytest.mark.slow
+def test_the_whole_file_run_minus_the_other_centres_run_gives_back_no_hidden_count_of_a_share_batch(
+        followup_share_run, tmp_path):
+    from shared_runs import run_cli
+
+    # the shared run analysed the whole file; the batch splits the same file into centre c02 (9 patients) and
+    # the 31 patients of the other centres, pooled (--min-patients 7)
+    cohort = followup_share_run.parent / f"{followup_share_run.name}-cohort.csv"
+    done = run_cli("batch", str(cohort), "--by", "center", "--min-patients", "7", "--share", "--out",
+                   str(tmp_path / "batch"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = sorted((tmp_path / "batch" / "runs").iterdir())
+    centre = next(r for r in runs if r.name.endswith("c02"))
+    others = next(r for r in runs if r is not centre)
+    read = {name: patient_rows(run).set_index("key") for name, run in
+            (("whole", followup_share_run), ("centre", centre), ("others", others))}
+    keys = read["centre"].index.intersection(read["whole"].index).intersection(read["others"].index)
+    tried = 0
+    for key in keys:
+        for column in ("numerator", "denominator"):
+            if read["centre"].at[key, column] != "<5":
+                continue
+            whole, other = read["whole"].at[key, column], read["others"].at[key, column]
+            if whole.isdigit() and other.isdigit():
+                tried += 1
+                assert not 1 <= int(whole) - int(other) <= 4, (key, column, whole, other)
+    assert tried, "no hidden count of the centre to attack"
+    summary = (tmp_path / "batch" / "summary.csv").read_text(encoding="utf-8")
+    assert str(tmp_path) not in summary
