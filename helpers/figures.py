@@ -87,8 +87,8 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
 
 def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: float = 10,
                  top: float = 100) -> pd.DataFrame:
-    """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least ``min_cell`` patients
-    (in a share run ``rate`` is of the rounded counts).
+    """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least
+    ``min_cell`` patients (in a share run ``rate`` is of the rounded counts).
 
     Bins of ``width`` from 0 join left to right until one holds ``min_cell``; a short last bin
     joins the one before. Edges are multiples of ``width`` (never a patient's value), the last

@@ -50,8 +50,8 @@ def count(n: int) -> str:
 
 
 def pct(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or the rate is hidden (:func:`suppression.rate_hidden`);
-    in a share run computed from the rounded counts (:func:`suppression.shown_rate`)."""
+    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or the rate is hidden
+    (:func:`suppression.rate_hidden`); in a share run of the rounded counts (:func:`suppression.shown_rate`)."""
     estimate = suppression.shown_rate(numerator, denominator)[0]  # also "<5" read from results
     return "–" if math.isnan(estimate) else percent(estimate, digits)
 

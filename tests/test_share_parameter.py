@@ -64,7 +64,8 @@ def counting_notebooks(folder: Path) -> Path:
     (True, (), ["0", "<5", "<5", "10"]),  # counts of min_cell or more rounded to a multiple of 5
     (True, (("min_cell", "3"),), ["0", "<3", "5", "10"]),
 ])
-def test_a_share_run_hides_counts_below_min_cell_and_rounds_the_others_in_its_results_files(tmp_path, share, parameters, shown):
+def test_a_share_run_hides_counts_below_min_cell_and_rounds_the_rest_in_results_files(
+        tmp_path, share, parameters, shown):
     out = tmp_path / "run"
     run_analysis(COHORT, out, notebooks_dir=counting_notebooks(tmp_path / "nbs"), parameters=parameters,
                  progress=False, workers=1, share=share)

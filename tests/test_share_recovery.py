@@ -166,7 +166,8 @@ def test_a_forest_plot_row_is_drawn_from_the_rounded_counts_and_a_hidden_one_not
 
 @pytest.mark.parametrize("durations, events, drawn", [
     ([0.5, 10.3, 15.1, 19.9], [1, 1, 1, 1], False),   # the group of 4: each step was one death
-    ([0.5, 1.2, 2.2, 3, 4.5, 6, 7, 7.5, 9, 10, 12, 13, 14, 15, 18], [1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0], True),
+    ([0.5, 1.2, 2.2, 3, 4.5, 6, 7, 7.5, 9, 10, 12, 13, 14, 15, 18],
+     [1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0], True),
 ])
 def test_a_survival_curve_is_not_drawn_below_k_and_each_step_is_a_multiple_of_5_events(durations, events, drawn):
     steps = SHARE.km_steps(durations, events)
