@@ -4,8 +4,8 @@ Policy (:class:`Policy`, ``Policy.for_run(share_safe, min_cell)``):
 
 * a count from 1 to k-1 (``min_cell``, k = 5 by default) is shown as ``"<k"``, its
   percentage, interval, survival curve and table row as ``"–"`` or not at all;
-* every other count is rounded to the nearest multiple of :data:`ROUND_TO` (5): 0 stays 0,
-  5-7 read 5, 8-12 read 10 (no ties: a count is never half-way between two multiples of 5);
+* every other count is rounded to the nearest multiple of :data:`ROUND_TO` (5; of k when k is
+  larger): 0 stays 0, 5-7 read 5, 8-12 read 10 (no ties with 5);
 * every percentage and exact (Clopper-Pearson) interval of a count out of a total is computed
   from the two rounded counts, so inverting it gives back only rounded counts;
 * a survival curve is drawn from rounded cumulative counts on whole months
@@ -16,17 +16,18 @@ other shown number, in this table, another table, another file, another run of t
 batch or the interval beside it, pins it down. Secondary suppression has to know every such
 link (Table 1 against results.csv, a centre's run against the whole-file run) and the links
 grow with every table added. Rounding every count independently is robust to differencing
-by construction: a difference of shown counts is off by up to 2 per term, and the same
-count is always shown the same way, so no subtraction within a run or across the runs of a
-batch gives a hidden count back exactly. It is the approach of OpenSAFELY's output checking
+by construction: every sum or difference of shown counts is a multiple of the base (at least
+k), so no subtraction within a run or across the runs of a batch lands on a count from 1 to
+k-1. It is the approach of OpenSAFELY's output checking
 (redact small counts, round the rest to 5, derive percentages from the rounded counts).
 
 Known limits (said in the README too): p-values, hazard and odds ratios, medians and other
 model estimates are computed from the true counts and shown; with the rounded margins a
-reader may narrow a cell down from an exact test's p-value. Combining many rounded counts of
-nested groups narrows a count to fewer than five values, never to one from a single line.
-0 is shown as 0 (a group with no patient). Numbers a notebook writes without the formatters
-are caught only by :func:`scrub`'s patterns.
+reader may narrow a cell down from an exact test's p-value. Rounding defeats subtraction, not
+every bound: each shown count bounds the true one to 5 values, and the bounds of a line and its
+total can, rarely, pin a count (7, 7 and 4 shown as 5, 5 and <5 with the total 18 shown as 20:
+only 7 + 7 + 4 reaches 18). 0 is shown as 0 (a group with no patient). Numbers a notebook
+writes without the formatters are caught only by :func:`scrub`'s patterns.
 
 The active policy of a notebook kernel is set once in its setup cell (:func:`use`, or
 :func:`hide_counts_below` with ``min_cell if share_safe else 0``); the count formatters
@@ -80,8 +81,10 @@ class Policy:
 
     @classmethod
     def for_run(cls, share_safe: bool, min_cell: int) -> Policy:
-        """The policy of a share run (hide 1..min_cell-1, round to :data:`ROUND_TO`) or of an internal one."""
-        return cls(max(int(min_cell), 0), ROUND_TO) if share_safe else cls()
+        """The policy of a share run (hide 1..min_cell-1, round to :data:`ROUND_TO` or to ``min_cell`` when
+        larger, so that no difference of shown counts falls in 1..min_cell-1) or of an internal one."""
+        k = max(int(min_cell), 0)
+        return cls(k, max(ROUND_TO, k)) if share_safe else cls()
 
     @property
     def active(self) -> bool:

@@ -23,7 +23,10 @@ def k5():
 def test_the_policy_of_a_run_is_explicit_and_an_internal_run_shows_everything():
     assert suppression.Policy.for_run(False, 5) == suppression.NONE
     assert not suppression.NONE.active
-    assert suppression.Policy.for_run(True, 10) == suppression.Policy(k=10, base=suppression.ROUND_TO)
+    assert suppression.Policy.for_run(True, 5) == suppression.Policy(k=5, base=suppression.ROUND_TO)
+    # a larger k rounds to multiples of k: no difference of shown counts falls in 1..k-1
+    assert suppression.Policy.for_run(True, 10) == suppression.Policy(k=10, base=10)
+    assert suppression.Policy.for_run(True, 10).text(14) == "10" and suppression.Policy.for_run(True, 10).text(9) == "<10"
     assert suppression.Policy.for_run(True, 1).active  # min_cell 1 still rounds
 
 
