@@ -25,7 +25,7 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.manuscript` -- manuscript tables as Word (.docx)
 - :mod:`helpers.results`    -- tidy statistics rows (results.csv)
 - :mod:`helpers.narrative`  -- the one formatter per kind of number (%, CI, p) for prose; wording about the paper per case
-- :mod:`helpers.suppression` -- share runs: counts from 1 to k-1 shown as "<k", with secondary suppression
+- :mod:`helpers.suppression` -- share runs: counts from 1 to k-1 shown as "<k", the others rounded to 5
 - :mod:`helpers.comparison` -- cohort vs a historic rate: exact tests, posterior
 - :mod:`helpers.historic`   -- historic comparator figures and their pairing with cohort endpoints
 - :mod:`helpers.historic_display` -- tables, forest rows and words for the historic comparison

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
+import matplotlib.text
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -45,6 +47,12 @@ def new_figure(width: float = 7.0, height: float = 4.5, nrows: int = 1, ncols: i
     return fig, axes
 
 
+def _scrubbed(policy, text: object) -> str:
+    """:func:`helpers.suppression.scrub` under ``policy`` (a tick label drawn after the notebook's cell)."""
+    with suppression.applied(policy):
+        return suppression.scrub(str(text))
+
+
 def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, show: bool = True,
                 dpi: int = 150) -> None:
     """Write ``figures/<name>.png`` and ``.svg`` under ``output_dir`` and show the PNG (one ``image/png`` output).
@@ -53,6 +61,15 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
     """
     if not alt.strip():
         raise ValueError(f"figure {name!r}: alt text is empty; say what the figure shows and its n")
+    alt = suppression.scrub(alt)  # a share run: counts in the caption, labels and titles as shown
+    for text in fig.findobj(matplotlib.text.Text):
+        text.set_text(suppression.scrub(text.get_text()))
+    for axis in (a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)):  # tick labels are redrawn from these
+        formatter = axis.get_major_formatter()
+        if isinstance(formatter, matplotlib.ticker.FixedFormatter):
+            formatter.seq = [suppression.scrub(str(t)) for t in formatter.seq]
+        elif isinstance(formatter, matplotlib.ticker.FuncFormatter):  # labels given with set_ticks
+            formatter.func = lambda x, pos, f=formatter.func, p=suppression.current(): _scrubbed(p, f(x, pos))
     folder = Path(output_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
@@ -70,7 +87,8 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
 
 def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: float = 10,
                  top: float = 100) -> pd.DataFrame:
-    """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least ``min_cell`` patients.
+    """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least
+    ``min_cell`` patients (in a share run ``rate`` is of the rounded counts).
 
     Bins of ``width`` from 0 join left to right until one holds ``min_cell``; a short last bin
     joins the one before. Edges are multiples of ``width`` (never a patient's value), the last
@@ -92,6 +110,8 @@ def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: flo
     out["high"] = out["high"].clip(upper=top)
     out["events"] = out["events"].astype(int)
     out["rate"] = out["events"] / out["n"]
+    if suppression.current().active:  # a share run: each bin's share from its rounded counts
+        out["rate"] = [suppression.shown_rate(k, n)[0] for k, n in zip(out["events"], out["n"])]
     return out
 
 

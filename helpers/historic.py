@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import comparison, contract
+from helpers import comparison, contract, suppression
 from helpers.derived import CUTOFFS
 from helpers.published import cutoffs_used, definition_differences, different_definition_text
 from helpers.results import RESULT_COLUMNS
@@ -360,6 +360,12 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
         k, n = row["cohort_k"], row["cohort_n"]
         stats = {"test": "fisher" if row["design"] == "two-sample" else "binomial",
                  **{c: "" if c.endswith("method") else math.nan for c in _STATISTICS}}
+        policy = suppression.current()
+        if policy.active and not row.get("definition") and n:  # a share run compares the counts it shows
+            if policy.rate_hidden(k, n):
+                added.append({**stats, "test_method": f"not shown: a count below {policy.k} in a share run"})
+                continue
+            k, n = int(policy.count(k)), int(policy.count(n))
         if row.get("definition"):
             stats["test_method"] = f"not compared: {row['definition']}"
         elif n == 0:

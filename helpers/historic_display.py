@@ -15,6 +15,9 @@ def _rate_text(k, n, rate: float, low: float, high: float, cohort: bool = False)
     own small counts hidden in a share run (``"<5/30 (–)"``)."""
     if cohort and (suppression.hidden(k) or suppression.hidden(n)):
         return f"{count(int(k))}/{count(int(n))} (–)"
+    if cohort and suppression.current().active:  # a share run: rounded counts, rate and CI from them
+        rate, low, high = suppression.shown_rate(k, n)
+        k, n = suppression.current().count(k), suppression.current().count(n)
     head = f"{int(k)}/{int(n)} " if pd.notna(k) and pd.notna(n) else ""
     if math.isnan(rate):
         return head + "(NA)"
@@ -78,9 +81,10 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
                         & (compared["cohort_population"] == g.cohort_population)]
         group = f"{g.endpoint_label} — {g.population_label}"
         hide = suppression.hidden(g.cohort_k) or suppression.hidden(g.cohort_n)  # no point for a hidden count
+        rate, low, high = suppression.shown_rate(g.cohort_k, g.cohort_n, g.cohort_low, g.cohort_high)
         rows.append({"group": group, "label": f"This cohort: {count(g.cohort_k)}/{count(g.cohort_n)}",
-                     "estimate": math.nan if hide else g.cohort_rate,
-                     "ci_low": math.nan if hide else g.cohort_low, "ci_high": math.nan if hide else g.cohort_high})
+                     "estimate": math.nan if hide else rate,
+                     "ci_low": math.nan if hide else low, "ci_high": math.nan if hide else high})
         for r in part.itertuples():
             counts = (f"{int(r.comparator_k)}/{int(r.comparator_n)}" if pd.notna(r.comparator_k)
                       and pd.notna(r.comparator_n) else f"{100 * r.comparator_rate:g}%, rate only")

@@ -53,14 +53,14 @@ def count(n: int) -> str:
 
 
 def pct(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or the rate is hidden (:func:`suppression.rate_hidden`)."""
-    if suppression.rate_hidden(numerator, denominator):  # also "<5" read from results
-        return "–"
-    return percent(numerator / denominator, digits) if denominator else "–"
+    """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or the rate is hidden
+    (:func:`suppression.rate_hidden`); in a share run of the rounded counts (:func:`suppression.shown_rate`)."""
+    estimate = suppression.shown_rate(numerator, denominator)[0]  # also "<5" read from results
+    return "–" if math.isnan(estimate) else percent(estimate, digits)
 
 
 def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
-    """``"23/34 (67.6%)"``; in a share run ``"<5/34 (–)"``, and ``"not shown/34 (–)"`` for 33/34."""
+    """``"23/34 (67.6%)"``; in a share run ``"25/35 (71.4%)"`` (rounded counts) and ``"<5/35 (–)"``."""
     return (f"{suppression.rate_count_text(numerator, denominator)}/{count(denominator)} "
             f"({pct(numerator, denominator, digits)})")
 
@@ -68,9 +68,12 @@ def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
 def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
             counts: tuple[int, int] | None = None) -> str:
     """``"95% CI 49.5–82.6%"`` from proportions in [0, 1] (``label=""``: ``"49.5–82.6"``); ``"not estimable"``
-    for a NaN bound, ``"–"`` when the rate of ``counts`` (numerator, denominator) is hidden."""
-    if counts is not None and suppression.rate_hidden(*counts):
-        return f"{label}–" if label else "–"
+    for a NaN bound, ``"–"`` when the rate of ``counts`` (numerator, denominator) is hidden; in a share run the
+    exact interval of the rounded ``counts`` (:func:`suppression.shown_rate`)."""
+    if counts is not None and suppression.current().active:
+        estimate, low, high = suppression.shown_rate(*counts, low, high)
+        if math.isnan(estimate):
+            return f"{label}–" if label else "–"
     if _missing(low) or _missing(high):
         return f"{label}not estimable" if label else "–"
     text = f"{percent(low, digits)[:-1]}–{percent(high, digits)[:-1]}"

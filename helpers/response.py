@@ -80,8 +80,8 @@ def _fisher_p(rate_table) -> float:
 
 
 def _ci(low: float, high: float, k, n) -> str:
-    hidden = suppression.hidden(k) or suppression.hidden(n)  # a share run hides the interval of a small count
-    return "–" if pd.isna(low) or hidden else f"{100 * low:.1f}–{100 * high:.1f}"
+    _, low, high = suppression.shown_rate(k, n, low, high)  # a share run: hidden, or from the rounded counts
+    return "–" if pd.isna(low) else f"{100 * low:.1f}–{100 * high:.1f}"
 
 
 def _shown(rates: pd.DataFrame) -> pd.DataFrame:
@@ -129,12 +129,12 @@ def forest_rows(rate_tables: Sequence, *, include_missing: bool = False,
         for r in rt.rates.itertuples(index=False):
             if str(r.level) == "missing" and not include_missing:
                 continue
+            # a share run draws no point for a hidden count, and the others from the rounded counts
+            estimate, low, high = suppression.shown_rate(r.numerator, r.denominator, r.ci_low, r.ci_high)
             rows.append({
                 "group": group_title(rt.by),
                 "label": f"{level_label(rt.by, r.level, high_cutoff)} ({count(r.numerator)}/{count(r.denominator)})",
-                # a share run draws no point for a hidden count: its position would give the count back
-                "estimate": np.nan if count(r.numerator) != str(r.numerator) else r.estimate,
-                "ci_low": r.ci_low, "ci_high": r.ci_high,
+                "estimate": estimate, "ci_low": low, "ci_high": high,
                 "key": rate_key(rt.outcome, {**(rt.where or {}), rt.by: r.level}),
             })
     return pd.DataFrame(rows, columns=["group", "label", "estimate", "ci_low", "ci_high", "key"])

@@ -32,6 +32,9 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         for name, rates in outcomes.items()], ignore_index=True)
     long["group"] = [f"Blasts before debulking {burden_label(lv, high_cutoff)}" for lv in long["level"]]
     long["pct"] = (100 * long["estimate"].astype(float)).fillna(0)  # an empty group draws no bar
+    if suppression.current().active:  # a share run: bar heights from the rounded counts
+        long["pct"] = [100 * suppression.shown_rate(n, d)[0] if d else 0.0
+                       for n, d in zip(long["numerator"], long["denominator"])]
     hidden = pd.Series([suppression.rate_hidden(n, d) for n, d in zip(long["numerator"], long["denominator"])],
                        index=long.index)
     long.loc[hidden, "pct"] = 0  # a share run draws no bar for a hidden count: its height would give it back
@@ -43,7 +46,7 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         for container, name in zip(ax.containers, outcomes):
             part = long[long["outcome"] == name]
             ax.bar_label(container, labels=[f"{k(n, d)}/{c(d)}\n(–)" if hide else
-                                            f"{n}/{d}\n({p:.0f}%)" if d else f"{n}/{d}"
+                                            f"{c(n)}/{c(d)}\n({p:.0f}%)" if d else f"{c(n)}/{c(d)}"
                                             for n, d, p, hide in zip(part["numerator"], part["denominator"],
                                                                      part["pct"], hidden[part.index])],
                          fontsize=8, padding=2)
@@ -183,7 +186,7 @@ def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: fl
         height = 0.8 / len(states)
         for j, state in enumerate(states):
             y = [i - 0.4 + height * (j + 0.5) for i in range(len(codes))]
-            shown = [int(counts.loc[c, state]) if labels.loc[c, state].isdigit() else 0 for c in codes]
+            shown = [int(labels.loc[c, state]) if labels.loc[c, state].isdigit() else 0 for c in codes]  # as labelled
             left.barh(y, shown, height=height, color=CRS_PALETTE[state], label=state)
             for y_, code, width in zip(y, codes, shown):
                 left.text(width, y_, f" {labels.loc[code, state]}", va="center", fontsize=8)

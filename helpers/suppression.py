@@ -1,9 +1,39 @@
-"""Small-cell suppression of share runs: a count from 1 to k-1 is shown as ``"<k"``, its
-percentage and interval as ``"–"``; 0, p-values and model estimates are always shown.
+"""Disclosure control of share runs: small counts hidden, every other count rounded.
 
-One kernel-wide setting (:func:`hide_counts_below`, default 0: nothing hidden) that the count
-formatters read. Secondary: where a line's shown total would give back its one hidden count,
-the next smallest non-zero count is hidden too; a rate k/n is the line (k, n - k).
+Policy (:class:`Policy`, ``Policy.for_run(share_safe, min_cell)``):
+
+* a count from 1 to k-1 (``min_cell``, k = 5 by default) is shown as ``"<k"``, its
+  percentage, interval, survival curve and table row as ``"–"`` or not at all;
+* every other count is rounded to the nearest multiple of :data:`ROUND_TO` (5; of k when k is
+  larger): 0 stays 0, 5-7 read 5, 8-12 read 10 (no ties with 5);
+* every percentage and exact (Clopper-Pearson) interval of a count out of a total is computed
+  from the two rounded counts, so inverting it gives back only rounded counts;
+* a survival curve is drawn from rounded cumulative counts on whole months
+  (:func:`Policy.km_steps`): each step stands for a multiple of 5 events, never one patient.
+
+Why rounding and not primary plus secondary suppression: a hidden cell is safe only if no
+other shown number, in this table, another table, another file, another run of the same
+batch or the interval beside it, pins it down. Secondary suppression has to know every such
+link (Table 1 against results.csv, a centre's run against the whole-file run) and the links
+grow with every table added. Rounding every count independently is robust to differencing
+by construction: every sum or difference of shown counts is a multiple of the base (at least
+k), so no subtraction within a run or across the runs of a batch lands on a count from 1 to
+k-1. It is the approach of OpenSAFELY's output checking
+(redact small counts, round the rest to 5, derive percentages from the rounded counts).
+
+Known limits (said in the README too): p-values, hazard and odds ratios, medians and other
+model estimates are computed from the true counts and shown; with the rounded margins a
+reader may narrow a cell down from an exact test's p-value. Rounding defeats subtraction, not
+every bound: each shown count bounds the true one to 5 values, and the bounds of a line and its
+total can, rarely, pin a count (7, 7 and 4 shown as 5, 5 and <5 with the total 18 shown as 20:
+only 7 + 7 + 4 reaches 18). 0 is shown as 0 (a group with no patient). Numbers a notebook
+writes without the formatters are caught only by :func:`scrub`'s patterns.
+
+The active policy of a notebook kernel is set once in its setup cell (:func:`use`, or
+:func:`hide_counts_below` with ``min_cell if share_safe else 0``); the count formatters
+(:mod:`helpers.narrative`, :mod:`helpers.display`, :mod:`helpers.tables`) read it. The
+runner applies an explicit :class:`Policy` to every results file once the notebooks are done
+(:func:`suppress_result_files`).
 """
 
 from __future__ import annotations
@@ -16,85 +46,253 @@ from pathlib import Path
 
 import pandas as pd
 
-_threshold = {"k": 0}
+#: Every shown count of a share run is a multiple of this.
+ROUND_TO = 5
 #: Text of a hidden percentage or interval.
 DASH = "–"
-#: Text of a count of k or more hidden because a shown total would give a hidden count back.
+#: Text of a count hidden to protect another (not produced under rounding; kept for the
+#: tables that name it).
 SECONDARY = "not shown"
 #: Result columns blanked in a share run when the row's count is hidden (a median of a few patients is theirs).
 _RATE_COLUMNS = ("estimate", "ci_low", "ci_high", "median", "minimum", "maximum", "summary")
 #: Count columns of tidy rows: ``n``/``n_missing`` are those of median (range) rows.
 _COUNT_COLUMNS = ("numerator", "denominator", "n", "n_missing")
+#: Result units whose counts are not of patients (notebook 06 counts the paper's figures; centres are codes).
+NOT_PATIENTS = ("figures", "codes")
+
+
+def _number(n: object) -> float:
+    """``n`` as a float; NaN for text and missing values."""
+    if isinstance(n, bool) or isinstance(n, str):
+        return math.nan
+    try:
+        return float(n)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """What a run may show of a count: ``k`` (counts 1..k-1 hidden; 0 or 1: none) and ``base``
+    (other counts rounded to a multiple of it; 1: exact). ``Policy()`` shows everything."""
+
+    k: int = 0
+    base: int = 1
+
+    @classmethod
+    def for_run(cls, share_safe: bool, min_cell: int) -> Policy:
+        """The policy of a share run (hide 1..min_cell-1, round to :data:`ROUND_TO` or to ``min_cell`` when
+        larger, so that no difference of shown counts falls in 1..min_cell-1) or of an internal one."""
+        k = max(int(min_cell), 0)
+        return cls(k, max(ROUND_TO, k)) if share_safe else cls()
+
+    @property
+    def active(self) -> bool:
+        """True when anything is hidden or rounded."""
+        return self.k > 1 or self.base > 1
+
+    def hidden(self, n: object) -> bool:
+        """True for a count from 1 to k-1, or the ``"<k"`` text that replaced one (never 0 or missing)."""
+        if isinstance(n, str):
+            return n.startswith("<") or n == SECONDARY
+        value = _number(n)
+        return not math.isnan(value) and 0 < value < self.k
+
+    def count(self, n: object) -> object:
+        """The count as shown: ``"<k"`` when hidden, else rounded to ``base`` (an ``int``);
+        text and missing values unchanged."""
+        if self.hidden(n):
+            return f"<{self.k}"
+        value = _number(n)
+        if math.isnan(value) or not self.active:
+            return n
+        return int(math.floor(value / self.base + 0.5)) * self.base
+
+    def text(self, n: object) -> str:
+        """:meth:`count` as text: ``"10"``, ``"<5"``."""
+        shown = self.count(n)
+        return str(int(shown)) if isinstance(shown, float) and shown.is_integer() else str(shown)
+
+    def rate_hidden(self, k: object, n: object) -> bool:
+        """True when the rate ``k``/``n`` is not shown: ``k`` or ``n`` hidden."""
+        return self.hidden(k) or self.hidden(n)
+
+    def rate(self, k: object, n: object, low: float = math.nan, high: float = math.nan
+             ) -> tuple[float, float, float]:
+        """(estimate, low, high) of ``k``/``n`` as shown: NaN when hidden; from the rounded counts
+        (exact Clopper-Pearson 95 %) when the policy rounds; else k/n with the given interval."""
+        if self.rate_hidden(k, n):
+            return math.nan, math.nan, math.nan
+        kk, nn = _number(self.count(k)), _number(self.count(n))
+        if math.isnan(kk) or math.isnan(nn) or nn <= 0:
+            return math.nan, math.nan, math.nan
+        if self.base <= 1:
+            return kk / nn, low, high
+        from scipy.stats import beta
+
+        kk = min(kk, nn)
+        lo = 0.0 if kk == 0 else float(beta.ppf(0.025, kk, nn - kk + 1))
+        hi = 1.0 if kk == nn else float(beta.ppf(0.975, kk + 1, nn - kk))
+        return kk / nn, lo, hi
+
+    def footnote(self) -> str:
+        """The note under anything a share run shows with counts."""
+        parts = []
+        if self.k > 1:
+            parts.append(f"<{self.k}: a count from 1 to {self.k - 1}, hidden in this share run (its percentage "
+                         f"and CI shown as {DASH}).")
+        if self.base > 1:
+            parts.append(f"Counts of {max(self.k, 1)} or more are rounded to the nearest multiple of {self.base}, "
+                         "and percentages and exact CIs are computed from the rounded counts.")
+        parts.append("p-values and model estimates are computed from all counts, including those not shown.")
+        return " ".join(parts)
+
+    def event_table(self, durations, causes) -> pd.DataFrame:
+        """The counts a share run may draw a curve from: times grouped into whole months (an event or
+        censoring at 3.2 months counts at month 4); the group size and, at each month, the cumulative
+        count of each cause and of censorings rounded to the nearest multiple of ``base`` (as OpenSAFELY's
+        rounded Kaplan-Meier); censorings give way where rounding leaves too few patients for the events
+        to come. ``causes``: 0 censored, 1, 2, ... the cause of the event (``True`` = 1).
+        Columns ``time`` (months, from 0), ``at_risk``, ``events`` (all causes) and ``events_<c>``
+        per cause; empty for a group of fewer than k patients."""
+        import numpy as np
+
+        durations = np.asarray(durations, dtype=float)
+        causes = np.asarray(causes).astype(int)
+        codes = sorted(int(c) for c in set(causes.tolist()) - {0}) or [1]
+        columns = ["time", "at_risk", "events", *(f"events_{c}" for c in codes)]
+        if self.hidden(len(durations)) or not len(durations):
+            return pd.DataFrame(columns=columns)
+        months = np.ceil(durations).astype(int)
+        grid = np.arange(0, max(int(months.max()), 0) + 1)
+        base = max(self.base, 1)
+
+        def rounded_cumulative(code: int):
+            return np.floor(np.array([np.sum((causes == code) & (months == m)) for m in grid]).cumsum() / base
+                            + 0.5) * base
+
+        total = int(self.count(len(durations)))
+        by_cause = {c: rounded_cumulative(c) for c in codes}
+        died = sum(by_cause.values())
+        left = np.minimum(rounded_cumulative(0), max(total - died[-1], 0))
+        gone = np.concatenate([[0], (died + left)[:-1]])
+        out = {"time": grid.astype(float), "at_risk": np.maximum(total - gone, 0).astype(int),
+               "events": np.diff(np.concatenate([[0], died])).astype(int)}
+        out.update({f"events_{c}": np.diff(np.concatenate([[0], v])).astype(int) for c, v in by_cause.items()})
+        return pd.DataFrame(out, columns=columns)
+
+    def km_steps(self, durations, events) -> pd.DataFrame:
+        """A Kaplan-Meier curve a share run may draw, from :meth:`event_table`: S(t) the product over
+        months of 1 - events / at risk. Columns ``time``, ``at_risk``, ``events``, ``survival``; empty for
+        a group of fewer than k patients. Each step is a multiple of ``base`` events, so no step shows
+        one patient's event or its time."""
+        import numpy as np
+
+        table = self.event_table(durations, np.asarray(events).astype(bool).astype(int))
+        risk, new = table["at_risk"].to_numpy(dtype=float), table["events"].to_numpy(dtype=float)
+        step = np.where(risk > 0, 1 - np.minimum(new, risk) / np.where(risk > 0, risk, 1), 1.0)
+        return table[["time", "at_risk", "events"]].assign(survival=np.cumprod(step) if len(table) else [])
+
+    def cif_steps(self, durations, causes) -> pd.DataFrame:
+        """Cumulative incidence of each cause (Aalen-Johansen) a share run may draw, from :meth:`event_table`:
+        ``cif_<c>`` the sum over months of S(t-) x events of c / at risk. Columns of :meth:`event_table` and
+        ``survival``, ``cif_<c>``; empty for a group of fewer than k patients."""
+        import numpy as np
+
+        table = self.event_table(durations, causes)
+        risk = table["at_risk"].to_numpy(dtype=float)
+        safe = np.where(risk > 0, risk, 1)
+        step = np.where(risk > 0, 1 - np.minimum(table["events"].to_numpy(dtype=float), risk) / safe, 1.0)
+        survival = np.cumprod(step) if len(table) else np.array([])
+        before = np.concatenate([[1.0], survival[:-1]]) if len(table) else survival
+        out = table.assign(survival=survival)
+        for col in [c for c in table.columns if c.startswith("events_")]:
+            share = np.where(risk > 0, table[col].to_numpy(dtype=float) / safe, 0.0)
+            out[f"cif_{col.removeprefix('events_')}"] = np.cumsum(before * share) if len(table) else []
+        return out
+
+
+#: Shows everything (an internal run).
+NONE = Policy()
+_active: list[Policy] = [NONE]
+
+
+def use(policy: Policy) -> None:
+    """Make ``policy`` the one the count formatters of this process read from now on."""
+    _active[0] = policy
+
+
+def current() -> Policy:
+    """The policy the count formatters read (:data:`NONE` unless :func:`use` set another)."""
+    return _active[0]
+
+
+@contextmanager
+def applied(policy: Policy):
+    """:func:`use` ``policy`` for the duration of a ``with`` block."""
+    before = current()
+    use(policy)
+    try:
+        yield policy
+    finally:
+        use(before)
 
 
 def hide_counts_below(k: int) -> None:
-    """Hide counts from 1 to ``k - 1`` in everything formatted from now on; 0 or 1 hides nothing."""
-    _threshold["k"] = max(int(k), 0)
+    """A notebook's setup: ``k`` > 0 (``min_cell`` of a share run) applies the share policy, 0 shows everything."""
+    use(Policy.for_run(int(k) > 0, int(k)))
 
 
 def threshold() -> int:
     """The current k (0: nothing hidden)."""
-    return _threshold["k"]
+    return current().k
 
 
 @contextmanager
 def counts_hidden_below(k: int):
     """:func:`hide_counts_below` for the duration of a ``with`` block."""
-    before = threshold()
-    hide_counts_below(k)
-    try:
+    with applied(Policy.for_run(int(k) > 0, int(k))):
         yield
-    finally:
-        hide_counts_below(before)
 
 
 def hidden(n: object) -> bool:
-    """True when ``n`` is a count from 1 to k-1, or the ``"<k"`` text that replaced one (never 0 or missing)."""
-    if isinstance(n, str):  # "<5" or "not shown" where a count was hidden before
-        return n.startswith("<") or n == SECONDARY
-    try:
-        value = float(n)
-    except (TypeError, ValueError):
-        return False
-    return not math.isnan(value) and 0 < value < threshold()
+    """True when ``n`` is a count from 1 to k-1 (or its ``"<k"`` text) under the current policy."""
+    return current().hidden(n)
 
 
 def count_text(n: object) -> str:
-    """``"12"``, ``"<5"`` for a hidden count; anything else as ``str`` writes it."""
-    return n if isinstance(n, str) else f"<{threshold()}" if hidden(n) else str(n)
+    """``"10"`` (rounded in a share run), ``"<5"`` for a hidden count; anything else as ``str`` writes it."""
+    return n if isinstance(n, str) else current().text(n)
 
 
 def rate_hidden(k: object, n: object) -> bool:
-    """True when the rate ``k``/``n`` must not be shown: ``k``, ``n`` or ``n - k`` (33/34 gives the one
-    patient back) from 1 to k-1. Missing values: False."""
-    if hidden(k) or hidden(n):
-        return True
-    try:
-        return hidden(float(n) - float(k))
-    except (TypeError, ValueError):
-        return False
+    """True when the rate ``k``/``n`` must not be shown (``k`` or ``n`` hidden). Missing values: False."""
+    return current().rate_hidden(k, n)
 
 
 def rate_count_text(k: object, n: object) -> str:
-    """The numerator of a rate as shown: :func:`count_text`, or :data:`SECONDARY` when the rate is hidden only
-    for its complement or its total (0 is always shown)."""
-    shown = hidden(k) or not rate_hidden(k, n) or (not isinstance(k, str) and k == 0)
-    return count_text(k) if shown else SECONDARY
+    """The numerator of a rate as shown (:func:`count_text`)."""
+    return count_text(k)
+
+
+def shown_rate(k: object, n: object, low: float = math.nan, high: float = math.nan) -> tuple[float, float, float]:
+    """:meth:`Policy.rate` under the current policy."""
+    return current().rate(k, n, low, high)
 
 
 def footnote() -> str:
-    """The note under anything that shows ``"<k"``."""
-    k = threshold()
-    return (f"<{k}: a count from 1 to {k - 1}, hidden in this share run (its percentage and CI shown as "
-            f"{DASH}); {SECONDARY}: a larger count hidden too (with its percentage and CI), because a shown "
-            f"total would give a small one back (as the numerator of a rate when 1 to {k - 1} of its total are "
-            "not in it). p-values and model estimates are computed from all counts, including those not shown.")
+    """The note under anything that shows counts in a share run."""
+    return current().footnote()
 
 
 def note_for(text: str) -> str:
-    """:func:`footnote` when ``text`` shows a hidden count (``"<k"`` or :data:`SECONDARY`), else ``""``."""
+    """:func:`footnote` when the current policy is active and ``text`` shows a count, else ``""``."""
+    if not current().active:
+        return ""
     k = threshold()
-    return footnote() if k > 1 and (re.search(rf"(?<![\w<])<{k}(?!\d)", str(text)) or SECONDARY in str(text)) else ""
+    text = str(text)
+    shows = (k > 1 and re.search(rf"(?<![\w<])<{k}(?!\d)", text)) or re.search(r"\d+/\d+|\(\d+(?:\.\d+)?%\)", text)
+    return footnote() if shows else ""
 
 
 def with_note(footnote_text: str, shown: object) -> str:
@@ -104,119 +302,131 @@ def with_note(footnote_text: str, shown: object) -> str:
 
 
 def notes_for(shown: object) -> list[str]:
-    """``[footnote()]`` when a frame or text shows a hidden count, else ``[]`` (for lists of notes)."""
+    """``[footnote()]`` when a frame or text shows counts in a share run, else ``[]`` (for lists of notes)."""
     note = note_for(shown.to_csv(index=False) if isinstance(shown, pd.DataFrame) else str(shown))
     return [note] if note else []
 
 
 def line_mask(counts, total_shown: bool = True) -> list[bool]:
-    """Which counts of one line (a frequency table, a row or column) to hide: counts 1..k-1, and
-    when the total is shown and exactly one is hidden, the next smallest non-zero count too."""
-    values = [float(c) if pd.notna(c) else math.nan for c in counts]
-    mask = [hidden(v) for v in values]
-    if total_shown and sum(mask) == 1:
-        others = [(v, i) for i, v in enumerate(values) if not mask[i] and v > 0]
-        if others:
-            mask[min(others)[1]] = True
-    return mask
+    """Which counts of one line to hide: counts 1..k-1 (rounding protects the others and the total)."""
+    return [hidden(float(c)) if pd.notna(c) else False for c in counts]
 
 
 def table_mask(table: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
-    """Which cells of an r x c table of counts to hide; with ``margins``, every row and column is a line.
-
-    Lines are revisited until no line has exactly one hidden cell left to protect.
-    """
-    values = table.astype(float)
-    mask = values.map(hidden)
-    changed = margins
-    while changed:
-        changed = False
-        for transpose in (False, True):  # rows, then columns
-            cells, lines = (values.T, mask.T) if transpose else (values, mask)
-            for line in lines.index:
-                others = cells.loc[line][~lines.loc[line] & (cells.loc[line] > 0)]
-                if lines.loc[line].sum() == 1 and len(others):
-                    lines.loc[line, others.idxmin()] = True
-                    changed = True
-            mask = lines.T if transpose else lines
-    return mask
+    """Which cells of an r x c table of counts to hide: counts 1..k-1."""
+    return table.astype(float).map(hidden)
 
 
 def hide_small(counts, margins: bool = True):
-    """A Series (one line) or frame (rows and columns are lines when ``margins``) of counts with
-    hidden cells as ``"<k"`` or :data:`SECONDARY`; the input itself when nothing is hidden."""
-    if threshold() <= 1:
+    """A Series or frame of counts as shown: ``"<k"`` where hidden, the others rounded; the input
+    itself under a policy that shows everything."""
+    if not current().active:
         return counts
-    if isinstance(counts, pd.Series):
-        mask = pd.Series(line_mask(counts, margins), index=counts.index)
-    else:
-        mask = table_mask(counts, margins)
-    if not mask.to_numpy().any():
-        return counts
-    small = counts.astype(float).map(hidden)  # a subset of mask: the rest is hidden to protect them
-    return counts.astype(object).where(~mask, SECONDARY).where(~small, f"<{threshold()}")
+    policy = current()
+    return (counts.map(policy.count) if isinstance(counts, pd.Series) else counts.map(policy.count)).astype(object)
 
 
-def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Result-style rows with a hidden count (``numerator``, ``denominator``, ``n``) as ``"<k"``
-    (a numerator with a hidden complement as :data:`SECONDARY`), their rate, CI or median blank;
-    the frame itself when nothing is hidden."""
+def _is_rate(frame: pd.DataFrame) -> pd.Series:
+    """Rows that are a count out of a total: an estimate equal to numerator/denominator, or no
+    estimate column but an interval."""
+    k = pd.to_numeric(frame["numerator"], errors="coerce")
+    n = pd.to_numeric(frame["denominator"], errors="coerce")
+    if "estimate" in frame.columns:
+        est = pd.to_numeric(frame["estimate"], errors="coerce")
+        return (n > 0) & ((est - k / n).abs() < 1e-9)
+    return (n > 0) & k.notna() if "ci_low" in frame.columns else pd.Series(False, index=frame.index)
+
+
+def tidy(frame: pd.DataFrame, policy: Policy | None = None) -> pd.DataFrame:
+    """Result-style rows as a share run shows them: counts (``numerator``, ``denominator``, ``n``,
+    ``n_missing``) hidden or rounded; a count out of a total with its estimate and interval recomputed
+    from the rounded counts (blank when hidden); a row whose count is hidden has its rate, CI or median
+    blank; a count repeated as the estimate (patients at risk) rounded with it; text cells through
+    :func:`scrub`. The frame itself when the policy shows everything."""
+    policy = policy or current()
     cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
-    if threshold() <= 1 or not cols:
+    if not policy.active or not cols:
         return frame
-    hit = frame[cols].apply(lambda col: col.map(hidden))
-    rows = hit.drop(columns="n_missing", errors="ignore").any(axis=1)
-    # a rate whose complement (denominator - numerator) is small hides its numerator as "not shown"
-    complement = (pd.Series([rate_hidden(k, n) for k, n in zip(frame["numerator"], frame["denominator"])],
-                            index=frame.index) & ~rows
-                  if {"numerator", "denominator"} <= set(cols) else pd.Series(False, index=frame.index))
-    rows = rows | complement
-    if not rows.any() and not hit.to_numpy().any():  # a lone small n_missing is hidden too
-        return frame
-    out = frame.copy()
-    k = f"<{threshold()}"
-    for col in cols:  # whole numbers stay whole beside the "<k" text
-        out[col] = [k if h else int(v) if isinstance(v, float) and v.is_integer() else v
-                     for v, h in zip(out[col], hit[col])]
-    if complement.any():
-        out["numerator"] = out["numerator"].astype(object).where(~complement, SECONDARY)
-    for col in (c for c in _RATE_COLUMNS if c in out.columns):
-        out[col] = out[col].astype(object).where(~rows, math.nan)
+    if "unit" in frame.columns and frame["unit"].isin(NOT_PATIENTS).any():  # those rows stay as they are
+        keep = frame["unit"].isin(NOT_PATIENTS)
+        shown = tidy(frame[~keep], policy).astype(object)
+        out = pd.concat([shown, frame[keep].astype(object)]).loc[frame.index].infer_objects()
+        for col in (c for c in _COUNT_COLUMNS if c in out.columns):  # whole numbers stay whole beside text
+            out[col] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in out[col]]
+        return out
+    with applied(policy):
+        out = frame.copy()
+        hit = frame[cols].apply(lambda col: col.map(policy.hidden))
+        rows = hit.drop(columns="n_missing", errors="ignore").any(axis=1)
+        if {"numerator", "denominator"} <= set(cols):
+            rate_rows = _is_rate(frame) & ~rows
+            for i in frame.index[rate_rows]:
+                low = frame.at[i, "ci_low"] if "ci_low" in frame.columns else math.nan
+                high = frame.at[i, "ci_high"] if "ci_high" in frame.columns else math.nan
+                est, lo, hi = policy.rate(frame.at[i, "numerator"], frame.at[i, "denominator"], low, high)
+                for col, value in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
+                    if col in out.columns:
+                        out[col] = out[col].astype(object)
+                        out.at[i, col] = value
+            if "estimate" in frame.columns:  # a count shown as its own estimate (patients at risk)
+                same = (pd.to_numeric(frame["estimate"], errors="coerce")
+                        == pd.to_numeric(frame["numerator"], errors="coerce")) & ~rate_rows & ~rows
+                out["estimate"] = out["estimate"].astype(object)
+                out.loc[same, "estimate"] = [policy.count(v) for v in frame.loc[same, "numerator"]]
+        for col in cols:
+            out[col] = [policy.count(v) for v in frame[col]]
+        for col in (c for c in _RATE_COLUMNS if c in out.columns):
+            out[col] = out[col].astype(object).where(~rows, math.nan)
+        for col in out.columns:
+            if (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])) and col not in cols:
+                out[col] = out[col].map(lambda v: scrub(v) if isinstance(v, str) else v)
     return out
 
 
-def suppress_result_files(run_dir: str | Path, k: int) -> list[Path]:
-    """Rewrite every ``results.csv`` and ``results/*.csv`` under ``run_dir`` with counts 1..k-1 hidden."""
+def suppress_result_files(run_dir: str | Path, policy: Policy | int) -> list[Path]:
+    """Rewrite every ``results.csv`` and ``results/*.csv`` under ``run_dir`` as ``policy`` shows them
+    (an ``int`` is the ``min_cell`` of a share run)."""
+    if not isinstance(policy, Policy):
+        policy = Policy.for_run(True, policy)
     changed = []
-    with counts_hidden_below(k):
-        for path in sorted(Path(run_dir).rglob("*.csv")):
-            if path.name != "results.csv" and path.parent.name != "results":
-                continue
-            frame = pd.read_csv(path, dtype={"key": str, "label": str, "method": str},
-                                keep_default_na=False, na_values=[""])
-            shown = tidy(frame)
-            if shown is not frame:
-                shown.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
-                changed.append(path)
+    for path in sorted(Path(run_dir).rglob("*.csv")):
+        if path.name != "results.csv" and path.parent.name != "results":
+            continue
+        frame = pd.read_csv(path, dtype={"key": str, "label": str, "method": str},
+                            keep_default_na=False, na_values=[""])
+        shown = tidy(frame, policy)
+        if shown is not frame:
+            shown.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+            changed.append(path)
     return changed
 
 
+def share_failure_text(message: str) -> str:
+    """One line saying a share batch's run failed, and in which notebook, without the error itself: it may
+    quote a patient's identifier or value, or a path on the analyst's machine."""
+    found = re.search(r"\bnotebook (\d\d_\w+\.ipynb)\b", str(message))
+    where = f"notebook {found.group(1)} failed" if found else "the run failed (its data, parameters or a notebook)"
+    return (f"{where}; a share batch does not show the error, which may name patients, values or paths: "
+            "run this file without --share to read it")
+
+
 def printable(result: object) -> object:
-    """A statistics result (dataclass) for ``print``: unchanged when nothing is hidden, else a repr-like
-    text with hidden counts as ``"<k"`` and their estimate and CI as ``"–"`` (p-values stay)."""
-    if threshold() <= 1 or not dataclasses.is_dataclass(result):
+    """A statistics result (dataclass) for ``print``: unchanged when the policy shows everything, else a
+    repr-like text with its counts as shown and its estimate and CI from them (p-values stay)."""
+    policy = current()
+    if not policy.active or not dataclasses.is_dataclass(result):
         return result
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
-    counts = [fields.get("numerator"), fields.get("denominator")]
+    k, n = fields.get("numerator"), fields.get("denominator")
     table = fields.get("table")
     if table is not None:
-        shown = hide_small(pd.DataFrame([list(row) for row in table]))
-        fields["table"] = tuple(tuple(row) for row in shown.itertuples(index=False))
-    if not rate_hidden(*counts) and fields.get("table") == table:
-        return result
-    if rate_hidden(*counts):
-        fields.update({name: DASH for name in _RATE_COLUMNS if name in fields})
-        fields.update({"numerator": rate_count_text(*counts), "denominator": count_text(counts[1])})
+        fields["table"] = tuple(tuple(policy.count(v) for v in row) for row in table)
+    if k is not None and n is not None:
+        est, lo, hi = policy.rate(k, n)
+        for name, value in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
+            if name in fields:
+                fields[name] = DASH if math.isnan(value) else round(value, 4)
+        fields.update({"numerator": policy.count(k), "denominator": policy.count(n)})
     return f"{type(result).__name__}(" + ", ".join(f"{k}={v!r}" if not isinstance(v, str) or k in
                                                    ("method", "short", "name", "statistic_name")
                                                    else f"{k}={v}" for k, v in fields.items()) + ")"
@@ -226,21 +436,37 @@ _FRACTION = re.compile(r"(?<![\w.<])(\d+)/(\d+)(?![\d.])( = \d+(?:\.\d+)?%| \(\d
                        r"(,? \(?95% CI [\d.]+–[\d.]+%\)?)?")
 _N_PCT = re.compile(r"(?<![\w.<–/])(\d+) \(\d+(?:\.\d+)?%\)")
 _N_IS = re.compile(r"\b(n ?= ?)(\d+)\b(?!\.\d|/)")
+_N_OF = re.compile(r"\b(\d+)( of (?:the |all )?)(\d+)( patients\b)")
+
+
+def _pct_text(fraction: float) -> str:
+    return f"{math.floor(1000 * fraction + 0.5) / 10:.1f}%"
 
 
 def scrub(text: object) -> object:
-    """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"2 (9.1%)"``, ``"n = 3"``)
-    with small ones hidden: a safety net for text built outside the count formatters."""
-    if threshold() <= 1 or not isinstance(text, str):
+    """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"12 (30.0%)"``, ``"n = 3"``,
+    ``"39 of 40 patients"``) as the current policy shows it: a safety net for text built outside the
+    count formatters. A percentage without its total is shown as "–"."""
+    policy = current()
+    if not policy.active or not isinstance(text, str):
         return text
 
     def fraction(m: re.Match) -> str:
         k, n = int(m.group(1)), int(m.group(2))
-        if not rate_hidden(k, n):
-            return m.group(0)
-        return f"{rate_count_text(k, n)}/{count_text(n)}" + (f" ({DASH})" if m.group(3) else "")
+        if k > n or (policy.count(k) == k and policy.count(n) == n and not policy.rate_hidden(k, n)):
+            return m.group(0)  # not a count of a total, or already as shown
+        est, lo, hi = policy.rate(k, n)
+        pct = "" if not m.group(3) else f" ({DASH})" if math.isnan(est) else f" ({_pct_text(est)})"
+        ci = "" if not m.group(4) else (f", 95% CI {DASH}" if math.isnan(est) else
+                                        f", 95% CI {_pct_text(lo)[:-1]}–{_pct_text(hi)}")
+        return f"{policy.text(k)}/{policy.text(n)}{pct}{ci}"
+
+    def n_pct(m: re.Match) -> str:
+        n = int(m.group(1))
+        return m.group(0) if policy.count(n) == n else f"{policy.text(n)} ({DASH})"
 
     text = _FRACTION.sub(fraction, text)
-    text = _N_PCT.sub(lambda m: f"{count_text(int(m.group(1)))} ({DASH})" if hidden(int(m.group(1))) else m.group(0),
-                      text)
-    return _N_IS.sub(lambda m: m.group(1) + count_text(int(m.group(2))), text)
+    text = _N_PCT.sub(n_pct, text)
+    text = _N_OF.sub(lambda m: f"{policy.text(int(m.group(1)))}{m.group(2)}{policy.text(int(m.group(3)))}{m.group(4)}",
+                     text)
+    return _N_IS.sub(lambda m: m.group(1) + policy.text(int(m.group(2))), text)

@@ -3,6 +3,11 @@
 Intervals for S(t): exponential Greenwood on log(-log S) (R's ``conf.type = "log-log"``),
 none where S(t) is 1 (no event yet) or 0. Median and its interval by R's ``print.survfit``
 rule (:func:`median_with_ci`). Times in months.
+
+A share run (:func:`helpers.suppression.current` active) shows no curve, median or survival of a
+group of fewer than k patients, and draws and reads every other curve from its rounded steps
+(:meth:`helpers.suppression.Policy.km_steps`: whole months, multiples of 5 events), its
+interval the log(-log) Greenwood band of those rounded counts.
 """
 
 from __future__ import annotations
@@ -54,7 +59,10 @@ def at_risk(durations, times: Sequence[float]) -> list[int]:
 def survival_at(fit, t: float) -> tuple[float, float, float]:
     """S(t) with its 95 % interval at ``t`` months (right-continuous). All NaN past the
     longest follow-up unless the curve reached 0; the bounds are NaN where S(t) is 0 (R: NA)
-    or 1 (no event yet: the log(-log) interval has no width to give)."""
+    or 1 (no event yet: the log(-log) interval has no width to give). A share run: of the
+    rounded steps, NaN for a hidden group."""
+    if _shared(fit):
+        return _steps_at(rounded_steps(fit), t)
     curve = fit.survival_function_.iloc[:, 0]
     if t > float(np.max(fit.durations)) and curve.iloc[-1] > 0:
         return math.nan, math.nan, math.nan
@@ -80,11 +88,44 @@ def _time_at_half(times: np.ndarray, values: np.ndarray) -> float:
 
 def median_with_ci(fit) -> tuple[float, float, float]:
     """(median, low, high) survival in months (R's ``print.survfit``): where the curve, its
-    lower and its upper band reach 1/2 (no band where S = 0); NaN where not reached."""
+    lower and its upper band reach 1/2 (no band where S = 0); NaN where not reached. A share
+    run: of the rounded steps."""
+    if _shared(fit):
+        steps = rounded_steps(fit)
+        times = steps["time"].to_numpy(dtype=float)
+        return tuple(_time_at_half(times, steps[c].to_numpy(dtype=float))
+                     for c in ("survival", "low", "high")) if len(steps) else (math.nan,) * 3
     curve, times = fit.survival_function_.iloc[:, 0].to_numpy(), fit.survival_function_.index.to_numpy(dtype=float)
     band = fit.confidence_interval_survival_function_.to_numpy(dtype=float).copy()
     band[curve == 0] = math.nan
     return (_time_at_half(times, curve), _time_at_half(times, band[:, 0]), _time_at_half(times, band[:, 1]))
+
+
+def _shared(fit) -> bool:
+    """True in a share run: the fit is read from its rounded steps."""
+    return suppression.current().active
+
+
+def rounded_steps(fit) -> pd.DataFrame:
+    """:meth:`helpers.suppression.Policy.km_steps` of a fit, with the log(-log) Greenwood band
+    (``low``, ``high``) of the rounded at-risk and event counts; empty for a hidden group."""
+    steps = suppression.current().km_steps(fit.durations, fit.event_observed)
+    risk, died = steps["at_risk"].astype(float), steps["events"].astype(float)
+    terms = np.where((risk > died) & (risk > 0), died / (risk * (risk - died)).where(risk > died, 1), 0.0)
+    variance = np.cumsum(terms)
+    s = steps["survival"].astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = 1.959963984540054 * np.sqrt(variance) / np.abs(np.log(s))
+        low, high = s ** np.exp(half), s ** np.exp(-half)
+    usable = (s > 0) & (s < 1)
+    return steps.assign(low=np.where(usable, low, np.nan), high=np.where(usable, high, np.nan))  # R: NA at 0 and 1
+
+
+def _steps_at(steps: pd.DataFrame, t: float) -> tuple[float, float, float]:
+    if not len(steps) or t > float(steps["time"].iloc[-1]):
+        return math.nan, math.nan, math.nan
+    row = steps.iloc[int(steps["time"].searchsorted(t, side="right")) - 1]
+    return float(row["survival"]), float(row["low"]), float(row["high"])
 
 
 def km_rows(fit, key: str, label: str, times: Sequence[float], grid: Sequence[float]) -> list[dict]:
@@ -120,14 +161,16 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
     rows = []
     for name, fit in fits.items():
         n, events = len(fit.durations), int(np.sum(fit.event_observed))
-        row = {"Group": name, "Patients": narrative.count(n) if suppression.hidden(n) else n,  # "<5" in a share run
-               "Events": narrative.count(events) if suppression.hidden(events) else events,
-               "Median": months_text(*median_with_ci(fit))}
+        small = suppression.hidden(n)  # a share run: no median or survival of a group below k
+        row = {"Group": name, "Patients": narrative.count(n) if _shared(fit) else n,  # "<5" or rounded in a share run
+               "Events": narrative.count(events) if _shared(fit) else events,
+               "Median": suppression.DASH if small else months_text(*median_with_ci(fit))}
         for t in times:
             s, low, high = survival_at(fit, t)
             none = "no event yet" if s == 1 else "every patient had the event"  # S of 1 or 0: no interval
-            row[f"Survival at {t:g} months"] = ("not estimable" if math.isnan(s) else f"{100 * s:.1f}% (no interval: {none})"
-                                                if math.isnan(low) else f"{100 * s:.1f}% ({narrative.ci_text(low, high)})")
+            row[f"Survival at {t:g} months"] = (suppression.DASH if small else "not estimable" if math.isnan(s)
+                                                else f"{100 * s:.1f}% (no interval: {none})" if math.isnan(low)
+                                                else f"{100 * s:.1f}% ({narrative.ci_text(low, high)})")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -135,13 +178,24 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
 def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabel: str,
             xlabel: str = "Months from the start of blinatumomab") -> Figure:
     """Kaplan-Meier curves with 95 % bands and censoring ticks over an at-risk table; the
-    ticks and at-risk counts on ``grid`` (months from 0), at most :data:`MAX_TICKS` of them."""
+    ticks and at-risk counts on ``grid`` (months from 0), at most :data:`MAX_TICKS` of them.
+    A share run draws no group of fewer than k patients, and the others as rounded steps
+    (:func:`rounded_steps`) with their band, without censoring ticks (each is a patient's time)."""
     ticks = list(grid)[::math.ceil(len(grid) / MAX_TICKS)]
+    if _shared(next(iter(fits.values()), None)):
+        fits = {name: fit for name, fit in fits.items() if not suppression.hidden(len(fit.durations))}
     with figures.house_style():
         fig, (ax, risk) = figures.new_figure(7.0, 4.4 + 0.45 * len(fits), nrows=2,
                                              gridspec_kw={"height_ratios": [4, 0.3 + 0.45 * len(fits)]})
         colours = sns.color_palette("colorblind", len(fits))
         for colour, (name, fit) in zip(colours, fits.items()):
+            if _shared(fit):
+                steps = rounded_steps(fit)
+                ax.step(steps["time"], steps["survival"], where="post", color=colour, label=name)
+                ax.fill_between(steps["time"], steps["low"].fillna(steps["survival"]),
+                                steps["high"].fillna(steps["survival"]), step="post",
+                                color=colour, alpha=0.2, linewidth=0)
+                continue
             fit.plot_survival_function(ax=ax, ci_show=True, show_censors=True, color=colour, label=name,
                                        censor_styles={"marker": "|", "ms": 6})
         pad = 0.04 * (grid[-1] - grid[0])  # room for the at-risk counts at time 0

@@ -119,12 +119,9 @@ def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
     n_total = int(counts["denominator"].max()) if len(counts) else 0
     header = f"N={count(n_total)} n (%)"
     counts = without_empty_missing(counts)
-    # each block sums to N, shown in the header: a lone hidden count is protected by the next smallest
-    hide = [h for _, block in counts.groupby("variable", sort=False)
-            for h in suppression.line_mask(block["numerator"])]
-    body = counts.assign(value=[suppression.SECONDARY if h and not suppression.hidden(n)
-                                else f"{suppression.rate_count_text(n, d)} ({pct(n, d)})"
-                                for n, d, h in zip(counts["numerator"], counts["denominator"], hide)])
+    # a share run: counts hidden or rounded, each percentage of the rounded counts (helpers.suppression)
+    body = counts.assign(value=[f"{suppression.rate_count_text(n, d)} ({pct(n, d)})"
+                                for n, d in zip(counts["numerator"], counts["denominator"])])
     rows, summaries = [], list(summaries.itertuples(index=False))
     for variable, block in body.groupby("variable", sort=False):
         rows += block[["characteristic", "level", "value"]].to_dict("records")

@@ -14,6 +14,7 @@ import ast
 import contextlib
 import csv
 import ctypes
+import dataclasses
 import hashlib
 import io
 import itertools
@@ -28,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers import suppression
 from helpers.provenance import file_sha256
 
 #: Label of the run pooling the centres below ``--min-patients``.
@@ -406,6 +408,9 @@ def run_batch(specs: list[RunSpec], out: str | Path, *, notebooks_dir=None, jobs
             raise
         pool.shutdown(wait=True)
     ordered = [outcomes[s.name] for s in specs]
+    if share:  # an error may quote a patient's row or value, or name a path: a share batch says where only
+        ordered = [dataclasses.replace(o, error=suppression.share_failure_text(o.error)) if o.error else o
+                   for o in ordered]
     from pipeline.batch_summary import write_summary
 
     write_summary(ordered, out)

@@ -116,7 +116,7 @@ def _mrd(rows, params):
 def _crs(rows, params):
     text = rate_text(rows["crs[all]"])
     severe = rows.get("crs_grade_ge3[crs=True]")
-    if severe is not None and int(severe["denominator"]):
+    if severe is not None and _count(severe["denominator"]):
         text += f"; grade 3 or higher in {_short(severe)} of the patients with CRS"
     return Headline("Cytokine release syndrome (CRS)", text, "04", "incidence|CRS")
 
@@ -148,7 +148,7 @@ def _regimen(rows, params):
     groups = []
     for code in contract.column("debulking_category").codes:
         row = rows.get(f"any_cr[debulking_category={code}]")
-        if row is not None and int(row["denominator"]):
+        if row is not None and _count(row["denominator"]):
             groups.append(f"{contract.code_label('debulking_category', code)} {_short(row)}")
     return Headline("CR by debulking therapy",
                     "; ".join(groups) + f"; {_test_text(test)}",

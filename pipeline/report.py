@@ -35,8 +35,8 @@ COPIED_FOLDERS = ("tables", "figures", "results", "notebooks")
 RUN_KINDS = {
     "internal": "Internal run: may contain patient-level listings; keep within the analysis team.",
     "share": "Share-safe run: no copy of the input and no patient identifiers; counts from 1 to {below} are "
-             "hidden (shown as \"<{k}\"), and so are the counts and percentages that would give them back; "
-             "p-values and model estimates use all counts.",
+             "hidden (shown as \"<{k}\"), every other count is rounded to a multiple of {base}, and percentages "
+             "and intervals are computed from the rounded counts; p-values and model estimates use all counts.",
 }
 REPORT_TITLE = "Debulking before blinatumomab: analysis report"
 _INSERT = "report-insert-point"
@@ -438,10 +438,11 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | N
 
 def _kind_text(kind: str) -> str:
     """The banner's line on the kind of run; a share run names its k (the threshold in force)."""
-    k = suppression.threshold()
+    k, base = suppression.threshold(), suppression.current().base
     if kind == "share" and k <= 1:
-        return f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k})."
-    return RUN_KINDS[kind].format(k=k, below=k - 1)
+        return (f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k}), "
+                f"every count is rounded to a multiple of {base}.")
+    return RUN_KINDS[kind].format(k=k, below=k - 1, base=base)
 
 
 def _pager(prev, nxt) -> str:

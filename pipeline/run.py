@@ -221,7 +221,7 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
     staging = make_staging(out)
     failed = failed_dir(out)
     # A share run's input copies live outside the run directory and are deleted with it.
-    input_root = Path(tempfile.mkdtemp(prefix="share-input-")) if share else staging
+    input_root = _share_input_folder() if share else staging
     step = "copying the input files"
     try:
         try:
@@ -239,14 +239,14 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
             write_manifest(staging, copies, notebooks, declared, overrides, durations,
                            kind="share" if share else "internal",
                            parameter_file=parameter_record)
+            policy = suppression.Policy.for_run(share, _min_cell(declared, overrides))
+            if share:  # notebook 06 has read the full counts; the report renders from what the run shows
+                step = "hiding small counts in results.csv"
+                suppression.suppress_result_files(staging, policy)
             step = "rendering the HTML report"  # after the manifest, whose commit and date it shows
-            min_cell = _min_cell(declared, overrides) if share else 0
-            with suppression.counts_hidden_below(min_cell):  # the headlines show "<5" as the notebooks do
+            with suppression.applied(policy):  # the headlines show counts as the notebooks do
                 render_report(staging, cohort_file=inputs["data_path"].name,
                               kind="share" if share else "internal")
-            if share:  # notebook 06 has read the full counts; what stays in the run hides the small ones
-                step = "hiding small counts in results.csv"
-                suppression.suppress_result_files(staging, min_cell)
         except (PipelineError, KeyboardInterrupt):
             raise
         except Exception as err:
@@ -255,7 +255,11 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
             detail = _os_message(err) if isinstance(err, OSError) else str(err)
             raise PipelineError(f"{done}{step} failed: {type(err).__name__}: {detail}\n"
                                 f"The partial run is kept for inspection as {failed}") from None
-    except PipelineError:
+    except PipelineError as err:
+        if share:  # a failed share run keeps nothing: its notebooks and results are not yet share-safe
+            shutil.rmtree(staging, ignore_errors=True)
+            raise PipelineError(re.sub(r"The partial run is kept for inspection as \S+",
+                                       SHARE_FAILED_NOTE, str(err)), exit_status=err.exit_status) from None
         if staging.exists():
             keep_failed(staging, out)
         raise
@@ -268,6 +272,44 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
     swap_into_place(staging, out)
     return RunSummary(out, tuple(nb.stem for nb in notebooks), durations, len(results),
                       tuple(str(w) for w in report.warnings), report.sheet)
+
+
+#: Said in place of where a failed run is kept, in a share run (which keeps none).
+SHARE_FAILED_NOTE = ("A failed share run keeps no partial run (its counts are not yet hidden); "
+                     "run the same command without --share to inspect it")
+#: Prefix of a share run's temporary folder holding its copy of the input files.
+SHARE_INPUT_PREFIX = "share-input-"
+
+
+def _share_input_folder() -> Path:
+    """A new temporary folder for a share run's input copy, its owner's process id in ``owner.pid``;
+    first removes, and reports on stderr, the folders of share runs whose process is gone (killed)."""
+    root = Path(tempfile.gettempdir())
+    for folder in sorted(root.glob(SHARE_INPUT_PREFIX + "*")):
+        try:
+            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+                continue
+            pid = int((folder / "owner.pid").read_text(encoding="ascii").strip() or 0)
+        except (OSError, ValueError):
+            continue  # no owner recorded yet (a run starting now), or not ours
+        if pid and _process_alive(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"note: removed {folder}, the copy of a patient file left by a share run that was killed "
+              f"(process {pid})", file=sys.stderr)
+    folder = Path(tempfile.mkdtemp(prefix=SHARE_INPUT_PREFIX))
+    (folder / "owner.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
+    return folder
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _min_cell(declared: Mapping[str, dict], overrides: Mapping[str, object]) -> int:

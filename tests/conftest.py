@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from helpers import loading
-from shared_runs import run_shipped, shared, tree_digest
+from shared_runs import run_followup_share, run_shipped, run_shipped_share, shared, tree_digest
 
 #: A contract-valid patient; tests override only the fields they are about.
 DEFAULT_PATIENT = {
@@ -56,6 +56,28 @@ def shipped_run(tmp_path_factory) -> Path:
     assert not changed, f"a test changed the shared run: {sorted(changed)[:5]} (copy it first)"
 
 
+@pytest.fixture(scope="session")
+def followup_share_run(tmp_path_factory) -> Path:
+    """A finished share run (``--share``) of a 40-patient synthetic cohort with follow-up. Read only."""
+    out = shared(tmp_path_factory, "followup_share_run", run_followup_share)
+    before = tree_digest(out)
+    yield out
+    after = tree_digest(out)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert not changed, f"a test changed the shared run: {sorted(changed)[:5]} (copy it first)"
+
+
+@pytest.fixture(scope="session")
+def shipped_share_run(tmp_path_factory) -> Path:
+    """A finished share run (``--share``) of every notebook on the shipped cohort. Read only."""
+    out = shared(tmp_path_factory, "shipped_share_run", run_shipped_share)
+    before = tree_digest(out)
+    yield out
+    after = tree_digest(out)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert not changed, f"a test changed the shared run: {sorted(changed)[:5]} (copy it first)"
+
+
 # --- scheduling over the xdist workers -----------------------------------------------------
 
 #: Tests (node ids without parameters) in a group of their own, named here: long runs that would
@@ -77,6 +99,7 @@ LONG_FIRST = (
     "other_data_run",
     "nbval",
     "tests/test_share_mode.py",
+    "tests/test_share_recovery.py",
     "tests/test_batch.py",
     "tests/test_sensitivity_notebook.py",
     "tests/test_report_browser.py",

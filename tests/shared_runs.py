@@ -67,3 +67,18 @@ def run_shipped(out: Path) -> None:
     """A run of every notebook on the shipped cohort into ``out``."""
     done = run_cli("run", "--data", str(SHIPPED_COHORT), "--out", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def run_followup_share(out: Path) -> None:
+    """A share run (``--share``) of a 40-patient synthetic cohort with follow-up; its cohort in ``out.parent``."""
+    cohort = out.parent / f"{out.name}-cohort.csv"
+    made = run_cli("synth", "--n", "40", "--seed", "3", "--follow-up", "--out", str(cohort))
+    assert made.returncode == 0, made.stderr[-3000:]
+    done = run_cli("run", "--data", str(cohort), "--out", str(out), "--share", "--workers", "1")
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def run_shipped_share(out: Path) -> None:
+    """A share run (``--share``) of every notebook on the shipped cohort into ``out``."""
+    done = run_cli("run", "--data", str(SHIPPED_COHORT), "--out", str(out), "--share", "--workers", "1")
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -188,30 +188,30 @@ def test_the_share_view_of_crs_draws_no_point_per_patient_and_no_bar_under_min_c
         fig = response_figures.plot_crs(cohort, share_safe=True, min_cell=5)
     left, right = fig.axes
     widths = [p.get_width() for p in left.patches]
-    assert 3 not in widths and 6 not in widths  # 3 is under 5; 6 is then the row's lone other count
-    assert sorted(t.get_text().strip() for t in left.texts if t.get_text().strip() not in ("0",)) == ["<5", "not shown"]
+    assert 3 not in widths and 6 not in widths and 5 in widths  # 3 is under 5 (no bar); 6 is drawn as 5
+    assert sorted(t.get_text().strip() for t in left.texts if t.get_text().strip() not in ("0",)) == ["5", "<5"]
     [crs_point] = [line for line in right.get_lines() if line.get_marker() == "o"]
     # medians: before 72.5 (60..85), after 12.5 (0..25); No CRS (3 patients) is not drawn
     assert (crs_point.get_xdata()[0], crs_point.get_ydata()[0]) == pytest.approx((72.5, 12.5))
     assert figures.AGGREGATE_VIEW in right.get_title() and figures.AGGREGATE_VIEW in left.get_title()
 
 
-def test_in_a_share_run_the_cr_mrd_bars_hide_small_counts_and_small_complements_and_draw_no_bar_for_them():
+def test_in_a_share_run_the_cr_mrd_bars_show_rounded_counts_and_draw_no_bar_for_a_hidden_one():
     from helpers import response_figures
 
-    # Under 50%: 12/13 (1 without CR, so 12 is not shown either, no bar); at or above: 10/20 shown with its
-    # bar; MRD 3/10: 3 is hidden (<5) and so is its bar; 5/10 (5 without) is shown.
+    # Under 50%: 12/13 drawn as 10/15 (rounded counts, 67%); at or above: 10/20 as it is; MRD 3/10: 3 is
+    # hidden (<5) and so is its bar; 5/10 is shown.
     cr = pd.DataFrame({"level": ["False", "True"], "numerator": [12, 10], "denominator": [13, 20],
                        "estimate": [12 / 13, 0.5], "ci_low": [0.6, 0.27], "ci_high": [0.99, 0.73]})
     mrd = cr.assign(numerator=[3, 5], denominator=[10, 10], estimate=[0.3, 0.5])
     with suppression.counts_hidden_below(5):
         ax = response_figures.plot_cr_mrd_by_burden(cr, mrd).axes[0]
     labels = [t.get_text() for t in ax.texts]
-    assert labels == ["not shown/13\n(–)", "10/20\n(50%)", "<5/10\n(–)", "5/10\n(50%)"]
-    assert [p.get_height() for p in ax.patches[:4]] == pytest.approx([0, 50, 0, 50])
+    assert labels == ["10/15\n(67%)", "10/20\n(50%)", "<5/10\n(–)", "5/10\n(50%)"]
+    assert [p.get_height() for p in ax.patches[:4]] == pytest.approx([200 / 3, 50, 0, 50])
 
 
-def test_in_a_share_run_the_patient_flow_hides_small_counts_in_each_split():
+def test_in_a_share_run_the_patient_flow_hides_small_counts_and_rounds_the_others():
     from helpers import response_figures
     from helpers.response import PatientFlow
 
@@ -219,8 +219,8 @@ def test_in_a_share_run_the_patient_flow_hides_small_counts_in_each_split():
                        mrd_negative=17, hsct_after=14)
     with suppression.counts_hidden_below(5):
         texts = {t.get_text() for t in response_figures.plot_patient_flow(flow).axes[0].texts}
-    # 2 cycles 31 / 1 cycle 3: 3 hidden, 31 with it; CR 24 / no CR 7 shown; MRD 20 / not assessed 4: both hidden;
-    # MRD negative 17 / positive 3: both hidden.
-    assert {"Received 2 cycles\nn = not shown", "1 cycle only (progressed)\nn = <5", "No CR after 2 cycles\nn = 7",
-            "MRD assessed\nn = not shown", "MRD not assessed\nn = <5", "MRD positive\nn = <5",
-            "Complete MRD response\nn = not shown"} <= texts
+    # 2 cycles 31 / 1 cycle 3: 30 and <5; no CR 7: 5; MRD 20 / not assessed 4: 20 and <5;
+    # MRD negative 17 / positive 3: 15 and <5.
+    assert {"Received 2 cycles\nn = 30", "1 cycle only (progressed)\nn = <5", "No CR after 2 cycles\nn = 5",
+            "MRD assessed\nn = 20", "MRD not assessed\nn = <5", "MRD positive\nn = <5",
+            "Complete MRD response\nn = 15"} <= texts
