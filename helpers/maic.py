@@ -49,6 +49,11 @@ class Characteristic:
     levels: tuple[object, ...] = ()
     at_least: float | None = None
 
+    @property
+    def proportion(self) -> bool:
+        """True for a share of patients (matched as a proportion), False for age (years)."""
+        return bool(self.levels) or self.at_least is not None
+
 
 #: The characteristics the data contract shares with a trial's baseline table. Salvage phase:
 #: a patient with ``prior_lines`` = 1 (front-line therapy only) receives blinatumomab as first
@@ -67,6 +72,22 @@ CHARACTERISTICS: dict[str, Characteristic] = {c.code: c for c in (
     Characteristic("salvage_second", "Second salvage (%)", ("salvage_phase", "second", "count"), "prior_lines",
                    "prior_lines = 2", levels=(2,)),
 )}
+
+
+#: Characteristics matched or left out together (age's mean and SD; the salvage phases).
+GROUPS = {"age_mean": "age", "age_sd": "age", "salvage_first": "salvage phase", "salvage_second": "salvage phase",
+          "male": "sex", "prior_hsct": "previous HSCT", "blasts_ge50": "marrow blasts"}
+
+
+def sensitivity_sets(codes: list[str]) -> dict[str, list[str]]:
+    """Which characteristics each sensitivity fit matches: all of ``codes``, all but one group
+    (:data:`GROUPS`), and each group alone; named in words, in that order, without repeats."""
+    groups = list(dict.fromkeys(GROUPS[c] for c in codes))
+    sets = {"all": list(codes)}
+    if len(groups) > 1:
+        sets |= {f"all but {g}": [c for c in codes if GROUPS[c] != g] for g in groups}
+        sets |= {f"{g} only": [c for c in codes if GROUPS[c] == g] for g in groups}
+    return sets
 
 
 def parse_characteristics(text: str) -> list[str]:
@@ -223,37 +244,65 @@ def check_matchable(x: pd.DataFrame) -> None:
                         "positive weights can match it.")
 
 
-def maic_weights(x: pd.DataFrame, *, tolerance: float = 1e-8, max_iterations: int = 200) -> Weights:
+def reachable(x: pd.DataFrame) -> bool:
+    """True when some strictly positive weights give every centred column of ``x`` a weighted mean
+    of 0, i.e. the trial's values lie inside what the patients can be averaged to (a linear
+    programme: maximise the smallest of weights summing to 1 under the balance equations)."""
+    from scipy.optimize import linprog
+
+    z = x.drop_duplicates().to_numpy(dtype=float)
+    m = len(z)
+    equations = np.hstack([np.vstack([z.T, np.ones(m)]), np.zeros((z.shape[1] + 1, 1))])
+    bounds = np.hstack([-np.eye(m), np.ones((m, 1))])
+    fit = linprog(np.r_[np.zeros(m), -1.0], A_ub=bounds, b_ub=np.zeros(m), A_eq=equations,
+                  b_eq=np.r_[np.zeros(z.shape[1]), 1.0], bounds=[(0, None)] * m + [(None, None)])
+    return bool(fit.status == 0 and -fit.fun > 1e-12)
+
+
+def maic_weights(x: pd.DataFrame, *, tolerance: float = 1e-9, max_iterations: int = 200) -> Weights:
     """Method-of-moments weights balancing the centred matrix ``x`` (:func:`centred`; rows patients).
 
-    Columns are scaled by their SD before minimising (the weights do not depend on it). MaicError
-    when :func:`check_matchable` fails, or when the minimiser stops before every weighted mean of
-    ``x`` is within ``tolerance`` (in SDs of the column) of 0.
+    Minimises ``log Q(a)`` (the same minimiser as ``Q``, better scaled: its gradient is the weighted
+    mean of each column) with columns scaled by their SD (the weights do not depend on it).
+    MaicError when :func:`check_matchable` or :func:`reachable` fails, or when the minimiser stops
+    before every weighted mean of ``x`` is within ``tolerance`` (in SDs of the column) of 0.
     """
     from scipy.optimize import minimize
+    from scipy.special import logsumexp, softmax
 
     check_matchable(x)
+    if not reachable(x):
+        raise MaicError(f"The trial's values of {_labels(x.columns)} together lie outside what any positive "
+                        "weights of these patients can reach (each may be reachable alone), so no weights "
+                        "balance them all; match fewer characteristics.")
     scale = x.std(ddof=0).to_numpy()
     z = x.to_numpy(dtype=float) / scale
 
     def objective(a):
-        e = np.exp(z @ a)
-        return e.sum(), z.T @ e
+        share = softmax(z @ a)
+        return logsumexp(z @ a), z.T @ share
 
     def hessian(a):
-        e = np.exp(z @ a)
-        return (z * e[:, None]).T @ z
+        share = softmax(z @ a)
+        mean = z.T @ share
+        return (z * share[:, None]).T @ z - np.outer(mean, mean)
 
     fit = minimize(objective, np.zeros(z.shape[1]), jac=True, hess=hessian, method="trust-exact",
-                   options={"gtol": 1e-12, "maxiter": max_iterations})
-    with np.errstate(over="ignore", invalid="ignore"):
-        raw = np.exp(z @ fit.x)
-        gap = float(np.max(np.abs(z.T @ raw / raw.sum()))) if np.isfinite(raw).all() else math.inf
+                   options={"gtol": tolerance / 10, "maxiter": max_iterations})
+    a, iterations = fit.x, int(fit.nit)
+    # Near the minimum log Q changes below float precision and the trust region stops early;
+    # Newton steps on the gradient alone finish the job (quadratic convergence, convex problem).
+    for _ in range(10 if iterations < max_iterations else 0):
+        gradient = objective(a)[1]
+        if np.max(np.abs(gradient)) <= tolerance / 10:
+            break
+        a, iterations = a - np.linalg.solve(hessian(a), gradient), iterations + 1
+    share = softmax(z @ a)
+    gap = float(np.max(np.abs(z.T @ share)))
     if not gap <= tolerance:
-        raise MaicError(f"The weights did not converge ({fit.nit} iterations; largest weighted gap to the trial "
-                        f"{gap:.2g} SD): the trial's values are probably outside what the cohort's patients can "
-                        "be reweighted to together; match fewer characteristics.")
-    return Weights(rescaled(raw), fit.x / scale, gap * float(np.max(scale)), int(fit.nit))
+        raise MaicError(f"The weights did not converge ({iterations} iterations; largest weighted gap to the trial "
+                        f"{gap:.2g} SD), so there is no adjusted estimate; match fewer characteristics.")
+    return Weights(rescaled(share), a / scale, gap * float(np.max(scale)), iterations)
 
 
 def balance_table(values: pd.DataFrame, weights, targets: dict[str, float]) -> pd.DataFrame:
@@ -340,6 +389,24 @@ def bootstrap(values: pd.DataFrame, outcome, targets: dict[str, float], trial: t
         rate = float(np.average(y[pick], weights=w))
         rows.append({"rate": rate, "difference": rate - trial_rate, "failed": False})
     return pd.DataFrame(rows, columns=["rate", "difference", "failed"])
+
+
+def share_bins(weights, k: int) -> list[float] | None:
+    """Histogram edges for a share run: bins of at least ``k`` patients each (sorted weights cut
+    after every ``k``-th patient where the next weight differs; a short last group joins the one
+    before), edges half-way between neighbouring groups, the outer edges 0 and the next whole
+    number above the largest weight, so no bar shows fewer than ``k`` patients and no single
+    weight is drawn. None when fewer than ``k`` patients."""
+    w = np.sort(np.asarray(weights, dtype=float))
+    k = max(int(k), 1)
+    if len(w) < k:
+        return None
+    cuts, start = [], 0
+    for i in range(1, len(w)):
+        if i - start >= k and w[i] > w[i - 1] and len(w) - i >= k:
+            cuts.append((w[i - 1] + w[i]) / 2)
+            start = i
+    return [0.0, *cuts, float(math.floor(w[-1]) + 1)]
 
 
 def percentile_ci(draws, confidence: float = 0.95) -> tuple[float, float]:

@@ -42,5 +42,5 @@ def test_no_module_is_over_700_lines(package):
     assert long == {}
 
 
-def test_the_helpers_the_notebooks_share_are_at_most_7000_lines():
-    assert sum(len(p.read_text(encoding="utf-8").splitlines()) for p in (ROOT / "helpers").glob("*.py")) <= 7000
+def test_the_helpers_the_notebooks_share_are_at_most_7500_lines():
+    assert sum(len(p.read_text(encoding="utf-8").splitlines()) for p in (ROOT / "helpers").glob("*.py")) <= 7500

@@ -114,12 +114,24 @@ def test_a_rate_of_all_or_none_has_no_sandwich_interval():
     (PH_NEGATIVE.assign(age_years=30), ["age_mean"], "Every patient has the same age"),
     (PH_NEGATIVE.assign(age_years=PH_NEGATIVE["age_years"] + 30), ["age_mean"], "lies outside the range"),
     # each alone can be matched, not both: transplanted == male, so 59.8 % men and 34.7 % transplanted cannot hold
-    (PH_NEGATIVE.assign(prior_hsct=PH_NEGATIVE["sex"] == "male"), ["male", "prior_hsct"], "did not converge"),
+    (PH_NEGATIVE.assign(prior_hsct=PH_NEGATIVE["sex"] == "male"), ["male", "prior_hsct"], "together lie outside what any positive"),
 ])
 def test_a_maic_the_data_cannot_carry_ends_in_a_sentence(rows, codes, sentence):
     x = maic.centred(maic.cohort_values(rows, codes), {c: TOWER[c] for c in codes})
     with pytest.raises(maic.MaicError, match=sentence):
         maic.maic_weights(x)
+
+
+def test_weights_that_do_not_converge_end_in_a_sentence():
+    x = maic.centred(maic.cohort_values(PH_NEGATIVE, ALL), TOWER)
+    with pytest.raises(maic.MaicError, match=r"The weights did not converge \(1 iterations"):
+        maic.maic_weights(x, max_iterations=1)
+
+
+def test_the_linear_programme_agrees_with_whether_weights_exist():
+    x = maic.centred(maic.cohort_values(PH_NEGATIVE, ALL), TOWER)
+    assert maic.reachable(x)
+    assert not maic.reachable(x.assign(male=x["male"].abs() + 0.01))  # every centred value positive
 
 
 def test_bootstrap_is_deterministic_for_a_seed_and_counts_resamples_it_cannot_weight():
@@ -177,3 +189,32 @@ def test_a_bad_baseline_file_names_file_line_column_and_value(tmp_path):
     assert message.startswith("baselines.csv: line 3 (TOWER age_years all)")
     assert "statistic 'spread' is not one of mean, sd, min, max, count" in message
     assert "value 'x' is not a number" in message
+
+
+@pytest.mark.parametrize("k", [2, 5, 7, 21])
+def test_share_run_histogram_bins_hold_at_least_k_patients_and_hide_the_extremes(k):
+    weights = fit(ALL)[1].weights
+    edges = maic.share_bins(weights, k)
+    counts, _ = np.histogram(weights, bins=edges)
+    assert counts.sum() == len(weights) and counts.min() >= k
+    assert edges[0] == 0 and edges[-1] == math.floor(weights.max()) + 1
+    assert maic.share_bins(weights[: k - 1], k) is None
+
+
+def test_sensitivity_sets_keep_age_and_salvage_phases_together():
+    sets = maic.sensitivity_sets(["age_mean", "age_sd", "male", "salvage_first", "salvage_second"])
+    assert sets == {
+        "all": ["age_mean", "age_sd", "male", "salvage_first", "salvage_second"],
+        "all but age": ["male", "salvage_first", "salvage_second"],
+        "all but sex": ["age_mean", "age_sd", "salvage_first", "salvage_second"],
+        "all but salvage phase": ["age_mean", "age_sd", "male"],
+        "age only": ["age_mean", "age_sd"], "sex only": ["male"], "salvage phase only": ["salvage_first", "salvage_second"]}
+    assert maic.sensitivity_sets(["male"]) == {"all": ["male"]}
+
+
+def test_share_run_bins_never_split_equal_weights():
+    edges = maic.share_bins([1, 1, 1, 2, 2, 2, 2, 3, 3, 3], 3)
+    counts, _ = np.histogram([1, 1, 1, 2, 2, 2, 2, 3, 3, 3], bins=edges)
+    assert counts.tolist() == [3, 4, 3]
+    edges = maic.share_bins([1, 1, 1, 1, 1, 2], 3)  # the 2 alone would be a bar of one patient
+    assert np.histogram([1, 1, 1, 1, 1, 2], bins=edges)[0].tolist() == [6]
