@@ -154,7 +154,7 @@ def trial_targets(baselines: pd.DataFrame, study: str, arm: str, codes: list[str
         char, level, statistic = CHARACTERISTICS[code].trial
         hit = rows[(rows["characteristic"] == char) & (rows["level"] == level) & (rows["statistic"] == statistic)]
         if hit.empty:
-            raise MaicError(f"{study} ({arm} arm) has no published {CHARACTERISTICS[code].label.lower()} in the "
+            raise MaicError(f"{study} ({arm} arm) has no published {_labels([code])} in the "
                             f"baseline file (characteristic {char}, level {level}, statistic {statistic}), so it "
                             "cannot be matched.")
         row = hit.iloc[0]
@@ -225,7 +225,9 @@ def rescaled(weights) -> np.ndarray:
 
 
 def _labels(codes) -> str:
-    return ", ".join(CHARACTERISTICS[c].label.lower() if c in CHARACTERISTICS else str(c) for c in codes)
+    """``"male sex, previous allogeneic HSCT"``: labels without their unit, for sentences."""
+    words = [CHARACTERISTICS[c].label.rsplit(" (", 1)[0] if c in CHARACTERISTICS else str(c) for c in codes]
+    return ", ".join(w[0].lower() + w[1:] for w in words)
 
 
 def check_matchable(x: pd.DataFrame) -> None:
