@@ -80,3 +80,10 @@ def test_a_share_run_hides_small_counts_and_draws_bars_of_at_least_min_cell_pati
     assert "aggregate view (share run): bars of at least 5 patients" in text
     balance = pd.read_csv(tmp_path / "out" / "tables" / "maic_balance.csv")
     assert "<5/21 (–)" in balance["Cohort before"].tolist()
+
+
+def test_a_share_run_records_the_counts_behind_the_balance_so_small_ones_are_hidden(tmp_path):
+    _, res = _run(tmp_path, _shipped(), share_safe=True)
+    before = res.loc[f"{KEY}.balance[salvage_first].before"]
+    assert (before["numerator"], before["denominator"]) == (4, 21)  # suppress_result_files blanks its estimate
+    assert res.loc[f"{KEY}.balance[male].before", "numerator"] == 13
