@@ -43,18 +43,19 @@ def _men_transplanted(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(prior_hsct=(rows["sex"] == "male").map({True: "yes", False: "no"}))
 
 
-@pytest.mark.parametrize("make, characteristics, sentence", [
-    (lambda: _shipped().assign(ph_status="positive", debulking_category="tki"), None,
+@pytest.mark.parametrize("make, parameters, sentence", [
+    (lambda: _shipped().assign(ph_status="positive", debulking_category="tki"), {},
      "No patient of the population has every matched characteristic recorded"),
-    (lambda: _shipped().assign(sex="male"), None, "Every patient has the same male sex"),
-    (lambda: _shipped().assign(bmb_baseline_pct=""), None, "No patient of the population"),
-    (lambda: _men_transplanted(_shipped()), "male,prior_hsct", "together lie outside what any positive weights"),
-], ids=["no Ph- patient", "no variation in sex", "no blast counts", "unreachable together"])
+    (lambda: _shipped().assign(sex="male"), {}, "Every patient has the same male sex"),
+    (lambda: _shipped().assign(bmb_baseline_pct=""), {}, "No patient of the population"),
+    (lambda: _men_transplanted(_shipped()), {"maic_characteristics": "male,prior_hsct"},
+     "together lie outside what any positive weights"),
+    (_shipped, {"maic_pairing": "alcantara_cr_crh_phpos"}, "ALCANTARA (blinatumomab arm) has no published age"),
+], ids=["no Ph- patient", "no variation in sex", "no blast counts", "unreachable together", "no published baseline"])
 def test_a_cohort_the_adjustment_cannot_carry_ends_in_a_sentence_and_an_unavailable_row(
-        tmp_path, make, characteristics, sentence):
-    extra = {"maic_characteristics": characteristics} if characteristics else {}
-    text, res = _run(tmp_path, make(), **extra)
-    assert "**No adjusted comparison:** " in text and sentence in text
+        tmp_path, make, parameters, sentence):
+    text, res = _run(tmp_path, make(), **parameters)
+    assert "**No adjusted comparison:** " in text and sentence in text, text[-600:]
     row = res.loc["maic.available[all]"]
     assert row["estimate"] == 0 and row["method"].startswith("not available for this data: ")
     assert sentence in row["method"]
