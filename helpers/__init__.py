@@ -29,6 +29,7 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.comparison` -- cohort vs a historic rate: exact tests, posterior
 - :mod:`helpers.historic`   -- historic comparator figures and their pairing with cohort endpoints
 - :mod:`helpers.historic_display` -- tables, forest rows and words for the historic comparison
+- :mod:`helpers.maic`       -- matching-adjusted indirect comparison: weights, balance, weighted rates
 - :mod:`helpers.published`  -- the paper's printed figures (published_figures.csv)
 - :mod:`helpers.rounding`   -- printed numbers: exact rounding rules and fitting counts
 - :mod:`helpers.pvalues`    -- which recorded test could be behind a printed p-value

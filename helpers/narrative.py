@@ -110,7 +110,7 @@ def share_word(numerator: int, denominator: int) -> str:
 
 # --- prose with computed numbers ------------------------------------------------------
 
-_FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share")
+_FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share", "percent", "points", "ci_points")
 
 
 def format_result(row, fmt: str) -> str:
@@ -137,6 +137,14 @@ def format_result(row, fmt: str) -> str:
         return share_word(int(row["numerator"]), int(row["denominator"]))
     if fmt == "value":
         return number(float(row["estimate"]))
+    if fmt == "percent":  # an estimated proportion without counts (e.g. a weighted rate)
+        return "–" if _missing(row["estimate"]) else percent(float(row["estimate"]))
+    if fmt == "points":  # a difference of proportions, in signed percentage points
+        return "NA" if _missing(row["estimate"]) else f"{100 * float(row['estimate']):+.1f}"
+    if fmt == "ci_points":
+        low, high = float(row["ci_low"]), float(row["ci_high"])
+        return ("95% CI not estimable" if _missing(low) or _missing(high)
+                else f"95% CI {100 * low:+.1f} to {100 * high:+.1f}")
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(_FORMATS)}")
 
 

@@ -65,6 +65,8 @@ PARAMETER_RULES: dict[str, Rule] = {
     "at_risk_step_months": Rule(0, 600, "months between the numbers at risk", low_open=True),
     "landmark_months": Rule(0, 600, "months from the start of blinatumomab to the transplant landmark",
                             low_open=True),
+    "bootstrap_samples": Rule(1, math.inf, "bootstrap resamples of the adjusted comparison"),
+    "bootstrap_seed": Rule(0, math.inf, "seed of the bootstrap's random numbers"),
     "min_cell": Rule(2, math.inf, "smallest count a share run shows (smaller ones, from 1, are hidden)"),
 }
 

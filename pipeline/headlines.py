@@ -33,12 +33,12 @@ class Headline:
 
 
 def headline_results(results: pd.DataFrame, parameters: dict | None = None) -> list[Headline]:
-    """The index's headline results (at most 8) in reading order, only those whose keys
+    """The index's headline results (at most 9) in reading order, only those whose keys
     are all present; ``parameters`` word the group labels (defaults 50 and 2)."""
     params = {"bmb_high_cutoff": 50, "lines_cutoff": 2, **(parameters or {})}
     rows = {row["key"]: row for row in results.to_dict("records")} if len(results) else {}
     out = []
-    for build in (_cr, _mrd, _crs, _burden, _lines, _regimen, _historic, _reproduction):
+    for build in (_cr, _mrd, _crs, _burden, _lines, _regimen, _historic, _adjusted, _reproduction):
         try:
             found = build(rows, params)
         except KeyError:
@@ -166,6 +166,28 @@ def _historic(rows, params):
             f"{100 * _float(diff['estimate']):+.1f} percentage points{interval}; "
             f"{_test_text(test)}")
     return Headline("CR/CRh/CRi against the TOWER trial (historic comparison)", text, "05", "comparisons")
+
+
+def _adjusted(rows, params):
+    """The first population-adjusted (MAIC) comparison in the rows, beside its unadjusted twin."""
+    key = next((k.removesuffix(".risk_difference") for k in rows
+                if k.startswith("maic[") and k.endswith("].risk_difference")), None)
+    if key is None:
+        raise KeyError("maic[...].risk_difference")
+    rate, diff, ess = rows[f"{key}.rate"], rows[f"{key}.risk_difference"], rows[f"{key}.ess"]
+    plain, plain_diff = rows[f"{key}.unadjusted"], rows[f"{key}.unadjusted_risk_difference"]
+    comparator = str(diff["label"]).rsplit(" minus ", 1)[1]
+    text = (f"{str(rate['label']).split(', ', 1)[1]}: weighted {100 * _float(rate['estimate']):.1f}% "
+            f"({ci_text(_float(rate['ci_low']), _float(rate['ci_high']))}), effective sample size "
+            f"{_float(ess['estimate']):.1f} of {_count(ess['denominator'])}, vs {comparator}; difference "
+            f"{_points(diff)}; unadjusted {_short(plain)}, difference {_points(plain_diff)}")
+    return Headline("CR/CRh/CRi against TOWER, adjusted for baseline (MAIC)", text, "09", "outcome")
+
+
+def _points(row) -> str:
+    low, high = _float(row["ci_low"]), _float(row["ci_high"])
+    interval = "" if math.isnan(low) else f" (95% CI {100 * low:+.1f} to {100 * high:+.1f})"
+    return f"{100 * _float(row['estimate']):+.1f} percentage points{interval}"
 
 
 def _reproduction(rows, params):

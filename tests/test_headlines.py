@@ -100,3 +100,25 @@ def test_a_contrast_is_labelled_with_the_test_that_ran_when_chi_square_stood_in_
     assert found["CR by previous treatment lines"].endswith(
         "Pearson chi-square (asymptotic; Fisher's exact test infeasible at this size), two-sided, p = 0.023")
     assert found["CR by marrow blasts before debulking"].endswith("Fisher's exact test, two-sided, p = 0.022")
+
+
+def test_the_adjusted_comparison_stands_beside_its_unadjusted_twin():
+    # notebook 09's rows on the shipped cohort (results/09_population_adjusted_comparison.csv)
+    key = "maic[tower_cr_crh_cri_phneg]"
+    rows = pd.DataFrame([
+        {"key": f"{key}.ess", "denominator": 21, "estimate": 9.458138, "label": "Effective sample size"},
+        {"key": f"{key}.rate", "denominator": 21, "estimate": 0.6105509, "ci_low": 0.2893510, "ci_high": 0.8578803,
+         "label": "CR/CRh/CRi, Ph− patients reweighted to TOWER"},
+        {"key": f"{key}.risk_difference", "estimate": 0.1714365, "ci_low": -0.1545285, "ci_high": 0.4974014,
+         "label": "CR/CRh/CRi, Ph− patients reweighted to TOWER, minus TOWER 119/271"},
+        {"key": f"{key}.unadjusted", "numerator": 14, "denominator": 21, "label": "unweighted"},
+        {"key": f"{key}.unadjusted_risk_difference", "estimate": 0.2275184, "ci_low": 0.0058, "ci_high": 0.3993,
+         "label": "unweighted minus TOWER 119/271"},
+    ]).assign(notebook="09_population_adjusted_comparison", p_value=None)
+    found = {h.title: h for h in headlines.headline_results(rows)}
+    headline = found["CR/CRh/CRi against TOWER, adjusted for baseline (MAIC)"]
+    assert headline.notebook == "09"
+    assert headline.text == (
+        "Ph− patients reweighted to TOWER: weighted 61.1% (95% CI 28.9–85.8%), effective sample size 9.5 of 21, "
+        "vs TOWER 119/271; difference +17.1 percentage points (95% CI -15.5 to +49.7); unadjusted 14/21 (66.7%), "
+        "difference +22.8 percentage points (95% CI +0.6 to +39.9)")

@@ -88,3 +88,14 @@ def test_fill_writes_a_share_as_a_word():
 ])
 def test_plural_puts_the_noun_in_the_number_of_the_count(n, singular, plural_form, expected):
     assert narrative.plural(n, singular, plural_form) == expected
+
+
+@pytest.mark.parametrize("row, fmt, expected", [
+    ({"estimate": 0.6105508, "ci_low": 0.289, "ci_high": 0.858}, "percent", "61.1%"),
+    ({"estimate": 0.1714365, "ci_low": -0.1545285, "ci_high": 0.4974014}, "points", "+17.1"),
+    ({"estimate": -0.05, "ci_low": -0.1545285, "ci_high": 0.4974014}, "points", "-5.0"),
+    ({"estimate": 0.17, "ci_low": -0.1545285, "ci_high": 0.4974014}, "ci_points", "95% CI -15.5 to +49.7"),
+    ({"estimate": 0.17, "ci_low": float("nan"), "ci_high": 0.5}, "ci_points", "95% CI not estimable"),
+])
+def test_weighted_rates_and_differences_are_written_without_counts(row, fmt, expected):
+    assert narrative.format_result(row, fmt) == expected
