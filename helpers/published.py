@@ -109,7 +109,7 @@ def cutoffs_used(text: str) -> tuple[str, ...]:
         var, level = derived.BY_NAME.get(name), level.strip()
         if var is None or level == derived.MISSING:  # patients without a value: one group at any cut-off
             continue
-        three_groups = "blast_groups(" in var.expression and level[:1] in ("<", ">")
+        three_groups = {"bmb_low_cutoff", "bmb_high_cutoff"} <= set(var.parameters) and level[:1] in ("<", ">")
         used.update((("bmb_low_cutoff",) if level[:1] == "<" else ("bmb_high_cutoff",)) if three_groups else var.parameters)
     return tuple(p for p in derived.CUTOFFS if p in used)
 
