@@ -611,7 +611,7 @@ def test_a_proportion_reads_as_a_clinician_writes_it(k, n, shown):
 
 
 # A share run rounds a shown count to a multiple of 5 and reads rate and interval from the rounded
-# counts; R 4.2: binom.test(15, 30)$conf.int -> 0.3130214 0.6869786
+# counts; R 4.2: binom.test(15, 30)$conf.int -> 0.3129703 0.6870297
 def test_a_proportion_in_a_share_run_hides_a_small_count_and_rounds_the_others():
     from helpers import suppression
 
