@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 from helpers import figures, narrative, suppression
 
 KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
-MEDIAN_METHOD = ("Kaplan-Meier median: first time S <= 1/2, the midpoint of a stretch where S is exactly 1/2 "
-                 "(R's print.survfit); 95% CI where the log(-log) band crosses 1/2 by the same rule "
+MEDIAN_METHOD = ("Kaplan-Meier median: first time S <= 0.5, the midpoint of a stretch where S is exactly 0.5 "
+                 "(R's print.survfit); 95% CI where the log(-log) band crosses 0.5 by the same rule "
                  "(Brookmeyer-Crowley), not reached where it never does")
 #: S within this of 1/2 is 1/2 (R's tolerance): floating point can put an exact half a few ulp above.
 HALF_TOLERANCE = math.sqrt(np.finfo(float).eps)

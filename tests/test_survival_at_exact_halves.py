@@ -20,7 +20,7 @@ import pytest
 from run_inprocess import execute
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.filterwarnings(r"ignore::pandas.errors.Pandas4Warning:lifelines\.")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(r"ignore::pandas.errors.Pandas4Warning:lifelines\.")]
 
 
 def _follow_up_cohort(path: Path) -> Path:
