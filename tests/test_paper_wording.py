@@ -52,6 +52,8 @@ ELSEWHERE = [
     ("OTHER CUT-OFFS", False, True),
     ("**Different definition.** This run sets high tumour burden at ≥ 60%", False, True),
     ("The paper's statement that all but one of its patients with CRS", False, True),
+    ("the paper's section 3.1 and Table 1 count a high burden at its own cut-off", False, True),
+    ("the paper's section 3.2 groups the blasts after debulking at its own cut-offs", False, True),
     ("Left out on other data", True, False),
     ("the data contract records a complete MRD response, not the assay", True, False),
     ("Bar chart (laid out as the paper's Figure 1)", True, False),
