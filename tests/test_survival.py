@@ -259,13 +259,13 @@ def test_a_file_without_follow_up_loads_without_follow_up_columns():
 def test_follow_up_columns_load_typed_after_the_contract_columns_and_change_nothing_else():
     with_follow_up = loading.load_cohort(CORPUS / "follow_up_valid.csv")
     without = loading.load_cohort(ROOT / "tests" / "fixtures" / "valid_small.csv")
-    assert list(with_follow_up.columns[21:26]) == list(contract.FOLLOW_UP_NAMES)
+    assert list(with_follow_up.columns[21:27]) == list(contract.FOLLOW_UP_NAMES)
     pd.testing.assert_frame_equal(with_follow_up.drop(columns=list(contract.FOLLOW_UP_NAMES)), without,
                                   check_flags=False)
     # make_corpus.py: P01 14.2 months alive, RFS 11 with relapse, HSCT at 3.1; P05 no follow-up.
     p01 = with_follow_up.iloc[0]
-    assert (p01["os_months"], p01["os_event"], p01["rfs_months"], p01["rfs_event"], p01["hsct_months"]) == \
-        (14.2, False, 11.0, True, 3.1)
+    assert (p01["os_months"], p01["os_event"], p01["rfs_months"], p01["rfs_event"], p01["rfs_event_cause"],
+            p01["hsct_months"]) == (14.2, False, 11.0, True, "relapse", 3.1)
     assert with_follow_up.loc[4, ["os_months", "rfs_months", "hsct_months"]].isna().all()
     assert with_follow_up["os_event"].dtype == "boolean" and with_follow_up["os_months"].dtype == "float64"
 
