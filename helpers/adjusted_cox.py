@@ -145,7 +145,31 @@ def result_rows(summary: pd.DataFrame, covariates: Sequence[Covariate], key: str
     return rows
 
 
+def parameter_labels(covariates: Sequence[Covariate]) -> dict[str, str]:
+    """Design column name -> words, e.g. ``"debulking_category=tki"`` -> ``"Debulking therapy: TKI"``."""
+    out = {}
+    for cov in covariates:
+        names = cov.level_labels or {}
+        for name in cov.parameters():
+            level = name.split("=", 1)[1] if "=" in name else None
+            out[name] = cov.label + (f": {names.get(level, level)}" if level else "")
+    return out
+
+
 def finite(summary: pd.DataFrame) -> bool:
     """True when every hazard ratio and bound is finite (no covariate separates the deaths)."""
     values = summary[["exp(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%"]].to_numpy(dtype=float)
     return bool(np.isfinite(values).all() and (values > 0).all() and (summary["se(coef)"] < 1e3).all())
+
+
+def hazard_ratio(months, events, flag) -> tuple[float, float, float, float]:
+    """(hazard ratio, 95 % low, high, Wald p) of ``flag`` True against False in a
+    single-covariate Cox model (Efron ties); ``months``, ``events`` and ``flag`` aligned."""
+    from lifelines import CoxPHFitter
+
+    from helpers.survival import COX_FIT_OPTIONS
+
+    frame = pd.DataFrame({"t": np.asarray(months, dtype=float), "e": np.asarray(events, dtype=bool),
+                          "x": np.asarray(flag, dtype=bool).astype(int)})
+    s = CoxPHFitter().fit(frame, duration_col="t", event_col="e", fit_options=COX_FIT_OPTIONS).summary.loc["x"]
+    return float(s["exp(coef)"]), float(s["exp(coef) lower 95%"]), float(s["exp(coef) upper 95%"]), float(s["p"])
