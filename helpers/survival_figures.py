@@ -88,7 +88,8 @@ def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabe
                 ax.plot([grid[0] - pad, median, median], [0.5, 0.5, 0], color=colour, lw=0.8, ls=":")
         ax.set(title=title, ylabel=ylabel, xlabel=xlabel, ylim=(0, 1.02),
                xlim=(grid[0] - pad, grid[-1] + pad), xticks=ticks)
-        ax.legend(loc="lower left", frameon=False, fontsize="small")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower left", frameon=False, fontsize="small")
         if annotation:
             ax.text(0.98, 0.97, annotation, transform=ax.transAxes, ha="right", va="top", fontsize="small")
         _count_rows(risk, [(n, c, at_risk(f.durations, ticks)) for c, (n, f) in zip(colours, fits.items())],
