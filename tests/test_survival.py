@@ -532,3 +532,39 @@ def test_synthetic_run_cox_hazard_ratios_match_statsmodels_efron(synthetic_run):
     row = results.loc["cox_tv_os[hsct|any_cr=True].hr"]
     assert (row["estimate"], row["ci_low"], row["ci_high"], row["p_value"]) == \
         pytest.approx((math.exp(fit.params[0]), low, high, fit.pvalues[0]), rel=1e-5)
+
+
+# R 4.2 (cmprsk 2.2, survival 3.4) on the same synthetic file (synth --n 400 --seed 8 --follow-up):
+#   d <- read.csv(file, na.strings = ""); r <- d[!is.na(d$rfs_months) & !(d$rfs_event == "yes" &
+#     is.na(d$rfs_event_cause)), ]; r$code <- ifelse(r$rfs_event == "no", 0,
+#     ifelse(r$rfs_event_cause == "relapse", 1, 2))
+#   timepoints(cuminc(r$rfs_months, r$code, cencode = 0), c(6, 12))$est
+#   b <- r[!is.na(r$bmb_baseline_pct), ]; cuminc(b$rfs_months, b$code, b$bmb_baseline_pct >= 50)$Tests
+#   cuminc(r$rfs_months, r$code, r$debulking_category)$Tests
+#   o <- d[!is.na(d$os_months) & !is.na(d$bmb_baseline_pct), ]  (debulking_category levels as the contract)
+#   coxph(Surv(os_months, os_event == "yes") ~ I(bmb_baseline_pct >= 50) + prior_lines + age_years +
+#         I(ph_status == "positive") + debulking_category, o)
+SYNTHETIC_R = [  # key, estimate, p-value (NaN: none)
+    ("cir[any_cr=True].cif_6m", 0.40610627424, math.nan),
+    ("cir[any_cr=True].cif_12m", 0.62740740769, math.nan),
+    ("nrm[any_cr=True].cif_6m", 0.05177382167, math.nan),
+    ("nrm[any_cr=True].cif_12m", 0.07387221617, math.nan),
+    ("cir[high_burden|any_cr=True]~gray", 3.957791327975, 0.04665488077),
+    ("nrm[high_burden|any_cr=True]~gray", 0.004331665753, 0.94752480219),
+    ("cir[debulking_category|any_cr=True]~gray", 0.2279807292, 0.9729506458),
+    ("nrm[debulking_category|any_cr=True]~gray", 0.1719248410, 0.9819890236),
+    ("cox_os_adjusted[high_burden].hr", 1.8642197528, 1.230541873e-06),
+    ("cox_os_adjusted[prior_lines].hr", 1.0019497469, 9.724987744e-01),
+    ("cox_os_adjusted[age_years].hr", 1.0063428906, 1.023899447e-01),
+    ("cox_os_adjusted[ph_positive].hr", 0.9178725611, 5.255932765e-01),
+    ("cox_os_adjusted[debulking_category=tki].hr", 1.1737363741, 4.823037865e-01),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key, estimate, p", SYNTHETIC_R, ids=[r[0] for r in SYNTHETIC_R])
+def test_synthetic_run_competing_risks_and_adjusted_cox_equal_r_cmprsk_and_coxph(synthetic_run, key, estimate, p):
+    results, _ = synthetic_run
+    row = results.loc[key]
+    assert row["estimate"] == pytest.approx(estimate, abs=1e-6)
+    assert row["p_value"] == pytest.approx(p, abs=1e-6, nan_ok=True)
