@@ -22,7 +22,6 @@ import pandas as pd
 MIN_EPV = 10
 #: Covariates left out, from the end, while the EPV rule fails; the first is always kept.
 DROP_ORDER = ("high_burden", "prior_lines", "age_years", "ph_positive", "debulking_category")
-#: Reference level of the debulking category: the contract's first code present.
 COX_METHOD = "multivariable Cox proportional hazards (Efron ties); Wald 95% CI and p"
 
 
@@ -132,27 +131,25 @@ def result_rows(summary: pd.DataFrame, covariates: Sequence[Covariate], key: str
                 events: int) -> list[dict]:
     """One result row per parameter, ``{key}[{parameter}].hr`` (numerator = events)."""
     rows = []
-    for cov in covariates:
-        for name in cov.parameters():
-            s = summary.loc[name]
-            level = name.split("=", 1)[1] if "=" in name else None
-            label = cov.label + (f": {(cov.level_labels or {}).get(level, level)} vs "
-                                 f"{(cov.level_labels or {}).get(cov.levels[0], cov.levels[0])}" if level else "")
-            rows.append({"key": f"{key}[{name}].hr", "label": f"Adjusted OS hazard ratio, {label}",
-                         "numerator": events, "denominator": n, "estimate": float(s["exp(coef)"]),
-                         "ci_low": float(s["exp(coef) lower 95%"]), "ci_high": float(s["exp(coef) upper 95%"]),
-                         "p_value": float(s["p"]), "unit": "hazard ratio", "method": COX_METHOD})
+    for name, label in parameter_labels(covariates).items():
+        s = summary.loc[name]
+        rows.append({"key": f"{key}[{name}].hr", "label": f"Adjusted OS hazard ratio, {label}",
+                     "numerator": events, "denominator": n, "estimate": float(s["exp(coef)"]),
+                     "ci_low": float(s["exp(coef) lower 95%"]), "ci_high": float(s["exp(coef) upper 95%"]),
+                     "p_value": float(s["p"]), "unit": "hazard ratio", "method": COX_METHOD})
     return rows
 
 
 def parameter_labels(covariates: Sequence[Covariate]) -> dict[str, str]:
-    """Design column name -> words, e.g. ``"debulking_category=tki"`` -> ``"Debulking therapy: TKI"``."""
+    """Design column name -> words, e.g. ``"debulking_category=tki"`` -> ``"Debulking therapy: TKI
+    vs Steroids"`` (against the reference level)."""
     out = {}
     for cov in covariates:
         names = cov.level_labels or {}
         for name in cov.parameters():
             level = name.split("=", 1)[1] if "=" in name else None
-            out[name] = cov.label + (f": {names.get(level, level)}" if level else "")
+            out[name] = cov.label + (f": {names.get(level, level)} vs {names.get(cov.levels[0], cov.levels[0])}"
+                                     if level else "")
     return out
 
 

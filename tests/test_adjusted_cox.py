@@ -79,3 +79,10 @@ def test_a_covariate_or_level_absent_from_the_data_leaves_the_model():
     assert [c.column for c in kept] == ["high_burden", "prior_lines", "age_years", "debulking_category"]
     assert kept[-1].levels == ("steroids", "low_intensity_chemo", "polychemotherapy")
     assert ac.events_per_variable(60, kept) == 12  # 3 numbers + 2 indicators
+
+
+def test_each_parameter_becomes_one_result_row_named_against_its_reference(summary):
+    rows = ac.result_rows(summary, COVARIATES, "cox_os_adjusted", n=147, events=112)
+    assert [r["key"] for r in rows] == [f"cox_os_adjusted[{name}].hr" for name in R_COXPH]
+    assert rows[-1]["label"] == "Adjusted OS hazard ratio, Debulking therapy: tki vs steroids"
+    assert rows[0]["estimate"] == pytest.approx(R_COXPH["high_burden"][0], rel=1e-6)
