@@ -38,11 +38,11 @@ def test_notebook_08_completes_with_follow_up_and_says_which_model_it_leaves_out
     shown = "\n".join(namespace["_markdown"])
     assert results.loc["follow_up.available[all]", "estimate"] == 1
     if case in ("no_deaths", "one_patient", "three_patients"):
-        assert not any(k.startswith("cox_os_adjusted") for k in results.index)
+        assert not any(k.startswith("cox_os_adjusted[") for k in results.index)
         assert "No adjusted model for this data" in shown
     if case == "no_deaths":
         assert "No Cox model for tumour burden" in shown
     if case == "without_cause_column":
         assert "Relapse and non-relapse mortality are not separated" in shown
         assert not any(k.startswith(("cir[", "nrm[")) for k in results.index)
-        assert any(k.startswith("cox_os_adjusted") for k in results.index)
+        assert any(k.startswith("cox_os_adjusted[") for k in results.index)
