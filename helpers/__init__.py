@@ -15,6 +15,9 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.models`     -- Firth-penalised logistic regression, profile-likelihood limits; R's cox.zph test
 - :mod:`helpers.power`      -- exact power and sample size of the two-sided Fisher test
 - :mod:`helpers.survival`   -- Kaplan-Meier rows, tables and figures shared by the time-to-event cells
+- :mod:`helpers.competing`  -- cumulative incidence of relapse and of death in remission, Gray's test
+- :mod:`helpers.adjusted_cox` -- multivariable Cox model: events per variable, regression table
+- :mod:`helpers.survival_figures` -- annotated survival and cumulative-incidence figures with counts below
 - :mod:`helpers.subgroups`  -- rates by group with exact CIs and the tests run on their table
 - :mod:`helpers.response`   -- response-by-subgroup table, patient flow and forest rows
 - :mod:`helpers.crs`        -- the paper's printed CRS percentages against both denominators

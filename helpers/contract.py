@@ -123,6 +123,10 @@ FOLLOW_UP_COLUMNS: tuple[Column, ...] = (
            meaning="CR patients only: months from CR to relapse, death or last contact"),
     Column("rfs_event", "boolean", "Relapsed or died", nullable=True, code_labels=YES_NO, optional=True,
            meaning="yes = relapse or death at rfs_months; no = censored"),
+    Column("rfs_event_cause", "code", "What ended remission", nullable=True, codes=("relapse", "death"),
+           code_labels={"relapse": "Relapse", "death": "Death in remission"}, optional=True,
+           meaning="when rfs_event is yes: relapse or death in remission (non-relapse mortality); "
+                   "blank = cause unknown"),
     Column("hsct_months", "number", "Months to HSCT after blinatumomab", nullable=True, minimum=0,
            maximum=600, optional=True,
            meaning="months from the start of blinatumomab to HSCT, when hsct_after_blina is yes"),
@@ -131,6 +135,9 @@ FOLLOW_UP_COLUMNS: tuple[Column, ...] = (
 #: Follow-up columns given together: a file with one has the other, and each row
 #: gives both or neither.
 FOLLOW_UP_PAIRS: tuple[tuple[str, str], ...] = (("os_months", "os_event"), ("rfs_months", "rfs_event"))
+#: Follow-up columns that need another one: (column, the column it needs); the second may
+#: come without the first.
+FOLLOW_UP_NEEDS: tuple[tuple[str, str], ...] = (("rfs_event_cause", "rfs_event"),)
 
 #: Response codes that count as complete remission (any count recovery).
 CR_CODES: tuple[str, ...] = ("cr", "crp", "cri")

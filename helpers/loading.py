@@ -152,6 +152,10 @@ CROSS_RULES: tuple[CrossRule, ...] = (
                          else f"blank, but rfs_event is {v['rfs_event']!r}")
                         + f" and response is {v['response']!r}",
               "rfs_months and rfs_event only for patients in CR (response cr, crp or cri); blank otherwise"),
+    CrossRule("rfs_event_cause_only_with_event", ("rfs_event_cause", "rfs_event"), "rfs_event_cause",
+              lambda t: t["rfs_event_cause"].notna() & (t["rfs_event"] != True),  # noqa: E712 (NA-aware)
+              lambda v: f"{v['rfs_event_cause']!r} is given but rfs_event is {v['rfs_event'] or 'blank'!r}",
+              "rfs_event_cause (relapse or death) only when rfs_event is yes; blank otherwise"),
     CrossRule("rfs_within_os", ("rfs_months", "os_months"), "rfs_months",
               lambda t: t["rfs_months"] > t["os_months"],
               lambda v: f"{v['rfs_months']!r} is longer than os_months {v['os_months']!r}",
@@ -269,6 +273,11 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
             if given in raw.columns and partner not in raw.columns:
                 problems.append(Problem(header_line, None, partner, None, together, f"column {given} is "
                                         f"given without its partner {partner}; expected {together}"))
+    for given, needed in contract.FOLLOW_UP_NEEDS:
+        if given in raw.columns and needed not in raw.columns:
+            problems.append(Problem(header_line, None, needed, None, f"{needed} whenever {given} is given",
+                                    f"column {given} is given without the column {needed} it describes; "
+                                    f"expected {needed} too, or neither"))
     if extras:
         notes.append("extra columns kept but not used by the analysis: " + ", ".join(extras))
     if raw.empty:

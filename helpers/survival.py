@@ -1,4 +1,5 @@
-"""Kaplan-Meier values at a time, result rows, table and figure, from lifelines fits.
+"""Kaplan-Meier values at a time, result rows and table, from lifelines fits (figures:
+:mod:`helpers.survival_figures`).
 
 Intervals for S(t): exponential Greenwood on log(-log S) (R's ``conf.type = "log-log"``),
 none where S(t) is 1 (no event yet) or 0. Median and its interval by R's ``print.survfit``
@@ -13,15 +14,12 @@ interval the log(-log) Greenwood band of those rounded counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from lifelines.exceptions import ConvergenceError
-from matplotlib.figure import Figure
 
-from helpers import figures, narrative, suppression
+from helpers import narrative, suppression
 
 KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
 MEDIAN_METHOD = ("Kaplan-Meier median: first time S <= 0.5, the midpoint of a stretch where S is exactly 0.5 "
@@ -33,21 +31,6 @@ AT_RISK_METHOD = "patients with follow-up of at least this many months"
 #: ``fit_options`` of lifelines' Cox fitters: their default stop can leave the fourth digit
 #: of a hazard ratio unsettled; this iterates to R's ``coxph`` precision.
 COX_FIT_OPTIONS = {"precision": 1e-12}
-#: Most x ticks (and at-risk columns) :func:`plot_km` draws.
-MAX_TICKS = 10
-
-
-def fit_or_reason(fit: Callable[[], object], events) -> tuple[object | None, str]:
-    """``(fit(), "")``, or ``(None, why)`` when no patient had an event (``events``: booleans) or
-    the Cox fit does not converge (lifelines' ConvergenceError, a singular matrix)."""
-    n_events = int(np.sum(np.asarray(events, dtype=bool)))
-    if n_events == 0:
-        return None, "no patient had the event, so there is no hazard to compare"
-    try:
-        return fit(), ""
-    except (ConvergenceError, np.linalg.LinAlgError):
-        return None, (f"the model cannot be estimated (events: {narrative.count(n_events)}; the fit does "
-                      "not converge, as when every event falls in one group)")
 
 
 def at_risk(durations, times: Sequence[float]) -> list[int]:
@@ -173,42 +156,3 @@ def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame
                                                 else f"{100 * s:.1f}% ({narrative.ci_text(low, high)})")
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabel: str,
-            xlabel: str = "Months from the start of blinatumomab") -> Figure:
-    """Kaplan-Meier curves with 95 % bands and censoring ticks over an at-risk table; the
-    ticks and at-risk counts on ``grid`` (months from 0), at most :data:`MAX_TICKS` of them.
-    A share run draws no group of fewer than k patients, and the others as rounded steps
-    (:func:`rounded_steps`) with their band, without censoring ticks (each is a patient's time)."""
-    ticks = list(grid)[::math.ceil(len(grid) / MAX_TICKS)]
-    if _shared(next(iter(fits.values()), None)):
-        fits = {name: fit for name, fit in fits.items() if not suppression.hidden(len(fit.durations))}
-    with figures.house_style():
-        fig, (ax, risk) = figures.new_figure(7.0, 4.4 + 0.45 * len(fits), nrows=2,
-                                             gridspec_kw={"height_ratios": [4, 0.3 + 0.45 * len(fits)]})
-        colours = sns.color_palette("colorblind", len(fits))
-        for colour, (name, fit) in zip(colours, fits.items()):
-            if _shared(fit):
-                steps = rounded_steps(fit)
-                ax.step(steps["time"], steps["survival"], where="post", color=colour, label=name)
-                ax.fill_between(steps["time"], steps["low"].fillna(steps["survival"]),
-                                steps["high"].fillna(steps["survival"]), step="post",
-                                color=colour, alpha=0.2, linewidth=0)
-                continue
-            fit.plot_survival_function(ax=ax, ci_show=True, show_censors=True, color=colour, label=name,
-                                       censor_styles={"marker": "|", "ms": 6})
-        pad = 0.04 * (grid[-1] - grid[0])  # room for the at-risk counts at time 0
-        ax.set(title=title, ylabel=ylabel, xlabel=xlabel, ylim=(0, 1.02), xlim=(grid[0] - pad, grid[-1] + pad),
-               xticks=ticks)
-        ax.legend(loc="best", frameon=False, fontsize="small")
-        for row, (colour, (name, fit)) in enumerate(zip(colours, fits.items())):
-            risk.text(grid[0] - pad, row - 0.42, name, ha="left", va="center", color=colour, fontsize="x-small")
-            for t, count in zip(ticks, at_risk(fit.durations, ticks)):
-                risk.text(t, row, narrative.count(count), ha="center", va="center", color=colour, fontsize="small")
-        risk.set(ylim=(len(fits) - 0.4, -0.7), xlim=ax.get_xlim(), xticks=[], yticks=[])
-        risk.set_title("Number at risk", loc="left", fontsize="small")
-        risk.grid(False)
-        for side in ("top", "right", "left", "bottom"):
-            risk.spines[side].set_visible(False)
-    return fig

@@ -2,7 +2,9 @@
 
 A headline whose keys are missing is left out rather than shown half-filled. A notebook
 that cannot run its analysis on the data records :data:`AVAILABILITY_KEY` (or a key ending
-in it) with estimate 0, its method or label saying why.
+in it) with estimate 0, its method or label saying why. The survival headlines are
+declared whenever the data carry follow-up (:data:`FOLLOW_UP_KEY` with estimate 1): one
+of their results that is missing is shown as not estimable, never left out.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from helpers.narrative import ci_text, n_of, p_text
 AVAILABILITY_KEY = "available[all]"
 #: How such a row's method may start; the rest is the reason (otherwise its label is).
 NOT_AVAILABLE = "not available for this data: "
+#: Notebook 08's row saying whether the data carry follow-up.
+FOLLOW_UP_KEY = "follow_up.available[all]"
+#: Month at which the cumulative incidence of relapse is a headline.
+CIR_MONTHS = 12
 
 
 @dataclass(frozen=True)
@@ -33,12 +39,14 @@ class Headline:
 
 
 def headline_results(results: pd.DataFrame, parameters: dict | None = None) -> list[Headline]:
-    """The index's headline results (at most 9) in reading order, only those whose keys
-    are all present; ``parameters`` word the group labels (defaults 50 and 2)."""
+    """The index's headline results (at most 12) in reading order, only those whose keys
+    are all present (the survival ones whenever there is follow-up); ``parameters`` word the
+    group labels (defaults 50 and 2)."""
     params = {"bmb_high_cutoff": 50, "lines_cutoff": 2, **(parameters or {})}
     rows = {row["key"]: row for row in results.to_dict("records")} if len(results) else {}
     out = []
-    for build in (_cr, _mrd, _crs, _burden, _lines, _regimen, _historic, _adjusted, _reproduction):
+    for build in (_cr, _mrd, _crs, _burden, _lines, _regimen, _os, _os_burden, _cir, _historic, _adjusted,
+                  _reproduction):
         try:
             found = build(rows, params)
         except KeyError:
@@ -153,6 +161,61 @@ def _regimen(rows, params):
     return Headline("CR by debulking therapy",
                     "; ".join(groups) + f"; {_test_text(test)}",
                     "03", "by subgroup")
+
+
+def _follow_up(rows) -> bool:
+    row = rows.get(FOLLOW_UP_KEY)
+    return row is not None and _float(row["estimate"]) == 1
+
+
+def _months(row) -> str:
+    value, low, high = (_float(row[c]) for c in ("estimate", "ci_low", "ci_high"))
+    head = "not reached" if math.isnan(value) else f"{value:.1f} months"
+    low_text, high_text = ("not reached" if math.isnan(x) else f"{x:.1f}" for x in (low, high))
+    return f"{head} (95% CI {low_text}–{high_text})"
+
+
+def _os(rows, params):
+    if not _follow_up(rows):
+        return None
+    median, follow = rows.get("km_os[all].median"), rows.get("follow_up.median[all]")
+    if median is None:
+        return Headline("Overall survival", "median not estimable on this data", "08", "Overall survival, all")
+    text = f"median {_months(median)}; {_short(median)} died"
+    if follow is not None:
+        text += f"; median follow-up {_months(follow)}"
+    return Headline("Overall survival", text, "08", "Overall survival, all")
+
+
+def _os_burden(rows, params):
+    if not _follow_up(rows):
+        return None
+    cut = params["bmb_high_cutoff"]
+    hr = rows.get("cox_os[high_burden].hr")
+    if hr is None:
+        text = ("not estimable on this data (it needs patients with follow-up in both burden groups "
+                "and a death in each)")
+    else:
+        text = (f"blasts ≥{cut}% vs <{cut}%: hazard ratio of death {_float(hr['estimate']):.2f} "
+                f"(95% CI {_float(hr['ci_low']):.2f}–{_float(hr['ci_high']):.2f}), Cox, {p_text(_float(hr['p_value']))}")
+    return Headline("Overall survival by marrow blasts before debulking", text, "08", "by tumour burden")
+
+
+def _cir(rows, params):
+    if not _follow_up(rows):
+        return None
+    cir = rows.get(f"cir[any_cr=True].cif_{CIR_MONTHS}m")
+    title = f"Cumulative incidence of relapse at {CIR_MONTHS} months from CR"
+    section = "competing risks"
+    if cir is None or math.isnan(_float(cir["estimate"])):
+        return Headline(title, "not estimable on this data (it needs patients in CR with rfs_event_cause and "
+                        f"follow-up to {CIR_MONTHS} months)", "08", section)
+    text = f"{100 * _float(cir['estimate']):.1f}% ({ci_text(_float(cir['ci_low']), _float(cir['ci_high']))})"
+    nrm = rows.get(f"nrm[any_cr=True].cif_{CIR_MONTHS}m")
+    if nrm is not None and not math.isnan(_float(nrm["estimate"])):
+        text += (f"; non-relapse mortality {100 * _float(nrm['estimate']):.1f}% "
+                 f"({ci_text(_float(nrm['ci_low']), _float(nrm['ci_high']))})")
+    return Headline(title, text + f"; {_count(cir['denominator'])} patients in CR", "08", section)
 
 
 def _historic(rows, params):

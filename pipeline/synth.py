@@ -107,8 +107,10 @@ HSCT_RELAPSE_HAZARD_RATIO = 0.6
 #: Months from CR to HSCT (uniform) and the end of follow-up from start (uniform).
 MONTHS_CR_TO_HSCT = (0.5, 3.0)
 FOLLOW_UP_END = (3.0, 48.0)
-#: Share of patients whose follow-up is not recorded (all five cells blank).
+#: Share of patients whose follow-up is not recorded (all six cells blank).
 FOLLOW_UP_MISSING_SHARE = 0.02
+#: Share of relapse-free-survival events whose cause (relapse or death) is not recorded.
+CAUSE_UNKNOWN_SHARE = 0.03
 CENTERS = tuple(f"c{i:02d}" for i in range(1, 8))
 SOURCE_SHARES = {"neuf": 14 / 34, "paap": 15 / 34, "observational": 5 / 34}
 
@@ -298,7 +300,7 @@ def _draw_post_blasts(rng: np.random.Generator, baseline: np.ndarray, baseline_g
 
 def _draw_follow_up(rng: np.random.Generator, any_cr: np.ndarray, high_burden: np.ndarray,
                     hsct: np.ndarray) -> dict[str, np.ndarray]:
-    """The five follow-up columns as text. Times run from CR; transplanted patients are
+    """The six follow-up columns as text. Times run from CR; transplanted patients are
     in remission and alive (and followed) until their HSCT."""
     n = any_cr.size
     burden = np.where(high_burden, HIGH_BURDEN_HAZARD_RATIO, 1.0)
@@ -323,11 +325,16 @@ def _draw_follow_up(rng: np.random.Generator, any_cr: np.ndarray, high_burden: n
     rfs_months = np.maximum(np.minimum(rfs_end, end - to_cr), 0.1)
     recorded = rng.random(n) >= FOLLOW_UP_MISSING_SHARE
     given = recorded & any_cr
+    rfs_event = given & (rfs_end <= end - to_cr)
+    # Drawn last, so the other columns are those of a file without the cause.
+    cause_known = rng.random(n) >= CAUSE_UNKNOWN_SHARE
+    cause = np.where(rfs_event & cause_known, 1 + (relapse > without_relapse), 0)
     return {
         "os_months": _month_text(np.where(recorded, os_months, np.nan)),
         "os_event": _words(("", "no", "yes"), recorded * (1 + (death <= end))),
         "rfs_months": _month_text(np.where(given, rfs_months, np.nan)),
-        "rfs_event": _words(("", "no", "yes"), given * (1 + (rfs_end <= end - to_cr))),
+        "rfs_event": _words(("", "no", "yes"), given * (1 + rfs_event)),
+        "rfs_event_cause": _words(("", "relapse", "death"), cause),
         "hsct_months": _month_text(np.where(recorded & hsct, to_cr + to_hsct, np.nan)),
     }
 

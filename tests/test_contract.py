@@ -43,7 +43,7 @@ def test_the_document_and_the_module_list_the_same_columns_in_the_same_order():
 
 def test_the_follow_up_columns_are_the_documented_optional_ones_after_the_required_ones():
     assert list(FOLLOW_UP_ROWS) == list(contract.FOLLOW_UP_NAMES) == [
-        "os_months", "os_event", "rfs_months", "rfs_event", "hsct_months"]
+        "os_months", "os_event", "rfs_months", "rfs_event", "rfs_event_cause", "hsct_months"]
     assert [c.name for c in contract.ALL_COLUMNS] == [*REQUIRED_ROWS, *FOLLOW_UP_ROWS]
     assert [c.name for c in contract.ALL_COLUMNS if c.optional] == list(FOLLOW_UP_ROWS)
 
@@ -54,6 +54,13 @@ def test_the_follow_up_pairs_are_the_ones_the_document_names_both_or_neither():
     assert "`os_months` and `os_event` are given together (both or neither)" in rules
     assert "likewise\n`rfs_months` and `rfs_event`" in rules
     assert contract.FOLLOW_UP_PAIRS == (("os_months", "os_event"), ("rfs_months", "rfs_event"))
+
+
+def test_the_cause_of_an_rfs_event_is_documented_as_given_only_when_rfs_event_is_yes():
+    text = DOCUMENT.read_text(encoding="utf-8")
+    rules = text.split("\n## Optional follow-up columns (time to event)\n", 1)[1].split("\n## ", 1)[0]
+    assert "`rfs_event_cause`\nis given only when `rfs_event` is yes" in rules
+    assert contract.FOLLOW_UP_NEEDS == (("rfs_event_cause", "rfs_event"),)
 
 
 @pytest.mark.parametrize("name", list(DOCUMENT_ROWS))

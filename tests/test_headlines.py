@@ -122,3 +122,45 @@ def test_the_adjusted_comparison_stands_beside_its_unadjusted_twin():
         "Ph− patients reweighted to TOWER: weighted 61.1% (95% CI 28.9–85.8%), effective sample size 9.5 of 21, "
         "vs TOWER 119/271; difference +17.1 percentage points (95% CI -15.5 to +49.7); unadjusted 14/21 (66.7%), "
         "difference +22.8 percentage points (95% CI +0.6 to +39.9)")
+
+
+# Notebook 08's rows on a cohort with follow-up (values as the notebook writes them).
+SURVIVAL_ROWS = pd.DataFrame([
+    ("follow_up.available[all]", 294, 300, 1.0, None, None, None),
+    ("follow_up.median[all]", None, 294, 26.2, 21.3, 39.2, None),
+    ("km_os[all].median", 230, 294, 9.7, 8.5, 10.9, None),
+    ("cox_os[high_burden].hr", 221, 281, 1.5412, 1.1712, 2.0281, 0.00187),
+    ("cir[any_cr=True].cif_12m", 147, 208, 0.6911, 0.6148, 0.7553, None),
+    ("nrm[any_cr=True].cif_12m", 17, 208, 0.0759, 0.0433, 0.1204, None),
+], columns=["key", "numerator", "denominator", "estimate", "ci_low", "ci_high", "p_value"]).assign(
+    notebook="08_time_to_event", label="")
+
+
+def _survival_headlines(rows: pd.DataFrame) -> dict[str, str]:
+    return {h.title: h.text for h in headlines.headline_results(rows) if h.notebook == "08"}
+
+
+def test_with_follow_up_the_main_findings_give_median_survival_the_burden_contrast_and_relapse_at_12_months():
+    assert _survival_headlines(SURVIVAL_ROWS) == {
+        "Overall survival": "median 9.7 months (95% CI 8.5–10.9); 230/294 (78.2%) died; median follow-up "
+                            "26.2 months (95% CI 21.3–39.2)",
+        "Overall survival by marrow blasts before debulking":
+            "blasts ≥50% vs <50%: hazard ratio of death 1.54 (95% CI 1.17–2.03), Cox, p = 0.0019",
+        "Cumulative incidence of relapse at 12 months from CR":
+            "69.1% (95% CI 61.5–75.5%); non-relapse mortality 7.6% (95% CI 4.3–12.0%); 208 patients in CR",
+    }
+
+
+@pytest.mark.parametrize("missing, title", [
+    ("cox_os[high_burden].hr", "Overall survival by marrow blasts before debulking"),
+    ("cir[any_cr=True].cif_12m", "Cumulative incidence of relapse at 12 months from CR"),
+    ("km_os[all].median", "Overall survival"),
+])
+def test_a_declared_survival_headline_whose_result_is_missing_says_not_estimable_instead_of_vanishing(missing, title):
+    found = _survival_headlines(SURVIVAL_ROWS[SURVIVAL_ROWS["key"] != missing])
+    assert "not estimable" in found[title]
+
+
+def test_without_follow_up_there_is_no_survival_headline():
+    rows = SURVIVAL_ROWS.iloc[:1].assign(numerator=0, estimate=0.0)
+    assert _survival_headlines(rows) == {}

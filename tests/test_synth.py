@@ -336,7 +336,7 @@ def _km_median(frame: pd.DataFrame, months: str, event: str) -> float:
     return float(survival.index[survival.to_numpy() <= 0.5][0])
 
 
-def test_follow_up_adds_five_columns_and_leaves_the_other_21_unchanged(large_follow_up, large):
+def test_follow_up_adds_six_columns_and_leaves_the_other_21_unchanged(large_follow_up, large):
     assert tuple(large_follow_up.columns) == contract.NAMES + contract.FOLLOW_UP_NAMES
     pd.testing.assert_frame_equal(large_follow_up.loc[:, list(contract.NAMES)], large)
 
@@ -346,6 +346,8 @@ def test_follow_up_columns_follow_the_contract_kinds_and_ranges(large_follow_up)
         present = large_follow_up.loc[large_follow_up[col.name] != "", col.name]
         if col.kind == "boolean":
             assert set(present) == {"yes", "no"}, col.name
+        elif col.kind == "code":
+            assert set(present) == set(col.codes), col.name
         else:
             assert present.str.fullmatch(r"\d+\.\d").all(), col.name
             assert pd.to_numeric(present).between(col.minimum, col.maximum).all(), col.name
@@ -357,6 +359,7 @@ def test_every_follow_up_rule_of_the_data_dictionary_holds(large_follow_up):
     assert ((d["os_months"] == "") == (d["os_event"] == "")).all()
     assert ((d["rfs_months"] == "") == (d["rfs_event"] == "")).all()
     assert (d.loc[~in_cr, "rfs_months"] == "").all()
+    assert (d.loc[d["rfs_event"] != "yes", "rfs_event_cause"] == "").all()
     assert (d.loc[d["hsct_after_blina"] == "no", "hsct_months"] == "").all()
     os_months, rfs, hsct = (_number(d, c) for c in ("os_months", "rfs_months", "hsct_months"))
     assert not (rfs > os_months).any() and not (hsct > os_months).any()
@@ -374,6 +377,11 @@ def test_every_follow_up_rule_of_the_data_dictionary_holds(large_follow_up):
     ("median RFS, CR", lambda d: _km_median(d, "rfs_months", "rfs_event"), 5.0, 10.0),
     ("censored share among followed", lambda d: _share(d["os_event"] == "no", d["os_event"] != ""), 0.10, 0.40),
     ("follow-up not recorded", lambda d: _share(d["os_months"] == ""), 0.01, 0.03),
+    # Most remissions of R/R B-ALL end in relapse; death in remission is the smaller share.
+    ("death in remission among RFS events", lambda d: _share(d["rfs_event_cause"] == "death",
+                                                             d["rfs_event_cause"] != ""), 0.05, 0.35),
+    ("RFS events without a cause", lambda d: _share(d["rfs_event_cause"] == "", d["rfs_event"] == "yes"),
+     0.01, 0.05),
 ])
 def test_follow_up_is_realistic_at_n_20000(large_follow_up, what, observed, low, high):
     assert low <= observed(large_follow_up) <= high, what
@@ -395,7 +403,7 @@ def test_synthetic_follow_up_file_is_valid_under_the_loader_and_typed(tmp_path):
     report = loading.validate_file(path)
     assert report.ok, report.format()
     cohort = loading.load_cohort(path)
-    assert list(cohort.columns[21:26]) == list(contract.FOLLOW_UP_NAMES)
+    assert list(cohort.columns[21:27]) == list(contract.FOLLOW_UP_NAMES)
     assert cohort["os_months"].dtype == "float64" and cohort["os_event"].dtype == "boolean"
 
 
@@ -405,4 +413,4 @@ def test_cli_follow_up_option_writes_the_same_bytes_as_write_synthetic(tmp_path)
 
     assert main(["synth", "--n", "40", "--seed", "2", "--follow-up", "--out", str(tmp_path / "cli.csv")]) == 0
     assert (tmp_path / "cli.csv").read_bytes() == expected
-    assert b"os_months,os_event,rfs_months,rfs_event,hsct_months\n" in expected
+    assert b"os_months,os_event,rfs_months,rfs_event,rfs_event_cause,hsct_months\n" in expected

@@ -56,26 +56,34 @@ def without_column(column: str) -> list[list[str]]:
 
 
 #: Follow-up cells added to the valid fixture (os_months, os_event, rfs_months,
-#: rfs_event, hsct_months), chosen to meet every follow-up rule: RFS only for the
-#: CR patients (P01, P02, P04, P06, P08), never longer than OS; HSCT months only for
-#: the transplanted (P01, P06, P08), never after OS; P05 has no follow-up at all.
+#: rfs_event, rfs_event_cause, hsct_months), chosen to meet every follow-up rule: RFS only
+#: for the CR patients (P01, P02, P04, P06, P08), never longer than OS; a cause only with
+#: an RFS event (P06's unknown); HSCT months only for the transplanted (P01, P06, P08),
+#: never after OS; P05 has no follow-up at all.
 FOLLOW_UP = {
-    "P01": ("14.2", "no", "11", "yes", "3.1"),
-    "P02": ("9.5", "yes", "6", "yes", ""),
-    "P03": ("2.3", "yes", "", "", ""),
-    "P04": ("20", "no", "17.5", "no", ""),
-    "P05": ("", "", "", "", ""),
-    "P06": ("7.8", "yes", "5.2", "yes", "2.5"),
-    "P07": ("1.1", "yes", "", "", ""),
-    "P08": ("30.4", "no", "27.9", "no", "4"),
+    "P01": ("14.2", "no", "11", "yes", "relapse", "3.1"),
+    "P02": ("9.5", "yes", "6", "yes", "relapse", ""),
+    "P03": ("2.3", "yes", "", "", "", ""),
+    "P04": ("20", "no", "17.5", "no", "", ""),
+    "P05": ("", "", "", "", "", ""),
+    "P06": ("7.8", "yes", "5.2", "yes", "", "2.5"),
+    "P07": ("1.1", "yes", "", "", "", ""),
+    "P08": ("30.4", "no", "27.9", "no", "", "4"),
 }
-FOLLOW_UP_COLUMNS = ["os_months", "os_event", "rfs_months", "rfs_event", "hsct_months"]
+FOLLOW_UP_COLUMNS = ["os_months", "os_event", "rfs_months", "rfs_event", "rfs_event_cause", "hsct_months"]
 
 
 def follow_up_table() -> list[list[str]]:
     """The valid fixture with the optional follow-up columns of :data:`FOLLOW_UP`."""
     rows = table()
     return [rows[0] + FOLLOW_UP_COLUMNS] + [row + list(FOLLOW_UP[row[0]]) for row in rows[1:]]
+
+
+def without_follow_up_columns(*columns: str) -> list[list[str]]:
+    """:func:`follow_up_table` without some of its columns."""
+    rows = follow_up_table()
+    keep = [i for i, name in enumerate(rows[0]) if name not in columns]
+    return [[r[i] for i in keep] for r in rows]
 
 
 def with_follow_up_cell(patient: str, column: str, value: str) -> list[list[str]]:
@@ -285,7 +293,7 @@ def cases() -> list[tuple[str, bytes | None, str, str, str]]:
          "overall survival 700 months",
          "line 5 (patient P04), column os_months|'700'|a number from 0 to 600, or blank|above the maximum 600"),
         ("os_months_without_os_event_column.csv",
-         to_csv([r[:-4] + r[-3:] for r in follow_up_table()]).encode(), "no",
+         to_csv(without_follow_up_columns("os_event")).encode(), "no",
          "os_months given without the os_event column",
          "column os_event|column os_months is given without its partner os_event|os_months and os_event together"),
         ("os_event_blank_with_os_months.csv", to_csv(with_follow_up_cell("P03", "os_event", "")).encode(), "no",
@@ -307,6 +315,18 @@ def cases() -> list[tuple[str, bytes | None, str, str, str]]:
         ("rfs_longer_than_os.csv", to_csv(with_follow_up_cell("P06", "rfs_months", "9")).encode(), "no",
          "RFS longer than OS",
          "line 7 (patient P06), column rfs_months|'9' is longer than os_months '7.8'|rfs_months at most os_months"),
+        ("rfs_event_cause_without_event.csv", to_csv(with_follow_up_cell("P04", "rfs_event_cause", "relapse")).encode(),
+         "no", "a cause of the RFS event for a patient without one",
+         "line 5 (patient P04), column rfs_event_cause|'relapse' is given but rfs_event is 'no'"
+         "|only when rfs_event is yes"),
+        ("rfs_event_cause_unknown_code.csv",
+         to_csv(with_follow_up_cell("P02", "rfs_event_cause", "progression")).encode(), "no",
+         "cause of the RFS event 'progression' is not a code",
+         "line 3 (patient P02), column rfs_event_cause|'progression' is not allowed|one of 'relapse', 'death'"),
+        ("rfs_event_cause_without_rfs_event_column.csv",
+         to_csv(without_follow_up_columns("rfs_months", "rfs_event")).encode(), "no",
+         "rfs_event_cause given without the rfs_months and rfs_event columns",
+         "column rfs_event|column rfs_event_cause is given without the column rfs_event it describes"),
         ("hsct_months_without_hsct.csv", to_csv(with_follow_up_cell("P02", "hsct_months", "2")).encode(), "no",
          "months to HSCT for a patient not transplanted",
          "line 3 (patient P02), column hsct_months|'2' is given but hsct_after_blina is 'no'"

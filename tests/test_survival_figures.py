@@ -1,0 +1,56 @@
+"""Annotated survival and cumulative-incidence figures (helpers.survival_figures): what they print."""
+
+import math
+
+import pytest
+from lifelines import KaplanMeierFitter
+
+from helpers import competing, suppression
+from helpers import survival_figures as curves
+
+# Two groups: A has deaths at 1, 2, 2 and 5 months and censorings at 3 and 8; B one death at 4.
+A = ([1, 2, 2, 3, 5, 8], [1, 1, 1, 0, 1, 0])
+B = ([4, 6, 7, 9, 10, 12], [1, 0, 0, 0, 0, 0])
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+@pytest.mark.parametrize("times, expected", [([0, 2, 4, 8], [0, 3, 3, 4]), ([1.5, 5, 100], [1, 4, 4])])
+def test_cumulative_events_count_events_up_to_and_including_each_time(times, expected):
+    assert curves.cumulative_events(*A, times) == expected
+
+
+@pytest.mark.parametrize("n_groups, drawn", [(1, True), (2, True), (3, False), (4, False)])
+def test_bands_are_drawn_by_default_for_one_or_two_curves_only(n_groups, drawn):
+    assert curves.bands_default(n_groups) is drawn
+
+
+def test_the_annotation_gives_the_test_and_for_two_groups_the_hazard_ratio():
+    assert curves.annotation_text(0.0123, (1.916, 1.287, 2.855)) == "Log-rank p = 0.012\nHR 1.92 (95% CI 1.29–2.85)"
+    assert curves.annotation_text(0.0123) == "Log-rank p = 0.012"
+    assert curves.annotation_text(0.5, (math.nan, math.nan, math.nan)) == "Log-rank p = 0.500"
+
+
+def test_a_figure_prints_its_test_and_the_numbers_at_risk_and_cumulative_events_of_each_group():
+    fits = {"A": KaplanMeierFitter().fit(*A), "B": KaplanMeierFitter().fit(*B)}
+    texts = _texts(curves.plot_km(fits, [0, 4, 8, 12], "t", "S", annotation="Log-rank p = 0.042"))
+    assert "Log-rank p = 0.042" in texts
+    # A: at risk 6, 2 (5 and 8 months), 1, 0; cumulative events 0, 3, 4, 4. B: 6, 6, 3, 1; 0, 1, 1, 1.
+    numbers = [t for t in texts if t not in ("A", "B", "Log-rank p = 0.042")]
+    assert numbers == ["6", "2", "1", "0", "6", "6", "3", "1", "0", "3", "4", "4", "0", "1", "1", "1"]
+
+
+def test_a_share_run_figure_shows_counts_below_k_as_hidden():
+    fits = {"A": KaplanMeierFitter().fit(*A)}
+    with suppression.counts_hidden_below(5):
+        texts = _texts(curves.plot_km(fits, [0, 4, 8, 12], "t", "S"))
+    assert [t for t in texts if t != "A"] == ["6", "<5", "<5", "0", "0", "<5", "<5", "<5"]
+
+
+def test_the_incidence_figure_counts_every_patient_of_each_group_once():
+    months, codes = [1, 2, 3, 4, 5, 6], [1, 2, 0, 1, 0, 2]
+    fits = {"Relapse": competing.fit_cif(months, codes, 1), "Death": competing.fit_cif(months, codes, 2)}
+    texts = _texts(curves.plot_cif({"All": fits}, {"All": (months, codes)}, [0, 3, 6], "t"))
+    assert [t for t in texts if t != "All"] == ["6", "4", "1", "0", "2", "4"]
