@@ -122,6 +122,7 @@ def plot_cif(curves: Mapping[str, Mapping[str, object]], data: Mapping[str, tupl
     with 0 = censored) for the numbers at risk and cumulative events (any cause) on
     ``grid``. Bands by default as :func:`plot_km`, counted in groups x causes."""
     policy = suppression.current()
+    one_group = len(curves) == 1  # before hiding: a hidden group's curves are still named as its
     curves = {g: by_cause for g, by_cause in curves.items() if not policy.hidden(len(data[g][0]))}
     n_curves = sum(len(c) for c in curves.values())
     bands = bands_default(n_curves) if bands is None else bands
@@ -132,7 +133,7 @@ def plot_cif(curves: Mapping[str, Mapping[str, object]], data: Mapping[str, tupl
         pad = 0.04 * (grid[-1] - grid[0])
         for colour, (group, by_cause) in zip(colours, curves.items()):
             for style, (cause, fit) in zip(CAUSE_STYLES, by_cause.items()):
-                name = cause if len(curves) == 1 else f"{cause}, {group}"
+                name = cause if one_group else f"{cause}, {group}"
                 if policy.active:  # rounded steps: each a multiple of 5 events
                     steps = policy.cif_steps(*data[group])
                     column = f"cif_{fit.source[2]}"

@@ -46,7 +46,25 @@ def test_a_share_run_figure_shows_counts_below_k_as_hidden():
     fits = {"A": KaplanMeierFitter().fit(*A)}
     with suppression.counts_hidden_below(5):
         texts = _texts(curves.plot_km(fits, [0, 4, 8, 12], "t", "S"))
-    assert [t for t in texts if t != "A"] == ["6", "<5", "<5", "0", "0", "<5", "<5", "<5"]
+    # counts of k or more are rounded to a multiple of 5 (6 -> 5), 1 to k-1 hidden
+    assert [t for t in texts if t != "A"] == ["5", "<5", "<5", "0", "0", "<5", "<5", "<5"]
+
+
+def test_a_share_run_draws_no_curve_of_a_group_below_k_and_the_others_as_rounded_steps():
+    months = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    codes = [1, 2, 0, 1, 0, 2, 1, 1, 0, 2, 1, 0]
+    small_months, small_codes = [2, 3, 5], [1, 0, 2]
+    groups = {"Big": (months, codes), "Small": (small_months, small_codes)}
+    fits = {g: {"Relapse": competing.fit_cif(m, c, 1), "Death": competing.fit_cif(m, c, 2)}
+            for g, (m, c) in groups.items()}
+    with suppression.counts_hidden_below(5):
+        figure = curves.plot_cif(fits, groups, [0, 6, 12], "t")
+        relapse_12 = competing.cif_at(fits["Big"]["Relapse"], 12)
+    lines = [line for line in figure.axes[0].get_lines() if not line.get_label().startswith("_")]
+    assert sorted(line.get_label() for line in lines) == ["Death, Big", "Relapse, Big"]
+    # the incidence read in a share run is that of the rounded steps, with no interval
+    expected = suppression.Policy.for_run(True, 5).cif_steps(months, codes)["cif_1"].iloc[-1]
+    assert relapse_12[0] == expected and all(map(lambda v: v != v, relapse_12[1:]))
 
 
 def test_the_incidence_figure_counts_every_patient_of_each_group_once():
