@@ -66,7 +66,7 @@ def heterogeneity(events, totals) -> Heterogeneity:
     fisher = fisher_exact(np.column_stack([k, n - k])) if len(k) else None
     nan = math.nan
     if len(k) < 2 or k.sum() in (0, n.sum()):
-        return Heterogeneity(fisher, int(len(k)), nan, max(len(k) - 1, 0), nan, nan, nan, nan)
+        return Heterogeneity(fisher, len(k), nan, max(len(k) - 1, 0), nan, nan, nan, nan)
     from statsmodels.stats.meta_analysis import combine_effects
 
     edge = (k == 0) | (k == n)
@@ -74,11 +74,12 @@ def heterogeneity(events, totals) -> Heterogeneity:
     b = n - k + CONTINUITY * edge
     log_odds = np.log(a / b)
     variance = 1 / a + 1 / b
-    fit = combine_effects(log_odds, variance, method_re="dl")
+    with np.errstate(invalid="ignore", divide="ignore"):  # statsmodels' Knapp-Hartung variant and I² (unused here) divide by 0 at Q = 0
+        fit = combine_effects(log_odds, variance, method_re="dl")
     q, df = float(fit.q), len(k) - 1
     low, high = i2_interval(q, len(k))
-    return Heterogeneity(fisher, int(len(k)), q, df, max(0.0, (q - df) / q) if q > 0 else 0.0,
-                         low, high, float(fit.tau2))
+    return Heterogeneity(fisher, len(k), q, df, max(0.0, (q - df) / q) if q > 0 else 0.0,
+                         low, high, max(0.0, float(fit.tau2)))
 
 
 def i2_interval(q: float, centres: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -125,7 +126,8 @@ def funnel_frame(rates: pd.DataFrame, target: float, coverages=FUNNEL_COVERAGES)
     """Each centre's rate with the control limits at its own n and where it falls:
     ``rates`` has ``level``, ``numerator``, ``denominator``; adds ``estimate``, ``low_<c>``,
     ``high_<c>`` per coverage (e.g. ``low_95``) and ``outside`` (the widest limits it is
-    outside of, e.g. ``"99.8% (above)"``, or ``""``)."""
+    outside of, e.g. ``"99.8% (above)"``, or ``""``): its exact one-sided binomial tail
+    probability under ``target`` is below (1 - coverage) / 2."""
     frame = rates[["level", "numerator", "denominator"]].copy()
     frame = frame[frame["denominator"] > 0].reset_index(drop=True)
     frame["estimate"] = frame["numerator"] / frame["denominator"]
@@ -134,8 +136,12 @@ def funnel_frame(rates: pd.DataFrame, target: float, coverages=FUNNEL_COVERAGES)
         name = coverage_name(coverage)
         low, high = funnel_limits(target, frame["denominator"], coverage)
         frame[f"low_{name}"], frame[f"high_{name}"] = low, high
-        where = np.where(frame["estimate"] < low, f"{name}% (below)",
-                         np.where(frame["estimate"] > high, f"{name}% (above)", ""))
+        # called outside by the exact tail probability: the interpolated limit of a discrete count
+        # can sit just inside a rate (e.g. below 100 %) that chance alone gives often
+        tail = (1 - coverage) / 2
+        below = sps.binom.cdf(frame["numerator"], frame["denominator"], target) < tail
+        above = sps.binom.sf(frame["numerator"] - 1, frame["denominator"], target) < tail
+        where = np.where(below, f"{name}% (below)", np.where(above, f"{name}% (above)", ""))
         frame["outside"] = [w or o for w, o in zip(where, frame["outside"])]  # wider limits overwrite
     return frame
 
@@ -150,13 +156,14 @@ def plot_funnel(points: pd.DataFrame, target: float, *, title: str, ylabel: str,
     """Seaborn funnel plot: each centre's rate (``points``: ``level``, ``denominator``,
     ``estimate``) against its number of patients, a dashed line at ``target`` and the exact
     control limits of ``coverages`` as curves; returns the figure."""
-    import matplotlib.pyplot as plt
     import seaborn as sns
+
+    from helpers.figures import house_style, new_figure
 
     top = int(max_n or (points["denominator"].max() if len(points) else 10))
     grid = np.arange(1, max(top, 2) * 1.1 + 1)
-    with sns.axes_style("whitegrid"):
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+    with house_style():
+        fig, ax = new_figure(7, 4.5)
         styles = {coverages[0]: "--", coverages[-1]: ":"}
         for coverage in coverages:
             low, high = funnel_limits(target, grid, coverage)
@@ -176,5 +183,55 @@ def plot_funnel(points: pd.DataFrame, target: float, *, title: str, ylabel: str,
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
     return fig
+
+
+def rates_by_centre(cohort: pd.DataFrame, outcome: str, by: str = "center"):
+    """``(RateTable, Heterogeneity)``: the rate of ``outcome`` in each centre (patients without
+    a centre as the ``missing`` level, not tested), with the exact Fisher test of the centres."""
+    from helpers.subgroups import MISSING_LEVEL, rate_by
+
+    first = rate_by(cohort, outcome, by)
+    tested = first.rates[(first.rates["level"] != MISSING_LEVEL) & (first.rates["denominator"] > 0)]
+    found = heterogeneity(tested["numerator"], tested["denominator"])
+    tests = (found.fisher,) if found.fisher is not None else ()
+    return rate_by(cohort, outcome, by, tests=tests), found
+
+
+def heterogeneity_rows(outcome: str, found: Heterogeneity, label: str, by: str = "center") -> list[dict]:
+    """Result rows of the random-effects model: ``{outcome}[{by}].i_squared`` (a fraction with its
+    95 % CI; p of Cochran's Q) and ``{outcome}[{by}].tau_squared``; none when it is not defined."""
+    if math.isnan(found.i2):
+        return []
+    method = (f"DerSimonian-Laird random effects on the centres' log-odds ({CONTINUITY} added to the cells of a "
+              f"centre with no or only events), {found.centres} centres")
+    return [
+        {"key": f"{outcome}[{by}].i_squared", "label": f"{label}: I² across centres", "estimate": found.i2,
+         "ci_low": found.i2_low, "ci_high": found.i2_high, "p_value": float(sps.chi2.sf(found.q, found.df)),
+         "method": f"{method}; I² = (Q - df) / Q, 95% CI Higgins-Thompson (2002); p: Cochran's Q = "
+                   f"{found.q:.3f} on {found.df} df", "unit": "fraction"},
+        {"key": f"{outcome}[{by}].tau_squared", "label": f"{label}: between-centre variance of the log-odds",
+         "estimate": found.tau2, "method": method, "unit": "log-odds squared"},
+    ]
+
+
+def shown_rates(rates: pd.DataFrame, pooled_level: str = "all") -> pd.DataFrame:
+    """Rate rows (``level``, ``numerator``, ``denominator``, ``estimate``, ``ci_low``, ``ci_high``)
+    as a share run may show them: :func:`helpers.suppression.tidy`, and the centres'
+    patient numbers treated as one line whose total (the ``pooled_level`` row) is shown, so
+    one hidden centre size is protected by hiding the next smallest too; unchanged otherwise."""
+    from helpers import suppression
+
+    shown = suppression.tidy(rates)
+    if suppression.threshold() <= 1:
+        return shown
+    centre = rates["level"] != pooled_level
+    mask = pd.Series(False, index=rates.index)
+    mask[centre] = suppression.line_mask(rates.loc[centre, "denominator"])
+    extra = mask & ~rates["denominator"].map(suppression.hidden)
+    if not extra.any():
+        return shown
+    shown = shown.astype({c: object for c in ("numerator", "denominator")})
+    shown.loc[extra, ["numerator", "denominator"]] = suppression.SECONDARY
+    shown.loc[extra, ["estimate", "ci_low", "ci_high"]] = math.nan
+    return shown

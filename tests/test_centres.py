@@ -77,3 +77,9 @@ def test_a_centre_with_cr_1_of_10_falls_below_the_95_percent_limits_of_the_poole
     frame = centres.funnel_frame(rates, 22 / 40)
     assert list(frame["outside"]) == ["95% (below)", "", ""]
     assert frame.loc[0, "low_95"] == pytest.approx(0.1895505366411, rel=1e-9)
+
+
+def test_a_small_centre_with_every_patient_in_cr_is_not_called_above_the_limits():
+    # R: 1 - pbinom(2, 3, 23/34) = 0.3095613678: 3/3 happens often by chance at the pooled rate
+    rates = pd.DataFrame({"level": ["C1", "C2"], "numerator": [3, 20], "denominator": [3, 31]})
+    assert list(centres.funnel_frame(rates, 23 / 34)["outside"]) == ["", ""]
