@@ -26,6 +26,10 @@ from helpers.provenance import file_sha256
 
 #: Label of the run pooling the centres below ``--min-patients``.
 OTHER_CENTRES = "other centres"
+#: Label of the run of the patients without a centre code (never pooled with other centres).
+NO_CENTRE = "centre not recorded"
+#: Label of the run of every patient of a file split by centre (the batch page's pooled row).
+ALL_PATIENTS = "all patients"
 #: Memory one run takes at most (papermill, one kernel, figures), to size the pool.
 MEMORY_PER_RUN = 700 * 2**20
 
@@ -68,8 +72,9 @@ def _slug(text: str) -> str:
 
 
 def split_by_centre(data: Path, work: Path, min_patients: int) -> list[tuple[str, Path]]:
-    """Write each centre's rows (centres under ``min_patients`` pooled, last) as a CSV in
-    ``work``, copied as read so a resumed batch sees unchanged hashes; ``[(label, file)]``."""
+    """Write each centre's rows (centres under ``min_patients`` pooled, then the patients
+    without a centre) as a CSV in ``work``, copied as read so a resumed batch sees unchanged
+    hashes; ``[(label, file)]``."""
     rows, header = _read_rows(data)
     if "center" not in header:
         raise ValueError(f"{data}: no 'center' column to split by")
@@ -77,11 +82,14 @@ def split_by_centre(data: Path, work: Path, min_patients: int) -> list[tuple[str
     by = {}
     for row in rows:
         by.setdefault(row[at].strip() if at < len(row) else "", []).append(row)
+    unrecorded = by.pop("", [])
     big = sorted(c for c, r in by.items() if len(r) >= min_patients)
     small = sorted(c for c in by if c not in big)
     groups = [(c, by[c]) for c in big]
     if small:
         groups.append((OTHER_CENTRES, [r for c in small for r in by[c]]))
+    if unrecorded:
+        groups.append((NO_CENTRE, unrecorded))
     work.mkdir(parents=True, exist_ok=True)
     out = []
     for label, members in groups:
@@ -114,7 +122,7 @@ def _read_rows(data: Path) -> tuple[list[list[str]], list[str]]:
 
 def plan_batch(files: list[str | Path], out: Path, *, by: str | None = None, min_patients: int = 1,
                grid: list[str] = ()) -> list[RunSpec]:
-    """Every run of the batch: files x (centres when ``by == "center"``) x grid points."""
+    """Every run of the batch: files x (all patients and each centre when ``by == "center"``) x grid points."""
     points = parse_grid(list(grid))
     specs = []
     for file in files:
@@ -127,6 +135,8 @@ def plan_batch(files: list[str | Path], out: Path, *, by: str | None = None, min
                 sources = None  # run as a whole: its validation then says what is wrong
         if sources is None:
             sources = [("", file)]
+        else:  # the whole file too: the pooled row the centres are read against
+            sources = [(ALL_PATIENTS, file), *sources]
         for centre, path in sources:
             for point in points:
                 parts = [file.stem] + ([centre] if centre else []) + [f"{k}={v}" for k, v in point]
@@ -229,7 +239,7 @@ def run_batch(specs: list[RunSpec], out: str | Path, *, notebooks_dir=None, jobs
     ordered = [outcomes[s.name] for s in specs]
     from pipeline.batch_summary import write_summary
 
-    write_summary(ordered, out)
+    write_summary(ordered, out, share=share)
     return ordered
 
 
