@@ -138,23 +138,25 @@ def _kind(outcomes, out: Path, share: bool | None) -> tuple[str, int]:
 
 def _protect_totals(table: pd.DataFrame) -> pd.DataFrame:
     """In a share batch the centres of one file and grid point add up to the pooled run's shown
-    total: where exactly one centre's count is hidden, hide the next smallest too (with its rate)."""
+    totals: where exactly one centre's numerator (or patient number) is hidden, hide the next
+    smallest too, with its rate."""
     if suppression.threshold() <= 1 or not len(table):
         return table
     table = table.copy()
     parts = table[(table["centre"] != "") & (table["centre"] != _all_patients())]
     for _, group in parts.groupby(["source", "parameters"]):
         for prefix, _, _ in PROPORTIONS:
-            col = f"{prefix}_denominator"
-            values = group[col]
-            hidden = [suppression.hidden(v) for v in values]
-            others = [(float(v), i) for i, v, h in zip(values.index, values, hidden)
-                      if not h and not isinstance(v, str) and pd.notna(v) and float(v) > 0]
-            if sum(hidden) == 1 and others:
+            for col in (f"{prefix}_numerator", f"{prefix}_denominator"):
+                values = table.loc[group.index, col]
+                hidden = [suppression.hidden(v) for v in values]
+                others = [(_number(v), i) for i, v, h in zip(values.index, values, hidden)
+                          if not h and _number(v) > 0]
+                if sum(hidden) != 1 or not others:
+                    continue
                 i = min(others)[1]
-                table[f"{prefix}_numerator"] = table[f"{prefix}_numerator"].astype(object)
-                table[col] = table[col].astype(object)
-                table.loc[i, [f"{prefix}_numerator", col]] = suppression.SECONDARY
+                hide = [f"{prefix}_numerator"] + ([col] if col.endswith("denominator") else [])
+                table[hide] = table[hide].astype(object)
+                table.loc[i, hide] = suppression.SECONDARY
                 table.loc[i, [f"{prefix}_estimate", f"{prefix}_ci_low", f"{prefix}_ci_high"]] = math.nan
     return table
 
@@ -315,16 +317,22 @@ def _heterogeneity(outcomes, out: Path) -> list[dict]:
     return found
 
 
+def forest_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows the forest plot draws: runs with a CR rate shown, one per file and centre when
+    the grid points give it the same counts, the pooled rows (all patients) first."""
+    data = table.assign(est=[_number(v) for v in table["cr_estimate"]]).dropna(subset=["est"])
+    data = data.drop_duplicates(subset=["source", "label", "cr_numerator", "cr_denominator"])
+    pooled = data["centre"] == _all_patients()
+    return pd.concat([data[pooled], data[~pooled]])
+
+
 def forest_png(table: pd.DataFrame) -> bytes | None:
     """Seaborn forest plot of CR (exact 95 % CI): one row per centre (or file), each drawn once
     however many grid points share its rates; the pooled rows (all patients) first, as
     diamonds, with a dashed line at their rate. None without any CR shown."""
-    data = table.assign(est=[_number(v) for v in table["cr_estimate"]]).dropna(subset=["est"])
+    data = forest_rows(table)
     if not len(data):
         return None
-    data = data.drop_duplicates(subset=["source", "label", "cr_numerator", "cr_denominator"])
-    pooled = data["centre"] == _all_patients()
-    data = pd.concat([data[pooled], data[~pooled]])
     import matplotlib
 
     matplotlib.use("Agg")
