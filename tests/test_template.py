@@ -16,8 +16,15 @@ import pytest
 
 from helpers import contract
 from helpers.loading import load_cohort, validate_file
-from pipeline.template import (COHORT_SHEET, OPTIONAL_BLOCK, OPTIONAL_LABEL, README_SHEET, REQUIRED_LABEL,
-                               template_columns, write_template)
+from pipeline.template import (
+    COHORT_SHEET,
+    OPTIONAL_BLOCK,
+    OPTIONAL_LABEL,
+    README_SHEET,
+    REQUIRED_LABEL,
+    template_columns,
+    write_template,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
