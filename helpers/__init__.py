@@ -16,6 +16,7 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.power`      -- exact power and sample size of the two-sided Fisher test
 - :mod:`helpers.survival`   -- Kaplan-Meier rows, tables and figures shared by the time-to-event cells
 - :mod:`helpers.subgroups`  -- rates by group with exact CIs and the tests run on their table
+- :mod:`helpers.centres`    -- centres compared: Fisher and random-effects I² across centres, funnel limits and plot
 - :mod:`helpers.response`   -- response-by-subgroup table, patient flow and forest rows
 - :mod:`helpers.crs`        -- the paper's printed CRS percentages against both denominators
 - :mod:`helpers.tables`     -- Table 1 / Table 2 and cross-tabulations
