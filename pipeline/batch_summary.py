@@ -447,7 +447,7 @@ def grid_png_bytes(grid: pd.DataFrame) -> bytes | None:
     from helpers.figures import house_style, new_figure
 
     values = sorted({_number(v) for v in data["value"]})
-    step = min((b - a for a, b in itertools.pairwise(values)), default=1.0) * 0.5
+    step = min((b - a for a, b in itertools.pairwise(values)), default=1.0) * 0.25
     labels = list(dict.fromkeys(data["label"]))
     shift = {lab: (i - (len(labels) - 1) / 2) * step / max(len(labels), 1) for i, lab in enumerate(labels)}
     data = data.assign(x=[_number(v) + shift[lab] for v, lab in zip(data["value"], data["label"])])
@@ -459,7 +459,7 @@ def grid_png_bytes(grid: pd.DataFrame) -> bytes | None:
         ax.set_xticks(values)
         ax.set_xlabel(f"{data['parameter'].iloc[0]} (grid value)")
         ax.set_ylabel("CR difference, percentage points (95% CI)")
-        ax.set_title(f"What the grid changes: CR, {GRID_CONTRASTS[data['parameter'].iloc[0]][3].format(v='cut-off')}")
+        ax.set_title("What the grid changes: CR difference between the groups each value defines")
         ax.legend(title="", fontsize=8)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
