@@ -20,7 +20,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from pipeline.batch import ALL_PATIENTS, NO_CENTRE, RunOutcome, plan_batch
 from pipeline.batch_summary import forest_rows, write_summary
