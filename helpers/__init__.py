@@ -19,6 +19,7 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.adjusted_cox` -- multivariable Cox model: events per variable, regression table
 - :mod:`helpers.survival_figures` -- annotated survival and cumulative-incidence figures with counts below
 - :mod:`helpers.subgroups`  -- rates by group with exact CIs and the tests run on their table
+- :mod:`helpers.centres`    -- centres compared: Fisher and random-effects I² across centres, funnel limits and plot
 - :mod:`helpers.response`   -- response-by-subgroup table, patient flow and forest rows
 - :mod:`helpers.crs`        -- the paper's printed CRS percentages against both denominators
 - :mod:`helpers.tables`     -- Table 1 / Table 2 and cross-tabulations

@@ -241,3 +241,49 @@ def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
         footnote = f"{footnote} {left_out}".strip()
         view = view.head(max_rows)
     display.table(view, title, footnote=footnote).show()
+
+
+def table1_by(cohort: pd.DataFrame, by: str, *, missing_label: str,
+              variables: Sequence[str] = TABLE1_VARIABLES, summaries: Sequence[str] = TABLE1_SUMMARIES,
+              overall: str = "All patients") -> pd.DataFrame:
+    """Table 1 with one column per level of ``by`` (as tableone's ``groupby``): n (%) of the
+    column's patients, a column ``missing_label`` for patients without a ``by`` value (when
+    there are any) and the ``overall`` column first; median (range) rows under each block.
+
+    In a share run each block's counts are one table whose rows and columns add up to
+    shown totals, so a small count and whatever would give it back are hidden; the groups'
+    sizes are one line adding up to N, and a column whose size is hidden shows no count.
+    """
+    has_group = cohort[by].notna()
+    groups = [(overall, cohort)] + [(str(level), cohort[has_group & (cohort[by].astype(str) == str(level))])
+                                    for level in _levels(cohort[by])]
+    if (~has_group).any():
+        groups.append((missing_label, cohort[~has_group]))
+    sizes = {name: len(part) for name, part in groups}
+    # the groups' sizes add up to the overall N: one hidden size is protected by the next smallest
+    shown_sizes = {overall: sizes[overall], **suppression.hide_small(pd.Series(
+        {name: n for name, n in sizes.items() if name != overall}, dtype=object)).to_dict()}
+    headers = {name: f"{name} (N={count(n)})" for name, n in shown_sizes.items()}
+    # a column whose N is hidden shows no count: its counts would add up to it
+    closed = {name for name, n in shown_sizes.items() if suppression.hidden(n)}
+    rows = []
+    for var in variables:
+        overall_counts = without_empty_missing(count_rows(cohort, [var]))
+        levels = list(overall_counts["level"])
+        block = pd.DataFrame({name: count_rows(part, [var]).set_index("level")["numerator"].reindex(levels, fill_value=0)
+                              for name, part in groups}).astype(int)
+        shown = suppression.hide_small(block)
+        for level in levels:
+            cells = {headers[name]: (suppression.DASH if name in closed
+                                     else f"{suppression.count_text(shown.loc[level, name])}"
+                                     if suppression.hidden(shown.loc[level, name])
+                                     else f"{block.loc[level, name]} ({pct(block.loc[level, name], sizes[name])})")
+                     for name, _ in groups}
+            rows.append({"Characteristic": contract.label(var), "Level": level, **cells})
+        for column in (c for c in summaries if SUMMARY_UNDER.get(c) == var):
+            cells = {headers[name]: suppression.DASH if name in closed else summary_rows(part, [column])["summary"].iloc[0]
+                     for name, part in groups}
+            rows.append({"Characteristic": contract.label(var), "Level": "Median (range)", **cells})
+    table = pd.DataFrame(rows)
+    table["Characteristic"] = table["Characteristic"].where(table["Characteristic"] != table["Characteristic"].shift(), "")
+    return table

@@ -34,6 +34,10 @@ from helpers.provenance import file_sha256
 
 #: Label of the run pooling the centres below ``--min-patients``.
 OTHER_CENTRES = "other centres"
+#: Label of the run of the patients without a centre code (never pooled with other centres).
+NO_CENTRE = "centre not recorded"
+#: Label of the run of every patient of a file split by centre (the batch page's pooled row).
+ALL_PATIENTS = "all patients"
 #: Memory one run takes at most (papermill, one kernel, figures), to size the pool.
 MEMORY_PER_RUN = 700 * 2**20
 
@@ -87,8 +91,6 @@ def parse_grid(items: list[str]) -> list[tuple[tuple[str, str], ...]]:
 #: and file systems allow 255 bytes.
 NAME_PART_MAX = 60
 RUN_NAME_MAX = 150
-#: Folder-name part of the patients without a recorded centre (the summary shows NO_CENTRE).
-NO_CENTRE = "no centre recorded"
 
 
 def _slug(text: str) -> str:
@@ -119,8 +121,9 @@ def safe_names(texts: Mapping[str, str]) -> dict[str, str]:
 
 
 def split_by_centre(data: Path, work: Path, min_patients: int, name: str | None = None) -> list[tuple[str, Path]]:
-    """Write each centre's rows (centres under ``min_patients`` pooled, last) as a CSV in
-    ``work``, copied as read so a resumed batch sees unchanged hashes; ``[(label, file)]``.
+    """Write each centre's rows (centres under ``min_patients`` pooled, then the patients
+    without a centre) as a CSV in ``work``, copied as read so a resumed batch sees unchanged
+    hashes; ``[(label, file)]``.
 
     Files are named ``<name>-<centre>.csv`` (``name``: default the slug of the file's stem).
     Patients without a centre are labelled :data:`NO_CENTRE`. Each group gets its own file
@@ -132,12 +135,15 @@ def split_by_centre(data: Path, work: Path, min_patients: int, name: str | None 
     by: dict[str, list] = {}
     for row in rows:
         by.setdefault(row[at].strip() if at < len(row) else "", []).append(row)
+    unrecorded = by.pop("", [])
     big = sorted(c for c, r in by.items() if len(r) >= min_patients)
     small = sorted(c for c in by if c not in big)
     # key (the centre as written; the pool apart from any centre) -> (label, rows)
-    groups = {c: (c or NO_CENTRE, by[c]) for c in big}
+    groups = {c: (c, by[c]) for c in big}
     if small:
         groups["\0pool"] = (OTHER_CENTRES, [r for c in small for r in by[c]])
+    if unrecorded:  # never pooled with a centre
+        groups["\0none"] = (NO_CENTRE, unrecorded)
     stem = name or _slug(data.stem)[:NAME_PART_MAX] or "x"
     names = safe_names({key: label for key, (label, _) in groups.items()})
     work.mkdir(parents=True, exist_ok=True)
@@ -172,7 +178,8 @@ def _read_rows(data: Path) -> tuple[list[list[str]], list[str]]:
 
 def plan_batch(files: list[str | Path], out: Path, *, by: str | None = None, min_patients: int = 1,
                grid: list[str] = ()) -> list[RunSpec]:
-    """Every run of the batch: files x (centres when ``by == "center"``) x grid points.
+    """Every run of the batch: files x (all patients and each centre when ``by == "center"``) x
+    grid points.
 
     Each file's centre subsets go to ``out/work/<file>/``; every run and subset has its own
     name (:func:`safe_names`, then :func:`_unique_run_names`); ValueError naming a clash."""
@@ -191,6 +198,8 @@ def plan_batch(files: list[str | Path], out: Path, *, by: str | None = None, min
                 sources = None  # run as a whole: its validation then says what is wrong
         if sources is None:
             sources = [("", file, file_names[str(file)])]
+        else:  # the whole file too: the pooled row the centres are read against
+            sources = [(ALL_PATIENTS, file, f"{file_names[str(file)]}-{_slug(ALL_PATIENTS)}"), *sources]
         for centre, path, stem in sources:
             for point in points:
                 name = "-".join([stem] + [_slug(f"{k}={v}") for k, v in point])
@@ -413,7 +422,7 @@ def run_batch(specs: list[RunSpec], out: str | Path, *, notebooks_dir=None, jobs
                    for o in ordered]
     from pipeline.batch_summary import write_summary
 
-    write_summary(ordered, out)
+    write_summary(ordered, out, share=share)
     return ordered
 
 

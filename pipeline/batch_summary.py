@@ -1,15 +1,33 @@
-"""A batch's summary: ``summary.csv`` and a self-contained ``index.html`` with a forest plot of CR."""
+"""A batch's summary: ``summary.csv`` and a self-contained ``index.html`` that answers
+"which centre differs?" and "what does the grid change?".
+
+The page is rendered from ``pipeline/templates/batch_summary.html`` (Jinja2, autoescape on:
+data text is never live HTML). It has the run report's look, banner (internal or share) and
+phone-width layout. Its parts are:
+
+* a forest plot of CR with the pooled row (all patients) and a dashed line at the pooled rate;
+* the heterogeneity across centres and the funnel plot, as notebook 10 computed them in the
+  run on all patients;
+* for a cut-off grid, the contrast the cut-off defines (risk difference and odds ratio with
+  95 % CIs and Fisher's p) per cut-off. Rates that do not depend on the grid are drawn once.
+
+Nothing here fails on a share run's hidden counts (``"<5"``, ``"not shown"``). A run whose
+results cannot be read is listed with one line saying why.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
 import io
+import itertools
 import json
+import math
 import os
 from pathlib import Path
 
 import pandas as pd
+
+from helpers import suppression
 
 #: Proportions shown side by side: (column prefix, results key, title).
 PROPORTIONS = (("cr", "any_cr[all]", "CR/CRp/CRi within two cycles"),
@@ -23,14 +41,26 @@ CONTRASTS = (("p_cr_by_burden", "any_cr[high_burden]~fisher"),
 #: Headlines of pipeline.headlines shown as text in index.html.
 HEADLINE_TITLES = ("CR by marrow blasts before debulking", "CR by previous treatment lines",
                    "CR by debulking therapy")
+#: Grid parameters that define a CR contrast: parameter -> (grouping, exposed level, reference
+#: level, words); ``{v}`` is the grid value.
+GRID_CONTRASTS = {
+    "bmb_high_cutoff": ("high_burden", "True", "False", "blasts ≥{v}% vs <{v}%"),
+    "lines_cutoff": ("lines_group", ">{v}", "<={v}", ">{v} vs ≤{v} previous lines"),
+}
+#: Results of notebook 10 shown in the heterogeneity section.
+FISHER_KEY, I2_KEY = "any_cr[center]~fisher", "any_cr[center].i_squared"
+FUNNEL_FIGURE = Path("figures") / "funnel_cr_by_centre.png"
+#: Share runs' k when no run records it (the notebooks' default min_cell).
+DEFAULT_K = 5
 
 
 def summary_rows(outcomes, out: Path) -> pd.DataFrame:
-    """One row per run: what it is, its status and error, and its headline numbers (blank when missing)."""
+    """One row per run: what it is (``label``: the centre, else the data file), its status and
+    error, and its headline numbers (blank when missing)."""
     rows = []
     for o in outcomes:
         s = o.spec
-        row = {"run": s.name, "source": s.source, "centre": s.centre,
+        row = {"run": s.name, "label": s.centre or s.source, "source": s.source, "centre": s.centre,
                "parameters": " ".join(f"{k}={v}" for k, v in s.parameters),
                "status": o.status, "error": o.error.splitlines()[0] if o.error else ""}
         results = _results(out / "runs" / s.name) if o.status != "failed" else None
@@ -59,20 +89,24 @@ def _results(run_dir: Path):
 
 
 def _row(results, key: str) -> dict | None:
-    if results is None:
+    if results is None or "key" not in results:
         return None
     hit = results[results["key"] == key]
     return hit.iloc[0].to_dict() if len(hit) else None
 
 
-def write_summary(outcomes, out: str | Path) -> tuple[Path, Path]:
-    """Write ``summary.csv`` and ``index.html`` into the batch folder ``out`` (atomically)."""
+def write_summary(outcomes, out: str | Path, *, share: bool | None = None) -> tuple[Path, Path]:
+    """Write ``summary.csv`` and ``index.html`` into the batch folder ``out`` (atomically).
+    ``share``: the kind of batch (None: read from the runs' manifests)."""
     out = Path(out)
     table = summary_rows(outcomes, out)
-    csv_path = out / "summary.csv"
-    _atomic(csv_path, table.to_csv(index=False, lineterminator="\n"))
-    html_path = out / "index.html"
-    _atomic(html_path, _page(outcomes, table, out))
+    kind, k = _kind(outcomes, out, share)
+    with suppression.counts_hidden_below(k if kind == "share" else 0):
+        table = _protect_totals(table)
+        csv_path = out / "summary.csv"
+        _atomic(csv_path, table.to_csv(index=False, lineterminator="\n"))
+        html_path = out / "index.html"
+        _atomic(html_path, render_page(outcomes, table, out, kind))
     return csv_path, html_path
 
 
@@ -82,35 +116,121 @@ def _atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def forest_png(table: pd.DataFrame) -> bytes | None:
-    """Seaborn forest plot of CR (exact 95 % CI) per run, as PNG bytes; None without any CR."""
-    data = table.dropna(subset=["cr_estimate"])
-    if not len(data):
-        return None
-    import matplotlib
+def _manifest(out: Path, name: str) -> dict:
+    try:
+        return json.loads((out / "runs" / name / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
 
-    data = data.assign(pct=100 * data["cr_estimate"].astype(float),
-                       lo=100 * data["cr_ci_low"].astype(float),
-                       hi=100 * data["cr_ci_high"].astype(float),
-                       label=[f"{r} (n={int(d)})" for r, d in zip(data["run"], data["cr_denominator"])])
-    with sns.axes_style("whitegrid"):
-        fig, ax = plt.subplots(figsize=(9, 0.45 * len(data) + 1.6))
-        ax.hlines(data["label"], data["lo"], data["hi"], color="0.3")
-        sns.scatterplot(data=data, x="pct", y="label", ax=ax, s=60, color="C0", zorder=3, legend=False)
-        ax.set_xlim(0, 100)
-        ax.margins(y=0.5 / max(1, len(data)) + 0.05)
-        ax.set_xlabel("CR/CRp/CRi within two cycles, % (exact 95% CI)")
-        ax.set_ylabel("")
-        ax.set_title("Complete remission, run by run")
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-        plt.close(fig)
-    return buf.getvalue()
+def _kind(outcomes, out: Path, share: bool | None) -> tuple[str, int]:
+    """``("share" | "internal", k)``: k is the share runs' ``min_cell``."""
+    manifests = [_manifest(out, o.spec.name) for o in outcomes if o.status != "failed"]
+    if share is None:
+        share = any(m.get("kind") == "share" for m in manifests)
+    k = DEFAULT_K
+    for m in manifests:
+        for values in m.get("parameters", {}).values():
+            if "min_cell" in values:
+                k = int(_literal(values["min_cell"]))
+    return ("share" if share else "internal"), k
+
+
+def _protect_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """In a share batch the centres of one file and grid point add up to the pooled run's shown
+    totals: where exactly one centre's numerator (or patient number) is hidden, hide the next
+    smallest too, with its rate."""
+    if suppression.threshold() <= 1 or not len(table):
+        return table
+    table = table.copy()
+    parts = table[(table["centre"] != "") & (table["centre"] != _all_patients())]
+    for _, group in parts.groupby(["source", "parameters"]):
+        for prefix, _, _ in PROPORTIONS:
+            for col in (f"{prefix}_numerator", f"{prefix}_denominator"):
+                values = table.loc[group.index, col]
+                hidden = [suppression.hidden(v) for v in values]
+                others = [(_number(v), i) for i, v, h in zip(values.index, values, hidden)
+                          if not h and _number(v) > 0]
+                if sum(hidden) != 1 or not others:
+                    continue
+                i = min(others)[1]
+                hide = [f"{prefix}_numerator"] + ([col] if col.endswith("denominator") else [])
+                table[hide] = table[hide].astype(object)
+                table.loc[i, hide] = suppression.SECONDARY
+                table.loc[i, [f"{prefix}_estimate", f"{prefix}_ci_low", f"{prefix}_ci_high"]] = math.nan
+    return table
+
+
+def _all_patients() -> str:
+    from pipeline.batch import ALL_PATIENTS
+
+    return ALL_PATIENTS
+
+
+# --- the page ------------------------------------------------------------------------
+
+def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str) -> str:
+    """index.html from the template: every value passed as text, escaped by Jinja2."""
+    import jinja2
+    from markupsafe import Markup
+
+    from pipeline.report import _CSS, _kind_text
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    counts = {k: int((table["status"] == k).sum()) for k in ("done", "skipped", "failed")}
+    rows = []
+    for o, (_, row) in zip(outcomes, table.iterrows()):
+        texts = _headlines(out, o.spec.name) if o.status != "failed" else {}
+        rows.append({"name": o.spec.name, "label": row["label"], "source": row["source"],
+                     "parameters": row["parameters"], "status": o.status,
+                     "error": o.error.splitlines()[0] if o.error else "",
+                     "link": f"runs/{o.spec.name}/report/index.html" if o.status != "failed" else "",
+                     "pooled": row["centre"] == _all_patients(),
+                     "proportions": [_proportion(row, p) for p, _, _ in PROPORTIONS],
+                     "headlines": [texts.get(t, "–") for t in HEADLINE_TITLES]})
+    forest = forest_png(table)
+    centres = _heterogeneity(outcomes, out)
+    grid = grid_contrasts(outcomes, out)
+    grid_png = grid_png_bytes(grid) if grid is not None else None
+    page = env.get_template("batch_summary.html").render(
+        css=Markup(_CSS + _EXTRA_CSS), banner=_banner(outcomes), kind=_kind_text(kind),
+        kind_name=kind, n_runs=len(outcomes), counts=counts,
+        proportion_titles=[t for _, _, t in PROPORTIONS], headline_titles=list(HEADLINE_TITLES),
+        rows=rows, forest=_data_uri(forest), centres=centres,
+        grid=None if grid is None else grid.to_dict("records"), grid_png=_data_uri(grid_png),
+        note=suppression.footnote() if suppression.threshold() > 1 else "")
+    return page
+
+
+_EXTRA_CSS = """
+.scroll{overflow-x:auto;max-width:100%}
+tr.pooled td{font-weight:600;background:#f6f7f9}
+td.error{color:#a00;max-width:30em}
+figure{margin:1em 0}figure img{max-width:100%;height:auto}
+"""
+
+
+def _data_uri(png: bytes | None) -> str:
+    return "" if png is None else "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _banner(outcomes) -> dict:
+    """The data line of the banner: the shipped reconstruction's warning, else the files and hashes."""
+    from helpers.provenance import data_provenance
+
+    files = {}
+    for o in outcomes:
+        if o.spec.centre in ("", _all_patients()) and o.spec.data.is_file():
+            files.setdefault(o.spec.source, o.spec.data)
+    provs = [data_provenance(path) for path in files.values()]
+    reconstructed = [p for p in provs if p.reconstructed]
+    if reconstructed:
+        return {"style": "reconstructed", "text": reconstructed[0].headline}
+    if not provs:
+        return {"style": "analyst", "text": "Data: not recorded."}
+    return {"style": "analyst", "text": "Data: " + "; ".join(f"{p.file} (SHA-256 {p.sha256[:12]}…)" for p in provs)
+            + ", supplied by the analyst."}
 
 
 def _proportion(row, prefix: str) -> str:
@@ -124,20 +244,23 @@ def _proportion(row, prefix: str) -> str:
 def _headlines(out: Path, name: str) -> dict[str, str]:
     from pipeline.headlines import headline_results
 
-    run_dir = out / "runs" / name
-    results = _results(run_dir)
-    if results is None:
+    results = _results(out / "runs" / name)
+    if results is None or "key" not in results:
         return {}
-    params = {}
+    params = _parameters(out, name)
     try:
-        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-        for values in manifest["parameters"].values():
-            for key in ("bmb_high_cutoff", "lines_cutoff"):
-                if key in values:
-                    params[key] = _literal(values[key])
-    except (OSError, ValueError, KeyError):
-        pass
-    return {h.title: h.text for h in headline_results(results, params) if h.title in HEADLINE_TITLES}
+        return {h.title: h.text for h in headline_results(results, params) if h.title in HEADLINE_TITLES}
+    except (ValueError, TypeError) as err:  # a results file this version cannot read: said, not fatal
+        return dict.fromkeys(HEADLINE_TITLES, f"not readable: {err}")
+
+
+def _parameters(out: Path, name: str) -> dict:
+    params = {}
+    for values in _manifest(out, name).get("parameters", {}).values():
+        for key in ("bmb_high_cutoff", "lines_cutoff"):
+            if key in values:
+                params[key] = _literal(values[key])
+    return params
 
 
 def _literal(text):
@@ -149,32 +272,195 @@ def _literal(text):
         return text
 
 
-def _page(outcomes, table: pd.DataFrame, out: Path) -> str:
-    esc = lambda v: html.escape(str(v), quote=True)  # noqa: E731
-    head = ["Run", "Data", "Centre", "Parameters", "Status"] + [t for _, _, t in PROPORTIONS] + \
-        list(HEADLINE_TITLES)
-    body = []
-    for o, (_, row) in zip(outcomes, table.iterrows()):
-        texts = _headlines(out, o.spec.name) if o.status != "failed" else {}
-        link = (f'<a href="runs/{esc(o.spec.name)}/report/index.html">{esc(o.spec.name)}</a>'
-                if o.status != "failed" else esc(o.spec.name))
-        status = esc(o.status) + (f"<pre>{esc(o.error)}</pre>" if o.error else "")
-        cells = [link, esc(row["source"]), esc(row["centre"]), esc(row["parameters"]), status]
-        cells += [esc(_proportion(row, p)) for p, _, _ in PROPORTIONS]
-        cells += [esc(texts.get(t, "–")) for t in HEADLINE_TITLES]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    png = forest_png(table)
-    figure = ("" if png is None else
-              '<figure><img alt="Forest plot: CR/CRp/CRi with exact 95% CI for each run" src="data:image/png;base64,'
-              + base64.b64encode(png).decode("ascii") + '"></figure>')
-    counts = {k: int((table["status"] == k).sum()) for k in ("done", "skipped", "failed")}
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Batch summary</title>"
-            "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:.3em;vertical-align:top;font-size:.9em}"
-            "pre{white-space:pre-wrap;max-width:40em;color:#a00}</style></head><body>"
-            f"<h1>Batch summary</h1><p>{len(outcomes)} runs: {counts['done']} ran now, "
-            f"{counts['skipped']} unchanged since an earlier batch (skipped), {counts['failed']} failed. "
-            "Proportions are n/N (%) with exact (Clopper-Pearson) 95% CIs; contrasts use Fisher's exact test, "
-            "two-sided, or the test named where exact enumeration was infeasible. Runs with other parameters use other definitions: compare like with like.</p>"
-            f"{figure}<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></body></html>\n")
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _shown_count(value) -> int | None:
+    """A count as a whole number, or None when hidden or missing."""
+    number = _number(value)
+    return None if math.isnan(number) or suppression.hidden(value) else int(number)
+
+
+# --- which centre differs ----------------------------------------------------------------
+
+def _heterogeneity(outcomes, out: Path) -> list[dict]:
+    """Per file split by centre: notebook 10's tests in the run on all patients (first grid point)
+    and its funnel plot."""
+    from helpers.narrative import p_text
+
+    found, seen = [], set()
+    for o in outcomes:
+        s = o.spec
+        if s.centre != _all_patients() or s.source in seen or o.status == "failed":
+            continue
+        seen.add(s.source)
+        results = _results(out / "runs" / s.name)
+        fisher, i2 = _row(results, FISHER_KEY), _row(results, I2_KEY)
+        available = _row(results, "by_centre.available[all]")
+        if fisher is None:
+            why = ("notebook 10 (outcomes by centre) was not run" if available is None else
+                   str(available.get("method", "")).removeprefix("not available for this data: "))
+            found.append({"source": s.source, "text": f"Not computed: {why}.", "funnel": ""})
+            continue
+        text = f"Fisher's exact test across centres, two-sided: {p_text(_number(fisher['p_value']))}"
+        if i2 is not None and not math.isnan(_number(i2["estimate"])):
+            low, high = _number(i2["ci_low"]), _number(i2["ci_high"])
+            interval = "" if math.isnan(low) else f" (95% CI {100 * low:.0f}–{100 * high:.0f}%)"
+            text += f"; random-effects I² {100 * _number(i2['estimate']):.0f}%{interval}"
+        png = out / "runs" / s.name / FUNNEL_FIGURE
+        found.append({"source": s.source, "text": text + ".",
+                      "funnel": _data_uri(png.read_bytes()) if png.is_file() else ""})
+    return found
+
+
+def forest_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows the forest plot draws: runs with a CR rate shown, one per file and centre when
+    the grid points give it the same counts, the pooled rows (all patients) first."""
+    data = table.assign(est=[_number(v) for v in table["cr_estimate"]]).dropna(subset=["est"])
+    data = data.drop_duplicates(subset=["source", "label", "cr_numerator", "cr_denominator"])
+    pooled = data["centre"] == _all_patients()
+    return pd.concat([data[pooled], data[~pooled]])
+
+
+def forest_png(table: pd.DataFrame) -> bytes | None:
+    """Seaborn forest plot of CR (exact 95 % CI): one row per centre (or file), each drawn once
+    however many grid points share its rates; the pooled rows (all patients) first, as
+    diamonds, with a dashed line at their rate. None without any CR shown."""
+    data = forest_rows(table)
+    if not len(data):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import seaborn as sns
+
+    from helpers.figures import house_style, new_figure
+
+    many_files = data["source"].nunique() > 1
+    data = data.assign(pct=100 * data["est"], lo=[100 * _number(v) for v in data["cr_ci_low"]],
+                       hi=[100 * _number(v) for v in data["cr_ci_high"]],
+                       kind=["all patients" if c == _all_patients() else "centre" if c else "file"
+                             for c in data["centre"]],
+                       row=[(f"{src}: " if many_files else "") + f"{lab} (n={suppression.count_text(_shown_or_text(d))})"
+                            for src, lab, d in zip(data["source"], data["label"], data["cr_denominator"])])
+    with house_style():
+        fig, ax = new_figure(8, 0.42 * len(data) + 1.8)
+        ax.hlines(data["row"], data["lo"], data["hi"], color="0.3")
+        sns.scatterplot(data=data, x="pct", y="row", hue="kind", style="kind", ax=ax, s=70, zorder=3,
+                        markers={"all patients": "D", "centre": "o", "file": "o"},
+                        palette={"all patients": "C3", "centre": "C0", "file": "C0"})
+        for rate in data.loc[data["kind"] == "all patients", "pct"]:
+            ax.axvline(rate, color="C3", linestyle="--", linewidth=1)
+        ax.set_xlim(0, 100)
+        ax.margins(y=0.5 / max(1, len(data)) + 0.05)
+        ax.set_xlabel("CR/CRp/CRi within two cycles, % (exact 95% CI); dashed: pooled rate")
+        ax.set_ylabel("")
+        ax.set_title("Complete remission by centre" if (data["kind"] == "centre").any() else "Complete remission by run")
+        ax.legend(title="", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _shown_or_text(value):
+    return value if isinstance(value, str) else int(_number(value))
+
+
+# --- what the grid changes ----------------------------------------------------------------
+
+def grid_contrasts(outcomes, out: Path) -> pd.DataFrame | None:
+    """For a grid over a cut-off of :data:`GRID_CONTRASTS`: per run the CR contrast that cut-off
+    defines: counts, risk difference (Newcombe hybrid score 95 % CI), conditional maximum-likelihood
+    odds ratio (exact 95 % CI, as R's ``fisher.test``) and Fisher's p; None without such a grid.
+    Hidden counts leave the difference and ratio blank ("–")."""
+    from scipy.stats.contingency import odds_ratio
+
+    from helpers.comparison import newcombe_difference_ci
+    from helpers.narrative import n_of, p_text
+
+    varied = {k for o in outcomes for k, _ in o.spec.parameters}
+    names = [k for k in GRID_CONTRASTS if k in varied]
+    if not names:
+        return None
+    rows = []
+    for o in outcomes:
+        values = dict(o.spec.parameters)
+        results = _results(out / "runs" / o.spec.name) if o.status != "failed" else None
+        for name in names:
+            if name not in values:
+                continue
+            var, exposed, reference, words = GRID_CONTRASTS[name]
+            v = values[name]
+            high = _row(results, f"any_cr[{var}={exposed.format(v=v)}]")
+            low = _row(results, f"any_cr[{var}={reference.format(v=v)}]")
+            test = _row(results, f"any_cr[{var}]~fisher")
+            row = {"label": o.spec.centre or o.spec.source, "source": o.spec.source, "parameter": name,
+                   "value": v, "contrast": words.format(v=v), "exposed": "–", "reference": "–",
+                   "rd": math.nan, "rd_low": math.nan, "rd_high": math.nan, "rd_text": "–", "or_text": "–",
+                   "p_text": "–"}
+            if high is not None and low is not None:
+                row["exposed"] = n_of(*(_count(high[c]) for c in ("numerator", "denominator")))
+                row["reference"] = n_of(*(_count(low[c]) for c in ("numerator", "denominator")))
+                k1, n1, k2, n2 = (_shown_count(x) for x in (high["numerator"], high["denominator"],
+                                                            low["numerator"], low["denominator"]))
+                if None not in (k1, n1, k2, n2) and n1 and n2 and not (
+                        suppression.rate_hidden(k1, n1) or suppression.rate_hidden(k2, n2)):
+                    d, lo, hi = newcombe_difference_ci(k1, n1, k2, n2)
+                    ratio = odds_ratio([[k1, n1 - k1], [k2, n2 - k2]], kind="conditional")
+                    ci = ratio.confidence_interval()
+                    row.update(rd=100 * d, rd_low=100 * lo, rd_high=100 * hi,
+                               rd_text=f"{100 * d:+.1f} ({100 * lo:+.1f} to {100 * hi:+.1f})",
+                               or_text=_or_text(ratio.statistic, ci.low, ci.high))
+            if test is not None:
+                row["p_text"] = p_text(_number(test["p_value"]), bare=True)
+            rows.append(row)
+    return pd.DataFrame(rows) if rows else None
+
+
+def _count(value):
+    number = _number(value)
+    return value if isinstance(value, str) and math.isnan(number) else int(number)
+
+
+def _or_text(estimate: float, low: float, high: float) -> str:
+    def fmt(x: float) -> str:
+        return "∞" if math.isinf(x) else f"{x:.2f}"
+
+    return f"{fmt(estimate)} ({fmt(low)}–{fmt(high)})"
+
+
+def grid_png_bytes(grid: pd.DataFrame) -> bytes | None:
+    """Seaborn plot of the contrast's risk difference (95 % CI) against the value of the first
+    grid parameter, one colour per centre or file (side by side); None when none is shown."""
+    data = grid[grid["parameter"] == grid["parameter"].iloc[0]].dropna(subset=["rd"])
+    if not len(data):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import seaborn as sns
+
+    from helpers.figures import house_style, new_figure
+
+    values = sorted({_number(v) for v in data["value"]})
+    step = min((b - a for a, b in itertools.pairwise(values)), default=1.0) * 0.25
+    labels = list(dict.fromkeys(data["label"]))
+    shift = {lab: (i - (len(labels) - 1) / 2) * step / max(len(labels), 1) for i, lab in enumerate(labels)}
+    data = data.assign(x=[_number(v) + shift[lab] for v, lab in zip(data["value"], data["label"])])
+    with house_style():
+        fig, ax = new_figure(8, 4.2)
+        ax.vlines(data["x"], data["rd_low"], data["rd_high"], color="0.3")
+        sns.scatterplot(data=data, x="x", y="rd", hue="label", ax=ax, s=60, zorder=3)
+        ax.axhline(0, color="0.4", linestyle="--", linewidth=1)
+        ax.set_xticks(values)
+        ax.set_xlabel(f"{data['parameter'].iloc[0]} (grid value)")
+        ax.set_ylabel("CR difference, percentage points (95% CI)")
+        ax.set_title("What the grid changes: CR difference between the groups each value defines")
+        ax.legend(title="", fontsize=8)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from helpers import suppression
 from helpers.narrative import ci_text, n_of, p_text
 
 #: Key of the row by which a notebook says whether its analysis ran on this data.
@@ -96,8 +97,15 @@ def _test_text(row) -> str:
 
 
 def _count(value):
-    """A count from results.csv: an int, or the ``"<5"`` text a share run writes in its place."""
-    return value if isinstance(value, str) and value.startswith("<") else int(value)
+    """A count from results.csv: an int, or the text a share run writes in its place (``"<5"``,
+    ``"not shown"``)."""
+    return value if isinstance(value, str) and suppression.hidden(value) else int(value)
+
+
+def _some(value) -> bool:
+    """True for a count above 0, or a hidden count (a share run hides only counts of 1 or more)."""
+    count = _count(value)
+    return isinstance(count, str) or count > 0
 
 
 def _float(value) -> float:
@@ -124,7 +132,7 @@ def _mrd(rows, params):
 def _crs(rows, params):
     text = rate_text(rows["crs[all]"])
     severe = rows.get("crs_grade_ge3[crs=True]")
-    if severe is not None and _count(severe["denominator"]):
+    if severe is not None and _some(severe["denominator"]):
         text += f"; grade 3 or higher in {_short(severe)} of the patients with CRS"
     return Headline("Cytokine release syndrome (CRS)", text, "04", "incidence|CRS")
 
@@ -156,7 +164,7 @@ def _regimen(rows, params):
     groups = []
     for code in contract.column("debulking_category").codes:
         row = rows.get(f"any_cr[debulking_category={code}]")
-        if row is not None and _count(row["denominator"]):
+        if row is not None and _some(row["denominator"]):
             groups.append(f"{contract.code_label('debulking_category', code)} {_short(row)}")
     return Headline("CR by debulking therapy",
                     "; ".join(groups) + f"; {_test_text(test)}",
@@ -262,10 +270,10 @@ def _reproduction(rows, params):
                         "; ".join(parts) + " (data - paper in percentage points, Newcombe 95% CI; for the "
                         "burden contrast the data's own difference)", "06", "summary") if parts else None
     total = rows["figures[all]"]
-    parts = [f"{int(row['numerator'])} {key[len('figures[verdict='):-1]}"
+    parts = [f"{_count(row['numerator'])} {key[len('figures[verdict='):-1]}"
              for key, row in rows.items() if key.startswith("figures[verdict=")]
     return Headline("Published figures recomputed from this data",
-                    f"{int(total['numerator'])} figures: " + ", ".join(parts), "06", "summary")
+                    f"{_count(total['numerator'])} figures: " + ", ".join(parts), "06", "summary")
 
 
 def _difference_text(row) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import re
 import shlex
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.batch import OTHER_CENTRES, is_up_to_date, parse_grid, plan_batch, split_by_centre, \
+from pipeline.batch import ALL_PATIENTS, NO_CENTRE, OTHER_CENTRES, is_up_to_date, parse_grid, plan_batch, split_by_centre, \
     write_snakefile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +60,19 @@ def test_centres_below_the_minimum_are_pooled_and_the_input_is_not_changed(tmp_p
     assert sha(COHORT) == before
     again = split_by_centre(COHORT, tmp_path / "work", minimum)
     assert [sha(p) for _, p in again] == [sha(p) for _, p in groups]  # same bytes: resumable
+
+
+def test_patients_without_a_centre_are_their_own_run_never_pooled_and_all_patients_run_first(tmp_path):
+    frame = pd.read_csv(COHORT, dtype=str, keep_default_na=False)
+    frame["center"] = ["A"] * 20 + ["B"] * 12 + [""] * 2
+    data = tmp_path / "registry.csv"
+    frame.to_csv(data, index=False)
+    specs = plan_batch([data], tmp_path / "batch", by="center", min_patients=15)
+    assert [(s.name, s.centre) for s in specs] == [
+        ("registry-all_patients", ALL_PATIENTS), ("registry-A", "A"), ("registry-other_centres", OTHER_CENTRES),
+        ("registry-centre_not_recorded", NO_CENTRE)]
+    assert specs[0].data == data
+    assert [len(pd.read_csv(s.data)) for s in specs] == [34, 20, 12, 2]
 
 
 def test_a_file_without_a_centre_column_runs_as_a_whole(tmp_path):
@@ -107,8 +121,8 @@ def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_
     assert run_cli("synth", "--n", "60", "--seed", "1", "--out", str(cohort)).returncode == 0
     counts = pd.read_csv(cohort)["center"].value_counts()
     minimum = int(counts.max())  # the largest centre(s) alone, the rest pooled
-    centres = sorted(counts[counts >= minimum].index) + [OTHER_CENTRES]
-    assert len(centres) == 2
+    centres = [ALL_PATIENTS] + sorted(counts[counts >= minimum].index) + [OTHER_CENTRES]
+    assert len(centres) == 3
     bad = tmp_path / "broken.csv"
     bad.write_text("patient_id,age_years\nX1,30\n", encoding="utf-8")  # no centre: one run, fails validation
     before = sha(cohort)
@@ -128,7 +142,8 @@ def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_
         manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
         cut = name.rsplit("=", 1)[1]
         assert manifest["parameters"]["03_response_by_subgroup"]["bmb_high_cutoff"] == cut
-        assert manifest["input"]["sha256"] == sha(out / "work" / "synthetic" / manifest["input"]["file"])
+        source = cohort if ALL_PATIENTS.replace(" ", "_") in name else out / "work" / "synthetic" / manifest["input"]["file"]
+        assert manifest["input"]["sha256"] == sha(source)
     for name in failing:
         assert not (out / "runs" / name).exists()
         assert f"run {name} failed" in first.stderr
@@ -145,7 +160,8 @@ def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_
         assert int(by_run.loc[name, "cr_denominator"]) == int(results.loc["any_cr[all]", "denominator"])
         assert float(by_run.loc[name, "cr_ci_low"]) == pytest.approx(results.loc["any_cr[all]", "ci_low"])
     sizes = by_run.loc[good, "cr_denominator"].astype(int)
-    assert sizes.groupby(lambda n: n.rsplit("-", 1)[0]).first().sum() <= 60
+    parts = sizes.groupby(lambda n: n.rsplit("-", 1)[0]).first()
+    assert parts["synthetic-all_patients"] == parts.drop("synthetic-all_patients").sum() <= 60
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in page and 'src="http' not in page
     assert all(f"runs/{name}/report/index.html" in page for name in good)
@@ -162,7 +178,7 @@ def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_
     summary = pd.read_csv(out / "summary.csv", keep_default_na=False).set_index("run")
     assert summary.loc[good[0], "status"] == "skipped"
     assert summary.loc[good[1], "status"] == "done"
-    assert "1 run, 3 skipped (unchanged), 2 failed" in again.stdout
+    assert "1 run, 5 skipped (unchanged), 2 failed" in again.stdout
 
 
 def _snakemake() -> str | None:
@@ -170,7 +186,6 @@ def _snakemake() -> str | None:
     return str(beside) if beside.exists() else shutil.which("snakemake")
 
 
-@pytest.mark.skipif(_snakemake() is None, reason="snakemake is not installed (not a project dependency)")
 def test_snakemake_accepts_the_exported_batch_in_a_dry_run(tmp_path):
     specs = plan_batch([COHORT], tmp_path / "batch", grid=["bmb_high_cutoff=40,60"])
     path = write_snakefile(specs, tmp_path / "batch", tmp_path / "Snakefile")
@@ -179,6 +194,32 @@ def test_snakemake_accepts_the_exported_batch_in_a_dry_run(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     for spec in specs:
         assert f"run_{spec.name.replace('-', '_').replace('=', '_')}" in done.stdout
+
+
+@pytest.mark.slow
+def test_an_exported_snakefile_run_by_snakemake_makes_the_run_folders_of_the_batch_command(tmp_path):
+    frame = pd.read_csv(COHORT, dtype=str, keep_default_na=False)
+    frame["center"] = ["A"] * 17 + ["B"] * 17
+    cohort = tmp_path / "two_centres.csv"
+    frame.to_csv(cohort, index=False)
+    notebooks = tmp_path / "notebooks"  # one cheap notebook: the runs, not the analysis, are tested here
+    notebooks.mkdir()
+    shutil.copy(ROOT / "notebooks" / "10_outcomes_by_centre.ipynb", notebooks)
+    out, snakefile = tmp_path / "batch", tmp_path / "Snakefile"
+    args = [str(cohort), "--by", "center", "--out", str(out), "--notebooks", str(notebooks)]
+    exported = run_cli("batch", *args, "--snakefile", str(snakefile))
+    assert exported.returncode == 0, exported.stderr
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([_snakemake(), "--cores", "2", "-s", str(snakefile)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    names = ["two_centres-all_patients", "two_centres-A", "two_centres-B"]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(names)
+    again = run_cli("batch", *args)  # the batch command finds every run it would make, up to date
+    assert again.returncode == 0, again.stderr
+    assert "0 run, 3 skipped (unchanged), 0 failed" in again.stdout
+    summary = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    assert list(summary["run"]) == names and set(summary["status"]) == {"skipped"}
 
 
 @pytest.mark.parametrize(("recorded", "share", "up_to_date"), [

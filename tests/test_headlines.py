@@ -164,3 +164,20 @@ def test_a_declared_survival_headline_whose_result_is_missing_says_not_estimable
 def test_without_follow_up_there_is_no_survival_headline():
     rows = SURVIVAL_ROWS.iloc[:1].assign(numerator=0, estimate=0.0)
     assert _survival_headlines(rows) == {}
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "shown"), [
+    ("not shown", "14", "not shown/14 (–), 95% CI –"),  # 13/14: its complement of 1 is hidden
+    ("<5", "12", "<5/12 (–), 95% CI –"),
+    ("0", "<5", "0/<5 (–), 95% CI –"),
+])
+def test_a_share_runs_hidden_counts_are_shown_as_hidden_not_read_as_numbers(numerator, denominator, shown):
+    from helpers import suppression
+
+    rows = [("any_cr[all]", numerator, denominator, None, None, None),
+            ("crs[all]", "not shown", "14", None, None, None),
+            ("crs_grade_ge3[crs=True]", "<5", "not shown", None, None, None)]
+    with suppression.counts_hidden_below(5):
+        got = {h.title: h.text for h in headlines.headline_results(results(rows))}
+    assert got["Complete remission (CR, CRp or CRi) within two cycles"] == shown
+    assert got["Cytokine release syndrome (CRS)"].endswith("grade 3 or higher in <5/not shown (–) of the patients with CRS")

@@ -16,7 +16,15 @@ import pytest
 
 from helpers import contract
 from helpers.loading import load_cohort, validate_file
-from pipeline.template import COHORT_SHEET, README_SHEET, write_template
+from pipeline.template import (
+    COHORT_SHEET,
+    OPTIONAL_BLOCK,
+    OPTIONAL_LABEL,
+    README_SHEET,
+    REQUIRED_LABEL,
+    template_columns,
+    write_template,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
@@ -28,7 +36,15 @@ def template(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def valid_rows() -> list[list[str]]:
-    return list(csv.reader(VALID.open(encoding="utf-8", newline="")))[1:]
+    """The valid fixture's rows in the template's column order (its follow-up columns blank)."""
+    records = list(csv.DictReader(VALID.open(encoding="utf-8", newline="")))
+    return [[record.get(c.name, "") for c in template_columns()] for record in records]
+
+
+def without_follow_up(cohort: pd.DataFrame) -> pd.DataFrame:
+    """A filled template's cohort without its blank follow-up columns (the fixture has none)."""
+    assert cohort[list(contract.FOLLOW_UP_NAMES)].isna().all().all()
+    return cohort.drop(columns=list(contract.FOLLOW_UP_NAMES))
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
@@ -45,7 +61,7 @@ def test_the_csv_template_filled_in_loads_as_the_cohort_typed_in(template, tmp_p
     shutil.copy(template[0], filled)
     with filled.open("a", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(valid_rows())
-    pd.testing.assert_frame_equal(load_cohort(filled), load_cohort(VALID))
+    pd.testing.assert_frame_equal(without_follow_up(load_cohort(filled)), load_cohort(VALID))
 
 
 def test_the_xlsx_template_filled_in_loads_as_the_cohort_typed_in(template, tmp_path):
@@ -59,7 +75,7 @@ def test_the_xlsx_template_filled_in_loads_as_the_cohort_typed_in(template, tmp_
     book.save(tmp_path / "filled.xlsx")
     report = validate_file(tmp_path / "filled.xlsx")
     assert report.ok and report.n_rows == 8 and report.sheet == COHORT_SHEET
-    pd.testing.assert_frame_equal(load_cohort(tmp_path / "filled.xlsx"), load_cohort(VALID))
+    pd.testing.assert_frame_equal(without_follow_up(load_cohort(tmp_path / "filled.xlsx")), load_cohort(VALID))
 
 
 def test_the_xlsx_template_has_the_header_a_readme_and_drop_downs_for_coded_columns(template):
@@ -68,20 +84,39 @@ def test_the_xlsx_template_has_the_header_a_readme_and_drop_downs_for_coded_colu
     book = load_workbook(template[1])
     assert book.sheetnames == [COHORT_SHEET, README_SHEET]
     sheet = book[COHORT_SHEET]
-    assert [c.value for c in sheet[1]] == list(contract.NAMES)
+    names = [c.name for c in template_columns()]
+    assert [c.value for c in sheet[1]] == names
     readme = [[c.value or "" for c in row] for row in book[README_SHEET].iter_rows()]
-    assert [r[0] for r in readme[1:]] == list(contract.NAMES)
-    for row, col in zip(readme[1:], contract.COLUMNS):
+    assert [r[0] for r in readme[1:]] == [REQUIRED_LABEL, *names[:-len(OPTIONAL_BLOCK)], OPTIONAL_LABEL,
+                                          *names[-len(OPTIONAL_BLOCK):]]
+    described = {r[0]: r for r in readme[1:]}
+    for col in template_columns():
+        row = described[col.name]
         assert row[4] == col.allowed()
         for code in col.codes:
             assert f"{code} = {col.code_labels[code]}" in row[5]
     lists = {}
     for rule in sheet.data_validations.dataValidation:
         column = sheet.cell(row=2, column=next(iter(rule.sqref.ranges)).min_col).column
-        lists[contract.NAMES[column - 1]] = rule.formula1.strip('"').split(",")
+        lists[names[column - 1]] = rule.formula1.strip('"').split(",")
     expected = {c.name: list(c.codes) if c.kind == "code" else ["yes", "no"]
-                for c in contract.COLUMNS if c.kind in ("code", "boolean")}
+                for c in template_columns() if c.kind in ("code", "boolean")}
     assert lists == expected
+
+
+def test_the_optional_columns_follow_the_required_ones_as_a_shaded_block_with_a_note(template):
+    from openpyxl import load_workbook
+
+    names = [c.name for c in template_columns()]
+    optional = [c.name for c in OPTIONAL_BLOCK]
+    assert {"center", "source", *contract.FOLLOW_UP_NAMES} == set(optional)
+    assert names[-len(optional):] == optional and set(names[:-len(optional)]) == set(contract.NAMES) - set(optional)
+    assert template[0].read_text(encoding="utf-8").splitlines() == [",".join(names)]
+    sheet = load_workbook(template[1])[COHORT_SHEET]
+    for cell in sheet[1]:
+        shaded = cell.fill.fgColor.rgb.endswith("DDEBF7")
+        assert shaded is (cell.value in optional), cell.value
+        assert (cell.comment is not None and "Optional column" in cell.comment.text) is shaded
 
 
 def test_the_shipped_template_files_are_what_the_writer_makes_now(template):
