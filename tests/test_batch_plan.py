@@ -24,6 +24,7 @@ import pipeline.__main__ as cli
 import pipeline.run
 from pipeline.__main__ import main
 from pipeline.batch import (
+    ALL_PATIENTS,
     NAME_PART_MAX,
     NO_CENTRE,
     OTHER_CENTRES,
@@ -61,6 +62,13 @@ def cohort_with_centres(folder: Path, centres: list[str], name: str = "registry"
 
 # --- names: every centre and run its own file and folder ----------------------------------
 
+def centre_runs(specs: list[RunSpec]) -> list[RunSpec]:
+    """The runs of the centres' subsets: a batch by centre also runs the whole file (all patients)."""
+    whole = [s for s in specs if s.centre == ALL_PATIENTS]
+    assert whole and all("work" not in s.data.parts for s in whole)  # it reads the input itself
+    return [s for s in specs if s.centre != ALL_PATIENTS]
+
+
 @pytest.mark.parametrize("centres", [
     ["x", "_x"], ["", "run"], ["", "Αθήνα"], ["A-B", "A.B"], ["Αθήνα", "Λάρισα"], ["X", "x"],
     ["a" * 300, "b"], ["c/../d", "c_.._d"], [NO_CENTRE, ""],
@@ -69,8 +77,9 @@ def cohort_with_centres(folder: Path, centres: list[str], name: str = "registry"
 def test_centres_whose_names_reduce_to_one_file_name_get_their_own_subset_and_run(tmp_path, centres):
     data = cohort_with_centres(tmp_path, centres)
     out = tmp_path / "batch"
-    specs = plan_batch([data], out, by="center", grid=["bmb_high_cutoff=40,60"])
-    assert len({s.name.lower() for s in specs}) == len(specs) == 2 * len(centres)
+    every = plan_batch([data], out, by="center", grid=["bmb_high_cutoff=40,60"])
+    assert len({s.name.lower() for s in every}) == len(every) == 2 * (len(centres) + 1)
+    specs = centre_runs(every)
     assert all(PORTABLE.match(s.name) and len(s.name) <= RUN_NAME_MAX for s in specs)
     assert len({s.data for s in specs}) == len(centres)
     for spec in specs:
@@ -84,7 +93,7 @@ def test_centres_whose_names_reduce_to_one_file_name_get_their_own_subset_and_ru
 
 def test_a_small_centre_named_like_the_pool_is_kept_apart_from_it(tmp_path):
     data = cohort_with_centres(tmp_path, ["big"] * 10 + ["other centres", "tiny"])
-    specs = plan_batch([data], tmp_path / "batch", by="center", min_patients=10)
+    specs = centre_runs(plan_batch([data], tmp_path / "batch", by="center", min_patients=10))
     assert [s.centre for s in specs] == ["big", OTHER_CENTRES]
     pooled = pd.read_csv(specs[1].data, dtype=str)
     assert sorted(set(pooled["center"])) == ["other centres", "tiny"]
@@ -92,7 +101,7 @@ def test_a_small_centre_named_like_the_pool_is_kept_apart_from_it(tmp_path):
 
 def test_a_large_centre_named_like_the_pool_and_the_pool_have_two_files(tmp_path):
     data = cohort_with_centres(tmp_path, ["other centres"] * 10 + ["tiny"])
-    specs = plan_batch([data], tmp_path / "batch", by="center", min_patients=10)
+    specs = centre_runs(plan_batch([data], tmp_path / "batch", by="center", min_patients=10))
     assert [s.centre for s in specs] == [OTHER_CENTRES, OTHER_CENTRES]
     assert [set(pd.read_csv(s.data, dtype=str)["center"]) for s in specs] == [{"other centres"}, {"tiny"}]
     assert specs[0].name != specs[1].name
@@ -104,14 +113,14 @@ def test_two_files_with_the_same_stem_or_a_stem_that_joins_like_a_centre_never_s
     first = cohort_with_centres(tmp_path / "one", ["b-c"], name="a")
     second = cohort_with_centres(tmp_path / "two", ["c"], name="a-b")
     third = cohort_with_centres(tmp_path, ["z"], name="a")
-    specs = plan_batch([first, second, third], tmp_path / "batch", by="center")
+    specs = centre_runs(plan_batch([first, second, third], tmp_path / "batch", by="center"))
     assert len({s.data for s in specs}) == 3 and len({s.name for s in specs}) == 3
     assert [set(pd.read_csv(s.data, dtype=str)["center"]) for s in specs] == [{"b-c"}, {"c"}, {"z"}]
 
 
 def test_only_the_named_subsets_are_written(tmp_path):
     data = cohort_with_centres(tmp_path, ["a" * 300, "b"])
-    specs = plan_batch([data], tmp_path / "batch", by="center")
+    specs = centre_runs(plan_batch([data], tmp_path / "batch", by="center"))
     assert sorted(p.name for p in (tmp_path / "batch" / "work" / "registry").iterdir()) == \
         sorted(s.data.name for s in specs)
 
@@ -121,7 +130,7 @@ def test_snakefile_rules_are_distinct_and_call_this_interpreter(tmp_path):
     specs = plan_batch([data], tmp_path / "batch", by="center")
     text = write_snakefile(specs, tmp_path / "batch", tmp_path / "Snakefile").read_text(encoding="utf-8")
     rules = re.findall(r"^rule (\w+):$", text, flags=re.MULTILINE)
-    assert len(rules) == len(set(rules)) == 3
+    assert len(rules) == len(set(rules)) == 4  # the whole file and the two centres, and `all`
     shells = [ast.literal_eval(line.split("shell: ", 1)[1]) for line in text.splitlines()
               if line.startswith("    shell: ")]
     assert all(shell.startswith(f"{sys.executable} -m pipeline run ") for shell in shells)
