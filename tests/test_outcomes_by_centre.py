@@ -92,14 +92,15 @@ def test_a_share_run_hides_small_centres_counts_and_draws_only_the_rates_it_may_
         ns = execute(NOTEBOOK, data_path=data, output_dir=tmp_path / "out", share_safe=True, min_cell=5)
     shown = pd.read_csv(tmp_path / "out" / "tables" / "outcomes_by_centre.csv", dtype=str, keep_default_na=False)
     cr = shown[shown.index < 5].set_index("Centre")["n/N (%)"]  # the CR block: all patients, then the centres
+    # a share run hides counts 1-4 and rounds the others to a multiple of 5, rates from the rounded counts
     assert cr["TO"] == "<5/<5 (–)"  # a centre of 3 patients
-    assert cr["RM"] == "not shown/10 (–)"  # 9/10: its one patient without CR is hidden
-    assert cr["MI"] == "8/14 (57.1%)"
-    table1 = ns["table1_centres"]  # sizes 14, 10, 3, 7 add up to 34: the 7 is hidden with the 3
-    assert list(table1.columns[2:]) == ["All patients (N=34)", "MI (N=14)", "RM (N=10)", "TO (N=<5)",
-                                        "Centre not recorded (N=not shown)"]
+    assert cr["RM"] == "10/10 (100.0%)"  # 9/10, rounded
+    assert cr["MI"] == "10/15 (66.7%)"  # 8/14, rounded
+    table1 = ns["table1_centres"]  # sizes 34, 14, 10, 3, 7
+    assert list(table1.columns[2:]) == ["All patients (N=35)", "MI (N=15)", "RM (N=10)", "TO (N=<5)",
+                                        "Centre not recorded (N=5)"]
     assert set(table1["TO (N=<5)"]) == {"–"}
     alt = Image.open(tmp_path / "out" / "figures" / "funnel_cr_by_centre.png").text["Description"]
     assert AGGREGATE_VIEW in alt
     drawn = set(ns["drawn"]["level"])
-    assert "TO" not in drawn and "RM" not in drawn and drawn == {"MI"}
+    assert drawn == {"MI", "RM"}  # a centre below k is not drawn
