@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+
 @dataclass(frozen=True)
 class Column:
     """One column of the cohort file: kind ``text``, ``code`` (one of ``codes``), ``integer``,
@@ -170,12 +171,25 @@ def label(name: str) -> str:
     return DERIVED_LABELS.get(name, name)
 
 
+#: What a reader sees for the ASCII comparisons that codes and result keys keep.
+SYMBOLS: dict[str, str] = {">=": "≥", "<=": "≤"}
+
+
+def readable(text: str) -> str:
+    """``text`` with ``>=``/``<=`` as ≥/≤ (labels for people; keys and CSV codes keep ASCII)."""
+    for ascii_form, symbol in SYMBOLS.items():
+        text = text.replace(ascii_form, symbol)
+    return text
+
+
 def code_label(name: str, code: object) -> str:
-    """Display label of one value of a column (booleans and ``"True"`` read as yes/no);
-    other values, missing ones included, as ``str(code)``."""
+    """Display label of one value of a column (booleans and ``"True"`` read as Yes/No);
+    other values, missing ones included, as ``str(code)`` with ≥/≤ for ``>=``/``<=``."""
     col = BY_NAME.get(name)
     if isinstance(code, bool) or str(code) in ("True", "False"):
         code = "yes" if str(code) == "True" else "no"
+        if col is None:
+            return YES_NO[code]
     if col is not None and str(code) in col.code_labels:
         return col.code_labels[str(code)]
-    return str(code)
+    return readable(str(code))

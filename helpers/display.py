@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import suppression
+from helpers.contract import readable
 from helpers.narrative import ci_text, n_of, p_text
 
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -79,9 +80,10 @@ def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None 
     columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
     formats = formats or {}
     # scrub: a share run hides small counts also in text written before the table (no-op otherwise)
-    shown = pd.DataFrame({header: [suppression.scrub(formats.get(col, cell_text)(v)) for v in frame[col]]
+    shown = pd.DataFrame({readable(str(header)): [readable(suppression.scrub(formats.get(col, cell_text)(v)))
+                                                  for v in frame[col]]
                           for col, header in columns.items()})
-    return Table(shown, title, suppression.with_note(footnote, shown), table_id)
+    return Table(shown, readable(title), readable(suppression.with_note(footnote, shown)), table_id)
 
 
 #: Footnote of a table of exact rates compared with Fisher's exact test.
