@@ -18,6 +18,22 @@ def show_markdown(text: str) -> None:
     display({"text/markdown": f"{text}\n\n*{note}*" if note else text}, raw=True)
 
 
+#: Output metadata key marking a sentence that stands for a section (or the rest of a notebook)
+#: the data cannot fill; the report then shows the heading and that sentence only.
+UNAVAILABLE = "unavailable"
+
+
+def show_unavailable(sentence: str, *, rest_of_notebook: bool = False) -> None:
+    """Say in one sentence why this section cannot run and what the data would need, e.g. "No
+    follow-up columns: add os_months and os_event to see survival." The report collapses the
+    section to its heading and this sentence; with ``rest_of_notebook`` also every later section
+    that shows nothing."""
+    from IPython.display import display
+
+    display({"text/markdown": suppression.scrub(sentence)}, raw=True,
+            metadata={UNAVAILABLE: "notebook" if rest_of_notebook else "section"})
+
+
 def _missing(value) -> bool:
     """None, NaN or pandas NA."""
     try:

@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from helpers import suppression
+from helpers.narrative import UNAVAILABLE
 from helpers.provenance import SHIPPED_COHORT, Provenance, data_provenance, file_sha256
 from pipeline import headlines
 
@@ -211,10 +212,39 @@ def _prepare(nb, figures: dict[str, str], figures_dir: Path):
                 svg = figures_dir / f"{name}.svg" if name else None
                 meta["alt"] = figure_alt(output, cell, nb.cells[i + 1:], png, svg=svg,
                                          heading=heading, following=cell["outputs"][j + 1:])
+    nb.cells = collapse_unavailable(nb.cells)
     if nb.cells:
         marker = nbformat.v4.new_markdown_cell(f'<div id="{_INSERT}"></div>')
         nb.cells.insert(1, marker)
     return nb
+
+
+def collapse_unavailable(cells: list) -> list:
+    """Cells with each section that says it cannot run on this data (an output marked by
+    :func:`helpers.narrative.show_unavailable`) reduced to its heading and that sentence; after
+    one marked for the rest of the notebook, later sections that show nothing are left out."""
+    sections: list[list] = [[]]
+    for cell in cells:
+        if cell.cell_type == "markdown" and re.search(r"^##?\s", cell.source, flags=re.MULTILINE):
+            sections.append([])
+        sections[-1].append(cell)
+    kept, rest_empty = [], False
+    for section in sections:
+        marked = [(c, o) for c in section if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.get("metadata", {}).get(UNAVAILABLE)]
+        shows = any(c.get("outputs") for c in section if c.cell_type == "code")
+        if not marked:
+            if not (rest_empty and not shows):
+                kept += section
+            continue
+        head = section[0]
+        if head.cell_type == "markdown":
+            heading = re.search(r"^#{1,6}\s.*$", head.source, flags=re.MULTILINE)
+            kept.append(nbformat.v4.new_markdown_cell(heading.group(0) if heading else ""))
+        for cell, output in marked:
+            kept.append(nbformat.v4.new_code_cell(cell.source, outputs=[output]))
+        rest_empty = rest_empty or any(o["metadata"][UNAVAILABLE] == "notebook" for _, o in marked)
+    return kept
 
 
 def safe_markdown(text: str) -> str:

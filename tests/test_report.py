@@ -212,3 +212,24 @@ def test_long_pages_and_the_index_keep_their_contents_in_view(run):
         if name != "02_beta.html":  # one section: no contents
             assert '<nav class="toc"' in text, name
     assert re.search(r"nav\.toc\{position:sticky;top:0", report._CSS)
+
+
+def test_a_section_the_data_cannot_fill_shows_its_heading_and_one_sentence_and_later_empty_ones_go(tmp_path):
+    why = "No follow-up columns: add os_months and os_event to see survival."
+    marked = new_output("display_data", data={"text/markdown": why}, metadata={"unavailable": "notebook"})
+    shown = new_output("display_data", data={"text/markdown": "1 result row written."})
+    nb = notebook("08 · Gamma", [
+        new_markdown_cell("## Follow-up\n\nThe denominator of every survival estimate."),
+        new_code_cell("show_unavailable(why, rest_of_notebook=True)", outputs=[marked]),
+        new_code_cell("if has_os:\n    table()"),
+        new_markdown_cell("## Overall survival\n\nKaplan-Meier method prose."), new_code_cell("if has_os: km()"),
+        new_markdown_cell("## Results and summary"), new_code_cell("write()", outputs=[shown]),
+    ])
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "08_gamma.ipynb")
+    report.render_report(tmp_path)
+    page = pages(tmp_path)["08_gamma.html"]
+    assert page.count(why) == 1 and 'id="follow-up"' in page
+    assert "The denominator of every survival estimate" not in page
+    assert "Overall survival" not in page and "Kaplan-Meier method prose" not in page
+    assert 'id="results-and-summary"' in page and "1 result row written." in page
