@@ -129,6 +129,13 @@ FOLLOW_UP_COLUMNS: tuple[Column, ...] = (
            meaning="months from the start of blinatumomab to HSCT, when hsct_after_blina is yes"),
 )
 
+#: Labels of the values of derived yes/no groupings (keys and CSV codes keep True/False).
+DERIVED_CODE_LABELS: dict[str, dict[str, str]] = {
+    "high_burden": {"yes": "High tumour burden", "no": "Low tumour burden"},
+    "any_cr": {"yes": "CR", "no": "No CR"},
+    "mrd_negative": {"yes": "Complete MRD response", "no": "MRD positive"},
+}
+
 #: Follow-up columns given together: a file with one has the other, and each row
 #: gives both or neither.
 FOLLOW_UP_PAIRS: tuple[tuple[str, str], ...] = (("os_months", "os_event"), ("rfs_months", "rfs_event"))
@@ -142,6 +149,8 @@ DERIVED_LABELS: dict[str, str] = {
     "bmb_baseline_group": "Bone marrow blasts before debulking",
     "high_burden": "High tumour burden (blasts before debulking)",
     "bmb_post_group": "Bone marrow blasts after debulking",
+    "bmb_post_split_low": "Bone marrow blasts after debulking (2 groups, low cut-off)",
+    "bmb_post_split_high": "Bone marrow blasts after debulking (2 groups, high cut-off)",
     "lines_group": "Previous treatment lines",
     "lines_1_2_3plus": "Previous treatment lines",
     "any_cr": "CR within 2 cycles (CR, CRp or CRi)",
@@ -189,7 +198,7 @@ def code_label(name: str, code: object) -> str:
     if isinstance(code, bool) or str(code) in ("True", "False"):
         code = "yes" if str(code) == "True" else "no"
         if col is None:
-            return YES_NO[code]
+            return DERIVED_CODE_LABELS.get(name, YES_NO)[code]
     if col is not None and str(code) in col.code_labels:
         return col.code_labels[str(code)]
     return readable(str(code))
