@@ -191,6 +191,13 @@ def readable(text: str) -> str:
     return text
 
 
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter lower-case unless the first word is an
+    abbreviation (``"Steroids"`` -> ``"steroids"``, ``"TKI ± steroids"`` stays)."""
+    first = label.split(" ", 1)[0]
+    return label if sum(ch.isupper() for ch in first) > 1 else label[:1].lower() + label[1:]
+
+
 def code_label(name: str, code: object) -> str:
     """Display label of one value of a column (booleans and ``"True"`` read as Yes/No);
     other values, missing ones included, as ``str(code)`` with ≥/≤ for ``>=``/``<=``."""

@@ -301,3 +301,13 @@ def test_table1_counts_equal_those_of_tableone_on_the_shipped_cohort(cohort):
         theirs = {("missing" if str(level) == "None" else str(level)): int(text.split(" ")[0])
                   for (name, level), text in ref["Overall"].items() if name == var}
         assert {k: v for k, v in mine.items() if v} == theirs, var
+
+
+@pytest.mark.parametrize("column, levels, ordered", [
+    ("ph_status", ["negative", None, "positive"], ["positive", "negative", None]),
+    ("disease_status", ["refractory", "relapsed"], ["relapsed", "refractory"]),
+    ("prior_hsct", [False, True], [True, False]),
+    ("center", ["B", "A", "missing"], ["A", "B", "missing"]),
+])
+def test_levels_are_listed_in_the_contracts_order_not_by_count(column, levels, ordered):
+    assert tables.natural_order(column, levels) == ordered
