@@ -31,6 +31,24 @@ NUMBER_FORMATS: dict[str, str] = {
 }
 
 
+#: XLSX header of a tidy column (the CSV keeps the column name for analysts).
+XLSX_HEADERS: dict[str, str] = {
+    "numerator": "n", "denominator": "N", "estimate": "Proportion", "ci_low": "95% CI, lower",
+    "ci_high": "95% CI, upper", "p_value": "p", "characteristic": "Characteristic", "level": "Level",
+    "label": "Label", "method": "Method", "unit": "Unit", "key": "Key",
+}
+
+
+def header_label(column: object) -> str:
+    """A column header for readers: :data:`XLSX_HEADERS`, a contract column's label, else as written (≥/≤)."""
+    from helpers import contract
+
+    name = str(column)
+    if name in XLSX_HEADERS:
+        return XLSX_HEADERS[name]
+    return readable(contract.label(name))
+
+
 class Table:
     """A displayed table (cells as strings, human headers): HTML for JupyterLab and the report, aligned text elsewhere."""
 
@@ -187,7 +205,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: str = "",
                number_formats: Mapping[str, str] = NUMBER_FORMATS) -> Path:
-    """Write a byte-stable XLSX: bold title row, bold header, widths, a footnote line when given.
+    """Write a byte-stable XLSX: bold title row, bold header in words (:func:`header_label`), widths,
+    a footnote line when given; text with ≥/≤, booleans as Yes/No.
 
     ``number_formats`` apply to numeric columns only; a percentage format only
     when every value is a proportion in [0, 1].
@@ -200,7 +219,7 @@ def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: s
     sheet.title = re.sub(r"[\[\]:*?/\\]", "_", Path(path).stem)[:31] or "table"
     sheet.append([title])
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([str(c) for c in frame.columns])
+    sheet.append([header_label(c) for c in frame.columns])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
         cell.border = Border(bottom=Side(style="thin"))
@@ -235,6 +254,10 @@ def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: s
 def _xlsx_value(value: object) -> object:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
+        return "Yes" if value else "No"
+    if isinstance(value, str):
+        return readable(value)
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
     if isinstance(value, float) and math.isinf(value):
