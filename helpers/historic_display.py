@@ -117,7 +117,7 @@ def _reading(r, alpha: float) -> str:
     p, low, high = r["p_value"], r["rd_low"], r["rd_high"]
     words = f"below {alpha:g}" if p < alpha else f"not below {alpha:g}"
     if not math.isnan(low) and (p < alpha) == (low <= 0 <= high):
-        words += "; difference CI " + ("includes 0" if p < alpha else "excludes 0") + ": borderline"
+        words += "; borderline"  # the difference's CI points the other way (see summary_footnote)
     if not math.isnan(r["boschloo_p"]) and (p < alpha) != (r["boschloo_p"] < alpha):
         words += "; Boschloo disagrees"
     return words
@@ -159,7 +159,8 @@ def summary_footnote(alpha: float = 0.05) -> str:
             "the larger p kept); the exact binomial test against a published rate without one. Boschloo's "
             "exact test (twice the smaller one-sided p, scipy's convention) is shown beside it. Difference: "
             "cohort minus comparator, Newcombe's hybrid score 95% CI; it inverts another test than Fisher's "
-            f"conditional one, so near {alpha:g} the two can point different ways (\"borderline\"). "
+            f"conditional one, so near {alpha:g} the two can point different ways (\"borderline\": the CI "
+            "excludes 0 while p is not below the threshold, or the reverse). "
             "P(cohort higher): independent Beta posteriors of the two rates.")
 
 

@@ -70,8 +70,8 @@ pre{white-space:pre;overflow-x:auto;background:#f6f7f9;padding:.5em}
 .rich-table,main>table{overflow-x:auto;max-width:100%}main>table{display:block}
 .fig-files{font-size:.85em;margin:0 0 1em}
 #show-code{margin:.2em .4em 0 0}label[for=show-code]{font-size:.9em}
-.notebook .input{display:none}
-#show-code:checked~.notebook .input{display:block}
+.notebook .input,.notebook .output_stdout{display:none}
+#show-code:checked~.notebook .input,#show-code:checked~.notebook .output_stdout{display:block}
 .notebook .input pre{background:#eef3f8;border-left:3px solid #7d93ab}
 .headlines li{margin:.3em 0}
 .thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,19em),1fr));gap:1.2em}
@@ -79,7 +79,7 @@ pre{white-space:pre;overflow-x:auto;background:#f6f7f9;padding:.5em}
 .thumbs img{width:100%;height:16em;object-fit:contain;border:1px solid #dde1e6;background:#fff}
 .thumbs figcaption{font-size:.85em}
 .na{color:#666}
-@media print{.notebook .input{display:none!important}#show-code,label[for=show-code]{display:none}}
+@media print{.notebook .input,.notebook .output_stdout{display:none!important}#show-code,label[for=show-code]{display:none}}
 """
 
 
@@ -181,7 +181,7 @@ def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt) 
     marker = (r'<div class="cell[^>]*>(?:(?!<div class="cell).)*?<div id="' + _INSERT
               + r'"></div>\s*</div>\s*</div>\s*</div>')
     parts = re.split(marker, body, maxsplit=1, flags=re.DOTALL)
-    main = ('<input type="checkbox" id="show-code"><label for="show-code">Show code</label>'
+    main = ('<input type="checkbox" id="show-code"><label for="show-code">Show code and printed values</label>'
             + f'<div class="notebook">{parts[0]}</div>{insert}'
             + (f'<div class="notebook">{parts[1]}</div>' if len(parts) > 1 else ""))
     pager = _pager(prev, nxt)

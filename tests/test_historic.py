@@ -239,7 +239,7 @@ def test_the_pairing_table_reads_each_pairing_in_words_and_flags_where_boschloo_
     table = historic_display.summary_table(both).set_index("Pairing")
     phneg, allp = table.loc["Ph− patients vs TOWER, CR/CRh/CRi"], table.loc["All patients vs TOWER, CR/CRh/CRi"]
     assert (phneg["Primary test, p"], phneg["Boschloo p"]) == ("Fisher 0.067", "0.047")
-    assert phneg["Reading"] == "not below 0.05; difference CI excludes 0: borderline; Boschloo disagrees"
+    assert phneg["Reading"] == "not below 0.05; borderline; Boschloo disagrees"
     assert (allp["Primary test, p"], allp["Reading"]) == ("Fisher 0.010", "below 0.05")
     assert historic_display.summary_sentence(both) == (
         "Of 2 pairings tested, the primary test was below 0.05 in 1 (All patients vs TOWER, CR/CRh/CRi) "
@@ -330,7 +330,7 @@ def test_a_difference_interval_excluding_zero_beside_p_above_alpha_is_explained_
     rates = historic.cohort_endpoint_rates(cohort, pair)
     compared = historic.compare_pairings(historic.matched_pairings(rates, comparators, pair))
     row = historic_display.summary_table(compared).iloc[0]
-    assert row["Reading"] == "not below 0.05; difference CI excludes 0: borderline; Boschloo disagrees"
+    assert row["Reading"] == "not below 0.05; borderline; Boschloo disagrees"
     assert (row["Primary test, p"], row["Boschloo p"]) == ("Fisher 0.060", "0.044")
     assert row["Difference, points (95% CI)"] == "+18.9 (+0.7 to +34.8)"
     assert row["Pairing"] == "All patients vs Topp 2015 (MT103-211), CR/CRh"
