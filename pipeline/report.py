@@ -506,7 +506,7 @@ def _kind_text(kind: str, prov: Provenance | None = None) -> str:
             if kind == "share" and k <= 1 else RUN_KINDS[kind].format(k=k, below=k - 1))
     if kind == "share":
         source = f" of {prov.file} (SHA-256 {prov.sha256[:12]}…)" if prov is not None else ""
-        text = f"Share-safe copy{source}. " + text
+        text = f"Share-safe copy{source}: " + text.removeprefix("Share-safe run: ")
     return text
 
 
@@ -576,6 +576,9 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
     else:
         parts.append('<p id="parameters">Every parameter at its default value.</p>')
     parts.append(_headlines_html(results, pages))
+    k = suppression.threshold()
+    if k > 1 and re.search(rf"&lt;{k}(?!\d)", parts[-1]):  # a headline shows a hidden count
+        parts.append(f'<p class="legend" role="note">{_esc(suppression.footnote())}</p>')
     parts.append(_thumbnails_html(pages, run_dir / "figures"))
     parts.append(_summary_table_html(run_dir, reconstructed))
     parts.append(_notebooks_html(pages, results))

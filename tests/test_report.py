@@ -136,7 +136,7 @@ def test_the_report_folder_works_alone_every_link_resolves_inside_it_and_nothing
     assert (folder / "tables" / "cr_by_blasts.csv").is_file() and (folder / "results.csv").is_file()
 
 
-@pytest.mark.parametrize(("kind", "words"), [("internal", "Internal run"), ("share", "Share-safe run")])
+@pytest.mark.parametrize(("kind", "words"), [("internal", "Internal run"), ("share", "Share-safe copy")])
 def test_every_page_says_which_kind_of_run_it_is(run, tmp_path, kind, words):
     import shutil
 
@@ -165,7 +165,7 @@ def test_a_share_page_without_the_input_names_it_and_its_hash_from_the_manifest(
     report.render_report(copy, kind="share")
     for text in pages(copy).values():
         banner = re.search(r'<div class="banner.*?</div>', text, re.DOTALL).group(0)
-        assert f"Share-safe copy of cohort.csv (SHA-256 {digest[:12]}…)" in banner
+        assert f"Share-safe copy of cohort.csv (SHA-256 {digest[:12]}…): no copy of the input" in banner
         assert "not recorded" not in banner
 
 
