@@ -140,7 +140,9 @@ def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: 
     doc = Document()
     doc.core_properties.created = doc.core_properties.modified = datetime.datetime(2000, 1, 1)
     doc.core_properties.title = title
-    doc.styles["Normal"].font.name = FONT
+    normal = doc.styles["Normal"]
+    normal.font.name, normal.font.size = FONT, Pt(TABLE_PT)  # also the size of an empty cell's line
+    normal.paragraph_format.space_after, normal.paragraph_format.line_spacing = Pt(0), 1.0
     section = doc.sections[0]
     width, height = PAGE_IN[::-1] if layout.landscape else PAGE_IN
     section.orientation = WD_ORIENT.LANDSCAPE if layout.landscape else WD_ORIENT.PORTRAIT
@@ -150,7 +152,9 @@ def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: 
 
     heading = doc.add_paragraph()
     heading.paragraph_format.keep_with_next = True
-    heading.add_run(readable(title)).bold = True
+    heading.paragraph_format.space_after = Pt(6)
+    title_run = heading.add_run(readable(title))
+    title_run.bold, title_run.font.size = True, Pt(TABLE_PT + 2)
     grid = doc.add_table(rows=1 + len(rows), cols=len(header))
     grid.autofit = False
     _fixed_layout(grid)
@@ -162,6 +166,10 @@ def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: 
             cell.width = Inches(inches)
             paragraph = cell.paragraphs[0]
             paragraph.paragraph_format.space_after = Pt(0)
+            # a row continuing a block (blank first cell) stays on the page of the row above
+            paragraph.paragraph_format.keep_with_next = i == 0 or (i < len(rows) and not rows[i][0].strip())
+            if i > 1 and rows[i - 1][0].strip():  # a little air above each new block
+                paragraph.paragraph_format.space_before = Pt(3)
             run = paragraph.add_run(value)
             run.font.size = Pt(TABLE_PT)
             run.bold = i == 0

@@ -166,6 +166,8 @@ def grouping_label(grouping: object) -> str:
 def candidates_view(tests: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """``columns`` of a candidate-test frame for readers: groupings by their labels, headers in words."""
     view = tests.loc[:, list(columns)].copy()
+    if "p_value" in view:
+        view["p_value"] = [f"{p:.4f}" if isinstance(p, float) and p == p else p for p in view["p_value"]]
     if "grouping" in view:
         view["grouping"] = view["grouping"].map(grouping_label)
     return view.rename(columns=CANDIDATE_HEADERS)
