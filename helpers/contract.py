@@ -4,6 +4,7 @@ codes, missingness and display labels (transcribes ``docs/data-contract.md``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -185,10 +186,9 @@ SYMBOLS: dict[str, str] = {">=": "≥", "<=": "≤"}
 
 
 def readable(text: str) -> str:
-    """``text`` with ``>=``/``<=`` as ≥/≤ (labels for people; keys and CSV codes keep ASCII)."""
-    for ascii_form, symbol in SYMBOLS.items():
-        text = text.replace(ascii_form, symbol)
-    return text
+    """``text`` with ``>=``/``<=`` before a number as ≥/≤ (``>=50`` -> ``≥50``; labels for people,
+    while keys and CSV codes keep ASCII); a comparison in code (``x >= cutoff``) is left alone."""
+    return re.sub(r"(>=|<=)(?=[-+]?\d)", lambda m: SYMBOLS[m.group(1)], text)
 
 
 def in_sentence(label: str) -> str:

@@ -107,3 +107,11 @@ def test_a_value_is_shown_by_its_label_never_its_code(column, value, label):
 ])
 def test_a_label_inside_a_sentence_keeps_its_abbreviations(label, in_text):
     assert contract.in_sentence(label) == in_text
+
+
+@pytest.mark.parametrize("text, shown", [
+    (">=50", "≥50"), ("<=2 previous lines", "≤2 previous lines"), ("blasts >=50% and <=-1", "blasts ≥50% and ≤-1"),
+    ('(c["bmb_baseline_pct"] >= bmb_high_cutoff)', '(c["bmb_baseline_pct"] >= bmb_high_cutoff)'),
+])
+def test_comparisons_before_a_number_read_as_symbols_and_code_is_left_alone(text, shown):
+    assert contract.readable(text) == shown
