@@ -6,14 +6,16 @@ import math
 import re
 
 from helpers import suppression
+from helpers.contract import readable
 from helpers.provenance import Provenance, data_provenance  # noqa: F401  (the notebooks' names)
 
 
 def show_markdown(text: str) -> None:
-    """Display Markdown as a single ``text/markdown`` output, so a cell ending with this call stores one output."""
+    """Display Markdown as a single ``text/markdown`` output, so a cell ending with this call stores one output
+    (``>=50`` shown as ``≥50``)."""
     from IPython.display import display
 
-    text = suppression.scrub(text)  # a share run: small counts hidden, and "<5" explained where shown
+    text = readable(suppression.scrub(text))  # a share run: small counts hidden, and "<5" explained where shown
     note = suppression.note_for(text)
     display({"text/markdown": f"{text}\n\n*{note}*" if note else text}, raw=True)
 

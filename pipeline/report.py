@@ -460,6 +460,8 @@ def _parameters_html(parameters: list[Parameter]) -> str:
 
 
 def _value_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, str) and ("/" in value or "\\" in value):
         return Path(value).name
     return str(value)
