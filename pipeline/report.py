@@ -38,6 +38,8 @@ RUN_KINDS = {
              "hidden (shown as \"<{k}\"), and so are the counts and percentages that would give them back; "
              "p-values and model estimates use all counts.",
 }
+#: How the index names a file type ("DOCX" means nothing to most readers).
+FILE_KINDS = {"docx": "Word"}
 #: Longest thumbnail caption and file label on the index, characters (cut at a comma or word).
 CAPTION_CHARS = 90
 REPORT_TITLE = "Debulking before blinatumomab: analysis report"
@@ -693,7 +695,7 @@ def _downloads_html(run_dir: Path, pages) -> str:
 
     def files(keys) -> str:
         return "".join(f"<li>{_esc(label(key))}: " + " · ".join(
-            f'<a href="{_href(key + "." + ext)}">{_esc(ext.upper())}</a>' for ext in stems[key])
+            f'<a href="{_href(key + "." + ext)}">{_esc(FILE_KINDS.get(ext, ext.upper()))}</a>' for ext in stems[key])
             + "</li>" for key in keys)
 
     parts = ['<h2 id="downloads">Downloads</h2><p>']
