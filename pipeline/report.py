@@ -57,7 +57,7 @@ nav.toc{position:sticky;top:0;z-index:2;display:flex;align-items:baseline;gap:.8
 border:1px solid #dde1e6;padding:.3em .8em;margin:1em 0;font-size:.9em}
 nav.toc ol{display:flex;flex-wrap:wrap;gap:.1em 1.2em;margin:0;padding:.1em 0;list-style:none}
 nav.toc li{white-space:nowrap}
-@media (max-width:40em){nav.toc ol{flex-wrap:nowrap;overflow-x:auto}}
+@media (max-width:40em){nav.toc ol{flex-wrap:nowrap;overflow-x:auto}h1{font-size:1.5em}h2{font-size:1.25em}}
 h1[id],h2[id],h3[id]{scroll-margin-top:3em}
 .legend{font-size:.85em;color:#444;border-left:3px solid #c98a00;padding:.2em .8em;margin:1em 0}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
