@@ -67,6 +67,7 @@ caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 tfoot td,.footnote{font-size:.85em;color:#444}
 tr.changed td{background:#fff4ce}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.88em}
+p code,li code{overflow-wrap:anywhere}
 pre{white-space:pre;overflow-x:auto;background:#f6f7f9;padding:.5em}
 .output_png img,.figure img{max-width:100%;height:auto}
 .rich-table,main>table{overflow-x:auto;max-width:100%}main>table{display:block}
