@@ -4,7 +4,9 @@ codes, missingness and display labels (transcribes ``docs/data-contract.md``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
 
 @dataclass(frozen=True)
 class Column:
@@ -132,6 +134,13 @@ FOLLOW_UP_COLUMNS: tuple[Column, ...] = (
            meaning="months from the start of blinatumomab to HSCT, when hsct_after_blina is yes"),
 )
 
+#: Labels of the values of derived yes/no groupings (keys and CSV codes keep True/False).
+DERIVED_CODE_LABELS: dict[str, dict[str, str]] = {
+    "high_burden": {"yes": "High tumour burden", "no": "Low tumour burden"},
+    "any_cr": {"yes": "CR", "no": "No CR"},
+    "mrd_negative": {"yes": "Complete MRD response", "no": "MRD positive"},
+}
+
 #: Follow-up columns given together: a file with one has the other, and each row
 #: gives both or neither.
 FOLLOW_UP_PAIRS: tuple[tuple[str, str], ...] = (("os_months", "os_event"), ("rfs_months", "rfs_event"))
@@ -148,6 +157,8 @@ DERIVED_LABELS: dict[str, str] = {
     "bmb_baseline_group": "Bone marrow blasts before debulking",
     "high_burden": "High tumour burden (blasts before debulking)",
     "bmb_post_group": "Bone marrow blasts after debulking",
+    "bmb_post_split_low": "Bone marrow blasts after debulking (2 groups, low cut-off)",
+    "bmb_post_split_high": "Bone marrow blasts after debulking (2 groups, high cut-off)",
     "lines_group": "Previous treatment lines",
     "lines_1_2_3plus": "Previous treatment lines",
     "any_cr": "CR within 2 cycles (CR, CRp or CRi)",
@@ -177,12 +188,31 @@ def label(name: str) -> str:
     return DERIVED_LABELS.get(name, name)
 
 
+#: What a reader sees for the ASCII comparisons that codes and result keys keep.
+SYMBOLS: dict[str, str] = {">=": "≥", "<=": "≤"}
+
+
+def readable(text: str) -> str:
+    """``text`` with ``>=``/``<=`` before a number as ≥/≤ (``>=50`` -> ``≥50``; labels for people,
+    while keys and CSV codes keep ASCII); a comparison in code (``x >= cutoff``) is left alone."""
+    return re.sub(r"(>=|<=)(?=[-+]?\d)", lambda m: SYMBOLS[m.group(1)], text)
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter lower-case unless the first word is an
+    abbreviation (``"Steroids"`` -> ``"steroids"``, ``"TKI ± steroids"`` stays)."""
+    first = label.split(" ", 1)[0]
+    return label if sum(ch.isupper() for ch in first) > 1 else label[:1].lower() + label[1:]
+
+
 def code_label(name: str, code: object) -> str:
-    """Display label of one value of a column (booleans and ``"True"`` read as yes/no);
-    other values, missing ones included, as ``str(code)``."""
+    """Display label of one value of a column (booleans and ``"True"`` read as Yes/No);
+    other values, missing ones included, as ``str(code)`` with ≥/≤ for ``>=``/``<=``."""
     col = BY_NAME.get(name)
     if isinstance(code, bool) or str(code) in ("True", "False"):
         code = "yes" if str(code) == "True" else "no"
+        if col is None:
+            return DERIVED_CODE_LABELS.get(name, YES_NO)[code]
     if col is not None and str(code) in col.code_labels:
         return col.code_labels[str(code)]
-    return str(code)
+    return readable(str(code))

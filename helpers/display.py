@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import suppression
+from helpers.contract import readable
 from helpers.narrative import ci_text, n_of, p_text
 
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -28,6 +29,24 @@ NUMBER_FORMATS: dict[str, str] = {
     "numerator": "0", "denominator": "0", "estimate": "0.0%", "ci_low": "0.0%",
     "ci_high": "0.0%", "p_value": "0.000",
 }
+
+
+#: XLSX header of a tidy column (the CSV keeps the column name for analysts).
+XLSX_HEADERS: dict[str, str] = {
+    "numerator": "n", "denominator": "N", "estimate": "Proportion", "ci_low": "95% CI, lower",
+    "ci_high": "95% CI, upper", "p_value": "p", "characteristic": "Characteristic", "level": "Level",
+    "label": "Label", "method": "Method", "unit": "Unit", "key": "Key",
+}
+
+
+def header_label(column: object) -> str:
+    """A column header for readers: :data:`XLSX_HEADERS`, a contract column's label, else as written (≥/≤)."""
+    from helpers import contract
+
+    name = str(column)
+    if name in XLSX_HEADERS:
+        return XLSX_HEADERS[name]
+    return readable(contract.label(name))
 
 
 class Table:
@@ -79,9 +98,10 @@ def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None 
     columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
     formats = formats or {}
     # scrub: a share run hides small counts also in text written before the table (no-op otherwise)
-    shown = pd.DataFrame({header: [suppression.scrub(formats.get(col, cell_text)(v)) for v in frame[col]]
+    shown = pd.DataFrame({readable(str(header)): [readable(suppression.scrub(formats.get(col, cell_text)(v)))
+                                                  for v in frame[col]]
                           for col, header in columns.items()})
-    return Table(shown, title, suppression.with_note(footnote, shown), table_id)
+    return Table(shown, readable(title), readable(suppression.with_note(footnote, shown)), table_id)
 
 
 #: Footnote of a table of exact rates compared with Fisher's exact test.
@@ -185,7 +205,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: str = "",
                number_formats: Mapping[str, str] = NUMBER_FORMATS) -> Path:
-    """Write a byte-stable XLSX: bold title row, bold header, widths, a footnote line when given.
+    """Write a byte-stable XLSX: bold title row, bold header in words (:func:`header_label`), widths,
+    a footnote line when given; text with ≥/≤, booleans as Yes/No.
 
     ``number_formats`` apply to numeric columns only; a percentage format only
     when every value is a proportion in [0, 1].
@@ -198,7 +219,7 @@ def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: s
     sheet.title = re.sub(r"[\[\]:*?/\\]", "_", Path(path).stem)[:31] or "table"
     sheet.append([title])
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([str(c) for c in frame.columns])
+    sheet.append([header_label(c) for c in frame.columns])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
         cell.border = Border(bottom=Side(style="thin"))
@@ -233,6 +254,10 @@ def write_xlsx(frame: pd.DataFrame, path: str | Path, title: str, *, footnote: s
 def _xlsx_value(value: object) -> object:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
+        return "Yes" if value else "No"
+    if isinstance(value, str):
+        return readable(value)
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
     if isinstance(value, float) and math.isinf(value):

@@ -28,12 +28,13 @@ def _rate_text(k, n, rate: float, low: float, high: float, cohort: bool = False)
 def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
     """What is compared with what, and why (one line per pairing)."""
     return pd.DataFrame({
-        "Pairing": matched["pairing_id"],
+        "Pairing": [pairing_label(r) for _, r in matched.iterrows()],
         "Cohort endpoint": matched["endpoint_label"] + ", " + matched["population_label"],
         "Comparator": matched["comparator_label"],
         "Comparator definition": matched["comparator_definition"],
         "Design": matched["design"],
         "Why": matched["rationale"],
+        "pairing_id": matched["pairing_id"],
     })
 
 
@@ -44,7 +45,7 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
                                                          f" ({100 * lo:+.1f} to {100 * hi:+.1f})")
           for d, lo, hi in zip(compared["risk_difference"], compared["rd_low"], compared["rd_high"])]
     return pd.DataFrame({
-        "Pairing": compared["pairing_id"],
+        "Pairing": [pairing_label(r) for _, r in compared.iterrows()],
         "Endpoint": compared["endpoint_label"],
         "Cohort population": compared["population_label"],
         "Cohort n/N (%; 95% CI)": [_rate_text(*v, cohort=True) for v in zip(
@@ -68,6 +69,7 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
         "Difference, points (95% CI)": rd,
         "P(cohort higher)": ["–" if math.isnan(p) else f"{p:.3f}" for p in compared["prob_cohort_higher"]],
         "Comparator note": compared["note"],
+        "pairing_id": compared["pairing_id"],
     })
 
 
@@ -96,21 +98,6 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _side(p: float, alpha: float, low: float = math.nan, high: float = math.nan) -> str:
-    """Where a p-value falls, and why a difference interval on the other side need not contradict it."""
-    if not math.isnan(low) and (p < alpha) == (low <= 0 <= high):
-        if p < alpha:
-            return (f"below {alpha:g}, although the 95% interval of the difference includes 0: Newcombe's "
-                    "interval inverts a different, unconditional score test, so the two can disagree near "
-                    "the boundary; neither settles the question alone")
-        return (f"not below {alpha:g}, although the 95% interval of the difference excludes 0: the "
-                "interval (Newcombe, from Wilson score limits) inverts a different test than Fisher's "
-                "conditional one, which is conservative with few patients, so the two can disagree near "
-                "the boundary; the evidence is borderline, not an absence of difference")
-    return (f"below {alpha:g}, unlikely under equal rates" if p < alpha
-            else f"not below {alpha:g}, compatible with chance")
-
-
 def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``."""
     both = compared["p_value"].notna() & compared["boschloo_p"].notna()
@@ -118,53 +105,95 @@ def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return compared.loc[both & split]
 
 
-def summary_markdown(compared: pd.DataFrame, alpha: float = 0.05) -> str:
-    """Markdown: the primary test named up front, then one bullet per pairing, worded from the values."""
-    split = tests_disagree(compared, alpha)
-    names = ", ".join(f"`{pid}`" for pid in split["pairing_id"])
-    lead = ("Primary test: Fisher's exact test (two-sided, pre-specified) for pairings with "
-            "comparator counts or a known n (a printed percentage of n patients is tried with each "
-            "numerator that prints as it, and the larger p kept), the exact binomial test for "
-            "rate-only comparators without one; Boschloo's exact test is reported alongside, in both "
-            "two-sided conventions (they can fall on different sides of a threshold). "
-            + (f"The two tests fall on different sides of {alpha:g} in {len(split)} pairing"
-               f"{'s' if len(split) != 1 else ''} ({names}); the primary test's reading is the "
-               "one stated." if len(split) else
-               f"Fisher and Boschloo fall on the same side of {alpha:g} in every pairing."))
-    lines = [lead, ""]
-    for r in compared.itertuples():
-        if getattr(r, "definition", ""):
-            lines.append(f"- **{r.endpoint_label}, {r.population_label}** vs "
-                         f"**{r.comparator_label.split(':')[0]}**: {r.definition}; not compared.")
-            continue
-        if r.cohort_n == 0:
-            lines.append(f"- **{r.pairing_id}**: no evaluable cohort patients "
-                         f"({r.population_label}); not compared.")
-            continue
-        cohort = _rate_text(r.cohort_k, r.cohort_n, r.cohort_rate, r.cohort_low, r.cohort_high, cohort=True)
-        other = _rate_text(r.comparator_k, r.comparator_n, r.comparator_rate,
-                           r.comparator_low, r.comparator_high)
-        numerators = tuple(getattr(r, "comparator_numerators", ()) or ())
-        if pd.isna(r.comparator_k) and len(numerators) > 1:  # the numerators that print as its percentage
-            other = f"{' or '.join(map(str, numerators))}/{int(r.comparator_n)} {other}"
-        rd = f"{100 * r.risk_difference:+.1f} points" + ("" if math.isnan(r.rd_low) else
-                                                         f" (95% CI {100 * r.rd_low:+.1f} to {100 * r.rd_high:+.1f})")
-        if r.test == "fisher":
-            tests = f"Fisher (primary) {p_text(r.p_value)} ({_side(r.p_value, alpha, r.rd_low, r.rd_high)})"
-            if not math.isnan(r.boschloo_p):
-                differs = (r.p_value < alpha) != (r.boschloo_p < alpha)
-                tests += (f"; Boschloo {p_text(r.boschloo_p)} as twice the smaller one-sided p (scipy's convention)"
-                          + (f" (below {alpha:g}: the tests disagree)" if differs and r.boschloo_p < alpha
-                             else f" (not below {alpha:g}: the tests disagree)" if differs else ""))
-                fisher2 = getattr(r, "boschloo_fisher2_p", math.nan)
-                if not math.isnan(fisher2):
-                    tests += f", {p_text(fisher2)} with the two-sided Fisher p as statistic"
-        else:
-            tests = (f"exact binomial vs the published rate {p_text(r.p_value)} "
-                     f"({_side(r.p_value, alpha)})")
-        lines.append(
-            f"- **{r.endpoint_label}, {r.population_label}** {cohort} vs "
-            f"**{r.comparator_label.split(':')[0]}** {other}: difference {rd}; {tests}; "
-            f"posterior P(cohort higher) = {r.prob_cohort_higher:.3f}.")
-    return "\n".join(lines)
+def pairing_label(row) -> str:
+    """A pairing in words: cohort population vs comparator study, endpoint
+    (``"Ph− patients vs TOWER, CR/CRh/CRi"``); ``row`` a row of :func:`helpers.historic.compare_pairings`."""
+    population = str(row["population_label"])
+    return f"{population[:1].upper()}{population[1:]} vs {row['study']}, {row['endpoint_label']}"
 
+
+def _reading(r, alpha: float) -> str:
+    """What the primary test says for one pairing, in a few words for a table cell."""
+    if str(r.get("definition", "") or ""):
+        return f"not compared: {r['definition']}"
+    if r["cohort_n"] == 0:
+        return "not compared: no evaluable cohort patients"
+    p, low, high = r["p_value"], r["rd_low"], r["rd_high"]
+    words = f"below {alpha:g}" if p < alpha else f"not below {alpha:g}"
+    if not math.isnan(low) and (p < alpha) == (low <= 0 <= high):
+        words += "; borderline"  # the difference's CI points the other way (see summary_footnote)
+    if not math.isnan(r["boschloo_p"]) and (p < alpha) != (r["boschloo_p"] < alpha):
+        words += "; Boschloo disagrees"
+    return words
+
+
+def summary_table(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per pairing, in words: the two rates, the difference, the primary test and Boschloo's
+    p, what the primary test says at ``alpha``, and the posterior probability that the cohort is higher."""
+    rows = []
+    for _, r in compared.iterrows():
+        other = _rate_text(r["comparator_k"], r["comparator_n"], r["comparator_rate"],
+                           r["comparator_low"], r["comparator_high"])
+        numerators = tuple(r.get("comparator_numerators", ()) or ())
+        if pd.isna(r["comparator_k"]) and len(numerators) > 1:  # the numerators that print as its percentage
+            other = f"{' or '.join(map(str, numerators))}/{int(r['comparator_n'])} {other}"
+        rd = ("–" if math.isnan(r["risk_difference"]) else f"{100 * r['risk_difference']:+.1f}"
+              + ("" if math.isnan(r["rd_low"]) else f" ({100 * r['rd_low']:+.1f} to {100 * r['rd_high']:+.1f})"))
+        test = {"fisher": "Fisher", "binomial": "exact binomial"}.get(str(r["test"]), str(r["test"]))
+        rows.append({
+            "Pairing": pairing_label(r),
+            "Cohort n/N (%; 95% CI)": _rate_text(r["cohort_k"], r["cohort_n"], r["cohort_rate"],
+                                                 r["cohort_low"], r["cohort_high"], cohort=True),
+            "Comparator n/N (%; 95% CI)": other,
+            "Difference, points (95% CI)": rd,
+            "Primary test, p": "–" if math.isnan(r["p_value"]) else f"{test} {p_text(r['p_value'], bare=True)}",
+            "Boschloo p": p_text(r["boschloo_p"], bare=True),
+            "Reading": _reading(r, alpha),
+            "P(cohort higher)": "–" if math.isnan(r["prob_cohort_higher"]) else f"{r['prob_cohort_higher']:.3f}",
+        })
+    return pd.DataFrame(rows, columns=["Pairing", "Cohort n/N (%; 95% CI)", "Comparator n/N (%; 95% CI)",
+                                       "Difference, points (95% CI)", "Primary test, p", "Boschloo p",
+                                       "Reading", "P(cohort higher)"])
+
+
+def summary_footnote(alpha: float = 0.05) -> str:
+    """The methods under :func:`summary_table`, said once."""
+    return ("Primary test: Fisher's exact test (two-sided, pre-specified) where the comparator gives counts or "
+            "a known n (a printed percentage of n patients is tried with each numerator that prints as it, and "
+            "the larger p kept); the exact binomial test against a published rate without one. Boschloo's "
+            "exact test (twice the smaller one-sided p, scipy's convention) is shown beside it. Difference: "
+            "cohort minus comparator, Newcombe's hybrid score 95% CI; it inverts another test than Fisher's "
+            f"conditional one, so near {alpha:g} the two can point different ways (\"borderline\": the CI "
+            "excludes 0 while p is not below the threshold, or the reverse). "
+            "P(cohort higher): independent Beta posteriors of the two rates.")
+
+
+def summary_sentence(compared: pd.DataFrame, alpha: float = 0.05) -> str:
+    """One sentence over every pairing: how many the primary test finds below ``alpha`` (named in
+    words), how many are borderline or split the two tests, and how many were not compared."""
+    readings = pd.Series([_reading(r, alpha) for _, r in compared.iterrows()], index=compared.index, dtype=object)
+    tested = ~readings.str.startswith("not compared")
+    below = tested & readings.str.startswith("below")
+    names = "; ".join(pairing_label(r) for _, r in compared[below].iterrows())
+    parts = [f"Of {tested.sum()} pairing{'s' if tested.sum() != 1 else ''} tested, the primary test was "
+             f"below {alpha:g} in {below.sum()}" + (f" ({names})" if below.any() else "")
+             + f" and not below it in {(tested & ~below).sum()}"]
+    borderline = int(readings.str.contains("borderline").sum())
+    split = int(readings.str.contains("Boschloo disagrees").sum())
+    if borderline or split:
+        parts.append(f"{borderline} {'is' if borderline == 1 else 'are'} borderline (test and difference "
+                     f"interval disagree) and in {split} Boschloo's test falls on the other side of {alpha:g}")
+    if (~tested).any():
+        parts.append(f"{(~tested).sum()} {'was' if (~tested).sum() == 1 else 'were'} not compared")
+    return "; ".join(parts) + "."
+
+
+def methods_note(compared: pd.DataFrame) -> str:
+    """The methods of the comparison table, each said once (method texts joined by "; " are split first)."""
+    pieces: list[str] = []
+    for column in ("test_method", "boschloo_method", "posterior_method"):
+        for method in compared[column].dropna():
+            for piece in str(method).split("; "):
+                if piece and piece not in pieces:
+                    pieces.append(piece)
+    return "; ".join(pieces) + "." if pieces else ""

@@ -9,16 +9,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from helpers import suppression
+from helpers.contract import readable
 from helpers.provenance import DATASHEET, Provenance, data_provenance  # noqa: F401  (data_provenance: the notebooks' name)
 
 
 def show_markdown(text: str) -> None:
-    """Display Markdown as a single ``text/markdown`` output, so a cell ending with this call stores one output."""
+    """Display Markdown as a single ``text/markdown`` output, so a cell ending with this call stores one output
+    (``>=50`` shown as ``≥50``)."""
     from IPython.display import display
 
-    text = suppression.scrub(text)  # a share run: small counts hidden, and "<5" explained where shown
+    text = readable(suppression.scrub(text))  # a share run: small counts hidden, and "<5" explained where shown
     note = suppression.note_for(text)
     display({"text/markdown": f"{text}\n\n*{note}*" if note else text}, raw=True)
+
+
+#: Output metadata key marking a sentence that stands for a section (or the rest of a notebook)
+#: the data cannot fill; the report then shows the heading and that sentence only.
+UNAVAILABLE = "unavailable"
+
+
+def show_unavailable(sentence: str, *, rest_of_notebook: bool = False) -> None:
+    """Say in one sentence why this section cannot run and what the data would need, e.g. "No
+    follow-up columns: add os_months and os_event to see survival." The report collapses the
+    section to its heading and this sentence; with ``rest_of_notebook`` also every later section
+    that shows nothing."""
+    from IPython.display import display
+
+    display({"text/markdown": suppression.scrub(sentence)}, raw=True,
+            metadata={UNAVAILABLE: "notebook" if rest_of_notebook else "section"})
 
 
 def _missing(value) -> bool:

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import pandas as pd
 
+from helpers import contract
 from helpers.rounding import (fmt_half_up, int_or_none, is_blank, matching_rules, p_value_matches,
                               printed_p_value, text_of)
 from helpers.stats import CONVENTION_PAIRS, TWO_BY_TWO_ONLY
@@ -57,7 +58,7 @@ def test_words(test: str, method: str = "") -> str:
 
 
 def _short(rec: Mapping) -> str:
-    return f"{rec['test_name']} on {rec['grouping']} {rec['p_value']:.4f}"
+    return f"{rec['test_name']} on {grouping_label(rec['grouping'])} {rec['p_value']:.4f}"
 
 
 def _twin(hit: Mapping, recorded: Sequence[Mapping]) -> tuple[str | None, Mapping | None]:
@@ -137,12 +138,39 @@ def _levels_recorded(results: pd.DataFrame, measure: str, grouping: str) -> int:
 
 
 def split_text(results: pd.DataFrame, measure: str, grouping: str) -> str:
-    """The groups a test compares, from the recorded rate rows: ``"<50: 16/20 · >=50: 0/2"``."""
+    """The groups a test compares, from the recorded rate rows, labelled for readers:
+    ``"<50: 16/20 · ≥50: 0/2"``, ``"Low tumour burden: 12/13 · High tumour burden: 10/20"``."""
     rows = _level_rows(results, measure, grouping)
-    parts = [f"{lvl}: {int_or_none(k)}/{int_or_none(n)}" for lvl, k, n in
+    by = grouping.partition("|")[0]
+    parts = [f"{contract.code_label(by, lvl)}: {int_or_none(k)}/{int_or_none(n)}" for lvl, k, n in
              zip(rows["level"], rows["numerator"], rows["denominator"])
              if int_or_none(n) and int_or_none(k) is not None]
     return " · ".join(parts) if parts else "groups not recorded"
+
+
+#: Headers of the candidate-test tables shown to readers (the saved CSV keeps the column names).
+CANDIDATE_HEADERS: dict[str, str] = {
+    "grouping": "Grouping", "split": "Groups compared", "test_name": "Test", "test_kind": "Kind",
+    "p_value": "p", "rounded": "Rounded", "status": "Status", "matches": "Matches the paper",
+    "truncation_only": "Matches only if truncated", "how": "How",
+}
+
+
+def grouping_label(grouping: object) -> str:
+    """A grouping of the candidate tests for readers: ``"high_burden|ph_status=positive"`` ->
+    ``"High tumour burden (blasts before debulking) (ph_status=positive)"``."""
+    by, _, where = str(grouping).partition("|")
+    return contract.label(by) + (f" ({where})" if where else "")
+
+
+def candidates_view(tests: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of a candidate-test frame for readers: groupings by their labels, headers in words."""
+    view = tests.loc[:, list(columns)].copy()
+    if "p_value" in view:
+        view["p_value"] = [f"{p:.4f}" if isinstance(p, float) and p == p else p for p in view["p_value"]]
+    if "grouping" in view:
+        view["grouping"] = view["grouping"].map(grouping_label)
+    return view.rename(columns=CANDIDATE_HEADERS)
 
 
 def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_prefix: str,
@@ -237,7 +265,7 @@ def classify_candidates(candidates: pd.DataFrame) -> CandidateClasses:
 
 
 def _name(rec: Mapping) -> str:
-    return f"{rec['test_name']} on `{rec['grouping']}` ({rec['split']}) p = {rec['p_value']:.4f}"
+    return f"{rec['test_name']} on {grouping_label(rec['grouping'])} ({rec['split']}) p = {rec['p_value']:.4f}"
 
 
 def _convention_line(hit: Mapping, recs: Sequence[Mapping], printed: str) -> list[str]:
@@ -248,7 +276,7 @@ def _convention_line(hit: Mapping, recs: Sequence[Mapping], printed: str) -> lis
     twin_text = (f"{twin['p_value']:.4f}" + (f", which prints as {printed} too" if twin["matches"]
                                              else f", which does not print as {printed}")
                  if twin is not None else "not recorded")
-    return [f"- **Convention:** {hit['test_name']} on `{hit['grouping']}` prints as {printed} with "
+    return [f"- **Convention:** {hit['test_name']} on {grouping_label(hit['grouping'])} prints as {printed} with "
             f"the two-sided p as {CONVENTION_WORDS[hit['test']]}; as {CONVENTION_WORDS[other]} it is "
             f"{twin_text}."]
 
@@ -276,12 +304,12 @@ def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
     if not other_hits and not truncated and not exact_hits:
         lines.append(f"- No other recorded test prints as {printed}, rounded or truncated.")
     lines.append("- Every recorded value: " + "; ".join(
-        f"{r['test_name']} on `{r['grouping']}` {r['p_value']:.4f}" for r in recs) + ".")
+        f"{r['test_name']} on {grouping_label(r['grouping'])} {r['p_value']:.4f}" for r in recs) + ".")
     if classes.not_recorded:
         lines.append("- Not recorded (not computed here): " + ", ".join(
-            f"{r['test_name']} on `{r['grouping']}`" for r in classes.not_recorded) + ".")
+            f"{r['test_name']} on {grouping_label(r['grouping'])}" for r in classes.not_recorded) + ".")
     if classes.not_applicable:
         lines.append("- Not applicable (2 x 2 tables only): " + ", ".join(
-            f"{r['test_name']} on `{r['grouping']}`" for r in classes.not_applicable) + ".")
+            f"{r['test_name']} on {grouping_label(r['grouping'])}" for r in classes.not_applicable) + ".")
     return "\n".join(lines)
 

@@ -19,10 +19,6 @@ from helpers.results import rate_key
 #: Groupings whose level labels are blast percentages (shown with "%").
 _BLAST_GROUPINGS = ("bmb_baseline_group", "bmb_post_group", "bmb_post_split_low", "bmb_post_split_high")
 
-_SPLIT_TITLES = {"bmb_post_split_low": " (2 groups, low cut-off)",
-                 "bmb_post_split_high": " (2 groups, high cut-off)"}
-
-
 @dataclass(frozen=True)
 class PatientFlow:
     """Patients at each step from treatment to transplant; ``cr`` is CR, CRp or CRi within
@@ -44,9 +40,9 @@ class PatientFlow:
 
 
 def burden_label(level: object, high_cutoff: float = 50) -> str:
-    """``<50%`` / ``>=50%`` for a ``high_burden`` level (bool or its text), ``Not available`` for missing."""
+    """``<50%`` / ``≥50%`` for a ``high_burden`` level (bool or its text), ``Not available`` for missing."""
     if str(level) in ("True", "False"):
-        return f">={high_cutoff:g}%" if str(level) == "True" else f"<{high_cutoff:g}%"
+        return f"≥{high_cutoff:g}%" if str(level) == "True" else f"<{high_cutoff:g}%"
     if str(level) == "missing":
         return "Not available"
     return str(level)
@@ -59,15 +55,13 @@ def level_label(var: str, level: object, high_cutoff: float = 50) -> str:
     if var == "high_burden":
         return burden_label(level, high_cutoff)
     if var in _BLAST_GROUPINGS and str(level) != "missing":
-        text = str(level)
+        text = contract.readable(str(level))
         return text if text.endswith("%") else f"{text}%"
     return contract_level_label(var, level)
 
 
 def group_title(var: str) -> str:
     """Display title of a grouping column."""
-    if var in _SPLIT_TITLES:
-        return contract.label("bmb_post_group") + _SPLIT_TITLES[var]
     return contract.label(var)
 
 

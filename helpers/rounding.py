@@ -207,9 +207,10 @@ def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
             continue  # rounding and truncation agree: says nothing about the rule
         evidence = _EVIDENCE.get(rounding) or ("truncation only" if "truncated" in rules
                                                else "double rounding only")
-        rows.append({**{k: rec[k] for k in ("id", "location", "printed", "recomputed", "detail")},
-                     "evidence": evidence})
-    return pd.DataFrame(rows, columns=["id", "location", "printed", "recomputed", "detail", "evidence"])
+        rows.append({**{k: rec.get(k, "") for k in ("id", "location", "description", "printed", "recomputed",
+                                                     "detail")}, "evidence": evidence})
+    return pd.DataFrame(rows, columns=["id", "location", "description", "printed", "recomputed", "detail",
+                                       "evidence"])
 
 
 #: Fitting numerators are listed one by one up to this many; a longer run (large

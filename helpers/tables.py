@@ -40,6 +40,21 @@ def level_label(column: str, level: object) -> str:
     return contract.code_label(column, level)
 
 
+def natural_order(column: str, levels) -> list:
+    """``levels`` of a contract column in the contract's code order (yes before no), other values
+    sorted as text, missing last: the order a reader expects, never by count."""
+    col = contract.BY_NAME.get(column)
+    codes = list(col.code_labels) if col is not None else []
+
+    def rank(level) -> tuple:
+        if level is None or level is pd.NA or (isinstance(level, float) and pd.isna(level)) or str(level) == "missing":
+            return (2, 0, "")
+        text = ("yes" if level else "no") if isinstance(level, bool) else str(level)
+        return (0, codes.index(text), "") if text in codes else (1, 0, text)
+
+    return sorted(levels, key=rank)
+
+
 # --- counts and summaries ------------------------------------------------------------
 
 def count_rows(cohort: pd.DataFrame, variables: Sequence[str] = TABLE1_VARIABLES, *,

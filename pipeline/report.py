@@ -23,9 +23,9 @@ from pathlib import Path
 import nbformat
 
 from helpers import suppression
+from helpers.narrative import CUTOFF_WORDS, UNAVAILABLE, run_setting
+from helpers.provenance import SHIPPED_COHORT, Provenance, data_provenance, file_sha256
 from pipeline import headlines
-from helpers.provenance import data_provenance
-from helpers.narrative import CUTOFF_WORDS, run_setting
 
 #: Parameters every notebook gets from the pipeline; the banner names the data file.
 PIPELINE_PARAMETERS = ("data_path", "output_dir", "params_file")
@@ -38,6 +38,10 @@ RUN_KINDS = {
              "hidden (shown as \"<{k}\"), every other count is rounded to a multiple of {base}, and percentages "
              "and intervals are computed from the rounded counts; p-values and model estimates use all counts.",
 }
+#: How the index names a file type ("DOCX" means nothing to most readers).
+FILE_KINDS = {"docx": "Word"}
+#: Longest thumbnail caption and file label on the index, characters (cut at a comma or word).
+CAPTION_CHARS = 90
 REPORT_TITLE = "Debulking before blinatumomab: analysis report"
 _INSERT = "report-insert-point"
 _CSS = """
@@ -49,8 +53,13 @@ a{color:#0b57a4}
 .banner.analyst{background:#e6f0fb;border-color:#2f6fb3}
 .banner .kind{display:block;font-size:.9em;margin-top:.2em}
 nav.pager{display:flex;gap:1.5em;flex-wrap:wrap;padding:.6em 0;font-size:.95em}
-nav.toc{background:#f6f7f9;border:1px solid #dde1e6;padding:.4em 1.2em;margin:1em 0}
-nav.toc ol{margin:.3em 0;padding-left:1.4em}
+nav.toc{position:sticky;top:0;z-index:2;display:flex;align-items:baseline;gap:.8em;background:#f6f7f9;
+border:1px solid #dde1e6;padding:.3em .8em;margin:1em 0;font-size:.9em}
+nav.toc ol{display:flex;flex-wrap:wrap;gap:.1em 1.2em;margin:0;padding:.1em 0;list-style:none}
+nav.toc li{white-space:nowrap}
+@media (max-width:40em){nav.toc ol{flex-wrap:nowrap;overflow-x:auto}h1{font-size:1.5em}h2{font-size:1.25em}}
+h1[id],h2[id],h3[id]{scroll-margin-top:3em}
+.legend{font-size:.85em;color:#444;border-left:3px solid #c98a00;padding:.2em .8em;margin:1em 0}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 th,td{border-bottom:1px solid #d0d4da;padding:.25em .7em;text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid #555}
@@ -58,20 +67,22 @@ caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 tfoot td,.footnote{font-size:.85em;color:#444}
 tr.changed td{background:#fff4ce}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.88em}
+p code,li code{overflow-wrap:anywhere}
 pre{white-space:pre;overflow-x:auto;background:#f6f7f9;padding:.5em}
 .output_png img,.figure img{max-width:100%;height:auto}
+.rich-table,main>table{overflow-x:auto;max-width:100%}main>table{display:block}
 .fig-files{font-size:.85em;margin:0 0 1em}
 #show-code{margin:.2em .4em 0 0}label[for=show-code]{font-size:.9em}
-.notebook .input{display:none}
-#show-code:checked~.notebook .input{display:block}
+.notebook .input,.notebook .output_stdout{display:none}
+#show-code:checked~.notebook .input,#show-code:checked~.notebook .output_stdout{display:block}
 .notebook .input pre{background:#eef3f8;border-left:3px solid #7d93ab}
 .headlines li{margin:.3em 0}
-.thumbs{display:flex;flex-wrap:wrap;gap:1em}
-.thumbs figure{margin:0;width:15em}
-.thumbs img{width:100%;height:11em;object-fit:contain;border:1px solid #dde1e6;background:#fff}
+.thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,19em),1fr));gap:1.2em}
+.thumbs figure{margin:0}
+.thumbs img{width:100%;height:16em;object-fit:contain;border:1px solid #dde1e6;background:#fff}
 .thumbs figcaption{font-size:.85em}
 .na{color:#666}
-@media print{.notebook .input{display:none!important}#show-code,label[for=show-code]{display:none}}
+@media print{.notebook .input,.notebook .output_stdout{display:none!important}#show-code,label[for=show-code]{display:none}}
 """
 
 
@@ -162,18 +173,19 @@ def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt) 
            for h in re.findall(r"^#{1,2}\s+(.+)$", c.source, flags=re.MULTILINE)}
     sections = [(s, t) for s, t in sections if " ".join(t.split()) in own]
     body = _figure_links(body)
+    body, legend = _one_legend(body)
     found = {}
     for name in re.findall(r'<img [^>]*src="figures/([^"/]+)\.png"', body):
         section = _section_before(body, f'src="figures/{name}.png"', sections)
         found.setdefault(name, section)
     parameters = notebook_parameters(nb)
-    insert = _parameters_html(parameters) + _toc_html(sections[1:])
+    insert = legend + _parameters_html(parameters) + _toc_html(sections[1:])
     # Parameters and contents go after the title cell, in place of the marker cell; the
     # code toggle's checkbox precedes every .notebook part (a CSS sibling selector).
     marker = (r'<div class="cell[^>]*>(?:(?!<div class="cell).)*?<div id="' + _INSERT
               + r'"></div>\s*</div>\s*</div>\s*</div>')
     parts = re.split(marker, body, maxsplit=1, flags=re.DOTALL)
-    main = ('<input type="checkbox" id="show-code"><label for="show-code">Show code</label>'
+    main = ('<input type="checkbox" id="show-code"><label for="show-code">Show code and printed values</label>'
             + f'<div class="notebook">{parts[0]}</div>{insert}'
             + (f'<div class="notebook">{parts[1]}</div>' if len(parts) > 1 else ""))
     pager = _pager(prev, nxt)
@@ -204,10 +216,39 @@ def _prepare(nb, figures: dict[str, str], figures_dir: Path):
                 svg = figures_dir / f"{name}.svg" if name else None
                 meta["alt"] = figure_alt(output, cell, nb.cells[i + 1:], png, svg=svg,
                                          heading=heading, following=cell["outputs"][j + 1:])
+    nb.cells = collapse_unavailable(nb.cells)
     if nb.cells:
         marker = nbformat.v4.new_markdown_cell(f'<div id="{_INSERT}"></div>')
         nb.cells.insert(1, marker)
     return nb
+
+
+def collapse_unavailable(cells: list) -> list:
+    """Cells with each section that says it cannot run on this data (an output marked by
+    :func:`helpers.narrative.show_unavailable`) reduced to its heading and that sentence; after
+    one marked for the rest of the notebook, later sections that show nothing are left out."""
+    sections: list[list] = [[]]
+    for cell in cells:
+        if cell.cell_type == "markdown" and re.search(r"^##?\s", cell.source, flags=re.MULTILINE):
+            sections.append([])
+        sections[-1].append(cell)
+    kept, rest_empty = [], False
+    for section in sections:
+        marked = [(c, o) for c in section if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.get("metadata", {}).get(UNAVAILABLE)]
+        shows = any(c.get("outputs") for c in section if c.cell_type == "code")
+        if not marked:
+            if not (rest_empty and not shows):
+                kept += section
+            continue
+        head = section[0]
+        if head.cell_type == "markdown":
+            heading = re.search(r"^#{1,6}\s.*$", head.source, flags=re.MULTILINE)
+            kept.append(nbformat.v4.new_markdown_cell(heading.group(0) if heading else ""))
+        for cell, output in marked:
+            kept.append(nbformat.v4.new_code_cell(cell.source, outputs=[output]))
+        rest_empty = rest_empty or any(o["metadata"][UNAVAILABLE] == "notebook" for _, o in marked)
+    return kept
 
 
 def safe_markdown(text: str) -> str:
@@ -321,6 +362,20 @@ def _figure_links(body: str) -> str:
     return re.sub(r'<img [^>]*src="figures/([^"/]+)\.png"[^>]*>', add, body)
 
 
+def _one_legend(body: str) -> tuple[str, str]:
+    """The page without the share run's note on hidden counts under each table and text, and
+    that note once, for the top of the page ("" when nothing on the page is hidden)."""
+    k = suppression.threshold()
+    note = suppression.footnote() if k > 1 else ""
+    forms = {html.escape(note, quote=q) for q in (True, False)} if note else set()
+    if not any(f in body for f in forms):
+        return body, ""
+    for form in forms:
+        body = body.replace(" " + form, "").replace(form, "")
+    body = re.sub(r'<p(?: class="footnote")?>\s*</p>', "", body)
+    return body, f'<p class="legend" role="note">{_esc(note)}</p>'
+
+
 def _section_before(body: str, needle: str, sections) -> str:
     cut = body[:body.find(needle)]
     ids = [s for s, _ in sections if f'id="{s}"' in cut]
@@ -397,18 +452,20 @@ def _parameters_html(parameters: list[Parameter]) -> str:
     if not shown:
         return ""
     rows = "".join(
-        f'<tr{" class=changed" if p.changed else ""}><td>{_esc(p.meaning or p.name)}</td>'
+        f'<tr{" class=changed" if p.changed else ""}><td><code>{_esc(p.name)}</code></td>'
         f"<td>{_esc(_value_text(p.value))}</td><td>{_esc(_value_text(p.default))}</td>"
-        f"<td><code>{_esc(p.name)}</code></td></tr>" for p in shown)
+        f"<td>{_esc(p.meaning)}</td></tr>" for p in shown)
     changed = sum(p.changed for p in shown)
     note = (f"{changed} changed from the default (highlighted)." if changed
             else "All at their defaults.")
     return ('<details class="parameters"><summary>Parameters this notebook ran with: '
-            f"{_esc(note)}</summary><table><thead><tr><th>Setting</th><th>Value</th>"
-            f"<th>Default</th><th>Name</th></tr></thead><tbody>{rows}</tbody></table></details>")
+            f"{_esc(note)}</summary><table><thead><tr><th>Parameter</th><th>Value</th>"
+            f"<th>Default</th><th>Meaning</th></tr></thead><tbody>{rows}</tbody></table></details>")
 
 
 def _value_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, str) and ("/" in value or "\\" in value):
         return Path(value).name
     return str(value)
@@ -427,22 +484,40 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | N
 
     if kind not in RUN_KINDS:
         raise ValueError(f"unknown kind of run {kind!r}; use one of {', '.join(RUN_KINDS)}")
-    style, text = "analyst", "Data: not recorded."
+    style, text, prov = "analyst", "Data: not recorded.", None
     if cohort_file and (run_dir / "input" / cohort_file).is_file():
         prov = data_provenance(run_dir / "input" / cohort_file)
+    else:  # a share run keeps no input: the manifest names it and holds its hash
+        prov = _manifest_provenance(run_dir)
+    if prov is not None:
         style = "reconstructed" if prov.reconstructed else "analyst"
         text = run_setting(prov, cutoffs or {}, paper_cutoffs(load_published_figures())).banner
-    return (f'<div class="banner {style}" role="note"><strong>{_esc(text)}</strong>'
-            f'<span class="kind">{_esc(_kind_text(kind))}</span></div>', style == "reconstructed")
+    return ((f'<div class="banner {style}" role="note"><strong>{_esc(text)}</strong>'
+            f'<span class="kind">{_esc(_kind_text(kind, prov))}</span></div>'), style == "reconstructed")
 
 
-def _kind_text(kind: str) -> str:
-    """The banner's line on the kind of run; a share run names its k (the threshold in force)."""
+def _manifest_provenance(run_dir: Path) -> Provenance | None:
+    """The input named in ``manifest.json`` (file name and SHA-256), or None without one."""
+    import json
+
+    path = run_dir / "manifest.json"
+    entry = json.loads(path.read_text(encoding="utf-8")).get("input") if path.is_file() else None
+    if not isinstance(entry, dict) or not entry.get("file") or not entry.get("sha256"):
+        return None
+    shipped = SHIPPED_COHORT.is_file() and file_sha256(SHIPPED_COHORT) == entry["sha256"]
+    return Provenance(Path(str(entry["file"])).name, str(entry["sha256"]), shipped)
+
+
+def _kind_text(kind: str, prov: Provenance | None = None) -> str:
+    """The banner's line on the kind of run; a share run names the input, its hash prefix and its k."""
     k, base = suppression.threshold(), suppression.current().base
-    if kind == "share" and k <= 1:
-        return (f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k}), "
-                f"every count is rounded to a multiple of {base}.")
-    return RUN_KINDS[kind].format(k=k, below=k - 1, base=base)
+    text = (f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k}), "
+            f"every count is rounded to a multiple of {base}."
+            if kind == "share" and k <= 1 else RUN_KINDS[kind].format(k=k, below=k - 1, base=base))
+    if kind == "share":
+        source = f" of {prov.file} (SHA-256 {prov.sha256[:12]}…)" if prov is not None else ""
+        text = f"Share-safe copy{source}: " + text.removeprefix("Share-safe run: ")
+    return text
 
 
 def _pager(prev, nxt) -> str:
@@ -491,27 +566,35 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
         if git.get("commit"):
             commit = f" · commit {git['commit'][:10]}{' with local changes' if git.get('dirty') else ''}"
     parts = [f"<h1>{_esc(REPORT_TITLE)}</h1>",
-             f'<p class="footnote">Report of {_esc(report_date())} · debulking-blina {_esc(version)}'
-             f"{_esc(commit)} · {len(pages)} notebooks · {len(results)} statistics in results.csv</p>"]
-    changed = {}
+             (f'<p class="footnote">Report of {_esc(report_date())} · debulking-blina {_esc(version)}'
+             f"{_esc(commit)} · {len(pages)} notebooks · {len(results)} statistics in results.csv</p>")]
+    changed: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
     for page in pages:
         for p in page.parameters:
             if p.changed and p.name not in PIPELINE_PARAMETERS:
-                changed.setdefault((p.meaning or p.name, _value_text(p.value),
-                                    _value_text(p.default)), []).append(page.stem[:2])
+                # one row per parameter and value: notebooks word the same setting differently
+                row = changed.setdefault((p.name, _value_text(p.value), _value_text(p.default)),
+                                         (p.meaning, []))
+                row[1].append(page.stem[:2])
     if changed:
-        rows = "".join(f"<tr><td>{_esc(m)}</td><td>{_esc(v)}</td><td>{_esc(d)}</td>"
-                       f"<td>{_esc(', '.join(nbs))}</td></tr>" for (m, v, d), nbs in changed.items())
+        rows = "".join(f"<tr><td><code>{_esc(n)}</code></td><td>{_esc(v)}</td><td>{_esc(d)}</td>"
+                       f"<td>{_esc(m)}</td><td>{_esc(', '.join(nbs))}</td></tr>"
+                       for (n, v, d), (m, nbs) in changed.items())
         parts.append("<h2 id=\"parameters\">Parameters changed from the defaults</h2><table><thead>"
-                     "<tr><th>Setting</th><th>Value</th><th>Default</th><th>Notebooks</th></tr>"
-                     f"</thead><tbody>{rows}</tbody></table>")
+                     "<tr><th>Parameter</th><th>Value</th><th>Default</th><th>Meaning</th><th>Notebooks</th>"
+                     f"</tr></thead><tbody>{rows}</tbody></table>")
     else:
         parts.append('<p id="parameters">Every parameter at its default value.</p>')
     parts.append(_headlines_html(results, pages))
-    parts.append(_thumbnails_html(pages))
+    k = suppression.threshold()
+    if k > 1 and re.search(rf"&lt;{k}(?!\d)", parts[-1]):  # a headline shows a hidden count
+        parts.append(f'<p class="legend" role="note">{_esc(suppression.footnote())}</p>')
+    parts.append(_thumbnails_html(pages, run_dir / "figures"))
     parts.append(_summary_table_html(run_dir, reconstructed))
     parts.append(_notebooks_html(pages, results))
     parts.append(_downloads_html(run_dir, pages))
+    sections = re.findall(r'<h2 id="([^"]+)">(.*?)</h2>', "".join(parts[2:]))
+    parts.insert(2, _toc_html([(s, html.unescape(t)) for s, t in sections]))
     return _shell(REPORT_TITLE, banner, f"<main>{''.join(parts)}</main>")
 
 
@@ -530,14 +613,42 @@ def _headlines_html(results, pages) -> str:
     return f'<h2 id="findings">Main findings</h2><ul class="headlines">{"".join(items)}</ul>'
 
 
-def _thumbnails_html(pages) -> str:
+def figure_caption(png: Path) -> str:
+    """The first sentence of a saved figure's ``Description`` (what it shows), "" without one."""
+    if not png.is_file():
+        return ""
+    text = png_text(png.read_bytes()).get("Description", "") or png_text(png.read_bytes()).get("Title", "")
+    first = re.split(r"(?<=[.;])\s", text, maxsplit=1)[0].rstrip(".;") if text else ""
+    if len(first) <= CAPTION_CHARS:
+        return first
+    cut = first[:CAPTION_CHARS]
+    comma = cut.rfind(",")
+    return cut[:comma] if comma > CAPTION_CHARS // 2 else cut.rsplit(" ", 1)[0] + " …"
+
+
+def table_title(xlsx: Path) -> str:
+    """The title a saved table carries in its XLSX (first cell), "" without one."""
+    from openpyxl import load_workbook
+
+    if not xlsx.is_file():
+        return ""
+    book = load_workbook(xlsx, read_only=True)
+    try:
+        first = next(book.active.iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,))[0]
+    finally:
+        book.close()
+    return str(first) if first else ""
+
+
+def _thumbnails_html(pages, figures_dir: Path) -> str:
     cells = []
     for page in pages:
         for name, section in page.figures.items():
             href = f"{page.stem}.html" + (f"#{section}" if section else "")
             label = next((t for s, t in page.sections if s == section), name.replace("_", " "))
+            caption = figure_caption(figures_dir / f"{name}.png") or label
             cells.append(f'<figure><a href="{_esc(href)}"><img src="figures/{_esc(name)}.png" '
-                         f'alt="{_esc(label)}"></a><figcaption>{_esc(label)}'
+                         f'alt="{_esc(caption)}"></a><figcaption>{_esc(caption)}'
                          "</figcaption></figure>")
     return f'<h2 id="figures">Figures</h2><div class="thumbs">{"".join(cells)}</div>' if cells else ""
 
@@ -551,7 +662,7 @@ def _summary_table_html(run_dir: Path, reconstructed: bool) -> str:
     title = ("Reproduction of the paper's figures" if reconstructed
              else "Replication: the main endpoints beside the paper's")
     table = pd.read_csv(path, keep_default_na=False)
-    head = "".join(f"<th>{_esc(c)}</th>" for c in table.columns)
+    head = "".join(f"<th>{_esc(c[:1].upper() + c[1:])}</th>" for c in table.columns)
     rows = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>"
                    for row in table.itertuples(index=False))
     return (f'<h2 id="reproduction">{_esc(title)}</h2><table><thead><tr>{head}</tr></thead>'
@@ -582,9 +693,15 @@ def _downloads_html(run_dir: Path, pages) -> str:
             if key not in owner and key.split("/", 1)[1] in text:
                 owner[key] = page.stem
 
+    def label(key: str) -> str:
+        folder, stem = key.split("/", 1)
+        found = (table_title(run_dir / folder / f"{stem}.xlsx") if folder == "tables"
+                 else figure_caption(run_dir / folder / f"{stem}.png"))
+        return found or stem.replace("_", " ")
+
     def files(keys) -> str:
-        return "".join(f"<li>{_esc(key.split('/', 1)[1].replace('_', ' '))}: " + " · ".join(
-            f'<a href="{_href(key + "." + ext)}">{_esc(ext.upper())}</a>' for ext in stems[key])
+        return "".join(f"<li>{_esc(label(key))}: " + " · ".join(
+            f'<a href="{_href(key + "." + ext)}">{_esc(FILE_KINDS.get(ext, ext.upper()))}</a>' for ext in stems[key])
             + "</li>" for key in keys)
 
     parts = ['<h2 id="downloads">Downloads</h2><p>']

@@ -92,3 +92,33 @@ def test_each_numeric_column_has_the_documented_range(name):
 def test_only_patient_id_must_be_unique():
     assert [c.name for c in contract.ALL_COLUMNS if c.unique] == ["patient_id"]
     assert "unique" in DOCUMENT_ROWS["patient_id"]["allowed"]
+
+
+# (column, value, what a reader sees): codes and keys keep ASCII and True/False, labels do not
+LABEL_CASES = [
+    ("bmb_baseline_group", ">=50", "≥50"), ("lines_group", "<=2", "≤2"), ("lines_1_2_3plus", ">=3", "≥3"),
+    ("high_burden", True, "High tumour burden"), ("high_burden", "False", "Low tumour burden"),
+    ("prior_hsct", True, "Yes"), ("crs", "False", "No"), ("ph_status", "positive", "Positive"),
+    ("bmb_post_group", "20-49", "20-49"),
+]
+
+
+@pytest.mark.parametrize("column, value, label", LABEL_CASES)
+def test_a_value_is_shown_by_its_label_never_its_code(column, value, label):
+    assert contract.code_label(column, value) == label
+
+
+@pytest.mark.parametrize("label, in_text", [
+    ("Steroids", "steroids"), ("Low-intensity chemotherapy ± steroids", "low-intensity chemotherapy ± steroids"),
+    ("TKI ± steroids or chemotherapy", "TKI ± steroids or chemotherapy"), ("CR", "CR"),
+])
+def test_a_label_inside_a_sentence_keeps_its_abbreviations(label, in_text):
+    assert contract.in_sentence(label) == in_text
+
+
+@pytest.mark.parametrize("text, shown", [
+    (">=50", "≥50"), ("<=2 previous lines", "≤2 previous lines"), ("blasts >=50% and <=-1", "blasts ≥50% and ≤-1"),
+    ('(c["bmb_baseline_pct"] >= bmb_high_cutoff)', '(c["bmb_baseline_pct"] >= bmb_high_cutoff)'),
+])
+def test_comparisons_before_a_number_read_as_symbols_and_code_is_left_alone(text, shown):
+    assert contract.readable(text) == shown

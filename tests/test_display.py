@@ -77,7 +77,9 @@ def test_xlsx_has_a_title_row_bold_header_widths_and_number_formats(tmp_path):
     path = display.write_xlsx(RATES, tmp_path / "rates.xlsx", "CR by blasts", footnote="Fisher")
     sheet = load_workbook(path).active
     assert sheet["A1"].value == "CR by blasts" and sheet["A1"].font.bold
-    assert [c.value for c in sheet[2]] == list(RATES.columns) and all(c.font.bold for c in sheet[2])
+    assert [c.value for c in sheet[2]] == ["High tumour burden (blasts before debulking)", "n", "N", "Proportion",
+                                          "95% CI, lower", "95% CI, upper", "p"]
+    assert all(c.font.bold for c in sheet[2]) and [sheet["A3"].value, sheet["A4"].value] == ["No", "Yes"]
     assert sheet["B3"].value == 12 and sheet["D3"].number_format == "0.0%"
     assert sheet["G3"].number_format == "0.000" and sheet["G4"].value is None
     assert sheet.column_dimensions["A"].width >= len("high_burden")

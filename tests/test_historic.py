@@ -229,22 +229,35 @@ def test_empty_cohort_population_gives_no_statistics(comparators, pairings):
     assert math.isnan(row["p_value"]) and math.isnan(row["prob_cohort_higher"])
 
 
-def test_summary_names_fisher_as_primary_and_flags_pairings_where_boschloo_disagrees(comparators, pairings):
+def test_the_pairing_table_reads_each_pairing_in_words_and_flags_where_boschloo_disagrees(comparators, pairings):
     # Fisher 0.067 vs Boschloo 0.047 for 14/21 vs TOWER 119/271 (auditor's values, and
     # test_comparison's brute force); 23/34 vs TOWER: both below 0.05 (Fisher 0.010).
     split = pd.DataFrame([compared_pairing(comparators, pairings, "tower_cr_crh_cri_phneg", 14, 21)])
     agree = pd.DataFrame([compared_pairing(comparators, pairings, "tower_cr_crh_cri", 23, 34)])
     both = pd.concat([split, agree], ignore_index=True)
     assert list(historic_display.tests_disagree(both)["pairing_id"]) == ["tower_cr_crh_cri_phneg"]
-    text = historic_display.summary_markdown(both)
-    assert text.startswith("Primary test: Fisher's exact test (two-sided, pre-specified)")
-    assert "different sides of 0.05 in 1 pairing (`tower_cr_crh_cri_phneg`)" in text
-    phneg, allp = text.split("\n")[2:4]
-    assert "Fisher (primary) p = 0.067 (not below 0.05" in phneg
-    assert "Boschloo p = 0.047 as twice the smaller one-sided p (scipy's convention) (below 0.05: the tests disagree)" in phneg
-    assert "the tests disagree" not in allp and "Fisher (primary) p = 0.010 (below 0.05" in allp
+    table = historic_display.summary_table(both).set_index("Pairing")
+    phneg, allp = table.loc["Ph− patients vs TOWER, CR/CRh/CRi"], table.loc["All patients vs TOWER, CR/CRh/CRi"]
+    assert (phneg["Primary test, p"], phneg["Boschloo p"]) == ("Fisher 0.067", "0.047")
+    assert phneg["Reading"] == "not below 0.05; borderline; Boschloo disagrees"
+    assert (allp["Primary test, p"], allp["Reading"]) == ("Fisher 0.010", "below 0.05")
+    assert historic_display.summary_sentence(both) == (
+        "Of 2 pairings tested, the primary test was below 0.05 in 1 (All patients vs TOWER, CR/CRh/CRi) "
+        "and not below it in 1; 1 is borderline (test and difference interval disagree) and in 1 "
+        "Boschloo's test falls on the other side of 0.05.")
+    assert historic_display.summary_footnote().startswith("Primary test: Fisher's exact test (two-sided, pre-specified)")
     # at alpha 0.10 both Ph- p-values (0.067, 0.047) are below it: no disagreement
     assert historic_display.tests_disagree(both, alpha=0.10).empty
+    assert "Boschloo disagrees" not in historic_display.summary_table(both, alpha=0.10)["Reading"].str.cat()
+
+
+def test_the_methods_note_names_each_method_once(comparators, pairings):
+    rows = pd.DataFrame([compared_pairing(comparators, pairings, pid, 23, 34)
+                         for pid in ("tower_cr_crh_cri", "tower_cr_full", "topp_cr_full")])
+    note = historic_display.methods_note(rows)
+    pieces = note.rstrip(".").split("; ")
+    assert len(pieces) == len(set(pieces))
+    assert note.count("Boschloo's exact test") == 1 and "62 or 63 of 189" in note
 
 
 def test_boschloo_row_says_asymptotic_when_the_cohort_is_too_large_for_the_exact_test(comparators, pairings):
@@ -291,8 +304,8 @@ def test_a_pairing_under_another_cut_off_is_a_different_definition_and_not_teste
     assert compared["definition"] == expected
     assert math.isnan(compared["p_value"]) is bool(expected)
     if expected:
-        text = historic_display.summary_markdown(compared.to_frame().T)
-        assert f"{expected}; not compared." in text and "compatible with chance" not in text
+        row = historic_display.summary_table(compared.to_frame().T).iloc[0]
+        assert row["Reading"] == f"not compared: {expected}" and row["Primary test, p"] == "–"
 
 
 def test_a_comparator_with_a_known_n_is_compared_two_sample_with_every_numerator_that_prints_as_it(
@@ -316,12 +329,12 @@ def test_a_difference_interval_excluding_zero_beside_p_above_alpha_is_explained_
     pair = pairings[pairings["pairing_id"] == "topp_cr_crh"]
     rates = historic.cohort_endpoint_rates(cohort, pair)
     compared = historic.compare_pairings(historic.matched_pairings(rates, comparators, pair))
-    text = historic_display.summary_markdown(compared)
-    assert "compatible with chance" not in text
-    assert "the 95% interval of the difference excludes 0" in text
-    assert "Boschloo p = 0.044 as twice the smaller one-sided p (scipy's convention)" in text
-    assert "p = 0.053 with the two-sided Fisher p as statistic" in text
-    assert "vs **Topp 2015 (MT103-211), blinatumomab** 81/189 (42.9%" in text
+    row = historic_display.summary_table(compared).iloc[0]
+    assert row["Reading"] == "not below 0.05; borderline; Boschloo disagrees"
+    assert (row["Primary test, p"], row["Boschloo p"]) == ("Fisher 0.060", "0.044")
+    assert row["Difference, points (95% CI)"] == "+18.9 (+0.7 to +34.8)"
+    assert row["Pairing"] == "All patients vs Topp 2015 (MT103-211), CR/CRh"
+    assert row["Comparator n/N (%; 95% CI)"].startswith("81/189 (42.9%")
 
 
 

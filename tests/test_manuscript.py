@@ -138,3 +138,79 @@ def test_word_tables_hold_text_that_would_start_a_formula_as_text_as_the_csv_doe
     display.write_csv(frame, tmp_path / "t.csv")
     as_csv = pd.read_csv(tmp_path / "t.csv", dtype=str, encoding="utf-8-sig")
     assert as_csv.iloc[:, 0].tolist() == table.iloc[:, 0].tolist()
+
+
+# --- journal layout: column widths ----------------------------------------------------------
+
+def afm_widths(name: str) -> dict[str, int]:
+    """Advance widths (1/1000 em) of the printable ASCII characters of an Adobe core font
+    (Helvetica has Arial's metrics), read from the AFM file Matplotlib ships."""
+    import matplotlib
+
+    path = Path(matplotlib.get_data_path()) / "fonts" / "pdfcorefonts" / f"{name}.afm"
+    found = {}
+    for line in path.read_text(encoding="latin-1").splitlines():
+        match = re.match(r"C (\d+) ; WX (\d+) ;", line)
+        if match and 32 <= int(match[1]) < 127:
+            found[chr(int(match[1]))] = int(match[2])
+    return found
+
+
+def printed_inches(text: str, *, bold: bool, size: float = manuscript.TABLE_PT) -> float:
+    """Width of ``text`` set in Arial, inches; a character outside ASCII counted as 1 em (no
+    character of Arial is wider), so the reference errs wide."""
+    widths = afm_widths("Helvetica-Bold" if bold else "Helvetica")
+    return sum(widths.get(ch, 1000) for ch in text) / 1000 * size / 72
+
+
+def grid_columns(path: Path) -> tuple[list[float], bool]:
+    """The ``w:gridCol`` widths (inches) of the first table and whether the page is landscape."""
+    doc = Document(str(path))
+    ns = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    cols = [int(c.get(f"{ns}w")) / 1440 for c in doc.tables[0]._tbl.tblGrid.iter(f"{ns}gridCol")]
+    section = doc.sections[0]
+    return cols, section.page_width > section.page_height
+
+
+SUBGROUP_ROWS = pd.DataFrame({
+    "Subgroup": ["Debulking therapy", "", "High tumour burden (blasts before debulking)"],
+    "Level": ["Steroids", "Polychemotherapy", ">=50"],
+    "CR n/N (%)": ["3/7 (42.9%)", "5/5 (100.0%)", "10/20 (50.0%)"],
+    "CR 95% CI": ["9.9–81.6", "47.8–100.0", "27.2–72.8"], "CR p": ["0.093", "", "0.022"],
+    "MRD- n/N (%)": ["3/3 (100.0%)", "4/5 (80.0%)", "8/9 (88.9%)"],
+    "MRD- 95% CI": ["29.2–100.0", "28.4–99.5", "51.8–99.7"], "MRD- p": ["1.000", "", "0.591"],
+    "Low-intensity chemotherapy ± steroids": ["Low-intensity chemotherapy ± steroids", "", ""],
+})
+
+
+@pytest.mark.parametrize("frame, landscape", [
+    (pd.DataFrame({"Characteristic": ["Sex", "Bone marrow blasts before debulking"],
+                   "Level": ["Male", "Not available"], "N=34 n (%)": ["21 (61.8%)", "1 (2.9%)"]}), False),
+    (SUBGROUP_ROWS.iloc[:, :8], True),
+    (SUBGROUP_ROWS, True),
+])
+def test_each_word_table_column_is_as_wide_as_its_longest_word_and_the_table_fits_its_page(
+        tmp_path, frame, landscape):
+    path = manuscript.write_docx(frame, "T", [], tmp_path / "t.docx")
+    widths, is_landscape = grid_columns(path)
+    assert is_landscape == landscape
+    line = (11.0 if landscape else 8.5) - 2 * manuscript.MARGIN_IN
+    assert sum(widths) <= line + 0.01
+    for inches, (header, values) in zip(widths, frame.items()):
+        shown = [manuscript.readable(v) for v in values]
+        words = [(w, False) for v in shown for w in (v.split() if len(v) > manuscript.SHORT_CELL else [v])]
+        words += [(w, True) for w in header.split()]
+        longest = max(printed_inches(w, bold=b) for w, b in words)
+        assert inches >= longest + manuscript.CELL_PADDING_IN - 0.01, (header, inches, longest)
+    assert len(set(widths)) > 1  # fitted to the text, not equal shares
+
+
+def test_a_word_table_has_three_rules_and_no_vertical_lines(tmp_path):
+    path = manuscript.write_docx(SUBGROUP_ROWS.iloc[:, :3], "T", ["note"], tmp_path / "t.docx")
+    xml = Document(str(path)).tables[0]._tbl.xml
+    rows = re.findall(r"<w:tr[ >].*?</w:tr>", xml, flags=re.DOTALL)
+    edges = [sorted(set(re.findall(r"<w:(top|bottom|left|right|insideH|insideV) w:val=\"single\"", r)))
+             for r in rows]
+    assert edges == [["bottom", "top"], [], [], ["bottom"]]
+    assert "Table Grid" not in xml and "<w:tblHeader/>" in rows[0]
+    assert "≥50" in xml and ">=50" not in xml

@@ -99,3 +99,12 @@ def test_plural_puts_the_noun_in_the_number_of_the_count(n, singular, plural_for
 ])
 def test_weighted_rates_and_differences_are_written_without_counts(row, fmt, expected):
     assert narrative.format_result(row, fmt) == expected
+
+
+@pytest.mark.parametrize("rest, scope", [(False, "section"), (True, "notebook")])
+def test_a_section_without_data_is_one_sentence_marked_for_the_report_to_collapse(monkeypatch, rest, scope):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.append((objs, kw)))
+    why = "No follow-up columns: add os_months and os_event to see survival."
+    narrative.show_unavailable(why, rest_of_notebook=rest)
+    assert shown == [(({"text/markdown": why},), {"raw": True, "metadata": {narrative.UNAVAILABLE: scope}})]

@@ -11,8 +11,9 @@ import pytest
 from matplotlib.figure import Figure
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from pipeline import headlines, report
+from helpers import suppression
 from helpers.results import RESULT_COLUMNS
+from pipeline import headlines, report
 
 EVIL = "<img src=x onerror=alert(42)>.csv"
 
@@ -98,7 +99,8 @@ def test_a_page_lists_its_sections_and_the_parameters_it_ran_with(run):
     text = pages(run)["01_alpha.html"]
     toc = re.search(r'<nav class="toc".*?</nav>', text, re.DOTALL).group(0)
     assert re.findall(r'<a href="#([^"]+)">', toc) == ["data", "figure-2-cr-by-blasts", "more-figures"]
-    assert '<tr class=changed><td>% blasts; high tumour burden at or above</td><td>40</td><td>50</td>' in text
+    assert ('<tr class=changed><td><code>bmb_high_cutoff</code></td><td>40</td><td>50</td>'
+            '<td>% blasts; high tumour burden at or above</td>') in text
 
 
 def test_figures_get_alt_text_from_metadata_caption_png_text_or_title_never_a_placeholder(run):
@@ -134,7 +136,7 @@ def test_the_report_folder_works_alone_every_link_resolves_inside_it_and_nothing
     assert (folder / "tables" / "cr_by_blasts.csv").is_file() and (folder / "results.csv").is_file()
 
 
-@pytest.mark.parametrize(("kind", "words"), [("internal", "Internal run"), ("share", "Share-safe run")])
+@pytest.mark.parametrize(("kind", "words"), [("internal", "Internal run"), ("share", "Share-safe copy")])
 def test_every_page_says_which_kind_of_run_it_is(run, tmp_path, kind, words):
     import shutil
 
@@ -156,3 +158,92 @@ def test_at_another_cut_off_every_page_s_banner_names_it_and_never_claims_counts
     for name, text in pages(copy).items():
         assert "RECONSTRUCTED DATA" in text and "Counts match the paper by construction" not in text, name
         assert "high tumour burden at ≥ 40% marrow blasts before debulking (the paper: ≥ 50%)" in text, name
+
+
+def test_the_index_names_a_changed_parameter_once_by_its_name_and_value_with_its_notebooks(run):
+    index = pages(run)["index.html"]
+    assert index.count("<td><code>bmb_high_cutoff</code></td><td>40</td><td>50</td>") == 1
+    assert "<td>01, 02</td>" in index
+
+
+def test_a_share_page_without_the_input_names_it_and_its_hash_from_the_manifest(run, tmp_path):
+    import hashlib
+    import json
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    shutil.rmtree(copy / "input")
+    digest = hashlib.sha256(b"patient_id\nP1\n").hexdigest()
+    (copy / "manifest.json").write_text(json.dumps({"input": {"file": "cohort.csv", "sha256": digest}}))
+    report.render_report(copy, kind="share")
+    for text in pages(copy).values():
+        banner = re.search(r'<div class="banner.*?</div>', text, re.DOTALL).group(0)
+        assert f"Share-safe copy of cohort.csv (SHA-256 {digest[:12]}…): no copy of the input" in banner
+        assert "not recorded" not in banner
+
+
+def test_a_share_page_carries_the_note_on_hidden_counts_once(tmp_path):
+    with suppression.counts_hidden_below(5):
+        legend = suppression.footnote()
+        table = f'<p class="footnote">n/N (%) with exact CI. {legend}</p>'
+        note = new_output("display_data", data={"text/html": f"<table><tr><td>&lt;5</td></tr></table>{table}"})
+        said = new_output("display_data", data={"text/markdown": legend})
+        nb = notebook("01 · Alpha", [new_markdown_cell("## A"), new_code_cell("a()", outputs=[note, said]),
+                                     new_markdown_cell("## B"), new_code_cell("b()", outputs=[note])])
+        (tmp_path / "notebooks").mkdir()
+        nbformat.write(nb, tmp_path / "notebooks" / "01_alpha.ipynb")
+        report.render_report(tmp_path, kind="share")
+        page = pages(tmp_path)["01_alpha.html"]
+        assert page.count("a count from 1 to 4, hidden in this share run") == 1
+        assert page.count("n/N (%) with exact CI.") == 2
+        assert page.index('class="legend"') < page.index('id="a"')
+
+
+def test_index_thumbnails_and_file_lists_use_the_figures_description_and_the_tables_title(tmp_path):
+    from openpyxl import Workbook
+
+    for folder in ("notebooks", "figures", "tables"):
+        (tmp_path / folder).mkdir()
+    saved = png("x", "Forest plot: CR by subgroup with exact 95% CI; dashed line: overall rate.")
+    (tmp_path / "figures" / "forest_plot.png").write_bytes(saved)
+    book = Workbook()
+    book.active.append(["Previous treatment lines ≥2 before blinatumomab"])
+    book.save(tmp_path / "tables" / "prior_lines_ge2.xlsx")
+    nb = notebook("01 · Alpha", [new_markdown_cell("## Marrow blasts before and after debulking"),
+                                 new_code_cell('save_figure(fig, "forest_plot"); save_table(t, "prior_lines_ge2")',
+                                               outputs=[image_output(saved)])])
+    nbformat.write(nb, tmp_path / "notebooks" / "01_alpha.ipynb")
+    report.render_report(tmp_path)
+    index = pages(tmp_path)["index.html"]
+    assert "<figcaption>Forest plot: CR by subgroup with exact 95% CI</figcaption>" in index
+    assert "<li>Previous treatment lines ≥2 before blinatumomab: " in index
+    assert "prior lines ge2" not in index and "<figcaption>Marrow blasts" not in index
+
+
+def test_long_pages_and_the_index_keep_their_contents_in_view(run):
+    for name, text in pages(run).items():
+        if name != "02_beta.html":  # one section: no contents
+            assert '<nav class="toc"' in text, name
+    assert re.search(r"nav\.toc\{position:sticky;top:0", report._CSS)
+
+
+def test_a_section_the_data_cannot_fill_shows_its_heading_and_one_sentence_and_later_empty_ones_go(tmp_path):
+    why = "No follow-up columns: add os_months and os_event to see survival."
+    marked = new_output("display_data", data={"text/markdown": why}, metadata={"unavailable": "notebook"})
+    shown = new_output("display_data", data={"text/markdown": "1 result row written."})
+    nb = notebook("08 · Gamma", [
+        new_markdown_cell("## Follow-up\n\nThe denominator of every survival estimate."),
+        new_code_cell("show_unavailable(why, rest_of_notebook=True)", outputs=[marked]),
+        new_code_cell("if has_os:\n    table()"),
+        new_markdown_cell("## Overall survival\n\nKaplan-Meier method prose."), new_code_cell("if has_os: km()"),
+        new_markdown_cell("## Results and summary"), new_code_cell("write()", outputs=[shown]),
+    ])
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "08_gamma.ipynb")
+    report.render_report(tmp_path)
+    page = pages(tmp_path)["08_gamma.html"]
+    assert page.count(why) == 1 and 'id="follow-up"' in page
+    assert "The denominator of every survival estimate" not in page
+    assert "Overall survival" not in page and "Kaplan-Meier method prose" not in page
+    assert 'id="results-and-summary"' in page and "1 result row written." in page

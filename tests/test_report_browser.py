@@ -202,12 +202,14 @@ def test_every_notebook_page_shows_its_tables_as_html_tables_not_text_dumps(repo
     assert dumps == {}, "printed text tables (use helpers.display.table)"
 
 
-def test_the_code_toggle_shows_the_hidden_code_without_any_script(report_dir, browser):
+def test_the_code_toggle_shows_the_hidden_code_and_printed_values_without_any_script(report_dir, browser):
     browser.open((report_dir / "03_response_by_subgroup.html").as_uri())
     visible = "getComputedStyle(document.querySelector('.notebook .input')).display"
     assert browser.evaluate(visible) == "none"
+    printed = "getComputedStyle(document.querySelector('.notebook .output_stdout')).display"
+    assert browser.evaluate(printed) == "none"  # printed values (dataclass reprs) are for analysts
     browser.evaluate("document.getElementById('show-code').click()")
-    assert browser.evaluate(visible) != "none"
+    assert browser.evaluate(visible) != "none" and browser.evaluate(printed) != "none"
     assert browser.evaluate("document.scripts.length") == 0
 
 

@@ -203,12 +203,13 @@ def test_p_value_verdict_detail_names_the_same_possibilities_as_the_hard_case_se
     assert v["verdict"] == rp.NOT_REPRODUCED
     assert v["detail"] == (
         "p-value differs: printed 0.03, any_cr[bmb_post_group]~fisher gives 0.1280; no recorded two-sided "
-        "exact test prints as 0.03; possibilities, not accepted: Fisher mid-p on bmb_post_split_high 0.0325 when "
+        "exact test prints as 0.03; possibilities, not accepted: Fisher mid-p on "
+        "Bone marrow blasts after debulking (2 groups, high cut-off) 0.0325 when "
         "rounded [mid-p (not exact: its size can exceed alpha)] (two-sided as Fisher's two-sided p minus half "
         "the observed table's probability (Lancaster); as twice the smaller one-sided mid-p: not recorded); "
-        "Barnard exact on bmb_post_split_high 0.0366 only if truncated [exact]")
+        "Barnard exact on Bone marrow blasts after debulking (2 groups, high cut-off) 0.0366 only if truncated [exact]")
     text = pvalues.describe_candidates("p=0.03", pvalues.figure_candidates(pub.iloc[0], post_results()))
-    assert "Fisher mid-p on `bmb_post_split_high`" in text and "Barnard exact on `bmb_post_split_high`" in text
+    assert "Fisher mid-p on Bone marrow blasts after debulking (2 groups, high cut-off)" in text and "Barnard exact on Bone marrow blasts after debulking (2 groups, high cut-off)" in text
 
 
 @pytest.mark.parametrize("by, family", [
@@ -510,14 +511,14 @@ def test_p_candidates_separate_rounding_matches_from_truncation_only_matches():
     # truncated: 0.0366 -> 0.03 (Barnard) is the only truncation-only match
     assert list(high.index[high["truncation_only"]]) == ["barnard"]
     assert high.loc["barnard", "rounded"] == "0.04"
-    assert high["split"].iloc[0] == "<50: 16/20 · >=50: 0/2"
+    assert high["split"].iloc[0] == "<50: 16/20 · ≥50: 0/2"
     # a grouping with nothing recorded yet is still listed, every test "not recorded"
     two = cands[cands["grouping"] == "bmb_post_split_low"]
     assert len(two) == len(pvalues.TESTS_WITH_MIDP) and set(two["status"]) == {"not recorded"}
     text = pvalues.describe_candidates("p=0.03", cands)
     assert "no recorded two-sided exact test (Fisher, Barnard, Boschloo) on any grouping prints as p=0.03" in text
-    assert "**Possibility, rounded, mid-p" in text and "Fisher mid-p on `bmb_post_split_high`" in text
-    assert "**Possibility, only if truncated (exact):** Barnard exact on `bmb_post_split_high`" in text
+    assert "**Possibility, rounded, mid-p" in text and "Fisher mid-p on Bone marrow blasts after debulking (2 groups, high cut-off)" in text
+    assert "**Possibility, only if truncated (exact):** Barnard exact on Bone marrow blasts after debulking (2 groups, high cut-off)" in text
 
 
 def test_p_candidates_for_a_three_group_table_mark_two_by_two_tests_not_applicable():
@@ -534,13 +535,13 @@ def test_two_by_two_only_tests_on_a_three_group_table_are_not_applicable_not_mis
     assert three.loc["fisher_midp", "status"] == "not applicable (3x2 table)"
     text = pvalues.describe_candidates("p=0.03", cands)
     missing_line = next(ln for ln in text.splitlines() if ln.startswith("- Not recorded"))
-    assert missing_line == ("- Not recorded (not computed here): chi-square on `bmb_post_group`, Boschloo exact "
-                            "(two-sided Fisher statistic) on `bmb_post_split_high`, Fisher mid-p (twice "
-                            "one-sided) on `bmb_post_split_high`.")
-    assert ("- Not applicable (2 x 2 tables only): chi-square with Yates on `bmb_post_group`, "
-            "Barnard exact on `bmb_post_group`, Boschloo exact on `bmb_post_group`, "
-            "Fisher mid-p on `bmb_post_group`, Boschloo exact (two-sided Fisher statistic) on `bmb_post_group`, "
-            "Fisher mid-p (twice one-sided) on `bmb_post_group`.") in text
+    assert missing_line == ("- Not recorded (not computed here): chi-square on Bone marrow blasts after debulking, Boschloo exact "
+                            "(two-sided Fisher statistic) on Bone marrow blasts after debulking (2 groups, high cut-off), Fisher mid-p (twice "
+                            "one-sided) on Bone marrow blasts after debulking (2 groups, high cut-off).")
+    assert ("- Not applicable (2 x 2 tables only): chi-square with Yates on Bone marrow blasts after debulking, "
+            "Barnard exact on Bone marrow blasts after debulking, Boschloo exact on Bone marrow blasts after debulking, "
+            "Fisher mid-p on Bone marrow blasts after debulking, Boschloo exact (two-sided Fisher statistic) on Bone marrow blasts after debulking, "
+            "Fisher mid-p (twice one-sided) on Bone marrow blasts after debulking.") in text
 
 
 def test_the_papers_shares_without_crs_fit_28_patients_not_the_29_its_text_implies():
@@ -665,11 +666,11 @@ def test_the_p_003_verdict_names_the_two_sided_convention_each_match_depends_on(
                                fid="post")])
     detail = rp.judge_all(pub, rows).iloc[0]["detail"]
     assert ("rounded, an exact test prints as 0.03: Boschloo exact (two-sided Fisher statistic) on "
-            "bmb_post_split_high 0.0264 (two-sided as the two-sided Fisher p as statistic; as twice the "
+            "Bone marrow blasts after debulking (2 groups, high cut-off) 0.0264 (two-sided as the two-sided Fisher p as statistic; as twice the "
             "smaller one-sided p (scipy's convention): 0.0527)") in detail
     assert "as twice the smaller one-sided mid-p: 0.0649" in detail
     text = pvalues.describe_candidates("p=0.03", pvalues.figure_candidates(pub.iloc[0], rows))
-    assert "- **Convention:** Fisher mid-p on `bmb_post_split_high` prints as p=0.03" in text
+    assert "- **Convention:** Fisher mid-p on Bone marrow blasts after debulking (2 groups, high cut-off) prints as p=0.03" in text
     assert "it is 0.0649, which does not print as p=0.03" in text
 
 

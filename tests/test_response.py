@@ -102,7 +102,7 @@ def test_hsct_after_cr_matches_section_3_3_2(cohort, where, variable, level, n, 
 
 
 @pytest.mark.parametrize("level, label", [
-    (True, ">=50%"), ("True", ">=50%"), (False, "<50%"), ("False", "<50%"), ("missing", "Not available"),
+    (True, "≥50%"), ("True", "≥50%"), (False, "<50%"), ("False", "<50%"), ("missing", "Not available"),
 ])
 def test_burden_label_names_the_high_burden_levels_by_the_cutoff(level, label):
     assert response.burden_label(level, 50) == label
@@ -261,8 +261,8 @@ def test_response_table_pairs_cr_and_mrd_and_prints_p_once_per_block(make_cohort
 
 def test_forest_rows_leave_out_missing_levels_unless_asked(cr_tables):
     rows = response.forest_rows([cr_tables[1], cr_tables[3]])  # high_burden, bmb_post_group
-    assert rows["label"].tolist() == ["<50% (12/13)", ">=50% (10/20)", "<20% (14/18)", "20-49% (2/2)",
-                                      ">=50% (0/2)"]
+    assert rows["label"].tolist() == ["<50% (12/13)", "≥50% (10/20)", "<20% (14/18)", "20-49% (2/2)",
+                                      "≥50% (0/2)"]
     with_missing = response.forest_rows([cr_tables[1]], include_missing=True)
     assert with_missing["label"].tolist()[-1] == "Not available (1/1)"
 

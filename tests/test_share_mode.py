@@ -72,7 +72,7 @@ def test_every_report_page_of_a_share_run_says_it_is_one(share_run):
     pages = sorted((out / "report").glob("*.html"))
     assert pages
     for page in pages:
-        assert "Share-safe run" in page.read_text(encoding="utf-8"), page.name
+        assert "Share-safe copy of" in page.read_text(encoding="utf-8"), page.name
 
 
 def test_no_file_of_a_share_run_holds_a_patient_id(share_run):
