@@ -410,28 +410,6 @@ def share_failure_text(message: str) -> str:
             "run this file without --share to read it")
 
 
-def printable(result: object) -> object:
-    """A statistics result (dataclass) for ``print``: unchanged when the policy shows everything, else a
-    repr-like text with its counts as shown and its estimate and CI from them (p-values stay)."""
-    policy = current()
-    if not policy.active or not dataclasses.is_dataclass(result):
-        return result
-    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
-    k, n = fields.get("numerator"), fields.get("denominator")
-    table = fields.get("table")
-    if table is not None:
-        fields["table"] = tuple(tuple(policy.count(v) for v in row) for row in table)
-    if k is not None and n is not None:
-        est, lo, hi = policy.rate(k, n)
-        for name, value in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
-            if name in fields:
-                fields[name] = DASH if math.isnan(value) else round(value, 4)
-        fields.update({"numerator": policy.count(k), "denominator": policy.count(n)})
-    return f"{type(result).__name__}(" + ", ".join(f"{k}={v!r}" if not isinstance(v, str) or k in
-                                                   ("method", "short", "name", "statistic_name")
-                                                   else f"{k}={v}" for k, v in fields.items()) + ")"
-
-
 _FRACTION = re.compile(r"(?<![\w.<])(\d+)/(\d+)(?![\d.])( = \d+(?:\.\d+)?%| \(\d+(?:\.\d+)?%\))?"
                        r"(,? \(?95% CI [\d.]+–[\d.]+%\)?)?")
 _N_PCT = re.compile(r"(?<![\w.<–/])(\d+) \(\d+(?:\.\d+)?%\)")
