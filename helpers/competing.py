@@ -141,6 +141,8 @@ def gray_test(months, codes, groups, cause: int = RELAPSE) -> tuple[float, int, 
         at_risk -= np.bincount(group[here], minlength=k)
     variance = var_direct + (c * v_own) @ c.T + c @ v_cross.T + v_cross @ c.T
     s, v = score[:-1], variance[:-1, :-1]
+    if np.linalg.matrix_rank(v) < len(s):  # a group without an event at risk: no test (R's cuminc: none)
+        return math.nan, k - 1, math.nan
     statistic = float(s @ np.linalg.solve(v, s))
     return statistic, k - 1, float(stats.chi2.sf(statistic, k - 1))
 

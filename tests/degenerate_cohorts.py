@@ -76,8 +76,11 @@ def _followed(c: pd.DataFrame) -> pd.DataFrame:
 def _no_deaths(c: pd.DataFrame) -> pd.DataFrame:
     # A relapse-free patient stays so: with no death, RFS events (relapse or death) become censored.
     followed = c["os_months"] != ""
-    return c.assign(os_event=c["os_event"].where(~followed, "no"),
-                    rfs_event=c["rfs_event"].where(c["rfs_event"] == "", "no"))
+    out = c.assign(os_event=c["os_event"].where(~followed, "no"),
+                   rfs_event=c["rfs_event"].where(c["rfs_event"] == "", "no"))
+    if "rfs_event_cause" in out:  # a censored patient has no cause
+        out["rfs_event_cause"] = ""
+    return out
 
 
 #: Case name -> function of :func:`with_follow_up` giving the degenerate cohort. The two centres

@@ -93,7 +93,7 @@ def test_a_share_batch_summary_never_fails_on_hidden_counts_and_hides_what_would
                   kind="share")
     _, html_path = write_summary([RunOutcome(s, "done") for s in specs], tmp_path, share=True)
     page = html_path.read_text(encoding="utf-8")
-    assert "Share-safe run" in page and 'name="viewport"' in page
+    assert "Share-safe copy" in page and 'name="viewport"' in page
     assert "&lt;5/10 (–)" in page and "grade 3" not in page and "&lt;5/not shown (–)" in page
     assert ">centre not recorded</a>" in page and 'class="pooled"' in page
     summary = pd.read_csv(tmp_path / "summary.csv", keep_default_na=False).set_index("label")

@@ -167,8 +167,9 @@ def test_without_follow_up_there_is_no_survival_headline():
 
 
 @pytest.mark.parametrize(("numerator", "denominator", "shown"), [
-    ("not shown", "14", "not shown/14 (–), 95% CI –"),  # 13/14: its complement of 1 is hidden
-    ("<5", "12", "<5/12 (–), 95% CI –"),
+    # a shown count is rounded to a multiple of 5 (14 -> 15, 12 -> 10)
+    ("not shown", "14", "not shown/15 (–), 95% CI –"),  # 13/14: its complement of 1 is hidden
+    ("<5", "12", "<5/10 (–), 95% CI –"),
     ("0", "<5", "0/<5 (–), 95% CI –"),
 ])
 def test_a_share_runs_hidden_counts_are_shown_as_hidden_not_read_as_numbers(numerator, denominator, shown):

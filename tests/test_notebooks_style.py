@@ -56,16 +56,6 @@ def test_shared_parameters_have_the_same_default_in_every_notebook():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_defines_no_functions_or_classes(path):
-    for cell in read(path).cells:
-        if cell.cell_type == "code":
-            tree = ast.parse(cell.source)
-            defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef,
-                                                                  ast.AsyncFunctionDef, ast.Lambda))]
-            assert not defs, f"definition in a notebook cell: {cell.source[:80]!r}"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_stored_outputs_are_complete_and_carry_nothing_volatile(path):
     counts = []
     for cell in read(path).cells:
