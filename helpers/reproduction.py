@@ -225,12 +225,18 @@ def _judge_summary(figure: Mapping, result: Mapping) -> Verdict:
                         f"differs: paper {shown.text}, data {recomputed}")
 
 
+def _named(result: Mapping) -> str:
+    """A result as a reader names it: its label, or its key when it has none."""
+    label = result.get("label")
+    return str(result.get("key")) if is_blank(label) else str(label)
+
+
 def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame | None) -> Verdict:
     printed = text_of(figure.get("printed"))
     shown = printed_p_value(printed, _figure_value(figure))
     p = result.get("p_value")
     if is_blank(p):
-        return _not_recomputed(figure, f"{result.get('key')} has no p-value (not recorded)")
+        return _not_recomputed(figure, f"{_named(result)} has no p-value (not recorded)")
     recomputed = f"{float(p):.4f}"
     if shown is None:
         return _not_recomputed(figure, "no printed p-value to compare")
@@ -238,7 +244,7 @@ def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame 
     if ok:
         verdict = REPRODUCED if how == "exact" else UP_TO_ROUNDING
         return Verdict(verdict, how, "", printed, recomputed, rules)
-    reason = f"p-value differs: printed {shown.text}, {result.get('key')} gives {recomputed}"
+    reason = f"p-value differs: printed {shown.text}, {_named(result)} gives {recomputed}"
     if alternatives is not None and len(alternatives):
         reason += "; " + candidate_clause(shown.text, classify_candidates(alternatives))
     return Verdict(NOT_REPRODUCED, "", reason, printed, recomputed)

@@ -756,3 +756,9 @@ def test_on_other_data_sample_properties_are_shown_not_judged():
     assert v.loc["abs_cr_overall", "verdict"] == "consistent with the paper"
     shipped = rp.judge_all(pub, rows, reconstructed=True).set_index("id")
     assert shipped.loc["abs_n_patients", "verdict"] != rp.SHOWN
+
+
+def test_a_differing_p_value_is_named_by_its_result_label_not_its_key():
+    row = result(p_value=0.128, key="y[g]~fisher") | {"label": "CR by group: Fisher's exact test"}
+    v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"), row)
+    assert v.reason == "p-value differs: printed 0.03, CR by group: Fisher's exact test gives 0.1280"

@@ -36,7 +36,7 @@ from lifelines.datasets import load_stanford_heart_transplants
 from lifelines.statistics import multivariate_logrank_test
 
 from conftest import DEFAULT_PATIENT
-from helpers import contract, loading, survival
+from helpers import contract, loading, narrative, survival
 from run_inprocess import execute
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -305,10 +305,12 @@ def test_stored_notebook_says_follow_up_is_not_available_for_the_shipped_cohort_
     assert sum("Follow-up is not available for this data" in t for t in texts) == 1
     assert any("add `os_months` and `os_event`" in t for t in texts)
     assert not any("image/png" in o.get("data", {}) for o in outputs)  # no figure
-    # the parameter file's values, the data provenance, the sentence above, one sentence per
-    # section saying what it needs, and "1 result rows written"
+    # the parameter file's values, the data provenance, the sentence above (marked for the report to
+    # collapse the rest of the notebook), and "1 result rows written": no section repeats it
     assert "analysis.toml" in texts[0] and "1 result rows written" in texts[-1]
-    assert len(texts) > 4 and all(t.startswith("*Not available for this data: this section needs") for t in texts[3:-1])
+    assert len(texts) == 4 and not any("this section needs" in t for t in texts)
+    marked = [o for o in outputs if o.get("metadata", {}).get(narrative.UNAVAILABLE)]
+    assert [o["metadata"][narrative.UNAVAILABLE] for o in marked] == ["notebook"]
 
 
 def _run_notebook_08(data: Path, out: Path, *parameters: str) -> pd.DataFrame:
