@@ -467,7 +467,8 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path):
     while len(_kernels_below(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
     descendants = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-    assert len(_kernels_below(proc.pid)) == 2 and len(descendants) >= 4
+    # two workers, each with a kernel (a third may be starting as a finished one shuts down)
+    assert len(_kernels_below(proc.pid)) >= 2 and len(descendants) >= 4
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 10
