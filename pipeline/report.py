@@ -244,9 +244,10 @@ def collapse_unavailable(cells: list) -> list:
         head = section[0]
         if head.cell_type == "markdown":
             heading = re.search(r"^#{1,6}\s.*$", head.source, flags=re.MULTILINE)
-            kept.append(nbformat.v4.new_markdown_cell(heading.group(0) if heading else ""))
+            # the cells' own ids: a page renders them, and two runs must give the same page
+            kept.append(nbformat.v4.new_markdown_cell(heading.group(0) if heading else "", id=head.get("id")))
         for cell, output in marked:
-            kept.append(nbformat.v4.new_code_cell(cell.source, outputs=[output]))
+            kept.append(nbformat.v4.new_code_cell(cell.source, outputs=[output], id=cell.get("id")))
         rest_empty = rest_empty or any(o["metadata"][UNAVAILABLE] == "notebook" for _, o in marked)
     return kept
 
