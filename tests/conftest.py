@@ -45,37 +45,32 @@ def make_cohort(tmp_path: Path):
 
 # --- finished runs shared by the whole session ---------------------------------------------
 
-@pytest.fixture(scope="session")
-def shipped_run(tmp_path_factory) -> Path:
-    """A finished run of every notebook on the shipped cohort (``python -m pipeline run``). Read only."""
-    out = shared(tmp_path_factory, "shipped_run", run_shipped)
+def _read_only(tmp_path_factory, name: str, make):
+    """Yield the shared run ``name`` (made once by ``make``) and check at teardown that no test changed it."""
+    out = shared(tmp_path_factory, name, make)
     before = tree_digest(out)
     yield out
     after = tree_digest(out)
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert not changed, f"a test changed the shared run: {sorted(changed)[:5]} (copy it first)"
+
+
+@pytest.fixture(scope="session")
+def shipped_run(tmp_path_factory) -> Path:
+    """A finished run of every notebook on the shipped cohort (``python -m pipeline run``). Read only."""
+    yield from _read_only(tmp_path_factory, "shipped_run", run_shipped)
 
 
 @pytest.fixture(scope="session")
 def followup_share_run(tmp_path_factory) -> Path:
     """A finished share run (``--share``) of a 40-patient synthetic cohort with follow-up. Read only."""
-    out = shared(tmp_path_factory, "followup_share_run", run_followup_share)
-    before = tree_digest(out)
-    yield out
-    after = tree_digest(out)
-    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-    assert not changed, f"a test changed the shared run: {sorted(changed)[:5]} (copy it first)"
+    yield from _read_only(tmp_path_factory, "followup_share_run", run_followup_share)
 
 
 @pytest.fixture(scope="session")
 def shipped_share_run(tmp_path_factory) -> Path:
     """A finished share run (``--share``) of every notebook on the shipped cohort. Read only."""
-    out = shared(tmp_path_factory, "shipped_share_run", run_shipped_share)
-    before = tree_digest(out)
-    yield out
-    after = tree_digest(out)
-    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-    assert not changed, f"a test changed the shared run: {sorted(changed)[:5]} (copy it first)"
+    yield from _read_only(tmp_path_factory, "shipped_share_run", run_shipped_share)
 
 
 # --- scheduling over the xdist workers -----------------------------------------------------
