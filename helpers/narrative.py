@@ -128,33 +128,59 @@ def share_word(numerator: int, denominator: int) -> str:
 
 # --- prose with computed numbers ------------------------------------------------------
 
-_FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share", "percent", "points", "ci_points")
+_FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share", "percent", "points",
+            "ci_points", "rate", "test", "stored", "interval", "ratio", "months", "difference")
+
+
+def _count(value):
+    """A count from a results row: an int, or the text a share run writes in its place (``"<5"``)."""
+    return value if isinstance(value, str) and suppression.hidden(value) else int(value)
 
 
 def format_result(row, fmt: str) -> str:
-    """Format one ``results.csv`` row for prose."""
+    """Format one ``results.csv`` row for prose (counts a share run hid are shown as hidden)."""
+    if fmt in ("n", "N", "pct", "n_pct", "n_of", "rate", "stored"):
+        k, n = (_count(row[c]) if not _missing(row[c]) or isinstance(row[c], str) else row[c]
+                for c in ("numerator", "denominator"))
     if fmt == "n":  # shown beside its N in prose: hidden with a small complement too
-        return suppression.rate_count_text(int(row["numerator"]), int(row["denominator"]))
+        return suppression.rate_count_text(k, n)
     if fmt == "N":
-        return count(int(row["denominator"]))
+        return count(n)
+    if fmt == "stored":  # a count as the results file holds it (not a patient count)
+        return str(k)
     if fmt == "pct":
-        return pct(int(row["numerator"]), int(row["denominator"]))
+        return pct(k, n)
     if fmt == "n_pct":
-        k, n = int(row["numerator"]), int(row["denominator"])
         return f"{suppression.rate_count_text(k, n)} ({pct(k, n)})"
     if fmt == "n_of":
-        return n_of(int(row["numerator"]), int(row["denominator"]))
+        return n_of(k, n)
+    if fmt == "rate":  # "23/34 (67.6%), 95% CI 49.5–82.6% (Clopper-Pearson exact)"
+        method = _ci_method(row)
+        return (f"{n_of(k, n)}, {ci_text(_num(row['ci_low']), _num(row['ci_high']), counts=(k, n))}"
+                + (f" ({method})" if method else ""))
     if fmt == "ci":
         return ci_text(float(row["ci_low"]), float(row["ci_high"]),
                        counts=(row.get("numerator"), row.get("denominator")))
+    if fmt == "interval":  # of an estimate that is not a count out of a total
+        return ci_text(_num(row["ci_low"]), _num(row["ci_high"]))
     if fmt == "p":
         return p_text(float(row["p_value"]))
+    if fmt == "test":  # "Fisher's exact test, two-sided, p = 0.022", or the test that stood in for it
+        return f"{_test_name(row)}, two-sided, {p_text(float(row['p_value']))}"
     if fmt == "int":
         return str(int(round(float(row["estimate"]))))
     if fmt == "share":
         return share_word(int(row["numerator"]), int(row["denominator"]))
     if fmt == "value":
         return number(float(row["estimate"]))
+    if fmt == "ratio":  # "1.54 (95% CI 1.17–2.03)"
+        return (f"{float(row['estimate']):.2f} (95% CI {float(row['ci_low']):.2f}–"
+                f"{float(row['ci_high']):.2f})")
+    if fmt == "months":  # "9.7 months (95% CI 8.5–10.9)", a missing value not reached
+        value, low, high = (float(row[c]) for c in ("estimate", "ci_low", "ci_high"))
+        low_text, high_text = ("not reached" if _missing(x) else f"{x:.1f}" for x in (low, high))
+        head = "not reached" if _missing(value) else f"{value:.1f} months"
+        return f"{head} (95% CI {low_text}–{high_text})"
     if fmt == "percent":  # an estimated proportion without counts (e.g. a weighted rate)
         return "–" if _missing(row["estimate"]) else percent(float(row["estimate"]))
     if fmt == "points":  # a difference of proportions, in signed percentage points
@@ -163,7 +189,35 @@ def format_result(row, fmt: str) -> str:
         low, high = float(row["ci_low"]), float(row["ci_high"])
         return ("95% CI not estimable" if _missing(low) or _missing(high)
                 else f"95% CI {100 * low:+.1f} to {100 * high:+.1f}")
+    if fmt == "difference":  # "+23.7 percentage points (95% CI +5.9 to +38.2, Newcombe hybrid score)"
+        method = _ci_method(row)
+        interval = ("" if _missing(row["ci_low"]) else
+                    f" ({format_result(row, 'ci_points')}{', ' + method if method else ''})")
+        return f"{format_result(row, 'points')} percentage points{interval}"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(_FORMATS)}")
+
+
+def _num(value) -> float:
+    """A number from a results row; NaN for a missing or hidden value."""
+    return math.nan if _missing(value) else float(value)
+
+
+def _ci_method(row) -> str:
+    """``"Clopper-Pearson exact"`` from a row's method such as ``"count; Clopper-Pearson exact 95% CI"``;
+    ``""`` when the row has none."""
+    method = row.get("method")
+    if not isinstance(method, str):
+        return ""
+    return re.sub(r"\s*\d+(\.\d+)?% CI.*$", "", method.split("; ")[-1]).strip()
+
+
+def _test_name(row) -> str:
+    """Fisher's exact test, or the test its row's method says stood in for it where it was infeasible."""
+    method = row.get("method")
+    if isinstance(method, str) and " in place of " in method:
+        return (method.split(" in place of ")[0]
+                + " (asymptotic; Fisher's exact test infeasible at this size)")
+    return "Fisher's exact test"
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
@@ -171,12 +225,15 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count(n)} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
-def fill(template: str, results) -> str:
-    """Replace ``[[key:fmt]]`` placeholders with values from result rows."""
+def fill(template: str, results, keys: Mapping[str, object] | None = None) -> str:
+    """Replace ``[[key:fmt]]`` placeholders with values from result rows; a placeholder may name
+    an entry of ``keys`` (name -> result key, e.g. a :class:`helpers.results.Key`) instead."""
     by_key = {row["key"]: row for row in results.to_dict("records")}
+    names = {name: str(key) for name, key in (keys or {}).items()}
 
     def substitute(match: re.Match) -> str:
         key, fmt = match.group(1).strip(), match.group(2).strip()
+        key = names.get(key, key)
         if key not in by_key:
             raise KeyError(f"no result with key {key!r} for the narrative")
         return format_result(by_key[key], fmt)

@@ -24,7 +24,9 @@ polychemotherapy); see :mod:`helpers.reproduction`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -35,19 +37,74 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Key:
+    """A result key: ``str()`` writes it, :meth:`parse` reads it (the grammar above).
+
+    ``Key("any_cr", {"high_burden": True})`` is ``any_cr[high_burden=True]``;
+    ``Key("any_cr", by="high_burden", test="fisher")`` is ``any_cr[high_burden]~fisher``;
+    ``Key("km_rfs", {"high_burden": True}, within={"any_cr": True})`` is
+    ``km_rfs[high_burden=True|any_cr=True]``; ``Key("km_os", part="median")`` is
+    ``km_os[all].median``. Levels are kept as text (``True`` -> ``"True"``).
+    """
+
+    statistic: str
+    where: tuple[tuple[str, str], ...] = ()
+    by: str = ""
+    within: tuple[tuple[str, str], ...] = ()
+    test: str = ""
+    part: str = ""
+
+    def __post_init__(self):
+        for name in ("where", "within"):
+            value = getattr(self, name)
+            pairs = value.items() if isinstance(value, Mapping) else value
+            object.__setattr__(self, name, tuple((str(k), str(v)) for k, v in pairs))
+
+    def __str__(self) -> str:
+        head = "&".join([self.by] * bool(self.by) + [f"{k}={v}" for k, v in self.where]) or "all"
+        if self.within:
+            head += "|" + "&".join(f"{k}={v}" for k, v in self.within)
+        return (f"{self.statistic}[{head}]" + (f"~{self.test}" if self.test else "")
+                + (f".{self.part}" if self.part else ""))
+
+    @classmethod
+    def parse(cls, text: str) -> Key:
+        """The key written as ``text``; ``ValueError`` when it has no ``[...]``."""
+        found = _KEY.fullmatch(text)
+        if not found:
+            raise ValueError(f"not a result key: {text!r}")
+        statistic, inside = found.group("statistic"), found.group("inside")
+        if "[" in inside:  # a key about another key: kept whole as the name
+            return cls(statistic, by=inside, test=found.group("test") or "", part=found.group("part") or "")
+        head, _, within = inside.partition("|")
+        by, where = "", []
+        for i, item in enumerate(head.split("&") if head != "all" else []):
+            name, eq, level = item.partition("=")
+            if eq:
+                where.append((name, level))
+            elif i == 0:
+                by = item
+            else:
+                raise ValueError(f"not a result key: {text!r} (a bare name after the first)")
+        pairs = [item.partition("=")[::2] for item in within.split("&")] if within else []
+        return cls(statistic, tuple(where), by, tuple(pairs), found.group("test") or "",
+                   found.group("part") or "")
+
+
+# statistic[inside]~test.part; the inside may hold one nested key (``replication[any_cr[all]]``).
+_KEY = re.compile(r"(?P<statistic>[^\[\]~]+)\[(?P<inside>(?:[^\[\]]|\[[^\[\]]*\])*)\]"
+                  r"(?:~(?P<test>[^.]+))?(?:\.(?P<part>.+))?")
+
+
 def rate_key(measure: str, filters: Mapping[str, object] | None = None) -> str:
-    """Build the key of a count/proportion/summary row."""
-    if not filters:
-        return f"{measure}[all]"
-    return f"{measure}[" + "&".join(f"{k}={v}" for k, v in filters.items()) + "]"
+    """The key of a count/proportion/summary row (:class:`Key`)."""
+    return str(Key(measure, filters or ()))
 
 
 def test_key(measure: str, by: str, test: str, filters: Mapping[str, object] | None = None) -> str:
-    """Build the key of a test row."""
-    where = ""
-    if filters:
-        where = "|" + "&".join(f"{k}={v}" for k, v in filters.items())
-    return f"{measure}[{by}{where}]~{test}"
+    """The key of a test row (:class:`Key`)."""
+    return str(Key(measure, by=by, within=filters or (), test=test))
 
 
 def proportion_row(key: str, label: str, proportion, method: str | None = None) -> dict:

@@ -9,7 +9,6 @@ notebooks never import it (they share :mod:`helpers`). Modules, nothing happens 
 - :mod:`pipeline.validate` -- ``validate --fix-codes``: a copy with each accepted variant in its contract form
 - :mod:`pipeline.rundir` -- what a run may write or replace, its lock, the final swap
 - :mod:`pipeline.report` -- the HTML report, data text escaped
-- :mod:`pipeline.headlines` -- the report index's headline findings, from results.csv
 - :mod:`pipeline.batch` -- many runs (files, centres, parameter grid), in parallel, resumable
 - :mod:`pipeline.batch_summary` -- a batch's summary table, forest plot and index page
 - :mod:`pipeline.notebook_guard` -- git filter: stored notebook outputs only from the shipped cohort

@@ -38,7 +38,7 @@ PROPORTIONS = (("cr", "any_cr[all]", "CR/CRp/CRi within two cycles"),
 CONTRASTS = (("p_cr_by_burden", "any_cr[high_burden]~fisher"),
              ("p_cr_by_lines", "any_cr[lines_group]~fisher"),
              ("p_cr_by_regimen", "any_cr[debulking_category]~fisher"))
-#: Headlines of pipeline.headlines shown as text in index.html.
+#: Headlines the notebooks declare (helpers.headlines) shown as text in index.html.
 HEADLINE_TITLES = ("CR by marrow blasts before debulking", "CR by previous treatment lines",
                    "CR by debulking therapy")
 #: Grid parameters that define a CR contrast: parameter -> (grouping, exposed level, reference
@@ -234,23 +234,24 @@ def _banner(outcomes) -> dict:
 
 
 def _proportion(row, prefix: str) -> str:
-    from pipeline.headlines import rate_text
+    from helpers.narrative import format_result
 
     if pd.isna(row[f"{prefix}_denominator"]):
         return "–"
-    return rate_text({col: row[f"{prefix}_{col}"] for col in ("numerator", "denominator", "ci_low", "ci_high")})
+    return format_result({col: row[f"{prefix}_{col}"] for col in ("numerator", "denominator", "ci_low", "ci_high")},
+                         "rate")
 
 
 def _headlines(out: Path, name: str) -> dict[str, str]:
-    from pipeline.headlines import headline_results
+    from helpers.headlines import read_headlines
 
-    results = _results(out / "runs" / name)
+    run = out / "runs" / name
+    results = _results(run)
     if results is None or "key" not in results:
         return {}
-    params = _parameters(out, name)
     try:
-        return {h.title: h.text for h in headline_results(results, params) if h.title in HEADLINE_TITLES}
-    except (ValueError, TypeError) as err:  # a results file this version cannot read: said, not fatal
+        return {h.title: h.text(results) for _, h in read_headlines(run) if h.title in HEADLINE_TITLES}
+    except (ValueError, TypeError, KeyError) as err:  # a run this version cannot read: said, not fatal
         return dict.fromkeys(HEADLINE_TITLES, f"not readable: {err}")
 
 

@@ -25,7 +25,7 @@ import nbformat
 from helpers import suppression
 from helpers.narrative import CUTOFF_WORDS, UNAVAILABLE, run_setting
 from helpers.provenance import SHIPPED_COHORT, Provenance, data_provenance, file_sha256
-from pipeline import headlines
+from helpers import headlines
 
 #: Parameters every notebook gets from the pipeline; the banner names the data file.
 PIPELINE_PARAMETERS = ("data_path", "output_dir", "params_file")
@@ -586,7 +586,7 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
                      f"</tr></thead><tbody>{rows}</tbody></table>")
     else:
         parts.append('<p id="parameters">Every parameter at its default value.</p>')
-    parts.append(_headlines_html(results, pages))
+    parts.append(_headlines_html(run_dir, results, pages))
     k = suppression.threshold()
     if k > 1 and re.search(rf"&lt;{k}(?!\d)", parts[-1]):  # a headline shows a hidden count
         parts.append(f'<p class="legend" role="note">{_esc(suppression.footnote())}</p>')
@@ -599,18 +599,24 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
     return _shell(REPORT_TITLE, banner, f"<main>{''.join(parts)}</main>")
 
 
-def _headlines_html(results, pages) -> str:
-    found = headlines.headline_results(results, {p.name: p.value for pg in pages for p in pg.parameters})
+def _headlines_html(run_dir: Path, results, pages) -> str:
+    """The headlines the notebooks declared, filled from results.csv, in reading order."""
+    found = headlines.read_headlines(run_dir)
     if not found:
         return "<h2 id=\"findings\">Main findings</h2><p class=\"na\">No headline results in results.csv.</p>"
     items = []
-    for h in found:
-        page = next((p for p in pages if p.stem.startswith(h.notebook)), None)
+    for stem, h in found:
+        try:
+            text = h.text(results)
+        except KeyError as err:
+            raise ValueError(f"the headline {h.title!r} declared by {stem} has no result: {err}") from None
+        page = next((p for p in pages if p.stem == stem), None)
         link = ""
         if page:
-            section = next((s for s, t in page.sections if re.search(h.section, t, re.IGNORECASE)), "")
+            section = next((s for s, t in page.sections
+                            if " ".join(html.unescape(t).split()).lower() == h.section.lower()), "")
             link = f' <a href="{_esc(page.stem)}.html{"#" + section if section else ""}">details</a>'
-        items.append(f"<li><strong>{_esc(h.title)}:</strong> {_esc(h.text)}{link}</li>")
+        items.append(f"<li><strong>{_esc(h.title)}:</strong> {_esc(text)}{link}</li>")
     return f'<h2 id="findings">Main findings</h2><ul class="headlines">{"".join(items)}</ul>'
 
 

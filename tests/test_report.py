@@ -13,7 +13,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from helpers import suppression
 from helpers.results import RESULT_COLUMNS
-from pipeline import headlines, report
+from helpers import headlines
+from pipeline import report
 
 EVIL = "<img src=x onerror=alert(42)>.csv"
 
