@@ -14,6 +14,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from helpers import suppression
 from helpers.results import RESULT_COLUMNS
 from helpers import headlines
+from helpers.results import Key
 from pipeline import report
 
 EVIL = "<img src=x onerror=alert(42)>.csv"
@@ -74,8 +75,12 @@ def run(tmp_path_factory) -> Path:
          "estimate": 0},
     ], columns=RESULT_COLUMNS)
     rows.to_csv(run / "results.csv", index=False)
+    headlines.write_headlines([CR_HEADLINE], rows, "01_alpha", run)
     report.render_report(run)
     return run
+
+
+CR_HEADLINE = headlines.Headline("Complete remission", "[[cr:rate]]", "Data", {"cr": Key("any_cr")})
 
 
 def pages(run: Path) -> dict[str, str]:
@@ -122,6 +127,16 @@ def test_the_index_leads_with_the_data_banner_changed_parameters_and_headline_re
     assert index.index('class="banner analyst"') < index.index("Parameters changed") < index.index("Main findings")
     assert "23/34 (67.6%), 95% CI 49.5–82.6%" in index
     assert "not available for this data: the data have no follow-up dates" in index
+
+
+def test_a_declared_headline_without_its_result_in_results_csv_stops_the_report(run, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(run, tmp_path / "run")
+    results = pd.read_csv(copy / "results.csv")
+    results[results["key"] != "any_cr[all]"].to_csv(copy / "results.csv", index=False)
+    with pytest.raises(ValueError, match=r"'Complete remission' declared by 01_alpha.*any_cr\[all\]"):
+        report.render_report(copy)
 
 
 def test_the_report_folder_works_alone_every_link_resolves_inside_it_and_nothing_is_fetched(run):
