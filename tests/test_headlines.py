@@ -177,7 +177,7 @@ def test_with_follow_up_the_survival_headlines_are_declared_and_their_counts_hid
         followup_share_run):
     found = _index_headlines(followup_share_run)
     assert re.fullmatch(r"median \d+\.\d months \(95% CI [\d.]+–[\d.]+\); (<5|\d*[05])/\d*[05] \([\d.–%]+\) died; "
-                        r"median follow-up .* months \(95% CI .*\)", found["Overall survival"][0])
+                        r"median follow-up (\d+\.\d months|not reached) \(95% CI .*\)", found["Overall survival"][0])
     assert found["Overall survival by marrow blasts before debulking"][0].startswith(
         "blasts ≥50% vs <50%: hazard ratio of death ")
     assert "Cumulative incidence of relapse at 12 months from CR" in found
