@@ -62,15 +62,15 @@ CHARACTERISTICS: dict[str, Characteristic] = {c.code: c for c in (
     Characteristic("age_mean", "Age, mean (years)", ("age_years", "all", "mean"), "age_years", "age in years"),
     Characteristic("age_sd", "Age, SD (years)", ("age_years", "all", "sd"), "age_years",
                    "(age - trial mean)^2 matched to the trial's SD squared"),
-    Characteristic("male", "Male sex (%)", ("sex", "male", "count"), "sex", "sex = male", levels=("male",)),
+    Characteristic("male", "Male sex (%)", ("sex", "male", "count"), "sex", "male sex", levels=("male",)),
     Characteristic("prior_hsct", "Previous allogeneic HSCT (%)", ("prior_hsct", "yes", "count"), "prior_hsct",
-                   "prior_hsct = yes", levels=(True,)),
+                   "allogeneic HSCT before blinatumomab", levels=(True,)),
     Characteristic("blasts_ge50", "Marrow blasts ≥ 50% (%)", ("marrow_blasts", ">=50", "count"),
-                   "bmb_baseline_pct", "bmb_baseline_pct ≥ 50 (before debulking)", at_least=50),
+                   "bmb_baseline_pct", "marrow blasts ≥ 50% before debulking", at_least=50),
     Characteristic("salvage_first", "First salvage (%)", ("salvage_phase", "first", "count"), "prior_lines",
-                   "prior_lines = 1", levels=(1,)),
+                   "1 previous treatment line", levels=(1,)),
     Characteristic("salvage_second", "Second salvage (%)", ("salvage_phase", "second", "count"), "prior_lines",
-                   "prior_lines = 2", levels=(2,)),
+                   "2 previous treatment lines", levels=(2,)),
 )}
 
 

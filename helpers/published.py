@@ -89,6 +89,27 @@ def figure(figures: pd.DataFrame, figure_id: str) -> pd.Series:
     return hit.iloc[0]
 
 
+def wording(description: str) -> str:
+    """A figure's description for readers: ``>=``/``<=`` as ≥/≤ and no data-contract column
+    name in brackets (``"median age at treatment start (age_years)"`` -> ``"median age at
+    treatment start"``)."""
+    from helpers import contract
+
+    text = _COLUMN_IN_BRACKETS.sub(lambda m: "" if m.group(1) in contract.BY_NAME else m.group(0),
+                                   str(description))
+    return contract.readable(text.replace(">=", "≥").replace("<=", "≤"))
+
+
+_COLUMN_IN_BRACKETS = re.compile(r" \(([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\)")
+
+
+def where_and_what(figure: Mapping) -> str:
+    """A figure as the paper places and words it: ``"§3.3.5, CR by previous lines ≤2 vs >2"``."""
+    location = str(figure.get("location", "")).strip()
+    where = re.sub(r"^Section\s+", "§", location)
+    return f"{where}, {wording(figure.get('description', ''))}" if where else wording(figure.get("description", ""))
+
+
 # --- definitions: the paper's cut-offs against a run's ----------------------------------
 
 def paper_cutoffs(figures: pd.DataFrame) -> dict[str, float]:

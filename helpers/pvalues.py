@@ -158,9 +158,13 @@ CANDIDATE_HEADERS: dict[str, str] = {
 
 def grouping_label(grouping: object) -> str:
     """A grouping of the candidate tests for readers: ``"high_burden|ph_status=positive"`` ->
-    ``"High tumour burden (blasts before debulking) (ph_status=positive)"``."""
+    ``"High tumour burden (blasts before debulking), Ph status: Positive"``."""
     by, _, where = str(grouping).partition("|")
-    return contract.label(by) + (f" ({where})" if where else "")
+    among = []
+    for term in filter(None, where.split("&")):
+        name, _, code = term.partition("=")
+        among.append(f"{contract.label(name)}: {contract.code_label(name, code)}" if code else contract.label(name))
+    return ", ".join([contract.label(by), *among])
 
 
 def candidates_view(tests: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers import contract
 from helpers.narrative import ci_text
-from helpers.pvalues import candidate_clause, classify_candidates, figure_candidates, group_rates, split_test_key
+from helpers.pvalues import (candidate_clause, classify_candidates, figure_candidates, group_rates,
+                             grouping_label, split_test_key, test_words)
 from helpers.published import EXTERNAL_TYPES, cutoffs_used, definition_differences, paper_cutoffs
 from helpers.results import rate_key, read_results
 from helpers.rounding import (PrintedNumber, describe_rules, fmt_half_up, int_or_none, is_blank,
@@ -117,14 +119,14 @@ def judge(figure: Mapping, result: Mapping | None, *,
         cid = text_of(figure.get("comparator_id"))
         if cid:
             if comparator is None:
-                return _not_recomputed(figure, f"comparator {cid} not given (no comparator file)")
+                return _not_recomputed(figure, "its comparator is not given (no comparator file)")
             return judge_against_comparator(figure, comparator)
         return _not_recomputed(figure, external_reason(figure))
     if not key:
         return _not_recomputed(figure, "no result key for this figure"
                                + (f" ({note})" if note else ""))
     if result is None:
-        return _not_recomputed(figure, f"no notebook recorded {key}")
+        return _not_recomputed(figure, "no notebook recorded it")
     if kind == "p_value":
         return _judge_p_value(figure, result, alternatives)
     if kind in ("median", "min", "max"):
@@ -157,7 +159,7 @@ def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
     """Judge a historic rate the paper quotes against its comparator row."""
     printed = text_of(figure.get("printed"))
     shown = printed_percent(printed)
-    cid = text_of(comparator.get("id"))
+    cid = comparator_name(comparator)
     if shown is None:
         return _not_recomputed(figure, f"no printed percentage to compare with {cid}")
     k, n = int_or_none(comparator.get("numerator")), int_or_none(comparator.get("denominator"))
@@ -192,7 +194,7 @@ def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
     if num is None:
         num = int_or_none(_figure_value(figure))
     if r_num is None:
-        return _not_recomputed(figure, f"{result.get('key')} has no count")
+        return _not_recomputed(figure, f"{_named(result)} has no count")
     terms = result.get("terms") or ()
     summed = " + ".join(map(str, terms))
     recomputed = f"{summed} = {r_num}" if terms else f"{r_num}"
@@ -216,7 +218,7 @@ def _judge_summary(figure: Mapping, result: Mapping) -> Verdict:
     shown = printed_summary(printed, _figure_value(figure))
     est = result.get("estimate")
     if is_blank(est):
-        return _not_recomputed(figure, f"{result.get('key')} has no value")
+        return _not_recomputed(figure, f"{_named(result)} has no value")
     value = Fraction(float(est))
     recomputed = format(float(est), "g")
     if shown is None:
@@ -225,10 +227,22 @@ def _judge_summary(figure: Mapping, result: Mapping) -> Verdict:
                         f"differs: paper {shown.text}, data {recomputed}")
 
 
+def comparator_name(comparator: Mapping) -> str:
+    """A comparator row as readers name it: ``"TOWER (blinatumomab)"``; its id when it has no study."""
+    study, arm = text_of(comparator.get("study")), text_of(comparator.get("arm"))
+    if not study:
+        return text_of(comparator.get("id"))
+    return f"{study} ({arm})" if arm else study
+
+
 def _named(result: Mapping) -> str:
-    """A result as a reader names it: its label, or its key when it has none."""
-    label = result.get("label")
-    return str(result.get("key")) if is_blank(label) else str(label)
+    """A result as a reader names it: a test by its name and grouping (``"Fisher exact on
+    Previous treatment lines"``), anything else as the recomputed figure (keys stay in the CSV)."""
+    parts = split_test_key(text_of(result.get("key")))
+    if parts:
+        grouping = parts["by"] + (f"|{parts['where']}" if parts["where"] else "")
+        return f"{test_words(parts['test'], text_of(result.get('method')))} on {grouping_label(grouping)}"
+    return "the recomputed figure"
 
 
 def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame | None) -> Verdict:
@@ -273,9 +287,9 @@ def _replicate_rate(figure: Mapping, result: Mapping, paper_total: int | None,
                     data_total: int | None) -> Verdict:
     printed, num, den, r_num, r_den = _counts(figure, result)
     if num is None or r_num is None:
-        return _not_recomputed(figure, f"{result.get('key')} has no count")
+        return _not_recomputed(figure, f"{_named(result)} has no count")
     if den is None and r_den is None:
-        return _not_recomputed(figure, f"{result.get('key')} is not a share of patients (no "
+        return _not_recomputed(figure, f"{_named(result)} is not a share of patients (no "
                                "denominator), so another cohort's count is not compared with it")
     if den is None:
         if r_den is None or paper_total is None or data_total is None or r_den != data_total:
@@ -283,7 +297,7 @@ def _replicate_rate(figure: Mapping, result: Mapping, paper_total: int | None,
                                    "cohorts of different sizes are not compared")
         den = paper_total
     if not r_den:
-        return _not_recomputed(figure, f"no patients in the data's denominator of {result.get('key')}")
+        return _not_recomputed(figure, "no patients in the data's denominator")
     low, high = exact_ci(r_num, r_den)
     data_text = f"{r_num}/{r_den} = {fmt_half_up(Fraction(100 * r_num, r_den), 1)}% ({ci_text(low, high)})"
     paper = Fraction(num, den)
@@ -319,14 +333,14 @@ def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
     shown = printed_p_value(printed, _figure_value(figure))
     p = result.get("p_value")
     if is_blank(p) or shown is None:
-        return _not_recomputed(figure, f"{result.get('key')} has no p-value, or nothing is printed")
+        return _not_recomputed(figure, f"{_named(result)} has no p-value, or nothing is printed")
     p = float(p)
     recomputed = f"{p:.4f}"
     test = (split_test_key(text_of(result.get("key"))) or {}).get("test")
     if len(paper_groups) > 1 and test in TESTS:  # is the paper's p the recorded test's on its own counts?
         on_paper = TESTS[test]([[k, n - k] for k, n in paper_groups.values()]).p_value
         if not p_value_matches(on_paper, shown)[0]:
-            return _not_recomputed(figure, f"the paper's test is not known ({test} on its own counts gives "
+            return _not_recomputed(figure, f"the paper's test is not known ({test_words(test)} on its own counts gives "
                                    f"{on_paper:.4f}, not the printed {shown.text}), so its p-value is not compared")
     paper_sig = _paper_significant(shown, alpha)
     if paper_sig is None:
@@ -343,7 +357,8 @@ def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
         else:
             if hp != hd:
                 differs.append("direction")
-            parts.append(f"higher rate with {by}={hp} in the paper, with {by}={hd} in the data")
+            parts.append(f"higher rate in {contract.code_label(by, hp)} in the paper, "
+                         f"in {contract.code_label(by, hd)} in the data")
     else:
         parts.append("direction not compared (not two groups)")
     text = "; ".join(parts)
@@ -450,7 +465,8 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
                                   data_groups=group_rates(data_counts, key), alpha=alpha,
                                   comparator=comparator)
         if len(sum_parts(key)) > 1 and missing and differs is None:
-            v = _not_recomputed(fig, f"no notebook recorded {', '.join(missing)} (part of {key})")
+            v = _not_recomputed(fig, f"no notebook recorded {len(missing)} of the {len(sum_parts(key))} "
+                                "figures it adds up")
         has_pct = fig.get("kind") == "proportion" and printed_percent(v.printed) is not None
         label = v.verdict if reconstructed else REPLICATION_LABELS[v.verdict]
         rows.append({

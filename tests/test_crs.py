@@ -160,7 +160,7 @@ def test_printed_percentages_check_reads_a_constructed_published_table(small):
 def test_crs_blasts_never_count_a_missing_value_as_meeting_a_cutoff(small_run):
     table = small_run["blasts"].set_index("CRS status")
     # CRS: T01 70 -> 5 (both), T02 80 -> missing; no CRS: T03 missing -> 5, T04 50 -> 19.9 (both)
-    counted = ["Before >= 50%", "After < 20%", "Both", "Before not available", "After not available"]
+    counted = ["Before ≥ 50%", "After < 20%", "Both", "Before not available", "After not available"]
     assert table.loc["CRS", counted].tolist() == [2, 1, 1, 0, 1]
     assert table.loc["No CRS", counted].tolist() == [1, 2, 1, 1, 0]
 

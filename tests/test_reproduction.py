@@ -168,7 +168,7 @@ def test_unmatched_p_value_says_when_no_recorded_test_prints_as_the_paper_value(
     v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"),
                  recorded.iloc[0].to_dict(), alternatives=cands)
     assert v.verdict == rp.NOT_REPRODUCED
-    assert v.reason == ("p-value differs: printed 0.03, y[g]~fisher gives 0.1280; no recorded two-sided "
+    assert v.reason == ("p-value differs: printed 0.03, Fisher exact on g gives 0.1280; no recorded two-sided "
                         "exact test prints as 0.03; no other recorded test prints as it, rounded or truncated")
 
 
@@ -202,7 +202,8 @@ def test_p_value_verdict_detail_names_the_same_possibilities_as_the_hard_case_se
     v = rp.judge_all(pub, post_results()).iloc[0]
     assert v["verdict"] == rp.NOT_REPRODUCED
     assert v["detail"] == (
-        "p-value differs: printed 0.03, any_cr[bmb_post_group]~fisher gives 0.1280; no recorded two-sided "
+        "p-value differs: printed 0.03, Fisher exact on Bone marrow blasts after debulking gives 0.1280; "
+        "no recorded two-sided "
         "exact test prints as 0.03; possibilities, not accepted: Fisher mid-p on "
         "Bone marrow blasts after debulking (2 groups, high cut-off) 0.0325 when "
         "rounded [mid-p (not exact: its size can exceed alpha)] (two-sided as Fisher's two-sided p minus half "
@@ -305,11 +306,11 @@ def test_a_figure_keyed_by_a_sum_is_judged_against_the_summed_counts(fig, verdic
     assert (v["verdict"], v["recomputed"]) == (verdict, recomputed)
 
 
-def test_a_sum_with_a_missing_part_is_not_recomputed_and_names_the_part():
+def test_a_sum_with_a_missing_part_is_not_recomputed_and_says_how_many_parts_are_missing():
     fig = figure("count", "n=23", 23, value=23, result_key="n[cat=low] + n[cat=none]")
     v = rp.judge_all(pd.DataFrame([fig]), SUM_RESULTS).iloc[0]
     assert v["verdict"] == rp.NOT_RECOMPUTED
-    assert v["detail"] == "no notebook recorded n[cat=none] (part of n[cat=low] + n[cat=none])"
+    assert v["detail"] == "no notebook recorded 1 of the 2 figures it adds up"
 
 
 def test_a_sum_of_counts_with_different_denominators_has_no_denominator():
@@ -327,7 +328,7 @@ def test_figure_without_result_key_is_not_recomputed():
 
 def test_figure_whose_key_no_notebook_recorded_is_not_recomputed():
     v = rp.judge(figure("count", "7", 7, value=7, result_key="n[x=1]"), None)
-    assert v.verdict == rp.NOT_RECOMPUTED and v.reason == "no notebook recorded n[x=1]"
+    assert v.verdict == rp.NOT_RECOMPUTED and v.reason == "no notebook recorded it"
 
 
 # --- all figures, summary, replication ---------------------------------------------------
@@ -415,7 +416,7 @@ def test_replication_of_a_p_value_compares_significance_and_direction():
     paper = {"a": (12, 13), "b": (10, 20)}  # higher rate in a
     same = rp.judge_replication(fig, result(p_value=0.03, key="y[g]~fisher"),
                                 paper_groups=paper, data_groups={"a": (30, 36), "b": (38, 63)})
-    assert same.verdict == rp.REPRODUCED and "higher rate with g=a in the paper, with g=a" in same.how
+    assert same.verdict == rp.REPRODUCED and "higher rate in a in the paper, in a in the data" in same.how
     weaker = rp.judge_replication(fig, result(p_value=0.08, key="y[g]~fisher"),
                                   paper_groups=paper, data_groups={"a": (30, 36), "b": (38, 63)})
     assert weaker.verdict == rp.NOT_REPRODUCED and weaker.reason.startswith("significance differs")
@@ -438,7 +439,7 @@ def test_a_printed_p_value_whose_test_is_not_known_is_not_compared_on_other_data
     v = rp.judge_replication(fig, result(p_value=0.02, key="y[g]~fisher"), paper_groups=paper,
                              data_groups={"<20": (140, 180), "20-49": (20, 25), ">=50": (3, 20)})
     assert v.verdict == rp.NOT_RECOMPUTED
-    assert v.reason == ("the paper's test is not known (fisher on its own counts gives 0.1278, not the printed 0.03), "
+    assert v.reason == ("the paper's test is not known (Fisher exact on its own counts gives 0.1278, not the printed 0.03), "
                         "so its p-value is not compared")
 
 
@@ -758,7 +759,13 @@ def test_on_other_data_sample_properties_are_shown_not_judged():
     assert shipped.loc["abs_n_patients", "verdict"] != rp.SHOWN
 
 
-def test_a_differing_p_value_is_named_by_its_result_label_not_its_key():
-    row = result(p_value=0.128, key="y[g]~fisher") | {"label": "CR by group: Fisher's exact test"}
-    v = rp.judge(figure("p_value", "p=0.03", result_key="y[g]~fisher"), row)
-    assert v.reason == "p-value differs: printed 0.03, CR by group: Fisher's exact test gives 0.1280"
+@pytest.mark.parametrize("key, label, named", [
+    ("y[g]~fisher", "y by g", "Fisher exact on g"),
+    ("any_cr[lines_group]~fisher", "any_cr by lines_group", "Fisher exact on Previous treatment lines"),
+    ("any_cr[high_burden|ph_status=positive]~barnard", "any_cr by high_burden",
+     "Barnard exact on High tumour burden (blasts before debulking), Ph status: Positive"),
+])
+def test_a_differing_p_value_is_named_by_its_test_and_grouping_in_words_never_its_key(key, label, named):
+    row = result(p_value=0.128, key=key) | {"label": label}
+    v = rp.judge(figure("p_value", "p=0.03", result_key=key), row)
+    assert v.reason == f"p-value differs: printed 0.03, {named} gives 0.1280"
