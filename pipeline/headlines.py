@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from helpers.parameters import default
 from helpers import suppression
 from helpers.narrative import ci_text, n_of, p_text
 
@@ -42,8 +43,9 @@ class Headline:
 def headline_results(results: pd.DataFrame, parameters: dict | None = None) -> list[Headline]:
     """The index's headline results (at most 12) in reading order, only those whose keys
     are all present (the survival ones whenever there is follow-up); ``parameters`` word the
-    group labels (defaults 50 and 2)."""
-    params = {"bmb_high_cutoff": 50, "lines_cutoff": 2, **(parameters or {})}
+    group labels (missing ones: the project defaults)."""
+    params = {name: default(name) for name in ("bmb_high_cutoff", "lines_cutoff")}
+    params.update(parameters or {})
     rows = {row["key"]: row for row in results.to_dict("records")} if len(results) else {}
     out = []
     for build in (_cr, _mrd, _crs, _burden, _lines, _regimen, _os, _os_burden, _cir, _historic, _adjusted,

@@ -313,11 +313,10 @@ def _process_alive(pid: int) -> bool:
 
 
 def _min_cell(declared: Mapping[str, dict], overrides: Mapping[str, object]) -> int:
-    """The share run's k: ``-p min_cell``, else the notebooks' declared default (5 when none declares it)."""
-    if "min_cell" in overrides:
-        return int(overrides["min_cell"])
-    defaults = [info["min_cell"]["default"] for info in declared.values() if "min_cell" in info]
-    return int(defaults[0]) if defaults else 5
+    """The share run's k: ``-p min_cell`` (or the parameter file's), else the project default."""
+    from helpers.parameters import default
+
+    return int(overrides.get("min_cell", default("min_cell")))
 
 
 def _copy_inputs(inputs: Mapping[str, Path], staging: Path) -> dict[str, dict]:
