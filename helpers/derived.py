@@ -16,9 +16,8 @@ import pandas as pd
 
 from helpers import contract
 
-#: Cut-off parameters the derived variables may use, with their defaults.
-CUTOFFS: dict[str, float] = {"age_cutoff": 50, "bmb_high_cutoff": 50, "bmb_low_cutoff": 20,
-                             "lines_cutoff": 2}
+#: Cut-off parameters the derived variables may use (their defaults: helpers.parameters.SETTINGS).
+CUTOFFS: tuple[str, ...] = ("age_cutoff", "bmb_high_cutoff", "bmb_low_cutoff", "lines_cutoff")
 
 MISSING = "missing"
 
@@ -42,9 +41,8 @@ class Derived:
         return tuple(p for p in CUTOFFS if p in taken)
 
     def describe(self, **cutoffs: float) -> str:
-        """The meaning with the cut-off values filled in (defaults from :data:`CUTOFFS`)."""
-        values = {**CUTOFFS, **cutoffs}
-        return self.meaning.format(**{p: f"{values[p]:g}" for p in self.parameters})
+        """The meaning with the values of its cut-offs filled in."""
+        return self.meaning.format(**{p: f"{cutoffs[p]:g}" for p in self.parameters})
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
@@ -201,8 +199,8 @@ DERIVED: tuple[Derived, ...] = (
 BY_NAME: dict[str, Derived] = {d.name: d for d in DERIVED}
 
 
-def add_derived(cohort: pd.DataFrame, *, age_cutoff: float = 50, bmb_high_cutoff: float = 50,
-                bmb_low_cutoff: float = 20, lines_cutoff: float = 2) -> pd.DataFrame:
+def add_derived(cohort: pd.DataFrame, *, age_cutoff: float, bmb_high_cutoff: float,
+                bmb_low_cutoff: float, lines_cutoff: float) -> pd.DataFrame:
     """A copy of a typed, validated cohort with every column of :data:`DERIVED` added.
 
     ``ValueError`` unless ``bmb_low_cutoff < bmb_high_cutoff``.
@@ -217,9 +215,9 @@ def add_derived(cohort: pd.DataFrame, *, age_cutoff: float = 50, bmb_high_cutoff
 
 
 def table(**cutoffs: float) -> pd.DataFrame:
-    """The derived variables as a frame: name, meaning (with the cut-off values) and the cut-offs
-    used with their values."""
-    values = {**CUTOFFS, **cutoffs}
+    """The derived variables as a frame: name, meaning (with the values of ``cutoffs``, one per
+    name of :data:`CUTOFFS`) and the cut-offs used with their values."""
+    values = cutoffs
     return pd.DataFrame({
         "name": [d.name for d in DERIVED],
         "meaning": [d.describe(**values) for d in DERIVED],

@@ -17,6 +17,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from helpers.parameters import default
 from helpers import contract, suppression
 
 #: rc settings for reproducible files: fixed SVG ids, text kept as paths.
@@ -85,7 +86,7 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
                 metadata={"image/png": {"alt": alt}}, raw=True)
 
 
-def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: float = 10,
+def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = default("min_cell"), width: float = 10,
                  top: float = 100) -> pd.DataFrame:
     """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least
     ``min_cell`` patients (in a share run ``rate`` is of the rounded counts).
@@ -115,10 +116,11 @@ def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = 5, width: flo
     return out
 
 
-def plot_blasts_before_after(cohort: pd.DataFrame, high_cutoff: float = 50,
-                             low_cutoff: float = 20, *,
+def plot_blasts_before_after(cohort: pd.DataFrame,
+                             high_cutoff: float = default("bmb_high_cutoff"),
+                             low_cutoff: float = default("bmb_low_cutoff"), *,
                              max_lines: int = MAX_PATIENT_LINES, share_safe: bool = False,
-                             min_cell: int = 5) -> Figure:
+                             min_cell: int = default("min_cell")) -> Figure:
     """Bone-marrow blasts before and after debulking, one panel per category, dashed cut-offs.
 
     One line per patient with both values (the title counts those left out); above

@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from helpers.parameters import default
 from helpers import suppression
 from helpers.narrative import ci_text, count, p_text, percent
 
@@ -98,7 +99,7 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def tests_disagree(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def tests_disagree(compared: pd.DataFrame, alpha: float = default("alpha")) -> pd.DataFrame:
     """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``."""
     both = compared["p_value"].notna() & compared["boschloo_p"].notna()
     split = (compared["p_value"] < alpha) != (compared["boschloo_p"] < alpha)
@@ -127,7 +128,7 @@ def _reading(r, alpha: float) -> str:
     return words
 
 
-def summary_table(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def summary_table(compared: pd.DataFrame, alpha: float = default("alpha")) -> pd.DataFrame:
     """One row per pairing, in words: the two rates, the difference, the primary test and Boschloo's
     p, what the primary test says at ``alpha``, and the posterior probability that the cohort is higher."""
     rows = []
@@ -156,7 +157,7 @@ def summary_table(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
                                        "Reading", "P(cohort higher)"])
 
 
-def summary_footnote(alpha: float = 0.05) -> str:
+def summary_footnote(alpha: float = default("alpha")) -> str:
     """The methods under :func:`summary_table`, said once."""
     return ("Primary test: Fisher's exact test (two-sided, pre-specified) where the comparator gives counts or "
             "a known n (a printed percentage of n patients is tried with each numerator that prints as it, and "
@@ -168,7 +169,7 @@ def summary_footnote(alpha: float = 0.05) -> str:
             "P(cohort higher): independent Beta posteriors of the two rates.")
 
 
-def summary_sentence(compared: pd.DataFrame, alpha: float = 0.05) -> str:
+def summary_sentence(compared: pd.DataFrame, alpha: float = default("alpha")) -> str:
     """One sentence over every pairing: how many the primary test finds below ``alpha`` (named in
     words), how many are borderline or split the two tests, and how many were not compared."""
     readings = pd.Series([_reading(r, alpha) for _, r in compared.iterrows()], index=compared.index, dtype=object)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from helpers.parameters import default
 from helpers import contract
 from helpers.cells import (blank, duplicated, id_codes, parse_column, reason, stripped_frame, text_codes,
                            valid_cells)
@@ -415,8 +416,10 @@ def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(raw)), copy=False)
 
 
-def load_cohort(path, *, age_cutoff: int = 50, bmb_high_cutoff: float = 50, bmb_low_cutoff: float = 20,
-                lines_cutoff: int = 2, sheet: str | None = None) -> pd.DataFrame:
+def load_cohort(path, *, age_cutoff: float = default("age_cutoff"),
+                bmb_high_cutoff: float = default("bmb_high_cutoff"),
+                bmb_low_cutoff: float = default("bmb_low_cutoff"),
+                lines_cutoff: float = default("lines_cutoff"), sheet: str | None = None) -> pd.DataFrame:
     """The typed cohort (:func:`normalise_cohort`) with the derived variables (cut-offs: years, %
     blasts, lines; :func:`helpers.derived.add_derived`); ``attrs["validation"]`` holds the report.
     :class:`CohortValidationError` listing every problem when the file breaks the contract."""

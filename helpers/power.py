@@ -16,6 +16,7 @@ from scipy import stats as sps
 from scipy.special import gammaln
 
 from helpers.contingency import FISHER_RELATIVE_TOLERANCE
+from helpers.parameters import default
 
 #: Spacing of the sort key between tables with different totals, in units of log
 #: probability: wider than the range of any log probability kept (>= -1000).
@@ -89,7 +90,7 @@ def _check(rates: np.ndarray, p2: float, alpha: float) -> None:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
 
 
-def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = 0.05) -> np.ndarray:
+def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = default("alpha")) -> np.ndarray:
     """Exact power of the two-sided Fisher test (reject at p <= alpha), x1 ~ Bin(n1, p1) against
     x2 ~ Bin(n2, p2); one value per rate in ``p1`` (0-d for a single rate)."""
     rates = np.asarray(p1, dtype=float)
@@ -105,7 +106,7 @@ def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = 0.05) -> np.nda
     return power.reshape(rates.shape)
 
 
-def power_by_size(rates: Sequence[float], n2: int, p2: float, *, alpha: float = 0.05,
+def power_by_size(rates: Sequence[float], n2: int, p2: float, *, alpha: float = default("alpha"),
                   target: float = 0.80, n_max: int = 1000, n_min: int = 1) -> pd.DataFrame:
     """Exact power (index ``n``, one column per rate) for first-sample sizes n_min, n_min + 1, ...
 

@@ -9,6 +9,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from helpers.parameters import default
 from helpers import contract, suppression
 from helpers.figures import AGGREGATE_VIEW, blasts_median_iqr, house_style, new_figure
 from helpers.derived import CRS_STATES
@@ -118,8 +119,9 @@ def plot_patient_flow(flow: PatientFlow) -> Figure:
     return fig
 
 
-def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = 50, low_cutoff: float = 20,
-             share_safe: bool = False, min_cell: int = 5) -> Figure:
+def plot_crs(cohort: pd.DataFrame, *, high_cutoff: float = default("bmb_high_cutoff"),
+             low_cutoff: float = default("bmb_low_cutoff"), share_safe: bool = False,
+             min_cell: int = default("min_cell")) -> Figure:
     """CRS by debulking category (left) and blasts before vs after debulking by CRS state (right):
     one point per distinct (before, after, state), patients without both values counted in the title."""
     if share_safe:

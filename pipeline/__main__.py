@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "surrounding spaces; lists every change")
 
     p = sub.add_parser("run", help="run every notebook with papermill into one run directory",
-                       epilog="Parameter values: the notebooks' defaults, replaced by the --params file's, "
+                       epilog="Parameter values: the project defaults, replaced by the --params file's, "
                               "replaced by -p, --data and --sheet. `python -m pipeline params` lists every "
                               "parameter with its type, default and meaning.")
     p.add_argument("--data", default=None,
@@ -290,14 +290,15 @@ def run_from_cli(args) -> int:
 
 
 def params_from_cli(args) -> int:
-    """``python -m pipeline params``: one block per parameter, read from the notebooks' JSON (0)."""
+    """``python -m pipeline params``: one block per parameter the notebooks name (0): type,
+    default, meaning and allowed values from helpers.parameters.SETTINGS."""
     from helpers.parameters import PARAMETER_RULES, catalog
 
     folder = Path(args.notebooks) if args.notebooks is not None else REPO_ROOT / "notebooks"
     for name, info in catalog(folder).items():
         rule = PARAMETER_RULES.get(name)
-        allowed = f" Allowed: {rule.describe()} ({rule.meaning})." if rule else ""
-        print(f"{name} ({info['type']}, default {info['default']!r})\n    {info['help']}.{allowed}\n"
+        allowed = f" Allowed: {rule.describe()}." if rule else ""
+        print(f"{name} ({info['type']}, default {info['default']!r})\n    {info['meaning']}.{allowed}\n"
               f"    Notebooks: {', '.join(info['notebooks'])}")
     sys.stdout.flush()  # a closed pipe shows here, inside main
     return 0

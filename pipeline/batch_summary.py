@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.parameters import default
 from helpers import suppression
 
 #: Proportions shown side by side: (column prefix, results key, title).
@@ -50,8 +51,6 @@ GRID_CONTRASTS = {
 #: Results of notebook 10 shown in the heterogeneity section.
 FISHER_KEY, I2_KEY = "any_cr[center]~fisher", "any_cr[center].i_squared"
 FUNNEL_FIGURE = Path("figures") / "funnel_cr_by_centre.png"
-#: Share runs' k when no run records it (the notebooks' default min_cell).
-DEFAULT_K = 5
 
 
 def summary_rows(outcomes, out: Path) -> pd.DataFrame:
@@ -128,7 +127,7 @@ def _kind(outcomes, out: Path, share: bool | None) -> tuple[str, int]:
     manifests = [_manifest(out, o.spec.name) for o in outcomes if o.status != "failed"]
     if share is None:
         share = any(m.get("kind") == "share" for m in manifests)
-    k = DEFAULT_K
+    k = int(default("min_cell"))  # when no run records it
     for m in manifests:
         for values in m.get("parameters", {}).values():
             if "min_cell" in values:

@@ -1,46 +1,27 @@
-"""The run's parameters: what each notebook declares, the ``-p`` values typed, the files a run reads.
+"""The run's parameters: what each notebook names, the ``-p`` values typed, the files a run reads.
 
-The allowed values (:data:`helpers.parameters.PARAMETER_RULES`) and the parameter file stay in
-:mod:`helpers.parameters`, which the notebooks' settings cell uses.
+The settings (:data:`helpers.parameters.SETTINGS`: type, default, allowed values, meaning) and
+the parameter file stay in :mod:`helpers.parameters`, which the notebooks' settings cell uses.
 """
 
 from __future__ import annotations
 
 import ast
 import math
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from helpers.parameters import PARAMS_FILE, ParameterError
+from helpers.parameters import PARAMS_FILE, ParameterError, describe
 
 #: Parameters the pipeline sets itself; a user cannot override them with -p.
 RESERVED_PARAMETERS = ("data_path", "output_dir", "params_file")
 
 
 def declared_parameters(notebook: str | Path) -> dict[str, dict]:
-    """``{name: {"type", "default" (text), "help"}}`` of a notebook's ``parameters`` cell, as papermill
-    infers them; :class:`ParameterError` for a line papermill cannot read."""
-    # Imported here: papermill pulls in nbclient and jsonschema, and the CLI's quick
-    # commands must not pay for them.
-    import nbformat
-    import papermill
-
-    found = papermill.inspect_notebook(str(notebook))
-    nb = nbformat.read(str(notebook), as_version=4)
-    for cell in nb.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            for number, line in enumerate(cell.source.splitlines(), start=1):
-                match = re.match(r"^([A-Za-z_]\w*)\s*(:[^=]*)?=", line)
-                if match and match.group(1) not in found:
-                    raise ParameterError(
-                        f"{Path(notebook).name}: papermill cannot read line {number} of the "
-                        f"parameters cell ({line.strip()!r}); keep '=' out of the comment")
-    return {
-        name: {"type": info.get("inferred_type_name", "None"),
-               "default": info.get("default"), "help": info.get("help", "")}
-        for name, info in found.items()
-    }
+    """``{name: {"type", "default" (a Python literal, as papermill would write it), "help"}}``
+    of the parameters a notebook names (:func:`helpers.parameters.describe`)."""
+    return {name: {"type": info["type"], "default": repr(info["default"]), "help": info["meaning"]}
+            for name, info in describe(notebook).items()}
 
 
 def coerce_parameters(pairs: Sequence[tuple[str, str]],

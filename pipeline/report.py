@@ -24,6 +24,7 @@ import nbformat
 
 from helpers import suppression
 from helpers.narrative import CUTOFF_WORDS, UNAVAILABLE, run_setting
+from helpers.parameters import SETTINGS
 from helpers.provenance import SHIPPED_COHORT, Provenance, data_provenance, file_sha256
 from helpers import headlines
 
@@ -423,6 +424,9 @@ def notebook_parameters(nb) -> list[Parameter]:
             defaults.update(_assignments(cell.source))
         elif cell.cell_type == "code" and "injected-parameters" in tags:
             injected.update({k: v for k, (v, _) in _assignments(cell.source).items()})
+    for name, (value, _) in defaults.items():
+        if value is None and name in SETTINGS:  # a setting at its project default
+            defaults[name] = (SETTINGS[name].default, SETTINGS[name].meaning)
     return [Parameter(name, injected.get(name, default), default, meaning)
             for name, (default, meaning) in defaults.items()]
 

@@ -142,7 +142,7 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
     seconds per cell (None: no limit). ``workers``: notebooks at a time (None:
     :data:`DEFAULT_WORKERS` below :data:`CONCURRENT_BELOW_ROWS` rows, else 1). ``share``:
     no ``input/`` copy (inputs read from a deleted temporary copy), ``share_safe=True``,
-    small counts hidden. ``params_file``: TOML settings between the notebooks' defaults and
+    small counts hidden. ``params_file``: TOML settings between the project defaults and
     ``parameters``/``data``/``sheet``. Raises PipelineError (exit status 2 for bad input,
     before anything runs; 1 for a failed run, kept as ``<out>.failed``); KeyboardInterrupt
     on Ctrl-C or SIGTERM (the partial run removed).
@@ -195,7 +195,7 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
     try:
         declared = {nb.stem: declared_parameters(nb) for nb in notebooks}
         types = {name: info["type"] for params in declared.values() for name, info in params.items()}
-        # Precedence: notebook defaults < parameter file < command line (-p, --data, --sheet).
+        # Precedence: project defaults < parameter file < command line (-p, --data, --sheet).
         from_file = check_file_values(settings or {}, types, f"parameter file {params_file}")
         from_file = {k: v for k, v in from_file.items() if k not in ("data_path", "data_sheet", "output_dir")}
         overrides = {**from_file, **coerce_parameters(parameters, declared)}
@@ -313,11 +313,10 @@ def _process_alive(pid: int) -> bool:
 
 
 def _min_cell(declared: Mapping[str, dict], overrides: Mapping[str, object]) -> int:
-    """The share run's k: ``-p min_cell``, else the notebooks' declared default (5 when none declares it)."""
-    if "min_cell" in overrides:
-        return int(overrides["min_cell"])
-    defaults = [info["min_cell"]["default"] for info in declared.values() if "min_cell" in info]
-    return int(defaults[0]) if defaults else 5
+    """The share run's k: ``-p min_cell`` (or the parameter file's), else the project default."""
+    from helpers.parameters import default
+
+    return int(overrides.get("min_cell", default("min_cell")))
 
 
 def _copy_inputs(inputs: Mapping[str, Path], staging: Path) -> dict[str, dict]:

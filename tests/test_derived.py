@@ -13,10 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import derived
+from helpers import derived, parameters
 from helpers.derived import add_derived, group_labels
 from helpers.loading import load_cohort, normalise_cohort
 from helpers.reading import read_raw
+
+#: The project's cut-offs (helpers.parameters.SETTINGS).
+DEFAULTS = {name: parameters.default(name) for name in derived.CUTOFFS}
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
@@ -74,7 +77,7 @@ def test_other_cutoffs_move_groups_and_labels():
 def test_blast_boundaries_just_below_and_at_each_cutoff():
     cohort = normalise_cohort(read_raw(VALID).frame)
     cohort["bmb_baseline_pct"] = [19.999, 20.0, 49.999, 50.0, np.nan, 0.0, 100.0, 49.0]
-    grouped = add_derived(cohort)
+    grouped = add_derived(cohort, **DEFAULTS)
     assert grouped["bmb_baseline_group"].tolist() == ["<20", "20-49", "20-49", ">=50", "missing", "<20",
                                                       ">=50", "20-49"]
 
@@ -99,7 +102,7 @@ def test_add_derived_and_normalise_do_not_mutate_their_inputs():
     typed = normalise_cohort(raw)
     pd.testing.assert_frame_equal(raw, raw_copy)
     typed_copy = typed.copy(deep=True)
-    grouped = add_derived(typed)
+    grouped = add_derived(typed, **DEFAULTS)
     pd.testing.assert_frame_equal(typed, typed_copy)
     assert grouped is not typed and "age_group" not in typed.columns
 
@@ -119,7 +122,7 @@ def test_the_document_lists_every_derived_variable_with_the_same_meaning_and_cut
     documented = [(r["name"], r["meaning"],
                    () if r["cutoffs"] == "–" else tuple(re.split(r",\s*", r["cutoffs"])))
                   for r in _document_rows()]
-    assert documented == [(d.name, d.describe(), d.parameters) for d in derived.DERIVED]
+    assert documented == [(d.name, d.describe(**DEFAULTS), d.parameters) for d in derived.DERIVED]
 
 
 @pytest.mark.parametrize(("name", "cutoffs", "meaning"), [
@@ -129,7 +132,7 @@ def test_the_document_lists_every_derived_variable_with_the_same_meaning_and_cut
     ("lines_group", {}, "2 or fewer previous treatment lines, or more"),
 ])
 def test_a_meaning_reads_in_the_clinicians_words_with_the_cutoff_values_of_the_run(name, cutoffs, meaning):
-    assert derived.BY_NAME[name].describe(**cutoffs) == meaning
+    assert derived.BY_NAME[name].describe(**{**DEFAULTS, **cutoffs}) == meaning
 
 
 def test_no_derived_variable_is_computed_from_code_kept_in_a_string():
@@ -143,7 +146,7 @@ def test_every_derived_variable_is_a_column_of_the_loaded_cohort():
 
 
 def test_the_displayed_table_names_the_cutoff_values_in_use():
-    shown = derived.table(bmb_high_cutoff=60).set_index("name")
+    shown = derived.table(**{**DEFAULTS, "bmb_high_cutoff": 60}).set_index("name")
     assert shown.loc["high_burden", "cut-offs"] == "bmb_high_cutoff = 60"
     assert shown.loc["any_cr", "cut-offs"] == ""
 

@@ -45,11 +45,9 @@ def test_a_committed_notebook_carries_outputs_of_the_shipped_cohort_only(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_a_committed_notebook_reads_the_shipped_cohort_by_default(path):
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    params = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
-    assert len(params) == 1
-    source = "".join(params[0]["source"])
-    assert re.search(r'^data_path: str = "\.\./data/reconstructed_cohort\.csv"', source, re.M), path.name
+    from helpers.parameters import describe
+
+    assert describe(path)["data_path"]["default"] == "../data/reconstructed_cohort.csv", path.name
 
 
 def test_the_check_catches_a_notebook_saved_after_a_run_on_other_data():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -21,40 +20,25 @@ SHIPPED = ROOT / "analysis.toml"
 CATALOG = parameters.catalog(NOTEBOOKS)
 
 
-def test_the_shipped_file_holds_exactly_the_notebooks_defaults_so_a_run_does_not_change():
-    values = parameters.read_params_file(SHIPPED, relative_to=NOTEBOOKS)
-    for key, value in values.items():
-        assert key in CATALOG, key
-        # the notebooks' defaults are relative to notebooks/, the file's paths to the repository root
-        assert value == CATALOG[key]["default"] and type(value) is type(CATALOG[key]["default"]), key
-    shared = {"data_path", "data_sheet", "output_dir", "age_cutoff", "bmb_high_cutoff", "bmb_low_cutoff",
-              "lines_cutoff", "alpha"}
-    assert shared <= set(values)
-
-
-def test_every_parameter_declared_by_several_notebooks_has_one_default_and_one_type():
-    for name in CATALOG:
-        seen = set()
-        for stem in CATALOG[name]["notebooks"]:
-            cell = next(c for c in nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4).cells
-                        if "parameters" in c.metadata.get("tags", []))
-            line = next(line for line in cell.source.splitlines() if line.startswith(f"{name}:"))
-            node = ast.parse(line).body[0]
-            seen.add((ast.unparse(node.annotation), repr(ast.literal_eval(node.value))))
-        assert len(seen) == 1, (name, seen)
+def test_the_shipped_file_sets_nothing_so_a_run_uses_the_project_defaults():
+    assert parameters.read_params_file(SHIPPED) == {}
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
-def test_each_notebook_reads_the_file_in_the_cell_right_after_its_parameters(path):
+def test_each_notebook_names_settings_only_and_fills_them_in_the_cell_right_after(path):
+    assert set(parameters.declared(path).values()) == {None}  # the defaults live in SETTINGS only
+    assert set(parameters.declared(path)) <= set(parameters.SETTINGS)
     cells = nbformat.read(path, as_version=4).cells
     i = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
-    lines = cells[i].source.splitlines()
-    where = next(j for j, line in enumerate(lines) if line.startswith("output_dir"))
-    assert lines[where + 1].startswith('params_file: str = "../analysis.toml"  # ')
     settings = cells[i + 1]
-    assert settings.cell_type == "code" and settings.source.startswith("# ")
-    assert f'parameters.notebook_settings(params_file, "{path.name}", globals())' in settings.source
+    assert settings.cell_type == "code" and "parameters.resolve(globals())" in settings.source
     assert "def " not in settings.source and "class " not in settings.source
+
+
+def test_every_default_keeps_its_own_type_and_range():
+    for name, setting in parameters.SETTINGS.items():
+        assert type(setting.default).__name__ == setting.type, name
+    parameters.check_parameters({n: s.default for n, s in parameters.SETTINGS.items()})
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -68,20 +52,47 @@ def in_notebooks(monkeypatch):
     monkeypatch.chdir(NOTEBOOKS)  # where JupyterLab runs a notebook
 
 
+NAMES_04 = ("data_path", "params_file", "bmb_high_cutoff", "severe_crs_grade", "alpha")
+
+
 def test_the_file_applies_to_the_names_a_notebook_declares_with_paths_relative_to_the_file(tmp_path, in_notebooks):
     (tmp_path / "data").mkdir()
     toml = write(tmp_path, 'data_path = "data/other.csv"\nbmb_high_cutoff = 60\nsevere_crs_grade = 4\n'
                            'landmark_months = 6\n')
-    got = parameters.notebook_settings(str(toml), "04_crs_analysis.ipynb", {})
-    assert got == {"data_path": os.path.relpath(tmp_path / "data" / "other.csv", NOTEBOOKS),
-                   "bmb_high_cutoff": 60, "severe_crs_grade": 4}  # landmark_months is 08's only
-    got = parameters.notebook_settings(str(toml), "08_time_to_event.ipynb", {})
+    got = parameters.resolve(dict.fromkeys(NAMES_04) | {"params_file": str(toml)})
+    assert got == {"params_file": str(toml), "alpha": 0.05,  # not in the file: the project default
+                   "data_path": os.path.relpath(tmp_path / "data" / "other.csv", NOTEBOOKS),
+                   "bmb_high_cutoff": 60, "severe_crs_grade": 4}  # landmark_months not named here
+    got = parameters.resolve({"params_file": str(toml), "landmark_months": None})
     assert got["landmark_months"] == 6.0 and isinstance(got["landmark_months"], float)
-    assert parameters.notebook_settings("", "04_crs_analysis.ipynb", {}) == {}
+    given = parameters.resolve({"params_file": str(toml), "bmb_high_cutoff": 70})  # as papermill -p
+    assert given["bmb_high_cutoff"] == 70
+
+
+def test_without_a_file_the_settings_are_the_project_defaults_with_paths_as_the_notebook_reads_them(
+        in_notebooks):
+    got = parameters.resolve(dict.fromkeys(NAMES_04) | {"params_file": ""})
+    assert got == {"params_file": "", "data_path": "../data/reconstructed_cohort.csv",
+                   "bmb_high_cutoff": parameters.default("bmb_high_cutoff"),
+                   "severe_crs_grade": parameters.default("severe_crs_grade"),
+                   "alpha": parameters.default("alpha")}
+    assert parameters.summary(got).startswith("Every setting at its project default")
+    assert parameters.summary({**got, "alpha": 0.1}) == (
+        "Settings changed from the project defaults: alpha = 0.1")
+
+
+@pytest.mark.parametrize("value, message", [
+    (50.5, "'bmb_high_cutoff' = 50.5 is not allowed: it must be a whole number"),
+    ("60", "'bmb_high_cutoff' = '60' is not allowed: it must be a whole number"),
+    (150, "'bmb_high_cutoff' = 150 is out of range"),
+])
+def test_a_value_given_by_papermill_is_checked_against_the_table(in_notebooks, value, message):
+    with pytest.raises(ParameterError, match=message):
+        parameters.resolve({"params_file": "", "bmb_high_cutoff": value})
 
 
 @pytest.mark.parametrize("text, message", [
-    ("bmb_hihg_cutoff = 60", "unknown key 'bmb_hihg_cutoff' (= 60): no notebook declares"),
+    ("bmb_hihg_cutoff = 60", "unknown key 'bmb_hihg_cutoff' (= 60): no notebook names"),
     ("bmb_high_cutoff = 150", "bmb_high_cutoff = 150 is out of range: the % bone-marrow blasts from which "
                               "tumour burden is high must be in [0, 100]"),
     ("bmb_high_cutoff = 50.5", "bmb_high_cutoff = 50.5 is not allowed: it must be a whole number"),
@@ -96,8 +107,8 @@ def test_an_unknown_key_or_bad_value_is_an_error_naming_file_key_value_and_what_
         tmp_path, in_notebooks, text, message):
     toml = write(tmp_path, text + "\n")
     with pytest.raises(ParameterError) as err:
-        parameters.notebook_settings(str(toml), "03_response_by_subgroup.ipynb",
-                                     {"bmb_high_cutoff": 50, "bmb_low_cutoff": 20})
+        parameters.resolve({"params_file": str(toml), "bmb_high_cutoff": None, "bmb_low_cutoff": None,
+                            "age_cutoff": None, "alpha": None, "data_sheet": None})
     assert str(toml) in str(err.value) and message in str(err.value)
 
 
@@ -110,7 +121,8 @@ def test_helpers_params_lists_every_parameter_without_importing_the_heavy_librar
     assert "HEAVY [] 0" in done.stdout
     for name, info in CATALOG.items():
         assert f"{name} ({info['type']}, default {info['default']!r})" in done.stdout
-    assert "Allowed: in [0, 100] (% bone-marrow blasts from which tumour burden is high)" in done.stdout
+    assert ("bmb_high_cutoff (int, default 50)\n    % bone-marrow blasts from which tumour burden is "
+            "high. Allowed: in [0, 100]." in done.stdout)
     assert "Notebooks: 01_cohort_description, 02_debulking_regimens" in done.stdout
 
 
@@ -119,7 +131,7 @@ def test_run_help_names_the_parameter_file_the_precedence_and_helpers_params():
                           text=True, timeout=120)
     text = " ".join(done.stdout.split())
     assert "--params FILE" in text and "python -m pipeline params" in text
-    assert "the notebooks' defaults, replaced by the --params file's, replaced by -p, --data and --sheet" in text
+    assert "the project defaults, replaced by the --params file's, replaced by -p, --data and --sheet" in text
 
 
 # --- notebook 06 judges only results computed from the same data and values -----------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import contract, derived, loading, tables
+from helpers import contract, derived, loading, parameters, tables
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -217,7 +217,7 @@ def test_a_missing_value_is_its_own_level_and_is_never_dropped():
         "response": pd.Categorical(["cr", "none", "cri"], categories=["cr", "crp", "cri", "none"]),
         "mrd_status": pd.Categorical([None, None, "negative"], categories=["negative", "positive"]),
         "crs": pd.array([True, None, False], dtype="boolean"),
-    }))
+    }), **{name: parameters.default(name) for name in derived.CUTOFFS})
     counts = tables.count_rows(frame, ["bmb_baseline_group"]).set_index("level")
     assert counts.loc["Not available", "numerator"] == 1
     assert counts["denominator"].eq(3).all()
