@@ -341,8 +341,8 @@ def _one_legend(nb) -> str:
     note, said = suppression.footnote(), False
     for output in (o for c in nb.cells for o in c.get("outputs", [])):
         data = output.get("data", {})
-        for mime, forms in (("text/markdown", {note}),
-                            ("text/html", {note, html.escape(note), html.escape(note, quote=False)})):
+        for mime, forms in (("text/markdown", (f"*{note}*", note)),  # as helpers.narrative adds it
+                            ("text/html", (note, html.escape(note), html.escape(note, quote=False)))):
             text = data.get(mime, "")
             if any(form in text for form in forms):
                 said = True
