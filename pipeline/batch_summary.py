@@ -171,9 +171,8 @@ def _all_patients() -> str:
 def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str) -> str:
     """index.html from the template: every value passed as text, escaped by Jinja2."""
     import jinja2
-    from markupsafe import Markup
 
-    from pipeline.report import _CSS, _kind_text
+    from pipeline.report import _kind_text
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -193,21 +192,13 @@ def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str) -> str:
     grid = grid_contrasts(outcomes, out)
     grid_png = grid_png_bytes(grid) if grid is not None else None
     page = env.get_template("batch_summary.html").render(
-        css=Markup(_CSS + _EXTRA_CSS), banner=_banner(outcomes), kind=_kind_text(kind),
+        banner=dict(_banner(outcomes), kind=_kind_text(kind)),
         kind_name=kind, n_runs=len(outcomes), counts=counts,
         proportion_titles=[t for _, _, t in PROPORTIONS], headline_titles=list(HEADLINE_TITLES),
         rows=rows, forest=_data_uri(forest), centres=centres,
         grid=None if grid is None else grid.to_dict("records"), grid_png=_data_uri(grid_png),
         note=suppression.footnote() if suppression.threshold() > 1 else "")
     return page
-
-
-_EXTRA_CSS = """
-.scroll{overflow-x:auto;max-width:100%}
-tr.pooled td{font-weight:600;background:#f6f7f9}
-td.error{color:#a00;max-width:30em}
-figure{margin:1em 0}figure img{max-width:100%;height:auto}
-"""
 
 
 def _data_uri(png: bytes | None) -> str:

@@ -2,8 +2,10 @@
 
 ``report/`` is self-contained: the tables, figures, results and executed
 notebooks it links are copied into it, nothing is loaded from the network (no
-script at all; the code toggle is a CSS checkbox), and every text that comes
-from the data (file names, labels, Markdown outputs) is escaped, never live HTML.
+script at all; the code toggle is a CSS checkbox). The pages come from the Jinja2
+templates in ``pipeline/templates/report/``: the notebook pages from an nbconvert
+template extending "basic", the index with autoescape on, so every text from the data
+(file names, labels, Markdown outputs) is escaped, never live HTML.
 """
 
 from __future__ import annotations
@@ -44,47 +46,8 @@ FILE_KINDS = {"docx": "Word"}
 #: Longest thumbnail caption and file label on the index, characters (cut at a comma or word).
 CAPTION_CHARS = 90
 REPORT_TITLE = "Debulking before blinatumomab: analysis report"
-_INSERT = "report-insert-point"
-_CSS = """
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;margin:0}
-main,header.top,footer{max-width:64em;margin:0 auto;padding:0 1.2em}
-a{color:#0b57a4}
-.banner{padding:.6em 1.2em;border-bottom:3px solid;font-size:.95em}
-.banner.reconstructed{background:#fff4ce;border-color:#c98a00}
-.banner.analyst{background:#e6f0fb;border-color:#2f6fb3}
-.banner .kind{display:block;font-size:.9em;margin-top:.2em}
-nav.pager{display:flex;gap:1.5em;flex-wrap:wrap;padding:.6em 0;font-size:.95em}
-nav.toc{position:sticky;top:0;z-index:2;display:flex;align-items:baseline;gap:.8em;background:#f6f7f9;
-border:1px solid #dde1e6;padding:.3em .8em;margin:1em 0;font-size:.9em}
-nav.toc ol{display:flex;flex-wrap:wrap;gap:.1em 1.2em;margin:0;padding:.1em 0;list-style:none}
-nav.toc li{white-space:nowrap}
-@media (max-width:40em){nav.toc ol{flex-wrap:nowrap;overflow-x:auto}h1{font-size:1.5em}h2{font-size:1.25em}}
-h1[id],h2[id],h3[id]{scroll-margin-top:3em}
-.legend{font-size:.85em;color:#444;border-left:3px solid #c98a00;padding:.2em .8em;margin:1em 0}
-table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
-th,td{border-bottom:1px solid #d0d4da;padding:.25em .7em;text-align:left;vertical-align:top}
-thead th{border-bottom:2px solid #555}
-caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
-tfoot td,.footnote{font-size:.85em;color:#444}
-tr.changed td{background:#fff4ce}
-code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.88em}
-p code,li code{overflow-wrap:anywhere}
-pre{white-space:pre;overflow-x:auto;background:#f6f7f9;padding:.5em}
-.output_png img,.figure img{max-width:100%;height:auto}
-.rich-table,main>table{overflow-x:auto;max-width:100%}main>table{display:block}
-.fig-files{font-size:.85em;margin:0 0 1em}
-#show-code{margin:.2em .4em 0 0}label[for=show-code]{font-size:.9em}
-.notebook .input,.notebook .output_stdout{display:none}
-#show-code:checked~.notebook .input,#show-code:checked~.notebook .output_stdout{display:block}
-.notebook .input pre{background:#eef3f8;border-left:3px solid #7d93ab}
-.headlines li{margin:.3em 0}
-.thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,19em),1fr));gap:1.2em}
-.thumbs figure{margin:0}
-.thumbs img{width:100%;height:16em;object-fit:contain;border:1px solid #dde1e6;background:#fff}
-.thumbs figcaption{font-size:.85em}
-.na{color:#666}
-@media print{.notebook .input,.notebook .output_stdout{display:none!important}#show-code,label[for=show-code]{display:none}}
-"""
+#: The report's templates: an nbconvert template (conf.json, index.html.j2) and the index's.
+TEMPLATES = Path(__file__).parent / "templates" / "report"
 
 
 @dataclass(frozen=True)
@@ -102,6 +65,14 @@ class Parameter:
         if self.name.endswith("_file") and isinstance(self.value, str) and isinstance(self.default, str):
             return Path(self.value).name != Path(self.default).name
         return self.value != self.default
+
+    @property
+    def value_text(self) -> str:
+        return _value_text(self.value)
+
+    @property
+    def default_text(self) -> str:
+        return _value_text(self.default)
 
 
 @dataclass
@@ -122,7 +93,6 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
     directory and return the index's path. ``cohort_file``: default the notebooks'
     ``data_path``; ``kind``: a key of :data:`RUN_KINDS`."""
     import pandas as pd
-    from nbconvert import HTMLExporter
 
     run_dir = Path(run_dir)
     report = run_dir / "report"
@@ -142,16 +112,11 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
     cutoffs = {p.name: p.value for nb in notebooks for p in notebook_parameters(nb) if p.name in CUTOFF_WORDS}
     banner, reconstructed = _banner(run_dir, cohort_file, kind, cutoffs)
     figures = _figure_files(run_dir / "figures")
-    titles = [_notebook_title(n) or s for s, n in zip(stems, notebooks)]
-    # nbconvert's "basic" template: cells only, no scripts, styles or CDN links.
-    # Hidden code is shown plain: syntax colouring doubled the time to render a page.
-    exporter = HTMLExporter(template_name="basic", exclude_input_prompt=True,
-                            exclude_output_prompt=True, exclude_anchor_links=True,
-                            filters={"highlight_code": lambda source, **_: f"<pre>{_esc(source)}</pre>"})
+    links = [{"stem": s, "title": _notebook_title(n) or s} for s, n in zip(stems, notebooks)]
+    exporter = _exporter()
     pages = []
     for i, (stem, nb) in enumerate(zip(stems, notebooks)):
-        prev = (stems[i - 1], titles[i - 1]) if i else None
-        nxt = (stems[i + 1], titles[i + 1]) if i + 1 < len(stems) else None
+        prev, nxt = links[i - 1] if i else None, links[i + 1] if i + 1 < len(links) else None
         page, text = _notebook_page(exporter, stem, nb, banner, figures, run_dir / "figures", prev, nxt)
         (report / f"{stem}.html").write_text(text, encoding="utf-8")
         pages.append(page)
@@ -164,38 +129,52 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
 
 # --- notebook pages --------------------------------------------------------------------
 
+def _exporter():
+    """nbconvert's HTML exporter with the report's template (cells only, no prompts or anchors)."""
+    from nbconvert import HTMLExporter
+
+    templates = str(TEMPLATES.parent)  # holds "report/": found as a template and as files
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[templates],
+                            extra_template_paths=[templates], exclude_input_prompt=True,
+                            exclude_output_prompt=True, exclude_anchor_links=True)
+    exporter.register_filter("markdown_with_ids", markdown_with_ids)
+    exporter.register_filter("safe_markdown", safe_markdown)
+    return exporter
+
+
 def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt) -> tuple[Page, str]:
     title = _notebook_title(nb) or stem
     shown = _prepare(nb, figures, figures_dir)
-    body, _ = exporter.from_notebook_node(shown)
-    body, sections = _heading_ids(body)
-    # Contents list the notebook's own headings, not headings inside printed outputs.
-    own = {_plain(h) for c in nb.cells if c.cell_type == "markdown"
-           for h in re.findall(r"^#{1,2}\s+(.+)$", c.source, flags=re.MULTILINE)}
-    sections = [(s, t) for s, t in sections if " ".join(t.split()) in own]
-    body = _figure_links(body)
-    body, legend = _one_legend(body)
-    found = {}
-    for name in re.findall(r'<img [^>]*src="figures/([^"/]+)\.png"', body):
-        section = _section_before(body, f'src="figures/{name}.png"', sections)
-        found.setdefault(name, section)
+    legend = _one_legend(shown)
+    sections, found = _sections(shown)
     parameters = notebook_parameters(nb)
-    insert = legend + _parameters_html(parameters) + _toc_html(sections[1:])
-    # Parameters and contents go after the title cell, in place of the marker cell; the
-    # code toggle's checkbox precedes every .notebook part (a CSS sibling selector).
-    marker = (r'<div class="cell[^>]*>(?:(?!<div class="cell).)*?<div id="' + _INSERT
-              + r'"></div>\s*</div>\s*</div>\s*</div>')
-    parts = re.split(marker, body, maxsplit=1, flags=re.DOTALL)
-    main = ('<input type="checkbox" id="show-code"><label for="show-code">Show code and printed values</label>'
-            + f'<div class="notebook">{parts[0]}</div>{insert}'
-            + (f'<div class="notebook">{parts[1]}</div>' if len(parts) > 1 else ""))
-    pager = _pager(prev, nxt)
-    text = _shell(f"{title} — {REPORT_TITLE}", banner, f"<main>{pager}{main}{pager}</main>")
+    context = {"title": f"{title} — {REPORT_TITLE}", "banner": banner, "legend": legend,
+               "prev": prev, "next": nxt, "sections": sections[1:], "ids": set(),
+               "parameters": [p for p in parameters if p.name not in PIPELINE_PARAMETERS]}
+    text, _ = exporter.from_notebook_node(shown, resources={"report": context})
     return Page(stem, title, _summary(nb), sections[1:], found, parameters), text
 
 
+def _sections(nb) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The (id, text) of the notebook's own h1/h2 headings, and for each saved figure shown the
+    id of the section it is shown in ("" before any)."""
+    headings: list[tuple[int, str, str]] = []
+    used: set[str] = set()
+    found: dict[str, str] = {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            markdown_with_ids(cell.source, used, headings)
+        for output in cell.get("outputs", []):
+            file = output.get("metadata", {}).get("filenames", {}).get("image/png", "")
+            if file:
+                own = [i for level, i, _ in headings if level <= 2]
+                found.setdefault(Path(file).stem, own[-1] if own else "")
+    return [(i, text) for level, i, text in headings if level <= 2], found
+
+
 def _prepare(nb, figures: dict[str, str], figures_dir: Path):
-    """A copy of the notebook ready for the exporter: safe Markdown outputs, figure files, alt text."""
+    """A copy of the notebook ready for the exporter: figure files and alt text, sections the
+    data cannot fill collapsed."""
     nb = copy.deepcopy(nb)
     heading = ""
     for i, cell in enumerate(nb.cells):
@@ -206,8 +185,6 @@ def _prepare(nb, figures: dict[str, str], figures_dir: Path):
             continue
         for j, output in enumerate(cell.get("outputs", [])):
             data = output.get("data", {})
-            if "text/markdown" in data and "text/html" not in data:
-                data["text/html"] = safe_markdown(data.pop("text/markdown"))
             if "image/png" in data:
                 png = base64.b64decode(data["image/png"])
                 name = figures.get(hashlib.sha256(png).hexdigest())
@@ -218,9 +195,6 @@ def _prepare(nb, figures: dict[str, str], figures_dir: Path):
                 meta["alt"] = figure_alt(output, cell, nb.cells[i + 1:], png, svg=svg,
                                          heading=heading, following=cell["outputs"][j + 1:])
     nb.cells = collapse_unavailable(nb.cells)
-    if nb.cells:
-        marker = nbformat.v4.new_markdown_cell(f'<div id="{_INSERT}"></div>')
-        nb.cells.insert(1, marker)
     return nb
 
 
@@ -259,6 +233,30 @@ def safe_markdown(text: str) -> str:
 
     renderer = IPythonRenderer(escape=True, allow_harmful_protocols=False, exclude_anchor_links=True)
     return MarkdownWithMath(renderer=renderer).render(text)
+
+
+def markdown_with_ids(text: str, used: set[str], headings: list | None = None) -> str:
+    """A notebook's own Markdown to HTML, each h1-h3 with a readable id not in ``used`` (which
+    gets it); ``headings`` gets their (level, id, plain text)."""
+    import html
+
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    class Renderer(IPythonRenderer):
+        def heading(self, text: str, level: int, **attrs) -> str:
+            if level <= 3:
+                plain = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+                base = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-") or "section"
+                slug, n = base, 2
+                while slug in used:
+                    slug, n = f"{base}-{n}", n + 1
+                used.add(slug)
+                attrs["id"] = slug
+                if headings is not None:
+                    headings.append((level, slug, plain))
+            return super().heading(text, level, **attrs)
+
+    return MarkdownWithMath(renderer=Renderer(escape=False, exclude_anchor_links=True)).render(text)
 
 
 _CAPTION = re.compile(r"^\s*[*_]*(figure\b|caption:)", re.IGNORECASE)
@@ -334,54 +332,25 @@ def _last_heading(source: str) -> str | None:
     return heads[-1].strip() if heads else None
 
 
-def _heading_ids(body: str) -> tuple[str, list[tuple[str, str]]]:
-    """Give every h1-h3 a readable unique id; return the body and the (id, text) of h1/h2."""
-    used: set[str] = set()
-    sections: list[tuple[str, str]] = []
+def _one_legend(nb) -> str:
+    """The share run's note on hidden counts, taken out of every output that carries it (under
+    each table and text), once for the top of the page; "" when nothing on the page is hidden."""
+    import html
 
-    def replace(match: re.Match) -> str:
-        level, inner = match.group(1), match.group(3)
-        text = html.unescape(re.sub(r"<[^>]+>", "", inner)).strip()
-        base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
-        slug, n = base, 2
-        while slug in used:
-            slug, n = f"{base}-{n}", n + 1
-        used.add(slug)
-        if level in "12":
-            sections.append((slug, text))
-        return f'<h{level} id="{slug}">{inner}</h{level}>'
-
-    body = re.sub(r"<h([1-3])((?:\s[^>]*)?)>(.*?)</h\1>", replace, body, flags=re.DOTALL)
-    return body, sections
-
-
-def _figure_links(body: str) -> str:
-    def add(match: re.Match) -> str:
-        name = match.group(1)
-        return (match.group(0) + f'<p class="fig-files">Download: <a href="figures/{name}.png">PNG</a>'
-                f' · <a href="figures/{name}.svg">SVG</a></p>')
-
-    return re.sub(r'<img [^>]*src="figures/([^"/]+)\.png"[^>]*>', add, body)
-
-
-def _one_legend(body: str) -> tuple[str, str]:
-    """The page without the share run's note on hidden counts under each table and text, and
-    that note once, for the top of the page ("" when nothing on the page is hidden)."""
-    k = suppression.threshold()
-    note = suppression.footnote() if k > 1 else ""
-    forms = {html.escape(note, quote=q) for q in (True, False)} if note else set()
-    if not any(f in body for f in forms):
-        return body, ""
-    for form in forms:
-        body = body.replace(" " + form, "").replace(form, "")
-    body = re.sub(r'<p(?: class="footnote")?>\s*</p>', "", body)
-    return body, f'<p class="legend" role="note">{_esc(note)}</p>'
-
-
-def _section_before(body: str, needle: str, sections) -> str:
-    cut = body[:body.find(needle)]
-    ids = [s for s, _ in sections if f'id="{s}"' in cut]
-    return ids[-1] if ids else ""
+    if suppression.threshold() <= 1:
+        return ""
+    note, said = suppression.footnote(), False
+    for output in (o for c in nb.cells for o in c.get("outputs", [])):
+        data = output.get("data", {})
+        for mime, forms in (("text/markdown", (f"*{note}*", note)),  # as helpers.narrative adds it
+                            ("text/html", (note, html.escape(note), html.escape(note, quote=False)))):
+            text = data.get(mime, "")
+            if any(form in text for form in forms):
+                said = True
+                for form in forms:
+                    text = text.replace(" " + form, "").replace(form, "")
+                data[mime] = re.sub(r'<p(?: class="footnote")?>\s*</p>', "", text)
+    return note if said else ""
 
 
 def _figure_files(folder: Path) -> dict[str, str]:
@@ -452,22 +421,6 @@ def _assignments(source: str) -> dict[str, tuple[object, str]]:
     return found
 
 
-def _parameters_html(parameters: list[Parameter]) -> str:
-    shown = [p for p in parameters if p.name not in PIPELINE_PARAMETERS]
-    if not shown:
-        return ""
-    rows = "".join(
-        f'<tr{" class=changed" if p.changed else ""}><td><code>{_esc(p.name)}</code></td>'
-        f"<td>{_esc(_value_text(p.value))}</td><td>{_esc(_value_text(p.default))}</td>"
-        f"<td>{_esc(p.meaning)}</td></tr>" for p in shown)
-    changed = sum(p.changed for p in shown)
-    note = (f"{changed} changed from the default (highlighted)." if changed
-            else "All at their defaults.")
-    return ('<details class="parameters"><summary>Parameters this notebook ran with: '
-            f"{_esc(note)}</summary><table><thead><tr><th>Parameter</th><th>Value</th>"
-            f"<th>Default</th><th>Meaning</th></tr></thead><tbody>{rows}</tbody></table></details>")
-
-
 def _value_text(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -478,13 +431,9 @@ def _value_text(value: object) -> str:
 
 # --- page parts ------------------------------------------------------------------------
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | None = None) -> tuple[str, bool]:
-    """The data banner of every page (naming the ``cutoffs`` set otherwise than the paper), and whether
-    the data are the shipped reconstruction."""
+def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | None = None) -> tuple[dict, bool]:
+    """The data banner of every page (``style``, ``text`` naming the ``cutoffs`` set otherwise than
+    the paper, ``kind`` of run), and whether the data are the shipped reconstruction."""
     from helpers.published import load_published_figures, paper_cutoffs
 
     if kind not in RUN_KINDS:
@@ -497,8 +446,7 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | N
     if prov is not None:
         style = "reconstructed" if prov.reconstructed else "analyst"
         text = run_setting(prov, cutoffs or {}, paper_cutoffs(load_published_figures())).banner
-    return ((f'<div class="banner {style}" role="note"><strong>{_esc(text)}</strong>'
-            f'<span class="kind">{_esc(_kind_text(kind, prov))}</span></div>'), style == "reconstructed")
+    return {"style": style, "text": text, "kind": _kind_text(kind, prov)}, style == "reconstructed"
 
 
 def _manifest_provenance(run_dir: Path) -> Provenance | None:
@@ -525,29 +473,6 @@ def _kind_text(kind: str, prov: Provenance | None = None) -> str:
     return text
 
 
-def _pager(prev, nxt) -> str:
-    links = ['<a href="index.html">↑ Report index</a>']
-    if prev:
-        links.append(f'<a href="{_esc(prev[0])}.html" rel="prev">← {_esc(prev[1])}</a>')
-    if nxt:
-        links.append(f'<a href="{_esc(nxt[0])}.html" rel="next">{_esc(nxt[1])} →</a>')
-    return f'<nav class="pager" aria-label="Pages">{"".join(links)}</nav>'
-
-
-def _toc_html(sections) -> str:
-    if not sections:
-        return ""
-    items = "".join(f'<li><a href="#{s}">{_esc(t)}</a></li>' for s, t in sections)
-    return f'<nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>{items}</ol></nav>'
-
-
-def _shell(title: str, banner: str, main: str, footer: str = "") -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_esc(title)}</title><style>{_CSS}</style></head>\n<body>{banner}"
-            f'<header class="top"></header>{main}<footer>{footer}</footer></body></html>\n')
-
-
 def report_date() -> str:
     """Today's date (UTC), or that of ``SOURCE_DATE_EPOCH`` for reproducible builds."""
     stamp = float(os.environ.get("SOURCE_DATE_EPOCH", time.time()))
@@ -556,7 +481,8 @@ def report_date() -> str:
 
 # --- index -------------------------------------------------------------------------------
 
-def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed: bool) -> str:
+def _index(run_dir: Path, pages: list[Page], results, banner: dict, reconstructed: bool) -> str:
+    import jinja2
     from importlib import metadata
 
     try:
@@ -570,58 +496,49 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
         git = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("git") or {}
         if git.get("commit"):
             commit = f" · commit {git['commit'][:10]}{' with local changes' if git.get('dirty') else ''}"
-    parts = [f"<h1>{_esc(REPORT_TITLE)}</h1>",
-             (f'<p class="footnote">Report of {_esc(report_date())} · debulking-blina {_esc(version)}'
-             f"{_esc(commit)} · {len(pages)} notebooks · {len(results)} statistics in results.csv</p>")]
-    changed: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
+    changed: dict[tuple[str, str, str], dict] = {}
     for page in pages:
         for p in page.parameters:
             if p.changed and p.name not in PIPELINE_PARAMETERS:
                 # one row per parameter and value: notebooks word the same setting differently
-                row = changed.setdefault((p.name, _value_text(p.value), _value_text(p.default)),
-                                         (p.meaning, []))
-                row[1].append(page.stem[:2])
-    if changed:
-        rows = "".join(f"<tr><td><code>{_esc(n)}</code></td><td>{_esc(v)}</td><td>{_esc(d)}</td>"
-                       f"<td>{_esc(m)}</td><td>{_esc(', '.join(nbs))}</td></tr>"
-                       for (n, v, d), (m, nbs) in changed.items())
-        parts.append("<h2 id=\"parameters\">Parameters changed from the defaults</h2><table><thead>"
-                     "<tr><th>Parameter</th><th>Value</th><th>Default</th><th>Meaning</th><th>Notebooks</th>"
-                     f"</tr></thead><tbody>{rows}</tbody></table>")
-    else:
-        parts.append('<p id="parameters">Every parameter at its default value.</p>')
-    parts.append(_headlines_html(run_dir, results, pages))
+                row = changed.setdefault((p.name, p.value_text, p.default_text), {
+                    "name": p.name, "value": p.value_text, "default": p.default_text,
+                    "meaning": p.meaning, "notebooks": []})
+                row["notebooks"].append(page.stem[:2])
+    found = _headlines(run_dir, results, pages)
     k = suppression.threshold()
-    if k > 1 and re.search(rf"&lt;{k}(?!\d)", parts[-1]):  # a headline shows a hidden count
-        parts.append(f'<p class="legend" role="note">{_esc(suppression.footnote())}</p>')
-    parts.append(_thumbnails_html(pages, run_dir / "figures"))
-    parts.append(_summary_table_html(run_dir, reconstructed))
-    parts.append(_notebooks_html(pages, results))
-    parts.append(_downloads_html(run_dir, pages))
-    sections = re.findall(r'<h2 id="([^"]+)">(.*?)</h2>', "".join(parts[2:]))
-    parts.insert(2, _toc_html([(s, html.unescape(t)) for s, t in sections]))
-    return _shell(REPORT_TITLE, banner, f"<main>{''.join(parts)}</main>")
+    hidden = k > 1 and any(re.search(rf"<{k}(?!\d)", h["title"] + h["text"]) for h in found)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES.parent), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, extensions=["jinja2.ext.do"])
+    return env.get_template("report/report_index.html.j2").render(
+        title=REPORT_TITLE, banner=banner, date=report_date(), version=version, commit=commit,
+        pages=pages, n_results=len(results), changed=list(changed.values()), headlines=found,
+        legend=suppression.footnote() if hidden else "",
+        thumbs=_thumbnails(pages, run_dir / "figures"),
+        summary=_summary_table(run_dir, reconstructed),
+        notebooks=[{"stem": p.stem, "title": p.title, "summary": p.summary,
+                    "reason": headlines.not_available(results, p.stem)} for p in pages],
+        downloads=_downloads(run_dir, pages))
 
 
-def _headlines_html(run_dir: Path, results, pages) -> str:
-    """The headlines the notebooks declared, filled from results.csv, in reading order."""
-    found = headlines.read_headlines(run_dir)
-    if not found:
-        return "<h2 id=\"findings\">Main findings</h2><p class=\"na\">No headline results in results.csv.</p>"
+def _headlines(run_dir: Path, results, pages) -> list[dict]:
+    """The headlines the notebooks declared, filled from results.csv, in reading order, each
+    linked to its page's section; a declared headline without its result is an error."""
     items = []
-    for stem, h in found:
+    for stem, h in headlines.read_headlines(run_dir):
         try:
             text = h.text(results)
         except KeyError as err:
             raise ValueError(f"the headline {h.title!r} declared by {stem} has no result: {err}") from None
         page = next((p for p in pages if p.stem == stem), None)
-        link = ""
+        href = ""
         if page:
             section = next((s for s, t in page.sections
                             if " ".join(html.unescape(t).split()).lower() == h.section.lower()), "")
-            link = f' <a href="{_esc(page.stem)}.html{"#" + section if section else ""}">details</a>'
-        items.append(f"<li><strong>{_esc(h.title)}:</strong> {_esc(text)}{link}</li>")
-    return f'<h2 id="findings">Main findings</h2><ul class="headlines">{"".join(items)}</ul>'
+            href = f"{page.stem}.html" + (f"#{section}" if section else "")
+        items.append({"title": h.title, "text": text, "href": href})
+    return items
 
 
 def figure_caption(png: Path) -> str:
@@ -651,46 +568,30 @@ def table_title(xlsx: Path) -> str:
     return str(first) if first else ""
 
 
-def _thumbnails_html(pages, figures_dir: Path) -> str:
+def _thumbnails(pages, figures_dir: Path) -> list[dict]:
     cells = []
     for page in pages:
         for name, section in page.figures.items():
-            href = f"{page.stem}.html" + (f"#{section}" if section else "")
             label = next((t for s, t in page.sections if s == section), name.replace("_", " "))
-            caption = figure_caption(figures_dir / f"{name}.png") or label
-            cells.append(f'<figure><a href="{_esc(href)}"><img src="figures/{_esc(name)}.png" '
-                         f'alt="{_esc(caption)}"></a><figcaption>{_esc(caption)}'
-                         "</figcaption></figure>")
-    return f'<h2 id="figures">Figures</h2><div class="thumbs">{"".join(cells)}</div>' if cells else ""
+            cells.append({"href": f"{page.stem}.html" + (f"#{section}" if section else ""), "name": name,
+                          "caption": figure_caption(figures_dir / f"{name}.png") or label})
+    return cells
 
 
-def _summary_table_html(run_dir: Path, reconstructed: bool) -> str:
+def _summary_table(run_dir: Path, reconstructed: bool) -> dict | None:
     import pandas as pd
 
     path = run_dir / "tables" / "reproduction_summary.csv"
     if not path.is_file():
-        return ""
-    title = ("Reproduction of the paper's figures" if reconstructed
-             else "Replication: the main endpoints beside the paper's")
+        return None
     table = pd.read_csv(path, keep_default_na=False)
-    head = "".join(f"<th>{_esc(c[:1].upper() + c[1:])}</th>" for c in table.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>"
-                   for row in table.itertuples(index=False))
-    return (f'<h2 id="reproduction">{_esc(title)}</h2><table><thead><tr>{head}</tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
+    return {"title": ("Reproduction of the paper's figures" if reconstructed
+                      else "Replication: the main endpoints beside the paper's"),
+            "columns": [c[:1].upper() + c[1:] for c in table.columns],
+            "rows": list(table.itertuples(index=False))}
 
 
-def _notebooks_html(pages, results) -> str:
-    items = []
-    for page in pages:
-        reason = headlines.not_available(results, page.stem)
-        line = (f'<span class="na">not available for this data: {_esc(reason)}</span>' if reason
-                else _esc(page.summary))
-        items.append(f'<li><a href="{_esc(page.stem)}.html">{_esc(page.title)}</a> — {line}</li>')
-    return f'<h2 id="notebooks">Notebooks</h2><ol>{"".join(items)}</ol>'
-
-
-def _downloads_html(run_dir: Path, pages) -> str:
+def _downloads(run_dir: Path, pages) -> dict:
     """Links to every saved file, grouped by the notebook whose source names it."""
     stems: dict[str, list[str]] = {}
     for folder in ("tables", "figures"):
@@ -704,37 +605,27 @@ def _downloads_html(run_dir: Path, pages) -> str:
             if key not in owner and key.split("/", 1)[1] in text:
                 owner[key] = page.stem
 
-    def label(key: str) -> str:
-        folder, stem = key.split("/", 1)
-        found = (table_title(run_dir / folder / f"{stem}.xlsx") if folder == "tables"
-                 else figure_caption(run_dir / folder / f"{stem}.png"))
-        return found or stem.replace("_", " ")
+    def files(keys) -> list[dict]:
+        found = []
+        for key in keys:
+            folder, stem = key.split("/", 1)
+            label = (table_title(run_dir / folder / f"{stem}.xlsx") if folder == "tables"
+                     else figure_caption(run_dir / folder / f"{stem}.png"))
+            found.append({"label": label or stem.replace("_", " "), "links": [
+                (f"{key}.{ext}", FILE_KINDS.get(ext, ext.upper())) for ext in stems[key]]})
+        return found
 
-    def files(keys) -> str:
-        return "".join(f"<li>{_esc(label(key))}: " + " · ".join(
-            f'<a href="{_href(key + "." + ext)}">{_esc(FILE_KINDS.get(ext, ext.upper()))}</a>' for ext in stems[key])
-            + "</li>" for key in keys)
-
-    parts = ['<h2 id="downloads">Downloads</h2><p>']
-    for name, what in (("results.csv", "every statistic, one row each"),
-                       ("manifest.json", "input hash, parameters, package versions")):
-        if (run_dir / name).is_file():
-            parts.append(f'<a href="{name}">{name}</a> ({what}) ')
-    parts.append("</p>")
+    groups = []
     for page in pages:
-        links = [f'<a href="{_href("notebooks/" + page.stem + ".ipynb")}">executed notebook</a>']
+        links = [(f"notebooks/{page.stem}.ipynb", "executed notebook")]
         if (run_dir / "results" / f"{page.stem}.csv").is_file():
-            links.append(f'<a href="{_href("results/" + page.stem + ".csv")}">its results (CSV)</a>')
-        mine = [k for k in stems if owner.get(k) == page.stem]
-        parts.append(f"<h3>{_esc(page.title)}</h3><p>{' · '.join(links)}</p><ul>{files(mine)}</ul>")
+            links.append((f"results/{page.stem}.csv", "its results (CSV)"))
+        groups.append({"title": page.title, "links": links,
+                       "files": files(k for k in stems if owner.get(k) == page.stem)})
     rest = [k for k in stems if k not in owner]
     if rest:
-        parts.append(f"<h3>Other files</h3><ul>{files(rest)}</ul>")
-    return "".join(parts)
-
-
-def _href(path: str) -> str:
-    """A relative link to a file in ``report/``, percent-encoded and escaped."""
-    from urllib.parse import quote
-
-    return _esc(quote(path))
+        groups.append({"title": "Other files", "links": [], "files": files(rest)})
+    run_files = [(name, what) for name, what in (
+        ("results.csv", "every statistic, one row each"),
+        ("manifest.json", "input hash, parameters, package versions")) if (run_dir / name).is_file()]
+    return {"run_files": run_files, "groups": groups}
