@@ -13,6 +13,7 @@ group runs on one worker; the long groups are sent first (:data:`LONG_FIRST`).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -73,23 +74,30 @@ def shipped_share_run(tmp_path_factory) -> Path:
     yield from _read_only(tmp_path_factory, "shipped_share_run", run_shipped_share)
 
 
+#: When this process's session began (``time.time()``), for files that must be written during it.
+SESSION_START = pytest.StashKey[float]()
+
+
+def pytest_configure(config):
+    config.stash[SESSION_START] = time.time()
+
+
 # --- scheduling over the xdist workers -----------------------------------------------------
 
 #: Tests (node ids without parameters) in a group of their own, named here: long runs that would
 #: hold up the rest of their module, and tests sharing one run.
 OWN_GROUPS = {
-    "tests/test_pipeline.py::test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times":
-        "second_shipped_run",
     "tests/test_pipeline.py::test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data":
         "other_data_run",
     "tests/test_pipeline.py::test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text":
         "other_data_run",
 }
+#: Modules in nbval's group, run after the notebooks (they read what nbval's execution wrote).
+AFTER_NBVAL = ("tests/test_second_execution.py",)
 #: Groups sent to the workers first, in this order (the longest, and those making a shared run,
 #: early); the other groups follow in collection order.
 LONG_FIRST = (
     "tests/test_pipeline.py",  # makes shipped_run
-    "second_shipped_run",  # its own run while the other worker makes shipped_run
     "tests/test_degenerate_runs.py",
     "other_data_run",
     "nbval",
@@ -109,13 +117,15 @@ def group_of(nodeid: str) -> str:
     if test in OWN_GROUPS:
         return OWN_GROUPS[test]
     path = nodeid.split("::", 1)[0]
-    return "nbval" if path.endswith(".ipynb") else path
+    return "nbval" if path.endswith(".ipynb") or path in AFTER_NBVAL else path
 
 
 def pytest_collection_modifyitems(config, items):
-    """The groups in LONG_FIRST first (stable: file order within a group, as nbval needs)."""
+    """The groups in LONG_FIRST first (stable: file order within a group, as nbval needs), and
+    in nbval's group the notebooks before :data:`AFTER_NBVAL`."""
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(group_of(item.nodeid), len(rank)))
+    items.sort(key=lambda item: (rank.get(group_of(item.nodeid), len(rank)),
+                                 item.nodeid.split("::", 1)[0] in AFTER_NBVAL))
 
 
 def pytest_xdist_make_scheduler(config, log):

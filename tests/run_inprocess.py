@@ -4,7 +4,9 @@
 (as ``python -m pipeline run`` and nbval do, so the notebooks' relative default paths
 resolve), sets the given parameters right after the parameters cell, and collects the
 Markdown the notebook shows (``helpers.narrative.show_markdown``) in
-``namespace["_markdown"]`` and what it prints in ``namespace["_printed"]``.
+``namespace["_markdown"]`` and what it prints in ``namespace["_printed"]``. With
+``figures=False`` figures are drawn but written as empty files (for tests that never look at them:
+writing PNG and SVG is most of a small notebook's time).
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from helpers import narrative
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def execute(name: str, **parameters) -> dict:
+def _empty_file(self, fname, *args, **kwargs) -> None:
+    """Stands in for ``Figure.savefig``: an empty file or buffer."""
+    if hasattr(fname, "write"):
+        fname.write(b"")
+    else:
+        Path(fname).write_bytes(b"")
+
+
+def execute(name: str, *, figures: bool = True, **parameters) -> dict:
     """Namespace after running ``notebooks/<name>.ipynb`` with ``parameters`` (e.g. data_path, output_dir).
 
     Paths among the parameters should be absolute: the cells run in the notebooks folder.
@@ -34,6 +44,11 @@ def execute(name: str, **parameters) -> dict:
     namespace: dict = {"_markdown": shown}
     original, cwd = narrative.show_markdown, os.getcwd()
     narrative.show_markdown = shown.append
+    from matplotlib.figure import Figure
+
+    savefig = Figure.savefig
+    if not figures:
+        Figure.savefig = _empty_file
     try:
         os.chdir(NOTEBOOKS)
         with contextlib.redirect_stdout(printed):
@@ -44,6 +59,7 @@ def execute(name: str, **parameters) -> dict:
                 if "parameters" in cell.metadata.get("tags", []):
                     namespace.update({k: str(v) if isinstance(v, Path) else v for k, v in parameters.items()})
     finally:
+        Figure.savefig = savefig
         narrative.show_markdown = original
         os.chdir(cwd)
         namespace["_printed"] = printed.getvalue()

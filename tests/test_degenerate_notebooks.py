@@ -76,7 +76,7 @@ def runs(tmp_path_factory):
         loading.load_cohort(data)  # every case must be valid under the data contract
         texts = {}
         for stem in stems:
-            run = execute(stem, data_path=data, output_dir=folder / "out")
+            run = execute(stem, data_path=data, output_dir=folder / "out", figures=False)
             texts[stem] = "\n".join([*run["_markdown"], run["_printed"]])
         done[name] = (folder / "out", texts)
     return done

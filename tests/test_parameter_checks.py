@@ -107,7 +107,7 @@ def test_notebook_03_runs_with_every_allowed_grouping_added_to_the_ones_it_repor
         chosen = ",".join(dict.fromkeys([*REPORTED_GROUPINGS, extra]))
         check_parameters({"subgroup_columns": chosen, "forest_columns": extra, "all_tests_for": extra})
         run = execute("03_response_by_subgroup", subgroup_columns=chosen, forest_columns=extra,
-                      all_tests_for=extra, output_dir=tmp_path / extra)
+                      all_tests_for=extra, output_dir=tmp_path / extra, figures=False)
         assert (tmp_path / extra / "results" / "03_response_by_subgroup.csv").is_file(), extra
         assert run["_markdown"]
 

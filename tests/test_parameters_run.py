@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run import KERNEL_NAME, PipelineError, kernel_config, run_analysis
+from pipeline.run import PipelineError, run_analysis
 
 from probe_notebooks import write_probe
 
@@ -75,23 +75,13 @@ def test_a_bad_parameter_file_stops_the_run_before_any_notebook(tmp_path, text, 
     assert not (tmp_path / "run").exists()
 
 
-def execute(stem: str, out: Path, **params) -> None:
-    import papermill
-
-    with kernel_config() as config:
-        papermill.execute_notebook(str(ROOT / "notebooks" / f"{stem}.ipynb"), str(out / f"{stem}.ipynb"),
-                                   cwd=str(ROOT / "notebooks"), kernel_name=KERNEL_NAME, progress_bar=False,
-                                   parameters={"data_path": str(COHORT), "output_dir": str(out),
-                                               "params_file": "", **params}, config=config)
-
-
 def test_notebook_06_refuses_results_that_notebook_03_computed_with_another_cut_off(tmp_path):
-    from papermill.exceptions import PapermillExecutionError
+    from run_inprocess import execute
 
     for stem in ("01_cohort_description", "02_debulking_regimens", "04_crs_analysis", "05_historic_comparison"):
-        execute(stem, tmp_path)
-    execute("03_response_by_subgroup", tmp_path, bmb_high_cutoff=60)
-    with pytest.raises(PapermillExecutionError) as err:
-        execute("06_reproduction_report", tmp_path)
+        execute(stem, data_path=COHORT, output_dir=tmp_path)
+    execute("03_response_by_subgroup", data_path=COHORT, output_dir=tmp_path, bmb_high_cutoff=60)
+    with pytest.raises(Exception) as err:
+        execute("06_reproduction_report", data_path=COHORT, output_dir=tmp_path)
     assert ("notebook 03_response_by_subgroup used bmb_high_cutoff = 60, this notebook bmb_high_cutoff = 50"
             in str(err.value))

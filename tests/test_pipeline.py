@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from pipeline import report
 from pipeline.parameters import coerce_parameters
 from pipeline.run import list_notebooks, PipelineError
 from helpers.results import RESULT_COLUMNS
@@ -336,21 +337,16 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig,
     assert not [p for p in kernels if _is_running(p)]
 
 
-def test_two_runs_on_the_same_input_give_identical_files_but_for_manifest_times(request, tmp_path):
-    second = tmp_path / "again"
-    done = run_cli("run", "--data", str(COHORT), "--out", str(second))
-    assert done.returncode == 0, done.stderr
-    # Asked for only now: another worker makes the shared run while this one ran.
-    shipped_run = request.getfixturevalue("shipped_run")
-    first_files = sorted(p.relative_to(shipped_run) for p in shipped_run.rglob("*") if p.is_file())
-    second_files = sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
-    assert first_files == second_files
-    differing = [str(rel) for rel in first_files
-                 if rel.name != "manifest.json" and sha(shipped_run / rel) != sha(second / rel)]
-    assert differing == []
-    m1, m2 = (json.loads((d / "manifest.json").read_text()) for d in (shipped_run, second))
-    m1.pop("durations_seconds"), m2.pop("durations_seconds")
-    assert m1 == m2
+def test_rendering_a_finished_run_s_report_again_gives_the_same_pages_byte_for_byte(shipped_run, tmp_path):
+    # The notebooks' files are compared with a second execution in tests/test_second_execution.py.
+    again = tmp_path / "run"
+    shutil.copytree(shipped_run, again)
+    shutil.rmtree(again / "report")
+    report.render_report(again, cohort_file=COHORT.name, kind="internal")
+    first = {p.relative_to(shipped_run): sha(p) for p in (shipped_run / "report").rglob("*") if p.is_file()}
+    second = {p.relative_to(again): sha(p) for p in (again / "report").rglob("*") if p.is_file()}
+    assert first.keys() == second.keys()
+    assert [str(rel) for rel in first if first[rel] != second[rel]] == []
 
 
 _SWAP_WITH_AN_INTERRUPT = """
