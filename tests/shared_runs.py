@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +21,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_COHORT = ROOT / "data" / "reconstructed_cohort.csv"
+#: Notebooks whose results count patients by subgroup (Table 1, response, CRS, survival).
+COUNTING_NOTEBOOKS = ("01_cohort_description", "03_response_by_subgroup", "04_crs_analysis",
+                      "08_time_to_event")
+
+
+def counting_notebooks(folder: Path) -> Path:
+    """A copy of the notebooks that count patients, in ``folder/notebooks``, for ``--notebooks``."""
+    notebooks = folder / "notebooks"
+    notebooks.mkdir()
+    for stem in COUNTING_NOTEBOOKS:
+        shutil.copy(ROOT / "notebooks" / f"{stem}.ipynb", notebooks)
+    return notebooks
 
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:

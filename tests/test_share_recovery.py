@@ -11,7 +11,6 @@ import html
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -31,11 +30,6 @@ FRACTION = re.compile(r"(?<![\w.<–-])(\d+)/(\d+)(?![\d.])")
 COMPARATOR_TOTALS = set(pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "historic_comparators.csv")
                         ["denominator"].dropna().astype(int).astype(str))
 
-
-ROOT = Path(__file__).resolve().parents[1]
-#: Notebooks whose results count patients by subgroup (Table 1, response, CRS, survival).
-COUNTING_NOTEBOOKS = ("01_cohort_description", "03_response_by_subgroup", "04_crs_analysis",
-                      "08_time_to_event")
 
 
 def patient_rows(out: Path) -> pd.DataFrame:
@@ -349,17 +343,14 @@ def test_a_failed_share_run_keeps_no_partial_run_and_says_how_to_inspect_it(tmp_
 def test_the_whole_file_run_minus_the_other_centres_run_gives_back_no_hidden_count_of_a_share_batch(
         followup_share_run, tmp_path):
     from pipeline.batch import OTHER_CENTRES
-    from shared_runs import run_cli
+    from shared_runs import counting_notebooks, run_cli
 
     # the shared run analysed the whole file; the batch splits the same file into centre c02 (9 patients) and
     # the 31 patients of the other centres, pooled (--min-patients 7)
     cohort = followup_share_run.parent / f"{followup_share_run.name}-cohort.csv"
     # the notebooks that count patients by group, response, CRS and survival: the batch runs
     # only these (the keys compared are those all three runs share)
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    for stem in COUNTING_NOTEBOOKS:
-        shutil.copy(ROOT / "notebooks" / f"{stem}.ipynb", notebooks)
+    notebooks = counting_notebooks(tmp_path)
     done = run_cli("batch", str(cohort), "--by", "center", "--min-patients", "7", "--share", "--out",
                    str(tmp_path / "batch"), "--notebooks", str(notebooks))
     assert done.returncode == 0, done.stderr[-3000:]

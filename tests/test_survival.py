@@ -305,9 +305,9 @@ def test_stored_notebook_says_follow_up_is_not_available_for_the_shipped_cohort_
     assert sum("Follow-up is not available for this data" in t for t in texts) == 1
     assert any("add `os_months` and `os_event`" in t for t in texts)
     assert not any("image/png" in o.get("data", {}) for o in outputs)  # no figure
-    # the parameter file's values, the data provenance, the sentence above (marked for the report to
+    # the settings summary, the data provenance, the sentence above (marked for the report to
     # collapse the rest of the notebook), and "1 result rows written": no section repeats it
-    assert "analysis.toml" in texts[0] and "1 result rows written" in texts[-1]
+    assert "setting" in texts[0].lower() and "1 result rows written" in texts[-1]
     assert len(texts) == 4 and not any("this section needs" in t for t in texts)
     marked = [o for o in outputs if o.get("metadata", {}).get(narrative.UNAVAILABLE)]
     assert [o["metadata"][narrative.UNAVAILABLE] for o in marked] == ["notebook"]
