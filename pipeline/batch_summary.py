@@ -101,12 +101,12 @@ def write_summary(outcomes, out: str | Path, *, share: bool | None = None) -> tu
     out = Path(out)
     table = summary_rows(outcomes, out)
     kind, k = _kind(outcomes, out, share)
-    with suppression.counts_hidden_below(k if kind == "share" else 0):
-        table = _protect_totals(table)
-        csv_path = out / "summary.csv"
-        _atomic(csv_path, table.to_csv(index=False, lineterminator="\n"))
-        html_path = out / "index.html"
-        _atomic(html_path, render_page(outcomes, table, out, kind))
+    policy = suppression.Policy.for_run(kind == "share", k)
+    table = _protect_totals(table, policy)
+    csv_path = out / "summary.csv"
+    _atomic(csv_path, table.to_csv(index=False, lineterminator="\n"))
+    html_path = out / "index.html"
+    _atomic(html_path, render_page(outcomes, table, out, kind, policy))
     return csv_path, html_path
 
 
@@ -136,11 +136,11 @@ def _kind(outcomes, out: Path, share: bool | None) -> tuple[str, int]:
     return ("share" if share else "internal"), k
 
 
-def _protect_totals(table: pd.DataFrame) -> pd.DataFrame:
+def _protect_totals(table: pd.DataFrame, policy: suppression.Policy) -> pd.DataFrame:
     """In a share batch the centres of one file and grid point add up to the pooled run's shown
     totals: where exactly one centre's numerator (or patient number) is hidden, hide the next
     smallest too, with its rate."""
-    if suppression.threshold() <= 1 or not len(table):
+    if policy.k <= 1 or not len(table):
         return table
     table = table.copy()
     parts = table[(table["centre"] != "") & (table["centre"] != _all_patients())]
@@ -148,7 +148,7 @@ def _protect_totals(table: pd.DataFrame) -> pd.DataFrame:
         for prefix, _, _ in PROPORTIONS:
             for col in (f"{prefix}_numerator", f"{prefix}_denominator"):
                 values = table.loc[group.index, col]
-                hidden = [suppression.hidden(v) for v in values]
+                hidden = [policy.hidden(v) for v in values]
                 others = [(_number(v), i) for i, v, h in zip(values.index, values, hidden)
                           if not h and _number(v) > 0]
                 if sum(hidden) != 1 or not others:
@@ -169,7 +169,8 @@ def _all_patients() -> str:
 
 # --- the page ------------------------------------------------------------------------
 
-def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str) -> str:
+def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str,
+                policy: suppression.Policy = suppression.NONE) -> str:
     """index.html from the template: every value passed as text, escaped by Jinja2."""
     import jinja2
     from markupsafe import Markup
@@ -189,17 +190,17 @@ def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str) -> str:
                      "pooled": row["centre"] == _all_patients(),
                      "proportions": [_proportion(row, p) for p, _, _ in PROPORTIONS],
                      "headlines": [texts.get(t, "–") for t in HEADLINE_TITLES]})
-    forest = forest_png(table)
+    forest = forest_png(table, policy)
     centres = _heterogeneity(outcomes, out)
-    grid = grid_contrasts(outcomes, out)
+    grid = grid_contrasts(outcomes, out, policy)
     grid_png = grid_png_bytes(grid) if grid is not None else None
     page = env.get_template("batch_summary.html").render(
-        css=Markup(_CSS + _EXTRA_CSS), banner=_banner(outcomes), kind=_kind_text(kind),
+        css=Markup(_CSS + _EXTRA_CSS), banner=_banner(outcomes), kind=_kind_text(kind, policy=policy),
         kind_name=kind, n_runs=len(outcomes), counts=counts,
         proportion_titles=[t for _, _, t in PROPORTIONS], headline_titles=list(HEADLINE_TITLES),
         rows=rows, forest=_data_uri(forest), centres=centres,
         grid=None if grid is None else grid.to_dict("records"), grid_png=_data_uri(grid_png),
-        note=suppression.footnote() if suppression.threshold() > 1 else "")
+        note=policy.footnote() if policy.k > 1 else "")
     return page
 
 
@@ -279,10 +280,10 @@ def _number(value) -> float:
         return math.nan
 
 
-def _shown_count(value) -> int | None:
+def _shown_count(value, policy: suppression.Policy) -> int | None:
     """A count as a whole number, or None when hidden or missing."""
     number = _number(value)
-    return None if math.isnan(number) or suppression.hidden(value) else int(number)
+    return None if math.isnan(number) or policy.hidden(value) else int(number)
 
 
 # --- which centre differs ----------------------------------------------------------------
@@ -326,7 +327,7 @@ def forest_rows(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([data[pooled], data[~pooled]])
 
 
-def forest_png(table: pd.DataFrame) -> bytes | None:
+def forest_png(table: pd.DataFrame, policy: suppression.Policy = suppression.NONE) -> bytes | None:
     """Seaborn forest plot of CR (exact 95 % CI): one row per centre (or file), each drawn once
     however many grid points share its rates; the pooled rows (all patients) first, as
     diamonds, with a dashed line at their rate. None without any CR shown."""
@@ -345,7 +346,7 @@ def forest_png(table: pd.DataFrame) -> bytes | None:
                        hi=[100 * _number(v) for v in data["cr_ci_high"]],
                        kind=["all patients" if c == _all_patients() else "centre" if c else "file"
                              for c in data["centre"]],
-                       row=[(f"{src}: " if many_files else "") + f"{lab} (n={suppression.count_text(_shown_or_text(d))})"
+                       row=[(f"{src}: " if many_files else "") + f"{lab} (n={policy.count_text(_shown_or_text(d))})"
                             for src, lab, d in zip(data["source"], data["label"], data["cr_denominator"])])
     with house_style():
         fig, ax = new_figure(8, 0.42 * len(data) + 1.8)
@@ -372,7 +373,8 @@ def _shown_or_text(value):
 
 # --- what the grid changes ----------------------------------------------------------------
 
-def grid_contrasts(outcomes, out: Path) -> pd.DataFrame | None:
+def grid_contrasts(outcomes, out: Path,
+                   policy: suppression.Policy = suppression.NONE) -> pd.DataFrame | None:
     """For a grid over a cut-off of :data:`GRID_CONTRASTS`: per run the CR contrast that cut-off
     defines: counts, risk difference (Newcombe hybrid score 95 % CI), conditional maximum-likelihood
     odds ratio (exact 95 % CI, as R's ``fisher.test``) and Fisher's p; None without such a grid.
@@ -403,12 +405,12 @@ def grid_contrasts(outcomes, out: Path) -> pd.DataFrame | None:
                    "rd": math.nan, "rd_low": math.nan, "rd_high": math.nan, "rd_text": "–", "or_text": "–",
                    "p_text": "–"}
             if high is not None and low is not None:
-                row["exposed"] = n_of(*(_count(high[c]) for c in ("numerator", "denominator")))
-                row["reference"] = n_of(*(_count(low[c]) for c in ("numerator", "denominator")))
-                k1, n1, k2, n2 = (_shown_count(x) for x in (high["numerator"], high["denominator"],
+                row["exposed"] = n_of(*(_count(high[c]) for c in ("numerator", "denominator")), policy=policy)
+                row["reference"] = n_of(*(_count(low[c]) for c in ("numerator", "denominator")), policy=policy)
+                k1, n1, k2, n2 = (_shown_count(x, policy) for x in (high["numerator"], high["denominator"],
                                                             low["numerator"], low["denominator"]))
                 if None not in (k1, n1, k2, n2) and n1 and n2 and not (
-                        suppression.rate_hidden(k1, n1) or suppression.rate_hidden(k2, n2)):
+                        policy.rate_hidden(k1, n1) or policy.rate_hidden(k2, n2)):
                     d, lo, hi = newcombe_difference_ci(k1, n1, k2, n2)
                     ratio = odds_ratio([[k1, n1 - k1], [k2, n2 - k2]], kind="conditional")
                     ci = ratio.confidence_interval()

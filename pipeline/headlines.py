@@ -75,7 +75,9 @@ def rate_text(row) -> str:
     the interval's method from the row's ``method`` (none named when it has none)."""
     k, n = _count(row["numerator"]), _count(row["denominator"])
     method = _ci_method(row)
-    return (f"{n_of(k, n)}, {ci_text(_float(row['ci_low']), _float(row['ci_high']), counts=(k, n))}"
+    ci = ("95% CI –" if isinstance(k, str) or isinstance(n, str)  # a share run's hidden count
+          else ci_text(_float(row['ci_low']), _float(row['ci_high'])))  # of the rounded counts there
+    return (f"{n_of(k, n)}, {ci}"
             + (f" ({method})" if method else ""))
 
 
@@ -99,7 +101,7 @@ def _test_text(row) -> str:
 def _count(value):
     """A count from results.csv: an int, or the text a share run writes in its place (``"<5"``,
     ``"not shown"``)."""
-    return value if isinstance(value, str) and suppression.hidden(value) else int(value)
+    return value if isinstance(value, str) and suppression.hidden_text(value) else int(value)
 
 
 def _some(value) -> bool:

@@ -116,10 +116,11 @@ class Page:
 
 
 def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
-                  kind: str = "internal") -> Path:
+                  kind: str = "internal", policy: suppression.Policy | None = None) -> Path:
     """Write ``report/`` (a page per executed notebook and ``index.html``) into a run
     directory and return the index's path. ``cohort_file``: default the notebooks'
-    ``data_path``; ``kind``: a key of :data:`RUN_KINDS`."""
+    ``data_path``; ``kind``: a key of :data:`RUN_KINDS`; ``policy``: what the run shows of a
+    count, by default that of ``kind`` at the notebooks' ``min_cell``."""
     import pandas as pd
     from nbconvert import HTMLExporter
 
@@ -139,7 +140,10 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
         cohort_file = next((Path(str(p.value)).name for p in notebook_parameters(notebooks[0])
                             if p.name == "data_path"), None)
     cutoffs = {p.name: p.value for nb in notebooks for p in notebook_parameters(nb) if p.name in CUTOFF_WORDS}
-    banner, reconstructed = _banner(run_dir, cohort_file, kind, cutoffs)
+    if policy is None:
+        min_cell = next((p.value for nb in notebooks for p in notebook_parameters(nb) if p.name == "min_cell"), 5)
+        policy = suppression.Policy.for_run(kind == "share", int(min_cell))
+    banner, reconstructed = _banner(run_dir, cohort_file, kind, cutoffs, policy)
     figures = _figure_files(run_dir / "figures")
     titles = [_notebook_title(n) or s for s, n in zip(stems, notebooks)]
     # nbconvert's "basic" template: cells only, no scripts, styles or CDN links.
@@ -151,19 +155,21 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
     for i, (stem, nb) in enumerate(zip(stems, notebooks)):
         prev = (stems[i - 1], titles[i - 1]) if i else None
         nxt = (stems[i + 1], titles[i + 1]) if i + 1 < len(stems) else None
-        page, text = _notebook_page(exporter, stem, nb, banner, figures, run_dir / "figures", prev, nxt)
+        page, text = _notebook_page(exporter, stem, nb, banner, figures, run_dir / "figures", prev, nxt,
+                                    policy)
         (report / f"{stem}.html").write_text(text, encoding="utf-8")
         pages.append(page)
     results = (pd.read_csv(run_dir / "results.csv") if (run_dir / "results.csv").is_file()
                else pd.DataFrame(columns=["notebook", "key"]))
     index = report / "index.html"
-    index.write_text(_index(run_dir, pages, results, banner, reconstructed), encoding="utf-8")
+    index.write_text(_index(run_dir, pages, results, banner, reconstructed, policy), encoding="utf-8")
     return index
 
 
 # --- notebook pages --------------------------------------------------------------------
 
-def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt) -> tuple[Page, str]:
+def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt,
+                   policy: suppression.Policy) -> tuple[Page, str]:
     title = _notebook_title(nb) or stem
     shown = _prepare(nb, figures, figures_dir)
     body, _ = exporter.from_notebook_node(shown)
@@ -173,7 +179,7 @@ def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt) 
            for h in re.findall(r"^#{1,2}\s+(.+)$", c.source, flags=re.MULTILINE)}
     sections = [(s, t) for s, t in sections if " ".join(t.split()) in own]
     body = _figure_links(body)
-    body, legend = _one_legend(body)
+    body, legend = _one_legend(body, policy)
     found = {}
     for name in re.findall(r'<img [^>]*src="figures/([^"/]+)\.png"', body):
         section = _section_before(body, f'src="figures/{name}.png"', sections)
@@ -363,11 +369,10 @@ def _figure_links(body: str) -> str:
     return re.sub(r'<img [^>]*src="figures/([^"/]+)\.png"[^>]*>', add, body)
 
 
-def _one_legend(body: str) -> tuple[str, str]:
+def _one_legend(body: str, policy: suppression.Policy) -> tuple[str, str]:
     """The page without the share run's note on hidden counts under each table and text, and
     that note once, for the top of the page ("" when nothing on the page is hidden)."""
-    k = suppression.threshold()
-    note = suppression.footnote() if k > 1 else ""
+    note = policy.footnote() if policy.k > 1 else ""
     forms = {html.escape(note, quote=q) for q in (True, False)} if note else set()
     if not any(f in body for f in forms):
         return body, ""
@@ -478,7 +483,8 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | None = None) -> tuple[str, bool]:
+def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | None = None,
+            policy: suppression.Policy = suppression.NONE) -> tuple[str, bool]:
     """The data banner of every page (naming the ``cutoffs`` set otherwise than the paper), and whether
     the data are the shipped reconstruction."""
     from helpers.published import load_published_figures, paper_cutoffs
@@ -494,7 +500,7 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | N
         style = "reconstructed" if prov.reconstructed else "analyst"
         text = run_setting(prov, cutoffs or {}, paper_cutoffs(load_published_figures())).banner
     return ((f'<div class="banner {style}" role="note"><strong>{_esc(text)}</strong>'
-            f'<span class="kind">{_esc(_kind_text(kind, prov))}</span></div>'), style == "reconstructed")
+            f'<span class="kind">{_esc(_kind_text(kind, prov, policy))}</span></div>'), style == "reconstructed")
 
 
 def _manifest_provenance(run_dir: Path) -> Provenance | None:
@@ -509,9 +515,10 @@ def _manifest_provenance(run_dir: Path) -> Provenance | None:
     return Provenance(Path(str(entry["file"])).name, str(entry["sha256"]), shipped)
 
 
-def _kind_text(kind: str, prov: Provenance | None = None) -> str:
+def _kind_text(kind: str, prov: Provenance | None = None,
+               policy: suppression.Policy = suppression.NONE) -> str:
     """The banner's line on the kind of run; a share run names the input, its hash prefix and its k."""
-    k, base = suppression.threshold(), suppression.current().base
+    k, base = policy.k, policy.base
     text = (f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k}), "
             f"every count is rounded to a multiple of {base}."
             if kind == "share" and k <= 1 else RUN_KINDS[kind].format(k=k, below=k - 1, base=base))
@@ -552,7 +559,8 @@ def report_date() -> str:
 
 # --- index -------------------------------------------------------------------------------
 
-def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed: bool) -> str:
+def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed: bool,
+           policy: suppression.Policy) -> str:
     from importlib import metadata
 
     try:
@@ -587,9 +595,9 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
     else:
         parts.append('<p id="parameters">Every parameter at its default value.</p>')
     parts.append(_headlines_html(results, pages))
-    k = suppression.threshold()
+    k = policy.k
     if k > 1 and re.search(rf"&lt;{k}(?!\d)", parts[-1]):  # a headline shows a hidden count
-        parts.append(f'<p class="legend" role="note">{_esc(suppression.footnote())}</p>')
+        parts.append(f'<p class="legend" role="note">{_esc(policy.footnote())}</p>')
     parts.append(_thumbnails_html(pages, run_dir / "figures"))
     parts.append(_summary_table_html(run_dir, reconstructed))
     parts.append(_notebooks_html(pages, results))
