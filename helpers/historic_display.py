@@ -129,7 +129,7 @@ def _reading(r, alpha: float) -> str:
     return words
 
 
-def summary_table(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def summary_table(compared: pd.DataFrame, alpha: float = 0.05, *, policy: Policy = NONE) -> pd.DataFrame:
     """One row per pairing, in words: the two rates, the difference, the primary test and Boschloo's
     p, what the primary test says at ``alpha``, and the posterior probability that the cohort is higher."""
     rows = []
@@ -145,7 +145,8 @@ def summary_table(compared: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         rows.append({
             "Pairing": pairing_label(r),
             "Cohort n/N (%; 95% CI)": _rate_text(r["cohort_k"], r["cohort_n"], r["cohort_rate"],
-                                                 r["cohort_low"], r["cohort_high"], cohort=True),
+                                                 r["cohort_low"], r["cohort_high"], cohort=True,
+                                                 policy=policy),
             "Comparator n/N (%; 95% CI)": other,
             "Difference, points (95% CI)": rd,
             "Primary test, p": "–" if math.isnan(r["p_value"]) else f"{test} {p_text(r['p_value'], bare=True)}",

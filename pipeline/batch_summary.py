@@ -182,13 +182,13 @@ def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str,
     counts = {k: int((table["status"] == k).sum()) for k in ("done", "skipped", "failed")}
     rows = []
     for o, (_, row) in zip(outcomes, table.iterrows()):
-        texts = _headlines(out, o.spec.name) if o.status != "failed" else {}
+        texts = _headlines(out, o.spec.name, policy) if o.status != "failed" else {}
         rows.append({"name": o.spec.name, "label": row["label"], "source": row["source"],
                      "parameters": row["parameters"], "status": o.status,
                      "error": o.error.splitlines()[0] if o.error else "",
                      "link": f"runs/{o.spec.name}/report/index.html" if o.status != "failed" else "",
                      "pooled": row["centre"] == _all_patients(),
-                     "proportions": [_proportion(row, p) for p, _, _ in PROPORTIONS],
+                     "proportions": [_proportion(row, p, policy) for p, _, _ in PROPORTIONS],
                      "headlines": [texts.get(t, "–") for t in HEADLINE_TITLES]})
     forest = forest_png(table, policy)
     centres = _heterogeneity(outcomes, out)
@@ -234,15 +234,16 @@ def _banner(outcomes) -> dict:
             + ", supplied by the analyst."}
 
 
-def _proportion(row, prefix: str) -> str:
+def _proportion(row, prefix: str, policy: suppression.Policy) -> str:
     from pipeline.headlines import rate_text
 
     if pd.isna(row[f"{prefix}_denominator"]):
         return "–"
-    return rate_text({col: row[f"{prefix}_{col}"] for col in ("numerator", "denominator", "ci_low", "ci_high")})
+    return rate_text({col: row[f"{prefix}_{col}"] for col in ("numerator", "denominator", "ci_low", "ci_high")},
+                     policy)
 
 
-def _headlines(out: Path, name: str) -> dict[str, str]:
+def _headlines(out: Path, name: str, policy: suppression.Policy) -> dict[str, str]:
     from pipeline.headlines import headline_results
 
     results = _results(out / "runs" / name)
@@ -250,7 +251,7 @@ def _headlines(out: Path, name: str) -> dict[str, str]:
         return {}
     params = _parameters(out, name)
     try:
-        return {h.title: h.text for h in headline_results(results, params) if h.title in HEADLINE_TITLES}
+        return {h.title: h.text for h in headline_results(results, params, policy=policy) if h.title in HEADLINE_TITLES}
     except (ValueError, TypeError) as err:  # a results file this version cannot read: said, not fatal
         return dict.fromkeys(HEADLINE_TITLES, f"not readable: {err}")
 

@@ -39,17 +39,18 @@ class Headline:
     section: str
 
 
-def headline_results(results: pd.DataFrame, parameters: dict | None = None) -> list[Headline]:
+def headline_results(results: pd.DataFrame, parameters: dict | None = None, *,
+                     policy: suppression.Policy = suppression.NONE) -> list[Headline]:
     """The index's headline results (at most 12) in reading order, only those whose keys
     are all present (the survival ones whenever there is follow-up); ``parameters`` word the
-    group labels (defaults 50 and 2)."""
+    group labels (defaults 50 and 2); ``policy`` what they show of a count."""
     params = {"bmb_high_cutoff": 50, "lines_cutoff": 2, **(parameters or {})}
     rows = {row["key"]: row for row in results.to_dict("records")} if len(results) else {}
     out = []
     for build in (_cr, _mrd, _crs, _burden, _lines, _regimen, _os, _os_burden, _cir, _historic, _adjusted,
                   _reproduction):
         try:
-            found = build(rows, params)
+            found = build(rows, params, policy)
         except KeyError:
             continue
         if found:
@@ -70,14 +71,13 @@ def not_available(results: pd.DataFrame, notebook: str) -> str | None:
     return None
 
 
-def rate_text(row) -> str:
+def rate_text(row, policy: suppression.Policy = suppression.NONE) -> str:
     """``"23/34 (67.6%), 95% CI 49.5–82.6% (Clopper-Pearson exact)"`` from a proportion row,
     the interval's method from the row's ``method`` (none named when it has none)."""
     k, n = _count(row["numerator"]), _count(row["denominator"])
     method = _ci_method(row)
-    ci = ("95% CI –" if isinstance(k, str) or isinstance(n, str)  # a share run's hidden count
-          else ci_text(_float(row['ci_low']), _float(row['ci_high'])))  # of the rounded counts there
-    return (f"{n_of(k, n)}, {ci}"
+    ci = ci_text(_float(row['ci_low']), _float(row['ci_high']), counts=(k, n), policy=policy)
+    return (f"{n_of(k, n, policy=policy)}, {ci}"
             + (f" ({method})" if method else ""))
 
 
@@ -117,49 +117,49 @@ def _float(value) -> float:
         return math.nan
 
 
-def _short(row) -> str:
-    return n_of(_count(row["numerator"]), _count(row["denominator"]))
+def _short(row, policy: suppression.Policy) -> str:
+    return n_of(_count(row["numerator"]), _count(row["denominator"]), policy=policy)
 
 
-def _cr(rows, params):
+def _cr(rows, params, policy):
     return Headline("Complete remission (CR, CRp or CRi) within two cycles",
-                    rate_text(rows["any_cr[all]"]), "03", "overall response")
+                    rate_text(rows["any_cr[all]"], policy), "03", "overall response")
 
 
-def _mrd(rows, params):
+def _mrd(rows, params, policy):
     return Headline("Complete MRD response among CR patients with an MRD result",
-                    rate_text(rows["mrd_negative[all]"]), "03", "overall response")
+                    rate_text(rows["mrd_negative[all]"], policy), "03", "overall response")
 
 
-def _crs(rows, params):
-    text = rate_text(rows["crs[all]"])
+def _crs(rows, params, policy):
+    text = rate_text(rows["crs[all]"], policy)
     severe = rows.get("crs_grade_ge3[crs=True]")
     if severe is not None and _some(severe["denominator"]):
-        text += f"; grade 3 or higher in {_short(severe)} of the patients with CRS"
+        text += f"; grade 3 or higher in {_short(severe, policy)} of the patients with CRS"
     return Headline("Cytokine release syndrome (CRS)", text, "04", "incidence|CRS")
 
 
-def _contrast(rows, measure: str, var: str, levels: list[tuple[str, str]]) -> str:
-    parts = [f"{label} {_short(rows[f'{measure}[{var}={level}]'])}" for level, label in levels]
+def _contrast(rows, measure: str, var: str, levels: list[tuple[str, str]], policy) -> str:
+    parts = [f"{label} {_short(rows[f'{measure}[{var}={level}]'], policy)}" for level, label in levels]
     test = rows[f"{measure}[{var}]~fisher"]
     return " vs ".join(parts) + f"; {_test_text(test)}"
 
 
-def _burden(rows, params):
+def _burden(rows, params, policy):
     cut = params["bmb_high_cutoff"]
     text = _contrast(rows, "any_cr", "high_burden",
-                     [("False", f"blasts <{cut}%:"), ("True", f"≥{cut}%:")])
+                     [("False", f"blasts <{cut}%:"), ("True", f"≥{cut}%:")], policy)
     return Headline("CR by marrow blasts before debulking", text, "03", "by subgroup")
 
 
-def _lines(rows, params):
+def _lines(rows, params, policy):
     cut = params["lines_cutoff"]
     text = _contrast(rows, "any_cr", "lines_group",
-                     [(f"<={cut}", f"≤{cut} previous lines:"), (f">{cut}", f">{cut}:")])
+                     [(f"<={cut}", f"≤{cut} previous lines:"), (f">{cut}", f">{cut}:")], policy)
     return Headline("CR by previous treatment lines", text, "03", "by subgroup")
 
 
-def _regimen(rows, params):
+def _regimen(rows, params, policy):
     from helpers import contract
 
     test = rows["any_cr[debulking_category]~fisher"]
@@ -167,7 +167,7 @@ def _regimen(rows, params):
     for code in contract.column("debulking_category").codes:
         row = rows.get(f"any_cr[debulking_category={code}]")
         if row is not None and _some(row["denominator"]):
-            groups.append(f"{contract.code_label('debulking_category', code)} {_short(row)}")
+            groups.append(f"{contract.code_label('debulking_category', code)} {_short(row, policy)}")
     return Headline("CR by debulking therapy",
                     "; ".join(groups) + f"; {_test_text(test)}",
                     "03", "by subgroup")
@@ -185,19 +185,19 @@ def _months(row) -> str:
     return f"{head} (95% CI {low_text}–{high_text})"
 
 
-def _os(rows, params):
+def _os(rows, params, policy):
     if not _follow_up(rows):
         return None
     median, follow = rows.get("km_os[all].median"), rows.get("follow_up.median[all]")
     if median is None:
         return Headline("Overall survival", "median not estimable on this data", "08", "Overall survival, all")
-    text = f"median {_months(median)}; {_short(median)} died"
+    text = f"median {_months(median)}; {_short(median, policy)} died"
     if follow is not None:
         text += f"; median follow-up {_months(follow)}"
     return Headline("Overall survival", text, "08", "Overall survival, all")
 
 
-def _os_burden(rows, params):
+def _os_burden(rows, params, policy):
     if not _follow_up(rows):
         return None
     cut = params["bmb_high_cutoff"]
@@ -211,7 +211,7 @@ def _os_burden(rows, params):
     return Headline("Overall survival by marrow blasts before debulking", text, "08", "by tumour burden")
 
 
-def _cir(rows, params):
+def _cir(rows, params, policy):
     if not _follow_up(rows):
         return None
     cir = rows.get(f"cir[any_cr=True].cif_{CIR_MONTHS}m")
@@ -228,20 +228,20 @@ def _cir(rows, params):
     return Headline(title, text + f"; {_count(cir['denominator'])} patients in CR", "08", section)
 
 
-def _historic(rows, params):
+def _historic(rows, params, policy):
     own, other = rows["endpoint[cr_crh_cri]"], rows["comparator[tower_blina_cr_crh_cri]"]
     diff, test = rows["cmp[tower_cr_crh_cri].risk_difference"], rows["cmp[tower_cr_crh_cri]~fisher"]
     low, high = _float(diff["ci_low"]), _float(diff["ci_high"])
     interval = ("" if math.isnan(low) else
                 f" (95% CI {100 * low:+.1f} to {100 * high:+.1f}" + (f", {_ci_method(diff)})" if _ci_method(diff) else ")"))
     comparator = str(other["label"]).split(":")[0]
-    text = (f"this cohort {_short(own)} vs {comparator} {_short(other)}; difference "
+    text = (f"this cohort {_short(own, policy)} vs {comparator} {_short(other, policy)}; difference "
             f"{100 * _float(diff['estimate']):+.1f} percentage points{interval}; "
             f"{_test_text(test)}")
     return Headline("CR/CRh/CRi against the TOWER trial (historic comparison)", text, "05", "comparisons")
 
 
-def _adjusted(rows, params):
+def _adjusted(rows, params, policy):
     """The first population-adjusted (MAIC) comparison in the rows, beside its unadjusted twin."""
     key = next((k.removesuffix(".risk_difference") for k in rows
                 if k.startswith("maic[") and k.endswith("].risk_difference")), None)
@@ -253,7 +253,7 @@ def _adjusted(rows, params):
     text = (f"{str(rate['label']).split(', ', 1)[1]}: weighted {100 * _float(rate['estimate']):.1f}% "
             f"({ci_text(_float(rate['ci_low']), _float(rate['ci_high']))}), effective sample size "
             f"{_float(ess['estimate']):.1f} of {_count(ess['denominator'])}, vs {comparator}; difference "
-            f"{_points(diff)}; unadjusted {_short(plain)}, difference {_points(plain_diff)}")
+            f"{_points(diff)}; unadjusted {_short(plain, policy)}, difference {_points(plain_diff)}")
     return Headline("CR/CRh/CRi against TOWER, adjusted for baseline (MAIC)", text, "09", "outcome")
 
 
@@ -263,7 +263,7 @@ def _points(row) -> str:
     return f"{100 * _float(row['estimate']):+.1f} percentage points{interval}"
 
 
-def _reproduction(rows, params):
+def _reproduction(rows, params, policy):
     replication = [(key, row) for key, row in rows.items() if key.startswith("replication[")]
     if replication:  # other data: the main endpoints beside the paper's, never a count of differing figures
         parts = [f"{str(row['label']).removeprefix('Replication: ')} {_difference_text(row)}"

@@ -594,7 +594,7 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
                      f"</tr></thead><tbody>{rows}</tbody></table>")
     else:
         parts.append('<p id="parameters">Every parameter at its default value.</p>')
-    parts.append(_headlines_html(results, pages))
+    parts.append(_headlines_html(results, pages, policy))
     k = policy.k
     if k > 1 and re.search(rf"&lt;{k}(?!\d)", parts[-1]):  # a headline shows a hidden count
         parts.append(f'<p class="legend" role="note">{_esc(policy.footnote())}</p>')
@@ -607,8 +607,9 @@ def _index(run_dir: Path, pages: list[Page], results, banner: str, reconstructed
     return _shell(REPORT_TITLE, banner, f"<main>{''.join(parts)}</main>")
 
 
-def _headlines_html(results, pages) -> str:
-    found = headlines.headline_results(results, {p.name: p.value for pg in pages for p in pg.parameters})
+def _headlines_html(results, pages, policy: suppression.Policy) -> str:
+    found = headlines.headline_results(results, {p.name: p.value for pg in pages for p in pg.parameters},
+                                       policy=policy)
     if not found:
         return "<h2 id=\"findings\">Main findings</h2><p class=\"na\">No headline results in results.csv.</p>"
     items = []

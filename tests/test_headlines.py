@@ -178,7 +178,7 @@ def test_a_share_runs_hidden_counts_are_shown_as_hidden_not_read_as_numbers(nume
     rows = [("any_cr[all]", numerator, denominator, None, None, None),
             ("crs[all]", "not shown", "14", None, None, None),
             ("crs_grade_ge3[crs=True]", "<5", "not shown", None, None, None)]
-    with suppression.counts_hidden_below(5):
-        got = {h.title: h.text for h in headlines.headline_results(results(rows))}
+    got = {h.title: h.text for h in headlines.headline_results(results(rows),
+                                                               policy=suppression.Policy.for_run(True, 5))}
     assert got["Complete remission (CR, CRp or CRi) within two cycles"] == shown
     assert got["Cytokine release syndrome (CRS)"].endswith("grade 3 or higher in <5/not shown (–) of the patients with CRS")
