@@ -215,20 +215,20 @@ def heterogeneity_rows(outcome: str, found: Heterogeneity, label: str, by: str =
     ]
 
 
-def shown_rates(rates: pd.DataFrame, pooled_level: str = "all") -> pd.DataFrame:
+def shown_rates(rates: pd.DataFrame, pooled_level: str = "all", *, policy) -> pd.DataFrame:
     """Rate rows (``level``, ``numerator``, ``denominator``, ``estimate``, ``ci_low``, ``ci_high``)
-    as a share run may show them: :func:`helpers.suppression.tidy`, and the centres'
+    as ``policy`` (a :class:`helpers.suppression.Policy`) shows them: :meth:`~helpers.suppression.Policy.apply`, and the centres'
     patient numbers treated as one line whose total (the ``pooled_level`` row) is shown, so
     one hidden centre size is protected by hiding the next smallest too; unchanged otherwise."""
     from helpers import suppression
 
-    shown = suppression.tidy(rates)
-    if suppression.threshold() <= 1:
+    shown = policy.apply(rates)
+    if policy.k <= 1:
         return shown
     centre = rates["level"] != pooled_level
     mask = pd.Series(False, index=rates.index)
-    mask[centre] = suppression.line_mask(rates.loc[centre, "denominator"])
-    extra = mask & ~rates["denominator"].map(suppression.hidden)
+    mask[centre] = policy.line_mask(rates.loc[centre, "denominator"])
+    extra = mask & ~rates["denominator"].map(policy.hidden)
     if not extra.any():
         return shown
     shown = shown.astype({c: object for c in ("numerator", "denominator")})

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.suppression import DASH, NONE, Policy
+
 #: Event codes of a competing-risks outcome: censored, relapse, death in remission.
 CENSORED, RELAPSE, DEATH = 0, 1, 2
 CAUSE_CODES = {"relapse": RELAPSE, "death": DEATH}
@@ -58,13 +60,10 @@ def fit_cif(months, codes, cause: int, label: str | None = None):
     return fit
 
 
-def cif_at(fit, t: float) -> tuple[float, float, float]:
+def cif_at(fit, t: float, *, policy: Policy = NONE) -> tuple[float, float, float]:
     """F(t) with its 95 % interval (proportions); NaN past the longest follow-up, and for
     the bounds where F(t) is 0. A share run: F(t) of the rounded steps
     (:meth:`helpers.suppression.Policy.cif_steps`), no interval, all NaN for a hidden group."""
-    from helpers import suppression
-
-    policy = suppression.current()
     if policy.active:
         months, codes, cause = fit.source
         steps = policy.cif_steps(months, codes)
@@ -147,34 +146,37 @@ def gray_test(months, codes, groups, cause: int = RELAPSE) -> tuple[float, int, 
     return statistic, k - 1, float(stats.chi2.sf(statistic, k - 1))
 
 
-def cif_rows(fit, key: str, label: str, times: Sequence[float], events: int) -> list[dict]:
+def cif_rows(fit, key: str, label: str, times: Sequence[float], events: int, *,
+             policy: Policy = NONE) -> list[dict]:
     """Result rows ``{key}.cif_{t}m`` at ``times`` months (numerator = events of the cause,
     denominator = patients); NaN past the longest follow-up."""
     n = len(fit.durations)
     rows = []
     for t in times:
-        value, low, high = cif_at(fit, t)
+        value, low, high = cif_at(fit, t, policy=policy)
         rows.append({"key": f"{key}.cif_{t:g}m", "label": f"{label} at {t:g} months",
                      "numerator": events, "denominator": n, "estimate": value, "ci_low": low,
                      "ci_high": high, "method": CIF_METHOD, "unit": "proportion"})
     return rows
 
 
-def cif_table(fits: Mapping[str, object], times: Sequence[float], events: Mapping[str, int]) -> pd.DataFrame:
+def cif_table(fits: Mapping[str, object], times: Sequence[float], events: Mapping[str, int], *,
+              policy: Policy = NONE) -> pd.DataFrame:
     """One row per curve (label -> fit): patients, events and the incidence at ``times``
     months with 95 % CIs; counts go through the share-run suppression."""
-    from helpers import narrative, suppression
+    from helpers import narrative
 
     rows = []
     for name, fit in fits.items():
         n = len(fit.durations)
-        small = suppression.hidden(n)  # a share run: no incidence of a group below k
-        row = {"Outcome": name, "Patients": narrative.count(n), "Events": narrative.count(events[name])}
+        small = policy.hidden(n)  # a share run: no incidence of a group below k
+        row = {"Outcome": name, "Patients": narrative.count(n, policy=policy),
+               "Events": narrative.count(events[name], policy=policy)}
         for t in times:
-            value, low, high = cif_at(fit, t)
-            row[f"At {t:g} months"] = (suppression.DASH if small else "not estimable" if math.isnan(value)
+            value, low, high = cif_at(fit, t, policy=policy)
+            row[f"At {t:g} months"] = (DASH if small else "not estimable" if math.isnan(value)
                                        else f"{100 * value:.1f}% (share run: no interval)"
-                                       if suppression.current().active
-                                       else f"{100 * value:.1f}% ({narrative.ci_text(low, high)})")
+                                       if policy.active
+                                       else f"{100 * value:.1f}% ({narrative.ci_text(low, high, policy=policy)})")
         rows.append(row)
     return pd.DataFrame(rows)

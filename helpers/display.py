@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import suppression
+from helpers.suppression import NONE, Policy
 from helpers.contract import readable
 from helpers.narrative import ci_text, n_of, p_text
 
@@ -92,16 +92,16 @@ class Table:
 
 def table(frame: pd.DataFrame, title: str, *, columns: Mapping[str, str] | None = None,
           formats: Mapping[str, Callable[[object], str]] | None = None, footnote: str = "",
-          table_id: str | None = None) -> Table:
+          table_id: str | None = None, policy: Policy = NONE) -> Table:
     """A :class:`Table` from a tidy frame: ``columns`` ``{tidy column: header}`` in display order
     (default all), ``formats`` ``{tidy column: value -> str}`` (default :func:`cell_text`)."""
     columns = dict(columns) if columns is not None else {c: c for c in frame.columns}
     formats = formats or {}
     # scrub: a share run hides small counts also in text written before the table (no-op otherwise)
-    shown = pd.DataFrame({readable(str(header)): [readable(suppression.scrub(formats.get(col, cell_text)(v)))
+    shown = pd.DataFrame({readable(str(header)): [readable(policy.scrub(formats.get(col, cell_text)(v)))
                                                   for v in frame[col]]
                           for col, header in columns.items()})
-    return Table(shown, readable(title), readable(suppression.with_note(footnote, shown)), table_id)
+    return Table(shown, readable(title), readable(policy.with_note(footnote, shown)), table_id)
 
 
 #: Footnote of a table of exact rates compared with Fisher's exact test.
@@ -135,15 +135,15 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def rate_cells(frame: pd.DataFrame) -> pd.DataFrame:
+def rate_cells(frame: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
     """The frame's other columns, then ``n/N (%)``, ``95% CI`` and (with ``p_value``) ``p`` text
     from tidy rate rows (proportions in [0, 1]); "–" where missing or hidden in a share run."""
     out = frame.drop(columns=[c for c in ("numerator", "denominator", "estimate", "ci_low",
                                           "ci_high", "p_value") if c in frame.columns])
     out = out.assign(**{
-        "n/N (%)": [MISSING if pd.isna(n) or pd.isna(d) else n_of(*(v if isinstance(v, str) else int(v) for v in (n, d)))
+        "n/N (%)": [MISSING if pd.isna(n) or pd.isna(d) else n_of(*(v if isinstance(v, str) else int(v) for v in (n, d)), policy=policy)
                     for n, d in zip(frame["numerator"], frame["denominator"])],  # "<5": read back from a share run
-        "95% CI": [ci_cell(lo, hi, counts=(n, d)) for lo, hi, n, d in
+        "95% CI": [ci_cell(lo, hi, counts=(n, d), policy=policy) for lo, hi, n, d in
                    zip(frame["ci_low"], frame["ci_high"], frame["numerator"], frame["denominator"])],
     })
     if "p_value" in frame.columns:
@@ -151,9 +151,9 @@ def rate_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def ci_cell(low: object, high: object, *, counts: tuple | None = None) -> str:
+def ci_cell(low: object, high: object, *, counts: tuple | None = None, policy: Policy = NONE) -> str:
     """``"49.5–82.6%"`` for a table cell under a "95% CI" header; "–" when not estimable or a count is hidden."""
-    text = ci_text(_num(low), _num(high), counts=counts)
+    text = ci_text(_num(low), _num(high), counts=counts, policy=policy)
     return text.removeprefix("95% CI ") if text[:6] == "95% CI" and "–" in text else MISSING
 
 

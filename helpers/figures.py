@@ -48,29 +48,23 @@ def new_figure(width: float = 7.0, height: float = 4.5, nrows: int = 1, ncols: i
     return fig, axes
 
 
-def _scrubbed(policy, text: object) -> str:
-    """:func:`helpers.suppression.scrub` under ``policy`` (a tick label drawn after the notebook's cell)."""
-    with suppression.applied(policy):
-        return suppression.scrub(str(text))
-
-
 def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, show: bool = True,
-                dpi: int = 150) -> None:
+                dpi: int = 150, policy: suppression.Policy = suppression.NONE) -> None:
     """Write ``figures/<name>.png`` and ``.svg`` under ``output_dir`` and show the PNG (one ``image/png`` output).
 
     ``alt`` (what the figure shows, for how many patients) is both files' ``Description`` and the image's alt text.
     """
     if not alt.strip():
         raise ValueError(f"figure {name!r}: alt text is empty; say what the figure shows and its n")
-    alt = suppression.scrub(alt)  # a share run: counts in the caption, labels and titles as shown
+    alt = policy.scrub(alt)  # a share run: counts in the caption, labels and titles as shown
     for text in fig.findobj(matplotlib.text.Text):
-        text.set_text(suppression.scrub(text.get_text()))
+        text.set_text(policy.scrub(text.get_text()))
     for axis in (a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)):  # tick labels are redrawn from these
         formatter = axis.get_major_formatter()
         if isinstance(formatter, matplotlib.ticker.FixedFormatter):
-            formatter.seq = [suppression.scrub(str(t)) for t in formatter.seq]
+            formatter.seq = [policy.scrub(str(t)) for t in formatter.seq]
         elif isinstance(formatter, matplotlib.ticker.FuncFormatter):  # labels given with set_ticks
-            formatter.func = lambda x, pos, f=formatter.func, p=suppression.current(): _scrubbed(p, f(x, pos))
+            formatter.func = lambda x, pos, f=formatter.func: policy.scrub(str(f(x, pos)))
     folder = Path(output_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
@@ -86,8 +80,9 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
                 metadata={"image/png": {"alt": alt}}, raw=True)
 
 
-def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = default("min_cell"), width: float = 10,
-                 top: float = 100) -> pd.DataFrame:
+def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = default("min_cell"),
+                 width: float = 10, top: float = 100, *,
+                 policy: suppression.Policy = suppression.NONE) -> pd.DataFrame:
     """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least
     ``min_cell`` patients (in a share run ``rate`` is of the rounded counts).
 
@@ -111,8 +106,8 @@ def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = default("min_
     out["high"] = out["high"].clip(upper=top)
     out["events"] = out["events"].astype(int)
     out["rate"] = out["events"] / out["n"]
-    if suppression.current().active:  # a share run: each bin's share from its rounded counts
-        out["rate"] = [suppression.shown_rate(k, n)[0] for k, n in zip(out["events"], out["n"])]
+    if policy.active:  # a share run: each bin's share from its rounded counts
+        out["rate"] = [policy.rate(k, n)[0] for k, n in zip(out["events"], out["n"])]
     return out
 
 
@@ -180,7 +175,7 @@ def _blasts_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff:
     categories = list(contract.column("debulking_category").codes)
     n = both["debulking_category"].astype(str).value_counts().reindex(categories, fill_value=0)
     # One row summing to the cohort: the left-out count is suppressed together with the categories.
-    labels = suppression.hide_small(pd.Series([*n, len(cohort) - len(both)],
+    labels = suppression.Policy.for_run(True, min_cell).hide_small(pd.Series([*n, len(cohort) - len(both)],
                                               index=[*categories, "left out"])).astype(str)
     with house_style():
         fig, axes = new_figure(10, 3.6, ncols=len(categories), sharey=True)

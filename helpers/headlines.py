@@ -4,7 +4,8 @@ A :class:`Headline` is a title, a Markdown sentence template whose ``[[name:fmt]
 placeholders name result keys (:func:`helpers.narrative.fill`), and the heading of the
 section that computes it. A notebook writes its declarations beside its results
 (``results/{notebook}.headlines.json``, :func:`write_headlines`); the report's index fills
-them from ``results.csv`` in reading order. A declared key without a result is an error.
+them from ``results.csv`` in reading order, counts as the run's
+:class:`~helpers.suppression.Policy` shows them. A declared key without a result is an error.
 A notebook that cannot run an analysis on the data declares nothing for it and records
 an availability row instead (:func:`not_available`).
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.results import Key
+from helpers.suppression import NONE, Policy
 
 #: Key of the row by which a notebook says whether its analysis ran on this data
 #: (or a key ending in it, such as ``follow_up.available[all]``).
@@ -38,11 +40,12 @@ class Headline:
     section: str
     keys: Mapping[str, Key] = field(default_factory=dict)
 
-    def text(self, results: pd.DataFrame) -> str:
-        """The sentence filled from ``results`` (``KeyError`` naming a missing key)."""
+    def text(self, results: pd.DataFrame, *, policy: Policy = NONE) -> str:
+        """The sentence filled from ``results``, counts as ``policy`` shows them (``KeyError``
+        naming a missing key)."""
         from helpers.narrative import fill
 
-        return fill(self.template, results, self.keys)
+        return fill(self.template, results, self.keys, policy=policy)
 
 
 def missing_keys(headline: Headline, results: pd.DataFrame) -> list[str]:
@@ -52,15 +55,17 @@ def missing_keys(headline: Headline, results: pd.DataFrame) -> list[str]:
 
 
 def write_headlines(declared: Iterable[Headline], results: pd.DataFrame, notebook: str,
-                    output_dir: str | Path) -> Path:
+                    output_dir: str | Path, *, policy: Policy = NONE) -> Path:
     """Write a notebook's headlines to ``{output_dir}/results/{notebook}.headlines.json``;
-    ``ValueError`` naming the headline and key when ``results`` (its results frame) lacks one."""
+    ``ValueError`` naming the headline and key when ``results`` (its results frame) lacks one
+    or a placeholder does not fill under ``policy`` (the run's)."""
     declared = list(declared)
     for headline in declared:
         if missing := missing_keys(headline, results):
             raise ValueError(f"headline {headline.title!r} of {notebook} names results it did not compute: "
                              f"{', '.join(missing)}")
-        headline.text(results)  # every placeholder fills (a typo in a name or format fails here)
+        # every placeholder fills (a typo in a name or format fails here)
+        headline.text(results, policy=policy)
     folder = Path(output_dir) / "results"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}.headlines.json"

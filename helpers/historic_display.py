@@ -7,18 +7,19 @@ import math
 import pandas as pd
 
 from helpers.parameters import default
-from helpers import suppression
+from helpers.suppression import NONE, Policy
 from helpers.narrative import ci_text, count, p_text, percent
 
 
-def _rate_text(k, n, rate: float, low: float, high: float, cohort: bool = False) -> str:
+def _rate_text(k, n, rate: float, low: float, high: float, cohort: bool = False,
+               policy: Policy = NONE) -> str:
     """``"23/34 (67.6%; 49.5–82.6%)"``, without counts or CI when there are none; the cohort's
     own small counts hidden in a share run (``"<5/30 (–)"``)."""
-    if cohort and (suppression.hidden(k) or suppression.hidden(n)):
-        return f"{count(int(k))}/{count(int(n))} (–)"
-    if cohort and suppression.current().active:  # a share run: rounded counts, rate and CI from them
-        rate, low, high = suppression.shown_rate(k, n)
-        k, n = suppression.current().count(k), suppression.current().count(n)
+    if cohort and (policy.hidden(k) or policy.hidden(n)):
+        return f"{count(int(k), policy=policy)}/{count(int(n), policy=policy)} (–)"
+    if cohort and policy.active:  # a share run: rounded counts, rate and CI from them
+        rate, low, high = policy.rate(k, n)
+        k, n = policy.count(k), policy.count(n)
     head = f"{int(k)}/{int(n)} " if pd.notna(k) and pd.notna(n) else ""
     if math.isnan(rate):
         return head + "(NA)"
@@ -39,7 +40,7 @@ def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
+def comparison_table(compared: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
     """The comparison table saved with the notebook: cohort and comparator n/N (%; CI),
     design, tests, risk difference (percentage points) and P(cohort higher)."""
     rd = ["–" if math.isnan(d) else f"{100 * d:+.1f}" + ("" if math.isnan(lo) else
@@ -49,7 +50,7 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
         "Pairing": [pairing_label(r) for _, r in compared.iterrows()],
         "Endpoint": compared["endpoint_label"],
         "Cohort population": compared["population_label"],
-        "Cohort n/N (%; 95% CI)": [_rate_text(*v, cohort=True) for v in zip(
+        "Cohort n/N (%; 95% CI)": [_rate_text(*v, cohort=True, policy=policy) for v in zip(
             compared["cohort_k"], compared["cohort_n"], compared["cohort_rate"],
             compared["cohort_low"], compared["cohort_high"])],
         "Comparator": compared["study"] + ", " + compared["arm"],
@@ -74,7 +75,7 @@ def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
+def forest_rows(compared: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
     """Forest rows per cohort endpoint and population: the cohort's rate, then each paired
     comparator's (printed CI, or a point only, without counts)."""
     rows = []
@@ -83,9 +84,10 @@ def forest_rows(compared: pd.DataFrame) -> pd.DataFrame:
         part = compared[(compared["cohort_endpoint"] == g.cohort_endpoint)
                         & (compared["cohort_population"] == g.cohort_population)]
         group = f"{g.endpoint_label} — {g.population_label}"
-        hide = suppression.hidden(g.cohort_k) or suppression.hidden(g.cohort_n)  # no point for a hidden count
-        rate, low, high = suppression.shown_rate(g.cohort_k, g.cohort_n, g.cohort_low, g.cohort_high)
-        rows.append({"group": group, "label": f"This cohort: {count(g.cohort_k)}/{count(g.cohort_n)}",
+        hide = policy.hidden(g.cohort_k) or policy.hidden(g.cohort_n)  # no point for a hidden count
+        rate, low, high = policy.rate(g.cohort_k, g.cohort_n, g.cohort_low, g.cohort_high)
+        shown = f"{count(g.cohort_k, policy=policy)}/{count(g.cohort_n, policy=policy)}"
+        rows.append({"group": group, "label": f"This cohort: {shown}",
                      "estimate": math.nan if hide else rate,
                      "ci_low": math.nan if hide else low, "ci_high": math.nan if hide else high})
         for r in part.itertuples():
@@ -128,7 +130,8 @@ def _reading(r, alpha: float) -> str:
     return words
 
 
-def summary_table(compared: pd.DataFrame, alpha: float = default("alpha")) -> pd.DataFrame:
+def summary_table(compared: pd.DataFrame, alpha: float = default("alpha"), *,
+                  policy: Policy = NONE) -> pd.DataFrame:
     """One row per pairing, in words: the two rates, the difference, the primary test and Boschloo's
     p, what the primary test says at ``alpha``, and the posterior probability that the cohort is higher."""
     rows = []
@@ -144,7 +147,8 @@ def summary_table(compared: pd.DataFrame, alpha: float = default("alpha")) -> pd
         rows.append({
             "Pairing": pairing_label(r),
             "Cohort n/N (%; 95% CI)": _rate_text(r["cohort_k"], r["cohort_n"], r["cohort_rate"],
-                                                 r["cohort_low"], r["cohort_high"], cohort=True),
+                                                 r["cohort_low"], r["cohort_high"], cohort=True,
+                                                 policy=policy),
             "Comparator n/N (%; 95% CI)": other,
             "Difference, points (95% CI)": rd,
             "Primary test, p": "–" if math.isnan(r["p_value"]) else f"{test} {p_text(r['p_value'], bare=True)}",

@@ -9,17 +9,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from helpers import suppression
+from helpers.suppression import NONE, Policy
 from helpers.contract import readable
 from helpers.provenance import DATASHEET, Provenance, data_provenance  # noqa: F401  (data_provenance: the notebooks' name)
 
 
-def show_markdown(text: str) -> None:
+def show_markdown(text: str, *, policy: Policy = NONE) -> None:
     """Display Markdown as a single ``text/markdown`` output, so a cell ending with this call stores one output
-    (``>=50`` shown as ``≥50``)."""
+    (``>=50`` shown as ``≥50``); in a share run with the note on hidden and rounded counts."""
     from IPython.display import display
 
-    text = readable(suppression.scrub(text))  # a share run: small counts hidden, and "<5" explained where shown
-    note = suppression.note_for(text)
+    text = readable(policy.scrub(text))  # a share run: small counts hidden, and "<5" explained where shown
+    note = policy.note_for(text)
     display({"text/markdown": f"{text}\n\n*{note}*" if note else text}, raw=True)
 
 
@@ -28,14 +29,14 @@ def show_markdown(text: str) -> None:
 UNAVAILABLE = "unavailable"
 
 
-def show_unavailable(sentence: str, *, rest_of_notebook: bool = False) -> None:
+def show_unavailable(sentence: str, *, rest_of_notebook: bool = False, policy: Policy = NONE) -> None:
     """Say in one sentence why this section cannot run and what the data would need, e.g. "No
     follow-up columns: add os_months and os_event to see survival." The report collapses the
     section to its heading and this sentence; with ``rest_of_notebook`` also every later section
     that shows nothing."""
     from IPython.display import display
 
-    display({"text/markdown": suppression.scrub(sentence)}, raw=True,
+    display({"text/markdown": policy.scrub(sentence)}, raw=True,
             metadata={UNAVAILABLE: "notebook" if rest_of_notebook else "section"})
 
 
@@ -65,31 +66,31 @@ def percent(fraction: float, digits: int = 1) -> str:
     return f"{_half_up(100 * fraction, digits):.{digits}f}%"
 
 
-def count(n: int) -> str:
+def count(n: int, *, policy: Policy = NONE) -> str:
     """A count of patients: ``"12"``; ``"<5"`` when hidden in a share run (:mod:`helpers.suppression`)."""
-    return suppression.count_text(n)
+    return policy.count_text(n)
 
 
-def pct(numerator: int, denominator: int, digits: int = 1) -> str:
+def pct(numerator: int, denominator: int, digits: int = 1, *, policy: Policy = NONE) -> str:
     """``"67.6%"`` for 23/34; ``"–"`` when the denominator is 0 or the rate is hidden
-    (:func:`suppression.rate_hidden`); in a share run of the rounded counts (:func:`suppression.shown_rate`)."""
-    estimate = suppression.shown_rate(numerator, denominator)[0]  # also "<5" read from results
+    (:meth:`Policy.rate_hidden`); in a share run of the rounded counts (:meth:`Policy.rate`)."""
+    estimate = policy.rate(numerator, denominator)[0]  # also "<5" read from results
     return "–" if math.isnan(estimate) else percent(estimate, digits)
 
 
-def n_of(numerator: int, denominator: int, digits: int = 1) -> str:
+def n_of(numerator: int, denominator: int, digits: int = 1, *, policy: Policy = NONE) -> str:
     """``"23/34 (67.6%)"``; in a share run ``"25/35 (71.4%)"`` (rounded counts) and ``"<5/35 (–)"``."""
-    return (f"{suppression.rate_count_text(numerator, denominator)}/{count(denominator)} "
-            f"({pct(numerator, denominator, digits)})")
+    return (f"{policy.rate_count_text(numerator, denominator)}/{count(denominator, policy=policy)} "
+            f"({pct(numerator, denominator, digits, policy=policy)})")
 
 
 def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
-            counts: tuple[int, int] | None = None) -> str:
+            counts: tuple[int, int] | None = None, policy: Policy = NONE) -> str:
     """``"95% CI 49.5–82.6%"`` from proportions in [0, 1] (``label=""``: ``"49.5–82.6"``); ``"not estimable"``
     for a NaN bound, ``"–"`` when the rate of ``counts`` (numerator, denominator) is hidden; in a share run the
-    exact interval of the rounded ``counts`` (:func:`suppression.shown_rate`)."""
-    if counts is not None and suppression.current().active:
-        estimate, low, high = suppression.shown_rate(*counts, low, high)
+    exact interval of the rounded ``counts`` (:meth:`Policy.rate`)."""
+    if counts is not None and policy.active:
+        estimate, low, high = policy.rate(*counts, low, high)
         if math.isnan(estimate):
             return f"{label}–" if label else "–"
     if _missing(low) or _missing(high):
@@ -134,33 +135,34 @@ _FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share"
 
 def _count(value):
     """A count from a results row: an int, or the text a share run writes in its place (``"<5"``)."""
-    return value if isinstance(value, str) and suppression.hidden(value) else int(value)
+    return value if isinstance(value, str) and suppression.hidden_text(value) else int(value)
 
 
-def format_result(row, fmt: str) -> str:
-    """Format one ``results.csv`` row for prose (counts a share run hid are shown as hidden)."""
+def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
+    """Format one ``results.csv`` row for prose, counts as ``policy`` shows them (counts a share run
+    hid are shown as hidden)."""
     if fmt in ("n", "N", "pct", "n_pct", "n_of", "rate", "stored"):
         k, n = (_count(row[c]) if not _missing(row[c]) or isinstance(row[c], str) else row[c]
                 for c in ("numerator", "denominator"))
     if fmt == "n":  # shown beside its N in prose: hidden with a small complement too
-        return suppression.rate_count_text(k, n)
+        return policy.rate_count_text(k, n)
     if fmt == "N":
-        return count(n)
+        return count(n, policy=policy)
     if fmt == "stored":  # a count as the results file holds it (not a patient count)
         return str(k)
     if fmt == "pct":
-        return pct(k, n)
+        return pct(k, n, policy=policy)
     if fmt == "n_pct":
-        return f"{suppression.rate_count_text(k, n)} ({pct(k, n)})"
+        return f"{policy.rate_count_text(k, n)} ({pct(k, n, policy=policy)})"
     if fmt == "n_of":
-        return n_of(k, n)
+        return n_of(k, n, policy=policy)
     if fmt == "rate":  # "23/34 (67.6%), 95% CI 49.5–82.6% (Clopper-Pearson exact)"
         method = _ci_method(row)
-        return (f"{n_of(k, n)}, {ci_text(_num(row['ci_low']), _num(row['ci_high']), counts=(k, n))}"
-                + (f" ({method})" if method else ""))
+        ci = ci_text(_num(row["ci_low"]), _num(row["ci_high"]), counts=(k, n), policy=policy)
+        return f"{n_of(k, n, policy=policy)}, {ci}" + (f" ({method})" if method else "")
     if fmt == "ci":
         return ci_text(float(row["ci_low"]), float(row["ci_high"]),
-                       counts=(row.get("numerator"), row.get("denominator")))
+                       counts=(row.get("numerator"), row.get("denominator")), policy=policy)
     if fmt == "interval":  # of an estimate that is not a count out of a total
         return ci_text(_num(row["ci_low"]), _num(row["ci_high"]))
     if fmt == "p":
@@ -220,14 +222,16 @@ def _test_name(row) -> str:
     return "Fisher's exact test"
 
 
-def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+def plural(n: int, singular: str, plural_form: str | None = None, *, policy: Policy = NONE) -> str:
     """A count with its noun in the right number: ``"1 patient"``, ``"2 patients"``."""
-    return f"{count(n)} {singular if n == 1 else (plural_form or singular + 's')}"
+    return f"{count(n, policy=policy)} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
-def fill(template: str, results, keys: Mapping[str, object] | None = None) -> str:
-    """Replace ``[[key:fmt]]`` placeholders with values from result rows; a placeholder may name
-    an entry of ``keys`` (name -> result key, e.g. a :class:`helpers.results.Key`) instead."""
+def fill(template: str, results, keys: Mapping[str, object] | None = None, *,
+         policy: Policy = NONE) -> str:
+    """Replace ``[[key:fmt]]`` placeholders with values from result rows, counts as ``policy``
+    shows them; a placeholder may name an entry of ``keys`` (name -> result key, e.g. a
+    :class:`helpers.results.Key`) instead."""
     by_key = {row["key"]: row for row in results.to_dict("records")}
     names = {name: str(key) for name, key in (keys or {}).items()}
 
@@ -236,14 +240,14 @@ def fill(template: str, results, keys: Mapping[str, object] | None = None) -> st
         key = names.get(key, key)
         if key not in by_key:
             raise KeyError(f"no result with key {key!r} for the narrative")
-        return format_result(by_key[key], fmt)
+        return format_result(by_key[key], fmt, policy=policy)
 
     return re.sub(r"\[\[(.+?):([A-Za-z_]+)\]\]", substitute, template)
 
 
-def show_filled(template: str, results) -> None:
+def show_filled(template: str, results, *, policy: Policy = NONE) -> None:
     """Display :func:`fill` output as Markdown."""
-    show_markdown(fill(template, results))
+    show_markdown(fill(template, results, policy=policy), policy=policy)
 
 
 # --- wording about the paper: the shipped reconstruction at the paper's cut-offs, a cut-off the passage depends

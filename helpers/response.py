@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers import contract, suppression
+from helpers import contract
+from helpers.suppression import NONE, Policy
 from helpers.narrative import count, p_text, pct
 from helpers.results import rate_key
 
@@ -73,18 +74,19 @@ def _fisher_p(rate_table) -> float:
     return next((t.p_value for t in rate_table.tests if t.short == "fisher"), np.nan)
 
 
-def _ci(low: float, high: float, k, n) -> str:
-    _, low, high = suppression.shown_rate(k, n, low, high)  # a share run: hidden, or from the rounded counts
+def _ci(low: float, high: float, k, n, policy: Policy) -> str:
+    _, low, high = policy.rate(k, n, low, high)  # a share run: hidden, or from the rounded counts
     return "–" if pd.isna(low) else f"{100 * low:.1f}–{100 * high:.1f}"
 
 
-def _shown(rates: pd.DataFrame) -> pd.DataFrame:
+def _shown(rates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Numerators and denominators of one grouping as shown: in a share run small ones hidden, and within
     the grouping (whose levels add up to a total shown elsewhere) the next smallest too."""
-    return pd.DataFrame({c: suppression.hide_small(rates[c].reset_index(drop=True)) for c in ("numerator", "denominator")})
+    return pd.DataFrame({c: policy.hide_small(rates[c].reset_index(drop=True)) for c in ("numerator", "denominator")})
 
 
-def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: float = 50) -> pd.DataFrame:
+def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: float = 50,
+                   policy: Policy = NONE) -> pd.DataFrame:
     """CR and complete MRD response side by side, one row per level, Fisher p on each block's first row.
 
     ``cr_tables`` and ``mrd_tables`` are RateTables paired by position (same grouping).
@@ -94,8 +96,8 @@ def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: fl
         if cr.by != mrd.by:
             raise ValueError(f"paired tables group by different variables: {cr.by} vs {mrd.by}")
         mrd_rates = mrd.rates.set_index(mrd.rates["level"].astype(str))
-        mrd_rates[["numerator", "denominator"]] = _shown(mrd_rates).set_index(mrd_rates.index)
-        cr_shown = _shown(cr.rates)
+        mrd_rates[["numerator", "denominator"]] = _shown(mrd_rates, policy).set_index(mrd_rates.index)
+        cr_shown = _shown(cr.rates, policy)
         p_cr, p_mrd = _fisher_p(cr), _fisher_p(mrd)
         for i, r in enumerate(cr.rates.itertuples(index=False)):
             m = mrd_rates.loc[str(r.level)] if str(r.level) in mrd_rates.index else None
@@ -103,20 +105,22 @@ def response_table(cr_tables: Sequence, mrd_tables: Sequence, *, high_cutoff: fl
             rows.append({
                 "Subgroup": group_title(cr.by) if i == 0 else "",
                 "Level": level_label(cr.by, r.level, high_cutoff),
-                "CR n/N": f"{count(k)}/{count(n)}",
-                "CR %": pct(k, n),
-                "CR 95% CI": _ci(r.ci_low, r.ci_high, k, n),
+                "CR n/N": f"{count(k, policy=policy)}/{count(n, policy=policy)}",
+                "CR %": pct(k, n, policy=policy),
+                "CR 95% CI": _ci(r.ci_low, r.ci_high, k, n, policy),
                 "CR p": p_text(p_cr) if i == 0 else "",
-                "MRD- n/N": "" if m is None else f"{count(m['numerator'])}/{count(m['denominator'])}",
-                "MRD- %": "" if m is None else pct(_int(m["numerator"]), _int(m["denominator"])),
-                "MRD- 95% CI": "" if m is None else _ci(m["ci_low"], m["ci_high"], m["numerator"], m["denominator"]),
+                "MRD- n/N": "" if m is None else (f"{count(m['numerator'], policy=policy)}/"
+                                                  f"{count(m['denominator'], policy=policy)}"),
+                "MRD- %": "" if m is None else pct(_int(m["numerator"]), _int(m["denominator"]), policy=policy),
+                "MRD- 95% CI": "" if m is None else _ci(m["ci_low"], m["ci_high"], m["numerator"],
+                                                         m["denominator"], policy),
                 "MRD- p": p_text(p_mrd) if i == 0 else "",
             })
     return pd.DataFrame(rows)
 
 
 def forest_rows(rate_tables: Sequence, *, include_missing: bool = False,
-                high_cutoff: float = 50) -> pd.DataFrame:
+                high_cutoff: float = 50, policy: Policy = NONE) -> pd.DataFrame:
     """Rows for :func:`helpers.figures.plot_forest`: group, label (with n/N), estimate, ci_low, ci_high, key."""
     rows = []
     for rt in rate_tables:
@@ -124,10 +128,11 @@ def forest_rows(rate_tables: Sequence, *, include_missing: bool = False,
             if str(r.level) == "missing" and not include_missing:
                 continue
             # a share run draws no point for a hidden count, and the others from the rounded counts
-            estimate, low, high = suppression.shown_rate(r.numerator, r.denominator, r.ci_low, r.ci_high)
+            estimate, low, high = policy.rate(r.numerator, r.denominator, r.ci_low, r.ci_high)
             rows.append({
                 "group": group_title(rt.by),
-                "label": f"{level_label(rt.by, r.level, high_cutoff)} ({count(r.numerator)}/{count(r.denominator)})",
+                "label": (f"{level_label(rt.by, r.level, high_cutoff)} "
+                          f"({count(r.numerator, policy=policy)}/{count(r.denominator, policy=policy)})"),
                 "estimate": estimate, "ci_low": low, "ci_high": high,
                 "key": rate_key(rt.outcome, {**(rt.where or {}), rt.by: r.level}),
             })

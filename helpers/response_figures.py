@@ -11,6 +11,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from helpers.parameters import default
 from helpers import contract, suppression
+from helpers.suppression import NONE, Policy
 from helpers.figures import AGGREGATE_VIEW, blasts_median_iqr, house_style, new_figure
 from helpers.derived import CRS_STATES
 from helpers.response import PatientFlow, burden_label
@@ -20,12 +21,12 @@ CRS_PALETTE = dict(zip(CRS_STATES, ("#d55e00", "#0072b2", "#999999")))
 
 
 def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, high_cutoff: float = 50,
-                          note: str = "") -> Figure:
+                          note: str = "", policy: Policy = NONE) -> Figure:
     """The paper's Figure 1: CR and complete MRD response by baseline blasts (< / >= cut-off).
 
     ``cr_rates``, ``mrd_rates``: ``rates`` of RateTables by ``high_burden`` (the
     ``missing`` level is left out); bars show %, labels n/N; ``note`` under the plot.
-    A share run draws no bar whose rate is hidden (:func:`suppression.rate_hidden`), its % shown as "–".
+    A share run draws no bar whose rate is hidden (:meth:`Policy.rate_hidden`), its % shown as "–".
     """
     outcomes = {"CR (CR, CRp, CRi)": cr_rates, "Complete MRD response (of evaluable CR)": mrd_rates}
     long = pd.concat([
@@ -33,17 +34,17 @@ def plot_cr_mrd_by_burden(cr_rates: pd.DataFrame, mrd_rates: pd.DataFrame, *, hi
         for name, rates in outcomes.items()], ignore_index=True)
     long["group"] = [f"Blasts before debulking {burden_label(lv, high_cutoff)}" for lv in long["level"]]
     long["pct"] = (100 * long["estimate"].astype(float)).fillna(0)  # an empty group draws no bar
-    if suppression.current().active:  # a share run: bar heights from the rounded counts
-        long["pct"] = [100 * suppression.shown_rate(n, d)[0] if d else 0.0
+    if policy.active:  # a share run: bar heights from the rounded counts
+        long["pct"] = [100 * policy.rate(n, d)[0] if d else 0.0
                        for n, d in zip(long["numerator"], long["denominator"])]
-    hidden = pd.Series([suppression.rate_hidden(n, d) for n, d in zip(long["numerator"], long["denominator"])],
+    hidden = pd.Series([policy.rate_hidden(n, d) for n, d in zip(long["numerator"], long["denominator"])],
                        index=long.index)
     long.loc[hidden, "pct"] = 0  # a share run draws no bar for a hidden count: its height would give it back
     with house_style():
         fig, ax = new_figure(6.5, 4.6)
         sns.barplot(data=long, x="group", y="pct", hue="outcome", palette="colorblind", ax=ax,
                     errorbar=None, hue_order=list(outcomes))
-        c, k = suppression.count_text, suppression.rate_count_text
+        c, k = policy.count_text, policy.rate_count_text
         for container, name in zip(ax.containers, outcomes):
             part = long[long["outcome"] == name]
             ax.bar_label(container, labels=[f"{k(n, d)}/{c(d)}\n(–)" if hide else
@@ -82,7 +83,7 @@ def _arrow(ax, start: tuple[float, float], end: tuple[float, float]) -> None:
                 arrowprops={"arrowstyle": "->", "color": "0.3", "linewidth": 0.9})
 
 
-def plot_patient_flow(flow: PatientFlow) -> Figure:
+def plot_patient_flow(flow: PatientFlow, *, policy: Policy = NONE) -> Figure:
     """Patient-flow diagram (treated -> cycles -> CR -> MRD assessed -> MRD response; HSCT) from ``flow``."""
     main, side, stop = "#dbe9f6", "#fde0c5", "#eeeeee"
     splits = [("treated",), ("two", "one"), ("cr", "nocr"), ("mrd", "nomrd"), ("mrdneg", "mrdpos"), ("hsct",)]
@@ -92,7 +93,7 @@ def plot_patient_flow(flow: PatientFlow) -> Figure:
          "mrdpos": flow.mrd_evaluable - flow.mrd_negative}
     shown = {}
     for keys in splits:  # each split is one line: a share run protects a hidden count from its total
-        shown.update(suppression.hide_small(pd.Series([n[k] for k in keys], index=list(keys))).map(str))
+        shown.update(policy.hide_small(pd.Series([n[k] for k in keys], index=list(keys))).map(str))
     steps = {
         "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {shown['treated']}", main),
         "two": ((0.4, 0.7), f"Received 2 cycles\nn = {shown['two']}", main),
@@ -177,11 +178,12 @@ def _crs_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: fl
     states = list(CRS_PALETTE)
     counts = pd.crosstab(cohort["debulking_category"].astype(str), cohort["crs_status"].astype(str)).reindex(
         index=codes, columns=states, fill_value=0)
-    labels = suppression.hide_small(counts).astype(str)
+    policy = suppression.Policy.for_run(True, min_cell)
+    labels = policy.hide_small(counts).astype(str)
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
     n_both = both["crs_status"].astype(str).value_counts().reindex(states, fill_value=0)
     # One row summing to the cohort: the left-out count is suppressed together with the groups.
-    both_labels = suppression.hide_small(pd.Series([*n_both, len(cohort) - len(both)],
+    both_labels = policy.hide_small(pd.Series([*n_both, len(cohort) - len(both)],
                                                    index=[*states, "left out"])).astype(str)
     with house_style():
         fig, (left, right) = new_figure(10.5, 4.4, ncols=2, width_ratios=(1.1, 1))

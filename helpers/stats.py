@@ -7,11 +7,12 @@ and :mod:`helpers.unconditional` (rows: groups compared, columns: the outcome).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scipy import stats as sps
 
 from helpers.narrative import ci_text, n_of
+from helpers.suppression import NONE, Policy
 
 from helpers.contingency import (TestResult, as_table, chi_square, fisher_exact, fisher_midp,
                                  fisher_midp_doubled)
@@ -38,6 +39,8 @@ class Proportion:
     ci_high: float
     method: str
     confidence: float = 0.95
+    #: What its text shows of the counts (a share run's policy; not part of the value).
+    policy: Policy = field(default=NONE, compare=False, repr=False)
 
     @property
     def method_label(self) -> str:
@@ -48,8 +51,8 @@ class Proportion:
         """``"15/34 (44.1%; 95% CI 27.2–62.1%, Clopper-Pearson)"``, with a share run's hiding."""
         k, n = self.numerator, self.denominator
         interval = ci_text(self.ci_low, self.ci_high, label=f"{100 * self.confidence:g}% CI ",
-                           counts=(k, n))
-        return f"{n_of(k, n)[:-1]}; {interval}, {_CI_METHOD_LABELS[self.method].split()[0]})"
+                           counts=(k, n), policy=self.policy)
+        return f"{n_of(k, n, policy=self.policy)[:-1]}; {interval}, {_CI_METHOD_LABELS[self.method].split()[0]})"
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         printer.text(str(self))
@@ -89,8 +92,9 @@ def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
 
 
 def proportion(k: int, n: int, *, method: str = "clopper-pearson",
-               confidence: float = 0.95) -> Proportion:
-    """Proportion ``k/n`` with a ``"clopper-pearson"`` (default) or ``"wilson"`` interval."""
+               confidence: float = 0.95, policy: Policy = NONE) -> Proportion:
+    """Proportion ``k/n`` with a ``"clopper-pearson"`` (default) or ``"wilson"`` interval; its
+    text shows the counts under ``policy``."""
     if method == "clopper-pearson":
         low, high = exact_ci(k, n, confidence)
     elif method == "wilson":
@@ -98,7 +102,7 @@ def proportion(k: int, n: int, *, method: str = "clopper-pearson",
     else:
         raise ValueError(f"unknown interval method {method!r}; use 'clopper-pearson' or 'wilson'")
     estimate = k / n if n else math.nan
-    return Proportion(int(k), int(n), estimate, low, high, method, confidence)
+    return Proportion(int(k), int(n), estimate, low, high, method, confidence, policy)
 
 
 def ci_method_label(method: str, confidence: float = 0.95) -> str:

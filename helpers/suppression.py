@@ -29,19 +29,21 @@ total can, rarely, pin a count (7, 7 and 4 shown as 5, 5 and <5 with the total 1
 only 7 + 7 + 4 reaches 18). 0 is shown as 0 (a group with no patient). Numbers a notebook
 writes without the formatters are caught only by :func:`scrub`'s patterns.
 
-The active policy of a notebook kernel is set once in its setup cell (:func:`use`, or
-:func:`hide_counts_below` with ``min_cell if share_safe else 0``); the count formatters
-(:mod:`helpers.narrative`, :mod:`helpers.display`, :mod:`helpers.tables`) read it. The
-runner applies an explicit :class:`Policy` to every results file once the notebooks are done
-(:func:`suppress_result_files`).
+A notebook makes its policy once, from its parameters
+(``policy = Policy.for_run(share_safe, min_cell)``), and hands it to every count formatter
+(:mod:`helpers.narrative`, :mod:`helpers.display`, :mod:`helpers.tables`, ... take ``policy``;
+:meth:`Policy.bind` binds it to a module's functions once). Results frames go through
+:meth:`Policy.apply` before they are shown; the runner applies the same policy to every results
+file once the notebooks are done (:func:`suppress_result_files`). Nothing here holds state.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +61,11 @@ _RATE_COLUMNS = ("estimate", "ci_low", "ci_high", "median", "minimum", "maximum"
 _COUNT_COLUMNS = ("numerator", "denominator", "n", "n_missing")
 #: Result units whose counts are not of patients (notebook 06 counts the paper's figures; centres are codes).
 NOT_PATIENTS = ("figures", "codes")
+
+
+def hidden_text(text: str) -> bool:
+    """True for the text a share run writes in place of a count (``"<5"``, ``"not shown"``)."""
+    return text.startswith("<") or text == SECONDARY
 
 
 def _number(n: object) -> float:
@@ -94,7 +101,7 @@ class Policy:
     def hidden(self, n: object) -> bool:
         """True for a count from 1 to k-1, or the ``"<k"`` text that replaced one (never 0 or missing)."""
         if isinstance(n, str):
-            return n.startswith("<") or n == SECONDARY
+            return hidden_text(n)
         value = _number(n)
         return not math.isnan(value) and 0 < value < self.k
 
@@ -211,119 +218,89 @@ class Policy:
             out[f"cif_{col.removeprefix('events_')}"] = np.cumsum(before * share) if len(table) else []
         return out
 
+    def count_text(self, n: object) -> str:
+        """``"10"`` (rounded in a share run), ``"<5"`` for a hidden count; text as it is."""
+        return n if isinstance(n, str) else self.text(n)
+
+    def rate_count_text(self, k: object, n: object) -> str:
+        """The numerator of a rate as shown (:meth:`count_text`)."""
+        return self.count_text(k)
+
+    def note_for(self, text: str) -> str:
+        """:meth:`footnote` when the policy is active and ``text`` shows a count, else ``""``."""
+        if not self.active:
+            return ""
+        text = str(text)
+        shows = ((self.k > 1 and re.search(rf"(?<![\w<])<{self.k}(?!\d)", text))
+                 or re.search(r"\d+/\d+|\(\d+(?:\.\d+)?%\)", text))
+        return self.footnote() if shows else ""
+
+    def notes_for(self, shown: object) -> list[str]:
+        """``[footnote]`` when a frame or text shows counts in a share run, else ``[]``."""
+        text = shown.to_csv(index=False) if isinstance(shown, pd.DataFrame) else str(shown)
+        note = self.note_for(text)
+        return [note] if note else []
+
+    def with_note(self, footnote_text: str, shown: object) -> str:
+        """``footnote_text`` followed by :meth:`note_for` of what is shown (a frame, text)."""
+        note = "".join(self.notes_for(shown))
+        if note and note not in footnote_text:
+            return f"{footnote_text} {note}".strip()
+        return footnote_text
+
+    def line_mask(self, counts) -> list[bool]:
+        """Which counts of one line to hide: counts 1..k-1 (rounding protects the others)."""
+        return [self.hidden(float(c)) if pd.notna(c) else False for c in counts]
+
+    def table_mask(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Which cells of an r x c table of counts to hide: counts 1..k-1."""
+        return table.astype(float).map(self.hidden)
+
+    def hide_small(self, counts):
+        """A Series or frame of counts as shown: ``"<k"`` where hidden, the others rounded; the
+        input itself under a policy that shows everything."""
+        return counts.map(self.count).astype(object) if self.active else counts
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Result-style rows as this policy shows them (:func:`tidy`)."""
+        return tidy(frame, self)
+
+    def scrub(self, text: object) -> object:
+        """Text already written with counts as this policy shows it (:func:`scrub`)."""
+        return scrub(text, self)
+
+    def bind(self, *modules):
+        """Each module as a view whose functions with a ``policy`` parameter show counts under
+        this policy (a notebook's formatters, bound once in its setup cell)."""
+        views = tuple(_Bound(m, self) for m in modules)
+        return views[0] if len(views) == 1 else views
+
+
+class _Bound:
+    """A module whose functions taking ``policy`` get this one (see :meth:`Policy.bind`)."""
+
+    def __init__(self, module, policy: Policy):
+        self._module, self.policy = module, policy
+
+    def __getattr__(self, name: str):
+        value = getattr(self._module, name)
+        if callable(value) and not isinstance(value, type) and _takes_policy(value):
+            return functools.partial(value, policy=self.policy)
+        return value
+
+    def __repr__(self) -> str:
+        return f"<{self._module.__name__} under {self.policy}>"
+
+
+def _takes_policy(function) -> bool:
+    try:
+        return "policy" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
 
 #: Shows everything (an internal run).
 NONE = Policy()
-_active: list[Policy] = [NONE]
-
-
-def use(policy: Policy) -> None:
-    """Make ``policy`` the one the count formatters of this process read from now on."""
-    _active[0] = policy
-
-
-def current() -> Policy:
-    """The policy the count formatters read (:data:`NONE` unless :func:`use` set another)."""
-    return _active[0]
-
-
-@contextmanager
-def applied(policy: Policy):
-    """:func:`use` ``policy`` for the duration of a ``with`` block."""
-    before = current()
-    use(policy)
-    try:
-        yield policy
-    finally:
-        use(before)
-
-
-def hide_counts_below(k: int) -> None:
-    """A notebook's setup: ``k`` > 0 (``min_cell`` of a share run) applies the share policy, 0 shows everything."""
-    use(Policy.for_run(int(k) > 0, int(k)))
-
-
-def threshold() -> int:
-    """The current k (0: nothing hidden)."""
-    return current().k
-
-
-@contextmanager
-def counts_hidden_below(k: int):
-    """:func:`hide_counts_below` for the duration of a ``with`` block."""
-    with applied(Policy.for_run(int(k) > 0, int(k))):
-        yield
-
-
-def hidden(n: object) -> bool:
-    """True when ``n`` is a count from 1 to k-1 (or its ``"<k"`` text) under the current policy."""
-    return current().hidden(n)
-
-
-def count_text(n: object) -> str:
-    """``"10"`` (rounded in a share run), ``"<5"`` for a hidden count; anything else as ``str`` writes it."""
-    return n if isinstance(n, str) else current().text(n)
-
-
-def rate_hidden(k: object, n: object) -> bool:
-    """True when the rate ``k``/``n`` must not be shown (``k`` or ``n`` hidden). Missing values: False."""
-    return current().rate_hidden(k, n)
-
-
-def rate_count_text(k: object, n: object) -> str:
-    """The numerator of a rate as shown (:func:`count_text`)."""
-    return count_text(k)
-
-
-def shown_rate(k: object, n: object, low: float = math.nan, high: float = math.nan) -> tuple[float, float, float]:
-    """:meth:`Policy.rate` under the current policy."""
-    return current().rate(k, n, low, high)
-
-
-def footnote() -> str:
-    """The note under anything that shows counts in a share run."""
-    return current().footnote()
-
-
-def note_for(text: str) -> str:
-    """:func:`footnote` when the current policy is active and ``text`` shows a count, else ``""``."""
-    if not current().active:
-        return ""
-    k = threshold()
-    text = str(text)
-    shows = (k > 1 and re.search(rf"(?<![\w<])<{k}(?!\d)", text)) or re.search(r"\d+/\d+|\(\d+(?:\.\d+)?%\)", text)
-    return footnote() if shows else ""
-
-
-def with_note(footnote_text: str, shown: object) -> str:
-    """``footnote_text`` followed by :func:`note_for` of what is shown (a frame, text)."""
-    note = "".join(notes_for(shown))
-    return f"{footnote_text} {note}".strip() if note and note not in footnote_text else footnote_text
-
-
-def notes_for(shown: object) -> list[str]:
-    """``[footnote()]`` when a frame or text shows counts in a share run, else ``[]`` (for lists of notes)."""
-    note = note_for(shown.to_csv(index=False) if isinstance(shown, pd.DataFrame) else str(shown))
-    return [note] if note else []
-
-
-def line_mask(counts, total_shown: bool = True) -> list[bool]:
-    """Which counts of one line to hide: counts 1..k-1 (rounding protects the others and the total)."""
-    return [hidden(float(c)) if pd.notna(c) else False for c in counts]
-
-
-def table_mask(table: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
-    """Which cells of an r x c table of counts to hide: counts 1..k-1."""
-    return table.astype(float).map(hidden)
-
-
-def hide_small(counts, margins: bool = True):
-    """A Series or frame of counts as shown: ``"<k"`` where hidden, the others rounded; the input
-    itself under a policy that shows everything."""
-    if not current().active:
-        return counts
-    policy = current()
-    return (counts.map(policy.count) if isinstance(counts, pd.Series) else counts.map(policy.count)).astype(object)
 
 
 def _is_rate(frame: pd.DataFrame) -> pd.Series:
@@ -337,13 +314,12 @@ def _is_rate(frame: pd.DataFrame) -> pd.Series:
     return (n > 0) & k.notna() if "ci_low" in frame.columns else pd.Series(False, index=frame.index)
 
 
-def tidy(frame: pd.DataFrame, policy: Policy | None = None) -> pd.DataFrame:
+def tidy(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Result-style rows as a share run shows them: counts (``numerator``, ``denominator``, ``n``,
     ``n_missing``) hidden or rounded; a count out of a total with its estimate and interval recomputed
     from the rounded counts (blank when hidden); a row whose count is hidden has its rate, CI or median
     blank; a count repeated as the estimate (patients at risk) rounded with it; text cells through
     :func:`scrub`. The frame itself when the policy shows everything."""
-    policy = policy or current()
     cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
     if not policy.active or not cols:
         return frame
@@ -354,32 +330,31 @@ def tidy(frame: pd.DataFrame, policy: Policy | None = None) -> pd.DataFrame:
         for col in (c for c in _COUNT_COLUMNS if c in out.columns):  # whole numbers stay whole beside text
             out[col] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in out[col]]
         return out
-    with applied(policy):
-        out = frame.copy()
-        hit = frame[cols].apply(lambda col: col.map(policy.hidden))
-        rows = hit.drop(columns="n_missing", errors="ignore").any(axis=1)
-        if {"numerator", "denominator"} <= set(cols):
-            rate_rows = _is_rate(frame) & ~rows
-            for i in frame.index[rate_rows]:
-                low = frame.at[i, "ci_low"] if "ci_low" in frame.columns else math.nan
-                high = frame.at[i, "ci_high"] if "ci_high" in frame.columns else math.nan
-                est, lo, hi = policy.rate(frame.at[i, "numerator"], frame.at[i, "denominator"], low, high)
-                for col, value in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
-                    if col in out.columns:
-                        out[col] = out[col].astype(object)
-                        out.at[i, col] = value
-            if "estimate" in frame.columns:  # a count shown as its own estimate (patients at risk)
-                same = (pd.to_numeric(frame["estimate"], errors="coerce")
-                        == pd.to_numeric(frame["numerator"], errors="coerce")) & ~rate_rows & ~rows
-                out["estimate"] = out["estimate"].astype(object)
-                out.loc[same, "estimate"] = [policy.count(v) for v in frame.loc[same, "numerator"]]
-        for col in cols:
-            out[col] = [policy.count(v) for v in frame[col]]
-        for col in (c for c in _RATE_COLUMNS if c in out.columns):
-            out[col] = out[col].astype(object).where(~rows, math.nan)
-        for col in out.columns:
-            if (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])) and col not in cols:
-                out[col] = out[col].map(lambda v: scrub(v) if isinstance(v, str) else v)
+    out = frame.copy()
+    hit = frame[cols].apply(lambda col: col.map(policy.hidden))
+    rows = hit.drop(columns="n_missing", errors="ignore").any(axis=1)
+    if {"numerator", "denominator"} <= set(cols):
+        rate_rows = _is_rate(frame) & ~rows
+        for i in frame.index[rate_rows]:
+            low = frame.at[i, "ci_low"] if "ci_low" in frame.columns else math.nan
+            high = frame.at[i, "ci_high"] if "ci_high" in frame.columns else math.nan
+            est, lo, hi = policy.rate(frame.at[i, "numerator"], frame.at[i, "denominator"], low, high)
+            for col, value in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
+                if col in out.columns:
+                    out[col] = out[col].astype(object)
+                    out.at[i, col] = value
+        if "estimate" in frame.columns:  # a count shown as its own estimate (patients at risk)
+            same = (pd.to_numeric(frame["estimate"], errors="coerce")
+                    == pd.to_numeric(frame["numerator"], errors="coerce")) & ~rate_rows & ~rows
+            out["estimate"] = out["estimate"].astype(object)
+            out.loc[same, "estimate"] = [policy.count(v) for v in frame.loc[same, "numerator"]]
+    for col in cols:
+        out[col] = [policy.count(v) for v in frame[col]]
+    for col in (c for c in _RATE_COLUMNS if c in out.columns):
+        out[col] = out[col].astype(object).where(~rows, math.nan)
+    for col in out.columns:
+        if (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])) and col not in cols:
+            out[col] = out[col].map(lambda v: scrub(v, policy) if isinstance(v, str) else v)
     return out
 
 
@@ -421,11 +396,10 @@ def _pct_text(fraction: float) -> str:
     return f"{math.floor(1000 * fraction + 0.5) / 10:.1f}%"
 
 
-def scrub(text: object) -> object:
+def scrub(text: object, policy: Policy) -> object:
     """Text already written with counts (``"3/30 = 10.0% (95% CI ...)"``, ``"12 (30.0%)"``, ``"n = 3"``,
-    ``"39 of 40 patients"``) as the current policy shows it: a safety net for text built outside the
+    ``"39 of 40 patients"``) as ``policy`` shows it: a safety net for text built outside the
     count formatters. A percentage without its total is shown as "–"."""
-    policy = current()
     if not policy.active or not isinstance(text, str):
         return text
 

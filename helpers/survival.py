@@ -5,7 +5,7 @@ Intervals for S(t): exponential Greenwood on log(-log S) (R's ``conf.type = "log
 none where S(t) is 1 (no event yet) or 0. Median and its interval by R's ``print.survfit``
 rule (:func:`median_with_ci`). Times in months.
 
-A share run (:func:`helpers.suppression.current` active) shows no curve, median or survival of a
+A share run (an active :class:`helpers.suppression.Policy` passed as ``policy``) shows no curve, median or survival of a
 group of fewer than k patients, and draws and reads every other curve from its rounded steps
 (:meth:`helpers.suppression.Policy.km_steps`: whole months, multiples of 5 events), its
 interval the log(-log) Greenwood band of those rounded counts.
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import narrative, suppression
+from helpers.suppression import NONE, Policy
 
 KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
 MEDIAN_METHOD = ("Kaplan-Meier median: first time S <= 0.5, the midpoint of a stretch where S is exactly 0.5 "
@@ -39,13 +40,13 @@ def at_risk(durations, times: Sequence[float]) -> list[int]:
     return [int((durations >= t).sum()) for t in times]
 
 
-def survival_at(fit, t: float) -> tuple[float, float, float]:
+def survival_at(fit, t: float, *, policy: Policy = NONE) -> tuple[float, float, float]:
     """S(t) with its 95 % interval at ``t`` months (right-continuous). All NaN past the
     longest follow-up unless the curve reached 0; the bounds are NaN where S(t) is 0 (R: NA)
     or 1 (no event yet: the log(-log) interval has no width to give). A share run: of the
     rounded steps, NaN for a hidden group."""
-    if _shared(fit):
-        return _steps_at(rounded_steps(fit), t)
+    if policy.active:
+        return _steps_at(rounded_steps(fit, policy=policy), t)
     curve = fit.survival_function_.iloc[:, 0]
     if t > float(np.max(fit.durations)) and curve.iloc[-1] > 0:
         return math.nan, math.nan, math.nan
@@ -69,12 +70,12 @@ def _time_at_half(times: np.ndarray, values: np.ndarray) -> float:
     return float(times[0])
 
 
-def median_with_ci(fit) -> tuple[float, float, float]:
+def median_with_ci(fit, *, policy: Policy = NONE) -> tuple[float, float, float]:
     """(median, low, high) survival in months (R's ``print.survfit``): where the curve, its
     lower and its upper band reach 1/2 (no band where S = 0); NaN where not reached. A share
     run: of the rounded steps."""
-    if _shared(fit):
-        steps = rounded_steps(fit)
+    if policy.active:
+        steps = rounded_steps(fit, policy=policy)
         times = steps["time"].to_numpy(dtype=float)
         return tuple(_time_at_half(times, steps[c].to_numpy(dtype=float))
                      for c in ("survival", "low", "high")) if len(steps) else (math.nan,) * 3
@@ -84,15 +85,10 @@ def median_with_ci(fit) -> tuple[float, float, float]:
     return (_time_at_half(times, curve), _time_at_half(times, band[:, 0]), _time_at_half(times, band[:, 1]))
 
 
-def _shared(fit) -> bool:
-    """True in a share run: the fit is read from its rounded steps."""
-    return suppression.current().active
-
-
-def rounded_steps(fit) -> pd.DataFrame:
+def rounded_steps(fit, *, policy: Policy) -> pd.DataFrame:
     """:meth:`helpers.suppression.Policy.km_steps` of a fit, with the log(-log) Greenwood band
     (``low``, ``high``) of the rounded at-risk and event counts; empty for a hidden group."""
-    steps = suppression.current().km_steps(fit.durations, fit.event_observed)
+    steps = policy.km_steps(fit.durations, fit.event_observed)
     risk, died = steps["at_risk"].astype(float), steps["events"].astype(float)
     terms = np.where((risk > died) & (risk > 0), died / (risk * (risk - died)).where(risk > died, 1), 0.0)
     variance = np.cumsum(terms)
@@ -111,16 +107,17 @@ def _steps_at(steps: pd.DataFrame, t: float) -> tuple[float, float, float]:
     return float(row["survival"]), float(row["low"]), float(row["high"])
 
 
-def km_rows(fit, key: str, label: str, times: Sequence[float], grid: Sequence[float]) -> list[dict]:
+def km_rows(fit, key: str, label: str, times: Sequence[float], grid: Sequence[float], *,
+            policy: Policy = NONE) -> list[dict]:
     """Result rows of one curve: ``{key}.median`` (numerator = events), ``.survival_{t}m``
     at ``times`` and ``.at_risk_{t}m`` on ``grid`` (months); not estimable values NaN."""
     n, events = len(fit.durations), int(np.sum(fit.event_observed))
-    median, low, high = median_with_ci(fit)
+    median, low, high = median_with_ci(fit, policy=policy)
     rows = [{"key": f"{key}.median", "label": f"{label}: median (months)", "numerator": events,
              "denominator": n, "estimate": median, "ci_low": low, "ci_high": high,
              "method": MEDIAN_METHOD, "unit": "months"}]
     for t in times:
-        s, s_low, s_high = survival_at(fit, t)
+        s, s_low, s_high = survival_at(fit, t, policy=policy)
         rows.append({"key": f"{key}.survival_{t:g}m", "label": f"{label}: survival at {t:g} months",
                      "denominator": n, "estimate": s, "ci_low": s_low, "ci_high": s_high,
                      "method": KM_METHOD, "unit": "proportion"})
@@ -138,21 +135,21 @@ def months_text(value: float, low: float, high: float) -> str:
     return f"{head} (95% CI {low_text}–{high_text})"
 
 
-def km_table(fits: Mapping[str, object], times: Sequence[float]) -> pd.DataFrame:
+def km_table(fits: Mapping[str, object], times: Sequence[float], *, policy: Policy = NONE) -> pd.DataFrame:
     """One row per curve (label -> fit, in order): patients, events, median and survival
     at ``times`` months with 95 % CIs, ``not estimable`` past the longest follow-up."""
     rows = []
     for name, fit in fits.items():
         n, events = len(fit.durations), int(np.sum(fit.event_observed))
-        small = suppression.hidden(n)  # a share run: no median or survival of a group below k
-        row = {"Group": name, "Patients": narrative.count(n) if _shared(fit) else n,  # "<5" or rounded in a share run
-               "Events": narrative.count(events) if _shared(fit) else events,
-               "Median": suppression.DASH if small else months_text(*median_with_ci(fit))}
+        small = policy.hidden(n)  # a share run: no median or survival of a group below k
+        row = {"Group": name, "Patients": narrative.count(n, policy=policy) if policy.active else n,  # "<5" or rounded in a share run
+               "Events": narrative.count(events, policy=policy) if policy.active else events,
+               "Median": suppression.DASH if small else months_text(*median_with_ci(fit, policy=policy))}
         for t in times:
-            s, low, high = survival_at(fit, t)
+            s, low, high = survival_at(fit, t, policy=policy)
             none = "no event yet" if s == 1 else "every patient had the event"  # S of 1 or 0: no interval
             row[f"Survival at {t:g} months"] = (suppression.DASH if small else "not estimable" if math.isnan(s)
                                                 else f"{100 * s:.1f}% (no interval: {none})" if math.isnan(low)
-                                                else f"{100 * s:.1f}% ({narrative.ci_text(low, high)})")
+                                                else f"{100 * s:.1f}% ({narrative.ci_text(low, high, policy=policy)})")
         rows.append(row)
     return pd.DataFrame(rows)

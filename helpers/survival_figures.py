@@ -15,7 +15,8 @@ import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from helpers import figures, narrative, suppression
+from helpers import figures, narrative
+from helpers.suppression import NONE, Policy
 
 #: Most x ticks (and count columns) a figure draws.
 MAX_TICKS = 10
@@ -48,12 +49,13 @@ def _ticks(grid: Sequence[float]) -> list[float]:
     return list(grid)[::math.ceil(len(grid) / MAX_TICKS)]
 
 
-def _count_rows(axes, rows: Sequence[tuple[str, object, Sequence[int]]], ticks, x0: float, title: str) -> None:
+def _count_rows(axes, rows: Sequence[tuple[str, object, Sequence[int]]], ticks, x0: float, title: str,
+                policy: Policy) -> None:
     """Rows of counts (label, colour, counts at ``ticks``) under a plot, left-aligned labels."""
     for i, (name, colour, counts) in enumerate(rows):
         axes.text(x0, i - 0.42, name, ha="left", va="center", color=colour, fontsize="x-small")
         for t, n in zip(ticks, counts):
-            axes.text(t, i, narrative.count(n), ha="center", va="center", color=colour, fontsize="small")
+            axes.text(t, i, narrative.count(n, policy=policy), ha="center", va="center", color=colour, fontsize="small")
     axes.set(ylim=(len(rows) - 0.4, -0.7), xticks=[], yticks=[])
     axes.set_title(title, loc="left", fontsize="small")
     axes.grid(False)
@@ -69,14 +71,13 @@ def _layout(n_groups: int):
 
 def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabel: str, *,
             annotation: str = "", bands: bool | None = None,
-            xlabel: str = "Months from the start of blinatumomab") -> Figure:
+            xlabel: str = "Months from the start of blinatumomab", policy: Policy = NONE) -> Figure:
     """Kaplan-Meier curves (label -> lifelines fit) with censoring ticks, a dotted line to
     each reached median, ``annotation`` (e.g. :func:`annotation_text`) at the top right, and the
     numbers at risk and cumulative events on ``grid`` (months from 0). ``bands``: 95 %
     bands, by default only for up to :data:`MAX_BANDED_GROUPS` curves."""
     from helpers.survival import at_risk, median_with_ci, rounded_steps
 
-    policy = suppression.current()
     fits = {name: fit for name, fit in fits.items() if not policy.hidden(len(fit.durations))}
     bands = bands_default(len(fits)) if bands is None else bands
     ticks = _ticks(grid)
@@ -86,7 +87,7 @@ def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabe
         pad = 0.04 * (grid[-1] - grid[0])
         for colour, (name, fit) in zip(colours, fits.items()):
             if policy.active:  # each step a multiple of 5 events; no patient's own time
-                steps = rounded_steps(fit)
+                steps = rounded_steps(fit, policy=policy)
                 ax.step(steps["time"], steps["survival"], where="post", color=colour, label=name)
                 if bands:
                     ax.fill_between(steps["time"], steps["low"].fillna(steps["survival"]),
@@ -95,7 +96,7 @@ def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabe
             else:
                 fit.plot_survival_function(ax=ax, ci_show=bands, ci_alpha=0.15, show_censors=True, color=colour,
                                            label=name, censor_styles={"marker": "|", "ms": 6})
-            median = median_with_ci(fit)[0]
+            median = median_with_ci(fit, policy=policy)[0]
             if not math.isnan(median):
                 ax.plot([grid[0] - pad, median, median], [0.5, 0.5, 0], color=colour, lw=0.8, ls=":")
         ax.set(title=title, ylabel=ylabel, xlabel=xlabel, ylim=(0, 1.02),
@@ -105,10 +106,10 @@ def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabe
         if annotation:
             ax.text(0.98, 0.97, annotation, transform=ax.transAxes, ha="right", va="top", fontsize="small")
         _count_rows(risk, [(n, c, at_risk(f.durations, ticks)) for c, (n, f) in zip(colours, fits.items())],
-                    ticks, grid[0] - pad, "Number at risk")
+                    ticks, grid[0] - pad, "Number at risk", policy)
         _count_rows(events, [(n, c, cumulative_events(f.durations, f.event_observed, ticks))
                              for c, (n, f) in zip(colours, fits.items())],
-                    ticks, grid[0] - pad, "Cumulative events")
+                    ticks, grid[0] - pad, "Cumulative events", policy)
         for axes in (risk, events):
             axes.set_xlim(ax.get_xlim())
     return fig
@@ -116,12 +117,11 @@ def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabe
 
 def plot_cif(curves: Mapping[str, Mapping[str, object]], data: Mapping[str, tuple[np.ndarray, np.ndarray]],
              grid: Sequence[float], title: str, *, annotation: str = "", bands: bool | None = None,
-             xlabel: str = "Months from CR") -> Figure:
+             xlabel: str = "Months from CR", policy: Policy = NONE) -> Figure:
     """Cumulative incidence curves: ``curves`` group -> cause name -> Aalen-Johansen fit
     (a colour per group, a line style per cause), ``data`` group -> (months, event codes
     with 0 = censored) for the numbers at risk and cumulative events (any cause) on
     ``grid``. Bands by default as :func:`plot_km`, counted in groups x causes."""
-    policy = suppression.current()
     one_group = len(curves) == 1  # before hiding: a hidden group's curves are still named as its
     curves = {g: by_cause for g, by_cause in curves.items() if not policy.hidden(len(data[g][0]))}
     n_curves = sum(len(c) for c in curves.values())
@@ -154,28 +154,30 @@ def plot_cif(curves: Mapping[str, Mapping[str, object]], data: Mapping[str, tupl
         from helpers.survival import at_risk
 
         _count_rows(risk, [(g, c, at_risk(data[g][0], ticks)) for c, g in zip(colours, curves)],
-                    ticks, grid[0] - pad, "Number at risk")
+                    ticks, grid[0] - pad, "Number at risk", policy)
         _count_rows(events, [(g, c, cumulative_events(data[g][0], np.asarray(data[g][1]) != 0, ticks))
                              for c, g in zip(colours, curves)], ticks, grid[0] - pad,
-                    "Cumulative events (relapse or death)")
+                    "Cumulative events (relapse or death)", policy)
         for axes in (risk, events):
             axes.set_xlim(ax.get_xlim())
     return fig
 
 
-def caption(what: str, fits: Mapping[str, object], bands: bool | None = None) -> str:
+def caption(what: str, fits: Mapping[str, object], bands: bool | None = None, *,
+            policy: Policy = NONE) -> str:
     """Figure caption of :func:`plot_km`: ``what``, each curve with its patients (through the
     share-run suppression) and what the lines, bands and rows below show."""
     bands = bands_default(len(fits)) if bands is None else bands
-    groups = "; ".join(f"{name} (n = {narrative.count(len(fit.durations))})" for name, fit in fits.items())
+    groups = "; ".join(f"{name} (n = {narrative.count(len(fit.durations), policy=policy)})" for name, fit in fits.items())
     shaded = "Shaded: pointwise 95% log(-log) intervals" if bands else "95% intervals in the table above, not drawn"
     return (f"{what}: {groups}. {shaded}; dotted lines mark each median reached; numbers at risk and cumulative "
             "events below the axis.")
 
 
-def cif_caption(what: str, data: Mapping[str, tuple[object, object]], bands: bool | None = None) -> str:
+def cif_caption(what: str, data: Mapping[str, tuple[object, object]], bands: bool | None = None, *,
+                policy: Policy = NONE) -> str:
     """Figure caption of :func:`plot_cif` (``data`` group -> (months, codes))."""
     bands = bands_default(2 * len(data)) if bands is None else bands
-    groups = "; ".join(f"{name} (n = {narrative.count(len(months))})" for name, (months, _) in data.items())
+    groups = "; ".join(f"{name} (n = {narrative.count(len(months), policy=policy)})" for name, (months, _) in data.items())
     shaded = "Shaded: pointwise 95% intervals" if bands else "95% intervals in the table above, not drawn"
     return f"{what}: {groups}. {shaded}; numbers at risk and cumulative events below the axis."

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import contract, display, suppression
+from helpers.suppression import NONE, Policy
 from helpers.narrative import count, n_of, number, pct
 from helpers.results import RESULT_COLUMNS, rate_key
 
@@ -79,7 +80,7 @@ def without_empty_missing(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES,
-                 by: str | None = None) -> pd.DataFrame:
+                 by: str | None = None, *, policy: Policy = NONE) -> pd.DataFrame:
     """Median and range of numeric columns, overall or within each level of ``by``."""
     groups = [("all", cohort)] if by is None else [
         (level, cohort[cohort[by] == level]) for level in _levels(cohort[by])]
@@ -99,7 +100,7 @@ def summary_rows(cohort: pd.DataFrame, columns: Sequence[str] = TABLE1_SUMMARIES
                 "n": len(present), "n_missing": len(values) - len(present), "median": median,
                 "minimum": low, "maximum": high,
                 "summary": (f"{number(median)} (range {number(low)}-{number(high)})" if len(present)
-                            and not suppression.hidden(len(present)) else "–" if len(present) else "not recorded"),
+                            and not policy.hidden(len(present)) else "–" if len(present) else "not recorded"),
             })
     return pd.DataFrame(rows)
 
@@ -129,13 +130,13 @@ def availability(cohort: pd.DataFrame, column: str) -> pd.DataFrame:
 
 # --- display tables ------------------------------------------------------------------
 
-def table1(counts: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
+def table1(counts: pd.DataFrame, summaries: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
     """The paper's Table 1: n (%) per level, with median (range) under its block."""
     n_total = int(counts["denominator"].max()) if len(counts) else 0
-    header = f"N={count(n_total)} n (%)"
+    header = f"N={count(n_total, policy=policy)} n (%)"
     counts = without_empty_missing(counts)
     # a share run: counts hidden or rounded, each percentage of the rounded counts (helpers.suppression)
-    body = counts.assign(value=[f"{suppression.rate_count_text(n, d)} ({pct(n, d)})"
+    body = counts.assign(value=[f"{policy.rate_count_text(n, d)} ({pct(n, d, policy=policy)})"
                                 for n, d in zip(counts["numerator"], counts["denominator"])])
     rows, summaries = [], list(summaries.itertuples(index=False))
     for variable, block in body.groupby("variable", sort=False):
@@ -159,7 +160,7 @@ def regimen_display(regimen: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def table2(cohort: pd.DataFrame) -> pd.DataFrame:
+def table2(cohort: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
     """The paper's Table 2: patients per regimen within each debulking category.
 
     In a share run small counts are hidden within each category (its total is shown)
@@ -169,19 +170,19 @@ def table2(cohort: pd.DataFrame) -> pd.DataFrame:
     rows = []
     col = contract.column("debulking_category")
     sizes = pd.Series({c: int((cohort["debulking_category"] == c).sum()) for c in col.codes}, dtype=int)
-    sizes = suppression.hide_small(sizes[sizes > 0])
+    sizes = policy.hide_small(sizes[sizes > 0])
     for category in col.codes:
         part = cohort[cohort["debulking_category"] == category]
         counts = part["debulking_regimen"].value_counts()
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        shown = suppression.hide_small(pd.Series([int(n) for _, n in ordered], dtype=int))
+        shown = policy.hide_small(pd.Series([int(n) for _, n in ordered], dtype=int))
         for i, (regimen, _) in enumerate(ordered):
             size = sizes.get(category, len(part))
             rows.append({
                 "Debulking therapy": col.code_labels[category] if i == 0 else "",
                 "Regimen": regimen_display(regimen),
                 "N": shown.iloc[i],
-                "Total, n/N (%)": ((n_of(len(part), total) if size == len(part) else f"{size}/{total} (–)")
+                "Total, n/N (%)": ((n_of(len(part), total, policy=policy) if size == len(part) else f"{size}/{total} (–)")
                                    if i == 0 else ""),
                 "category": category,
                 "regimen": regimen,
@@ -203,15 +204,15 @@ def count_results(counts: pd.DataFrame, label_prefix: str = "") -> pd.DataFrame:
     })
 
 
-def summary_results(summaries: pd.DataFrame) -> pd.DataFrame:
+def summary_results(summaries: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
     """Result rows for median, minimum and maximum from :func:`summary_rows`."""
     rows = []
     for row in summaries.itertuples(index=False):
         for stat, value in (("median", row.median), ("min", row.minimum), ("max", row.maximum)):
             rows.append({
                 "key": rate_key(f"{row.column}.{stat}", row.filters),
-                "label": f"{row.characteristic}, {stat} ({row.level}; n={count(row.n)}, "
-                         f"{count(row.n_missing)} missing)",
+                "label": f"{row.characteristic}, {stat} ({row.level}; n={count(row.n, policy=policy)}, "
+                         f"{count(row.n_missing, policy=policy)} missing)",
                 "denominator": row.n, "estimate": value, "method": stat, "unit": row.column,
             })
     return pd.DataFrame(rows, columns=[c for c in RESULT_COLUMNS if c != "notebook"])
@@ -220,47 +221,48 @@ def summary_results(summaries: pd.DataFrame) -> pd.DataFrame:
 # --- saving and showing ----------------------------------------------------------------
 
 def save_table(table: pd.DataFrame, name: str, output_dir: str | Path, *, title: str = "",
-               footnote: str = "") -> tuple[Path, Path]:
+               footnote: str = "", policy: Policy = NONE) -> tuple[Path, Path]:
     """Write ``tables/<name>.csv`` and ``.xlsx`` under ``output_dir`` (:func:`helpers.display.write_csv`,
     :func:`helpers.display.write_xlsx`; ``title`` defaults to the name)."""
     folder = Path(output_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
-    table = suppression.tidy(table)  # a share run: hidden counts as "<5", their rate and CI blank
-    if suppression.threshold() > 1:
-        table = table.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(suppression.scrub))
-    footnote = suppression.with_note(footnote, table)
+    table = policy.apply(table)  # a share run: hidden counts as "<5", their rate and CI blank
+    if policy.k > 1:
+        table = table.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(policy.scrub))
+    footnote = policy.with_note(footnote, table)
     display.write_csv(table, csv_path)
     display.write_xlsx(table, xlsx_path, title or name.replace("_", " ").capitalize(), footnote=footnote)
     return csv_path, xlsx_path
 
 
 def save_and_show_counts(counts: pd.DataFrame, name: str, output_dir: str | Path, title: str, *,
-                         table_id: str | None = None) -> None:
+                         table_id: str | None = None, policy: Policy = NONE) -> None:
     """Save count rows as ``tables/<name>`` and show characteristic, level, ``n/N (%)`` and exact 95 % CI."""
     shown = without_empty_missing(counts).drop(columns="variable", errors="ignore")
-    save_table(shown, name, output_dir, title=title, footnote=display.COUNT_FOOTNOTE)
+    save_table(shown, name, output_dir, title=title, footnote=display.COUNT_FOOTNOTE, policy=policy)
     display.table(display.rate_cells(shown[["characteristic", "level", "numerator", "denominator",
-                                            "ci_low", "ci_high"]]),
+                                            "ci_low", "ci_high"]], policy=policy),
                   title, columns={"characteristic": "Characteristic", "level": "Level",
                                   "n/N (%)": "n/N (%)", "95% CI": "95% CI"},
-                  footnote=display.COUNT_FOOTNOTE, table_id=table_id).show()
+                  footnote=display.COUNT_FOOTNOTE, table_id=table_id, policy=policy).show()
 
 
 def show_table(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
-               max_rows: int | None = None, title: str = "", footnote: str = "") -> None:
+               max_rows: int | None = None, title: str = "", footnote: str = "",
+               policy: Policy = NONE) -> None:
     """Show a table of text cells as written; beyond ``max_rows`` the footnote says how many rows were left out."""
     view = table if columns is None else table.loc[:, list(columns)]
     if max_rows is not None and len(view) > max_rows:
         left_out = f"First {max_rows} of {len(view):,} rows shown."
         footnote = f"{footnote} {left_out}".strip()
         view = view.head(max_rows)
-    display.table(view, title, footnote=footnote).show()
+    display.table(view, title, footnote=footnote, policy=policy).show()
 
 
 def table1_by(cohort: pd.DataFrame, by: str, *, missing_label: str,
               variables: Sequence[str] = TABLE1_VARIABLES, summaries: Sequence[str] = TABLE1_SUMMARIES,
-              overall: str = "All patients") -> pd.DataFrame:
+              overall: str = "All patients", policy: Policy = NONE) -> pd.DataFrame:
     """Table 1 with one column per level of ``by`` (as tableone's ``groupby``): n (%) of the
     column's patients, a column ``missing_label`` for patients without a ``by`` value (when
     there are any) and the ``overall`` column first; median (range) rows under each block.
@@ -276,27 +278,28 @@ def table1_by(cohort: pd.DataFrame, by: str, *, missing_label: str,
         groups.append((missing_label, cohort[~has_group]))
     sizes = {name: len(part) for name, part in groups}
     # the groups' sizes add up to the overall N: one hidden size is protected by the next smallest
-    shown_sizes = {overall: sizes[overall], **suppression.hide_small(pd.Series(
+    shown_sizes = {overall: sizes[overall], **policy.hide_small(pd.Series(
         {name: n for name, n in sizes.items() if name != overall}, dtype=object)).to_dict()}
-    headers = {name: f"{name} (N={count(n)})" for name, n in shown_sizes.items()}
+    headers = {name: f"{name} (N={count(n, policy=policy)})" for name, n in shown_sizes.items()}
     # a column whose N is hidden shows no count: its counts would add up to it
-    closed = {name for name, n in shown_sizes.items() if suppression.hidden(n)}
+    closed = {name for name, n in shown_sizes.items() if policy.hidden(n)}
     rows = []
     for var in variables:
         overall_counts = without_empty_missing(count_rows(cohort, [var]))
         levels = list(overall_counts["level"])
         block = pd.DataFrame({name: count_rows(part, [var]).set_index("level")["numerator"].reindex(levels, fill_value=0)
                               for name, part in groups}).astype(int)
-        shown = suppression.hide_small(block)
+        shown = policy.hide_small(block)
         for level in levels:
             cells = {headers[name]: (suppression.DASH if name in closed
-                                     else f"{suppression.count_text(shown.loc[level, name])}"
-                                     if suppression.hidden(shown.loc[level, name])
-                                     else f"{block.loc[level, name]} ({pct(block.loc[level, name], sizes[name])})")
+                                     else f"{policy.count_text(shown.loc[level, name])}"
+                                     if policy.hidden(shown.loc[level, name])
+                                     else f"{block.loc[level, name]} ({pct(block.loc[level, name], sizes[name], policy=policy)})")
                      for name, _ in groups}
             rows.append({"Characteristic": contract.label(var), "Level": level, **cells})
         for column in (c for c in summaries if SUMMARY_UNDER.get(c) == var):
-            cells = {headers[name]: suppression.DASH if name in closed else summary_rows(part, [column])["summary"].iloc[0]
+            cells = {headers[name]: suppression.DASH if name in closed
+                     else summary_rows(part, [column], policy=policy)["summary"].iloc[0]
                      for name, part in groups}
             rows.append({"Characteristic": contract.label(var), "Level": "Median (range)", **cells})
     table = pd.DataFrame(rows)

@@ -100,12 +100,12 @@ def write_summary(outcomes, out: str | Path, *, share: bool | None = None) -> tu
     out = Path(out)
     table = summary_rows(outcomes, out)
     kind, k = _kind(outcomes, out, share)
-    with suppression.counts_hidden_below(k if kind == "share" else 0):
-        table = _protect_totals(table)
-        csv_path = out / "summary.csv"
-        _atomic(csv_path, table.to_csv(index=False, lineterminator="\n"))
-        html_path = out / "index.html"
-        _atomic(html_path, render_page(outcomes, table, out, kind))
+    policy = suppression.Policy.for_run(kind == "share", k)
+    table = _protect_totals(table, policy)
+    csv_path = out / "summary.csv"
+    _atomic(csv_path, table.to_csv(index=False, lineterminator="\n"))
+    html_path = out / "index.html"
+    _atomic(html_path, render_page(outcomes, table, out, kind, policy))
     return csv_path, html_path
 
 
@@ -135,11 +135,11 @@ def _kind(outcomes, out: Path, share: bool | None) -> tuple[str, int]:
     return ("share" if share else "internal"), k
 
 
-def _protect_totals(table: pd.DataFrame) -> pd.DataFrame:
+def _protect_totals(table: pd.DataFrame, policy: suppression.Policy) -> pd.DataFrame:
     """In a share batch the centres of one file and grid point add up to the pooled run's shown
     totals: where exactly one centre's numerator (or patient number) is hidden, hide the next
     smallest too, with its rate."""
-    if suppression.threshold() <= 1 or not len(table):
+    if policy.k <= 1 or not len(table):
         return table
     table = table.copy()
     parts = table[(table["centre"] != "") & (table["centre"] != _all_patients())]
@@ -147,7 +147,7 @@ def _protect_totals(table: pd.DataFrame) -> pd.DataFrame:
         for prefix, _, _ in PROPORTIONS:
             for col in (f"{prefix}_numerator", f"{prefix}_denominator"):
                 values = table.loc[group.index, col]
-                hidden = [suppression.hidden(v) for v in values]
+                hidden = [policy.hidden(v) for v in values]
                 others = [(_number(v), i) for i, v, h in zip(values.index, values, hidden)
                           if not h and _number(v) > 0]
                 if sum(hidden) != 1 or not others:
@@ -168,7 +168,8 @@ def _all_patients() -> str:
 
 # --- the page ------------------------------------------------------------------------
 
-def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str) -> str:
+def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str,
+                policy: suppression.Policy = suppression.NONE) -> str:
     """index.html from the template: every value passed as text, escaped by Jinja2."""
     import jinja2
 
@@ -179,25 +180,25 @@ def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str) -> str:
     counts = {k: int((table["status"] == k).sum()) for k in ("done", "skipped", "failed")}
     rows = []
     for o, (_, row) in zip(outcomes, table.iterrows()):
-        texts = _headlines(out, o.spec.name) if o.status != "failed" else {}
+        texts = _headlines(out, o.spec.name, policy) if o.status != "failed" else {}
         rows.append({"name": o.spec.name, "label": row["label"], "source": row["source"],
                      "parameters": row["parameters"], "status": o.status,
                      "error": o.error.splitlines()[0] if o.error else "",
                      "link": f"runs/{o.spec.name}/report/index.html" if o.status != "failed" else "",
                      "pooled": row["centre"] == _all_patients(),
-                     "proportions": [_proportion(row, p) for p, _, _ in PROPORTIONS],
+                     "proportions": [_proportion(row, p, policy) for p, _, _ in PROPORTIONS],
                      "headlines": [texts.get(t, "–") for t in HEADLINE_TITLES]})
-    forest = forest_png(table)
+    forest = forest_png(table, policy)
     centres = _heterogeneity(outcomes, out)
-    grid = grid_contrasts(outcomes, out)
+    grid = grid_contrasts(outcomes, out, policy)
     grid_png = grid_png_bytes(grid) if grid is not None else None
     page = env.get_template("batch_summary.html").render(
-        banner=dict(_banner(outcomes), kind=_kind_text(kind)),
+        banner=dict(_banner(outcomes), kind=_kind_text(kind, policy=policy)),
         kind_name=kind, n_runs=len(outcomes), counts=counts,
         proportion_titles=[t for _, _, t in PROPORTIONS], headline_titles=list(HEADLINE_TITLES),
         rows=rows, forest=_data_uri(forest), centres=centres,
         grid=None if grid is None else grid.to_dict("records"), grid_png=_data_uri(grid_png),
-        note=suppression.footnote() if suppression.threshold() > 1 else "")
+        note=policy.footnote() if policy.k > 1 else "")
     return page
 
 
@@ -223,16 +224,16 @@ def _banner(outcomes) -> dict:
             + ", supplied by the analyst."}
 
 
-def _proportion(row, prefix: str) -> str:
+def _proportion(row, prefix: str, policy: suppression.Policy) -> str:
     from helpers.narrative import format_result
 
     if pd.isna(row[f"{prefix}_denominator"]):
         return "–"
     return format_result({col: row[f"{prefix}_{col}"] for col in ("numerator", "denominator", "ci_low", "ci_high")},
-                         "rate")
+                         "rate", policy=policy)
 
 
-def _headlines(out: Path, name: str) -> dict[str, str]:
+def _headlines(out: Path, name: str, policy: suppression.Policy) -> dict[str, str]:
     from helpers.headlines import read_headlines
 
     run = out / "runs" / name
@@ -240,7 +241,8 @@ def _headlines(out: Path, name: str) -> dict[str, str]:
     if results is None or "key" not in results:
         return {}
     try:
-        return {h.title: h.text(results) for _, h in read_headlines(run) if h.title in HEADLINE_TITLES}
+        return {h.title: h.text(results, policy=policy) for _, h in read_headlines(run)
+                if h.title in HEADLINE_TITLES}
     except (ValueError, TypeError, KeyError) as err:  # a run this version cannot read: said, not fatal
         return dict.fromkeys(HEADLINE_TITLES, f"not readable: {err}")
 
@@ -270,10 +272,10 @@ def _number(value) -> float:
         return math.nan
 
 
-def _shown_count(value) -> int | None:
+def _shown_count(value, policy: suppression.Policy) -> int | None:
     """A count as a whole number, or None when hidden or missing."""
     number = _number(value)
-    return None if math.isnan(number) or suppression.hidden(value) else int(number)
+    return None if math.isnan(number) or policy.hidden(value) else int(number)
 
 
 # --- which centre differs ----------------------------------------------------------------
@@ -317,7 +319,7 @@ def forest_rows(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([data[pooled], data[~pooled]])
 
 
-def forest_png(table: pd.DataFrame) -> bytes | None:
+def forest_png(table: pd.DataFrame, policy: suppression.Policy = suppression.NONE) -> bytes | None:
     """Seaborn forest plot of CR (exact 95 % CI): one row per centre (or file), each drawn once
     however many grid points share its rates; the pooled rows (all patients) first, as
     diamonds, with a dashed line at their rate. None without any CR shown."""
@@ -336,7 +338,7 @@ def forest_png(table: pd.DataFrame) -> bytes | None:
                        hi=[100 * _number(v) for v in data["cr_ci_high"]],
                        kind=["all patients" if c == _all_patients() else "centre" if c else "file"
                              for c in data["centre"]],
-                       row=[(f"{src}: " if many_files else "") + f"{lab} (n={suppression.count_text(_shown_or_text(d))})"
+                       row=[(f"{src}: " if many_files else "") + f"{lab} (n={policy.count_text(_shown_or_text(d))})"
                             for src, lab, d in zip(data["source"], data["label"], data["cr_denominator"])])
     with house_style():
         fig, ax = new_figure(8, 0.42 * len(data) + 1.8)
@@ -363,7 +365,8 @@ def _shown_or_text(value):
 
 # --- what the grid changes ----------------------------------------------------------------
 
-def grid_contrasts(outcomes, out: Path) -> pd.DataFrame | None:
+def grid_contrasts(outcomes, out: Path,
+                   policy: suppression.Policy = suppression.NONE) -> pd.DataFrame | None:
     """For a grid over a cut-off of :data:`GRID_CONTRASTS`: per run the CR contrast that cut-off
     defines: counts, risk difference (Newcombe hybrid score 95 % CI), conditional maximum-likelihood
     odds ratio (exact 95 % CI, as R's ``fisher.test``) and Fisher's p; None without such a grid.
@@ -394,12 +397,12 @@ def grid_contrasts(outcomes, out: Path) -> pd.DataFrame | None:
                    "rd": math.nan, "rd_low": math.nan, "rd_high": math.nan, "rd_text": "–", "or_text": "–",
                    "p_text": "–"}
             if high is not None and low is not None:
-                row["exposed"] = n_of(*(_count(high[c]) for c in ("numerator", "denominator")))
-                row["reference"] = n_of(*(_count(low[c]) for c in ("numerator", "denominator")))
-                k1, n1, k2, n2 = (_shown_count(x) for x in (high["numerator"], high["denominator"],
+                row["exposed"] = n_of(*(_count(high[c]) for c in ("numerator", "denominator")), policy=policy)
+                row["reference"] = n_of(*(_count(low[c]) for c in ("numerator", "denominator")), policy=policy)
+                k1, n1, k2, n2 = (_shown_count(x, policy) for x in (high["numerator"], high["denominator"],
                                                             low["numerator"], low["denominator"]))
                 if None not in (k1, n1, k2, n2) and n1 and n2 and not (
-                        suppression.rate_hidden(k1, n1) or suppression.rate_hidden(k2, n2)):
+                        policy.rate_hidden(k1, n1) or policy.rate_hidden(k2, n2)):
                     d, lo, hi = newcombe_difference_ci(k1, n1, k2, n2)
                     ratio = odds_ratio([[k1, n1 - k1], [k2, n2 - k2]], kind="conditional")
                     ci = ratio.confidence_interval()

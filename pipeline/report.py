@@ -26,7 +26,7 @@ import nbformat
 
 from helpers import suppression
 from helpers.narrative import CUTOFF_WORDS, UNAVAILABLE, run_setting
-from helpers.parameters import SETTINGS
+from helpers.parameters import SETTINGS, default
 from helpers.provenance import SHIPPED_COHORT, Provenance, data_provenance, file_sha256
 from helpers import headlines
 
@@ -88,10 +88,11 @@ class Page:
 
 
 def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
-                  kind: str = "internal") -> Path:
+                  kind: str = "internal", policy: suppression.Policy | None = None) -> Path:
     """Write ``report/`` (a page per executed notebook and ``index.html``) into a run
     directory and return the index's path. ``cohort_file``: default the notebooks'
-    ``data_path``; ``kind``: a key of :data:`RUN_KINDS`."""
+    ``data_path``; ``kind``: a key of :data:`RUN_KINDS`; ``policy``: what the run shows of a
+    count, by default that of ``kind`` at the notebooks' ``min_cell``."""
     import pandas as pd
 
     run_dir = Path(run_dir)
@@ -110,20 +111,25 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
         cohort_file = next((Path(str(p.value)).name for p in notebook_parameters(notebooks[0])
                             if p.name == "data_path"), None)
     cutoffs = {p.name: p.value for nb in notebooks for p in notebook_parameters(nb) if p.name in CUTOFF_WORDS}
-    banner, reconstructed = _banner(run_dir, cohort_file, kind, cutoffs)
+    if policy is None:
+        min_cell = next((p.value for nb in notebooks for p in notebook_parameters(nb) if p.name == "min_cell"),
+                        default("min_cell"))
+        policy = suppression.Policy.for_run(kind == "share", int(min_cell))
+    banner, reconstructed = _banner(run_dir, cohort_file, kind, cutoffs, policy)
     figures = _figure_files(run_dir / "figures")
     links = [{"stem": s, "title": _notebook_title(n) or s} for s, n in zip(stems, notebooks)]
     exporter = _exporter()
     pages = []
     for i, (stem, nb) in enumerate(zip(stems, notebooks)):
         prev, nxt = links[i - 1] if i else None, links[i + 1] if i + 1 < len(links) else None
-        page, text = _notebook_page(exporter, stem, nb, banner, figures, run_dir / "figures", prev, nxt)
+        page, text = _notebook_page(exporter, stem, nb, banner, figures, run_dir / "figures", prev, nxt,
+                                    policy)
         (report / f"{stem}.html").write_text(text, encoding="utf-8")
         pages.append(page)
     results = (pd.read_csv(run_dir / "results.csv") if (run_dir / "results.csv").is_file()
                else pd.DataFrame(columns=["notebook", "key"]))
     index = report / "index.html"
-    index.write_text(_index(run_dir, pages, results, banner, reconstructed), encoding="utf-8")
+    index.write_text(_index(run_dir, pages, results, banner, reconstructed, policy), encoding="utf-8")
     return index
 
 
@@ -142,10 +148,11 @@ def _exporter():
     return exporter
 
 
-def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt) -> tuple[Page, str]:
+def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt,
+                   policy: suppression.Policy) -> tuple[Page, str]:
     title = _notebook_title(nb) or stem
     shown = _prepare(nb, figures, figures_dir)
-    legend = _one_legend(shown)
+    legend = _one_legend(shown, policy)
     sections, found = _sections(shown)
     parameters = notebook_parameters(nb)
     context = {"title": f"{title} — {REPORT_TITLE}", "banner": banner, "legend": legend,
@@ -332,14 +339,14 @@ def _last_heading(source: str) -> str | None:
     return heads[-1].strip() if heads else None
 
 
-def _one_legend(nb) -> str:
+def _one_legend(nb, policy: suppression.Policy) -> str:
     """The share run's note on hidden counts, taken out of every output that carries it (under
     each table and text), once for the top of the page; "" when nothing on the page is hidden."""
     import html
 
-    if suppression.threshold() <= 1:
+    if policy.k <= 1:
         return ""
-    note, said = suppression.footnote(), False
+    note, said = policy.footnote(), False
     for output in (o for c in nb.cells for o in c.get("outputs", [])):
         data = output.get("data", {})
         for mime, forms in (("text/markdown", (f"*{note}*", note)),  # as helpers.narrative adds it
@@ -431,7 +438,8 @@ def _value_text(value: object) -> str:
 
 # --- page parts ------------------------------------------------------------------------
 
-def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | None = None) -> tuple[dict, bool]:
+def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | None = None,
+            policy: suppression.Policy = suppression.NONE) -> tuple[dict, bool]:
     """The data banner of every page (``style``, ``text`` naming the ``cutoffs`` set otherwise than
     the paper, ``kind`` of run), and whether the data are the shipped reconstruction."""
     from helpers.published import load_published_figures, paper_cutoffs
@@ -446,7 +454,7 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | N
     if prov is not None:
         style = "reconstructed" if prov.reconstructed else "analyst"
         text = run_setting(prov, cutoffs or {}, paper_cutoffs(load_published_figures())).banner
-    return {"style": style, "text": text, "kind": _kind_text(kind, prov)}, style == "reconstructed"
+    return {"style": style, "text": text, "kind": _kind_text(kind, prov, policy)}, style == "reconstructed"
 
 
 def _manifest_provenance(run_dir: Path) -> Provenance | None:
@@ -461,9 +469,10 @@ def _manifest_provenance(run_dir: Path) -> Provenance | None:
     return Provenance(Path(str(entry["file"])).name, str(entry["sha256"]), shipped)
 
 
-def _kind_text(kind: str, prov: Provenance | None = None) -> str:
+def _kind_text(kind: str, prov: Provenance | None = None,
+               policy: suppression.Policy = suppression.NONE) -> str:
     """The banner's line on the kind of run; a share run names the input, its hash prefix and its k."""
-    k, base = suppression.threshold(), suppression.current().base
+    k, base = policy.k, policy.base
     text = (f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k}), "
             f"every count is rounded to a multiple of {base}."
             if kind == "share" and k <= 1 else RUN_KINDS[kind].format(k=k, below=k - 1, base=base))
@@ -481,7 +490,8 @@ def report_date() -> str:
 
 # --- index -------------------------------------------------------------------------------
 
-def _index(run_dir: Path, pages: list[Page], results, banner: dict, reconstructed: bool) -> str:
+def _index(run_dir: Path, pages: list[Page], results, banner: dict, reconstructed: bool,
+           policy: suppression.Policy) -> str:
     import jinja2
     from importlib import metadata
 
@@ -505,8 +515,8 @@ def _index(run_dir: Path, pages: list[Page], results, banner: dict, reconstructe
                     "name": p.name, "value": p.value_text, "default": p.default_text,
                     "meaning": p.meaning, "notebooks": []})
                 row["notebooks"].append(page.stem[:2])
-    found = _headlines(run_dir, results, pages)
-    k = suppression.threshold()
+    found = _headlines(run_dir, results, pages, policy)
+    k = policy.k
     hidden = k > 1 and any(re.search(rf"<{k}(?!\d)", h["title"] + h["text"]) for h in found)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES.parent), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
@@ -514,7 +524,7 @@ def _index(run_dir: Path, pages: list[Page], results, banner: dict, reconstructe
     return env.get_template("report/report_index.html.j2").render(
         title=REPORT_TITLE, banner=banner, date=report_date(), version=version, commit=commit,
         pages=pages, n_results=len(results), changed=list(changed.values()), headlines=found,
-        legend=suppression.footnote() if hidden else "",
+        legend=policy.footnote() if hidden else "",
         thumbs=_thumbnails(pages, run_dir / "figures"),
         summary=_summary_table(run_dir, reconstructed),
         notebooks=[{"stem": p.stem, "title": p.title, "summary": p.summary,
@@ -522,13 +532,14 @@ def _index(run_dir: Path, pages: list[Page], results, banner: dict, reconstructe
         downloads=_downloads(run_dir, pages))
 
 
-def _headlines(run_dir: Path, results, pages) -> list[dict]:
-    """The headlines the notebooks declared, filled from results.csv, in reading order, each
-    linked to its page's section; a declared headline without its result is an error."""
+def _headlines(run_dir: Path, results, pages, policy: suppression.Policy) -> list[dict]:
+    """The headlines the notebooks declared, filled from results.csv with counts as ``policy``
+    shows them, in reading order, each linked to its page's section; a declared headline without
+    its result is an error."""
     items = []
     for stem, h in headlines.read_headlines(run_dir):
         try:
-            text = h.text(results)
+            text = h.text(results, policy=policy)
         except KeyError as err:
             raise ValueError(f"the headline {h.title!r} declared by {stem} has no result: {err}") from None
         page = next((p for p in pages if p.stem == stem), None)

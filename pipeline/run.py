@@ -244,9 +244,8 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
                 step = "hiding small counts in results.csv"
                 suppression.suppress_result_files(staging, policy)
             step = "rendering the HTML report"  # after the manifest, whose commit and date it shows
-            with suppression.applied(policy):  # the headlines show counts as the notebooks do
-                render_report(staging, cohort_file=inputs["data_path"].name,
-                              kind="share" if share else "internal")
+            render_report(staging, cohort_file=inputs["data_path"].name,
+                          kind="share" if share else "internal", policy=policy)
         except (PipelineError, KeyboardInterrupt):
             raise
         except Exception as err:

@@ -43,7 +43,11 @@ def execute(name: str, *, figures: bool = True, **parameters) -> dict:
     printed = io.StringIO()
     namespace: dict = {"_markdown": shown}
     original, cwd = narrative.show_markdown, os.getcwd()
-    narrative.show_markdown = shown.append
+
+    def capture(text: str, *, policy=None) -> None:  # the notebook's policy, as show_markdown takes it
+        shown.append(text)
+
+    narrative.show_markdown = capture
     from matplotlib.figure import Figure
 
     savefig = Figure.savefig

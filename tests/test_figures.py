@@ -166,8 +166,7 @@ def test_the_share_view_of_blasts_draws_medians_only_for_categories_of_min_cell_
     # Two hidden counts in the row, so the 5 steroids patients stay shown.
     cohort = pd.concat([blasts([10, 20, 30, 40, 50], [0, 2, 4, 6, 8]),
                         blasts([70, 80], [5, 10], category="tki"), blasts([60], [None])], ignore_index=True)
-    with suppression.counts_hidden_below(5):  # the share run's threshold, set by the notebook
-        fig = figures.plot_blasts_before_after(cohort, share_safe=True, min_cell=5)
+    fig = figures.plot_blasts_before_after(cohort, share_safe=True, min_cell=5)
     steroids, tki = fig.axes[0], fig.axes[3]
     [medians] = solid_lines(steroids)
     assert list(medians.get_ydata()) == pytest.approx([30, 4])
@@ -184,8 +183,7 @@ def test_the_share_view_of_crs_draws_no_point_per_patient_and_no_bar_under_min_c
     # 6 patients with CRS (blasts before 60..85, after 0..25) and 3 without CRS, all steroids.
     cohort = crs_cohort([60, 65, 70, 75, 80, 85, 40, 50, 55], [0, 5, 10, 15, 20, 25, 30, 35, 40])
     cohort["crs_status"] = ["CRS"] * 6 + ["No CRS"] * 3
-    with suppression.counts_hidden_below(5):
-        fig = response_figures.plot_crs(cohort, share_safe=True, min_cell=5)
+    fig = response_figures.plot_crs(cohort, share_safe=True, min_cell=5)
     left, right = fig.axes
     widths = [p.get_width() for p in left.patches]
     assert 3 not in widths and 6 not in widths and 5 in widths  # 3 is under 5 (no bar); 6 is drawn as 5
@@ -204,8 +202,7 @@ def test_in_a_share_run_the_cr_mrd_bars_show_rounded_counts_and_draw_no_bar_for_
     cr = pd.DataFrame({"level": ["False", "True"], "numerator": [12, 10], "denominator": [13, 20],
                        "estimate": [12 / 13, 0.5], "ci_low": [0.6, 0.27], "ci_high": [0.99, 0.73]})
     mrd = cr.assign(numerator=[3, 5], denominator=[10, 10], estimate=[0.3, 0.5])
-    with suppression.counts_hidden_below(5):
-        ax = response_figures.plot_cr_mrd_by_burden(cr, mrd).axes[0]
+    ax = response_figures.plot_cr_mrd_by_burden(cr, mrd, policy=suppression.Policy.for_run(True, 5)).axes[0]
     labels = [t.get_text() for t in ax.texts]
     assert labels == ["10/15\n(67%)", "10/20\n(50%)", "<5/10\n(–)", "5/10\n(50%)"]
     assert [p.get_height() for p in ax.patches[:4]] == pytest.approx([200 / 3, 50, 0, 50])
@@ -217,8 +214,8 @@ def test_in_a_share_run_the_patient_flow_hides_small_counts_and_rounds_the_other
 
     flow = PatientFlow(treated=34, two_cycles=31, one_cycle=3, one_cycle_without_cr=3, cr=24, mrd_evaluable=20,
                        mrd_negative=17, hsct_after=14)
-    with suppression.counts_hidden_below(5):
-        texts = {t.get_text() for t in response_figures.plot_patient_flow(flow).axes[0].texts}
+    share = suppression.Policy.for_run(True, 5)
+    texts = {t.get_text() for t in response_figures.plot_patient_flow(flow, policy=share).axes[0].texts}
     # 2 cycles 31 / 1 cycle 3: 30 and <5; no CR 7: 5; MRD 20 / not assessed 4: 20 and <5;
     # MRD negative 17 / positive 3: 15 and <5.
     assert {"Received 2 cycles\nn = 30", "1 cycle only (progressed)\nn = <5", "No CR after 2 cycles\nn = 5",

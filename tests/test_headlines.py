@@ -96,8 +96,8 @@ def test_a_share_runs_hidden_counts_are_shown_as_hidden_not_read_as_numbers(nume
                          "denominator": [denominator, "not shown"], "ci_low": [None, None], "ci_high": [None, None]})
     crs = Headline("CRS", "[[cr:rate]]; grade 3 or higher in [[severe:n_of]] of the patients with CRS", "Incidence",
                    {"cr": Key("any_cr"), "severe": Key("crs_grade_ge3", {"crs": True})})
-    with suppression.counts_hidden_below(5):
-        assert crs.text(rows) == f"{shown}; grade 3 or higher in <5/not shown (–) of the patients with CRS"
+    assert crs.text(rows, policy=suppression.Policy.for_run(True, 5)) == (
+        f"{shown}; grade 3 or higher in <5/not shown (–) of the patients with CRS")
 
 
 def test_a_notebook_says_it_is_not_available_for_the_data_with_one_row():

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from run_inprocess import execute
 
-from helpers import loading, suppression
+from helpers import loading
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +33,7 @@ def _run(tmp_path: Path, rows: pd.DataFrame, **parameters) -> tuple[str, pd.Data
     data = tmp_path / "cohort.csv"
     rows.to_csv(data, index=False)
     loading.load_cohort(data)  # every case is valid under the data contract
-    with suppression.counts_hidden_below(0):  # the notebook sets its own threshold; restore it after
-        run = execute(NOTEBOOK, data_path=data, output_dir=tmp_path / "out", bootstrap_samples=40, **parameters)
+    run = execute(NOTEBOOK, data_path=data, output_dir=tmp_path / "out", bootstrap_samples=40, **parameters)
     text = "\n".join([*run["_markdown"], run["_printed"]])
     return text, pd.read_csv(tmp_path / "out" / "results" / f"{NOTEBOOK}.csv").set_index("key")
 

@@ -200,20 +200,19 @@ def test_a_share_page_without_the_input_names_it_and_its_hash_from_the_manifest(
 
 
 def test_a_share_page_carries_the_note_on_hidden_counts_once(tmp_path):
-    with suppression.counts_hidden_below(5):
-        legend = suppression.footnote()
-        table = f'<p class="footnote">n/N (%) with exact CI. {legend}</p>'
-        note = new_output("display_data", data={"text/html": f"<table><tr><td>&lt;5</td></tr></table>{table}"})
-        said = new_output("display_data", data={"text/markdown": legend})
-        nb = notebook("01 · Alpha", [new_markdown_cell("## A"), new_code_cell("a()", outputs=[note, said]),
-                                     new_markdown_cell("## B"), new_code_cell("b()", outputs=[note])])
-        (tmp_path / "notebooks").mkdir()
-        nbformat.write(nb, tmp_path / "notebooks" / "01_alpha.ipynb")
-        report.render_report(tmp_path, kind="share")
-        page = pages(tmp_path)["01_alpha.html"]
-        assert page.count("a count from 1 to 4, hidden in this share run") == 1
-        assert page.count("n/N (%) with exact CI.") == 2
-        assert page.index('class="legend"') < page.index('id="a"')
+    legend = suppression.Policy.for_run(True, 5).footnote()
+    table = f'<p class="footnote">n/N (%) with exact CI. {legend}</p>'
+    note = new_output("display_data", data={"text/html": f"<table><tr><td>&lt;5</td></tr></table>{table}"})
+    said = new_output("display_data", data={"text/markdown": legend})
+    nb = notebook("01 · Alpha", [new_markdown_cell("## A"), new_code_cell("a()", outputs=[note, said]),
+                                 new_markdown_cell("## B"), new_code_cell("b()", outputs=[note])])
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "01_alpha.ipynb")
+    report.render_report(tmp_path, kind="share")
+    page = pages(tmp_path)["01_alpha.html"]
+    assert page.count("a count from 1 to 4, hidden in this share run") == 1
+    assert page.count("n/N (%) with exact CI.") == 2
+    assert page.index('class="legend"') < page.index('id="a"')
 
 
 def test_index_thumbnails_and_file_lists_use_the_figures_description_and_the_tables_title(tmp_path):

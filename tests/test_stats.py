@@ -615,9 +615,9 @@ def test_a_proportion_reads_as_a_clinician_writes_it(k, n, shown):
 def test_a_proportion_in_a_share_run_hides_a_small_count_and_rounds_the_others():
     from helpers import suppression
 
-    with suppression.counts_hidden_below(5):
-        assert str(stats.proportion(3, 30)) == "<5/30 (–; 95% CI –, Clopper-Pearson)"
-        assert str(stats.proportion(13, 30)) == "15/30 (50.0%; 95% CI 31.3–68.7%, Clopper-Pearson)"
+    share = suppression.Policy.for_run(True, 5)
+    assert str(stats.proportion(3, 30, policy=share)) == "<5/30 (–; 95% CI –, Clopper-Pearson)"
+    assert str(stats.proportion(13, 30, policy=share)) == "15/30 (50.0%; 95% CI 31.3–68.7%, Clopper-Pearson)"
 
 
 # R 4.2: fisher.test(matrix(c(12, 10, 1, 10), 2))$p.value -> 0.02159082

@@ -14,10 +14,6 @@ from helpers import display, narrative, suppression, tables
 SHARE = suppression.Policy.for_run(True, 5)
 
 
-@pytest.fixture
-def k5():
-    with suppression.applied(SHARE):
-        yield
 
 
 def test_the_policy_of_a_run_is_explicit_and_an_internal_run_shows_everything():
@@ -32,8 +28,8 @@ def test_the_policy_of_a_run_is_explicit_and_an_internal_run_shows_everything():
 
 @pytest.mark.parametrize("n, shown", [(0, "0"), (1, "<5"), (4, "<5"), (5, "5"), (7, "5"), (8, "10"),
                                       (12, "10"), (13, "15"), (23, "25"), (271, "270")])
-def test_a_count_from_1_to_k_minus_1_is_hidden_and_every_other_rounded_to_a_multiple_of_5(k5, n, shown):
-    assert narrative.count(n) == shown
+def test_a_count_from_1_to_k_minus_1_is_hidden_and_every_other_rounded_to_a_multiple_of_5(n, shown):
+    assert narrative.count(n, policy=SHARE) == shown
 
 
 @pytest.mark.parametrize("k, d, text, ci", [
@@ -49,27 +45,25 @@ def test_a_count_from_1_to_k_minus_1_is_hidden_and_every_other_rounded_to_a_mult
     (0, 3, "0/<5 (–)", "95% CI –"),
     ("<5", 30, "<5/30 (–)", "95% CI –"),  # read back from a share run's results file
 ])
-def test_a_rate_is_shown_from_its_rounded_counts_and_a_hidden_one_as_dashes(k5, k, d, text, ci):
-    assert narrative.n_of(k, d) == text
-    assert narrative.ci_text(0.01, 0.99, counts=(k, d)) == ci  # the interval given is not the one shown
+def test_a_rate_is_shown_from_its_rounded_counts_and_a_hidden_one_as_dashes(k, d, text, ci):
+    assert narrative.n_of(k, d, policy=SHARE) == text
+    assert narrative.ci_text(0.01, 0.99, counts=(k, d), policy=SHARE) == ci  # the interval given is not the one shown
     cells = display.rate_cells(pd.DataFrame({"numerator": [k], "denominator": [d], "ci_low": [0.01],
-                                             "ci_high": [0.99]}))
+                                             "ci_high": [0.99]}), policy=SHARE)
     assert cells.loc[0, "n/N (%)"] == text and cells.loc[0, "95% CI"] == ci.removeprefix("95% CI ")
 
 
 def test_nothing_is_hidden_or_rounded_when_the_policy_shows_everything():
-    assert suppression.current() == suppression.NONE
     assert narrative.n_of(3, 30) == "3/30 (10.0%)" and narrative.n_of(33, 34) == "33/34 (97.1%)"
     counts = pd.Series([3, 10, 7])
-    assert suppression.hide_small(counts) is counts
+    assert suppression.NONE.hide_small(counts) is counts
 
 
-def test_a_notebook_setup_with_min_cell_applies_the_share_policy_and_0_the_internal_one():
-    with suppression.counts_hidden_below(5):
-        assert suppression.current() == SHARE
-        with suppression.counts_hidden_below(0):
-            assert suppression.current() == suppression.NONE
-    assert suppression.current() == suppression.NONE
+def test_a_notebooks_helpers_bound_to_its_policy_show_counts_under_it_and_the_modules_do_not():
+    bound_narrative, bound_display = SHARE.bind(narrative, display)
+    assert bound_narrative.n_of(3, 30) == "<5/30 (–)" and narrative.n_of(3, 30) == "3/30 (10.0%)"
+    assert bound_display.ci_cell(0.01, 0.99, counts=(3, 30)) == "–"
+    assert bound_narrative.PAPER == narrative.PAPER  # constants pass through
 
 
 @pytest.mark.parametrize(("counts", "labels"), [
@@ -77,29 +71,30 @@ def test_a_notebook_setup_with_min_cell_applies_the_share_policy_and_0_the_inter
     ([[3, 10, 0, 7]], [["<5", "10", "0", "5"]]),
     ([[3, 10], [6, 8]], [["<5", "10"], ["5", "10"]]),
 ])
-def test_counts_of_a_table_or_figure_label_are_hidden_or_rounded_cell_by_cell(k5, counts, labels):
-    assert suppression.hide_small(pd.DataFrame(counts)).astype(str).values.tolist() == labels
-    assert suppression.table_mask(pd.DataFrame(counts)).values.tolist() == [
+def test_counts_of_a_table_or_figure_label_are_hidden_or_rounded_cell_by_cell(counts, labels):
+    assert SHARE.hide_small(pd.DataFrame(counts)).astype(str).values.tolist() == labels
+    assert SHARE.table_mask(pd.DataFrame(counts)).values.tolist() == [
         [label == "<5" for label in row] for row in labels]
 
 
-def test_table1_hides_small_levels_and_rounds_the_others_with_percentages_of_rounded_counts(k5):
+def test_table1_hides_small_levels_and_rounds_the_others_with_percentages_of_rounded_counts():
     counts = pd.DataFrame({
         "variable": ["sex"] * 2 + ["ph_status"] * 3,
         "characteristic": ["Sex"] * 2 + ["Ph"] * 3,
         "level": ["Male", "Female", "positive", "negative", tables.NOT_AVAILABLE],
         "numerator": [20, 11, 3, 21, 7], "denominator": [31] * 5,
     })
-    shown = tables.table1(counts, pd.DataFrame(columns=["column", "characteristic", "summary"]))
+    shown = tables.table1(counts, pd.DataFrame(columns=["column", "characteristic", "summary"]), policy=SHARE)
     values = dict(zip(shown["Level"], shown["N=30 n (%)"]))
     assert values == {"Male": "20 (66.7%)", "Female": "10 (33.3%)", "positive": "<5 (–)",
                       "negative": "20 (66.7%)", tables.NOT_AVAILABLE: "5 (16.7%)"}
 
 
-def test_a_shown_table_of_a_share_run_carries_the_footnote(k5):
+def test_a_shown_table_of_a_share_run_carries_the_footnote():
     rows = pd.DataFrame({"group": ["a", "b"], "numerator": [3, 12], "denominator": [30, 30],
                          "ci_low": [0.02, 0.23], "ci_high": [0.27, 0.59]})
-    shown = display.table(display.rate_cells(rows), "CR", footnote=display.COUNT_FOOTNOTE)
+    shown = display.table(display.rate_cells(rows, policy=SHARE), "CR", footnote=display.COUNT_FOOTNOTE,
+                          policy=SHARE)
     assert list(shown.frame["n/N (%)"]) == ["<5/30 (–)", "10/30 (33.3%)"]
     assert list(shown.frame["95% CI"]) == ["–", "17.3–52.8%"]
     assert shown.footnote.startswith(display.COUNT_FOOTNOTE) and "<5: a count from 1 to 4" in shown.footnote
@@ -146,32 +141,32 @@ def test_saved_result_rows_are_hidden_or_rounded_with_rates_from_rounded_counts_
     ("for the 39 of 40 patients with a value", "for the 40 of 40 patients with a value"),
     ("<5/30 (–); p = 0.021", "<5/30 (–); p = 0.021"),
 ])
-def test_text_written_before_the_formatters_saw_it_shows_counts_as_the_policy_does(k5, text, shown):
-    assert suppression.scrub(text) == shown
+def test_text_written_before_the_formatters_saw_it_shows_counts_as_the_policy_does(text, shown):
+    assert SHARE.scrub(text) == shown
 
 
-def test_a_printed_proportion_or_test_shows_rounded_counts_and_keeps_the_p_value(k5):
+def test_a_printed_proportion_or_test_shows_rounded_counts_and_keeps_the_p_value():
     from helpers import stats
 
-    assert str(stats.proportion(3, 30)) == "<5/30 (–; 95% CI –, Clopper-Pearson)"
+    assert str(stats.proportion(3, 30, policy=SHARE)) == "<5/30 (–; 95% CI –, Clopper-Pearson)"
     # 13/31 is shown as 15/30, its rate and interval those of 15/30 (R: binom.test(15, 30): 0.3130-0.6870)
-    assert str(stats.proportion(13, 31)) == "15/30 (50.0%; 95% CI 31.3–68.7%, Clopper-Pearson)"
+    assert str(stats.proportion(13, 31, policy=SHARE)) == "15/30 (50.0%; 95% CI 31.3–68.7%, Clopper-Pearson)"
     fisher = stats.fisher_exact(pd.DataFrame([[3, 10], [8, 12]]).to_numpy())
     assert str(fisher) == f"Fisher's exact test (2x2, two-sided): p = {fisher.p_value:.3f}"
 
 
-def test_a_median_of_fewer_than_k_patients_is_not_shown_as_it_is_their_own_value(k5):
+def test_a_median_of_fewer_than_k_patients_is_not_shown_as_it_is_their_own_value():
     rows = pd.DataFrame({"level": ["a", "b"], "n": [1, 12], "n_missing": [2, 0], "median": [48.0, 16.0],
                          "minimum": [48.0, 7.0], "maximum": [48.0, 26.0], "summary": ["48 (range 48-48)", "16"]})
-    shown = suppression.tidy(rows)
+    shown = SHARE.apply(rows)
     assert list(shown["n"]) == ["<5", 10] and list(shown["n_missing"]) == ["<5", 0]
     assert shown.loc[0, ["median", "minimum", "maximum", "summary"]].isna().all()
     assert shown.loc[1, "summary"] == "16"
 
 
-def test_a_small_count_of_missing_values_is_hidden_even_when_its_median_is_shown(k5):
+def test_a_small_count_of_missing_values_is_hidden_even_when_its_median_is_shown():
     rows = pd.DataFrame({"level": ["a"], "n": [12], "n_missing": [2], "median": [16.0]})
-    shown = suppression.tidy(rows)
+    shown = SHARE.apply(rows)
     assert list(shown["n_missing"]) == ["<5"] and shown.loc[0, "median"] == 16.0
 
 

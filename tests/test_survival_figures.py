@@ -8,6 +8,8 @@ from lifelines import KaplanMeierFitter
 from helpers import competing, suppression
 from helpers import survival_figures as curves
 
+SHARE = suppression.Policy.for_run(True, 5)
+
 # Two groups: A has deaths at 1, 2, 2 and 5 months and censorings at 3 and 8; B one death at 4.
 A = ([1, 2, 2, 3, 5, 8], [1, 1, 1, 0, 1, 0])
 B = ([4, 6, 7, 9, 10, 12], [1, 0, 0, 0, 0, 0])
@@ -44,8 +46,7 @@ def test_a_figure_prints_its_test_and_the_numbers_at_risk_and_cumulative_events_
 
 def test_a_share_run_figure_shows_counts_below_k_as_hidden():
     fits = {"A": KaplanMeierFitter().fit(*A)}
-    with suppression.counts_hidden_below(5):
-        texts = _texts(curves.plot_km(fits, [0, 4, 8, 12], "t", "S"))
+    texts = _texts(curves.plot_km(fits, [0, 4, 8, 12], "t", "S", policy=SHARE))
     # counts of k or more are rounded to a multiple of 5 (6 -> 5), 1 to k-1 hidden
     assert [t for t in texts if t != "A"] == ["5", "<5", "<5", "0", "0", "<5", "<5", "<5"]
 
@@ -57,9 +58,8 @@ def test_a_share_run_draws_no_curve_of_a_group_below_k_and_the_others_as_rounded
     groups = {"Big": (months, codes), "Small": (small_months, small_codes)}
     fits = {g: {"Relapse": competing.fit_cif(m, c, 1), "Death": competing.fit_cif(m, c, 2)}
             for g, (m, c) in groups.items()}
-    with suppression.counts_hidden_below(5):
-        figure = curves.plot_cif(fits, groups, [0, 6, 12], "t")
-        relapse_12 = competing.cif_at(fits["Big"]["Relapse"], 12)
+    figure = curves.plot_cif(fits, groups, [0, 6, 12], "t", policy=SHARE)
+    relapse_12 = competing.cif_at(fits["Big"]["Relapse"], 12, policy=SHARE)
     lines = [line for line in figure.axes[0].get_lines() if not line.get_label().startswith("_")]
     assert sorted(line.get_label() for line in lines) == ["Death, Big", "Relapse, Big"]
     # the incidence read in a share run is that of the rounded steps, with no interval
