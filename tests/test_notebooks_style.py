@@ -64,3 +64,28 @@ def test_stored_outputs_are_complete_and_carry_nothing_volatile(path):
 def test_every_notebook_shows_where_its_data_came_from_first(path):
     code = [c for c in read(path).cells if c.cell_type == "code" and c.get("id") != "settings"]
     assert "data_provenance(data_path)" in code[1].source
+
+
+# 01 and 02 keep lines over 100 characters only in the cell that sets the share policy;
+# 03-10 still have long cells
+NOT_YET_SHORT = {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10"}
+
+
+def code_cell_sizes(path: Path) -> tuple[list[int], list[int]]:
+    """Non-blank lines per code cell, and the length of every line of code."""
+    cells = [c.source.splitlines() for c in read(path).cells if c.cell_type == "code"]
+    return [sum(1 for ln in lines if ln.strip()) for lines in cells], [
+        len(ln) for lines in cells for ln in lines]
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.xfail(p.stem[:2] in NOT_YET_SHORT, strict=False,
+                                            reason="cells not yet split"))
+    for p in NOTEBOOKS], ids=IDS)
+def test_code_cells_are_short_median_six_lines_at_most_twenty_five_lines_of_100_characters(path):
+    import statistics
+
+    sizes, widths = code_cell_sizes(path)
+    assert statistics.median(sizes) <= 6, sizes
+    assert max(sizes) <= 25, sizes
+    assert max(widths) <= 100, max(widths)
