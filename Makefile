@@ -7,7 +7,7 @@ DATA   ?= data/reconstructed_cohort.csv
 PARAMS ?= analysis.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lab notebooks validate template reconstruct benchmark benchmark-loop benchmark-batch batch git-filter lock clean
+.PHONY: help setup run test test-fast lint format lab notebooks validate template reconstruct benchmark benchmark-loop benchmark-batch batch git-filter lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
@@ -25,13 +25,21 @@ run: $(STAMP) ## Run every notebook with analysis.toml (PARAMS=file for another,
 	@# --data only when DATA is given: otherwise the data_path of the parameter file
 	$(BIN)/python -m pipeline run --params $(PARAMS) $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) --force
 
-test: $(STAMP) ## Run every test: unit tests, pipeline tests and nbval on the notebooks, on two workers
+test: $(STAMP) lint ## Run every test: style checks, unit tests, pipeline tests and nbval on the notebooks, on two workers
 	@# One session: the notebooks checked by nbval are one xdist group, run in order on one
 	@# worker (notebook 06 reads what 01-05 wrote); tests/conftest.py groups the rest.
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env -n 2 --dist loadgroup
 
 test-fast: $(STAMP) ## Unit tests only (no notebooks, no pipeline runs)
 	$(BIN)/python -m pytest tests -m "not slow" -n 2
+
+lint: $(STAMP) ## Check style: ruff lint on code and notebooks, ruff format on code
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Fix what ruff can: import order, then layout of helpers/, pipeline/, tests/
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 lab: $(STAMP) ## Open the notebooks in JupyterLab, in the project's environment
 	cd notebooks && ../$(BIN)/jupyter lab

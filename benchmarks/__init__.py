@@ -44,8 +44,14 @@ QUICK_SIZES = (34, 1_000)
 TABLE1_SIZE = 100_000
 #: Imports every floor notebook runs (the libraries the analysis uses, in the form
 #: it uses them); each notebook's own import statements are added after these.
-FLOOR_IMPORTS = ("import numpy", "import pandas", "import scipy.stats", "import matplotlib.pyplot",
-                 "import seaborn", "import helpers")
+FLOOR_IMPORTS = (
+    "import numpy",
+    "import pandas",
+    "import scipy.stats",
+    "import matplotlib.pyplot",
+    "import seaborn",
+    "import helpers",
+)
 #: Targets: (key, description, threshold); checked in :func:`check_targets`.
 TARGETS = (
     ("overhead_at_34", "pipeline / floor at n = 34 <= 1.5", 1.5),
@@ -135,6 +141,7 @@ class BenchmarkError(RuntimeError):
 
 # --- floor notebooks ------------------------------------------------------------------
 
+
 def notebook_imports(nb: nbformat.NotebookNode) -> list[str]:
     """Top-level ``import``/``from ... import`` statements of a notebook's code cells.
 
@@ -145,8 +152,9 @@ def notebook_imports(nb: nbformat.NotebookNode) -> list[str]:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        lines = [line for line in cell.source.splitlines()
-                 if not line.lstrip().startswith(("%", "!"))]
+        lines = [
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        ]
         try:
             tree = ast.parse("\n".join(lines))
         except SyntaxError:
@@ -168,8 +176,9 @@ def floor_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     libraries the helpers import lazily) but does no analysis.
     """
     floor = nbformat.v4.new_notebook()
-    floor.metadata = nbformat.from_dict({k: v for k, v in nb.metadata.items()
-                                         if k in ("kernelspec", "language_info")})
+    floor.metadata = nbformat.from_dict(
+        {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
+    )
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             params = nbformat.v4.new_code_cell(cell.source)
@@ -212,6 +221,7 @@ def write_floor_notebooks(notebook_dir: str | Path, out_dir: str | Path) -> list
 
 # --- measuring --------------------------------------------------------------------------
 
+
 def measure(cmd: Sequence[str], cwd: str | Path, log: str | Path) -> Measurement:
     """Run ``cmd`` once in a fresh wrapper process and return its time and peak memory.
 
@@ -236,27 +246,46 @@ def measure(cmd: Sequence[str], cwd: str | Path, log: str | Path) -> Measurement
         stderr is in the message).
     """
     try:
-        done = subprocess.run([sys.executable, "-c", _MEASURE_WRAPPER, json.dumps(list(cmd)),
-                               str(cwd), str(log)], capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURE_WRAPPER, json.dumps(list(cmd)), str(cwd), str(log)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         raw = json.loads(done.stdout.strip().splitlines()[-1])
     except subprocess.CalledProcessError as err:
-        raise BenchmarkError(f"the measuring wrapper exited {err.returncode}:\n"
-                             f"{(err.stderr or '')[-3000:]}") from None
+        raise BenchmarkError(
+            f"the measuring wrapper exited {err.returncode}:\n{(err.stderr or '')[-3000:]}"
+        ) from None
     except (ValueError, IndexError) as err:
         raise BenchmarkError(f"the measuring wrapper printed no result ({err})") from None
     if raw["returncode"] != 0:
         tail = Path(log).read_text(errors="replace")[-3000:]
         raise BenchmarkError(f"{' '.join(cmd)} exited {raw['returncode']}:\n{tail}")
     tree = raw["tree_peak_mib"]
-    return Measurement(seconds=raw["seconds"],
-                       peak_mib=tree if tree is not None else raw["children_maxrss_mib"],
-                       children_maxrss_mib=raw["children_maxrss_mib"], tree_peak_mib=tree)
+    return Measurement(
+        seconds=raw["seconds"],
+        peak_mib=tree if tree is not None else raw["children_maxrss_mib"],
+        children_maxrss_mib=raw["children_maxrss_mib"],
+        tree_peak_mib=tree,
+    )
 
 
 def pipeline_command(data: Path, out: Path, notebooks: Path) -> list[str]:
     """The measured pipeline command."""
-    return [sys.executable, "-m", "pipeline", "run", "--data", str(data), "--out", str(out),
-            "--force", "--notebooks", str(notebooks)]
+    return [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--force",
+        "--notebooks",
+        str(notebooks),
+    ]
 
 
 def floor_command(floor_dir: Path, data: Path, workdir: Path) -> list[str]:
@@ -266,9 +295,11 @@ def floor_command(floor_dir: Path, data: Path, workdir: Path) -> list[str]:
 
 def summarise(runs: Sequence[Measurement]) -> dict:
     """Median seconds and maximum peak memory over repetitions."""
-    return {"seconds": statistics.median(r.seconds for r in runs),
-            "peak_mib": max(r.peak_mib for r in runs),
-            "runs": [asdict(r) for r in runs]}
+    return {
+        "seconds": statistics.median(r.seconds for r in runs),
+        "peak_mib": max(r.peak_mib for r in runs),
+        "runs": [asdict(r) for r in runs],
+    }
 
 
 def notebook_durations(run_dir: Path) -> dict[str, float]:
@@ -294,6 +325,7 @@ def cohort_file(n: int, folder: Path, seed: int) -> tuple[Path, str]:
 
 # --- Table 1 builder against tableone -------------------------------------------------
 
+
 def table1_comparison(data: Path, repeat: int) -> dict:
     """Time the project's Table 1 builder and ``tableone.TableOne`` on the same loaded cohort.
 
@@ -318,22 +350,34 @@ def table1_comparison(data: Path, repeat: int) -> dict:
 
     def ours():
         if hasattr(tables, "count_rows") and hasattr(tables, "summary_rows"):
-            return tables.table1(tables.count_rows(cohort, categorical),
-                                 tables.summary_rows(cohort, continuous))
+            return tables.table1(
+                tables.count_rows(cohort, categorical), tables.summary_rows(cohort, continuous)
+            )
         return tables.table1(cohort)
 
     def theirs():
         # Only the tabulated columns: tableone trips over other categorical columns.
-        return TableOne(cohort[categorical + continuous], columns=categorical + continuous, categorical=categorical,
-                        continuous=continuous, nonnormal=continuous, min_max=continuous)
+        return TableOne(
+            cohort[categorical + continuous],
+            columns=categorical + continuous,
+            categorical=categorical,
+            continuous=continuous,
+            nonnormal=continuous,
+            min_max=continuous,
+        )
 
     try:
         t_ours = _best_time(ours, repeat)
         t_theirs = _best_time(theirs, repeat)
     except Exception as err:  # report, do not abort the benchmark
         return {"available": False, "reason": f"{type(err).__name__}: {err}"}
-    return {"available": True, "n": len(cohort), "ours_seconds": t_ours,
-            "tableone_seconds": t_theirs, "ratio": t_ours / t_theirs}
+    return {
+        "available": True,
+        "n": len(cohort),
+        "ours_seconds": t_ours,
+        "tableone_seconds": t_theirs,
+        "ratio": t_ours / t_theirs,
+    }
 
 
 def _best_time(fn, repeat: int) -> float:
@@ -347,9 +391,16 @@ def _best_time(fn, repeat: int) -> float:
 
 # --- the whole benchmark ----------------------------------------------------------------
 
-def run_benchmark(sizes: Sequence[int], repeat: int, seed: int = 0,
-                  notebooks: Path = REPO_ROOT / "notebooks", table1_size: int = TABLE1_SIZE,
-                  log=sys.stderr, json_path: Path | None = None) -> dict:
+
+def run_benchmark(
+    sizes: Sequence[int],
+    repeat: int,
+    seed: int = 0,
+    notebooks: Path = REPO_ROOT / "notebooks",
+    table1_size: int = TABLE1_SIZE,
+    log=sys.stderr,
+    json_path: Path | None = None,
+) -> dict:
     """Measure the floor and the pipeline at each size; return a JSON-able result dict.
 
     Parameters
@@ -385,11 +436,18 @@ def run_benchmark(sizes: Sequence[int], repeat: int, seed: int = 0,
     """
     result = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
-        "repeat": repeat, "seed": seed, "notebooks": None, "complete": False,
-        "floor": None, "pipeline": [], "table1_vs_tableone": {"available": False,
-                                                               "reason": "not run yet"},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "repeat": repeat,
+        "seed": seed,
+        "notebooks": None,
+        "complete": False,
+        "floor": None,
+        "pipeline": [],
+        "table1_vs_tableone": {"available": False, "reason": "not run yet"},
     }
 
     def save() -> None:
@@ -412,8 +470,9 @@ def run_benchmark(sizes: Sequence[int], repeat: int, seed: int = 0,
             for i in range(repeat):
                 workdir = tmp / f"floor_run_{i}"
                 (workdir / "input").mkdir(parents=True)
-                floor_runs.append(measure(floor_command(floor_dir, base_data, workdir), tmp,
-                                          tmp / "floor.log"))
+                floor_runs.append(
+                    measure(floor_command(floor_dir, base_data, workdir), tmp, tmp / "floor.log")
+                )
             result["floor"] = summarise(floor_runs)
         except BenchmarkError as err:
             result["floor"] = {"failed": True, "reason": str(err)}
@@ -425,8 +484,9 @@ def run_benchmark(sizes: Sequence[int], repeat: int, seed: int = 0,
             try:
                 data, origin = cohort_file(n, tmp, seed)
             except Exception as err:  # e.g. an invalid size: record it, go on
-                result["pipeline"].append({"n": n, "data": None, "failed": True,
-                                           "reason": f"{type(err).__name__}: {err}"})
+                result["pipeline"].append(
+                    {"n": n, "data": None, "failed": True, "reason": f"{type(err).__name__}: {err}"}
+                )
                 save()
                 continue
             print(f"pipeline n={n:,} ({origin}) x {repeat}", file=log, flush=True)
@@ -434,21 +494,36 @@ def run_benchmark(sizes: Sequence[int], repeat: int, seed: int = 0,
             try:
                 for i in range(repeat):
                     out = tmp / f"run_{n}_{i}"
-                    runs.append(measure(pipeline_command(data, out, notebooks), REPO_ROOT,
-                                        tmp / f"run_{n}.log"))
+                    runs.append(
+                        measure(
+                            pipeline_command(data, out, notebooks), REPO_ROOT, tmp / f"run_{n}.log"
+                        )
+                    )
                     per_notebook.append(notebook_durations(out))
                     shutil.rmtree(out, ignore_errors=True)  # keep the temp folder small
             except BenchmarkError as err:
                 print(f"  n={n:,} FAILED: {_first_line(err)}", file=log, flush=True)
-                result["pipeline"].append({"n": n, "data": origin, "failed": True,
-                                           "reason": str(err), "completed_runs": len(runs)})
+                result["pipeline"].append(
+                    {
+                        "n": n,
+                        "data": origin,
+                        "failed": True,
+                        "reason": str(err),
+                        "completed_runs": len(runs),
+                    }
+                )
                 save()
                 continue
             median = statistics.median(r.seconds for r in runs)
-            result["pipeline"].append({
-                "n": n, "data": origin, **summarise(runs),
-                "ratio_to_floor": median / floor_seconds if floor_seconds else None,
-                "notebook_seconds": per_notebook})
+            result["pipeline"].append(
+                {
+                    "n": n,
+                    "data": origin,
+                    **summarise(runs),
+                    "ratio_to_floor": median / floor_seconds if floor_seconds else None,
+                    "notebook_seconds": per_notebook,
+                }
+            )
             save()
 
         print(f"table 1 builder vs tableone at n={table1_size:,}", file=log, flush=True)
@@ -456,8 +531,10 @@ def run_benchmark(sizes: Sequence[int], repeat: int, seed: int = 0,
             t1_data, _ = cohort_file(table1_size, tmp, seed)
             result["table1_vs_tableone"] = table1_comparison(t1_data, repeat)
         except Exception as err:  # report, do not lose the pipeline measurements
-            result["table1_vs_tableone"] = {"available": False,
-                                            "reason": f"{type(err).__name__}: {err}"}
+            result["table1_vs_tableone"] = {
+                "available": False,
+                "reason": f"{type(err).__name__}: {err}",
+            }
     result["complete"] = True
     save()
     return result
@@ -495,14 +572,19 @@ def check_targets(result: dict) -> list[dict]:
     by_n = {row["n"]: row for row in result["pipeline"] if not row.get("failed")}
     values = {
         "overhead_at_34": by_n[34].get("ratio_to_floor") if 34 in by_n else None,
-        "scaling_100000_over_34": (by_n[100_000]["seconds"] / by_n[34]["seconds"]
-                                   if 34 in by_n and 100_000 in by_n else None),
+        "scaling_100000_over_34": (
+            by_n[100_000]["seconds"] / by_n[34]["seconds"]
+            if 34 in by_n and 100_000 in by_n
+            else None
+        ),
         "peak_mib_at_100000": by_n[100_000]["peak_mib"] if 100_000 in by_n else None,
     }
     checked = []
     for key, text, limit in TARGETS:
         value = values[key]
-        met = None if value is None else (value < limit if key.startswith("peak") else value <= limit)
+        met = (
+            None if value is None else (value < limit if key.startswith("peak") else value <= limit)
+        )
         checked.append({"key": key, "target": text, "value": value, "met": met})
     return checked
 
@@ -514,29 +596,38 @@ def format_report(result: dict) -> str:
     if floor.get("failed"):
         lines.append(f"{'floor':>9}  FAILED: {_first_line(floor['reason'])}")
     else:
-        lines.append(f"{'floor':>9}  {floor['seconds']:8.2f}  {floor['peak_mib']:8.0f}  {'1.00':>14}  "
-                     f"{result['notebooks']} import-only notebooks")
+        lines.append(
+            f"{'floor':>9}  {floor['seconds']:8.2f}  {floor['peak_mib']:8.0f}  {'1.00':>14}  "
+            f"{result['notebooks']} import-only notebooks"
+        )
     for row in result["pipeline"]:
         if row.get("failed"):
             lines.append(f"{row['n']:>9,}  FAILED: {_first_line(row['reason'])}")
             continue
         ratio = "-" if row["ratio_to_floor"] is None else f"{row['ratio_to_floor']:.2f}"
-        lines.append(f"{row['n']:>9,}  {row['seconds']:8.2f}  {row['peak_mib']:8.0f}  "
-                     f"{ratio:>14}  {row['data']}")
+        lines.append(
+            f"{row['n']:>9,}  {row['seconds']:8.2f}  {row['peak_mib']:8.0f}  "
+            f"{ratio:>14}  {row['data']}"
+        )
     for row in result["pipeline"]:
         durations = row.get("notebook_seconds") or [{}]
         if durations[0]:
             slowest = sorted(durations[0].items(), key=lambda kv: -kv[1])[:2]
-            lines.append(f"  n={row['n']:,} slowest notebooks: "
-                         + ", ".join(f"{name} {sec:.1f} s" for name, sec in slowest))
+            lines.append(
+                f"  n={row['n']:,} slowest notebooks: "
+                + ", ".join(f"{name} {sec:.1f} s" for name, sec in slowest)
+            )
     by_n = {row["n"]: row for row in result["pipeline"] if not row.get("failed")}
     if 34 in by_n and 100_000 in by_n:
-        lines.append(f"time(100,000) / time(34) = "
-                     f"{by_n[100_000]['seconds'] / by_n[34]['seconds']:.2f}")
+        lines.append(
+            f"time(100,000) / time(34) = {by_n[100_000]['seconds'] / by_n[34]['seconds']:.2f}"
+        )
     t1 = result["table1_vs_tableone"]
     if t1.get("available"):
-        lines.append(f"Table 1 at n={t1['n']:,}: ours {t1['ours_seconds']:.3f} s, tableone "
-                     f"{t1['tableone_seconds']:.3f} s, ratio ours/tableone = {t1['ratio']:.2f}")
+        lines.append(
+            f"Table 1 at n={t1['n']:,}: ours {t1['ours_seconds']:.3f} s, tableone "
+            f"{t1['tableone_seconds']:.3f} s, ratio ours/tableone = {t1['ratio']:.2f}"
+        )
     else:
         lines.append(f"Table 1 vs tableone: not available ({t1.get('reason')})")
     lines.append(f"(median of {result['repeat']} run(s); peak = max over runs)")
@@ -552,12 +643,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m benchmarks [--sizes N ...] [--quick] [--repeat R] [--seed S] [--json PATH]``."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=None,
-                        help=f"cohort sizes (default {' '.join(map(str, DEFAULT_SIZES))})")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke test: sizes {' '.join(map(str, QUICK_SIZES))}, one repetition, "
-                             "Table 1 comparison at the largest size")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help=f"cohort sizes (default {' '.join(map(str, DEFAULT_SIZES))})",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke test: sizes {' '.join(map(str, QUICK_SIZES))}, one repetition, "
+        "Table 1 comparison at the largest size",
+    )
     parser.add_argument("--repeat", type=int, default=None, help="repetitions per size (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic cohorts")
     parser.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
@@ -567,8 +668,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeat = args.repeat or (1 if args.quick else 3)
     try:
         table1_size = max(sizes) if args.quick else TABLE1_SIZE
-        result = run_benchmark(sizes, repeat, args.seed, args.notebooks, table1_size,
-                               json_path=args.json)
+        result = run_benchmark(
+            sizes, repeat, args.seed, args.notebooks, table1_size, json_path=args.json
+        )
     except BenchmarkError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

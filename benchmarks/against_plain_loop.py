@@ -45,14 +45,19 @@ def loop_script(notebooks: Sequence[Path], inputs: dict[str, Path], workdir: Pat
         declared = declared_parameters(nb)
         params = {"output_dir": ".", "params_file": ""}  # as a run: the values given here stand
         params.update({name: f"input/{path.name}" for name, path in inputs.items()})
-        args = " ".join(f"-p {name} {shlex.quote(value)}" for name, value in params.items()
-                        if name in declared)
+        args = " ".join(
+            f"-p {name} {shlex.quote(value)}" for name, value in params.items() if name in declared
+        )
         out = f"notebooks/{nb.name}"
-        lines.append(f"{shlex.quote(str(BIN / 'papermill'))} --no-progress-bar "
-                     f"{shlex.quote(str(nb))} {out} {args}")
+        lines.append(
+            f"{shlex.quote(str(BIN / 'papermill'))} --no-progress-bar "
+            f"{shlex.quote(str(nb))} {out} {args}"
+        )
     executed = " ".join(f"notebooks/{nb.name}" for nb in notebooks)
-    lines.append(f"{shlex.quote(str(BIN / 'jupyter'))} nbconvert --to html --no-input "
-                 f"--log-level ERROR {executed} --output-dir report")
+    lines.append(
+        f"{shlex.quote(str(BIN / 'jupyter'))} nbconvert --to html --no-input "
+        f"--log-level ERROR {executed} --output-dir report"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -77,8 +82,19 @@ def run(data: Path, repeat: int, notebooks_dir: Path, log=sys.stderr) -> dict:
                 shutil.copyfile(path, workdir / "input" / path.name)
             script = tmp / f"loop_{i}.sh"
             script.write_text(loop_script(notebooks, inputs, workdir))
-            pipeline_cmd = [sys.executable, "-m", "pipeline", "run", "--data", str(data),
-                            "--out", str(out), "--force", "--notebooks", str(notebooks_dir)]
+            pipeline_cmd = [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "run",
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--force",
+                "--notebooks",
+                str(notebooks_dir),
+            ]
             loop_cmd = ["bash", str(script)]
             order = [("pipeline", pipeline_cmd), ("loop", loop_cmd)]
             if i % 2:
@@ -91,12 +107,16 @@ def run(data: Path, repeat: int, notebooks_dir: Path, log=sys.stderr) -> dict:
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
     return {
-        "data": data.name, "notebooks": len(notebooks), "cpus": os.cpu_count(),
+        "data": data.name,
+        "notebooks": len(notebooks),
+        "cpus": os.cpu_count(),
         "runs": runs,
         "pipeline_seconds": statistics.median(r["pipeline"] for r in runs),
         "loop_seconds": statistics.median(r["loop"] for r in runs),
         "ratio": statistics.median(r["ratio"] for r in runs),
-        "target": TARGET, "load_before": load_before, "load_after": os.getloadavg(),
+        "target": TARGET,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
     }
 
 
@@ -105,11 +125,14 @@ def format_report(result: dict) -> str:
     lines = [f"{'run':>4}  {'pipeline s':>10}  {'loop s':>8}  {'pipeline/loop':>13}"]
     for i, r in enumerate(result["runs"], start=1):
         lines.append(f"{i:>4}  {r['pipeline']:10.2f}  {r['loop']:8.2f}  {r['ratio']:13.2f}")
-    lines.append(f"median  {result['pipeline_seconds']:8.2f}  {result['loop_seconds']:8.2f}  "
-                 f"{result['ratio']:13.2f}")
+    lines.append(
+        f"median  {result['pipeline_seconds']:8.2f}  {result['loop_seconds']:8.2f}  "
+        f"{result['ratio']:13.2f}"
+    )
     met = "met" if result["ratio"] <= result["target"] else "NOT met"
-    lines.append(f"Target: pipeline / plain loop <= {result['target']}: {met} "
-                 f"(value {result['ratio']:.2f})")
+    lines.append(
+        f"Target: pipeline / plain loop <= {result['target']}: {met} (value {result['ratio']:.2f})"
+    )
     before = ", ".join(f"{x:.2f}" for x in result["load_before"])
     after = ", ".join(f"{x:.2f}" for x in result["load_after"])
     lines.append(f"load average before: {before}; after: {after} ({result['cpus']} CPUs)")
@@ -118,13 +141,15 @@ def format_report(result: dict) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m benchmarks.against_plain_loop [--data FILE] [--repeat R] [--json PATH]``."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.against_plain_loop",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.against_plain_loop", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--data", type=Path, default=SHIPPED_COHORT, help="cohort file")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
-    parser.add_argument("--json", type=Path,
-                        default=RESULTS_PATH.with_name("against_plain_loop.json"))
+    parser.add_argument(
+        "--json", type=Path, default=RESULTS_PATH.with_name("against_plain_loop.json")
+    )
     args = parser.parse_args(argv)
     try:
         result = run(args.data.resolve(), max(1, args.repeat), args.notebooks.resolve())

@@ -35,7 +35,9 @@ def best_seconds(run: Callable[[], object], repeat: int) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Time validate_file and load_cohort at each size; print one line per size."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.loading_speed", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.loading_speed", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
@@ -45,12 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipeline.synth import write_synthetic
 
     with tempfile.TemporaryDirectory(prefix="loading_speed_") as folder:
-        paths = {n: write_synthetic(n, args.seed, Path(folder) / f"cohort_{n}.csv") for n in args.sizes}
+        paths = {
+            n: write_synthetic(n, args.seed, Path(folder) / f"cohort_{n}.csv") for n in args.sizes
+        }
         load_cohort(paths[min(paths)])  # warm-up: lazy imports are not the loader's cost
         print(f"{'n':>8}  {'validate_file (s)':>17}  {'load_cohort (s)':>15}")
         for n, path in paths.items():
-            validate = best_seconds(lambda: validate_file(path), args.repeat)
-            load = best_seconds(lambda: load_cohort(path), args.repeat)
+            validate = best_seconds(lambda path=path: validate_file(path), args.repeat)
+            load = best_seconds(lambda path=path: load_cohort(path), args.repeat)
             print(f"{n:>8,}  {validate:>17.3f}  {load:>15.3f}", flush=True)
     return 0
 

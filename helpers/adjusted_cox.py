@@ -88,13 +88,17 @@ def fit(data: pd.DataFrame, covariates: Sequence[Covariate], duration: str, even
 
     from helpers.survival import COX_FIT_OPTIONS
 
-    frame = design(data, covariates).assign(**{duration: data[duration].astype(float),
-                                               event: data[event].astype(bool)})
-    return CoxPHFitter().fit(frame, duration_col=duration, event_col=event, fit_options=COX_FIT_OPTIONS)
+    frame = design(data, covariates).assign(
+        **{duration: data[duration].astype(float), event: data[event].astype(bool)}
+    )
+    return CoxPHFitter().fit(
+        frame, duration_col=duration, event_col=event, fit_options=COX_FIT_OPTIONS
+    )
 
 
-def regression_table(summary: pd.DataFrame, covariates: Sequence[Covariate],
-                     ph: pd.DataFrame | None = None) -> pd.DataFrame:
+def regression_table(
+    summary: pd.DataFrame, covariates: Sequence[Covariate], ph: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """``tbl_regression``-like rows: one per number or 0/1 covariate, and per category a
     header row, its reference level (``—``) and one row per other level. ``summary`` is
     lifelines' ``fit.summary``; ``ph``, when given, adds the per-parameter PH-check p."""
@@ -104,20 +108,35 @@ def regression_table(summary: pd.DataFrame, covariates: Sequence[Covariate],
 
     def row(label, name):
         if name is None:
-            return {"Characteristic": label, "HR": "—", "95% CI": "—", "p-value": "",
-                    **({"PH check p": ""} if ph is not None else {})}
+            return {
+                "Characteristic": label,
+                "HR": "—",
+                "95% CI": "—",
+                "p-value": "",
+                **({"PH check p": ""} if ph is not None else {}),
+            }
         s = summary.loc[name]
-        out = {"Characteristic": label, "HR": f"{s['exp(coef)']:.2f}",
-               "95% CI": f"{s['exp(coef) lower 95%']:.2f}–{s['exp(coef) upper 95%']:.2f}",
-               "p-value": narrative.p_text(s["p"], bare=True)}
+        out = {
+            "Characteristic": label,
+            "HR": f"{s['exp(coef)']:.2f}",
+            "95% CI": f"{s['exp(coef) lower 95%']:.2f}–{s['exp(coef) upper 95%']:.2f}",
+            "p-value": narrative.p_text(s["p"], bare=True),
+        }
         if ph is not None:
             out["PH check p"] = narrative.p_text(ph.loc[name, "p"], bare=True)
         return out
 
     for cov in covariates:
         if cov.levels:
-            rows.append({"Characteristic": cov.label, "HR": "", "95% CI": "", "p-value": "",
-                         **({"PH check p": ""} if ph is not None else {})})
+            rows.append(
+                {
+                    "Characteristic": cov.label,
+                    "HR": "",
+                    "95% CI": "",
+                    "p-value": "",
+                    **({"PH check p": ""} if ph is not None else {}),
+                }
+            )
             names = cov.level_labels or {}
             rows.append(row(f"    {names.get(cov.levels[0], cov.levels[0])} (reference)", None))
             for lv in cov.levels[1:]:
@@ -127,16 +146,27 @@ def regression_table(summary: pd.DataFrame, covariates: Sequence[Covariate],
     return pd.DataFrame(rows)
 
 
-def result_rows(summary: pd.DataFrame, covariates: Sequence[Covariate], key: str, n: int,
-                events: int) -> list[dict]:
+def result_rows(
+    summary: pd.DataFrame, covariates: Sequence[Covariate], key: str, n: int, events: int
+) -> list[dict]:
     """One result row per parameter, ``{key}[{parameter}].hr`` (numerator = events)."""
     rows = []
     for name, label in parameter_labels(covariates).items():
         s = summary.loc[name]
-        rows.append({"key": f"{key}[{name}].hr", "label": f"Adjusted OS hazard ratio, {label}",
-                     "numerator": events, "denominator": n, "estimate": float(s["exp(coef)"]),
-                     "ci_low": float(s["exp(coef) lower 95%"]), "ci_high": float(s["exp(coef) upper 95%"]),
-                     "p_value": float(s["p"]), "unit": "hazard ratio", "method": COX_METHOD})
+        rows.append(
+            {
+                "key": f"{key}[{name}].hr",
+                "label": f"Adjusted OS hazard ratio, {label}",
+                "numerator": events,
+                "denominator": n,
+                "estimate": float(s["exp(coef)"]),
+                "ci_low": float(s["exp(coef) lower 95%"]),
+                "ci_high": float(s["exp(coef) upper 95%"]),
+                "p_value": float(s["p"]),
+                "unit": "hazard ratio",
+                "method": COX_METHOD,
+            }
+        )
     return rows
 
 
@@ -148,15 +178,22 @@ def parameter_labels(covariates: Sequence[Covariate]) -> dict[str, str]:
         names = cov.level_labels or {}
         for name in cov.parameters():
             level = name.split("=", 1)[1] if "=" in name else None
-            out[name] = cov.label + (f": {names.get(level, level)} vs {names.get(cov.levels[0], cov.levels[0])}"
-                                     if level else "")
+            out[name] = cov.label + (
+                f": {names.get(level, level)} vs {names.get(cov.levels[0], cov.levels[0])}"
+                if level
+                else ""
+            )
     return out
 
 
 def finite(summary: pd.DataFrame) -> bool:
     """True when every hazard ratio and bound is finite (no covariate separates the deaths)."""
-    values = summary[["exp(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%"]].to_numpy(dtype=float)
-    return bool(np.isfinite(values).all() and (values > 0).all() and (summary["se(coef)"] < 1e3).all())
+    values = summary[["exp(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%"]].to_numpy(
+        dtype=float
+    )
+    return bool(
+        np.isfinite(values).all() and (values > 0).all() and (summary["se(coef)"] < 1e3).all()
+    )
 
 
 def hazard_ratio(months, events, flag) -> tuple[float, float, float, float]:
@@ -166,7 +203,21 @@ def hazard_ratio(months, events, flag) -> tuple[float, float, float, float]:
 
     from helpers.survival import COX_FIT_OPTIONS
 
-    frame = pd.DataFrame({"t": np.asarray(months, dtype=float), "e": np.asarray(events, dtype=bool),
-                          "x": np.asarray(flag, dtype=bool).astype(int)})
-    s = CoxPHFitter().fit(frame, duration_col="t", event_col="e", fit_options=COX_FIT_OPTIONS).summary.loc["x"]
-    return float(s["exp(coef)"]), float(s["exp(coef) lower 95%"]), float(s["exp(coef) upper 95%"]), float(s["p"])
+    frame = pd.DataFrame(
+        {
+            "t": np.asarray(months, dtype=float),
+            "e": np.asarray(events, dtype=bool),
+            "x": np.asarray(flag, dtype=bool).astype(int),
+        }
+    )
+    s = (
+        CoxPHFitter()
+        .fit(frame, duration_col="t", event_col="e", fit_options=COX_FIT_OPTIONS)
+        .summary.loc["x"]
+    )
+    return (
+        float(s["exp(coef)"]),
+        float(s["exp(coef) lower 95%"]),
+        float(s["exp(coef) upper 95%"]),
+        float(s["p"]),
+    )

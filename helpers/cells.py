@@ -48,7 +48,10 @@ def text_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
         distinct = list(distinct)
     texts = [v.strip() if v.__class__ is str else "" for v in distinct]
     if texts == distinct and (len(codes) == 0 or codes.min() >= 0):
-        return codes, texts  # already distinct stripped texts, nothing missing (as from stripped_frame)
+        return (
+            codes,
+            texts,
+        )  # already distinct stripped texts, nothing missing (as from stripped_frame)
     texts.append("")  # the code of missing cells (-1 from factorize)
     codes = np.where(codes < 0, len(distinct), codes)
     merged, texts = pd.factorize(np.array(texts, dtype=object))  # " a" and "a" are one text
@@ -61,8 +64,10 @@ def stripped_frame(raw: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     out = {}
     for name in names:
         codes, texts = text_codes(raw[name])
-        out[name] = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object)),
-                              index=raw.index)
+        out[name] = pd.Series(
+            pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object)),
+            index=raw.index,
+        )
     return pd.DataFrame(out, index=raw.index, copy=False)
 
 
@@ -88,10 +93,14 @@ def parse_column(raw: pd.Series, column: contract.Column) -> tuple[pd.Series, pd
     index = raw.index
     parsed, valid = _parse_texts(texts, column)
     if column.kind == "code":
-        typed = pd.Series(pd.Categorical.from_codes(parsed[codes], categories=list(column.codes), ordered=True),
-                          index=index)
+        typed = pd.Series(
+            pd.Categorical.from_codes(parsed[codes], categories=list(column.codes), ordered=True),
+            index=index,
+        )
     elif column.kind == "boolean":
-        typed = pd.Series(pd.arrays.BooleanArray((parsed == 1)[codes], (parsed < 0)[codes]), index=index)
+        typed = pd.Series(
+            pd.arrays.BooleanArray((parsed == 1)[codes], (parsed < 0)[codes]), index=index
+        )
     elif column.kind in ("integer", "number"):
         typed = pd.Series(parsed[codes], index=index)
         if column.kind == "integer":
@@ -120,13 +129,17 @@ def _parse_texts(texts: list[str], column: contract.Column) -> tuple[np.ndarray,
         parsed = np.array([words.get(t.lower(), -1) for t in texts], dtype=np.int64)
         return parsed, blank | (parsed >= 0)
     if column.kind in ("integer", "number"):
-        numbers = np.array([float(t) if _NUMBER.match(t) else np.nan for t in texts], dtype="float64")
+        numbers = np.array(
+            [float(t) if _NUMBER.match(t) else np.nan for t in texts], dtype="float64"
+        )
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(numbers) & (numbers >= column.minimum) & (numbers <= column.maximum)
             if column.kind == "integer":
                 ok &= numbers == np.floor(numbers)
         return np.where(ok, numbers, np.nan), blank | ok
-    return np.array([None if t == "" else t for t in texts], dtype=object), np.ones(len(texts), dtype=bool)
+    return np.array([None if t == "" else t for t in texts], dtype=object), np.ones(
+        len(texts), dtype=bool
+    )
 
 
 def reason(value: str, column: contract.Column) -> str:
@@ -153,4 +166,3 @@ def reason(value: str, column: contract.Column) -> str:
         if close:
             return f"did you mean {close[0]!r}?"
     return ""
-

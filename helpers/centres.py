@@ -74,12 +74,22 @@ def heterogeneity(events, totals) -> Heterogeneity:
     b = n - k + CONTINUITY * edge
     log_odds = np.log(a / b)
     variance = 1 / a + 1 / b
-    with np.errstate(invalid="ignore", divide="ignore"):  # statsmodels' Knapp-Hartung variant and I² (unused here) divide by 0 at Q = 0
+    with np.errstate(
+        invalid="ignore", divide="ignore"
+    ):  # statsmodels' Knapp-Hartung variant and I² (unused here) divide by 0 at Q = 0
         fit = combine_effects(log_odds, variance, method_re="dl")
     q, df = float(fit.q), len(k) - 1
     low, high = i2_interval(q, len(k))
-    return Heterogeneity(fisher, len(k), q, df, max(0.0, (q - df) / q) if q > 0 else 0.0,
-                         low, high, max(0.0, float(fit.tau2)))
+    return Heterogeneity(
+        fisher,
+        len(k),
+        q,
+        df,
+        max(0.0, (q - df) / q) if q > 0 else 0.0,
+        low,
+        high,
+        max(0.0, float(fit.tau2)),
+    )
 
 
 def i2_interval(q: float, centres: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -142,7 +152,9 @@ def funnel_frame(rates: pd.DataFrame, target: float, coverages=FUNNEL_COVERAGES)
         below = sps.binom.cdf(frame["numerator"], frame["denominator"], target) < tail
         above = sps.binom.sf(frame["numerator"] - 1, frame["denominator"], target) < tail
         where = np.where(below, f"{name}% (below)", np.where(above, f"{name}% (above)", ""))
-        frame["outside"] = [w or o for w, o in zip(where, frame["outside"])]  # wider limits overwrite
+        frame["outside"] = [
+            w or o for w, o in zip(where, frame["outside"])
+        ]  # wider limits overwrite
     return frame
 
 
@@ -151,8 +163,15 @@ def coverage_name(coverage: float) -> str:
     return f"{100 * coverage:g}"
 
 
-def plot_funnel(points: pd.DataFrame, target: float, *, title: str, ylabel: str,
-                coverages=FUNNEL_COVERAGES, max_n: int | None = None):
+def plot_funnel(
+    points: pd.DataFrame,
+    target: float,
+    *,
+    title: str,
+    ylabel: str,
+    coverages=FUNNEL_COVERAGES,
+    max_n: int | None = None,
+):
     """Seaborn funnel plot: each centre's rate (``points``: ``level``, ``denominator``,
     ``estimate``) against its number of patients, a dashed line at ``target`` and the exact
     control limits of ``coverages`` as curves; returns the figure."""
@@ -170,13 +189,27 @@ def plot_funnel(points: pd.DataFrame, target: float, *, title: str, ylabel: str,
             label = f"{coverage_name(coverage)}% control limits"
             ax.plot(grid, 100 * low, styles.get(coverage, "-"), color="0.45", label=label)
             ax.plot(grid, 100 * high, styles.get(coverage, "-"), color="0.45")
-        ax.axhline(100 * target, color="C3", linestyle="--", label=f"pooled rate {100 * target:.1f}%")
+        ax.axhline(
+            100 * target, color="C3", linestyle="--", label=f"pooled rate {100 * target:.1f}%"
+        )
         if len(points):
-            sns.scatterplot(x=points["denominator"], y=100 * points["estimate"], ax=ax, s=60, color="C0",
-                            zorder=3, label="centre")
+            sns.scatterplot(
+                x=points["denominator"],
+                y=100 * points["estimate"],
+                ax=ax,
+                s=60,
+                color="C0",
+                zorder=3,
+                label="centre",
+            )
             for row in points.itertuples():
-                ax.annotate(str(row.level), (row.denominator, 100 * row.estimate), textcoords="offset points",
-                            xytext=(5, 4), fontsize=8)
+                ax.annotate(
+                    str(row.level),
+                    (row.denominator, 100 * row.estimate),
+                    textcoords="offset points",
+                    xytext=(5, 4),
+                    fontsize=8,
+                )
         ax.set_xlim(0, grid[-1])
         ax.set_ylim(-2, 102)
         ax.set_xlabel("Patients in the centre")
@@ -198,20 +231,36 @@ def rates_by_centre(cohort: pd.DataFrame, outcome: str, by: str = "center"):
     return rate_by(cohort, outcome, by, tests=tests), found
 
 
-def heterogeneity_rows(outcome: str, found: Heterogeneity, label: str, by: str = "center") -> list[dict]:
+def heterogeneity_rows(
+    outcome: str, found: Heterogeneity, label: str, by: str = "center"
+) -> list[dict]:
     """Result rows of the random-effects model: ``{outcome}[{by}].i_squared`` (a fraction with its
     95 % CI; p of Cochran's Q) and ``{outcome}[{by}].tau_squared``; none when it is not defined."""
     if math.isnan(found.i2):
         return []
-    method = (f"DerSimonian-Laird random effects on the centres' log-odds ({CONTINUITY} added to the cells of a "
-              f"centre with no or only events), {found.centres} centres")
+    method = (
+        f"DerSimonian-Laird random effects on the centres' log-odds ({CONTINUITY} added to the cells of a "
+        f"centre with no or only events), {found.centres} centres"
+    )
     return [
-        {"key": f"{outcome}[{by}].i_squared", "label": f"{label}: I² across centres", "estimate": found.i2,
-         "ci_low": found.i2_low, "ci_high": found.i2_high, "p_value": float(sps.chi2.sf(found.q, found.df)),
-         "method": f"{method}; I² = (Q - df) / Q, 95% CI Higgins-Thompson (2002); p: Cochran's Q = "
-                   f"{found.q:.3f} on {found.df} df", "unit": "fraction"},
-        {"key": f"{outcome}[{by}].tau_squared", "label": f"{label}: between-centre variance of the log-odds",
-         "estimate": found.tau2, "method": method, "unit": "log-odds squared"},
+        {
+            "key": f"{outcome}[{by}].i_squared",
+            "label": f"{label}: I² across centres",
+            "estimate": found.i2,
+            "ci_low": found.i2_low,
+            "ci_high": found.i2_high,
+            "p_value": float(sps.chi2.sf(found.q, found.df)),
+            "method": f"{method}; I² = (Q - df) / Q, 95% CI Higgins-Thompson (2002); p: Cochran's Q = "
+            f"{found.q:.3f} on {found.df} df",
+            "unit": "fraction",
+        },
+        {
+            "key": f"{outcome}[{by}].tau_squared",
+            "label": f"{label}: between-centre variance of the log-odds",
+            "estimate": found.tau2,
+            "method": method,
+            "unit": "log-odds squared",
+        },
     ]
 
 

@@ -30,8 +30,9 @@ class TwoSampleComparison:
     prior: tuple[float, float]
 
 
-def newcombe_difference_ci(k1: int, n1: int, k2: int, n2: int,
-                           confidence: float = 0.95) -> tuple[float, float, float]:
+def newcombe_difference_ci(
+    k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95
+) -> tuple[float, float, float]:
     """Risk difference p1 - p2 and Newcombe's hybrid score interval (method 10 of Newcombe 1998,
     Stat Med 17:873-890, from the Wilson intervals of each proportion); n1, n2 > 0."""
     if n1 <= 0 or n2 <= 0:
@@ -51,15 +52,27 @@ def prob_beta_greater(a1: float, b1: float, a2: float, b2: float) -> float:
     the posteriors are spikes that quadrature over all of [0, 1] can step over."""
     low, high = sps.beta.ppf(1e-15, a1, b1), sps.beta.isf(1e-15, a1, b1)
     inside = [m for m in (a1 / (a1 + b1), a2 / (a2 + b2)) if low < m < high]
-    value, _ = integrate.quad(lambda x: sps.beta.pdf(x, a1, b1) * sps.beta.cdf(x, a2, b2),
-                              low, high, points=sorted(inside) or None,
-                              epsabs=1e-12, epsrel=1e-10, limit=200)
+    value, _ = integrate.quad(
+        lambda x: sps.beta.pdf(x, a1, b1) * sps.beta.cdf(x, a2, b2),
+        low,
+        high,
+        points=sorted(inside) or None,
+        epsabs=1e-12,
+        epsrel=1e-10,
+        limit=200,
+    )
     return float(min(1.0, max(0.0, value)))
 
 
-def compare_with_counts(k1: int, n1: int, k2: int, n2: int, *,
-                        prior: tuple[float, float] = (1.0, 1.0),
-                        confidence: float = 0.95) -> TwoSampleComparison:
+def compare_with_counts(
+    k1: int,
+    n1: int,
+    k2: int,
+    n2: int,
+    *,
+    prior: tuple[float, float] = (1.0, 1.0),
+    confidence: float = 0.95,
+) -> TwoSampleComparison:
     """The cohort's k1/n1 against a comparator's k2/n2: two-sided Fisher and Boschloo tests of
     ``[[k1, n1-k1], [k2, n2-k2]]`` (for large samples Boschloo's ``method`` names the asymptotic
     test used), Newcombe's risk difference interval, posterior P(p1 > p2)."""
@@ -68,10 +81,15 @@ def compare_with_counts(k1: int, n1: int, k2: int, n2: int, *,
     a, b = prior
     prob = prob_beta_greater(a + k1, b + n1 - k1, a + k2, b + n2 - k2)
     return TwoSampleComparison(
-        fisher=fisher_exact(table), boschloo=boschloo_exact(table),
-        risk_difference=d, rd_ci_low=low, rd_ci_high=high,
+        fisher=fisher_exact(table),
+        boschloo=boschloo_exact(table),
+        risk_difference=d,
+        rd_ci_low=low,
+        rd_ci_high=high,
         rd_method=f"Newcombe hybrid score {100 * confidence:g}% CI (method 10)",
-        prob_cohort_higher=prob, prior=(float(a), float(b)))
+        prob_cohort_higher=prob,
+        prior=(float(a), float(b)),
+    )
 
 
 @dataclass(frozen=True)
@@ -84,13 +102,19 @@ class OneSampleComparison:
     reference_rate: float
 
 
-def compare_with_rate(k: int, n: int, p0: float, *,
-                      prior: tuple[float, float] = (1.0, 1.0)) -> OneSampleComparison:
+def compare_with_rate(
+    k: int, n: int, p0: float, *, prior: tuple[float, float] = (1.0, 1.0)
+) -> OneSampleComparison:
     """Exact two-sided binomial test of k/n against p0 (R's ``binom.test`` rule) and posterior
     P(p > p0) under ``Beta(*prior)``; p0 is treated as known (its sampling error ignored)."""
     res = sps.binomtest(k, n, p0, alternative="two-sided")
     a, b = prior
     prob = float(sps.beta.sf(p0, a + k, b + n - k))
-    test = TestResult("Exact binomial test (two-sided)", "binomial", float(k / n),
-                      float(res.pvalue), ((int(k), int(n - k)),))
+    test = TestResult(
+        "Exact binomial test (two-sided)",
+        "binomial",
+        float(k / n),
+        float(res.pvalue),
+        ((int(k), int(n - k)),),
+    )
     return OneSampleComparison(test, prob, (float(a), float(b)), float(p0))

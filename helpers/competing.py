@@ -25,9 +25,13 @@ from helpers.suppression import DASH, NONE, Policy
 CENSORED, RELAPSE, DEATH = 0, 1, 2
 CAUSE_CODES = {"relapse": RELAPSE, "death": DEATH}
 CAUSE_NAMES = {RELAPSE: "Relapse", DEATH: "Non-relapse mortality"}
-CIF_METHOD = ("Aalen-Johansen cumulative incidence (competing risks: relapse, death in remission); "
-              "95% CI Greenwood-type variance, delta method on log(-log F) (lifelines)")
-GRAY_METHOD = "Gray's test (1988, rho = 0) of cumulative incidence between groups; estimate = chi-square"
+CIF_METHOD = (
+    "Aalen-Johansen cumulative incidence (competing risks: relapse, death in remission); "
+    "95% CI Greenwood-type variance, delta method on log(-log F) (lifelines)"
+)
+GRAY_METHOD = (
+    "Gray's test (1988, rho = 0) of cumulative incidence between groups; estimate = chi-square"
+)
 #: lifelines separates event times of different causes that are tied by moving each event
 #: time at random by up to this many months (far below the data's 0.1-month resolution);
 #: censored times are moved later by 10 times it, so that, as in R, a censoring tied with an
@@ -55,7 +59,8 @@ def fit_cif(months, codes, cause: int, label: str | None = None):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Tied event times", category=Warning)
         fit = AalenJohansenFitter(jitter_level=JITTER_MONTHS, seed=0).fit(
-            moved, codes, event_of_interest=cause, label=label or CAUSE_NAMES[cause])
+            moved, codes, event_of_interest=cause, label=label or CAUSE_NAMES[cause]
+        )
     fit.source = (months, codes, cause)  # the data as given: a share run reads its rounded steps
     return fit
 
@@ -95,11 +100,11 @@ def gray_test(months, codes, groups, cause: int = RELAPSE) -> tuple[float, int, 
     own = codes == cause
     other = (codes != cause) & (codes != CENSORED)
     at_risk = np.bincount(group, minlength=k).astype(float)
-    surv = np.ones(k)      # all-cause Kaplan-Meier S_j(t-), per group
-    incid = np.zeros(k)    # cumulative incidence F_j(t-) of the cause, per group
-    pooled = 0.0           # pooled cumulative incidence F_0(t-)
+    surv = np.ones(k)  # all-cause Kaplan-Meier S_j(t-), per group
+    incid = np.zeros(k)  # cumulative incidence F_j(t-) of the cause, per group
+    pooled = 0.0  # pooled cumulative incidence F_0(t-)
     score = np.zeros(k)
-    c = np.zeros((k, k))   # accumulated integrand of the F_0 term (Gray's section 3)
+    c = np.zeros((k, k))  # accumulated integrand of the F_0 term (Gray's section 3)
     var_direct = np.zeros((k, k))
     v_cross = np.zeros((k, k))  # column j: group j's variance terms with c
     v_own = np.zeros(k)
@@ -110,9 +115,13 @@ def gray_test(months, codes, groups, cause: int = RELAPSE) -> tuple[float, int, 
         n_own = d_own.sum()
         if n_own + d_other.sum() > 0:
             live = at_risk > 0
-            surv_after = np.where(live, surv * (at_risk - d_own - d_other) / np.where(live, at_risk, 1), surv)
-            h = np.divide(at_risk, surv, out=np.zeros(k), where=live)  # at risk per unit of survival
-            r = h * (1 - incid)                           # Gray's R_j(t)
+            surv_after = np.where(
+                live, surv * (at_risk - d_own - d_other) / np.where(live, at_risk, 1), surv
+            )
+            h = np.divide(
+                at_risk, surv, out=np.zeros(k), where=live
+            )  # at risk per unit of survival
+            r = h * (1 - incid)  # Gray's R_j(t)
             h_sum, r_sum = h.sum(), r.sum()
             weight = 1.0  # (1 - F_0(t-))^rho with rho = 0
             pooled_after = pooled + n_own / h_sum
@@ -140,28 +149,46 @@ def gray_test(months, codes, groups, cause: int = RELAPSE) -> tuple[float, int, 
         at_risk -= np.bincount(group[here], minlength=k)
     variance = var_direct + (c * v_own) @ c.T + c @ v_cross.T + v_cross @ c.T
     s, v = score[:-1], variance[:-1, :-1]
-    if np.linalg.matrix_rank(v) < len(s):  # a group without an event at risk: no test (R's cuminc: none)
+    if np.linalg.matrix_rank(v) < len(
+        s
+    ):  # a group without an event at risk: no test (R's cuminc: none)
         return math.nan, k - 1, math.nan
     statistic = float(s @ np.linalg.solve(v, s))
     return statistic, k - 1, float(stats.chi2.sf(statistic, k - 1))
 
 
-def cif_rows(fit, key: str, label: str, times: Sequence[float], events: int, *,
-             policy: Policy = NONE) -> list[dict]:
+def cif_rows(
+    fit, key: str, label: str, times: Sequence[float], events: int, *, policy: Policy = NONE
+) -> list[dict]:
     """Result rows ``{key}.cif_{t}m`` at ``times`` months (numerator = events of the cause,
     denominator = patients); NaN past the longest follow-up."""
     n = len(fit.durations)
     rows = []
     for t in times:
         value, low, high = cif_at(fit, t, policy=policy)
-        rows.append({"key": f"{key}.cif_{t:g}m", "label": f"{label} at {t:g} months",
-                     "numerator": events, "denominator": n, "estimate": value, "ci_low": low,
-                     "ci_high": high, "method": CIF_METHOD, "unit": "proportion"})
+        rows.append(
+            {
+                "key": f"{key}.cif_{t:g}m",
+                "label": f"{label} at {t:g} months",
+                "numerator": events,
+                "denominator": n,
+                "estimate": value,
+                "ci_low": low,
+                "ci_high": high,
+                "method": CIF_METHOD,
+                "unit": "proportion",
+            }
+        )
     return rows
 
 
-def cif_table(fits: Mapping[str, object], times: Sequence[float], events: Mapping[str, int], *,
-              policy: Policy = NONE) -> pd.DataFrame:
+def cif_table(
+    fits: Mapping[str, object],
+    times: Sequence[float],
+    events: Mapping[str, int],
+    *,
+    policy: Policy = NONE,
+) -> pd.DataFrame:
     """One row per curve (label -> fit): patients, events and the incidence at ``times``
     months with 95 % CIs; counts go through the share-run suppression."""
     from helpers import narrative
@@ -170,13 +197,21 @@ def cif_table(fits: Mapping[str, object], times: Sequence[float], events: Mappin
     for name, fit in fits.items():
         n = len(fit.durations)
         small = policy.hidden(n)  # a share run: no incidence of a group below k
-        row = {"Outcome": name, "Patients": narrative.count(n, policy=policy),
-               "Events": narrative.count(events[name], policy=policy)}
+        row = {
+            "Outcome": name,
+            "Patients": narrative.count(n, policy=policy),
+            "Events": narrative.count(events[name], policy=policy),
+        }
         for t in times:
             value, low, high = cif_at(fit, t, policy=policy)
-            row[f"At {t:g} months"] = (DASH if small else "not estimable" if math.isnan(value)
-                                       else f"{100 * value:.1f}% (share run: no interval)"
-                                       if policy.active
-                                       else f"{100 * value:.1f}% ({narrative.ci_text(low, high, policy=policy)})")
+            row[f"At {t:g} months"] = (
+                DASH
+                if small
+                else "not estimable"
+                if math.isnan(value)
+                else f"{100 * value:.1f}% (share run: no interval)"
+                if policy.active
+                else f"{100 * value:.1f}% ({narrative.ci_text(low, high, policy=policy)})"
+            )
         rows.append(row)
     return pd.DataFrame(rows)

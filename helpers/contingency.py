@@ -68,11 +68,16 @@ class TestResult:
         return _SHORT_NAMES.get(self.short, self.method.split(" (")[0])
 
 
-_SHORT_NAMES = {"fisher": "Fisher", "chi2": "Pearson chi-square",
-                "chi2_yates": "Pearson chi-square with Yates' correction", "barnard": "Barnard",
-                "boschloo": "Boschloo", "fisher_midp": "Fisher mid-p",
-                "boschloo_fisher2": "Boschloo (two-sided Fisher statistic)",
-                "fisher_midp_doubled": "Fisher mid-p (twice one-sided)"}
+_SHORT_NAMES = {
+    "fisher": "Fisher",
+    "chi2": "Pearson chi-square",
+    "chi2_yates": "Pearson chi-square with Yates' correction",
+    "barnard": "Barnard",
+    "boschloo": "Boschloo",
+    "fisher_midp": "Fisher mid-p",
+    "boschloo_fisher2": "Boschloo (two-sided Fisher statistic)",
+    "fisher_midp_doubled": "Fisher mid-p (twice one-sided)",
+}
 
 
 def as_table(table) -> np.ndarray:
@@ -101,8 +106,9 @@ def degenerate_result(name: str, short: str, arr: np.ndarray) -> TestResult | No
     """p = 1 when the table has a single non-empty row or column, else None."""
     reduced = _drop_empty(arr)
     if reduced.shape[0] < 2 or reduced.shape[1] < 2:
-        return TestResult(name + " (single non-empty row or column, p = 1)", short, None, 1.0,
-                          as_tuple(arr))
+        return TestResult(
+            name + " (single non-empty row or column, p = 1)", short, None, 1.0, as_tuple(arr)
+        )
     return None
 
 
@@ -148,7 +154,7 @@ def _composition_array(total: int, caps: Sequence[int]) -> np.ndarray:
     rows = np.zeros((1, 0), dtype=np.int64)
     remaining = np.array([total], dtype=np.int64)
     for i in range(len(caps) - 1):
-        rest = int(caps[i + 1:].sum())
+        rest = int(caps[i + 1 :].sum())
         lo = np.maximum(0, remaining - rest)
         hi = np.minimum(caps[i], remaining)
         lengths = np.maximum(hi - lo + 1, 0)
@@ -181,12 +187,12 @@ def _composition_count(total: int, caps: Sequence[int]) -> float:
                     count += (-1) ** size * math.comb(rest + r - 1, r - 1)
         return float(count)
     counts = np.zeros(total + 1, dtype=float)
-    counts[:min(caps[0], total) + 1] = 1.0
+    counts[: min(caps[0], total) + 1] = 1.0
     for cap in caps[1:]:
         cum = np.cumsum(counts)
         shifted = np.zeros_like(cum)
         if cap + 1 <= total:
-            shifted[cap + 1:] = cum[:total - cap]
+            shifted[cap + 1 :] = cum[: total - cap]
         counts = cum - shifted
     return float(counts[total])
 
@@ -252,7 +258,8 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
     work = 0.0
     # node: sorted remaining row sums -> {rounded past: [past, count]}
     nodes: dict[tuple[int, ...], dict[float, list[float]]] = {
-        tuple(sorted(row_sums)): {0.0: [0.0, 1.0]}}
+        tuple(sorted(row_sums)): {0.0: [0.0, 1.0]}
+    }
 
     for stage in range(n_cols - 2):
         col, rest = col_sums[stage], col_sums[stage:]
@@ -262,8 +269,9 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
             low = sum(_column_min_log_factorial(c, state) for c in rest)
             high = sum(_column_max_log_factorial(c, state) for c in rest)
             # log of the sum over completions of prod 1/n_ij! = S!/(prod s_i! prod c_j!)
-            log_mass = float(log_fact[sum(state)] - log_fact[list(state)].sum()
-                             - log_fact[rest].sum())
+            log_mass = float(
+                log_fact[sum(state)] - log_fact[list(state)].sum() - log_fact[rest].sum()
+            )
             live = []
             for past, count in pasts.values():
                 if past + low >= threshold + slack:
@@ -277,9 +285,14 @@ def _fisher_rxc_p_value(arr: np.ndarray, budget: float = math.inf) -> float:
             # The next step is the last one, which expands every node it gets, live
             # or not: its charge is known as soon as the next nodes' states are, so
             # charge it (on a copy of the tally) before merging anything.
-            following = _unique_rows(np.concatenate(
-                [np.sort(np.asarray(state) - _composition_array(col, state), axis=1)
-                 for state, _ in expand]))
+            following = _unique_rows(
+                np.concatenate(
+                    [
+                        np.sort(np.asarray(state) - _composition_array(col, state), axis=1)
+                        for state, _ in expand
+                    ]
+                )
+            )
             ahead = work
             for row in following.tolist():
                 ahead = _charge(ahead, 1, col_sums[n_cols - 2], row, budget)
@@ -326,19 +339,34 @@ def fisher_exact(table) -> TestResult:
     r, c = reduced.shape
     if (r, c) == (2, 2):
         res = sps.fisher_exact(reduced)
-        return TestResult("Fisher's exact test (2x2, two-sided)", "fisher",
-                          float(res.statistic), float(res.pvalue), as_tuple(arr),
-                          "sample odds ratio")
+        return TestResult(
+            "Fisher's exact test (2x2, two-sided)",
+            "fisher",
+            float(res.statistic),
+            float(res.pvalue),
+            as_tuple(arr),
+            "sample odds ratio",
+        )
     try:
         p = _fisher_rxc_p_value(reduced, budget=FISHER_WORK_BUDGET)
     except _EnumerationTooLarge:
         chi = chi_square(reduced)
-        return TestResult(f"Pearson chi-square in place of Fisher's exact test ({r}x{c}, "
-                          f"asymptotic; exact enumeration infeasible at n={int(reduced.sum())})",
-                          "fisher", chi.statistic, chi.p_value, as_tuple(arr),
-                          "chi-square statistic")
-    return TestResult(f"Fisher's exact test ({r}x{c}, exact network/enumeration, two-sided)",
-                      "fisher", None, p, as_tuple(arr))
+        return TestResult(
+            f"Pearson chi-square in place of Fisher's exact test ({r}x{c}, "
+            f"asymptotic; exact enumeration infeasible at n={int(reduced.sum())})",
+            "fisher",
+            chi.statistic,
+            chi.p_value,
+            as_tuple(arr),
+            "chi-square statistic",
+        )
+    return TestResult(
+        f"Fisher's exact test ({r}x{c}, exact network/enumeration, two-sided)",
+        "fisher",
+        None,
+        p,
+        as_tuple(arr),
+    )
 
 
 def _hypergeometric_probs(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -374,9 +402,10 @@ def fisher_midp_doubled(table) -> TestResult:
         return degenerate
     _, probs, observed = _hypergeometric_probs(arr)
     lower = float(probs[:observed].sum()) + 0.5 * float(probs[observed])
-    upper = float(probs[observed + 1:].sum()) + 0.5 * float(probs[observed])
-    return TestResult(name, "fisher_midp_doubled", None, min(1.0, 2 * min(lower, upper)),
-                      as_tuple(arr))
+    upper = float(probs[observed + 1 :].sum()) + 0.5 * float(probs[observed])
+    return TestResult(
+        name, "fisher_midp_doubled", None, min(1.0, 2 * min(lower, upper)), as_tuple(arr)
+    )
 
 
 def chi_square(table, *, yates: bool = False) -> TestResult:
@@ -393,5 +422,6 @@ def chi_square(table, *, yates: bool = False) -> TestResult:
     if yates and reduced.shape != (2, 2):
         raise ValueError("Yates' correction applies to 2x2 tables only")
     res = sps.chi2_contingency(reduced, correction=yates)
-    return TestResult(name, short, float(res.statistic), float(res.pvalue), as_tuple(arr),
-                      "chi-square statistic")
+    return TestResult(
+        name, short, float(res.statistic), float(res.pvalue), as_tuple(arr), "chi-square statistic"
+    )

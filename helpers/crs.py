@@ -38,21 +38,39 @@ def printed_percentages_check(cohort: pd.DataFrame, published: pd.DataFrame) -> 
             fig = by_key.loc[key]
             printed = printed_percent(str(fig["printed"]))
             if printed is None:
-                raise ValueError(f"figure {fig['id']}: printed text {fig['printed']!r} holds no percentage")
+                raise ValueError(
+                    f"figure {fig['id']}: printed text {fig['printed']!r} holds no percentage"
+                )
             k, n = int((group & (category == code)).sum()), int(group.sum())
             k_other, n_other = int((other & (category == code)).sum()), int(other.sum())
-            rounded, truncated = (_as_printed(k, n, printed.decimals, rule) for rule in ("half_up", "truncated"))
-            hits = [rule for rule, v in (("rounded", rounded), ("truncated", truncated)) if v == printed.value]
-            rows.append({
-                "figure": fig["id"], "group": name, "category": code, "printed": str(fig["printed"]),
-                "n": k, "N": n, "exact %": 100 * k / n if n else math.nan,
-                "rounded": math.nan if rounded is None else float(rounded),
-                "truncated": math.nan if truncated is None else float(truncated),
-                "printed as": {0: "neither", 1: hits[0] if hits else "", 2: "either"}[len(hits)],
-                "N if not recorded = no": n_other,
-                "% if not recorded = no": 100 * k_other / n_other if n_other else math.nan,
-                "fits printed if not recorded = no": any(
-                    _as_printed(k_other, n_other, printed.decimals, rule) == printed.value
-                    for rule in ("half_up", "truncated")),
-            })
+            rounded, truncated = (
+                _as_printed(k, n, printed.decimals, rule) for rule in ("half_up", "truncated")
+            )
+            hits = [
+                rule
+                for rule, v in (("rounded", rounded), ("truncated", truncated))
+                if v == printed.value
+            ]
+            rows.append(
+                {
+                    "figure": fig["id"],
+                    "group": name,
+                    "category": code,
+                    "printed": str(fig["printed"]),
+                    "n": k,
+                    "N": n,
+                    "exact %": 100 * k / n if n else math.nan,
+                    "rounded": math.nan if rounded is None else float(rounded),
+                    "truncated": math.nan if truncated is None else float(truncated),
+                    "printed as": {0: "neither", 1: hits[0] if hits else "", 2: "either"}[
+                        len(hits)
+                    ],
+                    "N if not recorded = no": n_other,
+                    "% if not recorded = no": 100 * k_other / n_other if n_other else math.nan,
+                    "fits printed if not recorded = no": any(
+                        _as_printed(k_other, n_other, printed.decimals, rule) == printed.value
+                        for rule in ("half_up", "truncated")
+                    ),
+                }
+            )
     return pd.DataFrame(rows)

@@ -98,8 +98,11 @@ def one_two_three_plus(values: pd.Series) -> pd.Series:
 def crs_states(crs: pd.Series) -> pd.Series:
     """``CRS`` (yes), ``No CRS`` (no) or ``Not recorded`` (missing), ordered."""
     flag = crs.astype("boolean")
-    codes = np.select([flag.fillna(False).to_numpy(dtype=bool), (~flag).fillna(False).to_numpy(dtype=bool)],
-                      [0, 1], default=2)
+    codes = np.select(
+        [flag.fillna(False).to_numpy(dtype=bool), (~flag).fillna(False).to_numpy(dtype=bool)],
+        [0, 1],
+        default=2,
+    )
     return _categorical(codes, list(CRS_STATES), crs.index)
 
 
@@ -154,60 +157,104 @@ def _crs_missing_as_no(c):
 
 #: The derived variables, in the order they are computed.
 DERIVED: tuple[Derived, ...] = (
-    Derived("age_group", "age under {age_cutoff} years, or {age_cutoff} years and older",
-            _age_group),
-    Derived("bmb_baseline_group",
-            "marrow blasts before debulking: under {bmb_low_cutoff} %, {bmb_low_cutoff} % to under "
-            "{bmb_high_cutoff} %, {bmb_high_cutoff} % or more, or not recorded",
-            _bmb_baseline_group),
-    Derived("high_burden",
-            "high tumour burden: marrow blasts of {bmb_high_cutoff} % or more before debulking "
-            "(not available without a value)", _high_burden),
-    Derived("bmb_baseline_available", "marrow blasts before debulking recorded",
-            lambda c: c["bmb_baseline_pct"].notna()),
-    Derived("bmb_post_group",
-            "marrow blasts after debulking: under {bmb_low_cutoff} %, {bmb_low_cutoff} % to under "
-            "{bmb_high_cutoff} %, {bmb_high_cutoff} % or more, or not recorded",
-            _bmb_post_group),
-    Derived("bmb_post_split_low",
-            "marrow blasts after debulking under {bmb_low_cutoff} %, or {bmb_low_cutoff} % or more",
-            _bmb_post_split_low),
-    Derived("bmb_post_split_high",
-            "marrow blasts after debulking under {bmb_high_cutoff} %, or {bmb_high_cutoff} % or more",
-            _bmb_post_split_high),
-    Derived("bmb_post_available", "marrow blasts after debulking recorded",
-            lambda c: c["bmb_post_debulking_pct"].notna()),
-    Derived("lines_group", "{lines_cutoff} or fewer previous treatment lines, or more",
-            _lines_group),
-    Derived("lines_1_2_3plus", "previous treatment lines: 1, 2, or 3 and more (as in Table 1)",
-            lambda c: one_two_three_plus(c["prior_lines"])),
-    Derived("any_cr",
-            "complete remission (CR, CRp or CRi: full, partial or incomplete blood count "
-            "recovery) within two cycles", _any_cr),
+    Derived(
+        "age_group", "age under {age_cutoff} years, or {age_cutoff} years and older", _age_group
+    ),
+    Derived(
+        "bmb_baseline_group",
+        "marrow blasts before debulking: under {bmb_low_cutoff} %, {bmb_low_cutoff} % to under "
+        "{bmb_high_cutoff} %, {bmb_high_cutoff} % or more, or not recorded",
+        _bmb_baseline_group,
+    ),
+    Derived(
+        "high_burden",
+        "high tumour burden: marrow blasts of {bmb_high_cutoff} % or more before debulking "
+        "(not available without a value)",
+        _high_burden,
+    ),
+    Derived(
+        "bmb_baseline_available",
+        "marrow blasts before debulking recorded",
+        lambda c: c["bmb_baseline_pct"].notna(),
+    ),
+    Derived(
+        "bmb_post_group",
+        "marrow blasts after debulking: under {bmb_low_cutoff} %, {bmb_low_cutoff} % to under "
+        "{bmb_high_cutoff} %, {bmb_high_cutoff} % or more, or not recorded",
+        _bmb_post_group,
+    ),
+    Derived(
+        "bmb_post_split_low",
+        "marrow blasts after debulking under {bmb_low_cutoff} %, or {bmb_low_cutoff} % or more",
+        _bmb_post_split_low,
+    ),
+    Derived(
+        "bmb_post_split_high",
+        "marrow blasts after debulking under {bmb_high_cutoff} %, or {bmb_high_cutoff} % or more",
+        _bmb_post_split_high,
+    ),
+    Derived(
+        "bmb_post_available",
+        "marrow blasts after debulking recorded",
+        lambda c: c["bmb_post_debulking_pct"].notna(),
+    ),
+    Derived(
+        "lines_group", "{lines_cutoff} or fewer previous treatment lines, or more", _lines_group
+    ),
+    Derived(
+        "lines_1_2_3plus",
+        "previous treatment lines: 1, 2, or 3 and more (as in Table 1)",
+        lambda c: one_two_three_plus(c["prior_lines"]),
+    ),
+    Derived(
+        "any_cr",
+        "complete remission (CR, CRp or CRi: full, partial or incomplete blood count "
+        "recovery) within two cycles",
+        _any_cr,
+    ),
     Derived("mrd_evaluable", "in complete remission and with an MRD result", _mrd_evaluable),
-    Derived("mrd_negative",
-            "complete MRD response (MRD negative); not available unless MRD-evaluable",
-            _mrd_negative),
-    Derived("crs_recorded", "cytokine release syndrome recorded (yes or no)",
-            lambda c: c["crs"].notna()),
-    Derived("crs_missing_as_no", "cytokine release syndrome, a missing record read as none",
-            _crs_missing_as_no),
-    Derived("crs_status", "cytokine release syndrome: CRS, no CRS, or not recorded",
-            lambda c: crs_states(c["crs"])),
+    Derived(
+        "mrd_negative",
+        "complete MRD response (MRD negative); not available unless MRD-evaluable",
+        _mrd_negative,
+    ),
+    Derived(
+        "crs_recorded", "cytokine release syndrome recorded (yes or no)", lambda c: c["crs"].notna()
+    ),
+    Derived(
+        "crs_missing_as_no",
+        "cytokine release syndrome, a missing record read as none",
+        _crs_missing_as_no,
+    ),
+    Derived(
+        "crs_status",
+        "cytokine release syndrome: CRS, no CRS, or not recorded",
+        lambda c: crs_states(c["crs"]),
+    ),
 )
 
 BY_NAME: dict[str, Derived] = {d.name: d for d in DERIVED}
 
 
-def add_derived(cohort: pd.DataFrame, *, age_cutoff: float, bmb_high_cutoff: float,
-                bmb_low_cutoff: float, lines_cutoff: float) -> pd.DataFrame:
+def add_derived(
+    cohort: pd.DataFrame,
+    *,
+    age_cutoff: float,
+    bmb_high_cutoff: float,
+    bmb_low_cutoff: float,
+    lines_cutoff: float,
+) -> pd.DataFrame:
     """A copy of a typed, validated cohort with every column of :data:`DERIVED` added.
 
     ``ValueError`` unless ``bmb_low_cutoff < bmb_high_cutoff``.
     """
     group_labels(bmb_low_cutoff, bmb_high_cutoff)
-    cutoffs = {"age_cutoff": age_cutoff, "bmb_high_cutoff": bmb_high_cutoff,
-               "bmb_low_cutoff": bmb_low_cutoff, "lines_cutoff": lines_cutoff}
+    cutoffs = {
+        "age_cutoff": age_cutoff,
+        "bmb_high_cutoff": bmb_high_cutoff,
+        "bmb_low_cutoff": bmb_low_cutoff,
+        "lines_cutoff": lines_cutoff,
+    }
     out = cohort.copy()
     for d in DERIVED:
         out[d.name] = d.compute(out, **{p: cutoffs[p] for p in d.parameters})
@@ -218,8 +265,10 @@ def table(**cutoffs: float) -> pd.DataFrame:
     """The derived variables as a frame: name, meaning (with the values of ``cutoffs``, one per
     name of :data:`CUTOFFS`) and the cut-offs used with their values."""
     values = cutoffs
-    return pd.DataFrame({
-        "name": [d.name for d in DERIVED],
-        "meaning": [d.describe(**values) for d in DERIVED],
-        "cut-offs": [", ".join(f"{p} = {values[p]:g}" for p in d.parameters) for d in DERIVED],
-    })
+    return pd.DataFrame(
+        {
+            "name": [d.name for d in DERIVED],
+            "meaning": [d.describe(**values) for d in DERIVED],
+            "cut-offs": [", ".join(f"{p} = {values[p]:g}" for p in d.parameters) for d in DERIVED],
+        }
+    )

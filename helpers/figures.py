@@ -17,15 +17,17 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from helpers.parameters import default
 from helpers import contract, suppression
+from helpers.parameters import default
 
 #: rc settings for reproducible files: fixed SVG ids, text kept as paths.
 _SAVE_RC = {"svg.hashsalt": "bonifacio-2022", "svg.fonttype": "path"}
 _PNG_METADATA = {"Software": None}
 _SVG_METADATA = {"Date": None, "Creator": None}
 #: One colour per debulking category, stable across figures.
-CATEGORY_PALETTE = dict(zip(contract.column("debulking_category").codes, sns.color_palette("colorblind", 4)))
+CATEGORY_PALETTE = dict(
+    zip(contract.column("debulking_category").codes, sns.color_palette("colorblind", 4))
+)
 #: Most patients :func:`plot_blasts_before_after` draws one line each for; above it
 #: the figure shows each category's median and interquartile range instead
 #: (thousands of overlapping lines are unreadable and take minutes to draw).
@@ -48,8 +50,16 @@ def new_figure(width: float = 7.0, height: float = 4.5, nrows: int = 1, ncols: i
     return fig, axes
 
 
-def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, show: bool = True,
-                dpi: int = 150, policy: suppression.Policy = suppression.NONE) -> None:
+def save_figure(
+    fig: Figure,
+    name: str,
+    output_dir: str | Path,
+    *,
+    alt: str,
+    show: bool = True,
+    dpi: int = 150,
+    policy: suppression.Policy = suppression.NONE,
+) -> None:
     """Write ``figures/<name>.png`` and ``.svg`` under ``output_dir`` and show the PNG (one ``image/png`` output).
 
     ``alt`` (what the figure shows, for how many patients) is both files' ``Description`` and the image's alt text.
@@ -59,7 +69,9 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
     alt = policy.scrub(alt)  # a share run: counts in the caption, labels and titles as shown
     for text in fig.findobj(matplotlib.text.Text):
         text.set_text(policy.scrub(text.get_text()))
-    for axis in (a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)):  # tick labels are redrawn from these
+    for axis in (
+        a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)
+    ):  # tick labels are redrawn from these
         formatter = axis.get_major_formatter()
         if isinstance(formatter, matplotlib.ticker.FixedFormatter):
             formatter.seq = [policy.scrub(str(t)) for t in formatter.seq]
@@ -76,13 +88,22 @@ def save_figure(fig: Figure, name: str, output_dir: str | Path, *, alt: str, sho
     if show:
         from IPython.display import display
 
-        display({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")},
-                metadata={"image/png": {"alt": alt}}, raw=True)
+        display(
+            {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")},
+            metadata={"image/png": {"alt": alt}},
+            raw=True,
+        )
 
 
-def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = default("min_cell"),
-                 width: float = 10, top: float = 100, *,
-                 policy: suppression.Policy = suppression.NONE) -> pd.DataFrame:
+def binned_rates(
+    x: pd.Series,
+    outcome: pd.Series,
+    min_cell: int = default("min_cell"),
+    width: float = 10,
+    top: float = 100,
+    *,
+    policy: suppression.Policy = suppression.NONE,
+) -> pd.DataFrame:
     """Share of ``outcome`` (``low``, ``high``, ``n``, ``events``, ``rate``) in bins of ``x`` of at least
     ``min_cell`` patients (in a share run ``rate`` is of the rounded counts).
 
@@ -111,11 +132,15 @@ def binned_rates(x: pd.Series, outcome: pd.Series, min_cell: int = default("min_
     return out
 
 
-def plot_blasts_before_after(cohort: pd.DataFrame,
-                             high_cutoff: float = default("bmb_high_cutoff"),
-                             low_cutoff: float = default("bmb_low_cutoff"), *,
-                             max_lines: int = MAX_PATIENT_LINES, share_safe: bool = False,
-                             min_cell: int = default("min_cell")) -> Figure:
+def plot_blasts_before_after(
+    cohort: pd.DataFrame,
+    high_cutoff: float = default("bmb_high_cutoff"),
+    low_cutoff: float = default("bmb_low_cutoff"),
+    *,
+    max_lines: int = MAX_PATIENT_LINES,
+    share_safe: bool = False,
+    min_cell: int = default("min_cell"),
+) -> Figure:
     """Bone-marrow blasts before and after debulking, one panel per category, dashed cut-offs.
 
     One line per patient with both values (the title counts those left out); above
@@ -133,21 +158,39 @@ def plot_blasts_before_after(cohort: pd.DataFrame,
         for ax, category in zip(axes, categories):
             part = long[long["debulking_category"] == category]
             if len(part) and per_patient:
-                sns.lineplot(data=part, x="time", y="blasts", units="patient_id", estimator=None,
-                             marker="o", color=CATEGORY_PALETTE[category], ax=ax, sort=False)
+                sns.lineplot(
+                    data=part,
+                    x="time",
+                    y="blasts",
+                    units="patient_id",
+                    estimator=None,
+                    marker="o",
+                    color=CATEGORY_PALETTE[category],
+                    ax=ax,
+                    sort=False,
+                )
             elif len(part):
                 _draw_median_iqr(ax, part, CATEGORY_PALETTE[category])
-            _blasts_panel(ax, f"{contract.code_label('debulking_category', category)}\n(n={part['patient_id'].nunique()})",
-                          low_cutoff, high_cutoff)
+            _blasts_panel(
+                ax,
+                f"{contract.code_label('debulking_category', category)}\n(n={part['patient_id'].nunique()})",
+                low_cutoff,
+                high_cutoff,
+            )
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
         left_out = len(cohort) - len(both)
-        what = ("Blasts before and after debulking " if per_patient else
-                "Blasts before and after debulking: median and interquartile range per category, "
-                f"not one line per patient (more than {max_lines} patients)\n")
-        fig.suptitle(f"{what}({len(both)} patients with both values; {left_out} without a "
-                     "post-debulking or baseline value left out)",
-                     fontsize=10)
+        what = (
+            "Blasts before and after debulking "
+            if per_patient
+            else "Blasts before and after debulking: median and interquartile range per category, "
+            f"not one line per patient (more than {max_lines} patients)\n"
+        )
+        fig.suptitle(
+            f"{what}({len(both)} patients with both values; {left_out} without a "
+            "post-debulking or baseline value left out)",
+            fontsize=10,
+        )
     return fig
 
 
@@ -161,44 +204,73 @@ def _blasts_panel(ax, title: str, low_cutoff: float, high_cutoff: float) -> None
 
 
 def _blasts_long(both: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    long = both.melt(id_vars=ids, value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
-                     var_name="time", value_name="blasts")
-    long["time"] = long["time"].map({"bmb_baseline_pct": "Before", "bmb_post_debulking_pct": "After"})
+    long = both.melt(
+        id_vars=ids,
+        value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
+        var_name="time",
+        value_name="blasts",
+    )
+    long["time"] = long["time"].map(
+        {"bmb_baseline_pct": "Before", "bmb_post_debulking_pct": "After"}
+    )
     return long
 
 
-def _blasts_aggregate_view(cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float,
-                           min_cell: int) -> Figure:
+def _blasts_aggregate_view(
+    cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float, min_cell: int
+) -> Figure:
     """The share-run form of :func:`plot_blasts_before_after`: no mark stands for one patient."""
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
     long = _blasts_long(both, ["debulking_category"])
     categories = list(contract.column("debulking_category").codes)
     n = both["debulking_category"].astype(str).value_counts().reindex(categories, fill_value=0)
     # One row summing to the cohort: the left-out count is suppressed together with the categories.
-    labels = suppression.Policy.for_run(True, min_cell).hide_small(pd.Series([*n, len(cohort) - len(both)],
-                                              index=[*categories, "left out"])).astype(str)
+    labels = (
+        suppression.Policy.for_run(True, min_cell)
+        .hide_small(pd.Series([*n, len(cohort) - len(both)], index=[*categories, "left out"]))
+        .astype(str)
+    )
     with house_style():
         fig, axes = new_figure(10, 3.6, ncols=len(categories), sharey=True)
         for ax, category in zip(axes, categories):
             if n[category] >= min_cell:
-                _draw_median_iqr(ax, long[long["debulking_category"] == category], CATEGORY_PALETTE[category])
+                _draw_median_iqr(
+                    ax, long[long["debulking_category"] == category], CATEGORY_PALETTE[category]
+                )
             elif n[category]:
-                ax.text(0.5, 0.5, f"fewer than {min_cell} patients:\nnot drawn", ha="center", va="center",
-                        fontsize=8, color="0.4", transform=ax.transAxes)
-            _blasts_panel(ax, f"{contract.code_label('debulking_category', category)}\n(n={labels[category]})", low_cutoff, high_cutoff)
+                ax.text(
+                    0.5,
+                    0.5,
+                    f"fewer than {min_cell} patients:\nnot drawn",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="0.4",
+                    transform=ax.transAxes,
+                )
+            _blasts_panel(
+                ax,
+                f"{contract.code_label('debulking_category', category)}\n(n={labels[category]})",
+                low_cutoff,
+                high_cutoff,
+            )
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
-        fig.suptitle(f"Blasts before and after debulking, {AGGREGATE_VIEW}: median and interquartile range per "
-                     f"category with at least {min_cell} patients\n({labels['left out']} without a "
-                     "post-debulking or baseline value left out)", fontsize=10)
+        fig.suptitle(
+            f"Blasts before and after debulking, {AGGREGATE_VIEW}: median and interquartile range per "
+            f"category with at least {min_cell} patients\n({labels['left out']} without a "
+            "post-debulking or baseline value left out)",
+            fontsize=10,
+        )
     return fig
 
 
 def blasts_median_iqr(long: pd.DataFrame) -> pd.DataFrame:
     """Median and interquartile range of blasts at each time point."""
     grouped = long.groupby("time", sort=False)["blasts"]
-    summary = pd.DataFrame({"median": grouped.median(), "q1": grouped.quantile(0.25),
-                            "q3": grouped.quantile(0.75)})
+    summary = pd.DataFrame(
+        {"median": grouped.median(), "q1": grouped.quantile(0.25), "q3": grouped.quantile(0.75)}
+    )
     return summary.reindex([t for t in ("Before", "After") if t in summary.index])
 
 
@@ -209,9 +281,16 @@ def _draw_median_iqr(ax, part: pd.DataFrame, colour) -> None:
     ax.plot(x, summary["median"], marker="o", color=colour)
 
 
-def plot_forest(rows: pd.DataFrame, *, group: str = "group", label: str = "label",
-                reference: float | None = None, reference_label: str = "",
-                xlabel: str = "Rate (%) with exact 95% CI", title: str = "") -> Figure:
+def plot_forest(
+    rows: pd.DataFrame,
+    *,
+    group: str = "group",
+    label: str = "label",
+    reference: float | None = None,
+    reference_label: str = "",
+    xlabel: str = "Rate (%) with exact 95% CI",
+    title: str = "",
+) -> Figure:
     """A forest plot of rates with confidence intervals, one row per line of ``rows``."""
     rows = rows.reset_index(drop=True)
     positions, ticks, tick_labels, headers, y = [], [], [], [], 0.0
@@ -227,21 +306,38 @@ def plot_forest(rows: pd.DataFrame, *, group: str = "group", label: str = "label
         ticks.append(y)
         tick_labels.append(str(row[label]))
         y += 1
-    plot = rows.assign(y=positions, pct=100 * rows["estimate"],
-                       lo=100 * rows["ci_low"], hi=100 * rows["ci_high"])
+    plot = rows.assign(
+        y=positions, pct=100 * rows["estimate"], lo=100 * rows["ci_low"], hi=100 * rows["ci_high"]
+    )
     longest = max((len(t) for t in tick_labels), default=0)
     with house_style():
         # labels take about 0.075 inch per character at this font size; the plot keeps 5 inches
         fig, ax = new_figure(5.5 + 0.075 * longest, 0.32 * y + 1.2)
         shown = plot.dropna(subset=["pct"])
         ax.hlines(shown["y"], shown["lo"], shown["hi"], color="0.35", linewidth=1.4)
-        sns.scatterplot(data=shown, x="pct", y="y", hue=group, legend=False, s=45,
-                        palette="colorblind", ax=ax, zorder=3)
+        sns.scatterplot(
+            data=shown,
+            x="pct",
+            y="y",
+            hue=group,
+            legend=False,
+            s=45,
+            palette="colorblind",
+            ax=ax,
+            zorder=3,
+        )
         if reference is not None:
             ax.axvline(100 * reference, color="grey", linestyle="--", linewidth=0.9)
             if reference_label:
-                ax.text(100 * reference, -0.9, reference_label, ha="center", va="bottom",
-                        fontsize=8, color="grey")
+                ax.text(
+                    100 * reference,
+                    -0.9,
+                    reference_label,
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    color="grey",
+                )
         ax.set_yticks(ticks, tick_labels)
         for i in headers:
             ax.get_yticklabels()[i].set_fontweight("bold")
@@ -253,4 +349,3 @@ def plot_forest(rows: pd.DataFrame, *, group: str = "group", label: str = "label
         if title:
             ax.set_title(title, fontsize=10)
     return fig
-

@@ -54,23 +54,38 @@ def missing_keys(headline: Headline, results: pd.DataFrame) -> list[str]:
     return [str(k) for k in headline.keys.values() if str(k) not in present]
 
 
-def write_headlines(declared: Iterable[Headline], results: pd.DataFrame, notebook: str,
-                    output_dir: str | Path, *, policy: Policy = NONE) -> Path:
+def write_headlines(
+    declared: Iterable[Headline],
+    results: pd.DataFrame,
+    notebook: str,
+    output_dir: str | Path,
+    *,
+    policy: Policy = NONE,
+) -> Path:
     """Write a notebook's headlines to ``{output_dir}/results/{notebook}.headlines.json``;
     ``ValueError`` naming the headline and key when ``results`` (its results frame) lacks one
     or a placeholder does not fill under ``policy`` (the run's)."""
     declared = list(declared)
     for headline in declared:
         if missing := missing_keys(headline, results):
-            raise ValueError(f"headline {headline.title!r} of {notebook} names results it did not compute: "
-                             f"{', '.join(missing)}")
+            raise ValueError(
+                f"headline {headline.title!r} of {notebook} names results it did not compute: "
+                f"{', '.join(missing)}"
+            )
         # every placeholder fills (a typo in a name or format fails here)
         headline.text(results, policy=policy)
     folder = Path(output_dir) / "results"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}.headlines.json"
-    records = [{"title": h.title, "template": h.template, "section": h.section,
-                "keys": {name: str(key) for name, key in h.keys.items()}} for h in declared]
+    records = [
+        {
+            "title": h.title,
+            "template": h.template,
+            "section": h.section,
+            "keys": {name: str(key) for name, key in h.keys.items()},
+        }
+        for h in declared
+    ]
     tmp = path.with_suffix(".json.part")
     tmp.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
@@ -86,7 +101,9 @@ def read_headlines(output_dir: str | Path) -> list[tuple[str, Headline]]:
         notebook = path.name.removesuffix(".headlines.json")
         for record in json.loads(path.read_text(encoding="utf-8")):
             keys = {name: Key.parse(key) for name, key in record["keys"].items()}
-            found.append((notebook, Headline(record["title"], record["template"], record["section"], keys)))
+            found.append(
+                (notebook, Headline(record["title"], record["template"], record["section"], keys))
+            )
     return found
 
 
@@ -95,11 +112,16 @@ def not_available(results: pd.DataFrame, notebook: str) -> str | None:
     if not len(results) or "key" not in results:
         return None
     keys = results["key"].astype(str)
-    hit = results[(results["notebook"] == notebook)
-                  & ((keys == AVAILABILITY_KEY) | keys.str.endswith("." + AVAILABILITY_KEY))]
+    hit = results[
+        (results["notebook"] == notebook)
+        & ((keys == AVAILABILITY_KEY) | keys.str.endswith("." + AVAILABILITY_KEY))
+    ]
     if len(hit) and float(hit["estimate"].iloc[0]) == 0:
         method = hit["method"].iloc[0] if "method" in hit else None
         method = method if isinstance(method, str) else ""
-        return (method.removeprefix(NOT_AVAILABLE) if method.startswith(NOT_AVAILABLE)
-                else str(hit["label"].iloc[0]))
+        return (
+            method.removeprefix(NOT_AVAILABLE)
+            if method.startswith(NOT_AVAILABLE)
+            else str(hit["label"].iloc[0])
+        )
     return None

@@ -21,8 +21,21 @@ from helpers.stats import boschloo_fisher_two_sided, exact_ci, proportion
 
 #: Columns of the comparator file, in order.
 COMPARATOR_COLUMNS: tuple[str, ...] = (
-    "id", "study", "reference", "population", "arm", "endpoint", "endpoint_definition",
-    "numerator", "denominator", "percent", "ci_low", "ci_high", "status", "note", "cutoffs",
+    "id",
+    "study",
+    "reference",
+    "population",
+    "arm",
+    "endpoint",
+    "endpoint_definition",
+    "numerator",
+    "denominator",
+    "percent",
+    "ci_low",
+    "ci_high",
+    "status",
+    "note",
+    "cutoffs",
 )
 #: Columns a comparator file may leave out (read as blank).
 OPTIONAL_COMPARATOR_COLUMNS: tuple[str, ...] = ("cutoffs",)
@@ -31,15 +44,38 @@ OPTIONAL_COMPARATOR_COLUMNS: tuple[str, ...] = ("cutoffs",)
 STATUSES: tuple[str, ...] = ("seen", "derived", "percent_only")
 #: Columns of the pairings file, in order.
 PAIRING_COLUMNS: tuple[str, ...] = (
-    "pairing_id", "comparator_id", "cohort_endpoint", "cohort_population", "rationale",
+    "pairing_id",
+    "comparator_id",
+    "cohort_endpoint",
+    "cohort_population",
+    "rationale",
 )
-_REQUIRED_TEXT = ("id", "study", "reference", "population", "arm", "endpoint",
-                  "endpoint_definition", "status")
+_REQUIRED_TEXT = (
+    "id",
+    "study",
+    "reference",
+    "population",
+    "arm",
+    "endpoint",
+    "endpoint_definition",
+    "status",
+)
 _NUMBERS = ("numerator", "denominator", "percent", "ci_low", "ci_high")
 _RESULT_FIELDS = [c for c in RESULT_COLUMNS if c != "notebook"]
-_STATISTICS = ("test_method", "p_value", "boschloo_p", "boschloo_method", "boschloo_fisher2_p",
-               "boschloo_fisher2_method", "risk_difference", "rd_low", "rd_high", "rd_method",
-               "prob_cohort_higher", "posterior_method")
+_STATISTICS = (
+    "test_method",
+    "p_value",
+    "boschloo_p",
+    "boschloo_method",
+    "boschloo_fisher2_p",
+    "boschloo_fisher2_method",
+    "risk_difference",
+    "rd_low",
+    "rd_high",
+    "rd_method",
+    "prob_cohort_higher",
+    "posterior_method",
+)
 
 
 @dataclass(frozen=True)
@@ -56,28 +92,50 @@ class CohortEndpoint:
 
 
 #: The cohort endpoints that can be paired (codes as in the comparator file).
-COHORT_ENDPOINTS: dict[str, CohortEndpoint] = {e.code: e for e in (
-    CohortEndpoint("cr_crh_cri", "CR/CRh/CRi",
-                   "CR, CRp or CRi within 2 cycles (the paper's CRp has TOWER's CRh thresholds)",
-                   response_codes=tuple(contract.CR_CODES)),
-    CohortEndpoint("cr_crh", "CR/CRh", "CR or CRp within 2 cycles (CRi not counted)",
-                   response_codes=("cr", "crp")),
-    CohortEndpoint("cr_full", "CR with full recovery",
-                   "CR with full count recovery within 2 cycles", response_codes=("cr",)),
-    CohortEndpoint("mrd_among_responders", "MRD response among responders",
-                   "complete MRD response among CR/CRp/CRi patients with an MRD result",
-                   column="mrd_negative"),
-)}
+COHORT_ENDPOINTS: dict[str, CohortEndpoint] = {
+    e.code: e
+    for e in (
+        CohortEndpoint(
+            "cr_crh_cri",
+            "CR/CRh/CRi",
+            "CR, CRp or CRi within 2 cycles (the paper's CRp has TOWER's CRh thresholds)",
+            response_codes=tuple(contract.CR_CODES),
+        ),
+        CohortEndpoint(
+            "cr_crh",
+            "CR/CRh",
+            "CR or CRp within 2 cycles (CRi not counted)",
+            response_codes=("cr", "crp"),
+        ),
+        CohortEndpoint(
+            "cr_full",
+            "CR with full recovery",
+            "CR with full count recovery within 2 cycles",
+            response_codes=("cr",),
+        ),
+        CohortEndpoint(
+            "mrd_among_responders",
+            "MRD response among responders",
+            "complete MRD response among CR/CRp/CRi patients with an MRD result",
+            column="mrd_negative",
+        ),
+    )
+}
 
 
 # --- reading and checking the data files ---------------------------------------------
 
-def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> pd.DataFrame:
+
+def _read_csv(
+    path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     frame = frame.assign(**{c: "" for c in optional if c not in frame.columns})
     if tuple(frame.columns) != columns:
-        raise ValueError(f"{Path(path).name}: expected columns {', '.join(columns)}; "
-                         f"found {', '.join(frame.columns)}")
+        raise ValueError(
+            f"{Path(path).name}: expected columns {', '.join(columns)}; "
+            f"found {', '.join(frame.columns)}"
+        )
     return frame
 
 
@@ -132,8 +190,10 @@ def parse_cutoffs(text: str) -> dict[str, float]:
         name, sep, value = part.partition("=")
         name = name.strip()
         if not sep or name not in CUTOFFS:
-            raise ValueError(f"cutoffs {text!r}: expected parameter=value with a parameter of "
-                             f"{', '.join(CUTOFFS)}")
+            raise ValueError(
+                f"cutoffs {text!r}: expected parameter=value with a parameter of "
+                f"{', '.join(CUTOFFS)}"
+            )
         try:
             out[name] = float(value)
         except ValueError:
@@ -171,8 +231,9 @@ def parse_population(text: str) -> dict[str, object]:
     return out
 
 
-def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
-                     cohort_columns: tuple[str, ...] | None = None) -> list[str]:
+def pairing_problems(
+    pairings: pd.DataFrame, comparators: pd.DataFrame, cohort_columns: tuple[str, ...] | None = None
+) -> list[str]:
     """Problems of a pairings table; empty when every pairing resolves."""
     problems = []
     duplicated = pairings["pairing_id"][pairings["pairing_id"].duplicated()]
@@ -184,8 +245,10 @@ def pairing_problems(pairings: pd.DataFrame, comparators: pd.DataFrame,
         if row["comparator_id"] not in known:
             problems.append(f"{pid}: unknown comparator {row['comparator_id']!r}")
         if row["cohort_endpoint"] not in COHORT_ENDPOINTS:
-            problems.append(f"{pid}: unknown cohort endpoint {row['cohort_endpoint']!r}; "
-                            f"choose from {', '.join(COHORT_ENDPOINTS)}")
+            problems.append(
+                f"{pid}: unknown cohort endpoint {row['cohort_endpoint']!r}; "
+                f"choose from {', '.join(COHORT_ENDPOINTS)}"
+            )
         try:
             filters = parse_population(row["cohort_population"])
         except ValueError as err:
@@ -211,12 +274,17 @@ def load_pairings(path: str | Path, comparators: pd.DataFrame) -> pd.DataFrame:
 
 # --- the cohort side ---------------------------------------------------------------
 
+
 def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
     """A copy of the cohort with a boolean ``endpoint.<code>`` column per cohort endpoint
     (MRD keeps its missing values: not evaluable)."""
     out = cohort.copy()
     for e in COHORT_ENDPOINTS.values():
-        flags = out["response"].astype(object).isin(e.response_codes) if e.response_codes else out[e.column]
+        flags = (
+            out["response"].astype(object).isin(e.response_codes)
+            if e.response_codes
+            else out[e.column]
+        )
         out[f"endpoint.{e.code}"] = flags.astype("boolean")
     return out
 
@@ -250,30 +318,46 @@ def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame) -> pd.Da
     marked = with_endpoint_columns(cohort)
     rows = []
     for code, population in dict.fromkeys(
-            (r["cohort_endpoint"], r["cohort_population"].strip() or "all") for r in pairings.to_dict("records")):
+        (r["cohort_endpoint"], r["cohort_population"].strip() or "all")
+        for r in pairings.to_dict("records")
+    ):
         part = marked
         for column, value in parse_population(population).items():
             part = part[(part[column] == value).fillna(False)]
         outcome = part[f"endpoint.{code}"].dropna()
         p = proportion(int(outcome.sum()), len(outcome))
-        rows.append({
-            "key": endpoint_key(code, population),
-            "label": f"This cohort, {COHORT_ENDPOINTS[code].definition}; {population_label(population)}",
-            "numerator": p.numerator, "denominator": p.denominator, "estimate": p.estimate,
-            "ci_low": p.ci_low, "ci_high": p.ci_high, "p_value": math.nan, "method": p.method_label,
-            "unit": "proportion", "cohort_endpoint": code, "cohort_population": population,
-        })
+        rows.append(
+            {
+                "key": endpoint_key(code, population),
+                "label": f"This cohort, {COHORT_ENDPOINTS[code].definition}; {population_label(population)}",
+                "numerator": p.numerator,
+                "denominator": p.denominator,
+                "estimate": p.estimate,
+                "ci_low": p.ci_low,
+                "ci_high": p.ci_high,
+                "p_value": math.nan,
+                "method": p.method_label,
+                "unit": "proportion",
+                "cohort_endpoint": code,
+                "cohort_population": population,
+            }
+        )
     return pd.DataFrame(rows, columns=[*_RESULT_FIELDS, "cohort_endpoint", "cohort_population"])
 
 
 # --- the comparator side -----------------------------------------------------------
 
+
 def _rate(row: Mapping, counted: bool) -> tuple[float, float, float, str]:
     if counted:
         k, n = int(row["numerator"]), int(row["denominator"])
         return (k / n, *exact_ci(k, n), f"Clopper-Pearson exact 95% CI from {row['status']} counts")
-    return (row["percent"] / 100, row["ci_low"] / 100, row["ci_high"] / 100,
-            "no CI published" if math.isnan(row["ci_low"]) else "published 95% CI")
+    return (
+        row["percent"] / 100,
+        row["ci_low"] / 100,
+        row["ci_high"] / 100,
+        "no CI published" if math.isnan(row["ci_low"]) else "published 95% CI",
+    )
 
 
 def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
@@ -281,10 +365,17 @@ def comparator_rates(comparators: pd.DataFrame) -> pd.DataFrame:
     counts are known, else the printed percentage and CI (NaN limits when none);
     ``ci_source`` says which."""
     has_counts = comparators["numerator"].notna() & comparators["denominator"].notna()
-    rates = [_rate(row, counted) for row, counted in zip(comparators.to_dict("records"), has_counts)]
+    rates = [
+        _rate(row, counted) for row, counted in zip(comparators.to_dict("records"), has_counts)
+    ]
     estimate, low, high, source = (list(c) for c in zip(*rates)) if rates else ([], [], [], [])
-    return comparators.assign(has_counts=has_counts.to_numpy(dtype=bool), estimate=estimate,
-                              est_low=low, est_high=high, ci_source=source)
+    return comparators.assign(
+        has_counts=has_counts.to_numpy(dtype=bool),
+        estimate=estimate,
+        est_low=low,
+        est_high=high,
+        ci_source=source,
+    )
 
 
 def comparator_label(row: Mapping[str, object]) -> str:
@@ -300,12 +391,19 @@ def printed_numerators(percent_value: float, n: int) -> tuple[int, ...]:
     text = format(float(percent_value), "g")
     places = Decimal(1).scaleb(-(len(text.split(".")[1]) if "." in text else 0))
     shown = Decimal(text)
-    return tuple(k for k in range(n + 1)
-                 if (Decimal(100 * k) / Decimal(n)).quantize(places, rounding=ROUND_HALF_UP) == shown)
+    return tuple(
+        k
+        for k in range(n + 1)
+        if (Decimal(100 * k) / Decimal(n)).quantize(places, rounding=ROUND_HALF_UP) == shown
+    )
 
 
-def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
-                     pairings: pd.DataFrame, cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
+def matched_pairings(
+    cohort_rates: pd.DataFrame,
+    comparators: pd.DataFrame,
+    pairings: pd.DataFrame,
+    cutoffs: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """One row per pairing: cohort rate, comparator figure and why they are paired.
     ``definition`` names a cut-off of the run (``cutoffs``) that differs from the
     comparator's; ``comparator_numerators`` the numerators that print as a rate-only
@@ -318,35 +416,69 @@ def matched_pairings(cohort_rates: pd.DataFrame, comparators: pd.DataFrame,
         c = cohort.loc[(p["cohort_endpoint"], population)]
         h = rates.loc[p["comparator_id"]]
         endpoint = COHORT_ENDPOINTS[p["cohort_endpoint"]]
-        known_n = (not h["has_counts"]) and pd.notna(h["denominator"]) and not math.isnan(h["percent"])
-        numerators = (tuple(int(k) for k in [h["numerator"]]) if h["has_counts"] else
-                      printed_numerators(h["percent"], int(h["denominator"])) if known_n else ())
+        known_n = (
+            (not h["has_counts"]) and pd.notna(h["denominator"]) and not math.isnan(h["percent"])
+        )
+        numerators = (
+            tuple(int(k) for k in [h["numerator"]])
+            if h["has_counts"]
+            else printed_numerators(h["percent"], int(h["denominator"]))
+            if known_n
+            else ()
+        )
         known_n = known_n and bool(numerators)
-        rows.append({
-            "pairing_id": p["pairing_id"], "cohort_endpoint": endpoint.code,
-            "endpoint_label": endpoint.label, "cohort_population": population,
-            "population_label": population_label(population), "rationale": p["rationale"],
-            "cohort_key": c["key"], "cohort_k": int(c["numerator"]), "cohort_n": int(c["denominator"]),
-            "cohort_rate": c["estimate"], "cohort_low": c["ci_low"], "cohort_high": c["ci_high"],
-            "comparator_id": p["comparator_id"], "study": h["study"], "arm": h["arm"],
-            "reference": h["reference"], "comparator_definition": h["endpoint_definition"],
-            "comparator_k": h["numerator"], "comparator_n": h["denominator"],
-            "comparator_rate": h["estimate"], "comparator_low": h["est_low"],
-            "comparator_high": h["est_high"], "ci_source": h["ci_source"], "status": h["status"],
-            "note": h["note"], "comparator_label": comparator_label({**h, "id": p["comparator_id"]}),
-            "design": "two-sample" if h["has_counts"] or known_n else "one-sample",
-            "comparator_numerators": numerators,
-            "definition": different_definition_text(definition_differences(
-                cutoffs_used(population), cutoffs or {}, parse_cutoffs(h.get("cutoffs", "")),
-                source=str(h["study"]))),
-        })
+        rows.append(
+            {
+                "pairing_id": p["pairing_id"],
+                "cohort_endpoint": endpoint.code,
+                "endpoint_label": endpoint.label,
+                "cohort_population": population,
+                "population_label": population_label(population),
+                "rationale": p["rationale"],
+                "cohort_key": c["key"],
+                "cohort_k": int(c["numerator"]),
+                "cohort_n": int(c["denominator"]),
+                "cohort_rate": c["estimate"],
+                "cohort_low": c["ci_low"],
+                "cohort_high": c["ci_high"],
+                "comparator_id": p["comparator_id"],
+                "study": h["study"],
+                "arm": h["arm"],
+                "reference": h["reference"],
+                "comparator_definition": h["endpoint_definition"],
+                "comparator_k": h["numerator"],
+                "comparator_n": h["denominator"],
+                "comparator_rate": h["estimate"],
+                "comparator_low": h["est_low"],
+                "comparator_high": h["est_high"],
+                "ci_source": h["ci_source"],
+                "status": h["status"],
+                "note": h["note"],
+                "comparator_label": comparator_label({**h, "id": p["comparator_id"]}),
+                "design": "two-sample" if h["has_counts"] or known_n else "one-sample",
+                "comparator_numerators": numerators,
+                "definition": different_definition_text(
+                    definition_differences(
+                        cutoffs_used(population),
+                        cutoffs or {},
+                        parse_cutoffs(h.get("cutoffs", "")),
+                        source=str(h["study"]),
+                    )
+                ),
+            }
+        )
     return pd.DataFrame(rows).astype({"comparator_k": "Int64", "comparator_n": "Int64"})
 
 
 # --- comparisons -------------------------------------------------------------------
 
-def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0, 1.0),
-                     policy: suppression.Policy = suppression.NONE) -> pd.DataFrame:
+
+def compare_pairings(
+    matched: pd.DataFrame,
+    *,
+    prior: tuple[float, float] = (1.0, 1.0),
+    policy: suppression.Policy = suppression.NONE,
+) -> pd.DataFrame:
     """The exact comparison of every matched pairing (empty population: NaN statistics).
 
     With comparator counts: Fisher and Boschloo (both conventions), risk difference with
@@ -359,11 +491,17 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
     added = []
     for row in matched.to_dict("records"):
         k, n = row["cohort_k"], row["cohort_n"]
-        stats = {"test": "fisher" if row["design"] == "two-sample" else "binomial",
-                 **{c: "" if c.endswith("method") else math.nan for c in _STATISTICS}}
-        if policy.active and not row.get("definition") and n:  # a share run compares the counts it shows
+        stats = {
+            "test": "fisher" if row["design"] == "two-sample" else "binomial",
+            **{c: "" if c.endswith("method") else math.nan for c in _STATISTICS},
+        }
+        if (
+            policy.active and not row.get("definition") and n
+        ):  # a share run compares the counts it shows
             if policy.rate_hidden(k, n):
-                added.append({**stats, "test_method": f"not shown: a count below {policy.k} in a share run"})
+                added.append(
+                    {**stats, "test_method": f"not shown: a count below {policy.k} in a share run"}
+                )
                 continue
             k, n = int(policy.count(k)), int(policy.count(n))
         if row.get("definition"):
@@ -373,28 +511,47 @@ def compare_pairings(matched: pd.DataFrame, *, prior: tuple[float, float] = (1.0
         elif row["design"] == "two-sample":
             n2 = int(row["comparator_n"])
             candidates = list(row.get("comparator_numerators") or (int(row["comparator_k"]),))
-            runs = [(k2, comparison.compare_with_counts(k, n, k2, n2, prior=(a, b))) for k2 in candidates]
+            runs = [
+                (k2, comparison.compare_with_counts(k, n, k2, n2, prior=(a, b)))
+                for k2 in candidates
+            ]
             k2, res = max(runs, key=lambda r: r[1].fisher.p_value)
-            which = ("" if len(runs) == 1 else
-                     f"; comparator numerator {' or '.join(map(str, candidates))} of {n2} (each prints as "
-                     f"the published {row['comparator_rate'] * 100:g}%), {k2} used: the larger Fisher p")
+            which = (
+                ""
+                if len(runs) == 1
+                else f"; comparator numerator {' or '.join(map(str, candidates))} of {n2} (each prints as "
+                f"the published {row['comparator_rate'] * 100:g}%), {k2} used: the larger Fisher p"
+            )
             other = boschloo_fisher_two_sided([[k, n - k], [k2, n2 - k2]])
-            stats.update(test_method=res.fisher.method + which, p_value=res.fisher.p_value,
-                         boschloo_p=res.boschloo.p_value, boschloo_method=res.boschloo.method + which,
-                         boschloo_fisher2_p=other.p_value, boschloo_fisher2_method=other.method + which,
-                         risk_difference=res.risk_difference,
-                         rd_low=res.rd_ci_low, rd_high=res.rd_ci_high, rd_method=res.rd_method + which,
-                         prob_cohort_higher=res.prob_cohort_higher,
-                         posterior_method=(f"P(cohort > comparator), independent Beta({a:g}, {b:g}) "
-                                           "priors updated by both groups' counts" + which))
+            stats.update(
+                test_method=res.fisher.method + which,
+                p_value=res.fisher.p_value,
+                boschloo_p=res.boschloo.p_value,
+                boschloo_method=res.boschloo.method + which,
+                boschloo_fisher2_p=other.p_value,
+                boschloo_fisher2_method=other.method + which,
+                risk_difference=res.risk_difference,
+                rd_low=res.rd_ci_low,
+                rd_high=res.rd_ci_high,
+                rd_method=res.rd_method + which,
+                prob_cohort_higher=res.prob_cohort_higher,
+                posterior_method=(
+                    f"P(cohort > comparator), independent Beta({a:g}, {b:g}) "
+                    "priors updated by both groups' counts" + which
+                ),
+            )
         else:
             res = comparison.compare_with_rate(k, n, float(row["comparator_rate"]), prior=(a, b))
-            stats.update(test_method=f"{res.binomial.method} against the published rate",
-                         p_value=res.binomial.p_value,
-                         risk_difference=k / n - float(row["comparator_rate"]),
-                         prob_cohort_higher=res.prob_cohort_higher,
-                         posterior_method=(f"P(cohort > fixed published rate), Beta({a:g}, {b:g}) "
-                                           "prior updated by the cohort's counts"))
+            stats.update(
+                test_method=f"{res.binomial.method} against the published rate",
+                p_value=res.binomial.p_value,
+                risk_difference=k / n - float(row["comparator_rate"]),
+                prob_cohort_higher=res.prob_cohort_higher,
+                posterior_method=(
+                    f"P(cohort > fixed published rate), Beta({a:g}, {b:g}) "
+                    "prior updated by the cohort's counts"
+                ),
+            )
         added.append(stats)
     return pd.concat([matched.reset_index(drop=True), pd.DataFrame(added)], axis=1)
 
@@ -406,15 +563,23 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
     rows = []
     for cid in ids:
         r = rates.loc[cid]
-        rows.append({
-            "key": f"comparator[{cid}]",
-            "label": f"{r['study']}, {r['arm']}: {r['endpoint_definition']}",
-            "numerator": r["numerator"], "denominator": r["denominator"],
-            "estimate": r["estimate"], "ci_low": r["est_low"], "ci_high": r["est_high"],
-            "p_value": math.nan,
-            "method": r["ci_source"] + (f" ({r['status']})" if r["status"] != "seen" else ""),
-            "unit": "proportion"})
-    return pd.DataFrame(rows, columns=_RESULT_FIELDS).astype({"numerator": "Int64", "denominator": "Int64"})
+        rows.append(
+            {
+                "key": f"comparator[{cid}]",
+                "label": f"{r['study']}, {r['arm']}: {r['endpoint_definition']}",
+                "numerator": r["numerator"],
+                "denominator": r["denominator"],
+                "estimate": r["estimate"],
+                "ci_low": r["est_low"],
+                "ci_high": r["est_high"],
+                "p_value": math.nan,
+                "method": r["ci_source"] + (f" ({r['status']})" if r["status"] != "seen" else ""),
+                "unit": "proportion",
+            }
+        )
+    return pd.DataFrame(rows, columns=_RESULT_FIELDS).astype(
+        {"numerator": "Int64", "denominator": "Int64"}
+    )
 
 
 def _boschloo_method_text(method: str) -> str:
@@ -435,22 +600,51 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
         pid = r["pairing_id"]
         what = f"{r['endpoint_label']}, {r['population_label']} vs {r['comparator_label']}"
         if r["design"] == "two-sample":
-            tests = [("fisher", r["p_value"], r["test_method"]),
-                     ("boschloo", r["boschloo_p"], _boschloo_method_text(r.get("boschloo_method", "")
-                                                                         or r["test_method"])),
-                     ("boschloo_fisher2", r.get("boschloo_fisher2_p", math.nan),
-                      r.get("boschloo_fisher2_method", "") or r["test_method"])]
+            tests = [
+                ("fisher", r["p_value"], r["test_method"]),
+                (
+                    "boschloo",
+                    r["boschloo_p"],
+                    _boschloo_method_text(r.get("boschloo_method", "") or r["test_method"]),
+                ),
+                (
+                    "boschloo_fisher2",
+                    r.get("boschloo_fisher2_p", math.nan),
+                    r.get("boschloo_fisher2_method", "") or r["test_method"],
+                ),
+            ]
         else:
             tests = [("binomial", r["p_value"], r["test_method"])]
         for short, p, method in tests:
-            rows.append({"key": f"cmp[{pid}]~{short}", "label": what,
-                         "numerator": r["cohort_k"], "denominator": r["cohort_n"],
-                         "p_value": p, "method": method, "unit": "p-value"})
-        rows.append({"key": f"cmp[{pid}].risk_difference", "label": f"{what}: cohort minus comparator",
-                     "estimate": r["risk_difference"], "ci_low": r["rd_low"], "ci_high": r["rd_high"],
-                     "method": r["rd_method"] or "difference from a fixed rate (no interval)",
-                     "unit": "difference in proportions"})
-        rows.append({"key": f"cmp[{pid}].prob_cohort_higher", "label": what,
-                     "estimate": r["prob_cohort_higher"], "method": r["posterior_method"],
-                     "unit": "probability"})
+            rows.append(
+                {
+                    "key": f"cmp[{pid}]~{short}",
+                    "label": what,
+                    "numerator": r["cohort_k"],
+                    "denominator": r["cohort_n"],
+                    "p_value": p,
+                    "method": method,
+                    "unit": "p-value",
+                }
+            )
+        rows.append(
+            {
+                "key": f"cmp[{pid}].risk_difference",
+                "label": f"{what}: cohort minus comparator",
+                "estimate": r["risk_difference"],
+                "ci_low": r["rd_low"],
+                "ci_high": r["rd_high"],
+                "method": r["rd_method"] or "difference from a fixed rate (no interval)",
+                "unit": "difference in proportions",
+            }
+        )
+        rows.append(
+            {
+                "key": f"cmp[{pid}].prob_cohort_higher",
+                "label": what,
+                "estimate": r["prob_cohort_higher"],
+                "method": r["posterior_method"],
+                "unit": "probability",
+            }
+        )
     return pd.DataFrame(rows, columns=_RESULT_FIELDS)

@@ -6,13 +6,14 @@ import math
 
 import pandas as pd
 
+from helpers.narrative import ci_text, count, p_text, percent
 from helpers.parameters import default
 from helpers.suppression import NONE, Policy
-from helpers.narrative import ci_text, count, p_text, percent
 
 
-def _rate_text(k, n, rate: float, low: float, high: float, cohort: bool = False,
-               policy: Policy = NONE) -> str:
+def _rate_text(
+    k, n, rate: float, low: float, high: float, cohort: bool = False, policy: Policy = NONE
+) -> str:
     """``"23/34 (67.6%; 49.5–82.6%)"``, without counts or CI when there are none; the cohort's
     own small counts hidden in a share run (``"<5/30 (–)"``)."""
     if cohort and (policy.hidden(k) or policy.hidden(n)):
@@ -29,50 +30,86 @@ def _rate_text(k, n, rate: float, low: float, high: float, cohort: bool = False,
 
 def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
     """What is compared with what, and why (one line per pairing)."""
-    return pd.DataFrame({
-        "Pairing": [pairing_label(r) for _, r in matched.iterrows()],
-        "Cohort endpoint": matched["endpoint_label"] + ", " + matched["population_label"],
-        "Comparator": matched["comparator_label"],
-        "Comparator definition": matched["comparator_definition"],
-        "Design": matched["design"],
-        "Why": matched["rationale"],
-        "pairing_id": matched["pairing_id"],
-    })
+    return pd.DataFrame(
+        {
+            "Pairing": [pairing_label(r) for _, r in matched.iterrows()],
+            "Cohort endpoint": matched["endpoint_label"] + ", " + matched["population_label"],
+            "Comparator": matched["comparator_label"],
+            "Comparator definition": matched["comparator_definition"],
+            "Design": matched["design"],
+            "Why": matched["rationale"],
+            "pairing_id": matched["pairing_id"],
+        }
+    )
 
 
 def comparison_table(compared: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
     """The comparison table saved with the notebook: cohort and comparator n/N (%; CI),
     design, tests, risk difference (percentage points) and P(cohort higher)."""
-    rd = ["–" if math.isnan(d) else f"{100 * d:+.1f}" + ("" if math.isnan(lo) else
-                                                         f" ({100 * lo:+.1f} to {100 * hi:+.1f})")
-          for d, lo, hi in zip(compared["risk_difference"], compared["rd_low"], compared["rd_high"])]
-    return pd.DataFrame({
-        "Pairing": [pairing_label(r) for _, r in compared.iterrows()],
-        "Endpoint": compared["endpoint_label"],
-        "Cohort population": compared["population_label"],
-        "Cohort n/N (%; 95% CI)": [_rate_text(*v, cohort=True, policy=policy) for v in zip(
-            compared["cohort_k"], compared["cohort_n"], compared["cohort_rate"],
-            compared["cohort_low"], compared["cohort_high"])],
-        "Comparator": compared["study"] + ", " + compared["arm"],
-        "Comparator definition": compared["comparator_definition"],
-        "Comparator n/N (%; 95% CI)": [_rate_text(*v) for v in zip(
-            compared["comparator_k"], compared["comparator_n"], compared["comparator_rate"],
-            compared["comparator_low"], compared["comparator_high"])],
-        "Comparator CI": compared["ci_source"],
-        "Status": compared["status"],
-        "Test": compared["test"],
-        "p": [p_text(p, bare=True) for p in compared["p_value"]],
-        "Boschloo p": [p_text(p, bare=True) + (" (asymptotic z-test in place of the exact test)"
-                                               if " in place of " in str(m) else "")
-                       for p, m in zip(compared["boschloo_p"], compared["boschloo_method"])],
-        "Boschloo p (Fisher statistic)": [p_text(p, bare=True) for p in
-                                          compared.get("boschloo_fisher2_p", pd.Series(math.nan, index=compared.index))],
-        "Definition": compared.get("definition", pd.Series("", index=compared.index)).replace("", "same"),
-        "Difference, points (95% CI)": rd,
-        "P(cohort higher)": ["–" if math.isnan(p) else f"{p:.3f}" for p in compared["prob_cohort_higher"]],
-        "Comparator note": compared["note"],
-        "pairing_id": compared["pairing_id"],
-    })
+    rd = [
+        "–"
+        if math.isnan(d)
+        else f"{100 * d:+.1f}"
+        + ("" if math.isnan(lo) else f" ({100 * lo:+.1f} to {100 * hi:+.1f})")
+        for d, lo, hi in zip(compared["risk_difference"], compared["rd_low"], compared["rd_high"])
+    ]
+    return pd.DataFrame(
+        {
+            "Pairing": [pairing_label(r) for _, r in compared.iterrows()],
+            "Endpoint": compared["endpoint_label"],
+            "Cohort population": compared["population_label"],
+            "Cohort n/N (%; 95% CI)": [
+                _rate_text(*v, cohort=True, policy=policy)
+                for v in zip(
+                    compared["cohort_k"],
+                    compared["cohort_n"],
+                    compared["cohort_rate"],
+                    compared["cohort_low"],
+                    compared["cohort_high"],
+                )
+            ],
+            "Comparator": compared["study"] + ", " + compared["arm"],
+            "Comparator definition": compared["comparator_definition"],
+            "Comparator n/N (%; 95% CI)": [
+                _rate_text(*v)
+                for v in zip(
+                    compared["comparator_k"],
+                    compared["comparator_n"],
+                    compared["comparator_rate"],
+                    compared["comparator_low"],
+                    compared["comparator_high"],
+                )
+            ],
+            "Comparator CI": compared["ci_source"],
+            "Status": compared["status"],
+            "Test": compared["test"],
+            "p": [p_text(p, bare=True) for p in compared["p_value"]],
+            "Boschloo p": [
+                p_text(p, bare=True)
+                + (
+                    " (asymptotic z-test in place of the exact test)"
+                    if " in place of " in str(m)
+                    else ""
+                )
+                for p, m in zip(compared["boschloo_p"], compared["boschloo_method"])
+            ],
+            "Boschloo p (Fisher statistic)": [
+                p_text(p, bare=True)
+                for p in compared.get(
+                    "boschloo_fisher2_p", pd.Series(math.nan, index=compared.index)
+                )
+            ],
+            "Definition": compared.get("definition", pd.Series("", index=compared.index)).replace(
+                "", "same"
+            ),
+            "Difference, points (95% CI)": rd,
+            "P(cohort higher)": [
+                "–" if math.isnan(p) else f"{p:.3f}" for p in compared["prob_cohort_higher"]
+            ],
+            "Comparator note": compared["note"],
+            "pairing_id": compared["pairing_id"],
+        }
+    )
 
 
 def forest_rows(compared: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
@@ -81,23 +118,41 @@ def forest_rows(compared: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFram
     rows = []
     order = compared.drop_duplicates(["cohort_endpoint", "cohort_population"])
     for g in order.itertuples():
-        part = compared[(compared["cohort_endpoint"] == g.cohort_endpoint)
-                        & (compared["cohort_population"] == g.cohort_population)]
+        part = compared[
+            (compared["cohort_endpoint"] == g.cohort_endpoint)
+            & (compared["cohort_population"] == g.cohort_population)
+        ]
         group = f"{g.endpoint_label} — {g.population_label}"
         hide = policy.hidden(g.cohort_k) or policy.hidden(g.cohort_n)  # no point for a hidden count
         rate, low, high = policy.rate(g.cohort_k, g.cohort_n, g.cohort_low, g.cohort_high)
         shown = f"{count(g.cohort_k, policy=policy)}/{count(g.cohort_n, policy=policy)}"
-        rows.append({"group": group, "label": f"This cohort: {shown}",
-                     "estimate": math.nan if hide else rate,
-                     "ci_low": math.nan if hide else low, "ci_high": math.nan if hide else high})
+        rows.append(
+            {
+                "group": group,
+                "label": f"This cohort: {shown}",
+                "estimate": math.nan if hide else rate,
+                "ci_low": math.nan if hide else low,
+                "ci_high": math.nan if hide else high,
+            }
+        )
         for r in part.itertuples():
-            counts = (f"{int(r.comparator_k)}/{int(r.comparator_n)}" if pd.notna(r.comparator_k)
-                      and pd.notna(r.comparator_n) else f"{100 * r.comparator_rate:g}%, rate only")
-            suffix = {"published 95% CI": "; published CI",
-                      "no CI published": "; no CI"}.get(r.ci_source, "")
-            rows.append({"group": group, "label": f"{r.study}: {counts}{suffix}",
-                         "estimate": r.comparator_rate, "ci_low": r.comparator_low,
-                         "ci_high": r.comparator_high})
+            counts = (
+                f"{int(r.comparator_k)}/{int(r.comparator_n)}"
+                if pd.notna(r.comparator_k) and pd.notna(r.comparator_n)
+                else f"{100 * r.comparator_rate:g}%, rate only"
+            )
+            suffix = {"published 95% CI": "; published CI", "no CI published": "; no CI"}.get(
+                r.ci_source, ""
+            )
+            rows.append(
+                {
+                    "group": group,
+                    "label": f"{r.study}: {counts}{suffix}",
+                    "estimate": r.comparator_rate,
+                    "ci_low": r.comparator_low,
+                    "ci_high": r.comparator_high,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -130,64 +185,113 @@ def _reading(r, alpha: float) -> str:
     return words
 
 
-def summary_table(compared: pd.DataFrame, alpha: float = default("alpha"), *,
-                  policy: Policy = NONE) -> pd.DataFrame:
+def summary_table(
+    compared: pd.DataFrame, alpha: float = default("alpha"), *, policy: Policy = NONE
+) -> pd.DataFrame:
     """One row per pairing, in words: the two rates, the difference, the primary test and Boschloo's
     p, what the primary test says at ``alpha``, and the posterior probability that the cohort is higher."""
     rows = []
     for _, r in compared.iterrows():
-        other = _rate_text(r["comparator_k"], r["comparator_n"], r["comparator_rate"],
-                           r["comparator_low"], r["comparator_high"])
+        other = _rate_text(
+            r["comparator_k"],
+            r["comparator_n"],
+            r["comparator_rate"],
+            r["comparator_low"],
+            r["comparator_high"],
+        )
         numerators = tuple(r.get("comparator_numerators", ()) or ())
-        if pd.isna(r["comparator_k"]) and len(numerators) > 1:  # the numerators that print as its percentage
+        if (
+            pd.isna(r["comparator_k"]) and len(numerators) > 1
+        ):  # the numerators that print as its percentage
             other = f"{' or '.join(map(str, numerators))}/{int(r['comparator_n'])} {other}"
-        rd = ("–" if math.isnan(r["risk_difference"]) else f"{100 * r['risk_difference']:+.1f}"
-              + ("" if math.isnan(r["rd_low"]) else f" ({100 * r['rd_low']:+.1f} to {100 * r['rd_high']:+.1f})"))
-        test = {"fisher": "Fisher", "binomial": "exact binomial"}.get(str(r["test"]), str(r["test"]))
-        rows.append({
-            "Pairing": pairing_label(r),
-            "Cohort n/N (%; 95% CI)": _rate_text(r["cohort_k"], r["cohort_n"], r["cohort_rate"],
-                                                 r["cohort_low"], r["cohort_high"], cohort=True,
-                                                 policy=policy),
-            "Comparator n/N (%; 95% CI)": other,
-            "Difference, points (95% CI)": rd,
-            "Primary test, p": "–" if math.isnan(r["p_value"]) else f"{test} {p_text(r['p_value'], bare=True)}",
-            "Boschloo p": p_text(r["boschloo_p"], bare=True),
-            "Reading": _reading(r, alpha),
-            "P(cohort higher)": "–" if math.isnan(r["prob_cohort_higher"]) else f"{r['prob_cohort_higher']:.3f}",
-        })
-    return pd.DataFrame(rows, columns=["Pairing", "Cohort n/N (%; 95% CI)", "Comparator n/N (%; 95% CI)",
-                                       "Difference, points (95% CI)", "Primary test, p", "Boschloo p",
-                                       "Reading", "P(cohort higher)"])
+        rd = (
+            "–"
+            if math.isnan(r["risk_difference"])
+            else f"{100 * r['risk_difference']:+.1f}"
+            + (
+                ""
+                if math.isnan(r["rd_low"])
+                else f" ({100 * r['rd_low']:+.1f} to {100 * r['rd_high']:+.1f})"
+            )
+        )
+        test = {"fisher": "Fisher", "binomial": "exact binomial"}.get(
+            str(r["test"]), str(r["test"])
+        )
+        rows.append(
+            {
+                "Pairing": pairing_label(r),
+                "Cohort n/N (%; 95% CI)": _rate_text(
+                    r["cohort_k"],
+                    r["cohort_n"],
+                    r["cohort_rate"],
+                    r["cohort_low"],
+                    r["cohort_high"],
+                    cohort=True,
+                    policy=policy,
+                ),
+                "Comparator n/N (%; 95% CI)": other,
+                "Difference, points (95% CI)": rd,
+                "Primary test, p": "–"
+                if math.isnan(r["p_value"])
+                else f"{test} {p_text(r['p_value'], bare=True)}",
+                "Boschloo p": p_text(r["boschloo_p"], bare=True),
+                "Reading": _reading(r, alpha),
+                "P(cohort higher)": "–"
+                if math.isnan(r["prob_cohort_higher"])
+                else f"{r['prob_cohort_higher']:.3f}",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Pairing",
+            "Cohort n/N (%; 95% CI)",
+            "Comparator n/N (%; 95% CI)",
+            "Difference, points (95% CI)",
+            "Primary test, p",
+            "Boschloo p",
+            "Reading",
+            "P(cohort higher)",
+        ],
+    )
 
 
 def summary_footnote(alpha: float = default("alpha")) -> str:
     """The methods under :func:`summary_table`, said once."""
-    return ("Primary test: Fisher's exact test (two-sided, pre-specified) where the comparator gives counts or "
-            "a known n (a printed percentage of n patients is tried with each numerator that prints as it, and "
-            "the larger p kept); the exact binomial test against a published rate without one. Boschloo's "
-            "exact test (twice the smaller one-sided p, scipy's convention) is shown beside it. Difference: "
-            "cohort minus comparator, Newcombe's hybrid score 95% CI; it inverts another test than Fisher's "
-            f"conditional one, so near {alpha:g} the two can point different ways (\"borderline\": the CI "
-            "excludes 0 while p is not below the threshold, or the reverse). "
-            "P(cohort higher): independent Beta posteriors of the two rates.")
+    return (
+        "Primary test: Fisher's exact test (two-sided, pre-specified) where the comparator gives counts or "
+        "a known n (a printed percentage of n patients is tried with each numerator that prints as it, and "
+        "the larger p kept); the exact binomial test against a published rate without one. Boschloo's "
+        "exact test (twice the smaller one-sided p, scipy's convention) is shown beside it. Difference: "
+        "cohort minus comparator, Newcombe's hybrid score 95% CI; it inverts another test than Fisher's "
+        f'conditional one, so near {alpha:g} the two can point different ways ("borderline": the CI '
+        "excludes 0 while p is not below the threshold, or the reverse). "
+        "P(cohort higher): independent Beta posteriors of the two rates."
+    )
 
 
 def summary_sentence(compared: pd.DataFrame, alpha: float = default("alpha")) -> str:
     """One sentence over every pairing: how many the primary test finds below ``alpha`` (named in
     words), how many are borderline or split the two tests, and how many were not compared."""
-    readings = pd.Series([_reading(r, alpha) for _, r in compared.iterrows()], index=compared.index, dtype=object)
+    readings = pd.Series(
+        [_reading(r, alpha) for _, r in compared.iterrows()], index=compared.index, dtype=object
+    )
     tested = ~readings.str.startswith("not compared")
     below = tested & readings.str.startswith("below")
     names = "; ".join(pairing_label(r) for _, r in compared[below].iterrows())
-    parts = [f"Of {tested.sum()} pairing{'s' if tested.sum() != 1 else ''} tested, the primary test was "
-             f"below {alpha:g} in {below.sum()}" + (f" ({names})" if below.any() else "")
-             + f" and not below it in {(tested & ~below).sum()}"]
+    parts = [
+        f"Of {tested.sum()} pairing{'s' if tested.sum() != 1 else ''} tested, the primary test was "
+        f"below {alpha:g} in {below.sum()}"
+        + (f" ({names})" if below.any() else "")
+        + f" and not below it in {(tested & ~below).sum()}"
+    ]
     borderline = int(readings.str.contains("borderline").sum())
     split = int(readings.str.contains("Boschloo disagrees").sum())
     if borderline or split:
-        parts.append(f"{borderline} {'is' if borderline == 1 else 'are'} borderline (test and difference "
-                     f"interval disagree) and in {split} Boschloo's test falls on the other side of {alpha:g}")
+        parts.append(
+            f"{borderline} {'is' if borderline == 1 else 'are'} borderline (test and difference "
+            f"interval disagree) and in {split} Boschloo's test falls on the other side of {alpha:g}"
+        )
     if (~tested).any():
         parts.append(f"{(~tested).sum()} {'was' if (~tested).sum() == 1 else 'were'} not compared")
     return "; ".join(parts) + "."

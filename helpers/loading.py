@@ -18,11 +18,19 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from helpers.parameters import default
 from helpers import contract
-from helpers.cells import (blank, duplicated, id_codes, parse_column, reason, stripped_frame, text_codes,
-                           valid_cells)
+from helpers.cells import (
+    blank,
+    duplicated,
+    id_codes,
+    parse_column,
+    reason,
+    stripped_frame,
+    text_codes,
+    valid_cells,
+)
 from helpers.derived import add_derived
+from helpers.parameters import default
 from helpers.reading import LINE, Problem, and_join, normalise_name, read_raw
 
 #: Problems (and warnings) listed one by one in a report; the rest are counted by column.
@@ -32,6 +40,7 @@ MAX_LINES_LISTED = 10
 
 
 # --------------------------------------------------------------------------- results
+
 
 @dataclass(frozen=True)
 class ValidationReport:
@@ -104,72 +113,147 @@ class CrossRule:
 
 
 CROSS_RULES: tuple[CrossRule, ...] = (
-    CrossRule("mrd_only_for_cr", ("mrd_status", "response"), "mrd_status",
-              lambda t: t["mrd_status"].notna() & (t["response"] == "none"),
-              lambda v: f"{v['mrd_status']!r} is given but response is {v['response']!r}",
-              "mrd_status only for patients in CR (response cr, crp or cri); blank otherwise"),
-    CrossRule("crs_grade_only_with_crs", ("crs_grade", "crs"), "crs_grade",
-              lambda t: t["crs_grade"].notna() & (t["crs"] != True),  # noqa: E712 (NA-aware)
-              lambda v: f"{v['crs_grade']!r} is given but crs is {v['crs'] or 'blank'!r}",
-              "crs_grade only when crs is yes"),
-    CrossRule("crs_needs_grade", ("crs", "crs_grade"), "crs_grade",
-              lambda t: (t["crs"] == True) & t["crs_grade"].isna(),  # noqa: E712
-              lambda v: f"blank, but crs is {v['crs']!r}",
-              "a CRS grade from 1 to 5 whenever crs is yes"),
-    CrossRule("hsct_after_blina_only_for_cr", ("hsct_after_blina", "response"), "hsct_after_blina",
-              lambda t: (t["hsct_after_blina"] == True) & (t["response"] == "none"),  # noqa: E712
-              lambda v: f"{v['hsct_after_blina']!r} but response is {v['response']!r}",
-              "yes only for patients in CR (response cr, crp or cri)"),
-    CrossRule("tki_with_ph_negative", ("debulking_category", "ph_status"), "debulking_category",
-              lambda t: (t["debulking_category"] == "tki") & (t["ph_status"] == "negative"),
-              lambda v: f"{v['debulking_category']!r} with ph_status {v['ph_status']!r}: "
-                        "a TKI is unusual for Ph-negative disease",
-              "usually tki only with ph_status positive", severity="warning"),
-    CrossRule("cr_after_one_cycle", ("response", "blina_cycles"), "response",
-              lambda t: (t["response"] != "none") & (t["blina_cycles"] == 1),
-              lambda v: f"{v['response']!r} with blina_cycles {v['blina_cycles']!r}: "
-                        "the paper's CR patients all received 2 cycles",
-              "usually response none when blina_cycles is 1", severity="warning"),
+    CrossRule(
+        "mrd_only_for_cr",
+        ("mrd_status", "response"),
+        "mrd_status",
+        lambda t: t["mrd_status"].notna() & (t["response"] == "none"),
+        lambda v: f"{v['mrd_status']!r} is given but response is {v['response']!r}",
+        "mrd_status only for patients in CR (response cr, crp or cri); blank otherwise",
+    ),
+    CrossRule(
+        "crs_grade_only_with_crs",
+        ("crs_grade", "crs"),
+        "crs_grade",
+        lambda t: t["crs_grade"].notna() & (t["crs"] != True),  # noqa: E712 (NA-aware)
+        lambda v: f"{v['crs_grade']!r} is given but crs is {v['crs'] or 'blank'!r}",
+        "crs_grade only when crs is yes",
+    ),
+    CrossRule(
+        "crs_needs_grade",
+        ("crs", "crs_grade"),
+        "crs_grade",
+        lambda t: (t["crs"] == True) & t["crs_grade"].isna(),  # noqa: E712
+        lambda v: f"blank, but crs is {v['crs']!r}",
+        "a CRS grade from 1 to 5 whenever crs is yes",
+    ),
+    CrossRule(
+        "hsct_after_blina_only_for_cr",
+        ("hsct_after_blina", "response"),
+        "hsct_after_blina",
+        lambda t: (t["hsct_after_blina"] == True) & (t["response"] == "none"),  # noqa: E712
+        lambda v: f"{v['hsct_after_blina']!r} but response is {v['response']!r}",
+        "yes only for patients in CR (response cr, crp or cri)",
+    ),
+    CrossRule(
+        "tki_with_ph_negative",
+        ("debulking_category", "ph_status"),
+        "debulking_category",
+        lambda t: (t["debulking_category"] == "tki") & (t["ph_status"] == "negative"),
+        lambda v: (
+            f"{v['debulking_category']!r} with ph_status {v['ph_status']!r}: "
+            "a TKI is unusual for Ph-negative disease"
+        ),
+        "usually tki only with ph_status positive",
+        severity="warning",
+    ),
+    CrossRule(
+        "cr_after_one_cycle",
+        ("response", "blina_cycles"),
+        "response",
+        lambda t: (t["response"] != "none") & (t["blina_cycles"] == 1),
+        lambda v: (
+            f"{v['response']!r} with blina_cycles {v['blina_cycles']!r}: "
+            "the paper's CR patients all received 2 cycles"
+        ),
+        "usually response none when blina_cycles is 1",
+        severity="warning",
+    ),
     # Optional follow-up columns: a rule whose columns are not all in the file is not judged.
-    CrossRule("os_event_with_os_months", ("os_event", "os_months"), "os_event",
-              lambda t: t["os_event"].isna() & t["os_months"].notna(),
-              lambda v: f"blank, but os_months is {v['os_months']!r}",
-              "os_event (yes or no) whenever os_months is given"),
-    CrossRule("os_months_with_os_event", ("os_months", "os_event"), "os_months",
-              lambda t: t["os_months"].isna() & t["os_event"].notna(),
-              lambda v: f"blank, but os_event is {v['os_event']!r}",
-              "os_months (a number from 0 to 600) whenever os_event is given"),
-    CrossRule("rfs_event_with_rfs_months", ("rfs_event", "rfs_months"), "rfs_event",
-              lambda t: t["rfs_event"].isna() & t["rfs_months"].notna(),
-              lambda v: f"blank, but rfs_months is {v['rfs_months']!r}",
-              "rfs_event (yes or no) whenever rfs_months is given"),
-    CrossRule("rfs_months_with_rfs_event", ("rfs_months", "rfs_event"), "rfs_months",
-              lambda t: t["rfs_months"].isna() & t["rfs_event"].notna(),
-              lambda v: f"blank, but rfs_event is {v['rfs_event']!r}",
-              "rfs_months (a number from 0 to 600) whenever rfs_event is given"),
-    CrossRule("rfs_only_for_cr", ("rfs_months", "rfs_event", "response"), "rfs_months",
-              lambda t: (t["rfs_months"].notna() | t["rfs_event"].notna()) & (t["response"] == "none"),
-              lambda v: (f"{v['rfs_months']!r} is given" if v["rfs_months"].strip()
-                         else f"blank, but rfs_event is {v['rfs_event']!r}")
-                        + f" and response is {v['response']!r}",
-              "rfs_months and rfs_event only for patients in CR (response cr, crp or cri); blank otherwise"),
-    CrossRule("rfs_event_cause_only_with_event", ("rfs_event_cause", "rfs_event"), "rfs_event_cause",
-              lambda t: t["rfs_event_cause"].notna() & (t["rfs_event"] != True),  # noqa: E712 (NA-aware)
-              lambda v: f"{v['rfs_event_cause']!r} is given but rfs_event is {v['rfs_event'] or 'blank'!r}",
-              "rfs_event_cause (relapse or death) only when rfs_event is yes; blank otherwise"),
-    CrossRule("rfs_within_os", ("rfs_months", "os_months"), "rfs_months",
-              lambda t: t["rfs_months"] > t["os_months"],
-              lambda v: f"{v['rfs_months']!r} is longer than os_months {v['os_months']!r}",
-              "rfs_months at most os_months"),
-    CrossRule("hsct_months_only_with_hsct", ("hsct_months", "hsct_after_blina"), "hsct_months",
-              lambda t: t["hsct_months"].notna() & (t["hsct_after_blina"] != True),  # noqa: E712
-              lambda v: f"{v['hsct_months']!r} is given but hsct_after_blina is "
-                        f"{v['hsct_after_blina'] or 'blank'!r}",
-              "hsct_months only when hsct_after_blina is yes"),
-    CrossRule("hsct_within_os", ("hsct_months", "os_months"), "hsct_months",
-              lambda t: t["hsct_months"] > t["os_months"],
-              lambda v: f"{v['hsct_months']!r} is later than os_months {v['os_months']!r}",
-              "hsct_months at most os_months"),
+    CrossRule(
+        "os_event_with_os_months",
+        ("os_event", "os_months"),
+        "os_event",
+        lambda t: t["os_event"].isna() & t["os_months"].notna(),
+        lambda v: f"blank, but os_months is {v['os_months']!r}",
+        "os_event (yes or no) whenever os_months is given",
+    ),
+    CrossRule(
+        "os_months_with_os_event",
+        ("os_months", "os_event"),
+        "os_months",
+        lambda t: t["os_months"].isna() & t["os_event"].notna(),
+        lambda v: f"blank, but os_event is {v['os_event']!r}",
+        "os_months (a number from 0 to 600) whenever os_event is given",
+    ),
+    CrossRule(
+        "rfs_event_with_rfs_months",
+        ("rfs_event", "rfs_months"),
+        "rfs_event",
+        lambda t: t["rfs_event"].isna() & t["rfs_months"].notna(),
+        lambda v: f"blank, but rfs_months is {v['rfs_months']!r}",
+        "rfs_event (yes or no) whenever rfs_months is given",
+    ),
+    CrossRule(
+        "rfs_months_with_rfs_event",
+        ("rfs_months", "rfs_event"),
+        "rfs_months",
+        lambda t: t["rfs_months"].isna() & t["rfs_event"].notna(),
+        lambda v: f"blank, but rfs_event is {v['rfs_event']!r}",
+        "rfs_months (a number from 0 to 600) whenever rfs_event is given",
+    ),
+    CrossRule(
+        "rfs_only_for_cr",
+        ("rfs_months", "rfs_event", "response"),
+        "rfs_months",
+        lambda t: (t["rfs_months"].notna() | t["rfs_event"].notna()) & (t["response"] == "none"),
+        lambda v: (
+            (
+                f"{v['rfs_months']!r} is given"
+                if v["rfs_months"].strip()
+                else f"blank, but rfs_event is {v['rfs_event']!r}"
+            )
+            + f" and response is {v['response']!r}"
+        ),
+        "rfs_months and rfs_event only for patients in CR (response cr, crp or cri); blank otherwise",
+    ),
+    CrossRule(
+        "rfs_event_cause_only_with_event",
+        ("rfs_event_cause", "rfs_event"),
+        "rfs_event_cause",
+        lambda t: t["rfs_event_cause"].notna() & (t["rfs_event"] != True),  # noqa: E712 (NA-aware)
+        lambda v: (
+            f"{v['rfs_event_cause']!r} is given but rfs_event is {v['rfs_event'] or 'blank'!r}"
+        ),
+        "rfs_event_cause (relapse or death) only when rfs_event is yes; blank otherwise",
+    ),
+    CrossRule(
+        "rfs_within_os",
+        ("rfs_months", "os_months"),
+        "rfs_months",
+        lambda t: t["rfs_months"] > t["os_months"],
+        lambda v: f"{v['rfs_months']!r} is longer than os_months {v['os_months']!r}",
+        "rfs_months at most os_months",
+    ),
+    CrossRule(
+        "hsct_months_only_with_hsct",
+        ("hsct_months", "hsct_after_blina"),
+        "hsct_months",
+        lambda t: t["hsct_months"].notna() & (t["hsct_after_blina"] != True),  # noqa: E712
+        lambda v: (
+            f"{v['hsct_months']!r} is given but hsct_after_blina is "
+            f"{v['hsct_after_blina'] or 'blank'!r}"
+        ),
+        "hsct_months only when hsct_after_blina is yes",
+    ),
+    CrossRule(
+        "hsct_within_os",
+        ("hsct_months", "os_months"),
+        "hsct_months",
+        lambda t: t["hsct_months"] > t["os_months"],
+        lambda v: f"{v['hsct_months']!r} is later than os_months {v['os_months']!r}",
+        "hsct_months at most os_months",
+    ),
 )
 
 
@@ -232,17 +316,26 @@ def _validate(path, sheet: str | None = None) -> tuple[ValidationReport, pd.Data
     for name in contract.OPTIONAL_COLUMNS:
         if name not in raw.columns and not _suggest(name, extras):
             raw[name] = ""
-            notes.append(f"there is no {name} column: {name} is blank for every patient "
-                         "(the contract allows it blank)")
+            notes.append(
+                f"there is no {name} column: {name} is blank for every patient "
+                "(the contract allows it blank)"
+            )
     stripped = stripped_frame(raw, [c for c in raw.columns if c != LINE])
     # A row with a structural problem (the wrong number of cells, so shifted cells; an
     # unreadable workbook cell) would get false or repeated problems if judged cell by cell.
     structural = {p.line for p in problems if p.line is not None}
     problems = problems + _validate_frame(raw, stripped, notes, skip_lines=structural)
     if raw.empty and not any(p.severity == "error" for p in problems):
-        problems.append(Problem(None, None, None, None, "one row per patient",
-                                "the file has a header but no patients: add one row per patient "
-                                "below the header"))
+        problems.append(
+            Problem(
+                None,
+                None,
+                None,
+                None,
+                "one row per patient",
+                "the file has a header but no patients: add one row per patient below the header",
+            )
+        )
     return _report(path, problems, notes, len(raw), read.sheet), stripped
 
 
@@ -252,8 +345,9 @@ def _report(path, problems, notes, n_rows, sheet=None) -> ValidationReport:
     return ValidationReport(str(path), not errors, errors, warnings, tuple(notes), n_rows, sheet)
 
 
-def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
-                    skip_lines: set[int] = frozenset()) -> list[Problem]:
+def _validate_frame(
+    raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str], skip_lines: set[int] = frozenset()
+) -> list[Problem]:
     """Run the schema on ``stripped`` (:func:`helpers.cells.stripped_frame` of ``raw``); failures become Problems.
 
     Only failing cells are visited one by one; messages quote ``raw``. Cell
@@ -266,30 +360,68 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
     extras = [c for c in present if c not in contract.BY_NAME]
     missing = [c for c in contract.NAMES if c not in raw.columns]
     for name in missing:
-        problems.append(Problem(header_line, None, name, None, "every contract column, named exactly",
-                                "required column is missing" + _suggest(name, extras)))
+        problems.append(
+            Problem(
+                header_line,
+                None,
+                name,
+                None,
+                "every contract column, named exactly",
+                "required column is missing" + _suggest(name, extras),
+            )
+        )
     for pair in contract.FOLLOW_UP_PAIRS:
         together = f"{pair[0]} and {pair[1]} together, or neither"
         for given, partner in (pair, pair[::-1]):
             if given in raw.columns and partner not in raw.columns:
-                problems.append(Problem(header_line, None, partner, None, together, f"column {given} is "
-                                        f"given without its partner {partner}; expected {together}"))
+                problems.append(
+                    Problem(
+                        header_line,
+                        None,
+                        partner,
+                        None,
+                        together,
+                        f"column {given} is "
+                        f"given without its partner {partner}; expected {together}",
+                    )
+                )
     for given, needed in contract.FOLLOW_UP_NEEDS:
         if given in raw.columns and needed not in raw.columns:
-            problems.append(Problem(header_line, None, needed, None, f"{needed} whenever {given} is given",
-                                    f"column {given} is given without the column {needed} it describes; "
-                                    f"expected {needed} too, or neither"))
+            problems.append(
+                Problem(
+                    header_line,
+                    None,
+                    needed,
+                    None,
+                    f"{needed} whenever {given} is given",
+                    f"column {given} is given without the column {needed} it describes; "
+                    f"expected {needed} too, or neither",
+                )
+            )
     if extras:
         notes.append("extra columns kept but not used by the analysis: " + ", ".join(extras))
     if raw.empty:
         return problems
     # `stripped` has exactly the texts in use as categories: stop at the first non-blank one.
-    all_blank = {c.name for c in contract.COLUMNS if c.name in stripped.columns and not c.nullable
-                 and all(t == "" for t in stripped[c.name].array.categories)}
+    all_blank = {
+        c.name
+        for c in contract.COLUMNS
+        if c.name in stripped.columns
+        and not c.nullable
+        and all(t == "" for t in stripped[c.name].array.categories)
+    }
     for name in all_blank:
         col = contract.column(name)
-        problems.append(Problem(None, None, name, "", col.allowed(),
-                                f"the column is empty in every row, but it is required; expected {col.allowed()}"))
+        problems.append(
+            Problem(
+                None,
+                None,
+                name,
+                "",
+                col.allowed(),
+                f"the column is empty in every row, but it is required; expected {col.allowed()}",
+            )
+        )
     try:
         cohort_schema().validate(stripped, lazy=True)
         return problems
@@ -338,23 +470,48 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
             seen_rows.add((check, row))
             rule = rules[check]
             values = {c: cell(c, row) for c in rule.columns}
-            found.append(Problem(line, patient, rule.report_column, values[rule.report_column], rule.allowed,
-                                 f"{rule.message(values)}; expected {rule.allowed}", rule.severity))
+            found.append(
+                Problem(
+                    line,
+                    patient,
+                    rule.report_column,
+                    values[rule.report_column],
+                    rule.allowed,
+                    f"{rule.message(values)}; expected {rule.allowed}",
+                    rule.severity,
+                )
+            )
             continue
         col = contract.column(name)
         value = cell(name, row)
         if check == "required":
             if name in all_blank:
                 continue
-            found.append(Problem(line, patient, name, value, col.allowed(),
-                                 f"blank, but a value is required; expected {col.allowed()}"))
+            found.append(
+                Problem(
+                    line,
+                    patient,
+                    name,
+                    value,
+                    col.allowed(),
+                    f"blank, but a value is required; expected {col.allowed()}",
+                )
+            )
         elif check == "valid":
             if (name, value) not in reasons:
                 reasons[name, value] = reason(value, col)
             why = reasons[name, value]
-            found.append(Problem(line, patient, name, value, col.allowed(),
-                                 f"{value!r} is not allowed; expected {col.allowed()}"
-                                 + (f" ({why})" if why else "")))
+            found.append(
+                Problem(
+                    line,
+                    patient,
+                    name,
+                    value,
+                    col.allowed(),
+                    f"{value!r} is not allowed; expected {col.allowed()}"
+                    + (f" ({why})" if why else ""),
+                )
+            )
         elif check == "unique":
             if key_codes[row] in duplicates_done:
                 continue
@@ -362,14 +519,29 @@ def _validate_frame(raw: pd.DataFrame, stripped: pd.DataFrame, notes: list[str],
             rows = rows_with_pid(int(key_codes[row]))
             first = pid_texts[pid_codes[rows[0]]]
             written = dict.fromkeys(pid_texts[pid_codes[r]] for r in rows[:MAX_LINES_LISTED])
-            spelling = (f" (written {and_join(map(repr, written))}; identifiers are compared ignoring "
-                        "case, character width and invisible characters)" if len(written) > 1 else "")
-            found.append(Problem(int(file_lines[rows[0]]), first, name, first, col.allowed(),
-                                 f"{first!r} is not allowed: the same patient_id is on lines "
-                                 f"{lines_text(file_lines[rows])}{spelling}; expected {col.allowed()}"))
+            spelling = (
+                f" (written {and_join(map(repr, written))}; identifiers are compared ignoring "
+                "case, character width and invisible characters)"
+                if len(written) > 1
+                else ""
+            )
+            found.append(
+                Problem(
+                    int(file_lines[rows[0]]),
+                    first,
+                    name,
+                    first,
+                    col.allowed(),
+                    f"{first!r} is not allowed: the same patient_id is on lines "
+                    f"{lines_text(file_lines[rows])}{spelling}; expected {col.allowed()}",
+                )
+            )
         else:  # a check this module does not know: report it as pandera words it
-            found.append(Problem(line, patient, name, str(failure.failure_case), "",
-                                 f"failed check {check!r}"))
+            found.append(
+                Problem(
+                    line, patient, name, str(failure.failure_case), "", f"failed check {check!r}"
+                )
+            )
     order = {n: i for i, n in enumerate(contract.NAMES)}
     found.sort(key=lambda p: (p.line or 0, order.get(p.column or "", 99)))
     return problems + found
@@ -388,8 +560,11 @@ def _suggest(name: str, extras: list[str]) -> str:
     col = contract.column(name)
     targets = {name, normalise_name(col.label)}
     exact = [e for e in extras if normalise_name(e) in targets]
-    close = exact or [e for e in extras
-                      if difflib.get_close_matches(normalise_name(e), list(targets), n=1, cutoff=0.75)]
+    close = exact or [
+        e
+        for e in extras
+        if difflib.get_close_matches(normalise_name(e), list(targets), n=1, cutoff=0.75)
+    ]
     if not close:
         return ""
     return f"; the file has a column {close[0]!r} that looks like it — rename it to {name!r}"
@@ -416,17 +591,27 @@ def normalise_cohort(raw: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(raw)), copy=False)
 
 
-def load_cohort(path, *, age_cutoff: float = default("age_cutoff"),
-                bmb_high_cutoff: float = default("bmb_high_cutoff"),
-                bmb_low_cutoff: float = default("bmb_low_cutoff"),
-                lines_cutoff: float = default("lines_cutoff"), sheet: str | None = None) -> pd.DataFrame:
+def load_cohort(
+    path,
+    *,
+    age_cutoff: float = default("age_cutoff"),
+    bmb_high_cutoff: float = default("bmb_high_cutoff"),
+    bmb_low_cutoff: float = default("bmb_low_cutoff"),
+    lines_cutoff: float = default("lines_cutoff"),
+    sheet: str | None = None,
+) -> pd.DataFrame:
     """The typed cohort (:func:`normalise_cohort`) with the derived variables (cut-offs: years, %
     blasts, lines; :func:`helpers.derived.add_derived`); ``attrs["validation"]`` holds the report.
     :class:`CohortValidationError` listing every problem when the file breaks the contract."""
     report, cells = _validate(path, sheet)
     if not report.ok:
         raise CohortValidationError(report)
-    cohort = add_derived(normalise_cohort(cells), age_cutoff=age_cutoff, bmb_high_cutoff=bmb_high_cutoff,
-                         bmb_low_cutoff=bmb_low_cutoff, lines_cutoff=lines_cutoff)
+    cohort = add_derived(
+        normalise_cohort(cells),
+        age_cutoff=age_cutoff,
+        bmb_high_cutoff=bmb_high_cutoff,
+        bmb_low_cutoff=bmb_low_cutoff,
+        lines_cutoff=lines_cutoff,
+    )
     cohort.attrs["validation"] = report.format()
     return cohort

@@ -25,8 +25,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-BASELINE_COLUMNS = ("study", "arm", "characteristic", "level", "statistic", "value", "n", "percent",
-                    "source_table", "source_page", "reference", "status", "note")
+BASELINE_COLUMNS = (
+    "study",
+    "arm",
+    "characteristic",
+    "level",
+    "statistic",
+    "value",
+    "n",
+    "percent",
+    "source_table",
+    "source_page",
+    "reference",
+    "status",
+    "note",
+)
 STATISTICS = ("mean", "sd", "min", "max", "count")
 STATUSES = ("seen", "derived")
 
@@ -58,25 +71,72 @@ class Characteristic:
 #: The characteristics the data contract shares with a trial's baseline table. Salvage phase:
 #: a patient with ``prior_lines`` = 1 (front-line therapy only) receives blinatumomab as first
 #: salvage, 2 as second salvage; 3 or more is third or later salvage (the trial's remaining rows).
-CHARACTERISTICS: dict[str, Characteristic] = {c.code: c for c in (
-    Characteristic("age_mean", "Age, mean (years)", ("age_years", "all", "mean"), "age_years", "age in years"),
-    Characteristic("age_sd", "Age, SD (years)", ("age_years", "all", "sd"), "age_years",
-                   "(age - trial mean)^2 matched to the trial's SD squared"),
-    Characteristic("male", "Male sex (%)", ("sex", "male", "count"), "sex", "male sex", levels=("male",)),
-    Characteristic("prior_hsct", "Previous allogeneic HSCT (%)", ("prior_hsct", "yes", "count"), "prior_hsct",
-                   "allogeneic HSCT before blinatumomab", levels=(True,)),
-    Characteristic("blasts_ge50", "Marrow blasts ≥ 50% (%)", ("marrow_blasts", ">=50", "count"),
-                   "bmb_baseline_pct", "marrow blasts ≥ 50% before debulking", at_least=50),
-    Characteristic("salvage_first", "First salvage (%)", ("salvage_phase", "first", "count"), "prior_lines",
-                   "1 previous treatment line", levels=(1,)),
-    Characteristic("salvage_second", "Second salvage (%)", ("salvage_phase", "second", "count"), "prior_lines",
-                   "2 previous treatment lines", levels=(2,)),
-)}
+CHARACTERISTICS: dict[str, Characteristic] = {
+    c.code: c
+    for c in (
+        Characteristic(
+            "age_mean",
+            "Age, mean (years)",
+            ("age_years", "all", "mean"),
+            "age_years",
+            "age in years",
+        ),
+        Characteristic(
+            "age_sd",
+            "Age, SD (years)",
+            ("age_years", "all", "sd"),
+            "age_years",
+            "(age - trial mean)^2 matched to the trial's SD squared",
+        ),
+        Characteristic(
+            "male", "Male sex (%)", ("sex", "male", "count"), "sex", "male sex", levels=("male",)
+        ),
+        Characteristic(
+            "prior_hsct",
+            "Previous allogeneic HSCT (%)",
+            ("prior_hsct", "yes", "count"),
+            "prior_hsct",
+            "allogeneic HSCT before blinatumomab",
+            levels=(True,),
+        ),
+        Characteristic(
+            "blasts_ge50",
+            "Marrow blasts ≥ 50% (%)",
+            ("marrow_blasts", ">=50", "count"),
+            "bmb_baseline_pct",
+            "marrow blasts ≥ 50% before debulking",
+            at_least=50,
+        ),
+        Characteristic(
+            "salvage_first",
+            "First salvage (%)",
+            ("salvage_phase", "first", "count"),
+            "prior_lines",
+            "1 previous treatment line",
+            levels=(1,),
+        ),
+        Characteristic(
+            "salvage_second",
+            "Second salvage (%)",
+            ("salvage_phase", "second", "count"),
+            "prior_lines",
+            "2 previous treatment lines",
+            levels=(2,),
+        ),
+    )
+}
 
 
 #: Characteristics matched or left out together (age's mean and SD; the salvage phases).
-GROUPS = {"age_mean": "age", "age_sd": "age", "salvage_first": "salvage phase", "salvage_second": "salvage phase",
-          "male": "sex", "prior_hsct": "previous HSCT", "blasts_ge50": "marrow blasts"}
+GROUPS = {
+    "age_mean": "age",
+    "age_sd": "age",
+    "salvage_first": "salvage phase",
+    "salvage_second": "salvage phase",
+    "male": "sex",
+    "prior_hsct": "previous HSCT",
+    "blasts_ge50": "marrow blasts",
+}
 
 
 def sensitivity_sets(codes: list[str]) -> dict[str, list[str]]:
@@ -96,14 +156,20 @@ def parse_characteristics(text: str) -> list[str]:
     codes = [c.strip() for c in text.split(",") if c.strip()]
     unknown = [c for c in codes if c not in CHARACTERISTICS]
     if unknown or not codes or len(set(codes)) != len(codes):
-        raise ValueError(f"characteristics {text!r}: give distinct codes, comma-separated, from "
-                         f"{', '.join(CHARACTERISTICS)}" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+        raise ValueError(
+            f"characteristics {text!r}: give distinct codes, comma-separated, from "
+            f"{', '.join(CHARACTERISTICS)}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
     if "age_sd" in codes and "age_mean" not in codes:
-        raise ValueError(f"characteristics {text!r}: age_sd needs age_mean (the variance is matched around it)")
+        raise ValueError(
+            f"characteristics {text!r}: age_sd needs age_mean (the variance is matched around it)"
+        )
     return codes
 
 
 # --- the trial's baseline -------------------------------------------------------------
+
 
 def load_baselines(path: str | Path) -> pd.DataFrame:
     """Read ``historic_baselines.csv`` (one row per study, arm, characteristic, level and statistic).
@@ -113,7 +179,9 @@ def load_baselines(path: str | Path) -> pd.DataFrame:
     name = Path(path).name
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     if tuple(raw.columns) != BASELINE_COLUMNS:
-        raise ValueError(f"{name}: expected columns {', '.join(BASELINE_COLUMNS)}; found {', '.join(raw.columns)}")
+        raise ValueError(
+            f"{name}: expected columns {', '.join(BASELINE_COLUMNS)}; found {', '.join(raw.columns)}"
+        )
     problems = []
     for line, row in enumerate(raw.to_dict("records"), start=2):
         where = f"line {line} ({row['study']} {row['characteristic']} {row['level']})"
@@ -121,9 +189,13 @@ def load_baselines(path: str | Path) -> pd.DataFrame:
             if not row[col].strip():
                 problems.append(f"{where}: {col} is empty")
         if row["statistic"] not in STATISTICS:
-            problems.append(f"{where}: statistic {row['statistic']!r} is not one of {', '.join(STATISTICS)}")
+            problems.append(
+                f"{where}: statistic {row['statistic']!r} is not one of {', '.join(STATISTICS)}"
+            )
         if row["status"] not in STATUSES:
-            problems.append(f"{where}: status {row['status']!r} is not one of {', '.join(STATUSES)}")
+            problems.append(
+                f"{where}: status {row['status']!r} is not one of {', '.join(STATUSES)}"
+            )
         numbers = {}
         for col in ("value", "n", "percent"):
             try:
@@ -137,32 +209,46 @@ def load_baselines(path: str | Path) -> pd.DataFrame:
             problems.append(f"{where}: count {row['value']} is not between 0 and n = {row['n']}")
     keys = raw[["study", "arm", "characteristic", "level", "statistic"]].agg("|".join, axis=1)
     if keys.duplicated().any():
-        problems.append("repeated study, arm, characteristic, level and statistic: "
-                        + ", ".join(sorted(set(keys[keys.duplicated()]))))
+        problems.append(
+            "repeated study, arm, characteristic, level and statistic: "
+            + ", ".join(sorted(set(keys[keys.duplicated()])))
+        )
     if problems:
         raise ValueError(f"{name}: " + "; ".join(problems))
-    return raw.assign(value=raw["value"].astype(float), n=raw["n"].astype(float),
-                      percent=pd.to_numeric(raw["percent"].replace("", None)).astype(float))
+    return raw.assign(
+        value=raw["value"].astype(float),
+        n=raw["n"].astype(float),
+        percent=pd.to_numeric(raw["percent"].replace("", None)).astype(float),
+    )
 
 
-def trial_targets(baselines: pd.DataFrame, study: str, arm: str, codes: list[str]) -> dict[str, float]:
+def trial_targets(
+    baselines: pd.DataFrame, study: str, arm: str, codes: list[str]
+) -> dict[str, float]:
     """The trial's value of each characteristic: a mean in its units (``age_sd``: the SD) or a
     proportion (count / n, the printed denominator). MaicError when the trial did not publish one."""
     rows = baselines[(baselines["study"] == study) & (baselines["arm"] == arm)]
     out = {}
     for code in codes:
         char, level, statistic = CHARACTERISTICS[code].trial
-        hit = rows[(rows["characteristic"] == char) & (rows["level"] == level) & (rows["statistic"] == statistic)]
+        hit = rows[
+            (rows["characteristic"] == char)
+            & (rows["level"] == level)
+            & (rows["statistic"] == statistic)
+        ]
         if hit.empty:
-            raise MaicError(f"{study} ({arm} arm) has no published {_labels([code])} in the "
-                            f"baseline file (characteristic {char}, level {level}, statistic {statistic}), so it "
-                            "cannot be matched.")
+            raise MaicError(
+                f"{study} ({arm} arm) has no published {_labels([code])} in the "
+                f"baseline file (characteristic {char}, level {level}, statistic {statistic}), so it "
+                "cannot be matched."
+            )
         row = hit.iloc[0]
         out[code] = row["value"] / row["n"] if statistic == "count" else row["value"]
     return out
 
 
 # --- the cohort side --------------------------------------------------------------------
+
 
 def cohort_values(cohort: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
     """One column per characteristic: age in years (both age codes) or 0/1; NaN where the patient's
@@ -196,6 +282,7 @@ def centred(values: pd.DataFrame, targets: dict[str, float]) -> pd.DataFrame:
 
 # --- the weights --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Weights:
     """MAIC weights of the patients (same order as the rows given), scaled to sum to n; the
@@ -215,7 +302,7 @@ class Weights:
 def effective_sample_size(weights) -> float:
     """Kish's effective sample size ``(sum w)^2 / sum w^2`` (TSD 18, section 3.2.2)."""
     w = np.asarray(weights, dtype=float)
-    return float(w.sum() ** 2 / (w ** 2).sum())
+    return float(w.sum() ** 2 / (w**2).sum())
 
 
 def rescaled(weights) -> np.ndarray:
@@ -226,7 +313,10 @@ def rescaled(weights) -> np.ndarray:
 
 def _labels(codes) -> str:
     """``"male sex, previous allogeneic HSCT"``: labels without their unit, for sentences."""
-    words = [CHARACTERISTICS[c].label.rsplit(" (", 1)[0] if c in CHARACTERISTICS else str(c) for c in codes]
+    words = [
+        CHARACTERISTICS[c].label.rsplit(" (", 1)[0] if c in CHARACTERISTICS else str(c)
+        for c in codes
+    ]
     return ", ".join(w[0].lower() + w[1:] for w in words)
 
 
@@ -234,16 +324,22 @@ def check_matchable(x: pd.DataFrame) -> None:
     """MaicError unless every centred column has variation and the trial's value (0 here) lies
     strictly between the cohort's smallest and largest values: otherwise no positive weights balance it."""
     if len(x) == 0:
-        raise MaicError("No patient of the population has every matched characteristic recorded, so there is "
-                        "nobody to reweight.")
+        raise MaicError(
+            "No patient of the population has every matched characteristic recorded, so there is "
+            "nobody to reweight."
+        )
     flat = [c for c in x.columns if x[c].nunique() < 2]
     if flat:
-        raise MaicError(f"Every patient has the same {_labels(flat)}, so reweighting cannot move it to the "
-                        "trial's value; leave it out of the matched characteristics or compare without it.")
+        raise MaicError(
+            f"Every patient has the same {_labels(flat)}, so reweighting cannot move it to the "
+            "trial's value; leave it out of the matched characteristics or compare without it."
+        )
     outside = [c for c in x.columns if not (x[c].min() < 0 < x[c].max())]
     if outside:
-        raise MaicError(f"The trial's {_labels(outside)} lies outside the range of the cohort's patients, so no "
-                        "positive weights can match it.")
+        raise MaicError(
+            f"The trial's {_labels(outside)} lies outside the range of the cohort's patients, so no "
+            "positive weights can match it."
+        )
 
 
 def reachable(x: pd.DataFrame) -> bool:
@@ -256,8 +352,14 @@ def reachable(x: pd.DataFrame) -> bool:
     m = len(z)
     equations = np.hstack([np.vstack([z.T, np.ones(m)]), np.zeros((z.shape[1] + 1, 1))])
     bounds = np.hstack([-np.eye(m), np.ones((m, 1))])
-    fit = linprog(np.r_[np.zeros(m), -1.0], A_ub=bounds, b_ub=np.zeros(m), A_eq=equations,
-                  b_eq=np.r_[np.zeros(z.shape[1]), 1.0], bounds=[(0, None)] * m + [(None, None)])
+    fit = linprog(
+        np.r_[np.zeros(m), -1.0],
+        A_ub=bounds,
+        b_ub=np.zeros(m),
+        A_eq=equations,
+        b_eq=np.r_[np.zeros(z.shape[1]), 1.0],
+        bounds=[(0, None)] * m + [(None, None)],
+    )
     return bool(fit.status == 0 and -fit.fun > 1e-12)
 
 
@@ -274,9 +376,11 @@ def maic_weights(x: pd.DataFrame, *, tolerance: float = 1e-9, max_iterations: in
 
     check_matchable(x)
     if not reachable(x):
-        raise MaicError(f"The trial's values of {_labels(x.columns)} together lie outside what any positive "
-                        "weights of these patients can reach (each may be reachable alone), so no weights "
-                        "balance them all; match fewer characteristics.")
+        raise MaicError(
+            f"The trial's values of {_labels(x.columns)} together lie outside what any positive "
+            "weights of these patients can reach (each may be reachable alone), so no weights "
+            "balance them all; match fewer characteristics."
+        )
     scale = x.std(ddof=0).to_numpy()
     z = x.to_numpy(dtype=float) / scale
 
@@ -289,8 +393,14 @@ def maic_weights(x: pd.DataFrame, *, tolerance: float = 1e-9, max_iterations: in
         mean = z.T @ share
         return (z * share[:, None]).T @ z - np.outer(mean, mean)
 
-    fit = minimize(objective, np.zeros(z.shape[1]), jac=True, hess=hessian, method="trust-exact",
-                   options={"gtol": tolerance / 10, "maxiter": max_iterations})
+    fit = minimize(
+        objective,
+        np.zeros(z.shape[1]),
+        jac=True,
+        hess=hessian,
+        method="trust-exact",
+        options={"gtol": tolerance / 10, "maxiter": max_iterations},
+    )
     a, iterations = fit.x, int(fit.nit)
     # Near the minimum log Q changes below float precision and the trust region stops early;
     # Newton steps on the gradient alone finish the job (quadratic convergence, convex problem).
@@ -302,8 +412,10 @@ def maic_weights(x: pd.DataFrame, *, tolerance: float = 1e-9, max_iterations: in
     share = softmax(z @ a)
     gap = float(np.max(np.abs(z.T @ share)))
     if not gap <= tolerance:
-        raise MaicError(f"The weights did not converge ({iterations} iterations; largest weighted gap to the trial "
-                        f"{gap:.2g} SD), so there is no adjusted estimate; match fewer characteristics.")
+        raise MaicError(
+            f"The weights did not converge ({iterations} iterations; largest weighted gap to the trial "
+            f"{gap:.2g} SD), so there is no adjusted estimate; match fewer characteristics."
+        )
     return Weights(rescaled(share), a / scale, gap * float(np.max(scale)), iterations)
 
 
@@ -320,12 +432,20 @@ def balance_table(values: pd.DataFrame, weights, targets: dict[str, float]) -> p
             after = float(np.sqrt(np.average((v - mean_w) ** 2, weights=w)))
         else:
             before, after = float(v.mean()), float(np.average(v, weights=w))
-        rows.append({"characteristic": code, "label": CHARACTERISTICS[code].label,
-                     "before": before, "after": after, "trial": targets[code]})
+        rows.append(
+            {
+                "characteristic": code,
+                "label": CHARACTERISTICS[code].label,
+                "before": before,
+                "after": after,
+                "trial": targets[code],
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # --- the outcome --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class WeightedRate:
@@ -348,7 +468,9 @@ def weighted_rate(outcome, weights, confidence: float = 0.95) -> WeightedRate:
     p = float(np.average(y, weights=w))
     if p in (0.0, 1.0):
         return WeightedRate(p, math.nan, math.nan, math.nan)
-    fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), var_weights=w).fit(cov_type="HC0")
+    fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), var_weights=w).fit(
+        cov_type="HC0"
+    )
     logit, se = float(fit.params[0]), float(fit.bse[0])
     z = norm.ppf(0.5 + confidence / 2)
     return WeightedRate(p, _expit(logit - z * se), _expit(logit + z * se), p * (1 - p) * se)
@@ -358,20 +480,31 @@ def _expit(t: float) -> float:
     return 1 / (1 + math.exp(-t))
 
 
-def risk_difference(rate: WeightedRate, k: int, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
+def risk_difference(
+    rate: WeightedRate, k: int, n: int, confidence: float = 0.95
+) -> tuple[float, float, float]:
     """Weighted rate minus the trial's ``k/n``, with a Wald CI: the sandwich variance of the weighted
     rate plus the binomial variance of the trial's rate (independent samples)."""
     from scipy.stats import norm
 
     p_trial = k / n
     diff = rate.estimate - p_trial
-    se = math.sqrt(rate.se ** 2 + p_trial * (1 - p_trial) / n) if not math.isnan(rate.se) else math.nan
+    se = (
+        math.sqrt(rate.se**2 + p_trial * (1 - p_trial) / n) if not math.isnan(rate.se) else math.nan
+    )
     z = norm.ppf(0.5 + confidence / 2)
     return diff, diff - z * se, diff + z * se
 
 
-def bootstrap(values: pd.DataFrame, outcome, targets: dict[str, float], trial: tuple[int, int], *,
-              samples: int, seed: int) -> pd.DataFrame:
+def bootstrap(
+    values: pd.DataFrame,
+    outcome,
+    targets: dict[str, float],
+    trial: tuple[int, int],
+    *,
+    samples: int,
+    seed: int,
+) -> pd.DataFrame:
     """Bootstrap that re-estimates the weights in each resample of the patients (with replacement,
     ``numpy.random.default_rng(seed)``); the trial's rate is redrawn as binomial(n, k/n) for the
     difference. One row per resample: ``rate`` and ``difference``, NaN where the weights could not

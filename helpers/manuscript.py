@@ -57,8 +57,9 @@ def text_width(text: str, *, bold: bool = False, size: float = TABLE_PT) -> floa
     return len(text) * (CHAR_EM + (BOLD_EXTRA_EM if bold else 0)) * size / 72
 
 
-def column_layout(header: Sequence[str], rows: Sequence[Sequence[str]], *,
-                  size: float = TABLE_PT) -> Layout:
+def column_layout(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, size: float = TABLE_PT
+) -> Layout:
     """Widths that keep every word of a column on one line and fit the page's text width.
 
     Each column gets at least its longest word (header or cell; a short cell counts as
@@ -97,7 +98,12 @@ def _rule(cell, *edges: str, size: int = 8) -> None:
         tc_pr.append(borders)
     for edge in edges:
         line = OxmlElement(f"w:{edge}")
-        for key, value in (("val", "single"), ("sz", str(size)), ("space", "0"), ("color", "000000")):
+        for key, value in (
+            ("val", "single"),
+            ("sz", str(size)),
+            ("space", "0"),
+            ("color", "000000"),
+        ):
             line.set(qn(f"w:{key}"), value)
         borders.append(line)
 
@@ -121,8 +127,14 @@ def _fixed_layout(table) -> None:
     table._tbl.tblPr.append(layout)
 
 
-def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: str | Path, *,
-               data_note: str = "") -> Path:
+def write_docx(
+    frame: pd.DataFrame,
+    title: str,
+    footnotes: Sequence[str],
+    path: str | Path,
+    *,
+    data_note: str = "",
+) -> Path:
     """Write one table as a ``.docx`` in journal layout (see the module docstring): bold
     title, three-line table with a bold header, footnotes, then ``data_note`` (where the
     data came from) in italics. Cells as the table reads; missing values print as "–",
@@ -135,7 +147,9 @@ def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: 
     from docx.shared import Inches, Pt
 
     header = [readable(formula_safe(str(c))) for c in frame.columns]
-    rows = [[readable(cell_text(formula_safe(v))) for v in row] for row in frame.itertuples(index=False)]
+    rows = [
+        [readable(cell_text(formula_safe(v))) for v in row] for row in frame.itertuples(index=False)
+    ]
     layout = column_layout(header, rows)
 
     doc = Document()
@@ -168,7 +182,9 @@ def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: 
             paragraph = cell.paragraphs[0]
             paragraph.paragraph_format.space_after = Pt(0)
             # a row continuing a block (blank first cell) stays on the page of the row above
-            paragraph.paragraph_format.keep_with_next = i == 0 or (i < len(rows) and not rows[i][0].strip())
+            paragraph.paragraph_format.keep_with_next = i == 0 or (
+                i < len(rows) and not rows[i][0].strip()
+            )
             if i > 1 and rows[i - 1][0].strip():  # a little air above each new block
                 paragraph.paragraph_format.space_before = Pt(3)
             run = paragraph.add_run(value)
@@ -191,8 +207,15 @@ def write_docx(frame: pd.DataFrame, title: str, footnotes: Sequence[str], path: 
     return path
 
 
-def save_docx(frame: pd.DataFrame, name: str, output_dir: str | Path, title: str,
-              footnotes: Sequence[str] = (), *, data_note: str = "") -> Path:
+def save_docx(
+    frame: pd.DataFrame,
+    name: str,
+    output_dir: str | Path,
+    title: str,
+    footnotes: Sequence[str] = (),
+    *,
+    data_note: str = "",
+) -> Path:
     """Write ``tables/<name>.docx`` under ``output_dir`` (see :func:`write_docx`)."""
     folder = Path(output_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)

@@ -52,10 +52,18 @@ class LogisticFit:
 
     def table(self) -> pd.DataFrame:
         """One row per term: coef, se, odds ratio with its profile limits, chi2 and p."""
-        return pd.DataFrame({
-            "term": self.terms, "coef": self.coef, "se": self.se,
-            "odds_ratio": np.exp(self.coef), "or_low": np.exp(self.ci_low),
-            "or_high": np.exp(self.ci_high), "chi2": self.chi2, "p_value": self.p_value})
+        return pd.DataFrame(
+            {
+                "term": self.terms,
+                "coef": self.coef,
+                "se": self.se,
+                "odds_ratio": np.exp(self.coef),
+                "or_low": np.exp(self.ci_low),
+                "or_high": np.exp(self.ci_high),
+                "chi2": self.chi2,
+                "p_value": self.p_value,
+            }
+        )
 
 
 def _objective(beta: np.ndarray, X: np.ndarray, y: np.ndarray, count: np.ndarray, firth: bool):
@@ -81,7 +89,9 @@ def _objective(beta: np.ndarray, X: np.ndarray, y: np.ndarray, count: np.ndarray
     return loglik, X.T @ (count * residual), info
 
 
-def _curvature(beta: np.ndarray, X: np.ndarray, count: np.ndarray, firth: bool, info: np.ndarray) -> np.ndarray:
+def _curvature(
+    beta: np.ndarray, X: np.ndarray, count: np.ndarray, firth: bool, info: np.ndarray
+) -> np.ndarray:
     """Minus the Hessian of the objective; for Firth, l'' plus that of 0.5 log det I (Newton steps)."""
     if not firth:
         return info
@@ -143,13 +153,21 @@ def _maximise(X, y, count, firth, start, free):
             break
         beta = beta + step
         value, grad, info = new
-    raise ValueError("the logistic regression did not converge: the outcome is separated by the "
-                     "covariates" + ("" if firth else " (use Firth's penalised likelihood)")
-                     + " or the design is degenerate")
+    raise ValueError(
+        "the logistic regression did not converge: the outcome is separated by the "
+        "covariates"
+        + ("" if firth else " (use Firth's penalised likelihood)")
+        + " or the design is degenerate"
+    )
 
 
-def fit_logistic(covariates: pd.DataFrame, outcome: Sequence[bool], *, firth: bool = True,
-                 confidence: float = 0.95) -> LogisticFit:
+def fit_logistic(
+    covariates: pd.DataFrame,
+    outcome: Sequence[bool],
+    *,
+    firth: bool = True,
+    confidence: float = 0.95,
+) -> LogisticFit:
     """Logistic regression of ``outcome`` (bool or 0/1) on numeric ``covariates`` plus an
     intercept, Firth-penalised by default. ``chi2``/``p_value``: likelihood ratio tests of
     each coefficient = 0; limits past :data:`SEARCH_LIMIT` are infinite. ValueError on
@@ -157,9 +175,13 @@ def fit_logistic(covariates: pd.DataFrame, outcome: Sequence[bool], *, firth: bo
     X = covariates.astype(float).to_numpy()
     y = np.asarray(outcome, dtype=float)
     if len(y) == 0 or len(y) != len(X) or np.isnan(X).any() or np.isnan(y).any():
-        raise ValueError("need the same positive number of covariate rows and outcomes, none missing")
+        raise ValueError(
+            "need the same positive number of covariate rows and outcomes, none missing"
+        )
     # Patients with the same covariates and outcome enter once, with their number (same fit, less work).
-    patterns, count = np.unique(np.column_stack([np.ones(len(y)), X, y]), axis=0, return_counts=True)
+    patterns, count = np.unique(
+        np.column_stack([np.ones(len(y)), X, y]), axis=0, return_counts=True
+    )
     X, y, count = patterns[:, :-1], patterns[:, -1], count.astype(float)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the design is not of full rank: a covariate is constant or collinear")
@@ -167,8 +189,10 @@ def fit_logistic(covariates: pd.DataFrame, outcome: Sequence[bool], *, firth: bo
     all_free = np.ones(X.shape[1], dtype=bool)
     beta, best, info = _maximise(X, y, count, firth, np.zeros(X.shape[1]), all_free)
     if not firth and np.max(np.abs(X @ beta)) > 30:  # fitted probabilities numerically 0 or 1
-        raise ValueError("the outcome is separated by the covariates: ordinary maximum likelihood has no "
-                         "finite estimate (use Firth's penalised likelihood)")
+        raise ValueError(
+            "the outcome is separated by the covariates: ordinary maximum likelihood has no "
+            "finite estimate (use Firth's penalised likelihood)"
+        )
     se = np.sqrt(np.diag(np.linalg.inv(_information(beta, X, count, firth))))
 
     z = np.sqrt(sps.chi2.ppf(confidence, 1))
@@ -192,11 +216,24 @@ def fit_logistic(covariates: pd.DataFrame, outcome: Sequence[bool], *, firth: bo
 
         # Far from the estimate a profile can fail numerically: that limit or test is then NaN.
         chi2[j] = _or_nan(lambda: signed_root(0.0) ** 2)
-        low[j], high[j] = (_or_nan(lambda side=side: _limit(signed_root, beta[j], se[j], z, side))
-                           for side in (-1, 1))
-    return LogisticFit(terms=terms, coef=beta, se=se,
-                       ci_low=low, ci_high=high, chi2=chi2, p_value=sps.chi2.sf(chi2, 1),
-                       loglik=best, n=int(count.sum()), events=int(count @ y), firth=firth, confidence=confidence)
+        low[j], high[j] = (
+            _or_nan(lambda side=side, j=j: _limit(signed_root, beta[j], se[j], z, side))
+            for side in (-1, 1)
+        )
+    return LogisticFit(
+        terms=terms,
+        coef=beta,
+        se=se,
+        ci_low=low,
+        ci_high=high,
+        chi2=chi2,
+        p_value=sps.chi2.sf(chi2, 1),
+        loglik=best,
+        n=int(count.sum()),
+        events=int(count @ y),
+        firth=firth,
+        confidence=confidence,
+    )
 
 
 def _or_nan(compute) -> float:
@@ -212,15 +249,18 @@ def _limit(signed_root, estimate: float, se: float, z: float, side: int) -> floa
     while True:
         outer = estimate + side * distance
         if side * signed_root(outer) >= z:
-            return optimize.brentq(lambda b: side * signed_root(b) - z, min(inner, outer), max(inner, outer),
-                                   xtol=1e-9)
+            return optimize.brentq(
+                lambda b: side * signed_root(b) - z, min(inner, outer), max(inner, outer), xtol=1e-9
+            )
         if distance >= SEARCH_LIMIT:
             return side * np.inf
         inner, distance = outer, min(2 * distance, SEARCH_LIMIT)
 
 
-COX_ZPH_METHOD = ("Grambsch-Therneau score test of x * g(t), g = 1 - KM just before t, centred "
-                  "(R's cox.zph, survival >= 3.0; Efron ties); estimate = chi-square")
+COX_ZPH_METHOD = (
+    "Grambsch-Therneau score test of x * g(t), g = 1 - KM just before t, centred "
+    "(R's cox.zph, survival >= 3.0; Efron ties); estimate = chi-square"
+)
 
 
 def cox_zph(durations, events, covariates: pd.DataFrame, coefficients) -> pd.DataFrame:
@@ -240,20 +280,26 @@ def cox_zph(durations, events, covariates: pd.DataFrame, coefficients) -> pd.Dat
     p = x.shape[1]
     score, info = np.zeros(p), np.zeros((2 * p, 2 * p))
     for t in deaths:
-        sums = [(w[m].sum(), w[m] @ x[m], (x[m] * w[m][:, None]).T @ x[m]) for m in (time >= t, event & (time == t))]
+        sums = [
+            (w[m].sum(), w[m] @ x[m], (x[m] * w[m][:, None]).T @ x[m])
+            for m in (time >= t, event & (time == t))
+        ]
         dead = event & (time == t)
         d, gt = int(dead.sum()), float(g[dead][0])
         residual, variance = x[dead].sum(axis=0), np.zeros((p, p))
         for k in range(d):  # Efron: the tied deaths leave the risk set k / d at a time
             s0, s1, s2 = (risk - k / d * tied for risk, tied in zip(*sums))
             residual = residual - s1 / s0
-            variance += s2 / s0 - np.outer(s1, s1) / s0 ** 2
+            variance += s2 / s0 - np.outer(s1, s1) / s0**2
         score += gt * residual
         info += np.kron([[1.0, gt], [gt, gt * gt]], variance)
     rows = {}
     for j, name in [*enumerate(covariates.columns), (None, "GLOBAL")]:
         keep = list(range(2 * p)) if j is None else [*range(p), p + j]
         u = np.concatenate([np.zeros(p), score if j is None else score[[j]]])
-        rows[str(name)] = (float(u @ np.linalg.solve(info[np.ix_(keep, keep)], u)), p if j is None else 1)
+        rows[str(name)] = (
+            float(u @ np.linalg.solve(info[np.ix_(keep, keep)], u)),
+            p if j is None else 1,
+        )
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["chisq", "df"])
     return table.assign(p=sps.chi2.sf(table["chisq"], table["df"]))

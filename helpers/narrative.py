@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from helpers import suppression
-from helpers.suppression import NONE, Policy
 from helpers.contract import readable
 from helpers.provenance import DATASHEET, Provenance, data_provenance  # noqa: F401  (data_provenance: the notebooks' name)
+from helpers.suppression import NONE, Policy
 
 
 def show_markdown(text: str, *, policy: Policy = NONE) -> None:
@@ -19,7 +19,9 @@ def show_markdown(text: str, *, policy: Policy = NONE) -> None:
     (``>=50`` shown as ``≥50``); in a share run with the note on hidden and rounded counts."""
     from IPython.display import display
 
-    text = readable(policy.scrub(text))  # a share run: small counts hidden, and "<5" explained where shown
+    text = readable(
+        policy.scrub(text)
+    )  # a share run: small counts hidden, and "<5" explained where shown
     note = policy.note_for(text)
     display({"text/markdown": f"{text}\n\n*{note}*" if note else text}, raw=True)
 
@@ -29,15 +31,20 @@ def show_markdown(text: str, *, policy: Policy = NONE) -> None:
 UNAVAILABLE = "unavailable"
 
 
-def show_unavailable(sentence: str, *, rest_of_notebook: bool = False, policy: Policy = NONE) -> None:
+def show_unavailable(
+    sentence: str, *, rest_of_notebook: bool = False, policy: Policy = NONE
+) -> None:
     """Say in one sentence why this section cannot run and what the data would need, e.g. "No
     follow-up columns: add os_months and os_event to see survival." The report collapses the
     section to its heading and this sentence; with ``rest_of_notebook`` also every later section
     that shows nothing."""
     from IPython.display import display
 
-    display({"text/markdown": policy.scrub(sentence)}, raw=True,
-            metadata={UNAVAILABLE: "notebook" if rest_of_notebook else "section"})
+    display(
+        {"text/markdown": policy.scrub(sentence)},
+        raw=True,
+        metadata={UNAVAILABLE: "notebook" if rest_of_notebook else "section"},
+    )
 
 
 def _missing(value) -> bool:
@@ -57,7 +64,7 @@ def number(value: float, digits: int = 1) -> str:
 
 
 def _half_up(value: float, digits: int) -> float:
-    factor = 10 ** digits
+    factor = 10**digits
     return math.floor(value * factor + 0.5) / factor
 
 
@@ -80,12 +87,21 @@ def pct(numerator: int, denominator: int, digits: int = 1, *, policy: Policy = N
 
 def n_of(numerator: int, denominator: int, digits: int = 1, *, policy: Policy = NONE) -> str:
     """``"23/34 (67.6%)"``; in a share run ``"25/35 (71.4%)"`` (rounded counts) and ``"<5/35 (–)"``."""
-    return (f"{policy.rate_count_text(numerator, denominator)}/{count(denominator, policy=policy)} "
-            f"({pct(numerator, denominator, digits, policy=policy)})")
+    return (
+        f"{policy.rate_count_text(numerator, denominator)}/{count(denominator, policy=policy)} "
+        f"({pct(numerator, denominator, digits, policy=policy)})"
+    )
 
 
-def ci_text(low: float, high: float, digits: int = 1, label: str = "95% CI ", *,
-            counts: tuple[int, int] | None = None, policy: Policy = NONE) -> str:
+def ci_text(
+    low: float,
+    high: float,
+    digits: int = 1,
+    label: str = "95% CI ",
+    *,
+    counts: tuple[int, int] | None = None,
+    policy: Policy = NONE,
+) -> str:
     """``"95% CI 49.5–82.6%"`` from proportions in [0, 1] (``label=""``: ``"49.5–82.6"``); ``"not estimable"``
     for a NaN bound, ``"–"`` when the rate of ``counts`` (numerator, denominator) is hidden; in a share run the
     exact interval of the rounded ``counts`` (:meth:`Policy.rate`)."""
@@ -129,8 +145,28 @@ def share_word(numerator: int, denominator: int) -> str:
 
 # --- prose with computed numbers ------------------------------------------------------
 
-_FORMATS = ("n", "N", "pct", "n_pct", "n_of", "ci", "p", "value", "int", "share", "percent", "points",
-            "ci_points", "rate", "test", "stored", "interval", "ratio", "months", "difference")
+_FORMATS = (
+    "n",
+    "N",
+    "pct",
+    "n_pct",
+    "n_of",
+    "ci",
+    "p",
+    "value",
+    "int",
+    "share",
+    "percent",
+    "points",
+    "ci_points",
+    "rate",
+    "test",
+    "stored",
+    "interval",
+    "ratio",
+    "months",
+    "difference",
+)
 
 
 def _count(value):
@@ -142,8 +178,10 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
     """Format one ``results.csv`` row for prose, counts as ``policy`` shows them (counts a share run
     hid are shown as hidden)."""
     if fmt in ("n", "N", "pct", "n_pct", "n_of", "rate", "stored"):
-        k, n = (_count(row[c]) if not _missing(row[c]) or isinstance(row[c], str) else row[c]
-                for c in ("numerator", "denominator"))
+        k, n = (
+            _count(row[c]) if not _missing(row[c]) or isinstance(row[c], str) else row[c]
+            for c in ("numerator", "denominator")
+        )
     if fmt == "n":  # shown beside its N in prose: hidden with a small complement too
         return policy.rate_count_text(k, n)
     if fmt == "N":
@@ -161,13 +199,19 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
         ci = ci_text(_num(row["ci_low"]), _num(row["ci_high"]), counts=(k, n), policy=policy)
         return f"{n_of(k, n, policy=policy)}, {ci}" + (f" ({method})" if method else "")
     if fmt == "ci":
-        return ci_text(float(row["ci_low"]), float(row["ci_high"]),
-                       counts=(row.get("numerator"), row.get("denominator")), policy=policy)
+        return ci_text(
+            float(row["ci_low"]),
+            float(row["ci_high"]),
+            counts=(row.get("numerator"), row.get("denominator")),
+            policy=policy,
+        )
     if fmt == "interval":  # of an estimate that is not a count out of a total
         return ci_text(_num(row["ci_low"]), _num(row["ci_high"]))
     if fmt == "p":
         return p_text(float(row["p_value"]))
-    if fmt == "test":  # "Fisher's exact test, two-sided, p = 0.022", or the test that stood in for it
+    if (
+        fmt == "test"
+    ):  # "Fisher's exact test, two-sided, p = 0.022", or the test that stood in for it
         return f"{_test_name(row)}, two-sided, {p_text(float(row['p_value']))}"
     if fmt == "int":
         return str(int(round(float(row["estimate"]))))
@@ -176,8 +220,10 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
     if fmt == "value":
         return number(float(row["estimate"]))
     if fmt == "ratio":  # "1.54 (95% CI 1.17–2.03)"
-        return (f"{float(row['estimate']):.2f} (95% CI {float(row['ci_low']):.2f}–"
-                f"{float(row['ci_high']):.2f})")
+        return (
+            f"{float(row['estimate']):.2f} (95% CI {float(row['ci_low']):.2f}–"
+            f"{float(row['ci_high']):.2f})"
+        )
     if fmt == "months":  # "9.7 months (95% CI 8.5–10.9)", a missing value not reached
         value, low, high = (float(row[c]) for c in ("estimate", "ci_low", "ci_high"))
         low_text, high_text = ("not reached" if _missing(x) else f"{x:.1f}" for x in (low, high))
@@ -189,12 +235,20 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
         return "NA" if _missing(row["estimate"]) else f"{100 * float(row['estimate']):+.1f}"
     if fmt == "ci_points":
         low, high = float(row["ci_low"]), float(row["ci_high"])
-        return ("95% CI not estimable" if _missing(low) or _missing(high)
-                else f"95% CI {100 * low:+.1f} to {100 * high:+.1f}")
-    if fmt == "difference":  # "+23.7 percentage points (95% CI +5.9 to +38.2, Newcombe hybrid score)"
+        return (
+            "95% CI not estimable"
+            if _missing(low) or _missing(high)
+            else f"95% CI {100 * low:+.1f} to {100 * high:+.1f}"
+        )
+    if (
+        fmt == "difference"
+    ):  # "+23.7 percentage points (95% CI +5.9 to +38.2, Newcombe hybrid score)"
         method = _ci_method(row)
-        interval = ("" if _missing(row["ci_low"]) else
-                    f" ({format_result(row, 'ci_points')}{', ' + method if method else ''})")
+        interval = (
+            ""
+            if _missing(row["ci_low"])
+            else f" ({format_result(row, 'ci_points')}{', ' + method if method else ''})"
+        )
         return f"{format_result(row, 'points')} percentage points{interval}"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(_FORMATS)}")
 
@@ -217,8 +271,10 @@ def _test_name(row) -> str:
     """Fisher's exact test, or the test its row's method says stood in for it where it was infeasible."""
     method = row.get("method")
     if isinstance(method, str) and " in place of " in method:
-        return (method.split(" in place of ")[0]
-                + " (asymptotic; Fisher's exact test infeasible at this size)")
+        return (
+            method.split(" in place of ")[0]
+            + " (asymptotic; Fisher's exact test infeasible at this size)"
+        )
     return "Fisher's exact test"
 
 
@@ -227,8 +283,9 @@ def plural(n: int, singular: str, plural_form: str | None = None, *, policy: Pol
     return f"{count(n, policy=policy)} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
-def fill(template: str, results, keys: Mapping[str, object] | None = None, *,
-         policy: Policy = NONE) -> str:
+def fill(
+    template: str, results, keys: Mapping[str, object] | None = None, *, policy: Policy = NONE
+) -> str:
     """Replace ``[[key:fmt]]`` placeholders with values from result rows, counts as ``policy``
     shows them; a placeholder may name an entry of ``keys`` (name -> result key, e.g. a
     :class:`helpers.results.Key`) instead."""
@@ -258,14 +315,16 @@ CUTOFF_WORDS: dict[str, tuple[str, str]] = {
     "bmb_high_cutoff": ("high tumour burden at ≥ {:g}% marrow blasts before debulking", "≥ {:g}%"),
     "bmb_low_cutoff": ("the lowest blast group below {:g}%", "below {:g}%"),
     "age_cutoff": ("the age groups split at {:g} years", "{:g} years"),
-    "lines_cutoff": ("the previous-lines groups split after {:g} lines", "after {:g}")}
+    "lines_cutoff": ("the previous-lines groups split after {:g} lines", "after {:g}"),
+}
 #: The data banner at cut-offs other than the paper's, by whether the data are the shipped reconstruction.
 OTHER_CUTOFF_BANNERS: dict[bool, str] = {
     True: "RECONSTRUCTED DATA — {file} is not real patients: a 34-patient cohort rebuilt from the paper's published "
-          "aggregates (see {datasheet}). OTHER CUT-OFFS — this run sets {changes}: results that depend on it are not "
-          "the paper's and their counts need not match it; p-values, intervals and unreported cross-tabulations "
-          "are properties of the reconstruction.",
-    False: "{headline} OTHER CUT-OFFS — this run sets {changes}: results that depend on it are not defined as in the paper."}
+    "aggregates (see {datasheet}). OTHER CUT-OFFS — this run sets {changes}: results that depend on it are not "
+    "the paper's and their counts need not match it; p-values, intervals and unreported cross-tabulations "
+    "are properties of the reconstruction.",
+    False: "{headline} OTHER CUT-OFFS — this run sets {changes}: results that depend on it are not defined as in the paper.",
+}
 
 
 @dataclass(frozen=True)
@@ -283,21 +342,39 @@ class Setting:
 
     def changes(self, *parameters: str) -> str:
         """``"high tumour burden at ≥ 60% ... (the paper: ≥ 50%)"`` per differing cut-off, ``"; "``-joined."""
-        return "; ".join(f"{CUTOFF_WORDS[n][0].format(run)} (the paper: {CUTOFF_WORDS[n][1].format(paper)})"
-                         for n, run, paper in self.changed if not parameters or n in parameters)
+        return "; ".join(
+            f"{CUTOFF_WORDS[n][0].format(run)} (the paper: {CUTOFF_WORDS[n][1].format(paper)})"
+            for n, run, paper in self.changed
+            if not parameters or n in parameters
+        )
 
     @property
     def banner(self) -> str:
         """The data banner of every page: the provenance headline, or at other cut-offs one naming them."""
-        return OTHER_CUTOFF_BANNERS[self.provenance.reconstructed].format(
-            file=self.provenance.file, datasheet=DATASHEET, headline=self.provenance.headline,
-            changes=self.changes()) if self.changed else self.provenance.headline
+        return (
+            OTHER_CUTOFF_BANNERS[self.provenance.reconstructed].format(
+                file=self.provenance.file,
+                datasheet=DATASHEET,
+                headline=self.provenance.headline,
+                changes=self.changes(),
+            )
+            if self.changed
+            else self.provenance.headline
+        )
 
 
-def run_setting(provenance: Provenance, cutoffs: Mapping[str, float], paper: Mapping[str, float]) -> Setting:
+def run_setting(
+    provenance: Provenance, cutoffs: Mapping[str, float], paper: Mapping[str, float]
+) -> Setting:
     """The :class:`Setting` of a run with ``cutoffs`` against the ``paper``'s (compared where both give one)."""
-    return Setting(provenance, tuple((n, float(cutoffs[n]), float(paper[n])) for n in CUTOFF_WORDS
-                                     if n in cutoffs and n in paper and float(cutoffs[n]) != float(paper[n])))
+    return Setting(
+        provenance,
+        tuple(
+            (n, float(cutoffs[n]), float(paper[n]))
+            for n in CUTOFF_WORDS
+            if n in cutoffs and n in paper and float(cutoffs[n]) != float(paper[n])
+        ),
+    )
 
 
 def pick(templates: Mapping[str, str], setting: Setting, *parameters: str, **values: object) -> str:
@@ -305,4 +382,6 @@ def pick(templates: Mapping[str, str], setting: Setting, *parameters: str, **val
     cut-offs in words); ValueError unless there is one template per case."""
     if missing := [case for case in (PAPER, OTHER_CUTOFFS, OTHER_DATA) if case not in templates]:
         raise ValueError(f"no template for the case(s) {', '.join(missing)}")
-    return templates[setting.case(*parameters)].format(changes=setting.changes(*parameters), **values)
+    return templates[setting.case(*parameters)].format(
+        changes=setting.changes(*parameters), **values
+    )

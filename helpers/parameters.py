@@ -74,95 +74,148 @@ _UNIT = _in(0, 1, True, True)
 #: ``parameters`` cell (``name = None``: the project default); its settings cell resolves them.
 SETTINGS: dict[str, Setting] = {
     # the data and where the results go
-    "data_path": Setting("str", "data/reconstructed_cohort.csv",
-                         "cohort file under the data contract (.csv or .xlsx)"),
-    "data_sheet": Setting("str", "", "workbook sheet to read; blank: the one sheet holding the "
-                                     "contract's columns"),
-    "output_dir": Setting("str", "outputs/interactive",
-                          "folder for tables/, figures/ and results/ (a run writes to its --out)"),
-    "params_file": Setting("str", "../analysis.toml",
-                           "the user's settings file a notebook reads, relative to the notebook's "
-                           "folder (a run passes it blank: none)"),
+    "data_path": Setting(
+        "str",
+        "data/reconstructed_cohort.csv",
+        "cohort file under the data contract (.csv or .xlsx)",
+    ),
+    "data_sheet": Setting(
+        "str", "", "workbook sheet to read; blank: the one sheet holding the contract's columns"
+    ),
+    "output_dir": Setting(
+        "str",
+        "outputs/interactive",
+        "folder for tables/, figures/ and results/ (a run writes to its --out)",
+    ),
+    "params_file": Setting(
+        "str",
+        "../analysis.toml",
+        "the user's settings file a notebook reads, relative to the notebook's "
+        "folder (a run passes it blank: none)",
+    ),
     # definitions shared by the notebooks
     "age_cutoff": Setting("int", 50, "age cut-off in years", _in(0, 120)),
-    "bmb_high_cutoff": Setting("int", 50, f"{_BLASTS} from which tumour burden is high",
-                               _in(0, 100)),
+    "bmb_high_cutoff": Setting(
+        "int", 50, f"{_BLASTS} from which tumour burden is high", _in(0, 100)
+    ),
     "bmb_low_cutoff": Setting("int", 20, f"{_BLASTS}, lower edge of the middle group", _in(0, 100)),
     "lines_cutoff": Setting("int", 2, "number of previous treatment lines", _in(0, math.inf)),
     "alpha": Setting("float", 0.05, "two-sided significance level", _UNIT),
-    "share_safe": Setting("bool", False, "share run: no per-patient listing or figure, counts "
-                                         "below min_cell hidden"),
-    "min_cell": Setting("int", 5, "smallest count a share run shows (smaller ones, from 1, are "
-                                  "hidden)", _in(2, math.inf)),
+    "share_safe": Setting(
+        "bool", False, "share run: no per-patient listing or figure, counts below min_cell hidden"
+    ),
+    "min_cell": Setting(
+        "int",
+        5,
+        "smallest count a share run shows (smaller ones, from 1, are hidden)",
+        _in(2, math.inf),
+    ),
     # reference tables
-    "published_file": Setting("str", "data/published_figures.csv",
-                              "the paper's figures, one per row"),
-    "comparator_file": Setting("str", "data/historic_comparators.csv",
-                               "published comparator figures, one per row"),
-    "pairings_file": Setting("str", "data/historic_pairings.csv",
-                             "cohort endpoint x comparator pairings, with the reason"),
-    "baseline_file": Setting("str", "data/historic_baselines.csv",
-                             "comparator arms' published baselines, one row per characteristic "
-                             "and level"),
+    "published_file": Setting(
+        "str", "data/published_figures.csv", "the paper's figures, one per row"
+    ),
+    "comparator_file": Setting(
+        "str", "data/historic_comparators.csv", "published comparator figures, one per row"
+    ),
+    "pairings_file": Setting(
+        "str",
+        "data/historic_pairings.csv",
+        "cohort endpoint x comparator pairings, with the reason",
+    ),
+    "baseline_file": Setting(
+        "str",
+        "data/historic_baselines.csv",
+        "comparator arms' published baselines, one row per characteristic and level",
+    ),
     # 03 response by subgroup
     "subgroup_columns": Setting(
-        "str", "debulking_category,high_burden,bmb_baseline_group,bmb_post_group,"
-               "bmb_post_split_low,bmb_post_split_high,age_group,lines_group",
-        "groupings for CR and MRD, comma-separated, in display order", items="grouping"),
+        "str",
+        "debulking_category,high_burden,bmb_baseline_group,bmb_post_group,"
+        "bmb_post_split_low,bmb_post_split_high,age_group,lines_group",
+        "groupings for CR and MRD, comma-separated, in display order",
+        items="grouping",
+    ),
     "all_tests_for": Setting(
-        "str", "high_burden,bmb_post_group,bmb_post_split_low,bmb_post_split_high,lines_group",
-        "comparisons with a printed p-value: run every test", items="grouping"),
+        "str",
+        "high_burden,bmb_post_group,bmb_post_split_low,bmb_post_split_high,lines_group",
+        "comparisons with a printed p-value: run every test",
+        items="grouping",
+    ),
     "forest_columns": Setting(
-        "str", "debulking_category,high_burden,bmb_baseline_group,bmb_post_group,age_group,"
-               "lines_group", "rows of the forest plot", items="grouping"),
+        "str",
+        "debulking_category,high_burden,bmb_baseline_group,bmb_post_group,age_group,lines_group",
+        "rows of the forest plot",
+        items="grouping",
+    ),
     # 04 CRS
-    "severe_crs_grade": Setting("int", 3, "CTCAE grade from which CRS counts as severe",
-                                _in(1, 5)),
+    "severe_crs_grade": Setting("int", 3, "CTCAE grade from which CRS counts as severe", _in(1, 5)),
     # 05 historic comparison, with the power and sample size of its primary test
     "prior_a": Setting("float", 1.0, "first shape of the Beta prior", _in(0, math.inf, True)),
     "prior_b": Setting("float", 1.0, "second shape of the Beta prior", _in(0, math.inf, True)),
-    "reference_comparator": Setting("str", "tower_blina_cr_crh_cri",
-                                    "comparator row of the primary test, for its power and "
-                                    "sample size"),
+    "reference_comparator": Setting(
+        "str",
+        "tower_blina_cr_crh_cri",
+        "comparator row of the primary test, for its power and sample size",
+    ),
     "power_target": Setting("float", 0.80, "power of the sample-size calculation", _UNIT),
-    "power_rates": Setting("str", "0.55,0.60,0.65,0.70",
-                           "true cohort CR rates for the power table, comma-separated",
-                           items=Rule(0, 1, "true CR rate of the power table", True, True)),
-    "power_n_max": Setting("int", 500, "largest cohort size the sample-size search tries",
-                           _in(1, math.inf)),
+    "power_rates": Setting(
+        "str",
+        "0.55,0.60,0.65,0.70",
+        "true cohort CR rates for the power table, comma-separated",
+        items=Rule(0, 1, "true CR rate of the power table", True, True),
+    ),
+    "power_n_max": Setting(
+        "int", 500, "largest cohort size the sample-size search tries", _in(1, math.inf)
+    ),
     # 07 sensitivity analyses
     "scan_from": Setting("int", 20, f"{_BLASTS}, lowest cut-off of the scan", _in(0, 100)),
     "scan_to": Setting("int", 80, f"{_BLASTS}, highest cut-off of the scan", _in(0, 100)),
-    "scan_step": Setting("int", 5, "percentage points between scanned cut-offs",
-                         _in(0, 100, True)),
-    "blast_step": Setting("int", 10, "percentage points of blasts per odds ratio",
-                          _in(0, 100, True)),
+    "scan_step": Setting("int", 5, "percentage points between scanned cut-offs", _in(0, 100, True)),
+    "blast_step": Setting(
+        "int", 10, "percentage points of blasts per odds ratio", _in(0, 100, True)
+    ),
     "age_step": Setting("int", 10, "years of age per odds ratio", _in(0, 120, True)),
     # 08 time to event
-    "survival_months": Setting("str", "6, 12", "months at which survival is reported, "
-                                               "comma-separated",
-                               items=Rule(0, 600, "months at which survival is reported")),
-    "at_risk_step_months": Setting("int", 6, "months between the numbers at risk",
-                                   _in(0, 600, True)),
-    "landmark_months": Setting("float", 4.0, "months from the start of blinatumomab to the "
-                                             "transplant landmark", _in(0, 600, True)),
+    "survival_months": Setting(
+        "str",
+        "6, 12",
+        "months at which survival is reported, comma-separated",
+        items=Rule(0, 600, "months at which survival is reported"),
+    ),
+    "at_risk_step_months": Setting(
+        "int", 6, "months between the numbers at risk", _in(0, 600, True)
+    ),
+    "landmark_months": Setting(
+        "float",
+        4.0,
+        "months from the start of blinatumomab to the transplant landmark",
+        _in(0, 600, True),
+    ),
     # 09 population-adjusted comparison (MAIC)
-    "maic_pairing": Setting("str", "tower_cr_crh_cri_phneg",
-                            "pairing (pairings_file) whose comparator arm the cohort is "
-                            "reweighted to"),
+    "maic_pairing": Setting(
+        "str",
+        "tower_cr_crh_cri_phneg",
+        "pairing (pairings_file) whose comparator arm the cohort is reweighted to",
+    ),
     "maic_characteristics": Setting(
-        "str", "age_mean,age_sd,male,prior_hsct,blasts_ge50,salvage_first,salvage_second",
-        "characteristics matched, from helpers.maic.CHARACTERISTICS"),
-    "bootstrap_samples": Setting("int", 1000, "bootstrap resamples of the adjusted comparison",
-                                 _in(1, math.inf)),
-    "bootstrap_seed": Setting("int", 2017, "seed of the bootstrap's random numbers",
-                              _in(0, math.inf)),
+        "str",
+        "age_mean,age_sd,male,prior_hsct,blasts_ge50,salvage_first,salvage_second",
+        "characteristics matched, from helpers.maic.CHARACTERISTICS",
+    ),
+    "bootstrap_samples": Setting(
+        "int", 1000, "bootstrap resamples of the adjusted comparison", _in(1, math.inf)
+    ),
+    "bootstrap_seed": Setting(
+        "int", 2017, "seed of the bootstrap's random numbers", _in(0, math.inf)
+    ),
 }
 
 #: Allowed values of every numeric parameter (a view of :data:`SETTINGS`).
 PARAMETER_RULES: dict[str, Rule] = {
     name: Rule(s.allowed.low, s.allowed.high, s.meaning, s.allowed.low_open, s.allowed.high_open)
-    for name, s in SETTINGS.items() if s.allowed is not None}
+    for name, s in SETTINGS.items()
+    if s.allowed is not None
+}
 
 #: Comma-separated list parameters: name -> the Rule of each number, or "grouping".
 LIST_RULES: dict[str, Rule | str] = {n: s.items for n, s in SETTINGS.items() if s.items}
@@ -174,7 +227,13 @@ def default(name: str) -> object:
 
 
 #: Groupings notebook 03 reports whatever else ``subgroup_columns`` adds.
-REPORTED_GROUPINGS = ("debulking_category", "high_burden", "bmb_post_group", "lines_group", "age_group")
+REPORTED_GROUPINGS = (
+    "debulking_category",
+    "high_burden",
+    "bmb_post_group",
+    "lines_group",
+    "age_group",
+)
 
 
 def groupings() -> tuple[str, ...]:
@@ -182,7 +241,14 @@ def groupings() -> tuple[str, ...]:
     from helpers import contract, derived
 
     coded = [c.name for c in contract.COLUMNS if c.kind in ("code", "boolean")]
-    return tuple(coded + [d.name for d in derived.DERIVED if d.name not in ("any_cr", "mrd_evaluable", "mrd_negative")])
+    return tuple(
+        coded
+        + [
+            d.name
+            for d in derived.DERIVED
+            if d.name not in ("any_cr", "mrd_evaluable", "mrd_negative")
+        ]
+    )
 
 
 def _list_problem(name: str, value: str, values: Mapping[str, object]) -> str | None:
@@ -193,12 +259,22 @@ def _list_problem(name: str, value: str, values: Mapping[str, object]) -> str | 
     if rule == "grouping":
         chosen = values.get("subgroup_columns") if name == "forest_columns" else None
         allowed = [c.strip() for c in chosen.split(",")] if isinstance(chosen, str) else groupings()
-        what = "groupings computed (subgroup_columns)" if isinstance(chosen, str) else "grouping columns"
+        what = (
+            "groupings computed (subgroup_columns)"
+            if isinstance(chosen, str)
+            else "grouping columns"
+        )
         wrong = next((item for item in items if item not in allowed), None)
         if wrong is not None:
             return f"{wrong!r} is not one of the {what}: {', '.join(allowed)}"
-        missing = [g for g in REPORTED_GROUPINGS if g not in items] if name == "subgroup_columns" else []
-        return f"it must include {', '.join(missing)} (notebook 03 reports them for the paper)" if missing else None
+        missing = (
+            [g for g in REPORTED_GROUPINGS if g not in items] if name == "subgroup_columns" else []
+        )
+        return (
+            f"it must include {', '.join(missing)} (notebook 03 reports them for the paper)"
+            if missing
+            else None
+        )
     for item in items:
         try:
             if not rule.allows(float(item)):  # NaN is never allowed
@@ -224,17 +300,23 @@ def check_parameters(values: Mapping[str, object], where: str = "") -> None:
         if name in LIST_RULES and isinstance(value, str):
             problem = _list_problem(name, value, values)
             if problem:
-                raise ParameterError(f"parameter {name!r} = {value!r} is not allowed: {problem}{suffix}")
+                raise ParameterError(
+                    f"parameter {name!r} = {value!r} is not allowed: {problem}{suffix}"
+                )
         rule = PARAMETER_RULES.get(name)
         if rule is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         if not rule.allows(value):
-            raise ParameterError(f"parameter {name!r} = {value!r} is out of range: the "
-                                 f"{rule.meaning} must be {rule.describe()}{suffix}")
+            raise ParameterError(
+                f"parameter {name!r} = {value!r} is out of range: the "
+                f"{rule.meaning} must be {rule.describe()}{suffix}"
+            )
     for smaller, larger in PARAMETER_RELATIONS:
         if smaller in values and larger in values and not values[smaller] < values[larger]:
-            raise ParameterError(f"parameter {smaller!r} = {values[smaller]!r} must be below "
-                                 f"{larger!r} = {values[larger]!r}{suffix}")
+            raise ParameterError(
+                f"parameter {smaller!r} = {values[smaller]!r} must be below "
+                f"{larger!r} = {values[larger]!r}{suffix}"
+            )
 
 
 # --- one parameter file (analysis.toml) ---------------------------------------------
@@ -247,8 +329,13 @@ def _is_path(name: str) -> bool:
     """A setting holding a path relative to the repository (params_file: to the notebook)."""
     return name.endswith(_PATH_SUFFIXES) and name != PARAMS_FILE
 
-_TYPE_WORDS = {"int": "a whole number", "float": "a number", "str": "text in quotes",
-               "bool": "true or false"}
+
+_TYPE_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "str": "text in quotes",
+    "bool": "true or false",
+}
 
 
 def declared(notebook: str | Path) -> dict[str, object]:
@@ -272,8 +359,10 @@ def declared(notebook: str | Path) -> dict[str, object]:
                 target = node.targets[0] if isinstance(node, ast.Assign) else node.target
                 found[target.id] = ast.literal_eval(node.value)
             except (SyntaxError, ValueError, AttributeError, IndexError, TypeError):
-                raise ParameterError(f"{path.name}: line {number} of the parameters cell is not "
-                                     f"'name = value' ({line.strip()!r})") from None
+                raise ParameterError(
+                    f"{path.name}: line {number} of the parameters cell is not "
+                    f"'name = value' ({line.strip()!r})"
+                ) from None
         return found
     return {}
 
@@ -338,24 +427,31 @@ def read_params_file(path: str | Path, relative_to: str | Path | None = None) ->
     path = Path(path)
     try:
         with open(path, "rb") as handle:
-            values = tomllib.loads(handle.read().removeprefix(b"\xef\xbb\xbf").decode("utf-8"))  # Windows editors add a BOM
+            values = tomllib.loads(
+                handle.read().removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+            )  # Windows editors add a BOM
     except OSError as err:
-        raise ParameterError(f"parameter file {path}: cannot read it ({err.strerror or err})") from None
+        raise ParameterError(
+            f"parameter file {path}: cannot read it ({err.strerror or err})"
+        ) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ParameterError(f"parameter file {path}: not valid TOML in UTF-8 ({err})") from None
     folder = path.resolve().parent
     for key, value in values.items():
         if isinstance(value, (dict, list)):
-            raise ParameterError(f"parameter file {path}: {key} holds a table or list; "
-                                 "the file holds flat key = value lines only")
+            raise ParameterError(
+                f"parameter file {path}: {key} holds a table or list; "
+                "the file holds flat key = value lines only"
+            )
         if key.endswith(_PATH_SUFFIXES) and isinstance(value, str) and value:
             full = folder / value
             values[key] = str(full) if relative_to is None else os.path.relpath(full, relative_to)
     return values
 
 
-def check_file_values(values: Mapping[str, object], types: Mapping[str, str],
-                      source: str) -> dict[str, object]:
+def check_file_values(
+    values: Mapping[str, object], types: Mapping[str, str], source: str
+) -> dict[str, object]:
     """Typed values of a parameter file, checked against the declared types and :data:`PARAMETER_RULES`.
 
     ``types`` is ``{name: declared type}`` of every notebook parameter; a key not in it is
@@ -365,20 +461,30 @@ def check_file_values(values: Mapping[str, object], types: Mapping[str, str],
     for key, value in values.items():
         if key not in types or key == PARAMS_FILE:
             known = ", ".join(sorted(n for n in types if n != PARAMS_FILE))
-            raise ParameterError(f"{source}: unknown key {key!r} (= {value!r}): no notebook names a "
-                                 f"parameter of that name. Known: {known}")
+            raise ParameterError(
+                f"{source}: unknown key {key!r} (= {value!r}): no notebook names a "
+                f"parameter of that name. Known: {known}"
+            )
         kind = types[key]
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        fits = {"int": isinstance(value, int) and number, "bool": isinstance(value, bool),
-                "float": number and math.isfinite(value), "str": isinstance(value, str)}.get(kind, True)
+        fits = {
+            "int": isinstance(value, int) and number,
+            "bool": isinstance(value, bool),
+            "float": number and math.isfinite(value),
+            "str": isinstance(value, str),
+        }.get(kind, True)
         if not fits:
-            raise ParameterError(f"{source}: {key} = {value!r} is not allowed: it must be "
-                                 f"{_TYPE_WORDS.get(kind, kind)}")
+            raise ParameterError(
+                f"{source}: {key} = {value!r} is not allowed: it must be "
+                f"{_TYPE_WORDS.get(kind, kind)}"
+            )
         value = float(value) if kind == "float" else value
         rule = PARAMETER_RULES.get(key)
         if rule is not None and number and not rule.allows(value):
-            raise ParameterError(f"{source}: {key} = {value!r} is out of range: the {rule.meaning} "
-                                 f"must be {rule.describe()}")
+            raise ParameterError(
+                f"{source}: {key} = {value!r} is out of range: the {rule.meaning} "
+                f"must be {rule.describe()}"
+            )
         checked[key] = value
     return checked
 
@@ -401,8 +507,9 @@ def resolve(namespace: Mapping[str, object]) -> dict[str, object]:
     from_file = {}
     if params_file:
         source = f"parameter file {params_file}"
-        from_file = check_file_values(read_params_file(params_file, relative_to=Path.cwd()),
-                                      types, source)
+        from_file = check_file_values(
+            read_params_file(params_file, relative_to=Path.cwd()), types, source
+        )
     values: dict[str, object] = {}
     if PARAMS_FILE in names:  # as the notebook reads it
         values[PARAMS_FILE] = params_file
@@ -431,17 +538,25 @@ def _typed(name: str, value: object) -> object:
     if kind == "float" and number and math.isfinite(value):
         return float(value)
     if (kind == "int" and number and float(value).is_integer()) or (
-            kind == "bool" and isinstance(value, bool)):
+        kind == "bool" and isinstance(value, bool)
+    ):
         return type(default(name))(value)
-    raise ParameterError(f"parameter {name!r} = {value!r} is not allowed: it must be "
-                         f"{_TYPE_WORDS[kind].replace(' in quotes', '')}")
+    raise ParameterError(
+        f"parameter {name!r} = {value!r} is not allowed: it must be "
+        f"{_TYPE_WORDS[kind].replace(' in quotes', '')}"
+    )
 
 
 def summary(values: Mapping[str, object]) -> str:
     """One line for the settings cell: the settings changed from the project defaults (paths,
     and the share run's switch, aside)."""
-    changed = [f"{name} = {value!r}" for name, value in values.items()
-               if not _is_path(name) and name not in (PARAMS_FILE, "share_safe")
-               and value != default(name)]
-    return ("Settings changed from the project defaults: " + ", ".join(changed) if changed
-            else "Every setting at its project default (python -m pipeline params lists them).")
+    changed = [
+        f"{name} = {value!r}"
+        for name, value in values.items()
+        if not _is_path(name) and name not in (PARAMS_FILE, "share_safe") and value != default(name)
+    ]
+    return (
+        "Settings changed from the project defaults: " + ", ".join(changed)
+        if changed
+        else "Every setting at its project default (python -m pipeline params lists them)."
+    )

@@ -45,7 +45,7 @@ def _blocks(n1: int, n2: int, totals: np.ndarray | None = None):
     width = min(n1, n2) + 1  # most tables with one total
     step = max(1, _BLOCK_TABLES // width)
     for first in range(0, len(totals), step):
-        block = totals[first:first + step]
+        block = totals[first : first + step]
         low = np.maximum(0, block - n2)
         offset = np.arange(width)
         valid = offset[None, :] <= (np.minimum(n1, block) - low)[:, None]
@@ -53,7 +53,9 @@ def _blocks(n1: int, n2: int, totals: np.ndarray | None = None):
         row = np.broadcast_to(np.arange(len(block))[:, None], valid.shape)[valid]
         x2 = block[row] - x1
         # Hypergeometric probability of each table given its total; below e^-745 it is 0 anyway.
-        log_prob = np.maximum(_log_choose(n1, x1) + _log_choose(n2, x2) - _log_choose(n1 + n2, x1 + x2), -1000.0)
+        log_prob = np.maximum(
+            _log_choose(n1, x1) + _log_choose(n2, x2) - _log_choose(n1 + n2, x1 + x2), -1000.0
+        )
         # One sort orders the tables by total, then by probability within a total.
         key = row * _KEY_SPACING + log_prob
         order = np.argsort(key)
@@ -106,8 +108,16 @@ def fisher_power(n1: int, p1, n2: int, p2: float, alpha: float = default("alpha"
     return power.reshape(rates.shape)
 
 
-def power_by_size(rates: Sequence[float], n2: int, p2: float, *, alpha: float = default("alpha"),
-                  target: float = 0.80, n_max: int = 1000, n_min: int = 1) -> pd.DataFrame:
+def power_by_size(
+    rates: Sequence[float],
+    n2: int,
+    p2: float,
+    *,
+    alpha: float = default("alpha"),
+    target: float = 0.80,
+    n_max: int = 1000,
+    n_min: int = 1,
+) -> pd.DataFrame:
     """Exact power (index ``n``, one column per rate) for first-sample sizes n_min, n_min + 1, ...
 
     Stops at the first size by which every rate has reached ``target`` once, or at ``n_max``.

@@ -37,10 +37,12 @@ class Provenance:
     def headline(self) -> str:
         """One sentence for the top of every notebook and report (plain text, not HTML)."""
         if self.reconstructed:
-            return (f"RECONSTRUCTED DATA — {self.file} is not real patients: a 34-patient cohort "
-                    "rebuilt from the paper's published aggregates (see "
-                    f"{DATASHEET}). Counts match the paper by construction; p-values, "
-                    "intervals and unreported cross-tabulations are properties of the reconstruction.")
+            return (
+                f"RECONSTRUCTED DATA — {self.file} is not real patients: a 34-patient cohort "
+                "rebuilt from the paper's published aggregates (see "
+                f"{DATASHEET}). Counts match the paper by construction; p-values, "
+                "intervals and unreported cross-tabulations are properties of the reconstruction."
+            )
         return f"Data: {self.file} (SHA-256 {self.sha256[:12]}…), supplied by the analyst."
 
 

@@ -18,9 +18,22 @@ DEFAULT_PATH: Path = Path(__file__).resolve().parents[1] / "data" / "published_f
 
 #: Columns of the figures file, in order.
 FIGURE_COLUMNS: tuple[str, ...] = (
-    "id", "location", "description", "kind", "numerator", "denominator", "printed",
-    "value", "population", "condition", "result_key", "derived", "note", "comparator_id",
-    "external_type", "parameter",
+    "id",
+    "location",
+    "description",
+    "kind",
+    "numerator",
+    "denominator",
+    "printed",
+    "value",
+    "population",
+    "condition",
+    "result_key",
+    "derived",
+    "note",
+    "comparator_id",
+    "external_type",
+    "parameter",
 )
 #: Columns a figures file may leave out (read as blank).
 OPTIONAL_COLUMNS: tuple[str, ...] = ("external_type", "parameter")
@@ -54,23 +67,38 @@ def load_published_figures(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
         frame[col] = pd.to_numeric(frame[col].replace("", None)).astype("Int64")
     frame["value"] = pd.to_numeric(frame["value"].replace("", None)).astype(float)
 
-    ext, typed, named = frame["kind"] == "external", frame["external_type"] != "", frame["parameter"] != ""
+    ext, typed, named = (
+        frame["kind"] == "external",
+        frame["external_type"] != "",
+        frame["parameter"] != "",
+    )
     both = frame["numerator"].notna() & frame["denominator"].notna()
     twice = frame.loc[named, "parameter"]
     problems = ["blank id"] if (frame["id"] == "").any() else []
     for what, bad in (
-            ("repeated ids", frame["id"].duplicated()),
-            ("unknown kind in", ~frame["kind"].isin(KINDS)),
-            ("derived must be yes/no in", ~frame["derived"].isin(("yes", "no"))),
-            ("numerator > denominator in", both & (frame["numerator"] > frame["denominator"]).fillna(False)),
-            ("no numerator in", frame["kind"].isin(("count", "proportion")) & frame["numerator"].isna()),
-            ("comparator_id on a non-external figure in", (frame["comparator_id"] != "") & ~ext),
-            ("unknown external_type in", typed & ~frame["external_type"].isin(list(EXTERNAL_TYPES))),
-            ("external_type on a non-external figure in", typed & ~ext),
-            ("parameter not a cut-off of helpers.derived in",
-             named & ~frame["parameter"].isin(list(derived.CUTOFFS))),
-            ("parameter on a figure that is not a definition with a value in",
-             named & ((frame["external_type"] != "definition") | frame["value"].isna()))):
+        ("repeated ids", frame["id"].duplicated()),
+        ("unknown kind in", ~frame["kind"].isin(KINDS)),
+        ("derived must be yes/no in", ~frame["derived"].isin(("yes", "no"))),
+        (
+            "numerator > denominator in",
+            both & (frame["numerator"] > frame["denominator"]).fillna(False),
+        ),
+        (
+            "no numerator in",
+            frame["kind"].isin(("count", "proportion")) & frame["numerator"].isna(),
+        ),
+        ("comparator_id on a non-external figure in", (frame["comparator_id"] != "") & ~ext),
+        ("unknown external_type in", typed & ~frame["external_type"].isin(list(EXTERNAL_TYPES))),
+        ("external_type on a non-external figure in", typed & ~ext),
+        (
+            "parameter not a cut-off of helpers.derived in",
+            named & ~frame["parameter"].isin(list(derived.CUTOFFS)),
+        ),
+        (
+            "parameter on a figure that is not a definition with a value in",
+            named & ((frame["external_type"] != "definition") | frame["value"].isna()),
+        ),
+    ):
         if bad.any():
             ids = frame.loc[bad, "id"]
             problems.append(f"{what} {sorted(set(ids)) if what == 'repeated ids' else list(ids)}")
@@ -95,8 +123,9 @@ def wording(description: str) -> str:
     treatment start"``)."""
     from helpers import contract
 
-    text = _COLUMN_IN_BRACKETS.sub(lambda m: "" if m.group(1) in contract.BY_NAME else m.group(0),
-                                   str(description))
+    text = _COLUMN_IN_BRACKETS.sub(
+        lambda m: "" if m.group(1) in contract.BY_NAME else m.group(0), str(description)
+    )
     return contract.readable(text.replace(">=", "≥").replace("<=", "≤"))
 
 
@@ -107,10 +136,15 @@ def where_and_what(figure: Mapping) -> str:
     """A figure as the paper places and words it: ``"§3.3.5, CR by previous lines ≤2 vs >2"``."""
     location = str(figure.get("location", "")).strip()
     where = re.sub(r"^Section\s+", "§", location)
-    return f"{where}, {wording(figure.get('description', ''))}" if where else wording(figure.get("description", ""))
+    return (
+        f"{where}, {wording(figure.get('description', ''))}"
+        if where
+        else wording(figure.get("description", ""))
+    )
 
 
 # --- definitions: the paper's cut-offs against a run's ----------------------------------
+
 
 def paper_cutoffs(figures: pd.DataFrame) -> dict[str, float]:
     """The paper's cut-offs, ``{parameter: value}``, from the figures that name a ``parameter``."""
@@ -128,15 +162,27 @@ def cutoffs_used(text: str) -> tuple[str, ...]:
     used = set()
     for name, level in _TERM.findall(text or ""):
         var, level = derived.BY_NAME.get(name), level.strip()
-        if var is None or level == derived.MISSING:  # patients without a value: one group at any cut-off
+        if (
+            var is None or level == derived.MISSING
+        ):  # patients without a value: one group at any cut-off
             continue
-        three_groups = {"bmb_low_cutoff", "bmb_high_cutoff"} <= set(var.parameters) and level[:1] in ("<", ">")
-        used.update((("bmb_low_cutoff",) if level[:1] == "<" else ("bmb_high_cutoff",)) if three_groups else var.parameters)
+        three_groups = {"bmb_low_cutoff", "bmb_high_cutoff"} <= set(var.parameters) and level[
+            :1
+        ] in ("<", ">")
+        used.update(
+            (("bmb_low_cutoff",) if level[:1] == "<" else ("bmb_high_cutoff",))
+            if three_groups
+            else var.parameters
+        )
     return tuple(p for p in derived.CUTOFFS if p in used)
 
 
-def definition_differences(used: Iterable[str], run: Mapping[str, float],
-                           reference: Mapping[str, float], source: str = "the paper") -> tuple[str, ...]:
+def definition_differences(
+    used: Iterable[str],
+    run: Mapping[str, float],
+    reference: Mapping[str, float],
+    source: str = "the paper",
+) -> tuple[str, ...]:
     """One phrase per cut-off in ``used`` whose ``run`` value differs from ``reference``,
     e.g. ``"bmb_high_cutoff 60 here, 50 in the paper"``; a value missing on either side is
     not compared."""

@@ -11,18 +11,33 @@ from fractions import Fraction
 import pandas as pd
 
 from helpers import contract
-from helpers.rounding import (fmt_half_up, int_or_none, is_blank, matching_rules, p_value_matches,
-                              printed_p_value, text_of)
+from helpers.rounding import (
+    fmt_half_up,
+    int_or_none,
+    is_blank,
+    matching_rules,
+    p_value_matches,
+    printed_p_value,
+    text_of,
+)
 from helpers.stats import CONVENTION_PAIRS, TWO_BY_TWO_ONLY
-
 
 #: Tests a p-value investigation expects in the results (key suffix ``~test``).
 TESTS: tuple[str, ...] = ("fisher", "chi2", "chi2_yates", "barnard", "boschloo")
 #: :data:`TESTS` plus the mid-p and the other two-sided conventions (:data:`helpers.stats.CONVENTION_PAIRS`).
-TESTS_WITH_MIDP: tuple[str, ...] = (*TESTS, "fisher_midp", "boschloo_fisher2", "fisher_midp_doubled")
+TESTS_WITH_MIDP: tuple[str, ...] = (
+    *TESTS,
+    "fisher_midp",
+    "boschloo_fisher2",
+    "fisher_midp_doubled",
+)
 TEST_WORDS: dict[str, str] = {
-    "fisher": "Fisher exact", "chi2": "chi-square", "chi2_yates": "chi-square with Yates",
-    "barnard": "Barnard exact", "boschloo": "Boschloo exact", "fisher_midp": "Fisher mid-p",
+    "fisher": "Fisher exact",
+    "chi2": "chi-square",
+    "chi2_yates": "chi-square with Yates",
+    "barnard": "Barnard exact",
+    "boschloo": "Boschloo exact",
+    "fisher_midp": "Fisher mid-p",
     "boschloo_fisher2": "Boschloo exact (two-sided Fisher statistic)",
     "fisher_midp_doubled": "Fisher mid-p (twice one-sided)",
 }
@@ -36,15 +51,22 @@ CONVENTION_WORDS: dict[str, str] = {
 _MIDP = "mid-p (not exact: its size can exceed alpha)"
 #: What each test is, for labelling a candidate that prints as the paper's value.
 TEST_KINDS: dict[str, str] = {
-    "fisher": "exact", "barnard": "exact", "boschloo": "exact", "boschloo_fisher2": "exact",
-    "chi2": "asymptotic", "chi2_yates": "asymptotic (continuity-corrected)",
-    "fisher_midp": _MIDP, "fisher_midp_doubled": _MIDP,
+    "fisher": "exact",
+    "barnard": "exact",
+    "boschloo": "exact",
+    "boschloo_fisher2": "exact",
+    "chi2": "asymptotic",
+    "chi2_yates": "asymptotic (continuity-corrected)",
+    "fisher_midp": _MIDP,
+    "fisher_midp_doubled": _MIDP,
 }
 
 
 def test_kind(test: str, method: str = "") -> str:
     """What a recorded test is: ``asymptotic`` when ``method`` says it replaced the exact test."""
-    if "in place of" in (method or "") or ("asymptotic" in (method or "") and TEST_KINDS.get(test) == "exact"):
+    if "in place of" in (method or "") or (
+        "asymptotic" in (method or "") and TEST_KINDS.get(test) == "exact"
+    ):
         return "asymptotic (in place of the exact test, infeasible at this n)"
     return TEST_KINDS.get(test, "other")
 
@@ -64,7 +86,9 @@ def _short(rec: Mapping) -> str:
 def _twin(hit: Mapping, recorded: Sequence[Mapping]) -> tuple[str | None, Mapping | None]:
     """The other two-sided convention of ``hit``'s test (None if it has none) and its recorded row."""
     other = CONVENTION_PAIRS.get(hit["test"])
-    return other, next((r for r in recorded if r["test"] == other and r["grouping"] == hit["grouping"]), None)
+    return other, next(
+        (r for r in recorded if r["test"] == other and r["grouping"] == hit["grouping"]), None
+    )
 
 
 def _convention_clause(hit: Mapping, recorded: Sequence[Mapping]) -> str:
@@ -83,12 +107,16 @@ def candidate_clause(printed: str, classes: CandidateClasses) -> str:
     parts = []
     rec = classes.recorded
     if classes.exact_hits:
-        parts.append(f"rounded, an exact test prints as {printed}: "
-                     + ", ".join(_short(r) + _convention_clause(r, rec) for r in classes.exact_hits))
+        parts.append(
+            f"rounded, an exact test prints as {printed}: "
+            + ", ".join(_short(r) + _convention_clause(r, rec) for r in classes.exact_hits)
+        )
     else:
         parts.append(f"no recorded two-sided exact test prints as {printed}")
-    possible = [f"{_short(r)} when rounded [{r['test_kind']}]{_convention_clause(r, rec)}"
-                for r in classes.other_hits]
+    possible = [
+        f"{_short(r)} when rounded [{r['test_kind']}]{_convention_clause(r, rec)}"
+        for r in classes.other_hits
+    ]
     possible += [f"{_short(r)} only if truncated [{r['test_kind']}]" for r in classes.truncated]
     if possible:
         parts.append("possibilities, not accepted: " + "; ".join(possible))
@@ -102,17 +130,23 @@ def group_rates(counts: Mapping[str, tuple[int, int]], test_key: str) -> dict[st
     parts = split_test_key(test_key)
     if not parts:
         return {}
-    prefix = f"{parts['measure']}[" + (f"{parts['where']}&" if parts["where"] else "") + f"{parts['by']}="
+    prefix = (
+        f"{parts['measure']}["
+        + (f"{parts['where']}&" if parts["where"] else "")
+        + f"{parts['by']}="
+    )
     out = {}
     for key, kn in counts.items():
         if key.startswith(prefix) and key.endswith("]"):
-            level = key[len(prefix):-1]
+            level = key[len(prefix) : -1]
             if level != "missing" and "&" not in level:
                 out[level] = kn
     return out
 
 
-_TEST_KEY = re.compile(r"^(?P<measure>[^\[]+)\[(?P<by>[^\]|]+)(?:\|(?P<where>[^\]]*))?\]~(?P<test>\w+)$")
+_TEST_KEY = re.compile(
+    r"^(?P<measure>[^\[]+)\[(?P<by>[^\]|]+)(?:\|(?P<where>[^\]]*))?\]~(?P<test>\w+)$"
+)
 
 
 def split_test_key(key: str) -> dict | None:
@@ -126,9 +160,12 @@ def _level_rows(results: pd.DataFrame, measure: str, grouping: str) -> pd.DataFr
     by, _, where = grouping.partition("|")
     prefix = f"{measure}[" + (f"{where}&" if where else "") + f"{by}="
     keys = results["key"].astype(str)
-    rows = results[keys.str.startswith(prefix) & ~keys.str.endswith("=missing]")
-                   & ~keys.str.contains("~", regex=False)]
-    return rows.assign(level=rows["key"].astype(str).str[len(prefix):-1])
+    rows = results[
+        keys.str.startswith(prefix)
+        & ~keys.str.endswith("=missing]")
+        & ~keys.str.contains("~", regex=False)
+    ]
+    return rows.assign(level=rows["key"].astype(str).str[len(prefix) : -1])
 
 
 def _levels_recorded(results: pd.DataFrame, measure: str, grouping: str) -> int:
@@ -142,17 +179,26 @@ def split_text(results: pd.DataFrame, measure: str, grouping: str) -> str:
     ``"<50: 16/20 · ≥50: 0/2"``, ``"Low tumour burden: 12/13 · High tumour burden: 10/20"``."""
     rows = _level_rows(results, measure, grouping)
     by = grouping.partition("|")[0]
-    parts = [f"{contract.code_label(by, lvl)}: {int_or_none(k)}/{int_or_none(n)}" for lvl, k, n in
-             zip(rows["level"], rows["numerator"], rows["denominator"])
-             if int_or_none(n) and int_or_none(k) is not None]
+    parts = [
+        f"{contract.code_label(by, lvl)}: {int_or_none(k)}/{int_or_none(n)}"
+        for lvl, k, n in zip(rows["level"], rows["numerator"], rows["denominator"])
+        if int_or_none(n) and int_or_none(k) is not None
+    ]
     return " · ".join(parts) if parts else "groups not recorded"
 
 
 #: Headers of the candidate-test tables shown to readers (the saved CSV keeps the column names).
 CANDIDATE_HEADERS: dict[str, str] = {
-    "grouping": "Grouping", "split": "Groups compared", "test_name": "Test", "test_kind": "Kind",
-    "p_value": "p", "rounded": "Rounded", "status": "Status", "matches": "Matches the paper",
-    "truncation_only": "Matches only if truncated", "how": "How",
+    "grouping": "Grouping",
+    "split": "Groups compared",
+    "test_name": "Test",
+    "test_kind": "Kind",
+    "p_value": "p",
+    "rounded": "Rounded",
+    "status": "Status",
+    "matches": "Matches the paper",
+    "truncation_only": "Matches only if truncated",
+    "how": "How",
 }
 
 
@@ -163,7 +209,11 @@ def grouping_label(grouping: object) -> str:
     among = []
     for term in filter(None, where.split("&")):
         name, _, code = term.partition("=")
-        among.append(f"{contract.label(name)}: {contract.code_label(name, code)}" if code else contract.label(name))
+        among.append(
+            f"{contract.label(name)}: {contract.code_label(name, code)}"
+            if code
+            else contract.label(name)
+        )
     return ", ".join([contract.label(by), *among])
 
 
@@ -171,15 +221,22 @@ def candidates_view(tests: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame
     """``columns`` of a candidate-test frame for readers: groupings by their labels, headers in words."""
     view = tests.loc[:, list(columns)].copy()
     if "p_value" in view:
-        view["p_value"] = [f"{p:.4f}" if isinstance(p, float) and p == p else p for p in view["p_value"]]
+        view["p_value"] = [
+            f"{p:.4f}" if isinstance(p, float) and p == p else p for p in view["p_value"]
+        ]
     if "grouping" in view:
         view["grouping"] = view["grouping"].map(grouping_label)
     return view.rename(columns=CANDIDATE_HEADERS)
 
 
-def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_prefix: str,
-                       expected: Sequence[str] = TESTS,
-                       groupings: Sequence[str] = ()) -> pd.DataFrame:
+def p_value_candidates(
+    printed: str,
+    results: pd.DataFrame,
+    measure: str,
+    by_prefix: str,
+    expected: Sequence[str] = TESTS,
+    groupings: Sequence[str] = (),
+) -> pd.DataFrame:
     """Every recorded test of ``measure`` across a grouping starting with ``by_prefix``, vs a printed p."""
     shown = printed_p_value(printed)
     rows = []
@@ -192,35 +249,84 @@ def p_value_candidates(printed: str, results: pd.DataFrame, measure: str, by_pre
         seen.setdefault(grouping, set()).add(parts["test"])
         p = math.nan if is_blank(rec.get("p_value")) else float(rec["p_value"])
         ok, how, _ = p_value_matches(p, shown) if shown else (False, "", ())
-        truncated = bool(shown and not ok and shown.relation == "=" and not math.isnan(p)
-                         and matching_rules(Fraction(p), shown.value, shown.decimals, ("truncated",)))
+        truncated = bool(
+            shown
+            and not ok
+            and shown.relation == "="
+            and not math.isnan(p)
+            and matching_rules(Fraction(p), shown.value, shown.decimals, ("truncated",))
+        )
         if truncated:
-            how = (f"{p:.4f} truncated to {shown.decimals} decimals (rounding gives "
-                   f"{fmt_half_up(Fraction(p), shown.decimals)})")
-        rows.append({"key": rec["key"], "grouping": grouping, "test": parts["test"],
-                     "test_name": test_words(parts["test"], text_of(rec.get("method"))),
-                     "method": text_of(rec.get("method")), "p_value": p,
-                     "status": "recorded", "matches": ok, "truncation_only": truncated,
-                     "rounded": "" if math.isnan(p) or shown is None
-                     else fmt_half_up(Fraction(p), shown.decimals), "how": how})
-    for grouping in (seen or {by_prefix: set()}):
+            how = (
+                f"{p:.4f} truncated to {shown.decimals} decimals (rounding gives "
+                f"{fmt_half_up(Fraction(p), shown.decimals)})"
+            )
+        rows.append(
+            {
+                "key": rec["key"],
+                "grouping": grouping,
+                "test": parts["test"],
+                "test_name": test_words(parts["test"], text_of(rec.get("method"))),
+                "method": text_of(rec.get("method")),
+                "p_value": p,
+                "status": "recorded",
+                "matches": ok,
+                "truncation_only": truncated,
+                "rounded": ""
+                if math.isnan(p) or shown is None
+                else fmt_half_up(Fraction(p), shown.decimals),
+                "how": how,
+            }
+        )
+    for grouping in seen or {by_prefix: set()}:
         levels = _levels_recorded(results, measure, grouping)
         for test in expected:
             if test not in seen.get(grouping, set()):
                 status = "not recorded"
                 if test in TWO_BY_TWO_ONLY and levels > 2:
                     status = f"not applicable ({levels}x2 table)"
-                rows.append({"key": f"{measure}[{grouping}]~{test}", "grouping": grouping,
-                             "test": test, "test_name": TEST_WORDS.get(test, test), "method": "",
-                             "p_value": math.nan, "status": status, "matches": False,
-                             "truncation_only": False, "rounded": "", "how": ""})
-    frame = pd.DataFrame(rows, columns=["key", "grouping", "test", "test_name", "method", "p_value",
-                                        "status", "matches", "truncation_only", "rounded", "how"])
+                rows.append(
+                    {
+                        "key": f"{measure}[{grouping}]~{test}",
+                        "grouping": grouping,
+                        "test": test,
+                        "test_name": TEST_WORDS.get(test, test),
+                        "method": "",
+                        "p_value": math.nan,
+                        "status": status,
+                        "matches": False,
+                        "truncation_only": False,
+                        "rounded": "",
+                        "how": "",
+                    }
+                )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "key",
+            "grouping",
+            "test",
+            "test_name",
+            "method",
+            "p_value",
+            "status",
+            "matches",
+            "truncation_only",
+            "rounded",
+            "how",
+        ],
+    )
     frame.insert(2, "split", frame["grouping"].map(lambda g: split_text(results, measure, g)))
     frame.insert(5, "test_kind", [test_kind(t, m) for t, m in zip(frame["test"], frame["method"])])
-    rank = {"grouping": {g: i for i, g in enumerate(seen)}, "test": {t: i for i, t in enumerate(expected)}}
-    return frame.sort_values(["grouping", "test"], kind="stable", key=lambda col: col.map(
-        lambda v: rank[col.name].get(v, len(rank[col.name])))).reset_index(drop=True)
+    rank = {
+        "grouping": {g: i for i, g in enumerate(seen)},
+        "test": {t: i for i, t in enumerate(expected)},
+    }
+    return frame.sort_values(
+        ["grouping", "test"],
+        kind="stable",
+        key=lambda col: col.map(lambda v: rank[col.name].get(v, len(rank[col.name]))),
+    ).reset_index(drop=True)
 
 
 _FAMILY_SUFFIX = re.compile(r"_(group\d*|split_low|split_high)$")
@@ -231,15 +337,24 @@ def grouping_family(by: str) -> str:
     return _FAMILY_SUFFIX.sub("", by)
 
 
-def figure_candidates(figure: Mapping, results: pd.DataFrame,
-                      expected: Sequence[str] = TESTS_WITH_MIDP,
-                      groupings: Sequence[str] = ()) -> pd.DataFrame | None:
+def figure_candidates(
+    figure: Mapping,
+    results: pd.DataFrame,
+    expected: Sequence[str] = TESTS_WITH_MIDP,
+    groupings: Sequence[str] = (),
+) -> pd.DataFrame | None:
     """Every recorded test that could be behind a printed p-value (None: not a test key)."""
     parts = split_test_key(text_of(figure.get("result_key")))
     if not parts:
         return None
-    return p_value_candidates(text_of(figure.get("printed")), results, parts["measure"],
-                              grouping_family(parts["by"]), expected=expected, groupings=groupings)
+    return p_value_candidates(
+        text_of(figure.get("printed")),
+        results,
+        parts["measure"],
+        grouping_family(parts["by"]),
+        expected=expected,
+        groupings=groupings,
+    )
 
 
 @dataclass(frozen=True)
@@ -277,12 +392,21 @@ def _convention_line(hit: Mapping, recs: Sequence[Mapping], printed: str) -> lis
     other, twin = _twin(hit, recs)
     if other is None:
         return []
-    twin_text = (f"{twin['p_value']:.4f}" + (f", which prints as {printed} too" if twin["matches"]
-                                             else f", which does not print as {printed}")
-                 if twin is not None else "not recorded")
-    return [f"- **Convention:** {hit['test_name']} on {grouping_label(hit['grouping'])} prints as {printed} with "
-            f"the two-sided p as {CONVENTION_WORDS[hit['test']]}; as {CONVENTION_WORDS[other]} it is "
-            f"{twin_text}."]
+    twin_text = (
+        f"{twin['p_value']:.4f}"
+        + (
+            f", which prints as {printed} too"
+            if twin["matches"]
+            else f", which does not print as {printed}"
+        )
+        if twin is not None
+        else "not recorded"
+    )
+    return [
+        f"- **Convention:** {hit['test_name']} on {grouping_label(hit['grouping'])} prints as {printed} with "
+        f"the two-sided p as {CONVENTION_WORDS[hit['test']]}; as {CONVENTION_WORDS[other]} it is "
+        f"{twin_text}."
+    ]
 
 
 def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
@@ -294,26 +418,50 @@ def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
     exact_hits, other_hits, truncated = classes.exact_hits, classes.other_hits, classes.truncated
     lines = []
     if exact_hits:
-        lines.append(f"- **Rounded (strict rule), exact test:** {printed} is printed by "
-                     + "; ".join(_name(r) for r in exact_hits) + ".")
+        lines.append(
+            f"- **Rounded (strict rule), exact test:** {printed} is printed by "
+            + "; ".join(_name(r) for r in exact_hits)
+            + "."
+        )
     else:
-        lines.append(f"- **Rounded (strict rule), exact test:** no recorded two-sided exact "
-                     f"test (Fisher, Barnard, Boschloo) on any grouping prints as {printed}.")
+        lines.append(
+            f"- **Rounded (strict rule), exact test:** no recorded two-sided exact "
+            f"test (Fisher, Barnard, Boschloo) on any grouping prints as {printed}."
+        )
     for r in other_hits:
-        lines.append(f"- **Possibility, rounded, {r['test_kind']}:** {_name(r)} prints as {printed}.")
+        lines.append(
+            f"- **Possibility, rounded, {r['test_kind']}:** {_name(r)} prints as {printed}."
+        )
     for r in (*exact_hits, *other_hits):
         lines.extend(_convention_line(r, recs, printed))
     for r in truncated:
-        lines.append(f"- **Possibility, only if truncated ({r['test_kind']}):** {_name(r)} — {r['how']}.")
+        lines.append(
+            f"- **Possibility, only if truncated ({r['test_kind']}):** {_name(r)} — {r['how']}."
+        )
     if not other_hits and not truncated and not exact_hits:
         lines.append(f"- No other recorded test prints as {printed}, rounded or truncated.")
-    lines.append("- Every recorded value: " + "; ".join(
-        f"{r['test_name']} on {grouping_label(r['grouping'])} {r['p_value']:.4f}" for r in recs) + ".")
+    lines.append(
+        "- Every recorded value: "
+        + "; ".join(
+            f"{r['test_name']} on {grouping_label(r['grouping'])} {r['p_value']:.4f}" for r in recs
+        )
+        + "."
+    )
     if classes.not_recorded:
-        lines.append("- Not recorded (not computed here): " + ", ".join(
-            f"{r['test_name']} on {grouping_label(r['grouping'])}" for r in classes.not_recorded) + ".")
+        lines.append(
+            "- Not recorded (not computed here): "
+            + ", ".join(
+                f"{r['test_name']} on {grouping_label(r['grouping'])}" for r in classes.not_recorded
+            )
+            + "."
+        )
     if classes.not_applicable:
-        lines.append("- Not applicable (2 x 2 tables only): " + ", ".join(
-            f"{r['test_name']} on {grouping_label(r['grouping'])}" for r in classes.not_applicable) + ".")
+        lines.append(
+            "- Not applicable (2 x 2 tables only): "
+            + ", ".join(
+                f"{r['test_name']} on {grouping_label(r['grouping'])}"
+                for r in classes.not_applicable
+            )
+            + "."
+        )
     return "\n".join(lines)
-

@@ -17,13 +17,32 @@ import pandas as pd
 
 from helpers import contract
 from helpers.narrative import ci_text
-from helpers.pvalues import (candidate_clause, classify_candidates, figure_candidates, group_rates,
-                             grouping_label, split_test_key, test_words)
 from helpers.published import EXTERNAL_TYPES, cutoffs_used, definition_differences, paper_cutoffs
+from helpers.pvalues import (
+    candidate_clause,
+    classify_candidates,
+    figure_candidates,
+    group_rates,
+    grouping_label,
+    split_test_key,
+    test_words,
+)
 from helpers.results import rate_key, read_results
-from helpers.rounding import (PrintedNumber, describe_rules, fmt_half_up, int_or_none, is_blank,
-                              matching_rules, p_value_matches, parse_number, printed_p_value,
-                              printed_percent, printed_summary, sum_parts, text_of)
+from helpers.rounding import (
+    PrintedNumber,
+    describe_rules,
+    fmt_half_up,
+    int_or_none,
+    is_blank,
+    matching_rules,
+    p_value_matches,
+    parse_number,
+    printed_p_value,
+    printed_percent,
+    printed_summary,
+    sum_parts,
+    text_of,
+)
 from helpers.stats import TESTS, exact_ci
 
 REPRODUCED = "reproduced"
@@ -36,8 +55,14 @@ DIFFERENT_DEFINITION = "different definition"
 #: centres, programme mix): shown beside the paper's, not judged.
 SHOWN = "shown, not judged"
 #: Verdicts in display order.
-VERDICTS: tuple[str, ...] = (REPRODUCED, UP_TO_ROUNDING, NOT_REPRODUCED, NOT_RECOMPUTED,
-                             DIFFERENT_DEFINITION, SHOWN)
+VERDICTS: tuple[str, ...] = (
+    REPRODUCED,
+    UP_TO_ROUNDING,
+    NOT_REPRODUCED,
+    NOT_RECOMPUTED,
+    DIFFERENT_DEFINITION,
+    SHOWN,
+)
 
 #: Result keys of properties of a sample rather than findings: its size, centres and programme
 #: mix (a key ending in ``=`` is a prefix).
@@ -50,8 +75,10 @@ def is_sample_property(key: str) -> bool:
 
 #: Verdict wording on data other than the shipped reconstruction (:func:`judge_replication`).
 REPLICATION_LABELS: dict[str, str] = {
-    **{v: v for v in VERDICTS}, REPRODUCED: "consistent with the paper",
-    UP_TO_ROUNDING: "consistent with the paper up to rounding", NOT_REPRODUCED: "differs from the paper",
+    **{v: v for v in VERDICTS},
+    REPRODUCED: "consistent with the paper",
+    UP_TO_ROUNDING: "consistent with the paper up to rounding",
+    NOT_REPRODUCED: "differs from the paper",
 }
 #: Two-sided level at which a replication compares the significance of p-values.
 SIGNIFICANCE_LEVEL: float = 0.05
@@ -103,14 +130,27 @@ def lookup_result(by_key: Mapping[str, Mapping], key: str) -> tuple[dict | None,
     dens = {int_or_none(r.get("denominator")) for r in rows}
     den = dens.pop() if len(dens) == 1 else None
     total = None if any(n is None for n in nums) else sum(nums)
-    return ({"key": key, "numerator": total, "denominator": den, "estimate": math.nan,
-             "p_value": math.nan, "method": "sum of " + " and ".join(parts),
-             "terms": tuple(nums)}, ())
+    return (
+        {
+            "key": key,
+            "numerator": total,
+            "denominator": den,
+            "estimate": math.nan,
+            "p_value": math.nan,
+            "method": "sum of " + " and ".join(parts),
+            "terms": tuple(nums),
+        },
+        (),
+    )
 
 
-def judge(figure: Mapping, result: Mapping | None, *,
-          alternatives: pd.DataFrame | None = None,
-          comparator: Mapping | None = None) -> Verdict:
+def judge(
+    figure: Mapping,
+    result: Mapping | None,
+    *,
+    alternatives: pd.DataFrame | None = None,
+    comparator: Mapping | None = None,
+) -> Verdict:
     """Compare one published figure with its recomputed result row."""
     kind = text_of(figure.get("kind"))
     key = text_of(figure.get("result_key"))
@@ -123,8 +163,9 @@ def judge(figure: Mapping, result: Mapping | None, *,
             return judge_against_comparator(figure, comparator)
         return _not_recomputed(figure, external_reason(figure))
     if not key:
-        return _not_recomputed(figure, "no result key for this figure"
-                               + (f" ({note})" if note else ""))
+        return _not_recomputed(
+            figure, "no result key for this figure" + (f" ({note})" if note else "")
+        )
     if result is None:
         return _not_recomputed(figure, "no notebook recorded it")
     if kind == "p_value":
@@ -134,24 +175,38 @@ def judge(figure: Mapping, result: Mapping | None, *,
     return _judge_counts(figure, result)
 
 
-def _judge_percentage(printed: str, shown: PrintedNumber, k: int, n: int, recomputed: str,
-                      source: str) -> Verdict:
+def _judge_percentage(
+    printed: str, shown: PrintedNumber, k: int, n: int, recomputed: str, source: str
+) -> Verdict:
     """A printed percentage against ``100 k / n``."""
     exact = Fraction(100 * k, n)
-    return _judge_value(exact, shown, printed, recomputed, f"percentage differs beyond rounding: "
-                        f"printed {shown.text}%, {source} {k}/{n} = {fmt_half_up(exact, 3)}% prints "
-                        f"{fmt_half_up(exact, shown.decimals)}%")
+    return _judge_value(
+        exact,
+        shown,
+        printed,
+        recomputed,
+        f"percentage differs beyond rounding: "
+        f"printed {shown.text}%, {source} {k}/{n} = {fmt_half_up(exact, 3)}% prints "
+        f"{fmt_half_up(exact, shown.decimals)}%",
+    )
 
 
-def _judge_value(value: Fraction, shown: PrintedNumber, printed: str, recomputed: str,
-                 differs: str) -> Verdict:
+def _judge_value(
+    value: Fraction, shown: PrintedNumber, printed: str, recomputed: str, differs: str
+) -> Verdict:
     """A printed number against an exact value: exact, up to a rounding rule, or not (``differs``)."""
     if value == shown.value:
         return Verdict(REPRODUCED, "exact", "", printed, recomputed)
     rules = matching_rules(value, shown.value, shown.decimals)
     if rules:
-        return Verdict(UP_TO_ROUNDING, describe_rules(rules, value, shown.decimals), "",
-                       printed, recomputed, rules)
+        return Verdict(
+            UP_TO_ROUNDING,
+            describe_rules(rules, value, shown.decimals),
+            "",
+            printed,
+            recomputed,
+            rules,
+        )
     return Verdict(NOT_REPRODUCED, "", differs, printed, recomputed)
 
 
@@ -172,21 +227,44 @@ def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
     source = parse_number(format(float(pct), "g"))
     recomputed = f"{cid}: {source.text}% (rate only, as printed by the source)"
     if source.value == shown.value:
-        return Verdict(REPRODUCED, "exact (same printed rate as the source)", "", printed, recomputed)
+        return Verdict(
+            REPRODUCED, "exact (same printed rate as the source)", "", printed, recomputed
+        )
     if source.decimals > shown.decimals:
         rules = matching_rules(source.value, shown.value, shown.decimals)
         if rules:
-            return Verdict(UP_TO_ROUNDING, "source's " + source.text + "% "
-                           + describe_rules(rules, source.value, shown.decimals), "",
-                           printed, recomputed, rules)
-    return Verdict(NOT_REPRODUCED, "", f"rate differs from the source: printed {shown.text}%, "
-                   f"{cid} prints {source.text}%", printed, recomputed)
+            return Verdict(
+                UP_TO_ROUNDING,
+                "source's "
+                + source.text
+                + "% "
+                + describe_rules(rules, source.value, shown.decimals),
+                "",
+                printed,
+                recomputed,
+                rules,
+            )
+    return Verdict(
+        NOT_REPRODUCED,
+        "",
+        f"rate differs from the source: printed {shown.text}%, {cid} prints {source.text}%",
+        printed,
+        recomputed,
+    )
 
 
-def _counts(figure: Mapping, result: Mapping) -> tuple[str, int | None, int | None, int | None, int | None]:
+def _counts(
+    figure: Mapping, result: Mapping
+) -> tuple[str, int | None, int | None, int | None, int | None]:
     """Printed text, the paper's numerator and denominator, the result's (None when blank)."""
-    return (text_of(figure.get("printed")), *(int_or_none(row.get(c)) for row in (figure, result)
-                                             for c in ("numerator", "denominator")))
+    return (
+        text_of(figure.get("printed")),
+        *(
+            int_or_none(row.get(c))
+            for row in (figure, result)
+            for c in ("numerator", "denominator")
+        ),
+    )
 
 
 def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
@@ -203,11 +281,17 @@ def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
         recomputed = f"{top}/{r_den} = {fmt_half_up(Fraction(100 * r_num, r_den), 2)}%"
     shown = printed_percent(printed) if den is not None else None
     if num is not None and r_num != num:
-        return Verdict(NOT_REPRODUCED, "", f"count differs: paper {num}, data {r_num}",
-                       printed, recomputed)
+        return Verdict(
+            NOT_REPRODUCED, "", f"count differs: paper {num}, data {r_num}", printed, recomputed
+        )
     if den is not None and r_den is not None and r_den != den:
-        return Verdict(NOT_REPRODUCED, "", f"denominator differs: paper {num}/{den}, "
-                       f"data {r_num}/{r_den}", printed, recomputed)
+        return Verdict(
+            NOT_REPRODUCED,
+            "",
+            f"denominator differs: paper {num}/{den}, data {r_num}/{r_den}",
+            printed,
+            recomputed,
+        )
     if shown is None or not r_den:
         return Verdict(REPRODUCED, "exact", "", printed, recomputed)
     return _judge_percentage(printed, shown, r_num, r_den, recomputed, "data")
@@ -223,8 +307,13 @@ def _judge_summary(figure: Mapping, result: Mapping) -> Verdict:
     recomputed = format(float(est), "g")
     if shown is None:
         return _not_recomputed(figure, "no printed number to compare")
-    return _judge_value(value, shown, printed, recomputed, f"{text_of(figure.get('kind'))} "
-                        f"differs: paper {shown.text}, data {recomputed}")
+    return _judge_value(
+        value,
+        shown,
+        printed,
+        recomputed,
+        f"{text_of(figure.get('kind'))} differs: paper {shown.text}, data {recomputed}",
+    )
 
 
 def comparator_name(comparator: Mapping) -> str:
@@ -266,12 +355,18 @@ def _judge_p_value(figure: Mapping, result: Mapping, alternatives: pd.DataFrame 
 
 # --- replication: someone else's data against the paper -------------------------------
 
-def judge_replication(figure: Mapping, result: Mapping | None, *,
-                      paper_total: int | None = None, data_total: int | None = None,
-                      paper_groups: Mapping[str, tuple[int, int]] | None = None,
-                      data_groups: Mapping[str, tuple[int, int]] | None = None,
-                      alpha: float = SIGNIFICANCE_LEVEL,
-                      comparator: Mapping | None = None) -> Verdict:
+
+def judge_replication(
+    figure: Mapping,
+    result: Mapping | None,
+    *,
+    paper_total: int | None = None,
+    data_total: int | None = None,
+    paper_groups: Mapping[str, tuple[int, int]] | None = None,
+    data_groups: Mapping[str, tuple[int, int]] | None = None,
+    alpha: float = SIGNIFICANCE_LEVEL,
+    comparator: Mapping | None = None,
+) -> Verdict:
     """Compare one published figure with another cohort's result: rates, not counts."""
     kind = text_of(figure.get("kind"))
     if kind == "external" or not text_of(figure.get("result_key")) or result is None:
@@ -283,31 +378,42 @@ def judge_replication(figure: Mapping, result: Mapping | None, *,
     return _replicate_rate(figure, result, paper_total, data_total)
 
 
-def _replicate_rate(figure: Mapping, result: Mapping, paper_total: int | None,
-                    data_total: int | None) -> Verdict:
+def _replicate_rate(
+    figure: Mapping, result: Mapping, paper_total: int | None, data_total: int | None
+) -> Verdict:
     printed, num, den, r_num, r_den = _counts(figure, result)
     if num is None or r_num is None:
         return _not_recomputed(figure, f"{_named(result)} has no count")
     if den is None and r_den is None:
-        return _not_recomputed(figure, f"{_named(result)} is not a share of patients (no "
-                               "denominator), so another cohort's count is not compared with it")
+        return _not_recomputed(
+            figure,
+            f"{_named(result)} is not a share of patients (no "
+            "denominator), so another cohort's count is not compared with it",
+        )
     if den is None:
         if r_den is None or paper_total is None or data_total is None or r_den != data_total:
-            return _not_recomputed(figure, "a count without the paper's denominator; counts of "
-                                   "cohorts of different sizes are not compared")
+            return _not_recomputed(
+                figure,
+                "a count without the paper's denominator; counts of "
+                "cohorts of different sizes are not compared",
+            )
         den = paper_total
     if not r_den:
         return _not_recomputed(figure, "no patients in the data's denominator")
     low, high = exact_ci(r_num, r_den)
-    data_text = f"{r_num}/{r_den} = {fmt_half_up(Fraction(100 * r_num, r_den), 1)}% ({ci_text(low, high)})"
+    data_text = (
+        f"{r_num}/{r_den} = {fmt_half_up(Fraction(100 * r_num, r_den), 1)}% ({ci_text(low, high)})"
+    )
     paper = Fraction(num, den)
     paper_text = f"{num}/{den} = {fmt_half_up(100 * paper, 1)}%"
     if low <= paper <= high:
-        return Verdict(REPRODUCED, f"paper's {paper_text} inside the data's 95% CI", "",
-                       printed, data_text)
+        return Verdict(
+            REPRODUCED, f"paper's {paper_text} inside the data's 95% CI", "", printed, data_text
+        )
     side = "below" if paper < low else "above"
-    return Verdict(NOT_REPRODUCED, "", f"paper's {paper_text} {side} the data's 95% CI",
-                   printed, data_text)
+    return Verdict(
+        NOT_REPRODUCED, "", f"paper's {paper_text} {side} the data's 95% CI", printed, data_text
+    )
 
 
 def _paper_significant(shown: PrintedNumber, alpha: float) -> bool | None:
@@ -327,8 +433,9 @@ def _higher_group(groups: Mapping[str, tuple[int, int]]) -> str | None:
     return None if r1 == r2 else (g1 if r1 > r2 else g2)
 
 
-def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
-                       data_groups: Mapping, alpha: float) -> Verdict:
+def _replicate_p_value(
+    figure: Mapping, result: Mapping, paper_groups: Mapping, data_groups: Mapping, alpha: float
+) -> Verdict:
     printed = text_of(figure.get("printed"))
     shown = printed_p_value(printed, _figure_value(figure))
     p = result.get("p_value")
@@ -337,11 +444,16 @@ def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
     p = float(p)
     recomputed = f"{p:.4f}"
     test = (split_test_key(text_of(result.get("key"))) or {}).get("test")
-    if len(paper_groups) > 1 and test in TESTS:  # is the paper's p the recorded test's on its own counts?
+    if (
+        len(paper_groups) > 1 and test in TESTS
+    ):  # is the paper's p the recorded test's on its own counts?
         on_paper = TESTS[test]([[k, n - k] for k, n in paper_groups.values()]).p_value
         if not p_value_matches(on_paper, shown)[0]:
-            return _not_recomputed(figure, f"the paper's test is not known ({test_words(test)} on its own counts gives "
-                                   f"{on_paper:.4f}, not the printed {shown.text}), so its p-value is not compared")
+            return _not_recomputed(
+                figure,
+                f"the paper's test is not known ({test_words(test)} on its own counts gives "
+                f"{on_paper:.4f}, not the printed {shown.text}), so its p-value is not compared",
+            )
     paper_sig = _paper_significant(shown, alpha)
     if paper_sig is None:
         return _not_recomputed(figure, f"printed {shown.text} does not say whether p < {alpha:g}")
@@ -357,27 +469,50 @@ def _replicate_p_value(figure: Mapping, result: Mapping, paper_groups: Mapping,
         else:
             if hp != hd:
                 differs.append("direction")
-            parts.append(f"higher rate in {contract.code_label(by, hp)} in the paper, "
-                         f"in {contract.code_label(by, hd)} in the data")
+            parts.append(
+                f"higher rate in {contract.code_label(by, hp)} in the paper, "
+                f"in {contract.code_label(by, hd)} in the data"
+            )
     else:
         parts.append("direction not compared (not two groups)")
     text = "; ".join(parts)
     if not differs:
         return Verdict(REPRODUCED, "same conclusion: " + text, "", printed, recomputed)
-    return Verdict(NOT_REPRODUCED, "", " and ".join(differs) + " differ" + ("s" if len(differs) == 1 else "")
-                   + ": " + text, printed, recomputed)
+    return Verdict(
+        NOT_REPRODUCED,
+        "",
+        " and ".join(differs) + " differ" + ("s" if len(differs) == 1 else "") + ": " + text,
+        printed,
+        recomputed,
+    )
 
 
 # --- judging all figures --------------------------------------------------------------
 
-VERDICT_COLUMNS: tuple[str, ...] = ("id", "location", "description", "kind", "result_key", "printed",
-                                     "recomputed", "verdict", "detail", "rules", "basis")
+VERDICT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "location",
+    "description",
+    "kind",
+    "result_key",
+    "printed",
+    "recomputed",
+    "verdict",
+    "detail",
+    "rules",
+    "basis",
+)
 #: Basis of a figure judged against the comparator file rather than the cohort.
 COMPARATOR_BASIS = "genuine check (against the comparator file)"
 
 
-def basis_of(kind: str, verdict: str, has_printed_percent: bool, reconstructed: bool,
-             against_comparator: bool = False) -> str:
+def basis_of(
+    kind: str,
+    verdict: str,
+    has_printed_percent: bool,
+    reconstructed: bool,
+    against_comparator: bool = False,
+) -> str:
     """What a verdict can tell, given whether the data are the shipped reconstruction."""
     if verdict == NOT_RECOMPUTED:
         return "not checked"
@@ -409,35 +544,57 @@ def _counts_by_key(frame: pd.DataFrame, key_column: str) -> dict[str, tuple[int,
     return out
 
 
-def definition_verdict(figure: Mapping, cutoffs: Mapping[str, float] | None,
-                       paper: Mapping[str, float]) -> Verdict | None:
+def definition_verdict(
+    figure: Mapping, cutoffs: Mapping[str, float] | None, paper: Mapping[str, float]
+) -> Verdict | None:
     """``different definition`` when the figure depends on a cut-off the run (``cutoffs``) sets
     otherwise than the ``paper``; None when they match or ``cutoffs`` is None."""
     if cutoffs is None:
         return None
-    differences = definition_differences(cutoffs_used(text_of(figure.get("result_key"))), cutoffs, paper)
+    differences = definition_differences(
+        cutoffs_used(text_of(figure.get("result_key"))), cutoffs, paper
+    )
     if not differences:
         return None
-    return Verdict(DIFFERENT_DEFINITION, "", "not compared: " + "; ".join(differences),
-                   text_of(figure.get("printed")), "")
+    return Verdict(
+        DIFFERENT_DEFINITION,
+        "",
+        "not compared: " + "; ".join(differences),
+        text_of(figure.get("printed")),
+        "",
+    )
 
 
-def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
-              reconstructed: bool = True, comparators: pd.DataFrame | None = None,
-              alpha: float = SIGNIFICANCE_LEVEL,
-              cutoffs: Mapping[str, float] | None = None) -> pd.DataFrame:
+def judge_all(
+    published: pd.DataFrame,
+    results: pd.DataFrame,
+    *,
+    reconstructed: bool = True,
+    comparators: pd.DataFrame | None = None,
+    alpha: float = SIGNIFICANCE_LEVEL,
+    cutoffs: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """One verdict row per published figure (``cutoffs``: the run's, see :func:`definition_verdict`)."""
     paper_defs = paper_cutoffs(published) if "parameter" in published.columns else {}
     by_key = {}
     for rec in results.to_dict("records"):
         by_key.setdefault(text_of(rec.get("key")), rec)
-    by_comparator = ({} if comparators is None else
-                     {text_of(r["id"]): r for r in comparators.to_dict("records")})
+    by_comparator = (
+        {} if comparators is None else {text_of(r["id"]): r for r in comparators.to_dict("records")}
+    )
     paper_counts = _counts_by_key(published[published["kind"] == "proportion"], "result_key")
     data_counts = _counts_by_key(results, "key")
-    paper_total = next((int_or_none(f.get("numerator")) for f in published.to_dict("records")
-                        if text_of(f.get("result_key")) == rate_key("n")), None)
-    data_total = int_or_none(by_key[rate_key("n")].get("numerator")) if rate_key("n") in by_key else None
+    paper_total = next(
+        (
+            int_or_none(f.get("numerator"))
+            for f in published.to_dict("records")
+            if text_of(f.get("result_key")) == rate_key("n")
+        ),
+        None,
+    )
+    data_total = (
+        int_or_none(by_key[rate_key("n")].get("numerator")) if rate_key("n") in by_key else None
+    )
     rows = []
     for fig in published.to_dict("records"):
         key = text_of(fig.get("result_key"))
@@ -447,36 +604,67 @@ def judge_all(published: pd.DataFrame, results: pd.DataFrame, *,
         differs = definition_verdict(fig, cutoffs, paper_defs)
         if differs is not None:
             v = differs
-        elif not reconstructed and found is not None and (is_sample_property(key)
-                                                          or fig.get("kind") in ("median", "min", "max")):
-            shown = judge_replication(fig, found, paper_total=paper_total, data_total=data_total,
-                                      comparator=comparator)
-            v = Verdict(SHOWN, "", "a property of this sample (its size, centres, programme mix or a "
-                        "median or range), not a finding to replicate", shown.printed, shown.recomputed_text)
+        elif (
+            not reconstructed
+            and found is not None
+            and (is_sample_property(key) or fig.get("kind") in ("median", "min", "max"))
+        ):
+            shown = judge_replication(
+                fig, found, paper_total=paper_total, data_total=data_total, comparator=comparator
+            )
+            v = Verdict(
+                SHOWN,
+                "",
+                "a property of this sample (its size, centres, programme mix or a "
+                "median or range), not a finding to replicate",
+                shown.printed,
+                shown.recomputed_text,
+            )
         elif reconstructed:
             alternatives = None
             if fig.get("kind") == "p_value" and found is not None:
                 alternatives = figure_candidates(fig, results)
             v = judge(fig, found, alternatives=alternatives, comparator=comparator)
         else:
-            v = judge_replication(fig, found, paper_total=paper_total,
-                                  data_total=data_total,
-                                  paper_groups=group_rates(paper_counts, key),
-                                  data_groups=group_rates(data_counts, key), alpha=alpha,
-                                  comparator=comparator)
+            v = judge_replication(
+                fig,
+                found,
+                paper_total=paper_total,
+                data_total=data_total,
+                paper_groups=group_rates(paper_counts, key),
+                data_groups=group_rates(data_counts, key),
+                alpha=alpha,
+                comparator=comparator,
+            )
         if len(sum_parts(key)) > 1 and missing and differs is None:
-            v = _not_recomputed(fig, f"no notebook recorded {len(missing)} of the {len(sum_parts(key))} "
-                                "figures it adds up")
+            v = _not_recomputed(
+                fig,
+                f"no notebook recorded {len(missing)} of the {len(sum_parts(key))} "
+                "figures it adds up",
+            )
         has_pct = fig.get("kind") == "proportion" and printed_percent(v.printed) is not None
         label = v.verdict if reconstructed else REPLICATION_LABELS[v.verdict]
-        rows.append({
-            "id": fig["id"], "location": fig["location"], "description": fig["description"],
-            "kind": fig["kind"], "result_key": key or (f"comparator[{cid}]" if cid else ""),
-            "printed": v.printed, "recomputed": v.recomputed_text, "verdict": label,
-            "detail": v.how or v.reason, "rules": ";".join(v.rules),
-            "basis": basis_of(text_of(fig.get("kind")), v.verdict, has_pct, reconstructed,
-                              against_comparator=comparator is not None),
-        })
+        rows.append(
+            {
+                "id": fig["id"],
+                "location": fig["location"],
+                "description": fig["description"],
+                "kind": fig["kind"],
+                "result_key": key or (f"comparator[{cid}]" if cid else ""),
+                "printed": v.printed,
+                "recomputed": v.recomputed_text,
+                "verdict": label,
+                "detail": v.how or v.reason,
+                "rules": ";".join(v.rules),
+                "basis": basis_of(
+                    text_of(fig.get("kind")),
+                    v.verdict,
+                    has_pct,
+                    reconstructed,
+                    against_comparator=comparator is not None,
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
@@ -490,9 +678,17 @@ def summary(verdicts: pd.DataFrame) -> pd.DataFrame:
     present = set(verdicts["verdict"])
     replication = bool(present & (set(REPLICATION_LABELS.values()) - set(VERDICTS)))
     labels = [v for v in verdict_order(not replication) if v in present]
-    parts = [(loc, verdicts[verdicts["location"] == loc]) for loc in dict.fromkeys(verdicts["location"])]
-    rows = [{"location": loc, "figures": len(part), **{v: int((part["verdict"] == v).sum()) for v in labels}}
-            for loc, part in [*parts, ("All figures", verdicts)]]
+    parts = [
+        (loc, verdicts[verdicts["location"] == loc]) for loc in dict.fromkeys(verdicts["location"])
+    ]
+    rows = [
+        {
+            "location": loc,
+            "figures": len(part),
+            **{v: int((part["verdict"] == v).sum()) for v in labels},
+        }
+        for loc, part in [*parts, ("All figures", verdicts)]
+    ]
     return pd.DataFrame(rows, columns=["location", "figures", *labels])
 
 
@@ -500,20 +696,35 @@ def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd
     """Result rows ``figures[all]``, ``figures[verdict=<label>]`` (every label, 0 when
     unused) and ``figures[basis=<basis>]``; denominator all figures."""
     total = len(verdicts)
-    rows = [{"key": rate_key("figures"), "label": "Published figures judged",
-             "numerator": total, "denominator": total, "estimate": 1.0 if total else math.nan,
-             "method": "count", "unit": "figures"}]
+    rows = [
+        {
+            "key": rate_key("figures"),
+            "label": "Published figures judged",
+            "numerator": total,
+            "denominator": total,
+            "estimate": 1.0 if total else math.nan,
+            "method": "count",
+            "unit": "figures",
+        }
+    ]
     verdict_counts = verdicts["verdict"].value_counts()
     basis_counts = verdicts["basis"].value_counts(sort=False)
-    for column, counts in (("verdict", {v: int(verdict_counts.get(v, 0))
-                                        for v in verdict_order(reconstructed)}),
-                           ("basis", basis_counts.to_dict())):
+    for column, counts in (
+        ("verdict", {v: int(verdict_counts.get(v, 0)) for v in verdict_order(reconstructed)}),
+        ("basis", basis_counts.to_dict()),
+    ):
         for value, n in counts.items():
-            rows.append({"key": rate_key("figures", {column: value}),
-                         "label": f"Published figures, {column}: {value}",
-                         "numerator": int(n), "denominator": total,
-                         "estimate": n / total if total else math.nan,
-                         "method": "count", "unit": "figures"})
+            rows.append(
+                {
+                    "key": rate_key("figures", {column: value}),
+                    "label": f"Published figures, {column}: {value}",
+                    "numerator": int(n),
+                    "denominator": total,
+                    "estimate": n / total if total else math.nan,
+                    "method": "count",
+                    "unit": "figures",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -529,7 +740,8 @@ def read_upstream_results(output_dir, required: Sequence[str] = UPSTREAM_NOTEBOO
     if missing:
         raise FileNotFoundError(
             f"no results of notebook(s) {', '.join(missing)} in {folder.name}/ under output_dir: "
-            "run notebooks 01-05 first (or `make run`), then this notebook")
+            "run notebooks 01-05 first (or `make run`), then this notebook"
+        )
     frame = read_results(output_dir)
     keep = frame["notebook"].astype(str).str[:2].isin(list(required))
     return frame.loc[keep].reset_index(drop=True)

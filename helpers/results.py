@@ -32,8 +32,17 @@ from pathlib import Path
 import pandas as pd
 
 RESULT_COLUMNS: tuple[str, ...] = (
-    "notebook", "key", "label", "numerator", "denominator", "estimate",
-    "ci_low", "ci_high", "p_value", "method", "unit",
+    "notebook",
+    "key",
+    "label",
+    "numerator",
+    "denominator",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "method",
+    "unit",
 )
 
 
@@ -65,8 +74,11 @@ class Key:
         head = "&".join([self.by] * bool(self.by) + [f"{k}={v}" for k, v in self.where]) or "all"
         if self.within:
             head += "|" + "&".join(f"{k}={v}" for k, v in self.within)
-        return (f"{self.statistic}[{head}]" + (f"~{self.test}" if self.test else "")
-                + (f".{self.part}" if self.part else ""))
+        return (
+            f"{self.statistic}[{head}]"
+            + (f"~{self.test}" if self.test else "")
+            + (f".{self.part}" if self.part else "")
+        )
 
     @classmethod
     def parse(cls, text: str) -> Key:
@@ -76,7 +88,9 @@ class Key:
             raise ValueError(f"not a result key: {text!r}")
         statistic, inside = found.group("statistic"), found.group("inside")
         if "[" in inside:  # a key about another key: kept whole as the name
-            return cls(statistic, by=inside, test=found.group("test") or "", part=found.group("part") or "")
+            return cls(
+                statistic, by=inside, test=found.group("test") or "", part=found.group("part") or ""
+            )
         head, _, within = inside.partition("|")
         by, where = "", []
         for i, item in enumerate(head.split("&") if head != "all" else []):
@@ -88,13 +102,21 @@ class Key:
             else:
                 raise ValueError(f"not a result key: {text!r} (a bare name after the first)")
         pairs = [item.partition("=")[::2] for item in within.split("&")] if within else []
-        return cls(statistic, tuple(where), by, tuple(pairs), found.group("test") or "",
-                   found.group("part") or "")
+        return cls(
+            statistic,
+            tuple(where),
+            by,
+            tuple(pairs),
+            found.group("test") or "",
+            found.group("part") or "",
+        )
 
 
 # statistic[inside]~test.part; the inside may hold one nested key (``replication[any_cr[all]]``).
-_KEY = re.compile(r"(?P<statistic>[^\[\]~]+)\[(?P<inside>(?:[^\[\]]|\[[^\[\]]*\])*)\]"
-                  r"(?:~(?P<test>[^.]+))?(?:\.(?P<part>.+))?")
+_KEY = re.compile(
+    r"(?P<statistic>[^\[\]~]+)\[(?P<inside>(?:[^\[\]]|\[[^\[\]]*\])*)\]"
+    r"(?:~(?P<test>[^.]+))?(?:\.(?P<part>.+))?"
+)
 
 
 def rate_key(measure: str, filters: Mapping[str, object] | None = None) -> str:
@@ -109,16 +131,25 @@ def test_key(measure: str, by: str, test: str, filters: Mapping[str, object] | N
 
 def proportion_row(key: str, label: str, proportion, method: str | None = None) -> dict:
     """A result row for a :class:`helpers.stats.Proportion` (method: "count; <interval method>")."""
-    return {"key": key, "label": label, "numerator": proportion.numerator,
-            "denominator": proportion.denominator, "estimate": proportion.estimate,
-            "ci_low": proportion.ci_low, "ci_high": proportion.ci_high,
-            "method": method or f"count; {proportion.method_label}", "unit": "proportion"}
+    return {
+        "key": key,
+        "label": label,
+        "numerator": proportion.numerator,
+        "denominator": proportion.denominator,
+        "estimate": proportion.estimate,
+        "ci_low": proportion.ci_low,
+        "ci_high": proportion.ci_high,
+        "method": method or f"count; {proportion.method_label}",
+        "unit": "proportion",
+    }
 
 
 def result_frame(rows: Iterable[Mapping[str, object]], notebook: str) -> pd.DataFrame:
     """Turn result rows (dicts) into a frame with exactly :data:`RESULT_COLUMNS`."""
     frame = pd.DataFrame(list(rows))
-    notebooks = frame["notebook"] if "notebook" in frame.columns else pd.Series(None, index=frame.index)
+    notebooks = (
+        frame["notebook"] if "notebook" in frame.columns else pd.Series(None, index=frame.index)
+    )
     frame["notebook"] = [nb if isinstance(nb, str) else notebook for nb in notebooks]
     for col in RESULT_COLUMNS:
         if col not in frame.columns:
@@ -130,8 +161,12 @@ def result_frame(rows: Iterable[Mapping[str, object]], notebook: str) -> pd.Data
     return frame.reset_index(drop=True)
 
 
-def write_results(frame: pd.DataFrame, notebook: str, output_dir: str | Path,
-                  inputs: Mapping[str, object] | None = None) -> Path:
+def write_results(
+    frame: pd.DataFrame,
+    notebook: str,
+    output_dir: str | Path,
+    inputs: Mapping[str, object] | None = None,
+) -> Path:
     """Write one notebook's result rows to ``{output_dir}/results/{notebook}.csv``.
 
     Written to a temporary name and renamed, so a reader never sees half a file.
@@ -165,7 +200,13 @@ def read_results(output_dir: str | Path) -> pd.DataFrame:
 
 #: Parameters that change what the results of notebooks 01-05 mean; a notebook that
 #: judges those results (06) needs the same values.
-SHARED_PARAMETERS = ("data_sheet", "age_cutoff", "bmb_high_cutoff", "bmb_low_cutoff", "lines_cutoff")
+SHARED_PARAMETERS = (
+    "data_sheet",
+    "age_cutoff",
+    "bmb_high_cutoff",
+    "bmb_low_cutoff",
+    "lines_cutoff",
+)
 
 
 def run_inputs(data_path: str | Path, **values: object) -> dict:
@@ -174,9 +215,14 @@ def run_inputs(data_path: str | Path, **values: object) -> dict:
 
     unknown = sorted(set(values) - set(SHARED_PARAMETERS))
     if unknown:
-        raise ValueError(f"not shared parameters: {', '.join(unknown)} (shared: {', '.join(SHARED_PARAMETERS)})")
-    return {"data_file": Path(data_path).name, "data_sha256": file_sha256(data_path),
-            "parameters": {k: values[k] for k in SHARED_PARAMETERS if k in values}}
+        raise ValueError(
+            f"not shared parameters: {', '.join(unknown)} (shared: {', '.join(SHARED_PARAMETERS)})"
+        )
+    return {
+        "data_file": Path(data_path).name,
+        "data_sha256": file_sha256(data_path),
+        "parameters": {k: values[k] for k in SHARED_PARAMETERS if k in values},
+    }
 
 
 def write_inputs(inputs: Mapping[str, object], notebook: str, output_dir: str | Path) -> Path:
@@ -192,7 +238,9 @@ def write_inputs(inputs: Mapping[str, object], notebook: str, output_dir: str | 
     return path
 
 
-def check_same_inputs(output_dir: str | Path, prefixes: Iterable[str], expected: Mapping[str, object]) -> None:
+def check_same_inputs(
+    output_dir: str | Path, prefixes: Iterable[str], expected: Mapping[str, object]
+) -> None:
     """Raise ``ValueError`` unless the results of the notebooks ``prefixes`` (e.g. ``"01"``) were
     computed from the data and shared parameter values of ``expected`` (:func:`run_inputs`).
 
@@ -205,18 +253,22 @@ def check_same_inputs(output_dir: str | Path, prefixes: Iterable[str], expected:
         for csv in sorted(folder.glob(f"{prefix}_*.csv")):
             record = csv.with_suffix(".inputs.json")
             if not record.is_file():
-                raise ValueError(f"{csv.name} carries no record of the data and parameters it was computed "
-                                 f"from ({record.name} is missing): run notebooks 01-05 again, then this one")
+                raise ValueError(
+                    f"{csv.name} carries no record of the data and parameters it was computed "
+                    f"from ({record.name} is missing): run notebooks 01-05 again, then this one"
+                )
             used = json.loads(record.read_text(encoding="utf-8"))
             if used.get("data_sha256") != expected["data_sha256"]:
                 raise ValueError(
                     f"notebook {csv.stem} analysed other data: {used.get('data_file')} (SHA-256 "
                     f"{used.get('data_sha256')}), this notebook {expected['data_file']} (SHA-256 "
-                    f"{expected['data_sha256']}); run notebooks 01-05 on the same file first")
+                    f"{expected['data_sha256']}); run notebooks 01-05 on the same file first"
+                )
             for name, value in expected["parameters"].items():
                 theirs = used.get("parameters", {}).get(name)
                 if theirs != value:
                     raise ValueError(
                         f"notebook {csv.stem} used {name} = {theirs!r}, this notebook {name} = {value!r}: "
                         "its results answer another definition, so they are not judged here; run notebooks "
-                        "01-05 with the same values (one parameter file, or `python -m pipeline run`)")
+                        "01-05 with the same values (one parameter file, or `python -m pipeline run`)"
+                    )

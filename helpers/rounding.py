@@ -16,7 +16,6 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-
 #: Rounding rules tried, in order of preference, for percentages and summaries.
 #: ``double_rounded`` is half-up to one more decimal, then half-up again
 #: (6/34 = 17.647 -> 17.65 -> 17.7), a common spreadsheet artefact.
@@ -25,8 +24,10 @@ RULES: tuple[str, ...] = ("half_up", "half_even", "truncated", "double_rounded")
 #: smaller (anti-conservative), so a truncation-only match is not accepted.
 P_VALUE_RULES: tuple[str, ...] = ("half_up", "half_even")
 RULE_WORDS: dict[str, str] = {
-    "half_up": "rounded half-up", "half_even": "rounded half-to-even",
-    "truncated": "truncated", "double_rounded": "rounded twice",
+    "half_up": "rounded half-up",
+    "half_even": "rounded half-to-even",
+    "truncated": "truncated",
+    "double_rounded": "rounded twice",
 }
 
 
@@ -50,8 +51,9 @@ def round_by_rule(value: Fraction, decimals: int, rule: str) -> Fraction:
     raise ValueError(f"unknown rounding rule {rule!r}; use one of {', '.join(RULES)}")
 
 
-def matching_rules(value: Fraction, printed: Fraction, decimals: int,
-                   rules: Sequence[str] = RULES) -> tuple[str, ...]:
+def matching_rules(
+    value: Fraction, printed: Fraction, decimals: int, rules: Sequence[str] = RULES
+) -> tuple[str, ...]:
     """The rules under which ``value`` prints as ``printed`` with ``decimals`` decimals."""
     return tuple(r for r in rules if round_by_rule(value, decimals, r) == printed)
 
@@ -63,13 +65,17 @@ def fmt_half_up(value: Fraction, decimals: int) -> str:
 def describe_rules(rules: Sequence[str], value: Fraction, decimals: int) -> str:
     """Words for a set of matching rules, naming what the rounding rule would give when it differs."""
     rounds = [r for r in rules if r in ("half_up", "half_even")]
-    places = "a whole number" if decimals == 0 else f"{decimals} decimal{'s' if decimals > 1 else ''}"
+    places = (
+        "a whole number" if decimals == 0 else f"{decimals} decimal{'s' if decimals > 1 else ''}"
+    )
     if len(rounds) == 2:
         return f"rounded to {places}"
     if rounds:
         other = "half_even" if rounds[0] == "half_up" else "half_up"
-        return (f"{RULE_WORDS[rounds[0]]} to {places} (a tie; {RULE_WORDS[other]} "
-                f"gives {fmt_half_up(round_by_rule(value, decimals, other), decimals)})")
+        return (
+            f"{RULE_WORDS[rounds[0]]} to {places} (a tie; {RULE_WORDS[other]} "
+            f"gives {fmt_half_up(round_by_rule(value, decimals, other), decimals)})"
+        )
     rounded = fmt_half_up(round_by_rule(value, decimals, "half_up"), decimals)
     if "truncated" in rules:
         return f"truncated to {places} (rounding gives {rounded})"
@@ -190,8 +196,11 @@ def p_value_matches(p: float, shown: PrintedNumber) -> tuple[bool, str, tuple[st
     return False, "", ()
 
 
-_EVIDENCE = {frozenset({"half_up", "half_even"}): "rounding only (truncation would differ)",
-             frozenset({"half_up"}): "tie broken half-up", frozenset({"half_even"}): "tie broken half-to-even"}
+_EVIDENCE = {
+    frozenset({"half_up", "half_even"}): "rounding only (truncation would differ)",
+    frozenset({"half_up"}): "tie broken half-up",
+    frozenset({"half_even"}): "tie broken half-to-even",
+}
 
 
 def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -205,12 +214,22 @@ def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
         rounding = frozenset(rules & {"half_up", "half_even"})
         if rounding and "truncated" in rules:
             continue  # rounding and truncation agree: says nothing about the rule
-        evidence = _EVIDENCE.get(rounding) or ("truncation only" if "truncated" in rules
-                                               else "double rounding only")
-        rows.append({**{k: rec.get(k, "") for k in ("id", "location", "description", "printed", "recomputed",
-                                                     "detail")}, "evidence": evidence})
-    return pd.DataFrame(rows, columns=["id", "location", "description", "printed", "recomputed", "detail",
-                                       "evidence"])
+        evidence = _EVIDENCE.get(rounding) or (
+            "truncation only" if "truncated" in rules else "double rounding only"
+        )
+        rows.append(
+            {
+                **{
+                    k: rec.get(k, "")
+                    for k in ("id", "location", "description", "printed", "recomputed", "detail")
+                },
+                "evidence": evidence,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["id", "location", "description", "printed", "recomputed", "detail", "evidence"],
+    )
 
 
 #: Fitting numerators are listed one by one up to this many; a longer run (large
@@ -242,15 +261,16 @@ def _rule_bounds(scaled: int, hundred_units: int, d, rule: str):
     raise ValueError(f"unknown rounding rule {rule!r}; use one of {', '.join(RULES)}")
 
 
-def _fitting_bounds(printed_pct: str, denominators: np.ndarray,
-                    rules: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _fitting_bounds(
+    printed_pct: str, denominators: np.ndarray, rules: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Inclusive bounds of the numerators fitting ``printed_pct`` for every denominator (lo > hi:
     none): the rules' intervals all contain the printed value, so their union is one run."""
     shown = printed_percent(printed_pct) or parse_number(printed_pct.strip())
-    scaled = shown.value * 10 ** shown.decimals
+    scaled = shown.value * 10**shown.decimals
     if scaled.denominator != 1:
         raise ValueError(f"{printed_pct!r}: write the percentage with its decimals, as printed")
-    a, n, d = int(scaled), 100 * 10 ** shown.decimals, denominators
+    a, n, d = int(scaled), 100 * 10**shown.decimals, denominators
     lo, hi = _rule_bounds(a, n, d, "exact")
     lo, hi = np.maximum(lo, 0), np.minimum(hi, d)
     for rule in rules:
@@ -262,8 +282,9 @@ def _fitting_bounds(printed_pct: str, denominators: np.ndarray,
     return lo, hi
 
 
-def fitting_numerators(printed_pct: str, denominator: int,
-                       rules: Sequence[str] = RULES) -> tuple[int, ...]:
+def fitting_numerators(
+    printed_pct: str, denominator: int, rules: Sequence[str] = RULES
+) -> tuple[int, ...]:
     """Numerators ``k`` in 0..denominator with ``100 k / denominator`` printing as
     ``printed_pct`` (the paper's text, e.g. ``"53.5%"``), in exact integer arithmetic."""
     if denominator <= 0:
@@ -293,8 +314,16 @@ def denominators_fitting(printed: Mapping[str, str], denominators: Iterable[int]
         fits_all &= has
         low_sum += np.where(has, lo, 0)
         high_sum += np.where(has, hi, 0)
-        columns[fid] = [_numerators_text(a, b) if ok else ""
-                        for a, b, ok in zip(lo.tolist(), hi.tolist(), has.tolist())]
+        columns[fid] = [
+            _numerators_text(a, b) if ok else ""
+            for a, b, ok in zip(lo.tolist(), hi.tolist(), has.tolist())
+        ]
     sums = fits_all & (low_sum <= d) & (d <= high_sum)
-    return pd.DataFrame({"denominator": d.tolist(), **columns,
-                         "fits_all": fits_all.tolist(), "sums_to_denominator": sums.tolist()})
+    return pd.DataFrame(
+        {
+            "denominator": d.tolist(),
+            **columns,
+            "fits_all": fits_all.tolist(),
+            "sums_to_denominator": sums.tolist(),
+        }
+    )

@@ -11,18 +11,41 @@ from dataclasses import dataclass, field
 
 from scipy import stats as sps
 
+from helpers.contingency import (
+    TestResult,
+    as_table,
+    chi_square,
+    fisher_exact,
+    fisher_midp,
+    fisher_midp_doubled,
+)
 from helpers.narrative import ci_text, n_of
 from helpers.suppression import NONE, Policy
+from helpers.unconditional import (
+    barnard_exact,
+    boschloo_exact,
+    boschloo_fisher_two_sided,
+    unconditional_is_feasible,
+)
 
-from helpers.contingency import (TestResult, as_table, chi_square, fisher_exact, fisher_midp,
-                                 fisher_midp_doubled)
-from helpers.unconditional import (barnard_exact, boschloo_exact, boschloo_fisher_two_sided,
-                                   unconditional_is_feasible)
-
-__all__ = ["Proportion", "TestResult", "all_tests", "applicable_tests", "barnard_exact",
-           "boschloo_exact", "boschloo_fisher_two_sided", "chi_square", "ci_method_label",
-           "exact_ci", "fisher_exact", "fisher_midp", "fisher_midp_doubled", "proportion",
-           "unconditional_is_feasible", "wilson_ci"]
+__all__ = [
+    "Proportion",
+    "TestResult",
+    "all_tests",
+    "applicable_tests",
+    "barnard_exact",
+    "boschloo_exact",
+    "boschloo_fisher_two_sided",
+    "chi_square",
+    "ci_method_label",
+    "exact_ci",
+    "fisher_exact",
+    "fisher_midp",
+    "fisher_midp_doubled",
+    "proportion",
+    "unconditional_is_feasible",
+    "wilson_ci",
+]
 
 _CI_METHOD_LABELS = {"clopper-pearson": "Clopper-Pearson exact", "wilson": "Wilson score"}
 
@@ -50,8 +73,13 @@ class Proportion:
     def __str__(self) -> str:
         """``"15/34 (44.1%; 95% CI 27.2–62.1%, Clopper-Pearson)"``, with a share run's hiding."""
         k, n = self.numerator, self.denominator
-        interval = ci_text(self.ci_low, self.ci_high, label=f"{100 * self.confidence:g}% CI ",
-                           counts=(k, n), policy=self.policy)
+        interval = ci_text(
+            self.ci_low,
+            self.ci_high,
+            label=f"{100 * self.confidence:g}% CI ",
+            counts=(k, n),
+            policy=self.policy,
+        )
         return f"{n_of(k, n, policy=self.policy)[:-1]}; {interval}, {_CI_METHOD_LABELS[self.method].split()[0]})"
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
@@ -91,8 +119,14 @@ def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     return (max(0.0, (centre - half) / denom), min(1.0, (centre + half) / denom))
 
 
-def proportion(k: int, n: int, *, method: str = "clopper-pearson",
-               confidence: float = 0.95, policy: Policy = NONE) -> Proportion:
+def proportion(
+    k: int,
+    n: int,
+    *,
+    method: str = "clopper-pearson",
+    confidence: float = 0.95,
+    policy: Policy = NONE,
+) -> Proportion:
     """Proportion ``k/n`` with a ``"clopper-pearson"`` (default) or ``"wilson"`` interval; its
     text shows the counts under ``policy``."""
     if method == "clopper-pearson":
@@ -112,20 +146,28 @@ def ci_method_label(method: str, confidence: float = 0.95) -> str:
 
 #: Every test by its result-key name, in display order.
 TESTS = {
-    "fisher": fisher_exact, "chi2": chi_square,
+    "fisher": fisher_exact,
+    "chi2": chi_square,
     "chi2_yates": lambda table: chi_square(table, yates=True),
-    "barnard": barnard_exact, "boschloo": boschloo_exact, "fisher_midp": fisher_midp,
-    "boschloo_fisher2": boschloo_fisher_two_sided, "fisher_midp_doubled": fisher_midp_doubled,
+    "barnard": barnard_exact,
+    "boschloo": boschloo_exact,
+    "fisher_midp": fisher_midp,
+    "boschloo_fisher2": boschloo_fisher_two_sided,
+    "fisher_midp_doubled": fisher_midp_doubled,
 }
 #: The other two-sided convention of a test (Boschloo's test: twice the smaller one-sided p,
 #: or the two-sided Fisher p as statistic; mid-p: Fisher's p minus half the observed table's
 #: probability, or twice the smaller one-sided mid-p), both ways round.
-CONVENTION_PAIRS: dict[str, str] = {"boschloo": "boschloo_fisher2", "boschloo_fisher2": "boschloo",
-                                    "fisher_midp": "fisher_midp_doubled",
-                                    "fisher_midp_doubled": "fisher_midp"}
+CONVENTION_PAIRS: dict[str, str] = {
+    "boschloo": "boschloo_fisher2",
+    "boschloo_fisher2": "boschloo",
+    "fisher_midp": "fisher_midp_doubled",
+    "fisher_midp_doubled": "fisher_midp",
+}
 #: Tests computed for 2 x 2 tables only.
-TWO_BY_TWO_ONLY: frozenset[str] = frozenset({"chi2_yates", "barnard", "boschloo", "fisher_midp",
-                                             "boschloo_fisher2", "fisher_midp_doubled"})
+TWO_BY_TWO_ONLY: frozenset[str] = frozenset(
+    {"chi2_yates", "barnard", "boschloo", "fisher_midp", "boschloo_fisher2", "fisher_midp_doubled"}
+)
 
 
 def applicable_tests(table) -> tuple[str, ...]:

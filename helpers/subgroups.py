@@ -50,9 +50,16 @@ def _levels(values: pd.Series) -> list[object]:
     return sorted(present, key=str)
 
 
-def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
-            where: Mapping[str, object] | None = None, tests: Sequence[TestResult] = (),
-            method: str = "clopper-pearson", confidence: float = 0.95) -> RateTable:
+def rate_by(
+    cohort: pd.DataFrame,
+    outcome: str,
+    by: str | None = None,
+    *,
+    where: Mapping[str, object] | None = None,
+    tests: Sequence[TestResult] = (),
+    method: str = "clopper-pearson",
+    confidence: float = 0.95,
+) -> RateTable:
     """Proportion of ``outcome`` True in each level of ``by`` with exact CIs, and the given tests.
 
     A missing outcome is not evaluable (out of numerator and denominator); a missing ``by``
@@ -84,18 +91,33 @@ def rate_by(cohort: pd.DataFrame, outcome: str, by: str | None = None, *,
     for group_var, level, flags in groups:
         k, n = int(flags.sum()), int(flags.size)
         prop = proportion(k, n, method=method, confidence=confidence)
-        rows.append({"measure": outcome, "group_var": group_var, "level": level,
-                     "numerator": k, "denominator": n, "estimate": prop.estimate,
-                     "ci_low": prop.ci_low, "ci_high": prop.ci_high})
+        rows.append(
+            {
+                "measure": outcome,
+                "group_var": group_var,
+                "level": level,
+                "numerator": k,
+                "denominator": n,
+                "estimate": prop.estimate,
+                "ci_low": prop.ci_low,
+                "ci_high": prop.ci_high,
+            }
+        )
     rates = pd.DataFrame(rows)
-    tested = rates[(rates["level"] != MISSING_LEVEL) & (rates["denominator"] > 0)] if by else rates.iloc[:0]
+    tested = (
+        rates[(rates["level"] != MISSING_LEVEL) & (rates["denominator"] > 0)]
+        if by
+        else rates.iloc[:0]
+    )
     table = tuple((int(r.numerator), int(r.denominator - r.numerator)) for r in tested.itertuples())
     for test in tests:
         if tuple(map(tuple, test.table)) != table:
-            raise ValueError(f"{test.short} was run on {test.table}, not on the {outcome} by {by} "
-                             f"table {table}")
-    return RateTable(outcome, by, rates, tuple(tests), dict(where) if where else None,
-                     method, confidence)
+            raise ValueError(
+                f"{test.short} was run on {test.table}, not on the {outcome} by {by} table {table}"
+            )
+    return RateTable(
+        outcome, by, rates, tuple(tests), dict(where) if where else None, method, confidence
+    )
 
 
 def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFrame:
@@ -108,19 +130,35 @@ def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFra
         filters = dict(where)
         if r.group_var != "all":
             filters[r.group_var] = r.level
-        rows.append({
-            "key": results.rate_key(rt.outcome, filters), "label": f"{text}, {r.group_var}={r.level}"
-            if r.group_var != "all" else text,
-            "numerator": r.numerator, "denominator": r.denominator, "estimate": r.estimate,
-            "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": math.nan,
-            "method": ci_method_label(rt.method, rt.confidence), "unit": "proportion"})
+        rows.append(
+            {
+                "key": results.rate_key(rt.outcome, filters),
+                "label": f"{text}, {r.group_var}={r.level}" if r.group_var != "all" else text,
+                "numerator": r.numerator,
+                "denominator": r.denominator,
+                "estimate": r.estimate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "p_value": math.nan,
+                "method": ci_method_label(rt.method, rt.confidence),
+                "unit": "proportion",
+            }
+        )
     for test in rt.tests:
-        rows.append({
-            "key": results.test_key(rt.outcome, rt.by, test.short, where or None),
-            "label": f"{text} by {rt.by}", "numerator": math.nan, "denominator": math.nan,
-            "estimate": test.statistic if test.statistic is not None else math.nan,
-            "ci_low": math.nan, "ci_high": math.nan, "p_value": test.p_value,
-            "method": _test_method(test), "unit": "p-value"})
+        rows.append(
+            {
+                "key": results.test_key(rt.outcome, rt.by, test.short, where or None),
+                "label": f"{text} by {rt.by}",
+                "numerator": math.nan,
+                "denominator": math.nan,
+                "estimate": test.statistic if test.statistic is not None else math.nan,
+                "ci_low": math.nan,
+                "ci_high": math.nan,
+                "p_value": test.p_value,
+                "method": _test_method(test),
+                "unit": "p-value",
+            }
+        )
     columns = [c for c in results.RESULT_COLUMNS if c != "notebook"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -132,8 +170,9 @@ def _test_method(test: TestResult) -> str:
     return f"{test.method}; estimate = {test.statistic_name or 'test statistic'}"
 
 
-def count_by(cohort: pd.DataFrame, column: str, *,
-             where: Mapping[str, object] | None = None) -> pd.DataFrame:
+def count_by(
+    cohort: pd.DataFrame, column: str, *, where: Mapping[str, object] | None = None
+) -> pd.DataFrame:
     """Count and share (exact 95 % CI) of each level of ``column`` as result rows
     ``n[{where&}{column}={level}]`` plus ``level``; missing values form a ``missing`` level,
     always present and in the denominator."""
@@ -141,8 +180,11 @@ def count_by(cohort: pd.DataFrame, column: str, *,
     values = population[column]
     is_missing = values.isna() | (values.astype(object) == MISSING_LEVEL)
     total = int(values.size)
-    levels = [(str(lv), (values == lv).fillna(False) & ~is_missing)
-              for lv in _levels(values) if lv != MISSING_LEVEL]
+    levels = [
+        (str(lv), (values == lv).fillna(False) & ~is_missing)
+        for lv in _levels(values)
+        if lv != MISSING_LEVEL
+    ]
     levels.append((MISSING_LEVEL, is_missing))
     rows = []
     for level, mask in levels:
@@ -150,19 +192,43 @@ def count_by(cohort: pd.DataFrame, column: str, *,
         prop = proportion(k, total)
         filters = dict(where or {})
         filters[column] = level
-        rows.append({"key": results.rate_key("n", filters), "label": f"{column}={level}",
-                     "numerator": k, "denominator": total, "estimate": prop.estimate,
-                     "ci_low": prop.ci_low, "ci_high": prop.ci_high, "p_value": math.nan,
-                     "method": "count; share with " + ci_method_label("clopper-pearson"),
-                     "unit": "count", "level": level})
+        rows.append(
+            {
+                "key": results.rate_key("n", filters),
+                "label": f"{column}={level}",
+                "numerator": k,
+                "denominator": total,
+                "estimate": prop.estimate,
+                "ci_low": prop.ci_low,
+                "ci_high": prop.ci_high,
+                "p_value": math.nan,
+                "method": "count; share with " + ci_method_label("clopper-pearson"),
+                "unit": "count",
+                "level": level,
+            }
+        )
     columns = [c for c in results.RESULT_COLUMNS if c != "notebook"] + ["level"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def count_row(key: str, label: str, numerator: int, denominator: int,
-              method: str = "count; Clopper-Pearson exact 95% CI") -> dict:
+def count_row(
+    key: str,
+    label: str,
+    numerator: int,
+    denominator: int,
+    method: str = "count; Clopper-Pearson exact 95% CI",
+) -> dict:
     """One result row (:mod:`helpers.results` schema): a count with its share and exact 95 % CI."""
     p = proportion(int(numerator), int(denominator))
-    return {"key": key, "label": label, "numerator": p.numerator, "denominator": p.denominator,
-            "estimate": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high, "p_value": math.nan,
-            "method": method, "unit": "proportion"}
+    return {
+        "key": key,
+        "label": label,
+        "numerator": p.numerator,
+        "denominator": p.denominator,
+        "estimate": p.estimate,
+        "ci_low": p.ci_low,
+        "ci_high": p.ci_high,
+        "p_value": math.nan,
+        "method": method,
+        "unit": "proportion",
+    }

@@ -124,8 +124,9 @@ class Policy:
         """True when the rate ``k``/``n`` is not shown: ``k`` or ``n`` hidden."""
         return self.hidden(k) or self.hidden(n)
 
-    def rate(self, k: object, n: object, low: float = math.nan, high: float = math.nan
-             ) -> tuple[float, float, float]:
+    def rate(
+        self, k: object, n: object, low: float = math.nan, high: float = math.nan
+    ) -> tuple[float, float, float]:
         """(estimate, low, high) of ``k``/``n`` as shown: NaN when hidden; from the rounded counts
         (exact Clopper-Pearson 95 %) when the policy rounds; else k/n with the given interval."""
         if self.rate_hidden(k, n):
@@ -146,12 +147,18 @@ class Policy:
         """The note under anything a share run shows with counts."""
         parts = []
         if self.k > 1:
-            parts.append(f"<{self.k}: a count from 1 to {self.k - 1}, hidden in this share run (its percentage "
-                         f"and CI shown as {DASH}).")
+            parts.append(
+                f"<{self.k}: a count from 1 to {self.k - 1}, hidden in this share run (its percentage "
+                f"and CI shown as {DASH})."
+            )
         if self.base > 1:
-            parts.append(f"Counts of {max(self.k, 1)} or more are rounded to the nearest multiple of {self.base}, "
-                         "and percentages and exact CIs are computed from the rounded counts.")
-        parts.append("p-values and model estimates are computed from all counts, including those not shown.")
+            parts.append(
+                f"Counts of {max(self.k, 1)} or more are rounded to the nearest multiple of {self.base}, "
+                "and percentages and exact CIs are computed from the rounded counts."
+            )
+        parts.append(
+            "p-values and model estimates are computed from all counts, including those not shown."
+        )
         return " ".join(parts)
 
     def event_table(self, durations, causes) -> pd.DataFrame:
@@ -175,17 +182,31 @@ class Policy:
         base = max(self.base, 1)
 
         def rounded_cumulative(code: int):
-            return np.floor(np.array([np.sum((causes == code) & (months == m)) for m in grid]).cumsum() / base
-                            + 0.5) * base
+            return (
+                np.floor(
+                    np.array([np.sum((causes == code) & (months == m)) for m in grid]).cumsum()
+                    / base
+                    + 0.5
+                )
+                * base
+            )
 
         total = int(self.count(len(durations)))
         by_cause = {c: rounded_cumulative(c) for c in codes}
         died = sum(by_cause.values())
         left = np.minimum(rounded_cumulative(0), max(total - died[-1], 0))
         gone = np.concatenate([[0], (died + left)[:-1]])
-        out = {"time": grid.astype(float), "at_risk": np.maximum(total - gone, 0).astype(int),
-               "events": np.diff(np.concatenate([[0], died])).astype(int)}
-        out.update({f"events_{c}": np.diff(np.concatenate([[0], v])).astype(int) for c, v in by_cause.items()})
+        out = {
+            "time": grid.astype(float),
+            "at_risk": np.maximum(total - gone, 0).astype(int),
+            "events": np.diff(np.concatenate([[0], died])).astype(int),
+        }
+        out.update(
+            {
+                f"events_{c}": np.diff(np.concatenate([[0], v])).astype(int)
+                for c, v in by_cause.items()
+            }
+        )
         return pd.DataFrame(out, columns=columns)
 
     def km_steps(self, durations, events) -> pd.DataFrame:
@@ -198,7 +219,9 @@ class Policy:
         table = self.event_table(durations, np.asarray(events).astype(bool).astype(int))
         risk, new = table["at_risk"].to_numpy(dtype=float), table["events"].to_numpy(dtype=float)
         step = np.where(risk > 0, 1 - np.minimum(new, risk) / np.where(risk > 0, risk, 1), 1.0)
-        return table[["time", "at_risk", "events"]].assign(survival=np.cumprod(step) if len(table) else [])
+        return table[["time", "at_risk", "events"]].assign(
+            survival=np.cumprod(step) if len(table) else []
+        )
 
     def cif_steps(self, durations, causes) -> pd.DataFrame:
         """Cumulative incidence of each cause (Aalen-Johansen) a share run may draw, from :meth:`event_table`:
@@ -209,13 +232,17 @@ class Policy:
         table = self.event_table(durations, causes)
         risk = table["at_risk"].to_numpy(dtype=float)
         safe = np.where(risk > 0, risk, 1)
-        step = np.where(risk > 0, 1 - np.minimum(table["events"].to_numpy(dtype=float), risk) / safe, 1.0)
+        step = np.where(
+            risk > 0, 1 - np.minimum(table["events"].to_numpy(dtype=float), risk) / safe, 1.0
+        )
         survival = np.cumprod(step) if len(table) else np.array([])
         before = np.concatenate([[1.0], survival[:-1]]) if len(table) else survival
         out = table.assign(survival=survival)
         for col in [c for c in table.columns if c.startswith("events_")]:
             share = np.where(risk > 0, table[col].to_numpy(dtype=float) / safe, 0.0)
-            out[f"cif_{col.removeprefix('events_')}"] = np.cumsum(before * share) if len(table) else []
+            out[f"cif_{col.removeprefix('events_')}"] = (
+                np.cumsum(before * share) if len(table) else []
+            )
         return out
 
     def count_text(self, n: object) -> str:
@@ -231,8 +258,9 @@ class Policy:
         if not self.active:
             return ""
         text = str(text)
-        shows = ((self.k > 1 and re.search(rf"(?<![\w<])<{self.k}(?!\d)", text))
-                 or re.search(r"\d+/\d+|\(\d+(?:\.\d+)?%\)", text))
+        shows = (self.k > 1 and re.search(rf"(?<![\w<])<{self.k}(?!\d)", text)) or re.search(
+            r"\d+/\d+|\(\d+(?:\.\d+)?%\)", text
+        )
         return self.footnote() if shows else ""
 
     def notes_for(self, shown: object) -> list[str]:
@@ -323,11 +351,15 @@ def tidy(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
     if not policy.active or not cols:
         return frame
-    if "unit" in frame.columns and frame["unit"].isin(NOT_PATIENTS).any():  # those rows stay as they are
+    if (
+        "unit" in frame.columns and frame["unit"].isin(NOT_PATIENTS).any()
+    ):  # those rows stay as they are
         keep = frame["unit"].isin(NOT_PATIENTS)
         shown = tidy(frame[~keep], policy).astype(object)
         out = pd.concat([shown, frame[keep].astype(object)]).loc[frame.index].infer_objects()
-        for col in (c for c in _COUNT_COLUMNS if c in out.columns):  # whole numbers stay whole beside text
+        for col in (
+            c for c in _COUNT_COLUMNS if c in out.columns
+        ):  # whole numbers stay whole beside text
             out[col] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in out[col]]
         return out
     out = frame.copy()
@@ -338,14 +370,22 @@ def tidy(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         for i in frame.index[rate_rows]:
             low = frame.at[i, "ci_low"] if "ci_low" in frame.columns else math.nan
             high = frame.at[i, "ci_high"] if "ci_high" in frame.columns else math.nan
-            est, lo, hi = policy.rate(frame.at[i, "numerator"], frame.at[i, "denominator"], low, high)
+            est, lo, hi = policy.rate(
+                frame.at[i, "numerator"], frame.at[i, "denominator"], low, high
+            )
             for col, value in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
                 if col in out.columns:
                     out[col] = out[col].astype(object)
                     out.at[i, col] = value
         if "estimate" in frame.columns:  # a count shown as its own estimate (patients at risk)
-            same = (pd.to_numeric(frame["estimate"], errors="coerce")
-                    == pd.to_numeric(frame["numerator"], errors="coerce")) & ~rate_rows & ~rows
+            same = (
+                (
+                    pd.to_numeric(frame["estimate"], errors="coerce")
+                    == pd.to_numeric(frame["numerator"], errors="coerce")
+                )
+                & ~rate_rows
+                & ~rows
+            )
             out["estimate"] = out["estimate"].astype(object)
             out.loc[same, "estimate"] = [policy.count(v) for v in frame.loc[same, "numerator"]]
     for col in cols:
@@ -367,8 +407,12 @@ def suppress_result_files(run_dir: str | Path, policy: Policy | int) -> list[Pat
     for path in sorted(Path(run_dir).rglob("*.csv")):
         if path.name != "results.csv" and path.parent.name != "results":
             continue
-        frame = pd.read_csv(path, dtype={"key": str, "label": str, "method": str},
-                            keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(
+            path,
+            dtype={"key": str, "label": str, "method": str},
+            keep_default_na=False,
+            na_values=[""],
+        )
         shown = tidy(frame, policy)
         if shown is not frame:
             shown.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
@@ -380,13 +424,21 @@ def share_failure_text(message: str) -> str:
     """One line saying a share batch's run failed, and in which notebook, without the error itself: it may
     quote a patient's identifier or value, or a path on the analyst's machine."""
     found = re.search(r"\bnotebook (\d\d_\w+\.ipynb)\b", str(message))
-    where = f"notebook {found.group(1)} failed" if found else "the run failed (its data, parameters or a notebook)"
-    return (f"{where}; a share batch does not show the error, which may name patients, values or paths: "
-            "run this file without --share to read it")
+    where = (
+        f"notebook {found.group(1)} failed"
+        if found
+        else "the run failed (its data, parameters or a notebook)"
+    )
+    return (
+        f"{where}; a share batch does not show the error, which may name patients, values or paths: "
+        "run this file without --share to read it"
+    )
 
 
-_FRACTION = re.compile(r"(?<![\w.<])(\d+)/(\d+)(?![\d.])( = \d+(?:\.\d+)?%| \(\d+(?:\.\d+)?%\))?"
-                       r"(,? \(?95% CI [\d.]+–[\d.]+%\)?)?")
+_FRACTION = re.compile(
+    r"(?<![\w.<])(\d+)/(\d+)(?![\d.])( = \d+(?:\.\d+)?%| \(\d+(?:\.\d+)?%\))?"
+    r"(,? \(?95% CI [\d.]+–[\d.]+%\)?)?"
+)
 _N_PCT = re.compile(r"(?<![\w.<–/])(\d+) \(\d+(?:\.\d+)?%\)")
 _N_IS = re.compile(r"\b(n ?= ?)(\d+)\b(?!\.\d|/)")
 _N_OF = re.compile(r"\b(\d+)( of (?:the |all )?)(\d+)( patients\b)")
@@ -405,12 +457,21 @@ def scrub(text: object, policy: Policy) -> object:
 
     def fraction(m: re.Match) -> str:
         k, n = int(m.group(1)), int(m.group(2))
-        if k > n or (policy.count(k) == k and policy.count(n) == n and not policy.rate_hidden(k, n)):
+        if k > n or (
+            policy.count(k) == k and policy.count(n) == n and not policy.rate_hidden(k, n)
+        ):
             return m.group(0)  # not a count of a total, or already as shown
         est, lo, hi = policy.rate(k, n)
         pct = "" if not m.group(3) else f" ({DASH})" if math.isnan(est) else f" ({_pct_text(est)})"
-        ci = "" if not m.group(4) else (f", 95% CI {DASH}" if math.isnan(est) else
-                                        f", 95% CI {_pct_text(lo)[:-1]}–{_pct_text(hi)}")
+        ci = (
+            ""
+            if not m.group(4)
+            else (
+                f", 95% CI {DASH}"
+                if math.isnan(est)
+                else f", 95% CI {_pct_text(lo)[:-1]}–{_pct_text(hi)}"
+            )
+        )
         return f"{policy.text(k)}/{policy.text(n)}{pct}{ci}"
 
     def n_pct(m: re.Match) -> str:
@@ -419,6 +480,10 @@ def scrub(text: object, policy: Policy) -> object:
 
     text = _FRACTION.sub(fraction, text)
     text = _N_PCT.sub(n_pct, text)
-    text = _N_OF.sub(lambda m: f"{policy.text(int(m.group(1)))}{m.group(2)}{policy.text(int(m.group(3)))}{m.group(4)}",
-                     text)
+    text = _N_OF.sub(
+        lambda m: (
+            f"{policy.text(int(m.group(1)))}{m.group(2)}{policy.text(int(m.group(3)))}{m.group(4)}"
+        ),
+        text,
+    )
     return _N_IS.sub(lambda m: m.group(1) + policy.text(int(m.group(2))), text)

@@ -23,9 +23,11 @@ from helpers import narrative, suppression
 from helpers.suppression import NONE, Policy
 
 KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
-MEDIAN_METHOD = ("Kaplan-Meier median: first time S <= 0.5, the midpoint of a stretch where S is exactly 0.5 "
-                 "(R's print.survfit); 95% CI where the log(-log) band crosses 0.5 by the same rule "
-                 "(Brookmeyer-Crowley), not reached where it never does")
+MEDIAN_METHOD = (
+    "Kaplan-Meier median: first time S <= 0.5, the midpoint of a stretch where S is exactly 0.5 "
+    "(R's print.survfit); 95% CI where the log(-log) band crosses 0.5 by the same rule "
+    "(Brookmeyer-Crowley), not reached where it never does"
+)
 #: S within this of 1/2 is 1/2 (R's tolerance): floating point can put an exact half a few ulp above.
 HALF_TOLERANCE = math.sqrt(np.finfo(float).eps)
 AT_RISK_METHOD = "patients with follow-up of at least this many months"
@@ -77,12 +79,25 @@ def median_with_ci(fit, *, policy: Policy = NONE) -> tuple[float, float, float]:
     if policy.active:
         steps = rounded_steps(fit, policy=policy)
         times = steps["time"].to_numpy(dtype=float)
-        return tuple(_time_at_half(times, steps[c].to_numpy(dtype=float))
-                     for c in ("survival", "low", "high")) if len(steps) else (math.nan,) * 3
-    curve, times = fit.survival_function_.iloc[:, 0].to_numpy(), fit.survival_function_.index.to_numpy(dtype=float)
+        return (
+            tuple(
+                _time_at_half(times, steps[c].to_numpy(dtype=float))
+                for c in ("survival", "low", "high")
+            )
+            if len(steps)
+            else (math.nan,) * 3
+        )
+    curve, times = (
+        fit.survival_function_.iloc[:, 0].to_numpy(),
+        fit.survival_function_.index.to_numpy(dtype=float),
+    )
     band = fit.confidence_interval_survival_function_.to_numpy(dtype=float).copy()
     band[curve == 0] = math.nan
-    return (_time_at_half(times, curve), _time_at_half(times, band[:, 0]), _time_at_half(times, band[:, 1]))
+    return (
+        _time_at_half(times, curve),
+        _time_at_half(times, band[:, 0]),
+        _time_at_half(times, band[:, 1]),
+    )
 
 
 def rounded_steps(fit, *, policy: Policy) -> pd.DataFrame:
@@ -90,14 +105,18 @@ def rounded_steps(fit, *, policy: Policy) -> pd.DataFrame:
     (``low``, ``high``) of the rounded at-risk and event counts; empty for a hidden group."""
     steps = policy.km_steps(fit.durations, fit.event_observed)
     risk, died = steps["at_risk"].astype(float), steps["events"].astype(float)
-    terms = np.where((risk > died) & (risk > 0), died / (risk * (risk - died)).where(risk > died, 1), 0.0)
+    terms = np.where(
+        (risk > died) & (risk > 0), died / (risk * (risk - died)).where(risk > died, 1), 0.0
+    )
     variance = np.cumsum(terms)
     s = steps["survival"].astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         half = 1.959963984540054 * np.sqrt(variance) / np.abs(np.log(s))
         low, high = s ** np.exp(half), s ** np.exp(-half)
     usable = (s > 0) & (s < 1)
-    return steps.assign(low=np.where(usable, low, np.nan), high=np.where(usable, high, np.nan))  # R: NA at 0 and 1
+    return steps.assign(
+        low=np.where(usable, low, np.nan), high=np.where(usable, high, np.nan)
+    )  # R: NA at 0 and 1
 
 
 def _steps_at(steps: pd.DataFrame, t: float) -> tuple[float, float, float]:
@@ -107,24 +126,58 @@ def _steps_at(steps: pd.DataFrame, t: float) -> tuple[float, float, float]:
     return float(row["survival"]), float(row["low"]), float(row["high"])
 
 
-def km_rows(fit, key: str, label: str, times: Sequence[float], grid: Sequence[float], *,
-            policy: Policy = NONE) -> list[dict]:
+def km_rows(
+    fit,
+    key: str,
+    label: str,
+    times: Sequence[float],
+    grid: Sequence[float],
+    *,
+    policy: Policy = NONE,
+) -> list[dict]:
     """Result rows of one curve: ``{key}.median`` (numerator = events), ``.survival_{t}m``
     at ``times`` and ``.at_risk_{t}m`` on ``grid`` (months); not estimable values NaN."""
     n, events = len(fit.durations), int(np.sum(fit.event_observed))
     median, low, high = median_with_ci(fit, policy=policy)
-    rows = [{"key": f"{key}.median", "label": f"{label}: median (months)", "numerator": events,
-             "denominator": n, "estimate": median, "ci_low": low, "ci_high": high,
-             "method": MEDIAN_METHOD, "unit": "months"}]
+    rows = [
+        {
+            "key": f"{key}.median",
+            "label": f"{label}: median (months)",
+            "numerator": events,
+            "denominator": n,
+            "estimate": median,
+            "ci_low": low,
+            "ci_high": high,
+            "method": MEDIAN_METHOD,
+            "unit": "months",
+        }
+    ]
     for t in times:
         s, s_low, s_high = survival_at(fit, t, policy=policy)
-        rows.append({"key": f"{key}.survival_{t:g}m", "label": f"{label}: survival at {t:g} months",
-                     "denominator": n, "estimate": s, "ci_low": s_low, "ci_high": s_high,
-                     "method": KM_METHOD, "unit": "proportion"})
+        rows.append(
+            {
+                "key": f"{key}.survival_{t:g}m",
+                "label": f"{label}: survival at {t:g} months",
+                "denominator": n,
+                "estimate": s,
+                "ci_low": s_low,
+                "ci_high": s_high,
+                "method": KM_METHOD,
+                "unit": "proportion",
+            }
+        )
     for t, count in zip(grid, at_risk(fit.durations, grid)):
-        rows.append({"key": f"{key}.at_risk_{t:g}m", "label": f"{label}: at risk at {t:g} months",
-                     "numerator": count, "denominator": n, "estimate": count,
-                     "method": AT_RISK_METHOD, "unit": "patients"})
+        rows.append(
+            {
+                "key": f"{key}.at_risk_{t:g}m",
+                "label": f"{label}: at risk at {t:g} months",
+                "numerator": count,
+                "denominator": n,
+                "estimate": count,
+                "method": AT_RISK_METHOD,
+                "unit": "patients",
+            }
+        )
     return rows
 
 
@@ -135,21 +188,38 @@ def months_text(value: float, low: float, high: float) -> str:
     return f"{head} (95% CI {low_text}–{high_text})"
 
 
-def km_table(fits: Mapping[str, object], times: Sequence[float], *, policy: Policy = NONE) -> pd.DataFrame:
+def km_table(
+    fits: Mapping[str, object], times: Sequence[float], *, policy: Policy = NONE
+) -> pd.DataFrame:
     """One row per curve (label -> fit, in order): patients, events, median and survival
     at ``times`` months with 95 % CIs, ``not estimable`` past the longest follow-up."""
     rows = []
     for name, fit in fits.items():
         n, events = len(fit.durations), int(np.sum(fit.event_observed))
         small = policy.hidden(n)  # a share run: no median or survival of a group below k
-        row = {"Group": name, "Patients": narrative.count(n, policy=policy) if policy.active else n,  # "<5" or rounded in a share run
-               "Events": narrative.count(events, policy=policy) if policy.active else events,
-               "Median": suppression.DASH if small else months_text(*median_with_ci(fit, policy=policy))}
+        row = {
+            "Group": name,
+            "Patients": narrative.count(n, policy=policy)
+            if policy.active
+            else n,  # "<5" or rounded in a share run
+            "Events": narrative.count(events, policy=policy) if policy.active else events,
+            "Median": suppression.DASH
+            if small
+            else months_text(*median_with_ci(fit, policy=policy)),
+        }
         for t in times:
             s, low, high = survival_at(fit, t, policy=policy)
-            none = "no event yet" if s == 1 else "every patient had the event"  # S of 1 or 0: no interval
-            row[f"Survival at {t:g} months"] = (suppression.DASH if small else "not estimable" if math.isnan(s)
-                                                else f"{100 * s:.1f}% (no interval: {none})" if math.isnan(low)
-                                                else f"{100 * s:.1f}% ({narrative.ci_text(low, high, policy=policy)})")
+            none = (
+                "no event yet" if s == 1 else "every patient had the event"
+            )  # S of 1 or 0: no interval
+            row[f"Survival at {t:g} months"] = (
+                suppression.DASH
+                if small
+                else "not estimable"
+                if math.isnan(s)
+                else f"{100 * s:.1f}% (no interval: {none})"
+                if math.isnan(low)
+                else f"{100 * s:.1f}% ({narrative.ci_text(low, high, policy=policy)})"
+            )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -31,7 +31,9 @@ def bands_default(n_groups: int) -> bool:
     return n_groups <= MAX_BANDED_GROUPS
 
 
-def annotation_text(p: float, hr: tuple[float, float, float] | None = None, test: str = "Log-rank") -> str:
+def annotation_text(
+    p: float, hr: tuple[float, float, float] | None = None, test: str = "Log-rank"
+) -> str:
     """``"Log-rank p = 0.012\\nHR 1.92 (95% CI 1.29–2.85)"``; the HR line only when given."""
     text = f"{test} {narrative.p_text(p)}"
     if hr is not None and not any(math.isnan(x) for x in hr):
@@ -46,16 +48,30 @@ def cumulative_events(durations, events, times: Sequence[float]) -> list[int]:
 
 
 def _ticks(grid: Sequence[float]) -> list[float]:
-    return list(grid)[::math.ceil(len(grid) / MAX_TICKS)]
+    return list(grid)[:: math.ceil(len(grid) / MAX_TICKS)]
 
 
-def _count_rows(axes, rows: Sequence[tuple[str, object, Sequence[int]]], ticks, x0: float, title: str,
-                policy: Policy) -> None:
+def _count_rows(
+    axes,
+    rows: Sequence[tuple[str, object, Sequence[int]]],
+    ticks,
+    x0: float,
+    title: str,
+    policy: Policy,
+) -> None:
     """Rows of counts (label, colour, counts at ``ticks``) under a plot, left-aligned labels."""
     for i, (name, colour, counts) in enumerate(rows):
         axes.text(x0, i - 0.42, name, ha="left", va="center", color=colour, fontsize="x-small")
         for t, n in zip(ticks, counts):
-            axes.text(t, i, narrative.count(n, policy=policy), ha="center", va="center", color=colour, fontsize="small")
+            axes.text(
+                t,
+                i,
+                narrative.count(n, policy=policy),
+                ha="center",
+                va="center",
+                color=colour,
+                fontsize="small",
+            )
     axes.set(ylim=(len(rows) - 0.4, -0.7), xticks=[], yticks=[])
     axes.set_title(title, loc="left", fontsize="small")
     axes.grid(False)
@@ -65,13 +81,22 @@ def _count_rows(axes, rows: Sequence[tuple[str, object, Sequence[int]]], ticks, 
 
 def _layout(n_groups: int):
     height = 0.3 + 0.45 * n_groups
-    return figures.new_figure(7.0, 4.4 + 0.9 * n_groups, nrows=3,
-                              gridspec_kw={"height_ratios": [4, height, height]})
+    return figures.new_figure(
+        7.0, 4.4 + 0.9 * n_groups, nrows=3, gridspec_kw={"height_ratios": [4, height, height]}
+    )
 
 
-def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabel: str, *,
-            annotation: str = "", bands: bool | None = None,
-            xlabel: str = "Months from the start of blinatumomab", policy: Policy = NONE) -> Figure:
+def plot_km(
+    fits: Mapping[str, object],
+    grid: Sequence[float],
+    title: str,
+    ylabel: str,
+    *,
+    annotation: str = "",
+    bands: bool | None = None,
+    xlabel: str = "Months from the start of blinatumomab",
+    policy: Policy = NONE,
+) -> Figure:
     """Kaplan-Meier curves (label -> lifelines fit) with censoring ticks, a dotted line to
     each reached median, ``annotation`` (e.g. :func:`annotation_text`) at the top right, and the
     numbers at risk and cumulative events on ``grid`` (months from 0). ``bands``: 95 %
@@ -90,34 +115,85 @@ def plot_km(fits: Mapping[str, object], grid: Sequence[float], title: str, ylabe
                 steps = rounded_steps(fit, policy=policy)
                 ax.step(steps["time"], steps["survival"], where="post", color=colour, label=name)
                 if bands:
-                    ax.fill_between(steps["time"], steps["low"].fillna(steps["survival"]),
-                                    steps["high"].fillna(steps["survival"]), step="post", color=colour,
-                                    alpha=0.15, linewidth=0)
+                    ax.fill_between(
+                        steps["time"],
+                        steps["low"].fillna(steps["survival"]),
+                        steps["high"].fillna(steps["survival"]),
+                        step="post",
+                        color=colour,
+                        alpha=0.15,
+                        linewidth=0,
+                    )
             else:
-                fit.plot_survival_function(ax=ax, ci_show=bands, ci_alpha=0.15, show_censors=True, color=colour,
-                                           label=name, censor_styles={"marker": "|", "ms": 6})
+                fit.plot_survival_function(
+                    ax=ax,
+                    ci_show=bands,
+                    ci_alpha=0.15,
+                    show_censors=True,
+                    color=colour,
+                    label=name,
+                    censor_styles={"marker": "|", "ms": 6},
+                )
             median = median_with_ci(fit, policy=policy)[0]
             if not math.isnan(median):
-                ax.plot([grid[0] - pad, median, median], [0.5, 0.5, 0], color=colour, lw=0.8, ls=":")
-        ax.set(title=title, ylabel=ylabel, xlabel=xlabel, ylim=(0, 1.02),
-               xlim=(grid[0] - pad, grid[-1] + pad), xticks=ticks)
+                ax.plot(
+                    [grid[0] - pad, median, median], [0.5, 0.5, 0], color=colour, lw=0.8, ls=":"
+                )
+        ax.set(
+            title=title,
+            ylabel=ylabel,
+            xlabel=xlabel,
+            ylim=(0, 1.02),
+            xlim=(grid[0] - pad, grid[-1] + pad),
+            xticks=ticks,
+        )
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="lower left", frameon=False, fontsize="small")
         if annotation:
-            ax.text(0.98, 0.97, annotation, transform=ax.transAxes, ha="right", va="top", fontsize="small")
-        _count_rows(risk, [(n, c, at_risk(f.durations, ticks)) for c, (n, f) in zip(colours, fits.items())],
-                    ticks, grid[0] - pad, "Number at risk", policy)
-        _count_rows(events, [(n, c, cumulative_events(f.durations, f.event_observed, ticks))
-                             for c, (n, f) in zip(colours, fits.items())],
-                    ticks, grid[0] - pad, "Cumulative events", policy)
+            ax.text(
+                0.98,
+                0.97,
+                annotation,
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize="small",
+            )
+        _count_rows(
+            risk,
+            [(n, c, at_risk(f.durations, ticks)) for c, (n, f) in zip(colours, fits.items())],
+            ticks,
+            grid[0] - pad,
+            "Number at risk",
+            policy,
+        )
+        _count_rows(
+            events,
+            [
+                (n, c, cumulative_events(f.durations, f.event_observed, ticks))
+                for c, (n, f) in zip(colours, fits.items())
+            ],
+            ticks,
+            grid[0] - pad,
+            "Cumulative events",
+            policy,
+        )
         for axes in (risk, events):
             axes.set_xlim(ax.get_xlim())
     return fig
 
 
-def plot_cif(curves: Mapping[str, Mapping[str, object]], data: Mapping[str, tuple[np.ndarray, np.ndarray]],
-             grid: Sequence[float], title: str, *, annotation: str = "", bands: bool | None = None,
-             xlabel: str = "Months from CR", policy: Policy = NONE) -> Figure:
+def plot_cif(
+    curves: Mapping[str, Mapping[str, object]],
+    data: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    grid: Sequence[float],
+    title: str,
+    *,
+    annotation: str = "",
+    bands: bool | None = None,
+    xlabel: str = "Months from CR",
+    policy: Policy = NONE,
+) -> Figure:
     """Cumulative incidence curves: ``curves`` group -> cause name -> Aalen-Johansen fit
     (a colour per group, a line style per cause), ``data`` group -> (months, event codes
     with 0 = censored) for the numbers at risk and cumulative events (any cause) on
@@ -137,47 +213,112 @@ def plot_cif(curves: Mapping[str, Mapping[str, object]], data: Mapping[str, tupl
                 if policy.active:  # rounded steps: each a multiple of 5 events
                     steps = policy.cif_steps(*data[group])
                     column = f"cif_{fit.source[2]}"
-                    ax.step(steps["time"], steps[column] if column in steps else 0 * steps["time"],
-                            where="post", color=colour, ls=style, label=name)
+                    ax.step(
+                        steps["time"],
+                        steps[column] if column in steps else 0 * steps["time"],
+                        where="post",
+                        color=colour,
+                        ls=style,
+                        label=name,
+                    )
                     continue
                 curve = fit.cumulative_density_.iloc[:, 0]
-                ax.step(curve.index, curve.to_numpy(), where="post", color=colour, ls=style, label=name)
+                ax.step(
+                    curve.index, curve.to_numpy(), where="post", color=colour, ls=style, label=name
+                )
                 if bands:
                     band = fit.confidence_interval_
-                    ax.fill_between(band.index, band.min(axis=1), band.max(axis=1), step="post",
-                                    color=colour, alpha=0.12, lw=0)
-        ax.set(title=title, ylabel="Cumulative incidence (proportion)", xlabel=xlabel, ylim=(0, 1.02),
-               xlim=(grid[0] - pad, grid[-1] + pad), xticks=ticks)
+                    ax.fill_between(
+                        band.index,
+                        band.min(axis=1),
+                        band.max(axis=1),
+                        step="post",
+                        color=colour,
+                        alpha=0.12,
+                        lw=0,
+                    )
+        ax.set(
+            title=title,
+            ylabel="Cumulative incidence (proportion)",
+            xlabel=xlabel,
+            ylim=(0, 1.02),
+            xlim=(grid[0] - pad, grid[-1] + pad),
+            xticks=ticks,
+        )
         ax.legend(loc="upper left", frameon=False, fontsize="small")
         if annotation:  # incidence rises to the top right: the test sits above the low curves
-            ax.text(0.98, 0.3, annotation, transform=ax.transAxes, ha="right", va="bottom", fontsize="small")
+            ax.text(
+                0.98,
+                0.3,
+                annotation,
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize="small",
+            )
         from helpers.survival import at_risk
 
-        _count_rows(risk, [(g, c, at_risk(data[g][0], ticks)) for c, g in zip(colours, curves)],
-                    ticks, grid[0] - pad, "Number at risk", policy)
-        _count_rows(events, [(g, c, cumulative_events(data[g][0], np.asarray(data[g][1]) != 0, ticks))
-                             for c, g in zip(colours, curves)], ticks, grid[0] - pad,
-                    "Cumulative events (relapse or death)", policy)
+        _count_rows(
+            risk,
+            [(g, c, at_risk(data[g][0], ticks)) for c, g in zip(colours, curves)],
+            ticks,
+            grid[0] - pad,
+            "Number at risk",
+            policy,
+        )
+        _count_rows(
+            events,
+            [
+                (g, c, cumulative_events(data[g][0], np.asarray(data[g][1]) != 0, ticks))
+                for c, g in zip(colours, curves)
+            ],
+            ticks,
+            grid[0] - pad,
+            "Cumulative events (relapse or death)",
+            policy,
+        )
         for axes in (risk, events):
             axes.set_xlim(ax.get_xlim())
     return fig
 
 
-def caption(what: str, fits: Mapping[str, object], bands: bool | None = None, *,
-            policy: Policy = NONE) -> str:
+def caption(
+    what: str, fits: Mapping[str, object], bands: bool | None = None, *, policy: Policy = NONE
+) -> str:
     """Figure caption of :func:`plot_km`: ``what``, each curve with its patients (through the
     share-run suppression) and what the lines, bands and rows below show."""
     bands = bands_default(len(fits)) if bands is None else bands
-    groups = "; ".join(f"{name} (n = {narrative.count(len(fit.durations), policy=policy)})" for name, fit in fits.items())
-    shaded = "Shaded: pointwise 95% log(-log) intervals" if bands else "95% intervals in the table above, not drawn"
-    return (f"{what}: {groups}. {shaded}; dotted lines mark each median reached; numbers at risk and cumulative "
-            "events below the axis.")
+    groups = "; ".join(
+        f"{name} (n = {narrative.count(len(fit.durations), policy=policy)})"
+        for name, fit in fits.items()
+    )
+    shaded = (
+        "Shaded: pointwise 95% log(-log) intervals"
+        if bands
+        else "95% intervals in the table above, not drawn"
+    )
+    return (
+        f"{what}: {groups}. {shaded}; dotted lines mark each median reached; numbers at risk and cumulative "
+        "events below the axis."
+    )
 
 
-def cif_caption(what: str, data: Mapping[str, tuple[object, object]], bands: bool | None = None, *,
-                policy: Policy = NONE) -> str:
+def cif_caption(
+    what: str,
+    data: Mapping[str, tuple[object, object]],
+    bands: bool | None = None,
+    *,
+    policy: Policy = NONE,
+) -> str:
     """Figure caption of :func:`plot_cif` (``data`` group -> (months, codes))."""
     bands = bands_default(2 * len(data)) if bands is None else bands
-    groups = "; ".join(f"{name} (n = {narrative.count(len(months), policy=policy)})" for name, (months, _) in data.items())
-    shaded = "Shaded: pointwise 95% intervals" if bands else "95% intervals in the table above, not drawn"
+    groups = "; ".join(
+        f"{name} (n = {narrative.count(len(months), policy=policy)})"
+        for name, (months, _) in data.items()
+    )
+    shaded = (
+        "Shaded: pointwise 95% intervals"
+        if bands
+        else "95% intervals in the table above, not drawn"
+    )
     return f"{what}: {groups}. {shaded}; numbers at risk and cumulative events below the axis."

@@ -69,8 +69,9 @@ def _maximise_over_nuisance(log_p, grid: int = _NUISANCE_GRID) -> float:
     best = float(values.max())
     for i in peaks[np.argsort(values[peaks])[::-1][:10]]:
         low, high = max(points[i] - 1 / grid, 1e-12), min(points[i] + 1 / grid, 1 - 1e-12)
-        local = minimize_scalar(lambda p: -log_p(p), bounds=(low, high), method="bounded",
-                                options={"xatol": 1e-12})
+        local = minimize_scalar(
+            lambda p: -log_p(p), bounds=(low, high), method="bounded", options={"xatol": 1e-12}
+        )
         best = max(best, -float(local.fun))
     return float(min(1.0, math.exp(best)))
 
@@ -113,7 +114,10 @@ def _boschloo_less(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
         with np.errstate(divide="ignore"):
             terms = sps.binom.logpmf(np.arange(n_outer + 1), n_outer, pi) + log_tail(pi)
         return float(np.logaddexp.reduce(terms))
-    return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))), threshold / (1 + STATISTIC_RELATIVE_TOLERANCE)
+
+    return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))), threshold / (
+        1 + STATISTIC_RELATIVE_TOLERANCE
+    )
 
 
 def _boschloo_by_boundaries(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
@@ -136,14 +140,24 @@ def boschloo_fisher_two_sided(table) -> TestResult:
     (x1, f1), (x2, f2) = arr.tolist()
     n1, n2 = x1 + f1, x2 + f2
     if (n1 + 1) * (n2 + 1) > UNCONDITIONAL_MAX_TABLES:
-        return TestResult(f"{name}: not computed ({(n1 + 1) * (n2 + 1):,} tables > "
-                          f"{UNCONDITIONAL_MAX_TABLES:,})", "boschloo_fisher2", None, math.nan,
-                          as_tuple(arr))
+        return TestResult(
+            f"{name}: not computed ({(n1 + 1) * (n2 + 1):,} tables > {UNCONDITIONAL_MAX_TABLES:,})",
+            "boschloo_fisher2",
+            None,
+            math.nan,
+            as_tuple(arr),
+        )
     fisher = fisher_p_values(n1, n2)
     observed = fisher[x1, x2]
     region = fisher <= observed * (1 + STATISTIC_RELATIVE_TOLERANCE)
-    return TestResult(name, "boschloo_fisher2", float(observed), _region_probability(region),
-                      as_tuple(arr), "two-sided Fisher p-value")
+    return TestResult(
+        name,
+        "boschloo_fisher2",
+        float(observed),
+        _region_probability(region),
+        as_tuple(arr),
+        "two-sided Fisher p-value",
+    )
 
 
 def _region_probability(region: np.ndarray) -> float:
@@ -179,8 +193,10 @@ def _pooled_z(arr: np.ndarray) -> float:
     return (a / n1 - c / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
 
 
-_STATISTIC_NAMES = {"barnard": "Wald z with pooled variance (Barnard's statistic)",
-                    "boschloo": "one-sided Fisher p-value (Boschloo's statistic)"}
+_STATISTIC_NAMES = {
+    "barnard": "Wald z with pooled variance (Barnard's statistic)",
+    "boschloo": "one-sided Fisher p-value (Boschloo's statistic)",
+}
 
 
 def _unconditional(table, which: str) -> TestResult:
@@ -193,15 +209,30 @@ def _unconditional(table, which: str) -> TestResult:
         # both unconditional tests converge to the pooled z-test (= Pearson chi-square)
         z = _pooled_z(arr)
         p = float(2 * sps.norm.sf(abs(z)))
-        limit = (f"{(n1 + 1) * (n2 + 1):,} tables > {UNCONDITIONAL_MAX_TABLES:,}" if which == "barnard"
-                 else f"work {boschloo_work(n1, n2):,.0f} > {BOSCHLOO_WORK_BUDGET:,.0f}")
-        return TestResult(f"pooled z-test (Pearson chi-square) in place of {name} (2x2, two-sided, "
-                          f"asymptotic; exact infeasible at n={n1}+{n2}: {limit})",
-                          which, z, p, as_tuple(arr), "Wald z with pooled variance")
+        limit = (
+            f"{(n1 + 1) * (n2 + 1):,} tables > {UNCONDITIONAL_MAX_TABLES:,}"
+            if which == "barnard"
+            else f"work {boschloo_work(n1, n2):,.0f} > {BOSCHLOO_WORK_BUDGET:,.0f}"
+        )
+        return TestResult(
+            f"pooled z-test (Pearson chi-square) in place of {name} (2x2, two-sided, "
+            f"asymptotic; exact infeasible at n={n1}+{n2}: {limit})",
+            which,
+            z,
+            p,
+            as_tuple(arr),
+            "Wald z with pooled variance",
+        )
     (x1, _), (x2, _) = arr.tolist()
     if which == "barnard":
-        return TestResult(name, which, _pooled_z(arr), _barnard_by_enumeration(x1, n1, x2, n2), as_tuple(arr),
-                          _STATISTIC_NAMES[which])
+        return TestResult(
+            name,
+            which,
+            _pooled_z(arr),
+            _barnard_by_enumeration(x1, n1, x2, n2),
+            as_tuple(arr),
+            _STATISTIC_NAMES[which],
+        )
     p, statistic = _boschloo_by_boundaries(x1, n1, x2, n2)
     return TestResult(name, which, statistic, p, as_tuple(arr), _STATISTIC_NAMES[which])
 

@@ -54,8 +54,14 @@ class Sheet:
     notes: list[str] = field(default_factory=list)
 
 
-def read_sheet(path: Path, sheet: str | None, looks_like_header: Callable[[list[str]], bool], *,
-               max_rows: int, max_bytes: int) -> Sheet:
+def read_sheet(
+    path: Path,
+    sheet: str | None,
+    looks_like_header: Callable[[list[str]], bool],
+    *,
+    max_rows: int,
+    max_bytes: int,
+) -> Sheet:
     """The cohort sheet of an .xlsx file (only read) as text cells.
 
     ``sheet`` None: the visible sheet whose first rows pass ``looks_like_header`` (the active one
@@ -70,7 +76,8 @@ def read_sheet(path: Path, sheet: str | None, looks_like_header: Callable[[list[
                 raise WorkbookError(
                     f"the workbook unpacks to {unpacked / 1e6:,.0f} MB, more than any cohort table "
                     f"(limit {max_bytes / 1e6:,.0f} MB uncompressed); is it the right file? "
-                    "A very large cohort can be saved as 'CSV UTF-8'")
+                    "A very large cohort can be saved as 'CSV UTF-8'"
+                )
             sheets = _sheet_list(archive)
         from openpyxl import load_workbook
 
@@ -103,15 +110,21 @@ def _sheet_list(archive: zipfile.ZipFile) -> list[_SheetEntry]:
     """The workbook's sheets in tab order, from xl/workbook.xml and its relationships."""
     book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter() if _local(r.tag) == "Relationship"}
+    targets = {
+        r.get("Id"): r.get("Target", "") for r in rels.iter() if _local(r.tag) == "Relationship"
+    }
     out = []
     for node in book.iter():
         if _local(node.tag) != "sheet":
             continue
-        rid = node.get(_REL_NS) or next((v for k, v in node.attrib.items() if _local(k) == "id"), "")
+        rid = node.get(_REL_NS) or next(
+            (v for k, v in node.attrib.items() if _local(k) == "id"), ""
+        )
         target = targets.get(rid, "")
         part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-        out.append(_SheetEntry(node.get("name", ""), node.get("state", "visible") != "visible", part))
+        out.append(
+            _SheetEntry(node.get("name", ""), node.get("state", "visible") != "visible", part)
+        )
     if not out:
         raise WorkbookError("the workbook has no worksheets")
     return out
@@ -121,16 +134,24 @@ def _describe(sheets: list[_SheetEntry]) -> str:
     return ", ".join(repr(s.title) + (" (hidden)" if s.hidden else "") for s in sheets)
 
 
-def _choose(book, sheets: list[_SheetEntry], wanted: str | None,
-            looks_like_header: Callable[[list[str]], bool]) -> tuple[_SheetEntry, list[str]]:
+def _choose(
+    book,
+    sheets: list[_SheetEntry],
+    wanted: str | None,
+    looks_like_header: Callable[[list[str]], bool],
+) -> tuple[_SheetEntry, list[str]]:
     """The sheet to read and notes about the choice (see :func:`read_sheet`)."""
     notes = []
     if wanted is not None:
         chosen = next((s for s in sheets if s.title == wanted), None)
         if chosen is None:
-            raise WorkbookError(f"the workbook has no sheet named {wanted!r}; its sheets are {_describe(sheets)}")
+            raise WorkbookError(
+                f"the workbook has no sheet named {wanted!r}; its sheets are {_describe(sheets)}"
+            )
         if chosen.hidden:
-            notes.append(f"sheet {chosen.title!r} is hidden in the workbook; it was read because it was named")
+            notes.append(
+                f"sheet {chosen.title!r} is hidden in the workbook; it was read because it was named"
+            )
         return chosen, notes
     tables = _sheets_with_header(book, sheets, looks_like_header)
     visible = [s for s in sheets if not s.hidden]
@@ -140,30 +161,42 @@ def _choose(book, sheets: list[_SheetEntry], wanted: str | None,
     if len(shown) > 1:
         chosen = next((s for s in shown if s.title == active), None)
         if chosen is None:
-            raise WorkbookError(f"{len(shown)} visible sheets hold the contract's column names "
-                                f"({_describe(shown)}) and neither is the active one; name the one to read "
-                                "with --sheet NAME")
+            raise WorkbookError(
+                f"{len(shown)} visible sheets hold the contract's column names "
+                f"({_describe(shown)}) and neither is the active one; name the one to read "
+                "with --sheet NAME"
+            )
         others = ", ".join(repr(s.title) for s in shown if s is not chosen)
-        notes.append(f"read the active sheet {chosen.title!r}; the workbook also has {others} with the "
-                     "contract's columns (name it with --sheet NAME to read it instead)")
+        notes.append(
+            f"read the active sheet {chosen.title!r}; the workbook also has {others} with the "
+            "contract's columns (name it with --sheet NAME to read it instead)"
+        )
         return chosen, notes
     if shown:
         chosen = shown[0]
     elif len(visible) == 1 and not hidden:
         chosen = visible[0]  # its header problems are reported as for a one-sheet file
     else:
-        where = (f"; the hidden sheet {hidden[0].title!r} has them: unhide it or name it with --sheet NAME"
-                 if hidden else "; name the sheet to read with --sheet NAME")
-        raise WorkbookError(f"no visible sheet has the contract's column names in its first rows "
-                            f"(sheets: {_describe(sheets)}){where}")
+        where = (
+            f"; the hidden sheet {hidden[0].title!r} has them: unhide it or name it with --sheet NAME"
+            if hidden
+            else "; name the sheet to read with --sheet NAME"
+        )
+        raise WorkbookError(
+            f"no visible sheet has the contract's column names in its first rows "
+            f"(sheets: {_describe(sheets)}){where}"
+        )
     if len(sheets) > 1:
-        notes.append(f"read sheet {chosen.title!r}, the only visible one with the contract's columns "
-                     f"(sheets: {_describe(sheets)})")
+        notes.append(
+            f"read sheet {chosen.title!r}, the only visible one with the contract's columns "
+            f"(sheets: {_describe(sheets)})"
+        )
     return chosen, notes
 
 
-def _sheets_with_header(book, sheets: list[_SheetEntry],
-                        looks_like_header: Callable[[list[str]], bool]) -> set[str]:
+def _sheets_with_header(
+    book, sheets: list[_SheetEntry], looks_like_header: Callable[[list[str]], bool]
+) -> set[str]:
     """Titles of the sheets with a header row among their first :data:`HEADER_ROWS` rows."""
     found = set()
     for entry in sheets:
@@ -179,13 +212,17 @@ def _rows(book, title: str, max_rows: int) -> list[tuple[int, list[str]]]:
     sheet = book[title]
     declared = sheet.max_row or 0  # from the sheet's <dimension>, before reading any row
     if declared > max_rows + 1:
-        raise WorkbookError(f"sheet {title!r} has {declared:,} rows, more than the "
-                            f"{max_rows:,} a cohort table may have; is it the right file?")
+        raise WorkbookError(
+            f"sheet {title!r} has {declared:,} rows, more than the "
+            f"{max_rows:,} a cohort table may have; is it the right file?"
+        )
     rows = []
     for number, row in enumerate(sheet.iter_rows(min_row=1), start=1):
         if number > max_rows + 1:
-            raise WorkbookError(f"sheet {title!r} has more than {max_rows:,} rows below the header, "
-                                "more than a cohort table may have; is it the right file?")
+            raise WorkbookError(
+                f"sheet {title!r} has more than {max_rows:,} rows below the header, "
+                "more than a cohort table may have; is it the right file?"
+            )
         rows.append((number, [cell_text(c) for c in row]))
     return rows
 
@@ -204,9 +241,14 @@ def _merged_cells(xml: bytes, title: str) -> list[CellIssue]:
     issues = []
     for letters, row, end in _MERGE.findall(xml):
         ref = (letters + row).decode() + (":" + end.decode() if end else "")
-        issues.append(CellIssue(int(row), _column_index(letters),
-                                f"sheet {title!r}, cells {ref}: merged cells; unmerge them and type "
-                                "the value in every cell"))
+        issues.append(
+            CellIssue(
+                int(row),
+                _column_index(letters),
+                f"sheet {title!r}, cells {ref}: merged cells; unmerge them and type "
+                "the value in every cell",
+            )
+        )
     return issues
 
 
@@ -224,9 +266,14 @@ def _formulas_without_value(xml: bytes, title: str) -> list[CellIssue]:
             continue
         text = html.unescape((formula.group(1) or b"").decode("utf-8", "replace"))
         shown = f"formula ={text}" if text else "a formula"
-        issues.append(CellIssue(int(ref.group(2)), _column_index(ref.group(1)),
-                                f"sheet {title!r}, cell {(ref.group(1) + ref.group(2)).decode()}: {shown} "
-                                "has no stored value; save the file in Excel or type the value"))
+        issues.append(
+            CellIssue(
+                int(ref.group(2)),
+                _column_index(ref.group(1)),
+                f"sheet {title!r}, cell {(ref.group(1) + ref.group(2)).decode()}: {shown} "
+                "has no stored value; save the file in Excel or type the value",
+            )
+        )
     return issues
 
 

@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def _whole_number_at_least_one(why: str = ""):
     """An argparse type: a whole number >= 1; ``why`` is added to the message for 0 or less."""
+
     def parse(text: str) -> int:
         try:
             n = int(text)
@@ -22,6 +23,7 @@ def _whole_number_at_least_one(why: str = ""):
         if n < 1:
             raise argparse.ArgumentTypeError(f"must be at least 1{why}, got {n}")
         return n
+
     return parse
 
 
@@ -54,78 +56,174 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a cohort file against the data contract")
     p.add_argument("file", nargs="?", help="cohort file (.csv or .xlsx)")
-    p.add_argument("--sheet", default=None, metavar="NAME",
-                   help="workbook sheet to read (default: the only visible sheet with the contract's columns)")
-    p.add_argument("--template", default=None, metavar="DIR",
-                   help="instead of validating, write an empty template.csv and template.xlsx into DIR")
-    p.add_argument("--fix-codes", default=None, metavar="OUT",
-                   help="also write a normalised copy of a valid FILE to OUT (a new .csv; never the input): "
-                        "codes in the contract's case, yes/no booleans, whole numbers without '.0', no "
-                        "surrounding spaces; lists every change")
+    p.add_argument(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="workbook sheet to read (default: the only visible sheet with the contract's columns)",
+    )
+    p.add_argument(
+        "--template",
+        default=None,
+        metavar="DIR",
+        help="instead of validating, write an empty template.csv and template.xlsx into DIR",
+    )
+    p.add_argument(
+        "--fix-codes",
+        default=None,
+        metavar="OUT",
+        help="also write a normalised copy of a valid FILE to OUT (a new .csv; never the input): "
+        "codes in the contract's case, yes/no booleans, whole numbers without '.0', no "
+        "surrounding spaces; lists every change",
+    )
 
-    p = sub.add_parser("run", help="run every notebook with papermill into one run directory",
-                       epilog="Parameter values: the project defaults, replaced by the --params file's, "
-                              "replaced by -p, --data and --sheet. `python -m pipeline params` lists every "
-                              "parameter with its type, default and meaning.")
-    p.add_argument("--data", default=None,
-                   help="cohort file, relative to the current directory "
-                        "(default: data_path of the --params file, else the repository's "
-                        "data/reconstructed_cohort.csv)")
-    p.add_argument("--params", default=None, metavar="FILE",
-                   help="parameter file (TOML, flat keys named as the notebooks' parameters; "
-                        "default: the repository's analysis.toml, or none with --notebooks)")
-    p.add_argument("--out", default=None,
-                   help="run directory, relative to the current directory "
-                        "(default: outputs/<data file stem> in the repository)")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                   metavar=("NAME", "VALUE"), help="notebook parameter (repeatable)")
-    p.add_argument("--sheet", default=None, metavar="NAME",
-                   help="workbook sheet to read (default: the only visible sheet with the contract's columns)")
+    p = sub.add_parser(
+        "run",
+        help="run every notebook with papermill into one run directory",
+        epilog="Parameter values: the project defaults, replaced by the --params file's, "
+        "replaced by -p, --data and --sheet. `python -m pipeline params` lists every "
+        "parameter with its type, default and meaning.",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="cohort file, relative to the current directory "
+        "(default: data_path of the --params file, else the repository's "
+        "data/reconstructed_cohort.csv)",
+    )
+    p.add_argument(
+        "--params",
+        default=None,
+        metavar="FILE",
+        help="parameter file (TOML, flat keys named as the notebooks' parameters; "
+        "default: the repository's analysis.toml, or none with --notebooks)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="run directory, relative to the current directory "
+        "(default: outputs/<data file stem> in the repository)",
+    )
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="notebook parameter (repeatable)",
+    )
+    p.add_argument(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="workbook sheet to read (default: the only visible sheet with the contract's columns)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
-    p.add_argument("--notebooks", default=None,
-                   help="folder of notebooks to run (default: the repository's notebooks/)")
-    p.add_argument("--workers", type=_worker_count, default=None, metavar="N",
-                   help="notebooks executed at the same time, each with its own kernel "
-                        "(default 2 for cohorts under 10,000 patients, else 1; "
-                        "the run directory is the same)")
-    p.add_argument("--cell-timeout", type=_positive_seconds, default=None, metavar="SECONDS",
-                   help="fail the run when one cell runs longer than this (default: no limit)")
-    p.add_argument("--share", action="store_true",
-                   help="share-safe run: no copy of the input in the run directory (name and SHA-256 "
-                        "stay in manifest.json), notebooks told share_safe=True, every page says so")
+    p.add_argument(
+        "--notebooks",
+        default=None,
+        help="folder of notebooks to run (default: the repository's notebooks/)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=None,
+        metavar="N",
+        help="notebooks executed at the same time, each with its own kernel "
+        "(default 2 for cohorts under 10,000 patients, else 1; "
+        "the run directory is the same)",
+    )
+    p.add_argument(
+        "--cell-timeout",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="fail the run when one cell runs longer than this (default: no limit)",
+    )
+    p.add_argument(
+        "--share",
+        action="store_true",
+        help="share-safe run: no copy of the input in the run directory (name and SHA-256 "
+        "stay in manifest.json), notebooks told share_safe=True, every page says so",
+    )
 
-    p = sub.add_parser("params", help="list every notebook parameter: type, default, meaning, notebooks")
-    p.add_argument("--notebooks", default=None,
-                   help="folder of notebooks (default: the repository's notebooks/)")
+    p = sub.add_parser(
+        "params", help="list every notebook parameter: type, default, meaning, notebooks"
+    )
+    p.add_argument(
+        "--notebooks",
+        default=None,
+        help="folder of notebooks (default: the repository's notebooks/)",
+    )
 
-    p = sub.add_parser("batch", help="run the analysis over several files, each centre, a parameter grid")
+    p = sub.add_parser(
+        "batch", help="run the analysis over several files, each centre, a parameter grid"
+    )
     p.add_argument("data", nargs="+", help="cohort files (.csv or .xlsx); never written to")
-    p.add_argument("--out", required=True, help="batch folder (runs/<name>/, summary.csv, index.html)")
-    p.add_argument("--by", choices=["center"], default=None,
-                   help="one run per centre of each file (subsets written under OUT/work/)")
-    p.add_argument("--min-patients", type=_patient_count, default=1, metavar="N",
-                   help="with --by center: centres with fewer patients are pooled as 'other centres'")
-    p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
-                   help="one run per value (repeatable: every combination), e.g. bmb_high_cutoff=40,50,60")
-    p.add_argument("--jobs", type=_worker_count, default=None, metavar="N",
-                   help="runs at the same time (default: as many as cores and free memory allow)")
-    p.add_argument("--notebooks", default=None,
-                   help="folder of notebooks to run (default: the repository's notebooks/)")
-    p.add_argument("--params", default=None, metavar="FILE",
-                   help="parameter file every run reads, as `run --params` (default: the repository's "
-                        "analysis.toml, or none with --notebooks); part of the check that skips finished runs")
+    p.add_argument(
+        "--out", required=True, help="batch folder (runs/<name>/, summary.csv, index.html)"
+    )
+    p.add_argument(
+        "--by",
+        choices=["center"],
+        default=None,
+        help="one run per centre of each file (subsets written under OUT/work/)",
+    )
+    p.add_argument(
+        "--min-patients",
+        type=_patient_count,
+        default=1,
+        metavar="N",
+        help="with --by center: centres with fewer patients are pooled as 'other centres'",
+    )
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="one run per value (repeatable: every combination), e.g. bmb_high_cutoff=40,50,60",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_worker_count,
+        default=None,
+        metavar="N",
+        help="runs at the same time (default: as many as cores and free memory allow)",
+    )
+    p.add_argument(
+        "--notebooks",
+        default=None,
+        help="folder of notebooks to run (default: the repository's notebooks/)",
+    )
+    p.add_argument(
+        "--params",
+        default=None,
+        metavar="FILE",
+        help="parameter file every run reads, as `run --params` (default: the repository's "
+        "analysis.toml, or none with --notebooks); part of the check that skips finished runs",
+    )
     p.add_argument("--share", action="store_true", help="share-safe runs (see `run --share`)")
-    p.add_argument("--snakefile", default=None, metavar="PATH",
-                   help="write the batch as a Snakefile instead of running it")
+    p.add_argument(
+        "--snakefile",
+        default=None,
+        metavar="PATH",
+        help="write the batch as a Snakefile instead of running it",
+    )
 
     p = sub.add_parser("synth", help="write a synthetic cohort of any size under the contract")
     p.add_argument("--n", type=_patient_count, required=True, help="number of patients (>= 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--follow-up", action="store_true",
-                   help="add the optional follow-up columns (survival, relapse, transplant times)")
+    p.add_argument(
+        "--follow-up",
+        action="store_true",
+        help="add the optional follow-up columns (survival, relapse, transplant times)",
+    )
     p.add_argument("--out", default=None, help="output CSV (default stdout)")
 
-    p = sub.add_parser("reconstruct", help="rebuild the reconstructed cohort from published figures")
+    p = sub.add_parser(
+        "reconstruct", help="rebuild the reconstructed cohort from published figures"
+    )
     p.add_argument("--out", default="data/reconstructed_cohort.csv", help="output CSV")
 
     p = sub.add_parser("refresh-notebooks", help="re-execute notebooks in place (stored outputs)")
@@ -201,8 +299,10 @@ def _validate_from_cli(args) -> int:
         try:
             written = write_template(args.template)
         except OSError as exc:
-            print(f"error: cannot write the template into {args.template}: {exc.strerror or exc}",
-                  file=sys.stderr)
+            print(
+                f"error: cannot write the template into {args.template}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
             return 1
         for path in written:
             print(f"wrote {path}")
@@ -257,15 +357,27 @@ def run_from_cli(args) -> int:
 
     notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"
     # The repository's analysis.toml describes the repository's notebooks, not another folder's.
-    params_file = args.params if args.params is not None else (
-        REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
+    params_file = (
+        args.params
+        if args.params is not None
+        else (REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
+    )
     try:
         if params_file is not None:
             check_params_path(params_file)  # before the run hashes it: a pipe would block
-        summary = run_analysis(args.data, args.out, parameters=[tuple(p) for p in args.parameter],
-                               force=args.force, notebooks_dir=notebooks, progress=True,
-                               cell_timeout=args.cell_timeout, workers=args.workers,
-                               sheet=args.sheet, share=args.share, params_file=params_file)
+        summary = run_analysis(
+            args.data,
+            args.out,
+            parameters=[tuple(p) for p in args.parameter],
+            force=args.force,
+            notebooks_dir=notebooks,
+            progress=True,
+            cell_timeout=args.cell_timeout,
+            workers=args.workers,
+            sheet=args.sheet,
+            share=args.share,
+            params_file=params_file,
+        )
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_status
@@ -273,8 +385,10 @@ def run_from_cli(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except InterruptedAfterCompletion as err:
-        print(f"interrupted after the run was complete: {err.args[0]} holds the finished run",
-              file=sys.stderr)
+        print(
+            f"interrupted after the run was complete: {err.args[0]} holds the finished run",
+            file=sys.stderr,
+        )
         return 130
     except KeyboardInterrupt:
         print("interrupted: the partial run directory was removed", file=sys.stderr)
@@ -284,8 +398,10 @@ def run_from_cli(args) -> int:
     rel = os.path.relpath(summary.run_dir)
     rel = str(summary.run_dir) if rel.startswith("..") else rel
     sheet = f"sheet {summary.sheet!r} of the workbook, " if summary.sheet is not None else ""
-    print(f"run complete: {rel} ({sheet}{len(summary.notebooks)} notebooks, "
-          f"{summary.n_results} statistics); open {rel}/report/index.html")
+    print(
+        f"run complete: {rel} ({sheet}{len(summary.notebooks)} notebooks, "
+        f"{summary.n_results} statistics); open {rel}/report/index.html"
+    )
     return 0
 
 
@@ -298,8 +414,10 @@ def params_from_cli(args) -> int:
     for name, info in catalog(folder).items():
         rule = PARAMETER_RULES.get(name)
         allowed = f" Allowed: {rule.describe()}." if rule else ""
-        print(f"{name} ({info['type']}, default {info['default']!r})\n    {info['meaning']}.{allowed}\n"
-              f"    Notebooks: {', '.join(info['notebooks'])}")
+        print(
+            f"{name} ({info['type']}, default {info['default']!r})\n    {info['meaning']}.{allowed}\n"
+            f"    Notebooks: {', '.join(info['notebooks'])}"
+        )
     sys.stdout.flush()  # a closed pipe shows here, inside main
     return 0
 

@@ -74,14 +74,20 @@ def parse_grid(items: list[str]) -> list[tuple[tuple[str, str], ...]]:
         name = name.strip()
         vals = [v.strip() for v in values.split(",") if v.strip()]
         if not sep or not name or not vals:
-            raise ValueError(f"--grid {item!r}: write NAME=VALUE[,VALUE...], e.g. bmb_high_cutoff=40,50,60")
+            raise ValueError(
+                f"--grid {item!r}: write NAME=VALUE[,VALUE...], e.g. bmb_high_cutoff=40,50,60"
+            )
         if name in seen:
-            raise ValueError(f"--grid {item!r}: {name} is already given by --grid {seen[name]!r}; "
-                             f"give each parameter once, with all its values: {name}=V1,V2,...")
+            raise ValueError(
+                f"--grid {item!r}: {name} is already given by --grid {seen[name]!r}; "
+                f"give each parameter once, with all its values: {name}=V1,V2,..."
+            )
         seen[name] = item
         repeated = sorted({v for v in vals if vals.count(v) > 1})
         if repeated:
-            raise ValueError(f"--grid {item!r}: the value {repeated[0]!r} is given twice; give each value once")
+            raise ValueError(
+                f"--grid {item!r}: the value {repeated[0]!r} is given twice; give each value once"
+            )
         axes.append([(name, v) for v in vals])
     return [tuple(combo) for combo in itertools.product(*axes)]
 
@@ -120,7 +126,9 @@ def safe_names(texts: Mapping[str, str]) -> dict[str, str]:
     return names
 
 
-def split_by_centre(data: Path, work: Path, min_patients: int, name: str | None = None) -> list[tuple[str, Path]]:
+def split_by_centre(
+    data: Path, work: Path, min_patients: int, name: str | None = None
+) -> list[tuple[str, Path]]:
     """Write each centre's rows (centres under ``min_patients`` pooled, then the patients
     without a centre) as a CSV in ``work``, copied as read so a resumed batch sees unchanged
     hashes; ``[(label, file)]``.
@@ -176,8 +184,14 @@ def _read_rows(data: Path) -> tuple[list[list[str]], list[str]]:
     return table[1:], [c.strip() for c in table[0]]
 
 
-def plan_batch(files: list[str | Path], out: Path, *, by: str | None = None, min_patients: int = 1,
-               grid: list[str] = ()) -> list[RunSpec]:
+def plan_batch(
+    files: list[str | Path],
+    out: Path,
+    *,
+    by: str | None = None,
+    min_patients: int = 1,
+    grid: list[str] = (),
+) -> list[RunSpec]:
     """Every run of the batch: files x (all patients and each centre when ``by == "center"``) x
     grid points.
 
@@ -192,14 +206,21 @@ def plan_batch(files: list[str | Path], out: Path, *, by: str | None = None, min
         if by == "center" and file.is_file():
             name = file_names[str(file)]
             try:
-                sources = [(label, path, path.stem)
-                           for label, path in split_by_centre(file, out / "work" / name, min_patients, name)]
+                sources = [
+                    (label, path, path.stem)
+                    for label, path in split_by_centre(
+                        file, out / "work" / name, min_patients, name
+                    )
+                ]
             except (ValueError, UnicodeDecodeError, csv.Error):
                 sources = None  # run as a whole: its validation then says what is wrong
         if sources is None:
             sources = [("", file, file_names[str(file)])]
         else:  # the whole file too: the pooled row the centres are read against
-            sources = [(ALL_PATIENTS, file, f"{file_names[str(file)]}-{_slug(ALL_PATIENTS)}"), *sources]
+            sources = [
+                (ALL_PATIENTS, file, f"{file_names[str(file)]}-{_slug(ALL_PATIENTS)}"),
+                *sources,
+            ]
         for centre, path, stem in sources:
             for point in points:
                 name = "-".join([stem] + [_slug(f"{k}={v}") for k, v in point])
@@ -215,19 +236,29 @@ def _unique_run_names(names: list[str], identities: list[str]) -> list[str]:
     users: dict[str, int] = {}
     for name in names:
         users[name.lower()] = users.get(name.lower(), 0) + 1
-    done = [name if users[name.lower()] == 1 and len(name) <= RUN_NAME_MAX
-            else f"{name[:RUN_NAME_MAX - 9]}-{_digest(identity)}" for name, identity in zip(names, identities)]
+    done = [
+        name
+        if users[name.lower()] == 1 and len(name) <= RUN_NAME_MAX
+        else f"{name[: RUN_NAME_MAX - 9]}-{_digest(identity)}"
+        for name, identity in zip(names, identities)
+    ]
     seen: dict[str, str] = {}
     for name, identity in zip(done, identities):
         if name.lower() in seen:
-            raise ValueError(f"two runs of the batch would share the folder name {name!r}: "
-                             f"{seen[name.lower()]} and {identity}")
+            raise ValueError(
+                f"two runs of the batch would share the folder name {name!r}: "
+                f"{seen[name.lower()]} and {identity}"
+            )
         seen[name.lower()] = identity
     return done
 
 
-def check_grid(grid: list[str], notebooks_dir: Path, settings: Mapping[str, object] | None = None,
-               source: str = "parameter file") -> None:
+def check_grid(
+    grid: list[str],
+    notebooks_dir: Path,
+    settings: Mapping[str, object] | None = None,
+    source: str = "parameter file",
+) -> None:
     """Check every grid point as a run would, before anything runs: names the notebooks
     declare (not the ones the batch sets), values of the declared type, in range and in
     relation with the parameter file's values (``settings``), no value given twice.
@@ -247,27 +278,41 @@ def check_grid(grid: list[str], notebooks_dir: Path, settings: Mapping[str, obje
         from_file = check_file_values(settings or {}, types, source)
     except ParameterError as err:
         raise ValueError(str(err)) from None
-    from_file = {k: v for k, v in from_file.items() if k not in ("data_path", "data_sheet", "output_dir")}
+    from_file = {
+        k: v for k, v in from_file.items() if k not in ("data_path", "data_sheet", "output_dir")
+    }
     for item in grid:
         name, _, values = item.partition("=")
         name = name.strip()
         if name in RESERVED_PARAMETERS or name == "data_sheet":
-            raise ValueError(f"--grid {item!r}: {name} is set by the batch for each run (the data files are its "
-                             "arguments); a grid varies the notebooks' other parameters")
+            raise ValueError(
+                f"--grid {item!r}: {name} is set by the batch for each run (the data files are its "
+                "arguments); a grid varies the notebooks' other parameters"
+            )
         typed: dict[object, str] = {}
         for text in (v.strip() for v in values.split(",") if v.strip()):
             try:
                 value = coerce_parameters([(name, text)], declared)[name]
                 for stem in sorted({nb for info in known.values() for nb in info["notebooks"]}):
-                    mine = {n: info["default"] for n, info in known.items() if stem in info["notebooks"]}
+                    mine = {
+                        n: info["default"] for n, info in known.items() if stem in info["notebooks"]
+                    }
                     if name in mine:
-                        check_parameters({**mine, **{k: v for k, v in from_file.items() if k in mine},
-                                          name: value}, where=f"{stem}.ipynb")
+                        check_parameters(
+                            {
+                                **mine,
+                                **{k: v for k, v in from_file.items() if k in mine},
+                                name: value,
+                            },
+                            where=f"{stem}.ipynb",
+                        )
             except ParameterError as err:
                 raise ValueError(f"--grid {item!r}: {err}") from None
             if value in typed:
-                raise ValueError(f"--grid {item!r}: {typed[value]!r} and {text!r} are the same value "
-                                 f"({value!r}); give each value once")
+                raise ValueError(
+                    f"--grid {item!r}: {typed[value]!r} and {text!r} are the same value "
+                    f"({value!r}); give each value once"
+                )
             typed[value] = text
 
 
@@ -278,8 +323,12 @@ def parameter_file_record(params_file: str | Path | None) -> dict[str, str] | No
     return {"file": Path(params_file).name, "sha256": file_sha256(params_file)}
 
 
-def is_up_to_date(spec: RunSpec, run_dir: Path, share: bool = False,
-                  parameter_file: Mapping[str, str] | None = None) -> bool:
+def is_up_to_date(
+    spec: RunSpec,
+    run_dir: Path,
+    share: bool = False,
+    parameter_file: Mapping[str, str] | None = None,
+) -> bool:
     """True when ``run_dir`` is a complete run of the same kind, input bytes, parameter file
     (``parameter_file``: :func:`parameter_file_record`, compared by SHA-256; None: none) and
     parameters."""
@@ -290,7 +339,9 @@ def is_up_to_date(spec: RunSpec, run_dir: Path, share: bool = False,
         if manifest.get("kind", "internal") != ("share" if share else "internal"):
             return False
         recorded = manifest.get("parameter_file") or None
-        if (recorded and recorded.get("sha256")) != (parameter_file and parameter_file.get("sha256")):
+        if (recorded and recorded.get("sha256")) != (
+            parameter_file and parameter_file.get("sha256")
+        ):
             return False
         given = dict(spec.parameters)
         for params in manifest["parameters"].values():
@@ -308,6 +359,7 @@ def _same(recorded: str, given: str) -> bool:
             return ast.literal_eval(text)
         except (ValueError, SyntaxError):
             return text
+
     return value(recorded) == value(given)
 
 
@@ -335,7 +387,9 @@ def _worker_terminated(signum, frame):
     os._exit(0)
 
 
-def _run_one(spec: RunSpec, run_dir: Path, notebooks_dir, share: bool, params_file=None) -> RunOutcome:
+def _run_one(
+    spec: RunSpec, run_dir: Path, notebooks_dir, share: bool, params_file=None
+) -> RunOutcome:
     """Worker: one run with one notebook worker; every error becomes the outcome's message."""
     import time
 
@@ -345,9 +399,17 @@ def _run_one(spec: RunSpec, run_dir: Path, notebooks_dir, share: bool, params_fi
     start = time.perf_counter()
     try:
         _BUSY = True
-        run_analysis(spec.data, run_dir, parameters=list(spec.parameters), force=True,
-                     notebooks_dir=notebooks_dir, progress=False, workers=1, share=share,
-                     params_file=params_file)
+        run_analysis(
+            spec.data,
+            run_dir,
+            parameters=list(spec.parameters),
+            force=True,
+            notebooks_dir=notebooks_dir,
+            progress=False,
+            workers=1,
+            share=share,
+            params_file=params_file,
+        )
     except PipelineError as err:
         return RunOutcome(spec, "failed", str(err).strip(), time.perf_counter() - start)
     except KeyboardInterrupt:
@@ -355,7 +417,9 @@ def _run_one(spec: RunSpec, run_dir: Path, notebooks_dir, share: bool, params_fi
             os._exit(130)
         raise
     except Exception as err:  # noqa: BLE001  (one run's failure must not stop the batch)
-        return RunOutcome(spec, "failed", f"{type(err).__name__}: {err}", time.perf_counter() - start)
+        return RunOutcome(
+            spec, "failed", f"{type(err).__name__}: {err}", time.perf_counter() - start
+        )
     finally:
         _BUSY = False
     return RunOutcome(spec, "done", "", time.perf_counter() - start)
@@ -363,7 +427,9 @@ def _run_one(spec: RunSpec, run_dir: Path, notebooks_dir, share: bool, params_fi
 
 def default_jobs(n_runs: int) -> int:
     """Runs at the same time: at most the cores, the runs, and what free memory holds."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     try:
         free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         by_memory = max(1, free // MEMORY_PER_RUN)
@@ -372,8 +438,16 @@ def default_jobs(n_runs: int) -> int:
     return max(1, min(cores, n_runs, by_memory))
 
 
-def run_batch(specs: list[RunSpec], out: str | Path, *, notebooks_dir=None, jobs: int | None = None,
-              progress: bool = True, share: bool = False, params_file: str | Path | None = None) -> list[RunOutcome]:
+def run_batch(
+    specs: list[RunSpec],
+    out: str | Path,
+    *,
+    notebooks_dir=None,
+    jobs: int | None = None,
+    progress: bool = True,
+    share: bool = False,
+    params_file: str | Path | None = None,
+) -> list[RunOutcome]:
     """Run every spec into ``out/runs/<name>`` (skipping up-to-date ones) and write
     ``summary.csv`` and ``index.html`` whatever happened; the outcomes in spec order.
     ``params_file``: the parameter file every run reads (as ``run --params``)."""
@@ -396,14 +470,27 @@ def run_batch(specs: list[RunSpec], out: str | Path, *, notebooks_dir=None, jobs
             todo.append(spec)
     if todo:
         before = set(multiprocessing.active_children())
-        pool = ProcessPoolExecutor(max_workers=jobs or default_jobs(len(todo)),
-                                   mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_worker_started, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(
+            max_workers=jobs or default_jobs(len(todo)),
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_worker_started,
+            initargs=(os.getpid(),),
+        )
         try:
-            futures = {pool.submit(_run_one, s, out / "runs" / s.name, notebooks_dir, share, params_file): s
-                       for s in todo}
-            bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="batch", unit="run",
-                       file=sys.stderr, disable=not progress)
+            futures = {
+                pool.submit(
+                    _run_one, s, out / "runs" / s.name, notebooks_dir, share, params_file
+                ): s
+                for s in todo
+            }
+            bar = tqdm(
+                total=len(specs),
+                initial=len(specs) - len(todo),
+                desc="batch",
+                unit="run",
+                file=sys.stderr,
+                disable=not progress,
+            )
             for future in as_completed(futures):
                 spec = futures[future]
                 try:
@@ -417,27 +504,53 @@ def run_batch(specs: list[RunSpec], out: str | Path, *, notebooks_dir=None, jobs
             raise
         pool.shutdown(wait=True)
     ordered = [outcomes[s.name] for s in specs]
-    if share:  # an error may quote a patient's row or value, or name a path: a share batch says where only
-        ordered = [dataclasses.replace(o, error=suppression.share_failure_text(o.error)) if o.error else o
-                   for o in ordered]
+    if (
+        share
+    ):  # an error may quote a patient's row or value, or name a path: a share batch says where only
+        ordered = [
+            dataclasses.replace(o, error=suppression.share_failure_text(o.error)) if o.error else o
+            for o in ordered
+        ]
     from pipeline.batch_summary import write_summary
 
     write_summary(ordered, out, share=share)
     return ordered
 
 
-def write_snakefile(specs: list[RunSpec], out: Path, path: str | Path, *, share: bool = False,
-                    notebooks_dir=None, params_file: str | Path | None = None) -> Path:
+def write_snakefile(
+    specs: list[RunSpec],
+    out: Path,
+    path: str | Path,
+    *,
+    share: bool = False,
+    notebooks_dir=None,
+    params_file: str | Path | None = None,
+) -> Path:
     """Export the batch as a Snakefile: one rule per run calling ``pipeline run`` with this
     interpreter (its absolute path) and the batch's parameter file."""
-    lines = ['# Generated by `python -m pipeline batch --snakefile`: one rule per run.', "",
-             "rule all:", "    input:"]
+    lines = [
+        "# Generated by `python -m pipeline batch --snakefile`: one rule per run.",
+        "",
+        "rule all:",
+        "    input:",
+    ]
     lines += [f"        {json.dumps(str(out / 'runs' / s.name / 'manifest.json'))}," for s in specs]
     rules = _rule_names([s.name for s in specs])
     for s, rule in zip(specs, rules):
         run_dir = out / "runs" / s.name
-        cmd = [sys.executable, "-m", "pipeline", "run", "--data", str(s.data), "--out", str(run_dir), "--force",
-               "--workers", "1"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--data",
+            str(s.data),
+            "--out",
+            str(run_dir),
+            "--force",
+            "--workers",
+            "1",
+        ]
         if notebooks_dir is not None:
             cmd += ["--notebooks", os.path.abspath(notebooks_dir)]
         if params_file is not None:
@@ -447,11 +560,14 @@ def write_snakefile(specs: list[RunSpec], out: Path, path: str | Path, *, share:
         if share:
             cmd.append("--share")
         shell = " ".join(_shell_quote(c) for c in cmd).replace("{", "{{").replace("}", "}}")
-        lines += ["", f"rule {rule}:",
-                  f"    input: {json.dumps(str(s.data))}",
-                  f"    output: {json.dumps(str(run_dir / 'manifest.json'))}",
-                  "    threads: 1",
-                  f"    shell: {json.dumps(shell)}"]
+        lines += [
+            "",
+            f"rule {rule}:",
+            f"    input: {json.dumps(str(s.data))}",
+            f"    output: {json.dumps(str(run_dir / 'manifest.json'))}",
+            "    threads: 1",
+            f"    shell: {json.dumps(shell)}",
+        ]
     path = Path(path)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -470,7 +586,9 @@ def _rule_names(names: list[str]) -> list[str]:
     users: dict[str, int] = {}
     for rule in rules:
         users[rule] = users.get(rule, 0) + 1
-    return [rule if users[rule] == 1 else f"{rule}_{_digest(name)}" for rule, name in zip(rules, names)]
+    return [
+        rule if users[rule] == 1 else f"{rule}_{_digest(name)}" for rule, name in zip(rules, names)
+    ]
 
 
 def batch_from_cli(args) -> int:
@@ -483,8 +601,11 @@ def batch_from_cli(args) -> int:
     out = Path(os.path.abspath(args.out))
     notebooks = Path(args.notebooks) if args.notebooks is not None else REPO_ROOT / "notebooks"
     # As `run`: the repository's analysis.toml describes the repository's notebooks only.
-    params_file = args.params if args.params is not None else (
-        REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
+    params_file = (
+        args.params
+        if args.params is not None
+        else (REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
+    )
     with contextlib.ExitStack() as held:
         try:  # bad usage (exit status 2) is found before any run starts
             if params_file is not None:
@@ -492,26 +613,47 @@ def batch_from_cli(args) -> int:
             settings = read_params_file(params_file) if params_file is not None else {}
             held.enter_context(run_lock(out))
             check_grid(args.grid, notebooks, settings, f"parameter file {params_file}")
-            specs = plan_batch(args.data, out, by=args.by, min_patients=args.min_patients, grid=args.grid)
+            specs = plan_batch(
+                args.data, out, by=args.by, min_patients=args.min_patients, grid=args.grid
+            )
             if args.snakefile:
-                write_snakefile(specs, out, args.snakefile, share=args.share, notebooks_dir=args.notebooks,
-                                params_file=params_file)
-                print(f"wrote {args.snakefile} ({len(specs)} runs); run it with "
-                      f"`snakemake --cores N -s {args.snakefile}`")
+                write_snakefile(
+                    specs,
+                    out,
+                    args.snakefile,
+                    share=args.share,
+                    notebooks_dir=args.notebooks,
+                    params_file=params_file,
+                )
+                print(
+                    f"wrote {args.snakefile} ({len(specs)} runs); run it with "
+                    f"`snakemake --cores N -s {args.snakefile}`"
+                )
                 return 0
         except (ValueError, ParameterError, RunDirError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         except OSError as err:
-            print(f"error: {err.strerror or err}{f': {err.filename}' if err.filename else ''}", file=sys.stderr)
+            print(
+                f"error: {err.strerror or err}{f': {err.filename}' if err.filename else ''}",
+                file=sys.stderr,
+            )
             return 2
-        outcomes = run_batch(specs, out, notebooks_dir=args.notebooks, jobs=args.jobs, share=args.share,
-                             params_file=params_file)
+        outcomes = run_batch(
+            specs,
+            out,
+            notebooks_dir=args.notebooks,
+            jobs=args.jobs,
+            share=args.share,
+            params_file=params_file,
+        )
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         first = o.error.splitlines()[0] if o.error else ""
         print(f"run {o.spec.name} failed: {first}", file=sys.stderr)
     counts = {k: sum(o.status == k for o in outcomes) for k in ("done", "skipped", "failed")}
-    print(f"batch: {counts['done']} run, {counts['skipped']} skipped (unchanged), {counts['failed']} failed; "
-          f"open {os.path.relpath(out)}/index.html")
+    print(
+        f"batch: {counts['done']} run, {counts['skipped']} skipped (unchanged), {counts['failed']} failed; "
+        f"open {os.path.relpath(out)}/index.html"
+    )
     return 1 if failed else 0

@@ -27,21 +27,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.parameters import default
 from helpers import suppression
+from helpers.parameters import default
 
 #: Proportions shown side by side: (column prefix, results key, title).
-PROPORTIONS = (("cr", "any_cr[all]", "CR/CRp/CRi within two cycles"),
-               ("mrd", "mrd_negative[all]", "MRD-negative among CR with an MRD result"),
-               ("crs", "crs[all]", "CRS"),
-               ("crs_ge3", "crs_grade_ge3[crs=True]", "CRS grade ≥3 among patients with CRS"))
+PROPORTIONS = (
+    ("cr", "any_cr[all]", "CR/CRp/CRi within two cycles"),
+    ("mrd", "mrd_negative[all]", "MRD-negative among CR with an MRD result"),
+    ("crs", "crs[all]", "CRS"),
+    ("crs_ge3", "crs_grade_ge3[crs=True]", "CRS grade ≥3 among patients with CRS"),
+)
 #: Subgroup contrasts of CR: (column, results key of the Fisher exact test).
-CONTRASTS = (("p_cr_by_burden", "any_cr[high_burden]~fisher"),
-             ("p_cr_by_lines", "any_cr[lines_group]~fisher"),
-             ("p_cr_by_regimen", "any_cr[debulking_category]~fisher"))
+CONTRASTS = (
+    ("p_cr_by_burden", "any_cr[high_burden]~fisher"),
+    ("p_cr_by_lines", "any_cr[lines_group]~fisher"),
+    ("p_cr_by_regimen", "any_cr[debulking_category]~fisher"),
+)
 #: Headlines the notebooks declare (helpers.headlines) shown as text in index.html.
-HEADLINE_TITLES = ("CR by marrow blasts before debulking", "CR by previous treatment lines",
-                   "CR by debulking therapy")
+HEADLINE_TITLES = (
+    "CR by marrow blasts before debulking",
+    "CR by previous treatment lines",
+    "CR by debulking therapy",
+)
 #: Grid parameters that define a CR contrast: parameter -> (grouping, exposed level, reference
 #: level, words); ``{v}`` is the grid value.
 GRID_CONTRASTS = {
@@ -59,9 +66,15 @@ def summary_rows(outcomes, out: Path) -> pd.DataFrame:
     rows = []
     for o in outcomes:
         s = o.spec
-        row = {"run": s.name, "label": s.centre or s.source, "source": s.source, "centre": s.centre,
-               "parameters": " ".join(f"{k}={v}" for k, v in s.parameters),
-               "status": o.status, "error": o.error.splitlines()[0] if o.error else ""}
+        row = {
+            "run": s.name,
+            "label": s.centre or s.source,
+            "source": s.source,
+            "centre": s.centre,
+            "parameters": " ".join(f"{k}={v}" for k, v in s.parameters),
+            "status": o.status,
+            "error": o.error.splitlines()[0] if o.error else "",
+        }
         results = _results(out / "runs" / s.name) if o.status != "failed" else None
         for prefix, key, _ in PROPORTIONS:
             hit = _row(results, key)
@@ -148,15 +161,20 @@ def _protect_totals(table: pd.DataFrame, policy: suppression.Policy) -> pd.DataF
             for col in (f"{prefix}_numerator", f"{prefix}_denominator"):
                 values = table.loc[group.index, col]
                 hidden = [policy.hidden(v) for v in values]
-                others = [(_number(v), i) for i, v, h in zip(values.index, values, hidden)
-                          if not h and _number(v) > 0]
+                others = [
+                    (_number(v), i)
+                    for i, v, h in zip(values.index, values, hidden)
+                    if not h and _number(v) > 0
+                ]
                 if sum(hidden) != 1 or not others:
                     continue
                 i = min(others)[1]
                 hide = [f"{prefix}_numerator"] + ([col] if col.endswith("denominator") else [])
                 table[hide] = table[hide].astype(object)
                 table.loc[i, hide] = suppression.SECONDARY
-                table.loc[i, [f"{prefix}_estimate", f"{prefix}_ci_low", f"{prefix}_ci_high"]] = math.nan
+                table.loc[i, [f"{prefix}_estimate", f"{prefix}_ci_low", f"{prefix}_ci_high"]] = (
+                    math.nan
+                )
     return table
 
 
@@ -168,37 +186,61 @@ def _all_patients() -> str:
 
 # --- the page ------------------------------------------------------------------------
 
-def render_page(outcomes, table: pd.DataFrame, out: Path, kind: str,
-                policy: suppression.Policy = suppression.NONE) -> str:
+
+def render_page(
+    outcomes,
+    table: pd.DataFrame,
+    out: Path,
+    kind: str,
+    policy: suppression.Policy = suppression.NONE,
+) -> str:
     """index.html from the template: every value passed as text, escaped by Jinja2."""
     import jinja2
 
     from pipeline.report import _kind_text
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     counts = {k: int((table["status"] == k).sum()) for k in ("done", "skipped", "failed")}
     rows = []
     for o, (_, row) in zip(outcomes, table.iterrows()):
         texts = _headlines(out, o.spec.name, policy) if o.status != "failed" else {}
-        rows.append({"name": o.spec.name, "label": row["label"], "source": row["source"],
-                     "parameters": row["parameters"], "status": o.status,
-                     "error": o.error.splitlines()[0] if o.error else "",
-                     "link": f"runs/{o.spec.name}/report/index.html" if o.status != "failed" else "",
-                     "pooled": row["centre"] == _all_patients(),
-                     "proportions": [_proportion(row, p, policy) for p, _, _ in PROPORTIONS],
-                     "headlines": [texts.get(t, "–") for t in HEADLINE_TITLES]})
+        rows.append(
+            {
+                "name": o.spec.name,
+                "label": row["label"],
+                "source": row["source"],
+                "parameters": row["parameters"],
+                "status": o.status,
+                "error": o.error.splitlines()[0] if o.error else "",
+                "link": f"runs/{o.spec.name}/report/index.html" if o.status != "failed" else "",
+                "pooled": row["centre"] == _all_patients(),
+                "proportions": [_proportion(row, p, policy) for p, _, _ in PROPORTIONS],
+                "headlines": [texts.get(t, "–") for t in HEADLINE_TITLES],
+            }
+        )
     forest = forest_png(table, policy)
     centres = _heterogeneity(outcomes, out)
     grid = grid_contrasts(outcomes, out, policy)
     grid_png = grid_png_bytes(grid) if grid is not None else None
     page = env.get_template("batch_summary.html").render(
         banner=dict(_banner(outcomes), kind=_kind_text(kind, policy=policy)),
-        kind_name=kind, n_runs=len(outcomes), counts=counts,
-        proportion_titles=[t for _, _, t in PROPORTIONS], headline_titles=list(HEADLINE_TITLES),
-        rows=rows, forest=_data_uri(forest), centres=centres,
-        grid=None if grid is None else grid.to_dict("records"), grid_png=_data_uri(grid_png),
-        note=policy.footnote() if policy.k > 1 else "")
+        kind_name=kind,
+        n_runs=len(outcomes),
+        counts=counts,
+        proportion_titles=[t for _, _, t in PROPORTIONS],
+        headline_titles=list(HEADLINE_TITLES),
+        rows=rows,
+        forest=_data_uri(forest),
+        centres=centres,
+        grid=None if grid is None else grid.to_dict("records"),
+        grid_png=_data_uri(grid_png),
+        note=policy.footnote() if policy.k > 1 else "",
+    )
     return page
 
 
@@ -220,8 +262,12 @@ def _banner(outcomes) -> dict:
         return {"style": "reconstructed", "text": reconstructed[0].headline}
     if not provs:
         return {"style": "analyst", "text": "Data: not recorded."}
-    return {"style": "analyst", "text": "Data: " + "; ".join(f"{p.file} (SHA-256 {p.sha256[:12]}…)" for p in provs)
-            + ", supplied by the analyst."}
+    return {
+        "style": "analyst",
+        "text": "Data: "
+        + "; ".join(f"{p.file} (SHA-256 {p.sha256[:12]}…)" for p in provs)
+        + ", supplied by the analyst.",
+    }
 
 
 def _proportion(row, prefix: str, policy: suppression.Policy) -> str:
@@ -229,8 +275,11 @@ def _proportion(row, prefix: str, policy: suppression.Policy) -> str:
 
     if pd.isna(row[f"{prefix}_denominator"]):
         return "–"
-    return format_result({col: row[f"{prefix}_{col}"] for col in ("numerator", "denominator", "ci_low", "ci_high")},
-                         "rate", policy=policy)
+    return format_result(
+        {col: row[f"{prefix}_{col}"] for col in ("numerator", "denominator", "ci_low", "ci_high")},
+        "rate",
+        policy=policy,
+    )
 
 
 def _headlines(out: Path, name: str, policy: suppression.Policy) -> dict[str, str]:
@@ -241,9 +290,16 @@ def _headlines(out: Path, name: str, policy: suppression.Policy) -> dict[str, st
     if results is None or "key" not in results:
         return {}
     try:
-        return {h.title: h.text(results, policy=policy) for _, h in read_headlines(run)
-                if h.title in HEADLINE_TITLES}
-    except (ValueError, TypeError, KeyError) as err:  # a run this version cannot read: said, not fatal
+        return {
+            h.title: h.text(results, policy=policy)
+            for _, h in read_headlines(run)
+            if h.title in HEADLINE_TITLES
+        }
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+    ) as err:  # a run this version cannot read: said, not fatal
         return dict.fromkeys(HEADLINE_TITLES, f"not readable: {err}")
 
 
@@ -280,6 +336,7 @@ def _shown_count(value, policy: suppression.Policy) -> int | None:
 
 # --- which centre differs ----------------------------------------------------------------
 
+
 def _heterogeneity(outcomes, out: Path) -> list[dict]:
     """Per file split by centre: notebook 10's tests in the run on all patients (first grid point)
     and its funnel plot."""
@@ -295,18 +352,28 @@ def _heterogeneity(outcomes, out: Path) -> list[dict]:
         fisher, i2 = _row(results, FISHER_KEY), _row(results, I2_KEY)
         available = _row(results, "by_centre.available[all]")
         if fisher is None:
-            why = ("notebook 10 (outcomes by centre) was not run" if available is None else
-                   str(available.get("method", "")).removeprefix("not available for this data: "))
+            why = (
+                "notebook 10 (outcomes by centre) was not run"
+                if available is None
+                else str(available.get("method", "")).removeprefix("not available for this data: ")
+            )
             found.append({"source": s.source, "text": f"Not computed: {why}.", "funnel": ""})
             continue
-        text = f"Fisher's exact test across centres, two-sided: {p_text(_number(fisher['p_value']))}"
+        text = (
+            f"Fisher's exact test across centres, two-sided: {p_text(_number(fisher['p_value']))}"
+        )
         if i2 is not None and not math.isnan(_number(i2["estimate"])):
             low, high = _number(i2["ci_low"]), _number(i2["ci_high"])
             interval = "" if math.isnan(low) else f" (95% CI {100 * low:.0f}–{100 * high:.0f}%)"
             text += f"; random-effects I² {100 * _number(i2['estimate']):.0f}%{interval}"
         png = out / "runs" / s.name / FUNNEL_FIGURE
-        found.append({"source": s.source, "text": text + ".",
-                      "funnel": _data_uri(png.read_bytes()) if png.is_file() else ""})
+        found.append(
+            {
+                "source": s.source,
+                "text": text + ".",
+                "funnel": _data_uri(png.read_bytes()) if png.is_file() else "",
+            }
+        )
     return found
 
 
@@ -334,25 +401,45 @@ def forest_png(table: pd.DataFrame, policy: suppression.Policy = suppression.NON
     from helpers.figures import house_style, new_figure
 
     many_files = data["source"].nunique() > 1
-    data = data.assign(pct=100 * data["est"], lo=[100 * _number(v) for v in data["cr_ci_low"]],
-                       hi=[100 * _number(v) for v in data["cr_ci_high"]],
-                       kind=["all patients" if c == _all_patients() else "centre" if c else "file"
-                             for c in data["centre"]],
-                       row=[(f"{src}: " if many_files else "") + f"{lab} (n={policy.count_text(_shown_or_text(d))})"
-                            for src, lab, d in zip(data["source"], data["label"], data["cr_denominator"])])
+    data = data.assign(
+        pct=100 * data["est"],
+        lo=[100 * _number(v) for v in data["cr_ci_low"]],
+        hi=[100 * _number(v) for v in data["cr_ci_high"]],
+        kind=[
+            "all patients" if c == _all_patients() else "centre" if c else "file"
+            for c in data["centre"]
+        ],
+        row=[
+            (f"{src}: " if many_files else "") + f"{lab} (n={policy.count_text(_shown_or_text(d))})"
+            for src, lab, d in zip(data["source"], data["label"], data["cr_denominator"])
+        ],
+    )
     with house_style():
         fig, ax = new_figure(8, 0.42 * len(data) + 1.8)
         ax.hlines(data["row"], data["lo"], data["hi"], color="0.3")
-        sns.scatterplot(data=data, x="pct", y="row", hue="kind", style="kind", ax=ax, s=70, zorder=3,
-                        markers={"all patients": "D", "centre": "o", "file": "o"},
-                        palette={"all patients": "C3", "centre": "C0", "file": "C0"})
+        sns.scatterplot(
+            data=data,
+            x="pct",
+            y="row",
+            hue="kind",
+            style="kind",
+            ax=ax,
+            s=70,
+            zorder=3,
+            markers={"all patients": "D", "centre": "o", "file": "o"},
+            palette={"all patients": "C3", "centre": "C0", "file": "C0"},
+        )
         for rate in data.loc[data["kind"] == "all patients", "pct"]:
             ax.axvline(rate, color="C3", linestyle="--", linewidth=1)
         ax.set_xlim(0, 100)
         ax.margins(y=0.5 / max(1, len(data)) + 0.05)
         ax.set_xlabel("CR/CRp/CRi within two cycles, % (exact 95% CI); dashed: pooled rate")
         ax.set_ylabel("")
-        ax.set_title("Complete remission by centre" if (data["kind"] == "centre").any() else "Complete remission by run")
+        ax.set_title(
+            "Complete remission by centre"
+            if (data["kind"] == "centre").any()
+            else "Complete remission by run"
+        )
         ax.legend(title="", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
@@ -365,8 +452,10 @@ def _shown_or_text(value):
 
 # --- what the grid changes ----------------------------------------------------------------
 
-def grid_contrasts(outcomes, out: Path,
-                   policy: suppression.Policy = suppression.NONE) -> pd.DataFrame | None:
+
+def grid_contrasts(
+    outcomes, out: Path, policy: suppression.Policy = suppression.NONE
+) -> pd.DataFrame | None:
     """For a grid over a cut-off of :data:`GRID_CONTRASTS`: per run the CR contrast that cut-off
     defines: counts, risk difference (Newcombe hybrid score 95 % CI), conditional maximum-likelihood
     odds ratio (exact 95 % CI, as R's ``fisher.test``) and Fisher's p; None without such a grid.
@@ -392,23 +481,53 @@ def grid_contrasts(outcomes, out: Path,
             high = _row(results, f"any_cr[{var}={exposed.format(v=v)}]")
             low = _row(results, f"any_cr[{var}={reference.format(v=v)}]")
             test = _row(results, f"any_cr[{var}]~fisher")
-            row = {"label": o.spec.centre or o.spec.source, "source": o.spec.source, "parameter": name,
-                   "value": v, "contrast": words.format(v=v), "exposed": "–", "reference": "–",
-                   "rd": math.nan, "rd_low": math.nan, "rd_high": math.nan, "rd_text": "–", "or_text": "–",
-                   "p_text": "–"}
+            row = {
+                "label": o.spec.centre or o.spec.source,
+                "source": o.spec.source,
+                "parameter": name,
+                "value": v,
+                "contrast": words.format(v=v),
+                "exposed": "–",
+                "reference": "–",
+                "rd": math.nan,
+                "rd_low": math.nan,
+                "rd_high": math.nan,
+                "rd_text": "–",
+                "or_text": "–",
+                "p_text": "–",
+            }
             if high is not None and low is not None:
-                row["exposed"] = n_of(*(_count(high[c]) for c in ("numerator", "denominator")), policy=policy)
-                row["reference"] = n_of(*(_count(low[c]) for c in ("numerator", "denominator")), policy=policy)
-                k1, n1, k2, n2 = (_shown_count(x, policy) for x in (high["numerator"], high["denominator"],
-                                                            low["numerator"], low["denominator"]))
-                if None not in (k1, n1, k2, n2) and n1 and n2 and not (
-                        policy.rate_hidden(k1, n1) or policy.rate_hidden(k2, n2)):
+                row["exposed"] = n_of(
+                    *(_count(high[c]) for c in ("numerator", "denominator")), policy=policy
+                )
+                row["reference"] = n_of(
+                    *(_count(low[c]) for c in ("numerator", "denominator")), policy=policy
+                )
+                k1, n1, k2, n2 = (
+                    _shown_count(x, policy)
+                    for x in (
+                        high["numerator"],
+                        high["denominator"],
+                        low["numerator"],
+                        low["denominator"],
+                    )
+                )
+                if (
+                    None not in (k1, n1, k2, n2)
+                    and n1
+                    and n2
+                    and not (policy.rate_hidden(k1, n1) or policy.rate_hidden(k2, n2))
+                ):
                     d, lo, hi = newcombe_difference_ci(k1, n1, k2, n2)
                     ratio = odds_ratio([[k1, n1 - k1], [k2, n2 - k2]], kind="conditional")
                     ci = ratio.confidence_interval()
-                    row.update(rd=100 * d, rd_low=100 * lo, rd_high=100 * hi,
-                               rd_text=f"{100 * d:+.1f} ({100 * lo:+.1f} to {100 * hi:+.1f})",
-                               or_text=_or_text(ratio.statistic, ci.low, ci.high))
+                    row.update(
+                        rd=100 * d,
+                        rd_low=100 * lo,
+                        rd_high=100 * hi,
+                        rd_text=f"{100 * d:+.1f} ({100 * lo:+.1f} to {100 * hi:+.1f})",
+                        or_text=_or_text(ratio.statistic, ci.low, ci.high),
+                    )
             if test is not None:
                 row["p_text"] = p_text(_number(test["p_value"]), bare=True)
             rows.append(row)
@@ -443,7 +562,10 @@ def grid_png_bytes(grid: pd.DataFrame) -> bytes | None:
     values = sorted({_number(v) for v in data["value"]})
     step = min((b - a for a, b in itertools.pairwise(values)), default=1.0) * 0.25
     labels = list(dict.fromkeys(data["label"]))
-    shift = {lab: (i - (len(labels) - 1) / 2) * step / max(len(labels), 1) for i, lab in enumerate(labels)}
+    shift = {
+        lab: (i - (len(labels) - 1) / 2) * step / max(len(labels), 1)
+        for i, lab in enumerate(labels)
+    }
     data = data.assign(x=[_number(v) + shift[lab] for v, lab in zip(data["value"], data["label"])])
     with house_style():
         fig, ax = new_figure(8, 4.2)

@@ -15,8 +15,11 @@ from pathlib import Path
 from helpers.provenance import SHIPPED_COHORT, data_provenance
 
 #: Reference tables shipped in data/ (not patient data) may be named in outputs.
-SHIPPED_FILES = frozenset(p.name for p in SHIPPED_COHORT.parent.iterdir() if p.is_file()) \
-    if SHIPPED_COHORT.parent.is_dir() else frozenset()
+SHIPPED_FILES = (
+    frozenset(p.name for p in SHIPPED_COHORT.parent.iterdir() if p.is_file())
+    if SHIPPED_COHORT.parent.is_dir()
+    else frozenset()
+)
 #: A run's own outputs (results/, tables/, figures/) may be named too.
 OWN_OUTPUT = re.compile(r"^(?:\.\./)?(?:outputs/interactive/)?(?:results|tables|figures)/")
 DATA_FILE = re.compile(r"[\w./-]+\.(?:csv|tsv|xlsx|xlsm|xls|parquet|sav|dta)\b", re.I)
@@ -48,11 +51,18 @@ def foreign_output(nb: dict) -> str | None:
         return f"no provenance banner of {SHIPPED_COHORT.name} in the stored outputs"
     if "supplied by the analyst" in joined:
         return "outputs of a data file supplied by the analyst"
-    others = sorted({m for m in DATA_FILE.findall(joined)
-                     if not OWN_OUTPUT.match(m) and Path(m).name not in SHIPPED_FILES})
+    others = sorted(
+        {
+            m
+            for m in DATA_FILE.findall(joined)
+            if not OWN_OUTPUT.match(m) and Path(m).name not in SHIPPED_FILES
+        }
+    )
     if others:
         return f"stored outputs name other data files: {', '.join(others)}"
-    if any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in nb.get("cells", [])):
+    if any(
+        "injected-parameters" in c.get("metadata", {}).get("tags", []) for c in nb.get("cells", [])
+    ):
         return "saved from a papermill run (injected parameters)"
     return None
 

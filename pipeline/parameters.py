@@ -20,12 +20,15 @@ RESERVED_PARAMETERS = ("data_path", "output_dir", "params_file")
 def declared_parameters(notebook: str | Path) -> dict[str, dict]:
     """``{name: {"type", "default" (a Python literal, as papermill would write it), "help"}}``
     of the parameters a notebook names (:func:`helpers.parameters.describe`)."""
-    return {name: {"type": info["type"], "default": repr(info["default"]), "help": info["meaning"]}
-            for name, info in describe(notebook).items()}
+    return {
+        name: {"type": info["type"], "default": repr(info["default"]), "help": info["meaning"]}
+        for name, info in describe(notebook).items()
+    }
 
 
-def coerce_parameters(pairs: Sequence[tuple[str, str]],
-                      declared: Mapping[str, Mapping[str, dict]]) -> dict[str, object]:
+def coerce_parameters(
+    pairs: Sequence[tuple[str, str]], declared: Mapping[str, Mapping[str, dict]]
+) -> dict[str, object]:
     """``-p NAME VALUE`` pairs typed as the first notebook declaring the name declares it.
 
     ``declared`` is ``{notebook: declared_parameters(...)}``. Values stay data: papermill writes
@@ -41,15 +44,19 @@ def coerce_parameters(pairs: Sequence[tuple[str, str]],
     given: dict[str, str] = {}
     for name, text in pairs:
         if name in given:
-            raise ParameterError(f"parameter {name!r} is given twice (-p {name} {given[name]} and "
-                                 f"-p {name} {text}); give each parameter once")
+            raise ParameterError(
+                f"parameter {name!r} is given twice (-p {name} {given[name]} and "
+                f"-p {name} {text}); give each parameter once"
+            )
         given[name] = text
         if name in RESERVED_PARAMETERS:
             option = {"data_path": "--data", "output_dir": "--out"}.get(name, "--params")
             raise ParameterError(f"parameter {name!r} is set by the pipeline; use {option}")
         if name not in types:
-            raise ParameterError(f"unknown parameter {name!r}: no notebook declares it. "
-                                 f"Known parameters: {', '.join(known)}")
+            raise ParameterError(
+                f"unknown parameter {name!r}: no notebook declares it. "
+                f"Known parameters: {', '.join(known)}"
+            )
         values[name] = _convert(name, text, types[name])
     return values
 
@@ -75,8 +82,9 @@ def _convert(name: str, text: str, type_name: str) -> object:
     return text
 
 
-def effective_parameters(declared: Mapping[str, dict],
-                         overrides: Mapping[str, object]) -> dict[str, object]:
+def effective_parameters(
+    declared: Mapping[str, dict], overrides: Mapping[str, object]
+) -> dict[str, object]:
     """One notebook's parameter values: its literal defaults, replaced by ``overrides``."""
     values: dict[str, object] = {}
     for name, info in declared.items():
@@ -97,14 +105,17 @@ def check_params_path(path: str | Path) -> None:
     try:
         mode = os.stat(path).st_mode
     except OSError as err:
-        raise ParameterError(f"parameter file {path}: cannot read it ({err.strerror or err})") from None
+        raise ParameterError(
+            f"parameter file {path}: cannot read it ({err.strerror or err})"
+        ) from None
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, socket or device"
         raise ParameterError(f"parameter file {path}: {kind}, not a file; give a TOML file")
 
 
-def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, dict],
-                        overrides: Mapping[str, object]) -> dict[str, Path]:
+def resolve_input_files(
+    data: Path, notebooks_dir: Path, declared: Mapping[str, dict], overrides: Mapping[str, object]
+) -> dict[str, Path]:
     """``{parameter: path}`` of the files a run reads: the cohort (``data_path``, first) and every
     ``*_file`` parameter.
 
@@ -132,8 +143,9 @@ def resolve_input_files(data: Path, notebooks_dir: Path, declared: Mapping[str, 
     return files
 
 
-def check_comparator_tables(files: Mapping[str, Path], declared: Mapping[str, dict],
-                            overrides: Mapping[str, object]) -> None:
+def check_comparator_tables(
+    files: Mapping[str, Path], declared: Mapping[str, dict], overrides: Mapping[str, object]
+) -> None:
     """Read ``comparator_file`` and ``pairings_file`` (when the run reads them) as notebook 05
     does, and check that ``reference_comparator`` names a row: :class:`ParameterError` naming
     the file or value and what is allowed, before any notebook starts."""
@@ -145,22 +157,28 @@ def check_comparator_tables(files: Mapping[str, Path], declared: Mapping[str, di
     try:
         comparators = historic.load_comparators(path)
     except (ValueError, OSError) as err:
-        raise ParameterError(f"comparator_file {path}: not a table of historic comparators as "
-                             f"data/historic_comparators.csv is ({_first_line(err)})") from None
+        raise ParameterError(
+            f"comparator_file {path}: not a table of historic comparators as "
+            f"data/historic_comparators.csv is ({_first_line(err)})"
+        ) from None
     if "pairings_file" in files:
         try:
             historic.load_pairings(files["pairings_file"], comparators)
         except (ValueError, OSError) as err:
-            raise ParameterError(f"pairings_file {files['pairings_file']}: not a table of pairings of the "
-                                 f"comparators in {path.name} ({_first_line(err)})") from None
+            raise ParameterError(
+                f"pairings_file {files['pairings_file']}: not a table of pairings of the "
+                f"comparators in {path.name} ({_first_line(err)})"
+            ) from None
     reference = overrides.get("reference_comparator")
     for params in declared.values():
         if reference is None and "reference_comparator" in params:
             reference = ast.literal_eval(params["reference_comparator"]["default"])
     ids = list(comparators["id"])
     if reference is not None and reference not in ids:
-        raise ParameterError(f"parameter 'reference_comparator' = {reference!r} is not a row of {path.name}; "
-                             f"allowed: {', '.join(ids)}")
+        raise ParameterError(
+            f"parameter 'reference_comparator' = {reference!r} is not a row of {path.name}; "
+            f"allowed: {', '.join(ids)}"
+        )
 
 
 def _first_line(err: BaseException) -> str:

@@ -35,18 +35,30 @@ REGIMENS: tuple[tuple[str, str, str], ...] = (
     ("t2_reg_6mp_steroids", "6-mp + steroids", "low_intensity_chemo"),
     ("t2_reg_vincristine", "vincristine", "low_intensity_chemo"),
     ("t2_reg_hu", "hu", "low_intensity_chemo"),
-    ("t2_reg_vinblastine_prednisone_6mp_methotrexate", "vinblastine + prednisone + 6-mp + methotrexate",
-     "low_intensity_chemo"),
+    (
+        "t2_reg_vinblastine_prednisone_6mp_methotrexate",
+        "vinblastine + prednisone + 6-mp + methotrexate",
+        "low_intensity_chemo",
+    ),
     ("t2_reg_vincristine_6mp", "vincristine + 6-mp", "low_intensity_chemo"),
     ("t2_reg_steroids_hu_6mp", "steroids + hu + 6-mp", "low_intensity_chemo"),
-    ("t2_reg_idarubicin_vincristine_pegasp_dexamethasone",
-     "idarubicin + vincristine + peg-asparaginase + dexamethasone", "polychemotherapy"),
+    (
+        "t2_reg_idarubicin_vincristine_pegasp_dexamethasone",
+        "idarubicin + vincristine + peg-asparaginase + dexamethasone",
+        "polychemotherapy",
+    ),
     ("t2_reg_hyper_cvad", "hyper-cvad", "polychemotherapy"),
-    ("t2_reg_vincristine_daunoblastin_erwinase_methylprednisolone",
-     "vincristine + daunoblastin + erwinase + methylprednisolone", "polychemotherapy"),
+    (
+        "t2_reg_vincristine_daunoblastin_erwinase_methylprednisolone",
+        "vincristine + daunoblastin + erwinase + methylprednisolone",
+        "polychemotherapy",
+    ),
     ("t2_reg_cyclophosphamide_vincristine", "cyclophosphamide + vincristine", "polychemotherapy"),
-    ("t2_reg_steroids_cyclophosphamide_vincristine", "steroids + cyclophosphamide + vincristine",
-     "polychemotherapy"),
+    (
+        "t2_reg_steroids_cyclophosphamide_vincristine",
+        "steroids + cyclophosphamide + vincristine",
+        "polychemotherapy",
+    ),
     ("t2_reg_ponatinib", "ponatinib", "tki"),
     ("t2_reg_ponatinib_dexamethasone", "ponatinib + dexamethasone", "tki"),
     ("t2_reg_vincristine_ponatinib_prednisone", "vincristine + ponatinib + prednisone", "tki"),
@@ -159,7 +171,9 @@ class _Model:
             self.m.Add(sum(pop_lits) == self._int(fid, "denominator"))
         self.used.append(fid)
 
-    def fig_summary(self, fid_median: str, fid_min: str, fid_max: str, x, available, cap: int) -> None:
+    def fig_summary(
+        self, fid_median: str, fid_min: str, fid_max: str, x, available, cap: int
+    ) -> None:
         """Median, minimum and maximum of ``x`` over patients where ``available``.
 
         Median ``m`` of ``k`` values is encoded as ``#(x < m) <= (k-1)//2`` and
@@ -173,7 +187,7 @@ class _Model:
         half = (n_avail - 1) // 2
         self.m.Add(sum(available) == n_avail)
         at_most_below = self.reify_le(x, med - 1, "below")  # x < med
-        at_most_med = self.reify_le(x, med, "notabove")     # x <= med
+        at_most_med = self.reify_le(x, med, "notabove")  # x <= med
         for i in self.P:
             self.m.Add(x[i] >= lo).OnlyEnforceIf(available[i])
             self.m.Add(x[i] <= hi).OnlyEnforceIf(available[i])
@@ -243,7 +257,9 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
     c("t1_sex_female", cond=[M.neg(male)])
     c("t1_age_lt50", cond=[age_lt50])
     c("t1_age_ge50", cond=[M.neg(age_lt50)])
-    M.fig_summary("s31_age_median", "s31_age_min", "s31_age_max", age, [M.conj([]) for _ in P], MAX_SAME_AGE)
+    M.fig_summary(
+        "s31_age_median", "s31_age_min", "s31_age_max", age, [M.conj([]) for _ in P], MAX_SAME_AGE
+    )
     for fid in ("t1_status_relapsed", "s31_relapsed"):
         c(fid, cond=[relapsed])
     for fid in ("t1_status_refractory", "s31_refractory"):
@@ -258,7 +274,9 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
             m.Add(lines[i] == value).OnlyEnforceIf(at_value[i])
             m.Add(lines[i] != value).OnlyEnforceIf(at_value[i].Not())
         m.Add(sum(at_value) <= cap)
-    M.fig_summary("s31_lines_median", "s31_lines_min", "s31_lines_max", lines, [M.conj([]) for _ in P], n)
+    M.fig_summary(
+        "s31_lines_median", "s31_lines_min", "s31_lines_max", lines, [M.conj([]) for _ in P], n
+    )
     for fid in ("t1_hsct_yes", "s31_prior_hsct"):
         c(fid, cond=[prior_hsct])
     c("t1_hsct_no", cond=[M.neg(prior_hsct)])
@@ -271,12 +289,21 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
         c(fid, cond=[base["ge50"]])
     for fid in ("t1_bmb_na", "f1_bmb_baseline_missing"):
         c(fid, cond=[base["na"]])
-    M.fig_summary("s31_bmb_baseline_median", "s31_bmb_baseline_min", "s31_bmb_baseline_max",
-                  base_v, base_avail, MAX_SAME_BASELINE_BLASTS)
+    M.fig_summary(
+        "s31_bmb_baseline_median",
+        "s31_bmb_baseline_min",
+        "s31_bmb_baseline_max",
+        base_v,
+        base_avail,
+        MAX_SAME_BASELINE_BLASTS,
+    )
 
     # ---- debulking -----------------------------------------------------
     reg = M.one_hot("reg", [code for _, code, _ in REGIMENS])
-    cat = {k: M.any_of(f"cat_{k}", [reg[code] for _, code, kk in REGIMENS if kk == k]) for k in CATEGORIES}
+    cat = {
+        k: M.any_of(f"cat_{k}", [reg[code] for _, code, kk in REGIMENS if kk == k])
+        for k in CATEGORIES
+    }
     for fid, code, _ in REGIMENS:
         c(fid, cond=[reg[code]])
     for k in CATEGORIES:
@@ -285,22 +312,41 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
     c("s32_steroids", cond=[cat["steroids"]])
     c("abs_debulk_tki", cond=[cat["tki"]])
     c("s32_low_intensity_chemo", cond=[cat["low_intensity_chemo"]])
-    c("abs_debulk_chemo", cond=[M.any_of("chemo", [cat["low_intensity_chemo"], cat["polychemotherapy"]])])
+    c(
+        "abs_debulk_chemo",
+        cond=[M.any_of("chemo", [cat["low_intensity_chemo"], cat["polychemotherapy"]])],
+    )
     # every TKI patient is Ph+ (section 2.1 group d; 4 of the 13 Ph+)
     c("s32_tki_among_ph_positive", pop=[ph_pos], cond=[cat["tki"]])
     for i in P:
         m.AddImplication(cat["tki"][i], ph_pos[i])
     c("s32_tki_with_steroids", cond=[reg["ponatinib + dexamethasone"]])
     c("s32_tki_alone", cond=[reg["ponatinib"]])
-    c("s32_tki_with_chemo", cond=[M.any_of("tki_chemo", [reg["vincristine + ponatinib + prednisone"],
-                                                         reg["steroids + fla-ida + ponatinib"]])])
+    c(
+        "s32_tki_with_chemo",
+        cond=[
+            M.any_of(
+                "tki_chemo",
+                [
+                    reg["vincristine + ponatinib + prednisone"],
+                    reg["steroids + fla-ida + ponatinib"],
+                ],
+            )
+        ],
+    )
     c("s32_high_burden_low_intensity", pop=[base["ge50"]], cond=[cat["low_intensity_chemo"]])
 
     days = [m.NewIntVar(0, 365, f"days_{i}") for i in P]
     for i in P:  # reported for polychemotherapy only; blank for the others
         m.Add(days[i] == 0).OnlyEnforceIf(cat["polychemotherapy"][i].Not())
-    M.fig_summary("s32_poly_days_median", "s32_poly_days_min", "s32_poly_days_max",
-                  days, cat["polychemotherapy"], MAX_SAME_DAYS)
+    M.fig_summary(
+        "s32_poly_days_median",
+        "s32_poly_days_min",
+        "s32_poly_days_max",
+        days,
+        cat["polychemotherapy"],
+        MAX_SAME_DAYS,
+    )
 
     # assumption: debulking does not raise marrow blasts
     post, post_v, post_avail = blast_groups("post", ceiling=(base_v, base_avail))
@@ -309,7 +355,9 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
     c("s32_post_lt20", pop=[post_avail], cond=[post["lt20"]])
     c("s32_post_20_49", pop=[post_avail], cond=[post["20_49"]])
     c("s32_post_ge50", pop=[post_avail], cond=[post["ge50"]])
-    M.fig_summary("s32_post_median", "s32_post_min", "s32_post_max", post_v, post_avail, MAX_SAME_POST_BLASTS)
+    M.fig_summary(
+        "s32_post_median", "s32_post_min", "s32_post_max", post_v, post_avail, MAX_SAME_POST_BLASTS
+    )
 
     # ---- blinatumomab, response, MRD, CRS, HSCT ------------------------
     dose = M.one_hot("dose", ("full", "full_interrupted", "reduced"))
@@ -408,10 +456,31 @@ def _build(figures: pd.DataFrame) -> tuple[_Model, dict]:
     missing = sorted(wanted - set(M.used))
     if missing:
         raise ValueError(f"published figures not encoded in the reconstruction: {missing}")
-    variables = dict(male=male, age=age, relapsed=relapsed, lines=lines, prior_hsct=prior_hsct,
-                     ph_pos=ph_pos, base=base, base_v=base_v, reg=reg, days=days, post=post, post_v=post_v,
-                     dose=dose, two_cycles=two_cycles, resp=resp, mrd_ev=mrd_ev, mrd_neg=mrd_neg,
-                     crs_rec=crs_rec, crs_yes=crs_yes, grade=grade, hsct=hsct, source=source, centre=centre)
+    variables = dict(
+        male=male,
+        age=age,
+        relapsed=relapsed,
+        lines=lines,
+        prior_hsct=prior_hsct,
+        ph_pos=ph_pos,
+        base=base,
+        base_v=base_v,
+        reg=reg,
+        days=days,
+        post=post,
+        post_v=post_v,
+        dose=dose,
+        two_cycles=two_cycles,
+        resp=resp,
+        mrd_ev=mrd_ev,
+        mrd_neg=mrd_neg,
+        crs_rec=crs_rec,
+        crs_yes=crs_yes,
+        grade=grade,
+        hsct=hsct,
+        source=source,
+        centre=centre,
+    )
     return M, variables
 
 
@@ -437,22 +506,66 @@ def _hint(M: _Model, v: dict, seed: int) -> None:
                 m.AddHint(arr[i], lv == levels[i])
 
     hint_hot(v["reg"], shuffled({code: num(fid) for fid, code, _ in REGIMENS}))
-    hint_hot(v["resp"], shuffled({"none": n - num("s331_cr_any"), "cr": num("s331_cr_full"),
-                                  "crp": num("s331_crp"), "cri": num("s331_cri")}))
-    hint_hot(v["dose"], shuffled({lv: num(f"s331_dose_{lv}") for lv in ("full", "full_interrupted", "reduced")}))
-    hint_hot(v["source"], shuffled({lv: num(f"s21_source_{lv}") for lv in ("neuf", "paap", "observational")}))
-    hint_hot(v["base"], shuffled({"ge50": num("t1_bmb_ge50"), "lt20": num("t1_bmb_lt20"),
-                                  "20_49": num("t1_bmb_20_49"), "na": num("t1_bmb_na")}))
-    hint_hot(v["post"], shuffled({"na": n - num("s32_post_available"), "lt20": num("s32_post_lt20"),
-                                  "20_49": num("s32_post_20_49"), "ge50": num("s32_post_ge50")}))
+    hint_hot(
+        v["resp"],
+        shuffled(
+            {
+                "none": n - num("s331_cr_any"),
+                "cr": num("s331_cr_full"),
+                "crp": num("s331_crp"),
+                "cri": num("s331_cri"),
+            }
+        ),
+    )
+    hint_hot(
+        v["dose"],
+        shuffled({lv: num(f"s331_dose_{lv}") for lv in ("full", "full_interrupted", "reduced")}),
+    )
+    hint_hot(
+        v["source"],
+        shuffled({lv: num(f"s21_source_{lv}") for lv in ("neuf", "paap", "observational")}),
+    )
+    hint_hot(
+        v["base"],
+        shuffled(
+            {
+                "ge50": num("t1_bmb_ge50"),
+                "lt20": num("t1_bmb_lt20"),
+                "20_49": num("t1_bmb_20_49"),
+                "na": num("t1_bmb_na"),
+            }
+        ),
+    )
+    hint_hot(
+        v["post"],
+        shuffled(
+            {
+                "na": n - num("s32_post_available"),
+                "lt20": num("s32_post_lt20"),
+                "20_49": num("s32_post_20_49"),
+                "ge50": num("s32_post_ge50"),
+            }
+        ),
+    )
     hint_hot(v["centre"], [f"C{1 + rng.randrange(len(v['centre']))}" for _ in P])
-    for key, share in (("male", num("t1_sex_male") / n), ("relapsed", num("t1_status_relapsed") / n),
-                       ("prior_hsct", 0.5), ("ph_pos", num("t1_ph_pos") / n), ("two_cycles", num("s331_cycles_2") / n),
-                       ("mrd_ev", 0.6), ("mrd_neg", 0.5), ("crs_rec", 1.0), ("crs_yes", 0.15), ("hsct", 0.2)):
+    for key, share in (
+        ("male", num("t1_sex_male") / n),
+        ("relapsed", num("t1_status_relapsed") / n),
+        ("prior_hsct", 0.5),
+        ("ph_pos", num("t1_ph_pos") / n),
+        ("two_cycles", num("s331_cycles_2") / n),
+        ("mrd_ev", 0.6),
+        ("mrd_neg", 0.5),
+        ("crs_rec", 1.0),
+        ("crs_yes", 0.15),
+        ("hsct", 0.2),
+    ):
         for i in P:
             m.AddHint(v[key][i], rng.random() < share)
     for i in P:
-        m.AddHint(v["age"][i], rng.randint(20, 49) if rng.random() < 19 / 34 else rng.randint(50, 75))
+        m.AddHint(
+            v["age"][i], rng.randint(20, 49) if rng.random() < 19 / 34 else rng.randint(50, 75)
+        )
         m.AddHint(v["lines"][i], rng.choice([1] * 7 + [2] * 13 + [3] * 8 + [4] * 4 + [5] * 2))
         m.AddHint(v["base_v"][i], rng.randint(6, 90))
         m.AddHint(v["post_v"][i], rng.choice([0, 1, 2, 3, 5, 8, 10, 12, 15]))
@@ -473,41 +586,63 @@ def _extract(solver: cp_model.CpSolver, v: dict, n: int) -> pd.DataFrame:
         response = _pick(solver, v["resp"], i)
         crs_rec = solver.BooleanValue(v["crs_rec"][i])
         crs_yes = solver.BooleanValue(v["crs_yes"][i])
-        rows.append({
-            "patient_id": "",
-            "center": _pick(solver, v["centre"], i),
-            "source": _pick(solver, v["source"], i),
-            "sex": "male" if solver.BooleanValue(v["male"][i]) else "female",
-            "age_years": val(v["age"][i]),
-            "disease_status": "relapsed" if solver.BooleanValue(v["relapsed"][i]) else "refractory",
-            "prior_lines": val(v["lines"][i]),
-            "prior_hsct": yes_no[solver.BooleanValue(v["prior_hsct"][i])],
-            "ph_status": "positive" if solver.BooleanValue(v["ph_pos"][i]) else "negative",
-            "bmb_baseline_pct": pd.NA if solver.BooleanValue(v["base"]["na"][i]) else val(v["base_v"][i]),
-            "debulking_category": cat_of[regimen],
-            "debulking_regimen": regimen,
-            "debulking_to_blina_days": val(v["days"][i]) if cat_of[regimen] == "polychemotherapy" else pd.NA,
-            "bmb_post_debulking_pct": pd.NA if solver.BooleanValue(v["post"]["na"][i]) else val(v["post_v"][i]),
-            "blina_dose": _pick(solver, v["dose"], i),
-            "blina_cycles": 2 if solver.BooleanValue(v["two_cycles"][i]) else 1,
-            "response": response,
-            "mrd_status": (("negative" if solver.BooleanValue(v["mrd_neg"][i]) else "positive")
-                           if solver.BooleanValue(v["mrd_ev"][i]) else pd.NA),
-            "crs": yes_no[crs_yes] if crs_rec else pd.NA,
-            "crs_grade": val(v["grade"][i]) if crs_yes else pd.NA,
-            "hsct_after_blina": yes_no[solver.BooleanValue(v["hsct"][i])],
-        })
+        rows.append(
+            {
+                "patient_id": "",
+                "center": _pick(solver, v["centre"], i),
+                "source": _pick(solver, v["source"], i),
+                "sex": "male" if solver.BooleanValue(v["male"][i]) else "female",
+                "age_years": val(v["age"][i]),
+                "disease_status": "relapsed"
+                if solver.BooleanValue(v["relapsed"][i])
+                else "refractory",
+                "prior_lines": val(v["lines"][i]),
+                "prior_hsct": yes_no[solver.BooleanValue(v["prior_hsct"][i])],
+                "ph_status": "positive" if solver.BooleanValue(v["ph_pos"][i]) else "negative",
+                "bmb_baseline_pct": pd.NA
+                if solver.BooleanValue(v["base"]["na"][i])
+                else val(v["base_v"][i]),
+                "debulking_category": cat_of[regimen],
+                "debulking_regimen": regimen,
+                "debulking_to_blina_days": val(v["days"][i])
+                if cat_of[regimen] == "polychemotherapy"
+                else pd.NA,
+                "bmb_post_debulking_pct": pd.NA
+                if solver.BooleanValue(v["post"]["na"][i])
+                else val(v["post_v"][i]),
+                "blina_dose": _pick(solver, v["dose"], i),
+                "blina_cycles": 2 if solver.BooleanValue(v["two_cycles"][i]) else 1,
+                "response": response,
+                "mrd_status": (
+                    ("negative" if solver.BooleanValue(v["mrd_neg"][i]) else "positive")
+                    if solver.BooleanValue(v["mrd_ev"][i])
+                    else pd.NA
+                ),
+                "crs": yes_no[crs_yes] if crs_rec else pd.NA,
+                "crs_grade": val(v["grade"][i]) if crs_yes else pd.NA,
+                "hsct_after_blina": yes_no[solver.BooleanValue(v["hsct"][i])],
+            }
+        )
     frame = pd.DataFrame(rows, columns=list(NAMES))
     # Stable register-like order, then pseudonymous ids R01..R34.
-    order_cols = ["center", "source", "age_years", "sex", "debulking_regimen", "response", "prior_lines"]
+    order_cols = [
+        "center",
+        "source",
+        "age_years",
+        "sex",
+        "debulking_regimen",
+        "response",
+        "prior_lines",
+    ]
     frame = frame.sort_values(order_cols, kind="stable").reset_index(drop=True)
     width = max(2, len(str(n)))
     frame["patient_id"] = [f"R{k:0{width}d}" for k in range(1, n + 1)]
     return frame
 
 
-def reconstruct_cohort(figures: pd.DataFrame | None = None, seed: int = SEED,
-                       time_limit_seconds: float = 60.0) -> Reconstruction:
+def reconstruct_cohort(
+    figures: pd.DataFrame | None = None, seed: int = SEED, time_limit_seconds: float = 60.0
+) -> Reconstruction:
     """Solve for a cohort meeting every count/median/min/max figure (``figures``: the
     default file when omitted). ValueError if a figure of those kinds is not encoded or
     no cohort meets them all."""
@@ -522,15 +657,22 @@ def reconstruct_cohort(figures: pd.DataFrame | None = None, seed: int = SEED,
     solver.parameters.max_time_in_seconds = time_limit_seconds
     status = solver.Solve(model.m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise ValueError(f"no cohort satisfies the published figures (CP-SAT status {solver.StatusName(status)})")
+        raise ValueError(
+            f"no cohort satisfies the published figures (CP-SAT status {solver.StatusName(status)})"
+        )
     cohort = _extract(solver, variables, model.n)
-    return Reconstruction(cohort=cohort, figure_ids=tuple(dict.fromkeys(model.used)),
-                          status=solver.StatusName(status), wall_seconds=solver.WallTime())
+    return Reconstruction(
+        cohort=cohort,
+        figure_ids=tuple(dict.fromkeys(model.used)),
+        status=solver.StatusName(status),
+        wall_seconds=solver.WallTime(),
+    )
 
 
 def cohort_csv_text(cohort: pd.DataFrame) -> str:
     """A cohort as CSV text: contract column order, ``\\n`` line ends, blanks for missing,
     whole numbers without a decimal point."""
+
     def cell(x: object) -> str:
         if x is None or x is pd.NA or (isinstance(x, float) and x != x):
             return ""
@@ -558,6 +700,8 @@ def reconstruct_from_cli(args) -> int:
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(cohort_csv_text(result.cohort).encode("utf-8"))
     tmp.replace(out)
-    print(f"wrote {out}: {len(result.cohort)} patients satisfying {len(result.figure_ids)} published figures "
-          f"(CP-SAT {result.status}, seed {SEED}, {result.wall_seconds:.2f} s)")
+    print(
+        f"wrote {out}: {len(result.cohort)} patients satisfying {len(result.figure_ids)} published figures "
+        f"(CP-SAT {result.status}, seed {SEED}, {result.wall_seconds:.2f} s)"
+    )
     return 0

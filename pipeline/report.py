@@ -24,11 +24,10 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import suppression
+from helpers import headlines, suppression
 from helpers.narrative import CUTOFF_WORDS, UNAVAILABLE, run_setting
 from helpers.parameters import SETTINGS, default
 from helpers.provenance import SHIPPED_COHORT, Provenance, data_provenance, file_sha256
-from helpers import headlines
 
 #: Parameters every notebook gets from the pipeline; the banner names the data file.
 PIPELINE_PARAMETERS = ("data_path", "output_dir", "params_file")
@@ -38,8 +37,8 @@ COPIED_FOLDERS = ("tables", "figures", "results", "notebooks")
 RUN_KINDS = {
     "internal": "Internal run: may contain patient-level listings; keep within the analysis team.",
     "share": "Share-safe run: no copy of the input and no patient identifiers; counts from 1 to {below} are "
-             "hidden (shown as \"<{k}\"), every other count is rounded to a multiple of {base}, and percentages "
-             "and intervals are computed from the rounded counts; p-values and model estimates use all counts.",
+    'hidden (shown as "<{k}"), every other count is rounded to a multiple of {base}, and percentages '
+    "and intervals are computed from the rounded counts; p-values and model estimates use all counts.",
 }
 #: How the index names a file type ("DOCX" means nothing to most readers).
 FILE_KINDS = {"docx": "Word"}
@@ -62,7 +61,11 @@ class Parameter:
     @property
     def changed(self) -> bool:
         """True when the run used another value than the notebook's default."""
-        if self.name.endswith("_file") and isinstance(self.value, str) and isinstance(self.default, str):
+        if (
+            self.name.endswith("_file")
+            and isinstance(self.value, str)
+            and isinstance(self.default, str)
+        ):
             return Path(self.value).name != Path(self.default).name
         return self.value != self.default
 
@@ -87,8 +90,13 @@ class Page:
     parameters: list[Parameter]
 
 
-def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
-                  kind: str = "internal", policy: suppression.Policy | None = None) -> Path:
+def render_report(
+    run_dir: str | Path,
+    cohort_file: str | None = None,
+    *,
+    kind: str = "internal",
+    policy: suppression.Policy | None = None,
+) -> Path:
     """Write ``report/`` (a page per executed notebook and ``index.html``) into a run
     directory and return the index's path. ``cohort_file``: default the notebooks'
     ``data_path``; ``kind``: a key of :data:`RUN_KINDS`; ``policy``: what the run shows of a
@@ -104,16 +112,30 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
     for name in ("results.csv", "manifest.json"):
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, report / name)
-    notebooks = [nbformat.read(str(p), as_version=4)
-                 for p in sorted((run_dir / "notebooks").glob("*.ipynb"))]
+    notebooks = [
+        nbformat.read(str(p), as_version=4) for p in sorted((run_dir / "notebooks").glob("*.ipynb"))
+    ]
     stems = [p.stem for p in sorted((run_dir / "notebooks").glob("*.ipynb"))]
     if cohort_file is None and notebooks:
-        cohort_file = next((Path(str(p.value)).name for p in notebook_parameters(notebooks[0])
-                            if p.name == "data_path"), None)
-    cutoffs = {p.name: p.value for nb in notebooks for p in notebook_parameters(nb) if p.name in CUTOFF_WORDS}
+        cohort_file = next(
+            (
+                Path(str(p.value)).name
+                for p in notebook_parameters(notebooks[0])
+                if p.name == "data_path"
+            ),
+            None,
+        )
+    cutoffs = {
+        p.name: p.value
+        for nb in notebooks
+        for p in notebook_parameters(nb)
+        if p.name in CUTOFF_WORDS
+    }
     if policy is None:
-        min_cell = next((p.value for nb in notebooks for p in notebook_parameters(nb) if p.name == "min_cell"),
-                        default("min_cell"))
+        min_cell = next(
+            (p.value for nb in notebooks for p in notebook_parameters(nb) if p.name == "min_cell"),
+            default("min_cell"),
+        )
         policy = suppression.Policy.for_run(kind == "share", int(min_cell))
     banner, reconstructed = _banner(run_dir, cohort_file, kind, cutoffs, policy)
     figures = _figure_files(run_dir / "figures")
@@ -122,42 +144,62 @@ def render_report(run_dir: str | Path, cohort_file: str | None = None, *,
     pages = []
     for i, (stem, nb) in enumerate(zip(stems, notebooks)):
         prev, nxt = links[i - 1] if i else None, links[i + 1] if i + 1 < len(links) else None
-        page, text = _notebook_page(exporter, stem, nb, banner, figures, run_dir / "figures", prev, nxt,
-                                    policy)
+        page, text = _notebook_page(
+            exporter, stem, nb, banner, figures, run_dir / "figures", prev, nxt, policy
+        )
         (report / f"{stem}.html").write_text(text, encoding="utf-8")
         pages.append(page)
-    results = (pd.read_csv(run_dir / "results.csv") if (run_dir / "results.csv").is_file()
-               else pd.DataFrame(columns=["notebook", "key"]))
+    results = (
+        pd.read_csv(run_dir / "results.csv")
+        if (run_dir / "results.csv").is_file()
+        else pd.DataFrame(columns=["notebook", "key"])
+    )
     index = report / "index.html"
-    index.write_text(_index(run_dir, pages, results, banner, reconstructed, policy), encoding="utf-8")
+    index.write_text(
+        _index(run_dir, pages, results, banner, reconstructed, policy), encoding="utf-8"
+    )
     return index
 
 
 # --- notebook pages --------------------------------------------------------------------
+
 
 def _exporter():
     """nbconvert's HTML exporter with the report's template (cells only, no prompts or anchors)."""
     from nbconvert import HTMLExporter
 
     templates = str(TEMPLATES.parent)  # holds "report/": found as a template and as files
-    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[templates],
-                            extra_template_paths=[templates], exclude_input_prompt=True,
-                            exclude_output_prompt=True, exclude_anchor_links=True)
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[templates],
+        extra_template_paths=[templates],
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+    )
     exporter.register_filter("markdown_with_ids", markdown_with_ids)
     exporter.register_filter("safe_markdown", safe_markdown)
     return exporter
 
 
-def _notebook_page(exporter, stem, nb, banner, figures, figures_dir, prev, nxt,
-                   policy: suppression.Policy) -> tuple[Page, str]:
+def _notebook_page(
+    exporter, stem, nb, banner, figures, figures_dir, prev, nxt, policy: suppression.Policy
+) -> tuple[Page, str]:
     title = _notebook_title(nb) or stem
     shown = _prepare(nb, figures, figures_dir)
     legend = _one_legend(shown, policy)
     sections, found = _sections(shown)
     parameters = notebook_parameters(nb)
-    context = {"title": f"{title} — {REPORT_TITLE}", "banner": banner, "legend": legend,
-               "prev": prev, "next": nxt, "sections": sections[1:], "ids": set(),
-               "parameters": [p for p in parameters if p.name not in PIPELINE_PARAMETERS]}
+    context = {
+        "title": f"{title} — {REPORT_TITLE}",
+        "banner": banner,
+        "legend": legend,
+        "prev": prev,
+        "next": nxt,
+        "sections": sections[1:],
+        "ids": set(),
+        "parameters": [p for p in parameters if p.name not in PIPELINE_PARAMETERS],
+    }
     text, _ = exporter.from_notebook_node(shown, resources={"report": context})
     return Page(stem, title, _summary(nb), sections[1:], found, parameters), text
 
@@ -197,10 +239,19 @@ def _prepare(nb, figures: dict[str, str], figures_dir: Path):
                 name = figures.get(hashlib.sha256(png).hexdigest())
                 meta = output.setdefault("metadata", {}).setdefault("image/png", {})
                 if name:
-                    output["metadata"].setdefault("filenames", {})["image/png"] = f"figures/{name}.png"
+                    output["metadata"].setdefault("filenames", {})["image/png"] = (
+                        f"figures/{name}.png"
+                    )
                 svg = figures_dir / f"{name}.svg" if name else None
-                meta["alt"] = figure_alt(output, cell, nb.cells[i + 1:], png, svg=svg,
-                                         heading=heading, following=cell["outputs"][j + 1:])
+                meta["alt"] = figure_alt(
+                    output,
+                    cell,
+                    nb.cells[i + 1 :],
+                    png,
+                    svg=svg,
+                    heading=heading,
+                    following=cell["outputs"][j + 1 :],
+                )
     nb.cells = collapse_unavailable(nb.cells)
     return nb
 
@@ -216,8 +267,13 @@ def collapse_unavailable(cells: list) -> list:
         sections[-1].append(cell)
     kept, rest_empty = [], False
     for section in sections:
-        marked = [(c, o) for c in section if c.cell_type == "code" for o in c.get("outputs", [])
-                  if o.get("metadata", {}).get(UNAVAILABLE)]
+        marked = [
+            (c, o)
+            for c in section
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+            if o.get("metadata", {}).get(UNAVAILABLE)
+        ]
         shows = any(c.get("outputs") for c in section if c.cell_type == "code")
         if not marked:
             if not (rest_empty and not shows):
@@ -227,7 +283,11 @@ def collapse_unavailable(cells: list) -> list:
         if head.cell_type == "markdown":
             heading = re.search(r"^#{1,6}\s.*$", head.source, flags=re.MULTILINE)
             # the cells' own ids: a page renders them, and two runs must give the same page
-            kept.append(nbformat.v4.new_markdown_cell(heading.group(0) if heading else "", id=head.get("id")))
+            kept.append(
+                nbformat.v4.new_markdown_cell(
+                    heading.group(0) if heading else "", id=head.get("id")
+                )
+            )
         for cell, output in marked:
             kept.append(nbformat.v4.new_code_cell(cell.source, outputs=[output], id=cell.get("id")))
         rest_empty = rest_empty or any(o["metadata"][UNAVAILABLE] == "notebook" for _, o in marked)
@@ -238,7 +298,9 @@ def safe_markdown(text: str) -> str:
     """Markdown to HTML with raw HTML escaped and script links disabled (text from data)."""
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    renderer = IPythonRenderer(escape=True, allow_harmful_protocols=False, exclude_anchor_links=True)
+    renderer = IPythonRenderer(
+        escape=True, allow_harmful_protocols=False, exclude_anchor_links=True
+    )
     return MarkdownWithMath(renderer=renderer).render(text)
 
 
@@ -269,12 +331,23 @@ def markdown_with_ids(text: str, used: set[str], headings: list | None = None) -
 _CAPTION = re.compile(r"^\s*[*_]*(figure\b|caption:)", re.IGNORECASE)
 
 
-def figure_alt(output, cell, later_cells, png: bytes, *, svg: Path | None = None,
-               heading: str = "", following=()) -> str:
+def figure_alt(
+    output,
+    cell,
+    later_cells,
+    png: bytes,
+    *,
+    svg: Path | None = None,
+    heading: str = "",
+    following=(),
+) -> str:
     """Alt text saying what a figure shows, never empty: ``alt`` metadata, a caption or
     "Figure" heading, the PNG's Description/Title, the SVG's axes titles, the section heading."""
-    given = output.get("metadata", {}).get("image/png", {}).get("alt") \
-        or output.get("metadata", {}).get("alt") or cell.get("metadata", {}).get("alt")
+    given = (
+        output.get("metadata", {}).get("image/png", {}).get("alt")
+        or output.get("metadata", {}).get("alt")
+        or cell.get("metadata", {}).get("alt")
+    )
     if given:
         return str(given)
     nearby = [o.get("data", {}).get("text/markdown", "") for o in following]
@@ -317,10 +390,10 @@ def png_text(png: bytes) -> dict[str, str]:
     """The ``tEXt`` chunks of a PNG (e.g. ``Title``, ``Description``) as a dict."""
     found, pos = {}, 8
     while pos + 8 <= len(png):
-        length = int.from_bytes(png[pos:pos + 4], "big")
-        kind = png[pos + 4:pos + 8]
+        length = int.from_bytes(png[pos : pos + 4], "big")
+        kind = png[pos + 4 : pos + 8]
         if kind == b"tEXt":
-            key, _, value = png[pos + 8:pos + 8 + length].partition(b"\0")
+            key, _, value = png[pos + 8 : pos + 8 + length].partition(b"\0")
             found[key.decode("latin-1")] = value.decode("latin-1")
         if kind == b"IEND":
             break
@@ -349,8 +422,10 @@ def _one_legend(nb, policy: suppression.Policy) -> str:
     note, said = policy.footnote(), False
     for output in (o for c in nb.cells for o in c.get("outputs", [])):
         data = output.get("data", {})
-        for mime, forms in (("text/markdown", (f"*{note}*", note)),  # as helpers.narrative adds it
-                            ("text/html", (note, html.escape(note), html.escape(note, quote=False)))):
+        for mime, forms in (
+            ("text/markdown", (f"*{note}*", note)),  # as helpers.narrative adds it
+            ("text/html", (note, html.escape(note), html.escape(note, quote=False))),
+        ):
             text = data.get(mime, "")
             if any(form in text for form in forms):
                 said = True
@@ -364,7 +439,9 @@ def _figure_files(folder: Path) -> dict[str, str]:
     """SHA-256 of each ``figures/*.png`` -> its stem, to link shown images to their files."""
     if not folder.is_dir():
         return {}
-    return {hashlib.sha256(p.read_bytes()).hexdigest(): p.stem for p in sorted(folder.glob("*.png"))}
+    return {
+        hashlib.sha256(p.read_bytes()).hexdigest(): p.stem for p in sorted(folder.glob("*.png"))
+    }
 
 
 def _notebook_title(nb) -> str | None:
@@ -389,6 +466,7 @@ def _summary(nb) -> str:
 
 # --- parameters ------------------------------------------------------------------------
 
+
 def notebook_parameters(nb) -> list[Parameter]:
     """The parameters a notebook ran with: its ``parameters`` cell updated by papermill's
     injected cell (Python literals)."""
@@ -403,8 +481,10 @@ def notebook_parameters(nb) -> list[Parameter]:
     for name, (value, _) in defaults.items():
         if value is None and name in SETTINGS:  # a setting at its project default
             defaults[name] = (SETTINGS[name].default, SETTINGS[name].meaning)
-    return [Parameter(name, injected.get(name, default), default, meaning)
-            for name, (default, meaning) in defaults.items()]
+    return [
+        Parameter(name, injected.get(name, default), default, meaning)
+        for name, (default, meaning) in defaults.items()
+    ]
 
 
 def _assignments(source: str) -> dict[str, tuple[object, str]]:
@@ -423,7 +503,7 @@ def _assignments(source: str) -> dict[str, tuple[object, str]]:
             value = ast.literal_eval(node.value)
         except ValueError:
             continue
-        rest = lines[node.end_lineno - 1][node.end_col_offset:]
+        rest = lines[node.end_lineno - 1][node.end_col_offset :]
         found[target.id] = (value, rest.split("#", 1)[1].strip() if "#" in rest else "")
     return found
 
@@ -438,8 +518,14 @@ def _value_text(value: object) -> str:
 
 # --- page parts ------------------------------------------------------------------------
 
-def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | None = None,
-            policy: suppression.Policy = suppression.NONE) -> tuple[dict, bool]:
+
+def _banner(
+    run_dir: Path,
+    cohort_file: str | None,
+    kind: str,
+    cutoffs: dict | None = None,
+    policy: suppression.Policy = suppression.NONE,
+) -> tuple[dict, bool]:
     """The data banner of every page (``style``, ``text`` naming the ``cutoffs`` set otherwise than
     the paper, ``kind`` of run), and whether the data are the shipped reconstruction."""
     from helpers.published import load_published_figures, paper_cutoffs
@@ -454,7 +540,11 @@ def _banner(run_dir: Path, cohort_file: str | None, kind: str, cutoffs: dict | N
     if prov is not None:
         style = "reconstructed" if prov.reconstructed else "analyst"
         text = run_setting(prov, cutoffs or {}, paper_cutoffs(load_published_figures())).banner
-    return {"style": style, "text": text, "kind": _kind_text(kind, prov, policy)}, style == "reconstructed"
+    return {
+        "style": style,
+        "text": text,
+        "kind": _kind_text(kind, prov, policy),
+    }, style == "reconstructed"
 
 
 def _manifest_provenance(run_dir: Path) -> Provenance | None:
@@ -469,13 +559,17 @@ def _manifest_provenance(run_dir: Path) -> Provenance | None:
     return Provenance(Path(str(entry["file"])).name, str(entry["sha256"]), shipped)
 
 
-def _kind_text(kind: str, prov: Provenance | None = None,
-               policy: suppression.Policy = suppression.NONE) -> str:
+def _kind_text(
+    kind: str, prov: Provenance | None = None, policy: suppression.Policy = suppression.NONE
+) -> str:
     """The banner's line on the kind of run; a share run names the input, its hash prefix and its k."""
     k, base = policy.k, policy.base
-    text = (f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k}), "
-            f"every count is rounded to a multiple of {base}."
-            if kind == "share" and k <= 1 else RUN_KINDS[kind].format(k=k, below=k - 1, base=base))
+    text = (
+        f"Share-safe run: no copy of the input and no patient identifiers; no counts are hidden (k = {k}), "
+        f"every count is rounded to a multiple of {base}."
+        if kind == "share" and k <= 1
+        else RUN_KINDS[kind].format(k=k, below=k - 1, base=base)
+    )
     if kind == "share":
         source = f" of {prov.file} (SHA-256 {prov.sha256[:12]}…)" if prov is not None else ""
         text = f"Share-safe copy{source}: " + text.removeprefix("Share-safe run: ")
@@ -490,10 +584,18 @@ def report_date() -> str:
 
 # --- index -------------------------------------------------------------------------------
 
-def _index(run_dir: Path, pages: list[Page], results, banner: dict, reconstructed: bool,
-           policy: suppression.Policy) -> str:
-    import jinja2
+
+def _index(
+    run_dir: Path,
+    pages: list[Page],
+    results,
+    banner: dict,
+    reconstructed: bool,
+    policy: suppression.Policy,
+) -> str:
     from importlib import metadata
+
+    import jinja2
 
     try:
         version = metadata.version("debulking-blina")
@@ -505,31 +607,60 @@ def _index(run_dir: Path, pages: list[Page], results, banner: dict, reconstructe
 
         git = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("git") or {}
         if git.get("commit"):
-            commit = f" · commit {git['commit'][:10]}{' with local changes' if git.get('dirty') else ''}"
+            commit = (
+                f" · commit {git['commit'][:10]}{' with local changes' if git.get('dirty') else ''}"
+            )
     changed: dict[tuple[str, str, str], dict] = {}
     for page in pages:
         for p in page.parameters:
             if p.changed and p.name not in PIPELINE_PARAMETERS:
                 # one row per parameter and value: notebooks word the same setting differently
-                row = changed.setdefault((p.name, p.value_text, p.default_text), {
-                    "name": p.name, "value": p.value_text, "default": p.default_text,
-                    "meaning": p.meaning, "notebooks": []})
+                row = changed.setdefault(
+                    (p.name, p.value_text, p.default_text),
+                    {
+                        "name": p.name,
+                        "value": p.value_text,
+                        "default": p.default_text,
+                        "meaning": p.meaning,
+                        "notebooks": [],
+                    },
+                )
                 row["notebooks"].append(page.stem[:2])
     found = _headlines(run_dir, results, pages, policy)
     k = policy.k
     hidden = k > 1 and any(re.search(rf"<{k}(?!\d)", h["title"] + h["text"]) for h in found)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES.parent), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, extensions=["jinja2.ext.do"])
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES.parent),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.do"],
+    )
     return env.get_template("report/report_index.html.j2").render(
-        title=REPORT_TITLE, banner=banner, date=report_date(), version=version, commit=commit,
-        pages=pages, n_results=len(results), changed=list(changed.values()), headlines=found,
+        title=REPORT_TITLE,
+        banner=banner,
+        date=report_date(),
+        version=version,
+        commit=commit,
+        pages=pages,
+        n_results=len(results),
+        changed=list(changed.values()),
+        headlines=found,
         legend=policy.footnote() if hidden else "",
         thumbs=_thumbnails(pages, run_dir / "figures"),
         summary=_summary_table(run_dir, reconstructed),
-        notebooks=[{"stem": p.stem, "title": p.title, "summary": p.summary,
-                    "reason": headlines.not_available(results, p.stem)} for p in pages],
-        downloads=_downloads(run_dir, pages))
+        notebooks=[
+            {
+                "stem": p.stem,
+                "title": p.title,
+                "summary": p.summary,
+                "reason": headlines.not_available(results, p.stem),
+            }
+            for p in pages
+        ],
+        downloads=_downloads(run_dir, pages),
+    )
 
 
 def _headlines(run_dir: Path, results, pages, policy: suppression.Policy) -> list[dict]:
@@ -541,12 +672,20 @@ def _headlines(run_dir: Path, results, pages, policy: suppression.Policy) -> lis
         try:
             text = h.text(results, policy=policy)
         except KeyError as err:
-            raise ValueError(f"the headline {h.title!r} declared by {stem} has no result: {err}") from None
+            raise ValueError(
+                f"the headline {h.title!r} declared by {stem} has no result: {err}"
+            ) from None
         page = next((p for p in pages if p.stem == stem), None)
         href = ""
         if page:
-            section = next((s for s, t in page.sections
-                            if " ".join(html.unescape(t).split()).lower() == h.section.lower()), "")
+            section = next(
+                (
+                    s
+                    for s, t in page.sections
+                    if " ".join(html.unescape(t).split()).lower() == h.section.lower()
+                ),
+                "",
+            )
             href = f"{page.stem}.html" + (f"#{section}" if section else "")
         items.append({"title": h.title, "text": text, "href": href})
     return items
@@ -556,7 +695,9 @@ def figure_caption(png: Path) -> str:
     """The first sentence of a saved figure's ``Description`` (what it shows), "" without one."""
     if not png.is_file():
         return ""
-    text = png_text(png.read_bytes()).get("Description", "") or png_text(png.read_bytes()).get("Title", "")
+    text = png_text(png.read_bytes()).get("Description", "") or png_text(png.read_bytes()).get(
+        "Title", ""
+    )
     first = re.split(r"(?<=[.;])\s", text, maxsplit=1)[0].rstrip(".;") if text else ""
     if len(first) <= CAPTION_CHARS:
         return first
@@ -573,7 +714,9 @@ def table_title(xlsx: Path) -> str:
         return ""
     book = load_workbook(xlsx, read_only=True)
     try:
-        first = next(book.active.iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,))[0]
+        first = next(
+            book.active.iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,)
+        )[0]
     finally:
         book.close()
     return str(first) if first else ""
@@ -584,8 +727,13 @@ def _thumbnails(pages, figures_dir: Path) -> list[dict]:
     for page in pages:
         for name, section in page.figures.items():
             label = next((t for s, t in page.sections if s == section), name.replace("_", " "))
-            cells.append({"href": f"{page.stem}.html" + (f"#{section}" if section else ""), "name": name,
-                          "caption": figure_caption(figures_dir / f"{name}.png") or label})
+            cells.append(
+                {
+                    "href": f"{page.stem}.html" + (f"#{section}" if section else ""),
+                    "name": name,
+                    "caption": figure_caption(figures_dir / f"{name}.png") or label,
+                }
+            )
     return cells
 
 
@@ -596,10 +744,15 @@ def _summary_table(run_dir: Path, reconstructed: bool) -> dict | None:
     if not path.is_file():
         return None
     table = pd.read_csv(path, keep_default_na=False)
-    return {"title": ("Reproduction of the paper's figures" if reconstructed
-                      else "Replication: the main endpoints beside the paper's"),
-            "columns": [c[:1].upper() + c[1:] for c in table.columns],
-            "rows": list(table.itertuples(index=False))}
+    return {
+        "title": (
+            "Reproduction of the paper's figures"
+            if reconstructed
+            else "Replication: the main endpoints beside the paper's"
+        ),
+        "columns": [c[:1].upper() + c[1:] for c in table.columns],
+        "rows": list(table.itertuples(index=False)),
+    }
 
 
 def _downloads(run_dir: Path, pages) -> dict:
@@ -620,10 +773,19 @@ def _downloads(run_dir: Path, pages) -> dict:
         found = []
         for key in keys:
             folder, stem = key.split("/", 1)
-            label = (table_title(run_dir / folder / f"{stem}.xlsx") if folder == "tables"
-                     else figure_caption(run_dir / folder / f"{stem}.png"))
-            found.append({"label": label or stem.replace("_", " "), "links": [
-                (f"{key}.{ext}", FILE_KINDS.get(ext, ext.upper())) for ext in stems[key]]})
+            label = (
+                table_title(run_dir / folder / f"{stem}.xlsx")
+                if folder == "tables"
+                else figure_caption(run_dir / folder / f"{stem}.png")
+            )
+            found.append(
+                {
+                    "label": label or stem.replace("_", " "),
+                    "links": [
+                        (f"{key}.{ext}", FILE_KINDS.get(ext, ext.upper())) for ext in stems[key]
+                    ],
+                }
+            )
         return found
 
     groups = []
@@ -631,12 +793,22 @@ def _downloads(run_dir: Path, pages) -> dict:
         links = [(f"notebooks/{page.stem}.ipynb", "executed notebook")]
         if (run_dir / "results" / f"{page.stem}.csv").is_file():
             links.append((f"results/{page.stem}.csv", "its results (CSV)"))
-        groups.append({"title": page.title, "links": links,
-                       "files": files(k for k in stems if owner.get(k) == page.stem)})
+        groups.append(
+            {
+                "title": page.title,
+                "links": links,
+                "files": files(k for k in stems if owner.get(k) == page.stem),
+            }
+        )
     rest = [k for k in stems if k not in owner]
     if rest:
         groups.append({"title": "Other files", "links": [], "files": files(rest)})
-    run_files = [(name, what) for name, what in (
-        ("results.csv", "every statistic, one row each"),
-        ("manifest.json", "input hash, parameters, package versions")) if (run_dir / name).is_file()]
+    run_files = [
+        (name, what)
+        for name, what in (
+            ("results.csv", "every statistic, one row each"),
+            ("manifest.json", "input hash, parameters, package versions"),
+        )
+        if (run_dir / name).is_file()
+    ]
     return {"run_files": run_files, "groups": groups}

@@ -36,8 +36,8 @@ from pathlib import Path
 # notebook never asks for. Marked missing, jsonschema skips that check.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-import nbformat  # noqa: E402  (after the line above)
-import papermill  # noqa: E402
+import nbformat
+import papermill
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
@@ -46,16 +46,45 @@ from traitlets.config import Config
 
 from helpers import suppression
 from helpers.loading import validate_file
-from helpers.parameters import PARAMS_FILE, ParameterError, check_file_values, check_parameters, read_params_file
+from helpers.parameters import (
+    PARAMS_FILE,
+    ParameterError,
+    check_file_values,
+    check_parameters,
+    read_params_file,
+)
 from helpers.provenance import file_sha256
 from helpers.results import RESULT_COLUMNS, read_results
-from pipeline.parameters import coerce_parameters, declared_parameters, effective_parameters, resolve_input_files
+from pipeline.parameters import (
+    coerce_parameters,
+    declared_parameters,
+    effective_parameters,
+    resolve_input_files,
+)
 from pipeline.report import render_report
-from pipeline.rundir import (TOOL, InterruptedAfterCompletion, RunDirError, check_out, failed_dir,
-                            keep_failed, make_staging, run_lock, swap_into_place)
+from pipeline.rundir import (
+    TOOL,
+    InterruptedAfterCompletion,
+    RunDirError,
+    check_out,
+    failed_dir,
+    keep_failed,
+    make_staging,
+    run_lock,
+    swap_into_place,
+)
 
-__all__ = ["PipelineError", "RunSummary", "run_analysis", "list_notebooks", "execution_waves",
-           "write_manifest", "refresh_notebook", "kernel_config", "InterruptedAfterCompletion"]
+__all__ = [
+    "PipelineError",
+    "RunSummary",
+    "run_analysis",
+    "list_notebooks",
+    "execution_waves",
+    "write_manifest",
+    "refresh_notebook",
+    "kernel_config",
+    "InterruptedAfterCompletion",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
@@ -68,9 +97,21 @@ DEFAULT_WORKERS = 2
 #: time, since then memory (one cohort copy per kernel) matters more than start-up time.
 CONCURRENT_BELOW_ROWS = 10_000
 #: Packages whose versions go into the manifest.
-MANIFEST_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "papermill",
-                     "nbconvert", "pandera", "ortools", "openpyxl", "statsmodels", "lifelines",
-                     "python-docx")
+MANIFEST_PACKAGES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "pandera",
+    "ortools",
+    "openpyxl",
+    "statsmodels",
+    "lifelines",
+    "python-docx",
+)
 KERNEL_NAME = "python3"
 
 
@@ -127,12 +168,21 @@ def default_run_dir(data: str | Path) -> Path:
 
 # --- a run -------------------------------------------------------------------------
 
-def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
-                 parameters: Sequence[tuple[str, str]] = (), force: bool = False,
-                 notebooks_dir: str | Path = REPO_ROOT / "notebooks",
-                 progress: bool = True, cell_timeout: float | None = None,
-                 workers: int | None = None, sheet: str | None = None,
-                 share: bool = False, params_file: str | Path | None = None) -> RunSummary:
+
+def run_analysis(
+    data: str | Path | None,
+    out: str | Path | None = None,
+    *,
+    parameters: Sequence[tuple[str, str]] = (),
+    force: bool = False,
+    notebooks_dir: str | Path = REPO_ROOT / "notebooks",
+    progress: bool = True,
+    cell_timeout: float | None = None,
+    workers: int | None = None,
+    sheet: str | None = None,
+    share: bool = False,
+    params_file: str | Path | None = None,
+) -> RunSummary:
     """Validate the cohort, execute every notebook and write a complete run directory.
 
     ``data``: the cohort (CSV or .xlsx), never written to; None: the parameter file's
@@ -153,7 +203,9 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
             record = {"file": Path(params_file).name, "sha256": file_sha256(params_file)}
             settings = read_params_file(params_file)
     except OSError as err:
-        raise PipelineError(f"parameter file {params_file}: cannot read it ({_os_message(err)})", 2) from None
+        raise PipelineError(
+            f"parameter file {params_file}: cannot read it ({_os_message(err)})", 2
+        ) from None
     except ParameterError as err:
         raise PipelineError(str(err), exit_status=2) from None
     if data is None:
@@ -167,13 +219,28 @@ def run_analysis(data: str | Path | None, out: str | Path | None = None, *,
         check_out(out, [data], force)
         with run_lock(out):
             check_out(out, [data], force)  # again, now that no other run can change it
-            return _run_locked(given, data, out, parameters, force, Path(notebooks_dir), progress,
-                               cell_timeout, workers, sheet, share, params_file, settings, record)
+            return _run_locked(
+                given,
+                data,
+                out,
+                parameters,
+                force,
+                Path(notebooks_dir),
+                progress,
+                cell_timeout,
+                workers,
+                sheet,
+                share,
+                params_file,
+                settings,
+                record,
+            )
     except RunDirError as err:
         raise PipelineError(str(err), exit_status=2) from None
     except OSError as err:  # the lock or the staging folder cannot be made
-        raise PipelineError(f"cannot write the run directory {out}: {_os_message(err)}",
-                            exit_status=2) from None
+        raise PipelineError(
+            f"cannot write the run directory {out}: {_os_message(err)}", exit_status=2
+        ) from None
 
 
 def _os_message(err: OSError) -> str:
@@ -181,10 +248,22 @@ def _os_message(err: OSError) -> str:
     return f"{err.strerror or err}{where}"
 
 
-def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks_dir: Path,
-                progress: bool, cell_timeout, workers, sheet: str | None = None,
-                share: bool = False, params_file=None, settings=None,
-                parameter_record=None) -> RunSummary:
+def _run_locked(
+    given,
+    data: Path,
+    out: Path,
+    parameters,
+    force: bool,
+    notebooks_dir: Path,
+    progress: bool,
+    cell_timeout,
+    workers,
+    sheet: str | None = None,
+    share: bool = False,
+    params_file=None,
+    settings=None,
+    parameter_record=None,
+) -> RunSummary:
     # The bytes validated are the bytes analysed: hashed before validation (a
     # regular file only: a FIFO is refused by validation without blocking here).
     validated_sha = file_sha256(data) if data.is_file() else None
@@ -194,18 +273,25 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
     notebooks = list_notebooks(notebooks_dir)
     try:
         declared = {nb.stem: declared_parameters(nb) for nb in notebooks}
-        types = {name: info["type"] for params in declared.values() for name, info in params.items()}
+        types = {
+            name: info["type"] for params in declared.values() for name, info in params.items()
+        }
         # Precedence: project defaults < parameter file < command line (-p, --data, --sheet).
         from_file = check_file_values(settings or {}, types, f"parameter file {params_file}")
-        from_file = {k: v for k, v in from_file.items() if k not in ("data_path", "data_sheet", "output_dir")}
+        from_file = {
+            k: v for k, v in from_file.items() if k not in ("data_path", "data_sheet", "output_dir")
+        }
         overrides = {**from_file, **coerce_parameters(parameters, declared)}
         if sheet is not None:
             # A notebook without the parameter would read the workbook's default sheet.
             unable = [nb.name for nb in notebooks if "data_sheet" not in declared[nb.stem]]
             if unable:
-                raise PipelineError(f"--sheet {sheet!r}: the notebooks {', '.join(unable)} take no data_sheet "
-                                    "parameter, so they would read the workbook's default sheet; save the sheet "
-                                    "as its own file (or as the only visible sheet) instead", exit_status=2)
+                raise PipelineError(
+                    f"--sheet {sheet!r}: the notebooks {', '.join(unable)} take no data_sheet "
+                    "parameter, so they would read the workbook's default sheet; save the sheet "
+                    "as its own file (or as the only visible sheet) instead",
+                    exit_status=2,
+                )
             overrides = {**overrides, "data_sheet": sheet}
         for nb in notebooks:
             check_parameters(effective_parameters(declared[nb.stem], overrides), where=nb.name)
@@ -227,38 +313,72 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
         try:
             copies = _copy_inputs(inputs, input_root)
             if copies["data_path"]["sha256"] != validated_sha:
-                raise PipelineError(f"{data} changed while the run was starting; run again",
-                                    exit_status=2)
+                raise PipelineError(
+                    f"{data} changed while the run was starting; run again", exit_status=2
+                )
             step = "executing the notebooks"
-            durations = _execute_all(inputs, staging, notebooks, declared, overrides, progress,
-                                     cell_timeout, workers, failed,
-                                     input_root / "input" if share else Path("input"))
+            durations = _execute_all(
+                inputs,
+                staging,
+                notebooks,
+                declared,
+                overrides,
+                progress,
+                cell_timeout,
+                workers,
+                failed,
+                input_root / "input" if share else Path("input"),
+            )
             step = "collecting results.csv"
             results = _collect_results(staging)
             step = "writing manifest.json"
-            write_manifest(staging, copies, notebooks, declared, overrides, durations,
-                           kind="share" if share else "internal",
-                           parameter_file=parameter_record)
+            write_manifest(
+                staging,
+                copies,
+                notebooks,
+                declared,
+                overrides,
+                durations,
+                kind="share" if share else "internal",
+                parameter_file=parameter_record,
+            )
             policy = suppression.Policy.for_run(share, _min_cell(declared, overrides))
-            if share:  # notebook 06 has read the full counts; the report renders from what the run shows
+            if (
+                share
+            ):  # notebook 06 has read the full counts; the report renders from what the run shows
                 step = "hiding small counts in results.csv"
                 suppression.suppress_result_files(staging, policy)
             step = "rendering the HTML report"  # after the manifest, whose commit and date it shows
-            render_report(staging, cohort_file=inputs["data_path"].name,
-                          kind="share" if share else "internal", policy=policy)
+            render_report(
+                staging,
+                cohort_file=inputs["data_path"].name,
+                kind="share" if share else "internal",
+                policy=policy,
+            )
         except (PipelineError, KeyboardInterrupt):
             raise
         except Exception as err:
-            done = "" if step in ("copying the input files", "executing the notebooks") \
+            done = (
+                ""
+                if step in ("copying the input files", "executing the notebooks")
                 else "every notebook ran, but "
+            )
             detail = _os_message(err) if isinstance(err, OSError) else str(err)
-            raise PipelineError(f"{done}{step} failed: {type(err).__name__}: {detail}\n"
-                                f"The partial run is kept for inspection as {failed}") from None
+            raise PipelineError(
+                f"{done}{step} failed: {type(err).__name__}: {detail}\n"
+                f"The partial run is kept for inspection as {failed}"
+            ) from None
     except PipelineError as err:
-        if share:  # a failed share run keeps nothing: its notebooks and results are not yet share-safe
+        if (
+            share
+        ):  # a failed share run keeps nothing: its notebooks and results are not yet share-safe
             shutil.rmtree(staging, ignore_errors=True)
-            raise PipelineError(re.sub(r"The partial run is kept for inspection as \S+",
-                                       SHARE_FAILED_NOTE, str(err)), exit_status=err.exit_status) from None
+            raise PipelineError(
+                re.sub(
+                    r"The partial run is kept for inspection as \S+", SHARE_FAILED_NOTE, str(err)
+                ),
+                exit_status=err.exit_status,
+            ) from None
         if staging.exists():
             keep_failed(staging, out)
         raise
@@ -269,13 +389,21 @@ def _run_locked(given, data: Path, out: Path, parameters, force: bool, notebooks
         if share:
             shutil.rmtree(input_root, ignore_errors=True)
     swap_into_place(staging, out)
-    return RunSummary(out, tuple(nb.stem for nb in notebooks), durations, len(results),
-                      tuple(str(w) for w in report.warnings), report.sheet)
+    return RunSummary(
+        out,
+        tuple(nb.stem for nb in notebooks),
+        durations,
+        len(results),
+        tuple(str(w) for w in report.warnings),
+        report.sheet,
+    )
 
 
 #: Said in place of where a failed run is kept, in a share run (which keeps none).
-SHARE_FAILED_NOTE = ("A failed share run keeps no partial run (its counts are not yet hidden); "
-                     "run the same command without --share to inspect it")
+SHARE_FAILED_NOTE = (
+    "A failed share run keeps no partial run (its counts are not yet hidden); "
+    "run the same command without --share to inspect it"
+)
 #: Prefix of a share run's temporary folder holding its copy of the input files.
 SHARE_INPUT_PREFIX = "share-input-"
 
@@ -294,8 +422,11 @@ def _share_input_folder() -> Path:
         if pid and _process_alive(pid):
             continue
         shutil.rmtree(folder, ignore_errors=True)
-        print(f"note: removed {folder}, the copy of a patient file left by a share run that was killed "
-              f"(process {pid})", file=sys.stderr)
+        print(
+            f"note: removed {folder}, the copy of a patient file left by a share run that was killed "
+            f"(process {pid})",
+            file=sys.stderr,
+        )
     folder = Path(tempfile.mkdtemp(prefix=SHARE_INPUT_PREFIX))
     (folder / "owner.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
     return folder
@@ -325,8 +456,11 @@ def _copy_inputs(inputs: Mapping[str, Path], staging: Path) -> dict[str, dict]:
     for name, path in inputs.items():
         copy = staging / "input" / path.name
         shutil.copyfile(path, copy)
-        copies[name] = {"file": path.name, "sha256": file_sha256(copy),
-                        "bytes": copy.stat().st_size}
+        copies[name] = {
+            "file": path.name,
+            "sha256": file_sha256(copy),
+            "bytes": copy.stat().st_size,
+        }
     return copies
 
 
@@ -336,21 +470,30 @@ def _failure_message(nb: Path, err: BaseException, failed: Path, cell_timeout) -
     if isinstance(err, PapermillExecutionError):
         number, total = _source_cell_number(nb, err.cell_index)
         first = next((line.strip() for line in (err.source or "").splitlines() if line.strip()), "")
-        return (f"notebook {nb.name} failed in cell {number} of {total} (cells counted from 1, "
-                f"markdown included, as in the notebook file; In [{err.exec_count}] in the "
-                f"executed copy), which begins {first[:80]!r}:\n{err.ename}: {err.evalue}"
-                + keep + f"/notebooks/{nb.name}")
+        return (
+            f"notebook {nb.name} failed in cell {number} of {total} (cells counted from 1, "
+            f"markdown included, as in the notebook file; In [{err.exec_count}] in the "
+            f"executed copy), which begins {first[:80]!r}:\n{err.ename}: {err.evalue}"
+            + keep
+            + f"/notebooks/{nb.name}"
+        )
     if isinstance(err, CellTimeoutError):
         preview = str(err).split("Here is a preview of the cell contents:", 1)[-1]
-        lines = [line.strip() for line in preview.splitlines()
-                 if line.strip() and not set(line.strip()) <= {"-"}]
+        lines = [
+            line.strip()
+            for line in preview.splitlines()
+            if line.strip() and not set(line.strip()) <= {"-"}
+        ]
         first = f", in the cell that begins {lines[0][:80]!r}" if lines else ""
-        return (f"notebook {nb.name} timed out: a cell ran longer than {cell_timeout:g} s"
-                f"{first}" + keep)
+        return (
+            f"notebook {nb.name} timed out: a cell ran longer than {cell_timeout:g} s{first}" + keep
+        )
     if isinstance(err, DeadKernelError):
-        return (f"notebook {nb.name} failed: its kernel died while a cell was running "
-                f"({err}); the Python process was ended from inside (os._exit, a crash in "
-                "compiled code, or out of memory)" + keep)
+        return (
+            f"notebook {nb.name} failed: its kernel died while a cell was running "
+            f"({err}); the Python process was ended from inside (os._exit, a crash in "
+            "compiled code, or out of memory)" + keep
+        )
     if isinstance(err, OSError):
         return f"notebook {nb.name} could not be written: {_os_message(err)}" + keep
     return f"notebook {nb.name} could not be executed: {type(err).__name__}: {err}" + keep
@@ -374,10 +517,18 @@ def execution_waves(notebooks: Sequence[Path]) -> list[list[Path]]:
     return [first, *after] if first else after
 
 
-def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path],
-                 declared: Mapping[str, dict], overrides: Mapping[str, object],
-                 progress: bool, cell_timeout: float | None, workers: int,
-                 failed: Path, input_folder: Path = Path("input")) -> dict[str, float]:
+def _execute_all(
+    inputs: Mapping[str, Path],
+    staging: Path,
+    notebooks: list[Path],
+    declared: Mapping[str, dict],
+    overrides: Mapping[str, object],
+    progress: bool,
+    cell_timeout: float | None,
+    workers: int,
+    failed: Path,
+    input_folder: Path = Path("input"),
+) -> dict[str, float]:
     """Execute every notebook into ``staging/notebooks``; seconds per notebook. The first
     failure or an interrupt stops the other workers."""
     (staging / "notebooks").mkdir()
@@ -390,9 +541,12 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
     # its monitor thread.
     context = multiprocessing.get_context("fork")
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, max(map(len, waves)))),
-                               mp_context=context, initializer=_worker_started,
-                               initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(workers, max(map(len, waves)))),
+        mp_context=context,
+        initializer=_worker_started,
+        initargs=(os.getpid(),),
+    )
     durations: dict[str, float] = {}
     bar = None
     try:
@@ -400,19 +554,39 @@ def _execute_all(inputs: Mapping[str, Path], staging: Path, notebooks: list[Path
             futures = {}
             for nb in wave:
                 params = {k: v for k, v in {**overrides, **base}.items() if k in declared[nb.stem]}
-                futures[pool.submit(_execute_notebook, nb, staging, params, cell_timeout,
-                                    failed, input_folder if input_folder.is_absolute() else None)] = nb
+                futures[
+                    pool.submit(
+                        _execute_notebook,
+                        nb,
+                        staging,
+                        params,
+                        cell_timeout,
+                        failed,
+                        input_folder if input_folder.is_absolute() else None,
+                    )
+                ] = nb
             if bar is None:
-                bar = tqdm(total=len(notebooks), desc="notebooks", unit="nb",
-                           disable=not progress, file=sys.stderr, leave=True)
+                bar = tqdm(
+                    total=len(notebooks),
+                    desc="notebooks",
+                    unit="nb",
+                    disable=not progress,
+                    file=sys.stderr,
+                    leave=True,
+                )
             for future in as_completed(futures):
                 nb = futures[future]
                 try:
                     status, value = future.result()
                 except Exception:  # the worker process ended (BrokenProcessPool)
-                    status, value = "failed", (f"notebook {nb.name} could not be executed: its "
-                                               "worker process ended without a result\nThe "
-                                               f"partial run is kept for inspection as {failed}")
+                    status, value = (
+                        "failed",
+                        (
+                            f"notebook {nb.name} could not be executed: its "
+                            "worker process ended without a result\nThe "
+                            f"partial run is kept for inspection as {failed}"
+                        ),
+                    )
                 if status != "ok":
                     raise PipelineError(value)
                 durations[nb.stem] = value
@@ -455,9 +629,14 @@ def _worker_terminated(signum, frame):
     os._exit(0)
 
 
-def _execute_notebook(nb: Path, staging: Path, params: Mapping[str, object],
-                      cell_timeout: float | None, failed: Path,
-                      hidden_folder: Path | None = None) -> tuple[str, object]:
+def _execute_notebook(
+    nb: Path,
+    staging: Path,
+    params: Mapping[str, object],
+    cell_timeout: float | None,
+    failed: Path,
+    hidden_folder: Path | None = None,
+) -> tuple[str, object]:
     """In a worker: ``("ok", seconds)`` or ``("failed", message)``; raises nothing, so no
     traceback reaches the terminal."""
     global _BUSY
@@ -467,10 +646,17 @@ def _execute_notebook(nb: Path, staging: Path, params: Mapping[str, object],
         started = time.perf_counter()
         with kernel_config() as config:
             papermill.execute_notebook(
-                str(nb), str(target), parameters=dict(params), cwd=str(staging),
-                kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False, execution_timeout=cell_timeout,
-                config=config)
+                str(nb),
+                str(target),
+                parameters=dict(params),
+                cwd=str(staging),
+                kernel_name=KERNEL_NAME,
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                execution_timeout=cell_timeout,
+                config=config,
+            )
         seconds = round(time.perf_counter() - started, 3)
         strip_volatile_metadata(target, hidden_folder)
     except KeyboardInterrupt:
@@ -508,18 +694,28 @@ def _stop_workers(pool: ProcessPoolExecutor, before: set) -> None:
 
 # --- executed notebooks, results and manifest -----------------------------------------
 
+
 def strip_volatile_metadata(path: str | Path, hidden_folder: Path | None = None) -> None:
     """Remove papermill's timings and absolute paths from ``path`` in place, so two runs give
     equal files; ``hidden_folder`` (a share run's input copy) is cut from the parameters."""
     nb = nbformat.read(str(path), as_version=4)
     pm = nb.metadata.get("papermill", {})
-    for key in ("start_time", "end_time", "duration", "exception", "input_path",
-                "output_path", "environment_variables"):
+    for key in (
+        "start_time",
+        "end_time",
+        "duration",
+        "exception",
+        "input_path",
+        "output_path",
+        "environment_variables",
+    ):
         pm.pop(key, None)
     prefix = f"{hidden_folder.as_posix()}/" if hidden_folder is not None else None
     if prefix and "parameters" in pm:
-        pm["parameters"] = {k: v.replace(prefix, "") if isinstance(v, str) else v
-                            for k, v in pm.get("parameters", {}).items()}
+        pm["parameters"] = {
+            k: v.replace(prefix, "") if isinstance(v, str) else v
+            for k, v in pm.get("parameters", {}).items()
+        }
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -527,8 +723,11 @@ def strip_volatile_metadata(path: str | Path, hidden_folder: Path | None = None)
             cell["id"] = "injected-parameters"  # papermill gives it a random id
             if prefix:
                 cell.source = cell.source.replace(prefix, "").replace(
-                    "# Parameters\n", "# Parameters (share run: input files read from a temporary copy outside "
-                    "the run folder, deleted after the run; names only)\n", 1)
+                    "# Parameters\n",
+                    "# Parameters (share run: input files read from a temporary copy outside "
+                    "the run folder, deleted after the run; names only)\n",
+                    1,
+                )
     coalesce_streams(nb)
     nbformat.write(nb, str(path))
 
@@ -542,8 +741,12 @@ def coalesce_streams(nb) -> None:
         merged = []
         for output in cell.outputs:
             previous = merged[-1] if merged else None
-            if (output.output_type == "stream" and previous is not None
-                    and previous.output_type == "stream" and previous.name == output.name):
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == output.name
+            ):
                 previous.text += output.text
             else:
                 merged.append(output)
@@ -552,15 +755,26 @@ def coalesce_streams(nb) -> None:
 
 def _collect_results(staging: Path):
     results = read_results(staging)
-    results.to_csv(staging / "results.csv", index=False, lineterminator="\n",
-                   float_format="%.10g", columns=list(RESULT_COLUMNS))
+    results.to_csv(
+        staging / "results.csv",
+        index=False,
+        lineterminator="\n",
+        float_format="%.10g",
+        columns=list(RESULT_COLUMNS),
+    )
     return results
 
 
-def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks: Sequence[Path],
-                   declared: Mapping[str, dict], overrides: Mapping[str, object],
-                   durations: Mapping[str, float], kind: str = "internal",
-                   parameter_file: Mapping[str, str] | None = None) -> Path:
+def write_manifest(
+    run_dir: str | Path,
+    copies: Mapping[str, Mapping],
+    notebooks: Sequence[Path],
+    declared: Mapping[str, dict],
+    overrides: Mapping[str, object],
+    durations: Mapping[str, float],
+    kind: str = "internal",
+    parameter_file: Mapping[str, str] | None = None,
+) -> Path:
     """Write ``manifest.json`` (inputs and SHA-256, parameters as the literals the notebooks
     got, versions, commit, durations); returns its path. ``copies``: ``{parameter:
     {file, sha256, bytes}}``; ``kind``: ``"internal"`` or ``"share"``; ``parameter_file``:
@@ -571,7 +785,9 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
         effective = {name: info["default"] for name, info in declared[nb.stem].items()}
         effective.update({k: repr(v) for k, v in overrides.items() if k in effective})
         folder = "input/" if kind == "internal" else ""  # a share run keeps no input/ copy
-        effective.update({k: repr(f"{folder}{c['file']}") for k, c in copies.items() if k in effective})
+        effective.update(
+            {k: repr(f"{folder}{c['file']}") for k, c in copies.items() if k in effective}
+        )
         effective["output_dir"] = repr(".")
         if PARAMS_FILE in effective:
             effective[PARAMS_FILE] = repr("")
@@ -587,8 +803,11 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
         "tool": TOOL,
         "kind": kind,
         "input": {"file": data["file"], "sha256": data["sha256"], "bytes": data["bytes"]},
-        "reference_inputs": {name: {"file": c["file"], "sha256": c["sha256"]}
-                             for name, c in copies.items() if name != "data_path"},
+        "reference_inputs": {
+            name: {"file": c["file"], "sha256": c["sha256"]}
+            for name, c in copies.items()
+            if name != "data_path"
+        },
         "parameter_file": dict(parameter_file) if parameter_file else None,
         "parameters": params,
         "python": sys.version.split()[0],
@@ -604,8 +823,9 @@ def write_manifest(run_dir: str | Path, copies: Mapping[str, Mapping], notebooks
 def _git_state() -> dict[str, object]:
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True,
-                                  text=True, timeout=10)
+            done = subprocess.run(
+                ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -617,15 +837,21 @@ def _git_state() -> dict[str, object]:
 
 # --- refreshing stored notebook outputs ---------------------------------------------
 
+
 def refresh_notebook(path: str | Path, timeout: int = 600) -> None:
     """Re-execute a notebook in place with its defaults, as nbval will (``timeout``: seconds a
     cell); written back only if every cell succeeded, without timing metadata."""
     path = Path(path)
     nb = nbformat.read(str(path), as_version=4)
     with kernel_config() as config:
-        client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME,
-                                resources={"metadata": {"path": str(path.parent)}},
-                                record_timing=False, config=config)
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name=KERNEL_NAME,
+            resources={"metadata": {"path": str(path.parent)}},
+            record_timing=False,
+            config=config,
+        )
         client.execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)

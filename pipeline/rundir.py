@@ -60,7 +60,8 @@ def is_run_directory(path: Path) -> bool:
         return False
     return isinstance(manifest, dict) and (
         manifest.get("tool") == TOOL
-        or {"input", "parameters", "packages", "durations_seconds"} <= manifest.keys())
+        or {"input", "parameters", "packages", "durations_seconds"} <= manifest.keys()
+    )
 
 
 def check_out(out: Path, inputs: Iterable[Path], force: bool) -> None:
@@ -68,8 +69,10 @@ def check_out(out: Path, inputs: Iterable[Path], force: bool) -> None:
     or replace; ``inputs`` may be neither ``out`` nor inside it."""
     if os.path.islink(out):
         # The run is swapped into place by renaming: a link would be moved aside, not followed.
-        raise RunDirError(f"--out {out} is a symbolic link (to {os.readlink(out)}); give the folder it "
-                          "points to, or a new folder, as --out")
+        raise RunDirError(
+            f"--out {out} is a symbolic link (to {os.readlink(out)}); give the folder it "
+            "points to, or a new folder, as --out"
+        )
     real = Path(os.path.realpath(out))
     if real == Path(real.anchor):
         raise RunDirError(f"--out {out} is the root folder; choose a new folder for the run")
@@ -77,21 +80,27 @@ def check_out(out: Path, inputs: Iterable[Path], force: bool) -> None:
         raise RunDirError(f"--out {out} is a file, not a folder; choose a new folder for the run")
     cwd = Path(os.path.realpath(os.getcwd()))
     if real == cwd or real in cwd.parents:
-        raise RunDirError(f"--out {out} is the current folder or holds it; choose a new folder "
-                          "for the run")
+        raise RunDirError(
+            f"--out {out} is the current folder or holds it; choose a new folder for the run"
+        )
     for path in inputs:
         source = Path(os.path.realpath(path))
         if source == real or real in source.parents:
-            raise RunDirError(f"--out {out} holds the input file {path}; choose a folder that "
-                              "does not contain the input")
+            raise RunDirError(
+                f"--out {out} holds the input file {path}; choose a folder that "
+                "does not contain the input"
+            )
     if out.is_dir():
         if not force:
-            raise RunDirError(f"{out} already exists; pass --force to replace it or --out "
-                              "to write elsewhere")
+            raise RunDirError(
+                f"{out} already exists; pass --force to replace it or --out to write elsewhere"
+            )
         if not is_run_directory(out) and any(out.iterdir()):
-            raise RunDirError(f"{out} is not a run directory (no {MANIFEST} of `{TOOL}`) and "
-                              "is not empty: --force replaces only a previous run; choose "
-                              "another --out")
+            raise RunDirError(
+                f"{out} is not a run directory (no {MANIFEST} of `{TOOL}`) and "
+                "is not empty: --force replaces only a previous run; choose "
+                "another --out"
+            )
 
 
 @contextlib.contextmanager
@@ -108,8 +117,10 @@ def run_lock(out: Path) -> Iterator[Path]:
         except (BlockingIOError, FileNotFoundError):
             held = False
         if not held:
-            raise RunDirError(f"another run is writing {out} (lock {lock.name}); wait for it to "
-                              "finish or choose another --out")
+            raise RunDirError(
+                f"another run is writing {out} (lock {lock.name}); wait for it to "
+                "finish or choose another --out"
+            )
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         try:
@@ -127,8 +138,10 @@ def make_staging(out: Path) -> Path:
     try:
         staging.mkdir()
     except FileExistsError:
-        raise RunDirError(f"{staging} exists (an interrupted run, or someone else's folder); it "
-                          "is left as it is: remove it or choose another --out") from None
+        raise RunDirError(
+            f"{staging} exists (an interrupted run, or someone else's folder); it "
+            "is left as it is: remove it or choose another --out"
+        ) from None
     return staging
 
 

@@ -47,25 +47,37 @@ TKI_AMONG_PH_POSITIVE = 0.12 / 0.38
 REGIMENS = {
     "steroids": {"dexamethasone": 5, "prednisone": 2},
     "low_intensity_chemo": {
-        "vincristine + steroids": 6, "vindesine + dexamethasone": 1, "6-mp + steroids": 2,
-        "vincristine": 4, "hydroxyurea": 1,
-        "vinblastine + prednisone + 6-mp + methotrexate": 1, "vincristine + 6-mp": 2,
+        "vincristine + steroids": 6,
+        "vindesine + dexamethasone": 1,
+        "6-mp + steroids": 2,
+        "vincristine": 4,
+        "hydroxyurea": 1,
+        "vinblastine + prednisone + 6-mp + methotrexate": 1,
+        "vincristine + 6-mp": 2,
         "steroids + hydroxyurea + 6-mp": 1,
     },
     "polychemotherapy": {
-        "idarubicin + vincristine + peg-asparaginase + dexamethasone": 1, "hyper-cvad": 1,
+        "idarubicin + vincristine + peg-asparaginase + dexamethasone": 1,
+        "hyper-cvad": 1,
         "vincristine + daunoblastin + erwinase + methylprednisolone": 1,
-        "cyclophosphamide + vincristine": 1, "steroids + cyclophosphamide + vincristine": 1,
+        "cyclophosphamide + vincristine": 1,
+        "steroids + cyclophosphamide + vincristine": 1,
     },
     "tki": {
-        "ponatinib": 1, "ponatinib + dexamethasone": 1, "vincristine + ponatinib + prednisone": 1,
+        "ponatinib": 1,
+        "ponatinib + dexamethasone": 1,
+        "vincristine + ponatinib + prednisone": 1,
         "steroids + fla-ida + ponatinib": 1,
     },
 }
 #: Days from debulking start to blinatumomab: inclusive uniform range per category
 #: (polychemotherapy 20-48 as in section 3.2), and the share not recorded.
-DAYS_RANGE = {"steroids": (3, 10), "low_intensity_chemo": (5, 30),
-              "polychemotherapy": (20, 48), "tki": (7, 30)}
+DAYS_RANGE = {
+    "steroids": (3, 10),
+    "low_intensity_chemo": (5, 30),
+    "polychemotherapy": (20, 48),
+    "tki": (7, 30),
+}
 DAYS_MISSING_SHARE = 0.10
 #: Blasts after debulking: share available (22/34), and among high-burden patients
 #: the share >= 50 %, among patients with >= 20 % the share 20-49 % (section 3.2:
@@ -141,9 +153,11 @@ def synthesize_cohort(n: int, seed: int = 0, *, follow_up: bool = False) -> pd.D
     post = _draw_post_blasts(rng, baseline, baseline_group)
     post_high = post >= 50  # NaN compares False
 
-    shift = (CR_LOG_ODDS["high_burden"] * high_burden
-             + CR_LOG_ODDS["more_than_two_lines"] * (lines > 2)
-             + CR_LOG_ODDS["post_high"] * post_high)
+    shift = (
+        CR_LOG_ODDS["high_burden"] * high_burden
+        + CR_LOG_ODDS["more_than_two_lines"] * (lines > 2)
+        + CR_LOG_ODDS["post_high"] * post_high
+    )
     any_cr = rng.random(n) < expit(_cr_intercept() + shift)
     cr_kind = _draw_index(rng, n, list(CR_KIND_SHARES.values()))
     response = _words(RESPONSE_CODES, np.where(any_cr, cr_kind, RESPONSE_CODES.index("none")))
@@ -156,7 +170,9 @@ def synthesize_cohort(n: int, seed: int = 0, *, follow_up: bool = False) -> pd.D
     mrd = _words(("", "negative", "positive"), mrd_assessed * (1 + mrd_positive))
 
     crs_recorded = rng.random(n) >= CRS_MISSING_SHARE
-    crs_yes = crs_recorded & (rng.random(n) < np.asarray(CRS_BY_HIGH_BURDEN)[high_burden.astype(int)])
+    crs_yes = crs_recorded & (
+        rng.random(n) < np.asarray(CRS_BY_HIGH_BURDEN)[high_burden.astype(int)]
+    )
     crs = _words(("", "no", "yes"), crs_recorded * (1 + crs_yes))
     grade = _draw_index(rng, n, list(CRS_GRADE_SHARES.values())) + 1.0
     crs_grade = _number_text(np.where(crs_yes, grade, np.nan))
@@ -190,8 +206,11 @@ def synthesize_cohort(n: int, seed: int = 0, *, follow_up: bool = False) -> pd.D
     names = NAMES
     if follow_up:
         high = baseline_group == 3
-        columns.update(_draw_follow_up(np.random.Generator(np.random.PCG64([seed, 1])), any_cr, high,
-                                       hsct_after))
+        columns.update(
+            _draw_follow_up(
+                np.random.Generator(np.random.PCG64([seed, 1])), any_cr, high, hsct_after
+            )
+        )
         names = NAMES + FOLLOW_UP_NAMES
     return pd.DataFrame({name: pd.array(columns[name], dtype="str") for name in names})
 
@@ -202,8 +221,9 @@ def write_synthetic(n: int, seed: int, path: str | Path, *, follow_up: bool = Fa
     if n < 1:
         raise ValueError(f"a cohort file needs at least 1 patient, got n={n}")
     path = Path(path)
-    synthesize_cohort(n, seed, follow_up=follow_up).to_csv(path, index=False, lineterminator="\n",
-                                                            encoding="utf-8")
+    synthesize_cohort(n, seed, follow_up=follow_up).to_csv(
+        path, index=False, lineterminator="\n", encoding="utf-8"
+    )
     return path
 
 
@@ -217,8 +237,9 @@ def synth_from_cli(args) -> int:
     if args.n < 1:
         raise ValueError(f"a cohort file needs at least 1 patient, got n={args.n}")
     try:
-        synthesize_cohort(args.n, args.seed, follow_up=follow_up).to_csv(sys.stdout, index=False,
-                                                                         lineterminator="\n")
+        synthesize_cohort(args.n, args.seed, follow_up=follow_up).to_csv(
+            sys.stdout, index=False, lineterminator="\n"
+        )
         sys.stdout.flush()
     except BrokenPipeError:
         # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
@@ -238,7 +259,9 @@ def _draw_index(rng: np.random.Generator, n: int, shares) -> np.ndarray:
     return np.searchsorted(cumulative, rng.random(n), side="right").clip(max=len(cumulative) - 1)
 
 
-def _conditional_index(rng: np.random.Generator, group: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _conditional_index(
+    rng: np.random.Generator, group: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
     """Per row, an index drawn from row ``group`` of the weight matrix ``weights``."""
     cumulative = np.cumsum(weights, axis=1, dtype=float)
     cumulative /= cumulative[:, -1:]
@@ -282,13 +305,17 @@ def _blasts_in_group(rng: np.random.Generator, group: np.ndarray, bounds: dict) 
     return np.floor(low + (high - low) * rng.random(group.size))
 
 
-def _draw_post_blasts(rng: np.random.Generator, baseline: np.ndarray, baseline_group: np.ndarray) -> np.ndarray:
+def _draw_post_blasts(
+    rng: np.random.Generator, baseline: np.ndarray, baseline_group: np.ndarray
+) -> np.ndarray:
     """Blasts after debulking: available for a share, >= 50 only after high burden,
     20-49 only after >= 20, and never above the baseline value (NaN = not available)."""
     n = baseline.size
     post_group = np.where(
-        (baseline_group == 3) & (rng.random(n) < POST_HIGH_AMONG_HIGH_BURDEN), 3,
-        np.where((baseline_group >= 2) & (rng.random(n) < POST_MID_AMONG_AT_LEAST_20), 2, 1))
+        (baseline_group == 3) & (rng.random(n) < POST_HIGH_AMONG_HIGH_BURDEN),
+        3,
+        np.where((baseline_group >= 2) & (rng.random(n) < POST_MID_AMONG_AT_LEAST_20), 2, 1),
+    )
     # Low blasts after debulking are skewed towards 0 (paper median 8 %).
     low_value = np.floor(20 * rng.beta(0.8, 1.4, size=n))
     mid_value = np.floor(20 + 30 * rng.random(n))
@@ -298,8 +325,9 @@ def _draw_post_blasts(rng: np.random.Generator, baseline: np.ndarray, baseline_g
     return np.where(rng.random(n) < POST_AVAILABLE_SHARE, post, np.nan)
 
 
-def _draw_follow_up(rng: np.random.Generator, any_cr: np.ndarray, high_burden: np.ndarray,
-                    hsct: np.ndarray) -> dict[str, np.ndarray]:
+def _draw_follow_up(
+    rng: np.random.Generator, any_cr: np.ndarray, high_burden: np.ndarray, hsct: np.ndarray
+) -> dict[str, np.ndarray]:
     """The six follow-up columns as text. Times run from CR; transplanted patients are
     in remission and alive (and followed) until their HSCT."""
     n = any_cr.size
@@ -311,11 +339,17 @@ def _draw_follow_up(rng: np.random.Generator, any_cr: np.ndarray, high_burden: n
     to_cr = rng.uniform(*MONTHS_TO_CR, n)
     death_without_cr = exponential(MEDIAN_DEATH_WITHOUT_CR, burden)
     to_hsct = rng.uniform(*MONTHS_CR_TO_HSCT, n)  # from CR
-    relapse = np.where(hsct, to_hsct + exponential(MEDIAN_RELAPSE, burden * HSCT_RELAPSE_HAZARD_RATIO),
-                       exponential(MEDIAN_RELAPSE, burden))
+    relapse = np.where(
+        hsct,
+        to_hsct + exponential(MEDIAN_RELAPSE, burden * HSCT_RELAPSE_HAZARD_RATIO),
+        exponential(MEDIAN_RELAPSE, burden),
+    )
     after_relapse = exponential(MEDIAN_DEATH_AFTER_RELAPSE)
-    without_relapse = np.where(hsct, to_hsct + exponential(MEDIAN_DEATH_WITHOUT_RELAPSE_AFTER_HSCT),
-                               exponential(MEDIAN_DEATH_WITHOUT_RELAPSE))
+    without_relapse = np.where(
+        hsct,
+        to_hsct + exponential(MEDIAN_DEATH_WITHOUT_RELAPSE_AFTER_HSCT),
+        exponential(MEDIAN_DEATH_WITHOUT_RELAPSE),
+    )
     death_from_cr = np.minimum(relapse + after_relapse, without_relapse)
     rfs_end = np.minimum(relapse, without_relapse)
     death = np.where(any_cr, to_cr + death_from_cr, death_without_cr)
@@ -349,7 +383,9 @@ def _cr_intercept() -> float:
     """Intercept of the CR model giving population CR rate :data:`CR_RATE`, averaged over
     the strata with their probabilities under this module's constants."""
     p_high = BASELINE_GROUP_SHARES[3]
-    p_lines = sum(v for k, v in PRIOR_LINES_SHARES.items() if k > 2) / sum(PRIOR_LINES_SHARES.values())
+    p_lines = sum(v for k, v in PRIOR_LINES_SHARES.items() if k > 2) / sum(
+        PRIOR_LINES_SHARES.values()
+    )
     p_post_high = POST_AVAILABLE_SHARE * POST_HIGH_AMONG_HIGH_BURDEN  # given high burden
     strata = []  # (probability, log-odds shift)
     for high in (0, 1):
@@ -358,8 +394,11 @@ def _cr_intercept() -> float:
                 p = (p_high if high else 1 - p_high) * (p_lines if many else 1 - p_lines)
                 if high:
                     p *= p_post_high if post else 1 - p_post_high
-                shift = (CR_LOG_ODDS["high_burden"] * high + CR_LOG_ODDS["more_than_two_lines"] * many
-                         + CR_LOG_ODDS["post_high"] * post)
+                shift = (
+                    CR_LOG_ODDS["high_burden"] * high
+                    + CR_LOG_ODDS["more_than_two_lines"] * many
+                    + CR_LOG_ODDS["post_high"] * post
+                )
                 strata.append((p, shift))
     weights, shifts = np.array(strata).T
 

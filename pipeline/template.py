@@ -30,7 +30,10 @@ def save_workbook(book, path: Path) -> None:
     book.save(buffer)
     buffer.seek(0)
     out = io.BytesIO()
-    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(buffer) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             data = source.read(info.filename)
             if info.filename == "docProps/core.xml":
@@ -49,15 +52,20 @@ def _allowed_values(col: contract.Column) -> list[str]:
 
 
 #: Columns every file has, in contract order.
-REQUIRED_COLUMNS: tuple[contract.Column, ...] = tuple(c for c in contract.COLUMNS
-                                                     if c.name not in contract.OPTIONAL_COLUMNS)
+REQUIRED_COLUMNS: tuple[contract.Column, ...] = tuple(
+    c for c in contract.COLUMNS if c.name not in contract.OPTIONAL_COLUMNS
+)
 #: Columns a file may leave out (the centre and programme, then the follow-up), after the required ones.
 OPTIONAL_BLOCK: tuple[contract.Column, ...] = (
-    tuple(c for c in contract.COLUMNS if c.name in contract.OPTIONAL_COLUMNS) + contract.FOLLOW_UP_COLUMNS)
+    tuple(c for c in contract.COLUMNS if c.name in contract.OPTIONAL_COLUMNS)
+    + contract.FOLLOW_UP_COLUMNS
+)
 #: Label rows of the README sheet above each block.
 REQUIRED_LABEL = "Required columns: every file has them"
-OPTIONAL_LABEL = ("Optional columns: a file may leave any of them out (delete the column or leave it blank); "
-                  "center gives outcomes by centre, the follow-up columns give survival")
+OPTIONAL_LABEL = (
+    "Optional columns: a file may leave any of them out (delete the column or leave it blank); "
+    "center gives outcomes by centre, the follow-up columns give survival"
+)
 #: Fill of the optional block's header cells on the cohort sheet.
 OPTIONAL_FILL = "DDEBF7"
 
@@ -74,9 +82,19 @@ def readme_rows() -> list[list[str]]:
     for label, block in ((REQUIRED_LABEL, REQUIRED_COLUMNS), (OPTIONAL_LABEL, OPTIONAL_BLOCK)):
         rows.append([label, "", "", "", "", ""])
         for col in block:
-            meanings = "; ".join(f"{code} = {lab}" for code, lab in col.code_labels.items() if col.kind == "code")
-            rows.append([col.name, col.meaning or col.label, col.kind, "no" if col.nullable else "yes",
-                         col.allowed(), meanings])
+            meanings = "; ".join(
+                f"{code} = {lab}" for code, lab in col.code_labels.items() if col.kind == "code"
+            )
+            rows.append(
+                [
+                    col.name,
+                    col.meaning or col.label,
+                    col.kind,
+                    "no" if col.nullable else "yes",
+                    col.allowed(),
+                    meanings,
+                ]
+            )
     return rows
 
 
@@ -112,13 +130,21 @@ def write_template(folder) -> tuple[Path, Path]:
             cell = sheet.cell(row=1, column=i)
             cell.fill = PatternFill("solid", fgColor=OPTIONAL_FILL)
             cell.font = Font(italic=True)
-            cell.comment = Comment(f"Optional column: {col.meaning or col.label}. A file may leave it out; "
-                                   "see the README sheet.", "template")
+            cell.comment = Comment(
+                f"Optional column: {col.meaning or col.label}. A file may leave it out; "
+                "see the README sheet.",
+                "template",
+            )
         values = _allowed_values(col)
         if values:
-            rule = DataValidation(type="list", formula1='"' + ",".join(values) + '"',
-                                  allow_blank=col.nullable, showErrorMessage=True,
-                                  errorTitle=col.name, error=f"{col.name}: {col.allowed()}")
+            rule = DataValidation(
+                type="list",
+                formula1='"' + ",".join(values) + '"',
+                allow_blank=col.nullable,
+                showErrorMessage=True,
+                errorTitle=col.name,
+                error=f"{col.name}: {col.allowed()}",
+            )
             rule.add(f"{letter}2:{letter}{VALIDATION_ROWS + 1}")
             sheet.add_data_validation(rule)
     readme = book.create_sheet(README_SHEET)
@@ -127,7 +153,9 @@ def write_template(folder) -> tuple[Path, Path]:
         if row[0] in (REQUIRED_LABEL, OPTIONAL_LABEL):
             readme.cell(row=readme.max_row, column=1).font = Font(bold=True)
             if row[0] == OPTIONAL_LABEL:
-                readme.cell(row=readme.max_row, column=1).fill = PatternFill("solid", fgColor=OPTIONAL_FILL)
+                readme.cell(row=readme.max_row, column=1).fill = PatternFill(
+                    "solid", fgColor=OPTIONAL_FILL
+                )
     for letter, width in zip("ABCDEF", (26, 60, 10, 10, 48, 70)):
         readme.column_dimensions[letter].width = width
     save_workbook(book, xlsx_path)

@@ -35,8 +35,9 @@ class CellFix:
         return f"column {self.column}: {self.old!r} -> {self.new!r} on {where} {lines_text(self.lines)}"
 
 
-def normalised_cells(path, sheet: str | None = None) -> tuple[ValidationReport, pd.DataFrame | None,
-                                                               tuple[CellFix, ...]]:
+def normalised_cells(
+    path, sheet: str | None = None
+) -> tuple[ValidationReport, pd.DataFrame | None, tuple[CellFix, ...]]:
     """The file's cells with each accepted variant in its contract form, and what changed.
 
     Contract cells lose surrounding spaces; codes take the contract's case
@@ -65,9 +66,15 @@ def normalised_cells(path, sheet: str | None = None) -> tuple[ValidationReport, 
         out[name] = new
         changed = (new != cells).to_numpy()
         for (old, value), lines in pd.Series(raw[LINE].to_numpy()[changed]).groupby(
-                [cells.to_numpy()[changed], new.to_numpy()[changed]], sort=False):
+            [cells.to_numpy()[changed], new.to_numpy()[changed]], sort=False
+        ):
             fixes.append(CellFix(name, old, value, tuple(int(n) for n in lines)))
-    fixes.sort(key=lambda f: (f.lines[0], contract.NAMES.index(f.column) if f.column in contract.NAMES else 99))
+    fixes.sort(
+        key=lambda f: (
+            f.lines[0],
+            contract.NAMES.index(f.column) if f.column in contract.NAMES else 99,
+        )
+    )
     return report, pd.DataFrame(out, index=raw.index), tuple(fixes)
 
 
@@ -88,39 +95,60 @@ def fix_codes(given: str, out: str, sheet: str | None) -> int:
     """``validate FILE --fix-codes OUT``: 0 written, 2 refused (invalid FILE, OUT taken), 1 not writable."""
     source, target = Path(given), Path(out)
     if target.suffix.lower() != ".csv":
-        print(f"error: --fix-codes writes CSV: name the copy with .csv, not {target.name!r}", file=sys.stderr)
+        print(
+            f"error: --fix-codes writes CSV: name the copy with .csv, not {target.name!r}",
+            file=sys.stderr,
+        )
         return 2
-    if target.resolve() == source.resolve() or (target.exists() and source.exists()
-                                                 and os.path.samefile(target, source)):
-        print(f"error: --fix-codes never writes the input: {out} is the file being validated; name a new "
-              "file", file=sys.stderr)
+    if target.resolve() == source.resolve() or (
+        target.exists() and source.exists() and os.path.samefile(target, source)
+    ):
+        print(
+            f"error: --fix-codes never writes the input: {out} is the file being validated; name a new "
+            "file",
+            file=sys.stderr,
+        )
         return 2
     if target.exists() or target.is_symlink():
-        print(f"error: {out} already exists; --fix-codes writes a new file only (nothing written)", file=sys.stderr)
+        print(
+            f"error: {out} already exists; --fix-codes writes a new file only (nothing written)",
+            file=sys.stderr,
+        )
         return 2
     report, cells, fixes = normalised_cells(source, sheet)
     print(report.format())
     if cells is None:
-        print("nothing written: --fix-codes rewrites only accepted variants; fix the problems above first")
+        print(
+            "nothing written: --fix-codes rewrites only accepted variants; fix the problems above first"
+        )
         return 2
     with open(target, "x", encoding="utf-8", newline="") as handle:  # "x": never replaces a file
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(cells.columns)
         writer.writerows(cells.itertuples(index=False, name=None))
     changed = sum(len(f.lines) for f in fixes)
-    print(f"wrote {out}: {changed} cell{'s' if changed != 1 else ''} changed"
-          + (":" if fixes else " (every cell was already in its contract form)"))
+    print(
+        f"wrote {out}: {changed} cell{'s' if changed != 1 else ''} changed"
+        + (":" if fixes else " (every cell was already in its contract form)")
+    )
     for fix in fixes:
         print(f"  - {fix}")
-    print("  - blank lines, a byte-order mark and an empty trailing column are not copied; "
-          "lines end in \\n, cells are quoted only when needed")
+    print(
+        "  - blank lines, a byte-order mark and an empty trailing column are not copied; "
+        "lines end in \\n, cells are quoted only when needed"
+    )
     copy = validate_file(target)
     same = copy.ok and normalise_cohort(normalised_cells(target)[1]).equals(normalise_cohort(cells))
     if not same:
         target.unlink()
-        print(f"error: the normalised copy did not validate to the same cohort, so it was removed:\n"
-              f"{copy.format()}", file=sys.stderr)
+        print(
+            f"error: the normalised copy did not validate to the same cohort, so it was removed:\n"
+            f"{copy.format()}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"the copy validates: {copy.format().splitlines()[0]}; it loads to the same cohort as {given}")
+    print(
+        f"the copy validates: {copy.format().splitlines()[0]}; it loads to the same cohort as {given}"
+    )
     sys.stdout.flush()
     return 0

@@ -18,17 +18,31 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared_runs import run_followup_share, run_shipped, run_shipped_share, shared, tree_digest
 
 from helpers import loading
-from shared_runs import run_followup_share, run_shipped, run_shipped_share, shared, tree_digest
 
 #: A contract-valid patient; tests override only the fields they are about.
 DEFAULT_PATIENT = {
-    "center": "C01", "source": "neuf", "sex": "male", "age_years": "40",
-    "disease_status": "relapsed", "prior_lines": "2", "prior_hsct": "no", "ph_status": "negative",
-    "bmb_baseline_pct": "60", "debulking_category": "steroids", "debulking_regimen": "dexamethasone",
-    "debulking_to_blina_days": "7", "bmb_post_debulking_pct": "10", "blina_dose": "full",
-    "blina_cycles": "2", "response": "none", "mrd_status": "", "crs": "no", "crs_grade": "",
+    "center": "C01",
+    "source": "neuf",
+    "sex": "male",
+    "age_years": "40",
+    "disease_status": "relapsed",
+    "prior_lines": "2",
+    "prior_hsct": "no",
+    "ph_status": "negative",
+    "bmb_baseline_pct": "60",
+    "debulking_category": "steroids",
+    "debulking_regimen": "dexamethasone",
+    "debulking_to_blina_days": "7",
+    "bmb_post_debulking_pct": "10",
+    "blina_dose": "full",
+    "blina_cycles": "2",
+    "response": "none",
+    "mrd_status": "",
+    "crs": "no",
+    "crs_grade": "",
     "hsct_after_blina": "no",
 }
 
@@ -36,15 +50,20 @@ DEFAULT_PATIENT = {
 @pytest.fixture
 def make_cohort(tmp_path: Path):
     """Return a builder: partial rows (defaults from DEFAULT_PATIENT) -> a loaded cohort."""
+
     def build(rows: list[dict]) -> pd.DataFrame:
-        records = [{"patient_id": f"T{i:02d}", **DEFAULT_PATIENT, **row} for i, row in enumerate(rows, 1)]
+        records = [
+            {"patient_id": f"T{i:02d}", **DEFAULT_PATIENT, **row} for i, row in enumerate(rows, 1)
+        ]
         path = tmp_path / "cohort.csv"
         pd.DataFrame(records).to_csv(path, index=False)
         return loading.load_cohort(path)
+
     return build
 
 
 # --- finished runs shared by the whole session ---------------------------------------------
+
 
 def _read_only(tmp_path_factory, name: str, make):
     """Yield the shared run ``name`` (made once by ``make``) and check at teardown that no test changed it."""
@@ -87,10 +106,8 @@ def pytest_configure(config):
 #: Tests (node ids without parameters) in a group of their own, named here: long runs that would
 #: hold up the rest of their module, and tests sharing one run.
 OWN_GROUPS = {
-    "tests/test_pipeline.py::test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data":
-        "other_data_run",
-    "tests/test_pipeline.py::test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text":
-        "other_data_run",
+    "tests/test_pipeline.py::test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data": "other_data_run",
+    "tests/test_pipeline.py::test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text": "other_data_run",
 }
 #: Modules in nbval's group, run after the notebooks (they read what nbval's execution wrote).
 AFTER_NBVAL = ("tests/test_second_execution.py",)
@@ -124,8 +141,12 @@ def pytest_collection_modifyitems(config, items):
     """The groups in LONG_FIRST first (stable: file order within a group, as nbval needs), and
     in nbval's group the notebooks before :data:`AFTER_NBVAL`."""
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: (rank.get(group_of(item.nodeid), len(rank)),
-                                 item.nodeid.split("::", 1)[0] in AFTER_NBVAL))
+    items.sort(
+        key=lambda item: (
+            rank.get(group_of(item.nodeid), len(rank)),
+            item.nodeid.split("::", 1)[0] in AFTER_NBVAL,
+        )
+    )
 
 
 def pytest_xdist_make_scheduler(config, log):

@@ -43,6 +43,7 @@ def _subset(size: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def take(c: pd.DataFrame) -> pd.DataFrame:
         rows = sorted(random.Random(size).sample(range(len(c)), size))
         return c.iloc[rows]
+
     return take
 
 
@@ -57,7 +58,9 @@ CASES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "all_crs": lambda c: _crs(c, "yes", "1"),
     "no_crs_record": lambda c: _crs(c, "", ""),
     "no_blast_values": lambda c: c.assign(bmb_baseline_pct="", bmb_post_debulking_pct=""),
-    "one_debulking_category": lambda c: c.assign(debulking_category="steroids", debulking_regimen="dexamethasone"),
+    "one_debulking_category": lambda c: c.assign(
+        debulking_category="steroids", debulking_regimen="dexamethasone"
+    ),
     **{f"subset_{n:02d}": _subset(n) for n in range(1, 16)},
 }
 
@@ -76,8 +79,10 @@ def _followed(c: pd.DataFrame) -> pd.DataFrame:
 def _no_deaths(c: pd.DataFrame) -> pd.DataFrame:
     # A relapse-free patient stays so: with no death, RFS events (relapse or death) become censored.
     followed = c["os_months"] != ""
-    out = c.assign(os_event=c["os_event"].where(~followed, "no"),
-                   rfs_event=c["rfs_event"].where(c["rfs_event"] == "", "no"))
+    out = c.assign(
+        os_event=c["os_event"].where(~followed, "no"),
+        rfs_event=c["rfs_event"].where(c["rfs_event"] == "", "no"),
+    )
     if "rfs_event_cause" in out:  # a censored patient has no cause
         out["rfs_event_cause"] = ""
     return out

@@ -12,7 +12,11 @@ def write_probe(folder: Path, parameters: str, body: str, name: str = "01_probe"
     """``folder`` (created) holding ``name``.ipynb: ``parameters`` as the tagged parameters cell, then ``body``."""
     folder.mkdir()
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [new_markdown_cell(f"# {name}"), params, new_code_cell(body)]

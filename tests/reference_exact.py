@@ -30,8 +30,12 @@ def table_log_prob(table) -> float:
     rows = [sum(r) for r in table]
     cols = [sum(c) for c in zip(*table)]
     lf = lambda v: math.lgamma(v + 1)  # noqa: E731
-    return (sum(map(lf, rows)) + sum(map(lf, cols)) - lf(sum(rows))
-            - sum(lf(v) for r in table for v in r))
+    return (
+        sum(map(lf, rows))
+        + sum(map(lf, cols))
+        - lf(sum(rows))
+        - sum(lf(v) for r in table for v in r)
+    )
 
 
 def tables_with_margins(rows, cols):
@@ -39,7 +43,7 @@ def tables_with_margins(rows, cols):
     r, c = len(rows), len(cols)
     ranges = [range(min(rows[i], cols[j]) + 1) for i in range(r - 1) for j in range(c - 1)]
     for cells in itertools.product(*ranges):
-        inner = [list(cells[i * (c - 1):(i + 1) * (c - 1)]) for i in range(r - 1)]
+        inner = [list(cells[i * (c - 1) : (i + 1) * (c - 1)]) for i in range(r - 1)]
         table = []
         for i in range(r - 1):
             last = rows[i] - sum(inner[i])
@@ -61,14 +65,17 @@ def fisher_p(table) -> float:
         return 1.0
     observed = math.exp(table_log_prob(table))
     rows, cols = [sum(r) for r in table], [sum(c) for c in zip(*table)]
-    total = sum(p for t in tables_with_margins(rows, cols)
-                if (p := math.exp(table_log_prob(t))) <= observed * R_RELATIVE_ERROR)
+    total = sum(
+        p
+        for t in tables_with_margins(rows, cols)
+        if (p := math.exp(table_log_prob(t))) <= observed * R_RELATIVE_ERROR
+    )
     return min(1.0, total)
 
 
 def binomial_p(k: int, n: int, p0: float) -> float:
     """Exact two-sided binomial p of k events in n against p0 (R's binom.test rule)."""
-    pmf = [math.comb(n, x) * p0 ** x * (1 - p0) ** (n - x) for x in range(n + 1)]
+    pmf = [math.comb(n, x) * p0**x * (1 - p0) ** (n - x) for x in range(n + 1)]
     return min(1.0, sum(p for p in pmf if p <= pmf[k] * R_RELATIVE_ERROR))
 
 
@@ -82,13 +89,16 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
 
 # --- 2 x 2 tables: Fisher's p of every outcome, and the unconditional tests ----------------------
 
+
 def hypergeometric_2x2(table) -> dict[int, float]:
     """P(top-left cell = x) for every x the margins of a 2 x 2 table allow (math.comb)."""
     (a, b), (c, d) = table
     r1, r2, c1 = a + b, c + d, a + c
     total = math.comb(r1 + r2, c1)
-    return {x: math.comb(r1, x) * math.comb(r2, c1 - x) / total
-            for x in range(max(0, c1 - r2), min(r1, c1) + 1)}
+    return {
+        x: math.comb(r1, x) * math.comb(r2, c1 - x) / total
+        for x in range(max(0, c1 - r2), min(r1, c1) + 1)
+    }
 
 
 def binomial_pmf(n: int, p: float) -> np.ndarray:
@@ -110,8 +120,12 @@ def max_over_common_rate(region: np.ndarray, n1: int, n2: int) -> float:
     grid = np.linspace(0, 1, 2001)
     values = [mass(pi) for pi in grid]
     best = int(np.argmax(values))
-    polish = minimize_scalar(lambda pi: -mass(pi), bounds=(grid[max(best - 1, 0)], grid[min(best + 1, 2000)]),
-                             method="bounded", options={"xatol": 1e-12})
+    polish = minimize_scalar(
+        lambda pi: -mass(pi),
+        bounds=(grid[max(best - 1, 0)], grid[min(best + 1, 2000)]),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
     return max(values[best], -polish.fun)
 
 
@@ -125,7 +139,9 @@ def fisher_p_by_outcome(n1: int, n2: int, alternative: str = "two-sided") -> np.
     p = np.empty((n1 + 1, n2 + 1))
     for m in range(n1 + n2 + 1):
         a = np.arange(max(0, m - n2), min(n1, m) + 1)
-        probs = np.array([math.comb(n1, x) * math.comb(n2, m - x) for x in a], dtype=float) / math.comb(n1 + n2, m)
+        probs = np.array(
+            [math.comb(n1, x) * math.comb(n2, m - x) for x in a], dtype=float
+        ) / math.comb(n1 + n2, m)
         if alternative == "less":
             values = np.cumsum(probs)
         elif alternative == "greater":
@@ -136,8 +152,9 @@ def fisher_p_by_outcome(n1: int, n2: int, alternative: str = "two-sided") -> np.
     return p
 
 
-def unconditional_p(x1: int, n1: int, x2: int, n2: int, statistic: np.ndarray,
-                    relative_error: float = 1 + 1e-9) -> float:
+def unconditional_p(
+    x1: int, n1: int, x2: int, n2: int, statistic: np.ndarray, relative_error: float = 1 + 1e-9
+) -> float:
     """The unconditional exact p of x1/n1 vs x2/n2 for ``statistic[a, b]`` of every outcome, small = extreme.
 
     Every outcome with a statistic at most the observed one is in the rejection region.
@@ -147,18 +164,27 @@ def unconditional_p(x1: int, n1: int, x2: int, n2: int, statistic: np.ndarray,
 
 def barnard_p(x1: int, n1: int, x2: int, n2: int) -> float:
     """Barnard's two-sided exact p with the pooled Wald statistic (Barnard 1947)."""
+
     def minus_abs_wald(a, n1, b, n2):
         pooled = (a + b) / (n1 + n2)
         if a / n1 == b / n2:
             return 0.0
         return -abs(a / n1 - b / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+
     observed = minus_abs_wald(x1, n1, x2, n2)
-    region = np.array([[minus_abs_wald(a, n1, b, n2) <= observed + 1e-12 for b in range(n2 + 1)]
-                       for a in range(n1 + 1)])
+    region = np.array(
+        [
+            [minus_abs_wald(a, n1, b, n2) <= observed + 1e-12 for b in range(n2 + 1)]
+            for a in range(n1 + 1)
+        ]
+    )
     return max_over_common_rate(region, n1, n2)
 
 
 def boschloo_p(x1: int, n1: int, x2: int, n2: int) -> float:
     """Boschloo's two-sided exact p (Boschloo 1970): Fisher's one-sided p as the statistic, twice the smaller side."""
-    sides = [unconditional_p(x1, n1, x2, n2, fisher_p_by_outcome(n1, n2, side)) for side in ("less", "greater")]
+    sides = [
+        unconditional_p(x1, n1, x2, n2, fisher_p_by_outcome(n1, n2, side))
+        for side in ("less", "greater")
+    ]
     return min(1.0, 2 * min(sides))

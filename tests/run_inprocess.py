@@ -44,7 +44,9 @@ def execute(name: str, *, figures: bool = True, **parameters) -> dict:
     namespace: dict = {"_markdown": shown}
     original, cwd = narrative.show_markdown, os.getcwd()
 
-    def capture(text: str, *, policy=None) -> None:  # the notebook's policy, as show_markdown takes it
+    def capture(
+        text: str, *, policy=None
+    ) -> None:  # the notebook's policy, as show_markdown takes it
         shown.append(text)
 
     narrative.show_markdown = capture
@@ -61,12 +63,16 @@ def execute(name: str, *, figures: bool = True, **parameters) -> dict:
                     continue
                 exec(compile(cell.source, f"{name}:{cell.get('id')}", "exec"), namespace)  # noqa: S102
                 if "parameters" in cell.metadata.get("tags", []):
-                    namespace.update({k: str(v) if isinstance(v, Path) else v for k, v in parameters.items()})
+                    namespace.update(
+                        {k: str(v) if isinstance(v, Path) else v for k, v in parameters.items()}
+                    )
     finally:
         Figure.savefig = savefig
         narrative.show_markdown = original
         os.chdir(cwd)
         namespace["_printed"] = printed.getvalue()
-        if "matplotlib.pyplot" in sys.modules:  # a kernel's figures end with it; here they would pile up
+        if (
+            "matplotlib.pyplot" in sys.modules
+        ):  # a kernel's figures end with it; here they would pile up
             sys.modules["matplotlib.pyplot"].close("all")
     return namespace

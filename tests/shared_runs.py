@@ -22,8 +22,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 #: Notebooks whose results count patients by subgroup (Table 1, response, CRS, survival).
-COUNTING_NOTEBOOKS = ("01_cohort_description", "03_response_by_subgroup", "04_crs_analysis",
-                      "08_time_to_event")
+COUNTING_NOTEBOOKS = (
+    "01_cohort_description",
+    "03_response_by_subgroup",
+    "04_crs_analysis",
+    "08_time_to_event",
+)
 
 
 def counting_notebooks(folder: Path) -> Path:
@@ -37,8 +41,13 @@ def counting_notebooks(folder: Path) -> Path:
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
     """``python -m pipeline ARGS`` in a process of its own, output captured."""
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def session_folder(tmp_path_factory) -> Path:
@@ -72,8 +81,11 @@ def shared(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
 
 def tree_digest(folder: Path) -> dict[str, str]:
     """Relative path -> SHA-256 of every file below ``folder``."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def run_shipped(out: Path) -> None:
@@ -93,5 +105,7 @@ def run_followup_share(out: Path) -> None:
 
 def run_shipped_share(out: Path) -> None:
     """A share run (``--share``) of every notebook on the shipped cohort into ``out``."""
-    done = run_cli("run", "--data", str(SHIPPED_COHORT), "--out", str(out), "--share", "--workers", "1")
+    done = run_cli(
+        "run", "--data", str(SHIPPED_COHORT), "--out", str(out), "--share", "--workers", "1"
+    )
     assert done.returncode == 0, done.stderr[-3000:]

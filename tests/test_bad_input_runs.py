@@ -66,7 +66,8 @@ def no_notebook_may_run(monkeypatch):
 
 @pytest.mark.parametrize("name", INVALID)
 def test_a_run_on_a_malformed_file_exits_2_with_the_validate_report_and_writes_nothing(
-        tmp_path, name, no_notebook_may_run):
+    tmp_path, name, no_notebook_may_run
+):
     bad = CORPUS / name
     before = digest(bad)
     out = tmp_path / "run"
@@ -86,9 +87,14 @@ def test_the_run_command_on_every_malformed_file_prints_error_and_the_validate_r
     out_root = tmp_path / "runs"
     out_root.mkdir()
     files = [str(CORPUS / name) for name in INVALID]
-    done = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(files), str(out_root)],
-                          cwd=workdir, capture_output=True, text=True, timeout=600,
-                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", _DRIVER, json.dumps(files), str(out_root)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["notebook_calls"] == 0

@@ -16,27 +16,43 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.batch import ALL_PATIENTS, NO_CENTRE, OTHER_CENTRES, is_up_to_date, parse_grid, plan_batch, split_by_centre, \
-    write_snakefile
+from pipeline.batch import (
+    ALL_PATIENTS,
+    NO_CENTRE,
+    OTHER_CENTRES,
+    is_up_to_date,
+    parse_grid,
+    plan_batch,
+    split_by_centre,
+    write_snakefile,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize(("items", "expected"), [
-    ([], [()]),
-    (["bmb_high_cutoff=40,50"], [(("bmb_high_cutoff", "40"),), (("bmb_high_cutoff", "50"),)]),
-    (["a=1,2", "b=x"], [(("a", "1"), ("b", "x")), (("a", "2"), ("b", "x"))]),
-])
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        ([], [()]),
+        (["bmb_high_cutoff=40,50"], [(("bmb_high_cutoff", "40"),), (("bmb_high_cutoff", "50"),)]),
+        (["a=1,2", "b=x"], [(("a", "1"), ("b", "x")), (("a", "2"), ("b", "x"))]),
+    ],
+)
 def test_a_grid_is_every_combination_of_its_values(items, expected):
     assert parse_grid(items) == expected
 
@@ -62,15 +78,20 @@ def test_centres_below_the_minimum_are_pooled_and_the_input_is_not_changed(tmp_p
     assert [sha(p) for _, p in again] == [sha(p) for _, p in groups]  # same bytes: resumable
 
 
-def test_patients_without_a_centre_are_their_own_run_never_pooled_and_all_patients_run_first(tmp_path):
+def test_patients_without_a_centre_are_their_own_run_never_pooled_and_all_patients_run_first(
+    tmp_path,
+):
     frame = pd.read_csv(COHORT, dtype=str, keep_default_na=False)
     frame["center"] = ["A"] * 20 + ["B"] * 12 + [""] * 2
     data = tmp_path / "registry.csv"
     frame.to_csv(data, index=False)
     specs = plan_batch([data], tmp_path / "batch", by="center", min_patients=15)
     assert [(s.name, s.centre) for s in specs] == [
-        ("registry-all_patients", ALL_PATIENTS), ("registry-A", "A"), ("registry-other_centres", OTHER_CENTRES),
-        ("registry-centre_not_recorded", NO_CENTRE)]
+        ("registry-all_patients", ALL_PATIENTS),
+        ("registry-A", "A"),
+        ("registry-other_centres", OTHER_CENTRES),
+        ("registry-centre_not_recorded", NO_CENTRE),
+    ]
     assert specs[0].data == data
     assert [len(pd.read_csv(s.data)) for s in specs] == [34, 20, 12, 2]
 
@@ -80,7 +101,9 @@ def test_a_file_without_a_centre_column_runs_as_a_whole(tmp_path):
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     specs = plan_batch([bad], tmp_path / "batch", by="center", grid=["bmb_high_cutoff=40,50"])
     assert [(s.name, s.data, s.centre) for s in specs] == [
-        ("bad-bmb_high_cutoff=40", bad, ""), ("bad-bmb_high_cutoff=50", bad, "")]
+        ("bad-bmb_high_cutoff=40", bad, ""),
+        ("bad-bmb_high_cutoff=50", bad, ""),
+    ]
 
 
 def test_a_folder_without_a_manifest_is_not_up_to_date(tmp_path):
@@ -88,14 +111,23 @@ def test_a_folder_without_a_manifest_is_not_up_to_date(tmp_path):
     assert not is_up_to_date(spec, tmp_path / "runs" / spec.name)
 
 
-def test_the_snakefile_has_one_rule_per_run_calling_pipeline_run_with_this_interpreter_and_parameter_file(tmp_path):
+def test_the_snakefile_has_one_rule_per_run_calling_pipeline_run_with_this_interpreter_and_parameter_file(
+    tmp_path,
+):
     specs = plan_batch([COHORT], tmp_path / "batch", grid=["bmb_high_cutoff=40,50,60"])
-    path = write_snakefile(specs, tmp_path / "batch", tmp_path / "Snakefile", params_file=ROOT / "analysis.toml")
+    path = write_snakefile(
+        specs, tmp_path / "batch", tmp_path / "Snakefile", params_file=ROOT / "analysis.toml"
+    )
     text = path.read_text(encoding="utf-8")
     rules = re.findall(r"^rule (\w+):$", text, flags=re.M)
-    assert rules == ["all"] + [f"run_reconstructed_cohort_bmb_high_cutoff_{v}" for v in (40, 50, 60)]
-    shells = [ast.literal_eval(line.split("shell: ", 1)[1]) for line in text.splitlines()
-              if line.startswith("    shell: ")]
+    assert rules == ["all"] + [
+        f"run_reconstructed_cohort_bmb_high_cutoff_{v}" for v in (40, 50, 60)
+    ]
+    shells = [
+        ast.literal_eval(line.split("shell: ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("    shell: ")
+    ]
     assert len(shells) == 3
     for spec, shell in zip(specs, shells):
         assert shell.startswith(f"{shlex.quote(sys.executable)} -m pipeline run --data ")
@@ -104,7 +136,8 @@ def test_the_snakefile_has_one_rule_per_run_calling_pipeline_run_with_this_inter
         assert str(tmp_path / "batch" / "runs" / spec.name) in shell
     outputs = re.findall(r"^    output: (.+)$", text, flags=re.M)
     assert [ast.literal_eval(o) for o in outputs] == [
-        str(tmp_path / "batch" / "runs" / s.name / "manifest.json") for s in specs]
+        str(tmp_path / "batch" / "runs" / s.name / "manifest.json") for s in specs
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +149,9 @@ def small_notebooks(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_path, small_notebooks):
+def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(
+    tmp_path, small_notebooks
+):
     cohort = tmp_path / "synthetic.csv"
     assert run_cli("synth", "--n", "60", "--seed", "1", "--out", str(cohort)).returncode == 0
     counts = pd.read_csv(cohort)["center"].value_counts()
@@ -124,17 +159,35 @@ def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_
     centres = [ALL_PATIENTS] + sorted(counts[counts >= minimum].index) + [OTHER_CENTRES]
     assert len(centres) == 3
     bad = tmp_path / "broken.csv"
-    bad.write_text("patient_id,age_years\nX1,30\n", encoding="utf-8")  # no centre: one run, fails validation
+    bad.write_text(
+        "patient_id,age_years\nX1,30\n", encoding="utf-8"
+    )  # no centre: one run, fails validation
     before = sha(cohort)
     out = tmp_path / "batch"
-    args = ["batch", str(cohort), str(bad), "--out", str(out), "--by", "center",
-            "--min-patients", str(minimum), "--grid", "bmb_high_cutoff=40,60",
-            "--notebooks", str(small_notebooks), "--jobs", "2"]
+    args = [
+        "batch",
+        str(cohort),
+        str(bad),
+        "--out",
+        str(out),
+        "--by",
+        "center",
+        "--min-patients",
+        str(minimum),
+        "--grid",
+        "bmb_high_cutoff=40,60",
+        "--notebooks",
+        str(small_notebooks),
+        "--jobs",
+        "2",
+    ]
 
     first = run_cli(*args)
     assert first.returncode == 1, first.stderr
     assert sha(cohort) == before
-    good = [f"synthetic-{c.replace(' ', '_')}-bmb_high_cutoff={v}" for c in centres for v in (40, 60)]
+    good = [
+        f"synthetic-{c.replace(' ', '_')}-bmb_high_cutoff={v}" for c in centres for v in (40, 60)
+    ]
     failing = [f"broken-bmb_high_cutoff={v}" for v in (40, 60)]
     for name in good:
         run = out / "runs" / name
@@ -142,7 +195,11 @@ def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_
         manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
         cut = name.rsplit("=", 1)[1]
         assert manifest["parameters"]["03_response_by_subgroup"]["bmb_high_cutoff"] == cut
-        source = cohort if ALL_PATIENTS.replace(" ", "_") in name else out / "work" / "synthetic" / manifest["input"]["file"]
+        source = (
+            cohort
+            if ALL_PATIENTS.replace(" ", "_") in name
+            else out / "work" / "synthetic" / manifest["input"]["file"]
+        )
         assert manifest["input"]["sha256"] == sha(source)
     for name in failing:
         assert not (out / "runs" / name).exists()
@@ -157,8 +214,12 @@ def test_a_batch_over_centres_and_a_grid_survives_a_failing_run_and_resumes(tmp_
     for name in good:
         results = pd.read_csv(out / "runs" / name / "results.csv").set_index("key")
         assert int(by_run.loc[name, "cr_numerator"]) == int(results.loc["any_cr[all]", "numerator"])
-        assert int(by_run.loc[name, "cr_denominator"]) == int(results.loc["any_cr[all]", "denominator"])
-        assert float(by_run.loc[name, "cr_ci_low"]) == pytest.approx(results.loc["any_cr[all]", "ci_low"])
+        assert int(by_run.loc[name, "cr_denominator"]) == int(
+            results.loc["any_cr[all]", "denominator"]
+        )
+        assert float(by_run.loc[name, "cr_ci_low"]) == pytest.approx(
+            results.loc["any_cr[all]", "ci_low"]
+        )
     sizes = by_run.loc[good, "cr_denominator"].astype(int)
     parts = sizes.groupby(lambda n: n.rsplit("-", 1)[0]).first()
     assert parts["synthetic-all_patients"] == parts.drop("synthetic-all_patients").sum() <= 60
@@ -189,29 +250,47 @@ def _snakemake() -> str | None:
 def test_snakemake_accepts_the_exported_batch_in_a_dry_run(tmp_path):
     specs = plan_batch([COHORT], tmp_path / "batch", grid=["bmb_high_cutoff=40,60"])
     path = write_snakefile(specs, tmp_path / "batch", tmp_path / "Snakefile")
-    done = subprocess.run([_snakemake(), "-n", "--cores", "1", "-s", str(path)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [_snakemake(), "-n", "--cores", "1", "-s", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     for spec in specs:
         assert f"run_{spec.name.replace('-', '_').replace('=', '_')}" in done.stdout
 
 
 @pytest.mark.slow
-def test_an_exported_snakefile_run_by_snakemake_makes_the_run_folders_of_the_batch_command(tmp_path):
+def test_an_exported_snakefile_run_by_snakemake_makes_the_run_folders_of_the_batch_command(
+    tmp_path,
+):
     frame = pd.read_csv(COHORT, dtype=str, keep_default_na=False)
     frame["center"] = ["A"] * 17 + ["B"] * 17
     cohort = tmp_path / "two_centres.csv"
     frame.to_csv(cohort, index=False)
-    notebooks = tmp_path / "notebooks"  # one cheap notebook: the runs, not the analysis, are tested here
+    notebooks = (
+        tmp_path / "notebooks"
+    )  # one cheap notebook: the runs, not the analysis, are tested here
     notebooks.mkdir()
     shutil.copy(ROOT / "notebooks" / "10_outcomes_by_centre.ipynb", notebooks)
     out, snakefile = tmp_path / "batch", tmp_path / "Snakefile"
     args = [str(cohort), "--by", "center", "--out", str(out), "--notebooks", str(notebooks)]
     exported = run_cli("batch", *args, "--snakefile", str(snakefile))
     assert exported.returncode == 0, exported.stderr
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run([_snakemake(), "--cores", "2", "-s", str(snakefile)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=1200)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    done = subprocess.run(
+        [_snakemake(), "--cores", "2", "-s", str(snakefile)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     names = ["two_centres-all_patients", "two_centres-A", "two_centres-B"]
     assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(names)
@@ -222,21 +301,33 @@ def test_an_exported_snakefile_run_by_snakemake_makes_the_run_folders_of_the_bat
     assert list(summary["run"]) == names and set(summary["status"]) == {"skipped"}
 
 
-@pytest.mark.parametrize(("recorded", "share", "up_to_date"), [
-    ({"bmb_high_cutoff": "40", "kind": "internal"}, False, True),
-    ({"bmb_high_cutoff": "40", "kind": "internal"}, True, False),
-    ({"bmb_high_cutoff": "40", "kind": "share"}, True, True),
-    ({"bmb_high_cutoff": "50", "kind": "internal"}, False, False),
-    ({"bmb_high_cutoff": "40", "kind": "internal", "sha256": "0" * 64}, False, False),
-])
-def test_a_run_is_up_to_date_only_for_the_same_input_parameters_and_kind(tmp_path, recorded, share, up_to_date):
+@pytest.mark.parametrize(
+    ("recorded", "share", "up_to_date"),
+    [
+        ({"bmb_high_cutoff": "40", "kind": "internal"}, False, True),
+        ({"bmb_high_cutoff": "40", "kind": "internal"}, True, False),
+        ({"bmb_high_cutoff": "40", "kind": "share"}, True, True),
+        ({"bmb_high_cutoff": "50", "kind": "internal"}, False, False),
+        ({"bmb_high_cutoff": "40", "kind": "internal", "sha256": "0" * 64}, False, False),
+    ],
+)
+def test_a_run_is_up_to_date_only_for_the_same_input_parameters_and_kind(
+    tmp_path, recorded, share, up_to_date
+):
     spec = plan_batch([COHORT], tmp_path, grid=["bmb_high_cutoff=40"])[0]
     run_dir = tmp_path / "runs" / spec.name
     run_dir.mkdir(parents=True)
     (run_dir / "results.csv").write_text("notebook,key\n", encoding="utf-8")
-    manifest = {"kind": recorded["kind"], "input": {"sha256": recorded.get("sha256", sha(COHORT))},
-                "parameters": {"03_response_by_subgroup": {"bmb_high_cutoff": recorded["bmb_high_cutoff"],
-                                                           "lines_cutoff": "2"}}}
+    manifest = {
+        "kind": recorded["kind"],
+        "input": {"sha256": recorded.get("sha256", sha(COHORT))},
+        "parameters": {
+            "03_response_by_subgroup": {
+                "bmb_high_cutoff": recorded["bmb_high_cutoff"],
+                "lines_cutoff": "2",
+            }
+        },
+    }
     (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert is_up_to_date(spec, run_dir, share) is up_to_date
 
@@ -251,12 +342,26 @@ def test_the_summary_puts_each_runs_results_side_by_side_and_escapes_errors(tmp_
         n, d, lo, hi = rows[dict(spec.parameters)["bmb_high_cutoff"]]
         run = tmp_path / "runs" / spec.name
         run.mkdir(parents=True)
-        pd.DataFrame([{"notebook": "03_response_by_subgroup", "key": "any_cr[all]", "label": "any_cr",
-                       "numerator": n, "denominator": d, "estimate": n / d, "ci_low": lo, "ci_high": hi}]
-                     ).to_csv(run / "results.csv", index=False)
+        pd.DataFrame(
+            [
+                {
+                    "notebook": "03_response_by_subgroup",
+                    "key": "any_cr[all]",
+                    "label": "any_cr",
+                    "numerator": n,
+                    "denominator": d,
+                    "estimate": n / d,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            ]
+        ).to_csv(run / "results.csv", index=False)
     broken = plan_batch([tmp_path / "a<b>.csv"], tmp_path)[0]
-    outcomes = [RunOutcome(specs[0], "done"), RunOutcome(specs[1], "skipped"),
-                RunOutcome(broken, "failed", "bad value <script>alert(1)</script>\nsecond line")]
+    outcomes = [
+        RunOutcome(specs[0], "done"),
+        RunOutcome(specs[1], "skipped"),
+        RunOutcome(broken, "failed", "bad value <script>alert(1)</script>\nsecond line"),
+    ]
     csv_path, html_path = write_summary(outcomes, tmp_path)
     summary = pd.read_csv(csv_path, keep_default_na=False).set_index("run")
     assert list(summary["status"]) == ["done", "skipped", "failed"]

@@ -62,6 +62,7 @@ def cohort_with_centres(folder: Path, centres: list[str], name: str = "registry"
 
 # --- names: every centre and run its own file and folder ----------------------------------
 
+
 def centre_runs(specs: list[RunSpec]) -> list[RunSpec]:
     """The runs of the centres' subsets: a batch by centre also runs the whole file (all patients)."""
     whole = [s for s in specs if s.centre == ALL_PATIENTS]
@@ -69,12 +70,34 @@ def centre_runs(specs: list[RunSpec]) -> list[RunSpec]:
     return [s for s in specs if s.centre != ALL_PATIENTS]
 
 
-@pytest.mark.parametrize("centres", [
-    ["x", "_x"], ["", "run"], ["", "Αθήνα"], ["A-B", "A.B"], ["Αθήνα", "Λάρισα"], ["X", "x"],
-    ["a" * 300, "b"], ["c/../d", "c_.._d"], [NO_CENTRE, ""],
-], ids=["x-and-_x", "blank-and-run", "blank-and-greek", "A-B-and-A.B", "all-greek", "case-only",
-        "300-characters", "slashes", "blank-and-its-label"])
-def test_centres_whose_names_reduce_to_one_file_name_get_their_own_subset_and_run(tmp_path, centres):
+@pytest.mark.parametrize(
+    "centres",
+    [
+        ["x", "_x"],
+        ["", "run"],
+        ["", "Αθήνα"],
+        ["A-B", "A.B"],
+        ["Αθήνα", "Λάρισα"],
+        ["X", "x"],
+        ["a" * 300, "b"],
+        ["c/../d", "c_.._d"],
+        [NO_CENTRE, ""],
+    ],
+    ids=[
+        "x-and-_x",
+        "blank-and-run",
+        "blank-and-greek",
+        "A-B-and-A.B",
+        "all-greek",
+        "case-only",
+        "300-characters",
+        "slashes",
+        "blank-and-its-label",
+    ],
+)
+def test_centres_whose_names_reduce_to_one_file_name_get_their_own_subset_and_run(
+    tmp_path, centres
+):
     data = cohort_with_centres(tmp_path, centres)
     out = tmp_path / "batch"
     every = plan_batch([data], out, by="center", grid=["bmb_high_cutoff=40,60"])
@@ -83,7 +106,10 @@ def test_centres_whose_names_reduce_to_one_file_name_get_their_own_subset_and_ru
     assert all(PORTABLE.match(s.name) and len(s.name) <= RUN_NAME_MAX for s in specs)
     assert len({s.data for s in specs}) == len(centres)
     for spec in specs:
-        assert spec.data.parent == out / "work" / "registry" and len(spec.data.stem) <= 2 * NAME_PART_MAX + 10
+        assert (
+            spec.data.parent == out / "work" / "registry"
+            and len(spec.data.stem) <= 2 * NAME_PART_MAX + 10
+        )
         rows = pd.read_csv(spec.data, dtype=str, keep_default_na=False)
         (value,) = set(rows["center"])  # one centre per subset
         assert (value or NO_CENTRE) == spec.centre
@@ -103,11 +129,16 @@ def test_a_large_centre_named_like_the_pool_and_the_pool_have_two_files(tmp_path
     data = cohort_with_centres(tmp_path, ["other centres"] * 10 + ["tiny"])
     specs = centre_runs(plan_batch([data], tmp_path / "batch", by="center", min_patients=10))
     assert [s.centre for s in specs] == [OTHER_CENTRES, OTHER_CENTRES]
-    assert [set(pd.read_csv(s.data, dtype=str)["center"]) for s in specs] == [{"other centres"}, {"tiny"}]
+    assert [set(pd.read_csv(s.data, dtype=str)["center"]) for s in specs] == [
+        {"other centres"},
+        {"tiny"},
+    ]
     assert specs[0].name != specs[1].name
 
 
-def test_two_files_with_the_same_stem_or_a_stem_that_joins_like_a_centre_never_share_a_subset(tmp_path):
+def test_two_files_with_the_same_stem_or_a_stem_that_joins_like_a_centre_never_share_a_subset(
+    tmp_path,
+):
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     first = cohort_with_centres(tmp_path / "one", ["b-c"], name="a")
@@ -121,43 +152,63 @@ def test_two_files_with_the_same_stem_or_a_stem_that_joins_like_a_centre_never_s
 def test_only_the_named_subsets_are_written(tmp_path):
     data = cohort_with_centres(tmp_path, ["a" * 300, "b"])
     specs = centre_runs(plan_batch([data], tmp_path / "batch", by="center"))
-    assert sorted(p.name for p in (tmp_path / "batch" / "work" / "registry").iterdir()) == \
-        sorted(s.data.name for s in specs)
+    assert sorted(p.name for p in (tmp_path / "batch" / "work" / "registry").iterdir()) == sorted(
+        s.data.name for s in specs
+    )
 
 
 def test_snakefile_rules_are_distinct_and_call_this_interpreter(tmp_path):
     data = cohort_with_centres(tmp_path, ["A-B", "A.B"])
     specs = plan_batch([data], tmp_path / "batch", by="center")
-    text = write_snakefile(specs, tmp_path / "batch", tmp_path / "Snakefile").read_text(encoding="utf-8")
+    text = write_snakefile(specs, tmp_path / "batch", tmp_path / "Snakefile").read_text(
+        encoding="utf-8"
+    )
     rules = re.findall(r"^rule (\w+):$", text, flags=re.MULTILINE)
     assert len(rules) == len(set(rules)) == 4  # the whole file and the two centres, and `all`
-    shells = [ast.literal_eval(line.split("shell: ", 1)[1]) for line in text.splitlines()
-              if line.startswith("    shell: ")]
+    shells = [
+        ast.literal_eval(line.split("shell: ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("    shell: ")
+    ]
     assert all(shell.startswith(f"{sys.executable} -m pipeline run ") for shell in shells)
     assert Path(sys.executable).is_absolute()
 
 
 # --- the grid: each parameter once, each value once, checked at plan time -----------------
 
-@pytest.mark.parametrize(("grid", "message"), [
-    (["bmb_high_cutoff=40,50", "bmb_high_cutoff=60"], "bmb_high_cutoff is already given by --grid 'bmb_high_cutoff=40,50'"),
-    (["bmb_high_cutoff=40,40"], "the value '40' is given twice"),
-])
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        (
+            ["bmb_high_cutoff=40,50", "bmb_high_cutoff=60"],
+            "bmb_high_cutoff is already given by --grid 'bmb_high_cutoff=40,50'",
+        ),
+        (["bmb_high_cutoff=40,40"], "the value '40' is given twice"),
+    ],
+)
 def test_a_grid_parameter_or_value_given_twice_is_refused(grid, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_grid(grid)
 
 
-@pytest.mark.parametrize(("grid", "settings", "message"), [
-    (["bmb_high_cutoff=50,050"], {}, "'50' and '050' are the same value (50)"),
-    (["nosuch=1"], {}, "unknown parameter 'nosuch': no notebook declares it"),
-    (["data_path=x.csv"], {}, "data_path is set by the batch for each run"),
-    (["bmb_high_cutoff=101"], {}, "parameter 'bmb_high_cutoff' = 101 is out of range"),
-    (["bmb_high_cutoff=abc"], {}, "parameter 'bmb_high_cutoff' must be int, got 'abc'"),
-    (["bmb_low_cutoff=40"], {"bmb_high_cutoff": 30}, "'bmb_low_cutoff' = 40 must be below 'bmb_high_cutoff' = 30"),
-    (["subgroup_columns=nosuch"], {}, "'nosuch' is not one of the grouping columns"),
-    ([], {"nosuch": 1}, "unknown key 'nosuch'"),
-])
+@pytest.mark.parametrize(
+    ("grid", "settings", "message"),
+    [
+        (["bmb_high_cutoff=50,050"], {}, "'50' and '050' are the same value (50)"),
+        (["nosuch=1"], {}, "unknown parameter 'nosuch': no notebook declares it"),
+        (["data_path=x.csv"], {}, "data_path is set by the batch for each run"),
+        (["bmb_high_cutoff=101"], {}, "parameter 'bmb_high_cutoff' = 101 is out of range"),
+        (["bmb_high_cutoff=abc"], {}, "parameter 'bmb_high_cutoff' must be int, got 'abc'"),
+        (
+            ["bmb_low_cutoff=40"],
+            {"bmb_high_cutoff": 30},
+            "'bmb_low_cutoff' = 40 must be below 'bmb_high_cutoff' = 30",
+        ),
+        (["subgroup_columns=nosuch"], {}, "'nosuch' is not one of the grouping columns"),
+        ([], {"nosuch": 1}, "unknown key 'nosuch'"),
+    ],
+)
 def test_grid_values_are_checked_as_a_run_checks_them_before_anything_runs(grid, settings, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         check_grid(grid, NOTEBOOKS, settings)
@@ -165,28 +216,65 @@ def test_grid_values_are_checked_as_a_run_checks_them_before_anything_runs(grid,
 
 def test_a_bad_grid_stops_the_batch_with_one_line_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "batch"
-    status = main(["batch", str(COHORT), "--out", str(out), "--by", "center",
-                   "--grid", "bmb_high_cutoff=40,50", "--grid", "bmb_high_cutoff=60"])
+    status = main(
+        [
+            "batch",
+            str(COHORT),
+            "--out",
+            str(out),
+            "--by",
+            "center",
+            "--grid",
+            "bmb_high_cutoff=40,50",
+            "--grid",
+            "bmb_high_cutoff=60",
+        ]
+    )
     err = capsys.readouterr().err
-    assert status == 2 and err.startswith("error: --grid 'bmb_high_cutoff=60'") and err.count("\n") == 1, err
+    assert (
+        status == 2
+        and err.startswith("error: --grid 'bmb_high_cutoff=60'")
+        and err.count("\n") == 1
+    ), err
     assert list(tmp_path.iterdir()) == []
 
 
 # --- one parameter source: the batch reads analysis.toml or --params, as run does --------
 
-@pytest.mark.parametrize(("extra", "expected"), [
-    ([], str(ROOT / "analysis.toml")),
-    (["--params", "PARAMS"], "PARAMS"),
-    (["--notebooks", str(NOTEBOOKS)], None),
-])
-def test_the_batch_passes_each_run_the_parameter_file_run_would_read(tmp_path, capsys, extra, expected):
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ([], str(ROOT / "analysis.toml")),
+        (["--params", "PARAMS"], "PARAMS"),
+        (["--notebooks", str(NOTEBOOKS)], None),
+    ],
+)
+def test_the_batch_passes_each_run_the_parameter_file_run_would_read(
+    tmp_path, capsys, extra, expected
+):
     params = tmp_path / "mine.toml"
     params.write_text("bmb_high_cutoff = 60\n", encoding="utf-8")
     extra = [str(params) if a == "PARAMS" else a for a in extra]
     expected = str(params) if expected == "PARAMS" else expected
     snake = tmp_path / "Snakefile"
-    assert main(["batch", str(COHORT), "--out", str(tmp_path / "batch"), "--snakefile", str(snake), *extra]) == 0
-    shell = ast.literal_eval(re.search(r"^    shell: (.+)$", snake.read_text(), flags=re.MULTILINE).group(1))
+    assert (
+        main(
+            [
+                "batch",
+                str(COHORT),
+                "--out",
+                str(tmp_path / "batch"),
+                "--snakefile",
+                str(snake),
+                *extra,
+            ]
+        )
+        == 0
+    )
+    shell = ast.literal_eval(
+        re.search(r"^    shell: (.+)$", snake.read_text(), flags=re.MULTILINE).group(1)
+    )
     if expected is None:
         assert "--params" not in shell
     else:
@@ -194,20 +282,37 @@ def test_the_batch_passes_each_run_the_parameter_file_run_would_read(tmp_path, c
         assert words[words.index("--params") + 1] == expected
 
 
-@pytest.mark.parametrize(("recorded", "given", "up_to_date"), [
-    (None, None, True),
-    ({"file": "analysis.toml", "sha256": "a" * 64}, {"file": "other.toml", "sha256": "a" * 64}, True),
-    ({"file": "analysis.toml", "sha256": "a" * 64}, {"file": "analysis.toml", "sha256": "b" * 64}, False),
-    (None, {"file": "analysis.toml", "sha256": "a" * 64}, False),
-    ({"file": "analysis.toml", "sha256": "a" * 64}, None, False),
-])
-def test_a_run_is_up_to_date_only_when_made_with_the_same_parameter_file(tmp_path, recorded, given, up_to_date):
+@pytest.mark.parametrize(
+    ("recorded", "given", "up_to_date"),
+    [
+        (None, None, True),
+        (
+            {"file": "analysis.toml", "sha256": "a" * 64},
+            {"file": "other.toml", "sha256": "a" * 64},
+            True,
+        ),
+        (
+            {"file": "analysis.toml", "sha256": "a" * 64},
+            {"file": "analysis.toml", "sha256": "b" * 64},
+            False,
+        ),
+        (None, {"file": "analysis.toml", "sha256": "a" * 64}, False),
+        ({"file": "analysis.toml", "sha256": "a" * 64}, None, False),
+    ],
+)
+def test_a_run_is_up_to_date_only_when_made_with_the_same_parameter_file(
+    tmp_path, recorded, given, up_to_date
+):
     from helpers.provenance import file_sha256
 
     spec = RunSpec("r", COHORT)
     (tmp_path / "results.csv").write_text("notebook,key\n", encoding="utf-8")
-    manifest = {"kind": "internal", "input": {"sha256": file_sha256(COHORT)}, "parameter_file": recorded,
-                "parameters": {}}
+    manifest = {
+        "kind": "internal",
+        "input": {"sha256": file_sha256(COHORT)},
+        "parameter_file": recorded,
+        "parameters": {},
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert is_up_to_date(spec, tmp_path, False, given) is up_to_date
 
@@ -219,18 +324,30 @@ def _fake_run(data, out, *, params_file=None, **kwargs):
     from helpers.provenance import file_sha256
 
     (out / "results.csv").write_text("notebook,key\n", encoding="utf-8")
-    manifest = {"kind": "internal", "input": {"sha256": file_sha256(data)}, "parameters": {},
-                "parameter_file": parameter_file_record(params_file)}
+    manifest = {
+        "kind": "internal",
+        "input": {"sha256": file_sha256(data)},
+        "parameters": {},
+        "parameter_file": parameter_file_record(params_file),
+    }
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
 def test_a_changed_parameter_file_makes_the_batch_redo_its_runs(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline.run, "run_analysis", _fake_run)  # the pool forks: the workers see it
+    monkeypatch.setattr(
+        pipeline.run, "run_analysis", _fake_run
+    )  # the pool forks: the workers see it
     params = tmp_path / "mine.toml"
     params.write_text("bmb_high_cutoff = 60\n", encoding="utf-8")
     specs = plan_batch([COHORT], tmp_path / "batch", grid=["lines_cutoff=1,2"])
+
     def statuses():
-        return [o.status for o in run_batch(specs, tmp_path / "batch", jobs=1, progress=False, params_file=params)]
+        return [
+            o.status
+            for o in run_batch(
+                specs, tmp_path / "batch", jobs=1, progress=False, params_file=params
+            )
+        ]
 
     assert statuses() == ["done", "done"]
     assert statuses() == ["skipped", "skipped"]
@@ -241,13 +358,16 @@ def test_a_changed_parameter_file_makes_the_batch_redo_its_runs(tmp_path, monkey
 
 # --- one batch at a time per folder; the workers die with the runner ---------------------
 
+
 def test_a_second_batch_on_the_same_out_stops_at_once(tmp_path, capsys):
     out = tmp_path / "batch"
     with run_lock(out):
         status = main(["batch", str(COHORT), "--out", str(out), "--by", "center"])
         err = capsys.readouterr().err
-    assert status == 2 and err == (f"error: another run is writing {out} (lock .batch.lock); wait for it to "
-                                   "finish or choose another --out\n")
+    assert status == 2 and err == (
+        f"error: another run is writing {out} (lock .batch.lock); wait for it to "
+        "finish or choose another --out\n"
+    )
     assert not out.exists()
 
 
@@ -277,19 +397,42 @@ def _alive(proc) -> bool:
 
 
 def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_path):
-    notebooks = write_probe(tmp_path / "nbs", 'data_path: str = "x.csv"\noutput_dir: str = "."\nlabel: int = 0',
-                            "import time\ntime.sleep(120)")
+    notebooks = write_probe(
+        tmp_path / "nbs",
+        'data_path: str = "x.csv"\noutput_dir: str = "."\nlabel: int = 0',
+        "import time\ntime.sleep(120)",
+    )
     out = tmp_path / "batch"
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "batch", str(COHORT), "--out", str(out),
-                             "--grid", "label=1,2", "--notebooks", str(notebooks), "--jobs", "2"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "batch",
+            str(COHORT),
+            "--out",
+            str(out),
+            "--grid",
+            "label=1,2",
+            "--notebooks",
+            str(notebooks),
+            "--jobs",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         kernels = []
         while len(kernels) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
             kernels = [p for p in _descendants(proc.pid) if "ipykernel" in " ".join(p.cmdline())]
-        assert len(kernels) == 2, f"the kernels never started: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
+        assert len(kernels) == 2, (
+            f"the kernels never started: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
+        )
         family = _descendants(proc.pid)
         assert len(family) >= 6  # two run workers, their notebook workers, two kernels
     finally:

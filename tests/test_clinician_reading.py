@@ -28,7 +28,9 @@ def result_key_names(run: Path) -> re.Pattern:
     """Every snake_case name inside a result key of ``results.csv`` (``any_cr``, ``high_burden``)."""
     keys = pd.read_csv(run / "results.csv")["key"].astype(str)
     names = {n for k in keys for n in re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", k)}
-    return re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
+    return re.compile(
+        r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b"
+    )
 
 
 def visible(page: Path) -> BeautifulSoup:
@@ -47,9 +49,11 @@ def problems(texts: list[str], cells: list[str], names: re.Pattern) -> list[str]
     found = [f"raw cell {c!r}" for c in cells if c.strip() in RAW_CELLS]
     for text in texts:
         for hit in re.finditer(r">=|<=|<NA>", text):
-            found.append(f"{hit.group(0)!r} in …{text[max(0, hit.start() - 50):hit.end() + 30]}…")
+            found.append(f"{hit.group(0)!r} in …{text[max(0, hit.start() - 50) : hit.end() + 30]}…")
         for hit in names.finditer(text):
-            found.append(f"key {hit.group(0)!r} in …{text[max(0, hit.start() - 50):hit.end() + 30]}…")
+            found.append(
+                f"key {hit.group(0)!r} in …{text[max(0, hit.start() - 50) : hit.end() + 30]}…"
+            )
     return found
 
 
@@ -99,12 +103,20 @@ def test_the_scan_finds_a_key_a_raw_level_and_an_ascii_comparison(shipped_run, t
     shutil.copyfile(shipped_run / "results.csv", run / "results.csv")
     (run / "report" / "x.html").write_text(
         "<p>CR by high_burden: blasts >= 50%</p><table><tr><th>CR</th></tr><tr><td>True</td></tr></table>"
-        "<div class='input'><pre>any_cr >= 1</pre></div><p><code>any_cr</code></p>", encoding="utf-8")
+        "<div class='input'><pre>any_cr >= 1</pre></div><p><code>any_cr</code></p>",
+        encoding="utf-8",
+    )
     found = page_problems(run)["x.html"]
-    assert len(found) == 3 and any("high_burden" in f for f in found) and any("'>='" in f for f in found)
+    assert (
+        len(found) == 3
+        and any("high_burden" in f for f in found)
+        and any("'>='" in f for f in found)
+    )
 
 
-def test_re_rendering_a_finished_share_runs_report_reads_hidden_counts_as_hidden(shipped_share_run, tmp_path):
+def test_re_rendering_a_finished_share_runs_report_reads_hidden_counts_as_hidden(
+    shipped_share_run, tmp_path
+):
     # A share run's results.csv holds "<5" and "not shown" where counts are hidden; rendering the
     # report again (pipeline.report.render_report, as the run does) must show them, never parse them.
     run = tmp_path / "run"

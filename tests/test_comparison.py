@@ -3,21 +3,22 @@ Monte Carlo and brute force."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
+import reference_exact
 
 from helpers import comparison
 
-import reference_exact
 
-
-@pytest.mark.parametrize("k1, n1, k2, n2, low, high", [
-    # Newcombe RG, Stat Med 1998;17:873-890, Table II, method 10 (score, no CC):
-    (56, 70, 48, 80, 0.0524, 0.3339),   # example (a)
-    (9, 10, 3, 10, 0.1705, 0.8090),     # example (b)
-    (5, 56, 0, 29, -0.0381, 0.1926),    # example (d)
-])
+@pytest.mark.parametrize(
+    "k1, n1, k2, n2, low, high",
+    [
+        # Newcombe RG, Stat Med 1998;17:873-890, Table II, method 10 (score, no CC):
+        (56, 70, 48, 80, 0.0524, 0.3339),  # example (a)
+        (9, 10, 3, 10, 0.1705, 0.8090),  # example (b)
+        (5, 56, 0, 29, -0.0381, 0.1926),  # example (d)
+    ],
+)
 def test_risk_difference_ci_matches_newcombe_1998_method_10(k1, n1, k2, n2, low, high):
     res = comparison.compare_with_counts(k1, n1, k2, n2)
     assert res.risk_difference == pytest.approx(k1 / n1 - k2 / n2)
@@ -47,17 +48,20 @@ def _prob_beta_greater_by_miller_sum(a1: int, b1: int, a2: int, b2: int) -> floa
     from scipy.special import betaln
 
     i = np.arange(a1, dtype=float)
-    terms = (betaln(a2 + i, b2 + b1) - np.log(b1 + i) - betaln(1 + i, b1) - betaln(a2, b2))
+    terms = betaln(a2 + i, b2 + b1) - np.log(b1 + i) - betaln(1 + i, b1) - betaln(a2, b2)
     return float(np.exp(terms).sum())
 
 
-@pytest.mark.parametrize("a1, b1, a2, b2", [
-    (24, 12, 120, 153),            # the cohort's 23/34 vs TOWER 119/271, uniform priors
-    (1 + 6230, 1 + 3770, 34, 45),  # 62.3% of 10,000 vs Topp 2015 33/77
-    (1 + 62300, 1 + 37700, 34, 45),     # the same rate in 100,000: a spike quadrature can miss
-    (34, 45, 1 + 62300, 1 + 37700),     # and the other way round
-    (1 + 50_000, 1 + 50_000, 1 + 500, 1 + 500),  # equal rates, very different sizes
-])
+@pytest.mark.parametrize(
+    "a1, b1, a2, b2",
+    [
+        (24, 12, 120, 153),  # the cohort's 23/34 vs TOWER 119/271, uniform priors
+        (1 + 6230, 1 + 3770, 34, 45),  # 62.3% of 10,000 vs Topp 2015 33/77
+        (1 + 62300, 1 + 37700, 34, 45),  # the same rate in 100,000: a spike quadrature can miss
+        (34, 45, 1 + 62300, 1 + 37700),  # and the other way round
+        (1 + 50_000, 1 + 50_000, 1 + 500, 1 + 500),  # equal rates, very different sizes
+    ],
+)
 def test_posterior_probability_matches_millers_closed_sum_at_every_size(a1, b1, a2, b2):
     expected = _prob_beta_greater_by_miller_sum(a1, b1, a2, b2)
     assert comparison.prob_beta_greater(a1, b1, a2, b2) == pytest.approx(expected, abs=1e-8)
@@ -73,14 +77,18 @@ def test_two_sample_tests_are_fisher_and_boschloo_on_the_counts():
     assert res.boschloo.p_value == pytest.approx(reference_exact.boschloo_p(3, 4, 1, 4), abs=1e-4)
 
 
-@pytest.mark.parametrize("k1, n1, k2, n2, fisher, boschloo", [
-    # auditor's independent values (3 decimals) for two pairings of notebook 05, where the
-    # two tests fall on different sides of 0.05: Ph- cohort vs TOWER, cohort CR/CRh vs Topp 2015
-    (14, 21, 119, 271, 0.067, 0.047),
-    (21, 34, 81, 189, 0.060, 0.044),
-])
+@pytest.mark.parametrize(
+    "k1, n1, k2, n2, fisher, boschloo",
+    [
+        # auditor's independent values (3 decimals) for two pairings of notebook 05, where the
+        # two tests fall on different sides of 0.05: Ph- cohort vs TOWER, cohort CR/CRh vs Topp 2015
+        (14, 21, 119, 271, 0.067, 0.047),
+        (21, 34, 81, 189, 0.060, 0.044),
+    ],
+)
 def test_fisher_and_boschloo_match_independent_values_where_they_straddle_five_percent(
-        k1, n1, k2, n2, fisher, boschloo):
+    k1, n1, k2, n2, fisher, boschloo
+):
     res = comparison.compare_with_counts(k1, n1, k2, n2)
     assert res.fisher.p_value == pytest.approx(fisher, abs=5e-4)
     assert res.boschloo.p_value == pytest.approx(boschloo, abs=5e-4)

@@ -20,37 +20,88 @@ from helpers import models, survival
 
 pytestmark = pytest.mark.filterwarnings(r"ignore::pandas.errors.Pandas4Warning:lifelines\.")
 
-AML = pd.DataFrame({
-    "time": [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161, 5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45],
-    "status": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1],
-    "x": [0] * 11 + [1] * 12,
-})
+AML = pd.DataFrame(
+    {
+        "time": [
+            9,
+            13,
+            13,
+            18,
+            23,
+            28,
+            31,
+            34,
+            45,
+            48,
+            161,
+            5,
+            5,
+            8,
+            8,
+            12,
+            16,
+            23,
+            27,
+            30,
+            33,
+            43,
+            45,
+        ],
+        "status": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1],
+        "x": [0] * 11 + [1] * 12,
+    }
+)
 
 _heart = load_stanford_heart_transplants().groupby("id")
 # R: p <- one row per id of heart: os = max(stop) / 10, event = max(event), surgery, age (max)
-HEART = pd.DataFrame({"os": _heart["stop"].max() / 10, "event": _heart["event"].max(),
-                      "surgery": _heart["surgery"].max(), "age": _heart["age"].max()})
+HEART = pd.DataFrame(
+    {
+        "os": _heart["stop"].max() / 10,
+        "event": _heart["event"].max(),
+        "surgery": _heart["surgery"].max(),
+        "age": _heart["age"].max(),
+    }
+)
 
 CASES = [
     # R: cox.zph(coxph(Surv(time, status) ~ x, aml))$table (tied deaths at 5, 8, 23, 45)
     (AML, "time", "status", ["x"], {"x": (0.00787507772332, 1), "GLOBAL": (0.00787507772332, 1)}),
     # R: cox.zph(coxph(Surv(os, event) ~ surgery, p))$table
-    (HEART, "os", "event", ["surgery"], {"surgery": (0.155958495818, 1), "GLOBAL": (0.155958495818, 1)}),
+    (
+        HEART,
+        "os",
+        "event",
+        ["surgery"],
+        {"surgery": (0.155958495818, 1), "GLOBAL": (0.155958495818, 1)},
+    ),
     # R: cox.zph(coxph(Surv(os, event) ~ surgery + age, p))$table
-    (HEART, "os", "event", ["surgery", "age"],
-     {"surgery": (0.098297108903, 1), "age": (0.895379349128, 1), "GLOBAL": (0.993221043715, 2)}),
+    (
+        HEART,
+        "os",
+        "event",
+        ["surgery", "age"],
+        {"surgery": (0.098297108903, 1), "age": (0.895379349128, 1), "GLOBAL": (0.993221043715, 2)},
+    ),
 ]
 
 
 def _fit(data, time, event, covariates) -> CoxPHFitter:
-    return CoxPHFitter().fit(data[[time, event, *covariates]], duration_col=time, event_col=event,
-                             fit_options=survival.COX_FIT_OPTIONS)
+    return CoxPHFitter().fit(
+        data[[time, event, *covariates]],
+        duration_col=time,
+        event_col=event,
+        fit_options=survival.COX_FIT_OPTIONS,
+    )
 
 
-@pytest.mark.parametrize("data, time, event, covariates, expected", CASES,
-                         ids=["aml", "heart-surgery", "heart-surgery-age"])
-def test_proportional_hazards_test_matches_r_cox_zph_per_covariate_and_global(data, time, event, covariates,
-                                                                               expected):
+@pytest.mark.parametrize(
+    "data, time, event, covariates, expected",
+    CASES,
+    ids=["aml", "heart-surgery", "heart-surgery-age"],
+)
+def test_proportional_hazards_test_matches_r_cox_zph_per_covariate_and_global(
+    data, time, event, covariates, expected
+):
     fit = _fit(data, time, event, covariates)
     table = models.cox_zph(data[time], data[event], data[covariates], fit.params_[covariates])
     assert list(table.index) == list(expected)
@@ -58,8 +109,9 @@ def test_proportional_hazards_test_matches_r_cox_zph_per_covariate_and_global(da
         assert table.loc[name, "chisq"] == pytest.approx(chisq, rel=1e-7), name
         assert table.loc[name, "df"] == df
         # p = pchisq(chisq, df, lower.tail = FALSE): erfc(sqrt(x / 2)) for 1 df, exp(-x / 2) for 2
-        assert table.loc[name, "p"] == pytest.approx(math.exp(-chisq / 2) if df == 2 else
-                                                     math.erfc(math.sqrt(chisq / 2)), rel=1e-6), name
+        assert table.loc[name, "p"] == pytest.approx(
+            math.exp(-chisq / 2) if df == 2 else math.erfc(math.sqrt(chisq / 2)), rel=1e-6
+        ), name
 
 
 def test_the_score_test_differs_from_lifelines_approximation_on_the_same_fit():

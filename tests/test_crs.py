@@ -12,13 +12,12 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 import pytest
+import reference_exact
+from conftest import DEFAULT_PATIENT
+from run_inprocess import execute
 from scipy import stats as sps
 
 from helpers import crs, published, response_figures
-from run_inprocess import execute
-from conftest import DEFAULT_PATIENT
-
-import reference_exact
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,13 +26,31 @@ COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 # hand-counted: CRS T01 (grade 1, low-intensity), T02 (grade 3, tki);
 # no CRS T03 (steroids), T04 (low-intensity); not recorded T05 (steroids)
 SMALL = [
-    {"crs": "yes", "crs_grade": "1", "debulking_category": "low_intensity_chemo",
-     "debulking_regimen": "vincristine", "bmb_baseline_pct": "70", "bmb_post_debulking_pct": "5"},
-    {"crs": "yes", "crs_grade": "3", "debulking_category": "tki", "ph_status": "positive",
-     "debulking_regimen": "ponatinib", "bmb_baseline_pct": "80", "bmb_post_debulking_pct": ""},
+    {
+        "crs": "yes",
+        "crs_grade": "1",
+        "debulking_category": "low_intensity_chemo",
+        "debulking_regimen": "vincristine",
+        "bmb_baseline_pct": "70",
+        "bmb_post_debulking_pct": "5",
+    },
+    {
+        "crs": "yes",
+        "crs_grade": "3",
+        "debulking_category": "tki",
+        "ph_status": "positive",
+        "debulking_regimen": "ponatinib",
+        "bmb_baseline_pct": "80",
+        "bmb_post_debulking_pct": "",
+    },
     {"crs": "no", "bmb_baseline_pct": "", "bmb_post_debulking_pct": "5"},
-    {"crs": "no", "debulking_category": "low_intensity_chemo", "debulking_regimen": "vincristine",
-     "bmb_baseline_pct": "50", "bmb_post_debulking_pct": "19.9"},
+    {
+        "crs": "no",
+        "debulking_category": "low_intensity_chemo",
+        "debulking_regimen": "vincristine",
+        "bmb_baseline_pct": "50",
+        "bmb_post_debulking_pct": "19.9",
+    },
     {"crs": ""},
 ]
 
@@ -41,7 +58,9 @@ SMALL = [
 @pytest.fixture(scope="module")
 def shipped_run(tmp_path_factory) -> dict:
     """Notebook 04's namespace on the shipped cohort."""
-    return execute("04_crs_analysis", data_path=COHORT, output_dir=tmp_path_factory.mktemp("shipped"))
+    return execute(
+        "04_crs_analysis", data_path=COHORT, output_dir=tmp_path_factory.mktemp("shipped")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +87,13 @@ def result(run: dict, key: str) -> list:
 
 
 def test_crs_status_has_three_states(small):
-    assert small["crs_status"].astype(str).tolist() == ["CRS", "CRS", "No CRS", "No CRS", "Not recorded"]
+    assert small["crs_status"].astype(str).tolist() == [
+        "CRS",
+        "CRS",
+        "No CRS",
+        "No CRS",
+        "Not recorded",
+    ]
 
 
 def test_crs_incidence_gives_both_readings_of_a_missing_record(small_run):
@@ -80,7 +105,10 @@ def test_crs_incidence_gives_both_readings_of_a_missing_record(small_run):
 
 def test_crs_incidence_of_the_shipped_cohort_is_the_papers_5_of_34(shipped_run):
     rows = shipped_run["incidence"].set_index("key")
-    assert rows.loc["crs[all]", ["numerator", "denominator"]].tolist() == [5, 34]  # "14.7% (5 cases)"
+    assert rows.loc["crs[all]", ["numerator", "denominator"]].tolist() == [
+        5,
+        34,
+    ]  # "14.7% (5 cases)"
     assert round(100 * rows.loc["crs[all]", "estimate"], 1) == 14.7
     assert rows.loc["crs[crs_recorded=True]", ["numerator", "denominator"]].tolist() == [5, 33]
 
@@ -103,37 +131,50 @@ def test_crs_grades_count_a_hand_built_cohort(small_run):
 
 def test_crs_grades_of_the_shipped_cohort_have_one_grade_3(shipped_run):
     rows = shipped_run["grades"].set_index("key")
-    assert rows.loc["n[crs_grade=3]", "numerator"] == 1                  # "Only one patient ... grade 3"
+    assert rows.loc["n[crs_grade=3]", "numerator"] == 1  # "Only one patient ... grade 3"
     assert rows.loc["crs_grade_ge3[crs=True]", ["numerator", "denominator"]].tolist() == [1, 5]
 
 
 def test_crs_by_category_counts_a_hand_built_cohort(small_run):
     table = small_run["by_category"].set_index("Debulking")
-    assert table.loc["Low-intensity chemotherapy ± steroids", ["CRS", "No CRS", "Not recorded"]].tolist() == [1, 1, 0]
+    assert table.loc[
+        "Low-intensity chemotherapy ± steroids", ["CRS", "No CRS", "Not recorded"]
+    ].tolist() == [1, 1, 0]
     assert table.loc["Steroids", ["CRS", "No CRS", "Not recorded"]].tolist() == [0, 1, 1]
-    assert table.loc["Steroids", "% of no CRS, recorded"] == pytest.approx(50.0)          # 1/2
+    assert table.loc["Steroids", "% of no CRS, recorded"] == pytest.approx(50.0)  # 1/2
     assert table.loc["Steroids", "% of no CRS, not recorded = no"] == pytest.approx(200 / 3)  # 2/3
     assert table.loc["Total", ["CRS", "No CRS", "Not recorded"]].tolist() == [2, 2, 1]
 
 
-@pytest.mark.parametrize("category, n_crs, n_no", [
-    ("low_intensity_chemo", 3, 15), ("steroids", 0, 6), ("polychemotherapy", 1, 4), ("tki", 1, 3),
-])
+@pytest.mark.parametrize(
+    "category, n_crs, n_no",
+    [
+        ("low_intensity_chemo", 3, 15),
+        ("steroids", 0, 6),
+        ("polychemotherapy", 1, 4),
+        ("tki", 1, 3),
+    ],
+)
 def test_crs_by_category_results_rebuild_the_papers_counts(shipped_run, category, n_crs, n_no):
     # paper: 60/0/20/20% of 5 CRS; 53.5/21.4/14.2/10.7% of patients without CRS -> x/28
     assert result(shipped_run, f"n[crs=True&debulking_category={category}]") == [n_crs, 5]
     assert result(shipped_run, f"n[crs=False&debulking_category={category}]") == [n_no, 28]
 
 
-@pytest.mark.parametrize("figure, printed_as", [
-    ("s331_nocrs_low_intensity_chemo", "truncated"),  # 15/28 = 53.57 printed 53.5
-    ("s331_nocrs_polychemotherapy", "truncated"),     # 4/28 = 14.29 printed 14.2
-    ("s331_nocrs_steroids", "either"),                # 6/28 = 21.43 printed 21.4
-    ("s331_nocrs_tki", "either"),                     # 3/28 = 10.71 printed 10.7
-    ("s331_crs_low_intensity_chemo", "either"),       # 3/5 = 60 printed 60
-])
+@pytest.mark.parametrize(
+    "figure, printed_as",
+    [
+        ("s331_nocrs_low_intensity_chemo", "truncated"),  # 15/28 = 53.57 printed 53.5
+        ("s331_nocrs_polychemotherapy", "truncated"),  # 4/28 = 14.29 printed 14.2
+        ("s331_nocrs_steroids", "either"),  # 6/28 = 21.43 printed 21.4
+        ("s331_nocrs_tki", "either"),  # 3/28 = 10.71 printed 10.7
+        ("s331_crs_low_intensity_chemo", "either"),  # 3/5 = 60 printed 60
+    ],
+)
 def test_printed_percentages_check_flags_truncation(cohort, figure, printed_as):
-    check = crs.printed_percentages_check(cohort, published.load_published_figures()).set_index("figure")
+    check = crs.printed_percentages_check(cohort, published.load_published_figures()).set_index(
+        "figure"
+    )
     assert check.loc[figure, "printed as"] == printed_as
 
 
@@ -145,16 +186,22 @@ def test_printed_percentages_do_not_fit_29_patients_without_crs(cohort):
 
 
 def test_printed_percentages_check_reads_a_constructed_published_table(small):
-    figures = pd.DataFrame({
-        "id": ["a", "b"],
-        "result_key": ["n[crs=True&debulking_category=low_intensity_chemo]",
-                       "n[crs=False&debulking_category=steroids]"],
-        "printed": ["50%", "66.6%"],
-    })
+    figures = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "result_key": [
+                "n[crs=True&debulking_category=low_intensity_chemo]",
+                "n[crs=False&debulking_category=steroids]",
+            ],
+            "printed": ["50%", "66.6%"],
+        }
+    )
     check = crs.printed_percentages_check(small, figures).set_index("figure")
-    assert check.loc["a", "printed as"] == "either"          # 1/2 = 50
-    assert check.loc["b", "printed as"] == "neither"         # 1/2 = 50.0, not 66.6
-    assert bool(check.loc["b", "fits printed if not recorded = no"])  # 2/3 = 66.67 truncates to 66.6
+    assert check.loc["a", "printed as"] == "either"  # 1/2 = 50
+    assert check.loc["b", "printed as"] == "neither"  # 1/2 = 50.0, not 66.6
+    assert bool(
+        check.loc["b", "fits printed if not recorded = no"]
+    )  # 2/3 = 66.67 truncates to 66.6
 
 
 def test_crs_blasts_never_count_a_missing_value_as_meeting_a_cutoff(small_run):
@@ -172,33 +219,57 @@ def test_crs_blasts_of_the_shipped_cohort_have_all_but_one_crs_high_then_low(shi
 def test_fisher_test_of_crs_by_category_among_recorded_equals_brute_force(shipped_run):
     # CRS / no CRS per category, from the paper's counts: steroids 0/6, low 3/15, poly 1/4, tki 1/3
     expected = reference_exact.fisher_p([[0, 6], [3, 15], [1, 4], [1, 3]])
-    p_value = shipped_run["res"].set_index("key").loc["crs[debulking_category|crs_recorded=True]~fisher", "p_value"]
+    p_value = (
+        shipped_run["res"]
+        .set_index("key")
+        .loc["crs[debulking_category|crs_recorded=True]~fisher", "p_value"]
+    )
     assert p_value == pytest.approx(expected, rel=1e-9)
 
 
 def test_missing_as_no_shares_are_over_all_patients_without_crs(shipped_run):
     # paper counts: no CRS recorded 6/15/4/3 of 28, plus the unrecorded patient (steroids) -> x/29
-    for category, n in (("steroids", 7), ("low_intensity_chemo", 15), ("polychemotherapy", 4), ("tki", 3)):
-        assert result(shipped_run, f"n[crs_missing_as_no=False&debulking_category={category}]") == [n, 29]
+    for category, n in (
+        ("steroids", 7),
+        ("low_intensity_chemo", 15),
+        ("polychemotherapy", 4),
+        ("tki", 3),
+    ):
+        assert result(shipped_run, f"n[crs_missing_as_no=False&debulking_category={category}]") == [
+            n,
+            29,
+        ]
 
 
 def test_fisher_test_with_a_missing_record_read_as_no_crs_equals_brute_force(shipped_run):
-    p_value = shipped_run["res"].set_index("key").loc["crs_missing_as_no[debulking_category]~fisher", "p_value"]
+    p_value = (
+        shipped_run["res"]
+        .set_index("key")
+        .loc["crs_missing_as_no[debulking_category]~fisher", "p_value"]
+    )
     # steroids 0/7 (6 + the unrecorded), low 3/18, poly 1/5, tki 1/4 -> [[0,7],[3,15],[1,4],[1,3]]
-    assert p_value == pytest.approx(reference_exact.fisher_p([[0, 7], [3, 15], [1, 4], [1, 3]]), rel=1e-9)
+    assert p_value == pytest.approx(
+        reference_exact.fisher_p([[0, 7], [3, 15], [1, 4], [1, 3]]), rel=1e-9
+    )
     assert p_value == pytest.approx(0.5997, abs=5e-5)
 
 
-@pytest.mark.parametrize("key, n, d", [
-    # hand counts of the small cohort (see crs_blasts test above): CRS 2, no CRS 2, not recorded 1
-    # (T05 has the conftest defaults: 60% before, 10% after)
-    ("n[crs=True&high_burden=True]", 2, 2), ("n[crs=True&bmb_post_group=<20]", 1, 2),
-    ("n[crs=True&bmb_baseline_available=False]", 0, 2), ("n[crs=True&bmb_post_available=False]", 1, 2),
-    ("n[crs=False&high_burden=True]", 1, 2), ("n[crs=False&bmb_post_group=<20]", 2, 2),
-    ("n[crs=False&bmb_baseline_available=False]", 1, 2),
-    ("n[crs_recorded=False&bmb_post_available=False]", 0, 1),
-    ("n[crs_recorded=False&high_burden=True&bmb_post_group=<20]", 1, 1),
-])
+@pytest.mark.parametrize(
+    "key, n, d",
+    [
+        # hand counts of the small cohort (see crs_blasts test above): CRS 2, no CRS 2, not recorded 1
+        # (T05 has the conftest defaults: 60% before, 10% after)
+        ("n[crs=True&high_burden=True]", 2, 2),
+        ("n[crs=True&bmb_post_group=<20]", 1, 2),
+        ("n[crs=True&bmb_baseline_available=False]", 0, 2),
+        ("n[crs=True&bmb_post_available=False]", 1, 2),
+        ("n[crs=False&high_burden=True]", 1, 2),
+        ("n[crs=False&bmb_post_group=<20]", 2, 2),
+        ("n[crs=False&bmb_baseline_available=False]", 1, 2),
+        ("n[crs_recorded=False&bmb_post_available=False]", 0, 1),
+        ("n[crs_recorded=False&high_burden=True&bmb_post_group=<20]", 1, 1),
+    ],
+)
 def test_crs_blasts_results_record_every_column_of_the_table(small_run, key, n, d):
     assert result(small_run, key) == [n, d]
     # the same count in plain pandas: the key's filters are columns of the loaded cohort
@@ -231,4 +302,6 @@ def test_crs_prose_is_computed_from_the_hand_built_cohort(small_run):
 def test_the_crs_figure_says_so_when_no_patient_has_both_blast_values(small):
     frame = small.assign(bmb_post_debulking_pct=float("nan"))
     fig = response_figures.plot_crs(frame)
-    assert "No patient has blasts both before and after debulking" in [t.get_text() for t in fig.axes[1].texts]
+    assert "No patient has blasts both before and after debulking" in [
+        t.get_text() for t in fig.axes[1].texts
+    ]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from run_inprocess import execute
 
 from helpers import loading
-from run_inprocess import execute
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +40,12 @@ def _no_blasts(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _one_category_some_centres_missing(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows.assign(debulking_category="steroids", debulking_regimen="dexamethasone",
-                       debulking_to_blina_days="", center=["", "", "C9"] + ["C8"] * (len(rows) - 3))
+    return rows.assign(
+        debulking_category="steroids",
+        debulking_regimen="dexamethasone",
+        debulking_to_blina_days="",
+        center=["", "", "C9"] + ["C8"] * (len(rows) - 3),
+    )
 
 
 ALL = NOTEBOOKS
@@ -49,19 +53,38 @@ ALL = NOTEBOOKS
 CASES = {
     "single_patient": (lambda: _shipped().iloc[:1], ALL, {}),
     "first_five": (lambda: _shipped().iloc[:5], ALL, {}),
-    "no_cr": (lambda: _no_cr(_shipped()), ("05_historic_comparison",), {
-        "05_historic_comparison": ["if the true rate were the observed"]}),
-    "all_cr": (lambda: _all_cr(_shipped()), ("05_historic_comparison",), {
-        "05_historic_comparison": ["if the true rate were the observed"]}),
-    "no_blast_values": (lambda: _no_blasts(_shipped()), ALL, {
-        "01_cohort_description": ["No patient has a blast count before debulking"],
-        "02_debulking_regimens": ["No patient had a marrow assessment after debulking",
-                                  "No patient had a high tumour burden before debulking",
-                                  "No patient has blasts recorded both before and after debulking"],
-        "05_historic_comparison": ["no evaluable cohort patients"]}),
+    "no_cr": (
+        lambda: _no_cr(_shipped()),
+        ("05_historic_comparison",),
+        {"05_historic_comparison": ["if the true rate were the observed"]},
+    ),
+    "all_cr": (
+        lambda: _all_cr(_shipped()),
+        ("05_historic_comparison",),
+        {"05_historic_comparison": ["if the true rate were the observed"]},
+    ),
+    "no_blast_values": (
+        lambda: _no_blasts(_shipped()),
+        ALL,
+        {
+            "01_cohort_description": ["No patient has a blast count before debulking"],
+            "02_debulking_regimens": [
+                "No patient had a marrow assessment after debulking",
+                "No patient had a high tumour burden before debulking",
+                "No patient has blasts recorded both before and after debulking",
+            ],
+            "05_historic_comparison": ["no evaluable cohort patients"],
+        },
+    ),
     "one_category_some_centres_missing": (
-        lambda: _one_category_some_centres_missing(_shipped().iloc[:6]), NOTEBOOKS[:2], {
-            "02_debulking_regimens": ["No patient debulked with polychemotherapy has a recorded interval"]}),
+        lambda: _one_category_some_centres_missing(_shipped().iloc[:6]),
+        NOTEBOOKS[:2],
+        {
+            "02_debulking_regimens": [
+                "No patient debulked with polychemotherapy has a recorded interval"
+            ]
+        },
+    ),
 }
 
 
@@ -97,12 +120,17 @@ def test_results_count_every_patient_of_a_degenerate_cohort(runs, case):
     n = len(CASES[case][0]())
     res = pd.read_csv(out / "results" / "01_cohort_description.csv").set_index("key")
     assert res.loc["n[sex=male]", "denominator"] == n
-    assert res.loc["center.available[all]", "numerator"] + res.loc["center.missing[all]", "numerator"] == n
+    assert (
+        res.loc["center.available[all]", "numerator"] + res.loc["center.missing[all]", "numerator"]
+        == n
+    )
 
 
 def test_centres_count_distinct_codes_and_report_patients_without_one(runs):
     # six patients coded "", "", C9, C8, C8, C8: two distinct codes, four patients with a code
-    res = pd.read_csv(runs["one_category_some_centres_missing"][0] / "results" / "01_cohort_description.csv")
+    res = pd.read_csv(
+        runs["one_category_some_centres_missing"][0] / "results" / "01_cohort_description.csv"
+    )
     res = res.set_index("key")
     assert res.loc["center.distinct[all]", "numerator"] == 2
     assert pd.isna(res.loc["center.distinct[all]", "denominator"])
@@ -112,5 +140,7 @@ def test_centres_count_distinct_codes_and_report_patients_without_one(runs):
 
 def test_two_or_more_previous_lines_are_counted_among_patients_with_a_recorded_number(runs):
     # the first five shipped patients have 1, 2, 1, 3, 3 previous lines: three with two or more
-    res = pd.read_csv(runs["first_five"][0] / "results" / "01_cohort_description.csv").set_index("key")
+    res = pd.read_csv(runs["first_five"][0] / "results" / "01_cohort_description.csv").set_index(
+        "key"
+    )
     assert res.loc["prior_lines_ge2[all]", ["numerator", "denominator"]].tolist() == [3, 5]

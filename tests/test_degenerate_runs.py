@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from degenerate_cohorts import CASES, FOLLOW_UP_CASES, write_corpus
-from pipeline.__main__ import main
-from helpers.loading import validate_file
 from run_inprocess import NOTEBOOKS, execute
+
+from helpers.loading import validate_file
+from pipeline.__main__ import main
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +44,13 @@ def test_a_degenerate_cohort_runs_the_notebook_to_its_results(corpus, case, note
 
 
 def test_without_blast_values_notebook_03_says_figure_1_cannot_be_drawn(corpus, tmp_path):
-    run = execute("03_response_by_subgroup", data_path=corpus["no_blast_values"], output_dir=tmp_path)
-    assert "No patient has blasts before debulking recorded, so this figure cannot be drawn." in run["_markdown"]
+    run = execute(
+        "03_response_by_subgroup", data_path=corpus["no_blast_values"], output_dir=tmp_path
+    )
+    assert (
+        "No patient has blasts before debulking recorded, so this figure cannot be drawn."
+        in run["_markdown"]
+    )
     assert not (tmp_path / "figures" / "figure1_response_by_baseline_blasts.png").exists()
 
 
@@ -60,15 +65,28 @@ def test_the_pipeline_runs_both_notebooks_on_a_single_patient_without_cr(corpus,
     for name in NOTEBOOK_NAMES:
         shutil.copy(NOTEBOOKS / f"{name}.ipynb", notebooks)
     out = tmp_path / "run"
-    status = main(["run", "--data", str(corpus["single_patient_no_cr"]), "--out", str(out),
-                   "--notebooks", str(notebooks), "--workers", "1"])
+    status = main(
+        [
+            "run",
+            "--data",
+            str(corpus["single_patient_no_cr"]),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(notebooks),
+            "--workers",
+            "1",
+        ]
+    )
     assert status == 0
     for name in NOTEBOOK_NAMES:
         assert (out / "results" / f"{name}.csv").exists()
 
 
 #: Follow-up case -> sentences notebook 08 must show for the models it leaves out.
-NO_BURDEN_COX = "No Cox model for tumour burden: it needs patients in both burden groups and a death in each."
+NO_BURDEN_COX = (
+    "No Cox model for tumour burden: it needs patients in both burden groups and a death in each."
+)
 NO_VARYING = "No time-varying model: it needs transplanted time, untransplanted time and a death."
 LEFT_OUT = {
     "follow_up_no_deaths": [NO_BURDEN_COX, NO_VARYING],
@@ -86,9 +104,12 @@ def follow_up_corpus(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("case", list(FOLLOW_UP_CASES))
 def test_notebook_08_leaves_out_a_model_it_cannot_estimate_with_a_sentence_and_writes_its_results(
-        follow_up_corpus, case, tmp_path):
+    follow_up_corpus, case, tmp_path
+):
     assert validate_file(follow_up_corpus[case]).ok, validate_file(follow_up_corpus[case]).format()
-    run = execute("08_time_to_event", data_path=follow_up_corpus[case], output_dir=tmp_path, figures=False)
+    run = execute(
+        "08_time_to_event", data_path=follow_up_corpus[case], output_dir=tmp_path, figures=False
+    )
     shown = "\n".join([*run["_markdown"], run["_printed"]])
     for sentence in LEFT_OUT[case]:
         assert sentence in shown, f"missing {sentence!r}"

@@ -63,13 +63,40 @@ def test_grouping_dtypes_and_category_orders():
 
 
 def test_other_cutoffs_move_groups_and_labels():
-    cohort = load_cohort(VALID, age_cutoff=40, bmb_high_cutoff=60, bmb_low_cutoff=25, lines_cutoff=3)
+    cohort = load_cohort(
+        VALID, age_cutoff=40, bmb_high_cutoff=60, bmb_low_cutoff=25, lines_cutoff=3
+    )
     # blasts 85 19.9 20 NA 50 49 100 0 against 25/60; ages against 40; lines against 3.
-    assert cohort["bmb_baseline_group"].tolist() == [">=60", "<25", "<25", "missing", "25-59", "25-59",
-                                                     ">=60", "<25"]
+    assert cohort["bmb_baseline_group"].tolist() == [
+        ">=60",
+        "<25",
+        "<25",
+        "missing",
+        "25-59",
+        "25-59",
+        ">=60",
+        "<25",
+    ]
     assert [pd.NA if pd.isna(v) else v for v in cohort["high_burden"]] == [
-        True, False, False, pd.NA, False, False, True, False]
-    assert cohort["age_group"].tolist() == ["<40", ">=40", ">=40", ">=40", "<40", ">=40", "<40", ">=40"]
+        True,
+        False,
+        False,
+        pd.NA,
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert cohort["age_group"].tolist() == [
+        "<40",
+        ">=40",
+        ">=40",
+        ">=40",
+        "<40",
+        ">=40",
+        "<40",
+        ">=40",
+    ]
     assert cohort["lines_group"].tolist() == ["<=3", "<=3", "<=3", ">3", "<=3", "<=3", ">3", "<=3"]
     assert cohort["lines_1_2_3plus"].tolist() == DEFAULT_GROUPS["lines_1_2_3plus"]
 
@@ -78,15 +105,26 @@ def test_blast_boundaries_just_below_and_at_each_cutoff():
     cohort = normalise_cohort(read_raw(VALID).frame)
     cohort["bmb_baseline_pct"] = [19.999, 20.0, 49.999, 50.0, np.nan, 0.0, 100.0, 49.0]
     grouped = add_derived(cohort, **DEFAULTS)
-    assert grouped["bmb_baseline_group"].tolist() == ["<20", "20-49", "20-49", ">=50", "missing", "<20",
-                                                      ">=50", "20-49"]
+    assert grouped["bmb_baseline_group"].tolist() == [
+        "<20",
+        "20-49",
+        "20-49",
+        ">=50",
+        "missing",
+        "<20",
+        ">=50",
+        "20-49",
+    ]
 
 
-@pytest.mark.parametrize(("low", "high", "labels"), [
-    (20, 50, ("<20", "20-49", ">=50")),
-    (25, 60, ("<25", "25-59", ">=60")),
-    (20.5, 50, ("<20.5", "20.5-<50", ">=50")),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "labels"),
+    [
+        (20, 50, ("<20", "20-49", ">=50")),
+        (25, 60, ("<25", "25-59", ">=60")),
+        (20.5, 50, ("<20.5", "20.5-<50", ">=50")),
+    ],
+)
 def test_group_labels_follow_the_cutoffs(low, high, labels):
     assert group_labels(low, high) == labels
 
@@ -119,19 +157,32 @@ def _document_rows() -> list[dict[str, str]]:
 
 
 def test_the_document_lists_every_derived_variable_with_the_same_meaning_and_cutoffs():
-    documented = [(r["name"], r["meaning"],
-                   () if r["cutoffs"] == "–" else tuple(re.split(r",\s*", r["cutoffs"])))
-                  for r in _document_rows()]
+    documented = [
+        (
+            r["name"],
+            r["meaning"],
+            () if r["cutoffs"] == "–" else tuple(re.split(r",\s*", r["cutoffs"])),
+        )
+        for r in _document_rows()
+    ]
     assert documented == [(d.name, d.describe(**DEFAULTS), d.parameters) for d in derived.DERIVED]
 
 
-@pytest.mark.parametrize(("name", "cutoffs", "meaning"), [
-    ("high_burden", {"bmb_high_cutoff": 60},
-     "high tumour burden: marrow blasts of 60 % or more before debulking (not available without a value)"),
-    ("age_group", {"age_cutoff": 65}, "age under 65 years, or 65 years and older"),
-    ("lines_group", {}, "2 or fewer previous treatment lines, or more"),
-])
-def test_a_meaning_reads_in_the_clinicians_words_with_the_cutoff_values_of_the_run(name, cutoffs, meaning):
+@pytest.mark.parametrize(
+    ("name", "cutoffs", "meaning"),
+    [
+        (
+            "high_burden",
+            {"bmb_high_cutoff": 60},
+            "high tumour burden: marrow blasts of 60 % or more before debulking (not available without a value)",
+        ),
+        ("age_group", {"age_cutoff": 65}, "age under 65 years, or 65 years and older"),
+        ("lines_group", {}, "2 or fewer previous treatment lines, or more"),
+    ],
+)
+def test_a_meaning_reads_in_the_clinicians_words_with_the_cutoff_values_of_the_run(
+    name, cutoffs, meaning
+):
     assert derived.BY_NAME[name].describe(**{**DEFAULTS, **cutoffs}) == meaning
 
 
@@ -142,7 +193,7 @@ def test_no_derived_variable_is_computed_from_code_kept_in_a_string():
 
 def test_every_derived_variable_is_a_column_of_the_loaded_cohort():
     cohort = load_cohort(VALID)
-    assert [d.name for d in derived.DERIVED] == list(cohort.columns[-len(derived.DERIVED):])
+    assert [d.name for d in derived.DERIVED] == list(cohort.columns[-len(derived.DERIVED) :])
 
 
 def test_the_displayed_table_names_the_cutoff_values_in_use():
@@ -155,8 +206,11 @@ def test_the_shipped_cohort_groups_agree_with_plain_pandas():
     cohort = load_cohort(SHIPPED)
     post = cohort["bmb_post_debulking_pct"]
     # independent reference: the paper's groups written out with pd.cut
-    expected = pd.cut(post, [-np.inf, 20, 50, np.inf], right=False,
-                      labels=["<20", "20-49", ">=50"]).astype(object).fillna("missing")
+    expected = (
+        pd.cut(post, [-np.inf, 20, 50, np.inf], right=False, labels=["<20", "20-49", ">=50"])
+        .astype(object)
+        .fillna("missing")
+    )
     assert cohort["bmb_post_group"].astype(object).tolist() == expected.tolist()
     high = np.where(post.isna(), "missing", np.where(post < 50, "<50", ">=50"))
     assert cohort["bmb_post_split_high"].astype(str).tolist() == high.tolist()

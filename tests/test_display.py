@@ -10,35 +10,58 @@ from helpers import display
 
 # CR by blasts before debulking on the shipped cohort (paper, section 3.3.2: 12/13 vs
 # 10/20, p = 0.022); intervals from R: binom.test(12, 13)$conf.int, binom.test(10, 20)$conf.int.
-RATES = pd.DataFrame({
-    "high_burden": [False, True, None],
-    "numerator": [12, 10, 1], "denominator": [13, 20, 1],
-    "estimate": [12 / 13, 0.5, 1.0],
-    "ci_low": [0.6397025647, 0.2719578496, 0.025], "ci_high": [0.9980543715, 0.7280421504, 1.0],
-    "p_value": [0.02159081749, None, None],
-})
+RATES = pd.DataFrame(
+    {
+        "high_burden": [False, True, None],
+        "numerator": [12, 10, 1],
+        "denominator": [13, 20, 1],
+        "estimate": [12 / 13, 0.5, 1.0],
+        "ci_low": [0.6397025647, 0.2719578496, 0.025],
+        "ci_high": [0.9980543715, 0.7280421504, 1.0],
+        "p_value": [0.02159081749, None, None],
+    }
+)
 
 
 def shown_table():
     cells = display.rate_cells(RATES)
-    return display.table(cells, "CR within two cycles by blasts before debulking",
-                         columns={"high_burden": "Blasts ≥50%", "n/N (%)": "CR, n/N (%)",
-                                  "95% CI": "95% CI", "p": "p"},
-                         footnote=display.FISHER_FOOTNOTE)
+    return display.table(
+        cells,
+        "CR within two cycles by blasts before debulking",
+        columns={
+            "high_burden": "Blasts ≥50%",
+            "n/N (%)": "CR, n/N (%)",
+            "95% CI": "95% CI",
+            "p": "p",
+        },
+        footnote=display.FISHER_FOOTNOTE,
+    )
 
 
-@pytest.mark.parametrize(("column", "expected"), [
-    ("Blasts ≥50%", ["No", "Yes", "–"]),
-    ("CR, n/N (%)", ["12/13 (92.3%)", "10/20 (50.0%)", "1/1 (100.0%)"]),
-    ("95% CI", ["64.0–99.8%", "27.2–72.8%", "2.5–100.0%"]),
-    ("p", ["0.022", "–", "–"]),
-])
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ("Blasts ≥50%", ["No", "Yes", "–"]),
+        ("CR, n/N (%)", ["12/13 (92.3%)", "10/20 (50.0%)", "1/1 (100.0%)"]),
+        ("95% CI", ["64.0–99.8%", "27.2–72.8%", "2.5–100.0%"]),
+        ("p", ["0.022", "–", "–"]),
+    ],
+)
 def test_rate_rows_become_words_and_formatted_numbers_under_human_headers(column, expected):
     assert list(shown_table().frame[column]) == expected
 
 
-@pytest.mark.parametrize(("p", "cell"), [(0.02159, "0.022"), (0.0023, "0.0023"), (0.0004, "<0.001"),
-                                         (1.0, "1.000"), (float("nan"), "–"), (None, "–")])
+@pytest.mark.parametrize(
+    ("p", "cell"),
+    [
+        (0.02159, "0.022"),
+        (0.0023, "0.0023"),
+        (0.0004, "<0.001"),
+        (1.0, "1.000"),
+        (float("nan"), "–"),
+        (None, "–"),
+    ],
+)
 def test_p_values_are_formatted_once_for_a_cell_under_a_p_header(p, cell):
     assert display.p_cell(p) == cell
 
@@ -77,9 +100,19 @@ def test_xlsx_has_a_title_row_bold_header_widths_and_number_formats(tmp_path):
     path = display.write_xlsx(RATES, tmp_path / "rates.xlsx", "CR by blasts", footnote="Fisher")
     sheet = load_workbook(path).active
     assert sheet["A1"].value == "CR by blasts" and sheet["A1"].font.bold
-    assert [c.value for c in sheet[2]] == ["High tumour burden (blasts before debulking)", "n", "N", "Proportion",
-                                          "95% CI, lower", "95% CI, upper", "p"]
-    assert all(c.font.bold for c in sheet[2]) and [sheet["A3"].value, sheet["A4"].value] == ["No", "Yes"]
+    assert [c.value for c in sheet[2]] == [
+        "High tumour burden (blasts before debulking)",
+        "n",
+        "N",
+        "Proportion",
+        "95% CI, lower",
+        "95% CI, upper",
+        "p",
+    ]
+    assert all(c.font.bold for c in sheet[2]) and [sheet["A3"].value, sheet["A4"].value] == [
+        "No",
+        "Yes",
+    ]
     assert sheet["B3"].value == 12 and sheet["D3"].number_format == "0.0%"
     assert sheet["G3"].number_format == "0.000" and sheet["G4"].value is None
     assert sheet.column_dimensions["A"].width >= len("high_burden")
@@ -95,7 +128,9 @@ def test_the_same_table_gives_the_same_xlsx_bytes(tmp_path):
 
 
 def test_xlsx_shows_a_column_as_percent_only_when_every_value_is_a_proportion(tmp_path):
-    frame = pd.DataFrame({"estimate": [45.0, 0.5], "ci_low": [0.1, None], "p_value": ["<0.001", "0.02"]})
+    frame = pd.DataFrame(
+        {"estimate": [45.0, 0.5], "ci_low": [0.1, None], "p_value": ["<0.001", "0.02"]}
+    )
     sheet = load_workbook(display.write_xlsx(frame, tmp_path / "t.xlsx", "Mixed")).active
     assert sheet["A3"].number_format == "General" and sheet["B3"].number_format == "0.0%"
     assert sheet["C3"].number_format == "General" and sheet["C3"].value == "<0.001"

@@ -46,7 +46,9 @@ def test_environment_yml_pins_exactly_the_pyproject_dependencies():
 def test_each_direct_dependency_is_pinned_alike_in_lock_and_environment_yml(name):
     lock, conda, req = _lock(), _conda_pins(), _pyproject_requirements()[name]
     assert name in lock, f"{name} missing from requirements.lock"
-    assert conda[name] == lock[name], f"environment.yml pins {name}=={conda[name]}, lock {lock[name]}"
+    assert conda[name] == lock[name], (
+        f"environment.yml pins {name}=={conda[name]}, lock {lock[name]}"
+    )
     assert req.specifier.contains(lock[name]), f"lock {name}=={lock[name]} outside pyproject {req}"
 
 

@@ -13,8 +13,17 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 #: The runner's machinery; a kernel never needs it.
-NOT_IN_KERNELS = ("pipeline", "pipeline.run", "pipeline.rundir", "pipeline.report",
-                  "nbformat", "jsonschema", "papermill", "nbconvert", "nbclient")
+NOT_IN_KERNELS = (
+    "pipeline",
+    "pipeline.run",
+    "pipeline.rundir",
+    "pipeline.report",
+    "nbformat",
+    "jsonschema",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+)
 
 
 def helpers_the_notebooks_import() -> list[str]:
@@ -31,7 +40,9 @@ def helpers_the_notebooks_import() -> list[str]:
             for node in ast.walk(tree):
                 if isinstance(node, ast.ImportFrom) and node.module == "helpers":
                     found |= {f"helpers.{alias.name}" for alias in node.names}
-                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers."):
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "helpers."
+                ):
                     found.add(node.module)
                 elif isinstance(node, ast.Import):
                     found |= {a.name for a in node.names if a.name.startswith("helpers.")}
@@ -51,8 +62,13 @@ print(json.dumps(sorted(sys.modules)))
 def test_a_kernel_importing_the_notebooks_helpers_never_loads_the_pipeline_or_nbformat():
     modules = helpers_the_notebooks_import()
     assert "helpers.narrative" in modules
-    done = subprocess.run([sys.executable, "-c", _KERNEL, str(COHORT), *modules], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _KERNEL, str(COHORT), *modules],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.splitlines()[-1])
     assert [m for m in NOT_IN_KERNELS if m in loaded] == []
@@ -71,6 +87,11 @@ def test_provenance_is_one_module_that_narrative_and_the_report_share():
 def test_no_helper_module_imports_the_pipeline_package():
     for path in sorted((ROOT / "helpers").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not [n for n in names if n == "pipeline" or n.startswith("pipeline.")], path.name

@@ -10,13 +10,17 @@ import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"helpers": helpers, "pipeline": pipeline}
-MODULES = [(package, p.stem) for package in PACKAGES for p in sorted((ROOT / package).glob("*.py"))
-           if p.stem != "__init__" and not (package == "helpers" and p.stem == "__main__")]
+MODULES = [
+    (package, p.stem)
+    for package in PACKAGES
+    for p in sorted((ROOT / package).glob("*.py"))
+    if p.stem != "__init__" and not (package == "helpers" and p.stem == "__main__")
+]
 
 
 def _readme_layout() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return text[text.index("## Layout"):text.index("## Performance")]
+    return text[text.index("## Layout") : text.index("## Performance")]
 
 
 @pytest.mark.parametrize(("package", "module"), MODULES)

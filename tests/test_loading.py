@@ -21,7 +21,6 @@ import pandera.pandas as pa
 import pytest
 
 from helpers import contract
-from helpers.reading import read_raw
 from helpers.loading import (
     CohortValidationError,
     Problem,
@@ -31,6 +30,7 @@ from helpers.loading import (
     normalise_cohort,
     validate_file,
 )
+from helpers.reading import read_raw
 
 TESTS = Path(__file__).resolve().parent
 CORPUS = TESTS / "bad_inputs"
@@ -40,8 +40,15 @@ CASES = list(csv.DictReader((CORPUS / "cases.csv").open(encoding="utf-8", newlin
 INVALID = [c for c in CASES if c["accepted"] == "no"]
 ACCEPTED = [c for c in CASES if c["accepted"] == "yes"]
 # Accepted variants that must normalise to exactly the clean fixture.
-SAME_AS_VALID = ["blank_lines.csv", "bom.csv", "mixed_case_padded.csv", "valid.xlsx", "trailing_comma.csv",
-                 "hidden_first_sheet.xlsx", "readme_then_cohort.xlsx"]
+SAME_AS_VALID = [
+    "blank_lines.csv",
+    "bom.csv",
+    "mixed_case_padded.csv",
+    "valid.xlsx",
+    "trailing_comma.csv",
+    "hidden_first_sheet.xlsx",
+    "readme_then_cohort.xlsx",
+]
 
 
 def sha256(path: Path) -> str:
@@ -49,7 +56,11 @@ def sha256(path: Path) -> str:
 
 
 def test_corpus_index_lists_every_file_in_the_folder_and_at_least_32_cases():
-    on_disk = {p.name for p in CORPUS.iterdir() if p.name not in ("cases.csv", "make_corpus.py", "__pycache__")}
+    on_disk = {
+        p.name
+        for p in CORPUS.iterdir()
+        if p.name not in ("cases.csv", "make_corpus.py", "__pycache__")
+    }
     assert on_disk == {c["file"] for c in CASES}
     assert len(CASES) >= 32
 
@@ -84,7 +95,10 @@ def test_validate_reports_exactly_the_planted_number_of_problems_and_warnings(ca
     # cases.csv counts are by construction of make_corpus.py (one defect per file
     # unless listed in its COUNTS), not read back from the validator.
     report = validate_file(CORPUS / case["file"])
-    assert (len(report.problems), len(report.warnings)) == (int(case["problems"]), int(case["warnings"]))
+    assert (len(report.problems), len(report.warnings)) == (
+        int(case["problems"]),
+        int(case["warnings"]),
+    )
 
 
 def test_a_ragged_row_is_one_structural_problem_not_one_per_shifted_cell():
@@ -102,7 +116,8 @@ def test_cr_after_one_cycle_is_a_warning_that_does_not_block_loading():
     assert report.ok and not report.problems
     assert [str(w) for w in report.warnings] == [
         "line 4 (patient P03), column response: 'cr' with blina_cycles '1': the paper's CR "
-        "patients all received 2 cycles; expected usually response none when blina_cycles is 1"]
+        "patients all received 2 cycles; expected usually response none when blina_cycles is 1"
+    ]
     assert len(load_cohort(path)) == 8
 
 
@@ -110,8 +125,9 @@ def test_cr_after_one_cycle_is_a_warning_that_does_not_block_loading():
 def test_accepted_variant_loads_to_the_same_frame_as_the_clean_fixture(name):
     path = CORPUS / name
     before = sha256(path)
-    pd.testing.assert_frame_equal(load_cohort(path), load_cohort(VALID), check_like=False,
-                                  check_flags=False)
+    pd.testing.assert_frame_equal(
+        load_cohort(path), load_cohort(VALID), check_like=False, check_flags=False
+    )
     assert sha256(path) == before
 
 
@@ -134,7 +150,11 @@ def test_several_problems_in_one_file_are_all_reported_in_one_error():
     # Four defects were planted by make_corpus.py: P02 age '>50', P05 sex 'M',
     # P07 crs yes without grade, P08 renamed to the duplicate id P01.
     assert [(p.line, p.column) for p in problems] == [
-        (2, "patient_id"), (3, "age_years"), (6, "sex"), (8, "crs_grade")]
+        (2, "patient_id"),
+        (3, "age_years"),
+        (6, "sex"),
+        (8, "crs_grade"),
+    ]
     assert [p.value for p in problems] == ["P01", ">50", "M", ""]
     for problem in problems:
         assert str(problem) in str(caught.value)
@@ -182,7 +202,9 @@ def test_schema_is_a_pandera_schema_with_one_column_per_contract_column():
     schema = cohort_schema()
     assert isinstance(schema, pa.DataFrameSchema)
     assert tuple(schema.columns) == contract.NAMES + contract.FOLLOW_UP_NAMES
-    assert [n for n, c in schema.columns.items() if not c.required] == list(contract.FOLLOW_UP_NAMES)
+    assert [n for n, c in schema.columns.items() if not c.required] == list(
+        contract.FOLLOW_UP_NAMES
+    )
 
 
 def test_typed_frame_follows_the_contract_kinds_and_order():
@@ -208,27 +230,44 @@ def test_typed_frame_follows_the_contract_kinds_and_order():
 
 def test_unused_codes_stay_as_zero_count_categories():
     cohort = load_cohort(VALID)
-    counts = cohort.loc[cohort["debulking_category"] == "tki", "debulking_category"].value_counts(sort=False)
-    assert counts.to_dict() == {"steroids": 0, "low_intensity_chemo": 0, "polychemotherapy": 0, "tki": 2}
+    counts = cohort.loc[cohort["debulking_category"] == "tki", "debulking_category"].value_counts(
+        sort=False
+    )
+    assert counts.to_dict() == {
+        "steroids": 0,
+        "low_intensity_chemo": 0,
+        "polychemotherapy": 0,
+        "tki": 2,
+    }
 
 
 def test_extra_columns_are_kept_after_the_contract_columns_with_a_note(tmp_path):
     rows = list(csv.reader(VALID.open(encoding="utf-8", newline="")))
     path = tmp_path / "extra.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerows([r + ([f"c{i}"] if i else ["comment"]) for i, r in enumerate(rows)])
+        csv.writer(handle).writerows(
+            [r + ([f"c{i}"] if i else ["comment"]) for i, r in enumerate(rows)]
+        )
     report = validate_file(path)
     assert report.ok and any("comment" in n for n in report.notes)
     cohort = load_cohort(path)
-    assert list(cohort.columns[:len(contract.NAMES) + 1]) == [*contract.NAMES, "comment"]
+    assert list(cohort.columns[: len(contract.NAMES) + 1]) == [*contract.NAMES, "comment"]
     assert cohort["comment"].tolist() == [f"c{i}" for i in range(1, 9)]
 
 
 def test_problem_and_report_read_as_documented():
-    problem = Problem(7, "R06", "age_years", ">50", contract.column("age_years").allowed(),
-                      "'>50' is not allowed; expected a whole number from 18 to 100")
-    assert str(problem) == ("line 7 (patient R06), column age_years: '>50' is not allowed; "
-                            "expected a whole number from 18 to 100")
+    problem = Problem(
+        7,
+        "R06",
+        "age_years",
+        ">50",
+        contract.column("age_years").allowed(),
+        "'>50' is not allowed; expected a whole number from 18 to 100",
+    )
+    assert str(problem) == (
+        "line 7 (patient R06), column age_years: '>50' is not allowed; "
+        "expected a whole number from 18 to 100"
+    )
     report = ValidationReport("data/x.csv", False, (problem,) * 3, (), (), 34)
     assert report.format().splitlines()[0] == "data/x.csv: 3 problems in 34 rows"
     error = CohortValidationError(report)
@@ -242,28 +281,37 @@ def test_problem_and_report_read_as_documented():
 # csv module for reading, and a cell-by-cell parser written here from the
 # data dictionary for parsing.
 
+
 def _fixture_rows_without_quotes() -> list[list[str]]:
     """valid_small.csv as rows, with the one comma inside a cell replaced so no quoting is needed."""
     rows = list(csv.reader(VALID.open(encoding="utf-8", newline="")))
     return [[cell.replace(",", ";") for cell in row] for row in rows]
 
 
-@pytest.mark.parametrize(("ending", "layout", "expected_lines"), [
-    # layout: "plain" = header then 8 rows; "gaps" = blank, whitespace-only and
-    # comma-only lines after rows 2, 4 and 6; "open" = no line break at the end.
-    ("\n", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
-    ("\r\n", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
-    ("\r", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
-    ("\n", "gaps", [2, 3, 5, 6, 8, 9, 11, 12]),
-    ("\r\n", "gaps", [2, 3, 5, 6, 8, 9, 11, 12]),
-    ("\n", "open", [2, 3, 4, 5, 6, 7, 8, 9]),
-])
+@pytest.mark.parametrize(
+    ("ending", "layout", "expected_lines"),
+    [
+        # layout: "plain" = header then 8 rows; "gaps" = blank, whitespace-only and
+        # comma-only lines after rows 2, 4 and 6; "open" = no line break at the end.
+        ("\n", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
+        ("\r\n", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
+        ("\r", "plain", [2, 3, 4, 5, 6, 7, 8, 9]),
+        ("\n", "gaps", [2, 3, 5, 6, 8, 9, 11, 12]),
+        ("\r\n", "gaps", [2, 3, 5, 6, 8, 9, 11, 12]),
+        ("\n", "open", [2, 3, 4, 5, 6, 7, 8, 9]),
+    ],
+)
 def test_quote_free_csv_reads_the_same_cells_as_the_csv_module_with_the_file_line_numbers(
-        tmp_path, ending, layout, expected_lines):
+    tmp_path, ending, layout, expected_lines
+):
     rows = _fixture_rows_without_quotes()
     lines = [",".join(row) for row in rows]
     if layout == "gaps":
-        for at, filler in ((7, " , ,"), (5, "   "), (3, "")):  # insert from the end so positions hold
+        for at, filler in (
+            (7, " , ,"),
+            (5, "   "),
+            (3, ""),
+        ):  # insert from the end so positions hold
             lines.insert(at, filler)
     text = ending.join(lines) + ("" if layout == "open" else ending)
     path = tmp_path / "cohort.csv"
@@ -274,8 +322,10 @@ def test_quote_free_csv_reads_the_same_cells_as_the_csv_module_with_the_file_lin
     assert raw["_line"].tolist() == expected_lines
     assert list(raw.columns[:-1]) == reference[0]
     assert raw.drop(columns="_line").values.tolist() == reference[1:]
-    pd.testing.assert_frame_equal(load_cohort(path).drop(columns="debulking_regimen"),
-                                  load_cohort(VALID).drop(columns="debulking_regimen"))
+    pd.testing.assert_frame_equal(
+        load_cohort(path).drop(columns="debulking_regimen"),
+        load_cohort(VALID).drop(columns="debulking_regimen"),
+    )
 
 
 def test_a_quoted_cell_spanning_two_lines_shifts_the_line_numbers_of_later_rows(tmp_path):
@@ -306,14 +356,52 @@ def _reference_parse(cell, column):
             return None, False
         if text.lower().lstrip("+-") in ("inf", "infinity", "nan") or "_" in text:
             return None, False  # float() accepts these; the contract wants plain decimals
-        ok = column.minimum <= number <= column.maximum and (column.kind == "number" or number.is_integer())
+        ok = column.minimum <= number <= column.maximum and (
+            column.kind == "number" or number.is_integer()
+        )
         return (number if ok else None), ok
     return text, True
 
 
-CELLS = ["45", " 45 ", "45.0", "45.5", "1e1", "+3", ".5", "-0", "0", "100", "100.5", "17", "x", "inf", "nan",
-         "1_0", "50%", "4,5", "", "  ", None, np.nan, "yes", " NO", "True", "0", "maybe", "cr", " CRp ",
-         "Male", "female ", "full_interrupted", "\u00a0positive\u2003", "negative", "tki", "P01", " P01"]
+CELLS = [
+    "45",
+    " 45 ",
+    "45.0",
+    "45.5",
+    "1e1",
+    "+3",
+    ".5",
+    "-0",
+    "0",
+    "100",
+    "100.5",
+    "17",
+    "x",
+    "inf",
+    "nan",
+    "1_0",
+    "50%",
+    "4,5",
+    "",
+    "  ",
+    None,
+    np.nan,
+    "yes",
+    " NO",
+    "True",
+    "0",
+    "maybe",
+    "cr",
+    " CRp ",
+    "Male",
+    "female ",
+    "full_interrupted",
+    "\u00a0positive\u2003",
+    "negative",
+    "tki",
+    "P01",
+    " P01",
+]
 
 
 @pytest.mark.parametrize("name", contract.NAMES)
@@ -322,7 +410,9 @@ def test_parse_column_matches_a_cell_by_cell_reference_parser(name):
 
     column = contract.column(name)
     rng = random.Random(name)
-    cells = [rng.choice(CELLS) for _ in range(400)]  # repeats on purpose: values are parsed once each
+    cells = [
+        rng.choice(CELLS) for _ in range(400)
+    ]  # repeats on purpose: values are parsed once each
     raw = pd.Series(cells, dtype=object, index=range(100, 500), name=name)
     for series in (raw, raw.astype("category")):
         typed, valid = parse_column(series, column)
@@ -335,9 +425,9 @@ def test_parse_column_matches_a_cell_by_cell_reference_parser(name):
 
 def test_every_repeated_patient_id_is_one_problem_listing_all_its_lines_padding_ignored(tmp_path):
     rows = _fixture_rows_without_quotes()
-    rows[4][0] = " P01"   # line 5
-    rows[6][0] = "P01 "   # line 7
-    rows[8][0] = "P03"    # line 9; P03 is also on line 4
+    rows[4][0] = " P01"  # line 5
+    rows[6][0] = "P01 "  # line 7
+    rows[8][0] = "P03"  # line 9; P03 is also on line 4
     path = tmp_path / "cohort.csv"
     path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
     report = validate_file(path)
@@ -359,13 +449,15 @@ def test_one_bad_cell_in_a_large_cohort_is_the_only_problem_and_names_its_line(t
     path.write_text("\n".join(lines), encoding="utf-8")
     report = validate_file(path)
     assert [(p.line, p.patient_id, p.column, p.value) for p in report.problems] == [
-        (12_345, cells[0], "age_years", "17")]
+        (12_345, cells[0], "age_years", "17")
+    ]
     assert "it is below the minimum 18" in report.problems[0].message
 
 
 # --------------------------------------------------------------------------- bounded input
 # A cohort is small: files past the row cap, workbooks that unpack past the size
 # cap and reports with more problems than anyone reads are cut short.
+
 
 def _write_lines(path: Path, header: list[str], rows) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -376,7 +468,9 @@ def _write_lines(path: Path, header: list[str], rows) -> Path:
 
 
 @pytest.mark.parametrize("quoted", [False, True])
-def test_a_csv_with_more_rows_than_the_cap_is_refused_with_one_problem(tmp_path, monkeypatch, quoted):
+def test_a_csv_with_more_rows_than_the_cap_is_refused_with_one_problem(
+    tmp_path, monkeypatch, quoted
+):
     from helpers import reading
 
     monkeypatch.setattr(reading, "MAX_ROWS", 5)
@@ -387,16 +481,22 @@ def test_a_csv_with_more_rows_than_the_cap_is_refused_with_one_problem(tmp_path,
     report = validate_file(path)
     assert [p.message for p in report.problems] == [
         "the file has more than 5 rows below the header, more than a cohort table may have; "
-        "is it the right file?"]
+        "is it the right file?"
+    ]
 
 
-def test_a_workbook_with_more_rows_than_the_cap_is_refused_before_its_rows_are_read(tmp_path, monkeypatch):
+def test_a_workbook_with_more_rows_than_the_cap_is_refused_before_its_rows_are_read(
+    tmp_path, monkeypatch
+):
     from helpers import reading
 
     monkeypatch.setattr(reading, "MAX_ROWS", 5)
     report = validate_file(CORPUS / "valid.xlsx")
     assert not report.ok
-    assert "sheet 'cohort' has 9 rows, more than the 5 a cohort table may have" in report.problems[0].message
+    assert (
+        "sheet 'cohort' has 9 rows, more than the 5 a cohort table may have"
+        in report.problems[0].message
+    )
 
 
 def _zip_bomb(path: Path, n_rows: int) -> Path:
@@ -418,15 +518,21 @@ def _zip_bomb(path: Path, n_rows: int) -> Path:
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
             'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
-            '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
-        "_rels/.rels": (f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
-                        "</Relationships>"),
-        "xl/workbook.xml": (f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
-                            '<sheet name="cohort" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="cohort" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
         "xl/_rels/workbook.xml.rels": (
             f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
         "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{body}</sheetData></worksheet>',
     }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -435,7 +541,9 @@ def _zip_bomb(path: Path, n_rows: int) -> Path:
     return path
 
 
-def test_a_small_workbook_that_unpacks_past_the_cap_is_refused_before_openpyxl_parses_it(tmp_path, monkeypatch):
+def test_a_small_workbook_that_unpacks_past_the_cap_is_refused_before_openpyxl_parses_it(
+    tmp_path, monkeypatch
+):
     import zipfile
 
     import openpyxl
@@ -455,7 +563,8 @@ def test_a_small_workbook_that_unpacks_past_the_cap_is_refused_before_openpyxl_p
     before = sha256(bomb)
     report = validate_file(bomb)
     assert [p.message.split(",")[0] for p in report.problems] == [
-        f"the workbook unpacks to {unpacked / 1e6:.0f} MB"]
+        f"the workbook unpacks to {unpacked / 1e6:.0f} MB"
+    ]
     assert "(limit 50 MB uncompressed)" in report.problems[0].message
     assert len(report.format()) < 400
     assert sha256(bomb) == before
@@ -486,8 +595,10 @@ def test_a_report_lists_the_first_200_problems_and_counts_the_rest_by_column(tmp
     assert lines[0].endswith(": 1,300 problems in 1,000 rows")
     assert len(lines) == 1 + 200 + 1
     # listed in file order: the first 200 problems are the 2 per line of the first 100 rows
-    assert lines[-1] == ("  - ... and 1,100 more problems of the same kinds "
-                         "(900 in column sex, 200 in column age_years)")
+    assert lines[-1] == (
+        "  - ... and 1,100 more problems of the same kinds "
+        "(900 in column sex, 200 in column age_years)"
+    )
 
 
 def test_a_patient_id_repeated_on_many_lines_lists_ten_and_counts_the_rest(tmp_path):
@@ -496,8 +607,10 @@ def test_a_patient_id_repeated_on_many_lines_lists_ten_and_counts_the_rest(tmp_p
     report = validate_file(_write_lines(tmp_path / "same.csv", rows[0], body))
     duplicates = [p for p in report.problems if p.column == "patient_id"]
     assert len(duplicates) == 1
-    assert ("the same patient_id is on lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 4,990 more lines"
-            in duplicates[0].message)
+    assert (
+        "the same patient_id is on lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 4,990 more lines"
+        in duplicates[0].message
+    )
 
 
 # --------------------------------------------------------------------------- workbooks
@@ -506,7 +619,10 @@ def test_a_patient_id_repeated_on_many_lines_lists_ten_and_counts_the_rest(tmp_p
 def test_the_report_names_the_sheet_read_and_a_hidden_sheet_is_not_read():
     report = validate_file(CORPUS / "hidden_first_sheet.xlsx")
     assert report.ok and report.n_rows == 8 and report.sheet == "cohort"
-    assert report.format().splitlines()[0] == f"{CORPUS / 'hidden_first_sheet.xlsx'}, sheet 'cohort': valid (8 patients)"
+    assert (
+        report.format().splitlines()[0]
+        == f"{CORPUS / 'hidden_first_sheet.xlsx'}, sheet 'cohort': valid (8 patients)"
+    )
     assert any("'old' (hidden)" in n for n in report.notes)
 
 
@@ -515,7 +631,10 @@ def test_a_named_sheet_is_read_even_when_hidden_with_a_note():
     assert report.ok and report.n_rows == 3 and report.sheet == "old"
     assert any("'old' is hidden" in n for n in report.notes)
     assert load_cohort(CORPUS / "hidden_first_sheet.xlsx", sheet="old")["patient_id"].tolist() == [
-        "P01", "P02", "P03"]
+        "P01",
+        "P02",
+        "P03",
+    ]
 
 
 def test_two_visible_cohort_sheets_are_refused_until_one_is_named_unless_one_is_active():
@@ -524,14 +643,23 @@ def test_two_visible_cohort_sheets_are_refused_until_one_is_named_unless_one_is_
     assert validate_file(CORPUS / "two_cohort_sheets.xlsx", sheet="cohort").n_rows == 8
     report = validate_file(CORPUS / "two_cohort_sheets_second_active.xlsx")
     assert report.ok and report.sheet == "cohort 2" and report.n_rows == 8  # 'cohort' has 4
-    assert report.notes == ("read the active sheet 'cohort 2'; the workbook also has 'cohort' with the "
-                            "contract's columns (name it with --sheet NAME to read it instead)",)
+    assert report.notes == (
+        "read the active sheet 'cohort 2'; the workbook also has 'cohort' with the "
+        "contract's columns (name it with --sheet NAME to read it instead)",
+    )
 
 
-@pytest.mark.parametrize(("name", "sheet", "fragment"), [
-    ("valid.xlsx", "Cohort", "the workbook has no sheet named 'Cohort'; its sheets are 'cohort'"),
-    ("valid_small.csv", "cohort", "a sheet ('cohort') was named, but the file is CSV text"),
-])
+@pytest.mark.parametrize(
+    ("name", "sheet", "fragment"),
+    [
+        (
+            "valid.xlsx",
+            "Cohort",
+            "the workbook has no sheet named 'Cohort'; its sheets are 'cohort'",
+        ),
+        ("valid_small.csv", "cohort", "a sheet ('cohort') was named, but the file is CSV text"),
+    ],
+)
 def test_naming_a_sheet_that_is_not_there_is_one_problem(name, sheet, fragment):
     path = CORPUS / name if (CORPUS / name).exists() else VALID
     report = validate_file(path, sheet=sheet)
@@ -548,9 +676,11 @@ def test_a_workbook_without_a_cohort_sheet_says_which_sheets_it_has(tmp_path):
     book.create_sheet("other").append(["x"])
     book.save(tmp_path / "book.xlsx")
     message = validate_file(tmp_path / "book.xlsx").problems[0].message
-    assert message == ("no visible sheet has the contract's column names in its first rows (sheets: "
-                       "'Sheet', 'old' (hidden), 'other'); the hidden sheet 'old' has them: unhide it or "
-                       "name it with --sheet NAME")
+    assert message == (
+        "no visible sheet has the contract's column names in its first rows (sheets: "
+        "'Sheet', 'old' (hidden), 'other'); the hidden sheet 'old' has them: unhide it or "
+        "name it with --sheet NAME"
+    )
 
 
 def test_the_validate_command_takes_a_sheet_and_prints_it(capsys):
@@ -558,16 +688,27 @@ def test_the_validate_command_takes_a_sheet_and_prints_it(capsys):
 
     assert main(["validate", "--sheet", "cohort 2", str(CORPUS / "two_cohort_sheets.xlsx")]) == 0
     assert capsys.readouterr().out.splitlines()[0] == (
-        f"{CORPUS / 'two_cohort_sheets.xlsx'}, sheet 'cohort 2': valid (4 patients)")
+        f"{CORPUS / 'two_cohort_sheets.xlsx'}, sheet 'cohort 2': valid (4 patients)"
+    )
 
 
 # --------------------------------------------------------------------------- identifiers and columns
 
 
-@pytest.mark.parametrize(("first", "second"), [
-    ("R01", "r01"), ("R01", "R01\u200b"), ("R01", "\ufeffR01"), ("R01", "\uff32\uff10\uff11"),
-    ("Straße", "STRASSE"), ("R01", " R01\u2060 ")])
-def test_patient_ids_differing_only_in_case_width_or_invisible_characters_are_duplicates(tmp_path, first, second):
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("R01", "r01"),
+        ("R01", "R01\u200b"),
+        ("R01", "\ufeffR01"),
+        ("R01", "\uff32\uff10\uff11"),
+        ("Straße", "STRASSE"),
+        ("R01", " R01\u2060 "),
+    ],
+)
+def test_patient_ids_differing_only_in_case_width_or_invisible_characters_are_duplicates(
+    tmp_path, first, second
+):
     rows = _fixture_rows_without_quotes()
     rows[1][0], rows[4][0] = first, second
     report = validate_file(_write_lines(tmp_path / "ids.csv", rows[0], rows[1:]))
@@ -589,8 +730,9 @@ def test_a_file_without_center_and_source_loads_with_both_blank_and_a_note():
     assert list(cohort.columns) == list(expected.columns)
     assert cohort["center"].isna().all() and cohort["source"].isna().all()
     assert list(cohort["source"].cat.categories) == list(contract.column("source").codes)
-    pd.testing.assert_frame_equal(cohort.drop(columns=["center", "source"]),
-                                  expected.drop(columns=["center", "source"]))
+    pd.testing.assert_frame_equal(
+        cohort.drop(columns=["center", "source"]), expected.drop(columns=["center", "source"])
+    )
     assert "there is no center column" in cohort.attrs["validation"]
 
 
@@ -609,7 +751,8 @@ def test_a_missing_column_that_looks_renamed_is_still_an_error_even_if_it_may_be
 def test_every_line_ending_in_a_comma_is_accepted_with_a_note_but_one_such_line_is_not(tmp_path):
     report = validate_file(CORPUS / "trailing_comma.csv")
     assert report.ok and report.notes == (
-        "the lines end with an empty, unnamed column (a trailing comma); it was ignored",)
+        "the lines end with an empty, unnamed column (a trailing comma); it was ignored",
+    )
     rows = _fixture_rows_without_quotes()
     rows[3] = rows[3] + [""]
     report = validate_file(_write_lines(tmp_path / "one.csv", rows[0], rows[1:]))
@@ -627,14 +770,17 @@ def test_an_unterminated_quote_at_the_end_is_one_short_problem_naming_the_line_i
     assert len(report.problems) == 1 and report.problems[0].line == 6
     assert report.problems[0].message.startswith(
         'a quote (") opens a cell that is never closed, so everything from there to the end of the file '
-        "(line 9) would be one cell")
+        "(line 9) would be one cell"
+    )
     assert rows[8][0] not in report.format()  # the rest of the file is not echoed
 
 
 # --------------------------------------------------------------------------- the run command and sheets
 
 
-def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_cannot_take_it(tmp_path):
+def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_cannot_take_it(
+    tmp_path,
+):
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
@@ -642,19 +788,30 @@ def test_a_run_on_a_named_sheet_is_refused_before_any_notebook_when_notebooks_ca
 
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    cell = new_code_cell('data_path: str = "x.csv"  # cohort file\noutput_dir: str = "."  # run folder')
+    cell = new_code_cell(
+        'data_path: str = "x.csv"  # cohort file\noutput_dir: str = "."  # run folder'
+    )
     cell.metadata["tags"] = ["parameters"]
     kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     nbformat.write(new_notebook(cells=[cell], metadata=kernel), folder / "01_without_sheet.ipynb")
     with pytest.raises(PipelineError) as caught:
-        run_analysis(CORPUS / "two_cohort_sheets.xlsx", tmp_path / "run", sheet="cohort 2", progress=False,
-                     notebooks_dir=folder)
+        run_analysis(
+            CORPUS / "two_cohort_sheets.xlsx",
+            tmp_path / "run",
+            sheet="cohort 2",
+            progress=False,
+            notebooks_dir=folder,
+        )
     assert caught.value.exit_status == 2
-    assert "--sheet 'cohort 2'" in str(caught.value) and "take no data_sheet parameter" in str(caught.value)
+    assert "--sheet 'cohort 2'" in str(caught.value) and "take no data_sheet parameter" in str(
+        caught.value
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks"]
 
 
-@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "notebook", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem
+)
 def test_every_notebook_takes_the_sheet_and_reads_the_cohort_from_it(notebook):
     from pipeline.parameters import declared_parameters
 
@@ -662,7 +819,9 @@ def test_every_notebook_takes_the_sheet_and_reads_the_cohort_from_it(notebook):
     assert "load_cohort(data_path, sheet=data_sheet or None" in notebook.read_text(encoding="utf-8")
 
 
-def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(tmp_path, monkeypatch, capsys):
+def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(
+    tmp_path, monkeypatch, capsys
+):
     import pipeline.run as pipeline
     from pipeline.__main__ import build_parser, run_from_cli
 
@@ -673,10 +832,15 @@ def test_the_run_command_passes_the_sheet_on_and_prints_the_sheet_analysed(tmp_p
         return pipeline.RunSummary(tmp_path / "run", ("01_x",), {}, 5, (), "Cohort")
 
     monkeypatch.setattr(pipeline, "run_analysis", fake_run)
-    args = build_parser().parse_args(["run", "--data", "x.xlsx", "--sheet", "Cohort", "--out", str(tmp_path / "run")])
+    args = build_parser().parse_args(
+        ["run", "--data", "x.xlsx", "--sheet", "Cohort", "--out", str(tmp_path / "run")]
+    )
     assert run_from_cli(args) == 0
     assert seen["sheet"] == "Cohort"
-    assert f"run complete: {tmp_path / 'run'} (sheet 'Cohort' of the workbook, 1 notebooks" in capsys.readouterr().out
+    assert (
+        f"run complete: {tmp_path / 'run'} (sheet 'Cohort' of the workbook, 1 notebooks"
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize("name", ["cohort.ods", "cohort.xlsx", "cohort.csv"])
@@ -684,10 +848,14 @@ def test_an_opendocument_spreadsheet_is_named_as_such_whatever_its_file_name(tmp
     import zipfile
 
     path = tmp_path / name
-    with zipfile.ZipFile(path, "w") as odf:  # an OpenDocument file opens with its stored mimetype member
+    with zipfile.ZipFile(
+        path, "w"
+    ) as odf:  # an OpenDocument file opens with its stored mimetype member
         odf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
         odf.writestr("content.xml", "<office:document-content/>")
     report = validate_file(path)
     assert not report.ok and len(report.problems) == 1
     assert "OpenDocument spreadsheet (.ods" in report.format()
-    assert "save it as .xlsx or as 'CSV UTF-8'" in report.format() and "rename" not in report.format()
+    assert (
+        "save it as .xlsx or as 'CSV UTF-8'" in report.format() and "rename" not in report.format()
+    )

@@ -13,9 +13,15 @@ from pipeline.run import list_notebooks
 
 NOTEBOOKS = list_notebooks(Path(__file__).resolve().parents[1] / "notebooks")
 IDS = [p.stem for p in NOTEBOOKS]
-VOLATILE = [re.compile(p) for p in (r"/work/|/tmp/|/home/|/root/|[A-Z]:\\\\",
-                                    r"<Figure size", r"object at 0x[0-9a-f]+",
-                                    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")]
+VOLATILE = [
+    re.compile(p)
+    for p in (
+        r"/work/|/tmp/|/home/|/root/|[A-Z]:\\\\",
+        r"<Figure size",
+        r"object at 0x[0-9a-f]+",
+        r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d",
+    )
+]
 
 
 def read(path: Path):
@@ -51,12 +57,17 @@ def test_stored_outputs_are_complete_and_carry_nothing_volatile(path):
         for output in cell.outputs:
             assert output.output_type != "error", f"stored error in {path.name}"
             text = output.get("text", "") + "".join(
-                v for k, v in output.get("data", {}).items() if k.startswith("text/"))
+                v for k, v in output.get("data", {}).items() if k.startswith("text/")
+            )
             for pattern in VOLATILE:
-                assert not pattern.search(text), f"{pattern.pattern!r} in {path.name}: {text[:200]!r}"
+                assert not pattern.search(text), (
+                    f"{pattern.pattern!r} in {path.name}: {text[:200]!r}"
+                )
             html = output.get("data", {}).get("text/html", "")
             # HTML only from helpers.display.table, whose table ids are fixed (a Styler's default id is random)
-            assert not html or html.startswith('<div class="rich-table">'), "HTML output churns; use display.table"
+            assert not html or html.startswith('<div class="rich-table">'), (
+                "HTML output churns; use display.table"
+            )
     assert counts == list(range(1, len(counts) + 1)), "run top to bottom once before storing"
 
 
@@ -74,13 +85,23 @@ def code_cell_sizes(path: Path) -> tuple[list[int], list[int]]:
     """Non-blank lines per code cell, and the length of every line of code."""
     cells = [c.source.splitlines() for c in read(path).cells if c.cell_type == "code"]
     return [sum(1 for ln in lines if ln.strip()) for lines in cells], [
-        len(ln) for lines in cells for ln in lines]
+        len(ln) for lines in cells for ln in lines
+    ]
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(p.stem[:2] in NOT_YET_SHORT, strict=False,
-                                            reason="cells not yet split"))
-    for p in NOTEBOOKS], ids=IDS)
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            p,
+            marks=pytest.mark.xfail(
+                p.stem[:2] in NOT_YET_SHORT, strict=False, reason="cells not yet split"
+            ),
+        )
+        for p in NOTEBOOKS
+    ],
+    ids=IDS,
+)
 def test_code_cells_are_short_median_six_lines_at_most_twenty_five_lines_of_100_characters(path):
     import statistics
 

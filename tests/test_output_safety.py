@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,8 +15,8 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from pipeline.report import render_report
 from helpers.tables import save_table
+from pipeline.report import render_report
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -54,10 +53,16 @@ def live_payloads(page: str) -> list[str]:
     for tag, attrs in parser.tags:
         if tag == "img" and attrs.get("src") == "x":
             found.append(f"<img src=x> ({attrs})")
-        found += [f"{tag} {name}={value!r}" for name, value in attrs.items()
-                  if name.startswith("on") and "alert" in (value or "")]
-        found += [f"{tag} href={attrs['href']!r}" for name in ("href",)
-                  if (attrs.get(name) or "").strip().lower().startswith("javascript:")]
+        found += [
+            f"{tag} {name}={value!r}"
+            for name, value in attrs.items()
+            if name.startswith("on") and "alert" in (value or "")
+        ]
+        found += [
+            f"{tag} href={attrs['href']!r}"
+            for name in ("href",)
+            if (attrs.get(name) or "").strip().lower().startswith("javascript:")
+        ]
     return found
 
 
@@ -76,11 +81,19 @@ def hostile_run_dir(tmp_path: Path) -> Path:
     (run / "tables" / f"{HOSTILE_NAME}.csv").write_text("a\n1\n")
     nb = new_notebook()
     nb.cells = [new_markdown_cell("# Hostile names"), new_code_cell("show()")]
-    nb.cells[1].outputs = [new_output("display_data", data={"text/markdown": (
-        f"Data: {HOSTILE_NAME}.csv, supplied by the analyst.\n\n"
-        f"| study | rate |\n|---|---|\n| {HOSTILE_STUDY} | 33.6% |\n\n"
-        "Blasts <50% against >=50% in `a <b> code span`; "
-        "[the trial](javascript:alert(42)).\n")})]
+    nb.cells[1].outputs = [
+        new_output(
+            "display_data",
+            data={
+                "text/markdown": (
+                    f"Data: {HOSTILE_NAME}.csv, supplied by the analyst.\n\n"
+                    f"| study | rate |\n|---|---|\n| {HOSTILE_STUDY} | 33.6% |\n\n"
+                    "Blasts <50% against >=50% in `a <b> code span`; "
+                    "[the trial](javascript:alert(42)).\n"
+                )
+            },
+        )
+    ]
     nbformat.write(nb, run / "notebooks" / "01_hostile.ipynb")
     return run
 
@@ -108,9 +121,13 @@ FORMULA_TEXTS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "-2+3", "@S
 
 
 def test_table_text_that_would_start_a_formula_is_stored_as_text_in_csv_and_xlsx(tmp_path):
-    table = pd.DataFrame({"regimen": FORMULA_TEXTS + ["plain", None],
-                          "n": [1, 2, -3, 4, 5, 6, 7],
-                          "=SUM(A1)": ["a"] * 7})
+    table = pd.DataFrame(
+        {
+            "regimen": FORMULA_TEXTS + ["plain", None],
+            "n": [1, 2, -3, 4, 5, 6, 7],
+            "=SUM(A1)": ["a"] * 7,
+        }
+    )
     before = table.copy()
     csv_path, xlsx_path = save_table(table, "regimens", tmp_path)
     pd.testing.assert_frame_equal(table, before)  # the input is not changed

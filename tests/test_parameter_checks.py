@@ -54,47 +54,82 @@ def refused(capsys, tmp_path, *argv: str) -> str:
 
 def test_a_parameter_given_twice_is_refused_naming_both_values():
     declared = {"nb": {"bmb_high_cutoff": {"type": "int"}}}
-    with pytest.raises(ParameterError, match=r"'bmb_high_cutoff' is given twice \(-p bmb_high_cutoff 40 and "
-                                             r"-p bmb_high_cutoff 60\)"):
+    with pytest.raises(
+        ParameterError,
+        match=r"'bmb_high_cutoff' is given twice \(-p bmb_high_cutoff 40 and "
+        r"-p bmb_high_cutoff 60\)",
+    ):
         coerce_parameters([("bmb_high_cutoff", "40"), ("bmb_high_cutoff", "60")], declared)
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"subgroup_columns": "nosuch"}, "'nosuch' is not one of the grouping columns: source, sex,"),
-    ({"forest_columns": "x;y"}, "'x;y' is not one of the grouping columns"),
-    ({"all_tests_for": "high_burden,"}, "a comma-separated list without empty items"),
-    ({"subgroup_columns": "debulking_category,high_burden,bmb_post_group,lines_group,age_group",
-      "forest_columns": "high_burden,sex"},
-     "'sex' is not one of the groupings computed (subgroup_columns): debulking_category, high_burden,"),
-    ({"subgroup_columns": "sex,high_burden"},
-     "it must include debulking_category, bmb_post_group, lines_group, age_group (notebook 03 reports them"),
-    ({"power_rates": "abc"}, "'abc' is not a number"),
-    ({"power_rates": "0.5,1"}, "'1' is out of range: each true CR rate of the power table must be in (0, 1)"),
-    ({"survival_months": "6;12"}, "'6;12' is not a number"),
-    ({"survival_months": "-1"}, "'-1' is out of range"),
-    ({"survival_months": "nan"}, "'nan' is out of range"),
-    ({"min_cell": 1}, "'min_cell' = 1 is out of range: the smallest count a share run shows"),
-])
-def test_a_text_or_share_parameter_outside_what_is_allowed_is_refused_naming_value_and_allowed(values, message):
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"subgroup_columns": "nosuch"},
+            "'nosuch' is not one of the grouping columns: source, sex,",
+        ),
+        ({"forest_columns": "x;y"}, "'x;y' is not one of the grouping columns"),
+        ({"all_tests_for": "high_burden,"}, "a comma-separated list without empty items"),
+        (
+            {
+                "subgroup_columns": "debulking_category,high_burden,bmb_post_group,lines_group,age_group",
+                "forest_columns": "high_burden,sex",
+            },
+            "'sex' is not one of the groupings computed (subgroup_columns): debulking_category, high_burden,",
+        ),
+        (
+            {"subgroup_columns": "sex,high_burden"},
+            "it must include debulking_category, bmb_post_group, lines_group, age_group (notebook 03 reports them",
+        ),
+        ({"power_rates": "abc"}, "'abc' is not a number"),
+        (
+            {"power_rates": "0.5,1"},
+            "'1' is out of range: each true CR rate of the power table must be in (0, 1)",
+        ),
+        ({"survival_months": "6;12"}, "'6;12' is not a number"),
+        ({"survival_months": "-1"}, "'-1' is out of range"),
+        ({"survival_months": "nan"}, "'nan' is out of range"),
+        ({"min_cell": 1}, "'min_cell' = 1 is out of range: the smallest count a share run shows"),
+    ],
+)
+def test_a_text_or_share_parameter_outside_what_is_allowed_is_refused_naming_value_and_allowed(
+    values, message
+):
     with pytest.raises(ParameterError, match="is (not allowed|out of range)") as caught:
         check_parameters(values, where="03_response_by_subgroup.ipynb")
     assert message in str(caught.value)
     assert str(caught.value).endswith("(03_response_by_subgroup.ipynb)")
 
 
-@pytest.mark.parametrize("values", [
-    {"subgroup_columns": "debulking_category,high_burden,bmb_post_group, lines_group,age_group,sex",
-     "forest_columns": "sex", "all_tests_for": "lines_group"},
-    {"power_rates": "0.55,0.60,0.65,0.70", "survival_months": "6, 12, 24", "min_cell": 2},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {
+            "subgroup_columns": "debulking_category,high_burden,bmb_post_group, lines_group,age_group,sex",
+            "forest_columns": "sex",
+            "all_tests_for": "lines_group",
+        },
+        {"power_rates": "0.55,0.60,0.65,0.70", "survival_months": "6, 12, 24", "min_cell": 2},
+    ],
+)
 def test_allowed_text_values_pass(values):
     check_parameters(values)
 
 
 def test_the_groupings_are_the_coded_columns_and_derived_groups_not_the_outcomes_or_follow_up():
     names = groupings()
-    assert {"sex", "debulking_category", "high_burden", "bmb_post_split_low", "lines_group"} <= set(names)
-    assert not {"any_cr", "mrd_negative", "mrd_evaluable", "age_years", "patient_id", "os_event"} & set(names)
+    assert {"sex", "debulking_category", "high_burden", "bmb_post_split_low", "lines_group"} <= set(
+        names
+    )
+    assert not {
+        "any_cr",
+        "mrd_negative",
+        "mrd_evaluable",
+        "age_years",
+        "patient_id",
+        "os_event",
+    } & set(names)
 
 
 @pytest.mark.slow
@@ -105,9 +140,17 @@ def test_notebook_03_runs_with_every_allowed_grouping_added_to_the_ones_it_repor
 
     for extra in groupings():
         chosen = ",".join(dict.fromkeys([*REPORTED_GROUPINGS, extra]))
-        check_parameters({"subgroup_columns": chosen, "forest_columns": extra, "all_tests_for": extra})
-        run = execute("03_response_by_subgroup", subgroup_columns=chosen, forest_columns=extra,
-                      all_tests_for=extra, output_dir=tmp_path / extra, figures=False)
+        check_parameters(
+            {"subgroup_columns": chosen, "forest_columns": extra, "all_tests_for": extra}
+        )
+        run = execute(
+            "03_response_by_subgroup",
+            subgroup_columns=chosen,
+            forest_columns=extra,
+            all_tests_for=extra,
+            output_dir=tmp_path / extra,
+            figures=False,
+        )
         assert (tmp_path / extra / "results" / "03_response_by_subgroup.csv").is_file(), extra
         assert run["_markdown"]
 
@@ -118,17 +161,36 @@ def _bad_comparators(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["-p", "bmb_high_cutoff", "40", "-p", "bmb_high_cutoff", "60"], "'bmb_high_cutoff' is given twice"),
-    (["-p", "subgroup_columns", "nosuch"], "parameter 'subgroup_columns' = 'nosuch' is not allowed"),
-    (["-p", "forest_columns", "x;y"], "parameter 'forest_columns' = 'x;y' is not allowed"),
-    (["-p", "power_rates", "abc"], "parameter 'power_rates' = 'abc' is not allowed: 'abc' is not a number"),
-    (["-p", "reference_comparator", "nosuch"],
-     "parameter 'reference_comparator' = 'nosuch' is not a row of historic_comparators.csv; allowed: "),
-    (["-p", "comparator_file", "BAD"], "comparator_file BAD: not a table of historic comparators"),
-    (["--share", "-p", "min_cell", "1"], "parameter 'min_cell' = 1 is out of range"),
-])
-def test_a_bad_parameter_stops_the_run_before_any_notebook_with_exit_status_2(tmp_path, capsys, argv, message):
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["-p", "bmb_high_cutoff", "40", "-p", "bmb_high_cutoff", "60"],
+            "'bmb_high_cutoff' is given twice",
+        ),
+        (
+            ["-p", "subgroup_columns", "nosuch"],
+            "parameter 'subgroup_columns' = 'nosuch' is not allowed",
+        ),
+        (["-p", "forest_columns", "x;y"], "parameter 'forest_columns' = 'x;y' is not allowed"),
+        (
+            ["-p", "power_rates", "abc"],
+            "parameter 'power_rates' = 'abc' is not allowed: 'abc' is not a number",
+        ),
+        (
+            ["-p", "reference_comparator", "nosuch"],
+            "parameter 'reference_comparator' = 'nosuch' is not a row of historic_comparators.csv; allowed: ",
+        ),
+        (
+            ["-p", "comparator_file", "BAD"],
+            "comparator_file BAD: not a table of historic comparators",
+        ),
+        (["--share", "-p", "min_cell", "1"], "parameter 'min_cell' = 1 is out of range"),
+    ],
+)
+def test_a_bad_parameter_stops_the_run_before_any_notebook_with_exit_status_2(
+    tmp_path, capsys, argv, message
+):
     bad = _bad_comparators(tmp_path)
     argv = [str(bad) if a == "BAD" else a for a in argv]
     message = message.replace("BAD", str(bad))
@@ -141,12 +203,17 @@ def test_a_parameter_file_with_a_byte_order_mark_is_read(tmp_path):
     assert read_params_file(path) == {"bmb_high_cutoff": 60}
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda p: os.mkfifo(p), "a pipe, socket or device, not a file"),
-    (lambda p: p.mkdir(), "a folder, not a file"),
-    (lambda p: p.write_bytes(b"alpha = 0.05\nlabel = '\xff'\n"), "not valid TOML in UTF-8"),
-])
-def test_a_parameter_file_that_is_not_a_readable_file_is_refused_at_once(tmp_path, capsys, make, message):
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: os.mkfifo(p), "a pipe, socket or device, not a file"),
+        (lambda p: p.mkdir(), "a folder, not a file"),
+        (lambda p: p.write_bytes(b"alpha = 0.05\nlabel = '\xff'\n"), "not valid TOML in UTF-8"),
+    ],
+)
+def test_a_parameter_file_that_is_not_a_readable_file_is_refused_at_once(
+    tmp_path, capsys, make, message
+):
     params = tmp_path / "params.toml"
     make(params)
     err = refused(capsys, tmp_path, "--params", str(params))
@@ -160,4 +227,3 @@ def test_a_batch_refuses_a_parameter_file_on_a_pipe_without_blocking(tmp_path, c
     err = capsys.readouterr().err
     assert status == 2 and f"parameter file {params}: a pipe, socket or device, not a file" in err
     assert not (tmp_path / "batch").exists()
-

@@ -16,12 +16,12 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from shared_runs import run_cli
 
+from helpers.results import RESULT_COLUMNS
 from pipeline import report
 from pipeline.parameters import coerce_parameters
-from pipeline.run import list_notebooks, PipelineError
-from helpers.results import RESULT_COLUMNS
-from shared_runs import run_cli
+from pipeline.run import PipelineError, list_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -29,8 +29,6 @@ BAD_INPUTS = ROOT / "tests" / "bad_inputs"
 NOTEBOOK_STEMS = [p.stem for p in list_notebooks(ROOT / "notebooks")]
 
 pytestmark = pytest.mark.slow
-
-
 
 
 def sha(path: Path) -> str:
@@ -41,7 +39,11 @@ def tiny_notebooks(folder: Path, body: str, params: str = "") -> Path:
     """A notebooks folder with one notebook whose parameters cell declares the pipeline's."""
     folder.mkdir(parents=True, exist_ok=True)
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     cell = new_code_cell('data_path: str = "x.csv"\noutput_dir: str = "."\n' + params)
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [new_markdown_cell("# Tiny"), cell, new_code_cell(body)]
@@ -58,13 +60,21 @@ def test_a_run_on_the_shipped_cohort_writes_every_part_of_the_run_directory(ship
     assert all(f"{stem}.html" in index for stem in NOTEBOOK_STEMS)
     assert "RECONSTRUCTED DATA" in index
     tables = {p.name for p in (shipped_run / "tables").iterdir()}
-    assert {"table1_patient_characteristics.csv", "table1_patient_characteristics.xlsx",
-            "table2_debulking_regimens.csv", "table2_debulking_regimens.xlsx"} <= tables
-    assert {p.stem for p in (shipped_run / "tables").glob("*.csv")} == \
-        {p.stem for p in (shipped_run / "tables").glob("*.xlsx")}
+    assert {
+        "table1_patient_characteristics.csv",
+        "table1_patient_characteristics.xlsx",
+        "table2_debulking_regimens.csv",
+        "table2_debulking_regimens.xlsx",
+    } <= tables
+    assert {p.stem for p in (shipped_run / "tables").glob("*.csv")} == {
+        p.stem for p in (shipped_run / "tables").glob("*.xlsx")
+    }
     figures = list((shipped_run / "figures").iterdir())
-    assert {p.stem for p in figures if p.suffix == ".png"} == \
-        {p.stem for p in figures if p.suffix == ".svg"} != set()
+    assert (
+        {p.stem for p in figures if p.suffix == ".png"}
+        == {p.stem for p in figures if p.suffix == ".svg"}
+        != set()
+    )
     assert (shipped_run / "input" / COHORT.name).read_bytes() == COHORT.read_bytes()
 
 
@@ -79,14 +89,20 @@ def test_results_csv_has_one_tidy_row_per_statistic_from_every_notebook(shipped_
 
 def test_manifest_records_input_hash_parameters_versions_commit_and_durations(shipped_run):
     manifest = json.loads((shipped_run / "manifest.json").read_text())
-    assert manifest["input"] == {"file": COHORT.name, "sha256": sha(COHORT),
-                                 "bytes": COHORT.stat().st_size}
+    assert manifest["input"] == {
+        "file": COHORT.name,
+        "sha256": sha(COHORT),
+        "bytes": COHORT.stat().st_size,
+    }
     assert set(manifest["parameters"]) == set(NOTEBOOK_STEMS)
     assert manifest["parameters"]["01_cohort_description"]["bmb_high_cutoff"] == "50"
     assert manifest["packages"]["pandas"] and manifest["packages"]["papermill"]
     assert set(manifest["durations_seconds"]) == set(NOTEBOOK_STEMS)
     assert "commit" in manifest["git"]
-    assert manifest["parameter_file"] == {"file": "analysis.toml", "sha256": sha(ROOT / "analysis.toml")}
+    assert manifest["parameter_file"] == {
+        "file": "analysis.toml",
+        "sha256": sha(ROOT / "analysis.toml"),
+    }
     assert manifest["parameters"]["01_cohort_description"]["params_file"] == "''"
 
 
@@ -121,11 +137,13 @@ def run_in_process(capsys, monkeypatch, *args: str) -> tuple[int, str]:
     return status, capsys.readouterr().err
 
 
-def test_an_existing_run_directory_is_not_overwritten_without_force(shipped_run, capsys,
-                                                                     monkeypatch):
+def test_an_existing_run_directory_is_not_overwritten_without_force(
+    shipped_run, capsys, monkeypatch
+):
     before = sha(shipped_run / "results.csv")
-    status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(COHORT),
-                                 "--out", str(shipped_run))
+    status, err = run_in_process(
+        capsys, monkeypatch, "run", "--data", str(COHORT), "--out", str(shipped_run)
+    )
     assert status == 2
     assert "already exists" in err and "--force" in err
     assert sha(shipped_run / "results.csv") == before
@@ -133,8 +151,18 @@ def test_an_existing_run_directory_is_not_overwritten_without_force(shipped_run,
 
 def test_an_unknown_parameter_is_an_error_naming_it_and_runs_nothing(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    status, err = run_in_process(capsys, monkeypatch, "run", "--data", str(COHORT), "--out",
-                                 str(out), "-p", "bmb_cutof", "40")
+    status, err = run_in_process(
+        capsys,
+        monkeypatch,
+        "run",
+        "--data",
+        str(COHORT),
+        "--out",
+        str(out),
+        "-p",
+        "bmb_cutof",
+        "40",
+    )
     assert status == 2
     assert "unknown parameter 'bmb_cutof'" in err and "bmb_high_cutoff" in err
     assert list(tmp_path.iterdir()) == []
@@ -150,7 +178,8 @@ def test_a_parameter_of_the_wrong_type_is_an_error():
 
 
 def test_a_bad_data_file_stops_the_run_before_any_notebook_with_the_validate_message(
-        tmp_path, capsys, monkeypatch):
+    tmp_path, capsys, monkeypatch
+):
     bad = BAD_INPUTS / "duplicate_patient_id.csv"
     before = sha(bad)
     out = tmp_path / "run"
@@ -195,8 +224,17 @@ def test_a_cell_running_past_the_timeout_is_a_short_error_naming_notebook_and_ce
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)")
     out = tmp_path / "run"
     started = time.monotonic()
-    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks),
-                   "--cell-timeout", "3")
+    done = run_cli(
+        "run",
+        "--data",
+        str(COHORT),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks),
+        "--cell-timeout",
+        "3",
+    )
     assert done.returncode == 1, done.stderr
     assert "notebook 01_tiny.ipynb timed out: a cell ran longer than 3 s" in done.stderr
     assert "begins 'import time'" in done.stderr
@@ -207,10 +245,13 @@ def test_a_cell_running_past_the_timeout_is_a_short_error_naming_notebook_and_ce
     assert not out.exists() and (tmp_path / "run.failed").is_dir()
 
 
-@pytest.mark.parametrize(("step", "words"), [("render_report", "rendering the HTML report"),
-                                             ("write_manifest", "writing manifest.json")])
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [("render_report", "rendering the HTML report"), ("write_manifest", "writing manifest.json")],
+)
 def test_a_failure_writing_the_report_or_manifest_is_a_pipeline_error_and_keeps_the_failed_run(
-        tmp_path, monkeypatch, step, words):
+    tmp_path, monkeypatch, step, words
+):
     import pipeline.run as pipeline
 
     def broken(*args, **kwargs):
@@ -231,22 +272,58 @@ def test_the_command_line_works_from_any_folder_with_out_relative_to_that_folder
     notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--notebooks", str(notebooks),
-                           "--out", "relative_run"], cwd=elsewhere, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--notebooks",
+            str(notebooks),
+            "--out",
+            "relative_run",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr
     # Default --data is the repository's shipped cohort, whichever the folder.
     assert (elsewhere / "relative_run" / "input" / COHORT.name).read_bytes() == COHORT.read_bytes()
     assert "run complete: relative_run " in done.stdout
 
 
-def test_a_bad_file_named_relative_to_another_folder_gets_the_validate_report_not_a_notebook_error(tmp_path):
+def test_a_bad_file_named_relative_to_another_folder_gets_the_validate_report_not_a_notebook_error(
+    tmp_path,
+):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "pipeline", "run", "--data", "ragged_row.csv",
-                          "--out", str(tmp_path / "run")], cwd=BAD_INPUTS, capture_output=True,
-                         text=True, timeout=120, env=env)
-    validate = subprocess.run([sys.executable, "-m", "pipeline", "validate", "ragged_row.csv"],
-                              cwd=BAD_INPUTS, capture_output=True, text=True, timeout=120, env=env)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--data",
+            "ragged_row.csv",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        cwd=BAD_INPUTS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    validate = subprocess.run(
+        [sys.executable, "-m", "pipeline", "validate", "ragged_row.csv"],
+        cwd=BAD_INPUTS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert run.returncode == 2 and validate.returncode == 2
     assert run.stderr == "error: " + validate.stdout
     assert validate.stdout.startswith("ragged_row.csv: 1 problem in 8 rows")
@@ -260,8 +337,10 @@ def test_a_file_with_only_warnings_runs_and_the_warning_is_printed(tmp_path):
     out = tmp_path / "run"
     done = run_cli("run", "--data", str(warned), "--out", str(out), "--notebooks", str(notebooks))
     assert done.returncode == 0, done.stderr
-    assert ("warning (the run went ahead): line 4 (patient P03), column response: 'cr' with "
-            "blina_cycles '1': the paper's CR patients all received 2 cycles") in done.stderr
+    assert (
+        "warning (the run went ahead): line 4 (patient P03), column response: 'cr' with "
+        "blina_cycles '1': the paper's CR patients all received 2 cycles"
+    ) in done.stderr
     assert (out / "notebooks" / "01_tiny.ipynb").exists() and sha(warned) == before
 
 
@@ -270,10 +349,21 @@ def test_a_string_parameter_is_passed_as_data_and_never_executed(tmp_path):
     notebooks = tiny_notebooks(
         tmp_path / "nbs",
         "import pathlib\npathlib.Path('echo.txt').write_text(label)",
-        params='label: str = "default"  # any text\n')
+        params='label: str = "default"  # any text\n',
+    )
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks),
-                   "-p", "label", payload)
+    done = run_cli(
+        "run",
+        "--data",
+        str(COHORT),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks),
+        "-p",
+        "label",
+        payload,
+    )
     assert done.returncode == 0, done.stderr
     assert (out / "echo.txt").read_text() == payload
     assert not (out / "pwned").exists() and not (ROOT / "pwned").exists()
@@ -307,17 +397,34 @@ def _is_running(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize(("sig", "whole_group"), [(signal.SIGINT, False), (signal.SIGTERM, False),
-                                                  (signal.SIGINT, True)],
-                         ids=["SIGINT", "SIGTERM", "SIGINT-to-process-group-as-Ctrl-C"])
+@pytest.mark.parametrize(
+    ("sig", "whole_group"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["SIGINT", "SIGTERM", "SIGINT-to-process-group-as-Ctrl-C"],
+)
 def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig, whole_group):
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(60)")
     out = tmp_path / "run"
     # Own session: the process group a terminal's Ctrl-C signals, without the test runner in it.
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(COHORT),
-                             "--out", str(out), "--notebooks", str(notebooks)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=whole_group)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--data",
+            str(COHORT),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(notebooks),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=whole_group,
+    )
     deadline = time.monotonic() + 60
     kernels: list[int] = []
     while time.monotonic() < deadline and not kernels:
@@ -337,13 +444,19 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig,
     assert not [p for p in kernels if _is_running(p)]
 
 
-def test_rendering_a_finished_run_s_report_again_gives_the_same_pages_byte_for_byte(shipped_run, tmp_path):
+def test_rendering_a_finished_run_s_report_again_gives_the_same_pages_byte_for_byte(
+    shipped_run, tmp_path
+):
     # The notebooks' files are compared with a second execution in tests/test_second_execution.py.
     again = tmp_path / "run"
     shutil.copytree(shipped_run, again)
     shutil.rmtree(again / "report")
     report.render_report(again, cohort_file=COHORT.name, kind="internal")
-    first = {p.relative_to(shipped_run): sha(p) for p in (shipped_run / "report").rglob("*") if p.is_file()}
+    first = {
+        p.relative_to(shipped_run): sha(p)
+        for p in (shipped_run / "report").rglob("*")
+        if p.is_file()
+    }
     second = {p.relative_to(again): sha(p) for p in (again / "report").rglob("*") if p.is_file()}
     assert first.keys() == second.keys()
     assert [str(rel) for rel in first if first[rel] != second[rel]] == []
@@ -385,8 +498,13 @@ def test_an_interrupt_during_a_forced_replace_waits_until_the_new_run_is_in_plac
     (out / "old.txt").write_text("previous run")
     staging.mkdir()
     (staging / "new.txt").write_text("new run")
-    done = subprocess.run([sys.executable, "-c", _SWAP_WITH_AN_INTERRUPT, str(tmp_path), how],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", _SWAP_WITH_AN_INTERRUPT, str(tmp_path), how],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.stdout.strip() == "interrupted after completion", done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
@@ -397,26 +515,36 @@ def test_a_failed_run_keeps_a_users_failed_and_old_folders_and_takes_the_next_fr
     for name in ("run.failed", "run.old"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "mine.txt").write_text(name)
-    done = run_cli("run", "--data", str(COHORT), "--out", str(tmp_path / "run"),
-                   "--notebooks", str(notebooks))
+    done = run_cli(
+        "run", "--data", str(COHORT), "--out", str(tmp_path / "run"), "--notebooks", str(notebooks)
+    )
     assert done.returncode == 1, done.stderr
     assert f"kept for inspection as {tmp_path / 'run.failed.2'}" in done.stderr
     assert (tmp_path / "run.failed.2" / "notebooks" / "01_tiny.ipynb").exists()
     for name in ("run.failed", "run.old"):
         assert [p.name for p in (tmp_path / name).iterdir()] == ["mine.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "nbs", "run.failed", "run.failed.2", "run.old"]
+        "nbs",
+        "run.failed",
+        "run.failed.2",
+        "run.old",
+    ]
 
 
 def test_force_replaces_a_previous_run_and_nothing_beside_it(tmp_path):
     notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
     out = tmp_path / "run"
-    assert run_cli("run", "--data", str(COHORT), "--out", str(out),
-                   "--notebooks", str(notebooks)).returncode == 0
+    assert (
+        run_cli(
+            "run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks)
+        ).returncode
+        == 0
+    )
     (out / "stale.txt").write_text("from the previous run")
     (tmp_path / "run.old").mkdir()
-    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks),
-                   "--force")
+    done = run_cli(
+        "run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks), "--force"
+    )
     assert done.returncode == 0, done.stderr
     assert not (out / "stale.txt").exists() and (out / "manifest.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "run", "run.old"]
@@ -426,24 +554,56 @@ def test_a_second_concurrent_run_on_the_same_out_fails_at_once_and_the_first_com
     # The first run's notebook waits until the test has seen the second run end.
     release = tmp_path / "release"
     notebooks = tiny_notebooks(
-        tmp_path / "nbs", "import pathlib, time\nwhile not pathlib.Path(release).exists():\n"
-        "    time.sleep(0.2)", params='release: str = "x"  # file that ends the wait\n')
+        tmp_path / "nbs",
+        "import pathlib, time\nwhile not pathlib.Path(release).exists():\n    time.sleep(0.2)",
+        params='release: str = "x"  # file that ends the wait\n',
+    )
     out = tmp_path / "run"
-    first = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(COHORT),
-                              "--out", str(out), "--notebooks", str(notebooks),
-                              "-p", "release", str(release)],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--data",
+            str(COHORT),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(notebooks),
+            "-p",
+            "release",
+            str(release),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not _kernels_below(first.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    second = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks",
-                     str(notebooks), "--force", "-p", "release", str(release))
+    second = run_cli(
+        "run",
+        "--data",
+        str(COHORT),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks),
+        "--force",
+        "-p",
+        "release",
+        str(release),
+    )
     still_running = first.poll() is None
     release.write_text("go")
     _, stderr = first.communicate(timeout=300)
     assert second.returncode == 2, second.stderr
-    assert second.stderr.strip() == (f"error: another run is writing {out} (lock .run.lock); "
-                                     "wait for it to finish or choose another --out")
+    assert second.stderr.strip() == (
+        f"error: another run is writing {out} (lock .run.lock); "
+        "wait for it to finish or choose another --out"
+    )
     assert still_running
     assert first.returncode == 0, stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "release", "run"]
@@ -455,10 +615,25 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path):
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)")
     slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
     nbformat.write(slow, notebooks / "02_slow.ipynb")
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(COHORT),
-                             "--out", str(tmp_path / "run"), "--notebooks", str(notebooks),
-                             "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--data",
+            str(COHORT),
+            "--out",
+            str(tmp_path / "run"),
+            "--notebooks",
+            str(notebooks),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 90
     while len(_kernels_below(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -481,11 +656,22 @@ p.write_text(p.read_text() + "\\n")"""
 def test_the_manifest_hashes_the_copy_analysed_even_when_the_input_changes_during_the_run(tmp_path):
     data = tmp_path / "cohort.csv"
     shutil.copyfile(COHORT, data)
-    notebooks = tiny_notebooks(tmp_path / "nbs", _EDIT_THE_INPUT,
-                               params='original: str = "x"  # the file to edit\n')
+    notebooks = tiny_notebooks(
+        tmp_path / "nbs", _EDIT_THE_INPUT, params='original: str = "x"  # the file to edit\n'
+    )
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(data), "--out", str(out), "--notebooks", str(notebooks),
-                   "-p", "original", str(data))
+    done = run_cli(
+        "run",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks),
+        "-p",
+        "original",
+        str(data),
+    )
     assert done.returncode == 0, done.stderr
     assert sha(data) != sha(COHORT)  # edited while the run went on
     manifest = json.loads((out / "manifest.json").read_text())
@@ -509,14 +695,16 @@ def other_data_run(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("other_data")
     data = folder / f"{HOSTILE_NAME}.csv"
     data.write_bytes(VARIANT.read_bytes())
-    comparators = pd.read_csv(ROOT / "data" / "historic_comparators.csv", dtype=str,
-                              keep_default_na=False)
+    comparators = pd.read_csv(
+        ROOT / "data" / "historic_comparators.csv", dtype=str, keep_default_na=False
+    )
     comparators["study"] = HOSTILE_STUDY + comparators["study"]
     hostile_file = folder / "hostile_comparators.csv"
     comparators.to_csv(hostile_file, index=False)
     out = folder / "run"
-    done = run_cli("run", "--data", str(data), "--out", str(out), "-p", "comparator_file",
-                   str(hostile_file))
+    done = run_cli(
+        "run", "--data", str(data), "--out", str(out), "-p", "comparator_file", str(hostile_file)
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return data, out
 
@@ -537,21 +725,43 @@ def test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text(o
     assert len(pages) == len(NOTEBOOK_STEMS) + 1
     for page in pages:
         assert live_payloads(page.read_text(encoding="utf-8")) == [], page.name
-    assert f"Data: {HOSTILE_NAME}.csv" in page_text((out / "report" / f"{NOTEBOOK_STEMS[0]}.html").read_text())
-    comparisons = page_text((out / "report" / "05_historic_comparison.html").read_text(encoding="utf-8"))
+    assert f"Data: {HOSTILE_NAME}.csv" in page_text(
+        (out / "report" / f"{NOTEBOOK_STEMS[0]}.html").read_text()
+    )
+    comparisons = page_text(
+        (out / "report" / "05_historic_comparison.html").read_text(encoding="utf-8")
+    )
     assert HOSTILE_STUDY in comparisons  # shown, as text
 
 
 def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_kernel(tmp_path):
-    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(8)\n"
-                               "raise RuntimeError('first notebook fails')")
+    notebooks = tiny_notebooks(
+        tmp_path / "nbs", "import time\ntime.sleep(8)\nraise RuntimeError('first notebook fails')"
+    )
     slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
     slow.cells[-1] = new_code_cell("import time\ntime.sleep(300)")
     nbformat.write(slow, notebooks / "02_slow.ipynb")
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data", str(COHORT),
-                             "--out", str(out), "--notebooks", str(notebooks), "--workers", "2"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--data",
+            str(COHORT),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(notebooks),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     kernels: set[int] = set()
     while proc.poll() is None:
         kernels |= set(_kernels_below(proc.pid))
@@ -559,7 +769,9 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 1, stderr
     assert "notebook 01_tiny.ipynb failed in cell 3 of 3" in stderr
-    assert "RuntimeError: first notebook fails" in stderr and "02_slow" not in stderr.splitlines()[-2]
+    assert (
+        "RuntimeError: first notebook fails" in stderr and "02_slow" not in stderr.splitlines()[-2]
+    )
     assert len(kernels) == 2  # both ran at the same time
     time.sleep(1)
     assert not [p for p in kernels if _is_running(p)]
@@ -573,4 +785,6 @@ def test_notebooks_run_in_groups_with_the_reproduction_report_alone_after_all_th
     names = ["01_a", "02_b", "03_c", "06_reproduction_report", "07_after"]
     waves = execution_waves([Path(f"{n}.ipynb") for n in names])
     assert [[p.stem for p in wave] for wave in waves] == [
-        ["01_a", "02_b", "03_c", "07_after"], ["06_reproduction_report"]]
+        ["01_a", "02_b", "03_c", "07_after"],
+        ["06_reproduction_report"],
+    ]

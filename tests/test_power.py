@@ -29,42 +29,57 @@ def brute_force_power(n1: int, p1: float, n2: int, p2: float, alpha: float = 0.0
     for x1 in range(n1 + 1):
         for x2 in range(n2 + 1):
             if sps.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue <= alpha:
-                total += (math.comb(n1, x1) * p1 ** x1 * (1 - p1) ** (n1 - x1)
-                          * math.comb(n2, x2) * p2 ** x2 * (1 - p2) ** (n2 - x2))
+                total += (
+                    math.comb(n1, x1)
+                    * p1**x1
+                    * (1 - p1) ** (n1 - x1)
+                    * math.comb(n2, x2)
+                    * p2**x2
+                    * (1 - p2) ** (n2 - x2)
+                )
     return total
 
 
 @pytest.mark.parametrize("n1, n2", [(0, 4), (1, 1), (5, 5), (7, 12), (20, 3), (9, 16)])
 def test_p_value_of_every_table_matches_scipy_fisher_exact(n1, n2):
     p = power.fisher_p_values(n1, n2)
-    expected = [[sps.fisher_exact([[a, n1 - a], [b, n2 - b]]).pvalue for b in range(n2 + 1)]
-                for a in range(n1 + 1)]
+    expected = [
+        [sps.fisher_exact([[a, n1 - a], [b, n2 - b]]).pvalue for b in range(n2 + 1)]
+        for a in range(n1 + 1)
+    ]
     np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-14)
 
 
-@pytest.mark.parametrize("n1, p1, n2, p2, alpha", [
-    (10, 0.8, 12, 0.3, 0.05),
-    (8, 0.5, 8, 0.5, 0.05),     # equal sizes: probability ties between mirror tables
-    (15, 0.1, 6, 0.6, 0.10),
-    (3, 0.9, 25, 0.2, 0.05),
-])
+@pytest.mark.parametrize(
+    "n1, p1, n2, p2, alpha",
+    [
+        (10, 0.8, 12, 0.3, 0.05),
+        (8, 0.5, 8, 0.5, 0.05),  # equal sizes: probability ties between mirror tables
+        (15, 0.1, 6, 0.6, 0.10),
+        (3, 0.9, 25, 0.2, 0.05),
+    ],
+)
 def test_power_equals_brute_force_enumeration(n1, p1, n2, p2, alpha):
     assert power.fisher_power(n1, p1, n2, p2, alpha) == pytest.approx(
-        brute_force_power(n1, p1, n2, p2, alpha), abs=1e-12)
+        brute_force_power(n1, p1, n2, p2, alpha), abs=1e-12
+    )
 
 
-@pytest.mark.parametrize("n1, p1, expected", [
-    # R enumeration (module docstring); the cohort's 23/34 against TOWER's 119/271.
-    (34, 23 / 34, 0.737135056476),
-    (34, 0.55, 0.211961309770),
-    (34, 0.60, 0.402731461013),
-    (34, 0.65, 0.626809706964),
-    (34, 0.70, 0.820840460988),
-    (40, 23 / 34, 0.791638738185),
-    (41, 23 / 34, 0.807830766964),
-    (32, 0.70, 0.787383461726),
-    (33, 0.70, 0.804614644430),
-])
+@pytest.mark.parametrize(
+    "n1, p1, expected",
+    [
+        # R enumeration (module docstring); the cohort's 23/34 against TOWER's 119/271.
+        (34, 23 / 34, 0.737135056476),
+        (34, 0.55, 0.211961309770),
+        (34, 0.60, 0.402731461013),
+        (34, 0.65, 0.626809706964),
+        (34, 0.70, 0.820840460988),
+        (40, 23 / 34, 0.791638738185),
+        (41, 23 / 34, 0.807830766964),
+        (32, 0.70, 0.787383461726),
+        (33, 0.70, 0.804614644430),
+    ],
+)
 def test_power_against_tower_matches_r_fisher_test_enumeration(n1, p1, expected):
     assert power.fisher_power(n1, p1, TOWER_N, TOWER_RATE) == pytest.approx(expected, abs=1e-10)
 
@@ -82,8 +97,9 @@ def test_skipping_tables_of_negligible_probability_changes_power_by_less_than_1e
     reject = (power.fisher_p_values(n1, TOWER_N) <= 0.05).astype(float)
     first = sps.binom.pmf(np.arange(n1 + 1)[:, None], n1, np.array(rates)[None, :])
     second = sps.binom.pmf(np.arange(TOWER_N + 1), TOWER_N, TOWER_RATE)
-    np.testing.assert_allclose(power.fisher_power(n1, rates, TOWER_N, TOWER_RATE), first.T @ reject @ second,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        power.fisher_power(n1, rates, TOWER_N, TOWER_RATE), first.T @ reject @ second, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("n1, n2, rate", [(10, 10, 0.5), (34, 271, 119 / 271), (25, 7, 0.2)])
@@ -106,12 +122,15 @@ def test_power_by_size_ends_at_n_max_when_the_target_is_out_of_reach():
     assert curve.index[-1] == 30 and (curve[0.45] < 0.80).all()
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: power.fisher_power(10, 1.2, 20, 0.4), "rates"),
-    (lambda: power.fisher_power(10, 0.5, 20, 0.4, alpha=0), "alpha"),
-    (lambda: power.fisher_p_values(-1, 3), "sample sizes"),
-    (lambda: power.power_by_size([0.6], 20, 0.4, target=1.0), "target power"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: power.fisher_power(10, 1.2, 20, 0.4), "rates"),
+        (lambda: power.fisher_power(10, 0.5, 20, 0.4, alpha=0), "alpha"),
+        (lambda: power.fisher_p_values(-1, 3), "sample sizes"),
+        (lambda: power.power_by_size([0.6], 20, 0.4, target=1.0), "target power"),
+    ],
+)
 def test_bad_arguments_are_refused_with_the_reason(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import reference_exact
 
 from helpers.contract import NAMES
-
-import reference_exact
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT_CSV = ROOT / "data" / "reconstructed_cohort.csv"
@@ -42,7 +41,9 @@ def select(frame: pd.DataFrame, query: str) -> pd.DataFrame:
 
 COUNT_ROWS = rows(("count", "proportion"), lambda r: r["id"] not in NOT_PATIENT_COUNTS)
 SUMMARY_ROWS = rows(("median", "min", "max"))
-PERCENT_ROWS = rows(("proportion",), lambda r: "%" in r["printed"] and r["value"] != "" and r["denominator"] != "")
+PERCENT_ROWS = rows(
+    ("proportion",), lambda r: "%" in r["printed"] and r["value"] != "" and r["denominator"] != ""
+)
 
 
 @pytest.mark.parametrize("fig", COUNT_ROWS, ids=[r["id"] for r in COUNT_ROWS])
@@ -80,7 +81,9 @@ def test_printed_percent_matches_numerator_over_denominator_by_the_noted_roundin
     exact = Decimal(100) * Decimal(int(fig["numerator"])) / Decimal(int(fig["denominator"]))
     rounded = exact.quantize(step, rounding=ROUND_HALF_UP)
     truncated = exact.quantize(step, rounding=ROUND_DOWN)
-    double = exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).quantize(step, rounding=ROUND_HALF_UP)
+    double = exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).quantize(
+        step, rounding=ROUND_HALF_UP
+    )
     note = fig["note"].lower()
     if "truncat" in note:
         assert truncated == printed != rounded
@@ -90,10 +93,13 @@ def test_printed_percent_matches_numerator_over_denominator_by_the_noted_roundin
         assert rounded == printed
 
 
-@pytest.mark.parametrize("fig_id, group_query", [
-    ("s333_p_cr_bmb_baseline", "bmb_baseline_pct < 50"),
-    ("s335_p_cr_lines", "prior_lines <= 2"),
-])
+@pytest.mark.parametrize(
+    "fig_id, group_query",
+    [
+        ("s333_p_cr_bmb_baseline", "bmb_baseline_pct < 50"),
+        ("s335_p_cr_lines", "prior_lines <= 2"),
+    ],
+)
 def test_unconstrained_fisher_p_value_of_cohort_rounds_to_printed(fig_id, group_query):
     # p-values are not solver constraints, so this checks the paper's counts and test.
     fig = FIGURES.set_index("id").loc[fig_id]
@@ -126,7 +132,11 @@ def test_cohort_respects_cross_column_rules():
     assert (COHORT["crs_grade"].notna() == (COHORT["crs"] == "yes")).all()
     assert (COHORT.loc[COHORT["debulking_category"] == "tki", "ph_status"] == "positive").all()
     assert (COHORT.loc[in_cr, "blina_cycles"] == 2).all()
-    assert COHORT.loc[COHORT["debulking_category"] != "polychemotherapy", "debulking_to_blina_days"].isna().all()
+    assert (
+        COHORT.loc[COHORT["debulking_category"] != "polychemotherapy", "debulking_to_blina_days"]
+        .isna()
+        .all()
+    )
 
 
 def test_reconstruction_reproduces_the_shipped_csv_byte_for_byte(tmp_path):

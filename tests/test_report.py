@@ -11,10 +11,8 @@ import pytest
 from matplotlib.figure import Figure
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import suppression
-from helpers.results import RESULT_COLUMNS
-from helpers import headlines
-from helpers.results import Key
+from helpers import headlines, suppression
+from helpers.results import RESULT_COLUMNS, Key
 from pipeline import report
 
 EVIL = "<img src=x onerror=alert(42)>.csv"
@@ -29,19 +27,28 @@ def png(title: str, description: str | None = None) -> bytes:
 
 
 def image_output(data: bytes, **metadata):
-    return new_output("display_data", data={"image/png": base64.b64encode(data).decode()},
-                      metadata=metadata)
+    return new_output(
+        "display_data", data={"image/png": base64.b64encode(data).decode()}, metadata=metadata
+    )
 
 
 def notebook(title: str, cells: list) -> nbformat.NotebookNode:
-    params = new_code_cell('data_path: str = "../data/cohort.csv"  # cohort file\n'
-                           'output_dir: str = "."  # run folder\n'
-                           'bmb_high_cutoff: int = 50  # % blasts; high tumour burden at or above\n')
+    params = new_code_cell(
+        'data_path: str = "../data/cohort.csv"  # cohort file\n'
+        'output_dir: str = "."  # run folder\n'
+        "bmb_high_cutoff: int = 50  # % blasts; high tumour burden at or above\n"
+    )
     params.metadata["tags"] = ["parameters"]
-    injected = new_code_cell(f'data_path = {("input/" + EVIL)!r}\nbmb_high_cutoff = 40\n')
+    injected = new_code_cell(f"data_path = {('input/' + EVIL)!r}\nbmb_high_cutoff = 40\n")
     injected.metadata["tags"] = ["injected-parameters"]
-    return new_notebook(cells=[new_markdown_cell(f"# {title}\n\nWhat it answers. More words."),
-                               params, injected, *cells])
+    return new_notebook(
+        cells=[
+            new_markdown_cell(f"# {title}\n\nWhat it answers. More words."),
+            params,
+            injected,
+            *cells,
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,25 +62,50 @@ def run(tmp_path_factory) -> Path:
     (run / "figures" / "cr_by_blasts.png").write_bytes(saved)
     (run / "figures" / "cr_by_blasts.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     (run / "tables" / "cr_by_blasts.csv").write_text("a\n1\n")
-    evil_markdown = new_output("display_data", data={"text/markdown": f"**Data:** {EVIL}\n\n## Not a section"})
-    first = notebook("01 · Alpha", [
-        new_markdown_cell("## Data"), new_code_cell("show()", outputs=[evil_markdown]),
-        new_markdown_cell("## Figure 2: CR by blasts"),
-        new_code_cell('save_figure(fig, "cr_by_blasts", output_dir)', outputs=[image_output(saved)]),
-        new_markdown_cell("## More figures"),
-        new_code_cell("a()", outputs=[image_output(png("x"), **{"image/png": {"alt": "Given alt"}})]),
-        new_code_cell("b()", outputs=[image_output(png("y", "Described in the PNG"))]),
-        new_code_cell("c()", outputs=[image_output(png("z"))]),
-    ])
+    evil_markdown = new_output(
+        "display_data", data={"text/markdown": f"**Data:** {EVIL}\n\n## Not a section"}
+    )
+    first = notebook(
+        "01 · Alpha",
+        [
+            new_markdown_cell("## Data"),
+            new_code_cell("show()", outputs=[evil_markdown]),
+            new_markdown_cell("## Figure 2: CR by blasts"),
+            new_code_cell(
+                'save_figure(fig, "cr_by_blasts", output_dir)', outputs=[image_output(saved)]
+            ),
+            new_markdown_cell("## More figures"),
+            new_code_cell(
+                "a()", outputs=[image_output(png("x"), **{"image/png": {"alt": "Given alt"}})]
+            ),
+            new_code_cell("b()", outputs=[image_output(png("y", "Described in the PNG"))]),
+            new_code_cell("c()", outputs=[image_output(png("z"))]),
+        ],
+    )
     second = notebook("02 · Beta", [new_markdown_cell("## Survival"), new_code_cell("1")])
     nbformat.write(first, run / "notebooks" / "01_alpha.ipynb")
     nbformat.write(second, run / "notebooks" / "02_beta.ipynb")
-    rows = pd.DataFrame([
-        {"notebook": "01_alpha", "key": "any_cr[all]", "label": "any_cr", "numerator": 23,
-         "denominator": 34, "estimate": 23 / 34, "ci_low": 0.4947346991, "ci_high": 0.8261165725},
-        {"notebook": "02_beta", "key": headlines.AVAILABILITY_KEY, "label": "the data have no follow-up dates",
-         "estimate": 0},
-    ], columns=RESULT_COLUMNS)
+    rows = pd.DataFrame(
+        [
+            {
+                "notebook": "01_alpha",
+                "key": "any_cr[all]",
+                "label": "any_cr",
+                "numerator": 23,
+                "denominator": 34,
+                "estimate": 23 / 34,
+                "ci_low": 0.4947346991,
+                "ci_high": 0.8261165725,
+            },
+            {
+                "notebook": "02_beta",
+                "key": headlines.AVAILABILITY_KEY,
+                "label": "the data have no follow-up dates",
+                "estimate": 0,
+            },
+        ],
+        columns=RESULT_COLUMNS,
+    )
     rows.to_csv(run / "results.csv", index=False)
     headlines.write_headlines([CR_HEADLINE], rows, "01_alpha", run)
     report.render_report(run)
@@ -97,21 +129,35 @@ def test_every_page_has_a_unique_title_and_links_to_the_index_and_its_neighbours
     texts = pages(run)
     titles = [re.search(r"<title>(.*?)</title>", t).group(1) for t in texts.values()]
     assert len(set(titles)) == len(titles) == 3
-    assert 'href="index.html"' in texts["01_alpha.html"] and 'href="02_beta.html" rel="next"' in texts["01_alpha.html"]
+    assert (
+        'href="index.html"' in texts["01_alpha.html"]
+        and 'href="02_beta.html" rel="next"' in texts["01_alpha.html"]
+    )
     assert 'href="01_alpha.html" rel="prev"' in texts["02_beta.html"]
 
 
 def test_a_page_lists_its_sections_and_the_parameters_it_ran_with(run):
     text = pages(run)["01_alpha.html"]
     toc = re.search(r'<nav [^>]*class="toc".*?</nav>', text, re.DOTALL).group(0)
-    assert re.findall(r'<a href="#([^"]+)">', toc) == ["data", "figure-2-cr-by-blasts", "more-figures"]
-    assert ('<tr class="changed"><td><code>bmb_high_cutoff</code></td><td>40</td><td>50</td>'
-            '<td>% blasts; high tumour burden at or above</td>') in text
+    assert re.findall(r'<a href="#([^"]+)">', toc) == [
+        "data",
+        "figure-2-cr-by-blasts",
+        "more-figures",
+    ]
+    assert (
+        '<tr class="changed"><td><code>bmb_high_cutoff</code></td><td>40</td><td>50</td>'
+        "<td>% blasts; high tumour burden at or above</td>"
+    ) in text
 
 
 def test_figures_get_alt_text_from_metadata_caption_png_text_or_title_never_a_placeholder(run):
     alts = re.findall(r'<img alt="([^"]*)"', pages(run)["01_alpha.html"])
-    assert alts == ["Figure 2: CR by blasts", "Given alt", "Described in the PNG", "Figure: More figures"]
+    assert alts == [
+        "Figure 2: CR by blasts",
+        "Given alt",
+        "Described in the PNG",
+        "Figure: More figures",
+    ]
     assert not any("No description" in t for t in pages(run).values())
 
 
@@ -119,12 +165,19 @@ def test_a_saved_figure_is_linked_as_a_file_with_its_downloads_and_shown_on_the_
     texts = pages(run)
     assert 'src="figures/cr_by_blasts.png"' in texts["01_alpha.html"]
     assert 'href="figures/cr_by_blasts.svg"' in texts["01_alpha.html"]
-    assert '<a href="01_alpha.html#figure-2-cr-by-blasts"><img src="figures/cr_by_blasts.png"' in texts["index.html"]
+    assert (
+        '<a href="01_alpha.html#figure-2-cr-by-blasts"><img src="figures/cr_by_blasts.png"'
+        in texts["index.html"]
+    )
 
 
 def test_the_index_leads_with_the_data_banner_changed_parameters_and_headline_results(run):
     index = pages(run)["index.html"]
-    assert index.index('class="banner analyst"') < index.index("Parameters changed") < index.index("Main findings")
+    assert (
+        index.index('class="banner analyst"')
+        < index.index("Parameters changed")
+        < index.index("Main findings")
+    )
     assert "23/34 (67.6%), 95% CI 49.5–82.6%" in index
     assert "not available for this data: the data have no follow-up dates" in index
 
@@ -135,7 +188,9 @@ def test_a_declared_headline_without_its_result_in_results_csv_stops_the_report(
     copy = shutil.copytree(run, tmp_path / "run")
     results = pd.read_csv(copy / "results.csv")
     results[results["key"] != "any_cr[all]"].to_csv(copy / "results.csv", index=False)
-    with pytest.raises(ValueError, match=r"'Complete remission' declared by 01_alpha.*any_cr\[all\]"):
+    with pytest.raises(
+        ValueError, match=r"'Complete remission' declared by 01_alpha.*any_cr\[all\]"
+    ):
         report.render_report(copy)
 
 
@@ -152,7 +207,9 @@ def test_the_report_folder_works_alone_every_link_resolves_inside_it_and_nothing
     assert (folder / "tables" / "cr_by_blasts.csv").is_file() and (folder / "results.csv").is_file()
 
 
-@pytest.mark.parametrize(("kind", "words"), [("internal", "Internal run"), ("share", "Share-safe copy")])
+@pytest.mark.parametrize(
+    ("kind", "words"), [("internal", "Internal run"), ("share", "Share-safe copy")]
+)
 def test_every_page_says_which_kind_of_run_it_is(run, tmp_path, kind, words):
     import shutil
 
@@ -162,7 +219,9 @@ def test_every_page_says_which_kind_of_run_it_is(run, tmp_path, kind, words):
     assert all(words in t for t in pages(copy).values())
 
 
-def test_at_another_cut_off_every_page_s_banner_names_it_and_never_claims_counts_match(run, tmp_path):
+def test_at_another_cut_off_every_page_s_banner_names_it_and_never_claims_counts_match(
+    run, tmp_path
+):
     import shutil
 
     from helpers.provenance import SHIPPED_COHORT
@@ -170,10 +229,16 @@ def test_at_another_cut_off_every_page_s_banner_names_it_and_never_claims_counts
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     shutil.copyfile(SHIPPED_COHORT, copy / "input" / SHIPPED_COHORT.name)
-    report.render_report(copy, cohort_file=SHIPPED_COHORT.name)  # the notebooks ran at bmb_high_cutoff = 40
+    report.render_report(
+        copy, cohort_file=SHIPPED_COHORT.name
+    )  # the notebooks ran at bmb_high_cutoff = 40
     for name, text in pages(copy).items():
-        assert "RECONSTRUCTED DATA" in text and "Counts match the paper by construction" not in text, name
-        assert "high tumour burden at ≥ 40% marrow blasts before debulking (the paper: ≥ 50%)" in text, name
+        assert (
+            "RECONSTRUCTED DATA" in text and "Counts match the paper by construction" not in text
+        ), name
+        assert (
+            "high tumour burden at ≥ 40% marrow blasts before debulking (the paper: ≥ 50%)" in text
+        ), name
 
 
 def test_the_index_names_a_changed_parameter_once_by_its_name_and_value_with_its_notebooks(run):
@@ -191,21 +256,35 @@ def test_a_share_page_without_the_input_names_it_and_its_hash_from_the_manifest(
     shutil.copytree(run, copy)
     shutil.rmtree(copy / "input")
     digest = hashlib.sha256(b"patient_id\nP1\n").hexdigest()
-    (copy / "manifest.json").write_text(json.dumps({"input": {"file": "cohort.csv", "sha256": digest}}))
+    (copy / "manifest.json").write_text(
+        json.dumps({"input": {"file": "cohort.csv", "sha256": digest}})
+    )
     report.render_report(copy, kind="share")
     for text in pages(copy).values():
         banner = re.search(r'<div class="banner.*?</div>', text, re.DOTALL).group(0)
-        assert f"Share-safe copy of cohort.csv (SHA-256 {digest[:12]}…): no copy of the input" in banner
+        assert (
+            f"Share-safe copy of cohort.csv (SHA-256 {digest[:12]}…): no copy of the input"
+            in banner
+        )
         assert "not recorded" not in banner
 
 
 def test_a_share_page_carries_the_note_on_hidden_counts_once(tmp_path):
     legend = suppression.Policy.for_run(True, 5).footnote()
     table = f'<p class="footnote">n/N (%) with exact CI. {legend}</p>'
-    note = new_output("display_data", data={"text/html": f"<table><tr><td>&lt;5</td></tr></table>{table}"})
+    note = new_output(
+        "display_data", data={"text/html": f"<table><tr><td>&lt;5</td></tr></table>{table}"}
+    )
     said = new_output("display_data", data={"text/markdown": legend})
-    nb = notebook("01 · Alpha", [new_markdown_cell("## A"), new_code_cell("a()", outputs=[note, said]),
-                                 new_markdown_cell("## B"), new_code_cell("b()", outputs=[note])])
+    nb = notebook(
+        "01 · Alpha",
+        [
+            new_markdown_cell("## A"),
+            new_code_cell("a()", outputs=[note, said]),
+            new_markdown_cell("## B"),
+            new_code_cell("b()", outputs=[note]),
+        ],
+    )
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "01_alpha.ipynb")
     report.render_report(tmp_path, kind="share")
@@ -225,9 +304,16 @@ def test_index_thumbnails_and_file_lists_use_the_figures_description_and_the_tab
     book = Workbook()
     book.active.append(["Previous treatment lines ≥2 before blinatumomab"])
     book.save(tmp_path / "tables" / "prior_lines_ge2.xlsx")
-    nb = notebook("01 · Alpha", [new_markdown_cell("## Marrow blasts before and after debulking"),
-                                 new_code_cell('save_figure(fig, "forest_plot"); save_table(t, "prior_lines_ge2")',
-                                               outputs=[image_output(saved)])])
+    nb = notebook(
+        "01 · Alpha",
+        [
+            new_markdown_cell("## Marrow blasts before and after debulking"),
+            new_code_cell(
+                'save_figure(fig, "forest_plot"); save_table(t, "prior_lines_ge2")',
+                outputs=[image_output(saved)],
+            ),
+        ],
+    )
     nbformat.write(nb, tmp_path / "notebooks" / "01_alpha.ipynb")
     report.render_report(tmp_path)
     index = pages(tmp_path)["index.html"]
@@ -243,17 +329,26 @@ def test_long_pages_and_the_index_keep_their_contents_in_view(run):
     assert re.search(r"nav\.toc\{position:sticky;top:0", text)
 
 
-def test_a_section_the_data_cannot_fill_shows_its_heading_and_one_sentence_and_later_empty_ones_go(tmp_path):
+def test_a_section_the_data_cannot_fill_shows_its_heading_and_one_sentence_and_later_empty_ones_go(
+    tmp_path,
+):
     why = "No follow-up columns: add os_months and os_event to see survival."
-    marked = new_output("display_data", data={"text/markdown": why}, metadata={"unavailable": "notebook"})
+    marked = new_output(
+        "display_data", data={"text/markdown": why}, metadata={"unavailable": "notebook"}
+    )
     shown = new_output("display_data", data={"text/markdown": "1 result row written."})
-    nb = notebook("08 · Gamma", [
-        new_markdown_cell("## Follow-up\n\nThe denominator of every survival estimate."),
-        new_code_cell("show_unavailable(why, rest_of_notebook=True)", outputs=[marked]),
-        new_code_cell("if has_os:\n    table()"),
-        new_markdown_cell("## Overall survival\n\nKaplan-Meier method prose."), new_code_cell("if has_os: km()"),
-        new_markdown_cell("## Results and summary"), new_code_cell("write()", outputs=[shown]),
-    ])
+    nb = notebook(
+        "08 · Gamma",
+        [
+            new_markdown_cell("## Follow-up\n\nThe denominator of every survival estimate."),
+            new_code_cell("show_unavailable(why, rest_of_notebook=True)", outputs=[marked]),
+            new_code_cell("if has_os:\n    table()"),
+            new_markdown_cell("## Overall survival\n\nKaplan-Meier method prose."),
+            new_code_cell("if has_os: km()"),
+            new_markdown_cell("## Results and summary"),
+            new_code_cell("write()", outputs=[shown]),
+        ],
+    )
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "08_gamma.ipynb")
     report.render_report(tmp_path)

@@ -42,20 +42,40 @@ class Browser:
             os.dup2(high[1], 4)
 
         self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--disable-background-networking", "--no-first-run", "--remote-debugging-pipe",
-             f"--user-data-dir={profile}", "about:blank"],
-            preexec_fn=wire, pass_fds=(3, 4, to_chrome_r, from_chrome_w),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                CHROMIUM,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--no-first-run",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            preexec_fn=wire,
+            pass_fds=(3, 4, to_chrome_r, from_chrome_w),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer, self._id, self.events = b"", 0, []
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)[
+            "sessionId"
+        ]
         for domain in ("Page", "Network", "Runtime", "Log"):
             self.call(f"{domain}.enable", session=True)
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=1280, height=2000,
-                  deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=1280,
+            height=2000,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def call(self, method: str, session: bool = False, **params) -> dict:
         self._id += 1
@@ -88,12 +108,19 @@ class Browser:
             self.events.append(self._read())
 
     def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", session=True, expression=expression,
-                           returnByValue=True, awaitPromise=True)
+        result = self.call(
+            "Runtime.evaluate",
+            session=True,
+            expression=expression,
+            returnByValue=True,
+            awaitPromise=True,
+        )
         return result["result"].get("value")
 
     def screenshot(self, path: Path) -> None:
-        data = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True)
+        data = self.call(
+            "Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True
+        )
         path.write_bytes(base64.b64decode(data["data"]))
 
     def close(self) -> None:
@@ -170,15 +197,19 @@ def unresolved(links: list[str], folder: Path) -> list[str]:
         path = Path(unquote(parts.path))
         if not path.is_file() or folder.resolve() not in path.resolve().parents:
             bad.append(link)
-        elif parts.fragment and path.suffix == ".html" and \
-                f'id="{unquote(parts.fragment)}"' not in path.read_text(encoding="utf-8"):
+        elif (
+            parts.fragment
+            and path.suffix == ".html"
+            and f'id="{unquote(parts.fragment)}"' not in path.read_text(encoding="utf-8")
+        ):
             bad.append(link)
     return bad
 
 
 @pytest.mark.parametrize("page", ["index.html", "03_response_by_subgroup.html"])
 def test_a_report_page_loads_offline_without_errors_with_every_image_and_link_resolving(
-        report_dir, browser, tmp_path, page):
+    report_dir, browser, tmp_path, page
+):
     browser.open((report_dir / page).as_uri())
     facts = browser.evaluate(PAGE_FACTS)
     browser.screenshot(tmp_path / f"{page}.png")
@@ -202,7 +233,9 @@ def test_every_notebook_page_shows_its_tables_as_html_tables_not_text_dumps(repo
     assert dumps == {}, "printed text tables (use helpers.display.table)"
 
 
-def test_the_code_toggle_shows_the_hidden_code_and_printed_values_without_any_script(report_dir, browser):
+def test_the_code_toggle_shows_the_hidden_code_and_printed_values_without_any_script(
+    report_dir, browser
+):
     browser.open((report_dir / "03_response_by_subgroup.html").as_uri())
     visible = "getComputedStyle(document.querySelector('.notebook .input')).display"
     assert browser.evaluate(visible) == "none"
@@ -216,6 +249,10 @@ def test_the_code_toggle_shows_the_hidden_code_and_printed_values_without_any_sc
 def test_the_index_reads_as_findings_first(report_dir, browser):
     browser.open((report_dir / "index.html").as_uri())
     headings = browser.evaluate("[...document.querySelectorAll('h1, h2')].map(h => h.textContent)")
-    assert headings[:3] == ["Debulking before blinatumomab: analysis report", "Main findings", "Figures"]
+    assert headings[:3] == [
+        "Debulking before blinatumomab: analysis report",
+        "Main findings",
+        "Figures",
+    ]
     text = browser.evaluate("document.body.innerText")
     assert re.search(r"RECONSTRUCTED DATA", text) and "23/34 (67.6%)" in text

@@ -6,19 +6,27 @@ import pytest
 from helpers import results
 
 
-@pytest.mark.parametrize("args, expected", [
-    (("any_cr",), "any_cr[all]"),
-    (("any_cr", {"high_burden": True}), "any_cr[high_burden=True]"),
-    (("n", {"high_burden": True, "debulking_category": "tki"}), "n[high_burden=True&debulking_category=tki]"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("any_cr",), "any_cr[all]"),
+        (("any_cr", {"high_burden": True}), "any_cr[high_burden=True]"),
+        (
+            ("n", {"high_burden": True, "debulking_category": "tki"}),
+            "n[high_burden=True&debulking_category=tki]",
+        ),
+    ],
+)
 def test_rate_key_follows_the_documented_grammar(args, expected):
     assert results.rate_key(*args) == expected
 
 
 def test_test_key_puts_the_population_filter_after_a_bar():
     assert results.test_key("any_cr", "lines_group", "fisher") == "any_cr[lines_group]~fisher"
-    assert results.test_key("crs", "debulking_category", "fisher", {"crs_recorded": True}) == \
-        "crs[debulking_category|crs_recorded=True]~fisher"
+    assert (
+        results.test_key("crs", "debulking_category", "fisher", {"crs_recorded": True})
+        == "crs[debulking_category|crs_recorded=True]~fisher"
+    )
 
 
 def test_result_frame_has_exactly_the_schema_columns_and_rejects_duplicate_keys():

@@ -17,8 +17,13 @@ from pathlib import Path
 import pytest
 
 import pipeline.__main__ as cli
+from helpers.parameters import (
+    PARAMETER_RELATIONS,
+    PARAMETER_RULES,
+    ParameterError,
+    check_parameters,
+)
 from pipeline.__main__ import main
-from helpers.parameters import PARAMETER_RELATIONS, PARAMETER_RULES, ParameterError, check_parameters
 from pipeline.parameters import declared_parameters, effective_parameters
 from pipeline.run import PipelineError, list_notebooks, run_analysis
 from pipeline.rundir import run_lock
@@ -73,6 +78,7 @@ def a_study_folder(tmp_path: Path) -> Path:
 
 # --- --out that must never be written or replaced ---------------------------------------
 
+
 def test_force_never_replaces_a_folder_holding_the_input_or_user_files(tmp_path, capsys):
     study = a_study_folder(tmp_path)
     before = snapshot(tmp_path)
@@ -94,12 +100,14 @@ def test_force_never_replaces_the_input_file_itself(tmp_path, capsys):
 
 @pytest.mark.parametrize("out", ["/", "/tmp", "/dev/null", "."])
 def test_system_folders_files_and_the_current_folder_are_refused_as_out(
-        tmp_path, monkeypatch, capsys, out):
+    tmp_path, monkeypatch, capsys, out
+):
     monkeypatch.chdir(a_study_folder(tmp_path))
     before = snapshot(tmp_path)
     err = refused(capsys, "--data", str(COHORT), "--out", out, "--force")
-    assert any(words in err for words in ("root folder", "not a run directory", "a file",
-                                           "current folder"))
+    assert any(
+        words in err for words in ("root folder", "not a run directory", "a file", "current folder")
+    )
     assert snapshot(tmp_path) == before
 
 
@@ -128,7 +136,9 @@ def test_a_users_old_folder_alone_is_never_renamed_into_place(tmp_path, capsys):
     assert snapshot(tmp_path) == before
 
 
-def test_a_second_run_on_the_same_out_fails_at_once_while_the_first_holds_the_lock(tmp_path, capsys):
+def test_a_second_run_on_the_same_out_fails_at_once_while_the_first_holds_the_lock(
+    tmp_path, capsys
+):
     out = tmp_path / "run"
     with run_lock(out):
         err = refused(capsys, "--data", str(COHORT), "--out", str(out))
@@ -145,17 +155,34 @@ def test_an_out_that_cannot_be_written_is_a_one_line_error(tmp_path, capsys):
 
 # --- parameters: declared ranges, checked before anything runs -------------------------
 
-@pytest.mark.parametrize(("name", "value", "allowed"), [
-    ("age_cutoff", -5, False), ("age_cutoff", 0, True), ("age_cutoff", 120, True),
-    ("age_cutoff", 121, False),
-    ("severe_crs_grade", 0, False), ("severe_crs_grade", 1, True), ("severe_crs_grade", 5, True),
-    ("severe_crs_grade", 6, False),
-    ("bmb_high_cutoff", 101, False), ("bmb_low_cutoff", -1, False), ("bmb_low_cutoff", 0, True),
-    ("lines_cutoff", -1, False), ("lines_cutoff", 0, True), ("lines_cutoff", 12, True),
-    ("prior_a", 0.0, False), ("prior_a", 0.5, True), ("prior_b", -1.0, False),
-    ("alpha", 0.0, False), ("alpha", 1.0, False), ("alpha", 0.05, True),
-    ("power_target", 1.0, False), ("power_target", 0.9, True),
-])
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("age_cutoff", -5, False),
+        ("age_cutoff", 0, True),
+        ("age_cutoff", 120, True),
+        ("age_cutoff", 121, False),
+        ("severe_crs_grade", 0, False),
+        ("severe_crs_grade", 1, True),
+        ("severe_crs_grade", 5, True),
+        ("severe_crs_grade", 6, False),
+        ("bmb_high_cutoff", 101, False),
+        ("bmb_low_cutoff", -1, False),
+        ("bmb_low_cutoff", 0, True),
+        ("lines_cutoff", -1, False),
+        ("lines_cutoff", 0, True),
+        ("lines_cutoff", 12, True),
+        ("prior_a", 0.0, False),
+        ("prior_a", 0.5, True),
+        ("prior_b", -1.0, False),
+        ("alpha", 0.0, False),
+        ("alpha", 1.0, False),
+        ("alpha", 0.05, True),
+        ("power_target", 1.0, False),
+        ("power_target", 0.9, True),
+    ],
+)
 def test_each_numeric_parameter_has_a_declared_range(name, value, allowed):
     if allowed:
         check_parameters({name: value})
@@ -164,11 +191,17 @@ def test_each_numeric_parameter_has_a_declared_range(name, value, allowed):
             check_parameters({name: value})
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"bmb_low_cutoff": 60, "bmb_high_cutoff": 50}, "'bmb_low_cutoff' = 60 must be below 'bmb_high_cutoff' = 50"),
-    ({"bmb_low_cutoff": 50, "bmb_high_cutoff": 50}, "'bmb_low_cutoff' = 50 must be below"),
-    ({"alpha": 0.9, "power_target": 0.8}, "'alpha' = 0.9 must be below 'power_target' = 0.8"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"bmb_low_cutoff": 60, "bmb_high_cutoff": 50},
+            "'bmb_low_cutoff' = 60 must be below 'bmb_high_cutoff' = 50",
+        ),
+        ({"bmb_low_cutoff": 50, "bmb_high_cutoff": 50}, "'bmb_low_cutoff' = 50 must be below"),
+        ({"alpha": 0.9, "power_target": 0.8}, "'alpha' = 0.9 must be below 'power_target' = 0.8"),
+    ],
+)
 def test_related_parameters_must_keep_their_order(values, message):
     with pytest.raises(ParameterError, match=message):
         check_parameters(values)
@@ -186,13 +219,27 @@ def test_every_numeric_parameter_of_the_notebooks_has_a_rule_and_its_default_kee
     assert all(rule.low < rule.high or math.isinf(rule.high) for rule in PARAMETER_RULES.values())
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["-p", "age_cutoff", "-5"], "parameter 'age_cutoff' = -5 is out of range: the age cut-off in years must be in [0, 120]"),
-    (["-p", "severe_crs_grade", "0"], "parameter 'severe_crs_grade' = 0 is out of range"),
-    (["-p", "bmb_low_cutoff", "60"], "parameter 'bmb_low_cutoff' = 60 must be below 'bmb_high_cutoff' = 50"),
-    (["-p", "bmb_low_cutoff", "40", "-p", "bmb_high_cutoff", "30"], "must be below 'bmb_high_cutoff' = 30"),
-])
-def test_a_parameter_out_of_range_stops_the_run_before_any_notebook(tmp_path, capsys, argv, message):
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["-p", "age_cutoff", "-5"],
+            "parameter 'age_cutoff' = -5 is out of range: the age cut-off in years must be in [0, 120]",
+        ),
+        (["-p", "severe_crs_grade", "0"], "parameter 'severe_crs_grade' = 0 is out of range"),
+        (
+            ["-p", "bmb_low_cutoff", "60"],
+            "parameter 'bmb_low_cutoff' = 60 must be below 'bmb_high_cutoff' = 50",
+        ),
+        (
+            ["-p", "bmb_low_cutoff", "40", "-p", "bmb_high_cutoff", "30"],
+            "must be below 'bmb_high_cutoff' = 30",
+        ),
+    ],
+)
+def test_a_parameter_out_of_range_stops_the_run_before_any_notebook(
+    tmp_path, capsys, argv, message
+):
     err = refused(capsys, "--data", str(COHORT), "--out", str(tmp_path / "run"), *argv)
     assert message in err
     assert list(tmp_path.iterdir()) == []
@@ -206,8 +253,10 @@ def test_run_analysis_reports_a_parameter_out_of_range_as_bad_input(tmp_path):
 
 # --- operating-system errors: one line, an exit status, never a traceback -----------------
 
+
 def test_a_full_disk_while_writing_the_run_is_a_short_error_and_keeps_the_partial_run(
-        tmp_path, monkeypatch, capsys):
+    tmp_path, monkeypatch, capsys
+):
     import errno
 
     def full(source, target, *args, **kwargs):
@@ -217,13 +266,16 @@ def test_a_full_disk_while_writing_the_run_is_a_short_error_and_keeps_the_partia
     status = main(["run", "--data", str(COHORT), "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert status == 1
-    assert err.startswith("error: copying the input files failed: OSError: No space left on "
-                          "device (")
+    assert err.startswith(
+        "error: copying the input files failed: OSError: No space left on device ("
+    )
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.failed"]
 
 
-def test_a_symbolic_link_as_out_is_refused_and_left_as_it_is_with_or_without_force(tmp_path, capsys):
+def test_a_symbolic_link_as_out_is_refused_and_left_as_it_is_with_or_without_force(
+    tmp_path, capsys
+):
     target = tmp_path / "real"
     target.mkdir()
     link = tmp_path / "link"

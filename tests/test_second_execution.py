@@ -12,7 +12,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from conftest import SESSION_START
 
 INTERACTIVE = Path(__file__).resolve().parents[1] / "outputs" / "interactive"
@@ -23,15 +22,22 @@ def _sha(path: Path) -> str:
 
 
 def test_the_notebooks_executed_by_nbval_wrote_every_file_of_the_pipeline_run_byte_for_byte(
-        shipped_run, request):
+    shipped_run, request
+):
     if not request.config.getoption("nbval", default=False):
         pytest.skip("compares with the files nbval's execution writes: run with --nbval")
     started = request.config.stash[SESSION_START]
-    written = [p.relative_to(shipped_run) for folder in ("tables", "figures", "results")
-               for p in sorted((shipped_run / folder).rglob("*")) if p.is_file()]
+    written = [
+        p.relative_to(shipped_run)
+        for folder in ("tables", "figures", "results")
+        for p in sorted((shipped_run / folder).rglob("*"))
+        if p.is_file()
+    ]
     assert written
-    stale = [str(rel) for rel in written
-             if not (INTERACTIVE / rel).is_file() or (INTERACTIVE / rel).stat().st_mtime < started]
+    stale = [
+        str(rel)
+        for rel in written
+        if not (INTERACTIVE / rel).is_file() or (INTERACTIVE / rel).stat().st_mtime < started
+    ]
     assert stale == [], "not written by this session's nbval execution"
     assert [str(rel) for rel in written if _sha(shipped_run / rel) != _sha(INTERACTIVE / rel)] == []
-

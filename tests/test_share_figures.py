@@ -21,9 +21,11 @@ from pipeline.run import run_analysis
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("02_debulking_regimens", "04_crs_analysis", "07_sensitivity_analysis")
 # figure -> words of the per-patient view that the aggregate view must not use
-FIGURES = {"blasts_before_after": "one line per patient",
-           "crs_by_debulking_and_blasts": "one point per patient",
-           "cr_by_blasts_logistic": "ticks mark the blast values seen"}
+FIGURES = {
+    "blasts_before_after": "one line per patient",
+    "crs_by_debulking_and_blasts": "one point per patient",
+    "cr_by_blasts_logistic": "ticks mark the blast values seen",
+}
 
 pytestmark = pytest.mark.slow
 
@@ -32,17 +34,35 @@ pytestmark = pytest.mark.slow
 def runs(tmp_path_factory) -> dict[bool, Path]:
     folder = tmp_path_factory.mktemp("share-figures")
     cohort = folder / "cohort.csv"
-    subprocess.run([sys.executable, "-m", "pipeline", "synth", "--n", "60", "--seed", "3", "--out", str(cohort)],
-                   check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "synth",
+            "--n",
+            "60",
+            "--seed",
+            "3",
+            "--out",
+            str(cohort),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     notebooks = folder / "notebooks"
     notebooks.mkdir()
     for name in NOTEBOOKS:
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", notebooks)
-    shutil.copytree(ROOT / "data", folder / "data")  # the reference files notebook 07 reads (../data/...)
+    shutil.copytree(
+        ROOT / "data", folder / "data"
+    )  # the reference files notebook 07 reads (../data/...)
     out = {}
     for share in (False, True):
         out[share] = folder / ("share" if share else "internal")
-        run_analysis(cohort, out[share], notebooks_dir=notebooks, progress=False, workers=1, share=share)
+        run_analysis(
+            cohort, out[share], notebooks_dir=notebooks, progress=False, workers=1, share=share
+        )
     return out
 
 
@@ -58,4 +78,6 @@ def test_the_notebooks_of_a_share_run_show_the_aggregate_captions(runs):
     for name in NOTEBOOKS:
         text = (runs[True] / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8")
         assert AGGREGATE_VIEW in text, name
-        assert AGGREGATE_VIEW not in (runs[False] / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8")
+        assert AGGREGATE_VIEW not in (runs[False] / "notebooks" / f"{name}.ipynb").read_text(
+            encoding="utf-8"
+        )

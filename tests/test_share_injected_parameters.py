@@ -6,10 +6,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from probe_notebooks import write_probe
 
 from pipeline.run import run_analysis
-
-from probe_notebooks import write_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -18,18 +17,33 @@ pytestmark = pytest.mark.slow
 
 
 def probe_notebooks(folder: Path) -> Path:
-    return write_probe(folder, 'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False',
-                       "import os\nprint(os.path.isfile(data_path))")
+    return write_probe(
+        folder,
+        'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False',
+        "import os\nprint(os.path.isfile(data_path))",
+    )
 
 
-@pytest.mark.parametrize(("share", "shown"), [
-    (False, 'data_path = "input/reconstructed_cohort.csv"'),
-    (True, 'data_path = "reconstructed_cohort.csv"'),
-], ids=["internal", "share"])
-def test_the_injected_parameters_name_the_input_and_never_a_temporary_or_absolute_path(tmp_path, share, shown):
+@pytest.mark.parametrize(
+    ("share", "shown"),
+    [
+        (False, 'data_path = "input/reconstructed_cohort.csv"'),
+        (True, 'data_path = "reconstructed_cohort.csv"'),
+    ],
+    ids=["internal", "share"],
+)
+def test_the_injected_parameters_name_the_input_and_never_a_temporary_or_absolute_path(
+    tmp_path, share, shown
+):
     out = tmp_path / "run"
-    run_analysis(COHORT, out, notebooks_dir=probe_notebooks(tmp_path / "nbs"), progress=False, workers=1,
-                 share=share)
+    run_analysis(
+        COHORT,
+        out,
+        notebooks_dir=probe_notebooks(tmp_path / "nbs"),
+        progress=False,
+        workers=1,
+        share=share,
+    )
     nb = nbformat.read(out / "notebooks" / "01_probe.ipynb", as_version=4)
     [injected] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert shown in injected.source.splitlines()
@@ -38,4 +52,6 @@ def test_the_injected_parameters_name_the_input_and_never_a_temporary_or_absolut
     assert ("share run" in injected.source) is share
     for path in [out / "notebooks" / "01_probe.ipynb", *sorted((out / "report").glob("*.html"))]:
         text = path.read_text(encoding="utf-8")
-        assert "share-input-" not in text and str(tmp_path) not in text and "/tmp/" not in text, path.name
+        assert "share-input-" not in text and str(tmp_path) not in text and "/tmp/" not in text, (
+            path.name
+        )

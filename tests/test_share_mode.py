@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared_runs import COUNTING_NOTEBOOKS, counting_notebooks
 
 from helpers import suppression
-from shared_runs import COUNTING_NOTEBOOKS, counting_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,8 +24,13 @@ pytestmark = pytest.mark.slow
 
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def file_texts(path: Path) -> list[bytes]:
@@ -38,11 +43,11 @@ def file_texts(path: Path) -> list[bytes]:
     if raw.startswith(b"\x89PNG"):
         pos = 8
         while pos + 8 <= len(raw):
-            size = int.from_bytes(raw[pos:pos + 4], "big")
-            kind, body = raw[pos + 4:pos + 8], raw[pos + 8:pos + 8 + size]
+            size = int.from_bytes(raw[pos : pos + 4], "big")
+            kind, body = raw[pos + 4 : pos + 8], raw[pos + 8 : pos + 8 + size]
             if kind in (b"zTXt", b"iTXt"):
                 try:
-                    out.append(zlib.decompress(body[body.index(b"\0") + 2:]))
+                    out.append(zlib.decompress(body[body.index(b"\0") + 2 :]))
                 except (ValueError, zlib.error):
                     out.append(body)
             elif kind == b"tEXt":
@@ -90,8 +95,10 @@ def test_no_file_of_a_share_run_holds_a_patient_id(share_run):
 # --- small-cell suppression -------------------------------------------------------------
 
 #: Counts written as text: "3/30", "30/3", "3 (10.0%)", "n = 3" (the count 1..4 not preceded by "<").
-SMALL_COUNT = re.compile(r"(?<![\w.<–-])[1-4]/\d+(?![\d.])|(?<![\w.<])\d+/[1-4](?![\d.%])"
-                         r"|(?<![\w.<–/-])[1-4] \(\d+(?:\.\d)?%\)|\bn ?= ?[1-4]\b")
+SMALL_COUNT = re.compile(
+    r"(?<![\w.<–-])[1-4]/\d+(?![\d.])|(?<![\w.<])\d+/[1-4](?![\d.%])"
+    r"|(?<![\w.<–/-])[1-4] \(\d+(?:\.\d)?%\)|\bn ?= ?[1-4]\b"
+)
 
 
 def shown_texts(out: Path):
@@ -122,18 +129,33 @@ def internal_run(share_run, tmp_path_factory) -> Path:
     # the notebooks that count patients by group (Table 1, response, CRS, survival) are enough
     notebooks = counting_notebooks(folder)
     out = folder / "run"
-    done = run_cli("run", "--data", str(cohort), "--out", str(out), "--workers", "1",
-                   "--notebooks", str(notebooks))
+    done = run_cli(
+        "run",
+        "--data",
+        str(cohort),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--notebooks",
+        str(notebooks),
+    )
     assert done.returncode == 0, done.stderr
     return out
 
 
 def test_no_table_report_or_results_file_of_a_share_run_shows_a_count_from_1_to_4(share_run):
     _, out = share_run
-    found = [f"{where}: {m.group(0)!r}" for where, text in shown_texts(out) for m in SMALL_COUNT.finditer(text)]
+    found = [
+        f"{where}: {m.group(0)!r}"
+        for where, text in shown_texts(out)
+        for m in SMALL_COUNT.finditer(text)
+    ]
     assert not found, "\n".join(found[:20])
     results = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False)
-    results = results[~results["unit"].isin(suppression.NOT_PATIENTS)]  # counts of the paper's figures, of codes
+    results = results[
+        ~results["unit"].isin(suppression.NOT_PATIENTS)
+    ]  # counts of the paper's figures, of codes
     for column in ("numerator", "denominator"):
         small = results.loc[results[column].isin(["1", "2", "3", "4"]), "key"]
         assert small.empty, f"results.csv {column} 1..4 for {list(small)[:5]}"
@@ -146,27 +168,41 @@ def test_no_table_or_page_of_a_share_run_shows_a_rate_whose_complement_is_from_1
     # 33/34 would tell that 1 patient did not have the outcome; the historic comparators' published
     # figures (e.g. "14/16" in results labels and the historic forest plot) are not this cohort's counts.
     _, out = share_run
-    found = [f"{where}: {m.group(0)!r}" for where, text in shown_texts(out)
-             if where.startswith(("tables", "report/0", "report/index")) and where.endswith((".csv", ".html"))
-             for m in FRACTION.finditer(text) if 0 < int(m.group(2)) - int(m.group(1)) < 5]
+    found = [
+        f"{where}: {m.group(0)!r}"
+        for where, text in shown_texts(out)
+        if where.startswith(("tables", "report/0", "report/index"))
+        and where.endswith((".csv", ".html"))
+        for m in FRACTION.finditer(text)
+        if 0 < int(m.group(2)) - int(m.group(1)) < 5
+    ]
     assert not found, "\n".join(found[:20])
     results = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False)
-    counts = results[results["numerator"].str.isdigit() & results["denominator"].str.isdigit()
-                     & results["unit"].isin(["proportion", "count"])]
+    counts = results[
+        results["numerator"].str.isdigit()
+        & results["denominator"].str.isdigit()
+        & results["unit"].isin(["proportion", "count"])
+    ]
     complement = counts["denominator"].astype(int) - counts["numerator"].astype(int)
     assert counts.loc[complement.between(1, 4), "key"].empty
 
 
 def test_the_banner_of_a_share_run_says_which_counts_are_hidden(share_run):
     _, out = share_run
-    assert "counts from 1 to 4 are hidden" in (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "counts from 1 to 4 are hidden" in (out / "report" / "index.html").read_text(
+        encoding="utf-8"
+    )
 
 
-def test_a_share_run_shows_less_than_5_with_its_footnote_in_tables_text_headlines_and_results(share_run):
+def test_a_share_run_shows_less_than_5_with_its_footnote_in_tables_text_headlines_and_results(
+    share_run,
+):
     _, out = share_run
     footnote = "<5: a count from 1 to 4"
     table1 = (out / "tables" / "table1_patient_characteristics.csv").read_text(encoding="utf-8-sig")
-    page = html.unescape((out / "report" / "03_response_by_subgroup.html").read_text(encoding="utf-8"))
+    page = html.unescape(
+        (out / "report" / "03_response_by_subgroup.html").read_text(encoding="utf-8")
+    )
     assert "<5/" in page and footnote in page
     assert "<5" in table1 or "<5" in page
     with zipfile.ZipFile(out / "tables" / "response_by_subgroup.xlsx") as z:
@@ -179,14 +215,23 @@ def test_a_share_run_shows_less_than_5_with_its_footnote_in_tables_text_headline
     assert (tests["p_value"] != "").all()  # p-values from hidden counts stay
 
 
-def test_an_internal_run_of_the_same_cohort_shows_the_counts_the_share_run_hides(share_run, internal_run):
+def test_an_internal_run_of_the_same_cohort_shows_the_counts_the_share_run_hides(
+    share_run, internal_run
+):
     _, out = share_run
     shared = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False).set_index("key")
-    internal = pd.read_csv(internal_run / "results.csv", dtype=str, keep_default_na=False).set_index("key")
-    hidden = shared.index[(shared["numerator"] == "<5") & shared["notebook"].isin(COUNTING_NOTEBOOKS)]
+    internal = pd.read_csv(
+        internal_run / "results.csv", dtype=str, keep_default_na=False
+    ).set_index("key")
+    hidden = shared.index[
+        (shared["numerator"] == "<5") & shared["notebook"].isin(COUNTING_NOTEBOOKS)
+    ]
     assert len(hidden)
     assert internal.loc[hidden, "numerator"].astype(float).between(1, 4).all()
-    found = [m.group(0) for _, text in shown_texts(internal_run) for m in SMALL_COUNT.finditer(text)]
+    found = [
+        m.group(0) for _, text in shown_texts(internal_run) for m in SMALL_COUNT.finditer(text)
+    ]
     assert found
-    assert "<5: a count from 1 to 4" not in (internal_run / "report" / "03_response_by_subgroup.html").read_text(
-        encoding="utf-8")
+    assert "<5: a count from 1 to 4" not in (
+        internal_run / "report" / "03_response_by_subgroup.html"
+    ).read_text(encoding="utf-8")

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from probe_notebooks import write_probe
 
 from pipeline.run import run_analysis
-
-from probe_notebooks import write_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -21,17 +20,21 @@ pytestmark = pytest.mark.slow
 def probe_notebooks(folder: Path) -> Path:
     """One notebook recording the share_safe it got and where its data_path pointed."""
     return write_probe(
-        folder, 'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False',
+        folder,
+        'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False',
         "import json, os\n"
         "seen = {'share_safe': share_safe, 'data_abs': os.path.abspath(data_path),\n"
         "        'readable': os.path.isfile(data_path), 'cwd': os.getcwd()}\n"
         "os.makedirs(os.path.join(output_dir, 'tables'), exist_ok=True)\n"
         "with open(os.path.join(output_dir, 'tables', 'probe.json'), 'w') as fh:\n"
-        "    json.dump(seen, fh)")
+        "    json.dump(seen, fh)",
+    )
 
 
 @pytest.mark.parametrize("share", [False, True])
-def test_the_notebooks_get_share_safe_and_a_share_run_reads_its_input_outside_the_run(tmp_path, share):
+def test_the_notebooks_get_share_safe_and_a_share_run_reads_its_input_outside_the_run(
+    tmp_path, share
+):
     notebooks = probe_notebooks(tmp_path / "nbs")
     out = tmp_path / "run"
     run_analysis(COHORT, out, notebooks_dir=notebooks, progress=False, workers=1, share=share)
@@ -51,24 +54,41 @@ def test_the_notebooks_get_share_safe_and_a_share_run_reads_its_input_outside_th
 def counting_notebooks(folder: Path) -> Path:
     """One notebook declaring min_cell that writes result rows with the counts 0, 2, 4 and 9 out of 20."""
     return write_probe(
-        folder, 'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False\nmin_cell: int = 5',
+        folder,
+        'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False\nmin_cell: int = 5',
         "from helpers import results\n"
         "rows = [{'key': f'n[level={k}]', 'label': 'count', 'numerator': k, 'denominator': 20, 'estimate': k / 20,\n"
         "         'ci_low': 0.0, 'ci_high': 0.5, 'unit': 'proportion'} for k in (0, 2, 4, 9)]\n"
         "results.write_results(results.result_frame(rows, '01_count'), '01_count', output_dir)",
-        name="01_count")
+        name="01_count",
+    )
 
 
-@pytest.mark.parametrize("share, parameters, shown", [
-    (False, (), ["0", "2", "4", "9"]),
-    (True, (), ["0", "<5", "<5", "10"]),  # counts of min_cell or more rounded to a multiple of 5
-    (True, (("min_cell", "3"),), ["0", "<3", "5", "10"]),
-])
+@pytest.mark.parametrize(
+    "share, parameters, shown",
+    [
+        (False, (), ["0", "2", "4", "9"]),
+        (
+            True,
+            (),
+            ["0", "<5", "<5", "10"],
+        ),  # counts of min_cell or more rounded to a multiple of 5
+        (True, (("min_cell", "3"),), ["0", "<3", "5", "10"]),
+    ],
+)
 def test_a_share_run_hides_counts_below_min_cell_and_rounds_the_rest_in_results_files(
-        tmp_path, share, parameters, shown):
+    tmp_path, share, parameters, shown
+):
     out = tmp_path / "run"
-    run_analysis(COHORT, out, notebooks_dir=counting_notebooks(tmp_path / "nbs"), parameters=parameters,
-                 progress=False, workers=1, share=share)
+    run_analysis(
+        COHORT,
+        out,
+        notebooks_dir=counting_notebooks(tmp_path / "nbs"),
+        parameters=parameters,
+        progress=False,
+        workers=1,
+        share=share,
+    )
     for path in (out / "results.csv", out / "results" / "01_count.csv"):
         rows = pd.read_csv(path, dtype=str, keep_default_na=False)
         assert list(rows["numerator"]) == shown, path.name

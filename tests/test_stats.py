@@ -9,16 +9,15 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from scipy import stats as sps
+import reference_exact
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats as sps
 
 from helpers import contingency, stats, unconditional
 
-import reference_exact
-
-
 # ---------------------------------------------------------------- references
+
 
 def _binom_cdf(k: int, n: int, p: float) -> float:
     return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
@@ -44,6 +43,7 @@ def _clopper_pearson_by_bisection(k: int, n: int, alpha: float = 0.05) -> tuple[
 
 
 # ---------------------------------------------------------------- intervals
+
 
 def test_exact_ci_matches_r_binom_test_documentation_example():
     # R ?binom.test: binom.test(682, 925, p = 0.75) -> 95% CI 0.7076683 0.7654066
@@ -106,6 +106,7 @@ def test_proportion_rejects_unknown_method():
 
 # ---------------------------------------------------------------- Fisher
 
+
 def test_fisher_exact_matches_r_fisher_test_on_tea_tasting_table():
     # R ?fisher.test: TeaTasting matrix(c(3, 1, 1, 3)) -> p-value = 0.4857
     res = stats.fisher_exact([[3, 1], [1, 3]])
@@ -132,15 +133,20 @@ def test_fisher_exact_on_paper_post_debulking_blast_table_matches_brute_force():
 
 # shapes with at most 4 free cells keep the brute force fast
 SMALL_TABLES = st.sampled_from([(2, 3), (3, 2), (3, 3), (2, 4), (4, 2), (2, 5)]).flatmap(
-    lambda shape: st.lists(st.lists(st.integers(0, 6), min_size=shape[1], max_size=shape[1]),
-                           min_size=shape[0], max_size=shape[0]))
+    lambda shape: st.lists(
+        st.lists(st.integers(0, 6), min_size=shape[1], max_size=shape[1]),
+        min_size=shape[0],
+        max_size=shape[0],
+    )
+)
 
 
 @settings(max_examples=40, deadline=None)
 @given(SMALL_TABLES)
 def test_fisher_exact_rxc_matches_brute_force_enumeration(table):
-    assert stats.fisher_exact(table).p_value == pytest.approx(reference_exact.fisher_p(table),
-                                                              rel=1e-8, abs=1e-12)
+    assert stats.fisher_exact(table).p_value == pytest.approx(
+        reference_exact.fisher_p(table), rel=1e-8, abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("table", [[[5, 0], [3, 0]], [[0, 0, 0], [4, 2, 1]], [[0, 0], [0, 0]]])
@@ -151,7 +157,8 @@ def test_fisher_exact_with_a_single_non_empty_row_or_column_gives_p_one(table):
 def test_fisher_exact_drops_empty_rows_before_testing():
     # Same table as TeaTasting with an all-zero row added: same p-value.
     assert stats.fisher_exact([[3, 1], [0, 0], [1, 3]]).p_value == pytest.approx(
-        0.4857142857, abs=1e-9)
+        0.4857142857, abs=1e-9
+    )
 
 
 def test_fisher_exact_falls_back_to_chi_square_for_huge_tables_and_says_so():
@@ -168,8 +175,11 @@ def test_fisher_exact_on_a_large_4x2_table_falls_back_before_allocating_its_tabl
     table = [[10516, 2448], [26229, 6342], [7308, 1743], [5982, 1427]]
     built = []
     original = contingency._composition_array
-    monkeypatch.setattr(contingency, "_composition_array",
-                        lambda total, caps: built.append(len(original(total, caps))) or original(total, caps))
+    monkeypatch.setattr(
+        contingency,
+        "_composition_array",
+        lambda total, caps: built.append(len(original(total, caps))) or original(total, caps),
+    )
     res = stats.fisher_exact(table)
     assert "asymptotic" in res.method
     assert res.p_value == stats.chi_square(table).p_value
@@ -186,8 +196,11 @@ def test_an_infeasible_table_gives_up_after_building_only_its_first_column(monke
     table = [[14212, 6628], [35752, 16660], [9954, 4804], [8131, 3859]]
     built = []
     original = contingency._composition_array
-    monkeypatch.setattr(contingency, "_composition_array",
-                        lambda total, caps: built.append(len(original(total, caps))) or original(total, caps))
+    monkeypatch.setattr(
+        contingency,
+        "_composition_array",
+        lambda total, caps: built.append(len(original(total, caps))) or original(total, caps),
+    )
     res = stats.fisher_exact(table)
     assert "asymptotic; exact enumeration infeasible" in res.method
     assert res.p_value == stats.chi_square(table).p_value
@@ -198,15 +211,25 @@ def _total_work(table, monkeypatch):
     """Work the enumeration charges for ``table`` with no budget: its final tally."""
     tallies = []
     original = contingency._charge
-    monkeypatch.setattr(contingency, "_charge", lambda work, *args: tallies.append(original(work, *args))
-                        or tallies[-1])
+    monkeypatch.setattr(
+        contingency,
+        "_charge",
+        lambda work, *args: tallies.append(original(work, *args)) or tallies[-1],
+    )
     p = contingency._fisher_rxc_p_value(np.asarray(table))
     monkeypatch.setattr(contingency, "_charge", original)
     return max(tallies), p
 
 
-@pytest.mark.parametrize("table", [[[14, 4], [2, 0], [0, 2]], [[3, 5, 2], [4, 1, 6], [2, 2, 3]],
-                                   [[40, 12], [31, 20], [9, 17], [22, 30]], [[6, 2, 9, 1], [3, 8, 2, 7]]])
+@pytest.mark.parametrize(
+    "table",
+    [
+        [[14, 4], [2, 0], [0, 2]],
+        [[3, 5, 2], [4, 1, 6], [2, 2, 3]],
+        [[40, 12], [31, 20], [9, 17], [22, 30]],
+        [[6, 2, 9, 1], [3, 8, 2, 7]],
+    ],
+)
 def test_the_enumeration_gives_up_exactly_when_its_work_passes_the_budget(table, monkeypatch):
     # Charging ahead (a whole stage, or the last step's nodes) must only move the
     # decision earlier: with the budget equal to the total work the p-value is the
@@ -224,32 +247,39 @@ def test_a_10000_patient_table_falls_back_without_merging_the_stage_before_the_l
     # partial tables must never be merged (that merge is what took seconds).
     table = [[1414, 668], [3620, 1614], [974, 490], [869, 351]]
     merged = []
-    monkeypatch.setattr(contingency, "round", lambda x, d: merged.append(x) or round(x, d), raising=False)
+    monkeypatch.setattr(
+        contingency, "round", lambda x, d: merged.append(x) or round(x, d), raising=False
+    )
     res = stats.fisher_exact(table)
     assert "asymptotic; exact enumeration infeasible" in res.method
     assert len(merged) == 1221  # the first column's splits only: 0..1,220 with CR
 
 
 @pytest.mark.parametrize("parts_by_inclusion_exclusion", [0, 6])
-@pytest.mark.parametrize("total, caps", [(5, [1, 2, 3, 1, 2, 0, 3, 1]), (9, [3] * 7), (0, [2] * 7),
-                                         (4, [2, 2, 2])])
-def test_composition_count_by_either_method_equals_brute_force(monkeypatch, parts_by_inclusion_exclusion,
-                                                               total, caps):
+@pytest.mark.parametrize(
+    "total, caps", [(5, [1, 2, 3, 1, 2, 0, 3, 1]), (9, [3] * 7), (0, [2] * 7), (4, [2, 2, 2])]
+)
+def test_composition_count_by_either_method_equals_brute_force(
+    monkeypatch, parts_by_inclusion_exclusion, total, caps
+):
     monkeypatch.setattr(contingency, "_INCLUSION_EXCLUSION_PARTS", parts_by_inclusion_exclusion)
     brute = sum(1 for v in itertools.product(*(range(c + 1) for c in caps)) if sum(v) == total)
     assert contingency._composition_count(total, caps) == brute
 
 
-@pytest.mark.parametrize("total, caps, expected", [
-    # by hand: v1 + v2 + v3 = 4 with v_i <= 2: (2,2,0) x3 perms, (2,1,1) x3, -> 6
-    (4, [2, 2, 2], 6),
-    # uncapped stars and bars: C(5 + 2, 2) = 21
-    (5, [5, 5, 5], 21),
-    # nothing fits: 7 > 2 + 3
-    (7, [2, 3], 0),
-    # a single part takes everything if its cap allows
-    (3, [3], 1),
-])
+@pytest.mark.parametrize(
+    "total, caps, expected",
+    [
+        # by hand: v1 + v2 + v3 = 4 with v_i <= 2: (2,2,0) x3 perms, (2,1,1) x3, -> 6
+        (4, [2, 2, 2], 6),
+        # uncapped stars and bars: C(5 + 2, 2) = 21
+        (5, [5, 5, 5], 21),
+        # nothing fits: 7 > 2 + 3
+        (7, [2, 3], 0),
+        # a single part takes everything if its cap allows
+        (3, [3], 1),
+    ],
+)
 def test_composition_count_matches_hand_counts(total, caps, expected):
     assert contingency._composition_count(total, caps) == expected
     assert len(contingency._composition_array(total, caps)) == expected if expected else True
@@ -262,15 +292,18 @@ def test_composition_count_equals_the_number_of_vectors_by_brute_force(caps, tot
     assert contingency._composition_count(total, caps) == brute
 
 
-@pytest.mark.parametrize("table, expected", [
-    # Paper 3.3.3, split at 50%: 16/20 vs 0/2. Margins 20, 2 | 16, 6; C(22,6) = 74613.
-    # P(obs) = C(20,16)/74613 = 4845/74613 = 0.064935; it is the least likely table, so
-    # Fisher p = 0.064935 and mid-p = 0.064935 / 2 = 0.032468.
-    ([[16, 4], [0, 2]], 4845 / 74613 / 2),
-    # Split at 20%: 14/18 vs 2/4. Table probabilities (x 74613) 153, 3264, 18360, 34272, 18564;
-    # observed 18360 -> Fisher (153 + 3264 + 18360) / 74613, mid-p (153 + 3264 + 9180) / 74613.
-    ([[14, 4], [2, 2]], 12597 / 74613),
-])
+@pytest.mark.parametrize(
+    "table, expected",
+    [
+        # Paper 3.3.3, split at 50%: 16/20 vs 0/2. Margins 20, 2 | 16, 6; C(22,6) = 74613.
+        # P(obs) = C(20,16)/74613 = 4845/74613 = 0.064935; it is the least likely table, so
+        # Fisher p = 0.064935 and mid-p = 0.064935 / 2 = 0.032468.
+        ([[16, 4], [0, 2]], 4845 / 74613 / 2),
+        # Split at 20%: 14/18 vs 2/4. Table probabilities (x 74613) 153, 3264, 18360, 34272, 18564;
+        # observed 18360 -> Fisher (153 + 3264 + 18360) / 74613, mid-p (153 + 3264 + 9180) / 74613.
+        ([[14, 4], [2, 2]], 12597 / 74613),
+    ],
+)
 def test_fisher_midp_is_fisher_p_minus_half_the_observed_table_probability(table, expected):
     res = stats.fisher_midp(table)
     assert res.p_value == pytest.approx(expected, rel=1e-9)
@@ -287,7 +320,9 @@ def test_fisher_midp_matches_hand_hypergeometric_sums(cells):
     probs = reference_exact.hypergeometric_2x2(table)
     observed = probs[cells[0]]
     fisher = sum(p for p in probs.values() if p <= observed * (1 + 1e-7))
-    assert stats.fisher_midp(table).p_value == pytest.approx(fisher - observed / 2, rel=1e-9, abs=1e-12)
+    assert stats.fisher_midp(table).p_value == pytest.approx(
+        fisher - observed / 2, rel=1e-9, abs=1e-12
+    )
 
 
 def test_fisher_midp_refuses_tables_that_are_not_2x2():
@@ -295,12 +330,17 @@ def test_fisher_midp_refuses_tables_that_are_not_2x2():
         stats.fisher_midp([[1, 2], [3, 4], [5, 6]])
 
 
-@pytest.mark.parametrize("func, expected", [
-    # independent references for 16/20 vs 0/2 computed by an auditor
-    (stats.fisher_exact, 0.0649), (lambda t: stats.chi_square(t), 0.0154),
-    (lambda t: stats.chi_square(t, yates=True), 0.112), (stats.barnard_exact, 0.0366),
-    (stats.boschloo_exact, 0.0527),
-])
+@pytest.mark.parametrize(
+    "func, expected",
+    [
+        # independent references for 16/20 vs 0/2 computed by an auditor
+        (stats.fisher_exact, 0.0649),
+        (lambda t: stats.chi_square(t), 0.0154),
+        (lambda t: stats.chi_square(t, yates=True), 0.112),
+        (stats.barnard_exact, 0.0366),
+        (stats.boschloo_exact, 0.0527),
+    ],
+)
 def test_standard_tests_on_the_high_post_debulking_split_match_audit_references(func, expected):
     assert func([[16, 4], [0, 2]]).p_value == pytest.approx(expected, abs=6e-4)
 
@@ -313,6 +353,7 @@ def test_every_test_with_a_statistic_names_what_the_statistic_is():
 
 
 # ---------------------------------------------------------------- chi-square
+
 
 def _chi_square_by_hand(table, yates):
     rows = [sum(r) for r in table]
@@ -378,24 +419,36 @@ def _pooled_wald_by_hand(x1, n1, x2, n2) -> float:
 # (x1, n1, x2, n2): the paper's largest two-sample table (cohort 23/34 vs TOWER
 # 119/271) and the docs' examples stay exact; cohorts of 1,000 and 100,000 do not.
 @pytest.mark.parametrize("x1, n1, x2, n2", [*UNCONDITIONAL_CASES, (23, 34, 119, 271)])
-@pytest.mark.parametrize("test, name", [(stats.barnard_exact, "Barnard's exact test"),
-                                        (stats.boschloo_exact, "Boschloo's exact test")])
+@pytest.mark.parametrize(
+    "test, name",
+    [
+        (stats.barnard_exact, "Barnard's exact test"),
+        (stats.boschloo_exact, "Boschloo's exact test"),
+    ],
+)
 def test_unconditional_tests_stay_exact_at_the_papers_sizes(test, name, x1, n1, x2, n2):
     assert stats.unconditional_is_feasible(n1, n2)
     assert test([[x1, n1 - x1], [x2, n2 - x2]]).method == name
 
 
-@pytest.mark.parametrize("x1, n1, x2, n2, test, name", [
-    (300, 500, 250, 500, stats.barnard_exact, "Barnard's exact test"),
-    (600, 1000, 119, 271, stats.barnard_exact, "Barnard's exact test"),
-    (30000, 50000, 29500, 50000, stats.barnard_exact, "Barnard's exact test"),
-    (6000, 10000, 5000, 10000, stats.boschloo_exact, "Boschloo's exact test"),
-    (30000, 50000, 29500, 50000, stats.boschloo_exact, "Boschloo's exact test")])
-def test_unconditional_tests_on_large_tables_are_asymptotic_pooled_z_and_say_so(test, name, x1, n1,
-                                                                                x2, n2):
+@pytest.mark.parametrize(
+    "x1, n1, x2, n2, test, name",
+    [
+        (300, 500, 250, 500, stats.barnard_exact, "Barnard's exact test"),
+        (600, 1000, 119, 271, stats.barnard_exact, "Barnard's exact test"),
+        (30000, 50000, 29500, 50000, stats.barnard_exact, "Barnard's exact test"),
+        (6000, 10000, 5000, 10000, stats.boschloo_exact, "Boschloo's exact test"),
+        (30000, 50000, 29500, 50000, stats.boschloo_exact, "Boschloo's exact test"),
+    ],
+)
+def test_unconditional_tests_on_large_tables_are_asymptotic_pooled_z_and_say_so(
+    test, name, x1, n1, x2, n2
+):
     table = [[x1, n1 - x1], [x2, n2 - x2]]
     res = test(table)
-    assert not stats.unconditional_is_feasible(n1, n2, "boschloo" if "Boschloo" in name else "barnard")
+    assert not stats.unconditional_is_feasible(
+        n1, n2, "boschloo" if "Boschloo" in name else "barnard"
+    )
     assert f"in place of {name}" in res.method
     assert f"asymptotic; exact infeasible at n={n1}+{n2}" in res.method
     z = _pooled_wald_by_hand(x1, n1, x2, n2)
@@ -435,16 +488,19 @@ BARNARD_TIES = [
 
 def _exact_barnard_ties(x1, n1, x2, n2) -> int:
     """Tables other than the observed one whose squared pooled z equals the observed one exactly."""
+
     def z_squared(a, b):
         den = n1 * n2 * (a + b) * (n1 + n2 - a - b)
         return Fraction((a * n2 - b * n1) ** 2 * (n1 + n2), den) if den else Fraction(0)
+
     observed = z_squared(x1, x2)
     return sum(z_squared(a, b) == observed for a in range(n1 + 1) for b in range(n2 + 1)) - 1
 
 
 @pytest.mark.parametrize("x1, n1, x2, n2, r_value", BARNARD_TIES)
-def test_barnard_counts_tables_that_tie_the_observed_statistic_as_r_integer_arithmetic_does(x1, n1, x2, n2,
-                                                                                            r_value):
+def test_barnard_counts_tables_that_tie_the_observed_statistic_as_r_integer_arithmetic_does(
+    x1, n1, x2, n2, r_value
+):
     res = stats.barnard_exact([[x1, n1 - x1], [x2, n2 - x2]])
     assert res.p_value == pytest.approx(r_value, rel=1e-8)
 
@@ -461,7 +517,9 @@ def test_boschloo_with_the_two_sided_fisher_statistic_counts_exact_ties():
     res = stats.boschloo_fisher_two_sided([[1, 12], [10, 10]])
     assert res.statistic == pytest.approx(13393 / 620310, rel=1e-12)
     assert res.p_value == pytest.approx(0.01242754632, rel=1e-8)  # R, as above
-    assert stats.boschloo_fisher_two_sided([[3, 13], [8, 9]]).p_value == pytest.approx(0.1066862062, rel=1e-8)
+    assert stats.boschloo_fisher_two_sided([[3, 13], [8, 9]]).p_value == pytest.approx(
+        0.1066862062, rel=1e-8
+    )
 
 
 def test_exact_barnard_statistic_is_the_pooled_wald_statistic_of_row_one_minus_row_two():
@@ -478,12 +536,20 @@ def test_unconditional_tests_refuse_tables_that_are_not_2x2():
 
 def test_all_tests_lists_every_test_applicable_to_the_shape():
     assert [t.short for t in stats.all_tests([[12, 1], [10, 10]])] == [
-        "fisher", "chi2", "chi2_yates", "barnard", "boschloo", "fisher_midp", "boschloo_fisher2",
-        "fisher_midp_doubled"]
+        "fisher",
+        "chi2",
+        "chi2_yates",
+        "barnard",
+        "boschloo",
+        "fisher_midp",
+        "boschloo_fisher2",
+        "fisher_midp_doubled",
+    ]
     assert [t.short for t in stats.all_tests([[14, 4], [2, 0], [0, 2]])] == ["fisher", "chi2"]
 
 
 # --- the two two-sided conventions of Boschloo's test and of the mid-p -------------------
+
 
 def _fisher_two_sided_p(a, n1, b, n2):
     return sps.fisher_exact([[a, n1 - a], [b, n2 - b]]).pvalue
@@ -510,31 +576,49 @@ BOSCHLOO_CONVENTION_CASES = [
 
 @pytest.mark.parametrize("cells, doubled, fisher_statistic", BOSCHLOO_CONVENTION_CASES)
 def test_boschloo_two_sided_conventions_give_the_reference_values_and_match_brute_force(
-        cells, doubled, fisher_statistic):
+    cells, doubled, fisher_statistic
+):
     (x1, f1), (x2, f2) = cells
     n1, n2 = x1 + f1, x2 + f2
     scipy_way = stats.boschloo_exact(cells)
     other_way = stats.boschloo_fisher_two_sided(cells)
     assert scipy_way.p_value == pytest.approx(doubled, abs=5e-5)
     assert other_way.p_value == pytest.approx(fisher_statistic, abs=5e-5)
-    assert other_way.short == "boschloo_fisher2" and "two-sided Fisher p as statistic" in other_way.method
+    assert (
+        other_way.short == "boschloo_fisher2"
+        and "two-sided Fisher p as statistic" in other_way.method
+    )
     # Fisher's p of every outcome from the hypergeometric, agreeing with scipy.stats.fisher_exact
     # table by table on the observed row
-    by_outcome = {side: reference_exact.fisher_p_by_outcome(n1, n2, side) for side in ("two-sided", "less", "greater")}
-    for side, scipy_p in (("two-sided", _fisher_two_sided_p), ("less", _fisher_less_p), ("greater", _fisher_greater_p)):
-        assert by_outcome[side][x1] == pytest.approx([scipy_p(x1, n1, b, n2) for b in range(n2 + 1)], rel=1e-9)
-    brute_two, brute_less, brute_greater = (reference_exact.unconditional_p(x1, n1, x2, n2, by_outcome[side])
-                                            for side in ("two-sided", "less", "greater"))
+    by_outcome = {
+        side: reference_exact.fisher_p_by_outcome(n1, n2, side)
+        for side in ("two-sided", "less", "greater")
+    }
+    for side, scipy_p in (
+        ("two-sided", _fisher_two_sided_p),
+        ("less", _fisher_less_p),
+        ("greater", _fisher_greater_p),
+    ):
+        assert by_outcome[side][x1] == pytest.approx(
+            [scipy_p(x1, n1, b, n2) for b in range(n2 + 1)], rel=1e-9
+        )
+    brute_two, brute_less, brute_greater = (
+        reference_exact.unconditional_p(x1, n1, x2, n2, by_outcome[side])
+        for side in ("two-sided", "less", "greater")
+    )
     assert other_way.p_value == pytest.approx(brute_two, abs=1e-6)
     assert scipy_way.p_value == pytest.approx(min(1, 2 * min(brute_less, brute_greater)), abs=1e-6)
 
 
-@pytest.mark.parametrize("x1, n1, x2, n2", [(15, 21, 119, 271), (3, 12, 9, 11), (16, 20, 0, 2),
-                                            (60, 400, 2, 3)])
+@pytest.mark.parametrize(
+    "x1, n1, x2, n2", [(15, 21, 119, 271), (3, 12, 9, 11), (16, 20, 0, 2), (60, 400, 2, 3)]
+)
 def test_boschloo_by_rejection_boundaries_equals_scipys_enumeration(x1, n1, x2, n2):
     # the boundary search (used past scipy's range) on tables scipy still handles
     p, _ = unconditional._boschloo_by_boundaries(x1, n1, x2, n2)
-    ref = sps.boschloo_exact(np.array([[x1, n1 - x1], [x2, n2 - x2]]).T, alternative="two-sided").pvalue
+    ref = sps.boschloo_exact(
+        np.array([[x1, n1 - x1], [x2, n2 - x2]]).T, alternative="two-sided"
+    ).pvalue
     assert p == pytest.approx(ref, abs=2e-6)
 
 
@@ -550,10 +634,13 @@ def test_boschloo_at_twenty_thousand_patients_is_exact_when_the_smaller_arm_is_s
     assert res.p_value == pytest.approx(0.7347274140, abs=1e-8)
 
 
-@pytest.mark.parametrize("n1, n2, feasible", [(12347, 16, True), (100_000, 30, True),
-                                               (10_000, 10_000, False), (3000, 17_000, False)])
+@pytest.mark.parametrize(
+    "n1, n2, feasible",
+    [(12347, 16, True), (100_000, 30, True), (10_000, 10_000, False), (3000, 17_000, False)],
+)
 def test_boschloo_falls_back_to_the_z_test_only_when_the_smaller_arm_makes_the_work_too_large(
-        n1, n2, feasible):
+    n1, n2, feasible
+):
     assert stats.unconditional_is_feasible(n1, n2, "boschloo") is feasible
     assert (unconditional.boschloo_work(n1, n2) <= unconditional.BOSCHLOO_WORK_BUDGET) is feasible
     if not feasible:
@@ -594,17 +681,23 @@ def test_a_fallback_names_itself_and_an_exact_test_keeps_its_short_name():
     small = stats.fisher_exact([[12, 1], [10, 10]])
     assert not small.replaced and small.name == "Fisher"
     z = stats.boschloo_exact([[6000, 4000], [5000, 5000]])
-    assert z.name == "pooled z-test (Pearson chi-square) (in place of Boschloo's exact test, infeasible at this n)"
+    assert (
+        z.name
+        == "pooled z-test (Pearson chi-square) (in place of Boschloo's exact test, infeasible at this n)"
+    )
 
 
 # Clopper-Pearson limits from R 4.2: binom.test(15, 34)$conf.int -> 0.2718502 0.6211424;
 # binom.test(0, 12)$conf.int -> 0.0000000 0.2646485; binom.test(33, 34)$conf.int -> 0.8467323 0.9992556
-@pytest.mark.parametrize(("k", "n", "shown"), [
-    (15, 34, "15/34 (44.1%; 95% CI 27.2–62.1%, Clopper-Pearson)"),
-    (0, 12, "0/12 (0.0%; 95% CI 0.0–26.5%, Clopper-Pearson)"),
-    (33, 34, "33/34 (97.1%; 95% CI 84.7–99.9%, Clopper-Pearson)"),
-    (0, 0, "0/0 (–; 95% CI not estimable, Clopper-Pearson)"),
-])
+@pytest.mark.parametrize(
+    ("k", "n", "shown"),
+    [
+        (15, 34, "15/34 (44.1%; 95% CI 27.2–62.1%, Clopper-Pearson)"),
+        (0, 12, "0/12 (0.0%; 95% CI 0.0–26.5%, Clopper-Pearson)"),
+        (33, 34, "33/34 (97.1%; 95% CI 84.7–99.9%, Clopper-Pearson)"),
+        (0, 0, "0/0 (–; 95% CI not estimable, Clopper-Pearson)"),
+    ],
+)
 def test_a_proportion_reads_as_a_clinician_writes_it(k, n, shown):
     result = stats.proportion(k, n)
     assert str(result) == shown and result._repr_markdown_() == shown
@@ -617,7 +710,10 @@ def test_a_proportion_in_a_share_run_hides_a_small_count_and_rounds_the_others()
 
     share = suppression.Policy.for_run(True, 5)
     assert str(stats.proportion(3, 30, policy=share)) == "<5/30 (–; 95% CI –, Clopper-Pearson)"
-    assert str(stats.proportion(13, 30, policy=share)) == "15/30 (50.0%; 95% CI 31.3–68.7%, Clopper-Pearson)"
+    assert (
+        str(stats.proportion(13, 30, policy=share))
+        == "15/30 (50.0%; 95% CI 31.3–68.7%, Clopper-Pearson)"
+    )
 
 
 # R 4.2: fisher.test(matrix(c(12, 10, 1, 10), 2))$p.value -> 0.02159082

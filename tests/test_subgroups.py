@@ -18,14 +18,21 @@ def cohort() -> pd.DataFrame:
     #   group ">=50":  NA, False                -> 0/1 (NA excluded)
     #   group "x":     none                     -> 0/0
     #   missing group: True (None), False ("missing") -> 1/2
-    return pd.DataFrame({
-        "any_cr": pd.array([True, True, False, True, None, False, True, False], dtype="boolean"),
-        "grp": pd.Categorical(["<20", "<20", "<20", "20-49", ">=50", ">=50", None, "missing"],
-                              categories=["<20", "20-49", ">=50", "x", "missing"]),
-        "high_burden": pd.array([True, False, True, False, True, None, False, True],
-                                dtype="boolean"),
-        "crs_recorded": [True, True, True, True, True, True, False, False],
-    })
+    return pd.DataFrame(
+        {
+            "any_cr": pd.array(
+                [True, True, False, True, None, False, True, False], dtype="boolean"
+            ),
+            "grp": pd.Categorical(
+                ["<20", "<20", "<20", "20-49", ">=50", ">=50", None, "missing"],
+                categories=["<20", "20-49", ">=50", "x", "missing"],
+            ),
+            "high_burden": pd.array(
+                [True, False, True, False, True, None, False, True], dtype="boolean"
+            ),
+            "crs_recorded": [True, True, True, True, True, True, False, False],
+        }
+    )
 
 
 def test_rate_by_counts_levels_in_category_order_with_na_outcomes_excluded(cohort):
@@ -40,7 +47,9 @@ def test_rate_by_gives_count_estimate_and_exact_interval(cohort):
     first = subgroups.rate_by(cohort, "any_cr", "grp").rates.iloc[0]
     # 2/3 exact 95% CI: lower solves P(X>=2|p)=0.025 -> 0.0943, upper 0.9916 (R binom.test(2, 3))
     assert (first["numerator"], first["denominator"]) == (2, 3)
-    assert (first["estimate"], first["ci_low"], first["ci_high"]) == pytest.approx((2 / 3, 0.0943, 0.9916), abs=5e-5)
+    assert (first["estimate"], first["ci_low"], first["ci_high"]) == pytest.approx(
+        (2 / 3, 0.0943, 0.9916), abs=5e-5
+    )
 
 
 def test_rate_by_accepts_only_tests_of_its_table_without_the_missing_row_and_empty_levels(cohort):
@@ -53,8 +62,13 @@ def test_rate_by_accepts_only_tests_of_its_table_without_the_missing_row_and_emp
 
 
 def test_rate_by_orders_boolean_levels_false_then_true_and_applies_where(cohort):
-    rt = subgroups.rate_by(cohort, "any_cr", "high_burden", where={"crs_recorded": True},
-                           tests=[stats.fisher_exact([[2, 0], [1, 1]])])
+    rt = subgroups.rate_by(
+        cohort,
+        "any_cr",
+        "high_burden",
+        where={"crs_recorded": True},
+        tests=[stats.fisher_exact([[2, 0], [1, 1]])],
+    )
     rates = rt.rates
     # crs_recorded rows 0-5: high_burden False -> rows 1, 3 (True, True) = 2/2;
     # True -> rows 0, 2, 4 (True, False, NA) = 1/2; missing -> row 5 (False) = 0/1
@@ -70,12 +84,18 @@ def test_rate_by_orders_boolean_levels_false_then_true_and_applies_where(cohort)
 def test_rate_by_without_grouping_gives_one_overall_row(cohort):
     rates = subgroups.rate_by(cohort, "any_cr").rates
     assert rates[["group_var", "level", "numerator", "denominator"]].values.tolist() == [
-        ["all", "all", 4, 7]]
+        ["all", "all", 4, 7]
+    ]
 
 
 def test_rate_table_results_builds_keys_from_filters(cohort):
-    rt = subgroups.rate_by(cohort, "any_cr", "high_burden", where={"crs_recorded": True},
-                           tests=[stats.fisher_exact([[2, 0], [1, 1]])])
+    rt = subgroups.rate_by(
+        cohort,
+        "any_cr",
+        "high_burden",
+        where={"crs_recorded": True},
+        tests=[stats.fisher_exact([[2, 0], [1, 1]])],
+    )
     rows = subgroups.rate_table_results(rt)
     assert rows["key"].tolist() == [
         "any_cr[crs_recorded=True&high_burden=False]",
@@ -90,7 +110,9 @@ def test_rate_table_results_builds_keys_from_filters(cohort):
 
 def test_rate_table_results_without_filter_uses_plain_keys(cohort):
     table = [[2, 1], [1, 0], [0, 1]]
-    rows = subgroups.rate_table_results(subgroups.rate_by(cohort, "any_cr", "grp", tests=[stats.fisher_exact(table)]))
+    rows = subgroups.rate_table_results(
+        subgroups.rate_by(cohort, "any_cr", "grp", tests=[stats.fisher_exact(table)])
+    )
     assert rows["key"].iloc[0] == "any_cr[grp=<20]"
     assert rows["key"].iloc[-1] == "any_cr[grp]~fisher"
     # Fisher by hand for [[2, 1], [1, 0], [0, 1]] (rows 3, 1, 1; columns 3, 2; n = 5):
@@ -109,8 +131,11 @@ def test_count_row_gives_the_share_with_its_exact_interval():
 
 def test_count_by_keeps_missing_as_its_own_level(cohort):
     rows = subgroups.count_by(cohort, "high_burden")
-    assert rows["key"].tolist() == ["n[high_burden=False]", "n[high_burden=True]",
-                                    "n[high_burden=missing]"]
+    assert rows["key"].tolist() == [
+        "n[high_burden=False]",
+        "n[high_burden=True]",
+        "n[high_burden=missing]",
+    ]
     assert rows["numerator"].tolist() == [3, 4, 1]
     assert rows["denominator"].tolist() == [8, 8, 8]
 
@@ -132,11 +157,19 @@ def test_count_by_writes_a_zero_missing_row_when_nothing_is_missing():
 
 def test_rate_table_results_say_what_the_estimate_of_a_test_row_holds():
     # 2/3 vs 0/2: odds ratio with a zero cell is infinite; Boschloo's statistic is a one-sided p
-    frame = pd.DataFrame({"any_cr": pd.array([True, True, False, False, False], dtype="boolean"),
-                          "g": ["a", "a", "a", "b", "b"]})
+    frame = pd.DataFrame(
+        {
+            "any_cr": pd.array([True, True, False, False, False], dtype="boolean"),
+            "g": ["a", "a", "a", "b", "b"],
+        }
+    )
     table = [[2, 1], [0, 2]]
-    rt = subgroups.rate_by(frame, "any_cr", "g", tests=[stats.fisher_exact(table), stats.boschloo_exact(table),
-                                                       stats.fisher_midp(table)])
+    rt = subgroups.rate_by(
+        frame,
+        "any_cr",
+        "g",
+        tests=[stats.fisher_exact(table), stats.boschloo_exact(table), stats.fisher_midp(table)],
+    )
     rows = subgroups.rate_table_results(rt).set_index("key")
     assert "estimate = sample odds ratio" in rows.loc["any_cr[g]~fisher", "method"]
     assert "one-sided" in rows.loc["any_cr[g]~boschloo", "method"]

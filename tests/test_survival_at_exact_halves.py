@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from run_inprocess import execute
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(r"ignore::pandas.errors.Pandas4Warning:lifelines\.")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings(r"ignore::pandas.errors.Pandas4Warning:lifelines\."),
+]
 
 
 def _follow_up_cohort(path: Path) -> Path:
@@ -48,8 +50,11 @@ def _follow_up_cohort(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("halves")
-    return execute("08_time_to_event", data_path=_follow_up_cohort(folder / "follow_up.csv"),
-                   output_dir=folder / "out")
+    return execute(
+        "08_time_to_event",
+        data_path=_follow_up_cohort(folder / "follow_up.csv"),
+        output_dir=folder / "out",
+    )
 
 
 # R: p <- read.csv(file above); p$died <- p$os_event == "yes"; p$high <- p$bmb_baseline_pct >= 50
@@ -76,10 +81,13 @@ REFERENCES = [
 
 @pytest.mark.parametrize("key, estimate, low, high, p", REFERENCES, ids=[r[0] for r in REFERENCES])
 def test_notebook_08_at_exact_halves_reports_what_r_computes(run, key, estimate, low, high, p):
-    results = pd.read_csv(Path(run["output_dir"]) / "results" / "08_time_to_event.csv").set_index("key")
+    results = pd.read_csv(Path(run["output_dir"]) / "results" / "08_time_to_event.csv").set_index(
+        "key"
+    )
     row = results.loc[key]
-    assert (row["estimate"], row["ci_low"], row["ci_high"], row["p_value"]) == \
-        pytest.approx((estimate, low, high, p), rel=1e-6, nan_ok=True)
+    assert (row["estimate"], row["ci_low"], row["ci_high"], row["p_value"]) == pytest.approx(
+        (estimate, low, high, p), rel=1e-6, nan_ok=True
+    )
 
 
 def test_the_pages_show_the_midpoint_median_not_reached_limits_and_no_interval_at_100_percent(run):
@@ -88,4 +96,7 @@ def test_the_pages_show_the_midpoint_median_not_reached_limits_and_no_interval_a
     assert table.loc["Blasts < 50%", "Median"] == "18.0 months (95% CI not reached–not reached)"
     assert table.loc["Blasts < 50%", "Survival at 6 months"] == "100.0% (no interval: no event yet)"
     summary = run["_markdown"][-1]
-    assert "With blasts ≥ 50% before debulking the median was 12.0 months (95% CI 5.0–not reached)" in summary
+    assert (
+        "With blasts ≥ 50% before debulking the median was 12.0 months (95% CI 5.0–not reached)"
+        in summary
+    )

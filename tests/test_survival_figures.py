@@ -19,7 +19,9 @@ def _texts(fig) -> list[str]:
     return [t.get_text() for ax in fig.axes for t in ax.texts]
 
 
-@pytest.mark.parametrize("times, expected", [([0, 2, 4, 8], [0, 3, 3, 4]), ([1.5, 5, 100], [1, 4, 4])])
+@pytest.mark.parametrize(
+    "times, expected", [([0, 2, 4, 8], [0, 3, 3, 4]), ([1.5, 5, 100], [1, 4, 4])]
+)
 def test_cumulative_events_count_events_up_to_and_including_each_time(times, expected):
     assert curves.cumulative_events(*A, times) == expected
 
@@ -30,7 +32,10 @@ def test_bands_are_drawn_by_default_for_one_or_two_curves_only(n_groups, drawn):
 
 
 def test_the_annotation_gives_the_test_and_for_two_groups_the_hazard_ratio():
-    assert curves.annotation_text(0.0123, (1.916, 1.287, 2.855)) == "Log-rank p = 0.012\nHR 1.92 (95% CI 1.29–2.85)"
+    assert (
+        curves.annotation_text(0.0123, (1.916, 1.287, 2.855))
+        == "Log-rank p = 0.012\nHR 1.92 (95% CI 1.29–2.85)"
+    )
     assert curves.annotation_text(0.0123) == "Log-rank p = 0.012"
     assert curves.annotation_text(0.5, (math.nan, math.nan, math.nan)) == "Log-rank p = 0.500"
 
@@ -41,7 +46,24 @@ def test_a_figure_prints_its_test_and_the_numbers_at_risk_and_cumulative_events_
     assert "Log-rank p = 0.042" in texts
     # A: at risk 6, 2 (5 and 8 months), 1, 0; cumulative events 0, 3, 4, 4. B: 6, 6, 3, 1; 0, 1, 1, 1.
     numbers = [t for t in texts if t not in ("A", "B", "Log-rank p = 0.042")]
-    assert numbers == ["6", "2", "1", "0", "6", "6", "3", "1", "0", "3", "4", "4", "0", "1", "1", "1"]
+    assert numbers == [
+        "6",
+        "2",
+        "1",
+        "0",
+        "6",
+        "6",
+        "3",
+        "1",
+        "0",
+        "3",
+        "4",
+        "4",
+        "0",
+        "1",
+        "1",
+        "1",
+    ]
 
 
 def test_a_share_run_figure_shows_counts_below_k_as_hidden():
@@ -56,8 +78,10 @@ def test_a_share_run_draws_no_curve_of_a_group_below_k_and_the_others_as_rounded
     codes = [1, 2, 0, 1, 0, 2, 1, 1, 0, 2, 1, 0]
     small_months, small_codes = [2, 3, 5], [1, 0, 2]
     groups = {"Big": (months, codes), "Small": (small_months, small_codes)}
-    fits = {g: {"Relapse": competing.fit_cif(m, c, 1), "Death": competing.fit_cif(m, c, 2)}
-            for g, (m, c) in groups.items()}
+    fits = {
+        g: {"Relapse": competing.fit_cif(m, c, 1), "Death": competing.fit_cif(m, c, 2)}
+        for g, (m, c) in groups.items()
+    }
     figure = curves.plot_cif(fits, groups, [0, 6, 12], "t", policy=SHARE)
     relapse_12 = competing.cif_at(fits["Big"]["Relapse"], 12, policy=SHARE)
     lines = [line for line in figure.axes[0].get_lines() if not line.get_label().startswith("_")]
@@ -69,6 +93,9 @@ def test_a_share_run_draws_no_curve_of_a_group_below_k_and_the_others_as_rounded
 
 def test_the_incidence_figure_counts_every_patient_of_each_group_once():
     months, codes = [1, 2, 3, 4, 5, 6], [1, 2, 0, 1, 0, 2]
-    fits = {"Relapse": competing.fit_cif(months, codes, 1), "Death": competing.fit_cif(months, codes, 2)}
+    fits = {
+        "Relapse": competing.fit_cif(months, codes, 1),
+        "Death": competing.fit_cif(months, codes, 2),
+    }
     texts = _texts(curves.plot_cif({"All": fits}, {"All": (months, codes)}, [0, 3, 6], "t"))
     assert [t for t in texts if t != "All"] == ["6", "4", "1", "0", "2", "4"]

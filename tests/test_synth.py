@@ -121,27 +121,55 @@ MARGINALS = [
     ("baseline blasts missing", lambda d: _share(d["bmb_baseline_pct"] == ""), 0.03, 0.01),
     ("baseline blasts >= 50", lambda d: _share(_number(d, "bmb_baseline_pct") >= 50), 0.59, 0.02),
     ("steroids", lambda d: _share(d["debulking_category"] == "steroids"), 0.21, 0.02),
-    ("low intensity", lambda d: _share(d["debulking_category"] == "low_intensity_chemo"), 0.53, 0.02),
-    ("polychemotherapy", lambda d: _share(d["debulking_category"] == "polychemotherapy"), 0.15, 0.02),
+    (
+        "low intensity",
+        lambda d: _share(d["debulking_category"] == "low_intensity_chemo"),
+        0.53,
+        0.02,
+    ),
+    (
+        "polychemotherapy",
+        lambda d: _share(d["debulking_category"] == "polychemotherapy"),
+        0.15,
+        0.02,
+    ),
     ("tki", lambda d: _share(d["debulking_category"] == "tki"), 0.12, 0.02),
     ("post blasts available", lambda d: _share(d["bmb_post_debulking_pct"] != ""), 0.65, 0.02),
     ("any CR", lambda d: _share(d["response"] != "none"), 0.68, 0.02),
     ("CR full recovery", lambda d: _share(d["response"] == "cr"), 19 / 34, 0.02),
-    ("MRD given among CR", lambda d: _share(d["mrd_status"] != "", d["response"] != "none"), 0.90, 0.02),
-    ("MRD negative among given", lambda d: _share(d["mrd_status"] == "negative", d["mrd_status"] != ""),
-     0.81, 0.02),
+    (
+        "MRD given among CR",
+        lambda d: _share(d["mrd_status"] != "", d["response"] != "none"),
+        0.90,
+        0.02,
+    ),
+    (
+        "MRD negative among given",
+        lambda d: _share(d["mrd_status"] == "negative", d["mrd_status"] != ""),
+        0.81,
+        0.02,
+    ),
     ("CRS yes", lambda d: _share(d["crs"] == "yes"), 0.15, 0.02),
     ("CRS not recorded", lambda d: _share(d["crs"] == ""), 0.03, 0.01),
-    ("CRS grade 1-2 among CRS", lambda d: _share(d["crs_grade"].isin(["1", "2"]), d["crs"] == "yes"),
-     0.90, 0.03),
-    ("HSCT after among CR", lambda d: _share(d["hsct_after_blina"] == "yes", d["response"] != "none"),
-     0.30, 0.02),
+    (
+        "CRS grade 1-2 among CRS",
+        lambda d: _share(d["crs_grade"].isin(["1", "2"]), d["crs"] == "yes"),
+        0.90,
+        0.03,
+    ),
+    (
+        "HSCT after among CR",
+        lambda d: _share(d["hsct_after_blina"] == "yes", d["response"] != "none"),
+        0.30,
+        0.02,
+    ),
     ("one cycle", lambda d: _share(d["blina_cycles"] == "1"), 0.26, 0.02),
 ]
 
 
-@pytest.mark.parametrize("what, observed, target, tolerance", MARGINALS,
-                         ids=[m[0] for m in MARGINALS])
+@pytest.mark.parametrize(
+    "what, observed, target, tolerance", MARGINALS, ids=[m[0] for m in MARGINALS]
+)
 def test_marginal_share_is_near_the_paper_at_n_20000(large, what, observed, target, tolerance):
     assert observed(large) == pytest.approx(target, abs=tolerance)
 
@@ -152,11 +180,21 @@ def test_age_median_and_range_are_near_the_paper(large):
     assert age.min() >= 18 and age.max() <= 80
 
 
-@pytest.mark.parametrize("name, lower_group, higher_group", [
-    ("baseline blasts", lambda d: _number(d, "bmb_baseline_pct") < 50,
-     lambda d: _number(d, "bmb_baseline_pct") >= 50),
-    ("previous lines", lambda d: _number(d, "prior_lines") <= 2, lambda d: _number(d, "prior_lines") > 2),
-])
+@pytest.mark.parametrize(
+    "name, lower_group, higher_group",
+    [
+        (
+            "baseline blasts",
+            lambda d: _number(d, "bmb_baseline_pct") < 50,
+            lambda d: _number(d, "bmb_baseline_pct") >= 50,
+        ),
+        (
+            "previous lines",
+            lambda d: _number(d, "prior_lines") <= 2,
+            lambda d: _number(d, "prior_lines") > 2,
+        ),
+    ],
+)
 def test_cr_is_less_likely_with_high_burden_or_many_lines(large, name, lower_group, higher_group):
     # Paper section 3.3: 92 % vs 50 % by baseline blasts, 85 % vs 43 % by lines.
     cr = large["response"] != "none"
@@ -190,10 +228,18 @@ def test_floor_generator_writes_one_valid_import_only_notebook_per_notebook(tmp_
     source = tmp_path / "notebooks"
     source.mkdir()
     for name, code in [
-        ("01_cohort.ipynb", ["data_path = 'x.csv'\noutput_dir = '.'",
-                             "import pandas as pd\nfrom helpers.loading import load_cohort\n"
-                             "cohort = load_cohort(data_path)"]),
-        ("02_response.ipynb", ["%matplotlib inline\nfrom scipy import stats\nx = stats.norm.cdf(1)"]),
+        (
+            "01_cohort.ipynb",
+            [
+                "data_path = 'x.csv'\noutput_dir = '.'",
+                "import pandas as pd\nfrom helpers.loading import load_cohort\n"
+                "cohort = load_cohort(data_path)",
+            ],
+        ),
+        (
+            "02_response.ipynb",
+            ["%matplotlib inline\nfrom scipy import stats\nx = stats.norm.cdf(1)"],
+        ),
     ]:
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(src) for src in code]
@@ -209,8 +255,9 @@ def test_floor_generator_writes_one_valid_import_only_notebook_per_notebook(tmp_
         nbformat.validate(nb)
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert "load_cohort(" not in code and "stats.norm" not in code  # no analysis work
-        assert all(statement in code for statement in ("import pandas", "import seaborn",
-                                                       "import helpers"))
+        assert all(
+            statement in code for statement in ("import pandas", "import seaborn", "import helpers")
+        )
     first = nbformat.read(written[0], as_version=4)
     assert first.cells[0].metadata["tags"] == ["parameters"]
     assert "data_path = 'x.csv'" in first.cells[0].source
@@ -219,19 +266,34 @@ def test_floor_generator_writes_one_valid_import_only_notebook_per_notebook(tmp_
     assert "from scipy import stats" in second_code
 
 
-@pytest.mark.parametrize("seconds_34, seconds_100k, peak_100k, expected", [
-    # floor takes 10 s: 14 s at n=34 is 1.4x (met), 29 s at 100,000 is 2.07x of 14 (not met)
-    (14.0, 29.0, 900.0, [True, False, True]),
-    (16.0, 20.0, 1024.0, [False, True, False]),  # 1.6x floor; exactly 1 GiB is not < 1 GiB
-])
+@pytest.mark.parametrize(
+    "seconds_34, seconds_100k, peak_100k, expected",
+    [
+        # floor takes 10 s: 14 s at n=34 is 1.4x (met), 29 s at 100,000 is 2.07x of 14 (not met)
+        (14.0, 29.0, 900.0, [True, False, True]),
+        (16.0, 20.0, 1024.0, [False, True, False]),  # 1.6x floor; exactly 1 GiB is not < 1 GiB
+    ],
+)
 def test_benchmark_targets_are_marked_met_or_not_from_hand_computed_ratios(
-        seconds_34, seconds_100k, peak_100k, expected):
+    seconds_34, seconds_100k, peak_100k, expected
+):
     benchmarks = _benchmarks()
-    result = {"pipeline": [
-        {"n": 34, "seconds": seconds_34, "peak_mib": 300.0, "ratio_to_floor": seconds_34 / 10.0},
-        {"n": 100_000, "seconds": seconds_100k, "peak_mib": peak_100k,
-         "ratio_to_floor": seconds_100k / 10.0},
-    ]}
+    result = {
+        "pipeline": [
+            {
+                "n": 34,
+                "seconds": seconds_34,
+                "peak_mib": 300.0,
+                "ratio_to_floor": seconds_34 / 10.0,
+            },
+            {
+                "n": 100_000,
+                "seconds": seconds_100k,
+                "peak_mib": peak_100k,
+                "ratio_to_floor": seconds_100k / 10.0,
+            },
+        ]
+    }
     assert [t["met"] for t in benchmarks.check_targets(result)] == expected
 
 
@@ -242,7 +304,8 @@ def test_benchmark_targets_for_sizes_not_run_are_not_measured():
 
 
 def test_benchmark_keeps_every_measured_size_when_one_size_fails_and_writes_json_as_it_goes(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     benchmarks = _benchmarks()
     seconds = {"floor": 10.0, 34: 15.0}  # hand-chosen: 34 is 15 / 10 = 1.5 x the floor
     snapshots = []
@@ -262,10 +325,18 @@ def test_benchmark_keeps_every_measured_size_when_one_size_fails_and_writes_json
     json_path = tmp_path / "latest.json"
     monkeypatch.setattr(benchmarks, "measure", fake_measure)
     monkeypatch.setattr(benchmarks, "cohort_file", fake_cohort_file)
-    monkeypatch.setattr(benchmarks, "table1_comparison",
-                        lambda data, repeat: {"available": False, "reason": "skipped in test"})
-    result = benchmarks.run_benchmark([1000, 34], repeat=1, notebooks=REPO_ROOT / "notebooks",
-                                      log=io.StringIO(), json_path=json_path)
+    monkeypatch.setattr(
+        benchmarks,
+        "table1_comparison",
+        lambda data, repeat: {"available": False, "reason": "skipped in test"},
+    )
+    result = benchmarks.run_benchmark(
+        [1000, 34],
+        repeat=1,
+        notebooks=REPO_ROOT / "notebooks",
+        log=io.StringIO(),
+        json_path=json_path,
+    )
 
     failed, ok = result["pipeline"]
     assert failed["n"] == 1000 and failed["failed"] and "MemoryError" in failed["reason"]
@@ -292,10 +363,18 @@ def test_benchmark_measure_turns_a_failing_wrapper_into_a_benchmark_error(tmp_pa
 
 @pytest.mark.parametrize("n", ["0", "-5"])
 def test_synth_command_rejects_fewer_than_one_patient_with_a_usage_error(n):
-    done = subprocess.run([sys.executable, "-m", "pipeline", "synth", "--n", n], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "synth", "--n", n],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and done.stdout == ""
-    assert f"argument --n: must be at least 1 (a cohort file needs a patient), got {int(n)}" in done.stderr
+    assert (
+        f"argument --n: must be at least 1 (a cohort file needs a patient), got {int(n)}"
+        in done.stderr
+    )
     assert "Traceback" not in done.stderr
 
 
@@ -307,8 +386,12 @@ def test_write_synthetic_refuses_a_file_without_patients(tmp_path):
 
 def test_synth_to_a_pipe_closed_early_ends_quietly():
     # `synth --n 100000 | head -1`: the reader stops after one line.
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "synth", "--n", "100000"], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "synth", "--n", "100000"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     first = proc.stdout.readline()
     proc.stdout.close()
     stderr = proc.stderr.read().decode()
@@ -330,7 +413,9 @@ def _km_median(frame: pd.DataFrame, months: str, event: str) -> float:
     given = frame[frame[months] != ""]
     time = pd.to_numeric(given[months])
     died = given[event] == "yes"
-    at_time = pd.DataFrame({"d": died.groupby(time).sum(), "n": died.groupby(time).size()}).sort_index()
+    at_time = pd.DataFrame(
+        {"d": died.groupby(time).sum(), "n": died.groupby(time).size()}
+    ).sort_index()
     at_risk = at_time["n"][::-1].cumsum()[::-1]
     survival = (1 - at_time["d"] / at_risk).cumprod()
     return float(survival.index[survival.to_numpy() <= 0.5][0])
@@ -369,31 +454,61 @@ def test_every_follow_up_rule_of_the_data_dictionary_holds(large_follow_up):
     assert (d.loc[followed & (d["hsct_after_blina"] == "yes"), "hsct_months"] != "").all()
 
 
-@pytest.mark.parametrize("what, observed, low, high", [
-    # Real-world R/R B-ALL on blinatumomab: median OS around 8-10 months, longer in CR.
-    ("median OS, all", lambda d: _km_median(d, "os_months", "os_event"), 8.0, 10.0),
-    ("median OS, CR", lambda d: _km_median(d[d["response"] != "none"], "os_months", "os_event"), 11.0, 18.0),
-    ("median OS, no CR", lambda d: _km_median(d[d["response"] == "none"], "os_months", "os_event"), 2.0, 4.0),
-    ("median RFS, CR", lambda d: _km_median(d, "rfs_months", "rfs_event"), 5.0, 10.0),
-    ("censored share among followed", lambda d: _share(d["os_event"] == "no", d["os_event"] != ""), 0.10, 0.40),
-    ("follow-up not recorded", lambda d: _share(d["os_months"] == ""), 0.01, 0.03),
-    # Most remissions of R/R B-ALL end in relapse; death in remission is the smaller share.
-    ("death in remission among RFS events", lambda d: _share(d["rfs_event_cause"] == "death",
-                                                             d["rfs_event_cause"] != ""), 0.05, 0.35),
-    ("RFS events without a cause", lambda d: _share(d["rfs_event_cause"] == "", d["rfs_event"] == "yes"),
-     0.01, 0.05),
-])
+@pytest.mark.parametrize(
+    "what, observed, low, high",
+    [
+        # Real-world R/R B-ALL on blinatumomab: median OS around 8-10 months, longer in CR.
+        ("median OS, all", lambda d: _km_median(d, "os_months", "os_event"), 8.0, 10.0),
+        (
+            "median OS, CR",
+            lambda d: _km_median(d[d["response"] != "none"], "os_months", "os_event"),
+            11.0,
+            18.0,
+        ),
+        (
+            "median OS, no CR",
+            lambda d: _km_median(d[d["response"] == "none"], "os_months", "os_event"),
+            2.0,
+            4.0,
+        ),
+        ("median RFS, CR", lambda d: _km_median(d, "rfs_months", "rfs_event"), 5.0, 10.0),
+        (
+            "censored share among followed",
+            lambda d: _share(d["os_event"] == "no", d["os_event"] != ""),
+            0.10,
+            0.40,
+        ),
+        ("follow-up not recorded", lambda d: _share(d["os_months"] == ""), 0.01, 0.03),
+        # Most remissions of R/R B-ALL end in relapse; death in remission is the smaller share.
+        (
+            "death in remission among RFS events",
+            lambda d: _share(d["rfs_event_cause"] == "death", d["rfs_event_cause"] != ""),
+            0.05,
+            0.35,
+        ),
+        (
+            "RFS events without a cause",
+            lambda d: _share(d["rfs_event_cause"] == "", d["rfs_event"] == "yes"),
+            0.01,
+            0.05,
+        ),
+    ],
+)
 def test_follow_up_is_realistic_at_n_20000(large_follow_up, what, observed, low, high):
     assert low <= observed(large_follow_up) <= high, what
 
 
-def test_transplanted_patients_are_alive_at_their_transplant_and_high_burden_shortens_survival(large_follow_up):
+def test_transplanted_patients_are_alive_at_their_transplant_and_high_burden_shortens_survival(
+    large_follow_up,
+):
     d = large_follow_up
     hsct, os_months = _number(d, "hsct_months"), _number(d, "os_months")
     transplanted = hsct.notna()
     assert (os_months[transplanted] >= hsct[transplanted]).all()
     high = _number(d, "bmb_baseline_pct") >= 50
-    assert _km_median(d[high], "os_months", "os_event") < _km_median(d[~high], "os_months", "os_event")
+    assert _km_median(d[high], "os_months", "os_event") < _km_median(
+        d[~high], "os_months", "os_event"
+    )
 
 
 def test_synthetic_follow_up_file_is_valid_under_the_loader_and_typed(tmp_path):
@@ -411,6 +526,11 @@ def test_cli_follow_up_option_writes_the_same_bytes_as_write_synthetic(tmp_path)
     expected = write_synthetic(40, 2, tmp_path / "ref.csv", follow_up=True).read_bytes()
     from pipeline.__main__ import main
 
-    assert main(["synth", "--n", "40", "--seed", "2", "--follow-up", "--out", str(tmp_path / "cli.csv")]) == 0
+    assert (
+        main(
+            ["synth", "--n", "40", "--seed", "2", "--follow-up", "--out", str(tmp_path / "cli.csv")]
+        )
+        == 0
+    )
     assert (tmp_path / "cli.csv").read_bytes() == expected
     assert b"os_months,os_event,rfs_months,rfs_event,rfs_event_cause,hsct_months\n" in expected

@@ -23,17 +23,27 @@ def cohort() -> pd.DataFrame:
 
 # (characteristic block, level label, value printed in the paper's Table 1)
 TABLE1_PRINTED = [
-    ("Sex", "Male", "21 (61.8%)"), ("Sex", "Female", "13 (38.2%)"),
-    ("Age (years)", "<50", "19 (55.9%)"), ("Age (years)", "≥50", "15 (44.1%)"),
-    ("Disease status", "Relapsed", "24 (70.6%)"), ("Disease status", "Refractory", "10 (29.4%)"),
-    ("Previous treatment lines", "1", "7 (20.6%)"), ("Previous treatment lines", "2", "13 (38.2%)"),
+    ("Sex", "Male", "21 (61.8%)"),
+    ("Sex", "Female", "13 (38.2%)"),
+    ("Age (years)", "<50", "19 (55.9%)"),
+    ("Age (years)", "≥50", "15 (44.1%)"),
+    ("Disease status", "Relapsed", "24 (70.6%)"),
+    ("Disease status", "Refractory", "10 (29.4%)"),
+    ("Previous treatment lines", "1", "7 (20.6%)"),
+    ("Previous treatment lines", "2", "13 (38.2%)"),
     ("Previous treatment lines", "≥3", "14 (41.2%)"),
-    ("Prior HSCT", "Yes", "17 (50.0%)"), ("Prior HSCT", "No", "17 (50.0%)"),
+    ("Prior HSCT", "Yes", "17 (50.0%)"),
+    ("Prior HSCT", "No", "17 (50.0%)"),
     ("Bone marrow blasts before debulking", "<20", "7 (20.6%)"),
-    ("Bone marrow blasts before debulking", "20-49", "6 (17.6%)"),  # paper prints 17.7 (6/34 = 17.65)
+    (
+        "Bone marrow blasts before debulking",
+        "20-49",
+        "6 (17.6%)",
+    ),  # paper prints 17.7 (6/34 = 17.65)
     ("Bone marrow blasts before debulking", "≥50", "20 (58.8%)"),
     ("Bone marrow blasts before debulking", "Not available", "1 (2.9%)"),
-    ("Ph status", "Positive", "13 (38.2%)"), ("Ph status", "Negative", "21 (61.8%)"),
+    ("Ph status", "Positive", "13 (38.2%)"),
+    ("Ph status", "Negative", "21 (61.8%)"),
 ]
 
 
@@ -65,8 +75,9 @@ def test_table1_shows_not_available_only_where_a_value_is_missing_as_in_the_pape
 
 
 def test_display_counts_drop_only_an_empty_not_available_level():
-    counts = pd.DataFrame({"level": ["a", "Not available", "b", "Not available"],
-                           "numerator": [0, 0, 3, 2]})
+    counts = pd.DataFrame(
+        {"level": ["a", "Not available", "b", "Not available"], "numerator": [0, 0, 3, 2]}
+    )
     shown = tables.without_empty_missing(counts)
     assert shown.to_dict("list") == {"level": ["a", "b", "Not available"], "numerator": [0, 3, 2]}
     assert len(counts) == 4
@@ -79,7 +90,8 @@ def test_table1_prints_each_characteristic_name_once(table1):
 
 # The paper's Table 2, typed from the printed table: (category, regimen, N).
 TABLE2_PRINTED = [
-    ("steroids", "Dexamethasone", 5), ("steroids", "Prednisone", 2),
+    ("steroids", "Dexamethasone", 5),
+    ("steroids", "Prednisone", 2),
     ("low_intensity_chemo", "Vincristine + steroids", 6),
     ("low_intensity_chemo", "Vindesine + dexamethasone", 1),
     ("low_intensity_chemo", "6-MP + steroids", 2),
@@ -93,14 +105,17 @@ TABLE2_PRINTED = [
     ("polychemotherapy", "Vincristine + daunoblastin + erwinase + methylprednisolone", 1),
     ("polychemotherapy", "Cyclophosphamide + vincristine", 1),
     ("polychemotherapy", "Steroids + cyclophosphamide + vincristine", 1),
-    ("tki", "Ponatinib", 1), ("tki", "Ponatinib + dexamethasone", 1),
+    ("tki", "Ponatinib", 1),
+    ("tki", "Ponatinib + dexamethasone", 1),
     ("tki", "Vincristine + ponatinib + prednisone", 1),
     ("tki", "Steroids + FLA-Ida + ponatinib", 1),
 ]
 #: Where our display spelling knowingly differs from the paper's (printed -> shown):
 #: the paper starts one row in lower case and adds "regimen" after Hyper-CVAD.
-SPELLING_DIFFERENCES = {"steroids + HU + 6-MP": "Steroids + HU + 6-MP",
-                        "Hyper-CVAD regimen": "Hyper-CVAD"}
+SPELLING_DIFFERENCES = {
+    "steroids + HU + 6-MP": "Steroids + HU + 6-MP",
+    "Hyper-CVAD regimen": "Hyper-CVAD",
+}
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +123,15 @@ def table2(cohort) -> pd.DataFrame:
     return tables.table2(cohort)
 
 
-@pytest.mark.parametrize("category, total", [
-    ("steroids", "7/34 (20.6%)"),               # section 3.2: 20.6%
-    ("low_intensity_chemo", "18/34 (52.9%)"),   # section 3.2: 52.9% (18/34)
-    ("polychemotherapy", "5/34 (14.7%)"),
-    ("tki", "4/34 (11.8%)"),
-])
+@pytest.mark.parametrize(
+    "category, total",
+    [
+        ("steroids", "7/34 (20.6%)"),  # section 3.2: 20.6%
+        ("low_intensity_chemo", "18/34 (52.9%)"),  # section 3.2: 52.9% (18/34)
+        ("polychemotherapy", "5/34 (14.7%)"),
+        ("tki", "4/34 (11.8%)"),
+    ],
+)
 def test_table2_gives_the_papers_category_totals_with_their_percentages(table2, category, total):
     part = table2[table2["category"] == category]
     assert part["Total, n/N (%)"].tolist()[0] == total
@@ -133,24 +151,39 @@ def test_table2_lists_the_nineteen_regimens_of_the_paper(table2):
     # Table 2 names 2 + 8 + 5 + 4 = 19 regimens.
     assert len(table2) == 19
     assert table2.groupby("category", sort=False).size().to_dict() == {
-        "steroids": 2, "low_intensity_chemo": 8, "polychemotherapy": 5, "tki": 4}
+        "steroids": 2,
+        "low_intensity_chemo": 8,
+        "polychemotherapy": 5,
+        "tki": 4,
+    }
 
 
 def test_table2_lists_the_most_frequent_regimen_of_each_category_first(table2):
     firsts = table2[table2["Debulking therapy"] != ""]
-    assert firsts["Regimen"].tolist() == ["Dexamethasone", "Vincristine + steroids",
-                                         "Cyclophosphamide + vincristine", "Ponatinib"]
+    assert firsts["Regimen"].tolist() == [
+        "Dexamethasone",
+        "Vincristine + steroids",
+        "Cyclophosphamide + vincristine",
+        "Ponatinib",
+    ]
 
 
-@pytest.mark.parametrize("recorded, shown", [
-    ("hu", "HU"), ("steroids + hu + 6-mp", "Steroids + HU + 6-MP"),
-    ("hyper-cvad", "Hyper-CVAD"), ("steroids + fla-ida + ponatinib", "Steroids + FLA-Ida + ponatinib"),
-    ("idarubicin + vincristine + peg-asparaginase + dexamethasone",
-     "Idarubicin + vincristine + PEG-asparaginase + dexamethasone"),
-    ("Vincristine, steroids", "Vincristine, steroids"),   # recorded text otherwise kept
-    ("HU + 6-MP", "HU + 6-MP"),                           # already in capitals
-    ("thuja", "Thuja"),                                   # "hu" inside a word is not an abbreviation
-])
+@pytest.mark.parametrize(
+    "recorded, shown",
+    [
+        ("hu", "HU"),
+        ("steroids + hu + 6-mp", "Steroids + HU + 6-MP"),
+        ("hyper-cvad", "Hyper-CVAD"),
+        ("steroids + fla-ida + ponatinib", "Steroids + FLA-Ida + ponatinib"),
+        (
+            "idarubicin + vincristine + peg-asparaginase + dexamethasone",
+            "Idarubicin + vincristine + PEG-asparaginase + dexamethasone",
+        ),
+        ("Vincristine, steroids", "Vincristine, steroids"),  # recorded text otherwise kept
+        ("HU + 6-MP", "HU + 6-MP"),  # already in capitals
+        ("thuja", "Thuja"),  # "hu" inside a word is not an abbreviation
+    ],
+)
 def test_regimens_are_displayed_with_the_papers_capitals(recorded, shown):
     assert tables.regimen_display(recorded) == shown
 
@@ -161,6 +194,7 @@ def test_table2_keeps_the_recorded_regimen_text_for_lookups(cohort, table2):
 
 
 # --- the notebook-02 builders on the shipped cohort, against section 3.2 --------------
+
 
 def test_polychemotherapy_started_blinatumomab_a_median_of_21_days_after_debulking(cohort):
     # Section 3.2: "median time ... was 21 days (range 20-48)" for polychemotherapy.
@@ -174,14 +208,18 @@ def test_polychemotherapy_started_blinatumomab_a_median_of_21_days_after_debulki
 def test_blasts_after_debulking_were_available_for_22_of_34(cohort):
     # Section 3.2: "available for 22 of 34 patients".
     available = tables.availability(cohort, "bmb_post_debulking_pct").set_index("key")
-    assert available.loc["bmb_post_debulking_pct.available[all]", ["numerator", "denominator"]].tolist() == [22, 34]
+    assert available.loc[
+        "bmb_post_debulking_pct.available[all]", ["numerator", "denominator"]
+    ].tolist() == [22, 34]
     assert available.loc["bmb_post_debulking_pct.missing[all]", "numerator"] == 12
 
 
 def test_blasts_after_debulking_split_18_2_2_of_22_as_in_section_3_2(cohort):
     # "18/22 patients (81.8%) had less than 20% BMB, 2 (9.1%) had 20-49% BMB, and 2 (9.1%) >= 50%".
     assessed = cohort[cohort["bmb_post_group"] != "missing"]
-    counts = tables.without_empty_missing(tables.count_rows(assessed, ["bmb_post_group"])).set_index("level")
+    counts = tables.without_empty_missing(
+        tables.count_rows(assessed, ["bmb_post_group"])
+    ).set_index("level")
     assert counts["numerator"].to_dict() == {"<20": 18, "20-49": 2, "≥50": 2}
     assert counts["denominator"].eq(22).all()
     assert counts["estimate"].round(3).to_dict() == {"<20": 0.818, "20-49": 0.091, "≥50": 0.091}
@@ -209,15 +247,24 @@ def test_four_of_the_13_ph_positive_patients_were_debulked_with_a_tki(cohort):
 
 
 def test_a_missing_value_is_its_own_level_and_is_never_dropped():
-    frame = derived.add_derived(pd.DataFrame({
-        "age_years": pd.array([30, 60, 70], dtype="Int64"),
-        "bmb_baseline_pct": [10.0, float("nan"), 80.0],
-        "bmb_post_debulking_pct": [float("nan")] * 3,
-        "prior_lines": pd.array([1, 2, 3], dtype="Int64"),
-        "response": pd.Categorical(["cr", "none", "cri"], categories=["cr", "crp", "cri", "none"]),
-        "mrd_status": pd.Categorical([None, None, "negative"], categories=["negative", "positive"]),
-        "crs": pd.array([True, None, False], dtype="boolean"),
-    }), **{name: parameters.default(name) for name in derived.CUTOFFS})
+    frame = derived.add_derived(
+        pd.DataFrame(
+            {
+                "age_years": pd.array([30, 60, 70], dtype="Int64"),
+                "bmb_baseline_pct": [10.0, float("nan"), 80.0],
+                "bmb_post_debulking_pct": [float("nan")] * 3,
+                "prior_lines": pd.array([1, 2, 3], dtype="Int64"),
+                "response": pd.Categorical(
+                    ["cr", "none", "cri"], categories=["cr", "crp", "cri", "none"]
+                ),
+                "mrd_status": pd.Categorical(
+                    [None, None, "negative"], categories=["negative", "positive"]
+                ),
+                "crs": pd.array([True, None, False], dtype="boolean"),
+            }
+        ),
+        **{name: parameters.default(name) for name in derived.CUTOFFS},
+    )
     counts = tables.count_rows(frame, ["bmb_baseline_group"]).set_index("level")
     assert counts.loc["Not available", "numerator"] == 1
     assert counts["denominator"].eq(3).all()
@@ -229,7 +276,9 @@ def test_saved_tables_are_byte_identical_when_saved_twice(tmp_path):
     first = [p.read_bytes() for p in tables.save_table(table, "t", tmp_path / "one")]
     second = [p.read_bytes() for p in tables.save_table(table, "t", tmp_path / "two")]
     assert first == second
-    assert pd.read_excel(tmp_path / "one" / "tables" / "t.xlsx", header=1).equals(table)  # row 1: title
+    assert pd.read_excel(tmp_path / "one" / "tables" / "t.xlsx", header=1).equals(
+        table
+    )  # row 1: title
 
 
 def test_saved_and_shown_counts_leave_out_an_empty_not_available_level(cohort, tmp_path, capsys):
@@ -239,12 +288,16 @@ def test_saved_and_shown_counts_leave_out_an_empty_not_available_level(cohort, t
     before = mix.copy()
     tables.save_and_show_counts(mix, "mix", tmp_path, "Debulking of the high-burden patients")
     in_words = {"Level": "level", "n": "numerator"}  # the XLSX heads its columns in words
-    for saved in (pd.read_csv(tmp_path / "tables" / "mix.csv"),
-                  pd.read_excel(tmp_path / "tables" / "mix.xlsx", header=1).rename(columns=in_words)):
+    for saved in (
+        pd.read_csv(tmp_path / "tables" / "mix.csv"),
+        pd.read_excel(tmp_path / "tables" / "mix.xlsx", header=1).rename(columns=in_words),
+    ):
         assert "Not available" not in set(saved["level"])
         assert "variable" not in saved.columns
         assert saved["numerator"].sum() == 20
-        assert saved.set_index("level").loc["Low-intensity chemotherapy ± steroids", "numerator"] == 14
+        assert (
+            saved.set_index("level").loc["Low-intensity chemotherapy ± steroids", "numerator"] == 14
+        )
     shown = capsys.readouterr().out
     assert "Not available" not in shown
     assert "14/20 (70.0%)" in shown and "45.7–88.1%" in shown  # exact CI, R: binom.test(14, 20)
@@ -297,10 +350,16 @@ def test_table1_counts_equal_those_of_tableone_on_the_shipped_cohort(cohort):
     ref = reference.cat_table
     counts = tables.count_rows(cohort)
     for var in variables:
-        mine = {key.split("=", 1)[1][:-1]: n for key, n in zip(counts["key"], counts["numerator"])
-                if key.startswith(f"n[{var}=")}
-        theirs = {("missing" if str(level) == "None" else str(level)): int(text.split(" ")[0])
-                  for (name, level), text in ref["Overall"].items() if name == var}
+        mine = {
+            key.split("=", 1)[1][:-1]: n
+            for key, n in zip(counts["key"], counts["numerator"])
+            if key.startswith(f"n[{var}=")
+        }
+        theirs = {
+            ("missing" if str(level) == "None" else str(level)): int(text.split(" ")[0])
+            for (name, level), text in ref["Overall"].items()
+            if name == var
+        }
         assert {k: v for k, v in mine.items() if v} == theirs, var
 
 
@@ -315,7 +374,9 @@ def test_table1_by_centre_counts_equal_those_of_tableone_grouped_by_centre(cohor
     raw = raw.where(raw.notna() & (raw != "missing")).astype(str).replace("nan", None)
     with warnings.catch_warnings():  # tableone's own pandas deprecation, not ours
         warnings.simplefilter("ignore")
-        ref = TableOne(raw, columns=variables, categorical=variables, groupby="center", pval=False).cat_table
+        ref = TableOne(
+            raw, columns=variables, categorical=variables, groupby="center", pval=False
+        ).cat_table
     mine = tables.table1_by(cohort, "center", missing_label="Centre not recorded")
     mine["Characteristic"] = mine["Characteristic"].replace("", pd.NA).ffill()
     mine = mine[mine["Level"] != "Median (range)"]
@@ -330,11 +391,14 @@ def test_table1_by_centre_counts_equal_those_of_tableone_grouped_by_centre(cohor
             assert got[header].iloc[0].split(" ")[0] == theirs.split(" ")[0], (var, level, centre)
 
 
-@pytest.mark.parametrize("column, levels, ordered", [
-    ("ph_status", ["negative", None, "positive"], ["positive", "negative", None]),
-    ("disease_status", ["refractory", "relapsed"], ["relapsed", "refractory"]),
-    ("prior_hsct", [False, True], [True, False]),
-    ("center", ["B", "A", "missing"], ["A", "B", "missing"]),
-])
+@pytest.mark.parametrize(
+    "column, levels, ordered",
+    [
+        ("ph_status", ["negative", None, "positive"], ["positive", "negative", None]),
+        ("disease_status", ["refractory", "relapsed"], ["relapsed", "refractory"]),
+        ("prior_hsct", [False, True], [True, False]),
+        ("center", ["B", "A", "missing"], ["A", "B", "missing"]),
+    ],
+)
 def test_levels_are_listed_in_the_contracts_order_not_by_count(column, levels, ordered):
     assert tables.natural_order(column, levels) == ordered

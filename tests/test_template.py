@@ -52,7 +52,8 @@ def test_the_header_only_template_is_refused_only_for_having_no_patients(templat
     path = template[0] if kind == "csv" else template[1]
     report = validate_file(path)
     assert [p.message for p in report.problems] == [
-        "the file has a header but no patients: add one row per patient below the header"]
+        "the file has a header but no patients: add one row per patient below the header"
+    ]
     assert report.sheet == (COHORT_SHEET if kind == "xlsx" else None)
 
 
@@ -75,7 +76,9 @@ def test_the_xlsx_template_filled_in_loads_as_the_cohort_typed_in(template, tmp_
     book.save(tmp_path / "filled.xlsx")
     report = validate_file(tmp_path / "filled.xlsx")
     assert report.ok and report.n_rows == 8 and report.sheet == COHORT_SHEET
-    pd.testing.assert_frame_equal(without_follow_up(load_cohort(tmp_path / "filled.xlsx")), load_cohort(VALID))
+    pd.testing.assert_frame_equal(
+        without_follow_up(load_cohort(tmp_path / "filled.xlsx")), load_cohort(VALID)
+    )
 
 
 def test_the_xlsx_template_has_the_header_a_readme_and_drop_downs_for_coded_columns(template):
@@ -87,8 +90,12 @@ def test_the_xlsx_template_has_the_header_a_readme_and_drop_downs_for_coded_colu
     names = [c.name for c in template_columns()]
     assert [c.value for c in sheet[1]] == names
     readme = [[c.value or "" for c in row] for row in book[README_SHEET].iter_rows()]
-    assert [r[0] for r in readme[1:]] == [REQUIRED_LABEL, *names[:-len(OPTIONAL_BLOCK)], OPTIONAL_LABEL,
-                                          *names[-len(OPTIONAL_BLOCK):]]
+    assert [r[0] for r in readme[1:]] == [
+        REQUIRED_LABEL,
+        *names[: -len(OPTIONAL_BLOCK)],
+        OPTIONAL_LABEL,
+        *names[-len(OPTIONAL_BLOCK) :],
+    ]
     described = {r[0]: r for r in readme[1:]}
     for col in template_columns():
         row = described[col.name]
@@ -99,8 +106,11 @@ def test_the_xlsx_template_has_the_header_a_readme_and_drop_downs_for_coded_colu
     for rule in sheet.data_validations.dataValidation:
         column = sheet.cell(row=2, column=next(iter(rule.sqref.ranges)).min_col).column
         lists[names[column - 1]] = rule.formula1.strip('"').split(",")
-    expected = {c.name: list(c.codes) if c.kind == "code" else ["yes", "no"]
-                for c in template_columns() if c.kind in ("code", "boolean")}
+    expected = {
+        c.name: list(c.codes) if c.kind == "code" else ["yes", "no"]
+        for c in template_columns()
+        if c.kind in ("code", "boolean")
+    }
     assert lists == expected
 
 
@@ -110,7 +120,9 @@ def test_the_optional_columns_follow_the_required_ones_as_a_shaded_block_with_a_
     names = [c.name for c in template_columns()]
     optional = [c.name for c in OPTIONAL_BLOCK]
     assert {"center", "source", *contract.FOLLOW_UP_NAMES} == set(optional)
-    assert names[-len(optional):] == optional and set(names[:-len(optional)]) == set(contract.NAMES) - set(optional)
+    assert names[-len(optional) :] == optional and set(names[: -len(optional)]) == set(
+        contract.NAMES
+    ) - set(optional)
     assert template[0].read_text(encoding="utf-8").splitlines() == [",".join(names)]
     sheet = load_workbook(template[1])[COHORT_SHEET]
     for cell in sheet[1]:
@@ -122,18 +134,23 @@ def test_the_optional_columns_follow_the_required_ones_as_a_shaded_block_with_a_
 def test_the_shipped_template_files_are_what_the_writer_makes_now(template):
     for made in template:
         assert (ROOT / "data" / made.name).read_bytes() == made.read_bytes(), (
-            f"data/{made.name} is stale: run `make template`")
+            f"data/{made.name} is stale: run `make template`"
+        )
 
 
 def test_the_validate_command_writes_the_template(tmp_path, capsys):
     from pipeline.__main__ import main
 
     assert main(["validate", "--template", str(tmp_path / "t")]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"wrote {tmp_path / 't' / 'template.csv'}",
-                                                    f"wrote {tmp_path / 't' / 'template.xlsx'}"]
+    assert capsys.readouterr().out.splitlines() == [
+        f"wrote {tmp_path / 't' / 'template.csv'}",
+        f"wrote {tmp_path / 't' / 'template.xlsx'}",
+    ]
 
 
-def test_the_validate_command_without_a_file_or_template_and_into_a_file_fails_in_one_line(tmp_path, capsys):
+def test_the_validate_command_without_a_file_or_template_and_into_a_file_fails_in_one_line(
+    tmp_path, capsys
+):
     from pipeline.__main__ import main
 
     assert main(["validate"]) == 2
@@ -142,5 +159,8 @@ def test_the_validate_command_without_a_file_or_template_and_into_a_file_fails_i
     blocker.write_text("not a folder", encoding="utf-8")
     assert main(["validate", "--template", str(blocker)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"error: cannot write the template into {blocker}: ") and err.count("\n") == 1
+    assert (
+        err.startswith(f"error: cannot write the template into {blocker}: ")
+        and err.count("\n") == 1
+    )
     assert blocker.read_text(encoding="utf-8") == "not a folder"

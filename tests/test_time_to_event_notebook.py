@@ -13,7 +13,11 @@ def _cohort(name: str) -> pd.DataFrame:
     c = c[c["os_months"] != ""].reset_index(drop=True)
     in_cr = c[c["rfs_months"] != ""]
     if name == "no_deaths":
-        return c.assign(os_event="no", rfs_event=c["rfs_event"].where(c["rfs_event"] == "", "no"), rfs_event_cause="")
+        return c.assign(
+            os_event="no",
+            rfs_event=c["rfs_event"].where(c["rfs_event"] == "", "no"),
+            rfs_event_cause="",
+        )
     if name == "one_patient":
         return in_cr.iloc[:1]
     if name == "three_patients":
@@ -23,11 +27,15 @@ def _cohort(name: str) -> pd.DataFrame:
     raise KeyError(name)
 
 
-@pytest.fixture(scope="module", params=["no_deaths", "one_patient", "three_patients", "without_cause_column"])
+@pytest.fixture(
+    scope="module", params=["no_deaths", "one_patient", "three_patients", "without_cause_column"]
+)
 def run(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(request.param)
     _cohort(request.param).to_csv(folder / "cohort.csv", index=False)
-    namespace = execute("08_time_to_event", data_path=str(folder / "cohort.csv"), output_dir=str(folder / "out"))
+    namespace = execute(
+        "08_time_to_event", data_path=str(folder / "cohort.csv"), output_dir=str(folder / "out")
+    )
     results = pd.read_csv(folder / "out" / "results" / "08_time_to_event.csv").set_index("key")
     return request.param, namespace, results
 

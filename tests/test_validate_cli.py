@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "fixtures" / "valid_small.csv"
 CORPUS = ROOT / "tests" / "bad_inputs"
 SHIPPED = ROOT / "data" / "reconstructed_cohort.csv"
-NOTEBOOK_MACHINERY = ("pipeline.run", "nbformat", "papermill", "nbconvert", "jsonschema",
-                      "nbclient")
+NOTEBOOK_MACHINERY = (
+    "pipeline.run",
+    "nbformat",
+    "papermill",
+    "nbconvert",
+    "jsonschema",
+    "nbclient",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +46,21 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize(("path", "status", "first_line"), [
-    (VALID, 0, f"{VALID}: valid (8 patients)"),
-    (CORPUS / "several_problems.csv", 2, f"{CORPUS / 'several_problems.csv'}: 4 problems in 8 rows"),
-    (CORPUS / "semicolon.csv", 2, f"{CORPUS / 'semicolon.csv'}: 1 problem"),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "first_line"),
+    [
+        (VALID, 0, f"{VALID}: valid (8 patients)"),
+        (
+            CORPUS / "several_problems.csv",
+            2,
+            f"{CORPUS / 'several_problems.csv'}: 4 problems in 8 rows",
+        ),
+        (CORPUS / "semicolon.csv", 2, f"{CORPUS / 'semicolon.csv'}: 1 problem"),
+    ],
+)
 def test_validate_command_prints_the_report_and_exits_0_when_valid_and_2_when_not(
-        path, status, first_line, capsys):
+    path, status, first_line, capsys
+):
     before = sha256(path)
     found, out = run_validate(path, capsys)
     assert found == status
@@ -67,7 +81,9 @@ def test_validate_command_accepts_the_shipped_reconstructed_cohort(capsys):
     assert sha256(SHIPPED) == before
 
 
-def test_an_interrupt_before_any_sub_command_starts_exits_130_without_a_traceback(monkeypatch, capsys):
+def test_an_interrupt_before_any_sub_command_starts_exits_130_without_a_traceback(
+    monkeypatch, capsys
+):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
@@ -76,13 +92,16 @@ def test_an_interrupt_before_any_sub_command_starts_exits_130_without_a_tracebac
     assert capsys.readouterr().err == "interrupted\n"
 
 
-@pytest.mark.parametrize(("argv", "status", "stream", "words"), [
-    (["--help"], 0, "out", "usage: python -m pipeline"),
-    (["run", "--help"], 0, "out", "--cell-timeout"),
-    ([], 2, "err", "the following arguments are required"),
-    (["validat"], 2, "err", "invalid choice: 'validat'"),
-    (["run", "--workers", "0"], 2, "err", "must be at least 1, got 0"),
-])
+@pytest.mark.parametrize(
+    ("argv", "status", "stream", "words"),
+    [
+        (["--help"], 0, "out", "usage: python -m pipeline"),
+        (["run", "--help"], 0, "out", "--cell-timeout"),
+        ([], 2, "err", "the following arguments are required"),
+        (["validat"], 2, "err", "invalid choice: 'validat'"),
+        (["run", "--workers", "0"], 2, "err", "must be at least 1, got 0"),
+    ],
+)
 def test_help_and_usage_errors_return_their_status_from_main(argv, status, stream, words, capsys):
     assert cli.main(argv) == status
     assert words in getattr(capsys.readouterr(), stream)
@@ -102,11 +121,18 @@ print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
 """
 
 
-@pytest.mark.parametrize(("argv", "status"), [
-    (["--help"], 0), (["run", "--no-such-option"], 2), (["validate", str(SHIPPED)], 0)])
+@pytest.mark.parametrize(
+    ("argv", "status"),
+    [(["--help"], 0), (["run", "--no-such-option"], 2), (["validate", str(SHIPPED)], 0)],
+)
 def test_help_usage_errors_and_validate_do_not_import_the_notebook_machinery(argv, status):
-    done = subprocess.run([sys.executable, "-c", _IMPORTS_OF, *argv], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     found = json.loads(done.stdout.splitlines()[-1])
     assert found["status"] == status
     assert [m for m in NOTEBOOK_MACHINERY if m in found["modules"]] == []
@@ -116,9 +142,12 @@ def test_help_usage_errors_and_validate_do_not_import_the_notebook_machinery(arg
 
 def test_a_reader_that_closes_the_pipe_early_ends_validate_quietly_without_a_traceback():
     # `validate FILE | head -c 10`: the report is longer than what the reader takes.
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "validate",
-                             str(CORPUS / "several_problems.csv")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "validate", str(CORPUS / "several_problems.csv")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.read(10)
     proc.stdout.close()
     stderr = proc.stderr.read().decode()
@@ -133,12 +162,21 @@ def test_a_reader_that_closes_the_pipe_early_ends_validate_quietly_without_a_tra
 # from it): the normalised copy is that clean file byte for byte.
 FIXES_TO_VALID = {
     "mixed_case_padded.csv": [  # make_corpus.py: upper/mixed case, padded codes, true/1, '18.0'
-        "column sex: 'Male' -> 'male' on line 2", "column response: ' CR ' -> 'cr' on line 2",
-        "column prior_hsct: 'YES' -> 'yes' on line 3", "column hsct_after_blina: 'False' -> 'no' on line 4",
-        "column crs: '1' -> 'yes' on line 5", "column age_years: '18.0' -> '18' on line 6",
-        "column source: ' PAAP' -> 'paap' on line 7", "column crs: 'TRUE' -> 'yes' on line 8"],
-    "bom.csv": [], "blank_lines.csv": [], "trailing_comma.csv": [], "valid.xlsx": [],
-    "hidden_first_sheet.xlsx": [], "readme_then_cohort.xlsx": [],
+        "column sex: 'Male' -> 'male' on line 2",
+        "column response: ' CR ' -> 'cr' on line 2",
+        "column prior_hsct: 'YES' -> 'yes' on line 3",
+        "column hsct_after_blina: 'False' -> 'no' on line 4",
+        "column crs: '1' -> 'yes' on line 5",
+        "column age_years: '18.0' -> '18' on line 6",
+        "column source: ' PAAP' -> 'paap' on line 7",
+        "column crs: 'TRUE' -> 'yes' on line 8",
+    ],
+    "bom.csv": [],
+    "blank_lines.csv": [],
+    "trailing_comma.csv": [],
+    "valid.xlsx": [],
+    "hidden_first_sheet.xlsx": [],
+    "readme_then_cohort.xlsx": [],
 }
 
 
@@ -150,7 +188,8 @@ def fix_codes(source: Path, out: Path, capsys) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize(("name", "fixes"), FIXES_TO_VALID.items(), ids=list(FIXES_TO_VALID))
 def test_fix_codes_writes_the_contract_form_of_each_accepted_variant_and_lists_every_change(
-        name, fixes, tmp_path, capsys):
+    name, fixes, tmp_path, capsys
+):
     source, out = CORPUS / name, tmp_path / "fixed.csv"
     before = sha256(source)
     status, printed, _ = fix_codes(source, out, capsys)
@@ -161,14 +200,19 @@ def test_fix_codes_writes_the_contract_form_of_each_accepted_variant_and_lists_e
     assert sha256(source) == before
 
 
-@pytest.mark.parametrize(("source", "out", "words"), [
-    (VALID, "input", "never writes the input"),
-    (VALID, "existing", "already exists"),
-    (VALID, "fixed.xlsx", "name the copy with .csv"),
-    (CORPUS / "unknown_code.csv", "fixed.csv", "nothing written"),
-], ids=["out is the input", "out exists", "out not csv", "input invalid"])
+@pytest.mark.parametrize(
+    ("source", "out", "words"),
+    [
+        (VALID, "input", "never writes the input"),
+        (VALID, "existing", "already exists"),
+        (VALID, "fixed.xlsx", "name the copy with .csv"),
+        (CORPUS / "unknown_code.csv", "fixed.csv", "nothing written"),
+    ],
+    ids=["out is the input", "out exists", "out not csv", "input invalid"],
+)
 def test_fix_codes_refuses_to_write_the_input_an_existing_file_or_a_copy_of_an_invalid_file(
-        source, out, words, tmp_path, capsys):
+    source, out, words, tmp_path, capsys
+):
     work = tmp_path / source.name
     work.write_bytes(source.read_bytes())
     existing = tmp_path / "existing.csv"
@@ -178,4 +222,6 @@ def test_fix_codes_refuses_to_write_the_input_an_existing_file_or_a_copy_of_an_i
     status, printed, err = fix_codes(work, target, capsys)
     assert status == 2
     assert words in printed + err
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files_before  # the input's bytes unchanged
+    assert {
+        p.name: p.read_bytes() for p in tmp_path.iterdir()
+    } == files_before  # the input's bytes unchanged
