@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.results import Key
+
 #: Events per parameter the full model needs (Peduzzi et al. 1995).
 MIN_EPV = 10
 #: Covariates left out, from the end, while the EPV rule fails; the first is always kept.
@@ -155,7 +157,7 @@ def result_rows(
         s = summary.loc[name]
         rows.append(
             {
-                "key": f"{key}[{name}].hr",
+                "key": str(Key(key, by=name, part="hr")),
                 "label": f"Adjusted OS hazard ratio, {label}",
                 "numerator": events,
                 "denominator": n,

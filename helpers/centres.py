@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from helpers.contingency import TestResult, fisher_exact
+from helpers.results import Key
 
 #: Coverages of the funnel plot's control limits (about 2 and 3 standard deviations).
 FUNNEL_COVERAGES: tuple[float, ...] = (0.95, 0.998)
@@ -244,7 +245,7 @@ def heterogeneity_rows(
     )
     return [
         {
-            "key": f"{outcome}[{by}].i_squared",
+            "key": str(Key(outcome, by=by, part="i_squared")),
             "label": f"{label}: I² across centres",
             "estimate": found.i2,
             "ci_low": found.i2_low,
@@ -255,7 +256,7 @@ def heterogeneity_rows(
             "unit": "fraction",
         },
         {
-            "key": f"{outcome}[{by}].tau_squared",
+            "key": str(Key(outcome, by=by, part="tau_squared")),
             "label": f"{label}: between-centre variance of the log-odds",
             "estimate": found.tau2,
             "method": method,

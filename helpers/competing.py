@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.results import Key
 from helpers.suppression import DASH, NONE, Policy
 
 #: Event codes of a competing-risks outcome: censored, relapse, death in remission.
@@ -168,7 +169,7 @@ def cif_rows(
         value, low, high = cif_at(fit, t, policy=policy)
         rows.append(
             {
-                "key": f"{key}.cif_{t:g}m",
+                "key": Key.part_of(key, f"cif_{t:g}m"),
                 "label": f"{label} at {t:g} months",
                 "numerator": events,
                 "denominator": n,

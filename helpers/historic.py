@@ -16,7 +16,7 @@ import pandas as pd
 from helpers import comparison, contract, suppression
 from helpers.derived import CUTOFFS
 from helpers.published import cutoffs_used, definition_differences, different_definition_text
-from helpers.results import RESULT_COLUMNS
+from helpers.results import RESULT_COLUMNS, Key
 from helpers.stats import boschloo_fisher_two_sided, exact_ci, proportion
 
 #: Columns of the comparator file, in order.
@@ -292,7 +292,8 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
 def endpoint_key(code: str, population: str) -> str:
     """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise."""
     population = population.strip()
-    return f"endpoint[{code}]" if population in ("", "all") else f"endpoint[{code}|{population}]"
+    within = () if population in ("", "all") else [i.split("=", 1) for i in population.split("&")]
+    return str(Key("endpoint", by=code, within=within))
 
 
 def population_label(population: str) -> str:
@@ -565,7 +566,7 @@ def comparator_results(comparators: pd.DataFrame, ids) -> pd.DataFrame:
         r = rates.loc[cid]
         rows.append(
             {
-                "key": f"comparator[{cid}]",
+                "key": str(Key("comparator", by=cid)),
                 "label": f"{r['study']}, {r['arm']}: {r['endpoint_definition']}",
                 "numerator": r["numerator"],
                 "denominator": r["denominator"],
@@ -618,7 +619,7 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
         for short, p, method in tests:
             rows.append(
                 {
-                    "key": f"cmp[{pid}]~{short}",
+                    "key": str(Key("cmp", by=pid, test=short)),
                     "label": what,
                     "numerator": r["cohort_k"],
                     "denominator": r["cohort_n"],
@@ -629,7 +630,7 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
             )
         rows.append(
             {
-                "key": f"cmp[{pid}].risk_difference",
+                "key": str(Key("cmp", by=pid, part="risk_difference")),
                 "label": f"{what}: cohort minus comparator",
                 "estimate": r["risk_difference"],
                 "ci_low": r["rd_low"],
@@ -640,7 +641,7 @@ def comparison_results(compared: pd.DataFrame) -> pd.DataFrame:
         )
         rows.append(
             {
-                "key": f"cmp[{pid}].prob_cohort_higher",
+                "key": str(Key("cmp", by=pid, part="prob_cohort_higher")),
                 "label": what,
                 "estimate": r["prob_cohort_higher"],
                 "method": r["posterior_method"],

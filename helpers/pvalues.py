@@ -11,6 +11,7 @@ from fractions import Fraction
 import pandas as pd
 
 from helpers import contract
+from helpers.results import Key
 from helpers.rounding import (
     fmt_half_up,
     int_or_none,
@@ -147,6 +148,13 @@ def group_rates(counts: Mapping[str, tuple[int, int]], test_key: str) -> dict[st
 _TEST_KEY = re.compile(
     r"^(?P<measure>[^\[]+)\[(?P<by>[^\]|]+)(?:\|(?P<where>[^\]]*))?\]~(?P<test>\w+)$"
 )
+
+
+def grouping_key(measure: str, grouping: str, test: str) -> str:
+    """``any_cr[lines_group]~fisher``; a grouping ``by|name=level&...`` keeps its condition."""
+    by, _, where = grouping.partition("|")
+    within = [item.split("=", 1) for item in where.split("&")] if where else ()
+    return str(Key(measure, by=by, within=within, test=test))
 
 
 def split_test_key(key: str) -> dict | None:
@@ -287,7 +295,7 @@ def p_value_candidates(
                     status = f"not applicable ({levels}x2 table)"
                 rows.append(
                     {
-                        "key": f"{measure}[{grouping}]~{test}",
+                        "key": grouping_key(measure, grouping, test),
                         "grouping": grouping,
                         "test": test,
                         "test_name": TEST_WORDS.get(test, test),

@@ -27,7 +27,7 @@ from helpers.pvalues import (
     split_test_key,
     test_words,
 )
-from helpers.results import rate_key, read_results
+from helpers.results import Key, rate_key, read_results
 from helpers.rounding import (
     PrintedNumber,
     describe_rules,
@@ -650,7 +650,7 @@ def judge_all(
                 "location": fig["location"],
                 "description": fig["description"],
                 "kind": fig["kind"],
-                "result_key": key or (f"comparator[{cid}]" if cid else ""),
+                "result_key": key or (str(Key("comparator", by=cid)) if cid else ""),
                 "printed": v.printed,
                 "recomputed": v.recomputed_text,
                 "verdict": label,

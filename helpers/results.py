@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -79,6 +79,15 @@ class Key:
             + (f"~{self.test}" if self.test else "")
             + (f".{self.part}" if self.part else "")
         )
+
+    def with_part(self, part: str) -> Key:
+        """This key with ``.part`` set (``km_os[all]`` -> ``km_os[all].median``)."""
+        return replace(self, part=part)
+
+    @staticmethod
+    def part_of(key: str, part: str) -> str:
+        """The key written as ``key`` with ``.part`` set, written out."""
+        return str(Key.parse(key).with_part(part))
 
     @classmethod
     def parse(cls, text: str) -> Key:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import narrative, suppression
+from helpers.results import Key
 from helpers.suppression import NONE, Policy
 
 KM_METHOD = "Kaplan-Meier; 95% CI exponential Greenwood on log(-log S)"
@@ -141,7 +142,7 @@ def km_rows(
     median, low, high = median_with_ci(fit, policy=policy)
     rows = [
         {
-            "key": f"{key}.median",
+            "key": Key.part_of(key, "median"),
             "label": f"{label}: median (months)",
             "numerator": events,
             "denominator": n,
@@ -156,7 +157,7 @@ def km_rows(
         s, s_low, s_high = survival_at(fit, t, policy=policy)
         rows.append(
             {
-                "key": f"{key}.survival_{t:g}m",
+                "key": Key.part_of(key, f"survival_{t:g}m"),
                 "label": f"{label}: survival at {t:g} months",
                 "denominator": n,
                 "estimate": s,
@@ -169,7 +170,7 @@ def km_rows(
     for t, count in zip(grid, at_risk(fit.durations, grid)):
         rows.append(
             {
-                "key": f"{key}.at_risk_{t:g}m",
+                "key": Key.part_of(key, f"at_risk_{t:g}m"),
                 "label": f"{label}: at risk at {t:g} months",
                 "numerator": count,
                 "denominator": n,
