@@ -66,8 +66,8 @@ def test_every_notebook_shows_where_its_data_came_from_first(path):
     assert "data_provenance(data_path)" in code[1].source
 
 
-# 03-06 and 09 still have long cells
-NOT_YET_SHORT = {"03", "04", "05", "06", "09"}
+# 03-06 still have long cells
+NOT_YET_SHORT = {"03", "04", "05", "06"}
 
 
 def code_cell_sizes(path: Path) -> tuple[list[int], list[int]]:
