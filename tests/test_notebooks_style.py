@@ -77,10 +77,6 @@ def test_every_notebook_shows_where_its_data_came_from_first(path):
     assert "data_provenance(data_path)" in code[1].source
 
 
-# 07 and 09 still have long cells
-NOT_YET_SHORT = {"07", "09"}
-
-
 def code_cell_sizes(path: Path) -> tuple[list[int], list[int]]:
     """Non-blank lines per code cell, and the length of every line of code."""
     cells = [c.source.splitlines() for c in read(path).cells if c.cell_type == "code"]
@@ -89,19 +85,7 @@ def code_cell_sizes(path: Path) -> tuple[list[int], list[int]]:
     ]
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            p,
-            marks=pytest.mark.xfail(
-                p.stem[:2] in NOT_YET_SHORT, strict=False, reason="cells not yet split"
-            ),
-        )
-        for p in NOTEBOOKS
-    ],
-    ids=IDS,
-)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_code_cells_are_short_median_six_lines_at_most_twenty_five_lines_of_100_characters(path):
     import statistics
 
