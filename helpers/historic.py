@@ -16,7 +16,7 @@ import pandas as pd
 from helpers import comparison, contract, suppression
 from helpers.derived import CUTOFFS
 from helpers.published import cutoffs_used, definition_differences, different_definition_text
-from helpers.results import RESULT_COLUMNS, Key
+from helpers.results import RESULT_COLUMNS, Key, conditions
 from helpers.stats import boschloo_fisher_two_sided, exact_ci, proportion
 
 #: Columns of the comparator file, in order.
@@ -292,8 +292,8 @@ def with_endpoint_columns(cohort: pd.DataFrame) -> pd.DataFrame:
 def endpoint_key(code: str, population: str) -> str:
     """``endpoint[cr_crh_cri]`` for all patients, ``endpoint[cr_crh|ph_status=positive]`` otherwise."""
     population = population.strip()
-    within = () if population in ("", "all") else [i.split("=", 1) for i in population.split("&")]
-    return str(Key("endpoint", by=code, within=within))
+    within = "" if population == "all" else population
+    return str(Key("endpoint", by=code, within=conditions(within)))
 
 
 def population_label(population: str) -> str:

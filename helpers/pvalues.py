@@ -11,7 +11,7 @@ from fractions import Fraction
 import pandas as pd
 
 from helpers import contract
-from helpers.results import Key
+from helpers.results import Key, conditions
 from helpers.rounding import (
     fmt_half_up,
     int_or_none,
@@ -153,8 +153,7 @@ _TEST_KEY = re.compile(
 def grouping_key(measure: str, grouping: str, test: str) -> str:
     """``any_cr[lines_group]~fisher``; a grouping ``by|name=level&...`` keeps its condition."""
     by, _, where = grouping.partition("|")
-    within = [item.split("=", 1) for item in where.split("&")] if where else ()
-    return str(Key(measure, by=by, within=within, test=test))
+    return str(Key(measure, by=by, within=conditions(where), test=test))
 
 
 def split_test_key(key: str) -> dict | None:

@@ -80,14 +80,10 @@ class Key:
             + (f".{self.part}" if self.part else "")
         )
 
-    def with_part(self, part: str) -> Key:
-        """This key with ``.part`` set (``km_os[all]`` -> ``km_os[all].median``)."""
-        return replace(self, part=part)
-
     @staticmethod
     def part_of(key: str, part: str) -> str:
-        """The key written as ``key`` with ``.part`` set, written out."""
-        return str(Key.parse(key).with_part(part))
+        """The key written as ``key`` with ``.part`` set: ``km_os[all]`` -> ``km_os[all].median``."""
+        return str(replace(Key.parse(key), part=part))
 
     @classmethod
     def parse(cls, text: str) -> Key:
@@ -110,7 +106,7 @@ class Key:
                 by = item
             else:
                 raise ValueError(f"not a result key: {text!r} (a bare name after the first)")
-        pairs = [item.partition("=")[::2] for item in within.split("&")] if within else []
+        pairs = conditions(within)
         return cls(
             statistic,
             tuple(where),
@@ -119,6 +115,11 @@ class Key:
             found.group("test") or "",
             found.group("part") or "",
         )
+
+
+def conditions(text: str) -> tuple[tuple[str, str], ...]:
+    """``"ph_status=negative&high_burden=True"`` as (name, level) pairs; ``""`` as none."""
+    return tuple(tuple(item.partition("=")[::2]) for item in text.split("&")) if text else ()
 
 
 # statistic[inside]~test.part; the inside may hold one nested key (``replication[any_cr[all]]``).

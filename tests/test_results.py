@@ -21,6 +21,37 @@ def test_rate_key_follows_the_documented_grammar(args, expected):
     assert results.rate_key(*args) == expected
 
 
+@pytest.mark.parametrize(
+    "key, part, expected",
+    [
+        ("km_os[all]", "median", "km_os[all].median"),
+        (
+            "km_rfs[high_burden=True|any_cr=True]",
+            "survival_12m",
+            "km_rfs[high_burden=True|any_cr=True].survival_12m",
+        ),
+        ("cir[any_cr=True]", "cif_6m", "cir[any_cr=True].cif_6m"),
+    ],
+)
+def test_part_of_adds_a_part_to_a_key_and_keeps_the_rest_as_written(key, part, expected):
+    assert results.Key.part_of(key, part) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", ()),
+        ("ph_status=negative", (("ph_status", "negative"),)),
+        (
+            "high_burden=True&ph_status=positive",
+            (("high_burden", "True"), ("ph_status", "positive")),
+        ),
+    ],
+)
+def test_conditions_reads_the_name_level_pairs_of_a_key(text, expected):
+    assert results.conditions(text) == expected
+
+
 def test_test_key_puts_the_population_filter_after_a_bar():
     assert results.test_key("any_cr", "lines_group", "fisher") == "any_cr[lines_group]~fisher"
     assert (
