@@ -1,9 +1,9 @@
 """What each notebook's kernel imports, and how long that takes.
 
 ``python -m benchmarks.kernel_imports`` takes the import statements of each notebook's code
-cells (those at the top level of a cell, in order), runs them in a fresh
-interpreter ``--repeat`` times (default 5) and prints, per notebook, the median wall time in
-seconds, that time over a bare ``python -c pass`` start (the ratio), and which of the heavy
+cells (those at the top level of a cell, in order; :func:`benchmarks.notebook_imports`),
+runs them in a fresh interpreter ``--repeat`` times (default 5) and prints, per notebook, the
+median wall time in seconds, that time over a bare ``python -c pass`` start (the ratio), and which of the heavy
 packages the imports loaded. A package imported lazily inside a function is not counted: that
 is the point of importing it there. Not part of the test suite; run it by hand, on a quiet
 machine. Nothing happens on import.
@@ -12,7 +12,6 @@ machine. Nothing happens on import.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import statistics
 import subprocess
@@ -37,20 +36,6 @@ HEAVY = (
 )
 
 
-def notebook_imports(notebook: Path) -> str:
-    """The top-level import statements of the notebook's code cells, one per line, in order."""
-    import nbformat
-
-    statements: list[str] = []
-    for cell in nbformat.read(str(notebook), as_version=4).cells:
-        if cell.cell_type == "code":
-            tree = ast.parse(cell.source)
-            statements += [
-                ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
-            ]
-    return "\n".join(dict.fromkeys(statements))
-
-
 def timed(code: str) -> tuple[float, list[str]]:
     """Wall seconds of ``python -c code`` in the notebooks folder, and the heavy modules loaded."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {[m for m, _ in HEAVY]!r} if m in sys.modules]))"
@@ -66,6 +51,10 @@ def timed(code: str) -> tuple[float, list[str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print one Markdown table row per notebook."""
+    import nbformat
+
+    from benchmarks import notebook_imports
+
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.kernel_imports", description=__doc__.split("\n")[0]
     )
@@ -77,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---|---|---|")
     names = dict(HEAVY)
     for notebook in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        runs = [timed(notebook_imports(notebook)) for _ in range(args.repeat)]
+        code = "\n".join(notebook_imports(nbformat.read(str(notebook), as_version=4)))
+        runs = [timed(code) for _ in range(args.repeat)]
         seconds = statistics.median(s for s, _ in runs)
         loaded = ", ".join(names[m] for m in runs[0][1]) or "none"
         print(f"| {notebook.stem} | {seconds:.2f} | {seconds / bare:.1f} | {loaded} |", flush=True)
