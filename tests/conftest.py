@@ -137,9 +137,20 @@ def group_of(nodeid: str) -> str:
     return "nbval" if path.endswith(".ipynb") or path in AFTER_NBVAL else path
 
 
+#: Session fixtures that make a whole pipeline run: a test using one is marked ``slow``.
+SHARED_RUNS = frozenset({"shipped_run", "shipped_share_run", "followup_share_run"})
+
+
 def pytest_collection_modifyitems(config, items):
-    """The groups in LONG_FIRST first (stable: file order within a group, as nbval needs), and
-    in nbval's group the notebooks before :data:`AFTER_NBVAL`."""
+    """Tests reading a shared run are ``slow`` (``make test-fast`` leaves them out); the groups in
+    LONG_FIRST first (stable: file order within a group, as nbval needs), and in nbval's group the
+    notebooks before :data:`AFTER_NBVAL`."""
+    for item in items:
+        # a test may name its run as a parameter and ask for it with request.getfixturevalue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        used = set(getattr(item, "fixturenames", ())) | {str(v) for v in params.values()}
+        if SHARED_RUNS & used:
+            item.add_marker(pytest.mark.slow)
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
     items.sort(
         key=lambda item: (

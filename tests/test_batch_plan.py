@@ -396,6 +396,7 @@ def _alive(proc) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_path):
     notebooks = write_probe(
         tmp_path / "nbs",
