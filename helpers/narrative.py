@@ -302,9 +302,11 @@ def fill(
     return re.sub(r"\[\[(.+?):([A-Za-z_]+)\]\]", substitute, template)
 
 
-def show_filled(template: str, results, *, policy: Policy = NONE) -> None:
-    """Display :func:`fill` output as Markdown."""
-    show_markdown(fill(template, results, policy=policy), policy=policy)
+def show_filled(
+    template: str, results, keys: Mapping[str, object] | None = None, *, policy: Policy = NONE
+) -> None:
+    """Display :func:`fill` output as Markdown (``keys``: placeholder names -> result keys)."""
+    show_markdown(fill(template, results, keys, policy=policy), policy=policy)
 
 
 # --- wording about the paper: the shipped reconstruction at the paper's cut-offs, a cut-off the passage depends

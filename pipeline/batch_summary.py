@@ -464,6 +464,7 @@ def grid_contrasts(
 
     from helpers.comparison import newcombe_difference_ci
     from helpers.narrative import n_of, p_text
+    from helpers.results import rate_key, test_key
 
     varied = {k for o in outcomes for k, _ in o.spec.parameters}
     names = [k for k in GRID_CONTRASTS if k in varied]
@@ -478,9 +479,9 @@ def grid_contrasts(
                 continue
             var, exposed, reference, words = GRID_CONTRASTS[name]
             v = values[name]
-            high = _row(results, f"any_cr[{var}={exposed.format(v=v)}]")
-            low = _row(results, f"any_cr[{var}={reference.format(v=v)}]")
-            test = _row(results, f"any_cr[{var}]~fisher")
+            high = _row(results, rate_key("any_cr", {var: exposed.format(v=v)}))
+            low = _row(results, rate_key("any_cr", {var: reference.format(v=v)}))
+            test = _row(results, test_key("any_cr", var, "fisher"))
             row = {
                 "label": o.spec.centre or o.spec.source,
                 "source": o.spec.source,

@@ -93,6 +93,20 @@ def test_number_keeps_at_most_one_decimal_and_drops_trailing_zeros(value, expect
     assert narrative.number(value) == expected
 
 
+def test_show_filled_reads_a_named_placeholder_through_the_key_it_is_given(monkeypatch):
+    from helpers.results import Key
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.append(objs))
+    results = pd.DataFrame(
+        [{"key": "maic[p].ess", "numerator": None, "denominator": 20, "estimate": 12.5}]
+    )
+    narrative.show_filled(
+        "ESS [[ess:value]] of [[ess:N]]", results, {"ess": Key("maic", by="p", part="ess")}
+    )
+    assert shown == [({"text/markdown": "ESS 12.5 of 20"},)]
+
+
 def test_fill_names_a_placeholder_key_that_has_no_result():
     with pytest.raises(KeyError, match="no result with key 'any_cr\\[nope\\]'"):
         narrative.fill("[[any_cr[nope]:n]]", pd.DataFrame({"key": ["any_cr[all]"]}))

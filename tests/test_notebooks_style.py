@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -93,3 +94,99 @@ def test_code_cells_are_short_median_six_lines_at_most_twenty_five_lines_of_100_
     assert statistics.median(sizes) <= 6, sizes
     assert max(sizes) <= 25, sizes
     assert max(widths) <= 100, max(widths)
+
+
+# A result key is written by helpers.results.Key (or rate_key, test_key, Key.part_of), never by
+# string formatting. Key-shaped text -- a name, then [...], then ~test and .part -- that a string
+# expression writes with a computed piece in it is a key built by formatting; so is a computed
+# key (a name ending in "key") extended by ".part", "[...]" or "~test".
+KEY_SHAPE = re.compile(r"[\w.{}]+\[[^\[\]]*\](?:~[\w{}]+)?(?:\.[\w{}]+)*")
+EXTENDED_KEY = re.compile(r"\{key\}[.\[~]\w+")
+FIELD = re.compile(r"\{([^{}!:]*)[^{}]*\}")
+
+
+def _piece(node) -> str:
+    """A computed piece of a string: ``{key}`` for a name ending in ``key``, else ``{}``."""
+    return "{key}" if isinstance(node, ast.Name) and node.id.endswith("key") else "{}"
+
+
+def _fields(text: str) -> str:
+    """Template text (``str.format`` fields) with each field as a computed piece."""
+    return FIELD.sub(lambda m: "{key}" if m.group(1).endswith("key") else "{}", text)
+
+
+def _written(node) -> str | None:
+    """The text a string expression writes, computed pieces as ``{}``; None if not one."""
+    if isinstance(node, ast.Constant):
+        return _fields(node.value) if isinstance(node.value, str) else None
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            _written(v) if isinstance(v, ast.Constant) else _piece(v.value) for v in node.values
+        )
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _written(node.left), _written(node.right)
+        if left is None and right is None:
+            return None
+        return (left if left is not None else _piece(node.left)) + (
+            right if right is not None else _piece(node.right)
+        )
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        left = node.left
+        if isinstance(left, ast.Constant) and isinstance(left.value, str):
+            return re.sub(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]", "{}", left.value)
+    return None
+
+
+def keys_built_by_formatting(source: str) -> list[str]:
+    """Key-shaped text in ``source`` that string formatting writes (docstrings left out)."""
+    code = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
+    tree = ast.parse(code)
+    docstrings = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    built = []
+    for node in ast.walk(tree):
+        text = None if id(node) in docstrings else _written(node)
+        if text is not None:
+            built += [m.group() for m in KEY_SHAPE.finditer(text) if "{" in m.group()]
+            built += [m.group() for m in EXTENDED_KEY.finditer(text)]
+    return sorted(set(built))
+
+
+@pytest.mark.parametrize(
+    "code, built",
+    [
+        ('key = f"any_cr[{by}]"', True),
+        ('f"fisher_sample_size[cr_crh_cri|true_rate={level}].n"', True),
+        ('f"{key}[{var}|any_cr=True]~gray"', True),
+        ('f"{key}.balance[{code}].{column}"', True),
+        ('f"{key}.ess"', True),
+        ('f"km_os[all].survival_{t:g}m"', True),
+        ('"landmark_os[" + landmark_key + "={level}|any_cr=True]"', True),
+        ('km_by_group(data, "km_os[high_burden={level}]")', True),
+        ('"[[{key}.ess:value]]".format(key=key)', True),
+        ('"%s[all]" % measure', True),
+        ('f"replication[{below} - {above}]"', True),
+        ('f"this cohort [[own:n_of]] vs {study} [[other:n_of]]"', False),
+        ('f"[[{verdict_keys[0]}:n_pct]] **{labels[0]}**"', False),
+        ('"patients here [[n[source=neuf]:n]]"', False),
+        ('str(results.Key("any_cr", by=by)) + "; " + label', False),
+        ('results.Key.part_of(key, f"survival_{t:g}m")', False),
+        ("f\"{row['label']}: {words[column]} [{n}]\"", False),
+        ('def f(key):\n    """`key` holds km_os[{level}]."""', False),
+    ],
+)
+def test_the_key_check_finds_keys_built_from_pieces_and_passes_prose_placeholders(code, built):
+    assert bool(keys_built_by_formatting(code)) == built, keys_built_by_formatting(code)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_code_cell_builds_a_result_key_by_string_formatting_only_by_results_key(path):
+    built = {
+        cell.get("id"): found
+        for cell in read(path).cells
+        if cell.cell_type == "code" and (found := keys_built_by_formatting(cell.source))
+    }
+    assert not built, f"keys built by string formatting (use helpers.results.Key): {built}"

@@ -75,3 +75,38 @@ def test_written_results_read_back_in_notebook_order(tmp_path):
     assert back["notebook"].tolist() == ["01_x", "02_y"]
     assert back["estimate"].tolist() == [1.0, 2.0]
     assert not list((tmp_path / "results").glob("*.part"))
+
+
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        (results.Key("any_cr", by="high_burden"), "any_cr[high_burden]"),
+        (
+            results.Key("fisher_sample_size", by="cr_crh_cri", within={"true_rate": 0.3}, part="n"),
+            "fisher_sample_size[cr_crh_cri|true_rate=0.3].n",
+        ),
+        (results.Key("replication", by="any_cr[all]"), "replication[any_cr[all]]"),
+        (
+            results.Key("replication", by="any_cr[high_burden=False] - any_cr[high_burden=True]"),
+            "replication[any_cr[high_burden=False] - any_cr[high_burden=True]]",
+        ),
+        (
+            results.Key("landmark_os", by="hsct_by_6m", within={"any_cr": True}, test="logrank"),
+            "landmark_os[hsct_by_6m|any_cr=True]~logrank",
+        ),
+        (results.Key("km_os", part="survival_12m"), "km_os[all].survival_12m"),
+        (
+            results.Key(
+                "maic", by="tower", part=str(results.Key("balance", by="male", part="after"))
+            ),
+            "maic[tower].balance[male].after",
+        ),
+        (
+            results.Key("maic", by="tower", part=str(results.Key("rate", {"matched": "age+male"}))),
+            "maic[tower].rate[matched=age+male]",
+        ),
+    ],
+)
+def test_a_key_writes_the_text_the_notebooks_store_and_reads_back_as_written(key, expected):
+    assert str(key) == expected
+    assert str(results.Key.parse(expected)) == expected
