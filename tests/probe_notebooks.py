@@ -31,7 +31,7 @@ def write_probe(folder: Path, parameters: str, body: str, name: str = "01_probe"
 
 
 def write_recording_probe(folder: Path, parameters: str, values: str) -> Path:
-    """A probe whose body writes ``values`` (a dict expression) as JSON to tables/probe.json in its run."""
+    """A probe writing ``values`` (a dict expression) as JSON to tables/probe.json of its run."""
     return write_probe(
         folder,
         parameters,

@@ -38,7 +38,7 @@ def sha(path: Path) -> str:
 
 
 def tiny_notebooks(folder: Path, body: str, params: str = "") -> Path:
-    """A notebooks folder with one notebook, 01_tiny, whose parameters cell declares the pipeline's."""
+    """A notebooks folder with one notebook, 01_tiny, declaring the pipeline's parameters."""
     return write_probe(folder, RUN_PARAMETERS + params, body, name="01_tiny")
 
 
@@ -50,12 +50,12 @@ def run_args(notebooks: Path, out: Path, *more: str, data: Path = COHORT) -> lis
 def run_notebooks(
     notebooks: Path, out: Path, *more: str, data: Path = COHORT
 ) -> subprocess.CompletedProcess:
-    """That ``python -m pipeline run`` to its end, output captured."""
+    """That run to its end, output captured."""
     return run_cli(*run_args(notebooks, out, *more, data=data))
 
 
 def start_run(notebooks: Path, out: Path, *more: str, **popen) -> subprocess.Popen:
-    """That ``python -m pipeline run`` started and left going; output piped as text unless ``popen`` says otherwise."""
+    """That run started, not waited for; output piped as text unless ``popen`` says otherwise."""
     return subprocess.Popen(
         pipeline_command(*run_args(notebooks, out, *more)),
         cwd=ROOT,
