@@ -271,21 +271,16 @@ def measure(cmd: Sequence[str], cwd: str | Path, log: str | Path) -> Measurement
     )
 
 
+def pipeline_cli(*args: str) -> list[str]:
+    """The command line ``python -m pipeline ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "pipeline", *args]
+
+
 def pipeline_command(data: Path, out: Path, notebooks: Path) -> list[str]:
     """The measured pipeline command."""
-    return [
-        sys.executable,
-        "-m",
-        "pipeline",
-        "run",
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--force",
-        "--notebooks",
-        str(notebooks),
-    ]
+    return pipeline_cli(
+        "run", "--data", str(data), "--out", str(out), "--force", "--notebooks", str(notebooks)
+    )
 
 
 def floor_command(floor_dir: Path, data: Path, workdir: Path) -> list[str]:

@@ -30,7 +30,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import REPO_ROOT, RESULTS_PATH, SHIPPED_COHORT, BenchmarkError, _write_json, measure
+from benchmarks import (
+    REPO_ROOT,
+    RESULTS_PATH,
+    SHIPPED_COHORT,
+    BenchmarkError,
+    _write_json,
+    measure,
+    pipeline_command,
+)
 
 TARGET = 0.30
 BIN = Path(sys.executable).parent
@@ -82,19 +90,7 @@ def run(data: Path, repeat: int, notebooks_dir: Path, log=sys.stderr) -> dict:
                 shutil.copyfile(path, workdir / "input" / path.name)
             script = tmp / f"loop_{i}.sh"
             script.write_text(loop_script(notebooks, inputs, workdir))
-            pipeline_cmd = [
-                sys.executable,
-                "-m",
-                "pipeline",
-                "run",
-                "--data",
-                str(data),
-                "--out",
-                str(out),
-                "--force",
-                "--notebooks",
-                str(notebooks_dir),
-            ]
+            pipeline_cmd = pipeline_command(data, out, notebooks_dir)
             loop_cmd = ["bash", str(script)]
             order = [("pipeline", pipeline_cmd), ("loop", loop_cmd)]
             if i % 2:

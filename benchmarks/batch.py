@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import REPO_ROOT, BenchmarkError, measure
+from benchmarks import REPO_ROOT, BenchmarkError, measure, pipeline_cli
 
 RATIO_TARGET = 1.5
 PEAK_TARGET_MIB = 2048.0
@@ -41,18 +41,9 @@ def centre_cohort(folder: Path, centres: int, patients: int, seed: int) -> Path:
 
     raw = folder / "raw.csv"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "synth",
-            "--n",
-            str(centres * patients),
-            "--seed",
-            str(seed),
-            "--out",
-            str(raw),
-        ],
+        pipeline_cli(
+            "synth", "--n", str(centres * patients), "--seed", str(seed), "--out", str(raw)
+        ),
         check=True,
         cwd=REPO_ROOT,
     )
@@ -87,10 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         data = centre_cohort(tmp, args.centres, args.patients, args.seed)
         try:
             batch = measure(
-                [
-                    sys.executable,
-                    "-m",
-                    "pipeline",
+                pipeline_cli(
                     "batch",
                     str(data),
                     "--by",
@@ -101,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                     str(jobs),
                     "--out",
                     str(tmp / "batch"),
-                ],
+                ),
                 REPO_ROOT,
                 tmp / "batch.log",
             )

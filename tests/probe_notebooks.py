@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+#: The start of a probe's parameters cell: the two parameters every run sets.
+RUN_PARAMETERS = 'data_path: str = "x.csv"\noutput_dir: str = "."\n'
+#: ... with the share_safe a share run sets.
+SHARE_PARAMETERS = RUN_PARAMETERS + "share_safe: bool = False"
 
 
 def write_probe(folder: Path, parameters: str, body: str, name: str = "01_probe") -> Path:
@@ -22,3 +28,20 @@ def write_probe(folder: Path, parameters: str, body: str, name: str = "01_probe"
     nb.cells = [new_markdown_cell(f"# {name}"), params, new_code_cell(body)]
     nbformat.write(nb, folder / f"{name}.ipynb")
     return folder
+
+
+def write_recording_probe(folder: Path, parameters: str, values: str) -> Path:
+    """A probe writing ``values`` (a dict expression) as JSON to tables/probe.json of its run."""
+    return write_probe(
+        folder,
+        parameters,
+        "import json, os\n"
+        "os.makedirs(os.path.join(output_dir, 'tables'), exist_ok=True)\n"
+        "with open(os.path.join(output_dir, 'tables', 'probe.json'), 'w') as fh:\n"
+        f"    json.dump({values}, fh)",
+    )
+
+
+def recorded(run: Path) -> dict:
+    """What a recording probe wrote in the run folder ``run``."""
+    return json.loads((run / "tables" / "probe.json").read_text(encoding="utf-8"))

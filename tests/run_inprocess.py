@@ -7,6 +7,9 @@ Markdown the notebook shows (``helpers.narrative.show_markdown``) in
 ``namespace["_markdown"]`` and what it prints in ``namespace["_printed"]``. With
 ``figures=False`` figures are drawn but written as empty files (for tests that never look at them:
 writing PNG and SVG is most of a small notebook's time).
+
+For the command line run in this process (``pipeline.__main__.main``) by checks that must end
+before any notebook runs: :func:`keep_signal_handlers` and :func:`refuse_notebook_runs`.
 """
 
 from __future__ import annotations
@@ -76,3 +79,20 @@ def execute(name: str, *, figures: bool = True, **parameters) -> dict:
         ):  # a kernel's figures end with it; here they would pile up
             sys.modules["matplotlib.pyplot"].close("all")
     return namespace
+
+
+def keep_signal_handlers(monkeypatch) -> None:
+    """``main`` installs the command line's interrupt handlers; the test process keeps its own."""
+    import pipeline.__main__ as cli
+
+    monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
+
+
+def refuse_notebook_runs(monkeypatch) -> None:
+    """Makes ``papermill.execute_notebook`` fail the test if anything calls it."""
+    import papermill
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"papermill.execute_notebook was called: {args[:1]}")
+
+    monkeypatch.setattr(papermill, "execute_notebook", refuse)

@@ -39,14 +39,17 @@ def counting_notebooks(folder: Path) -> Path:
     return notebooks
 
 
-def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
+def pipeline_command(*args: str) -> list[str]:
+    """The command line ``python -m pipeline ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "pipeline", *args]
+
+
+def run_cli(
+    *args: str, cwd: Path = ROOT, timeout: int = 1800, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """``python -m pipeline ARGS`` in a process of its own, output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        pipeline_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
     )
 
 

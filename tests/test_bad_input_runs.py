@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from run_inprocess import refuse_notebook_runs
 
 from helpers.loading import validate_file
 from pipeline.run import PipelineError, run_analysis
@@ -56,12 +57,7 @@ def digest(path: Path) -> str:
 
 @pytest.fixture
 def no_notebook_may_run(monkeypatch):
-    import papermill
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"papermill.execute_notebook was called: {args[:1]}")
-
-    monkeypatch.setattr(papermill, "execute_notebook", refuse)
+    refuse_notebook_runs(monkeypatch)
 
 
 @pytest.mark.parametrize("name", INVALID)

@@ -1,8 +1,8 @@
 """helpers.models.cox_zph against R's cox.zph (survival 3.5.3, R 4.2.2, run on this machine).
 
-Data: ``survival::aml`` (typed in below) and ``survival::heart`` collapsed to one row per
-patient (lifelines ships the same 172 rows; tests/test_survival.py checks that), each
-value stored with the R call that gave it.
+Data: ``survival::aml`` (typed in tests/r_references.py) and ``survival::heart`` collapsed
+to one row per patient (lifelines ships the same 172 rows; tests/test_survival.py checks
+that), each value stored with the R call that gave it.
 """
 
 from __future__ import annotations
@@ -15,42 +15,11 @@ import pytest
 from lifelines import CoxPHFitter
 from lifelines.datasets import load_stanford_heart_transplants
 from lifelines.statistics import proportional_hazard_test
+from r_references import AML
 
 from helpers import models, survival
 
 pytestmark = pytest.mark.filterwarnings(r"ignore::pandas.errors.Pandas4Warning:lifelines\.")
-
-AML = pd.DataFrame(
-    {
-        "time": [
-            9,
-            13,
-            13,
-            18,
-            23,
-            28,
-            31,
-            34,
-            45,
-            48,
-            161,
-            5,
-            5,
-            8,
-            8,
-            12,
-            16,
-            23,
-            27,
-            30,
-            33,
-            43,
-            45,
-        ],
-        "status": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1],
-        "x": [0] * 11 + [1] * 12,
-    }
-)
 
 _heart = load_stanford_heart_transplants().groupby("id")
 # R: p <- one row per id of heart: os = max(stop) / 10, event = max(event), surgery, age (max)

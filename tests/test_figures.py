@@ -139,10 +139,9 @@ def test_a_figure_without_alt_text_is_refused(tmp_path):
         figures.save_figure(fig, "f", tmp_path, show=False)
 
 
-def test_percent_axes_end_at_100():
-    from helpers import response_figures
-
-    rates = pd.DataFrame(
+def cr_by_burden() -> pd.DataFrame:
+    """CR rates by blast burden for plot_cr_mrd_by_burden: under 50% 12/13, at or above 10/20."""
+    return pd.DataFrame(
         {
             "level": ["False", "True"],
             "numerator": [12, 10],
@@ -152,6 +151,12 @@ def test_percent_axes_end_at_100():
             "ci_high": [0.99, 0.73],
         }
     )
+
+
+def test_percent_axes_end_at_100():
+    from helpers import response_figures
+
+    rates = cr_by_burden()
     ax = response_figures.plot_cr_mrd_by_burden(rates, rates).axes[0]
     assert max(ax.get_yticks()) == 100
     forest = pd.DataFrame(
@@ -249,16 +254,7 @@ def test_in_a_share_run_the_cr_mrd_bars_show_rounded_counts_and_draw_no_bar_for_
 
     # Under 50%: 12/13 drawn as 10/15 (rounded counts, 67%); at or above: 10/20 as it is; MRD 3/10: 3 is
     # hidden (<5) and so is its bar; 5/10 is shown.
-    cr = pd.DataFrame(
-        {
-            "level": ["False", "True"],
-            "numerator": [12, 10],
-            "denominator": [13, 20],
-            "estimate": [12 / 13, 0.5],
-            "ci_low": [0.6, 0.27],
-            "ci_high": [0.99, 0.73],
-        }
-    )
+    cr = cr_by_burden()
     mrd = cr.assign(numerator=[3, 5], denominator=[10, 10], estimate=[0.3, 0.5])
     ax = response_figures.plot_cr_mrd_by_burden(
         cr, mrd, policy=suppression.Policy.for_run(True, 5)

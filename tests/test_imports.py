@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+from shared_runs import ROOT, SHIPPED_COHORT
 
-ROOT = Path(__file__).resolve().parents[1]
-COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 #: The runner's machinery; a kernel never needs it.
 NOT_IN_KERNELS = (
     "pipeline",
@@ -63,7 +62,7 @@ def test_a_kernel_importing_the_notebooks_helpers_never_loads_the_pipeline_or_nb
     modules = helpers_the_notebooks_import()
     assert "helpers.narrative" in modules
     done = subprocess.run(
-        [sys.executable, "-c", _KERNEL, str(COHORT), *modules],
+        [sys.executable, "-c", _KERNEL, str(SHIPPED_COHORT), *modules],
         cwd=ROOT,
         capture_output=True,
         text=True,

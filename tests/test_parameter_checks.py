@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
+from run_inprocess import keep_signal_handlers, refuse_notebook_runs
 
-import pipeline.__main__ as cli
 from helpers.parameters import (
     ParameterError,
     check_parameters,
@@ -28,18 +28,9 @@ COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
 
 @pytest.fixture(autouse=True)
-def keep_signal_handlers(monkeypatch):
-    monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
-
-
-@pytest.fixture(autouse=True)
-def no_notebook_may_run(monkeypatch):
-    import papermill
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"papermill.execute_notebook was called: {args[:1]}")
-
-    monkeypatch.setattr(papermill, "execute_notebook", refuse)
+def in_process_and_no_notebook_may_run(monkeypatch):
+    keep_signal_handlers(monkeypatch)
+    refuse_notebook_runs(monkeypatch)
 
 
 def refused(capsys, tmp_path, *argv: str) -> str:

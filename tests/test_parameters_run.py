@@ -8,27 +8,22 @@ import shutil
 from pathlib import Path
 
 import pytest
-from probe_notebooks import write_probe
+from probe_notebooks import RUN_PARAMETERS, recorded, write_recording_probe
+from shared_runs import SHIPPED_COHORT
 
 from pipeline.run import PipelineError, run_analysis
-
-ROOT = Path(__file__).resolve().parents[1]
-COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
 pytestmark = pytest.mark.slow
 
 
 def probe_notebooks(folder: Path) -> Path:
     """One notebook declaring three cut-offs and params_file, recording the values it ran with."""
-    return write_probe(
+    return write_recording_probe(
         folder,
-        'data_path: str = "x.csv"\noutput_dir: str = "."\nparams_file: str = "../analysis.toml"\n'
+        RUN_PARAMETERS + 'params_file: str = "../analysis.toml"\n'
         "age_cutoff: int = 50\nlines_cutoff: int = 2\nbmb_high_cutoff: int = 50",
-        "import json, os\n"
-        "os.makedirs(os.path.join(output_dir, 'tables'), exist_ok=True)\n"
-        "with open(os.path.join(output_dir, 'tables', 'probe.json'), 'w') as fh:\n"
-        "    json.dump({'age_cutoff': age_cutoff, 'lines_cutoff': lines_cutoff,\n"
-        "               'bmb_high_cutoff': bmb_high_cutoff, 'params_file': params_file}, fh)",
+        "{'age_cutoff': age_cutoff, 'lines_cutoff': lines_cutoff,\n"
+        "               'bmb_high_cutoff': bmb_high_cutoff, 'params_file': params_file}",
     )
 
 
@@ -38,14 +33,14 @@ def test_defaults_give_way_to_the_file_and_the_file_to_the_command_line(tmp_path
     toml.write_text("lines_cutoff = 3\nbmb_high_cutoff = 60\noutput_dir = 'ignored/by/a/run'\n")
     out = tmp_path / "run"
     run_analysis(
-        COHORT,
+        SHIPPED_COHORT,
         out,
         parameters=[("bmb_high_cutoff", "70")],
         notebooks_dir=notebooks,
         progress=False,
         params_file=toml,
     )
-    seen = json.loads((out / "tables" / "probe.json").read_text())
+    seen = recorded(out)
     # default, file, command line; the notebook is told params_file="" so the file cannot undo the -p
     assert seen == {"age_cutoff": 50, "lines_cutoff": 3, "bmb_high_cutoff": 70, "params_file": ""}
     manifest = json.loads((out / "manifest.json").read_text())
@@ -66,7 +61,7 @@ def test_defaults_give_way_to_the_file_and_the_file_to_the_command_line(tmp_path
 def test_the_file_data_path_is_relative_to_the_file_and_data_overrides_it(tmp_path):
     notebooks = probe_notebooks(tmp_path / "nbs")
     (tmp_path / "cfg").mkdir()
-    shutil.copy(COHORT, tmp_path / "cfg" / "from_file.csv")
+    shutil.copy(SHIPPED_COHORT, tmp_path / "cfg" / "from_file.csv")
     toml = tmp_path / "cfg" / "run.toml"
     toml.write_text('data_path = "from_file.csv"\n')
     summary = run_analysis(
@@ -77,10 +72,11 @@ def test_the_file_data_path_is_relative_to_the_file_and_data_overrides_it(tmp_pa
         == "from_file.csv"
     )
     summary = run_analysis(
-        COHORT, tmp_path / "b", notebooks_dir=notebooks, progress=False, params_file=toml
+        SHIPPED_COHORT, tmp_path / "b", notebooks_dir=notebooks, progress=False, params_file=toml
     )
     assert (
-        json.loads((summary.run_dir / "manifest.json").read_text())["input"]["file"] == COHORT.name
+        json.loads((summary.run_dir / "manifest.json").read_text())["input"]["file"]
+        == SHIPPED_COHORT.name
     )
 
 
@@ -100,7 +96,11 @@ def test_a_bad_parameter_file_stops_the_run_before_any_notebook(tmp_path, text, 
     toml.write_text(text + "\n")
     with pytest.raises(PipelineError) as err:
         run_analysis(
-            COHORT, tmp_path / "run", notebooks_dir=notebooks, progress=False, params_file=toml
+            SHIPPED_COHORT,
+            tmp_path / "run",
+            notebooks_dir=notebooks,
+            progress=False,
+            params_file=toml,
         )
     assert (
         err.value.exit_status == 2
@@ -119,10 +119,12 @@ def test_notebook_06_refuses_results_that_notebook_03_computed_with_another_cut_
         "04_crs_analysis",
         "05_historic_comparison",
     ):
-        execute(stem, data_path=COHORT, output_dir=tmp_path)
-    execute("03_response_by_subgroup", data_path=COHORT, output_dir=tmp_path, bmb_high_cutoff=60)
+        execute(stem, data_path=SHIPPED_COHORT, output_dir=tmp_path)
+    execute(
+        "03_response_by_subgroup", data_path=SHIPPED_COHORT, output_dir=tmp_path, bmb_high_cutoff=60
+    )
     with pytest.raises(Exception) as err:
-        execute("06_reproduction_report", data_path=COHORT, output_dir=tmp_path)
+        execute("06_reproduction_report", data_path=SHIPPED_COHORT, output_dir=tmp_path)
     assert (
         "notebook 03_response_by_subgroup used bmb_high_cutoff = 60, this notebook bmb_high_cutoff = 50"
         in str(err.value)

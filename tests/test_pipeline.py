@@ -15,8 +15,10 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from shared_runs import run_cli
+from nbformat.v4 import new_code_cell
+from probe_notebooks import RUN_PARAMETERS, write_probe
+from run_inprocess import keep_signal_handlers
+from shared_runs import pipeline_command, run_cli
 
 from helpers.results import RESULT_COLUMNS
 from pipeline import report
@@ -36,19 +38,29 @@ def sha(path: Path) -> str:
 
 
 def tiny_notebooks(folder: Path, body: str, params: str = "") -> Path:
-    """A notebooks folder with one notebook whose parameters cell declares the pipeline's."""
-    folder.mkdir(parents=True, exist_ok=True)
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    cell = new_code_cell('data_path: str = "x.csv"\noutput_dir: str = "."\n' + params)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [new_markdown_cell("# Tiny"), cell, new_code_cell(body)]
-    nbformat.write(nb, folder / "01_tiny.ipynb")
-    return folder
+    """A notebooks folder with one notebook, 01_tiny, declaring the pipeline's parameters."""
+    return write_probe(folder, RUN_PARAMETERS + params, body, name="01_tiny")
+
+
+def run_args(notebooks: Path, out: Path, *more: str, data: Path = COHORT) -> list[str]:
+    """The arguments of ``python -m pipeline run`` of ``notebooks`` on ``data`` into ``out``."""
+    return ["run", "--data", str(data), "--out", str(out), "--notebooks", str(notebooks), *more]
+
+
+def run_notebooks(
+    notebooks: Path, out: Path, *more: str, data: Path = COHORT
+) -> subprocess.CompletedProcess:
+    """That run to its end, output captured."""
+    return run_cli(*run_args(notebooks, out, *more, data=data))
+
+
+def start_run(notebooks: Path, out: Path, *more: str, **popen) -> subprocess.Popen:
+    """That run started, not waited for; output piped as text unless ``popen`` says otherwise."""
+    return subprocess.Popen(
+        pipeline_command(*run_args(notebooks, out, *more)),
+        cwd=ROOT,
+        **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen},
+    )
 
 
 def test_a_run_on_the_shipped_cohort_writes_every_part_of_the_run_directory(shipped_run):
@@ -132,7 +144,7 @@ def run_in_process(capsys, monkeypatch, *args: str) -> tuple[int, str]:
     """``python -m pipeline ARGS`` through ``main`` in this process: (status, stderr)."""
     import pipeline.__main__ as cli
 
-    monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
+    keep_signal_handlers(monkeypatch)
     status = cli.main(list(args))
     return status, capsys.readouterr().err
 
@@ -197,7 +209,7 @@ def test_a_bad_data_file_stops_the_run_before_any_notebook_with_the_validate_mes
 def test_a_failing_cell_names_notebook_cell_and_exception_and_leaves_no_complete_run(tmp_path):
     notebooks = tiny_notebooks(tmp_path / "nbs", 'raise ValueError("boom in the analysis")')
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks))
+    done = run_notebooks(notebooks, out)
     assert done.returncode == 1
     assert "01_tiny.ipynb" in done.stderr and "ValueError: boom in the analysis" in done.stderr
     # tiny_notebooks writes markdown, parameters, body: the body is cell 3 of 3 in the
@@ -212,7 +224,7 @@ def test_a_failing_cell_names_notebook_cell_and_exception_and_leaves_no_complete
 def test_a_kernel_that_dies_is_a_short_error_naming_the_notebook_and_keeps_the_failed_run(tmp_path):
     notebooks = tiny_notebooks(tmp_path / "nbs", "import os\nos._exit(1)")
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks))
+    done = run_notebooks(notebooks, out)
     assert done.returncode == 1, done.stderr
     assert "\nerror: notebook 01_tiny.ipynb failed: its kernel died" in done.stderr
     assert "Traceback" not in done.stderr and "DeadKernelError" not in done.stderr
@@ -224,17 +236,7 @@ def test_a_cell_running_past_the_timeout_is_a_short_error_naming_notebook_and_ce
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)")
     out = tmp_path / "run"
     started = time.monotonic()
-    done = run_cli(
-        "run",
-        "--data",
-        str(COHORT),
-        "--out",
-        str(out),
-        "--notebooks",
-        str(notebooks),
-        "--cell-timeout",
-        "3",
-    )
+    done = run_notebooks(notebooks, out, "--cell-timeout", "3")
     assert done.returncode == 1, done.stderr
     assert "notebook 01_tiny.ipynb timed out: a cell ran longer than 3 s" in done.stderr
     assert "begins 'import time'" in done.stderr
@@ -272,20 +274,13 @@ def test_the_command_line_works_from_any_folder_with_out_relative_to_that_folder
     notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--notebooks",
-            str(notebooks),
-            "--out",
-            "relative_run",
-        ],
+    done = run_cli(
+        "run",
+        "--notebooks",
+        str(notebooks),
+        "--out",
+        "relative_run",
         cwd=elsewhere,
-        capture_output=True,
-        text=True,
         timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -299,31 +294,17 @@ def test_a_bad_file_named_relative_to_another_folder_gets_the_validate_report_no
     tmp_path,
 ):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--data",
-            "ragged_row.csv",
-            "--out",
-            str(tmp_path / "run"),
-        ],
+    run = run_cli(
+        "run",
+        "--data",
+        "ragged_row.csv",
+        "--out",
+        str(tmp_path / "run"),
         cwd=BAD_INPUTS,
-        capture_output=True,
-        text=True,
         timeout=120,
         env=env,
     )
-    validate = subprocess.run(
-        [sys.executable, "-m", "pipeline", "validate", "ragged_row.csv"],
-        cwd=BAD_INPUTS,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    validate = run_cli("validate", "ragged_row.csv", cwd=BAD_INPUTS, timeout=120, env=env)
     assert run.returncode == 2 and validate.returncode == 2
     assert run.stderr == "error: " + validate.stdout
     assert validate.stdout.startswith("ragged_row.csv: 1 problem in 8 rows")
@@ -335,7 +316,7 @@ def test_a_file_with_only_warnings_runs_and_the_warning_is_printed(tmp_path):
     before = sha(warned)
     notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
     out = tmp_path / "run"
-    done = run_cli("run", "--data", str(warned), "--out", str(out), "--notebooks", str(notebooks))
+    done = run_notebooks(notebooks, out, data=warned)
     assert done.returncode == 0, done.stderr
     assert (
         "warning (the run went ahead): line 4 (patient P03), column response: 'cr' with "
@@ -352,18 +333,7 @@ def test_a_string_parameter_is_passed_as_data_and_never_executed(tmp_path):
         params='label: str = "default"  # any text\n',
     )
     out = tmp_path / "run"
-    done = run_cli(
-        "run",
-        "--data",
-        str(COHORT),
-        "--out",
-        str(out),
-        "--notebooks",
-        str(notebooks),
-        "-p",
-        "label",
-        payload,
-    )
+    done = run_notebooks(notebooks, out, "-p", "label", payload)
     assert done.returncode == 0, done.stderr
     assert (out / "echo.txt").read_text() == payload
     assert not (out / "pwned").exists() and not (ROOT / "pwned").exists()
@@ -406,25 +376,7 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig,
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(60)")
     out = tmp_path / "run"
     # Own session: the process group a terminal's Ctrl-C signals, without the test runner in it.
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--data",
-            str(COHORT),
-            "--out",
-            str(out),
-            "--notebooks",
-            str(notebooks),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=whole_group,
-    )
+    proc = start_run(notebooks, out, start_new_session=whole_group)
     deadline = time.monotonic() + 60
     kernels: list[int] = []
     while time.monotonic() < deadline and not kernels:
@@ -515,9 +467,7 @@ def test_a_failed_run_keeps_a_users_failed_and_old_folders_and_takes_the_next_fr
     for name in ("run.failed", "run.old"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "mine.txt").write_text(name)
-    done = run_cli(
-        "run", "--data", str(COHORT), "--out", str(tmp_path / "run"), "--notebooks", str(notebooks)
-    )
+    done = run_notebooks(notebooks, tmp_path / "run")
     assert done.returncode == 1, done.stderr
     assert f"kept for inspection as {tmp_path / 'run.failed.2'}" in done.stderr
     assert (tmp_path / "run.failed.2" / "notebooks" / "01_tiny.ipynb").exists()
@@ -534,17 +484,10 @@ def test_a_failed_run_keeps_a_users_failed_and_old_folders_and_takes_the_next_fr
 def test_force_replaces_a_previous_run_and_nothing_beside_it(tmp_path):
     notebooks = tiny_notebooks(tmp_path / "nbs", "x = 1")
     out = tmp_path / "run"
-    assert (
-        run_cli(
-            "run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks)
-        ).returncode
-        == 0
-    )
+    assert run_notebooks(notebooks, out).returncode == 0
     (out / "stale.txt").write_text("from the previous run")
     (tmp_path / "run.old").mkdir()
-    done = run_cli(
-        "run", "--data", str(COHORT), "--out", str(out), "--notebooks", str(notebooks), "--force"
-    )
+    done = run_notebooks(notebooks, out, "--force")
     assert done.returncode == 0, done.stderr
     assert not (out / "stale.txt").exists() and (out / "manifest.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "run", "run.old"]
@@ -559,43 +502,11 @@ def test_a_second_concurrent_run_on_the_same_out_fails_at_once_and_the_first_com
         params='release: str = "x"  # file that ends the wait\n',
     )
     out = tmp_path / "run"
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--data",
-            str(COHORT),
-            "--out",
-            str(out),
-            "--notebooks",
-            str(notebooks),
-            "-p",
-            "release",
-            str(release),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = start_run(notebooks, out, "-p", "release", str(release))
     deadline = time.monotonic() + 120
     while not _kernels_below(first.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    second = run_cli(
-        "run",
-        "--data",
-        str(COHORT),
-        "--out",
-        str(out),
-        "--notebooks",
-        str(notebooks),
-        "--force",
-        "-p",
-        "release",
-        str(release),
-    )
+    second = run_notebooks(notebooks, out, "--force", "-p", "release", str(release))
     still_running = first.poll() is None
     release.write_text("go")
     _, stderr = first.communicate(timeout=300)
@@ -615,22 +526,11 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path):
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)")
     slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
     nbformat.write(slow, notebooks / "02_slow.ipynb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--data",
-            str(COHORT),
-            "--out",
-            str(tmp_path / "run"),
-            "--notebooks",
-            str(notebooks),
-            "--workers",
-            "2",
-        ],
-        cwd=ROOT,
+    proc = start_run(
+        notebooks,
+        tmp_path / "run",
+        "--workers",
+        "2",
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -660,18 +560,7 @@ def test_the_manifest_hashes_the_copy_analysed_even_when_the_input_changes_durin
         tmp_path / "nbs", _EDIT_THE_INPUT, params='original: str = "x"  # the file to edit\n'
     )
     out = tmp_path / "run"
-    done = run_cli(
-        "run",
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--notebooks",
-        str(notebooks),
-        "-p",
-        "original",
-        str(data),
-    )
+    done = run_notebooks(notebooks, out, "-p", "original", str(data), data=data)
     assert done.returncode == 0, done.stderr
     assert sha(data) != sha(COHORT)  # edited while the run went on
     manifest = json.loads((out / "manifest.json").read_text())
@@ -742,26 +631,7 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
     slow.cells[-1] = new_code_cell("import time\ntime.sleep(300)")
     nbformat.write(slow, notebooks / "02_slow.ipynb")
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--data",
-            str(COHORT),
-            "--out",
-            str(out),
-            "--notebooks",
-            str(notebooks),
-            "--workers",
-            "2",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_run(notebooks, out, "--workers", "2")
     kernels: set[int] = set()
     while proc.poll() is None:
         kernels |= set(_kernels_below(proc.pid))

@@ -209,17 +209,21 @@ def test_p_value_is_reproduced_only_when_it_rounds_to_the_printed_value(printed,
     assert v.verdict == verdict
 
 
-def test_unmatched_p_value_says_when_no_recorded_test_prints_as_the_paper_value():
-    # 0.128 -> 0.13 and 0.0431 -> 0.04 rounded, 0.12 and 0.04 truncated: none prints 0.03
+def _judge_printed_p_003_against(chi2_p: float):
+    """The verdict on a printed p=0.03 whose Fisher test gave 0.128, chi-square ``chi2_p``."""
     recorded = pd.DataFrame(
-        [result(p_value=0.128, key="y[g]~fisher"), result(p_value=0.0431, key="y[g]~chi2")]
+        [result(p_value=0.128, key="y[g]~fisher"), result(p_value=chi2_p, key="y[g]~chi2")]
     )
-    cands = pvalues.p_value_candidates("p=0.03", recorded, "y", "g")
-    v = rp.judge(
+    return rp.judge(
         figure("p_value", "p=0.03", result_key="y[g]~fisher"),
         recorded.iloc[0].to_dict(),
-        alternatives=cands,
+        alternatives=pvalues.p_value_candidates("p=0.03", recorded, "y", "g"),
     )
+
+
+def test_unmatched_p_value_says_when_no_recorded_test_prints_as_the_paper_value():
+    # 0.128 -> 0.13 and 0.0431 -> 0.04 rounded, 0.12 and 0.04 truncated: none prints 0.03
+    v = _judge_printed_p_003_against(0.0431)
     assert v.verdict == rp.NOT_REPRODUCED
     assert v.reason == (
         "p-value differs: printed 0.03, Fisher exact on g gives 0.1280; no recorded two-sided "
@@ -229,15 +233,7 @@ def test_unmatched_p_value_says_when_no_recorded_test_prints_as_the_paper_value(
 
 def test_unmatched_p_value_names_a_rounding_match_of_a_non_exact_test_as_a_possibility_only():
     # chi-square 0.0298 rounds to 0.03, but it is asymptotic: named, not accepted
-    recorded = pd.DataFrame(
-        [result(p_value=0.128, key="y[g]~fisher"), result(p_value=0.0298, key="y[g]~chi2")]
-    )
-    cands = pvalues.p_value_candidates("p=0.03", recorded, "y", "g")
-    v = rp.judge(
-        figure("p_value", "p=0.03", result_key="y[g]~fisher"),
-        recorded.iloc[0].to_dict(),
-        alternatives=cands,
-    )
+    v = _judge_printed_p_003_against(0.0298)
     assert v.verdict == rp.NOT_REPRODUCED
     assert "no recorded two-sided exact test prints as 0.03" in v.reason
     assert (
@@ -264,17 +260,7 @@ def test_unmatched_p_value_names_an_exact_test_of_another_grouping_that_rounds_t
 def test_p_value_verdict_detail_names_the_same_possibilities_as_the_hard_case_section():
     # The p = 0.03 case with the auditor's values: rounded half-up only mid-p 0.0325 gives 0.03;
     # truncated, Barnard 0.0366 gives 0.03 too (rounding gives 0.04); no exact test rounds to 0.03.
-    pub = pd.DataFrame(
-        [
-            figure(
-                "p_value",
-                "p=0.03",
-                value=0.03,
-                result_key="any_cr[bmb_post_group]~fisher",
-                fid="post",
-            )
-        ]
-    )
+    pub = post_p_003()
     v = rp.judge_all(pub, post_results()).iloc[0]
     assert v["verdict"] == rp.NOT_REPRODUCED
     assert v["detail"] == (
@@ -720,6 +706,21 @@ def post_results():
     return pd.DataFrame(rows)
 
 
+def post_p_003() -> pd.DataFrame:
+    """The paper's p = 0.03 for CR by blasts after debulking, as a one-figure table."""
+    return pd.DataFrame(
+        [
+            figure(
+                "p_value",
+                "p=0.03",
+                value=0.03,
+                result_key="any_cr[bmb_post_group]~fisher",
+                fid="post",
+            )
+        ]
+    )
+
+
 def test_p_candidates_separate_rounding_matches_from_truncation_only_matches():
     cands = pvalues.p_value_candidates(
         "p=0.03",
@@ -962,17 +963,7 @@ def test_the_p_003_verdict_names_the_two_sided_convention_each_match_depends_on(
         ],
         ignore_index=True,
     )
-    pub = pd.DataFrame(
-        [
-            figure(
-                "p_value",
-                "p=0.03",
-                value=0.03,
-                result_key="any_cr[bmb_post_group]~fisher",
-                fid="post",
-            )
-        ]
-    )
+    pub = post_p_003()
     detail = rp.judge_all(pub, rows).iloc[0]["detail"]
     assert (
         "rounded, an exact test prints as 0.03: Boschloo exact (two-sided Fisher statistic) on "

@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from run_inprocess import keep_signal_handlers, refuse_notebook_runs
 
-import pipeline.__main__ as cli
 from helpers.parameters import (
     PARAMETER_RELATIONS,
     PARAMETER_RULES,
@@ -34,19 +34,9 @@ NOTEBOOKS = list_notebooks(ROOT / "notebooks")
 
 
 @pytest.fixture(autouse=True)
-def keep_signal_handlers(monkeypatch):
-    # main() installs the command line's handlers; the test process keeps its own.
-    monkeypatch.setattr(cli, "install_interrupt_handlers", lambda: None)
-
-
-@pytest.fixture(autouse=True)
-def no_notebook_may_run(monkeypatch):
-    import papermill
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"papermill.execute_notebook was called: {args[:1]}")
-
-    monkeypatch.setattr(papermill, "execute_notebook", refuse)
+def in_process_and_no_notebook_may_run(monkeypatch):
+    keep_signal_handlers(monkeypatch)
+    refuse_notebook_runs(monkeypatch)
 
 
 def snapshot(folder: Path) -> dict[str, str]:

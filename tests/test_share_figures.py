@@ -8,12 +8,11 @@ notebook shows too) says which view it is.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from shared_runs import run_cli
 
 from helpers.figures import AGGREGATE_VIEW
 from pipeline.run import run_analysis
@@ -34,22 +33,8 @@ pytestmark = pytest.mark.slow
 def runs(tmp_path_factory) -> dict[bool, Path]:
     folder = tmp_path_factory.mktemp("share-figures")
     cohort = folder / "cohort.csv"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "synth",
-            "--n",
-            "60",
-            "--seed",
-            "3",
-            "--out",
-            str(cohort),
-        ],
-        check=True,
-        cwd=ROOT,
-    )
+    made = run_cli("synth", "--n", "60", "--seed", "3", "--out", str(cohort))
+    assert made.returncode == 0, made.stderr[-3000:]
     notebooks = folder / "notebooks"
     notebooks.mkdir()
     for name in NOTEBOOKS:

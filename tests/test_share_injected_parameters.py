@@ -6,12 +6,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from probe_notebooks import write_probe
+from probe_notebooks import SHARE_PARAMETERS, write_probe
+from shared_runs import SHIPPED_COHORT
 
 from pipeline.run import run_analysis
-
-ROOT = Path(__file__).resolve().parents[1]
-COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +17,7 @@ pytestmark = pytest.mark.slow
 def probe_notebooks(folder: Path) -> Path:
     return write_probe(
         folder,
-        'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False',
+        SHARE_PARAMETERS,
         "import os\nprint(os.path.isfile(data_path))",
     )
 
@@ -37,7 +35,7 @@ def test_the_injected_parameters_name_the_input_and_never_a_temporary_or_absolut
 ):
     out = tmp_path / "run"
     run_analysis(
-        COHORT,
+        SHIPPED_COHORT,
         out,
         notebooks_dir=probe_notebooks(tmp_path / "nbs"),
         progress=False,

@@ -6,31 +6,19 @@ import hashlib
 import html
 import json
 import re
-import subprocess
-import sys
 import zipfile
 import zlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from shared_runs import COUNTING_NOTEBOOKS, counting_notebooks
+from shared_runs import COUNTING_NOTEBOOKS, counting_notebooks, run_cli
 
 from helpers import suppression
 
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
-
-
-def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def file_texts(path: Path) -> list[bytes]:

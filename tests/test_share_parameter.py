@@ -7,27 +7,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from probe_notebooks import write_probe
+from probe_notebooks import SHARE_PARAMETERS, recorded, write_probe, write_recording_probe
+from shared_runs import SHIPPED_COHORT
 
 from pipeline.run import run_analysis
-
-ROOT = Path(__file__).resolve().parents[1]
-COHORT = ROOT / "data" / "reconstructed_cohort.csv"
 
 pytestmark = pytest.mark.slow
 
 
 def probe_notebooks(folder: Path) -> Path:
     """One notebook recording the share_safe it got and where its data_path pointed."""
-    return write_probe(
+    return write_recording_probe(
         folder,
-        'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False',
-        "import json, os\n"
-        "seen = {'share_safe': share_safe, 'data_abs': os.path.abspath(data_path),\n"
-        "        'readable': os.path.isfile(data_path), 'cwd': os.getcwd()}\n"
-        "os.makedirs(os.path.join(output_dir, 'tables'), exist_ok=True)\n"
-        "with open(os.path.join(output_dir, 'tables', 'probe.json'), 'w') as fh:\n"
-        "    json.dump(seen, fh)",
+        SHARE_PARAMETERS,
+        "{'share_safe': share_safe, 'data_abs': os.path.abspath(data_path),\n"
+        "               'readable': os.path.isfile(data_path), 'cwd': os.getcwd()}",
     )
 
 
@@ -37,8 +31,10 @@ def test_the_notebooks_get_share_safe_and_a_share_run_reads_its_input_outside_th
 ):
     notebooks = probe_notebooks(tmp_path / "nbs")
     out = tmp_path / "run"
-    run_analysis(COHORT, out, notebooks_dir=notebooks, progress=False, workers=1, share=share)
-    seen = json.loads((out / "tables" / "probe.json").read_text(encoding="utf-8"))
+    run_analysis(
+        SHIPPED_COHORT, out, notebooks_dir=notebooks, progress=False, workers=1, share=share
+    )
+    seen = recorded(out)
     assert seen["share_safe"] is share
     assert seen["readable"]
     inside = Path(seen["data_abs"]).is_relative_to(Path(seen["cwd"]))
@@ -55,7 +51,7 @@ def counting_notebooks(folder: Path) -> Path:
     """One notebook declaring min_cell that writes result rows with the counts 0, 2, 4 and 9 out of 20."""
     return write_probe(
         folder,
-        'data_path: str = "x.csv"\noutput_dir: str = "."\nshare_safe: bool = False\nmin_cell: int = 5',
+        SHARE_PARAMETERS + "\nmin_cell: int = 5",
         "from helpers import results\n"
         "rows = [{'key': f'n[level={k}]', 'label': 'count', 'numerator': k, 'denominator': 20, 'estimate': k / 20,\n"
         "         'ci_low': 0.0, 'ci_high': 0.5, 'unit': 'proportion'} for k in (0, 2, 4, 9)]\n"
@@ -81,7 +77,7 @@ def test_a_share_run_hides_counts_below_min_cell_and_rounds_the_rest_in_results_
 ):
     out = tmp_path / "run"
     run_analysis(
-        COHORT,
+        SHIPPED_COHORT,
         out,
         notebooks_dir=counting_notebooks(tmp_path / "nbs"),
         parameters=parameters,

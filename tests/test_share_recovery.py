@@ -464,16 +464,13 @@ def test_a_share_run_killed_with_sigkill_leaves_a_copy_that_the_next_share_run_r
     import signal
     import time
 
-    from shared_runs import ROOT, SHIPPED_COHORT
+    from shared_runs import ROOT, SHIPPED_COHORT, pipeline_command
 
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp)}
     run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
+        pipeline_command(
             "run",
             "--data",
             str(SHIPPED_COHORT),
@@ -482,7 +479,7 @@ def test_a_share_run_killed_with_sigkill_leaves_a_copy_that_the_next_share_run_r
             "--share",
             "--workers",
             "1",
-        ],
+        ),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

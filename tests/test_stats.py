@@ -169,10 +169,8 @@ def test_fisher_exact_falls_back_to_chi_square_for_huge_tables_and_says_so():
     assert f"at n={sum(map(sum, table))}" in res.method
 
 
-def test_fisher_exact_on_a_large_4x2_table_falls_back_before_allocating_its_tables(monkeypatch):
-    # 61,995 patients: the exact enumeration would need ~2.85e11 tables (about 2 TiB of
-    # cell vectors); the budget must stop it before any such array is built.
-    table = [[10516, 2448], [26229, 6342], [7308, 1743], [5982, 1427]]
+def _fisher_exact_counting_arrays(table, monkeypatch):
+    """``stats.fisher_exact(table)`` and the lengths of the composition arrays it built."""
     built = []
     original = contingency._composition_array
     monkeypatch.setattr(
@@ -180,7 +178,14 @@ def test_fisher_exact_on_a_large_4x2_table_falls_back_before_allocating_its_tabl
         "_composition_array",
         lambda total, caps: built.append(len(original(total, caps))) or original(total, caps),
     )
-    res = stats.fisher_exact(table)
+    return stats.fisher_exact(table), built
+
+
+def test_fisher_exact_on_a_large_4x2_table_falls_back_before_allocating_its_tables(monkeypatch):
+    # 61,995 patients: the exact enumeration would need ~2.85e11 tables (about 2 TiB of
+    # cell vectors); the budget must stop it before any such array is built.
+    table = [[10516, 2448], [26229, 6342], [7308, 1743], [5982, 1427]]
+    res, built = _fisher_exact_counting_arrays(table, monkeypatch)
     assert "asymptotic" in res.method
     assert res.p_value == stats.chi_square(table).p_value
     assert all(n <= contingency.FISHER_WORK_BUDGET for n in built)
@@ -194,14 +199,7 @@ def test_an_infeasible_table_gives_up_after_building_only_its_first_column(monke
     # second stage alone (~1.8e8 vectors) is past the budget and must be refused
     # before any of it is built.
     table = [[14212, 6628], [35752, 16660], [9954, 4804], [8131, 3859]]
-    built = []
-    original = contingency._composition_array
-    monkeypatch.setattr(
-        contingency,
-        "_composition_array",
-        lambda total, caps: built.append(len(original(total, caps))) or original(total, caps),
-    )
-    res = stats.fisher_exact(table)
+    res, built = _fisher_exact_counting_arrays(table, monkeypatch)
     assert "asymptotic; exact enumeration infeasible" in res.method
     assert res.p_value == stats.chi_square(table).p_value
     assert built == [11991]

@@ -61,14 +61,19 @@ def test_rate_by_accepts_only_tests_of_its_table_without_the_missing_row_and_emp
         subgroups.rate_by(cohort, "any_cr", "grp", tests=[stats.fisher_exact([*table, [1, 1]])])
 
 
-def test_rate_by_orders_boolean_levels_false_then_true_and_applies_where(cohort):
-    rt = subgroups.rate_by(
+def _cr_by_burden_where_crs_recorded(cohort) -> subgroups.RateTable:
+    """CR by high_burden among patients with CRS recorded; Fisher's test of [[2, 0], [1, 1]]."""
+    return subgroups.rate_by(
         cohort,
         "any_cr",
         "high_burden",
         where={"crs_recorded": True},
         tests=[stats.fisher_exact([[2, 0], [1, 1]])],
     )
+
+
+def test_rate_by_orders_boolean_levels_false_then_true_and_applies_where(cohort):
+    rt = _cr_by_burden_where_crs_recorded(cohort)
     rates = rt.rates
     # crs_recorded rows 0-5: high_burden False -> rows 1, 3 (True, True) = 2/2;
     # True -> rows 0, 2, 4 (True, False, NA) = 1/2; missing -> row 5 (False) = 0/1
@@ -89,13 +94,7 @@ def test_rate_by_without_grouping_gives_one_overall_row(cohort):
 
 
 def test_rate_table_results_builds_keys_from_filters(cohort):
-    rt = subgroups.rate_by(
-        cohort,
-        "any_cr",
-        "high_burden",
-        where={"crs_recorded": True},
-        tests=[stats.fisher_exact([[2, 0], [1, 1]])],
-    )
+    rt = _cr_by_burden_where_crs_recorded(cohort)
     rows = subgroups.rate_table_results(rt)
     assert rows["key"].tolist() == [
         "any_cr[crs_recorded=True&high_burden=False]",

@@ -6,8 +6,8 @@ References:
   log(-log) interval written out below).
 * R 4.2.2 with survival 3.5.3, run on this machine (``apt-get install r-base-core
   r-cran-survival``); each value is stored with the R call that gave it, so the
-  tests do not need R. Data: ``survival::aml`` (Miller 1981, typed in below) and
-  ``survival::heart`` (Stanford heart transplant programme, the same 172 rows as
+  tests do not need R. Data: ``survival::aml`` (Miller 1981, typed in tests/r_references.py)
+  and ``survival::heart`` (Stanford heart transplant programme, the same 172 rows as
   ``lifelines.datasets.load_stanford_heart_transplants``; checked below).
 * statsmodels' independent Kaplan-Meier, log-rank and Cox code
   (``statsmodels.duration``) for the synthetic cohort, which R was not run on.
@@ -23,8 +23,6 @@ is <= 0.5 (checked separately below).
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -35,7 +33,9 @@ from conftest import DEFAULT_PATIENT
 from lifelines import CoxPHFitter, CoxTimeVaryingFitter, KaplanMeierFitter
 from lifelines.datasets import load_stanford_heart_transplants
 from lifelines.statistics import multivariate_logrank_test
+from r_references import AML
 from run_inprocess import execute
+from shared_runs import run_cli
 
 from helpers import contract, loading, narrative, survival
 
@@ -226,39 +226,6 @@ def test_display_table_formats_median_and_survival_with_their_intervals():
 
 # --- R's survival package on the aml data ------------------------------------------------------
 
-# survival::aml: weeks to relapse of acute myelogenous leukaemia, maintained chemotherapy or not.
-AML = pd.DataFrame(
-    {
-        "time": [
-            9,
-            13,
-            13,
-            18,
-            23,
-            28,
-            31,
-            34,
-            45,
-            48,
-            161,
-            5,
-            5,
-            8,
-            8,
-            12,
-            16,
-            23,
-            27,
-            30,
-            33,
-            43,
-            45,
-        ],
-        "status": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1],
-        "nonmaintained": [0] * 11 + [1] * 12,
-    }
-)
-
 
 def _aml_fit(rows=slice(None)) -> KaplanMeierFitter:
     part = AML.iloc[rows]
@@ -305,10 +272,15 @@ def test_aml_numbers_at_risk_match_r():
 
 def test_aml_log_rank_test_matches_r_survdiff():
     # R: survdiff(Surv(time, status) ~ x, aml): chisq 3.39638869898, p 0.0653393220405
-    result = multivariate_logrank_test(AML["time"], AML["nonmaintained"], AML["status"])
+    result = multivariate_logrank_test(AML["time"], AML["x"], AML["status"])
     assert (result.test_statistic, result.p_value) == pytest.approx(
         (3.39638869898, 0.0653393220405), rel=1e-9
     )
+
+
+def _lifelines_ratio_interval_and_p(row: pd.Series) -> tuple[float, float, float, float]:
+    """A lifelines summary row as R's summary(coxph(...)) prints it: exp(coef), 95% CI, Pr(>|z|)."""
+    return (row["exp(coef)"], row["exp(coef) lower 95%"], row["exp(coef) upper 95%"], row["p"])
 
 
 def _aml_cox() -> CoxPHFitter:
@@ -320,13 +292,9 @@ def _aml_cox() -> CoxPHFitter:
 def test_aml_cox_hazard_ratio_interval_and_wald_p_match_r_coxph_with_efron_ties():
     # R: summary(coxph(Surv(time, status) ~ x, aml)): exp(coef) 2.49810532617, 95% CI
     #    0.915907257436-6.81349576606, Pr(>|z|) 0.073714860639 (ties = "efron", R's default)
-    row = _aml_cox().summary.loc["nonmaintained"]
-    assert (
-        row["exp(coef)"],
-        row["exp(coef) lower 95%"],
-        row["exp(coef) upper 95%"],
-        row["p"],
-    ) == pytest.approx((2.49810532617, 0.915907257436, 6.81349576606, 0.073714860639), rel=1e-7)
+    assert _lifelines_ratio_interval_and_p(_aml_cox().summary.loc["x"]) == pytest.approx(
+        (2.49810532617, 0.915907257436, 6.81349576606, 0.073714860639), rel=1e-7
+    )
 
 
 # --- R's survival package on the Stanford heart transplant data ---------------------------------
@@ -358,13 +326,9 @@ def test_time_varying_transplant_hazard_ratio_matches_r_counting_process_coxph()
         stop_col="stop",
         fit_options=survival.COX_FIT_OPTIONS,
     )
-    row = fit.summary.loc["transplant"]
-    assert (
-        row["exp(coef)"],
-        row["exp(coef) lower 95%"],
-        row["exp(coef) upper 95%"],
-        row["p"],
-    ) == pytest.approx((1.13557726665, 0.629339393188, 2.04903068597, 0.672880611041), rel=1e-6)
+    assert _lifelines_ratio_interval_and_p(fit.summary.loc["transplant"]) == pytest.approx(
+        (1.13557726665, 0.629339393188, 2.04903068597, 0.672880611041), rel=1e-6
+    )
 
 
 # --- the contract's follow-up columns in the loader ----------------------------------------------
@@ -425,23 +389,15 @@ def _run_notebook_08(data: Path, out: Path, *parameters: str) -> pd.DataFrame:
     folder = out.parent / "notebooks_08"
     folder.mkdir()
     (folder / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-            "--notebooks",
-            str(folder),
-            *parameters,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = run_cli(
+        "run",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(folder),
+        *parameters,
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -642,23 +598,15 @@ SYNTHETIC_N, SYNTHETIC_SEED = 400, 8
 def synthetic_run(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = tmp_path_factory.mktemp("synthetic")
     data = folder / "synthetic.csv"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "synth",
-            "--n",
-            str(SYNTHETIC_N),
-            "--seed",
-            str(SYNTHETIC_SEED),
-            "--follow-up",
-            "--out",
-            str(data),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = run_cli(
+        "synth",
+        "--n",
+        str(SYNTHETIC_N),
+        "--seed",
+        str(SYNTHETIC_SEED),
+        "--follow-up",
+        "--out",
+        str(data),
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
@@ -817,6 +765,17 @@ def test_synthetic_run_log_rank_tests_match_statsmodels(synthetic_run):
         ), key
 
 
+def _result_ratio_interval_and_p(row: pd.Series) -> tuple[float, float, float, float]:
+    """A hazard ratio's result row: estimate, its 95% CI and p."""
+    return (row["estimate"], row["ci_low"], row["ci_high"], row["p_value"])
+
+
+def _statsmodels_ratio_interval_and_p(fit) -> tuple[float, float, float, float]:
+    """The same from a statsmodels PHReg fit of one covariate."""
+    low, high = np.exp(fit.conf_int()[0])
+    return (math.exp(fit.params[0]), low, high, fit.pvalues[0])
+
+
 @pytest.mark.slow
 def test_synthetic_run_cox_hazard_ratios_match_statsmodels_efron(synthetic_run):
     from statsmodels.duration.hazard_regression import PHReg
@@ -831,10 +790,9 @@ def test_synthetic_run_cox_hazard_ratios_match_statsmodels_efron(synthetic_run):
         status=burden["e"],
         ties="efron",
     ).fit()
-    low, high = np.exp(fit.conf_int()[0])
     row = results.loc["cox_os[high_burden].hr"]
-    assert (row["estimate"], row["ci_low"], row["ci_high"], row["p_value"]) == pytest.approx(
-        (math.exp(fit.params[0]), low, high, fit.pvalues[0]), rel=1e-5
+    assert _result_ratio_interval_and_p(row) == pytest.approx(
+        _statsmodels_ratio_interval_and_p(fit), rel=1e-5
     )
 
     # Transplant as a time-varying covariate, periods built here from the raw cells: a
@@ -871,10 +829,9 @@ def test_synthetic_run_cox_hazard_ratios_match_statsmodels_efron(synthetic_run):
         entry=periods["entry"] + 1e-9,
         ties="efron",
     ).fit()
-    low, high = np.exp(fit.conf_int()[0])
     row = results.loc["cox_tv_os[hsct|any_cr=True].hr"]
-    assert (row["estimate"], row["ci_low"], row["ci_high"], row["p_value"]) == pytest.approx(
-        (math.exp(fit.params[0]), low, high, fit.pvalues[0]), rel=1e-5
+    assert _result_ratio_interval_and_p(row) == pytest.approx(
+        _statsmodels_ratio_interval_and_p(fit), rel=1e-5
     )
 
 
