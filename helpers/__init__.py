@@ -29,6 +29,7 @@ and the data makers are the separate package :mod:`pipeline`, which notebooks ne
 - :mod:`helpers.manuscript` -- manuscript tables as Word (.docx)
 - :mod:`helpers.results`    -- tidy statistics rows (results.csv) and their keys
 - :mod:`helpers.headlines`  -- headline findings a notebook declares for the report's index
+- :mod:`helpers.batch_view` -- what a batch's summary shows of each run's results (keys, titles)
 - :mod:`helpers.narrative`  -- the one formatter per kind of number (%, CI, p) for prose; wording about the paper per case
 - :mod:`helpers.suppression` -- share runs: counts from 1 to k-1 shown as "<k", the others rounded to 5
 - :mod:`helpers.comparison` -- cohort vs a historic rate: exact tests, posterior

@@ -11,6 +11,8 @@ phone-width layout. Its parts are:
 * for a cut-off grid, the contrast the cut-off defines (risk difference and odds ratio with
   95 % CIs and Fisher's p) per cut-off. Rates that do not depend on the grid are drawn once.
 
+Which results it shows (their keys, titles and the contrast a cut-off defines) is declared in
+:mod:`helpers.batch_view` with the analysis's key type; this module names no result key.
 Nothing here fails on a share run's hidden counts (``"<5"``, ``"not shown"``). A run whose
 results cannot be read is listed with one line saying why.
 """
@@ -28,35 +30,18 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import suppression
+from helpers.batch_view import (
+    CENTRES_AVAILABLE,
+    CENTRES_FISHER,
+    CENTRES_I2,
+    CONTRASTS,
+    GRID_CONTRASTS,
+    HEADLINE_TITLES,
+    PROPORTIONS,
+)
 from helpers.parameters import default
+from helpers.results import Key
 
-#: Proportions shown side by side: (column prefix, results key, title).
-PROPORTIONS = (
-    ("cr", "any_cr[all]", "CR/CRp/CRi within two cycles"),
-    ("mrd", "mrd_negative[all]", "MRD-negative among CR with an MRD result"),
-    ("crs", "crs[all]", "CRS"),
-    ("crs_ge3", "crs_grade_ge3[crs=True]", "CRS grade ≥3 among patients with CRS"),
-)
-#: Subgroup contrasts of CR: (column, results key of the Fisher exact test).
-CONTRASTS = (
-    ("p_cr_by_burden", "any_cr[high_burden]~fisher"),
-    ("p_cr_by_lines", "any_cr[lines_group]~fisher"),
-    ("p_cr_by_regimen", "any_cr[debulking_category]~fisher"),
-)
-#: Headlines the notebooks declare (helpers.headlines) shown as text in index.html.
-HEADLINE_TITLES = (
-    "CR by marrow blasts before debulking",
-    "CR by previous treatment lines",
-    "CR by debulking therapy",
-)
-#: Grid parameters that define a CR contrast: parameter -> (grouping, exposed level, reference
-#: level, words); ``{v}`` is the grid value.
-GRID_CONTRASTS = {
-    "bmb_high_cutoff": ("high_burden", "True", "False", "blasts ≥{v}% vs <{v}%"),
-    "lines_cutoff": ("lines_group", ">{v}", "<={v}", ">{v} vs ≤{v} previous lines"),
-}
-#: Results of notebook 10 shown in the heterogeneity section.
-FISHER_KEY, I2_KEY = "any_cr[center]~fisher", "any_cr[center].i_squared"
 FUNNEL_FIGURE = Path("figures") / "funnel_cr_by_centre.png"
 
 
@@ -100,10 +85,10 @@ def _results(run_dir: Path):
         return None
 
 
-def _row(results, key: str) -> dict | None:
+def _row(results, key: Key) -> dict | None:
     if results is None or "key" not in results:
         return None
-    hit = results[results["key"] == key]
+    hit = results[results["key"] == str(key)]
     return hit.iloc[0].to_dict() if len(hit) else None
 
 
@@ -349,8 +334,8 @@ def _heterogeneity(outcomes, out: Path) -> list[dict]:
             continue
         seen.add(s.source)
         results = _results(out / "runs" / s.name)
-        fisher, i2 = _row(results, FISHER_KEY), _row(results, I2_KEY)
-        available = _row(results, "by_centre.available[all]")
+        fisher, i2 = _row(results, CENTRES_FISHER), _row(results, CENTRES_I2)
+        available = _row(results, CENTRES_AVAILABLE)
         if fisher is None:
             why = (
                 "notebook 10 (outcomes by centre) was not run"
@@ -456,15 +441,15 @@ def _shown_or_text(value):
 def grid_contrasts(
     outcomes, out: Path, policy: suppression.Policy = suppression.NONE
 ) -> pd.DataFrame | None:
-    """For a grid over a cut-off of :data:`GRID_CONTRASTS`: per run the CR contrast that cut-off
-    defines: counts, risk difference (Newcombe hybrid score 95 % CI), conditional maximum-likelihood
-    odds ratio (exact 95 % CI, as R's ``fisher.test``) and Fisher's p; None without such a grid.
+    """For a grid over a cut-off of :data:`helpers.batch_view.GRID_CONTRASTS`: per run the CR
+    contrast that cut-off defines: counts, risk difference (Newcombe hybrid score 95 % CI),
+    conditional maximum-likelihood odds ratio (exact 95 % CI, as R's ``fisher.test``) and
+    Fisher's p; None without such a grid.
     Hidden counts leave the difference and ratio blank ("–")."""
     from scipy.stats.contingency import odds_ratio
 
     from helpers.comparison import newcombe_difference_ci
     from helpers.narrative import n_of, p_text
-    from helpers.results import rate_key, test_key
 
     varied = {k for o in outcomes for k, _ in o.spec.parameters}
     names = [k for k in GRID_CONTRASTS if k in varied]
@@ -477,17 +462,14 @@ def grid_contrasts(
         for name in names:
             if name not in values:
                 continue
-            var, exposed, reference, words = GRID_CONTRASTS[name]
-            v = values[name]
-            high = _row(results, rate_key("any_cr", {var: exposed.format(v=v)}))
-            low = _row(results, rate_key("any_cr", {var: reference.format(v=v)}))
-            test = _row(results, test_key("any_cr", var, "fisher"))
+            contrast, v = GRID_CONTRASTS[name], values[name]
+            high, low, test = (_row(results, key) for key in contrast.keys(v))
             row = {
                 "label": o.spec.centre or o.spec.source,
                 "source": o.spec.source,
                 "parameter": name,
                 "value": v,
-                "contrast": words.format(v=v),
+                "contrast": contrast.text(v),
                 "exposed": "–",
                 "reference": "–",
                 "rd": math.nan,

@@ -1,6 +1,7 @@
 """Headline findings: declared by the notebook that computes them, filled from results.csv on the index;
 result keys written and read by one type."""
 
+import ast
 import html
 import json
 import re
@@ -293,12 +294,73 @@ def test_with_follow_up_the_survival_headlines_are_declared_and_their_counts_hid
     ]
 
 
-def test_no_result_key_of_the_analysis_is_written_in_the_pipeline_package():
+#: A key's statistic: a lower-case name (``any_cr``, ``by_centre.available``, ``response=cr``)
+_STATISTIC = re.compile(r"[a-z_][a-z0-9_.]*(=[a-z0-9_]+)?")
+
+
+def _code_strings(tree: ast.AST):
+    """The text of every string constant and f-string in ``tree``, docstrings aside; an f-string
+    is read whole, its replacement fields as ``x``: ``f"any_cr[{by}]~fisher"`` is
+    ``any_cr[x]~fisher``."""
+    skipped = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            skipped |= {id(v) for v in node.values}
+            yield "".join(v.value if isinstance(v, ast.Constant) else "x" for v in node.values)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skipped
+        ):
+            yield node.value
+
+
+def _has_the_shape_of_a_key(word: str) -> bool:
+    try:
+        key = Key.parse(word.strip("`'\",;:()"))
+    except ValueError:
+        return False
+    return bool(_STATISTIC.fullmatch(key.statistic) and re.fullmatch(r"([a-z_]\w*)?", key.by))
+
+
+@pytest.mark.parametrize(
+    ("text", "shaped"),
+    [
+        ("any_cr[all]", True),
+        ("crs_grade_ge3[crs=True]", True),
+        ("by_centre.available[all]", True),
+        ("any_cr[x=x]", True),  # f"any_cr[{var}={level}]"
+        ("see x[x]~fisher", True),  # f"see {measure}[{by}]~fisher"
+        ("write NAME=VALUE[,VALUE...]", False),
+        ("runs/x/report/index.html", False),
+    ],
+)
+def test_a_word_with_the_shape_of_a_result_key_is_told_from_other_bracketed_text(text, shaped):
+    assert any(_has_the_shape_of_a_key(word) for word in text.split()) is shaped
+
+
+def test_a_docstring_naming_a_key_is_not_read_as_code_but_an_f_string_building_one_is():
+    source = 'def f(by):\n    """Reads ``any_cr[all]``."""\n    return f"any_cr[{by}]~fisher"\n'
+    assert list(_code_strings(ast.parse(source))) == ["any_cr[x]~fisher"]
+
+
+def test_no_string_or_f_string_in_the_pipeline_package_has_the_shape_of_a_result_key():
     from pathlib import Path
 
-    source = "\n".join(
-        p.read_text(encoding="utf-8")
-        for p in (Path(__file__).parents[1] / "pipeline").glob("*.py")
-        if p.name != "batch_summary.py"
+    found = [
+        f"{path.name}: {text!r}"
+        for path in sorted((Path(__file__).parents[1] / "pipeline").glob("*.py"))
+        for text in _code_strings(ast.parse(path.read_text(encoding="utf-8")))
+        if any(_has_the_shape_of_a_key(word) for word in text.split())
+    ]
+    assert not found, (
+        "result keys belong to helpers (helpers.batch_view for the batch summary):\n"
+        + "\n".join(found)
     )
-    assert not re.search(r"\w\[(all|\w+=\w+|\w+)\](~\w+|\.\w+)?[\"']", source)
