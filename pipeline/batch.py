@@ -365,6 +365,7 @@ def _same(recorded: str, given: str) -> bool:
 
 _RUNNER = 0  # in a batch worker: the batch runner's process id
 _BUSY = False  # in a batch worker: whether a run is going on
+_STOPPING = False  # in a batch worker: whether SIGTERM came (the runner stopping or dead)
 
 
 def _worker_started(runner: int) -> None:
@@ -381,7 +382,9 @@ def _worker_started(runner: int) -> None:
 
 
 def _worker_terminated(signum, frame):
+    global _STOPPING
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    _STOPPING = True
     if _BUSY:
         raise KeyboardInterrupt
     os._exit(0)
@@ -422,6 +425,12 @@ def _run_one(
         )
     finally:
         _BUSY = False
+        # Stopped, the worker ends here: nobody reads the outcome, and back in the pool's
+        # loop it would wait for work forever with SIGTERM ignored. The runner's id is no
+        # proof it lives: the death signal comes when the runner's forking thread ends,
+        # which may be before its last thread, so getppid() can still name the runner.
+        if _STOPPING:
+            os._exit(130)
     return RunOutcome(spec, "done", "", time.perf_counter() - start)
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import ast
 import json
+import multiprocessing
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -378,6 +383,32 @@ def test_the_batch_lock_also_keeps_a_run_out_of_the_batch_folder(tmp_path, capsy
     assert "another run is writing" in capsys.readouterr().err
 
 
+def _stopped_mid_run(*args, **kwargs):
+    """Stands in for run_analysis in a batch worker: SIGTERM arrives while the run goes on."""
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)  # cut short by the KeyboardInterrupt the handler raises
+
+
+def test_a_batch_worker_stopped_by_sigterm_ends_even_while_its_runner_looks_alive(
+    tmp_path, monkeypatch
+):
+    # The runner's death signal comes when its forking thread ends, maybe before its last
+    # thread: getppid() still names the runner, as here, where the runner lives.
+    from pipeline.batch import _run_one, _worker_started
+
+    monkeypatch.setattr(pipeline.run, "run_analysis", _stopped_mid_run)
+    spec = plan_batch([COHORT], tmp_path / "batch")[0]
+    with ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_started,
+        initargs=(os.getpid(),),
+    ) as pool:
+        future = pool.submit(_run_one, spec, tmp_path / "batch" / "runs" / spec.name, None, False)
+        # The worker ends instead of going back to wait for work with SIGTERM ignored.
+        assert isinstance(future.exception(timeout=60), BrokenProcessPool)
+
+
 def _descendants(pid: int) -> list:
     import psutil
 
@@ -390,10 +421,28 @@ def _descendants(pid: int) -> list:
 def _alive(proc) -> bool:
     import psutil
 
-    try:
-        return proc.status() != psutil.STATUS_ZOMBIE
+    try:  # is_running: False too when the process ended and another took its pid
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def _is_kernel(proc) -> bool:
+    import psutil
+
+    try:
+        return "ipykernel" in " ".join(proc.cmdline())
+    except psutil.Error:  # a short-lived helper gone between listing and reading
+        return False
+
+
+def _described(proc) -> str:
+    import psutil
+
+    try:
+        return f"{proc.pid} {' '.join(proc.cmdline())[-80:]}"
+    except psutil.Error as err:
+        return f"{proc.pid} ({type(err).__name__})"
 
 
 @pytest.mark.slow
@@ -430,7 +479,7 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
         kernels = []
         while len(kernels) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
-            kernels = [p for p in _descendants(proc.pid) if "ipykernel" in " ".join(p.cmdline())]
+            kernels = [p for p in _descendants(proc.pid) if _is_kernel(p)]
         assert len(kernels) == 2, (
             f"the kernels never started: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
         )
@@ -442,6 +491,7 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
     deadline = time.monotonic() + 60
     while [p for p in family if _alive(p)] and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert [p.pid for p in family if _alive(p)] == []
+    survivors = [_described(p) for p in family if _alive(p)]
+    assert survivors == [], f"alive after the runner was killed: {survivors}"
     # Stopped by SIGTERM, each run removed its partial folder on the way out.
     assert sorted(p.name for p in (out / "runs").iterdir()) == []
