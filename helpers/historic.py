@@ -50,17 +50,8 @@ PAIRING_COLUMNS: tuple[str, ...] = (
     "cohort_population",
     "rationale",
 )
-_REQUIRED_TEXT = (
-    "id",
-    "study",
-    "reference",
-    "population",
-    "arm",
-    "endpoint",
-    "endpoint_definition",
-    "status",
-)
 _NUMBERS = ("numerator", "denominator", "percent", "ci_low", "ci_high")
+_REQUIRED_TEXT = tuple(c for c in COMPARATOR_COLUMNS if c not in (*_NUMBERS, "note", "cutoffs"))
 _RESULT_FIELDS = [c for c in RESULT_COLUMNS if c != "notebook"]
 _STATISTICS = (
     "test_method",
