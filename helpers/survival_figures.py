@@ -79,12 +79,11 @@ def _count_rows(
         axes.spines[side].set_visible(False)
 
 
-def _counts_below(ax, risk, events, rows, ticks, events_title: str, policy: Policy) -> None:
-    """The numbers at risk and cumulative events under ``ax`` on its x-axis; ``rows``:
-    (label, colour, months, event codes with 0 = censored)."""
+def _counts_below(ax, risk, events, rows, ticks, x0: float, events_title: str, policy: Policy):
+    """The numbers at risk and cumulative events under ``ax`` on its x-axis, labels from ``x0``;
+    ``rows``: (label, colour, months, event codes with 0 = censored)."""
     from helpers.survival import at_risk
 
-    x0 = ax.get_xlim()[0]
     at = [(n, c, at_risk(months, ticks)) for n, c, months, _ in rows]
     _count_rows(risk, at, ticks, x0, "Number at risk", policy)
     cumulative = [(n, c, cumulative_events(t, np.asarray(e) != 0, ticks)) for n, c, t, e in rows]
@@ -174,7 +173,7 @@ def plot_km(
                 fontsize="small",
             )
         rows = [(n, c, f.durations, f.event_observed) for c, (n, f) in zip(colours, fits.items())]
-        _counts_below(ax, risk, events, rows, ticks, "Cumulative events", policy)
+        _counts_below(ax, risk, events, rows, ticks, grid[0] - pad, "Cumulative events", policy)
     return fig
 
 
@@ -252,7 +251,8 @@ def plot_cif(
                 fontsize="small",
             )
         rows = [(g, c, *data[g]) for c, g in zip(colours, curves)]
-        _counts_below(ax, risk, events, rows, ticks, "Cumulative events (relapse or death)", policy)
+        after_cr = "Cumulative events (relapse or death)"
+        _counts_below(ax, risk, events, rows, ticks, grid[0] - pad, after_cr, policy)
     return fig
 
 
