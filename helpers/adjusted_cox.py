@@ -4,8 +4,8 @@ the fit (lifelines, Efron ties, Wald intervals) and a regression table (hazard r
 
 Events per variable (EPV): the events divided by the model's parameters (a category with
 m levels counts m - 1). Below :data:`MIN_EPV` the estimates are biased away from 1 and their
-intervals too narrow (Peduzzi et al. 1995), so the covariates of :data:`DROP_ORDER` are left
-out, last listed first, until the rule holds. A reduced model is preferred to a penalised
+intervals too narrow (Peduzzi et al. 1995), so covariates are left out, last listed first,
+until the rule holds. A reduced model is preferred to a penalised
 one because lifelines' penalised Cox gives no valid interval or p-value.
 """
 
@@ -22,8 +22,6 @@ from helpers.results import Key
 
 #: Events per parameter the full model needs (Peduzzi et al. 1995).
 MIN_EPV = 10
-#: Covariates left out, from the end, while the EPV rule fails; the first is always kept.
-DROP_ORDER = ("high_burden", "prior_lines", "age_years", "ph_positive", "debulking_category")
 COX_METHOD = "multivariable Cox proportional hazards (Efron ties); Wald 95% CI and p"
 
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the cohort file: kind ``text``, ``code`` (one of ``codes``), ``integer``,
-    ``number`` (float) or ``boolean`` (yes/no); codes in display order;
-    ``minimum``/``maximum`` inclusive bounds of numbers; ``optional``: a file may leave the
-    whole column out (the follow-up columns)."""
+    """One column of the cohort file: kind ``text``, ``code`` (one of ``codes``, by default the
+    keys of ``code_labels``, in display order), ``integer``, ``number`` (float) or ``boolean``
+    (yes/no); ``minimum``/``maximum`` inclusive bounds of numbers; ``optional``: a file may
+    leave the whole column out (the follow-up columns)."""
 
     name: str
     kind: str
@@ -26,6 +26,13 @@ class Column:
     unique: bool = False
     meaning: str = ""
     optional: bool = False
+
+    def __post_init__(self) -> None:
+        # one source for a column's values: the codes are its labels' keys, yes/no reads Yes/No
+        if self.kind == "boolean" and not self.code_labels:
+            object.__setattr__(self, "code_labels", YES_NO)
+        if self.kind == "code" and not self.codes:
+            object.__setattr__(self, "codes", tuple(self.code_labels))
 
     def allowed(self) -> str:
         """The allowed values in words for error messages, e.g. ``"a whole number from 18 to
@@ -67,7 +74,6 @@ COLUMNS: tuple[Column, ...] = (
         "code",
         "Programme",
         nullable=True,
-        codes=("neuf", "paap", "observational"),
         code_labels={
             "neuf": "NEUF expanded-access study",
             "paap": "Post-approval access programme",
@@ -80,7 +86,6 @@ COLUMNS: tuple[Column, ...] = (
         "code",
         "Sex",
         nullable=False,
-        codes=("male", "female"),
         code_labels={"male": "Male", "female": "Female"},
     ),
     Column(
@@ -97,7 +102,6 @@ COLUMNS: tuple[Column, ...] = (
         "code",
         "Disease status",
         nullable=False,
-        codes=("relapsed", "refractory"),
         code_labels={"relapsed": "Relapsed", "refractory": "Refractory"},
     ),
     Column(
@@ -114,7 +118,6 @@ COLUMNS: tuple[Column, ...] = (
         "boolean",
         "Prior HSCT",
         nullable=False,
-        code_labels=YES_NO,
         meaning="allogeneic HSCT before blinatumomab",
     ),
     Column(
@@ -122,7 +125,6 @@ COLUMNS: tuple[Column, ...] = (
         "code",
         "Ph status",
         nullable=False,
-        codes=("positive", "negative"),
         code_labels={"positive": "Positive", "negative": "Negative"},
         meaning="Philadelphia chromosome",
     ),
@@ -140,7 +142,6 @@ COLUMNS: tuple[Column, ...] = (
         "code",
         "Debulking therapy",
         nullable=False,
-        codes=("steroids", "low_intensity_chemo", "polychemotherapy", "tki"),
         code_labels={
             "steroids": "Steroids",
             "low_intensity_chemo": "Low-intensity chemotherapy ± steroids",
@@ -172,7 +173,6 @@ COLUMNS: tuple[Column, ...] = (
         "code",
         "Blinatumomab dose",
         nullable=False,
-        codes=("full", "full_interrupted", "reduced"),
         code_labels={
             "full": "Full dose",
             "full_interrupted": "Full dose, interrupted > 72 h",
@@ -185,7 +185,6 @@ COLUMNS: tuple[Column, ...] = (
         "code",
         "Best response within 2 cycles",
         nullable=False,
-        codes=("cr", "crp", "cri", "none"),
         code_labels={
             "cr": "CR (full recovery)",
             "crp": "CRp (partial recovery)",
@@ -198,7 +197,6 @@ COLUMNS: tuple[Column, ...] = (
         "code",
         "MRD",
         nullable=True,
-        codes=("negative", "positive"),
         code_labels={"negative": "Complete MRD response", "positive": "MRD positive"},
         meaning="complete MRD response (negative) or not; blank = not assessed",
     ),
@@ -207,13 +205,10 @@ COLUMNS: tuple[Column, ...] = (
         "boolean",
         "Cytokine release syndrome",
         nullable=True,
-        code_labels=YES_NO,
         meaning="clinically significant CRS; blank = not recorded",
     ),
     Column("crs_grade", "integer", "CRS grade (CTCAE v5)", nullable=True, minimum=1, maximum=5),
-    Column(
-        "hsct_after_blina", "boolean", "HSCT after blinatumomab", nullable=False, code_labels=YES_NO
-    ),
+    Column("hsct_after_blina", "boolean", "HSCT after blinatumomab", nullable=False),
 )
 
 #: Optional follow-up columns (time to event): a file may leave all of them out.
@@ -233,7 +228,6 @@ FOLLOW_UP_COLUMNS: tuple[Column, ...] = (
         "boolean",
         "Died",
         nullable=True,
-        code_labels=YES_NO,
         optional=True,
         meaning="yes = died at os_months; no = alive at last contact (censored)",
     ),
@@ -252,7 +246,6 @@ FOLLOW_UP_COLUMNS: tuple[Column, ...] = (
         "boolean",
         "Relapsed or died",
         nullable=True,
-        code_labels=YES_NO,
         optional=True,
         meaning="yes = relapse or death at rfs_months; no = censored",
     ),
@@ -261,7 +254,6 @@ FOLLOW_UP_COLUMNS: tuple[Column, ...] = (
         "code",
         "What ended remission",
         nullable=True,
-        codes=("relapse", "death"),
         code_labels={"relapse": "Relapse", "death": "Death in remission"},
         optional=True,
         meaning="when rfs_event is yes: relapse or death in remission (non-relapse mortality); "

@@ -171,12 +171,7 @@ def plot_blasts_before_after(
                 )
             elif len(part):
                 _draw_median_iqr(ax, part, CATEGORY_PALETTE[category])
-            _blasts_panel(
-                ax,
-                f"{contract.code_label('debulking_category', category)}\n(n={part['patient_id'].nunique()})",
-                low_cutoff,
-                high_cutoff,
-            )
+            _blasts_panel(ax, category, part["patient_id"].nunique(), low_cutoff, high_cutoff)
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
         left_out = len(cohort) - len(both)
@@ -194,8 +189,8 @@ def plot_blasts_before_after(
     return fig
 
 
-def _blasts_panel(ax, title: str, low_cutoff: float, high_cutoff: float) -> None:
-    ax.set_title(title, fontsize=9)
+def _blasts_panel(ax, category: str, n: object, low_cutoff: float, high_cutoff: float) -> None:
+    ax.set_title(f"{contract.code_label('debulking_category', category)}\n(n={n})", fontsize=9)
     ax.set_xlabel("")
     ax.set_xticks([0, 1], ["Before", "After"])
     ax.set_xlim(-0.3, 1.3)
@@ -248,12 +243,7 @@ def _blasts_aggregate_view(
                     color="0.4",
                     transform=ax.transAxes,
                 )
-            _blasts_panel(
-                ax,
-                f"{contract.code_label('debulking_category', category)}\n(n={labels[category]})",
-                low_cutoff,
-                high_cutoff,
-            )
+            _blasts_panel(ax, category, labels[category], low_cutoff, high_cutoff)
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
         fig.suptitle(

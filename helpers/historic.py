@@ -18,6 +18,7 @@ from helpers.derived import CUTOFFS
 from helpers.published import cutoffs_used, definition_differences, different_definition_text
 from helpers.results import RESULT_COLUMNS, Key, conditions
 from helpers.stats import boschloo_fisher_two_sided, exact_ci, proportion
+from helpers.subgroups import count_row
 
 #: Columns of the comparator file, in order.
 COMPARATOR_COLUMNS: tuple[str, ...] = (
@@ -50,17 +51,8 @@ PAIRING_COLUMNS: tuple[str, ...] = (
     "cohort_population",
     "rationale",
 )
-_REQUIRED_TEXT = (
-    "id",
-    "study",
-    "reference",
-    "population",
-    "arm",
-    "endpoint",
-    "endpoint_definition",
-    "status",
-)
 _NUMBERS = ("numerator", "denominator", "percent", "ci_low", "ci_high")
+_REQUIRED_TEXT = tuple(c for c in COMPARATOR_COLUMNS if c not in (*_NUMBERS, "note", "cutoffs"))
 _RESULT_FIELDS = [c for c in RESULT_COLUMNS if c != "notebook"]
 _STATISTICS = (
     "test_method",
@@ -326,23 +318,10 @@ def cohort_endpoint_rates(cohort: pd.DataFrame, pairings: pd.DataFrame) -> pd.Da
         for column, value in parse_population(population).items():
             part = part[(part[column] == value).fillna(False)]
         outcome = part[f"endpoint.{code}"].dropna()
-        p = proportion(int(outcome.sum()), len(outcome))
-        rows.append(
-            {
-                "key": endpoint_key(code, population),
-                "label": f"This cohort, {COHORT_ENDPOINTS[code].definition}; {population_label(population)}",
-                "numerator": p.numerator,
-                "denominator": p.denominator,
-                "estimate": p.estimate,
-                "ci_low": p.ci_low,
-                "ci_high": p.ci_high,
-                "p_value": math.nan,
-                "method": p.method_label,
-                "unit": "proportion",
-                "cohort_endpoint": code,
-                "cohort_population": population,
-            }
-        )
+        k, n = int(outcome.sum()), len(outcome)
+        label = f"This cohort, {COHORT_ENDPOINTS[code].definition}; {population_label(population)}"
+        row = count_row(endpoint_key(code, population), label, k, n, proportion(k, n).method_label)
+        rows.append({**row, "cohort_endpoint": code, "cohort_population": population})
     return pd.DataFrame(rows, columns=[*_RESULT_FIELDS, "cohort_endpoint", "cohort_population"])
 
 

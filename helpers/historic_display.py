@@ -156,13 +156,6 @@ def forest_rows(compared: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def tests_disagree(compared: pd.DataFrame, alpha: float = default("alpha")) -> pd.DataFrame:
-    """Two-sample pairings where Fisher's and Boschloo's p-values fall on different sides of ``alpha``."""
-    both = compared["p_value"].notna() & compared["boschloo_p"].notna()
-    split = (compared["p_value"] < alpha) != (compared["boschloo_p"] < alpha)
-    return compared.loc[both & split]
-
-
 def pairing_label(row) -> str:
     """A pairing in words: cohort population vs comparator study, endpoint
     (``"Ph− patients vs TOWER, CR/CRh/CRi"``); ``row`` a row of :func:`helpers.historic.compare_pairings`."""

@@ -484,34 +484,16 @@ def _validate_frame(
             continue
         col = contract.column(name)
         value = cell(name, row)
-        if check == "required":
-            if name in all_blank:
+        if check in ("required", "valid"):
+            if check == "required" and name in all_blank:
                 continue
-            found.append(
-                Problem(
-                    line,
-                    patient,
-                    name,
-                    value,
-                    col.allowed(),
-                    f"blank, but a value is required; expected {col.allowed()}",
-                )
-            )
-        elif check == "valid":
-            if (name, value) not in reasons:
-                reasons[name, value] = reason(value, col)
-            why = reasons[name, value]
-            found.append(
-                Problem(
-                    line,
-                    patient,
-                    name,
-                    value,
-                    col.allowed(),
-                    f"{value!r} is not allowed; expected {col.allowed()}"
-                    + (f" ({why})" if why else ""),
-                )
-            )
+            said = f"blank, but a value is required; expected {col.allowed()}"
+            if check == "valid":
+                if (name, value) not in reasons:
+                    reasons[name, value] = reason(value, col)
+                why = f" ({reasons[name, value]})" if reasons[name, value] else ""
+                said = f"{value!r} is not allowed; expected {col.allowed()}{why}"
+            found.append(Problem(line, patient, name, value, col.allowed(), said))
         elif check == "unique":
             if key_codes[row] in duplicates_done:
                 continue

@@ -132,17 +132,6 @@ def wording(description: str) -> str:
 _COLUMN_IN_BRACKETS = re.compile(r" \(([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\)")
 
 
-def where_and_what(figure: Mapping) -> str:
-    """A figure as the paper places and words it: ``"§3.3.5, CR by previous lines ≤2 vs >2"``."""
-    location = str(figure.get("location", "")).strip()
-    where = re.sub(r"^Section\s+", "§", location)
-    return (
-        f"{where}, {wording(figure.get('description', ''))}"
-        if where
-        else wording(figure.get("description", ""))
-    )
-
-
 # --- definitions: the paper's cut-offs against a run's ----------------------------------
 
 

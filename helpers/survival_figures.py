@@ -79,6 +79,19 @@ def _count_rows(
         axes.spines[side].set_visible(False)
 
 
+def _counts_below(ax, risk, events, rows, ticks, x0: float, events_title: str, policy: Policy):
+    """The numbers at risk and cumulative events under ``ax`` on its x-axis, labels from ``x0``;
+    ``rows``: (label, colour, months, event codes with 0 = censored)."""
+    from helpers.survival import at_risk
+
+    at = [(n, c, at_risk(months, ticks)) for n, c, months, _ in rows]
+    _count_rows(risk, at, ticks, x0, "Number at risk", policy)
+    cumulative = [(n, c, cumulative_events(t, np.asarray(e) != 0, ticks)) for n, c, t, e in rows]
+    _count_rows(events, cumulative, ticks, x0, events_title, policy)
+    for axes in (risk, events):
+        axes.set_xlim(ax.get_xlim())
+
+
 def _layout(n_groups: int):
     height = 0.3 + 0.45 * n_groups
     return figures.new_figure(
@@ -101,7 +114,7 @@ def plot_km(
     each reached median, ``annotation`` (e.g. :func:`annotation_text`) at the top right, and the
     numbers at risk and cumulative events on ``grid`` (months from 0). ``bands``: 95 %
     bands, by default only for up to :data:`MAX_BANDED_GROUPS` curves."""
-    from helpers.survival import at_risk, median_with_ci, rounded_steps
+    from helpers.survival import median_with_ci, rounded_steps
 
     fits = {name: fit for name, fit in fits.items() if not policy.hidden(len(fit.durations))}
     bands = bands_default(len(fits)) if bands is None else bands
@@ -159,27 +172,8 @@ def plot_km(
                 va="top",
                 fontsize="small",
             )
-        _count_rows(
-            risk,
-            [(n, c, at_risk(f.durations, ticks)) for c, (n, f) in zip(colours, fits.items())],
-            ticks,
-            grid[0] - pad,
-            "Number at risk",
-            policy,
-        )
-        _count_rows(
-            events,
-            [
-                (n, c, cumulative_events(f.durations, f.event_observed, ticks))
-                for c, (n, f) in zip(colours, fits.items())
-            ],
-            ticks,
-            grid[0] - pad,
-            "Cumulative events",
-            policy,
-        )
-        for axes in (risk, events):
-            axes.set_xlim(ax.get_xlim())
+        rows = [(n, c, f.durations, f.event_observed) for c, (n, f) in zip(colours, fits.items())]
+        _counts_below(ax, risk, events, rows, ticks, grid[0] - pad, "Cumulative events", policy)
     return fig
 
 
@@ -256,29 +250,9 @@ def plot_cif(
                 va="bottom",
                 fontsize="small",
             )
-        from helpers.survival import at_risk
-
-        _count_rows(
-            risk,
-            [(g, c, at_risk(data[g][0], ticks)) for c, g in zip(colours, curves)],
-            ticks,
-            grid[0] - pad,
-            "Number at risk",
-            policy,
-        )
-        _count_rows(
-            events,
-            [
-                (g, c, cumulative_events(data[g][0], np.asarray(data[g][1]) != 0, ticks))
-                for c, g in zip(colours, curves)
-            ],
-            ticks,
-            grid[0] - pad,
-            "Cumulative events (relapse or death)",
-            policy,
-        )
-        for axes in (risk, events):
-            axes.set_xlim(ax.get_xlim())
+        rows = [(g, c, *data[g]) for c, g in zip(colours, curves)]
+        after_cr = "Cumulative events (relapse or death)"
+        _counts_below(ax, risk, events, rows, ticks, grid[0] - pad, after_cr, policy)
     return fig
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
@@ -326,27 +327,17 @@ def _dispatch(argv: list[str] | None) -> int:
     # Arguments are parsed before anything heavy is imported: --help and usage
     # errors are instant; each command imports only what it uses.
     args = build_parser().parse_args(argv)
-    if args.command == "validate":
-        return _validate_from_cli(args)
-    if args.command == "run":
-        return run_from_cli(args)
-    if args.command == "params":
-        return params_from_cli(args)
-    if args.command == "batch":
-        from pipeline.batch import batch_from_cli
-
-        return batch_from_cli(args)
-    if args.command == "synth":
-        from pipeline.synth import synth_from_cli
-
-        return synth_from_cli(args)
-    if args.command == "reconstruct":
-        from pipeline.reconstruct import reconstruct_from_cli
-
-        return reconstruct_from_cli(args)
-    if args.command == "refresh-notebooks":
-        return refresh_notebooks_from_cli(args)
-    raise AssertionError(args.command)
+    here = {
+        "validate": _validate_from_cli,
+        "run": run_from_cli,
+        "params": params_from_cli,
+        "refresh-notebooks": refresh_notebooks_from_cli,
+    }
+    if args.command in here:
+        return here[args.command](args)
+    # batch, synth and reconstruct: a module of their own, imported only for their command
+    module = importlib.import_module(f"pipeline.{args.command}")
+    return getattr(module, f"{args.command}_from_cli")(args)
 
 
 def run_from_cli(args) -> int:
