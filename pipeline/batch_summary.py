@@ -288,15 +288,6 @@ def _headlines(out: Path, name: str, policy: suppression.Policy) -> dict[str, st
         return dict.fromkeys(HEADLINE_TITLES, f"not readable: {err}")
 
 
-def _parameters(out: Path, name: str) -> dict:
-    params = {}
-    for values in _manifest(out, name).get("parameters", {}).values():
-        for key in ("bmb_high_cutoff", "lines_cutoff"):
-            if key in values:
-                params[key] = _literal(values[key])
-    return params
-
-
 def _literal(text):
     import ast
 
