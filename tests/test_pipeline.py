@@ -18,7 +18,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 from probe_notebooks import RUN_PARAMETERS, write_probe
 from run_inprocess import keep_signal_handlers
-from shared_runs import pipeline_command, run_cli
+from shared_runs import LIGHT, pipeline_command, run_cli
 
 from helpers.results import RESULT_COLUMNS
 from pipeline import report
@@ -592,7 +592,15 @@ def other_data_run(tmp_path_factory) -> tuple[Path, Path]:
     comparators.to_csv(hostile_file, index=False)
     out = folder / "run"
     done = run_cli(
-        "run", "--data", str(data), "--out", str(out), "-p", "comparator_file", str(hostile_file)
+        "run",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "-p",
+        "comparator_file",
+        str(hostile_file),
+        *LIGHT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return data, out
