@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import csv
-import ctypes
 import dataclasses
 import hashlib
 import io
@@ -371,13 +370,11 @@ _STOPPING = False  # in a batch worker: whether SIGTERM came (the runner stoppin
 def _worker_started(runner: int) -> None:
     """Batch worker initializer: SIGTERM when the runner dies (even by ``kill -9``), and
     SIGTERM stops the run as Ctrl-C does (partial run removed, kernels shut down)."""
+    from pipeline.run import die_with_runner
+
     global _RUNNER
     _RUNNER = runner
-    with contextlib.suppress(OSError, AttributeError):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != runner:  # the runner died before the death signal was set
-        os._exit(1)
+    die_with_runner(runner, signal.SIGTERM)
     signal.signal(signal.SIGTERM, _worker_terminated)
 
 

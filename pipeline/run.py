@@ -607,13 +607,19 @@ _BUSY = False  # in a worker: whether a notebook is executing
 _STOPPING = False  # in a worker: whether the runner asked it to stop
 
 
-def _worker_started(runner: int) -> None:
-    """Worker initializer: die with the runner, leave Ctrl-C to it, stop cleanly on SIGTERM."""
+def die_with_runner(runner: int, death_signal: int) -> None:
+    """In a forked worker: receive ``death_signal`` when the runner ``runner`` dies (even by
+    ``kill -9``; Linux ``PR_SET_PDEATHSIG``), and exit at once if it is already gone."""
     with contextlib.suppress(OSError, AttributeError):
         pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, death_signal)
     if os.getppid() != runner:  # the runner died before the death signal was set
         os._exit(1)
+
+
+def _worker_started(runner: int) -> None:
+    """Worker initializer: die with the runner, leave Ctrl-C to it, stop cleanly on SIGTERM."""
+    die_with_runner(runner, signal.SIGKILL)
     # Ctrl-C reaches the whole process group: the runner stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_terminated)
