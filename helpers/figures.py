@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,7 +85,9 @@ def save_figure(
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi, metadata={**_PNG_METADATA, "Description": alt})
         png.write_bytes(buffer.getvalue())
-        fig.savefig(svg, format="svg", metadata={**_SVG_METADATA, "Description": alt})
+        text = io.StringIO()
+        fig.savefig(text, format="svg", metadata={**_SVG_METADATA, "Description": alt})
+        svg.write_text(_numbered_clip_ids(text.getvalue()), encoding="utf-8")
     if show:
         from IPython.display import display
 
@@ -93,6 +96,24 @@ def save_figure(
             metadata={"image/png": {"alt": alt}},
             raw=True,
         )
+
+
+def _numbered_clip_ids(svg: str) -> str:
+    """The SVG with its clip-path ids numbered in order of definition (``clip1``...).
+
+    matplotlib names a clip rectangle by a hash of its coordinates at full precision, whose
+    last bits can differ between runs of the same figure; the file would then differ too.
+    """
+    names = {
+        old: f"clip{i}" for i, old in enumerate(re.findall(r'<clipPath id="(p[0-9a-f]+)"', svg), 1)
+    }
+    if not names:
+        return svg
+    return re.sub(
+        r'(?<=id=")p[0-9a-f]+(?=")|(?<=url\(#)p[0-9a-f]+(?=\))',
+        lambda m: names.get(m.group(0), m.group(0)),
+        svg,
+    )
 
 
 def binned_rates(

@@ -3,6 +3,8 @@
 Expected values are worked out by hand from the small cohorts built here.
 """
 
+import re
+
 import matplotlib.colors
 import pandas as pd
 import pytest
@@ -293,3 +295,36 @@ def test_in_a_share_run_the_patient_flow_hides_small_counts_and_rounds_the_other
         "MRD positive\nn = <5",
         "Complete MRD response\nn = 15",
     } <= texts
+
+
+#: Two clip rectangles as matplotlib names them (a hash of full-precision coordinates), and the
+#: same figure from a run whose coordinates differed in the last bits.
+CLIPPED = (
+    '<path d="M 0 0" clip-path="url(#{a})"/><path d="M 1 1" clip-path="url(#{b})"/>'
+    '<path d="M 2 2" clip-path="url(#{a})"/>'
+    '<defs><clipPath id="{a}"><rect x="1"/></clipPath><clipPath id="{b}"><rect x="2"/></clipPath></defs>'
+)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [("p759244ce4a", "p0123456789"), ("pb47e8fa01a", "pffffffffff")],
+    ids=["one run", "a run with other hashes"],
+)
+def test_svg_clip_ids_are_numbered_in_order_of_definition_whatever_matplotlib_hashed(a, b):
+    numbered = figures._numbered_clip_ids(CLIPPED.format(a=a, b=b))
+    assert numbered == CLIPPED.format(a="clip1", b="clip2")
+
+
+def test_an_svg_without_clip_paths_is_written_as_it_is():
+    svg = '<svg><path id="p0123456789" d="M 0 0"/></svg>'
+    assert figures._numbered_clip_ids(svg) == svg
+
+
+def test_a_saved_svg_names_its_clip_paths_clip1_and_on(tmp_path):
+    fig, ax = figures.new_figure()
+    ax.plot([0, 1], [0, 1])
+    figures.save_figure(fig, "f", tmp_path, alt="a line, no patients", show=False)
+    text = (tmp_path / "figures" / "f.svg").read_text()
+    assert 'clip-path="url(#clip1)"' in text and '<clipPath id="clip1">' in text
+    assert re.search(r'id="p[0-9a-f]{10}"', text) is None
