@@ -28,9 +28,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def _empty_file(self, fname, *args, **kwargs) -> None:
-    """Stands in for ``Figure.savefig``: an empty file or buffer."""
+    """Stands in for ``Figure.savefig``: an empty file, binary or text buffer."""
     if hasattr(fname, "write"):
-        fname.write(b"")
+        fname.write("" if isinstance(fname, io.TextIOBase) else b"")
     else:
         Path(fname).write_bytes(b"")
 
