@@ -485,10 +485,11 @@ def _validate_frame(
         col = contract.column(name)
         value = cell(name, row)
         if check in ("required", "valid"):
-            if check == "required" and name in all_blank:
-                continue
-            said = f"blank, but a value is required; expected {col.allowed()}"
-            if check == "valid":
+            if check == "required":
+                if name in all_blank:
+                    continue
+                said = f"blank, but a value is required; expected {col.allowed()}"
+            else:
                 if (name, value) not in reasons:
                     reasons[name, value] = reason(value, col)
                 why = f" ({reasons[name, value]})" if reasons[name, value] else ""
