@@ -5,6 +5,7 @@ notebooks never import it (they share :mod:`helpers`). Modules, nothing happens 
 
 - :mod:`pipeline.template` -- the empty cohort template, written from the contract
 - :mod:`pipeline.run` -- run every notebook with papermill
+- :mod:`pipeline.kernels` -- a run's kernels, forked from a process that imported the common packages
 - :mod:`pipeline.parameters` -- each notebook's declared parameters, ``-p`` values typed, the files a run reads
 - :mod:`pipeline.validate` -- ``validate --fix-codes``: a copy with each accepted variant in its contract form
 - :mod:`pipeline.rundir` -- what a run may write or replace, its lock, the final swap

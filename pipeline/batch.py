@@ -370,7 +370,7 @@ _STOPPING = False  # in a batch worker: whether SIGTERM came (the runner stoppin
 def _worker_started(runner: int) -> None:
     """Batch worker initializer: SIGTERM when the runner dies (even by ``kill -9``), and
     SIGTERM stops the run as Ctrl-C does (partial run removed, kernels shut down)."""
-    from pipeline.run import die_with_runner
+    from pipeline.kernels import die_with_runner
 
     global _RUNNER
     _RUNNER = runner

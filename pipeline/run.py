@@ -13,7 +13,6 @@ The run directory is the same for any number of workers (only durations differ).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import multiprocessing
 import os
@@ -25,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -55,6 +54,8 @@ from helpers.parameters import (
 )
 from helpers.provenance import file_sha256
 from helpers.results import RESULT_COLUMNS, read_results
+from pipeline import kernels
+from pipeline.kernels import die_with_runner
 from pipeline.parameters import (
     coerce_parameters,
     declared_parameters,
@@ -79,7 +80,7 @@ __all__ = [
     "RunSummary",
     "run_analysis",
     "list_notebooks",
-    "execution_waves",
+    "waits_for",
     "write_manifest",
     "refresh_notebook",
     "kernel_config",
@@ -88,14 +89,18 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
-#: Notebooks that read what the other notebooks wrote (results/, tables/): each runs
-#: alone, after every other notebook has finished.
-RUNS_AFTER_THE_OTHERS = ("06_reproduction_report",)
+#: Notebooks that read what the notebooks numbered before them wrote (results/): each
+#: starts once all of those have finished (and before any other waiting notebook).
+READS_EARLIER_NOTEBOOKS = ("06_reproduction_report",)
 #: Notebooks executed at the same time (each in its own process and kernel) by default...
 DEFAULT_WORKERS = 2
-#: ...for cohorts with fewer rows than this; larger cohorts run one notebook at a
-#: time, since then memory (one cohort copy per kernel) matters more than start-up time.
+#: ...for cohorts with fewer rows than this, with kernels forked from a fork server
+#: (:mod:`pipeline.kernels`); larger cohorts run one notebook at a time in kernels started
+#: as usual, since then memory (one cohort copy per kernel) matters more than start-up time.
 CONCURRENT_BELOW_ROWS = 10_000
+#: Kernels are forked only for runs of at least this many notebooks: the fork server's own
+#: imports cost about as much as starting two kernels the usual way.
+FORK_FROM_NOTEBOOKS = 3
 #: Packages whose versions go into the manifest.
 MANIFEST_PACKAGES = (
     "pandas",
@@ -116,8 +121,9 @@ KERNEL_NAME = "python3"
 
 
 @contextlib.contextmanager
-def kernel_config():
-    """Kernel settings (a traitlets ``Config``) for one notebook: IPC sockets in a private folder.
+def kernel_config(fork_server: str = ""):
+    """Kernel settings (a traitlets ``Config``) for one notebook: IPC sockets in a private folder,
+    the kernel forked by the run's ``fork_server`` (:mod:`pipeline.kernels`) if one is given.
 
     No network ports, so no "running over TCP" warning; a private folder, since kernels
     sharing one race for socket names. The kernel log keeps only critical messages:
@@ -128,6 +134,10 @@ def kernel_config():
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = os.path.join(sockets, "kernel-ipc")
         config.NotebookClient.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
+        if fork_server:
+            config.NotebookClient.kernel_manager_class = kernels.ForkedKernelManager
+            config.ForkedKernelManager.fork_server = fork_server
+        config.NotebookClient.kernel_manager_class = "pipeline.kernels.ForkedKernelManager"
         yield config
 
 
@@ -299,8 +309,9 @@ def _run_locked(
     except ParameterError as err:
         raise PipelineError(str(err), exit_status=2) from None
     check_out(out, inputs.values(), force)
+    small = report.n_rows < CONCURRENT_BELOW_ROWS
     if workers is None:
-        workers = DEFAULT_WORKERS if report.n_rows < CONCURRENT_BELOW_ROWS else 1
+        workers = DEFAULT_WORKERS if small else 1
 
     if share:
         overrides = {**overrides, "share_safe": True}  # passed only to notebooks that declare it
@@ -328,6 +339,9 @@ def _run_locked(
                 workers,
                 failed,
                 input_root / "input" if share else Path("input"),
+                fork_kernels=small
+                and len(notebooks) >= FORK_FROM_NOTEBOOKS
+                and kernels.available(),
             )
             step = "collecting results.csv"
             results = _collect_results(staging)
@@ -509,12 +523,14 @@ def _source_cell_number(nb: Path, executed_index: int) -> tuple[int, int]:
     return index + 1, len(cells)
 
 
-def execution_waves(notebooks: Sequence[Path]) -> list[list[Path]]:
-    """Groups run one after the other: all but :data:`RUNS_AFTER_THE_OTHERS` together, then
-    each of those alone."""
-    first = [nb for nb in notebooks if nb.stem not in RUNS_AFTER_THE_OTHERS]
-    after = [[nb] for nb in notebooks if nb.stem in RUNS_AFTER_THE_OTHERS]
-    return [first, *after] if first else after
+def waits_for(notebooks: Sequence[Path]) -> dict[str, set[str]]:
+    """For each notebook (by stem), the notebooks that must finish before it starts: for one of
+    :data:`READS_EARLIER_NOTEBOOKS`, every notebook before it; for the others, none."""
+    stems = [nb.stem for nb in notebooks]
+    return {
+        stem: set(stems[:i]) if stem in READS_EARLIER_NOTEBOOKS else set()
+        for i, stem in enumerate(stems)
+    }
 
 
 def _execute_all(
@@ -528,43 +544,50 @@ def _execute_all(
     workers: int,
     failed: Path,
     input_folder: Path = Path("input"),
+    fork_kernels: bool = False,
 ) -> dict[str, float]:
     """Execute every notebook into ``staging/notebooks``; seconds per notebook. The first
-    failure or an interrupt stops the other workers."""
+    failure or an interrupt stops the other workers. ``fork_kernels``: kernels forked from a
+    fork server for this run."""
     (staging / "notebooks").mkdir()
     # params_file blank: the notebooks' settings cells keep the values injected here.
     base: dict[str, object] = {"output_dir": ".", PARAMS_FILE: ""}
     base.update({name: (input_folder / path.name).as_posix() for name, path in inputs.items()})
-    waves = execution_waves(notebooks)
+    waits = waits_for(notebooks)
     # Fork: the workers start with papermill and the rest of this module imported. Processes are
     # forked on the first submit, in this (the main) thread, before tqdm starts
     # its monitor thread.
     context = multiprocessing.get_context("fork")
     before = set(multiprocessing.active_children())
+    slots = max(1, min(workers, len(notebooks)))
     pool = ProcessPoolExecutor(
-        max_workers=max(1, min(workers, max(map(len, waves)))),
+        max_workers=slots,
         mp_context=context,
         initializer=_worker_started,
         initargs=(os.getpid(),),
     )
     durations: dict[str, float] = {}
     bar = None
+    server = kernels.ForkServer() if fork_kernels else None
     try:
-        for wave in waves:
-            futures = {}
-            for nb in wave:
+        pending, running = list(notebooks), {}
+        while pending or running:
+            ready = [nb for nb in pending if waits[nb.stem] <= durations.keys()]
+            # A notebook that was waiting goes first, in notebook order otherwise.
+            for nb in sorted(ready, key=lambda nb: not waits[nb.stem])[: slots - len(running)]:
                 params = {k: v for k, v in {**overrides, **base}.items() if k in declared[nb.stem]}
-                futures[
-                    pool.submit(
-                        _execute_notebook,
-                        nb,
-                        staging,
-                        params,
-                        cell_timeout,
-                        failed,
-                        input_folder if input_folder.is_absolute() else None,
-                    )
-                ] = nb
+                future = pool.submit(
+                    _execute_notebook,
+                    nb,
+                    staging,
+                    params,
+                    cell_timeout,
+                    failed,
+                    input_folder if input_folder.is_absolute() else None,
+                    server.address if server else "",
+                )
+                running[future] = nb
+                pending.remove(nb)
             if bar is None:
                 bar = tqdm(
                     total=len(notebooks),
@@ -574,8 +597,9 @@ def _execute_all(
                     file=sys.stderr,
                     leave=True,
                 )
-            for future in as_completed(futures):
-                nb = futures[future]
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                nb = running.pop(future)
                 try:
                     status, value = future.result()
                 except Exception:  # the worker process ended (BrokenProcessPool)
@@ -598,6 +622,8 @@ def _execute_all(
     else:
         pool.shutdown(wait=True)
     finally:
+        if server is not None:
+            server.close()
         if bar is not None:
             bar.close()
     return {nb.stem: durations[nb.stem] for nb in notebooks}
@@ -605,16 +631,6 @@ def _execute_all(
 
 _BUSY = False  # in a worker: whether a notebook is executing
 _STOPPING = False  # in a worker: whether the runner asked it to stop
-
-
-def die_with_runner(runner: int, death_signal: int) -> None:
-    """In a forked worker: receive ``death_signal`` when the runner ``runner`` dies (even by
-    ``kill -9``; Linux ``PR_SET_PDEATHSIG``), and exit at once if it is already gone."""
-    with contextlib.suppress(OSError, AttributeError):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, death_signal)
-    if os.getppid() != runner:  # the runner died before the death signal was set
-        os._exit(1)
 
 
 def _worker_started(runner: int) -> None:
@@ -642,6 +658,7 @@ def _execute_notebook(
     cell_timeout: float | None,
     failed: Path,
     hidden_folder: Path | None = None,
+    fork_server: str = "",
 ) -> tuple[str, object]:
     """In a worker: ``("ok", seconds)`` or ``("failed", message)``; raises nothing, so no
     traceback reaches the terminal."""
@@ -650,7 +667,7 @@ def _execute_notebook(
     try:
         _BUSY = True
         started = time.perf_counter()
-        with kernel_config() as config:
+        with kernel_config(fork_server) as config:
             papermill.execute_notebook(
                 str(nb),
                 str(target),

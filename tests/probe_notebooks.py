@@ -45,3 +45,18 @@ def write_recording_probe(folder: Path, parameters: str, values: str) -> Path:
 def recorded(run: Path) -> dict:
     """What a recording probe wrote in the run folder ``run``."""
     return json.loads((run / "tables" / "probe.json").read_text(encoding="utf-8"))
+
+
+def is_kernel(proc) -> bool:
+    """Whether the ``psutil.Process`` is a notebook kernel: started as ``ipykernel_launcher``, or
+    forked by a run's kernel fork server (``python -m pipeline.kernels``, its parent)."""
+    import psutil
+
+    try:
+        command = " ".join(proc.cmdline())
+        if "ipykernel" in command:
+            return True
+        parent = proc.parent()
+        return "pipeline.kernels" in command and "pipeline.kernels" in " ".join(parent.cmdline())
+    except (psutil.Error, AttributeError):  # gone between listing and reading; no parent left
+        return False

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from probe_notebooks import write_probe
+from probe_notebooks import is_kernel, write_probe
 
 import pipeline.__main__ as cli
 import pipeline.run
@@ -427,15 +427,6 @@ def _alive(proc) -> bool:
         return False
 
 
-def _is_kernel(proc) -> bool:
-    import psutil
-
-    try:
-        return "ipykernel" in " ".join(proc.cmdline())
-    except psutil.Error:  # a short-lived helper gone between listing and reading
-        return False
-
-
 def _described(proc) -> str:
     import psutil
 
@@ -479,7 +470,7 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
         kernels = []
         while len(kernels) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
-            kernels = [p for p in _descendants(proc.pid) if _is_kernel(p)]
+            kernels = [p for p in _descendants(proc.pid) if is_kernel(p)]
         assert len(kernels) == 2, (
             f"the kernels never started: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
         )

@@ -16,14 +16,14 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell
-from probe_notebooks import RUN_PARAMETERS, write_probe
+from probe_notebooks import RUN_PARAMETERS, is_kernel, write_probe
 from run_inprocess import keep_signal_handlers
 from shared_runs import LIGHT, pipeline_command, run_cli
 
 from helpers.results import RESULT_COLUMNS
 from pipeline import report
 from pipeline.parameters import coerce_parameters
-from pipeline.run import PipelineError, list_notebooks
+from pipeline.run import FORK_FROM_NOTEBOOKS, PipelineError, list_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
@@ -37,9 +37,20 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def tiny_notebooks(folder: Path, body: str, params: str = "") -> Path:
-    """A notebooks folder with one notebook, 01_tiny, declaring the pipeline's parameters."""
-    return write_probe(folder, RUN_PARAMETERS + params, body, name="01_tiny")
+def tiny_notebooks(folder: Path, body: str, params: str = "", copies: int = 1) -> Path:
+    """A notebooks folder with one notebook, 01_tiny, declaring the pipeline's parameters, and
+    ``copies - 1`` copies of it (02_tiny, ...)."""
+    write_probe(folder, RUN_PARAMETERS + params, body, name="01_tiny")
+    for number in range(2, copies + 1):
+        shutil.copy(folder / "01_tiny.ipynb", folder / f"{number:02d}_tiny.ipynb")
+    return folder
+
+
+#: Runs of one or two notebooks start their kernels as jupyter_client does; from
+#: ``FORK_FROM_NOTEBOOKS`` notebooks on, kernels are forked by the run's fork server.
+KERNEL_KINDS = pytest.mark.parametrize(
+    "copies", [1, FORK_FROM_NOTEBOOKS], ids=["started kernels", "forked kernels"]
+)
 
 
 def run_args(notebooks: Path, out: Path, *more: str, data: Path = COHORT) -> list[str]:
@@ -347,14 +358,7 @@ def _kernels_below(pid: int) -> list[int]:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    kernels = []
-    for child in children:
-        try:  # a child may exit, or be a zombie, between listing and reading it
-            if "ipykernel" in " ".join(child.cmdline()):
-                kernels.append(child.pid)
-        except psutil.Error:
-            pass
-    return kernels
+    return [child.pid for child in children if is_kernel(child)]
 
 
 def _is_running(pid: int) -> bool:
@@ -367,13 +371,16 @@ def _is_running(pid: int) -> bool:
         return False
 
 
+@KERNEL_KINDS
 @pytest.mark.parametrize(
     ("sig", "whole_group"),
     [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
     ids=["SIGINT", "SIGTERM", "SIGINT-to-process-group-as-Ctrl-C"],
 )
-def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(tmp_path, sig, whole_group):
-    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(60)")
+def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(
+    tmp_path, sig, whole_group, copies
+):
+    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(60)", copies=copies)
     out = tmp_path / "run"
     # Own session: the process group a terminal's Ctrl-C signals, without the test runner in it.
     proc = start_run(notebooks, out, start_new_session=whole_group)
@@ -520,12 +527,13 @@ def test_a_second_concurrent_run_on_the_same_out_fails_at_once_and_the_first_com
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "release", "run"]
 
 
-def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path):
+@pytest.mark.parametrize(
+    "copies", [2, FORK_FROM_NOTEBOOKS], ids=["started kernels", "forked kernels"]
+)
+def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path, copies):
     import psutil
 
-    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)")
-    slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
-    nbformat.write(slow, notebooks / "02_slow.ipynb")
+    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)", copies=copies)
     proc = start_run(
         notebooks,
         tmp_path / "run",
@@ -537,7 +545,10 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path):
     deadline = time.monotonic() + 90
     while len(_kernels_below(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
-    descendants = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    below = psutil.Process(proc.pid).children(recursive=True)
+    descendants = [p.pid for p in below]
+    servers = [p for p in below if "pipeline.kernels" in " ".join(p.cmdline())]
+    assert bool(servers) == (copies >= FORK_FROM_NOTEBOOKS)
     # two workers, each with a kernel (a third may be starting as a finished one shuts down)
     assert len(_kernels_below(proc.pid)) >= 2 and len(descendants) >= 4
     proc.kill()
@@ -657,12 +668,38 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
     assert not (tmp_path / "run.failed" / "notebooks" / "02_slow.ipynb").exists()
 
 
-def test_notebooks_run_in_groups_with_the_reproduction_report_alone_after_all_the_others():
-    from pipeline.run import execution_waves
+@pytest.mark.parametrize(
+    ("names", "waiting"),
+    [
+        (
+            ["01_a", "02_b", "06_reproduction_report", "07_c"],
+            {"06_reproduction_report": {"01_a", "02_b"}},
+        ),
+        (["06_reproduction_report", "07_c"], {}),
+        (["01_a", "07_c"], {}),
+    ],
+)
+def test_the_reproduction_report_waits_for_the_notebooks_before_it_and_no_other(names, waiting):
+    from pipeline.run import waits_for
 
-    names = ["01_a", "02_b", "03_c", "06_reproduction_report", "07_after"]
-    waves = execution_waves([Path(f"{n}.ipynb") for n in names])
-    assert [[p.stem for p in wave] for wave in waves] == [
-        ["01_a", "02_b", "03_c", "07_after"],
-        ["06_reproduction_report"],
-    ]
+    assert waits_for([Path(f"{n}.ipynb") for n in names]) == {
+        n: waiting.get(n, set()) for n in names
+    }
+
+
+def test_the_reproduction_report_starts_only_once_a_slow_notebook_before_it_has_written(tmp_path):
+    notebooks = write_probe(
+        tmp_path / "nbs",
+        RUN_PARAMETERS,
+        "import time, pathlib\ntime.sleep(3)\npathlib.Path(output_dir, 'written').touch()",
+        name="01_slow",
+    )
+    write_probe(
+        tmp_path / "more",
+        RUN_PARAMETERS,
+        "import pathlib\nassert pathlib.Path(output_dir, 'written').exists()",
+        name="06_reproduction_report",
+    )
+    shutil.move(tmp_path / "more" / "06_reproduction_report.ipynb", notebooks)
+    done = run_notebooks(notebooks, tmp_path / "run")
+    assert done.returncode == 0, done.stderr

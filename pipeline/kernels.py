@@ -1,0 +1,277 @@
+"""Notebook kernels forked from a process that has already imported the analysis packages.
+
+A kernel started as ``python -m ipykernel_launcher`` spends most of a small notebook's time
+importing IPython, pandas, scipy and matplotlib. During a run every notebook still gets a new
+kernel process of its own, so nothing carries over from one notebook to the next, but that
+process is forked from a *fork server* that imported those packages once, so it starts in a
+fraction of a second. Packages only some notebooks use (statsmodels, lifelines) are imported by
+those notebooks, as before.
+
+The run starts the server (:class:`ForkServer`) and stops it when its notebooks are done; the
+server ends with the run even when the run is killed, and each kernel ends with the server. A
+kernel is not a child of the process that runs its notebook, so that process watches it through
+a pid file descriptor (Linux); elsewhere kernels start as jupyter_client starts them. jupyter_client
+has no launcher for this, hence the provisioner: it differs from jupyter_client's local one only
+in how the kernel process starts and how its end is seen.
+
+Run as ``python -m pipeline.kernels`` by :class:`ForkServer`, this module is the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import importlib.util
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Unicode
+
+#: Imported once by the fork server, before any kernel is forked from it: the packages
+#: every notebook imports (the kernel itself, the data stack, the figure stack).
+PRELOAD = (
+    "ipykernel.kernelapp",
+    "pandas",
+    "scipy.stats",
+    "pandera.pandas",
+    "matplotlib.pyplot",
+    "seaborn",
+    "helpers.loading",
+)
+#: The backend ipykernel gives matplotlib when the environment names none. matplotlib reads
+#: ``MPLBACKEND`` when it is imported, so the server sets it before importing.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: Seconds the run waits for the server to end once its notebooks are done.
+STOP_TIMEOUT = 30
+
+
+def die_with_runner(runner: int, death_signal: int) -> None:
+    """In a forked worker: receive ``death_signal`` when the runner ``runner`` dies (even by
+    ``kill -9``; Linux ``PR_SET_PDEATHSIG``), and exit at once if it is already gone."""
+    with contextlib.suppress(OSError, AttributeError):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, death_signal)
+    if os.getppid() != runner:  # the runner died before the death signal was set
+        os._exit(1)
+
+
+def available() -> bool:
+    """Whether kernels can be forked here (Linux: pid file descriptors)."""
+    return hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+
+
+class ForkServer:
+    """The fork server of one run: ``address`` is its socket while the ``with`` block lasts."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="nbz-")
+        self.address = os.path.join(self._folder.name, "server")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Bound and listening before the server starts: kernels asked for while it imports wait.
+        listener.bind(self.address)
+        listener.listen(16)
+        env = {**os.environ}
+        env.setdefault("MPLBACKEND", INLINE_BACKEND)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.kernels", str(listener.fileno())],
+            stdin=subprocess.PIPE,
+            pass_fds=(listener.fileno(),),
+            env=env,
+        )
+        listener.close()
+
+    def __enter__(self) -> ForkServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End of input: the server waits for its kernels to end (their processor time then
+        counts towards this process tree), then exits."""
+        with contextlib.suppress(OSError):
+            self._process.stdin.close()
+        try:
+            self._process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._folder.cleanup()
+
+
+# --- the server --------------------------------------------------------------------------
+
+
+def serve(listener: socket.socket) -> None:
+    """Fork a kernel for each request on ``listener`` until standard input closes."""
+    die_with_runner(os.getppid(), signal.SIGKILL)
+    for name in PRELOAD:
+        importlib.import_module(name)
+    ended: dict[int, int] = {}
+    while True:
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in ready and not sys.stdin.buffer.read1(1):
+            break
+        if listener in ready:
+            conn, _ = listener.accept()
+            with conn:
+                request = json.loads(conn.makefile("rb").readline())
+                if "start" in request:
+                    _start(conn, listener, request["start"])
+                else:
+                    conn.sendall(b"%d\n" % _exit_status(request["status"], ended))
+    with contextlib.suppress(ChildProcessError):
+        while True:
+            os.wait()
+
+
+def _start(conn: socket.socket, listener: socket.socket, kernel: dict[str, Any]) -> None:
+    """Fork the kernel; send its pid and a pid file descriptor back."""
+    pid = os.fork()
+    if pid == 0:
+        conn.close()
+        listener.close()
+        _become_kernel(**kernel)
+    pidfd = os.pidfd_open(pid)
+    try:
+        socket.send_fds(conn, [b"%d\n" % pid], [pidfd])
+    finally:
+        os.close(pidfd)
+
+
+def _exit_status(pid: int, ended: dict[int, int]) -> int:
+    """The exit code of the kernel ``pid`` (which has ended), reaping it the first time."""
+    if pid not in ended:
+        try:
+            ended[pid] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        except ChildProcessError:
+            ended[pid] = 255
+    return ended[pid]
+
+
+def _become_kernel(argv: list[str], cwd: str, env: dict[str, str]) -> None:
+    """In the forked process: run as ``python -m ipykernel_launcher ARGV`` would, in ``cwd``."""
+    code = 1
+    try:
+        os.setsid()  # a process group of its own: the kernel manager signals the group
+        die_with_runner(os.getppid(), signal.SIGKILL)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        # As ipykernel_launcher: the starting folder is not on the path (IPython adds the cwd).
+        if sys.path and sys.path[0] in ("", os.getcwd()):
+            del sys.path[0]
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *argv]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance(argv=argv)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+# --- the kernel's side in the process running a notebook ---------------------------------
+
+
+def _ask(address: str, request: dict[str, Any]) -> tuple[bytes, list[int]]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(300)  # the server may still be importing
+        conn.connect(address)
+        conn.sendall(json.dumps(request).encode() + b"\n")
+        message, fds, _, _ = socket.recv_fds(conn, 64, 1)
+    return message, fds
+
+
+class _ForkedKernel:
+    """The parts of :class:`subprocess.Popen` that :class:`LocalProvisioner` uses, for a kernel
+    forked by the server at ``address``."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, address: str, pid: int, pidfd: int):
+        self._address, self.pid, self._pidfd = address, pid, pidfd
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            message, _ = _ask(self._address, {"status": self.pid})
+            self.returncode = int(message)
+            os.close(self._pidfd)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if self.returncode is None:
+            select.select([self._pidfd], [], [], timeout)
+        return self.poll()
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+class ForkedProvisioner(LocalProvisioner):
+    """Starts ``python -m ipykernel_launcher ...`` as a fork of the run's server."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        address = self.parent.fork_server
+        if not address or "ipykernel_launcher" not in cmd:  # as jupyter_client starts one
+            return await super().launch_kernel(cmd, **kwargs)
+        argv = cmd[cmd.index("ipykernel_launcher") + 1 :]
+        cwd = str(kwargs.get("cwd") or Path.cwd())
+        message, fds = _ask(address, {"start": {"argv": argv, "cwd": cwd, "env": kwargs["env"]}})
+        self.process = _ForkedKernel(address, int(message), fds[0])
+        self.pid = self.pgid = self.process.pid
+        self.cwd = cwd
+        return self.connection_info
+
+
+class ForkedKernelManager(AsyncKernelManager):
+    """jupyter_client's kernel manager, with kernels forked by the server at ``fork_server``
+    (blank: started as jupyter_client starts them)."""
+
+    fork_server = Unicode("", config=True, help="Socket of the run's kernel fork server.")
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        if self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or _new_id()
+            self.provisioner = ForkedProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
+        return await super()._async_pre_start_kernel(**kw)
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+if __name__ == "__main__":
+    serve(socket.socket(fileno=int(sys.argv[1])))

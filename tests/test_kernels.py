@@ -1,0 +1,99 @@
+"""Kernels forked by a run's fork server behave as kernels started by ``ipykernel_launcher``."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import papermill
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from pipeline import kernels
+from pipeline.run import KERNEL_NAME, kernel_config
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="needs pid file descriptors")
+
+#: What a kernel sees on starting, printed as JSON by the probe's first cell.
+WHAT_IT_SEES = """\
+import json, os, sys
+preloaded = "pandas" in sys.modules
+import matplotlib
+print(json.dumps({"cwd": os.getcwd(), "path": sys.path, "argv0": sys.argv[0],
+                  "probe": os.environ.get("PROBE_SETTING"), "backend": matplotlib.get_backend(),
+                  "main": sys.modules["__main__"].__name__, "preloaded": preloaded}))"""
+FIGURE = "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0]);"
+LEAVE_STATE = """\
+import pandas as pd
+import helpers.loading
+pd.set_option("display.max_rows", 7)
+helpers.loading.LEFT_BY_ANOTHER_NOTEBOOK = True"""
+READ_STATE = """\
+import pandas as pd
+import helpers.loading
+print(json.dumps([pd.get_option("display.max_rows"),
+                  hasattr(helpers.loading, "LEFT_BY_ANOTHER_NOTEBOOK")]))"""
+
+
+def _execute(tmp_path, name: str, cells: list[str], fork_server: str) -> list:
+    """Execute a notebook of ``cells`` in ``tmp_path``; the executed cells."""
+    nb = new_notebook(cells=[new_code_cell(source) for source in cells])
+    nb.metadata["kernelspec"] = {
+        "name": KERNEL_NAME,
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    with kernel_config(fork_server) as config:
+        papermill.execute_notebook(
+            str(path), str(path), cwd=str(tmp_path), kernel_name=KERNEL_NAME,
+            progress_bar=False, config=config,
+        )  # fmt: skip
+    return nbformat.read(path, as_version=4).cells
+
+
+def _printed(cell) -> object:
+    return json.loads("".join(o["text"] for o in cell.outputs if o["output_type"] == "stream"))
+
+
+def test_a_forked_kernel_sees_the_folder_path_environment_and_backend_a_started_one_sees(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PROBE_SETTING", "set by the run")
+    (tmp_path / "started").mkdir()
+    (tmp_path / "forked").mkdir()
+    started = _execute(tmp_path / "started", "probe", [WHAT_IT_SEES, FIGURE], "")
+    with kernels.ForkServer() as server:
+        forked = _execute(tmp_path / "forked", "probe", [WHAT_IT_SEES, FIGURE], server.address)
+    seen_started, seen_forked = _printed(started[0]), _printed(forked[0])
+    assert seen_forked.pop("cwd") == str(tmp_path / "forked")
+    assert seen_started.pop("cwd") == str(tmp_path / "started")
+    # the only difference: the forked kernel had pandas imported before its first cell
+    assert (seen_started.pop("preloaded"), seen_forked.pop("preloaded")) == (False, True)
+    assert seen_forked == seen_started
+    assert seen_forked["probe"] == "set by the run"
+    assert seen_forked["backend"] == kernels.INLINE_BACKEND
+    # the figure reaches the notebook as an inline image, as from a started kernel
+    for cells in (started, forked):
+        assert [o["output_type"] for o in cells[1].outputs][-1] == "display_data"
+        assert "image/png" in cells[1].outputs[-1]["data"]
+
+
+def test_nothing_one_forked_kernel_changes_reaches_the_next_notebook_s_kernel(tmp_path):
+    with kernels.ForkServer() as server:
+        _execute(tmp_path, "first", [LEAVE_STATE], server.address)
+        second = _execute(tmp_path, "second", ["import json", READ_STATE], server.address)
+    assert _printed(second[1]) == [60, False]
+
+
+def test_a_fork_server_ends_with_its_kernels_once_closed(tmp_path):
+    import psutil
+
+    server = kernels.ForkServer()
+    pid = server._process.pid
+    _execute(tmp_path, "probe", ["1 + 1"], server.address)
+    assert psutil.pid_exists(pid)
+    server.close()
+    assert server._process.returncode == 0
+    assert not psutil.Process().children(recursive=True)
