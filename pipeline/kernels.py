@@ -116,6 +116,9 @@ class ForkServer:
 def serve(listener: socket.socket) -> None:
     """Fork a kernel for each request on ``listener`` until standard input closes."""
     die_with_runner(os.getppid(), signal.SIGKILL)
+    # Ctrl-C reaches the run's whole process group: the runner stops the server itself. The
+    # kernels start with SIGINT ignored too, as those started by a worker do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in PRELOAD:
         importlib.import_module(name)
     ended: dict[int, int] = {}
