@@ -388,9 +388,10 @@ def _worker_terminated(signum, frame):
 
 
 def _run_one(
-    spec: RunSpec, run_dir: Path, notebooks_dir, share: bool, params_file=None
+    spec: RunSpec, run_dir: Path, notebooks_dir, share: bool, params_file=None, fork_server=""
 ) -> RunOutcome:
-    """Worker: one run with one notebook worker; every error becomes the outcome's message."""
+    """Worker: one run with one notebook worker, its kernels forked by the batch's
+    ``fork_server`` if given; every error becomes the outcome's message."""
     import time
 
     from pipeline.run import PipelineError, run_analysis
@@ -409,6 +410,7 @@ def _run_one(
             workers=1,
             share=share,
             params_file=params_file,
+            fork_server=fork_server,
         )
     except PipelineError as err:
         return RunOutcome(spec, "failed", str(err).strip(), time.perf_counter() - start)
@@ -459,7 +461,8 @@ def run_batch(
     ``params_file``: the parameter file every run reads (as ``run --params``)."""
     from tqdm.auto import tqdm
 
-    from pipeline.run import REPO_ROOT, _stop_workers
+    from pipeline import kernels
+    from pipeline.run import FORK_FROM_NOTEBOOKS, REPO_ROOT, _stop_workers, list_notebooks
 
     out = Path(os.path.abspath(out))
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -475,6 +478,9 @@ def run_batch(
         else:
             todo.append(spec)
     if todo:
+        # One fork server for every run of the batch: its imports are paid once.
+        forking = len(todo) * len(list_notebooks(notebooks_dir)) >= FORK_FROM_NOTEBOOKS
+        server = kernels.ForkServer() if forking and kernels.available() else None
         before = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(
             max_workers=jobs or default_jobs(len(todo)),
@@ -485,7 +491,13 @@ def run_batch(
         try:
             futures = {
                 pool.submit(
-                    _run_one, s, out / "runs" / s.name, notebooks_dir, share, params_file
+                    _run_one,
+                    s,
+                    out / "runs" / s.name,
+                    notebooks_dir,
+                    share,
+                    params_file,
+                    server.address if server else "",
                 ): s
                 for s in todo
             }
@@ -508,7 +520,11 @@ def run_batch(
         except BaseException:
             _stop_workers(pool, before)  # each worker removes its partial run and stops its kernels
             raise
-        pool.shutdown(wait=True)
+        else:
+            pool.shutdown(wait=True)
+        finally:
+            if server is not None:
+                server.close()
     ordered = [outcomes[s.name] for s in specs]
     if (
         share

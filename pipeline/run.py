@@ -192,6 +192,7 @@ def run_analysis(
     sheet: str | None = None,
     share: bool = False,
     params_file: str | Path | None = None,
+    fork_server: str = "",
 ) -> RunSummary:
     """Validate the cohort, execute every notebook and write a complete run directory.
 
@@ -203,7 +204,9 @@ def run_analysis(
     :data:`DEFAULT_WORKERS` below :data:`CONCURRENT_BELOW_ROWS` rows, else 1). ``share``:
     no ``input/`` copy (inputs read from a deleted temporary copy), ``share_safe=True``,
     small counts hidden. ``params_file``: TOML settings between the project defaults and
-    ``parameters``/``data``/``sheet``. Raises PipelineError (exit status 2 for bad input,
+    ``parameters``/``data``/``sheet``. ``fork_server``: the address of a
+    :class:`pipeline.kernels.ForkServer` to fork kernels from (a batch's; blank: the run
+    starts its own when that pays). Raises PipelineError (exit status 2 for bad input,
     before anything runs; 1 for a failed run, kept as ``<out>.failed``); KeyboardInterrupt
     on Ctrl-C or SIGTERM (the partial run removed).
     """
@@ -244,6 +247,7 @@ def run_analysis(
                 params_file,
                 settings,
                 record,
+                fork_server,
             )
     except RunDirError as err:
         raise PipelineError(str(err), exit_status=2) from None
@@ -273,6 +277,7 @@ def _run_locked(
     params_file=None,
     settings=None,
     parameter_record=None,
+    fork_server: str = "",
 ) -> RunSummary:
     # The bytes validated are the bytes analysed: hashed before validation (a
     # regular file only: a FIFO is refused by validation without blocking here).
@@ -339,6 +344,7 @@ def _run_locked(
                 workers,
                 failed,
                 input_root / "input" if share else Path("input"),
+                fork_server=fork_server if small else "",
                 fork_kernels=small
                 and len(notebooks) >= FORK_FROM_NOTEBOOKS
                 and kernels.available(),
@@ -545,10 +551,11 @@ def _execute_all(
     failed: Path,
     input_folder: Path = Path("input"),
     fork_kernels: bool = False,
+    fork_server: str = "",
 ) -> dict[str, float]:
     """Execute every notebook into ``staging/notebooks``; seconds per notebook. The first
-    failure or an interrupt stops the other workers. ``fork_kernels``: kernels forked from a
-    fork server for this run."""
+    failure or an interrupt stops the other workers. Kernels are forked by the server at
+    ``fork_server`` if given, else by one started for this run if ``fork_kernels``."""
     (staging / "notebooks").mkdir()
     # params_file blank: the notebooks' settings cells keep the values injected here.
     base: dict[str, object] = {"output_dir": ".", PARAMS_FILE: ""}
@@ -568,7 +575,8 @@ def _execute_all(
     )
     durations: dict[str, float] = {}
     bar = None
-    server = kernels.ForkServer() if fork_kernels else None
+    server = kernels.ForkServer() if fork_kernels and not fork_server else None
+    fork_server = server.address if server else fork_server
     try:
         pending, running = list(notebooks), {}
         while pending or running:
@@ -584,7 +592,7 @@ def _execute_all(
                     cell_timeout,
                     failed,
                     input_folder if input_folder.is_absolute() else None,
-                    server.address if server else "",
+                    fork_server,
                 )
                 running[future] = nb
                 pending.remove(nb)

@@ -43,6 +43,7 @@ from pipeline.batch import (
     run_batch,
     write_snakefile,
 )
+from pipeline.run import FORK_FROM_NOTEBOOKS
 from pipeline.rundir import run_lock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -437,7 +438,13 @@ def _described(proc) -> str:
 
 
 @pytest.mark.slow
-def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_path):
+@pytest.mark.parametrize(
+    "labels",
+    # a batch of FORK_FROM_NOTEBOOKS notebooks or more forks its kernels from one server
+    ["1,2", ",".join(map(str, range(1, FORK_FROM_NOTEBOOKS + 1)))],
+    ids=["started kernels", "forked kernels"],
+)
+def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_path, labels):
     notebooks = write_probe(
         tmp_path / "nbs",
         'data_path: str = "x.csv"\noutput_dir: str = "."\nlabel: int = 0',
@@ -454,7 +461,7 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
             "--out",
             str(out),
             "--grid",
-            "label=1,2",
+            f"label={labels}",
             "--notebooks",
             str(notebooks),
             "--jobs",
@@ -476,6 +483,8 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
         )
         family = _descendants(proc.pid)
         assert len(family) >= 6  # two run workers, their notebook workers, two kernels
+        servers = [p for p in family if "pipeline.kernels" in _described(p) and not is_kernel(p)]
+        assert len(servers) == (labels.count(",") + 1 >= FORK_FROM_NOTEBOOKS)
     finally:
         proc.kill()
         proc.wait()
