@@ -12,7 +12,10 @@ from nbformat.v4 import new_code_cell, new_notebook
 from pipeline import kernels
 from pipeline.run import KERNEL_NAME, kernel_config
 
-pytestmark = pytest.mark.skipif(not kernels.available(), reason="needs pid file descriptors")
+pytestmark = [
+    pytest.mark.slow,  # real kernels
+    pytest.mark.skipif(not kernels.available(), reason="needs pid file descriptors"),
+]
 
 #: What a kernel sees on starting, printed as JSON by the probe's first cell.
 WHAT_IT_SEES = """\
