@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ PRELOAD = (
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 #: Seconds the run waits for the server to end once its notebooks are done.
 STOP_TIMEOUT = 30
+#: Seconds the server waits for a request once a client has connected.
+REQUEST_TIMEOUT = 10
 
 
 def die_with_runner(runner: int, death_signal: int) -> None:
@@ -85,7 +88,7 @@ class ForkServer:
         env = {**os.environ}
         env.setdefault("MPLBACKEND", INLINE_BACKEND)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.kernels", str(listener.fileno())],
+            [sys.executable, "-m", "pipeline.kernels", str(listener.fileno()), str(os.getpid())],
             stdin=subprocess.PIPE,
             pass_fds=(listener.fileno(),),
             env=env,
@@ -114,9 +117,10 @@ class ForkServer:
 # --- the server --------------------------------------------------------------------------
 
 
-def serve(listener: socket.socket) -> None:
-    """Fork a kernel for each request on ``listener`` until standard input closes."""
-    die_with_runner(os.getppid(), signal.SIGKILL)
+def serve(listener: socket.socket, runner: int) -> None:
+    """Fork a kernel for each request on ``listener`` until standard input closes; end with the
+    process ``runner`` that started the server."""
+    die_with_runner(runner, signal.SIGKILL)
     # Ctrl-C reaches the run's whole process group: the runner stops the server itself. The
     # kernels start with SIGINT ignored too, as those started by a worker do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -129,7 +133,10 @@ def serve(listener: socket.socket) -> None:
             break
         if listener in ready:
             conn, _ = listener.accept()
-            with conn:
+            # A client that leaves early or sends nothing must not stop the server: every later
+            # notebook of the run (or batch) needs it. A kernel forked for it ends with its worker.
+            with conn, contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                conn.settimeout(REQUEST_TIMEOUT)
                 request = json.loads(conn.makefile("rb").readline())
                 if "start" in request:
                     _start(conn, listener, request["start"])
@@ -141,17 +148,29 @@ def serve(listener: socket.socket) -> None:
 
 
 def _start(conn: socket.socket, listener: socket.socket, kernel: dict[str, Any]) -> None:
-    """Fork the kernel; send its pid and a pid file descriptor back."""
-    pid = os.fork()
-    if pid == 0:
-        conn.close()
-        listener.close()
-        _become_kernel(**kernel)
+    """Fork the kernel for the worker process ``kernel["worker"]``; send its pid and a pid file
+    descriptor back."""
+    worker = os.pidfd_open(kernel.pop("worker"))  # before the fork: that pid cannot be reused
+    server = os.getpid()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            listener.close()
+            _become_kernel(server=server, worker=worker, **kernel)
+    finally:
+        os.close(worker)
     pidfd = os.pidfd_open(pid)
     try:
         socket.send_fds(conn, [b"%d\n" % pid], [pidfd])
     finally:
         os.close(pidfd)
+
+
+def _end_with(pidfd: int) -> None:
+    """Exit this process once the process behind ``pidfd`` has ended."""
+    select.select([pidfd], [], [])
+    os._exit(1)
 
 
 def _exit_status(pid: int, ended: dict[int, int]) -> int:
@@ -164,13 +183,23 @@ def _exit_status(pid: int, ended: dict[int, int]) -> int:
     return ended[pid]
 
 
-def _become_kernel(argv: list[str], cwd: str, env: dict[str, str]) -> None:
-    """In the forked process: run as ``python -m ipykernel_launcher ARGV`` would, in ``cwd``."""
+def _become_kernel(
+    argv: list[str], cwd: str, env: dict[str, str], server: int, worker: int
+) -> None:
+    """In the forked process: run as ``python -m ipykernel_launcher ARGV`` would, in ``cwd``, and
+    end with the ``server`` process or the ``worker`` (a pid file descriptor) running its notebook.
+    """
     code = 1
     try:
         os.setsid()  # a process group of its own: the kernel manager signals the group
-        die_with_runner(os.getppid(), signal.SIGKILL)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        die_with_runner(server, signal.SIGKILL)
+        # What ipykernel's parent poller does for a kernel its worker started (JPY_PARENT_PID).
+        threading.Thread(target=_end_with, args=(worker,), daemon=True).start()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        if "numpy" in sys.modules:  # forked kernels must not share one unseeded random stream
+            sys.modules["numpy"].random.seed()
         # As ipykernel_launcher: the starting folder is not on the path (IPython adds the cwd).
         if sys.path and sys.path[0] in ("", os.getcwd()):
             del sys.path[0]
@@ -219,8 +248,11 @@ class _ForkedKernel:
 
     def poll(self) -> int | None:
         if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
-            message, _ = _ask(self._address, {"status": self.pid})
-            self.returncode = int(message)
+            try:
+                message, _ = _ask(self._address, {"status": self.pid})
+                self.returncode = int(message)
+            except (OSError, ValueError):  # the server is gone: it was killed, and so was this
+                self.returncode = -signal.SIGKILL
             os.close(self._pidfd)
         return self.returncode
 
@@ -249,7 +281,11 @@ class ForkedProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         argv = cmd[cmd.index("ipykernel_launcher") + 1 :]
         cwd = str(kwargs.get("cwd") or Path.cwd())
-        message, fds = _ask(address, {"start": {"argv": argv, "cwd": cwd, "env": kwargs["env"]}})
+        env = {**kwargs["env"], "JPY_PARENT_PID": str(os.getpid())}  # as jupyter_client sets it
+        kernel = {"argv": argv, "cwd": cwd, "env": env, "worker": os.getpid()}
+        message, fds = _ask(address, {"start": kernel})
+        if not fds:
+            raise RuntimeError(f"the kernel fork server at {address} started no kernel")
         self.process = _ForkedKernel(address, int(message), fds[0])
         self.pid = self.pgid = self.process.pid
         self.cwd = cwd
@@ -272,4 +308,4 @@ class ForkedKernelManager(AsyncKernelManager):
 
 
 if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])))
+    serve(socket.socket(fileno=int(sys.argv[1])), int(sys.argv[2]))

@@ -137,7 +137,6 @@ def kernel_config(fork_server: str = ""):
         if fork_server:
             config.NotebookClient.kernel_manager_class = kernels.ForkedKernelManager
             config.ForkedKernelManager.fork_server = fork_server
-        config.NotebookClient.kernel_manager_class = "pipeline.kernels.ForkedKernelManager"
         yield config
 
 

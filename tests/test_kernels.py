@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import nbformat
 import papermill
@@ -24,18 +29,34 @@ preloaded = "pandas" in sys.modules
 import matplotlib
 print(json.dumps({"cwd": os.getcwd(), "path": sys.path, "argv0": sys.argv[0],
                   "probe": os.environ.get("PROBE_SETTING"), "backend": matplotlib.get_backend(),
-                  "main": sys.modules["__main__"].__name__, "preloaded": preloaded}))"""
+                  "main": sys.modules["__main__"].__name__, "preloaded": preloaded,
+                  "environment": sorted(os.environ), "stdin": sys.stdin.fileno() if sys.stdin else None,
+                  "open": sorted(int(fd) for fd in os.listdir("/proc/self/fd")
+                                 if int(fd) > 2 and os.path.realpath(f"/proc/self/fd/{fd}") == os.devnull)}))"""
 FIGURE = "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0]);"
 LEAVE_STATE = """\
+import json
+import numpy as np
 import pandas as pd
 import helpers.loading
 pd.set_option("display.max_rows", 7)
-helpers.loading.LEFT_BY_ANOTHER_NOTEBOOK = True"""
+helpers.loading.LEFT_BY_ANOTHER_NOTEBOOK = True
+print(json.dumps(np.random.random()))"""
 READ_STATE = """\
+import json
+import numpy as np
 import pandas as pd
 import helpers.loading
 print(json.dumps([pd.get_option("display.max_rows"),
-                  hasattr(helpers.loading, "LEFT_BY_ANOTHER_NOTEBOOK")]))"""
+                  hasattr(helpers.loading, "LEFT_BY_ANOTHER_NOTEBOOK"), np.random.random()]))"""
+#: Run by another process: execute a notebook whose cell sleeps, in a kernel forked by the
+#: server at argv[1], in folder argv[2].
+RUN_A_SLEEPING_NOTEBOOK = """\
+import sys
+sys.path.insert(0, sys.argv[3])
+from test_kernels import _execute
+_execute(__import__("pathlib").Path(sys.argv[2]), "sleeping", ["import time; time.sleep(120)"],
+         sys.argv[1])"""
 
 
 def _execute(tmp_path, name: str, cells: list[str], fork_server: str) -> list:
@@ -85,9 +106,49 @@ def test_a_forked_kernel_sees_the_folder_path_environment_and_backend_a_started_
 
 def test_nothing_one_forked_kernel_changes_reaches_the_next_notebook_s_kernel(tmp_path):
     with kernels.ForkServer() as server:
-        _execute(tmp_path, "first", [LEAVE_STATE], server.address)
-        second = _execute(tmp_path, "second", ["import json", READ_STATE], server.address)
-    assert _printed(second[1]) == [60, False]
+        first = _execute(tmp_path, "first", [LEAVE_STATE], server.address)
+        second = _execute(tmp_path, "second", [READ_STATE], server.address)
+    rows, state_seen = _printed(first[0]), _printed(second[0])
+    assert state_seen[:2] == [60, False]
+    # numpy's global random state is not copied from the server into every kernel
+    assert state_seen[2] != rows
+
+
+def test_a_forked_kernel_ends_when_the_process_running_its_notebook_is_killed(tmp_path):
+    import psutil
+
+    with kernels.ForkServer() as server:
+        runner = subprocess.Popen(
+            [sys.executable, "-c", RUN_A_SLEEPING_NOTEBOOK, server.address, str(tmp_path),
+             str(Path(__file__).parent)],
+        )  # fmt: skip
+        forked = psutil.Process(server._process.pid).children
+        deadline = time.monotonic() + 60
+        while not forked() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (kernel,) = forked()
+        time.sleep(2)  # the kernel is running the sleeping cell
+        runner.kill()
+        runner.wait()
+        deadline = time.monotonic() + 10
+        while kernel.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert kernel.status() == psutil.STATUS_ZOMBIE  # ended, waiting for the server to reap it
+
+
+@pytest.mark.parametrize(
+    "client", ["sends nothing", "sends half a request", "leaves before the reply"]
+)
+def test_a_client_that_leaves_or_sends_nonsense_does_not_stop_the_fork_server(tmp_path, client):
+    with kernels.ForkServer() as server:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(server.address)
+            if client == "sends half a request":
+                conn.sendall(b'{"start": ')
+            elif client == "leaves before the reply":
+                conn.sendall(b'{"status": 1}\n')
+        cells = _execute(tmp_path, "after", ["print(1 + 1)"], server.address)
+    assert cells[0].outputs[0]["text"] == "2\n"
 
 
 def test_a_fork_server_ends_with_its_kernels_once_closed(tmp_path):
