@@ -462,7 +462,7 @@ def run_batch(
     from tqdm.auto import tqdm
 
     from pipeline import kernels
-    from pipeline.run import FORK_FROM_NOTEBOOKS, REPO_ROOT, _stop_workers, list_notebooks
+    from pipeline.run import REPO_ROOT, _stop_workers, list_notebooks
 
     out = Path(os.path.abspath(out))
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -479,8 +479,8 @@ def run_batch(
             todo.append(spec)
     if todo:
         # One fork server for every run of the batch: its imports are paid once.
-        forking = len(todo) * len(list_notebooks(notebooks_dir)) >= FORK_FROM_NOTEBOOKS
-        server = kernels.ForkServer() if forking and kernels.available() else None
+        forking = kernels.worth_forking(len(todo) * len(list_notebooks(notebooks_dir)))
+        server = kernels.ForkServer() if forking else None
         before = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(
             max_workers=jobs or default_jobs(len(todo)),

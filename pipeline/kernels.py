@@ -54,6 +54,9 @@ PRELOAD = (
 #: The backend ipykernel gives matplotlib when the environment names none. matplotlib reads
 #: ``MPLBACKEND`` when it is imported, so the server sets it before importing.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: Kernels are forked only for runs (or batches) of at least this many notebooks: the fork
+#: server's own imports cost about as much as starting two kernels the usual way.
+FORK_FROM_NOTEBOOKS = 3
 #: Seconds the run waits for the server to end once its notebooks are done.
 STOP_TIMEOUT = 30
 #: Seconds the server waits for a request once a client has connected.
@@ -73,6 +76,11 @@ def die_with_runner(runner: int, death_signal: int) -> None:
 def available() -> bool:
     """Whether kernels can be forked here (Linux: pid file descriptors)."""
     return hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+
+
+def worth_forking(notebooks: int) -> bool:
+    """Whether a fork server pays for ``notebooks`` kernels, and kernels can be forked here."""
+    return notebooks >= FORK_FROM_NOTEBOOKS and available()
 
 
 class ForkServer:

@@ -98,9 +98,6 @@ DEFAULT_WORKERS = 2
 #: (:mod:`pipeline.kernels`); larger cohorts run one notebook at a time in kernels started
 #: as usual, since then memory (one cohort copy per kernel) matters more than start-up time.
 CONCURRENT_BELOW_ROWS = 10_000
-#: Kernels are forked only for runs of at least this many notebooks: the fork server's own
-#: imports cost about as much as starting two kernels the usual way.
-FORK_FROM_NOTEBOOKS = 3
 #: Packages whose versions go into the manifest.
 MANIFEST_PACKAGES = (
     "pandas",
@@ -344,9 +341,7 @@ def _run_locked(
                 failed,
                 input_root / "input" if share else Path("input"),
                 fork_server=fork_server if small else "",
-                fork_kernels=small
-                and len(notebooks) >= FORK_FROM_NOTEBOOKS
-                and kernels.available(),
+                fork_kernels=small and kernels.worth_forking(len(notebooks)),
             )
             step = "collecting results.csv"
             results = _collect_results(staging)

@@ -43,7 +43,7 @@ from pipeline.batch import (
     run_batch,
     write_snakefile,
 )
-from pipeline.run import FORK_FROM_NOTEBOOKS
+from pipeline.kernels import FORK_FROM_NOTEBOOKS
 from pipeline.rundir import run_lock
 
 ROOT = Path(__file__).resolve().parents[1]

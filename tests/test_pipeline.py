@@ -22,8 +22,9 @@ from shared_runs import LIGHT, pipeline_command, run_cli
 
 from helpers.results import RESULT_COLUMNS
 from pipeline import report
+from pipeline.kernels import FORK_FROM_NOTEBOOKS
 from pipeline.parameters import coerce_parameters
-from pipeline.run import FORK_FROM_NOTEBOOKS, PipelineError, list_notebooks
+from pipeline.run import PipelineError, list_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT / "data" / "reconstructed_cohort.csv"
