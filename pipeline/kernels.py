@@ -14,6 +14,11 @@ a pid file descriptor (Linux); elsewhere kernels start as jupyter_client starts 
 has no launcher for this, hence the provisioner: it differs from jupyter_client's local one only
 in how the kernel process starts and how its end is seen.
 
+Either way a kernel ends with the process that runs its notebook, even one killed by ``kill -9``.
+ipykernel's own watch of its parent misses a parent that dies while the kernel is still
+importing (it then waits to be adopted by init, which a subreaper prevents), so a started kernel
+gets a death signal before it runs anything.
+
 Run as ``python -m pipeline.kernels`` by :class:`ForkServer`, this module is the server.
 """
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import importlib
 import importlib.util
 import json
@@ -66,11 +72,21 @@ REQUEST_TIMEOUT = 10
 def die_with_runner(runner: int, death_signal: int) -> None:
     """In a forked worker: receive ``death_signal`` when the runner ``runner`` dies (even by
     ``kill -9``; Linux ``PR_SET_PDEATHSIG``), and exit at once if it is already gone."""
-    with contextlib.suppress(OSError, AttributeError):
+    prctl = _prctl()
+    if prctl is not None:
         pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, death_signal)
+        prctl(pr_set_pdeathsig, death_signal)
     if os.getppid() != runner:  # the runner died before the death signal was set
         os._exit(1)
+
+
+@functools.cache
+def _prctl():
+    """Linux's ``prctl``, looked up once (before a fork: the child must not load libraries)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
 
 def available() -> bool:
@@ -280,12 +296,15 @@ class _ForkedKernel:
         self.send_signal(signal.SIGKILL)
 
 
-class ForkedProvisioner(LocalProvisioner):
-    """Starts ``python -m ipykernel_launcher ...`` as a fork of the run's server."""
+class RunProvisioner(LocalProvisioner):
+    """Starts ``python -m ipykernel_launcher ...`` as a fork of the run's server, or as
+    jupyter_client starts it; either way the kernel dies with this process."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         address = self.parent.fork_server
         if not address or "ipykernel_launcher" not in cmd:  # as jupyter_client starts one
+            _prctl()
+            kwargs["preexec_fn"] = functools.partial(die_with_runner, os.getpid(), signal.SIGKILL)
             return await super().launch_kernel(cmd, **kwargs)
         argv = cmd[cmd.index("ipykernel_launcher") + 1 :]
         cwd = str(kwargs.get("cwd") or Path.cwd())
@@ -300,16 +319,16 @@ class ForkedProvisioner(LocalProvisioner):
         return self.connection_info
 
 
-class ForkedKernelManager(AsyncKernelManager):
-    """jupyter_client's kernel manager, with kernels forked by the server at ``fork_server``
-    (blank: started as jupyter_client starts them)."""
+class RunKernelManager(AsyncKernelManager):
+    """jupyter_client's kernel manager, with kernels that die with this process, forked by
+    the server at ``fork_server`` (blank: started as jupyter_client starts them)."""
 
     fork_server = Unicode("", config=True, help="Socket of the run's kernel fork server.")
 
     async def _async_pre_start_kernel(self, **kw: Any):
         if self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = ForkedProvisioner(
+            self.provisioner = RunProvisioner(
                 kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
             )
         return await super()._async_pre_start_kernel(**kw)

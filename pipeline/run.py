@@ -120,7 +120,8 @@ KERNEL_NAME = "python3"
 @contextlib.contextmanager
 def kernel_config(fork_server: str = ""):
     """Kernel settings (a traitlets ``Config``) for one notebook: IPC sockets in a private folder,
-    the kernel forked by the run's ``fork_server`` (:mod:`pipeline.kernels`) if one is given.
+    a kernel that dies with this process, forked by the run's ``fork_server``
+    (:mod:`pipeline.kernels`) if one is given.
 
     No network ports, so no "running over TCP" warning; a private folder, since kernels
     sharing one race for socket names. The kernel log keeps only critical messages:
@@ -131,9 +132,8 @@ def kernel_config(fork_server: str = ""):
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = os.path.join(sockets, "kernel-ipc")
         config.NotebookClient.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
-        if fork_server:
-            config.NotebookClient.kernel_manager_class = kernels.ForkedKernelManager
-            config.ForkedKernelManager.fork_server = fork_server
+        config.NotebookClient.kernel_manager_class = kernels.RunKernelManager
+        config.RunKernelManager.fork_server = fork_server
         yield config
 
 

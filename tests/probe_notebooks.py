@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+#: Runs a command below a subreaper (tests/adopter.py): orphans stay with that process.
+ADOPTER = (sys.executable, str(Path(__file__).with_name("adopter.py")))
 #: The start of a probe's parameters cell: the two parameters every run sets.
 RUN_PARAMETERS = 'data_path: str = "x.csv"\noutput_dir: str = "."\n'
 #: ... with the share_safe a share run sets.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from probe_notebooks import is_kernel, write_probe
+from probe_notebooks import ADOPTER, is_kernel, write_probe
 
 import pipeline.__main__ as cli
 import pipeline.run
@@ -445,14 +445,18 @@ def _described(proc) -> str:
     ids=["started kernels", "forked kernels"],
 )
 def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_path, labels):
+    import psutil
+
     notebooks = write_probe(
         tmp_path / "nbs",
         'data_path: str = "x.csv"\noutput_dir: str = "."\nlabel: int = 0',
         "import time\ntime.sleep(120)",
     )
     out = tmp_path / "batch"
-    proc = subprocess.Popen(
+    # Below a subreaper, as in CI: an orphaned kernel is not adopted by init.
+    adopter = subprocess.Popen(
         [
+            *ADOPTER,
             sys.executable,
             "-m",
             "pipeline",
@@ -469,29 +473,28 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=(log := tmp_path / "stderr.txt").open("w"),
     )
     try:
         deadline = time.monotonic() + 120
         kernels = []
         while len(kernels) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
-            kernels = [p for p in _descendants(proc.pid) if is_kernel(p)]
-        assert len(kernels) == 2, (
-            f"the kernels never started: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
-        )
-        family = _descendants(proc.pid)
+            kernels = [p for p in _descendants(adopter.pid) if is_kernel(p)]
+        assert len(kernels) == 2, f"the kernels never started: {log.read_text()}"
+        (runner,) = psutil.Process(adopter.pid).children()
+        family = _descendants(runner.pid)
         assert len(family) >= 6  # two run workers, their notebook workers, two kernels
         servers = [p for p in family if "pipeline.kernels" in _described(p) and not is_kernel(p)]
         assert len(servers) == (labels.count(",") + 1 >= FORK_FROM_NOTEBOOKS)
+        runner.kill()
+        deadline = time.monotonic() + 60
+        while [p for p in family if _alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        survivors = [_described(p) for p in family if _alive(p)]
     finally:
-        proc.kill()
-        proc.wait()
-    deadline = time.monotonic() + 60
-    while [p for p in family if _alive(p)] and time.monotonic() < deadline:
-        time.sleep(0.5)
-    survivors = [_described(p) for p in family if _alive(p)]
+        adopter.kill()
+        adopter.wait()
     assert survivors == [], f"alive after the runner was killed: {survivors}"
     # Stopped by SIGTERM, each run removed its partial folder on the way out.
     assert sorted(p.name for p in (out / "runs").iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import nbformat
 import papermill
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from probe_notebooks import ADOPTER, is_kernel
 
 from pipeline import kernels
 from pipeline.run import KERNEL_NAME, kernel_config
@@ -50,7 +52,7 @@ import helpers.loading
 print(json.dumps([pd.get_option("display.max_rows"),
                   hasattr(helpers.loading, "LEFT_BY_ANOTHER_NOTEBOOK"), np.random.random()]))"""
 #: Run by another process: execute a notebook whose cell sleeps, in a kernel forked by the
-#: server at argv[1], in folder argv[2].
+#: server at argv[1] (blank: started), in folder argv[2].
 RUN_A_SLEEPING_NOTEBOOK = """\
 import sys
 sys.path.insert(0, sys.argv[3])
@@ -114,26 +116,47 @@ def test_nothing_one_forked_kernel_changes_reaches_the_next_notebook_s_kernel(tm
     assert state_seen[2] != rows
 
 
-def test_a_forked_kernel_ends_when_the_process_running_its_notebook_is_killed(tmp_path):
+@pytest.mark.parametrize(
+    ("forked", "wait"),
+    [(False, 0), (True, 2)],
+    ids=["started kernel, killed while it imports", "forked kernel, killed while it runs a cell"],
+)
+def test_a_kernel_ends_when_the_process_running_its_notebook_is_killed(tmp_path, forked, wait):
     import psutil
 
-    with kernels.ForkServer() as server:
-        runner = subprocess.Popen(
-            [sys.executable, "-c", RUN_A_SLEEPING_NOTEBOOK, server.address, str(tmp_path),
-             str(Path(__file__).parent)],
+    with kernels.ForkServer() if forked else contextlib.nullcontext() as server:
+        # Below a subreaper, as in CI: an orphaned kernel is not adopted by init.
+        adopter = subprocess.Popen(
+            [*ADOPTER, sys.executable, "-c", RUN_A_SLEEPING_NOTEBOOK,
+             server.address if forked else "", str(tmp_path), str(Path(__file__).parent)],
         )  # fmt: skip
-        forked = psutil.Process(server._process.pid).children
-        deadline = time.monotonic() + 60
-        while not forked() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        (kernel,) = forked()
-        time.sleep(2)  # the kernel is running the sleeping cell
-        runner.kill()
-        runner.wait()
-        deadline = time.monotonic() + 10
-        while kernel.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert kernel.status() == psutil.STATUS_ZOMBIE  # ended, waiting for the server to reap it
+        try:
+            deadline = time.monotonic() + 60
+            kernel = []
+            while not kernel and time.monotonic() < deadline:
+                time.sleep(0.1)
+                kernel = [p for p in psutil.Process().children(recursive=True) if is_kernel(p)]
+            (kernel,) = kernel
+            time.sleep(wait)
+            (runner,) = psutil.Process(adopter.pid).children()
+            runner.kill()
+            deadline = time.monotonic() + 10
+            while _alive(kernel) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not _alive(kernel)
+        finally:
+            adopter.kill()
+            adopter.wait()
+
+
+def _alive(proc) -> bool:
+    """Whether ``proc`` runs (a zombie has ended: it waits for its parent to reap it)."""
+    import psutil
+
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 @pytest.mark.parametrize(

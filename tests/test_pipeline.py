@@ -16,7 +16,7 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell
-from probe_notebooks import RUN_PARAMETERS, is_kernel, write_probe
+from probe_notebooks import ADOPTER, RUN_PARAMETERS, is_kernel, write_probe
 from run_inprocess import keep_signal_handlers
 from shared_runs import LIGHT, pipeline_command, run_cli
 
@@ -535,28 +535,31 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path, copie
     import psutil
 
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)", copies=copies)
-    proc = start_run(
-        notebooks,
-        tmp_path / "run",
-        "--workers",
-        "2",
+    # Below a subreaper, as in CI: an orphaned kernel is not adopted by init.
+    adopter = subprocess.Popen(
+        [*ADOPTER, *pipeline_command(*run_args(notebooks, tmp_path / "run", "--workers", "2"))],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 90
-    while len(_kernels_below(proc.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    below = psutil.Process(proc.pid).children(recursive=True)
-    descendants = [p.pid for p in below]
-    servers = [p for p in below if "pipeline.kernels" in " ".join(p.cmdline())]
-    assert bool(servers) == (copies >= FORK_FROM_NOTEBOOKS)
-    # two workers, each with a kernel (a third may be starting as a finished one shuts down)
-    assert len(_kernels_below(proc.pid)) >= 2 and len(descendants) >= 4
-    proc.kill()
-    proc.wait()
-    deadline = time.monotonic() + 10
-    while [p for p in descendants if _is_running(p)] and time.monotonic() < deadline:
-        time.sleep(0.2)
+    try:
+        deadline = time.monotonic() + 90
+        while len(_kernels_below(adopter.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        (runner,) = psutil.Process(adopter.pid).children()
+        below = runner.children(recursive=True)
+        descendants = [p.pid for p in below]
+        servers = [p for p in below if "pipeline.kernels" in " ".join(p.cmdline())]
+        assert bool(servers) == (copies >= FORK_FROM_NOTEBOOKS)
+        # two workers, each with a kernel (a third may be starting as a finished one shuts down)
+        assert len(_kernels_below(runner.pid)) >= 2 and len(descendants) >= 4
+        runner.kill()
+        deadline = time.monotonic() + 10
+        while [p for p in descendants if _is_running(p)] and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        adopter.kill()
+        adopter.wait()
     assert [p for p in descendants if _is_running(p)] == []
 
 
