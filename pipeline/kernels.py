@@ -42,9 +42,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_client import AsyncKernelManager
+from jupyter_client import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Unicode
+from traitlets.config import LoggingConfigurable
 
 #: Imported once by the fork server, before any kernel is forked from it: the packages
 #: every notebook imports (the kernel itself, the data stack, the figure stack).
@@ -319,9 +320,8 @@ class RunProvisioner(LocalProvisioner):
         return self.connection_info
 
 
-class RunKernelManager(AsyncKernelManager):
-    """jupyter_client's kernel manager, with kernels that die with this process, forked by
-    the server at ``fork_server`` (blank: started as jupyter_client starts them)."""
+class _RunKernels(LoggingConfigurable):
+    """What a kernel manager needs to start kernels with :class:`RunProvisioner`."""
 
     fork_server = Unicode("", config=True, help="Socket of the run's kernel fork server.")
 
@@ -332,6 +332,15 @@ class RunKernelManager(AsyncKernelManager):
                 kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
             )
         return await super()._async_pre_start_kernel(**kw)
+
+
+class RunKernelManager(_RunKernels, AsyncKernelManager):
+    """jupyter_client's kernel manager, with kernels that die with this process, forked by
+    the server at ``fork_server`` (blank: started as jupyter_client starts them)."""
+
+
+class RunBlockingKernelManager(_RunKernels, KernelManager):
+    """The same for a caller that starts kernels synchronously (nbval)."""
 
 
 if __name__ == "__main__":

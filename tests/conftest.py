@@ -99,6 +99,31 @@ SESSION_START = pytest.StashKey[float]()
 
 def pytest_configure(config):
     config.stash[SESSION_START] = time.time()
+    if config.getoption("nbval", default=False):
+        _fork_nbval_kernels(config)
+
+
+# --- nbval's kernels -------------------------------------------------------------------------
+
+
+def _fork_nbval_kernels(config) -> None:
+    """nbval's kernels forked from one fork server, as a run's are (``pipeline.kernels``): the
+    server starts with the first notebook nbval executes in this process, and stops at the end."""
+    import nbval.kernel
+
+    from pipeline import kernels
+
+    if not kernels.available():
+        return
+    server = {}
+
+    def forked_kernels(**settings):
+        if not server:
+            server["it"] = kernels.ForkServer()
+            config.add_cleanup(server["it"].close)
+        return kernels.RunBlockingKernelManager(fork_server=server["it"].address, **settings)
+
+    nbval.kernel.KernelManager = forked_kernels
 
 
 # --- scheduling over the xdist workers -----------------------------------------------------
