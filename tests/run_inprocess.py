@@ -6,7 +6,9 @@ resolve), sets the given parameters right after the parameters cell, and collect
 Markdown the notebook shows (``helpers.narrative.show_markdown``) in
 ``namespace["_markdown"]`` and what it prints in ``namespace["_printed"]``. With
 ``figures=False`` figures are drawn but written as empty files (for tests that never look at them:
-writing PNG and SVG is most of a small notebook's time).
+writing PNG and SVG is most of a small notebook's time). Unless given, the settings of
+``shared_runs.LIGHT_SETTINGS`` that the notebook declares are set too (a smaller bootstrap and
+sample-size search: no test of a notebook run here reads them at full size).
 
 For the command line run in this process (``pipeline.__main__.main``) by checks that must end
 before any notebook runs: :func:`keep_signal_handlers` and :func:`refuse_notebook_runs`.
@@ -17,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
 import nbformat
+from shared_runs import LIGHT_SETTINGS
 
 from helpers import narrative
 
@@ -41,7 +45,12 @@ def execute(name: str, *, figures: bool = True, **parameters) -> dict:
     Paths among the parameters should be absolute: the cells run in the notebooks folder.
     """
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    parameters = {"params_file": "", **parameters}  # as a run: the values given here stand
+    declared = "".join(
+        c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
+    )
+    light = {k: v for k, v in LIGHT_SETTINGS.items() if re.search(rf"^{k} =", declared, re.M)}
+    # as a run: the values given here stand
+    parameters = {"params_file": "", **light, **parameters}
     shown: list[str] = []
     printed = io.StringIO()
     namespace: dict = {"_markdown": shown}

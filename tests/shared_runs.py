@@ -99,7 +99,9 @@ def run_shipped(out: Path) -> None:
 
 #: For runs whose tests never read the bootstrap or the sample-size search: 50 resamples and
 #: cohorts up to 100 instead of 1,000 and 500 (about a fifth of a run's processor time).
-LIGHT = ("-p", "bootstrap_samples", "50", "-p", "power_n_max", "100")
+LIGHT_SETTINGS = {"bootstrap_samples": 50, "power_n_max": 100}
+#: The same as ``run -p`` options.
+LIGHT = tuple(arg for name, value in LIGHT_SETTINGS.items() for arg in ("-p", name, str(value)))
 
 
 def run_followup_share(out: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from shared_runs import COUNTING_NOTEBOOKS, counting_notebooks, run_cli
+from shared_runs import COUNTING_NOTEBOOKS
 
 from helpers import suppression
 
@@ -110,28 +110,6 @@ def shown_texts(out: Path):
                         yield f"{where}[{i}]", html.unescape("".join(text))
 
 
-@pytest.fixture(scope="module")
-def internal_run(share_run, tmp_path_factory) -> Path:
-    cohort, _ = share_run
-    folder = tmp_path_factory.mktemp("internal")
-    # the notebooks that count patients by group (Table 1, response, CRS, survival) are enough
-    notebooks = counting_notebooks(folder)
-    out = folder / "run"
-    done = run_cli(
-        "run",
-        "--data",
-        str(cohort),
-        "--out",
-        str(out),
-        "--workers",
-        "1",
-        "--notebooks",
-        str(notebooks),
-    )
-    assert done.returncode == 0, done.stderr
-    return out
-
-
 def test_no_table_report_or_results_file_of_a_share_run_shows_a_count_from_1_to_4(share_run):
     _, out = share_run
     found = [
@@ -204,22 +182,21 @@ def test_a_share_run_shows_less_than_5_with_its_footnote_in_tables_text_headline
 
 
 def test_an_internal_run_of_the_same_cohort_shows_the_counts_the_share_run_hides(
-    share_run, internal_run
+    shipped_share_run, shipped_run
 ):
-    _, out = share_run
-    shared = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False).set_index("key")
-    internal = pd.read_csv(
-        internal_run / "results.csv", dtype=str, keep_default_na=False
+    shared = pd.read_csv(
+        shipped_share_run / "results.csv", dtype=str, keep_default_na=False
     ).set_index("key")
+    internal = pd.read_csv(shipped_run / "results.csv", dtype=str, keep_default_na=False).set_index(
+        "key"
+    )
     hidden = shared.index[
         (shared["numerator"] == "<5") & shared["notebook"].isin(COUNTING_NOTEBOOKS)
     ]
     assert len(hidden)
     assert internal.loc[hidden, "numerator"].astype(float).between(1, 4).all()
-    found = [
-        m.group(0) for _, text in shown_texts(internal_run) for m in SMALL_COUNT.finditer(text)
-    ]
+    found = [m.group(0) for _, text in shown_texts(shipped_run) for m in SMALL_COUNT.finditer(text)]
     assert found
     assert "<5: a count from 1 to 4" not in (
-        internal_run / "report" / "03_response_by_subgroup.html"
+        shipped_run / "report" / "03_response_by_subgroup.html"
     ).read_text(encoding="utf-8")
