@@ -124,13 +124,15 @@ def kernel_config(fork_server: str = ""):
     (:mod:`pipeline.kernels`) if one is given.
 
     No network ports, so no "running over TCP" warning; a private folder, since kernels
-    sharing one race for socket names. The kernel log keeps only critical messages:
+    sharing one race for socket names, which holds the connection file too (a run killed
+    with SIGKILL leaves only that folder behind). The kernel log keeps only critical messages:
     shutting a kernel down interrupts it, which ipykernel would log as an error.
     """
     with tempfile.TemporaryDirectory(prefix="nbk-") as sockets:  # short: socket paths ~100 chars
         config = Config()
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = os.path.join(sockets, "kernel-ipc")
+        config.KernelManager.connection_file = os.path.join(sockets, "kernel.json")
         config.NotebookClient.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
         config.NotebookClient.kernel_manager_class = kernels.RunKernelManager
         config.RunKernelManager.fork_server = fork_server

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +13,17 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 #: Runs a command below a subreaper (tests/adopter.py): orphans stay with that process.
 ADOPTER = (sys.executable, str(Path(__file__).with_name("adopter.py")))
+
+
+def adopted(argv: list[str], tmp_path: Path, **popen) -> subprocess.Popen:
+    """``argv`` started below the adopter, its temporary files in ``tmp_path/tmp``: a process
+    killed with SIGKILL cannot remove them, so they stay in the test's folder, not in /tmp."""
+    temp = tmp_path / "tmp"
+    temp.mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(temp)}
+    return subprocess.Popen([*ADOPTER, *argv], env=env, **popen)
+
+
 #: The start of a probe's parameters cell: the two parameters every run sets.
 RUN_PARAMETERS = 'data_path: str = "x.csv"\noutput_dir: str = "."\n'
 #: ... with the share_safe a share run sets.

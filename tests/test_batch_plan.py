@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from probe_notebooks import ADOPTER, is_kernel, write_probe
+from probe_notebooks import adopted, is_kernel, write_probe
 
 import pipeline.__main__ as cli
 import pipeline.run
@@ -454,9 +454,8 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
     )
     out = tmp_path / "batch"
     # Below a subreaper, as in CI: an orphaned kernel is not adopted by init.
-    adopter = subprocess.Popen(
+    adopter = adopted(
         [
-            *ADOPTER,
             sys.executable,
             "-m",
             "pipeline",
@@ -471,6 +470,7 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
             "--jobs",
             "2",
         ],
+        tmp_path,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=(log := tmp_path / "stderr.txt").open("w"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ import nbformat
 import papermill
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-from probe_notebooks import ADOPTER, is_kernel
+from probe_notebooks import adopted, is_kernel
 
 from pipeline import kernels
 from pipeline.run import KERNEL_NAME, kernel_config
@@ -124,18 +123,21 @@ def test_nothing_one_forked_kernel_changes_reaches_the_next_notebook_s_kernel(tm
 def test_a_kernel_ends_when_the_process_running_its_notebook_is_killed(tmp_path, forked, wait):
     import psutil
 
+    others = set(psutil.Process().children(recursive=True))  # nbval's fork server, say
     with kernels.ForkServer() if forked else contextlib.nullcontext() as server:
         # Below a subreaper, as in CI: an orphaned kernel is not adopted by init.
-        adopter = subprocess.Popen(
-            [*ADOPTER, sys.executable, "-c", RUN_A_SLEEPING_NOTEBOOK,
+        adopter = adopted(
+            [sys.executable, "-c", RUN_A_SLEEPING_NOTEBOOK,
              server.address if forked else "", str(tmp_path), str(Path(__file__).parent)],
+            tmp_path,
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 60
             kernel = []
             while not kernel and time.monotonic() < deadline:
                 time.sleep(0.1)
-                kernel = [p for p in psutil.Process().children(recursive=True) if is_kernel(p)]
+                mine = set(psutil.Process().children(recursive=True)) - others
+                kernel = [p for p in mine if is_kernel(p)]
             (kernel,) = kernel
             time.sleep(wait)
             (runner,) = psutil.Process(adopter.pid).children()
@@ -177,10 +179,11 @@ def test_a_client_that_leaves_or_sends_nonsense_does_not_stop_the_fork_server(tm
 def test_a_fork_server_ends_with_its_kernels_once_closed(tmp_path):
     import psutil
 
+    before = set(psutil.Process().children(recursive=True))  # nbval's fork server, say
     server = kernels.ForkServer()
     pid = server._process.pid
     _execute(tmp_path, "probe", ["1 + 1"], server.address)
     assert psutil.pid_exists(pid)
     server.close()
     assert server._process.returncode == 0
-    assert not psutil.Process().children(recursive=True)
+    assert set(psutil.Process().children(recursive=True)) - before == set()

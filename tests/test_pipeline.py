@@ -16,7 +16,7 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell
-from probe_notebooks import ADOPTER, RUN_PARAMETERS, is_kernel, write_probe
+from probe_notebooks import RUN_PARAMETERS, adopted, is_kernel, write_probe
 from run_inprocess import keep_signal_handlers
 from shared_runs import LIGHT, pipeline_command, run_cli
 
@@ -536,8 +536,9 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path, copie
 
     notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(120)", copies=copies)
     # Below a subreaper, as in CI: an orphaned kernel is not adopted by init.
-    adopter = subprocess.Popen(
-        [*ADOPTER, *pipeline_command(*run_args(notebooks, tmp_path / "run", "--workers", "2"))],
+    adopter = adopted(
+        pipeline_command(*run_args(notebooks, tmp_path / "run", "--workers", "2")),
+        tmp_path,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
