@@ -327,13 +327,17 @@ def is_up_to_date(
     run_dir: Path,
     share: bool = False,
     parameter_file: Mapping[str, str] | None = None,
+    notebooks: Mapping[str, str] | None = None,
 ) -> bool:
     """True when ``run_dir`` is a complete run of the same kind, input bytes, parameter file
-    (``parameter_file``: :func:`parameter_file_record`, compared by SHA-256; None: none) and
-    parameters."""
+    (``parameter_file``: :func:`parameter_file_record`, compared by SHA-256; None: none),
+    parameters and notebooks (``notebooks``: stem -> SHA-256 of each notebook file the batch
+    runs; None: not compared)."""
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
         if manifest["input"]["sha256"] != file_sha256(spec.data):
+            return False
+        if notebooks is not None and manifest["notebooks"] != dict(notebooks):
             return False
         if manifest.get("kind", "internal") != ("share" if share else "internal"):
             return False
@@ -468,18 +472,19 @@ def run_batch(
     (out / "runs").mkdir(parents=True, exist_ok=True)
     notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else REPO_ROOT / "notebooks"
     record = parameter_file_record(params_file)
+    sources = {nb.stem: file_sha256(nb) for nb in list_notebooks(notebooks_dir)}
     outcomes: dict[str, RunOutcome] = {}
     todo = []
     for spec in specs:
         if not spec.data.is_file():
             outcomes[spec.name] = RunOutcome(spec, "failed", f"no such file: {spec.data}")
-        elif is_up_to_date(spec, out / "runs" / spec.name, share, record):
+        elif is_up_to_date(spec, out / "runs" / spec.name, share, record, sources):
             outcomes[spec.name] = RunOutcome(spec, "skipped")
         else:
             todo.append(spec)
     if todo:
         # One fork server for every run of the batch: its imports are paid once.
-        forking = kernels.worth_forking(len(todo) * len(list_notebooks(notebooks_dir)))
+        forking = kernels.worth_forking(len(todo) * len(sources))
         server = kernels.ForkServer() if forking else None
         before = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(

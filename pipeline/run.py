@@ -330,6 +330,7 @@ def _run_locked(
                 raise PipelineError(
                     f"{data} changed while the run was starting; run again", exit_status=2
                 )
+            sources = {nb.stem: file_sha256(nb) for nb in notebooks}
             step = "executing the notebooks"
             durations = _execute_all(
                 inputs,
@@ -357,6 +358,7 @@ def _run_locked(
                 durations,
                 kind="share" if share else "internal",
                 parameter_file=parameter_record,
+                sources=sources,
             )
             policy = suppression.Policy.for_run(share, _min_cell(declared, overrides))
             if (
@@ -801,11 +803,13 @@ def write_manifest(
     durations: Mapping[str, float],
     kind: str = "internal",
     parameter_file: Mapping[str, str] | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``manifest.json`` (inputs and SHA-256, parameters as the literals the notebooks
-    got, versions, commit, durations); returns its path. ``copies``: ``{parameter:
-    {file, sha256, bytes}}``; ``kind``: ``"internal"`` or ``"share"``; ``parameter_file``:
-    ``{file, sha256}`` or None."""
+    got, the notebooks run, versions, commit, durations); returns its path. ``copies``:
+    ``{parameter: {file, sha256, bytes}}``; ``kind``: ``"internal"`` or ``"share"``;
+    ``parameter_file``: ``{file, sha256}`` or None; ``sources``: notebook stem -> SHA-256 of
+    its file as the run found it (default: hashed now)."""
     run_dir = Path(run_dir)
     params = {}
     for nb in notebooks:
@@ -837,6 +841,7 @@ def write_manifest(
         },
         "parameter_file": dict(parameter_file) if parameter_file else None,
         "parameters": params,
+        "notebooks": dict(sources or {nb.stem: file_sha256(nb) for nb in notebooks}),
         "python": sys.version.split()[0],
         "packages": versions,
         "git": _git_state(),

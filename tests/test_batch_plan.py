@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from probe_notebooks import adopted, is_kernel, write_probe
+from probe_notebooks import RUN_PARAMETERS, adopted, is_kernel, write_probe
 
 import pipeline.__main__ as cli
 import pipeline.run
@@ -44,6 +44,7 @@ from pipeline.batch import (
     write_snakefile,
 )
 from pipeline.kernels import FORK_FROM_NOTEBOOKS
+from pipeline.run import list_notebooks
 from pipeline.rundir import run_lock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,8 +324,9 @@ def test_a_run_is_up_to_date_only_when_made_with_the_same_parameter_file(
     assert is_up_to_date(spec, tmp_path, False, given) is up_to_date
 
 
-def _fake_run(data, out, *, params_file=None, **kwargs):
-    """Stands in for run_analysis in the forked workers: a finished run recording its parameter file."""
+def _fake_run(data, out, *, params_file=None, notebooks_dir, **kwargs):
+    """Stands in for run_analysis in the forked workers: a finished run recording its parameter
+    file and notebooks."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     from helpers.provenance import file_sha256
@@ -334,30 +336,51 @@ def _fake_run(data, out, *, params_file=None, **kwargs):
         "kind": "internal",
         "input": {"sha256": file_sha256(data)},
         "parameters": {},
+        "notebooks": {nb.stem: file_sha256(nb) for nb in list_notebooks(notebooks_dir)},
         "parameter_file": parameter_file_record(params_file),
     }
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
-def test_a_changed_parameter_file_makes_the_batch_redo_its_runs(tmp_path, monkeypatch):
+#: what changes between batches -> how
+CHANGES = {
+    "the parameter file": lambda params, notebook: params.write_text(
+        "bmb_high_cutoff = 40\n", encoding="utf-8"
+    ),
+    "a notebook": lambda params, notebook: notebook.write_text(
+        notebook.read_text(encoding="utf-8").replace("1 + 1", "2 + 2"), encoding="utf-8"
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_changed_parameter_file_or_notebook_makes_the_batch_redo_its_runs(
+    tmp_path, monkeypatch, change
+):
     monkeypatch.setattr(
         pipeline.run, "run_analysis", _fake_run
     )  # the pool forks: the workers see it
     params = tmp_path / "mine.toml"
     params.write_text("bmb_high_cutoff = 60\n", encoding="utf-8")
+    notebooks = write_probe(tmp_path / "nbs", RUN_PARAMETERS, "1 + 1")
     specs = plan_batch([COHORT], tmp_path / "batch", grid=["lines_cutoff=1,2"])
 
     def statuses():
         return [
             o.status
             for o in run_batch(
-                specs, tmp_path / "batch", jobs=1, progress=False, params_file=params
+                specs,
+                tmp_path / "batch",
+                jobs=1,
+                progress=False,
+                params_file=params,
+                notebooks_dir=notebooks,
             )
         ]
 
     assert statuses() == ["done", "done"]
     assert statuses() == ["skipped", "skipped"]
-    params.write_text("bmb_high_cutoff = 40\n", encoding="utf-8")
+    CHANGES[change](params, next(notebooks.glob("*.ipynb")))
     assert statuses() == ["done", "done"]
     assert statuses() == ["skipped", "skipped"]
 

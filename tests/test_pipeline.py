@@ -111,8 +111,13 @@ def test_results_csv_has_one_tidy_row_per_statistic_from_every_notebook(shipped_
     assert (cr["numerator"], cr["denominator"]) == (23, 34)
 
 
-def test_manifest_records_input_hash_parameters_versions_commit_and_durations(shipped_run):
+def test_manifest_records_input_hash_parameters_notebooks_versions_commit_and_durations(
+    shipped_run,
+):
     manifest = json.loads((shipped_run / "manifest.json").read_text())
+    assert manifest["notebooks"] == {
+        stem: sha(ROOT / "notebooks" / f"{stem}.ipynb") for stem in NOTEBOOK_STEMS
+    }
     assert manifest["input"] == {
         "file": COHORT.name,
         "sha256": sha(COHORT),
