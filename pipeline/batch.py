@@ -4,8 +4,8 @@ A batch folder holds ``runs/<name>/`` (one run directory per run), ``work/`` (th
 subsets; the input is never changed), ``summary.csv`` (status, error and headline results
 per run) and ``index.html`` (the same with a forest plot of CR). Runs execute in a
 ``ProcessPoolExecutor`` as cores and memory allow; a failing run is listed and the others
-go on; a run whose ``manifest.json`` has the same input hash and parameters is skipped, so
-a batch resumes where it stopped.
+go on; a run whose ``manifest.json`` has the same input hash, parameter file, parameters and
+notebooks is skipped, so a batch resumes where it stopped.
 """
 
 from __future__ import annotations

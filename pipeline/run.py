@@ -125,7 +125,7 @@ def kernel_config(fork_server: str = ""):
 
     No network ports, so no "running over TCP" warning; a private folder, since kernels
     sharing one race for socket names, which holds the connection file too (a run killed
-    with SIGKILL leaves only that folder behind). The kernel log keeps only critical messages:
+    with SIGKILL leaves that folder, not a stray connection file beside it). The kernel log keeps only critical messages:
     shutting a kernel down interrupts it, which ipykernel would log as an error.
     """
     with tempfile.TemporaryDirectory(prefix="nbk-") as sockets:  # short: socket paths ~100 chars

@@ -108,7 +108,9 @@ def pytest_configure(config):
 
 def _fork_nbval_kernels(config) -> None:
     """nbval's kernels forked from one fork server, as a run's are (``pipeline.kernels``): the
-    server starts with the first notebook nbval executes in this process, and stops at the end."""
+    server starts with the first notebook nbval executes in this process, and stops at the end.
+    Only when this file is loaded, that is with ``tests`` among pytest's arguments (``make
+    test``); ``pytest --nbval notebooks`` alone starts nbval's kernels as nbval does."""
     import nbval.kernel
 
     from pipeline import kernels

@@ -16,9 +16,10 @@ ADOPTER = (sys.executable, str(Path(__file__).with_name("adopter.py")))
 
 
 def adopted(argv: list[str], tmp_path: Path, **popen) -> subprocess.Popen:
-    """``argv`` started below the adopter, its temporary files in ``tmp_path/tmp``: a process
-    killed with SIGKILL cannot remove them, so they stay in the test's folder, not in /tmp."""
-    temp = tmp_path / "tmp"
+    """``argv`` started below the adopter, its temporary files in ``tmp_path/t``: a process
+    killed with SIGKILL cannot remove them, so they stay in the test's folder, not in /tmp.
+    (A short name: kernel socket paths below it must stay under the 107-byte limit.)"""
+    temp = tmp_path / "t"
     temp.mkdir(exist_ok=True)
     env = {**os.environ, "TMPDIR": str(temp)}
     return subprocess.Popen([*ADOPTER, *argv], env=env, **popen)

@@ -476,6 +476,8 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
         "import time\ntime.sleep(120)",
     )
     out = tmp_path / "batch"
+    log = tmp_path / "stderr.txt"
+    stderr = log.open("w")
     # Below a subreaper, as in CI: an orphaned kernel is not adopted by init.
     adopter = adopted(
         [
@@ -496,7 +498,7 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
         tmp_path,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=(log := tmp_path / "stderr.txt").open("w"),
+        stderr=stderr,
     )
     try:
         deadline = time.monotonic() + 120
@@ -518,6 +520,7 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
     finally:
         adopter.kill()
         adopter.wait()
+        stderr.close()
     assert survivors == [], f"alive after the runner was killed: {survivors}"
     # Stopped by SIGTERM, each run removed its partial folder on the way out.
     assert sorted(p.name for p in (out / "runs").iterdir()) == []
