@@ -35,7 +35,6 @@ from lifelines.datasets import load_stanford_heart_transplants
 from lifelines.statistics import multivariate_logrank_test
 from r_references import AML
 from run_inprocess import execute
-from shared_runs import run_cli
 
 from helpers import contract, loading, narrative, survival
 
@@ -384,26 +383,6 @@ def test_stored_notebook_says_follow_up_is_not_available_for_the_shipped_cohort_
     assert [o["metadata"][narrative.UNAVAILABLE] for o in marked] == ["notebook"]
 
 
-def _run_notebook_08(data: Path, out: Path, *parameters: str) -> pd.DataFrame:
-    """``python -m pipeline run`` on a folder holding only notebook 08; its results as a frame keyed by key."""
-    folder = out.parent / "notebooks_08"
-    folder.mkdir()
-    (folder / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())
-    done = run_cli(
-        "run",
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--notebooks",
-        str(folder),
-        *parameters,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return pd.read_csv(out / "results.csv").set_index("key")
-
-
 def _heart_cohort(path: Path) -> Path:
     """survival::heart as a contract file: one patient per heart-transplant candidate.
 
@@ -596,23 +575,15 @@ SYNTHETIC_N, SYNTHETIC_SEED = 400, 8
 
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Notebook 08's results on a synthetic cohort with follow-up (run in this process), and
+    the cohort as text."""
+    from pipeline.synth import write_synthetic
+
     folder = tmp_path_factory.mktemp("synthetic")
-    data = folder / "synthetic.csv"
-    done = run_cli(
-        "synth",
-        "--n",
-        str(SYNTHETIC_N),
-        "--seed",
-        str(SYNTHETIC_SEED),
-        "--follow-up",
-        "--out",
-        str(data),
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return _run_notebook_08(data, folder / "run"), pd.read_csv(
-        data, dtype=str, keep_default_na=False
-    )
+    data = write_synthetic(SYNTHETIC_N, SYNTHETIC_SEED, folder / "synthetic.csv", follow_up=True)
+    execute(NOTEBOOK.stem, data_path=data, output_dir=folder / "out", figures=False)
+    results = pd.read_csv(folder / "out" / "results" / f"{NOTEBOOK.stem}.csv").set_index("key")
+    return results, pd.read_csv(data, dtype=str, keep_default_na=False)
 
 
 def _curves(results: pd.DataFrame) -> list[str]:
