@@ -125,8 +125,9 @@ def kernel_config(fork_server: str = ""):
 
     No network ports, so no "running over TCP" warning; a private folder, since kernels
     sharing one race for socket names, which holds the connection file too (a run killed
-    with SIGKILL leaves that folder, not a stray connection file beside it). The kernel log keeps only critical messages:
-    shutting a kernel down interrupts it, which ipykernel would log as an error.
+    with SIGKILL leaves that folder, not a stray connection file beside it). The kernel log
+    keeps only critical messages: shutting a kernel down interrupts it, which ipykernel would
+    log as an error.
     """
     with tempfile.TemporaryDirectory(prefix="nbk-") as sockets:  # short: socket paths ~100 chars
         config = Config()
@@ -356,9 +357,9 @@ def _run_locked(
                 declared,
                 overrides,
                 durations,
+                sources,
                 kind="share" if share else "internal",
                 parameter_file=parameter_record,
-                sources=sources,
             )
             policy = suppression.Policy.for_run(share, _min_cell(declared, overrides))
             if (
@@ -801,15 +802,15 @@ def write_manifest(
     declared: Mapping[str, dict],
     overrides: Mapping[str, object],
     durations: Mapping[str, float],
+    sources: Mapping[str, str],
     kind: str = "internal",
     parameter_file: Mapping[str, str] | None = None,
-    sources: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``manifest.json`` (inputs and SHA-256, parameters as the literals the notebooks
     got, the notebooks run, versions, commit, durations); returns its path. ``copies``:
     ``{parameter: {file, sha256, bytes}}``; ``kind``: ``"internal"`` or ``"share"``;
     ``parameter_file``: ``{file, sha256}`` or None; ``sources``: notebook stem -> SHA-256 of
-    its file as the run found it (default: hashed now)."""
+    its file as the run found it."""
     run_dir = Path(run_dir)
     params = {}
     for nb in notebooks:
@@ -841,7 +842,7 @@ def write_manifest(
         },
         "parameter_file": dict(parameter_file) if parameter_file else None,
         "parameters": params,
-        "notebooks": dict(sources or {nb.stem: file_sha256(nb) for nb in notebooks}),
+        "notebooks": dict(sources),
         "python": sys.version.split()[0],
         "packages": versions,
         "git": _git_state(),

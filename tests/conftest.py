@@ -111,19 +111,23 @@ def _fork_nbval_kernels(config) -> None:
     server starts with the first notebook nbval executes in this process, and stops at the end.
     Only when this file is loaded, that is with ``tests`` among pytest's arguments (``make
     test``); ``pytest --nbval notebooks`` alone starts nbval's kernels as nbval does."""
+    import functools
+
     import nbval.kernel
 
     from pipeline import kernels
 
     if not kernels.available():
         return
-    server = {}
+
+    @functools.cache
+    def address() -> str:
+        server = kernels.ForkServer()
+        config.add_cleanup(server.close)
+        return server.address
 
     def forked_kernels(**settings):
-        if not server:
-            server["it"] = kernels.ForkServer()
-            config.add_cleanup(server["it"].close)
-        return kernels.RunBlockingKernelManager(fork_server=server["it"].address, **settings)
+        return kernels.RunBlockingKernelManager(fork_server=address(), **settings)
 
     nbval.kernel.KernelManager = forked_kernels
 

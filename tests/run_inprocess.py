@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import nbformat
 from shared_runs import LIGHT_SETTINGS
 
 from helpers import narrative
+from helpers.parameters import declared
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -45,10 +45,8 @@ def execute(name: str, *, figures: bool = True, **parameters) -> dict:
     Paths among the parameters should be absolute: the cells run in the notebooks folder.
     """
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    declared = "".join(
-        c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
-    )
-    light = {k: v for k, v in LIGHT_SETTINGS.items() if re.search(rf"^{k} =", declared, re.M)}
+    names = declared(NOTEBOOKS / f"{name}.ipynb")
+    light = {k: v for k, v in LIGHT_SETTINGS.items() if k in names}
     # as a run: the values given here stand
     parameters = {"params_file": "", **light, **parameters}
     shown: list[str] = []
