@@ -132,16 +132,17 @@ def test_notebook_03_runs_with_every_allowed_grouping_at_once_and_reports_each_w
 
     from helpers.parameters import REPORTED_GROUPINGS
 
-    every = ",".join(groupings())
+    names = groupings()
+    every = ",".join(names)
     values = {
-        "subgroup_columns": ",".join(dict.fromkeys([*REPORTED_GROUPINGS, *groupings()])),
+        "subgroup_columns": ",".join(dict.fromkeys([*REPORTED_GROUPINGS, *names])),
         "forest_columns": every,
         "all_tests_for": every,
     }
     check_parameters(values)
     run = execute("03_response_by_subgroup", output_dir=tmp_path, figures=False, **values)
     keys = set(pd.read_csv(tmp_path / "results" / "03_response_by_subgroup.csv")["key"])
-    for name in groupings():
+    for name in names:
         assert any(k.startswith(f"any_cr[{name}=") for k in keys), name
         assert {f"any_cr[{name}]~fisher", f"any_cr[{name}]~chi2"} <= keys, name
     assert run["_markdown"]
