@@ -61,16 +61,19 @@ def _nuisance_grid(n_large: int) -> int:
 
 def _maximise_over_nuisance(log_p, grid: int = _NUISANCE_GRID) -> float:
     """``max_pi exp(log_p(pi))`` over (0, 1): a grid, then a bounded local search around
-    each of its ten highest local maxima."""
+    each of its ten highest local maxima. ``log_p`` maps an array of ``pi`` to an array."""
     points = (np.arange(grid) + 0.5) / grid
-    values = np.array([log_p(p) for p in points])
+    values = log_p(points)  # one vectorised call: scipy's per-call overhead dominates
     padded = np.concatenate([[-np.inf], values, [-np.inf]])
     peaks = np.flatnonzero((values >= padded[:-2]) & (values >= padded[2:]))
     best = float(values.max())
     for i in peaks[np.argsort(values[peaks])[::-1][:10]]:
         low, high = max(points[i] - 1 / grid, 1e-12), min(points[i] + 1 / grid, 1 - 1e-12)
         local = minimize_scalar(
-            lambda p: -log_p(p), bounds=(low, high), method="bounded", options={"xatol": 1e-12}
+            lambda p: -float(log_p(np.array([p]))[0]),
+            bounds=(low, high),
+            method="bounded",
+            options={"xatol": 1e-12},
         )
         best = max(best, -float(local.fun))
     return float(min(1.0, math.exp(best)))
@@ -105,15 +108,16 @@ def _boschloo_less(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     threshold = float(stat(x1, x2)) * (1 + STATISTIC_RELATIVE_TOLERANCE)
     if n2 <= n1:  # for each b, the largest a in the region
         n_outer, edge = n2, _boundary(n2, n1, lambda b, a: stat(a, b) <= threshold, rising=True)
-        log_tail = partial(sps.binom.logcdf, edge, n1)
+        log_tail = partial(sps.binom.logcdf, edge[:, None], n1)
     else:  # for each a, the smallest b in the region
         n_outer, edge = n1, _boundary(n1, n2, lambda a, b: stat(a, b) <= threshold, rising=False)
-        log_tail = partial(sps.binom.logsf, edge - 1, n2)
+        log_tail = partial(sps.binom.logsf, edge[:, None] - 1, n2)
+    outer = np.arange(n_outer + 1)[:, None]
 
-    def log_p(pi):
+    def log_p(pi):  # pi: array; one column of terms per value, summed over the outer outcome
         with np.errstate(divide="ignore"):
-            terms = sps.binom.logpmf(np.arange(n_outer + 1), n_outer, pi) + log_tail(pi)
-        return float(np.logaddexp.reduce(terms))
+            terms = sps.binom.logpmf(outer, n_outer, pi) + log_tail(pi)
+        return np.logaddexp.reduce(terms, axis=0)
 
     return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))), threshold / (
         1 + STATISTIC_RELATIVE_TOLERANCE
@@ -167,9 +171,10 @@ def _region_probability(region: np.ndarray) -> float:
     region = region.astype(float)
     a, b = np.arange(n1 + 1), np.arange(n2 + 1)
 
-    def log_p(pi):
-        mass = sps.binom.pmf(a, n1, pi) @ region @ sps.binom.pmf(b, n2, pi)
-        return math.log(mass) if mass > 0 else -math.inf
+    def log_p(pi):  # pi: array; the binomial terms in one call, each mass as a vector product
+        rows, columns = sps.binom.pmf(a, n1, pi[:, None]), sps.binom.pmf(b, n2, pi[:, None])
+        masses = (r @ region @ c for r, c in zip(rows, columns, strict=True))
+        return np.array([math.log(m) if m > 0 else -math.inf for m in masses])
 
     return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2)))
 
