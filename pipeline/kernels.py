@@ -48,14 +48,19 @@ from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
 #: Imported once by the fork server, before any kernel is forked from it: the packages
-#: every notebook imports (the kernel itself, the data stack, the figure stack).
+#: every notebook imports (the kernel itself, the data stack, the figure stack), and what
+#: they load on first use in nearly every notebook: pandera's checks (validating the input),
+#: openpyxl and pandas' Styler (writing and showing a table).
 PRELOAD = (
     "ipykernel.kernelapp",
     "pandas",
     "scipy.stats",
     "pandera.pandas",
+    "pandera.backends.pandas.builtin_checks",
     "matplotlib.pyplot",
     "seaborn",
+    "openpyxl",
+    "pandas.io.formats.style",
     "helpers.loading",
 )
 #: The backend ipykernel gives matplotlib when the environment names none. matplotlib reads
