@@ -176,6 +176,7 @@ def _exporter():
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         exclude_anchor_links=True,
+        optimistic_validation=True,  # one schema check after the preprocessors, not one each
     )
     exporter.register_filter("markdown_with_ids", markdown_with_ids)
     exporter.register_filter("safe_markdown", safe_markdown)
