@@ -161,18 +161,26 @@ def _alive(proc) -> bool:
         return False
 
 
+@pytest.fixture(scope="module")
+def one_server():
+    """One fork server for the clients below: each must leave it able to fork the next kernel."""
+    with kernels.ForkServer() as server:
+        yield server
+
+
 @pytest.mark.parametrize(
     "client", ["sends nothing", "sends half a request", "leaves before the reply"]
 )
-def test_a_client_that_leaves_or_sends_nonsense_does_not_stop_the_fork_server(tmp_path, client):
-    with kernels.ForkServer() as server:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(server.address)
-            if client == "sends half a request":
-                conn.sendall(b'{"start": ')
-            elif client == "leaves before the reply":
-                conn.sendall(b'{"status": 1}\n')
-        cells = _execute(tmp_path, "after", ["print(1 + 1)"], server.address)
+def test_a_client_that_leaves_or_sends_nonsense_does_not_stop_the_fork_server(
+    tmp_path, client, one_server
+):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(one_server.address)
+        if client == "sends half a request":
+            conn.sendall(b'{"start": ')
+        elif client == "leaves before the reply":
+            conn.sendall(b'{"status": 1}\n')
+    cells = _execute(tmp_path, "after", ["print(1 + 1)"], one_server.address)
     assert cells[0].outputs[0]["text"] == "2\n"
 
 
