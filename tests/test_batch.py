@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from probe_notebooks import RUN_PARAMETERS, write_probe
 from shared_runs import run_cli
 
 from pipeline.batch import (
@@ -131,12 +132,23 @@ def test_the_snakefile_has_one_rule_per_run_calling_pipeline_run_with_this_inter
     ]
 
 
+#: A stand-in for notebook 03 where the runs, not the analysis, are tested: it takes the
+#: parameter the grid varies and writes the result row the summary reads (CR, exact CI),
+#: computed from its cohort with the helpers notebook 03 uses.
+CR_PROBE = """\
+from helpers import loading, results, stats
+cohort = loading.load_cohort(data_path, bmb_high_cutoff=bmb_high_cutoff)
+cr = stats.proportion(int(cohort["any_cr"].sum()), len(cohort))
+rows = results.result_frame([results.proportion_row("any_cr[all]", "CR", cr)], NAME)
+results.write_results(rows, NAME, output_dir)"""
+
+
 @pytest.fixture(scope="module")
 def small_notebooks(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("nbs")
-    # The notebook whose results the summary reads (CR) and whose parameter the grid varies.
-    shutil.copy(ROOT / "notebooks" / "03_response_by_subgroup.ipynb", folder)
-    return folder
+    folder = tmp_path_factory.mktemp("nbs") / "notebooks"
+    name = "03_response_by_subgroup"
+    body = CR_PROBE.replace("NAME", repr(name))
+    return write_probe(folder, RUN_PARAMETERS + "bmb_high_cutoff: float = 50\n", body, name)
 
 
 @pytest.mark.slow
@@ -261,11 +273,8 @@ def test_an_exported_snakefile_run_by_snakemake_makes_the_run_folders_of_the_bat
     frame["center"] = ["A"] * 17 + ["B"] * 17
     cohort = tmp_path / "two_centres.csv"
     frame.to_csv(cohort, index=False)
-    notebooks = (
-        tmp_path / "notebooks"
-    )  # one cheap notebook: the runs, not the analysis, are tested here
-    notebooks.mkdir()
-    shutil.copy(ROOT / "notebooks" / "10_outcomes_by_centre.ipynb", notebooks)
+    # a probe notebook: the runs, not the analysis, are tested here
+    notebooks = write_probe(tmp_path / "notebooks", RUN_PARAMETERS, "x = 1", "01_probe")
     out, snakefile = tmp_path / "batch", tmp_path / "Snakefile"
     args = [str(cohort), "--by", "center", "--out", str(out), "--notebooks", str(notebooks)]
     exported = run_cli("batch", *args, "--snakefile", str(snakefile))
