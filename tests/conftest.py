@@ -5,10 +5,9 @@ is made once per session for all pytest-xdist workers, and checked at teardown t
 unchanged (a test that must change it copies it first).
 
 Scheduling: ``make test`` runs with ``--dist loadgroup``: every test is in the group
-of its module unless :data:`OWN_GROUPS` names another (a long run that would hold up
-the rest of its module, tests sharing one run), and the notebooks checked by nbval are
-one group, run in file order on one worker (notebook 06 reads what 01-05 wrote). A
-group runs on one worker; the long groups are sent first (:data:`LONG_FIRST`).
+of its module, and the notebooks checked by nbval are one group, run in file order on
+one worker (notebook 06 reads what 01-05 wrote). A group runs on one worker; the long
+groups are sent first (:data:`LONG_FIRST`).
 """
 
 from __future__ import annotations
@@ -134,12 +133,6 @@ def _fork_nbval_kernels(config) -> None:
 
 # --- scheduling over the xdist workers -----------------------------------------------------
 
-#: Tests (node ids without parameters) in a group of their own, named here: long runs that would
-#: hold up the rest of their module, and tests sharing one run.
-OWN_GROUPS = {
-    "tests/test_pipeline.py::test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data": "other_data_run",
-    "tests/test_pipeline.py::test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text": "other_data_run",
-}
 #: Modules in nbval's group, run after the notebooks (they read what nbval's execution wrote).
 AFTER_NBVAL = ("tests/test_second_execution.py",)
 #: Groups sent to the workers first, in this order (the longest, and those making a shared run,
@@ -147,7 +140,6 @@ AFTER_NBVAL = ("tests/test_second_execution.py",)
 LONG_FIRST = (
     "tests/test_pipeline.py",  # makes shipped_run
     "tests/test_degenerate_runs.py",
-    "other_data_run",
     "nbval",
     "tests/test_share_mode.py",
     "tests/test_share_recovery.py",
@@ -160,10 +152,7 @@ LONG_FIRST = (
 
 
 def group_of(nodeid: str) -> str:
-    """A test's group: its entry in OWN_GROUPS, "nbval" for a notebook's cells, else its module."""
-    test = nodeid.split("[", 1)[0]
-    if test in OWN_GROUPS:
-        return OWN_GROUPS[test]
+    """A test's group: "nbval" for a notebook's cells (and the modules after them), else its module."""
     path = nodeid.split("::", 1)[0]
     return "nbval" if path.endswith(".ipynb") or path in AFTER_NBVAL else path
 

@@ -104,13 +104,52 @@ LIGHT_SETTINGS = {"bootstrap_samples": 50, "power_n_max": 100}
 LIGHT = tuple(arg for name, value in LIGHT_SETTINGS.items() for arg in ("-p", name, str(value)))
 
 
+#: A data file name and a study name that would run in a browser if a page inserted them as HTML.
+HOSTILE_NAME = "<img src=x onerror=alert(42)>"
+HOSTILE_STUDY = "<script>alert(42)</script>"
+
+
+def followup_cohort(run: Path) -> Path:
+    """The cohort file of the follow-up share run ``run``, named :data:`HOSTILE_NAME`."""
+    return run.parent / f"{HOSTILE_NAME}.csv"
+
+
+def hostile_comparators(run: Path) -> Path:
+    """The comparator table of the follow-up share run ``run``: every study name prefixed by
+    :data:`HOSTILE_STUDY`."""
+    return run.parent / "hostile_comparators.csv"
+
+
 def run_followup_share(out: Path) -> None:
-    """A share run (``--share``) of a 40-patient synthetic cohort with follow-up; its cohort in ``out.parent``."""
-    cohort = out.parent / f"{out.name}-cohort.csv"
+    """A share run (``--share``) of a 40-patient synthetic cohort with follow-up, in ``out``.
+
+    Someone else's data under a hostile name: the cohort file (:func:`followup_cohort`) is
+    named by an HTML payload and the comparator table's study names carry a script tag
+    (:func:`hostile_comparators`), both in ``out.parent``.
+    """
+    import pandas as pd
+
+    cohort = followup_cohort(out)
     made = run_cli("synth", "--n", "40", "--seed", "3", "--follow-up", "--out", str(cohort))
     assert made.returncode == 0, made.stderr[-3000:]
+    comparators = pd.read_csv(
+        ROOT / "data" / "historic_comparators.csv", dtype=str, keep_default_na=False
+    )
+    comparators["study"] = HOSTILE_STUDY + comparators["study"]
+    comparators.to_csv(hostile_comparators(out), index=False)
     done = run_cli(
-        "run", "--data", str(cohort), "--out", str(out), "--share", "--workers", "1", *LIGHT
+        "run",
+        "--data",
+        str(cohort),
+        "--out",
+        str(out),
+        "--share",
+        "--workers",
+        "1",
+        "-p",
+        "comparator_file",
+        str(hostile_comparators(out)),
+        *LIGHT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
 

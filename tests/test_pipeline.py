@@ -18,7 +18,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 from probe_notebooks import RUN_PARAMETERS, adopted, is_kernel, write_probe
 from run_inprocess import keep_signal_handlers
-from shared_runs import LIGHT, pipeline_command, run_cli
+from shared_runs import HOSTILE_NAME, HOSTILE_STUDY, pipeline_command, run_cli
 
 from helpers.results import RESULT_COLUMNS
 from pipeline import report
@@ -588,63 +588,19 @@ def test_the_manifest_hashes_the_copy_analysed_even_when_the_input_changes_durin
     assert manifest["input"]["sha256"] == sha(out / "input" / "cohort.csv") == sha(COHORT)
 
 
-HOSTILE_NAME = "<img src=x onerror=alert(42)>"
-HOSTILE_STUDY = "<script>alert(42)</script>"
-VARIANT = BAD_INPUTS / "mixed_case_padded.csv"
-
-
-@pytest.fixture(scope="module")
-def other_data_run(tmp_path_factory) -> tuple[Path, Path]:
-    """One run on someone else's data, for properties that do not depend on each other.
-
-    The data are the accepted variant file (mixed-case, padded codes the loader
-    normalises; 8 patients with empty subgroups, so every notebook runs on data that
-    is not the reconstruction), saved under a file name that is an HTML payload, with
-    a comparator file whose study names are script tags. Returns (data file, run).
-    """
-    folder = tmp_path_factory.mktemp("other_data")
-    data = folder / f"{HOSTILE_NAME}.csv"
-    data.write_bytes(VARIANT.read_bytes())
-    comparators = pd.read_csv(
-        ROOT / "data" / "historic_comparators.csv", dtype=str, keep_default_na=False
-    )
-    comparators["study"] = HOSTILE_STUDY + comparators["study"]
-    hostile_file = folder / "hostile_comparators.csv"
-    comparators.to_csv(hostile_file, index=False)
-    out = folder / "run"
-    done = run_cli(
-        "run",
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "-p",
-        "comparator_file",
-        str(hostile_file),
-        *LIGHT,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return data, out
-
-
-def test_an_accepted_variant_file_runs_through_every_notebook_as_someone_elses_data(other_data_run):
-    data, out = other_data_run
-    assert data.read_bytes() == VARIANT.read_bytes()  # the input is never changed
-    assert sorted(p.stem for p in (out / "notebooks").glob("*.ipynb")) == NOTEBOOK_STEMS
-    index = (out / "report" / "index.html").read_text()
-    assert "RECONSTRUCTED DATA" not in index and "supplied by the analyst" in index
-
-
-def test_a_hostile_data_file_name_and_study_name_reach_the_report_only_as_text(other_data_run):
+def test_someone_elses_data_under_a_hostile_name_reach_the_report_only_as_text(followup_share_run):
     from test_output_safety import live_payloads, page_text
 
-    _, out = other_data_run
+    out = followup_share_run
+    assert sorted(p.stem for p in (out / "notebooks").glob("*.ipynb")) == NOTEBOOK_STEMS
+    index = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "RECONSTRUCTED DATA" not in index and "supplied by the analyst" in index
     pages = sorted((out / "report").glob("*.html"))
     assert len(pages) == len(NOTEBOOK_STEMS) + 1
     for page in pages:
         assert live_payloads(page.read_text(encoding="utf-8")) == [], page.name
     assert f"Data: {HOSTILE_NAME}.csv" in page_text(
-        (out / "report" / f"{NOTEBOOK_STEMS[0]}.html").read_text()
+        (out / "report" / f"{NOTEBOOK_STEMS[0]}.html").read_text(encoding="utf-8")
     )
     comparisons = page_text(
         (out / "report" / "05_historic_comparison.html").read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from shared_runs import COUNTING_NOTEBOOKS
+from shared_runs import COUNTING_NOTEBOOKS, followup_cohort
 
 from helpers import suppression
 
@@ -47,7 +47,7 @@ def file_texts(path: Path) -> list[bytes]:
 @pytest.fixture(scope="module")
 def share_run(followup_share_run) -> tuple[Path, Path]:
     """(cohort, run) of the session's shared share run (conftest.py)."""
-    return followup_share_run.parent / f"{followup_share_run.name}-cohort.csv", followup_share_run
+    return followup_cohort(followup_share_run), followup_share_run
 
 
 def test_a_share_run_keeps_no_copy_of_the_input_but_its_name_and_hash(share_run):

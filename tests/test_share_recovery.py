@@ -532,13 +532,13 @@ def test_a_failed_share_run_keeps_no_partial_run_and_says_how_to_inspect_it(tmp_
 def test_the_whole_file_run_minus_the_other_centres_run_gives_back_no_hidden_count_of_a_share_batch(
     followup_share_run, tmp_path
 ):
-    from shared_runs import counting_notebooks, run_cli
+    from shared_runs import counting_notebooks, followup_cohort, run_cli
 
     from pipeline.batch import OTHER_CENTRES
 
     # the shared run analysed the whole file; the batch splits the same file into centre c02 (9 patients) and
     # the 31 patients of the other centres, pooled (--min-patients 7)
-    cohort = followup_share_run.parent / f"{followup_share_run.name}-cohort.csv"
+    cohort = followup_cohort(followup_share_run)
     # the notebooks that count patients by group, response, CRS and survival: the batch runs
     # only these (the keys compared are those all three runs share)
     notebooks = counting_notebooks(tmp_path)
