@@ -435,10 +435,11 @@ def _share_input_folder() -> Path:
         try:
             if folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
                 continue
-            pid = int((folder / "owner.pid").read_text(encoding="ascii").strip() or 0)
+            pid = int((folder / "owner.pid").read_text(encoding="ascii"))
         except (OSError, ValueError):
-            continue  # no owner recorded yet (a run starting now), or not ours
-        if pid and _process_alive(pid):
+            # no owner yet: a run starting now (it copies nothing before naming itself), or not ours
+            continue
+        if _process_alive(pid):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         print(
@@ -447,7 +448,9 @@ def _share_input_folder() -> Path:
             file=sys.stderr,
         )
     folder = Path(tempfile.mkdtemp(prefix=SHARE_INPUT_PREFIX))
-    (folder / "owner.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
+    owner = folder / "owner.pid.part"
+    owner.write_text(f"{os.getpid()}\n", encoding="ascii")
+    owner.replace(folder / "owner.pid")  # whole or absent: another run never reads it half-written
     return folder
 
 

@@ -416,7 +416,7 @@ def test_a_share_failure_text_keeps_the_notebook_and_drops_the_patient_and_the_p
     assert not any(s in text for s in ("Rossi", "1957", "'17'", "/home/me"))
 
 
-def test_the_next_run_removes_and_reports_the_input_copy_of_a_killed_share_run(
+def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_and_leaves_a_starting_ones(
     tmp_path, monkeypatch, capsys
 ):
     import tempfile
@@ -432,9 +432,17 @@ def test_the_next_run_removes_and_reports_the_input_copy_of_a_killed_share_run(
     alive = tmp_path / f"{run.SHARE_INPUT_PREFIX}live"
     alive.mkdir()
     (alive / "owner.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
+    # another share run that has just made its folder and not yet named itself: left alone
+    starting = tmp_path / f"{run.SHARE_INPUT_PREFIX}starting"
+    (starting / "owner.pid.part").mkdir(parents=True)
+    naming = tmp_path / f"{run.SHARE_INPUT_PREFIX}naming"
+    naming.mkdir()
+    (naming / "owner.pid").write_text("", encoding="ascii")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     made = run._share_input_folder()
     assert not left.exists() and alive.exists() and made.is_dir()
+    assert starting.exists() and naming.exists()
+    assert sorted(p.name for p in made.iterdir()) == ["owner.pid"]
     assert str(left) in capsys.readouterr().err
     assert (made / "owner.pid").read_text(encoding="ascii").strip() == str(os.getpid())
 
