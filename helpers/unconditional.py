@@ -37,6 +37,10 @@ STATISTIC_RELATIVE_TOLERANCE = 1e-12
 #: Fewest points of the nuisance grid over (0, 1) before the local refinement of the maximum.
 _NUISANCE_GRID = 400
 
+#: Binomial terms evaluated at once on the grid (points x outcomes): bounds the memory of a
+#: large arm (25,000 outcomes x 1,265 points would be gigabytes) at a few megabytes an array.
+_TERMS_AT_ONCE = 2**18
+
 
 def unconditional_is_feasible(n1: int, n2: int, test: str = "barnard") -> bool:
     """Whether Barnard's (or, ``test="boschloo"``, Boschloo's) exact test is run for row
@@ -59,11 +63,14 @@ def _nuisance_grid(n_large: int) -> int:
     return max(_NUISANCE_GRID, math.ceil(8 * math.sqrt(n_large)))
 
 
-def _maximise_over_nuisance(log_p, grid: int = _NUISANCE_GRID) -> float:
+def _maximise_over_nuisance(log_p, grid: int = _NUISANCE_GRID, outcomes: int = 1) -> float:
     """``max_pi exp(log_p(pi))`` over (0, 1): a grid, then a bounded local search around
-    each of its ten highest local maxima. ``log_p`` maps an array of ``pi`` to an array."""
+    each of its ten highest local maxima. ``log_p`` maps an array of ``pi`` to an array,
+    evaluating about ``outcomes`` binomial terms per value."""
     points = (np.arange(grid) + 0.5) / grid
-    values = log_p(points)  # one vectorised call: scipy's per-call overhead dominates
+    # a few vectorised calls, not one per point: scipy's per-call overhead would dominate
+    step = max(1, _TERMS_AT_ONCE // outcomes)
+    values = np.concatenate([log_p(points[i : i + step]) for i in range(0, grid, step)])
     padded = np.concatenate([[-np.inf], values, [-np.inf]])
     peaks = np.flatnonzero((values >= padded[:-2]) & (values >= padded[2:]))
     best = float(values.max())
@@ -114,12 +121,15 @@ def _boschloo_less(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
         log_tail = partial(sps.binom.logsf, edge[:, None] - 1, n2)
     outer = np.arange(n_outer + 1)[:, None]
 
-    def log_p(pi):  # pi: array; one column of terms per value, summed over the outer outcome
+    def log_p(pi):
+        # a column of terms per value of pi; summed down each column in outcome order, as
+        # one value at a time would be, so the p-value does not depend on how pi is batched
         with np.errstate(divide="ignore"):
             terms = sps.binom.logpmf(outer, n_outer, pi) + log_tail(pi)
         return np.logaddexp.reduce(terms, axis=0)
 
-    return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2))), threshold / (
+    grid = _nuisance_grid(max(n1, n2))
+    return _maximise_over_nuisance(log_p, grid, 2 * (n_outer + 1)), threshold / (
         1 + STATISTIC_RELATIVE_TOLERANCE
     )
 
@@ -171,12 +181,14 @@ def _region_probability(region: np.ndarray) -> float:
     region = region.astype(float)
     a, b = np.arange(n1 + 1), np.arange(n2 + 1)
 
-    def log_p(pi):  # pi: array; the binomial terms in one call, each mass as a vector product
+    def log_p(pi):
+        # the binomial terms of every pi in one call; each mass as its own vector-matrix-vector
+        # product, so the sums run in the same order whatever the batch of pi
         rows, columns = sps.binom.pmf(a, n1, pi[:, None]), sps.binom.pmf(b, n2, pi[:, None])
         masses = (r @ region @ c for r, c in zip(rows, columns, strict=True))
         return np.array([math.log(m) if m > 0 else -math.inf for m in masses])
 
-    return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2)))
+    return _maximise_over_nuisance(log_p, _nuisance_grid(max(n1, n2)), n1 + n2 + 2)
 
 
 def _barnard_by_enumeration(x1: int, n1: int, x2: int, n2: int) -> float:

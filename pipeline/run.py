@@ -429,7 +429,8 @@ SHARE_INPUT_PREFIX = "share-input-"
 
 def _share_input_folder() -> Path:
     """A new temporary folder for a share run's input copy, its owner's process id in ``owner.pid``;
-    first removes, and reports on stderr, the folders of share runs whose process is gone (killed)."""
+    first removes, and reports on stderr, the folders of share runs whose process is gone (killed).
+    A folder without a whole ``owner.pid`` is left alone: its run is starting and has copied nothing."""
     root = Path(tempfile.gettempdir())
     for folder in sorted(root.glob(SHARE_INPUT_PREFIX + "*")):
         try:
@@ -448,9 +449,13 @@ def _share_input_folder() -> Path:
             file=sys.stderr,
         )
     folder = Path(tempfile.mkdtemp(prefix=SHARE_INPUT_PREFIX))
-    owner = folder / "owner.pid.part"
-    owner.write_text(f"{os.getpid()}\n", encoding="ascii")
-    owner.replace(folder / "owner.pid")  # whole or absent: another run never reads it half-written
+    try:
+        owner = folder / "owner.pid.part"
+        owner.write_text(f"{os.getpid()}\n", encoding="ascii")
+        owner.replace(folder / "owner.pid")  # whole or absent: never read half-written
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # no other run would remove it: it has no owner
+        raise
     return folder
 
 

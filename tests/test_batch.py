@@ -139,7 +139,7 @@ CR_PROBE = """\
 from helpers import loading, results, stats
 cohort = loading.load_cohort(data_path, bmb_high_cutoff=bmb_high_cutoff)
 cr = stats.proportion(int(cohort["any_cr"].sum()), len(cohort))
-rows = results.result_frame([results.proportion_row("any_cr[all]", "CR", cr)], NAME)
+rows = results.result_frame([results.proportion_row(str(results.Key("any_cr")), "CR", cr)], NAME)
 results.write_results(rows, NAME, output_dir)"""
 
 

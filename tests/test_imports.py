@@ -59,10 +59,12 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def test_a_kernel_importing_the_notebooks_helpers_never_loads_the_pipeline_or_nbformat():
+    from pipeline.kernels import PRELOAD  # a forked kernel has what its fork server imported
+
     modules = helpers_the_notebooks_import()
     assert "helpers.narrative" in modules
     done = subprocess.run(
-        [sys.executable, "-c", _KERNEL, str(SHIPPED_COHORT), *modules],
+        [sys.executable, "-c", _KERNEL, str(SHIPPED_COHORT), *PRELOAD, *modules],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -416,7 +416,7 @@ def test_a_share_failure_text_keeps_the_notebook_and_drops_the_patient_and_the_p
     assert not any(s in text for s in ("Rossi", "1957", "'17'", "/home/me"))
 
 
-def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_and_leaves_a_starting_ones(
+def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_and_leaves_a_starting_runs_alone(
     tmp_path, monkeypatch, capsys
 ):
     import tempfile
@@ -432,10 +432,11 @@ def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_and_leaves_a_
     alive = tmp_path / f"{run.SHARE_INPUT_PREFIX}live"
     alive.mkdir()
     (alive / "owner.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
-    # another share run that has just made its folder and not yet named itself: left alone
+    # share runs starting now: no whole process id yet, so nothing copied yet; left alone
     starting = tmp_path / f"{run.SHARE_INPUT_PREFIX}starting"
-    (starting / "owner.pid.part").mkdir(parents=True)
-    naming = tmp_path / f"{run.SHARE_INPUT_PREFIX}naming"
+    starting.mkdir()
+    (starting / "owner.pid.part").write_text("", encoding="ascii")
+    naming = tmp_path / f"{run.SHARE_INPUT_PREFIX}naming"  # its owner file still being written
     naming.mkdir()
     (naming / "owner.pid").write_text("", encoding="ascii")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -443,7 +444,8 @@ def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_and_leaves_a_
     assert not left.exists() and alive.exists() and made.is_dir()
     assert starting.exists() and naming.exists()
     assert sorted(p.name for p in made.iterdir()) == ["owner.pid"]
-    assert str(left) in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert str(left) in err and str(starting) not in err and str(naming) not in err
     assert (made / "owner.pid").read_text(encoding="ascii").strip() == str(os.getpid())
 
 
