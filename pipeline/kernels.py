@@ -155,7 +155,9 @@ def serve(listener: socket.socket, runner: int) -> None:
     # kernels start with SIGINT ignored too, as those started by a worker do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in PRELOAD:
-        importlib.import_module(name)
+        # only a head start: a module another version of a package lacks is left to the kernels
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
     ended: dict[int, int] = {}
     while True:
         ready, _, _ = select.select([listener, sys.stdin], [], [])
