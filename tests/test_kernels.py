@@ -82,15 +82,22 @@ def _printed(cell) -> object:
     return json.loads("".join(o["text"] for o in cell.outputs if o["output_type"] == "stream"))
 
 
+@pytest.fixture(scope="module")
+def one_server():
+    """One fork server for the tests of what its kernels see and of clients that misbehave:
+    each test must leave it able to fork the next kernel, as a run's server serves many."""
+    with kernels.ForkServer() as server:
+        yield server
+
+
 def test_a_forked_kernel_sees_the_folder_path_environment_and_backend_a_started_one_sees(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, one_server
 ):
     monkeypatch.setenv("PROBE_SETTING", "set by the run")
     (tmp_path / "started").mkdir()
     (tmp_path / "forked").mkdir()
     started = _execute(tmp_path / "started", "probe", [WHAT_IT_SEES, FIGURE], "")
-    with kernels.ForkServer() as server:
-        forked = _execute(tmp_path / "forked", "probe", [WHAT_IT_SEES, FIGURE], server.address)
+    forked = _execute(tmp_path / "forked", "probe", [WHAT_IT_SEES, FIGURE], one_server.address)
     seen_started, seen_forked = _printed(started[0]), _printed(forked[0])
     assert seen_forked.pop("cwd") == str(tmp_path / "forked")
     assert seen_started.pop("cwd") == str(tmp_path / "started")
@@ -105,10 +112,9 @@ def test_a_forked_kernel_sees_the_folder_path_environment_and_backend_a_started_
         assert "image/png" in cells[1].outputs[-1]["data"]
 
 
-def test_nothing_one_forked_kernel_changes_reaches_the_next_notebook_s_kernel(tmp_path):
-    with kernels.ForkServer() as server:
-        first = _execute(tmp_path, "first", [LEAVE_STATE], server.address)
-        second = _execute(tmp_path, "second", [READ_STATE], server.address)
+def test_nothing_one_forked_kernel_changes_reaches_the_next_notebook_s_kernel(tmp_path, one_server):
+    first = _execute(tmp_path, "first", [LEAVE_STATE], one_server.address)
+    second = _execute(tmp_path, "second", [READ_STATE], one_server.address)
     rows, state_seen = _printed(first[0]), _printed(second[0])
     assert state_seen[:2] == [60, False]
     # numpy's global random state is not copied from the server into every kernel
@@ -159,13 +165,6 @@ def _alive(proc) -> bool:
         return proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-
-
-@pytest.fixture(scope="module")
-def one_server():
-    """One fork server for the clients below: each must leave it able to fork the next kernel."""
-    with kernels.ForkServer() as server:
-        yield server
 
 
 @pytest.mark.parametrize(
