@@ -484,8 +484,10 @@ def run_batch(
             todo.append(spec)
     if todo:
         # One fork server for every run of the batch: its imports are paid once.
+        given = kernels.given_server()
         forking = kernels.worth_forking(len(todo) * len(sources))
-        server = kernels.ForkServer() if forking else None
+        server = kernels.ForkServer() if forking and not given else None
+        address = given or (server.address if server else "")
         before = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(
             max_workers=jobs or default_jobs(len(todo)),
@@ -502,7 +504,7 @@ def run_batch(
                     notebooks_dir,
                     share,
                     params_file,
-                    server.address if server else "",
+                    address,
                 ): s
                 for s in todo
             }

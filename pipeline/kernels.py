@@ -69,6 +69,10 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 #: Kernels are forked only for runs (or batches) of at least this many notebooks: the fork
 #: server's own imports cost about as much as starting two kernels the usual way.
 FORK_FROM_NOTEBOOKS = 3
+#: Environment variable naming the socket of a fork server already running (started by the caller
+#: as :class:`ForkServer`): a run or batch forks its kernels from it instead of starting its own,
+#: for a caller that starts many runs one after another (a test session).
+SERVER_VARIABLE = "PIPELINE_FORK_SERVER"
 #: Seconds the run waits for the server to end once its notebooks are done.
 STOP_TIMEOUT = 30
 #: Seconds the server waits for a request once a client has connected.
@@ -98,6 +102,18 @@ def _prctl():
 def available() -> bool:
     """Whether kernels can be forked here (Linux: pid file descriptors)."""
     return hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+
+
+def given_server() -> str:
+    """The socket named by :data:`SERVER_VARIABLE` if it is one here and kernels can be forked,
+    else "" (the run then starts kernels as it would without it)."""
+    import stat
+
+    address = os.environ.get(SERVER_VARIABLE, "")
+    try:
+        return address if available() and stat.S_ISSOCK(os.stat(address).st_mode) else ""
+    except OSError:
+        return ""
 
 
 def worth_forking(notebooks: int) -> bool:

@@ -204,8 +204,8 @@ def run_analysis(
     no ``input/`` copy (inputs read from a deleted temporary copy), ``share_safe=True``,
     small counts hidden. ``params_file``: TOML settings between the project defaults and
     ``parameters``/``data``/``sheet``. ``fork_server``: the address of a
-    :class:`pipeline.kernels.ForkServer` to fork kernels from (a batch's; blank: the run
-    starts its own when that pays). Raises PipelineError (exit status 2 for bad input,
+    :class:`pipeline.kernels.ForkServer` to fork kernels from (a batch's, or the caller's named
+    by ``PIPELINE_FORK_SERVER``; blank: the run starts its own when that pays). Raises PipelineError (exit status 2 for bad input,
     before anything runs; 1 for a failed run, kept as ``<out>.failed``); KeyboardInterrupt
     on Ctrl-C or SIGTERM (the partial run removed).
     """

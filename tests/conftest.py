@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from shared_runs import run_followup_share, run_shipped, run_shipped_share, shared, tree_digest
+from shared_runs import (
+    run_followup_share,
+    run_shipped,
+    run_shipped_share,
+    session_fork_server,
+    shared,
+    tree_digest,
+)
 
 from helpers import loading
 
@@ -106,12 +113,10 @@ def pytest_configure(config):
 
 
 def _fork_nbval_kernels(config) -> None:
-    """nbval's kernels forked from one fork server, as a run's are (``pipeline.kernels``): the
-    server starts with the first notebook nbval executes in this process, and stops at the end.
-    Only when this file is loaded, that is with ``tests`` among pytest's arguments (``make
-    test``); ``pytest --nbval notebooks`` alone starts nbval's kernels as nbval does."""
-    import functools
-
+    """nbval's kernels forked from the process's fork server (``shared_runs.session_fork_server``),
+    as a run's are (``pipeline.kernels``). Only when this file is loaded, that is with ``tests``
+    among pytest's arguments (``make test``); ``pytest --nbval notebooks`` alone starts nbval's
+    kernels as nbval does."""
     import nbval.kernel
 
     from pipeline import kernels
@@ -119,14 +124,8 @@ def _fork_nbval_kernels(config) -> None:
     if not kernels.available():
         return
 
-    @functools.cache
-    def address() -> str:
-        server = kernels.ForkServer()
-        config.add_cleanup(server.close)
-        return server.address
-
     def forked_kernels(**settings):
-        return kernels.RunBlockingKernelManager(fork_server=address(), **settings)
+        return kernels.RunBlockingKernelManager(fork_server=session_fork_server(), **settings)
 
     nbval.kernel.KernelManager = forked_kernels
 

@@ -8,7 +8,9 @@ A shared run is read only: a test that must change one copies it first.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -37,6 +39,27 @@ def counting_notebooks(folder: Path) -> Path:
     for stem in COUNTING_NOTEBOOKS:
         shutil.copy(ROOT / "notebooks" / f"{stem}.ipynb", notebooks)
     return notebooks
+
+
+@functools.cache
+def session_fork_server() -> str:
+    """The socket of this test process's fork server (``pipeline.kernels``), started on first use
+    and ending with the process: nbval's kernels and the shared runs fork from it, so the analysis
+    packages are imported once per process (blank where kernels cannot be forked)."""
+    from pipeline import kernels
+
+    if not kernels.available():
+        return ""
+    server = kernels.ForkServer()
+    atexit.register(server.close)
+    return server.address
+
+
+def with_session_fork_server() -> dict[str, str]:
+    """This process's environment, naming :func:`session_fork_server` to the runs it starts."""
+    from pipeline.kernels import SERVER_VARIABLE
+
+    return {**os.environ, SERVER_VARIABLE: session_fork_server()}
 
 
 def pipeline_command(*args: str) -> list[str]:
@@ -93,7 +116,9 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 def run_shipped(out: Path) -> None:
     """A run of every notebook on the shipped cohort into ``out``."""
-    done = run_cli("run", "--data", str(SHIPPED_COHORT), "--out", str(out))
+    done = run_cli(
+        "run", "--data", str(SHIPPED_COHORT), "--out", str(out), env=with_session_fork_server()
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -150,6 +175,7 @@ def run_followup_share(out: Path) -> None:
         "comparator_file",
         str(hostile_comparators(out)),
         *LIGHT,
+        env=with_session_fork_server(),
     )
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -157,6 +183,15 @@ def run_followup_share(out: Path) -> None:
 def run_shipped_share(out: Path) -> None:
     """A share run (``--share``) of every notebook on the shipped cohort into ``out``."""
     done = run_cli(
-        "run", "--data", str(SHIPPED_COHORT), "--out", str(out), "--share", "--workers", "1", *LIGHT
+        "run",
+        "--data",
+        str(SHIPPED_COHORT),
+        "--out",
+        str(out),
+        "--share",
+        "--workers",
+        "1",
+        *LIGHT,
+        env=with_session_fork_server(),
     )
     assert done.returncode == 0, done.stderr[-3000:]

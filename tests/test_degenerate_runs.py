@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 from degenerate_cohorts import CASES, FOLLOW_UP_CASES, write_corpus
 from run_inprocess import NOTEBOOKS, execute
+from shared_runs import session_fork_server
 
 from helpers.loading import validate_file
 from pipeline.__main__ import main
+from pipeline.kernels import SERVER_VARIABLE
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +61,10 @@ def test_without_crs_notebook_04_says_there_are_no_grades(corpus, tmp_path):
     assert "No patient had CRS, so there are no grades to show." in run["_markdown"]
 
 
-def test_the_pipeline_runs_both_notebooks_on_a_single_patient_without_cr(corpus, tmp_path):
+def test_the_pipeline_runs_both_notebooks_on_a_single_patient_without_cr(
+    corpus, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(SERVER_VARIABLE, session_fork_server())  # kernels forked, as in a run
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     for name in NOTEBOOK_NAMES:

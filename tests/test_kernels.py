@@ -194,3 +194,25 @@ def test_a_fork_server_ends_with_its_kernels_once_closed(tmp_path):
     server.close()
     assert server._process.returncode == 0
     assert set(psutil.Process().children(recursive=True)) - before == set()
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["server named", "no server named"])
+def test_a_run_forks_its_kernels_from_the_server_its_environment_names(tmp_path, one_server, named):
+    import os
+
+    from probe_notebooks import RUN_PARAMETERS, write_recording_probe
+    from shared_runs import SHIPPED_COHORT, run_cli
+
+    notebooks = write_recording_probe(
+        tmp_path / "notebooks", RUN_PARAMETERS, "{'parent': os.getppid()}"
+    )
+    env = {k: v for k, v in os.environ.items() if k != kernels.SERVER_VARIABLE}
+    if named:
+        env[kernels.SERVER_VARIABLE] = one_server.address
+    out = tmp_path / "run"
+    args = ["run", "--data", str(SHIPPED_COHORT), "--out", str(out), "--notebooks", str(notebooks)]
+    done = run_cli(*args, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    parent = json.loads((out / "tables" / "probe.json").read_text(encoding="utf-8"))["parent"]
+    # a one-notebook run starts its kernel itself unless a server is named
+    assert (parent == one_server._process.pid) is named

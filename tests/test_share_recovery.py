@@ -542,7 +542,7 @@ def test_a_failed_share_run_keeps_no_partial_run_and_says_how_to_inspect_it(tmp_
 def test_the_whole_file_run_minus_the_other_centres_run_gives_back_no_hidden_count_of_a_share_batch(
     followup_share_run, tmp_path
 ):
-    from shared_runs import counting_notebooks, followup_cohort, run_cli
+    from shared_runs import counting_notebooks, followup_cohort, run_cli, with_session_fork_server
 
     from pipeline.batch import OTHER_CENTRES
 
@@ -564,6 +564,7 @@ def test_the_whole_file_run_minus_the_other_centres_run_gives_back_no_hidden_cou
         str(tmp_path / "batch"),
         "--notebooks",
         str(notebooks),
+        env=with_session_fork_server(),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     runs = sorted((tmp_path / "batch" / "runs").iterdir())
