@@ -17,6 +17,7 @@ before any notebook runs: :func:`keep_signal_handlers` and :func:`refuse_noteboo
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
 import sys
@@ -65,6 +66,10 @@ def execute(name: str, *, figures: bool = True, **parameters) -> dict:
     savefig = Figure.savefig
     if not figures:
         Figure.savefig = _empty_file
+    # The test process's own objects (its whole heap) are left out of garbage collection while
+    # the notebook runs, as a kernel's few objects would be: statsmodels' Holm adjustment, for
+    # one, calls gc.collect(), which would otherwise walk all of them.
+    gc.freeze()
     try:
         os.chdir(NOTEBOOKS)
         with contextlib.redirect_stdout(printed):
@@ -77,6 +82,7 @@ def execute(name: str, *, figures: bool = True, **parameters) -> dict:
                         {k: str(v) if isinstance(v, Path) else v for k, v in parameters.items()}
                     )
     finally:
+        gc.unfreeze()
         Figure.savefig = savefig
         narrative.show_markdown = original
         os.chdir(cwd)
