@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import gc
 import importlib
 import importlib.util
 import json
@@ -174,6 +175,9 @@ def serve(listener: socket.socket, runner: int) -> None:
         # only a head start: a module another version of a package lacks is left to the kernels
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    # The preloaded objects live as long as a kernel: its garbage collector leaves them out (and
+    # so does not write to, and copy, the memory pages the kernels share with this process).
+    gc.freeze()
     ended: dict[int, int] = {}
     while True:
         ready, _, _ = select.select([listener, sys.stdin], [], [])
