@@ -343,7 +343,6 @@ def _dispatch(argv: list[str] | None) -> int:
 def run_from_cli(args) -> int:
     """``python -m pipeline run``: 0 complete, 1 failed, 2 bad input, 130 interrupted."""
     from helpers.parameters import ParameterError
-    from pipeline.kernels import given_server
     from pipeline.parameters import check_params_path
     from pipeline.run import InterruptedAfterCompletion, PipelineError, run_analysis
 
@@ -369,7 +368,6 @@ def run_from_cli(args) -> int:
             sheet=args.sheet,
             share=args.share,
             params_file=params_file,
-            fork_server=given_server(),
         )
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -35,6 +35,7 @@ import os
 import select
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -108,8 +109,6 @@ def available() -> bool:
 def given_server() -> str:
     """The socket named by :data:`SERVER_VARIABLE` if it is one here and kernels can be forked,
     else "" (the run then starts kernels as it would without it)."""
-    import stat
-
     address = os.environ.get(SERVER_VARIABLE, "")
     try:
         return address if available() and stat.S_ISSOCK(os.stat(address).st_mode) else ""

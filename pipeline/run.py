@@ -204,10 +204,11 @@ def run_analysis(
     no ``input/`` copy (inputs read from a deleted temporary copy), ``share_safe=True``,
     small counts hidden. ``params_file``: TOML settings between the project defaults and
     ``parameters``/``data``/``sheet``. ``fork_server``: the address of a
-    :class:`pipeline.kernels.ForkServer` to fork kernels from (a batch's, or the caller's named
-    by ``PIPELINE_FORK_SERVER``; blank: the run starts its own when that pays). Raises PipelineError (exit status 2 for bad input,
-    before anything runs; 1 for a failed run, kept as ``<out>.failed``); KeyboardInterrupt
-    on Ctrl-C or SIGTERM (the partial run removed).
+    :class:`pipeline.kernels.ForkServer` to fork kernels from (a batch's; blank: the one
+    named by ``PIPELINE_FORK_SERVER``, else the run starts its own when that pays). Raises
+    PipelineError (exit status 2 for bad input, before anything runs; 1 for a failed run,
+    kept as ``<out>.failed``); KeyboardInterrupt on Ctrl-C or SIGTERM (the partial run
+    removed).
     """
     settings, record = {}, None
     try:  # hashed before it is read: the manifest names the bytes that were read
@@ -246,7 +247,7 @@ def run_analysis(
                 params_file,
                 settings,
                 record,
-                fork_server,
+                fork_server or kernels.given_server(),
             )
     except RunDirError as err:
         raise PipelineError(str(err), exit_status=2) from None

@@ -114,12 +114,17 @@ def tree_digest(folder: Path) -> dict[str, str]:
     }
 
 
+def _run_all(data: Path, out: Path, *options: str) -> None:
+    """``python -m pipeline run`` of every notebook on ``data`` into ``out``, its kernels forked
+    from :func:`session_fork_server`; fails the caller unless the run completes."""
+    args = ("run", "--data", str(data), "--out", str(out), *options)
+    done = run_cli(*args, env=with_session_fork_server())
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def run_shipped(out: Path) -> None:
     """A run of every notebook on the shipped cohort into ``out``."""
-    done = run_cli(
-        "run", "--data", str(SHIPPED_COHORT), "--out", str(out), env=with_session_fork_server()
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    _run_all(SHIPPED_COHORT, out)
 
 
 #: For runs whose tests never read the bootstrap or the sample-size search: 50 resamples and
@@ -162,36 +167,10 @@ def run_followup_share(out: Path) -> None:
     )
     comparators["study"] = HOSTILE_STUDY + comparators["study"]
     comparators.to_csv(hostile_comparators(out), index=False)
-    done = run_cli(
-        "run",
-        "--data",
-        str(cohort),
-        "--out",
-        str(out),
-        "--share",
-        "--workers",
-        "1",
-        "-p",
-        "comparator_file",
-        str(hostile_comparators(out)),
-        *LIGHT,
-        env=with_session_fork_server(),
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    comparator = ("-p", "comparator_file", str(hostile_comparators(out)))
+    _run_all(cohort, out, "--share", "--workers", "1", *comparator, *LIGHT)
 
 
 def run_shipped_share(out: Path) -> None:
     """A share run (``--share``) of every notebook on the shipped cohort into ``out``."""
-    done = run_cli(
-        "run",
-        "--data",
-        str(SHIPPED_COHORT),
-        "--out",
-        str(out),
-        "--share",
-        "--workers",
-        "1",
-        *LIGHT,
-        env=with_session_fork_server(),
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    _run_all(SHIPPED_COHORT, out, "--share", "--workers", "1", *LIGHT)
