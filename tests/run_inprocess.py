@@ -4,9 +4,9 @@
 (as ``python -m pipeline run`` and nbval do, so the notebooks' relative default paths
 resolve), sets the given parameters right after the parameters cell, and collects the
 Markdown the notebook shows (``helpers.narrative.show_markdown``) in
-``namespace["_markdown"]`` and what it prints in ``namespace["_printed"]``. With
-``figures=False`` figures are drawn but written as empty files (for tests that never look at them:
-writing PNG and SVG is most of a small notebook's time). Unless given, the settings of
+``namespace["_markdown"]`` and what it prints in ``namespace["_printed"]``. Figures are built
+but written as empty files unless ``figures=True`` (for the tests that read a figure file:
+rendering PNG and SVG is most of a small notebook's time). Unless given, the settings of
 ``shared_runs.LIGHT_SETTINGS`` that the notebook declares are set too (a smaller bootstrap and
 sample-size search: no test of a notebook run here reads them at full size).
 
@@ -40,7 +40,7 @@ def _empty_file(self, fname, *args, **kwargs) -> None:
         Path(fname).write_bytes(b"")
 
 
-def execute(name: str, *, figures: bool = True, **parameters) -> dict:
+def execute(name: str, *, figures: bool = False, **parameters) -> dict:
     """Namespace after running ``notebooks/<name>.ipynb`` with ``parameters`` (e.g. data_path, output_dir).
 
     Paths among the parameters should be absolute: the cells run in the notebooks folder.

@@ -100,7 +100,7 @@ def runs(tmp_path_factory):
         loading.load_cohort(data)  # every case must be valid under the data contract
         texts = {}
         for stem in stems:
-            run = execute(stem, data_path=data, output_dir=folder / "out", figures=False)
+            run = execute(stem, data_path=data, output_dir=folder / "out")
             texts[stem] = "\n".join([*run["_markdown"], run["_printed"]])
         done[name] = (folder / "out", texts)
     return done
@@ -153,7 +153,7 @@ def test_every_notebook_runs_in_order_on_an_accepted_variant_file_of_eight_patie
     before = variant.read_bytes()
     stems = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for stem in stems:  # in order: notebook 06 reads what 01-05 wrote
-        execute(stem, data_path=variant, output_dir=tmp_path, figures=False)
+        execute(stem, data_path=variant, output_dir=tmp_path)
     written = sorted(p.stem for p in (tmp_path / "results").glob("*.csv"))
     assert written == stems
     assert variant.read_bytes() == before

@@ -39,7 +39,7 @@ def test_every_degenerate_cohort_is_valid(corpus, case):
 @pytest.mark.parametrize("notebook", NOTEBOOK_NAMES)
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_degenerate_cohort_runs_the_notebook_to_its_results(corpus, case, notebook, tmp_path):
-    run = execute(notebook, data_path=corpus[case], output_dir=tmp_path, figures=False)
+    run = execute(notebook, data_path=corpus[case], output_dir=tmp_path)
     written = pd.read_csv(tmp_path / "results" / f"{notebook}.csv")
     assert len(written) and written["key"].is_unique
     assert all("nan" not in text and "(s)" not in text for text in run["_markdown"])
@@ -112,9 +112,7 @@ def test_notebook_08_leaves_out_a_model_it_cannot_estimate_with_a_sentence_and_w
     follow_up_corpus, case, tmp_path
 ):
     assert validate_file(follow_up_corpus[case]).ok, validate_file(follow_up_corpus[case]).format()
-    run = execute(
-        "08_time_to_event", data_path=follow_up_corpus[case], output_dir=tmp_path, figures=False
-    )
+    run = execute("08_time_to_event", data_path=follow_up_corpus[case], output_dir=tmp_path)
     shown = "\n".join([*run["_markdown"], run["_printed"]])
     for sentence in LEFT_OUT[case]:
         assert sentence in shown, f"missing {sentence!r}"

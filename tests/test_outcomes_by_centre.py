@@ -35,7 +35,7 @@ def cohort_with_centres(tmp_path: Path, centres: list[str]) -> Path:
 def two_centres(tmp_path_factory):
     folder = tmp_path_factory.mktemp("by-centre")
     data = cohort_with_centres(folder, ["RM"] * 10 + ["MI"] * 14 + [""] * 10)
-    ns = execute(NOTEBOOK, data_path=data, output_dir=folder / "out")
+    ns = execute(NOTEBOOK, data_path=data, output_dir=folder / "out", figures=True)
     rows = pd.read_csv(folder / "out" / "results" / f"{NOTEBOOK}.csv").set_index("key")
     return ns, rows, folder / "out"
 
@@ -105,7 +105,14 @@ def test_a_share_run_hides_small_centres_counts_and_draws_only_the_rates_it_may_
     from helpers.figures import AGGREGATE_VIEW
 
     data = cohort_with_centres(tmp_path, ["RM"] * 10 + ["MI"] * 14 + ["TO"] * 3 + [""] * 7)
-    ns = execute(NOTEBOOK, data_path=data, output_dir=tmp_path / "out", share_safe=True, min_cell=5)
+    ns = execute(
+        NOTEBOOK,
+        data_path=data,
+        output_dir=tmp_path / "out",
+        share_safe=True,
+        min_cell=5,
+        figures=True,
+    )
     shown = pd.read_csv(
         tmp_path / "out" / "tables" / "outcomes_by_centre.csv", dtype=str, keep_default_na=False
     )

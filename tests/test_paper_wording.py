@@ -83,9 +83,7 @@ def _run(folder, data_path, **parameters) -> tuple[str, dict]:
     for name in UPSTREAM:
         nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))
         texts += ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
-        ns = execute(
-            name, data_path=str(data_path), output_dir=str(folder), figures=False, **parameters
-        )
+        ns = execute(name, data_path=str(data_path), output_dir=str(folder), **parameters)
         texts += [*ns["_markdown"], ns["_printed"]]
     return "\n".join(texts), ns
 

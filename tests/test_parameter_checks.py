@@ -140,7 +140,7 @@ def test_notebook_03_runs_with_every_allowed_grouping_at_once_and_reports_each_w
         "all_tests_for": every,
     }
     check_parameters(values)
-    run = execute("03_response_by_subgroup", output_dir=tmp_path, figures=False, **values)
+    run = execute("03_response_by_subgroup", output_dir=tmp_path, **values)
     keys = set(pd.read_csv(tmp_path / "results" / "03_response_by_subgroup.csv")["key"])
     for name in names:
         assert any(k.startswith(f"any_cr[{name}=") for k in keys), name

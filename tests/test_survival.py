@@ -581,7 +581,7 @@ def synthetic_run(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     folder = tmp_path_factory.mktemp("synthetic")
     data = write_synthetic(SYNTHETIC_N, SYNTHETIC_SEED, folder / "synthetic.csv", follow_up=True)
-    execute(NOTEBOOK.stem, data_path=data, output_dir=folder / "out", figures=False)
+    execute(NOTEBOOK.stem, data_path=data, output_dir=folder / "out")
     results = pd.read_csv(folder / "out" / "results" / f"{NOTEBOOK.stem}.csv").set_index("key")
     return results, pd.read_csv(data, dtype=str, keep_default_na=False)
 
