@@ -609,11 +609,22 @@ def test_someone_elses_data_under_a_hostile_name_reach_the_report_only_as_text(f
 
 
 def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_kernel(tmp_path):
+    # the first notebook fails a second after the second has started (both kernels running)
     notebooks = tiny_notebooks(
-        tmp_path / "nbs", "import time\ntime.sleep(8)\nraise RuntimeError('first notebook fails')"
+        tmp_path / "nbs",
+        "import pathlib, time\n"
+        "started = pathlib.Path(output_dir, 'slow_started')\n"
+        "for _ in range(600):  # a minute at most: the test then fails on the kernel count\n"
+        "    if started.exists():\n"
+        "        break\n"
+        "    time.sleep(0.1)\n"
+        "time.sleep(1)\n"
+        "raise RuntimeError('first notebook fails')",
     )
     slow = nbformat.read(notebooks / "01_tiny.ipynb", as_version=4)
-    slow.cells[-1] = new_code_cell("import time\ntime.sleep(300)")
+    slow.cells[-1] = new_code_cell(
+        "import pathlib, time\npathlib.Path(output_dir, 'slow_started').touch()\ntime.sleep(300)"
+    )
     nbformat.write(slow, notebooks / "02_slow.ipynb")
     out = tmp_path / "run"
     proc = start_run(notebooks, out, "--workers", "2")
