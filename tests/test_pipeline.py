@@ -377,6 +377,14 @@ def _is_running(pid: int) -> bool:
         return False
 
 
+def _still_running(pids: list[int] | set[int], within: float = 5.0) -> list[int]:
+    """Those of ``pids`` still running after at most ``within`` seconds (none: at once)."""
+    deadline = time.monotonic() + within
+    while (running := [p for p in pids if _is_running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return running
+
+
 @KERNEL_KINDS
 @pytest.mark.parametrize(
     ("sig", "whole_group"),
@@ -386,17 +394,17 @@ def _is_running(pid: int) -> bool:
 def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(
     tmp_path, sig, whole_group, copies
 ):
-    notebooks = tiny_notebooks(tmp_path / "nbs", "import time\ntime.sleep(60)", copies=copies)
+    body = "import pathlib, time\npathlib.Path(output_dir, 'sleeping').touch()\ntime.sleep(60)"
+    notebooks = tiny_notebooks(tmp_path / "nbs", body, copies=copies)
     out = tmp_path / "run"
     # Own session: the process group a terminal's Ctrl-C signals, without the test runner in it.
     proc = start_run(notebooks, out, start_new_session=whole_group)
     deadline = time.monotonic() + 60
     kernels: list[int] = []
-    while time.monotonic() < deadline and not kernels:
-        time.sleep(0.5)
-        kernels = _kernels_below(proc.pid)
+    while time.monotonic() < deadline and not (tmp_path / "run.partial" / "sleeping").exists():
+        time.sleep(0.1)  # until a kernel runs the sleeping cell
+    kernels = _kernels_below(proc.pid)
     assert kernels, "the kernel never started"
-    time.sleep(2)  # let the sleeping cell start
     if whole_group:
         os.killpg(proc.pid, sig)
     else:
@@ -405,8 +413,7 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr, stderr
     assert not out.exists() and not (tmp_path / "run.partial").exists()
-    time.sleep(1)
-    assert not [p for p in kernels if _is_running(p)]
+    assert _still_running(kernels) == []
 
 
 def test_rendering_a_finished_run_s_report_again_gives_the_same_pages_byte_for_byte(
@@ -639,8 +646,7 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
         "RuntimeError: first notebook fails" in stderr and "02_slow" not in stderr.splitlines()[-2]
     )
     assert len(kernels) == 2  # both ran at the same time
-    time.sleep(1)
-    assert not [p for p in kernels if _is_running(p)]
+    assert _still_running(kernels) == []
     assert not out.exists() and (tmp_path / "run.failed" / "notebooks" / "01_tiny.ipynb").exists()
     assert not (tmp_path / "run.failed" / "notebooks" / "02_slow.ipynb").exists()
 
