@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pytest
 from shared_runs import (
     run_followup_share,
@@ -26,7 +26,8 @@ from shared_runs import (
     tree_digest,
 )
 
-from helpers import loading
+if TYPE_CHECKING:  # imported where used: the controlling pytest process needs neither
+    import pandas as pd
 
 #: A contract-valid patient; tests override only the fields they are about.
 DEFAULT_PATIENT = {
@@ -58,6 +59,10 @@ def make_cohort(tmp_path: Path):
     """Return a builder: partial rows (defaults from DEFAULT_PATIENT) -> a loaded cohort."""
 
     def build(rows: list[dict]) -> pd.DataFrame:
+        import pandas as pd
+
+        from helpers import loading
+
         records = [
             {"patient_id": f"T{i:02d}", **DEFAULT_PATIENT, **row} for i, row in enumerate(rows, 1)
         ]
