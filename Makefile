@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-compile -c requirements.lock -e '.[dev]'
 	@# Byte-compiled as pip would (a file that does not compile is skipped, as pip skips it), but
 	@# without the packages' own test suites: a fifth of the files, and nothing here imports them.
-	$(BIN)/python -c 'import compileall, re, sysconfig; compileall.compile_dir(sysconfig.get_path("purelib"), quiet=2, rx=re.compile(r"[/\\]tests?[/\\]"))'
+	$(BIN)/python -c 'import compileall, os, re, sysconfig; [compileall.compile_dir(d, quiet=2, rx=re.compile(r"[/\\]tests?[/\\]")) for d in {os.path.realpath(sysconfig.get_path(k)) for k in ("purelib", "platlib")}]'
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv with the pinned packages
