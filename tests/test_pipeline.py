@@ -400,7 +400,6 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(
     # Own session: the process group a terminal's Ctrl-C signals, without the test runner in it.
     proc = start_run(notebooks, out, start_new_session=whole_group)
     deadline = time.monotonic() + 60
-    kernels: list[int] = []
     while time.monotonic() < deadline and not (tmp_path / "run.partial" / "sleeping").exists():
         time.sleep(0.1)  # until a kernel runs the sleeping cell
     kernels = _kernels_below(proc.pid)
@@ -567,9 +566,7 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path, copie
         # two workers, each with a kernel (a third may be starting as a finished one shuts down)
         assert len(_kernels_below(runner.pid)) >= 2 and len(descendants) >= 4
         runner.kill()
-        deadline = time.monotonic() + 10
-        while [p for p in descendants if _is_running(p)] and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _still_running(descendants, within=10)  # until they have ended
     finally:
         adopter.kill()
         adopter.wait()
