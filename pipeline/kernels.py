@@ -5,7 +5,8 @@ importing IPython, pandas, scipy and matplotlib. During a run every notebook sti
 kernel process of its own, so nothing carries over from one notebook to the next, but that
 process is forked from a *fork server* that imported those packages once, so it starts in a
 fraction of a second. Packages only some notebooks use (statsmodels, lifelines) are imported by
-those notebooks, as before.
+those notebooks, as before; a run whose notebooks use none of the analysis packages gets a server
+that imports the kernel alone (:func:`preload_for`).
 
 The run starts the server (:class:`ForkServer`) and stops it when its notebooks are done; the
 server ends with the run even when the run is killed, and each kernel ends with the server. A
@@ -32,6 +33,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -41,6 +43,7 @@ import sys
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +68,12 @@ PRELOAD = (
     "pandas.io.formats.style",
     "helpers.loading",
 )
+#: What a fork server imports for notebooks that import none of :data:`PRELOAD`'s packages
+#: (a user's own small notebooks): the kernel alone, as ipykernel_launcher would.
+KERNEL_ONLY = PRELOAD[:1]
+#: A notebook line importing one of :data:`PRELOAD`'s packages after the kernel (``helpers``, ...).
+_PACKAGES = "|".join(sorted({re.escape(name.split(".")[0]) for name in PRELOAD[1:]}))
+_ANALYSIS_IMPORT = re.compile(rf"^[ \t]*(?:from|import)[ \t]+(?:{_PACKAGES})\b", re.MULTILINE)
 #: The backend ipykernel gives matplotlib when the environment names none. matplotlib reads
 #: ``MPLBACKEND`` when it is imported, so the server sets it before importing.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -121,10 +130,26 @@ def worth_forking(notebooks: int) -> bool:
     return notebooks >= FORK_FROM_NOTEBOOKS and available()
 
 
-class ForkServer:
-    """The fork server of one run: ``address`` is its socket while the ``with`` block lasts."""
+def preload_for(notebooks: Iterable[Path]) -> tuple[str, ...]:
+    """What a fork server for ``notebooks`` imports: :data:`PRELOAD` if any of them imports
+    one of its packages (the analysis notebooks all do), else :data:`KERNEL_ONLY`. A notebook
+    that cannot be read as JSON counts as importing them (its run reports the error)."""
+    for path in notebooks:
+        try:
+            cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+            sources = ("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+            if any(_ANALYSIS_IMPORT.search(source) for source in sources):
+                return PRELOAD
+        except (OSError, ValueError, KeyError, TypeError):
+            return PRELOAD
+    return KERNEL_ONLY
 
-    def __init__(self) -> None:
+
+class ForkServer:
+    """The fork server of one run: ``address`` is its socket while the ``with`` block lasts.
+    It imports the modules ``preload`` names before forking any kernel."""
+
+    def __init__(self, preload: Sequence[str] = PRELOAD) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="nbz-")
         self.address = os.path.join(self._folder.name, "server")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -134,7 +159,14 @@ class ForkServer:
         env = {**os.environ}
         env.setdefault("MPLBACKEND", INLINE_BACKEND)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.kernels", str(listener.fileno()), str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "pipeline.kernels",
+                str(listener.fileno()),
+                str(os.getpid()),
+                *preload,
+            ],  # fmt: skip
             stdin=subprocess.PIPE,
             pass_fds=(listener.fileno(),),
             env=env,
@@ -163,14 +195,14 @@ class ForkServer:
 # --- the server --------------------------------------------------------------------------
 
 
-def serve(listener: socket.socket, runner: int) -> None:
-    """Fork a kernel for each request on ``listener`` until standard input closes; end with the
-    process ``runner`` that started the server."""
+def serve(listener: socket.socket, runner: int, preload: Sequence[str]) -> None:
+    """Import ``preload``, then fork a kernel for each request on ``listener`` until standard
+    input closes; end with the process ``runner`` that started the server."""
     die_with_runner(runner, signal.SIGKILL)
     # Ctrl-C reaches the run's whole process group: the runner stops the server itself. The
     # kernels start with SIGINT ignored too, as those started by a worker do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in PRELOAD:
+    for name in preload:
         # only a head start: a module another version of a package lacks is left to the kernels
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
@@ -370,4 +402,4 @@ class RunBlockingKernelManager(_RunKernels, KernelManager):
 
 
 if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])), int(sys.argv[2]))
+    serve(socket.socket(fileno=int(sys.argv[1])), int(sys.argv[2]), sys.argv[3:])

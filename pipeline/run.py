@@ -583,7 +583,11 @@ def _execute_all(
     )
     durations: dict[str, float] = {}
     bar = None
-    server = kernels.ForkServer() if fork_kernels and not fork_server else None
+    server = (
+        kernels.ForkServer(kernels.preload_for(notebooks))
+        if fork_kernels and not fork_server
+        else None
+    )
     fork_server = server.address if server else fork_server
     try:
         pending, running = list(notebooks), {}

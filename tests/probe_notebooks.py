@@ -71,7 +71,7 @@ def is_kernel(proc) -> bool:
 
     try:
         command = " ".join(proc.cmdline())
-        if "ipykernel" in command:
+        if "ipykernel_launcher" in command:
             return True
         parent = proc.parent()
         return "pipeline.kernels" in command and "pipeline.kernels" in " ".join(parent.cmdline())

@@ -90,19 +90,29 @@ def one_server():
         yield server
 
 
+@pytest.fixture(scope="module")
+def kernel_only_server():
+    """A fork server that imported the kernel alone, as a run of notebooks that import none of
+    the analysis packages has."""
+    with kernels.ForkServer(kernels.KERNEL_ONLY) as server:
+        yield server
+
+
+@pytest.mark.parametrize("server, preloaded", [("one_server", True), ("kernel_only_server", False)])
 def test_a_forked_kernel_sees_the_folder_path_environment_and_backend_a_started_one_sees(
-    tmp_path, monkeypatch, one_server
+    tmp_path, monkeypatch, request, server, preloaded
 ):
+    address = request.getfixturevalue(server).address
     monkeypatch.setenv("PROBE_SETTING", "set by the run")
     (tmp_path / "started").mkdir()
     (tmp_path / "forked").mkdir()
     started = _execute(tmp_path / "started", "probe", [WHAT_IT_SEES, FIGURE], "")
-    forked = _execute(tmp_path / "forked", "probe", [WHAT_IT_SEES, FIGURE], one_server.address)
+    forked = _execute(tmp_path / "forked", "probe", [WHAT_IT_SEES, FIGURE], address)
     seen_started, seen_forked = _printed(started[0]), _printed(forked[0])
     assert seen_forked.pop("cwd") == str(tmp_path / "forked")
     assert seen_started.pop("cwd") == str(tmp_path / "started")
-    # the only difference: the forked kernel had pandas imported before its first cell
-    assert (seen_started.pop("preloaded"), seen_forked.pop("preloaded")) == (False, True)
+    # the only difference: pandas imported before the first cell when the server preloads it
+    assert (seen_started.pop("preloaded"), seen_forked.pop("preloaded")) == (False, preloaded)
     assert seen_forked == seen_started
     assert seen_forked["probe"] == "set by the run"
     assert seen_forked["backend"] == kernels.INLINE_BACKEND
@@ -110,6 +120,44 @@ def test_a_forked_kernel_sees_the_folder_path_environment_and_backend_a_started_
     for cells in (started, forked):
         assert [o["output_type"] for o in cells[1].outputs][-1] == "display_data"
         assert "image/png" in cells[1].outputs[-1]["data"]
+
+
+def _notebook_of(tmp_path: Path, *cells: str) -> Path:
+    path = tmp_path / f"{len(list(tmp_path.iterdir())):02d}_probe.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(source) for source in cells]), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "cells, preload",
+    [
+        (["import json, os", "x = 1"], kernels.KERNEL_ONLY),
+        (["import json", "from helpers.stats import exact_ci"], kernels.PRELOAD),
+        (["import numpy as np\nif True:\n    import pandas as pd"], kernels.PRELOAD),
+        (["import seaborn.objects as so"], kernels.PRELOAD),
+        # named, but not imported: in a comment, a string, or as part of another name
+        (
+            ["# import pandas", "s = 'from helpers import x'", "import pandas_like"],
+            kernels.KERNEL_ONLY,
+        ),
+    ],
+)
+def test_a_fork_server_preloads_the_analysis_packages_only_for_notebooks_that_import_one(
+    tmp_path, cells, preload
+):
+    assert (
+        kernels.preload_for([_notebook_of(tmp_path, "import time"), _notebook_of(tmp_path, *cells)])
+        == preload
+    )
+
+
+def test_the_shipped_notebooks_and_an_unreadable_one_get_a_fork_server_with_the_analysis_packages(
+    tmp_path,
+):
+    shipped = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+    assert kernels.preload_for(shipped) == kernels.PRELOAD
+    (tmp_path / "01_broken.ipynb").write_text("{not json")
+    assert kernels.preload_for([tmp_path / "01_broken.ipynb"]) == kernels.PRELOAD
 
 
 def test_nothing_one_forked_kernel_changes_reaches_the_next_notebook_s_kernel(tmp_path, one_server):
@@ -130,7 +178,9 @@ def test_a_kernel_ends_when_the_process_running_its_notebook_is_killed(tmp_path,
     import psutil
 
     others = set(psutil.Process().children(recursive=True))  # nbval's fork server, say
-    with kernels.ForkServer() if forked else contextlib.nullcontext() as server:
+    # the notebook imports nothing of the analysis: its run's server would import the kernel alone
+    server = kernels.ForkServer(kernels.KERNEL_ONLY) if forked else contextlib.nullcontext()
+    with server:
         # Below a subreaper, as in CI: an orphaned kernel is not adopted by init.
         adopter = adopted(
             [sys.executable, "-c", RUN_A_SLEEPING_NOTEBOOK,
@@ -187,7 +237,7 @@ def test_a_fork_server_ends_with_its_kernels_once_closed(tmp_path):
     import psutil
 
     before = set(psutil.Process().children(recursive=True))  # nbval's fork server, say
-    server = kernels.ForkServer()
+    server = kernels.ForkServer(kernels.KERNEL_ONLY)
     pid = server._process.pid
     _execute(tmp_path, "probe", ["1 + 1"], server.address)
     assert psutil.pid_exists(pid)

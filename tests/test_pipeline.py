@@ -22,7 +22,7 @@ from shared_runs import HOSTILE_NAME, HOSTILE_STUDY, pipeline_command, run_cli
 
 from helpers.results import RESULT_COLUMNS
 from pipeline import report
-from pipeline.kernels import FORK_FROM_NOTEBOOKS
+from pipeline.kernels import FORK_FROM_NOTEBOOKS, KERNEL_ONLY
 from pipeline.parameters import coerce_parameters
 from pipeline.run import PipelineError, list_notebooks
 
@@ -563,6 +563,8 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path, copie
         descendants = [p.pid for p in below]
         servers = [p for p in below if "pipeline.kernels" in " ".join(p.cmdline())]
         assert bool(servers) == (copies >= FORK_FROM_NOTEBOOKS)
+        # the probes import none of the analysis packages: the server imported the kernel alone
+        assert all(p.cmdline()[-1] == KERNEL_ONLY[-1] for p in servers)
         # two workers, each with a kernel (a third may be starting as a finished one shuts down)
         assert len(_kernels_below(runner.pid)) >= 2 and len(descendants) >= 4
         runner.kill()
