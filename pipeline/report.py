@@ -167,9 +167,33 @@ def render_report(
 def _exporter():
     """nbconvert's HTML exporter with the report's template (cells only, no prompts or anchors)."""
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ReportExporter(HTMLExporter):
+        """The page as the template writes it. HTMLExporter then parses it with BeautifulSoup
+        to give images without alt text a placeholder and the lab template's cells a tabindex,
+        and serialises it again: nothing to do on these pages (every image has its alt text,
+        the cells are the basic template's), at 60 % of the time to render one."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            # HTMLExporter.from_notebook_node (nbconvert 7) up to the BeautifulSoup pass
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name", None))
+            highlight = self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+            )
+            resources = self._init_resources(resources)
+            data_type = WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            )
+            self.register_filter("highlight_code", highlight)
+            self.register_filter("filter_data_type", data_type)
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
     templates = str(TEMPLATES.parent)  # holds "report/": found as a template and as files
-    exporter = HTMLExporter(
+    exporter = ReportExporter(
         template_name="report",
         extra_template_basedirs=[templates],
         extra_template_paths=[templates],
