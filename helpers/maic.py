@@ -328,13 +328,15 @@ def check_matchable(x: pd.DataFrame) -> None:
             "No patient of the population has every matched characteristic recorded, so there is "
             "nobody to reweight."
         )
-    flat = [c for c in x.columns if x[c].nunique() < 2]
+    # one reduction per matrix, not per column: this runs for every bootstrap resample
+    low, high = x.min(), x.max()
+    flat = [c for c in x.columns if not low[c] < high[c]]
     if flat:
         raise MaicError(
             f"Every patient has the same {_labels(flat)}, so reweighting cannot move it to the "
             "trial's value; leave it out of the matched characteristics or compare without it."
         )
-    outside = [c for c in x.columns if not (x[c].min() < 0 < x[c].max())]
+    outside = [c for c in x.columns if not (low[c] < 0 < high[c])]
     if outside:
         raise MaicError(
             f"The trial's {_labels(outside)} lies outside the range of the cohort's patients, so no "
@@ -348,7 +350,9 @@ def reachable(x: pd.DataFrame) -> bool:
     programme: maximise the smallest of weights summing to 1 under the balance equations)."""
     from scipy.optimize import linprog
 
-    z = x.drop_duplicates().to_numpy(dtype=float)
+    values = x.to_numpy(dtype=float)
+    # the distinct rows in order of first appearance, as DataFrame.drop_duplicates keeps them
+    z = values[np.sort(np.unique(values, axis=0, return_index=True)[1])]
     m = len(z)
     equations = np.hstack([np.vstack([z.T, np.ones(m)]), np.zeros((z.shape[1] + 1, 1))])
     bounds = np.hstack([-np.eye(m), np.ones((m, 1))])

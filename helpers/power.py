@@ -30,8 +30,9 @@ _BLOCK_TABLES = 1_000_000
 _NEGLIGIBLE = 1e-13
 
 
-def _log_choose(n: int, k: np.ndarray) -> np.ndarray:
-    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+def _log_choose(log_factorial: np.ndarray, n: int, k: np.ndarray) -> np.ndarray:
+    """log C(n, k), from ``log_factorial[i] = gammaln(i + 1)``."""
+    return log_factorial[n] - log_factorial[k] - log_factorial[n - k]
 
 
 def _blocks(n1: int, n2: int, totals: np.ndarray | None = None):
@@ -42,6 +43,7 @@ def _blocks(n1: int, n2: int, totals: np.ndarray | None = None):
     if n1 < 0 or n2 < 0:
         raise ValueError(f"sample sizes must be >= 0, got n1={n1}, n2={n2}")
     totals = np.arange(n1 + n2 + 1) if totals is None else totals
+    log_factorial = gammaln(np.arange(n1 + n2 + 1) + 1)  # looked up, not recomputed per table
     width = min(n1, n2) + 1  # most tables with one total
     step = max(1, _BLOCK_TABLES // width)
     for first in range(0, len(totals), step):
@@ -54,7 +56,10 @@ def _blocks(n1: int, n2: int, totals: np.ndarray | None = None):
         x2 = block[row] - x1
         # Hypergeometric probability of each table given its total; below e^-745 it is 0 anyway.
         log_prob = np.maximum(
-            _log_choose(n1, x1) + _log_choose(n2, x2) - _log_choose(n1 + n2, x1 + x2), -1000.0
+            _log_choose(log_factorial, n1, x1)
+            + _log_choose(log_factorial, n2, x2)
+            - _log_choose(log_factorial, n1 + n2, x1 + x2),
+            -1000.0,
         )
         # One sort orders the tables by total, then by probability within a total.
         key = row * _KEY_SPACING + log_prob
