@@ -486,8 +486,9 @@ def run_batch(
         # One fork server for every run of the batch: its imports are paid once.
         given = kernels.given_server()
         forking = kernels.worth_forking(len(todo) * len(sources))
-        preload = kernels.preload_for(list_notebooks(notebooks_dir))
-        server = kernels.ForkServer(preload) if forking and not given else None
+        server = None
+        if forking and not given:
+            server = kernels.ForkServer(kernels.preload_for(list_notebooks(notebooks_dir)))
         address = given or (server.address if server else "")
         before = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(

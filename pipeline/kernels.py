@@ -140,7 +140,7 @@ def preload_for(notebooks: Iterable[Path]) -> tuple[str, ...]:
             sources = ("".join(c["source"]) for c in cells if c["cell_type"] == "code")
             if any(_ANALYSIS_IMPORT.search(source) for source in sources):
                 return PRELOAD
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return PRELOAD
     return KERNEL_ONLY
 
@@ -166,7 +166,7 @@ class ForkServer:
                 str(listener.fileno()),
                 str(os.getpid()),
                 *preload,
-            ],  # fmt: skip
+            ],
             stdin=subprocess.PIPE,
             pass_fds=(listener.fileno(),),
             env=env,

@@ -164,6 +164,12 @@ def render_report(
 # --- notebook pages --------------------------------------------------------------------
 
 
+#: An ``<img>`` tag without alt text (its attributes, its end), and the alt text it gets, as
+#: nbconvert gives it (an SVG output or an image in an HTML output, say).
+_NO_ALT = re.compile(r"(<img\b(?![^>]*\balt=)[^>]*?)(\s*/?>)")
+NO_ALT_TEXT = "No description has been provided for this image"
+
+
 def _exporter():
     """nbconvert's HTML exporter with the report's template (cells only, no prompts or anchors)."""
     from nbconvert import HTMLExporter
@@ -172,13 +178,13 @@ def _exporter():
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
     class ReportExporter(HTMLExporter):
-        """The page as the template writes it. HTMLExporter then parses it with BeautifulSoup
-        to give images without alt text a placeholder and the lab template's cells a tabindex,
-        and serialises it again: nothing to do on these pages (every image has its alt text,
-        the cells are the basic template's), at 60 % of the time to render one."""
+        """The page as the template writes it, every image with alt text."""
 
         def from_notebook_node(self, nb, resources=None, **kw):
-            # HTMLExporter.from_notebook_node (nbconvert 7) up to the BeautifulSoup pass
+            # HTMLExporter.from_notebook_node (nbconvert 7) without its BeautifulSoup pass, which
+            # parses and writes out the whole page again (60 % of the time to render one) to add
+            # tab stops to the lab template's cells (not used here) and alt text where an image
+            # has none: the substitution below does the latter.
             language = nb.metadata.get("language_info", {})
             lexer = language.get("pygments_lexer", language.get("name", None))
             highlight = self.filters.get(
@@ -190,7 +196,8 @@ def _exporter():
             )
             self.register_filter("highlight_code", highlight)
             self.register_filter("filter_data_type", data_type)
-            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _NO_ALT.sub(rf'\1 alt="{NO_ALT_TEXT}"\2', page), resources
 
     templates = str(TEMPLATES.parent)  # holds "report/": found as a template and as files
     exporter = ReportExporter(

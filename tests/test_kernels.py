@@ -157,7 +157,9 @@ def test_the_shipped_notebooks_and_an_unreadable_one_get_a_fork_server_with_the_
     shipped = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
     assert kernels.preload_for(shipped) == kernels.PRELOAD
     (tmp_path / "01_broken.ipynb").write_text("{not json")
-    assert kernels.preload_for([tmp_path / "01_broken.ipynb"]) == kernels.PRELOAD
+    (tmp_path / "02_deep.ipynb").write_text("[" * 200_000)  # too deep for the JSON parser
+    for broken in ("01_broken.ipynb", "02_deep.ipynb"):
+        assert kernels.preload_for([tmp_path / broken]) == kernels.PRELOAD
 
 
 def test_nothing_one_forked_kernel_changes_reaches_the_next_notebook_s_kernel(tmp_path, one_server):

@@ -3,6 +3,7 @@
 import base64
 import io
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -24,6 +25,10 @@ def png(title: str, description: str | None = None) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None, "Description": description})
     return buffer.getvalue()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def image_output(data: bytes, **metadata):
@@ -82,7 +87,18 @@ def run(tmp_path_factory) -> Path:
             new_code_cell("c()", outputs=[image_output(png("z"))]),
         ],
     )
-    second = notebook("02 · Beta", [new_markdown_cell("## Survival"), new_code_cell("1")])
+    # images that carry no alt text of their own: an SVG output, an <img> in an HTML output
+    svg = new_output(
+        "display_data", data={"image/svg+xml": "<svg xmlns='http://www.w3.org/2000/svg'/>"}
+    )
+    html_img = new_output(
+        "display_data",
+        data={"text/html": f'<p><img src="data:image/png;base64,{b64(png("h"))}"></p>'},
+    )
+    second = notebook(
+        "02 · Beta",
+        [new_markdown_cell("## Survival"), new_code_cell("1", outputs=[svg, html_img])],
+    )
     nbformat.write(first, run / "notebooks" / "01_alpha.ipynb")
     nbformat.write(second, run / "notebooks" / "02_beta.ipynb")
     rows = pd.DataFrame(
@@ -158,7 +174,38 @@ def test_figures_get_alt_text_from_metadata_caption_png_text_or_title_never_a_pl
         "Described in the PNG",
         "Figure: More figures",
     ]
-    assert not any("No description" in t for t in pages(run).values())
+    assert report.NO_ALT_TEXT not in pages(run)["01_alpha.html"]
+
+
+def test_every_image_on_every_page_has_alt_text_and_one_without_a_description_says_so(run):
+    for name, text in pages(run).items():
+        tags = re.findall(r"<img\b[^>]*>", text)
+        assert all(re.search(r'\balt="[^"]+"', tag) for tag in tags), name
+    alts = re.findall(r'<img\b[^>]*\balt="([^"]*)"', pages(run)["02_beta.html"])
+    assert alts == [report.NO_ALT_TEXT] * 2  # the SVG output, the image in the HTML output
+
+
+def test_a_page_is_nbconvert_s_html_page_but_for_its_serialisation(run, tmp_path, monkeypatch):
+    """What HTMLExporter writes is the page parsed and written out by BeautifulSoup, which adds
+    alt text to images without it: the report's page, so parsed and written, is the same."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    def html_exporter():
+        exporter = exporter_of_the_report()
+        # the instance keeps the report's template and filters, the method is nbconvert's own
+        exporter.from_notebook_node = HTMLExporter.from_notebook_node.__get__(exporter)
+        return exporter
+
+    exporter_of_the_report = report._exporter
+    monkeypatch.setattr(report, "_exporter", html_exporter)
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("report"))
+    report.render_report(copy)
+    for name in ("01_alpha.html", "02_beta.html"):
+        ours = (run / "report" / name).read_text(encoding="utf-8")
+        nbconvert_page = (copy / "report" / name).read_text(encoding="utf-8")
+        assert str(BeautifulSoup(ours, features="html.parser")) == nbconvert_page, name
 
 
 def test_a_saved_figure_is_linked_as_a_file_with_its_downloads_and_shown_on_the_index(run):
@@ -200,7 +247,7 @@ def test_the_report_folder_works_alone_every_link_resolves_inside_it_and_nothing
         assert "<script" not in text and "http" not in text.replace("http://www.w3.org", ""), name
         assert len(text.encode()) < 300_000
         for link in re.findall(r'(?:href|src)="([^"#]+)', text):
-            if link.startswith("data:image/png;base64,"):  # a figure shown but not saved
+            if link.startswith("data:image/"):  # a figure shown but not saved
                 continue
             assert not link.startswith(("/", "..")), link
             assert (folder / link).is_file(), f"{name} links {link}"
