@@ -472,7 +472,8 @@ def run_batch(
     (out / "runs").mkdir(parents=True, exist_ok=True)
     notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else REPO_ROOT / "notebooks"
     record = parameter_file_record(params_file)
-    sources = {nb.stem: file_sha256(nb) for nb in list_notebooks(notebooks_dir)}
+    notebooks = list_notebooks(notebooks_dir)
+    sources = {nb.stem: file_sha256(nb) for nb in notebooks}
     outcomes: dict[str, RunOutcome] = {}
     todo = []
     for spec in specs:
@@ -488,7 +489,7 @@ def run_batch(
         forking = kernels.worth_forking(len(todo) * len(sources))
         server = None
         if forking and not given:
-            server = kernels.ForkServer(kernels.preload_for(list_notebooks(notebooks_dir)))
+            server = kernels.ForkServer(kernels.preload_for(notebooks))
         address = given or (server.address if server else "")
         before = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(
