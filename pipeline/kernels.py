@@ -5,7 +5,7 @@ importing IPython, pandas, scipy and matplotlib. During a run every notebook sti
 kernel process of its own, so nothing carries over from one notebook to the next, but that
 process is forked from a *fork server* that imported those packages once, so it starts in a
 fraction of a second. Packages only some notebooks use (statsmodels, lifelines) are imported by
-those notebooks, as before; a run whose notebooks use none of the analysis packages gets a server
+those notebooks' kernels; a run whose notebooks use none of the analysis packages gets a server
 that imports the kernel alone (:func:`preload_for`).
 
 The run starts the server (:class:`ForkServer`) and stops it when its notebooks are done; the
