@@ -429,19 +429,21 @@ SHARE_INPUT_PREFIX = "share-input-"
 
 
 def _share_input_folder() -> Path:
-    """A new temporary folder for a share run's input copy, its owner's process id in ``owner.pid``;
-    first removes, and reports on stderr, the folders of share runs whose process is gone (killed).
-    A folder without a whole ``owner.pid`` is left alone: its run is starting and has copied nothing."""
+    """A new temporary folder for a share run's input copy, its owner's process id and start time
+    in ``owner.pid``; first removes, and reports on stderr, the folders of share runs whose process
+    is gone (killed), also where another process has since taken its id. A folder without a whole
+    ``owner.pid`` is left alone: its run is starting and has copied nothing."""
     root = Path(tempfile.gettempdir())
     for folder in sorted(root.glob(SHARE_INPUT_PREFIX + "*")):
         try:
             if folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
                 continue
-            pid = int((folder / "owner.pid").read_text(encoding="ascii"))
+            pid, _, started = (folder / "owner.pid").read_text(encoding="ascii").partition(" ")
+            pid = int(pid)
         except (OSError, ValueError):
             # no owner yet: a run starting now (it copies nothing before naming itself), or not ours
             continue
-        if _process_alive(pid):
+        if _process_alive(pid) and started.strip() in ("", _process_start(pid)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         print(
@@ -452,12 +454,22 @@ def _share_input_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix=SHARE_INPUT_PREFIX))
     try:
         owner = folder / "owner.pid.part"
-        owner.write_text(f"{os.getpid()}\n", encoding="ascii")
+        owner.write_text(f"{os.getpid()} {_process_start(os.getpid())}\n", encoding="ascii")
         owner.replace(folder / "owner.pid")  # whole or absent: never read half-written
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # no other run would remove it: it has no owner
         raise
     return folder
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started, in clock ticks after boot (Linux); "" where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return ""
+    # fields after the command name, which may itself hold ") "; start time is field 22
+    return stat.rpartition(")")[2].split()[19]
 
 
 def _process_alive(pid: int) -> bool:

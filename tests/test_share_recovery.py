@@ -416,7 +416,7 @@ def test_a_share_failure_text_keeps_the_notebook_and_drops_the_patient_and_the_p
     assert not any(s in text for s in ("Rossi", "1957", "'17'", "/home/me"))
 
 
-def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_and_leaves_a_starting_runs_alone(
+def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_even_if_its_pid_was_reused_and_leaves_a_starting_runs_alone(
     tmp_path, monkeypatch, capsys
 ):
     import tempfile
@@ -431,7 +431,14 @@ def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_and_leaves_a_
     (left / "owner.pid").write_text(f"{dead.pid}\n", encoding="ascii")
     alive = tmp_path / f"{run.SHARE_INPUT_PREFIX}live"
     alive.mkdir()
-    (alive / "owner.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
+    (alive / "owner.pid").write_text(f"{os.getpid()} {run._process_start(os.getpid())}\n", "ascii")
+    # a killed run whose process id the kernel has since given to another process (this one)
+    reused = tmp_path / f"{run.SHARE_INPUT_PREFIX}reused"
+    reused.mkdir()
+    (reused / "owner.pid").write_text(f"{os.getpid()} 1\n", encoding="ascii")
+    older = tmp_path / f"{run.SHARE_INPUT_PREFIX}older"  # a live run's id without start time
+    older.mkdir()
+    (older / "owner.pid").write_text(f"{os.getpid()}\n", encoding="ascii")
     # share runs starting now: no whole process id yet, so nothing copied yet; left alone
     starting = tmp_path / f"{run.SHARE_INPUT_PREFIX}starting"
     starting.mkdir()
@@ -441,12 +448,15 @@ def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_and_leaves_a_
     (naming / "owner.pid").write_text("", encoding="ascii")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     made = run._share_input_folder()
-    assert not left.exists() and alive.exists() and made.is_dir()
-    assert starting.exists() and naming.exists()
+    assert not left.exists() and not reused.exists() and made.is_dir()
+    assert alive.exists() and older.exists() and starting.exists() and naming.exists()
     assert sorted(p.name for p in made.iterdir()) == ["owner.pid"]
     err = capsys.readouterr().err
-    assert str(left) in err and str(starting) not in err and str(naming) not in err
-    assert (made / "owner.pid").read_text(encoding="ascii").strip() == str(os.getpid())
+    assert str(left) in err and str(reused) in err
+    assert str(starting) not in err and str(naming) not in err and str(alive) not in err
+    pid, started = (made / "owner.pid").read_text(encoding="ascii").split()
+    assert (int(pid), started) == (os.getpid(), run._process_start(os.getpid()))
+    assert int(started) > 1  # ticks after boot, read from /proc
 
 
 @pytest.mark.slow
