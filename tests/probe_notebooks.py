@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -77,3 +78,21 @@ def is_kernel(proc) -> bool:
         return "pipeline.kernels" in command and "pipeline.kernels" in " ".join(parent.cmdline())
     except (psutil.Error, AttributeError):  # gone between listing and reading; no parent left
         return False
+
+
+def still_running(processes, within: float = 0.0) -> list:
+    """Those of ``processes`` (``psutil.Process`` objects) still running after at most ``within``
+    seconds. A zombie has ended (it waits for its parent to reap it), and so has a process whose
+    id another has since taken."""
+    import psutil
+
+    def running(proc) -> bool:
+        try:
+            return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + within
+    while (left := [p for p in processes if running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from probe_notebooks import RUN_PARAMETERS, adopted, is_kernel, write_probe
+from probe_notebooks import RUN_PARAMETERS, adopted, is_kernel, still_running, write_probe
 
 import pipeline.__main__ as cli
 import pipeline.run
@@ -442,15 +442,6 @@ def _descendants(pid: int) -> list:
         return []
 
 
-def _alive(proc) -> bool:
-    import psutil
-
-    try:  # is_running: False too when the process ended and another took its pid
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def _described(proc) -> str:
     import psutil
 
@@ -513,10 +504,7 @@ def test_run_workers_and_kernels_die_with_a_batch_runner_killed_by_sigkill(tmp_p
         servers = [p for p in family if "pipeline.kernels" in _described(p) and not is_kernel(p)]
         assert len(servers) == (labels.count(",") + 1 >= FORK_FROM_NOTEBOOKS)
         runner.kill()
-        deadline = time.monotonic() + 60
-        while [p for p in family if _alive(p)] and time.monotonic() < deadline:
-            time.sleep(0.5)
-        survivors = [_described(p) for p in family if _alive(p)]
+        survivors = [_described(p) for p in still_running(family, within=60)]
     finally:
         adopter.kill()
         adopter.wait()

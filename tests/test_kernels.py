@@ -13,7 +13,7 @@ import nbformat
 import papermill
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-from probe_notebooks import adopted, is_kernel
+from probe_notebooks import adopted, is_kernel, still_running
 
 from pipeline import kernels
 from pipeline.run import KERNEL_NAME, kernel_config
@@ -200,23 +200,10 @@ def test_a_kernel_ends_when_the_process_running_its_notebook_is_killed(tmp_path,
             time.sleep(wait)
             (runner,) = psutil.Process(adopter.pid).children()
             runner.kill()
-            deadline = time.monotonic() + 10
-            while _alive(kernel) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert not _alive(kernel)
+            assert still_running([kernel], within=10) == []
         finally:
             adopter.kill()
             adopter.wait()
-
-
-def _alive(proc) -> bool:
-    """Whether ``proc`` runs (a zombie has ended: it waits for its parent to reap it)."""
-    import psutil
-
-    try:
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell
-from probe_notebooks import RUN_PARAMETERS, adopted, is_kernel, write_probe
+from probe_notebooks import RUN_PARAMETERS, adopted, is_kernel, still_running, write_probe
 from run_inprocess import keep_signal_handlers
 from shared_runs import HOSTILE_NAME, HOSTILE_STUDY, pipeline_command, run_cli
 
@@ -356,33 +356,15 @@ def test_a_string_parameter_is_passed_as_data_and_never_executed(tmp_path):
     assert not (out / "pwned").exists() and not (ROOT / "pwned").exists()
 
 
-def _kernels_below(pid: int) -> list[int]:
-    """Process ids of the live ipykernel processes started under ``pid``."""
+def _kernels_below(pid: int) -> list:
+    """The live ipykernel processes (``psutil.Process``) started under ``pid``."""
     import psutil
 
     try:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    return [child.pid for child in children if is_kernel(child)]
-
-
-def _is_running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (not gone, not a zombie awaiting its parent)."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _still_running(pids: list[int] | set[int], within: float = 5.0) -> list[int]:
-    """Those of ``pids`` still running after at most ``within`` seconds (none: at once)."""
-    deadline = time.monotonic() + within
-    while (running := [p for p in pids if _is_running(p)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return running
+    return [child for child in children if is_kernel(child)]
 
 
 @KERNEL_KINDS
@@ -412,7 +394,7 @@ def test_interrupting_a_run_leaves_no_run_directory_and_no_kernel(
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr, stderr
     assert not out.exists() and not (tmp_path / "run.partial").exists()
-    assert _still_running(kernels) == []
+    assert still_running(kernels, within=5) == []
 
 
 def test_rendering_a_finished_run_s_report_again_gives_the_same_pages_byte_for_byte(
@@ -526,7 +508,7 @@ def test_a_second_concurrent_run_on_the_same_out_fails_at_once_and_the_first_com
     while not _kernels_below(first.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     second = run_notebooks(notebooks, out, "--force", "-p", "release", str(release))
-    still_running = first.poll() is None
+    first_running = first.poll() is None
     release.write_text("go")
     _, stderr = first.communicate(timeout=300)
     assert second.returncode == 2, second.stderr
@@ -534,7 +516,7 @@ def test_a_second_concurrent_run_on_the_same_out_fails_at_once_and_the_first_com
         f"error: another run is writing {out} (lock .run.lock); "
         "wait for it to finish or choose another --out"
     )
-    assert still_running
+    assert first_running
     assert first.returncode == 0, stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nbs", "release", "run"]
 
@@ -559,20 +541,19 @@ def test_workers_and_kernels_die_with_a_runner_killed_by_sigkill(tmp_path, copie
         while len(_kernels_below(adopter.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
         (runner,) = psutil.Process(adopter.pid).children()
-        below = runner.children(recursive=True)
-        descendants = [p.pid for p in below]
-        servers = [p for p in below if "pipeline.kernels" in " ".join(p.cmdline())]
+        descendants = runner.children(recursive=True)
+        servers = [p for p in descendants if "pipeline.kernels" in " ".join(p.cmdline())]
         assert bool(servers) == (copies >= FORK_FROM_NOTEBOOKS)
         # the probes import none of the analysis packages: the server imported the kernel alone
         assert all(p.cmdline()[-1] == KERNEL_ONLY[-1] for p in servers)
         # two workers, each with a kernel (a third may be starting as a finished one shuts down)
         assert len(_kernels_below(runner.pid)) >= 2 and len(descendants) >= 4
         runner.kill()
-        _still_running(descendants, within=10)  # until they have ended
+        still_running(descendants, within=10)  # until they have ended
     finally:
         adopter.kill()
         adopter.wait()
-    assert [p for p in descendants if _is_running(p)] == []
+    assert still_running(descendants) == []
 
 
 _EDIT_THE_INPUT = """import pathlib
@@ -645,7 +626,7 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
         "RuntimeError: first notebook fails" in stderr and "02_slow" not in stderr.splitlines()[-2]
     )
     assert len(kernels) == 2  # both ran at the same time
-    assert _still_running(kernels) == []
+    assert still_running(kernels, within=5) == []
     assert not out.exists() and (tmp_path / "run.failed" / "notebooks" / "01_tiny.ipynb").exists()
     assert not (tmp_path / "run.failed" / "notebooks" / "02_slow.ipynb").exists()
 
