@@ -23,6 +23,8 @@ from helpers.results import Key
 #: Events per parameter the full model needs (Peduzzi et al. 1995).
 MIN_EPV = 10
 COX_METHOD = "multivariable Cox proportional hazards (Efron ties); Wald 95% CI and p"
+#: Columns of lifelines' ``fit.summary``: hazard ratio, its 95 % limits, Wald p.
+_HR = ("exp(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%", "p")
 
 
 @dataclass(frozen=True)
@@ -106,15 +108,10 @@ def regression_table(
 
     rows = []
 
-    def row(label, name):
+    def row(label, name, mark="—"):
         if name is None:
-            return {
-                "Characteristic": label,
-                "HR": "—",
-                "95% CI": "—",
-                "p-value": "",
-                **({"PH check p": ""} if ph is not None else {}),
-            }
+            blank = {"Characteristic": label, "HR": mark, "95% CI": mark, "p-value": ""}
+            return blank | ({"PH check p": ""} if ph is not None else {})
         s = summary.loc[name]
         out = {
             "Characteristic": label,
@@ -128,15 +125,7 @@ def regression_table(
 
     for cov in covariates:
         if cov.levels:
-            rows.append(
-                {
-                    "Characteristic": cov.label,
-                    "HR": "",
-                    "95% CI": "",
-                    "p-value": "",
-                    **({"PH check p": ""} if ph is not None else {}),
-                }
-            )
+            rows.append(row(cov.label, None, ""))
             names = cov.level_labels or {}
             rows.append(row(f"    {names.get(cov.levels[0], cov.levels[0])} (reference)", None))
             for lv in cov.levels[1:]:
@@ -152,17 +141,17 @@ def result_rows(
     """One result row per parameter, ``{key}[{parameter}].hr`` (numerator = events)."""
     rows = []
     for name, label in parameter_labels(covariates).items():
-        s = summary.loc[name]
+        estimate, low, high, p = (float(summary.loc[name, c]) for c in _HR)
         rows.append(
             {
                 "key": str(Key(key, by=name, part="hr")),
                 "label": f"Adjusted OS hazard ratio, {label}",
                 "numerator": events,
                 "denominator": n,
-                "estimate": float(s["exp(coef)"]),
-                "ci_low": float(s["exp(coef) lower 95%"]),
-                "ci_high": float(s["exp(coef) upper 95%"]),
-                "p_value": float(s["p"]),
+                "estimate": estimate,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": p,
                 "unit": "hazard ratio",
                 "method": COX_METHOD,
             }
@@ -188,9 +177,7 @@ def parameter_labels(covariates: Sequence[Covariate]) -> dict[str, str]:
 
 def finite(summary: pd.DataFrame) -> bool:
     """True when every hazard ratio and bound is finite (no covariate separates the deaths)."""
-    values = summary[["exp(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%"]].to_numpy(
-        dtype=float
-    )
+    values = summary[list(_HR[:3])].to_numpy(dtype=float)
     return bool(
         np.isfinite(values).all() and (values > 0).all() and (summary["se(coef)"] < 1e3).all()
     )
@@ -210,14 +197,5 @@ def hazard_ratio(months, events, flag) -> tuple[float, float, float, float]:
             "x": np.asarray(flag, dtype=bool).astype(int),
         }
     )
-    s = (
-        CoxPHFitter()
-        .fit(frame, duration_col="t", event_col="e", fit_options=COX_FIT_OPTIONS)
-        .summary.loc["x"]
-    )
-    return (
-        float(s["exp(coef)"]),
-        float(s["exp(coef) lower 95%"]),
-        float(s["exp(coef) upper 95%"]),
-        float(s["p"]),
-    )
+    fit = CoxPHFitter().fit(frame, duration_col="t", event_col="e", fit_options=COX_FIT_OPTIONS)
+    return tuple(float(fit.summary.loc["x", c]) for c in _HR)

@@ -47,11 +47,9 @@ def text_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
         codes, distinct = pd.factorize(raw.to_numpy(dtype=object))
         distinct = list(distinct)
     texts = [v.strip() if v.__class__ is str else "" for v in distinct]
+    # already distinct stripped texts, nothing missing (as from stripped_frame)
     if texts == distinct and (len(codes) == 0 or codes.min() >= 0):
-        return (
-            codes,
-            texts,
-        )  # already distinct stripped texts, nothing missing (as from stripped_frame)
+        return codes, texts
     texts.append("")  # the code of missing cells (-1 from factorize)
     codes = np.where(codes < 0, len(distinct), codes)
     merged, texts = pd.factorize(np.array(texts, dtype=object))  # " a" and "a" are one text

@@ -75,9 +75,8 @@ def heterogeneity(events, totals) -> Heterogeneity:
     b = n - k + CONTINUITY * edge
     log_odds = np.log(a / b)
     variance = 1 / a + 1 / b
-    with np.errstate(
-        invalid="ignore", divide="ignore"
-    ):  # statsmodels' Knapp-Hartung variant and I² (unused here) divide by 0 at Q = 0
+    # statsmodels' Knapp-Hartung variant and I² (unused here) divide by 0 at Q = 0
+    with np.errstate(invalid="ignore", divide="ignore"):
         fit = combine_effects(log_odds, variance, method_re="dl")
     q, df = float(fit.q), len(k) - 1
     low, high = i2_interval(q, len(k))
@@ -153,9 +152,7 @@ def funnel_frame(rates: pd.DataFrame, target: float, coverages=FUNNEL_COVERAGES)
         below = sps.binom.cdf(frame["numerator"], frame["denominator"], target) < tail
         above = sps.binom.sf(frame["numerator"] - 1, frame["denominator"], target) < tail
         where = np.where(below, f"{name}% (below)", np.where(above, f"{name}% (above)", ""))
-        frame["outside"] = [
-            w or o for w, o in zip(where, frame["outside"])
-        ]  # wider limits overwrite
+        frame["outside"] = [w or o for w, o in zip(where, frame["outside"])]  # wider overwrite
     return frame
 
 
@@ -265,23 +262,7 @@ def heterogeneity_rows(
     ]
 
 
-def shown_rates(rates: pd.DataFrame, pooled_level: str = "all", *, policy) -> pd.DataFrame:
-    """Rate rows (``level``, ``numerator``, ``denominator``, ``estimate``, ``ci_low``, ``ci_high``)
-    as ``policy`` (a :class:`helpers.suppression.Policy`) shows them: :meth:`~helpers.suppression.Policy.apply`, and the centres'
-    patient numbers treated as one line whose total (the ``pooled_level`` row) is shown, so
-    one hidden centre size is protected by hiding the next smallest too; unchanged otherwise."""
-    from helpers import suppression
-
-    shown = policy.apply(rates)
-    if policy.k <= 1:
-        return shown
-    centre = rates["level"] != pooled_level
-    mask = pd.Series(False, index=rates.index)
-    mask[centre] = policy.line_mask(rates.loc[centre, "denominator"])
-    extra = mask & ~rates["denominator"].map(policy.hidden)
-    if not extra.any():
-        return shown
-    shown = shown.astype({c: object for c in ("numerator", "denominator")})
-    shown.loc[extra, ["numerator", "denominator"]] = suppression.SECONDARY
-    shown.loc[extra, ["estimate", "ci_low", "ci_high"]] = math.nan
-    return shown
+def shown_rates(rates: pd.DataFrame, *, policy) -> pd.DataFrame:
+    """Rate rows as ``policy`` (a :class:`helpers.suppression.Policy`) shows them
+    (:meth:`~helpers.suppression.Policy.apply`: small counts hidden, the others rounded)."""
+    return policy.apply(rates)

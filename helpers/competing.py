@@ -119,9 +119,8 @@ def gray_test(months, codes, groups, cause: int = RELAPSE) -> tuple[float, int, 
             surv_after = np.where(
                 live, surv * (at_risk - d_own - d_other) / np.where(live, at_risk, 1), surv
             )
-            h = np.divide(
-                at_risk, surv, out=np.zeros(k), where=live
-            )  # at risk per unit of survival
+            # at risk per unit of survival
+            h = np.divide(at_risk, surv, out=np.zeros(k), where=live)
             r = h * (1 - incid)  # Gray's R_j(t)
             h_sum, r_sum = h.sum(), r.sum()
             weight = 1.0  # (1 - F_0(t-))^rho with rho = 0
@@ -150,9 +149,8 @@ def gray_test(months, codes, groups, cause: int = RELAPSE) -> tuple[float, int, 
         at_risk -= np.bincount(group[here], minlength=k)
     variance = var_direct + (c * v_own) @ c.T + c @ v_cross.T + v_cross @ c.T
     s, v = score[:-1], variance[:-1, :-1]
-    if np.linalg.matrix_rank(v) < len(
-        s
-    ):  # a group without an event at risk: no test (R's cuminc: none)
+    # a group without an event at risk: no test (R's cuminc: none)
+    if np.linalg.matrix_rank(v) < len(s):
         return math.nan, k - 1, math.nan
     statistic = float(s @ np.linalg.solve(v, s))
     return statistic, k - 1, float(stats.chi2.sf(statistic, k - 1))

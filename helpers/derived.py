@@ -111,66 +111,28 @@ def _flag(condition: pd.Series, where: pd.Series) -> pd.Series:
     return condition.astype("boolean").where(where)
 
 
-def _age_group(c, age_cutoff):
-    return split_below(c["age_years"], age_cutoff)
-
-
-def _bmb_baseline_group(c, bmb_low_cutoff, bmb_high_cutoff):
-    return blast_groups(c["bmb_baseline_pct"], bmb_low_cutoff, bmb_high_cutoff)
-
-
-def _high_burden(c, bmb_high_cutoff):
-    return _flag(c["bmb_baseline_pct"] >= bmb_high_cutoff, c["bmb_baseline_pct"].notna())
-
-
-def _bmb_post_group(c, bmb_low_cutoff, bmb_high_cutoff):
-    return blast_groups(c["bmb_post_debulking_pct"], bmb_low_cutoff, bmb_high_cutoff)
-
-
-def _bmb_post_split_low(c, bmb_low_cutoff):
-    return split_below(c["bmb_post_debulking_pct"], bmb_low_cutoff, missing_level=True)
-
-
-def _bmb_post_split_high(c, bmb_high_cutoff):
-    return split_below(c["bmb_post_debulking_pct"], bmb_high_cutoff, missing_level=True)
-
-
-def _lines_group(c, lines_cutoff):
-    return split_at_most(c["prior_lines"], lines_cutoff)
-
-
-def _any_cr(c):
-    return c["response"].isin(list(contract.CR_CODES))
-
-
-def _mrd_evaluable(c):
-    return c["any_cr"] & c["mrd_status"].notna()
-
-
-def _mrd_negative(c):
-    return _flag(c["mrd_status"] == "negative", c["mrd_evaluable"])
-
-
-def _crs_missing_as_no(c):
-    return c["crs"].astype("boolean").fillna(False).astype("bool")
-
-
 #: The derived variables, in the order they are computed.
 DERIVED: tuple[Derived, ...] = (
     Derived(
-        "age_group", "age under {age_cutoff} years, or {age_cutoff} years and older", _age_group
+        "age_group",
+        "age under {age_cutoff} years, or {age_cutoff} years and older",
+        lambda c, age_cutoff: split_below(c["age_years"], age_cutoff),
     ),
     Derived(
         "bmb_baseline_group",
         "marrow blasts before debulking: under {bmb_low_cutoff} %, {bmb_low_cutoff} % to under "
         "{bmb_high_cutoff} %, {bmb_high_cutoff} % or more, or not recorded",
-        _bmb_baseline_group,
+        lambda c, bmb_low_cutoff, bmb_high_cutoff: blast_groups(
+            c["bmb_baseline_pct"], bmb_low_cutoff, bmb_high_cutoff
+        ),
     ),
     Derived(
         "high_burden",
         "high tumour burden: marrow blasts of {bmb_high_cutoff} % or more before debulking "
         "(not available without a value)",
-        _high_burden,
+        lambda c, bmb_high_cutoff: _flag(
+            c["bmb_baseline_pct"] >= bmb_high_cutoff, c["bmb_baseline_pct"].notna()
+        ),
     ),
     Derived(
         "bmb_baseline_available",
@@ -181,17 +143,23 @@ DERIVED: tuple[Derived, ...] = (
         "bmb_post_group",
         "marrow blasts after debulking: under {bmb_low_cutoff} %, {bmb_low_cutoff} % to under "
         "{bmb_high_cutoff} %, {bmb_high_cutoff} % or more, or not recorded",
-        _bmb_post_group,
+        lambda c, bmb_low_cutoff, bmb_high_cutoff: blast_groups(
+            c["bmb_post_debulking_pct"], bmb_low_cutoff, bmb_high_cutoff
+        ),
     ),
     Derived(
         "bmb_post_split_low",
         "marrow blasts after debulking under {bmb_low_cutoff} %, or {bmb_low_cutoff} % or more",
-        _bmb_post_split_low,
+        lambda c, bmb_low_cutoff: split_below(
+            c["bmb_post_debulking_pct"], bmb_low_cutoff, missing_level=True
+        ),
     ),
     Derived(
         "bmb_post_split_high",
         "marrow blasts after debulking under {bmb_high_cutoff} %, or {bmb_high_cutoff} % or more",
-        _bmb_post_split_high,
+        lambda c, bmb_high_cutoff: split_below(
+            c["bmb_post_debulking_pct"], bmb_high_cutoff, missing_level=True
+        ),
     ),
     Derived(
         "bmb_post_available",
@@ -199,7 +167,9 @@ DERIVED: tuple[Derived, ...] = (
         lambda c: c["bmb_post_debulking_pct"].notna(),
     ),
     Derived(
-        "lines_group", "{lines_cutoff} or fewer previous treatment lines, or more", _lines_group
+        "lines_group",
+        "{lines_cutoff} or fewer previous treatment lines, or more",
+        lambda c, lines_cutoff: split_at_most(c["prior_lines"], lines_cutoff),
     ),
     Derived(
         "lines_1_2_3plus",
@@ -210,13 +180,17 @@ DERIVED: tuple[Derived, ...] = (
         "any_cr",
         "complete remission (CR, CRp or CRi: full, partial or incomplete blood count "
         "recovery) within two cycles",
-        _any_cr,
+        lambda c: c["response"].isin(list(contract.CR_CODES)),
     ),
-    Derived("mrd_evaluable", "in complete remission and with an MRD result", _mrd_evaluable),
+    Derived(
+        "mrd_evaluable",
+        "in complete remission and with an MRD result",
+        lambda c: c["any_cr"] & c["mrd_status"].notna(),
+    ),
     Derived(
         "mrd_negative",
         "complete MRD response (MRD negative); not available unless MRD-evaluable",
-        _mrd_negative,
+        lambda c: _flag(c["mrd_status"] == "negative", c["mrd_evaluable"]),
     ),
     Derived(
         "crs_recorded", "cytokine release syndrome recorded (yes or no)", lambda c: c["crs"].notna()
@@ -224,7 +198,7 @@ DERIVED: tuple[Derived, ...] = (
     Derived(
         "crs_missing_as_no",
         "cytokine release syndrome, a missing record read as none",
-        _crs_missing_as_no,
+        lambda c: c["crs"].astype("boolean").fillna(False).astype("bool"),
     ),
     Derived(
         "crs_status",

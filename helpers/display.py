@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.contract import readable
-from helpers.narrative import ci_text, n_of, p_text
+from helpers.narrative import _num, ci_text, n_of, p_text
 from helpers.suppression import NONE, Policy
 
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -218,13 +218,6 @@ def ci_cell(
 def p_cell(p: object) -> str:
     """``"0.022"``, ``"<0.001"`` for a cell under a "p" header; "–" when not computed."""
     return p_text(_num(p), bare=True).replace("< ", "<")  # bare NaN is "–" too
-
-
-def _num(value: object) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _escape(text: str) -> str:

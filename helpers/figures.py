@@ -58,7 +58,6 @@ def save_figure(
     *,
     alt: str,
     show: bool = True,
-    dpi: int = 150,
     policy: suppression.Policy = suppression.NONE,
 ) -> None:
     """Write ``figures/<name>.png`` and ``.svg`` under ``output_dir`` and show the PNG (one ``image/png`` output).
@@ -70,9 +69,8 @@ def save_figure(
     alt = policy.scrub(alt)  # a share run: counts in the caption, labels and titles as shown
     for text in fig.findobj(matplotlib.text.Text):
         text.set_text(policy.scrub(text.get_text()))
-    for axis in (
-        a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)
-    ):  # tick labels are redrawn from these
+    # tick labels are redrawn from these
+    for axis in (a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)):
         formatter = axis.get_major_formatter()
         if isinstance(formatter, matplotlib.ticker.FixedFormatter):
             formatter.seq = [policy.scrub(str(t)) for t in formatter.seq]
@@ -83,7 +81,7 @@ def save_figure(
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
     with matplotlib.rc_context(_SAVE_RC):
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={**_PNG_METADATA, "Description": alt})
+        fig.savefig(buffer, format="png", dpi=150, metadata={**_PNG_METADATA, "Description": alt})
         png.write_bytes(buffer.getvalue())
         text = io.StringIO()
         fig.savefig(text, format="svg", metadata={**_SVG_METADATA, "Description": alt})
@@ -121,7 +119,6 @@ def binned_rates(
     outcome: pd.Series,
     min_cell: int = default("min_cell"),
     width: float = 10,
-    top: float = 100,
     *,
     policy: suppression.Policy = suppression.NONE,
 ) -> pd.DataFrame:
@@ -130,7 +127,7 @@ def binned_rates(
 
     Bins of ``width`` from 0 join left to right until one holds ``min_cell``; a short last bin
     joins the one before. Edges are multiples of ``width`` (never a patient's value), the last
-    capped at ``top``. Patients missing ``x`` or the outcome are left out.
+    capped at 100. Patients missing ``x`` or the outcome are left out.
     """
     frame = pd.DataFrame({"x": x.astype(float), "y": outcome.astype(float)}).dropna()
     cells = np.floor(frame["x"] / width).astype(int)
@@ -145,7 +142,7 @@ def binned_rates(
     if n and bins:  # a short last bin joins the one before
         bins[-1][1:] = [(per_cell.index.max() + 1) * width, bins[-1][2] + n, bins[-1][3] + events]
     out = pd.DataFrame(bins, columns=["low", "high", "n", "events"])
-    out["high"] = out["high"].clip(upper=top)
+    out["high"] = out["high"].clip(upper=100)
     out["events"] = out["events"].astype(int)
     out["rate"] = out["events"] / out["n"]
     if policy.active:  # a share run: each bin's share from its rounded counts
@@ -171,7 +168,7 @@ def plot_blasts_before_after(
     if share_safe:
         return _blasts_aggregate_view(cohort, high_cutoff, low_cutoff, min_cell)
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
-    long = _blasts_long(both, ["patient_id", "debulking_category"])
+    long = blasts_long(both, ["patient_id", "debulking_category"])
     per_patient = len(both) <= max_lines
     categories = list(contract.column("debulking_category").codes)
     with house_style():
@@ -219,7 +216,7 @@ def _blasts_panel(ax, category: str, n: object, low_cutoff: float, high_cutoff: 
         ax.axhline(cut, color="grey", linestyle="--", linewidth=0.8)
 
 
-def _blasts_long(both: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
+def blasts_long(both: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     long = both.melt(
         id_vars=ids,
         value_vars=["bmb_baseline_pct", "bmb_post_debulking_pct"],
@@ -237,7 +234,7 @@ def _blasts_aggregate_view(
 ) -> Figure:
     """The share-run form of :func:`plot_blasts_before_after`: no mark stands for one patient."""
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
-    long = _blasts_long(both, ["debulking_category"])
+    long = blasts_long(both, ["debulking_category"])
     categories = list(contract.column("debulking_category").codes)
     n = both["debulking_category"].astype(str).value_counts().reindex(categories, fill_value=0)
     # One row summing to the cohort: the left-out count is suppressed together with the categories.
@@ -295,27 +292,24 @@ def _draw_median_iqr(ax, part: pd.DataFrame, colour) -> None:
 def plot_forest(
     rows: pd.DataFrame,
     *,
-    group: str = "group",
-    label: str = "label",
     reference: float | None = None,
     reference_label: str = "",
     xlabel: str = "Rate (%) with exact 95% CI",
-    title: str = "",
 ) -> Figure:
     """A forest plot of rates with confidence intervals, one row per line of ``rows``."""
     rows = rows.reset_index(drop=True)
     positions, ticks, tick_labels, headers, y = [], [], [], [], 0.0
     previous = object()
     for _, row in rows.iterrows():
-        if row[group] != previous:
+        if row["group"] != previous:
             ticks.append(y)
-            tick_labels.append(str(row[group]))
+            tick_labels.append(str(row["group"]))
             headers.append(len(ticks) - 1)
             y += 1
-            previous = row[group]
+            previous = row["group"]
         positions.append(y)
         ticks.append(y)
-        tick_labels.append(str(row[label]))
+        tick_labels.append(str(row["label"]))
         y += 1
     plot = rows.assign(
         y=positions, pct=100 * rows["estimate"], lo=100 * rows["ci_low"], hi=100 * rows["ci_high"]
@@ -330,7 +324,7 @@ def plot_forest(
             data=shown,
             x="pct",
             y="y",
-            hue=group,
+            hue="group",
             legend=False,
             s=45,
             palette="colorblind",
@@ -357,6 +351,4 @@ def plot_forest(
         ax.set_xticks(range(0, 101, 20))
         ax.set_xlabel(xlabel)
         ax.set_ylabel("")
-        if title:
-            ax.set_title(title, fontsize=10)
     return fig

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ from helpers import comparison, contract, suppression
 from helpers.derived import CUTOFFS
 from helpers.published import cutoffs_used, definition_differences, different_definition_text
 from helpers.results import RESULT_COLUMNS, Key, conditions
+from helpers.rounding import fitting_numerators
 from helpers.stats import boschloo_fisher_two_sided, exact_ci, proportion
 from helpers.subgroups import count_row
 
@@ -368,14 +368,7 @@ def comparator_label(row: Mapping[str, object]) -> str:
 
 def printed_numerators(percent_value: float, n: int) -> tuple[int, ...]:
     """Numerators k of ``n`` whose percentage prints as ``percent_value`` (to its own decimals, half up)."""
-    text = format(float(percent_value), "g")
-    places = Decimal(1).scaleb(-(len(text.split(".")[1]) if "." in text else 0))
-    shown = Decimal(text)
-    return tuple(
-        k
-        for k in range(n + 1)
-        if (Decimal(100 * k) / Decimal(n)).quantize(places, rounding=ROUND_HALF_UP) == shown
-    )
+    return fitting_numerators(format(float(percent_value), "g"), n, ("half_up",))
 
 
 def matched_pairings(
@@ -475,9 +468,8 @@ def compare_pairings(
             "test": "fisher" if row["design"] == "two-sample" else "binomial",
             **{c: "" if c.endswith("method") else math.nan for c in _STATISTICS},
         }
-        if (
-            policy.active and not row.get("definition") and n
-        ):  # a share run compares the counts it shows
+        # a share run compares the counts it shows
+        if policy.active and not row.get("definition") and n:
             if policy.rate_hidden(k, n):
                 added.append(
                     {**stats, "test_method": f"not shown: a count below {policy.k} in a share run"}

@@ -28,6 +28,24 @@ def _rate_text(
     return f"{head}({percent(rate)}{ci})"
 
 
+def _rates(frame, side: str):
+    """``(k, n, rate, low, high)`` of the ``cohort`` or ``comparator`` side, per row of ``frame``."""
+    return zip(*(frame[f"{side}_{c}"] for c in ("k", "n", "rate", "low", "high")))
+
+
+def _difference_text(d: float, low: float, high: float) -> str:
+    """``"+23.7 (+5.9 to +38.2)"`` in percentage points; "–" when not computed."""
+    if math.isnan(d):
+        return "–"
+    return f"{100 * d:+.1f}" + (
+        "" if math.isnan(low) else f" ({100 * low:+.1f} to {100 * high:+.1f})"
+    )
+
+
+def _probability_text(p: float) -> str:
+    return "–" if math.isnan(p) else f"{p:.3f}"
+
+
 def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
     """What is compared with what, and why (one line per pairing)."""
     return pd.DataFrame(
@@ -46,40 +64,17 @@ def pairings_table(matched: pd.DataFrame) -> pd.DataFrame:
 def comparison_table(compared: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
     """The comparison table saved with the notebook: cohort and comparator n/N (%; CI),
     design, tests, risk difference (percentage points) and P(cohort higher)."""
-    rd = [
-        "–"
-        if math.isnan(d)
-        else f"{100 * d:+.1f}"
-        + ("" if math.isnan(lo) else f" ({100 * lo:+.1f} to {100 * hi:+.1f})")
-        for d, lo, hi in zip(compared["risk_difference"], compared["rd_low"], compared["rd_high"])
-    ]
     return pd.DataFrame(
         {
             "Pairing": [pairing_label(r) for _, r in compared.iterrows()],
             "Endpoint": compared["endpoint_label"],
             "Cohort population": compared["population_label"],
             "Cohort n/N (%; 95% CI)": [
-                _rate_text(*v, cohort=True, policy=policy)
-                for v in zip(
-                    compared["cohort_k"],
-                    compared["cohort_n"],
-                    compared["cohort_rate"],
-                    compared["cohort_low"],
-                    compared["cohort_high"],
-                )
+                _rate_text(*v, cohort=True, policy=policy) for v in _rates(compared, "cohort")
             ],
             "Comparator": compared["study"] + ", " + compared["arm"],
             "Comparator definition": compared["comparator_definition"],
-            "Comparator n/N (%; 95% CI)": [
-                _rate_text(*v)
-                for v in zip(
-                    compared["comparator_k"],
-                    compared["comparator_n"],
-                    compared["comparator_rate"],
-                    compared["comparator_low"],
-                    compared["comparator_high"],
-                )
-            ],
+            "Comparator n/N (%; 95% CI)": [_rate_text(*v) for v in _rates(compared, "comparator")],
             "Comparator CI": compared["ci_source"],
             "Status": compared["status"],
             "Test": compared["test"],
@@ -102,10 +97,11 @@ def comparison_table(compared: pd.DataFrame, *, policy: Policy = NONE) -> pd.Dat
             "Definition": compared.get("definition", pd.Series("", index=compared.index)).replace(
                 "", "same"
             ),
-            "Difference, points (95% CI)": rd,
-            "P(cohort higher)": [
-                "–" if math.isnan(p) else f"{p:.3f}" for p in compared["prob_cohort_higher"]
+            "Difference, points (95% CI)": [
+                _difference_text(*v)
+                for v in zip(compared["risk_difference"], compared["rd_low"], compared["rd_high"])
             ],
+            "P(cohort higher)": [_probability_text(p) for p in compared["prob_cohort_higher"]],
             "Comparator note": compared["note"],
             "pairing_id": compared["pairing_id"],
         }
@@ -184,54 +180,31 @@ def summary_table(
     """One row per pairing, in words: the two rates, the difference, the primary test and Boschloo's
     p, what the primary test says at ``alpha``, and the posterior probability that the cohort is higher."""
     rows = []
-    for _, r in compared.iterrows():
-        other = _rate_text(
-            r["comparator_k"],
-            r["comparator_n"],
-            r["comparator_rate"],
-            r["comparator_low"],
-            r["comparator_high"],
-        )
+    for (_, r), cohort, comparator in zip(
+        compared.iterrows(), _rates(compared, "cohort"), _rates(compared, "comparator")
+    ):
+        other = _rate_text(*comparator)
         numerators = tuple(r.get("comparator_numerators", ()) or ())
-        if (
-            pd.isna(r["comparator_k"]) and len(numerators) > 1
-        ):  # the numerators that print as its percentage
+        # the numerators that print as its percentage
+        if pd.isna(r["comparator_k"]) and len(numerators) > 1:
             other = f"{' or '.join(map(str, numerators))}/{int(r['comparator_n'])} {other}"
-        rd = (
-            "–"
-            if math.isnan(r["risk_difference"])
-            else f"{100 * r['risk_difference']:+.1f}"
-            + (
-                ""
-                if math.isnan(r["rd_low"])
-                else f" ({100 * r['rd_low']:+.1f} to {100 * r['rd_high']:+.1f})"
-            )
-        )
         test = {"fisher": "Fisher", "binomial": "exact binomial"}.get(
             str(r["test"]), str(r["test"])
         )
         rows.append(
             {
                 "Pairing": pairing_label(r),
-                "Cohort n/N (%; 95% CI)": _rate_text(
-                    r["cohort_k"],
-                    r["cohort_n"],
-                    r["cohort_rate"],
-                    r["cohort_low"],
-                    r["cohort_high"],
-                    cohort=True,
-                    policy=policy,
-                ),
+                "Cohort n/N (%; 95% CI)": _rate_text(*cohort, cohort=True, policy=policy),
                 "Comparator n/N (%; 95% CI)": other,
-                "Difference, points (95% CI)": rd,
+                "Difference, points (95% CI)": _difference_text(
+                    r["risk_difference"], r["rd_low"], r["rd_high"]
+                ),
                 "Primary test, p": "–"
                 if math.isnan(r["p_value"])
                 else f"{test} {p_text(r['p_value'], bare=True)}",
                 "Boschloo p": p_text(r["boschloo_p"], bare=True),
                 "Reading": _reading(r, alpha),
-                "P(cohort higher)": "–"
-                if math.isnan(r["prob_cohort_higher"])
-                else f"{r['prob_cohort_higher']:.3f}",
+                "P(cohort higher)": _probability_text(r["prob_cohort_higher"]),
             }
         )
     return pd.DataFrame(

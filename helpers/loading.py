@@ -355,48 +355,31 @@ def _validate_frame(
     reported as ragged) are not reported; ``notes`` is appended to.
     """
     problems: list[Problem] = []
-    header_line = 1
     present = [c for c in raw.columns if c != LINE]
     extras = [c for c in present if c not in contract.BY_NAME]
-    missing = [c for c in contract.NAMES if c not in raw.columns]
-    for name in missing:
-        problems.append(
-            Problem(
-                header_line,
-                None,
-                name,
-                None,
-                "every contract column, named exactly",
-                "required column is missing" + _suggest(name, extras),
-            )
+
+    def header(column: str, allowed: str, message: str) -> None:  # a problem of line 1
+        problems.append(Problem(1, None, column, None, allowed, message))
+
+    for name in (c for c in contract.NAMES if c not in raw.columns):
+        header(
+            name,
+            "every contract column, named exactly",
+            "required column is missing" + _suggest(name, extras),
         )
     for pair in contract.FOLLOW_UP_PAIRS:
         together = f"{pair[0]} and {pair[1]} together, or neither"
         for given, partner in (pair, pair[::-1]):
             if given in raw.columns and partner not in raw.columns:
-                problems.append(
-                    Problem(
-                        header_line,
-                        None,
-                        partner,
-                        None,
-                        together,
-                        f"column {given} is "
-                        f"given without its partner {partner}; expected {together}",
-                    )
-                )
+                message = f"column {given} is given without its partner {partner}"
+                header(partner, together, f"{message}; expected {together}")
     for given, needed in contract.FOLLOW_UP_NEEDS:
         if given in raw.columns and needed not in raw.columns:
-            problems.append(
-                Problem(
-                    header_line,
-                    None,
-                    needed,
-                    None,
-                    f"{needed} whenever {given} is given",
-                    f"column {given} is given without the column {needed} it describes; "
-                    f"expected {needed} too, or neither",
-                )
+            header(
+                needed,
+                f"{needed} whenever {given} is given",
+                f"column {given} is given without the column {needed} it describes; "
+                f"expected {needed} too, or neither",
             )
     if extras:
         notes.append("extra columns kept but not used by the analysis: " + ", ".join(extras))

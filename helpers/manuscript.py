@@ -57,9 +57,7 @@ def text_width(text: str, *, bold: bool = False, size: float = TABLE_PT) -> floa
     return len(text) * (CHAR_EM + (BOLD_EXTRA_EM if bold else 0)) * size / 72
 
 
-def column_layout(
-    header: Sequence[str], rows: Sequence[Sequence[str]], *, size: float = TABLE_PT
-) -> Layout:
+def column_layout(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Layout:
     """Widths that keep every word of a column on one line and fit the page's text width.
 
     Each column gets at least its longest word (header or cell; a short cell counts as
@@ -72,7 +70,7 @@ def column_layout(
 
     def longest(texts: list[str], split: bool) -> float:
         pieces = [(t.split() or [""]) if split and len(t) > SHORT_CELL else [t] for t in texts]
-        return max(text_width(p, bold=i == 0, size=size) for i, ps in enumerate(pieces) for p in ps)
+        return max(text_width(p, bold=i == 0) for i, ps in enumerate(pieces) for p in ps)
 
     word = [longest(c, True) + CELL_PADDING_IN for c in columns]
     line = [longest(c, False) + CELL_PADDING_IN for c in columns]
@@ -86,8 +84,8 @@ def column_layout(
     return Layout(tuple(round(w + free * x / total, 2) for w, x in zip(word, wrap)), landscape)
 
 
-def _rule(cell, *edges: str, size: int = 8) -> None:
-    """A single line on the named edges (``top``, ``bottom``) of a cell; ``size`` in eighths of a point."""
+def _rule(cell, *edges: str) -> None:
+    """A single line, 1 pt (8 eighths), on the named edges (``top``, ``bottom``) of a cell."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
@@ -98,12 +96,7 @@ def _rule(cell, *edges: str, size: int = 8) -> None:
         tc_pr.append(borders)
     for edge in edges:
         line = OxmlElement(f"w:{edge}")
-        for key, value in (
-            ("val", "single"),
-            ("sz", str(size)),
-            ("space", "0"),
-            ("color", "000000"),
-        ):
+        for key, value in (("val", "single"), ("sz", "8"), ("space", "0"), ("color", "000000")):
             line.set(qn(f"w:{key}"), value)
         borders.append(line)
 

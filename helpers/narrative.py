@@ -19,9 +19,8 @@ def show_markdown(text: str, *, policy: Policy = NONE) -> None:
     (``>=50`` shown as ``≥50``); in a share run with the note on hidden and rounded counts."""
     from IPython.display import display
 
-    text = readable(
-        policy.scrub(text)
-    )  # a share run: small counts hidden, and "<5" explained where shown
+    # a share run: small counts hidden, and "<5" explained where shown
+    text = readable(policy.scrub(text))
     note = policy.note_for(text)
     display({"text/markdown": f"{text}\n\n*{note}*" if note else text}, raw=True)
 
@@ -146,27 +145,9 @@ def share_word(numerator: int, denominator: int) -> str:
 # --- prose with computed numbers ------------------------------------------------------
 
 _FORMATS = (
-    "n",
-    "N",
-    "pct",
-    "n_pct",
-    "n_of",
-    "ci",
-    "p",
-    "value",
-    "int",
-    "share",
-    "percent",
-    "points",
-    "ci_points",
-    "rate",
-    "test",
-    "stored",
-    "interval",
-    "ratio",
-    "months",
-    "difference",
-)
+    "n N pct n_pct n_of ci p value int share percent points ci_points rate test stored interval "
+    "ratio months difference"
+).split()
 
 
 def _count(value):
@@ -209,9 +190,8 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
         return ci_text(_num(row["ci_low"]), _num(row["ci_high"]))
     if fmt == "p":
         return p_text(float(row["p_value"]))
-    if (
-        fmt == "test"
-    ):  # "Fisher's exact test, two-sided, p = 0.022", or the test that stood in for it
+    # "Fisher's exact test, two-sided, p = 0.022", or the test that stood in for it
+    if fmt == "test":
         return f"{_test_name(row)}, two-sided, {p_text(float(row['p_value']))}"
     if fmt == "int":
         return str(int(round(float(row["estimate"]))))
@@ -224,11 +204,8 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
             f"{float(row['estimate']):.2f} (95% CI {float(row['ci_low']):.2f}–"
             f"{float(row['ci_high']):.2f})"
         )
-    if fmt == "months":  # "9.7 months (95% CI 8.5–10.9)", a missing value not reached
-        value, low, high = (float(row[c]) for c in ("estimate", "ci_low", "ci_high"))
-        low_text, high_text = ("not reached" if _missing(x) else f"{x:.1f}" for x in (low, high))
-        head = "not reached" if _missing(value) else f"{value:.1f} months"
-        return f"{head} (95% CI {low_text}–{high_text})"
+    if fmt == "months":
+        return months_text(*(float(row[c]) for c in ("estimate", "ci_low", "ci_high")))
     if fmt == "percent":  # an estimated proportion without counts (e.g. a weighted rate)
         return "–" if _missing(row["estimate"]) else percent(float(row["estimate"]))
     if fmt == "points":  # a difference of proportions, in signed percentage points
@@ -240,9 +217,8 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
             if _missing(low) or _missing(high)
             else f"95% CI {100 * low:+.1f} to {100 * high:+.1f}"
         )
-    if (
-        fmt == "difference"
-    ):  # "+23.7 percentage points (95% CI +5.9 to +38.2, Newcombe hybrid score)"
+    # "+23.7 percentage points (95% CI +5.9 to +38.2, Newcombe hybrid score)"
+    if fmt == "difference":
         method = _ci_method(row)
         interval = (
             ""
@@ -251,6 +227,13 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
         )
         return f"{format_result(row, 'points')} percentage points{interval}"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(_FORMATS)}")
+
+
+def months_text(value: float, low: float, high: float) -> str:
+    """``"9.6 months (95% CI 7.1–12.0)"``; NaN (months) reads ``not reached``."""
+    low_text, high_text = ("not reached" if math.isnan(x) else f"{x:.1f}" for x in (low, high))
+    head = "not reached" if math.isnan(value) else f"{value:.1f} months"
+    return f"{head} (95% CI {low_text}–{high_text})"
 
 
 def _num(value) -> float:

@@ -426,10 +426,8 @@ def read_params_file(path: str | Path, relative_to: str | Path | None = None) ->
 
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
-            values = tomllib.loads(
-                handle.read().removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-            )  # Windows editors add a BOM
+        with open(path, "rb") as handle:  # Windows editors add a BOM
+            values = tomllib.loads(handle.read().removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except OSError as err:
         raise ParameterError(
             f"parameter file {path}: cannot read it ({err.strerror or err})"

@@ -151,18 +151,14 @@ def cutoffs_used(text: str) -> tuple[str, ...]:
     used = set()
     for name, level in _TERM.findall(text or ""):
         var, level = derived.BY_NAME.get(name), level.strip()
-        if (
-            var is None or level == derived.MISSING
-        ):  # patients without a value: one group at any cut-off
+        # patients without a value: one group at any cut-off
+        if var is None or level == derived.MISSING:
             continue
-        three_groups = {"bmb_low_cutoff", "bmb_high_cutoff"} <= set(var.parameters) and level[
-            :1
-        ] in ("<", ">")
-        used.update(
-            (("bmb_low_cutoff",) if level[:1] == "<" else ("bmb_high_cutoff",))
-            if three_groups
-            else var.parameters
-        )
+        sign = level[:1]
+        if {"bmb_low_cutoff", "bmb_high_cutoff"} <= set(var.parameters) and sign in ("<", ">"):
+            used.add("bmb_low_cutoff" if sign == "<" else "bmb_high_cutoff")  # three groups
+        else:
+            used.update(var.parameters)
     return tuple(p for p in derived.CUTOFFS if p in used)
 
 

@@ -80,8 +80,13 @@ def test_words(test: str, method: str = "") -> str:
     return words
 
 
+def _on(rec: Mapping) -> str:
+    """``"Fisher exact on Previous treatment lines"``: a recorded test and its grouping."""
+    return f"{rec['test_name']} on {grouping_label(rec['grouping'])}"
+
+
 def _short(rec: Mapping) -> str:
-    return f"{rec['test_name']} on {grouping_label(rec['grouping'])} {rec['p_value']:.4f}"
+    return f"{_on(rec)} {rec['p_value']:.4f}"
 
 
 def _twin(hit: Mapping, recorded: Sequence[Mapping]) -> tuple[str | None, Mapping | None]:
@@ -307,22 +312,10 @@ def p_value_candidates(
                         "how": "",
                     }
                 )
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "key",
-            "grouping",
-            "test",
-            "test_name",
-            "method",
-            "p_value",
-            "status",
-            "matches",
-            "truncation_only",
-            "rounded",
-            "how",
-        ],
+    columns = (
+        "key grouping test test_name method p_value status matches truncation_only rounded how"
     )
+    frame = pd.DataFrame(rows, columns=columns.split())
     frame.insert(2, "split", frame["grouping"].map(lambda g: split_text(results, measure, g)))
     frame.insert(5, "test_kind", [test_kind(t, m) for t, m in zip(frame["test"], frame["method"])])
     rank = {
@@ -391,7 +384,7 @@ def classify_candidates(candidates: pd.DataFrame) -> CandidateClasses:
 
 
 def _name(rec: Mapping) -> str:
-    return f"{rec['test_name']} on {grouping_label(rec['grouping'])} ({rec['split']}) p = {rec['p_value']:.4f}"
+    return f"{_on(rec)} ({rec['split']}) p = {rec['p_value']:.4f}"
 
 
 def _convention_line(hit: Mapping, recs: Sequence[Mapping], printed: str) -> list[str]:
@@ -410,7 +403,7 @@ def _convention_line(hit: Mapping, recs: Sequence[Mapping], printed: str) -> lis
         else "not recorded"
     )
     return [
-        f"- **Convention:** {hit['test_name']} on {grouping_label(hit['grouping'])} prints as {printed} with "
+        f"- **Convention:** {_on(hit)} prints as {printed} with "
         f"the two-sided p as {CONVENTION_WORDS[hit['test']]}; as {CONVENTION_WORDS[other]} it is "
         f"{twin_text}."
     ]
@@ -447,28 +440,11 @@ def describe_candidates(printed: str, candidates: pd.DataFrame) -> str:
         )
     if not other_hits and not truncated and not exact_hits:
         lines.append(f"- No other recorded test prints as {printed}, rounded or truncated.")
-    lines.append(
-        "- Every recorded value: "
-        + "; ".join(
-            f"{r['test_name']} on {grouping_label(r['grouping'])} {r['p_value']:.4f}" for r in recs
-        )
-        + "."
-    )
-    if classes.not_recorded:
-        lines.append(
-            "- Not recorded (not computed here): "
-            + ", ".join(
-                f"{r['test_name']} on {grouping_label(r['grouping'])}" for r in classes.not_recorded
-            )
-            + "."
-        )
-    if classes.not_applicable:
-        lines.append(
-            "- Not applicable (2 x 2 tables only): "
-            + ", ".join(
-                f"{r['test_name']} on {grouping_label(r['grouping'])}"
-                for r in classes.not_applicable
-            )
-            + "."
-        )
+    lines.append("- Every recorded value: " + "; ".join(map(_short, recs)) + ".")
+    for title, missing in (
+        ("Not recorded (not computed here)", classes.not_recorded),
+        ("Not applicable (2 x 2 tables only)", classes.not_applicable),
+    ):
+        if missing:
+            lines.append(f"- {title}: " + ", ".join(map(_on, missing)) + ".")
     return "\n".join(lines)

@@ -235,10 +235,7 @@ def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
         if rules:
             return Verdict(
                 UP_TO_ROUNDING,
-                "source's "
-                + source.text
-                + "% "
-                + describe_rules(rules, source.value, shown.decimals),
+                f"source's {source.text}% {describe_rules(rules, source.value, shown.decimals)}",
                 "",
                 printed,
                 recomputed,
@@ -444,9 +441,8 @@ def _replicate_p_value(
     p = float(p)
     recomputed = f"{p:.4f}"
     test = (split_test_key(text_of(result.get("key"))) or {}).get("test")
-    if (
-        len(paper_groups) > 1 and test in TESTS
-    ):  # is the paper's p the recorded test's on its own counts?
+    # is the paper's p the recorded test's on its own counts?
+    if len(paper_groups) > 1 and test in TESTS:
         on_paper = TESTS[test]([[k, n - k] for k, n in paper_groups.values()]).p_value
         if not p_value_matches(on_paper, shown)[0]:
             return _not_recomputed(
@@ -696,17 +692,19 @@ def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd
     """Result rows ``figures[all]``, ``figures[verdict=<label>]`` (every label, 0 when
     unused) and ``figures[basis=<basis>]``; denominator all figures."""
     total = len(verdicts)
-    rows = [
-        {
-            "key": rate_key("figures"),
-            "label": "Published figures judged",
-            "numerator": total,
+
+    def row(filters, label: str, n: int) -> dict:
+        return {
+            "key": rate_key("figures", filters),
+            "label": label,
+            "numerator": int(n),
             "denominator": total,
-            "estimate": 1.0 if total else math.nan,
+            "estimate": n / total if total else math.nan,
             "method": "count",
             "unit": "figures",
         }
-    ]
+
+    rows = [row(None, "Published figures judged", total)]
     verdict_counts = verdicts["verdict"].value_counts()
     basis_counts = verdicts["basis"].value_counts(sort=False)
     for column, counts in (
@@ -714,17 +712,7 @@ def summary_results(verdicts: pd.DataFrame, *, reconstructed: bool = True) -> pd
         ("basis", basis_counts.to_dict()),
     ):
         for value, n in counts.items():
-            rows.append(
-                {
-                    "key": rate_key("figures", {column: value}),
-                    "label": f"Published figures, {column}: {value}",
-                    "numerator": int(n),
-                    "denominator": total,
-                    "estimate": n / total if total else math.nan,
-                    "method": "count",
-                    "unit": "figures",
-                }
-            )
+            rows.append(row({column: value}, f"Published figures, {column}: {value}", n))
     return pd.DataFrame(rows)
 
 

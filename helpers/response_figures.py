@@ -9,7 +9,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from helpers import contract, suppression
+from helpers import contract, figures, suppression
 from helpers.derived import CRS_STATES
 from helpers.figures import AGGREGATE_VIEW, blasts_median_iqr, house_style, new_figure
 from helpers.parameters import default
@@ -55,9 +55,8 @@ def plot_cr_mrd_by_burden(
         [policy.rate_hidden(n, d) for n, d in zip(long["numerator"], long["denominator"])],
         index=long.index,
     )
-    long.loc[hidden, "pct"] = (
-        0  # a share run draws no bar for a hidden count: its height would give it back
-    )
+    # a share run draws no bar for a hidden count: its height would give it back
+    long.loc[hidden, "pct"] = 0
     with house_style():
         fig, ax = new_figure(6.5, 4.6)
         sns.barplot(
@@ -162,9 +161,8 @@ def plot_patient_flow(flow: PatientFlow, *, policy: Policy = NONE) -> Figure:
         "mrdpos": flow.mrd_evaluable - flow.mrd_negative,
     }
     shown = {}
-    for (
-        keys
-    ) in splits:  # each split is one line: a share run protects a hidden count from its total
+    # each split is one line: a share run protects a hidden count from its total
+    for keys in splits:
         shown.update(policy.hide_small(pd.Series([n[k] for k in keys], index=list(keys))).map(str))
     steps = {
         "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {shown['treated']}", main),
@@ -335,17 +333,7 @@ def _crs_aggregate_view(
             if n_both[state] < min_cell:
                 continue
             part = both[both["crs_status"].astype(str) == state]
-            summary = blasts_median_iqr(
-                pd.DataFrame(
-                    {
-                        "time": ["Before"] * len(part) + ["After"] * len(part),
-                        "blasts": [
-                            *part["bmb_baseline_pct"].astype(float),
-                            *part["bmb_post_debulking_pct"].astype(float),
-                        ],
-                    }
-                )
-            )
+            summary = blasts_median_iqr(figures.blasts_long(part, []))
             median, q1, q3 = (summary[c] for c in ("median", "q1", "q3"))
             right.errorbar(
                 median["Before"],

@@ -144,11 +144,7 @@ def proportion_row(key: str, label: str, proportion, method: str | None = None) 
     return {
         "key": key,
         "label": label,
-        "numerator": proportion.numerator,
-        "denominator": proportion.denominator,
-        "estimate": proportion.estimate,
-        "ci_low": proportion.ci_low,
-        "ci_high": proportion.ci_high,
+        **proportion.row_fields(),
         "method": method or f"count; {proportion.method_label}",
         "unit": "proportion",
     }

@@ -82,6 +82,11 @@ class Proportion:
         )
         return f"{n_of(k, n, policy=self.policy)[:-1]}; {interval}, {_CI_METHOD_LABELS[self.method].split()[0]})"
 
+    def row_fields(self) -> dict:
+        """The counts, estimate and limits as result-row columns (:mod:`helpers.results`)."""
+        names = ("numerator", "denominator", "estimate", "ci_low", "ci_high")
+        return {name: getattr(self, name) for name in names}
+
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         printer.text(str(self))
 

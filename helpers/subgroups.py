@@ -26,8 +26,6 @@ class RateTable:
     rates: pd.DataFrame
     tests: tuple[TestResult, ...]
     where: Mapping[str, object] | None = None
-    method: str = "clopper-pearson"
-    confidence: float = 0.95
 
 
 def _filter(cohort: pd.DataFrame, where: Mapping[str, object] | None) -> pd.DataFrame:
@@ -57,8 +55,6 @@ def rate_by(
     *,
     where: Mapping[str, object] | None = None,
     tests: Sequence[TestResult] = (),
-    method: str = "clopper-pearson",
-    confidence: float = 0.95,
 ) -> RateTable:
     """Proportion of ``outcome`` True in each level of ``by`` with exact CIs, and the given tests.
 
@@ -90,17 +86,13 @@ def rate_by(
     rows = []
     for group_var, level, flags in groups:
         k, n = int(flags.sum()), int(flags.size)
-        prop = proportion(k, n, method=method, confidence=confidence)
+        prop = proportion(k, n)
         rows.append(
             {
                 "measure": outcome,
                 "group_var": group_var,
                 "level": level,
-                "numerator": k,
-                "denominator": n,
-                "estimate": prop.estimate,
-                "ci_low": prop.ci_low,
-                "ci_high": prop.ci_high,
+                **prop.row_fields(),
             }
         )
     rates = pd.DataFrame(rows)
@@ -115,9 +107,7 @@ def rate_by(
             raise ValueError(
                 f"{test.short} was run on {test.table}, not on the {outcome} by {by} table {table}"
             )
-    return RateTable(
-        outcome, by, rates, tuple(tests), dict(where) if where else None, method, confidence
-    )
+    return RateTable(outcome, by, rates, tuple(tests), dict(where) if where else None)
 
 
 def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFrame:
@@ -140,7 +130,7 @@ def rate_table_results(rt: RateTable, *, label: str | None = None) -> pd.DataFra
                 "ci_low": r.ci_low,
                 "ci_high": r.ci_high,
                 "p_value": math.nan,
-                "method": ci_method_label(rt.method, rt.confidence),
+                "method": ci_method_label("clopper-pearson"),
                 "unit": "proportion",
             }
         )
@@ -196,11 +186,7 @@ def count_by(
             {
                 "key": results.rate_key("n", filters),
                 "label": f"{column}={level}",
-                "numerator": k,
-                "denominator": total,
-                "estimate": prop.estimate,
-                "ci_low": prop.ci_low,
-                "ci_high": prop.ci_high,
+                **prop.row_fields(),
                 "p_value": math.nan,
                 "method": "count; share with " + ci_method_label("clopper-pearson"),
                 "unit": "count",
@@ -223,11 +209,7 @@ def count_row(
     return {
         "key": key,
         "label": label,
-        "numerator": p.numerator,
-        "denominator": p.denominator,
-        "estimate": p.estimate,
-        "ci_low": p.ci_low,
-        "ci_high": p.ci_high,
+        **p.row_fields(),
         "p_value": math.nan,
         "method": method,
         "unit": "proportion",

@@ -216,12 +216,8 @@ class Policy:
         one patient's event or its time."""
         import numpy as np
 
-        table = self.event_table(durations, np.asarray(events).astype(bool).astype(int))
-        risk, new = table["at_risk"].to_numpy(dtype=float), table["events"].to_numpy(dtype=float)
-        step = np.where(risk > 0, 1 - np.minimum(new, risk) / np.where(risk > 0, risk, 1), 1.0)
-        return table[["time", "at_risk", "events"]].assign(
-            survival=np.cumprod(step) if len(table) else []
-        )
+        causes = np.asarray(events).astype(bool).astype(int)
+        return self.cif_steps(durations, causes)[["time", "at_risk", "events", "survival"]]
 
     def cif_steps(self, durations, causes) -> pd.DataFrame:
         """Cumulative incidence of each cause (Aalen-Johansen) a share run may draw, from :meth:`event_table`:
@@ -275,10 +271,6 @@ class Policy:
         if note and note not in footnote_text:
             return f"{footnote_text} {note}".strip()
         return footnote_text
-
-    def line_mask(self, counts) -> list[bool]:
-        """Which counts of one line to hide: counts 1..k-1 (rounding protects the others)."""
-        return [self.hidden(float(c)) if pd.notna(c) else False for c in counts]
 
     def table_mask(self, table: pd.DataFrame) -> pd.DataFrame:
         """Which cells of an r x c table of counts to hide: counts 1..k-1."""
@@ -351,15 +343,12 @@ def tidy(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     cols = [c for c in _COUNT_COLUMNS if c in frame.columns]
     if not policy.active or not cols:
         return frame
-    if (
-        "unit" in frame.columns and frame["unit"].isin(NOT_PATIENTS).any()
-    ):  # those rows stay as they are
+    if "unit" in frame.columns and frame["unit"].isin(NOT_PATIENTS).any():
         keep = frame["unit"].isin(NOT_PATIENTS)
         shown = tidy(frame[~keep], policy).astype(object)
         out = pd.concat([shown, frame[keep].astype(object)]).loc[frame.index].infer_objects()
-        for col in (
-            c for c in _COUNT_COLUMNS if c in out.columns
-        ):  # whole numbers stay whole beside text
+        # whole numbers stay whole beside text
+        for col in (c for c in _COUNT_COLUMNS if c in out.columns):
             out[col] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in out[col]]
         return out
     out = frame.copy()

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import narrative, suppression
+from helpers.narrative import months_text
 from helpers.results import Key
 from helpers.suppression import NONE, Policy
 
@@ -115,9 +116,8 @@ def rounded_steps(fit, *, policy: Policy) -> pd.DataFrame:
         half = 1.959963984540054 * np.sqrt(variance) / np.abs(np.log(s))
         low, high = s ** np.exp(half), s ** np.exp(-half)
     usable = (s > 0) & (s < 1)
-    return steps.assign(
-        low=np.where(usable, low, np.nan), high=np.where(usable, high, np.nan)
-    )  # R: NA at 0 and 1
+    # R: NA at 0 and 1
+    return steps.assign(low=np.where(usable, low, np.nan), high=np.where(usable, high, np.nan))
 
 
 def _steps_at(steps: pd.DataFrame, t: float) -> tuple[float, float, float]:
@@ -182,13 +182,6 @@ def km_rows(
     return rows
 
 
-def months_text(value: float, low: float, high: float) -> str:
-    """``"9.6 months (95% CI 7.1–12.0)"``; NaN (months) reads ``not reached``."""
-    low_text, high_text = ("not reached" if math.isnan(x) else f"{x:.1f}" for x in (low, high))
-    head = "not reached" if math.isnan(value) else f"{value:.1f} months"
-    return f"{head} (95% CI {low_text}–{high_text})"
-
-
 def km_table(
     fits: Mapping[str, object], times: Sequence[float], *, policy: Policy = NONE
 ) -> pd.DataFrame:
@@ -200,9 +193,8 @@ def km_table(
         small = policy.hidden(n)  # a share run: no median or survival of a group below k
         row = {
             "Group": name,
-            "Patients": narrative.count(n, policy=policy)
-            if policy.active
-            else n,  # "<5" or rounded in a share run
+            # "<5" or rounded in a share run
+            "Patients": narrative.count(n, policy=policy) if policy.active else n,
             "Events": narrative.count(events, policy=policy) if policy.active else events,
             "Median": suppression.DASH
             if small
@@ -210,9 +202,8 @@ def km_table(
         }
         for t in times:
             s, low, high = survival_at(fit, t, policy=policy)
-            none = (
-                "no event yet" if s == 1 else "every patient had the event"
-            )  # S of 1 or 0: no interval
+            # S of 1 or 0: no interval
+            none = "no event yet" if s == 1 else "every patient had the event"
             row[f"Survival at {t:g} months"] = (
                 suppression.DASH
                 if small

@@ -92,6 +92,12 @@ def _counts_below(ax, risk, events, rows, ticks, x0: float, events_title: str, p
         axes.set_xlim(ax.get_xlim())
 
 
+def _annotate(ax, annotation: str, y: float, va: str) -> None:
+    """``annotation`` (a test, :func:`annotation_text`) at the right of ``ax``, ``y`` in axes units."""
+    if annotation:
+        ax.text(0.98, y, annotation, transform=ax.transAxes, ha="right", va=va, fontsize="small")
+
+
 def _layout(n_groups: int):
     height = 0.3 + 0.45 * n_groups
     return figures.new_figure(
@@ -162,16 +168,7 @@ def plot_km(
         )
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="lower left", frameon=False, fontsize="small")
-        if annotation:
-            ax.text(
-                0.98,
-                0.97,
-                annotation,
-                transform=ax.transAxes,
-                ha="right",
-                va="top",
-                fontsize="small",
-            )
+        _annotate(ax, annotation, 0.97, "top")
         rows = [(n, c, f.durations, f.event_observed) for c, (n, f) in zip(colours, fits.items())]
         _counts_below(ax, risk, events, rows, ticks, grid[0] - pad, "Cumulative events", policy)
     return fig
@@ -184,8 +181,6 @@ def plot_cif(
     title: str,
     *,
     annotation: str = "",
-    bands: bool | None = None,
-    xlabel: str = "Months from CR",
     policy: Policy = NONE,
 ) -> Figure:
     """Cumulative incidence curves: ``curves`` group -> cause name -> Aalen-Johansen fit
@@ -195,7 +190,7 @@ def plot_cif(
     one_group = len(curves) == 1  # before hiding: a hidden group's curves are still named as its
     curves = {g: by_cause for g, by_cause in curves.items() if not policy.hidden(len(data[g][0]))}
     n_curves = sum(len(c) for c in curves.values())
-    bands = bands_default(n_curves) if bands is None else bands
+    bands = bands_default(n_curves)
     ticks = _ticks(grid)
     with figures.house_style():
         fig, (ax, risk, events) = _layout(len(curves))
@@ -234,34 +229,24 @@ def plot_cif(
         ax.set(
             title=title,
             ylabel="Cumulative incidence (proportion)",
-            xlabel=xlabel,
+            xlabel="Months from CR",
             ylim=(0, 1.02),
             xlim=(grid[0] - pad, grid[-1] + pad),
             xticks=ticks,
         )
         ax.legend(loc="upper left", frameon=False, fontsize="small")
-        if annotation:  # incidence rises to the top right: the test sits above the low curves
-            ax.text(
-                0.98,
-                0.3,
-                annotation,
-                transform=ax.transAxes,
-                ha="right",
-                va="bottom",
-                fontsize="small",
-            )
+        # incidence rises to the top right: the test sits above the low curves
+        _annotate(ax, annotation, 0.3, "bottom")
         rows = [(g, c, *data[g]) for c, g in zip(colours, curves)]
         after_cr = "Cumulative events (relapse or death)"
         _counts_below(ax, risk, events, rows, ticks, grid[0] - pad, after_cr, policy)
     return fig
 
 
-def caption(
-    what: str, fits: Mapping[str, object], bands: bool | None = None, *, policy: Policy = NONE
-) -> str:
+def caption(what: str, fits: Mapping[str, object], *, policy: Policy = NONE) -> str:
     """Figure caption of :func:`plot_km`: ``what``, each curve with its patients (through the
     share-run suppression) and what the lines, bands and rows below show."""
-    bands = bands_default(len(fits)) if bands is None else bands
+    bands = bands_default(len(fits))
     groups = "; ".join(
         f"{name} (n = {narrative.count(len(fit.durations), policy=policy)})"
         for name, fit in fits.items()

@@ -165,11 +165,7 @@ def availability(cohort: pd.DataFrame, column: str) -> pd.DataFrame:
                 "characteristic": contract.label(column),
                 "variable": column,
                 "level": "recorded" if what == "available" else NOT_AVAILABLE,
-                "numerator": p.numerator,
-                "denominator": p.denominator,
-                "estimate": p.estimate,
-                "ci_low": p.ci_low,
-                "ci_high": p.ci_high,
+                **p.row_fields(),
             }
         )
     return pd.DataFrame(rows)
@@ -374,17 +370,15 @@ def show_table(
     columns: Sequence[str] | None = None,
     *,
     max_rows: int | None = None,
-    title: str = "",
-    footnote: str = "",
     policy: Policy = NONE,
 ) -> None:
     """Show a table of text cells as written; beyond ``max_rows`` the footnote says how many rows were left out."""
     view = table if columns is None else table.loc[:, list(columns)]
+    footnote = ""
     if max_rows is not None and len(view) > max_rows:
-        left_out = f"First {max_rows} of {len(view):,} rows shown."
-        footnote = f"{footnote} {left_out}".strip()
+        footnote = f"First {max_rows} of {len(view):,} rows shown."
         view = view.head(max_rows)
-    display.table(view, title, footnote=footnote, policy=policy).show()
+    display.table(view, "", footnote=footnote, policy=policy).show()
 
 
 def table1_by(
@@ -392,19 +386,17 @@ def table1_by(
     by: str,
     *,
     missing_label: str,
-    variables: Sequence[str] = TABLE1_VARIABLES,
-    summaries: Sequence[str] = TABLE1_SUMMARIES,
-    overall: str = "All patients",
     policy: Policy = NONE,
 ) -> pd.DataFrame:
     """Table 1 with one column per level of ``by`` (as tableone's ``groupby``): n (%) of the
     column's patients, a column ``missing_label`` for patients without a ``by`` value (when
-    there are any) and the ``overall`` column first; median (range) rows under each block.
+    there are any) and the ``All patients`` column first; median (range) rows under each block.
 
     In a share run each block's counts are one table whose rows and columns add up to
     shown totals, so a small count and whatever would give it back are hidden; the groups'
     sizes are one line adding up to N, and a column whose size is hidden shows no count.
     """
+    overall = "All patients"
     has_group = cohort[by].notna()
     groups = [(overall, cohort)] + [
         (str(level), cohort[has_group & (cohort[by].astype(str) == str(level))])
@@ -424,7 +416,7 @@ def table1_by(
     # a column whose N is hidden shows no count: its counts would add up to it
     closed = {name for name, n in shown_sizes.items() if policy.hidden(n)}
     rows = []
-    for var in variables:
+    for var in TABLE1_VARIABLES:
         overall_counts = without_empty_missing(count_rows(cohort, [var]))
         levels = list(overall_counts["level"])
         block = pd.DataFrame(
@@ -448,7 +440,7 @@ def table1_by(
                 for name, _ in groups
             }
             rows.append({"Characteristic": contract.label(var), "Level": level, **cells})
-        for column in (c for c in summaries if SUMMARY_UNDER.get(c) == var):
+        for column in (c for c in TABLE1_SUMMARIES if SUMMARY_UNDER.get(c) == var):
             cells = {
                 headers[name]: suppression.DASH
                 if name in closed

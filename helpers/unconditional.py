@@ -242,15 +242,9 @@ def _unconditional(table, which: str) -> TestResult:
         )
     (x1, _), (x2, _) = arr.tolist()
     if which == "barnard":
-        return TestResult(
-            name,
-            which,
-            _pooled_z(arr),
-            _barnard_by_enumeration(x1, n1, x2, n2),
-            as_tuple(arr),
-            _STATISTIC_NAMES[which],
-        )
-    p, statistic = _boschloo_by_boundaries(x1, n1, x2, n2)
+        p, statistic = _barnard_by_enumeration(x1, n1, x2, n2), _pooled_z(arr)
+    else:
+        p, statistic = _boschloo_by_boundaries(x1, n1, x2, n2)
     return TestResult(name, which, statistic, p, as_tuple(arr), _STATISTIC_NAMES[which])
 
 
