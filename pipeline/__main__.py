@@ -54,24 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("validate", help="check a cohort file against the data contract")
-    p.add_argument("file", nargs="?", help="cohort file (.csv or .xlsx)")
-    p.add_argument(
-        "--sheet",
-        default=None,
+    sheet = dict(
         metavar="NAME",
         help="workbook sheet to read (default: the only visible sheet with the contract's columns)",
     )
+    notebooks = "folder of notebooks to run (default: the repository's notebooks/)"
+
+    p = sub.add_parser("validate", help="check a cohort file against the data contract")
+    p.add_argument("file", nargs="?", help="cohort file (.csv or .xlsx)")
+    p.add_argument("--sheet", **sheet)
     p.add_argument(
         "--template",
-        default=None,
         metavar="DIR",
         help="instead of validating, write an empty template.csv and template.xlsx into DIR",
     )
     p.add_argument(
         "--fix-codes",
-        default=None,
         metavar="OUT",
         help="also write a normalised copy of a valid FILE to OUT (a new .csv; never the input): "
         "codes in the contract's case, yes/no booleans, whole numbers without '.0', no "
@@ -87,21 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--data",
-        default=None,
         help="cohort file, relative to the current directory "
         "(default: data_path of the --params file, else the repository's "
         "data/reconstructed_cohort.csv)",
     )
     p.add_argument(
         "--params",
-        default=None,
         metavar="FILE",
         help="parameter file (TOML, flat keys named as the notebooks' parameters; "
         "default: the repository's analysis.toml, or none with --notebooks)",
     )
     p.add_argument(
         "--out",
-        default=None,
         help="run directory, relative to the current directory "
         "(default: outputs/<data file stem> in the repository)",
     )
@@ -114,22 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("NAME", "VALUE"),
         help="notebook parameter (repeatable)",
     )
-    p.add_argument(
-        "--sheet",
-        default=None,
-        metavar="NAME",
-        help="workbook sheet to read (default: the only visible sheet with the contract's columns)",
-    )
+    p.add_argument("--sheet", **sheet)
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
-    p.add_argument(
-        "--notebooks",
-        default=None,
-        help="folder of notebooks to run (default: the repository's notebooks/)",
-    )
+    p.add_argument("--notebooks", help=notebooks)
     p.add_argument(
         "--workers",
         type=_worker_count,
-        default=None,
         metavar="N",
         help="notebooks executed at the same time, each with its own kernel "
         "(default 2 for cohorts under 10,000 patients, else 1; "
@@ -138,7 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cell-timeout",
         type=_positive_seconds,
-        default=None,
         metavar="SECONDS",
         help="fail the run when one cell runs longer than this (default: no limit)",
     )
@@ -152,11 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "params", help="list every notebook parameter: type, default, meaning, notebooks"
     )
-    p.add_argument(
-        "--notebooks",
-        default=None,
-        help="folder of notebooks (default: the repository's notebooks/)",
-    )
+    p.add_argument("--notebooks", help="folder of notebooks (default: the repository's notebooks/)")
 
     p = sub.add_parser(
         "batch", help="run the analysis over several files, each centre, a parameter grid"
@@ -168,7 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--by",
         choices=["center"],
-        default=None,
         help="one run per centre of each file (subsets written under OUT/work/)",
     )
     p.add_argument(
@@ -188,28 +167,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs",
         type=_worker_count,
-        default=None,
         metavar="N",
         help="runs at the same time (default: as many as cores and free memory allow)",
     )
-    p.add_argument(
-        "--notebooks",
-        default=None,
-        help="folder of notebooks to run (default: the repository's notebooks/)",
-    )
+    p.add_argument("--notebooks", help=notebooks)
     p.add_argument(
         "--params",
-        default=None,
         metavar="FILE",
         help="parameter file every run reads, as `run --params` (default: the repository's "
         "analysis.toml, or none with --notebooks); part of the check that skips finished runs",
     )
     p.add_argument("--share", action="store_true", help="share-safe runs (see `run --share`)")
     p.add_argument(
-        "--snakefile",
-        default=None,
-        metavar="PATH",
-        help="write the batch as a Snakefile instead of running it",
+        "--snakefile", metavar="PATH", help="write the batch as a Snakefile instead of running it"
     )
 
     p = sub.add_parser("synth", help="write a synthetic cohort of any size under the contract")
@@ -220,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the optional follow-up columns (survival, relapse, transplant times)",
     )
-    p.add_argument("--out", default=None, help="output CSV (default stdout)")
+    p.add_argument("--out", help="output CSV (default stdout)")
 
     p = sub.add_parser(
         "reconstruct", help="rebuild the reconstructed cohort from published figures"
@@ -344,15 +314,13 @@ def run_from_cli(args) -> int:
     """``python -m pipeline run``: 0 complete, 1 failed, 2 bad input, 130 interrupted."""
     from helpers.parameters import ParameterError
     from pipeline.parameters import check_params_path
-    from pipeline.run import InterruptedAfterCompletion, PipelineError, run_analysis
+    from pipeline.run import PipelineError, run_analysis
+    from pipeline.rundir import InterruptedAfterCompletion
 
     notebooks = args.notebooks if args.notebooks is not None else REPO_ROOT / "notebooks"
     # The repository's analysis.toml describes the repository's notebooks, not another folder's.
-    params_file = (
-        args.params
-        if args.params is not None
-        else (REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
-    )
+    default = REPO_ROOT / "analysis.toml" if args.notebooks is None else None
+    params_file = args.params if args.params is not None else default
     try:
         if params_file is not None:
             check_params_path(params_file)  # before the run hashes it: a pipe would block

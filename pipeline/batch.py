@@ -10,7 +10,6 @@ notebooks is skipped, so a batch resumes where it stopped.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import csv
 import dataclasses
@@ -18,18 +17,20 @@ import hashlib
 import io
 import itertools
 import json
-import multiprocessing
 import os
 import re
+import shlex
 import signal
 import sys
+from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import suppression
 from helpers.provenance import file_sha256
+from pipeline.parameters import literal
 
 #: Label of the run pooling the centres below ``--min-patients``.
 OTHER_CENTRES = "other centres"
@@ -115,9 +116,7 @@ def safe_names(texts: Mapping[str, str]) -> dict[str, str]:
     ``x`` and ``_x``, ``A-B`` and ``A.B``, or two Greek names never share a file.
     """
     slugs = {key: _slug(text) for key, text in texts.items()}
-    users: dict[str, int] = {}
-    for slug in slugs.values():
-        users[slug.lower()] = users.get(slug.lower(), 0) + 1
+    users = Counter(slug.lower() for slug in slugs.values())
     names = {}
     for key, slug in slugs.items():
         plain = slug and users[slug.lower()] == 1 and len(slug) <= NAME_PART_MAX
@@ -232,9 +231,7 @@ def plan_batch(
 def _unique_run_names(names: list[str], identities: list[str]) -> list[str]:
     """Names made distinct (ignoring case) and short: a name shared or too long is cut and
     given 8 hex digits of its run's identity (file, subset, parameters)."""
-    users: dict[str, int] = {}
-    for name in names:
-        users[name.lower()] = users.get(name.lower(), 0) + 1
+    users = Counter(name.lower() for name in names)
     done = [
         name
         if users[name.lower()] == 1 and len(name) <= RUN_NAME_MAX
@@ -349,46 +346,19 @@ def is_up_to_date(
         given = dict(spec.parameters)
         for params in manifest["parameters"].values():
             for name, value in params.items():
-                if name in given and not _same(value, given[name]):
+                if name in given and literal(value) != literal(given[name]):
                     return False
         return (run_dir / "results.csv").is_file()
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 
 
-def _same(recorded: str, given: str) -> bool:
-    def value(text):
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            return text
-
-    return value(recorded) == value(given)
-
-
-_RUNNER = 0  # in a batch worker: the batch runner's process id
-_BUSY = False  # in a batch worker: whether a run is going on
-_STOPPING = False  # in a batch worker: whether SIGTERM came (the runner stopping or dead)
-
-
 def _worker_started(runner: int) -> None:
-    """Batch worker initializer: SIGTERM when the runner dies (even by ``kill -9``), and
-    SIGTERM stops the run as Ctrl-C does (partial run removed, kernels shut down)."""
-    from pipeline.kernels import die_with_runner
+    """Batch worker initializer: SIGTERM when the runner dies (even by ``kill -9``), and SIGTERM
+    stops the run as Ctrl-C does (partial run removed, kernels shut down)."""
+    from pipeline import kernels
 
-    global _RUNNER
-    _RUNNER = runner
-    die_with_runner(runner, signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _worker_terminated)
-
-
-def _worker_terminated(signum, frame):
-    global _STOPPING
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
-    _STOPPING = True
-    if _BUSY:
-        raise KeyboardInterrupt
-    os._exit(0)
+    kernels.worker_started(runner, signal.SIGTERM)
 
 
 def _run_one(
@@ -398,42 +368,37 @@ def _run_one(
     ``fork_server`` if given; every error becomes the outcome's message."""
     import time
 
+    from pipeline import kernels
     from pipeline.run import PipelineError, run_analysis
 
-    global _BUSY
     start = time.perf_counter()
-    try:
-        _BUSY = True
-        run_analysis(
-            spec.data,
-            run_dir,
-            parameters=list(spec.parameters),
-            force=True,
-            notebooks_dir=notebooks_dir,
-            progress=False,
-            workers=1,
-            share=share,
-            params_file=params_file,
-            fork_server=fork_server,
-        )
-    except PipelineError as err:
-        return RunOutcome(spec, "failed", str(err).strip(), time.perf_counter() - start)
-    except KeyboardInterrupt:
-        if _RUNNER and os.getppid() != _RUNNER:  # orphaned: nobody waits for the outcome
-            os._exit(130)
-        raise
-    except Exception as err:  # noqa: BLE001  (one run's failure must not stop the batch)
-        return RunOutcome(
-            spec, "failed", f"{type(err).__name__}: {err}", time.perf_counter() - start
-        )
-    finally:
-        _BUSY = False
-        # Stopped, the worker ends here: nobody reads the outcome, and back in the pool's
-        # loop it would wait for work forever with SIGTERM ignored. The runner's id is no
-        # proof it lives: the death signal comes when the runner's forking thread ends,
-        # which may be before its last thread, so getppid() can still name the runner.
-        if _STOPPING:
-            os._exit(130)
+    with kernels.stoppable():  # stopped, the worker ends here: nobody reads the outcome
+        try:
+            run_analysis(
+                spec.data,
+                run_dir,
+                parameters=list(spec.parameters),
+                force=True,
+                notebooks_dir=notebooks_dir,
+                progress=False,
+                workers=1,
+                share=share,
+                params_file=params_file,
+                fork_server=fork_server,
+            )
+        except PipelineError as err:
+            return RunOutcome(spec, "failed", str(err).strip(), time.perf_counter() - start)
+        except KeyboardInterrupt:
+            # The runner's id is no proof it lives: the death signal comes when the runner's
+            # forking thread ends, which may be before its last thread, so getppid() can still
+            # name the runner (kernels.stoppable exits then).
+            if kernels.orphaned():
+                os._exit(130)
+            raise
+        except Exception as err:  # noqa: BLE001  (one run's failure must not stop the batch)
+            return RunOutcome(
+                spec, "failed", f"{type(err).__name__}: {err}", time.perf_counter() - start
+            )
     return RunOutcome(spec, "done", "", time.perf_counter() - start)
 
 
@@ -466,7 +431,7 @@ def run_batch(
     from tqdm.auto import tqdm
 
     from pipeline import kernels
-    from pipeline.run import REPO_ROOT, _stop_workers, list_notebooks
+    from pipeline.run import REPO_ROOT, list_notebooks
 
     out = Path(os.path.abspath(out))
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -485,29 +450,19 @@ def run_batch(
             todo.append(spec)
     if todo:
         # One fork server for every run of the batch: its imports are paid once.
-        given = kernels.given_server()
         forking = kernels.worth_forking(len(todo) * len(sources))
-        server = None
-        if forking and not given:
-            server = kernels.ForkServer(kernels.preload_for(notebooks))
-        address = given or (server.address if server else "")
-        before = set(multiprocessing.active_children())
-        pool = ProcessPoolExecutor(
-            max_workers=jobs or default_jobs(len(todo)),
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_worker_started,
-            initargs=(os.getpid(),),
+        pool_of = kernels.worker_pool(
+            jobs or default_jobs(len(todo)),
+            _worker_started,
+            notebooks,
+            forking,
+            kernels.given_server(),
         )
-        try:
+        with pool_of as (pool, address):
+            runs = out / "runs"
             futures = {
                 pool.submit(
-                    _run_one,
-                    s,
-                    out / "runs" / s.name,
-                    notebooks_dir,
-                    share,
-                    params_file,
-                    address,
+                    _run_one, s, runs / s.name, notebooks_dir, share, params_file, address
                 ): s
                 for s in todo
             }
@@ -527,18 +482,9 @@ def run_batch(
                     outcomes[spec.name] = RunOutcome(spec, "failed", f"{type(err).__name__}: {err}")
                 bar.update(1)
             bar.close()
-        except BaseException:
-            _stop_workers(pool, before)  # each worker removes its partial run and stops its kernels
-            raise
-        else:
-            pool.shutdown(wait=True)
-        finally:
-            if server is not None:
-                server.close()
     ordered = [outcomes[s.name] for s in specs]
-    if (
-        share
-    ):  # an error may quote a patient's row or value, or name a path: a share batch says where only
+    # An error may quote a patient's row or value, or name a path: a share batch says where only.
+    if share:
         ordered = [
             dataclasses.replace(o, error=suppression.share_failure_text(o.error)) if o.error else o
             for o in ordered
@@ -570,19 +516,8 @@ def write_snakefile(
     rules = _rule_names([s.name for s in specs])
     for s, rule in zip(specs, rules):
         run_dir = out / "runs" / s.name
-        cmd = [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--data",
-            str(s.data),
-            "--out",
-            str(run_dir),
-            "--force",
-            "--workers",
-            "1",
-        ]
+        cmd = [sys.executable, "-m", "pipeline", "run", "--data", str(s.data), "--out"]
+        cmd += [str(run_dir), "--force", "--workers", "1"]
         if notebooks_dir is not None:
             cmd += ["--notebooks", os.path.abspath(notebooks_dir)]
         if params_file is not None:
@@ -591,7 +526,7 @@ def write_snakefile(
             cmd += ["-p", name, value]
         if share:
             cmd.append("--share")
-        shell = " ".join(_shell_quote(c) for c in cmd).replace("{", "{{").replace("}", "}}")
+        shell = " ".join(map(shlex.quote, cmd)).replace("{", "{{").replace("}", "}}")
         lines += [
             "",
             f"rule {rule}:",
@@ -605,19 +540,11 @@ def write_snakefile(
     return path
 
 
-def _shell_quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
-
-
 def _rule_names(names: list[str]) -> list[str]:
     """Snakemake rule names (identifiers), distinct: ``A-B`` and ``A.B`` give ``run_A_B`` and
     ``run_A_B_<8 hex digits of the run name>``."""
     rules = ["run_" + re.sub(r"\W", "_", name, flags=re.ASCII) for name in names]
-    users: dict[str, int] = {}
-    for rule in rules:
-        users[rule] = users.get(rule, 0) + 1
+    users = Counter(rules)
     return [
         rule if users[rule] == 1 else f"{rule}_{_digest(name)}" for rule, name in zip(rules, names)
     ]
@@ -633,11 +560,8 @@ def batch_from_cli(args) -> int:
     out = Path(os.path.abspath(args.out))
     notebooks = Path(args.notebooks) if args.notebooks is not None else REPO_ROOT / "notebooks"
     # As `run`: the repository's analysis.toml describes the repository's notebooks only.
-    params_file = (
-        args.params
-        if args.params is not None
-        else (REPO_ROOT / "analysis.toml" if args.notebooks is None else None)
-    )
+    default = REPO_ROOT / "analysis.toml" if args.notebooks is None else None
+    params_file = args.params if args.params is not None else default
     with contextlib.ExitStack() as held:
         try:  # bad usage (exit status 2) is found before any run starts
             if params_file is not None:

@@ -41,6 +41,8 @@ from helpers.batch_view import (
 )
 from helpers.parameters import default
 from helpers.results import Key
+from pipeline.batch import ALL_PATIENTS
+from pipeline.parameters import literal
 
 FUNNEL_FIGURE = Path("figures") / "funnel_cr_by_centre.png"
 
@@ -129,7 +131,7 @@ def _kind(outcomes, out: Path, share: bool | None) -> tuple[str, int]:
     for m in manifests:
         for values in m.get("parameters", {}).values():
             if "min_cell" in values:
-                k = int(_literal(values["min_cell"]))
+                k = int(literal(values["min_cell"]))
     return ("share" if share else "internal"), k
 
 
@@ -140,7 +142,7 @@ def _protect_totals(table: pd.DataFrame, policy: suppression.Policy) -> pd.DataF
     if policy.k <= 1 or not len(table):
         return table
     table = table.copy()
-    parts = table[(table["centre"] != "") & (table["centre"] != _all_patients())]
+    parts = table[(table["centre"] != "") & (table["centre"] != ALL_PATIENTS)]
     for _, group in parts.groupby(["source", "parameters"]):
         for prefix, _, _ in PROPORTIONS:
             for col in (f"{prefix}_numerator", f"{prefix}_denominator"):
@@ -161,12 +163,6 @@ def _protect_totals(table: pd.DataFrame, policy: suppression.Policy) -> pd.DataF
                     math.nan
                 )
     return table
-
-
-def _all_patients() -> str:
-    from pipeline.batch import ALL_PATIENTS
-
-    return ALL_PATIENTS
 
 
 # --- the page ------------------------------------------------------------------------
@@ -203,7 +199,7 @@ def render_page(
                 "status": o.status,
                 "error": o.error.splitlines()[0] if o.error else "",
                 "link": f"runs/{o.spec.name}/report/index.html" if o.status != "failed" else "",
-                "pooled": row["centre"] == _all_patients(),
+                "pooled": row["centre"] == ALL_PATIENTS,
                 "proportions": [_proportion(row, p, policy) for p, _, _ in PROPORTIONS],
                 "headlines": [texts.get(t, "–") for t in HEADLINE_TITLES],
             }
@@ -229,6 +225,12 @@ def render_page(
     return page
 
 
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
 def _data_uri(png: bytes | None) -> str:
     return "" if png is None else "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
@@ -239,7 +241,7 @@ def _banner(outcomes) -> dict:
 
     files = {}
     for o in outcomes:
-        if o.spec.centre in ("", _all_patients()) and o.spec.data.is_file():
+        if o.spec.centre in ("", ALL_PATIENTS) and o.spec.data.is_file():
             files.setdefault(o.spec.source, o.spec.data)
     provs = [data_provenance(path) for path in files.values()]
     reconstructed = [p for p in provs if p.reconstructed]
@@ -280,21 +282,8 @@ def _headlines(out: Path, name: str, policy: suppression.Policy) -> dict[str, st
             for _, h in read_headlines(run)
             if h.title in HEADLINE_TITLES
         }
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-    ) as err:  # a run this version cannot read: said, not fatal
+    except (ValueError, TypeError, KeyError) as err:  # a run this version cannot read: said
         return dict.fromkeys(HEADLINE_TITLES, f"not readable: {err}")
-
-
-def _literal(text):
-    import ast
-
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
 
 
 def _number(value) -> float:
@@ -321,7 +310,7 @@ def _heterogeneity(outcomes, out: Path) -> list[dict]:
     found, seen = [], set()
     for o in outcomes:
         s = o.spec
-        if s.centre != _all_patients() or s.source in seen or o.status == "failed":
+        if s.centre != ALL_PATIENTS or s.source in seen or o.status == "failed":
             continue
         seen.add(s.source)
         results = _results(out / "runs" / s.name)
@@ -358,7 +347,7 @@ def forest_rows(table: pd.DataFrame) -> pd.DataFrame:
     the grid points give it the same counts, the pooled rows (all patients) first."""
     data = table.assign(est=[_number(v) for v in table["cr_estimate"]]).dropna(subset=["est"])
     data = data.drop_duplicates(subset=["source", "label", "cr_numerator", "cr_denominator"])
-    pooled = data["centre"] == _all_patients()
+    pooled = data["centre"] == ALL_PATIENTS
     return pd.concat([data[pooled], data[~pooled]])
 
 
@@ -382,7 +371,7 @@ def forest_png(table: pd.DataFrame, policy: suppression.Policy = suppression.NON
         lo=[100 * _number(v) for v in data["cr_ci_low"]],
         hi=[100 * _number(v) for v in data["cr_ci_high"]],
         kind=[
-            "all patients" if c == _all_patients() else "centre" if c else "file"
+            "all patients" if c == ALL_PATIENTS else "centre" if c else "file"
             for c in data["centre"]
         ],
         row=[
@@ -417,9 +406,7 @@ def forest_png(table: pd.DataFrame, policy: suppression.Policy = suppression.NON
             else "Complete remission by run"
         )
         ax.legend(title="", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
+        return _png(fig)
 
 
 def _shown_or_text(value):
@@ -461,31 +448,16 @@ def grid_contrasts(
                 "parameter": name,
                 "value": v,
                 "contrast": contrast.text(v),
-                "exposed": "–",
-                "reference": "–",
-                "rd": math.nan,
-                "rd_low": math.nan,
-                "rd_high": math.nan,
-                "rd_text": "–",
-                "or_text": "–",
-                "p_text": "–",
+                **dict.fromkeys(("exposed", "reference"), "–"),
+                **dict.fromkeys(("rd", "rd_low", "rd_high"), math.nan),
+                **dict.fromkeys(("rd_text", "or_text", "p_text"), "–"),
             }
             if high is not None and low is not None:
-                row["exposed"] = n_of(
-                    *(_count(high[c]) for c in ("numerator", "denominator")), policy=policy
+                counts = ("numerator", "denominator")
+                row["exposed"], row["reference"] = (
+                    n_of(*(_count(r[c]) for c in counts), policy=policy) for r in (high, low)
                 )
-                row["reference"] = n_of(
-                    *(_count(low[c]) for c in ("numerator", "denominator")), policy=policy
-                )
-                k1, n1, k2, n2 = (
-                    _shown_count(x, policy)
-                    for x in (
-                        high["numerator"],
-                        high["denominator"],
-                        low["numerator"],
-                        low["denominator"],
-                    )
-                )
+                k1, n1, k2, n2 = (_shown_count(r[c], policy) for r in (high, low) for c in counts)
                 if (
                     None not in (k1, n1, k2, n2)
                     and n1
@@ -551,6 +523,4 @@ def grid_png_bytes(grid: pd.DataFrame) -> bytes | None:
         ax.set_ylabel("CR difference, percentage points (95% CI)")
         ax.set_title("What the grid changes: CR difference between the groups each value defines")
         ax.legend(title="", fontsize=8)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
+        return _png(fig)

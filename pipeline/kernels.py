@@ -32,6 +32,7 @@ import gc
 import importlib
 import importlib.util
 import json
+import multiprocessing
 import os
 import re
 import select
@@ -42,8 +43,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +102,96 @@ def die_with_runner(runner: int, death_signal: int) -> None:
         prctl(pr_set_pdeathsig, death_signal)
     if os.getppid() != runner:  # the runner died before the death signal was set
         os._exit(1)
+
+
+_RUNNER = 0  # in a pool worker: the runner's process id
+_BUSY = False  # in a pool worker: whether a notebook or run is going on
+_STOPPING = False  # in a pool worker: whether SIGTERM came (the runner stopping it, or dead)
+
+
+def worker_started(runner: int, death_signal: int = signal.SIGKILL, ignore_sigint=False) -> None:
+    """Pool worker initializer: ``death_signal`` when the runner dies, SIGINT ignored if
+    ``ignore_sigint`` (the runner stops its workers itself), and SIGTERM stops the work in
+    :func:`stoppable` as Ctrl-C does."""
+    global _RUNNER, _BUSY, _STOPPING
+    # A worker forked by a worker (a batch run's notebook worker) starts idle, not busy.
+    _RUNNER, _BUSY, _STOPPING = runner, False, False
+    die_with_runner(runner, death_signal)
+    if ignore_sigint:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_terminated)
+
+
+def _worker_terminated(signum, frame):
+    global _STOPPING
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    _STOPPING = True
+    if _BUSY:
+        raise KeyboardInterrupt
+    os._exit(0)
+
+
+def orphaned() -> bool:
+    """In a pool worker: whether its runner has gone (nobody waits for the outcome)."""
+    return bool(_RUNNER) and os.getppid() != _RUNNER
+
+
+@contextlib.contextmanager
+def stoppable() -> Iterator[None]:
+    """In a pool worker: the work SIGTERM interrupts (KeyboardInterrupt); a worker so stopped
+    exits after it (130), since back in the pool it would wait for work with SIGTERM ignored."""
+    global _BUSY
+    _BUSY = True
+    try:
+        yield
+    finally:
+        _BUSY = False
+        if _STOPPING:
+            os._exit(130)
+
+
+@contextlib.contextmanager
+def worker_pool(
+    workers: int, initializer: Callable, notebooks: Iterable[Path], fork: bool, given: str = ""
+) -> Iterator[tuple[ProcessPoolExecutor, str]]:
+    """A pool of ``workers`` forked processes, each starting with ``initializer(runner pid)``, and
+    the socket of the fork server their kernels come from: ``given``, else one started for
+    ``notebooks`` if ``fork``, else "". An exception stops the workers (:func:`stop_workers`);
+    otherwise they are waited for. The server is closed either way."""
+    server = ForkServer(preload_for(notebooks)) if fork and not given else None
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(
+        workers, multiprocessing.get_context("fork"), initializer, (os.getpid(),)
+    )
+    try:
+        yield pool, given or (server.address if server else "")
+    except BaseException:
+        stop_workers(pool, before)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def stop_workers(pool: ProcessPoolExecutor, before: set) -> None:
+    """Stop the pool's workers: SIGTERM (each shuts its kernel down), then wait for them."""
+    workers = [p for p in multiprocessing.active_children() if p not in before]
+    for proc in workers:
+        with contextlib.suppress(OSError):
+            proc.terminate()
+    deadline = time.monotonic() + 30
+    for proc in workers:
+        while proc.is_alive() and time.monotonic() < deadline:
+            try:
+                proc.join(max(0.0, deadline - time.monotonic()))
+            except KeyboardInterrupt:  # a second Ctrl-C: keep waiting for the kernels
+                continue
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @functools.cache

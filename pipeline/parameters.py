@@ -96,6 +96,14 @@ def effective_parameters(
     return values
 
 
+def literal(text: str) -> object:
+    """The value of a Python literal (as a manifest records a parameter), else the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def check_params_path(path: str | Path) -> None:
     """:class:`ParameterError` unless ``path`` is a regular file: a pipe or device would block the
     run's hash of it (before it is read), a folder cannot be read."""

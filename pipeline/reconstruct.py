@@ -525,28 +525,10 @@ def _hint(M: _Model, v: dict, seed: int) -> None:
         v["source"],
         shuffled({lv: num(f"s21_source_{lv}") for lv in ("neuf", "paap", "observational")}),
     )
-    hint_hot(
-        v["base"],
-        shuffled(
-            {
-                "ge50": num("t1_bmb_ge50"),
-                "lt20": num("t1_bmb_lt20"),
-                "20_49": num("t1_bmb_20_49"),
-                "na": num("t1_bmb_na"),
-            }
-        ),
-    )
-    hint_hot(
-        v["post"],
-        shuffled(
-            {
-                "na": n - num("s32_post_available"),
-                "lt20": num("s32_post_lt20"),
-                "20_49": num("s32_post_20_49"),
-                "ge50": num("s32_post_ge50"),
-            }
-        ),
-    )
+    bmb = ("ge50", "lt20", "20_49", "na")
+    hint_hot(v["base"], shuffled({lv: num(f"t1_bmb_{lv}") for lv in bmb}))
+    post = {lv: num(f"s32_post_{lv}") for lv in ("lt20", "20_49", "ge50")}
+    hint_hot(v["post"], shuffled({"na": n - num("s32_post_available"), **post}))
     hint_hot(v["centre"], [f"C{1 + rng.randrange(len(v['centre']))}" for _ in P])
     for key, share in (
         ("male", num("t1_sex_male") / n),
@@ -625,15 +607,7 @@ def _extract(solver: cp_model.CpSolver, v: dict, n: int) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows, columns=list(NAMES))
     # Stable register-like order, then pseudonymous ids R01..R34.
-    order_cols = [
-        "center",
-        "source",
-        "age_years",
-        "sex",
-        "debulking_regimen",
-        "response",
-        "prior_lines",
-    ]
+    order_cols = "center source age_years sex debulking_regimen response prior_lines".split()
     frame = frame.sort_values(order_cols, kind="stable").reset_index(drop=True)
     width = max(2, len(str(n)))
     frame["patient_id"] = [f"R{k:0{width}d}" for k in range(1, n + 1)]

@@ -15,6 +15,8 @@ import base64
 import copy
 import hashlib
 import html
+import io
+import json
 import os
 import re
 import shutil
@@ -112,10 +114,8 @@ def render_report(
     for name in ("results.csv", "manifest.json"):
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, report / name)
-    notebooks = [
-        nbformat.read(str(p), as_version=4) for p in sorted((run_dir / "notebooks").glob("*.ipynb"))
-    ]
-    stems = [p.stem for p in sorted((run_dir / "notebooks").glob("*.ipynb"))]
+    paths = sorted((run_dir / "notebooks").glob("*.ipynb"))
+    notebooks, stems = [nbformat.read(str(p), as_version=4) for p in paths], [p.stem for p in paths]
     if cohort_file is None and notebooks:
         cohort_file = next(
             (
@@ -339,8 +339,6 @@ def safe_markdown(text: str) -> str:
 def markdown_with_ids(text: str, used: set[str], headings: list | None = None) -> str:
     """A notebook's own Markdown to HTML, each h1-h3 with a readable id not in ``used`` (which
     gets it); ``headings`` gets their (level, id, plain text)."""
-    import html
-
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
     class Renderer(IPythonRenderer):
@@ -419,18 +417,15 @@ def svg_titles(svg: Path) -> list[str]:
 
 
 def png_text(png: bytes) -> dict[str, str]:
-    """The ``tEXt`` chunks of a PNG (e.g. ``Title``, ``Description``) as a dict."""
-    found, pos = {}, 8
-    while pos + 8 <= len(png):
-        length = int.from_bytes(png[pos : pos + 4], "big")
-        kind = png[pos + 4 : pos + 8]
-        if kind == b"tEXt":
-            key, _, value = png[pos + 8 : pos + 8 + length].partition(b"\0")
-            found[key.decode("latin-1")] = value.decode("latin-1")
-        if kind == b"IEND":
-            break
-        pos += 12 + length
-    return found
+    """The text chunks of a PNG (``tEXt``, ``zTXt``, ``iTXt``: Matplotlib writes ``iTXt`` for
+    text beyond Latin-1), e.g. ``Title``, ``Description``, as a dict; {} for no PNG."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            return {key: str(value) for key, value in getattr(image, "text", {}).items()}
+    except (UnidentifiedImageError, OSError):
+        return {}
 
 
 def _plain(markdown: str) -> str:
@@ -447,8 +442,6 @@ def _last_heading(source: str) -> str | None:
 def _one_legend(nb, policy: suppression.Policy) -> str:
     """The share run's note on hidden counts, taken out of every output that carries it (under
     each table and text), once for the top of the page; "" when nothing on the page is hidden."""
-    import html
-
     if policy.k <= 1:
         return ""
     note, said = policy.footnote(), False
@@ -581,8 +574,6 @@ def _banner(
 
 def _manifest_provenance(run_dir: Path) -> Provenance | None:
     """The input named in ``manifest.json`` (file name and SHA-256), or None without one."""
-    import json
-
     path = run_dir / "manifest.json"
     entry = json.loads(path.read_text(encoding="utf-8")).get("input") if path.is_file() else None
     if not isinstance(entry, dict) or not entry.get("file") or not entry.get("sha256"):
@@ -635,8 +626,6 @@ def _index(
         version = "not installed"
     commit = ""
     if (run_dir / "manifest.json").is_file():  # written before the report by the pipeline
-        import json
-
         git = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("git") or {}
         if git.get("commit"):
             commit = (
@@ -727,9 +716,8 @@ def figure_caption(png: Path) -> str:
     """The first sentence of a saved figure's ``Description`` (what it shows), "" without one."""
     if not png.is_file():
         return ""
-    text = png_text(png.read_bytes()).get("Description", "") or png_text(png.read_bytes()).get(
-        "Title", ""
-    )
+    chunks = png_text(png.read_bytes())
+    text = chunks.get("Description") or chunks.get("Title", "")
     first = re.split(r"(?<=[.;])\s", text, maxsplit=1)[0].rstrip(".;") if text else ""
     if len(first) <= CAPTION_CHARS:
         return first

@@ -13,18 +13,17 @@ The run directory is the same for any number of workers (only durations differ).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-import multiprocessing
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -50,12 +49,12 @@ from helpers.parameters import (
     ParameterError,
     check_file_values,
     check_parameters,
+    default,
     read_params_file,
 )
 from helpers.provenance import file_sha256
 from helpers.results import RESULT_COLUMNS, read_results
 from pipeline import kernels
-from pipeline.kernels import die_with_runner
 from pipeline.parameters import (
     coerce_parameters,
     declared_parameters,
@@ -65,7 +64,6 @@ from pipeline.parameters import (
 from pipeline.report import render_report
 from pipeline.rundir import (
     TOOL,
-    InterruptedAfterCompletion,
     RunDirError,
     check_out,
     failed_dir,
@@ -74,18 +72,6 @@ from pipeline.rundir import (
     run_lock,
     swap_into_place,
 )
-
-__all__ = [
-    "PipelineError",
-    "RunSummary",
-    "run_analysis",
-    "list_notebooks",
-    "waits_for",
-    "write_manifest",
-    "refresh_notebook",
-    "kernel_config",
-    "InterruptedAfterCompletion",
-]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
@@ -100,21 +86,14 @@ DEFAULT_WORKERS = 2
 CONCURRENT_BELOW_ROWS = 10_000
 #: Packages whose versions go into the manifest.
 MANIFEST_PACKAGES = (
-    "pandas",
-    "numpy",
-    "scipy",
-    "matplotlib",
-    "seaborn",
-    "papermill",
-    "nbconvert",
-    "pandera",
-    "ortools",
-    "openpyxl",
-    "statsmodels",
-    "lifelines",
-    "python-docx",
-)
+    "pandas numpy scipy matplotlib seaborn papermill nbconvert pandera ortools openpyxl "
+    "statsmodels lifelines python-docx"
+).split()
 KERNEL_NAME = "python3"
+#: papermill's notebook metadata that differs between two runs (timings, absolute paths).
+PAPERMILL_VOLATILE = (
+    "start_time end_time duration exception input_path output_path environment_variables"
+).split()
 
 
 @contextlib.contextmanager
@@ -170,11 +149,6 @@ def list_notebooks(folder: str | Path) -> list[Path]:
     return paths
 
 
-def default_run_dir(data: str | Path) -> Path:
-    """``outputs/<data file stem>`` under the repository, whatever the current directory."""
-    return REPO_ROOT / "outputs" / Path(data).stem
-
-
 # --- a run -------------------------------------------------------------------------
 
 
@@ -227,7 +201,7 @@ def run_analysis(
         sheet = str(settings["data_sheet"])
     given = data  # messages name the file as the user wrote it, as `validate` does
     data = Path(os.path.abspath(data))
-    out = Path(os.path.abspath(out)) if out is not None else default_run_dir(data)
+    out = Path(os.path.abspath(out)) if out is not None else REPO_ROOT / "outputs" / data.stem
     try:
         check_out(out, [data], force)
         with run_lock(out):
@@ -362,7 +336,9 @@ def _run_locked(
                 kind="share" if share else "internal",
                 parameter_file=parameter_record,
             )
-            policy = suppression.Policy.for_run(share, _min_cell(declared, overrides))
+            policy = suppression.Policy.for_run(
+                share, int(overrides.get("min_cell", default("min_cell")))
+            )
             if (
                 share
             ):  # notebook 06 has read the full counts; the report renders from what the run shows
@@ -482,13 +458,6 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _min_cell(declared: Mapping[str, dict], overrides: Mapping[str, object]) -> int:
-    """The share run's k: ``-p min_cell`` (or the parameter file's), else the project default."""
-    from helpers.parameters import default
-
-    return int(overrides.get("min_cell", default("min_cell")))
-
-
 def _copy_inputs(inputs: Mapping[str, Path], staging: Path) -> dict[str, dict]:
     """Copy every input into ``staging/input``; ``{name: {file, sha256, bytes}}`` of the copies."""
     (staging / "input").mkdir()
@@ -581,27 +550,13 @@ def _execute_all(
     base: dict[str, object] = {"output_dir": ".", PARAMS_FILE: ""}
     base.update({name: (input_folder / path.name).as_posix() for name, path in inputs.items()})
     waits = waits_for(notebooks)
-    # Fork: the workers start with papermill and the rest of this module imported. Processes are
-    # forked on the first submit, in this (the main) thread, before tqdm starts
-    # its monitor thread.
-    context = multiprocessing.get_context("fork")
-    before = set(multiprocessing.active_children())
-    slots = max(1, min(workers, len(notebooks)))
-    pool = ProcessPoolExecutor(
-        max_workers=slots,
-        mp_context=context,
-        initializer=_worker_started,
-        initargs=(os.getpid(),),
-    )
     durations: dict[str, float] = {}
+    slots = max(1, min(workers, len(notebooks)))
+    # Fork: the workers start with papermill and the rest of this module imported. Processes are
+    # forked on the first submit, in this (the main) thread, before tqdm starts its monitor thread.
     bar = None
-    server = (
-        kernels.ForkServer(kernels.preload_for(notebooks))
-        if fork_kernels and not fork_server
-        else None
-    )
-    fork_server = server.address if server else fork_server
-    try:
+    pool_of = kernels.worker_pool(slots, _worker_started, notebooks, fork_kernels, fork_server)
+    with pool_of as (pool, fork_server), contextlib.ExitStack() as closing:
         pending, running = list(notebooks), {}
         while pending or running:
             ready = [nb for nb in pending if waits[nb.stem] <= durations.keys()]
@@ -621,13 +576,15 @@ def _execute_all(
                 running[future] = nb
                 pending.remove(nb)
             if bar is None:
-                bar = tqdm(
-                    total=len(notebooks),
-                    desc="notebooks",
-                    unit="nb",
-                    disable=not progress,
-                    file=sys.stderr,
-                    leave=True,
+                bar = closing.enter_context(
+                    tqdm(
+                        total=len(notebooks),
+                        desc="notebooks",
+                        unit="nb",
+                        disable=not progress,
+                        file=sys.stderr,
+                        leave=True,
+                    )
                 )
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -635,52 +592,21 @@ def _execute_all(
                 try:
                     status, value = future.result()
                 except Exception:  # the worker process ended (BrokenProcessPool)
-                    status, value = (
-                        "failed",
-                        (
-                            f"notebook {nb.name} could not be executed: its "
-                            "worker process ended without a result\nThe "
-                            f"partial run is kept for inspection as {failed}"
-                        ),
-                    )
+                    raise PipelineError(
+                        f"notebook {nb.name} could not be executed: its worker process ended "
+                        f"without a result\nThe partial run is kept for inspection as {failed}"
+                    ) from None
                 if status != "ok":
                     raise PipelineError(value)
                 durations[nb.stem] = value
                 bar.update(1)
                 bar.set_postfix_str(nb.stem)
-    except BaseException:
-        _stop_workers(pool, before)
-        raise
-    else:
-        pool.shutdown(wait=True)
-    finally:
-        if server is not None:
-            server.close()
-        if bar is not None:
-            bar.close()
     return {nb.stem: durations[nb.stem] for nb in notebooks}
 
 
-_BUSY = False  # in a worker: whether a notebook is executing
-_STOPPING = False  # in a worker: whether the runner asked it to stop
-
-
-def _worker_started(runner: int) -> None:
-    """Worker initializer: die with the runner, leave Ctrl-C to it, stop cleanly on SIGTERM."""
-    die_with_runner(runner, signal.SIGKILL)
-    # Ctrl-C reaches the whole process group: the runner stops the workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _worker_terminated)
-
-
-def _worker_terminated(signum, frame):
-    """SIGTERM in a worker: stop the notebook (papermill then shuts its kernel down), or exit."""
-    global _STOPPING
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
-    _STOPPING = True
-    if _BUSY:
-        raise KeyboardInterrupt
-    os._exit(0)
+#: Worker initializer: die with the runner (SIGKILL), leave Ctrl-C to it (the runner stops the
+#: workers itself), stop the notebook cleanly on SIGTERM.
+_worker_started = functools.partial(kernels.worker_started, ignore_sigint=True)
 
 
 def _execute_notebook(
@@ -694,57 +620,33 @@ def _execute_notebook(
 ) -> tuple[str, object]:
     """In a worker: ``("ok", seconds)`` or ``("failed", message)``; raises nothing, so no
     traceback reaches the terminal."""
-    global _BUSY
     target = staging / "notebooks" / nb.name
-    try:
-        _BUSY = True
-        started = time.perf_counter()
-        with kernel_config(fork_server) as config:
-            papermill.execute_notebook(
-                str(nb),
-                str(target),
-                parameters=dict(params),
-                cwd=str(staging),
-                kernel_name=KERNEL_NAME,
-                progress_bar=False,
-                log_output=False,
-                request_save_on_cell_execute=False,
-                execution_timeout=cell_timeout,
-                config=config,
-            )
-        seconds = round(time.perf_counter() - started, 3)
-        strip_volatile_metadata(target, hidden_folder)
-    except KeyboardInterrupt:
-        os._exit(130)  # stopped by the runner; the kernel was shut down on the way out
-    except BaseException as err:  # every failure of one notebook becomes a short message
+    with kernels.stoppable():  # SIGTERM: papermill shuts the kernel down, then the worker exits
         try:
-            return ("failed", _failure_message(nb, err, failed, cell_timeout))
-        except BaseException:
-            return ("failed", f"notebook {nb.name} failed: {type(err).__name__}")
-    finally:
-        _BUSY = False
-        if _STOPPING:
-            os._exit(130)
-    return ("ok", seconds)
-
-
-def _stop_workers(pool: ProcessPoolExecutor, before: set) -> None:
-    """Stop the pool's workers: SIGTERM (each shuts its kernel down), then wait for them."""
-    workers = [p for p in multiprocessing.active_children() if p not in before]
-    for proc in workers:
-        with contextlib.suppress(OSError):
-            proc.terminate()
-    deadline = time.monotonic() + 30
-    for proc in workers:
-        while proc.is_alive() and time.monotonic() < deadline:
+            started = time.perf_counter()
+            with kernel_config(fork_server) as config:
+                papermill.execute_notebook(
+                    str(nb),
+                    str(target),
+                    parameters=dict(params),
+                    cwd=str(staging),
+                    kernel_name=KERNEL_NAME,
+                    progress_bar=False,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    execution_timeout=cell_timeout,
+                    config=config,
+                )
+            seconds = round(time.perf_counter() - started, 3)
+            strip_volatile_metadata(target, hidden_folder)
+        except KeyboardInterrupt:
+            os._exit(130)  # stopped by the runner; the kernel was shut down on the way out
+        except BaseException as err:  # every failure of one notebook becomes a short message
             try:
-                proc.join(max(0.0, deadline - time.monotonic()))
-            except KeyboardInterrupt:  # a second Ctrl-C: keep waiting for the kernels
-                continue
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-    pool.shutdown(wait=True, cancel_futures=True)
+                return ("failed", _failure_message(nb, err, failed, cell_timeout))
+            except BaseException:
+                return ("failed", f"notebook {nb.name} failed: {type(err).__name__}")
+    return ("ok", seconds)
 
 
 # --- executed notebooks, results and manifest -----------------------------------------
@@ -755,15 +657,7 @@ def strip_volatile_metadata(path: str | Path, hidden_folder: Path | None = None)
     equal files; ``hidden_folder`` (a share run's input copy) is cut from the parameters."""
     nb = nbformat.read(str(path), as_version=4)
     pm = nb.metadata.get("papermill", {})
-    for key in (
-        "start_time",
-        "end_time",
-        "duration",
-        "exception",
-        "input_path",
-        "output_path",
-        "environment_variables",
-    ):
+    for key in PAPERMILL_VOLATILE:
         pm.pop(key, None)
     prefix = f"{hidden_folder.as_posix()}/" if hidden_folder is not None else None
     if prefix and "parameters" in pm:
@@ -789,23 +683,10 @@ def strip_volatile_metadata(path: str | Path, hidden_folder: Path | None = None)
 
 def coalesce_streams(nb) -> None:
     """Merge consecutive stdout/stderr chunks of each cell of ``nb`` in place (their split
-    depends on timing)."""
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        merged = []
-        for output in cell.outputs:
-            previous = merged[-1] if merged else None
-            if (
-                output.output_type == "stream"
-                and previous is not None
-                and previous.output_type == "stream"
-                and previous.name == output.name
-            ):
-                previous.text += output.text
-            else:
-                merged.append(output)
-        cell.outputs = merged
+    depends on timing), as nbconvert does."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
 
 
 def _collect_results(staging: Path):

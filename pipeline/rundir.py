@@ -38,11 +38,6 @@ class InterruptedAfterCompletion(KeyboardInterrupt):
     """An interrupt that arrived while the complete run was being moved into place."""
 
 
-def staging_dir(out: Path) -> Path:
-    """Where a run is built before it is complete: ``<out>.partial``."""
-    return out.with_name(out.name + ".partial")
-
-
 def failed_dir(out: Path) -> Path:
     """The first free name of ``<out>.failed``, ``<out>.failed.2``, ... for a failed run."""
     candidate, number = out.with_name(out.name + ".failed"), 1
@@ -134,7 +129,7 @@ def run_lock(out: Path) -> Iterator[Path]:
 
 def make_staging(out: Path) -> Path:
     """Create ``<out>.partial`` (and nothing else); refuse when it already exists."""
-    staging = staging_dir(out)
+    staging = out.with_name(out.name + ".partial")
     try:
         staging.mkdir()
     except FileExistsError:
@@ -170,14 +165,10 @@ def rename_new(source: Path, target: Path) -> None:
         source.rename(target)
 
 
-def keep_failed(staging: Path, out: Path) -> Path | None:
-    """Rename a failed run's ``staging`` to a free ``.failed`` name; None if it cannot be kept."""
-    target = failed_dir(out)
-    try:
-        rename_new(staging, target)
-    except OSError:
-        return None
-    return target
+def keep_failed(staging: Path, out: Path) -> None:
+    """Rename a failed run's ``staging`` to a free ``.failed`` name, if it can be."""
+    with contextlib.suppress(OSError):
+        rename_new(staging, failed_dir(out))
 
 
 def swap_into_place(staging: Path, out: Path) -> None:

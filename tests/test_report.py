@@ -166,6 +166,23 @@ def test_a_page_lists_its_sections_and_the_parameters_it_ran_with(run):
     ) in text
 
 
+@pytest.mark.parametrize(
+    "description",
+    [
+        "CR by marrow blasts before debulking",  # Latin-1: Matplotlib writes a tEXt chunk
+        "Weights of Ph\u2212 patients, effective sample size \u2248 9.5",  # beyond: an iTXt chunk
+    ],
+)
+def test_a_figure_s_description_is_read_whatever_chunk_matplotlib_wrote_it_in(
+    description, tmp_path
+):
+    png = tmp_path / "figure.png"
+    Figure().savefig(png, metadata={"Description": description, "Title": "A title"})
+    assert report.png_text(png.read_bytes())["Description"] == description
+    assert report.figure_caption(png) == description
+    assert report.png_text(b"not a PNG") == {}
+
+
 def test_figures_get_alt_text_from_metadata_caption_png_text_or_title_never_a_placeholder(run):
     alts = re.findall(r'<img\b[^>]*\balt="([^"]*)"', pages(run)["01_alpha.html"])
     assert alts == [
