@@ -20,6 +20,10 @@ ipykernel's own watch of its parent misses a parent that dies while the kernel i
 importing (it then waits to be adopted by init, which a subreaper prevents), so a started kernel
 gets a death signal before it runs anything.
 
+The processes that run notebooks (a run's workers, a batch's run workers) share one life cycle,
+:func:`worker_pool`: they die with the process that started them, and SIGTERM stops the work in
+hand as Ctrl-C would, so its kernels are shut down and a partial run is removed.
+
 Run as ``python -m pipeline.kernels`` by :class:`ForkServer`, this module is the server.
 """
 
