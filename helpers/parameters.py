@@ -338,45 +338,45 @@ _TYPE_WORDS = {
 }
 
 
-def declared(notebook: str | Path) -> dict[str, object]:
-    """``{name: value written}`` of a notebook's tagged ``parameters`` cell, read from its JSON
-    (no kernel, no papermill): ``None`` for a setting at the project default (:data:`SETTINGS`),
-    else the literal written there (a notebook's own parameter, or a value typed in JupyterLab).
-    :class:`ParameterError` for a line that is not ``name = literal`` (optionally annotated)."""
-    import json
-
-    path = Path(notebook)
-    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-        if "parameters" not in cell.get("metadata", {}).get("tags", []):
-            continue
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        found: dict[str, object] = {}
-        for number, line in enumerate(source.splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                node = ast.parse(line).body[0]
-                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-                found[target.id] = ast.literal_eval(node.value)
-            except (SyntaxError, ValueError, AttributeError, IndexError, TypeError):
-                raise ParameterError(
-                    f"{path.name}: line {number} of the parameters cell is not "
-                    f"'name = value' ({line.strip()!r})"
-                ) from None
-        return found
-    return {}
-
-
-def _written_type(notebook: Path, name: str) -> str:
-    """The annotation of a notebook's own parameter, else the type of its literal."""
+def _parameters_source(notebook: Path) -> str | None:
+    """The source of a notebook's tagged ``parameters`` cell, read from its JSON (no kernel, no
+    papermill); None without one."""
     import json
 
     for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for node in ast.parse(source).body:
-                if isinstance(node, ast.AnnAssign) and node.target.id == name:
-                    return ast.unparse(node.annotation)
+            source = cell["source"]
+            return "".join(source) if isinstance(source, list) else source
+    return None
+
+
+def declared(notebook: str | Path) -> dict[str, object]:
+    """``{name: value written}`` of a notebook's tagged ``parameters`` cell: ``None`` for a
+    setting at the project default (:data:`SETTINGS`), else the literal written there (a
+    notebook's own parameter, or a value typed in JupyterLab). :class:`ParameterError` for a
+    line that is not ``name = literal`` (optionally annotated)."""
+    path = Path(notebook)
+    found: dict[str, object] = {}
+    for number, line in enumerate((_parameters_source(path) or "").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            node = ast.parse(line).body[0]
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            found[target.id] = ast.literal_eval(node.value)
+        except (SyntaxError, ValueError, AttributeError, IndexError, TypeError):
+            raise ParameterError(
+                f"{path.name}: line {number} of the parameters cell is not "
+                f"'name = value' ({line.strip()!r})"
+            ) from None
+    return found
+
+
+def _written_type(notebook: Path, name: str) -> str:
+    """The annotation of a notebook's own parameter, else the type of its literal."""
+    for node in ast.parse(_parameters_source(notebook) or "").body:
+        if isinstance(node, ast.AnnAssign) and node.target.id == name:
+            return ast.unparse(node.annotation)
     return "None"
 
 
@@ -390,12 +390,11 @@ def describe(notebook: str | Path) -> dict[str, dict]:
     out = {}
     for name, value in declared(notebook).items():
         setting = SETTINGS.get(name)
-        if setting is not None and value is None:
-            value = setting.default
-            if _is_path(name) and value:
-                value = os.path.relpath(REPO_ROOT / str(value), notebook.resolve().parent)
-            out[name] = {"type": setting.type, "default": value, "meaning": setting.meaning}
-        elif setting is not None:
+        if setting is not None:
+            if value is None:
+                value = setting.default
+                if _is_path(name) and value:
+                    value = os.path.relpath(REPO_ROOT / str(value), notebook.resolve().parent)
             out[name] = {"type": setting.type, "default": value, "meaning": setting.meaning}
         else:
             kind = type(value).__name__ if value is not None else _written_type(notebook, name)

@@ -192,12 +192,7 @@ def render_page(
         texts = _headlines(out, o.spec.name, policy) if o.status != "failed" else {}
         rows.append(
             {
-                "name": o.spec.name,
-                "label": row["label"],
-                "source": row["source"],
-                "parameters": row["parameters"],
-                "status": o.status,
-                "error": o.error.splitlines()[0] if o.error else "",
+                **row[["label", "source", "parameters", "status", "error"]].to_dict(),
                 "link": f"runs/{o.spec.name}/report/index.html" if o.status != "failed" else "",
                 "pooled": row["centre"] == ALL_PATIENTS,
                 "proportions": [_proportion(row, p, policy) for p, _, _ in PROPORTIONS],

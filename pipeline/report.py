@@ -116,24 +116,15 @@ def render_report(
             shutil.copyfile(run_dir / name, report / name)
     paths = sorted((run_dir / "notebooks").glob("*.ipynb"))
     notebooks, stems = [nbformat.read(str(p), as_version=4) for p in paths], [p.stem for p in paths]
+    ran_with = [notebook_parameters(nb) for nb in notebooks]
     if cohort_file is None and notebooks:
         cohort_file = next(
-            (
-                Path(str(p.value)).name
-                for p in notebook_parameters(notebooks[0])
-                if p.name == "data_path"
-            ),
-            None,
+            (Path(str(p.value)).name for p in ran_with[0] if p.name == "data_path"), None
         )
-    cutoffs = {
-        p.name: p.value
-        for nb in notebooks
-        for p in notebook_parameters(nb)
-        if p.name in CUTOFF_WORDS
-    }
+    cutoffs = {p.name: p.value for params in ran_with for p in params if p.name in CUTOFF_WORDS}
     if policy is None:
         min_cell = next(
-            (p.value for nb in notebooks for p in notebook_parameters(nb) if p.name == "min_cell"),
+            (p.value for params in ran_with for p in params if p.name == "min_cell"),
             default("min_cell"),
         )
         policy = suppression.Policy.for_run(kind == "share", int(min_cell))
@@ -142,10 +133,10 @@ def render_report(
     links = [{"stem": s, "title": _notebook_title(n) or s} for s, n in zip(stems, notebooks)]
     exporter = _exporter()
     pages = []
-    for i, (stem, nb) in enumerate(zip(stems, notebooks)):
+    for i, (stem, nb, params) in enumerate(zip(stems, notebooks, ran_with)):
         prev, nxt = links[i - 1] if i else None, links[i + 1] if i + 1 < len(links) else None
         page, text = _notebook_page(
-            exporter, stem, nb, banner, figures, run_dir / "figures", prev, nxt, policy
+            exporter, stem, nb, params, banner, figures, run_dir / "figures", prev, nxt, policy
         )
         (report / f"{stem}.html").write_text(text, encoding="utf-8")
         pages.append(page)
@@ -215,13 +206,12 @@ def _exporter():
 
 
 def _notebook_page(
-    exporter, stem, nb, banner, figures, figures_dir, prev, nxt, policy: suppression.Policy
+    exporter, stem, nb, parameters, banner, figures, figures_dir, prev, nxt, policy
 ) -> tuple[Page, str]:
     title = _notebook_title(nb) or stem
     shown = _prepare(nb, figures, figures_dir)
     legend = _one_legend(shown, policy)
     sections, found = _sections(shown)
-    parameters = notebook_parameters(nb)
     context = {
         "title": f"{title} — {REPORT_TITLE}",
         "banner": banner,
@@ -631,22 +621,13 @@ def _index(
             commit = (
                 f" · commit {git['commit'][:10]}{' with local changes' if git.get('dirty') else ''}"
             )
-    changed: dict[tuple[str, str, str], dict] = {}
+    changed: dict[tuple[str, str, str], tuple[Parameter, list[str]]] = {}
     for page in pages:
         for p in page.parameters:
             if p.changed and p.name not in PIPELINE_PARAMETERS:
-                # one row per parameter and value: notebooks word the same setting differently
-                row = changed.setdefault(
-                    (p.name, p.value_text, p.default_text),
-                    {
-                        "name": p.name,
-                        "value": p.value_text,
-                        "default": p.default_text,
-                        "meaning": p.meaning,
-                        "notebooks": [],
-                    },
-                )
-                row["notebooks"].append(page.stem[:2])
+                # one row per parameter and value (the first notebook's meaning), and the notebooks
+                key = (p.name, p.value_text, p.default_text)
+                changed.setdefault(key, (p, []))[1].append(page.stem[:2])
     found = _headlines(run_dir, results, pages, policy)
     k = policy.k
     hidden = k > 1 and any(re.search(rf"<{k}(?!\d)", h["title"] + h["text"]) for h in found)
@@ -671,15 +652,7 @@ def _index(
         legend=policy.footnote() if hidden else "",
         thumbs=_thumbnails(pages, run_dir / "figures"),
         summary=_summary_table(run_dir, reconstructed),
-        notebooks=[
-            {
-                "stem": p.stem,
-                "title": p.title,
-                "summary": p.summary,
-                "reason": headlines.not_available(results, p.stem),
-            }
-            for p in pages
-        ],
+        reasons={p.stem: headlines.not_available(results, p.stem) for p in pages},
         downloads=_downloads(run_dir, pages),
     )
 

@@ -42,15 +42,6 @@ def save_workbook(book, path: Path) -> None:
     Path(path).write_bytes(out.getvalue())
 
 
-def _allowed_values(col: contract.Column) -> list[str]:
-    """The values a drop-down offers: the codes, or yes/no for booleans; empty for other kinds."""
-    if col.kind == "code":
-        return list(col.codes)
-    if col.kind == "boolean":
-        return ["yes", "no"]
-    return []
-
-
 #: Columns every file has, in contract order.
 REQUIRED_COLUMNS: tuple[contract.Column, ...] = tuple(
     c for c in contract.COLUMNS if c.name not in contract.OPTIONAL_COLUMNS
@@ -135,11 +126,10 @@ def write_template(folder) -> tuple[Path, Path]:
                 "see the README sheet.",
                 "template",
             )
-        values = _allowed_values(col)
-        if values:
+        if col.kind in ("code", "boolean"):  # a drop-down of the codes, or yes/no
             rule = DataValidation(
                 type="list",
-                formula1='"' + ",".join(values) + '"',
+                formula1='"' + ",".join(col.codes or contract.YES_NO) + '"',
                 allow_blank=col.nullable,
                 showErrorMessage=True,
                 errorTitle=col.name,
