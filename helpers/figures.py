@@ -165,17 +165,23 @@ def plot_blasts_before_after(
     ``max_lines`` patients, or with ``share_safe``, each category's median and interquartile
     range (``share_safe``: only categories of ``min_cell`` or more, counts hidden as in a share run).
     """
-    if share_safe:
-        return _blasts_aggregate_view(cohort, high_cutoff, low_cutoff, min_cell)
     both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
     long = blasts_long(both, ["patient_id", "debulking_category"])
-    per_patient = len(both) <= max_lines
     categories = list(contract.column("debulking_category").codes)
+    n = both["debulking_category"].astype(str).value_counts().reindex(categories, fill_value=0)
+    left_out = len(cohort) - len(both)
+    # One row summing to the cohort: a share run suppresses the left-out count with the categories.
+    labels = (
+        suppression.Policy.for_run(share_safe, min_cell)
+        .hide_small(pd.Series([*n, left_out], index=[*categories, "left out"]))
+        .astype(str)
+    )
+    per_patient = not share_safe and len(both) <= max_lines
     with house_style():
         fig, axes = new_figure(10, 3.6, ncols=len(categories), sharey=True)
         for ax, category in zip(axes, categories):
             part = long[long["debulking_category"] == category]
-            if len(part) and per_patient:
+            if per_patient and len(part):
                 sns.lineplot(
                     data=part,
                     x="time",
@@ -187,24 +193,39 @@ def plot_blasts_before_after(
                     ax=ax,
                     sort=False,
                 )
-            elif len(part):
+            elif n[category] and (n[category] >= min_cell or not share_safe):
                 _draw_median_iqr(ax, part, CATEGORY_PALETTE[category])
-            _blasts_panel(ax, category, part["patient_id"].nunique(), low_cutoff, high_cutoff)
+            elif n[category]:  # a share run: no mark for fewer than min_cell patients
+                panel_note(
+                    ax, f"fewer than {min_cell} patients:\nnot drawn", fontsize=8, color="0.4"
+                )
+            _blasts_panel(ax, category, labels[category], low_cutoff, high_cutoff)
         axes[0].set_ylabel("Bone marrow blasts (%)")
         axes[0].set_ylim(-3, 103)
-        left_out = len(cohort) - len(both)
-        what = (
-            "Blasts before and after debulking "
-            if per_patient
-            else "Blasts before and after debulking: median and interquartile range per category, "
-            f"not one line per patient (more than {max_lines} patients)\n"
-        )
-        fig.suptitle(
-            f"{what}({len(both)} patients with both values; {left_out} without a "
-            "post-debulking or baseline value left out)",
-            fontsize=10,
-        )
+        if share_safe:
+            title = (
+                f"Blasts before and after debulking, {AGGREGATE_VIEW}: median and interquartile "
+                f"range per category with at least {min_cell} patients\n({labels['left out']} "
+                "without a post-debulking or baseline value left out)"
+            )
+        else:
+            what = (
+                "Blasts before and after debulking "
+                if per_patient
+                else "Blasts before and after debulking: median and interquartile range per "
+                f"category, not one line per patient (more than {max_lines} patients)\n"
+            )
+            title = (
+                f"{what}({len(both)} patients with both values; {left_out} without a "
+                "post-debulking or baseline value left out)"
+            )
+        fig.suptitle(title, fontsize=10)
     return fig
+
+
+def panel_note(ax, text: str, **style) -> None:
+    """``text`` in the middle of a panel that has nothing to draw (``style``: font size, colour)."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, **style)
 
 
 def _blasts_panel(ax, category: str, n: object, low_cutoff: float, high_cutoff: float) -> None:
@@ -227,50 +248,6 @@ def blasts_long(both: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
         {"bmb_baseline_pct": "Before", "bmb_post_debulking_pct": "After"}
     )
     return long
-
-
-def _blasts_aggregate_view(
-    cohort: pd.DataFrame, high_cutoff: float, low_cutoff: float, min_cell: int
-) -> Figure:
-    """The share-run form of :func:`plot_blasts_before_after`: no mark stands for one patient."""
-    both = cohort.dropna(subset=["bmb_baseline_pct", "bmb_post_debulking_pct"])
-    long = blasts_long(both, ["debulking_category"])
-    categories = list(contract.column("debulking_category").codes)
-    n = both["debulking_category"].astype(str).value_counts().reindex(categories, fill_value=0)
-    # One row summing to the cohort: the left-out count is suppressed together with the categories.
-    labels = (
-        suppression.Policy.for_run(True, min_cell)
-        .hide_small(pd.Series([*n, len(cohort) - len(both)], index=[*categories, "left out"]))
-        .astype(str)
-    )
-    with house_style():
-        fig, axes = new_figure(10, 3.6, ncols=len(categories), sharey=True)
-        for ax, category in zip(axes, categories):
-            if n[category] >= min_cell:
-                _draw_median_iqr(
-                    ax, long[long["debulking_category"] == category], CATEGORY_PALETTE[category]
-                )
-            elif n[category]:
-                ax.text(
-                    0.5,
-                    0.5,
-                    f"fewer than {min_cell} patients:\nnot drawn",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="0.4",
-                    transform=ax.transAxes,
-                )
-            _blasts_panel(ax, category, labels[category], low_cutoff, high_cutoff)
-        axes[0].set_ylabel("Bone marrow blasts (%)")
-        axes[0].set_ylim(-3, 103)
-        fig.suptitle(
-            f"Blasts before and after debulking, {AGGREGATE_VIEW}: median and interquartile range per "
-            f"category with at least {min_cell} patients\n({labels['left out']} without a "
-            "post-debulking or baseline value left out)",
-            fontsize=10,
-        )
-    return fig
 
 
 def blasts_median_iqr(long: pd.DataFrame) -> pd.DataFrame:

@@ -179,47 +179,39 @@ def summary_table(
 ) -> pd.DataFrame:
     """One row per pairing, in words: the two rates, the difference, the primary test and Boschloo's
     p, what the primary test says at ``alpha``, and the posterior probability that the cohort is higher."""
-    rows = []
-    for (_, r), cohort, comparator in zip(
-        compared.iterrows(), _rates(compared, "cohort"), _rates(compared, "comparator")
-    ):
-        other = _rate_text(*comparator)
-        numerators = tuple(r.get("comparator_numerators", ()) or ())
-        # the numerators that print as its percentage
-        if pd.isna(r["comparator_k"]) and len(numerators) > 1:
-            other = f"{' or '.join(map(str, numerators))}/{int(r['comparator_n'])} {other}"
-        test = {"fisher": "Fisher", "binomial": "exact binomial"}.get(
-            str(r["test"]), str(r["test"])
-        )
-        rows.append(
-            {
-                "Pairing": pairing_label(r),
-                "Cohort n/N (%; 95% CI)": _rate_text(*cohort, cohort=True, policy=policy),
-                "Comparator n/N (%; 95% CI)": other,
-                "Difference, points (95% CI)": _difference_text(
-                    r["risk_difference"], r["rd_low"], r["rd_high"]
-                ),
-                "Primary test, p": "–"
-                if math.isnan(r["p_value"])
-                else f"{test} {p_text(r['p_value'], bare=True)}",
-                "Boschloo p": p_text(r["boschloo_p"], bare=True),
-                "Reading": _reading(r, alpha),
-                "P(cohort higher)": _probability_text(r["prob_cohort_higher"]),
-            }
-        )
+    tests = {"fisher": "Fisher", "binomial": "exact binomial"}
+    names = [tests.get(str(t), str(t)) for t in compared["test"]]
+    records = compared.to_dict("records")
     return pd.DataFrame(
-        rows,
-        columns=[
-            "Pairing",
-            "Cohort n/N (%; 95% CI)",
-            "Comparator n/N (%; 95% CI)",
-            "Difference, points (95% CI)",
-            "Primary test, p",
-            "Boschloo p",
-            "Reading",
-            "P(cohort higher)",
-        ],
+        {
+            "Pairing": [pairing_label(r) for r in records],
+            "Cohort n/N (%; 95% CI)": [
+                _rate_text(*v, cohort=True, policy=policy) for v in _rates(compared, "cohort")
+            ],
+            "Comparator n/N (%; 95% CI)": [
+                _comparator_text(r, v) for r, v in zip(records, _rates(compared, "comparator"))
+            ],
+            "Difference, points (95% CI)": [
+                _difference_text(r["risk_difference"], r["rd_low"], r["rd_high"]) for r in records
+            ],
+            "Primary test, p": [
+                "–" if math.isnan(r["p_value"]) else f"{name} {p_text(r['p_value'], bare=True)}"
+                for r, name in zip(records, names)
+            ],
+            "Boschloo p": [p_text(r["boschloo_p"], bare=True) for r in records],
+            "Reading": [_reading(r, alpha) for r in records],
+            "P(cohort higher)": [_probability_text(r["prob_cohort_higher"]) for r in records],
+        }
     )
+
+
+def _comparator_text(row, rates) -> str:
+    """The comparator's rate; without a count, led by the numerators that print as its percentage."""
+    text = _rate_text(*rates)
+    numerators = tuple(row.get("comparator_numerators", ()) or ())
+    if pd.isna(row["comparator_k"]) and len(numerators) > 1:
+        return f"{' or '.join(map(str, numerators))}/{int(row['comparator_n'])} {text}"
+    return text
 
 
 def summary_footnote(alpha: float = default("alpha")) -> str:

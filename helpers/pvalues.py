@@ -337,24 +337,14 @@ def grouping_family(by: str) -> str:
     return _FAMILY_SUFFIX.sub("", by)
 
 
-def figure_candidates(
-    figure: Mapping,
-    results: pd.DataFrame,
-    expected: Sequence[str] = TESTS_WITH_MIDP,
-    groupings: Sequence[str] = (),
-) -> pd.DataFrame | None:
-    """Every recorded test that could be behind a printed p-value (None: not a test key)."""
+def figure_candidates(figure: Mapping, results: pd.DataFrame) -> pd.DataFrame | None:
+    """Every recorded test (:data:`TESTS_WITH_MIDP`) that could be behind a printed p-value
+    (None: not a test key)."""
     parts = split_test_key(text_of(figure.get("result_key")))
     if not parts:
         return None
-    return p_value_candidates(
-        text_of(figure.get("printed")),
-        results,
-        parts["measure"],
-        grouping_family(parts["by"]),
-        expected=expected,
-        groupings=groupings,
-    )
+    printed, family = text_of(figure.get("printed")), grouping_family(parts["by"])
+    return p_value_candidates(printed, results, parts["measure"], family, TESTS_WITH_MIDP)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -226,28 +226,14 @@ def judge_against_comparator(figure: Mapping, comparator: Mapping) -> Verdict:
         return _not_recomputed(figure, f"{cid} has neither counts nor a printed rate")
     source = parse_number(format(float(pct), "g"))
     recomputed = f"{cid}: {source.text}% (rate only, as printed by the source)"
-    if source.value == shown.value:
-        return Verdict(
-            REPRODUCED, "exact (same printed rate as the source)", "", printed, recomputed
-        )
-    if source.decimals > shown.decimals:
-        rules = matching_rules(source.value, shown.value, shown.decimals)
-        if rules:
-            return Verdict(
-                UP_TO_ROUNDING,
-                f"source's {source.text}% {describe_rules(rules, source.value, shown.decimals)}",
-                "",
-                printed,
-                recomputed,
-                rules,
-            )
-    return Verdict(
-        NOT_REPRODUCED,
-        "",
-        f"rate differs from the source: printed {shown.text}%, {cid} prints {source.text}%",
-        printed,
-        recomputed,
-    )
+    differs = f"rate differs from the source: printed {shown.text}%, {cid} prints {source.text}%"
+    # a source rate with no more decimals than the paper's prints as it only when equal
+    verdict = _judge_value(source.value, shown, printed, recomputed, differs)
+    if verdict.verdict == REPRODUCED:
+        return replace(verdict, how="exact (same printed rate as the source)")
+    if verdict.rules:  # up to rounding: said of the source's printed rate
+        return replace(verdict, how=f"source's {source.text}% {verdict.how}")
+    return verdict
 
 
 def _counts(
@@ -278,20 +264,14 @@ def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
         recomputed = f"{top}/{r_den} = {fmt_half_up(Fraction(100 * r_num, r_den), 2)}%"
     shown = printed_percent(printed) if den is not None else None
     if num is not None and r_num != num:
-        return Verdict(
-            NOT_REPRODUCED, "", f"count differs: paper {num}, data {r_num}", printed, recomputed
-        )
-    if den is not None and r_den is not None and r_den != den:
-        return Verdict(
-            NOT_REPRODUCED,
-            "",
-            f"denominator differs: paper {num}/{den}, data {r_num}/{r_den}",
-            printed,
-            recomputed,
-        )
-    if shown is None or not r_den:
+        differs = f"count differs: paper {num}, data {r_num}"
+    elif den is not None and r_den is not None and r_den != den:
+        differs = f"denominator differs: paper {num}/{den}, data {r_num}/{r_den}"
+    elif shown is None or not r_den:
         return Verdict(REPRODUCED, "exact", "", printed, recomputed)
-    return _judge_percentage(printed, shown, r_num, r_den, recomputed, "data")
+    else:
+        return _judge_percentage(printed, shown, r_num, r_den, recomputed, "data")
+    return Verdict(NOT_REPRODUCED, "", differs, printed, recomputed)
 
 
 def _judge_summary(figure: Mapping, result: Mapping) -> Verdict:
@@ -474,13 +454,8 @@ def _replicate_p_value(
     text = "; ".join(parts)
     if not differs:
         return Verdict(REPRODUCED, "same conclusion: " + text, "", printed, recomputed)
-    return Verdict(
-        NOT_REPRODUCED,
-        "",
-        " and ".join(differs) + " differ" + ("s" if len(differs) == 1 else "") + ": " + text,
-        printed,
-        recomputed,
-    )
+    reason = " and ".join(differs) + (" differs: " if len(differs) == 1 else " differ: ") + text
+    return Verdict(NOT_REPRODUCED, "", reason, printed, recomputed)
 
 
 # --- judging all figures --------------------------------------------------------------

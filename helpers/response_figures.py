@@ -164,37 +164,28 @@ def plot_patient_flow(flow: PatientFlow, *, policy: Policy = NONE) -> Figure:
     # each split is one line: a share run protects a hidden count from its total
     for keys in splits:
         shown.update(policy.hide_small(pd.Series([n[k] for k in keys], index=list(keys))).map(str))
+    # key: (centre, words, colour, the box its arrow comes from)
     steps = {
-        "treated": ((0.4, 0.9), f"Debulking, then blinatumomab\nn = {shown['treated']}", main),
-        "two": ((0.4, 0.7), f"Received 2 cycles\nn = {shown['two']}", main),
-        "one": ((0.8, 0.7), f"1 cycle only (progressed)\nn = {shown['one']}", stop),
-        "cr": ((0.4, 0.5), f"CR / CRp / CRi within 2 cycles\nn = {shown['cr']}", main),
-        "nocr": ((0.8, 0.5), f"No CR after 2 cycles\nn = {shown['nocr']}", stop),
-        "mrd": ((0.17, 0.3), f"MRD assessed\nn = {shown['mrd']}", main),
-        "nomrd": ((0.5, 0.3), f"MRD not assessed\nn = {shown['nomrd']}", stop),
-        "hsct": ((0.83, 0.3), f"HSCT after blinatumomab\nn = {shown['hsct']}", side),
-        "mrdneg": ((0.17, 0.1), f"Complete MRD response\nn = {shown['mrdneg']}", main),
-        "mrdpos": ((0.5, 0.1), f"MRD positive\nn = {shown['mrdpos']}", stop),
+        "treated": ((0.4, 0.9), "Debulking, then blinatumomab", main, None),
+        "two": ((0.4, 0.7), "Received 2 cycles", main, "treated"),
+        "one": ((0.8, 0.7), "1 cycle only (progressed)", stop, "treated"),
+        "cr": ((0.4, 0.5), "CR / CRp / CRi within 2 cycles", main, "two"),
+        "nocr": ((0.8, 0.5), "No CR after 2 cycles", stop, "two"),
+        "mrd": ((0.17, 0.3), "MRD assessed", main, "cr"),
+        "nomrd": ((0.5, 0.3), "MRD not assessed", stop, "cr"),
+        "hsct": ((0.83, 0.3), "HSCT after blinatumomab", side, "cr"),
+        "mrdneg": ((0.17, 0.1), "Complete MRD response", main, "mrd"),
+        "mrdpos": ((0.5, 0.1), "MRD positive", stop, "mrd"),
     }
-    links = [
-        ("treated", "two"),
-        ("treated", "one"),
-        ("two", "cr"),
-        ("two", "nocr"),
-        ("cr", "mrd"),
-        ("cr", "nomrd"),
-        ("cr", "hsct"),
-        ("mrd", "mrdneg"),
-        ("mrd", "mrdpos"),
-    ]
     fig, ax = new_figure(7.5, 6.0)
     ax.set_xlim(0, 1)
     ax.set_ylim(0.02, 0.98)
     ax.axis("off")
-    for (x, y), text, colour in steps.values():
-        _box(ax, x, y, text, colour)
-    for a, b in links:
-        _arrow(ax, steps[a][0], steps[b][0])
+    for key, ((x, y), words, colour, _) in steps.items():
+        _box(ax, x, y, f"{words}\nn = {shown[key]}", colour)
+    for centre, _, _, parent in steps.values():
+        if parent:
+            _arrow(ax, steps[parent][0], centre)
     ax.set_title("Patient flow (counts computed from the data)", fontsize=10)
     return fig
 
@@ -248,14 +239,8 @@ def plot_crs(
         left.legend(title="", fontsize=8, loc="lower right")
         left.set_title("CRS by debulking category", fontsize=10)
         if points.empty:  # nothing to plot: say so in the panel
-            right.text(
-                0.5,
-                0.5,
-                "No patient has blasts both before and after debulking",
-                ha="center",
-                va="center",
-                fontsize=9,
-                transform=right.transAxes,
+            figures.panel_note(
+                right, "No patient has blasts both before and after debulking", fontsize=9
             )
         else:
             sns.scatterplot(
@@ -349,15 +334,11 @@ def _crs_aggregate_view(
         if drawn:
             right.legend(title="median and IQR", fontsize=8, title_fontsize=8, loc="upper left")
         else:
-            right.text(
-                0.5,
-                0.5,
+            figures.panel_note(
+                right,
                 f"No CRS record group has {min_cell} or more patients\nwith blasts both before "
                 "and after debulking",
-                ha="center",
-                va="center",
                 fontsize=9,
-                transform=right.transAxes,
             )
         _before_after_axes(right, high_cutoff, low_cutoff)
         right.set_title(

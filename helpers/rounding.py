@@ -203,33 +203,25 @@ _EVIDENCE = {
 }
 
 
+def _evidence(rules: str) -> str:
+    """The rounding rule a figure's matching ``rules`` (``;``-joined) point to; "" for none."""
+    found = set(rules.split(";"))
+    rounding = frozenset(found & {"half_up", "half_even"})
+    if rounding and "truncated" in found:
+        return ""  # rounding and truncation agree: says nothing about the rule
+    return _EVIDENCE.get(rounding) or (
+        "truncation only" if "truncated" in found else "double rounding only"
+    )
+
+
 def rounding_evidence(verdicts: pd.DataFrame) -> pd.DataFrame:
     """The verdict rows (p-values left out) whose printed figure tells rounding rules apart,
     with an ``evidence`` column saying which rule it points to."""
-    rows = []
-    for rec in verdicts.to_dict("records"):
-        if rec["kind"] == "p_value" or not rec["rules"]:
-            continue
-        rules = set(rec["rules"].split(";"))
-        rounding = frozenset(rules & {"half_up", "half_even"})
-        if rounding and "truncated" in rules:
-            continue  # rounding and truncation agree: says nothing about the rule
-        evidence = _EVIDENCE.get(rounding) or (
-            "truncation only" if "truncated" in rules else "double rounding only"
-        )
-        rows.append(
-            {
-                **{
-                    k: rec.get(k, "")
-                    for k in ("id", "location", "description", "printed", "recomputed", "detail")
-                },
-                "evidence": evidence,
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=["id", "location", "description", "printed", "recomputed", "detail", "evidence"],
-    )
+    judged = verdicts[(verdicts["kind"] != "p_value") & (verdicts["rules"] != "")]
+    evidence = judged["rules"].map(_evidence)
+    columns = ["id", "location", "description", "printed", "recomputed", "detail"]
+    telling = evidence != ""
+    return judged.loc[telling, columns].assign(evidence=evidence[telling]).reset_index(drop=True)
 
 
 #: Fitting numerators are listed one by one up to this many; a longer run (large

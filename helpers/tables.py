@@ -238,22 +238,17 @@ def table2(cohort: pd.DataFrame, *, policy: Policy = NONE) -> pd.DataFrame:
         counts = part["debulking_regimen"].value_counts()
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         shown = policy.hide_small(pd.Series([int(n) for _, n in ordered], dtype=int))
+        size = sizes.get(category, len(part))
+        total_text = (
+            n_of(len(part), total, policy=policy) if size == len(part) else f"{size}/{total} (–)"
+        )
         for i, (regimen, _) in enumerate(ordered):
-            size = sizes.get(category, len(part))
             rows.append(
                 {
                     "Debulking therapy": col.code_labels[category] if i == 0 else "",
                     "Regimen": regimen_display(regimen),
                     "N": shown.iloc[i],
-                    "Total, n/N (%)": (
-                        (
-                            n_of(len(part), total, policy=policy)
-                            if size == len(part)
-                            else f"{size}/{total} (–)"
-                        )
-                        if i == 0
-                        else ""
-                    ),
+                    "Total, n/N (%)": total_text if i == 0 else "",
                     "category": category,
                     "regimen": regimen,
                 }
