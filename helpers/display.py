@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.contract import readable
-from helpers.narrative import _num, ci_text, n_of, p_text
+from helpers.narrative import ci_text, n_of, number_or_nan, p_text
 from helpers.suppression import NONE, Policy
 
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -211,13 +211,13 @@ def ci_cell(
     low: object, high: object, *, counts: tuple | None = None, policy: Policy = NONE
 ) -> str:
     """``"49.5–82.6%"`` for a table cell under a "95% CI" header; "–" when not estimable or a count is hidden."""
-    text = ci_text(_num(low), _num(high), counts=counts, policy=policy)
+    text = ci_text(number_or_nan(low), number_or_nan(high), counts=counts, policy=policy)
     return text.removeprefix("95% CI ") if text[:6] == "95% CI" and "–" in text else MISSING
 
 
 def p_cell(p: object) -> str:
     """``"0.022"``, ``"<0.001"`` for a cell under a "p" header; "–" when not computed."""
-    return p_text(_num(p), bare=True).replace("< ", "<")  # bare NaN is "–" too
+    return p_text(number_or_nan(p), bare=True).replace("< ", "<")  # bare NaN is "–" too
 
 
 def _escape(text: str) -> str:

@@ -177,7 +177,12 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
         return n_of(k, n, policy=policy)
     if fmt == "rate":  # "23/34 (67.6%), 95% CI 49.5–82.6% (Clopper-Pearson exact)"
         method = _ci_method(row)
-        ci = ci_text(_num(row["ci_low"]), _num(row["ci_high"]), counts=(k, n), policy=policy)
+        ci = ci_text(
+            number_or_nan(row["ci_low"]),
+            number_or_nan(row["ci_high"]),
+            counts=(k, n),
+            policy=policy,
+        )
         return f"{n_of(k, n, policy=policy)}, {ci}" + (f" ({method})" if method else "")
     if fmt == "ci":
         return ci_text(
@@ -187,7 +192,7 @@ def format_result(row, fmt: str, *, policy: Policy = NONE) -> str:
             policy=policy,
         )
     if fmt == "interval":  # of an estimate that is not a count out of a total
-        return ci_text(_num(row["ci_low"]), _num(row["ci_high"]))
+        return ci_text(number_or_nan(row["ci_low"]), number_or_nan(row["ci_high"]))
     if fmt == "p":
         return p_text(float(row["p_value"]))
     # "Fisher's exact test, two-sided, p = 0.022", or the test that stood in for it
@@ -236,7 +241,7 @@ def months_text(value: float, low: float, high: float) -> str:
     return f"{head} (95% CI {low_text}–{high_text})"
 
 
-def _num(value) -> float:
+def number_or_nan(value) -> float:
     """A number from a results row; NaN for a missing or hidden value."""
     return math.nan if _missing(value) else float(value)
 

@@ -265,13 +265,13 @@ def _judge_counts(figure: Mapping, result: Mapping) -> Verdict:
     shown = printed_percent(printed) if den is not None else None
     if num is not None and r_num != num:
         differs = f"count differs: paper {num}, data {r_num}"
-    elif den is not None and r_den is not None and r_den != den:
+        return Verdict(NOT_REPRODUCED, "", differs, printed, recomputed)
+    if den is not None and r_den is not None and r_den != den:
         differs = f"denominator differs: paper {num}/{den}, data {r_num}/{r_den}"
-    elif shown is None or not r_den:
+        return Verdict(NOT_REPRODUCED, "", differs, printed, recomputed)
+    if shown is None or not r_den:
         return Verdict(REPRODUCED, "exact", "", printed, recomputed)
-    else:
-        return _judge_percentage(printed, shown, r_num, r_den, recomputed, "data")
-    return Verdict(NOT_REPRODUCED, "", differs, printed, recomputed)
+    return _judge_percentage(printed, shown, r_num, r_den, recomputed, "data")
 
 
 def _judge_summary(figure: Mapping, result: Mapping) -> Verdict:

@@ -36,7 +36,6 @@ import gc
 import importlib
 import importlib.util
 import json
-import multiprocessing
 import os
 import re
 import select
@@ -50,14 +49,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_client import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 #: Imported once by the fork server, before any kernel is forked from it: the packages
 #: every notebook imports (the kernel itself, the data stack, the figure stack), and what
@@ -113,7 +114,9 @@ _BUSY = False  # in a pool worker: whether a notebook or run is going on
 _STOPPING = False  # in a pool worker: whether SIGTERM came (the runner stopping it, or dead)
 
 
-def worker_started(runner: int, death_signal: int = signal.SIGKILL, ignore_sigint=False) -> None:
+def worker_started(
+    runner: int, death_signal: int = signal.SIGKILL, ignore_sigint: bool = False
+) -> None:
     """Pool worker initializer: ``death_signal`` when the runner dies, SIGINT ignored if
     ``ignore_sigint`` (the runner stops its workers itself), and SIGTERM stops the work in
     :func:`stoppable` as Ctrl-C does."""
@@ -162,12 +165,16 @@ def worker_pool(
     the socket of the fork server their kernels come from: ``given``, else one started for
     ``notebooks`` if ``fork``, else "". An exception stops the workers (:func:`stop_workers`);
     otherwise they are waited for. The server is closed either way."""
-    server = ForkServer(preload_for(notebooks)) if fork and not given else None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(
         workers, multiprocessing.get_context("fork"), initializer, (os.getpid(),)
     )
+    server = None
     try:
+        server = ForkServer(preload_for(notebooks)) if fork and not given else None
         yield pool, given or (server.address if server else "")
     except BaseException:
         stop_workers(pool, before)
@@ -181,6 +188,8 @@ def worker_pool(
 
 def stop_workers(pool: ProcessPoolExecutor, before: set) -> None:
     """Stop the pool's workers: SIGTERM (each shuts its kernel down), then wait for them."""
+    import multiprocessing
+
     workers = [p for p in multiprocessing.active_children() if p not in before]
     for proc in workers:
         with contextlib.suppress(OSError):

@@ -15,12 +15,12 @@ import base64
 import copy
 import hashlib
 import html
-import io
 import json
 import os
 import re
 import shutil
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -407,15 +407,25 @@ def svg_titles(svg: Path) -> list[str]:
 
 
 def png_text(png: bytes) -> dict[str, str]:
-    """The text chunks of a PNG (``tEXt``, ``zTXt``, ``iTXt``: Matplotlib writes ``iTXt`` for
-    text beyond Latin-1), e.g. ``Title``, ``Description``, as a dict; {} for no PNG."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(png)) as image:
-            return {key: str(value) for key, value in getattr(image, "text", {}).items()}
-    except (UnidentifiedImageError, OSError):
-        return {}
+    """The text chunks of a PNG (``tEXt``, and ``iTXt``, which Matplotlib writes for text beyond
+    Latin-1), e.g. ``Title``, ``Description``, as a dict. Read chunk by chunk: the image is not
+    decoded, whatever its size."""
+    found, pos = {}, 8
+    while pos + 8 <= len(png):
+        length = int.from_bytes(png[pos : pos + 4], "big")
+        kind = png[pos + 4 : pos + 8]
+        key, _, value = png[pos + 8 : pos + 8 + length].partition(b"\0")
+        if kind == b"tEXt":
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"iTXt":
+            # compression flag and method, language tag, translated keyword, then the text
+            text = value[2:].split(b"\0", 2)[-1]
+            text = zlib.decompress(text) if value[:1] == b"\1" else text
+            found[key.decode("latin-1")] = text.decode("utf-8", "replace")
+        if kind == b"IEND":
+            break
+        pos += 12 + length
+    return found
 
 
 def _plain(markdown: str) -> str:

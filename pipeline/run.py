@@ -339,9 +339,8 @@ def _run_locked(
             policy = suppression.Policy.for_run(
                 share, int(overrides.get("min_cell", default("min_cell")))
             )
-            if (
-                share
-            ):  # notebook 06 has read the full counts; the report renders from what the run shows
+            # notebook 06 has read the full counts; the report renders from what the run shows
+            if share:
                 step = "hiding small counts in results.csv"
                 suppression.suppress_result_files(staging, policy)
             step = "rendering the HTML report"  # after the manifest, whose commit and date it shows
@@ -365,9 +364,8 @@ def _run_locked(
                 f"The partial run is kept for inspection as {failed}"
             ) from None
     except PipelineError as err:
-        if (
-            share
-        ):  # a failed share run keeps nothing: its notebooks and results are not yet share-safe
+        # a failed share run keeps nothing: its notebooks and results are not yet share-safe
+        if share:
             shutil.rmtree(staging, ignore_errors=True)
             raise PipelineError(
                 re.sub(
@@ -441,11 +439,11 @@ def _share_input_folder() -> Path:
 def _process_start(pid: int) -> str:
     """When process ``pid`` started, in clock ticks after boot (Linux); "" where unknown."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    except OSError:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        # fields after the command name, which may hold any bytes, ") " too; start time is field 22
+        return stat.rpartition(b")")[2].split()[19].decode("ascii")
+    except (OSError, IndexError, ValueError):
         return ""
-    # fields after the command name, which may itself hold ") "; start time is field 22
-    return stat.rpartition(")")[2].split()[19]
 
 
 def _process_alive(pid: int) -> bool:
@@ -556,7 +554,7 @@ def _execute_all(
     # forked on the first submit, in this (the main) thread, before tqdm starts its monitor thread.
     bar = None
     pool_of = kernels.worker_pool(slots, _worker_started, notebooks, fork_kernels, fork_server)
-    with pool_of as (pool, fork_server), contextlib.ExitStack() as closing:
+    with contextlib.ExitStack() as closing, pool_of as (pool, fork_server):
         pending, running = list(notebooks), {}
         while pending or running:
             ready = [nb for nb in pending if waits[nb.stem] <= durations.keys()]
@@ -683,10 +681,23 @@ def strip_volatile_metadata(path: str | Path, hidden_folder: Path | None = None)
 
 def coalesce_streams(nb) -> None:
     """Merge consecutive stdout/stderr chunks of each cell of ``nb`` in place (their split
-    depends on timing), as nbconvert does."""
-    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
-
-    CoalesceStreamsPreprocessor().preprocess(nb, {})
+    depends on timing)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.outputs:
+            previous = merged[-1] if merged else None
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == output.name
+            ):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        cell.outputs = merged
 
 
 def _collect_results(staging: Path):

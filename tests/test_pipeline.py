@@ -615,7 +615,7 @@ def test_a_failure_in_one_of_two_concurrent_notebooks_stops_the_other_and_its_ke
     nbformat.write(slow, notebooks / "02_slow.ipynb")
     out = tmp_path / "run"
     proc = start_run(notebooks, out, "--workers", "2")
-    kernels: set[int] = set()
+    kernels: set = set()
     while proc.poll() is None:
         kernels |= set(_kernels_below(proc.pid))
         time.sleep(0.5)

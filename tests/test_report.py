@@ -4,6 +4,7 @@ import base64
 import io
 import re
 import shutil
+import zlib
 from pathlib import Path
 
 import nbformat
@@ -181,6 +182,20 @@ def test_a_figure_s_description_is_read_whatever_chunk_matplotlib_wrote_it_in(
     assert report.png_text(png.read_bytes())["Description"] == description
     assert report.figure_caption(png) == description
     assert report.png_text(b"not a PNG") == {}
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def test_png_text_reads_compressed_itxt_and_never_decodes_the_image_even_a_huge_one():
+    # PNG chunk layout: ISO/IEC 15948 (PNG, 2nd ed.), sections 5.3 and 11.3.4.5
+    header = (40_000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])  # 40,000 x 40,000 RGB
+    text = "Ph\u2212 patients, effective sample size \u2248 9.5".encode()
+    png = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+    png += _chunk(b"iTXt", b"Description\0\1\0en\0\0" + zlib.compress(text))
+    png += _chunk(b"tEXt", b"Title\0Weights") + _chunk(b"IEND", b"")
+    assert report.png_text(png) == {"Description": text.decode(), "Title": "Weights"}
 
 
 def test_figures_get_alt_text_from_metadata_caption_png_text_or_title_never_a_placeholder(run):

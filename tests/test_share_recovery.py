@@ -416,7 +416,7 @@ def test_a_share_failure_text_keeps_the_notebook_and_drops_the_patient_and_the_p
     assert not any(s in text for s in ("Rossi", "1957", "'17'", "/home/me"))
 
 
-def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_even_if_its_pid_was_reused_and_leaves_a_starting_runs_alone(
+def test_the_next_run_removes_a_killed_share_runs_input_copy_even_under_a_reused_pid_not_a_starting_runs(
     tmp_path, monkeypatch, capsys
 ):
     import tempfile
@@ -457,6 +457,22 @@ def test_the_next_run_removes_the_input_copy_of_a_killed_share_run_even_if_its_p
     pid, started = (made / "owner.pid").read_text(encoding="ascii").split()
     assert (int(pid), started) == (os.getpid(), run._process_start(os.getpid()))
     assert int(started) > 1  # ticks after boot, read from /proc
+
+
+def test_a_process_whose_name_is_not_ascii_still_gives_its_start_time(tmp_path):
+    import shutil
+
+    from pipeline import run
+
+    sleeper = tmp_path / "schl\u00e4fer) 1 2"  # /proc/<pid>/stat holds the name as raw bytes
+    shutil.copy(shutil.which("sleep"), sleeper)
+    proc = subprocess.Popen([str(sleeper), "30"])
+    try:
+        assert run._process_start(proc.pid).isdigit()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert run._process_start(proc.pid) == ""  # gone
 
 
 @pytest.mark.slow
