@@ -260,9 +260,3 @@ def heterogeneity_rows(
             "unit": "log-odds squared",
         },
     ]
-
-
-def shown_rates(rates: pd.DataFrame, *, policy) -> pd.DataFrame:
-    """Rate rows as ``policy`` (a :class:`helpers.suppression.Policy`) shows them
-    (:meth:`~helpers.suppression.Policy.apply`: small counts hidden, the others rounded)."""
-    return policy.apply(rates)
