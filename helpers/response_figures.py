@@ -9,9 +9,16 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from helpers import contract, figures, suppression
+from helpers import contract, suppression
 from helpers.derived import CRS_STATES
-from helpers.figures import AGGREGATE_VIEW, blasts_median_iqr, house_style, new_figure
+from helpers.figures import (
+    AGGREGATE_VIEW,
+    blasts_long,
+    blasts_median_iqr,
+    house_style,
+    new_figure,
+    panel_note,
+)
 from helpers.parameters import default
 from helpers.response import PatientFlow, burden_label
 from helpers.suppression import NONE, Policy
@@ -239,9 +246,7 @@ def plot_crs(
         left.legend(title="", fontsize=8, loc="lower right")
         left.set_title("CRS by debulking category", fontsize=10)
         if points.empty:  # nothing to plot: say so in the panel
-            figures.panel_note(
-                right, "No patient has blasts both before and after debulking", fontsize=9
-            )
+            panel_note(right, "No patient has blasts both before and after debulking", fontsize=9)
         else:
             sns.scatterplot(
                 data=points,
@@ -318,7 +323,7 @@ def _crs_aggregate_view(
             if n_both[state] < min_cell:
                 continue
             part = both[both["crs_status"].astype(str) == state]
-            summary = blasts_median_iqr(figures.blasts_long(part, []))
+            summary = blasts_median_iqr(blasts_long(part, []))
             median, q1, q3 = (summary[c] for c in ("median", "q1", "q3"))
             right.errorbar(
                 median["Before"],
@@ -334,7 +339,7 @@ def _crs_aggregate_view(
         if drawn:
             right.legend(title="median and IQR", fontsize=8, title_fontsize=8, loc="upper left")
         else:
-            figures.panel_note(
+            panel_note(
                 right,
                 f"No CRS record group has {min_cell} or more patients\nwith blasts both before "
                 "and after debulking",
